@@ -1,0 +1,44 @@
+# The two commands README.md opens with:
+#   make demo   the tutorial's tour against a private nats-server
+#   make test   the whole test suite (also what CI runs)
+# Each does the set-up it needs first.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= 2
+
+.PHONY: all setup build build-asan test test-unit test-asan demo bench \
+        install-check clean
+
+all: build
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build $(BUILD) -j$(JOBS)
+
+build-asan: setup
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DJW_SANITIZE=ON \
+	  -DJW_BUILD_EXAMPLES=OFF >/dev/null
+	cmake --build $(ASAN_BUILD) -j$(JOBS)
+
+# The normal build's tests, then the C suite again under ASan + UBSan.
+test: build build-asan
+	ctest --test-dir $(BUILD) -j$(JOBS) --output-on-failure
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --test-dir $(ASAN_BUILD) -j$(JOBS) --output-on-failure
+
+test-unit: build
+	ctest --test-dir $(BUILD) -j$(JOBS) -L unit --output-on-failure
+
+demo: build
+	BUILD_DIR=$(BUILD) bash scripts/demo.sh
+
+bench: setup
+	bash bench/run.sh
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) build-bench

@@ -1,0 +1,314 @@
+/*
+ * The engine's objects and the functions its files share.
+ *
+ * Locking: a connection's `mu` guards its state, outbound buffer, sid map,
+ * request map and event queue. A subscription's `mu` guards its message
+ * queue. When both are needed, take the connection's first. The loop thread
+ * never runs user code while holding either.
+ */
+#ifndef JW_ENGINE_H
+#define JW_ENGINE_H
+
+#include "buf.h"
+#include "headers.h"
+#include "internal.h"
+#include "map.h"
+#include "parser.h"
+
+#include <event2/event.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+/* ---- loops ---- */
+
+enum jw__loop_mode { JW__LOOP_OWN_THREAD, JW__LOOP_DRIVEN, JW__LOOP_EXTERNAL };
+
+struct jw_loop {
+    atomic_int refs;
+    enum jw__loop_mode mode;
+    struct event_base *base;
+    int owns_base;
+    pthread_t thread;
+    int has_thread;
+};
+
+jw_status jw__loop_private(jw_loop **out); /* own-thread loop for one conn */
+void jw__loop_ref(jw_loop *loop);
+void jw__loop_release(jw_loop *loop);
+
+/* Mark that this thread runs a callback of `loop` (NULL when it returns):
+ * waiting calls made from there must fail instead of deadlocking. */
+void jw__loop_enter(jw_loop *loop);
+void jw__loop_leave(void);
+/* 1 when the calling thread is inside a callback of any jetwire loop. */
+int jw__loop_in_callback(void);
+
+/* Wait on cond (mu held) until signalled or until deadline_us (monotonic,
+ * < 0: forever). A driven loop is run instead of sleeping. Returns JW_OK
+ * after a wake-up (the caller re-checks its condition) or JW_ETIMEOUT. */
+jw_status jw__loop_wait(jw_loop *loop, pthread_cond_t *cond,
+                        pthread_mutex_t *mu, int64_t deadline_us);
+
+/* Deadline in monotonic microseconds for a timeout in ms (< 0: none). */
+int64_t jw__deadline(int64_t timeout_ms);
+
+void jw__cond_init(pthread_cond_t *cond); /* monotonic clock */
+
+/* ---- options ---- */
+
+struct jw_opts {
+    char *name, *user, *password, *token;
+    int no_echo, verbose, pedantic;
+    int64_t connect_timeout_ms;
+    int64_t ping_interval_ms;
+    int64_t max_outstanding_pings;
+    int64_t drain_timeout_ms;
+    int64_t pending_msgs_limit;
+    int64_t pending_bytes_limit;
+    int64_t max_pending_out;
+    struct {
+        jw_event_cb cb;
+        void *arg;
+    } on[7]; /* indexed by jw_event_kind */
+    jw_loop *loop;
+};
+
+void jw__opts_defaults(jw_opts *o);
+jw_status jw__opts_copy(jw_opts *dst, const jw_opts *src);
+void jw__opts_clear(jw_opts *o);
+
+/* ---- servers ---- */
+
+typedef struct jw__url {
+    char *host; /* without brackets */
+    int port;
+    char *user, *password, *token;
+    int tls;
+} jw__url;
+
+/* Parse "nats://[user[:pass]@]host[:port]" or "host:port" etc. */
+jw_status jw__url_parse(const char *text, size_t len, jw__url *out);
+void jw__url_clear(jw__url *u);
+/* Split a comma-separated list into an array of parsed URLs. */
+jw_status jw__urls_parse(const char *list, jw__url **out, int *count);
+
+/* ---- messages ---- */
+
+enum {
+    JW__MSG_RECEIVED = 1, /* one block: subject, reply, headers, data */
+    JW__MSG_BUILT = 2     /* made by jw_msg_new: parts owned separately */
+};
+
+typedef struct jw__hdr_index {
+    int count;
+    const char **names; /* NUL-terminated copies, in one allocation */
+    const char **values;
+} jw__hdr_index;
+
+struct jw_msg {
+    struct jw_msg *next; /* queue link */
+    int kind;
+    jw_conn *conn; /* referenced when the message has a reply */
+    const char *subject;
+    const char *reply;
+    const char *hdr; /* raw header block, NULL when none */
+    size_t hdr_len;
+    const char *data;
+    size_t data_len;
+    jw__hdr_index *index;  /* parsed headers, made on first access */
+    jw__hdr_builder build; /* JW__MSG_BUILT: headers being added */
+};
+
+/* One allocation holding a received message (ev is MSG/HMSG). */
+jw_msg *jw__msg_from_event(const jw__proto_event *ev, jw_conn *conn);
+/* Size counted against pending-byte limits. */
+static inline size_t jw__msg_size(const jw_msg *m)
+{
+    return m->hdr_len + m->data_len;
+}
+
+/* ---- subscriptions ---- */
+
+enum jw__sub_state {
+    JW__SUB_ACTIVE = 0,
+    JW__SUB_DRAINING, /* UNSUB sent, messages may still arrive */
+    JW__SUB_CLOSED    /* nothing more arrives; queue still readable */
+};
+
+struct jw_sub {
+    atomic_int refs;
+    jw_conn *conn; /* referenced */
+    uint64_t sid;
+    char *subject, *queue;
+    int is_inbox; /* the connection's shared request inbox */
+    jw_msg_cb cb;
+    void *cb_arg;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    enum jw__sub_state state;
+    jw_status closed_status; /* what next() says once closed and empty */
+    int user_freed;
+    jw_msg *head, *tail;
+    int64_t pending_msgs, pending_bytes;
+    int64_t limit_msgs, limit_bytes;
+    int slow; /* in a slow-consumer episode */
+    int waiters;
+    atomic_uint_fast64_t delivered, dropped;
+    uint64_t max; /* auto-unsubscribe after this many (0: none) */
+};
+
+void jw__sub_release(jw_sub *sub);
+/* Loop thread: hand one message to the subscription. */
+void jw__sub_deliver(jw_sub *sub, const jw__proto_event *ev);
+/* Close the subscription: keep (drain) or discard its queue. */
+void jw__sub_close(jw_sub *sub, jw_status why, int keep_queue);
+
+/* ---- events ---- */
+
+struct jw_event {
+    struct jw_event *next;
+    jw_event_kind kind;
+    jw_status status;
+    jw_sub *sub; /* referenced */
+    char text[256];
+};
+
+/* ---- connections ---- */
+
+enum jw__phase {
+    JW__PHASE_IDLE,      /* no socket */
+    JW__PHASE_TCP,       /* connecting the socket */
+    JW__PHASE_INFO,      /* waiting for the server's INFO */
+    JW__PHASE_HANDSHAKE, /* CONNECT + PING sent, waiting for PONG */
+    JW__PHASE_OPEN       /* handshake done */
+};
+
+/* Something to do once the server answered a given PING. */
+typedef struct jw__pong_action {
+    struct jw__pong_action *next;
+    uint64_t ping; /* the PING's number */
+    int kind;      /* JW__PA_* */
+    jw_sub *sub;   /* referenced, for JW__PA_SUB_DRAINED */
+} jw__pong_action;
+
+enum { JW__PA_SUB_DRAINED = 1, JW__PA_DRAIN_SUBS, JW__PA_DRAIN_PUBS };
+
+/* Commands from other threads, run by the loop when it wakes. */
+enum { JW__CMD_FLUSH = 1, JW__CMD_CLOSE = 2, JW__CMD_DRAIN = 4 };
+
+struct jw_conn {
+    atomic_int refs;
+    jw_loop *loop;
+    jw_opts opts;
+    jw__url *servers;
+    int server_count;
+    int server_index; /* the one in use */
+
+    pthread_mutex_t mu;
+    pthread_cond_t cond; /* status, pongs, outbound room */
+    jw_conn_status status;
+    jw_status close_status; /* why it closed (JW_OK: by the user) */
+    char close_text[256];
+    int commands;       /* JW__CMD_* waiting for the loop */
+    int torn_down;      /* the loop released the socket and events */
+
+    /* Outbound: publishers append to `out` under mu; the loop swaps it with
+     * `wbuf` and writes `wbuf` without the lock. */
+    jw__buf out;
+    jw__buf wbuf;
+    size_t wpos;
+    int write_scheduled; /* the loop will look at `out` again */
+    int out_waiters;     /* publishers waiting for room */
+
+    /* Loop-thread state. */
+    enum jw__phase phase;
+    int fd;
+    struct event *read_ev, *write_ev, *wake_ev, *ping_ev, *timer_ev;
+    jw__parser parser;
+    char *rbuf;
+    size_t rbuf_cap;
+    int64_t handshake_deadline_ms;
+    int dispatching; /* inside read processing */
+
+    /* From the server's INFO. */
+    char *info_json;
+    int64_t max_payload;
+    int jetstream, headers;
+    char version[32];
+    char url[300];
+
+    /* PING/PONG accounting: PONGs come back in order, so a PING's number
+     * is answered once pongs >= it. */
+    uint64_t pings, pongs;
+    int64_t drain_deadline_ms;
+    jw__pong_action *actions;
+
+    /* Subscriptions by sid; request waiters by id. */
+    jw__map subs;
+    uint64_t next_sid;
+    jw_sub *inbox_sub;
+    char inbox_prefix[48]; /* "_INBOX.<22 chars>." */
+    size_t inbox_prefix_len;
+    jw__map requests;
+    uint64_t next_request;
+
+    /* Events for jw_conn_next_event, and the readable fd. */
+    jw_event *ev_head, *ev_tail;
+    int ev_count, ev_waiters;
+    int notify_fd;
+    atomic_int notify_armed;
+
+    atomic_uint_fast64_t in_msgs, in_bytes, out_msgs, out_bytes, reconnects;
+};
+
+void jw__conn_ref(jw_conn *conn);
+void jw__conn_release(jw_conn *conn);
+
+/* Check a handle and the connection's state for a user call: JW_OK, or
+ * JW_ECONNECTION_CLOSED / JW_EDRAINING (mu held). */
+jw_status jw__conn_check_open(jw_conn *conn, int allow_draining);
+
+/* Append protocol text to `out` and make sure the loop will write it (mu
+ * held). Returns JW_ENO_MEMORY when the buffer could not grow. */
+jw_status jw__conn_queue(jw_conn *conn, const char *p, size_t n);
+/* After appending directly to conn->out (mu held): schedule a write. */
+void jw__conn_schedule_write(jw_conn *conn);
+
+/* Append a PUB/HPUB for these parts to `out` (mu held). */
+jw_status jw__conn_queue_pub(jw_conn *conn, const char *subject,
+                             const char *reply, const char *hdr,
+                             size_t hdr_len, const void *data, size_t len);
+
+/* Validate and publish (takes mu). */
+jw_status jw__conn_publish(jw_conn *conn, const char *subject,
+                           const char *reply, const char *hdr, size_t hdr_len,
+                           const void *data, size_t len);
+
+/* Queue an event: run the handler (loop thread), keep it for pulling. */
+void jw__conn_emit(jw_conn *conn, jw_event_kind kind, jw_status status,
+                   jw_sub *sub, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* Make the readable fd readable (once per arming). */
+void jw__conn_notify(jw_conn *conn);
+
+/* A PING numbered on return in *ping (mu held). */
+jw_status jw__conn_queue_ping(jw_conn *conn, uint64_t *ping);
+/* Register an action for when PING `ping` is answered (mu held). */
+jw_status jw__conn_on_pong(jw_conn *conn, uint64_t ping, int kind,
+                           jw_sub *sub);
+
+/* Request mux (request.c). */
+void jw__request_deliver(jw_conn *conn, const jw__proto_event *ev);
+void jw__request_fail_all(jw_conn *conn, jw_status why); /* mu held */
+
+/* Subscriptions (sub.c): make one and send SUB (mu held). */
+jw_status jw__sub_create(jw_conn *conn, const char *subject,
+                         const char *queue, jw_msg_cb cb, void *arg,
+                         jw_sub **out);
+
+/* Close every subscription of a closing connection (mu held). */
+void jw__conn_close_subs(jw_conn *conn, jw_status why, int keep_queue);
+
+#endif

@@ -1,0 +1,243 @@
+/*
+ * The libevent binding: loops that own a thread, loops a host drives, and
+ * loops on a host's event_base; plus the one wait primitive every blocking
+ * call uses, so that blocking calls work in all three modes.
+ */
+#include "engine.h"
+
+#include <errno.h>
+#include <event2/thread.h>
+#include <stdlib.h>
+#include <time.h>
+
+static pthread_once_t threads_once = PTHREAD_ONCE_INIT;
+static int threads_ok;
+
+static void init_threads(void)
+{
+    /* Other threads wake the loop with event_active(), which needs a
+     * thread-aware base. */
+    threads_ok = evthread_use_pthreads() == 0;
+}
+
+static _Thread_local jw_loop *current_loop;
+static _Thread_local int callback_depth;
+
+void jw__loop_enter(jw_loop *loop)
+{
+    current_loop = loop;
+    callback_depth++;
+}
+
+void jw__loop_leave(void)
+{
+    if (--callback_depth == 0)
+        current_loop = NULL;
+}
+
+int jw__loop_in_callback(void)
+{
+    return callback_depth > 0;
+}
+
+void jw__cond_init(pthread_cond_t *cond)
+{
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(cond, &attr);
+    pthread_condattr_destroy(&attr);
+}
+
+int64_t jw__deadline(int64_t timeout_ms)
+{
+    if (timeout_ms < 0)
+        return -1;
+    return jw__now_us() + timeout_ms * 1000;
+}
+
+static jw_status loop_alloc(enum jw__loop_mode mode, jw_loop **out)
+{
+    if (!out)
+        return jw__fail(JW_EINVAL, "out is NULL");
+    *out = NULL;
+    pthread_once(&threads_once, init_threads);
+    if (!threads_ok)
+        return jw__fail(JW_ENO_MEMORY, "libevent thread support failed");
+    jw_loop *loop = calloc(1, sizeof(*loop));
+    if (!loop)
+        return jw__fail(JW_ENO_MEMORY, "out of memory");
+    atomic_init(&loop->refs, 1);
+    loop->mode = mode;
+    *out = loop;
+    return JW_OK;
+}
+
+static void *loop_thread(void *arg)
+{
+    jw_loop *loop = arg;
+    /* Everything on this thread is a callback of the loop. */
+    jw__loop_enter(loop);
+    event_base_loop(loop->base, EVLOOP_NO_EXIT_ON_EMPTY);
+    jw__loop_leave();
+    return NULL;
+}
+
+jw_status jw_loop_new(jw_loop **out)
+{
+    jw_status st = loop_alloc(JW__LOOP_OWN_THREAD, out);
+    if (st)
+        return st;
+    jw_loop *loop = *out;
+    loop->base = event_base_new();
+    loop->owns_base = 1;
+    if (!loop->base || pthread_create(&loop->thread, NULL, loop_thread, loop)) {
+        if (loop->base)
+            event_base_free(loop->base);
+        free(loop);
+        *out = NULL;
+        return jw__fail(JW_ENO_MEMORY, "could not start the loop thread");
+    }
+    loop->has_thread = 1;
+    return JW_OK;
+}
+
+jw_status jw__loop_private(jw_loop **out)
+{
+    return jw_loop_new(out);
+}
+
+jw_status jw_loop_new_driven(jw_loop **out)
+{
+    jw_status st = loop_alloc(JW__LOOP_DRIVEN, out);
+    if (st)
+        return st;
+    (*out)->base = event_base_new();
+    (*out)->owns_base = 1;
+    if (!(*out)->base) {
+        free(*out);
+        *out = NULL;
+        return jw__fail(JW_ENO_MEMORY, "event_base_new failed");
+    }
+    return JW_OK;
+}
+
+jw_status jw_loop_new_from_base(struct event_base *base, jw_loop **out)
+{
+    if (!base)
+        return jw__fail(JW_EINVAL, "base is NULL");
+    jw_status st = loop_alloc(JW__LOOP_EXTERNAL, out);
+    if (st)
+        return st;
+    (*out)->base = base;
+    return JW_OK;
+}
+
+static void run_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+    JW_UNUSED(fd);
+    JW_UNUSED(what);
+    JW_UNUSED(arg);
+}
+
+/* Run a driven loop once: handle what is ready, or wait for the first
+ * event up to timeout_ms. */
+static void run_once(jw_loop *loop, int64_t timeout_ms)
+{
+    struct event *timer = NULL;
+    int flags = EVLOOP_ONCE;
+    if (timeout_ms == 0) {
+        flags = EVLOOP_NONBLOCK;
+    } else if (timeout_ms > 0) {
+        struct timeval tv = {(time_t)(timeout_ms / 1000),
+                             (suseconds_t)(timeout_ms % 1000) * 1000};
+        timer = evtimer_new(loop->base, run_timeout_cb, NULL);
+        if (timer)
+            evtimer_add(timer, &tv);
+    }
+    jw__loop_enter(loop);
+    event_base_loop(loop->base, flags);
+    jw__loop_leave();
+    if (timer)
+        event_free(timer);
+}
+
+jw_status jw_loop_run(jw_loop *loop, int64_t timeout_ms)
+{
+    if (!loop)
+        return jw__fail(JW_EINVAL, "loop is NULL");
+    if (loop->mode != JW__LOOP_DRIVEN)
+        return jw__fail(JW_EINVAL, "only a driven loop is run by the host");
+    if (jw__loop_in_callback())
+        return jw__fail(JW_EINVAL, "jw_loop_run called from a callback");
+    run_once(loop, timeout_ms);
+    return JW_OK;
+}
+
+jw_status jw__loop_wait(jw_loop *loop, pthread_cond_t *cond,
+                        pthread_mutex_t *mu, int64_t deadline_us)
+{
+    int64_t now = jw__now_us();
+    if (deadline_us >= 0 && now >= deadline_us)
+        return JW_ETIMEOUT;
+    if (loop->mode == JW__LOOP_DRIVEN) {
+        /* Nobody else runs this loop: run it here until something happens.
+         * Bounded steps keep a missed wake-up from costing more than a
+         * few milliseconds. */
+        int64_t step = deadline_us < 0 ? 50 : (deadline_us - now) / 1000 + 1;
+        if (step > 50)
+            step = 50;
+        pthread_mutex_unlock(mu);
+        run_once(loop, step);
+        pthread_mutex_lock(mu);
+        return JW_OK;
+    }
+    if (deadline_us < 0) {
+        pthread_cond_wait(cond, mu);
+        return JW_OK;
+    }
+    struct timespec ts = {(time_t)(deadline_us / 1000000),
+                          (long)(deadline_us % 1000000) * 1000};
+    int rc = pthread_cond_timedwait(cond, mu, &ts);
+    return rc == ETIMEDOUT ? JW_ETIMEOUT : JW_OK;
+}
+
+void jw__loop_ref(jw_loop *loop)
+{
+    atomic_fetch_add_explicit(&loop->refs, 1, memory_order_relaxed);
+}
+
+static void break_cb(evutil_socket_t fd, short what, void *arg)
+{
+    JW_UNUSED(fd);
+    JW_UNUSED(what);
+    event_base_loopbreak(arg);
+}
+
+void jw__loop_release(jw_loop *loop)
+{
+    if (!loop ||
+        atomic_fetch_sub_explicit(&loop->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    if (loop->has_thread) {
+        if (current_loop == loop && callback_depth > 0) {
+            /* The last reference went away on the loop's own thread: it
+             * cannot join itself, so it stops and is left to end. */
+            pthread_detach(loop->thread);
+            event_base_loopbreak(loop->base);
+            return; /* the base stays allocated for the ending thread */
+        }
+        event_base_once(loop->base, -1, EV_TIMEOUT, break_cb, loop->base,
+                        NULL);
+        event_base_loopbreak(loop->base);
+        pthread_join(loop->thread, NULL);
+    }
+    if (loop->owns_base)
+        event_base_free(loop->base);
+    free(loop);
+}
+
+void jw_loop_free(jw_loop *loop)
+{
+    jw__loop_release(loop);
+}

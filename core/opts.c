@@ -1,0 +1,199 @@
+/* Connection options, set by name so that new ones never change the ABI. */
+#include "engine.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void jw__opts_defaults(jw_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->connect_timeout_ms = 2000;
+    o->ping_interval_ms = 120000;
+    o->max_outstanding_pings = 2;
+    o->drain_timeout_ms = 30000;
+    o->pending_msgs_limit = 524288;
+    o->pending_bytes_limit = 64 * 1024 * 1024;
+    o->max_pending_out = 32 * 1024 * 1024;
+}
+
+jw_status jw_opts_new(jw_opts **out)
+{
+    if (!out)
+        return jw__fail(JW_EINVAL, "out is NULL");
+    *out = malloc(sizeof(**out));
+    if (!*out)
+        return jw__fail(JW_ENO_MEMORY, "out of memory");
+    jw__opts_defaults(*out);
+    return JW_OK;
+}
+
+void jw__opts_clear(jw_opts *o)
+{
+    free(o->name);
+    free(o->user);
+    free(o->password);
+    free(o->token);
+    if (o->loop)
+        jw__loop_release(o->loop);
+    memset(o, 0, sizeof(*o));
+}
+
+void jw_opts_free(jw_opts *opts)
+{
+    if (!opts)
+        return;
+    jw__opts_clear(opts);
+    free(opts);
+}
+
+static int dup_into(char **dst, const char *src)
+{
+    char *copy = NULL;
+    if (src && !(copy = strdup(src)))
+        return -1;
+    free(*dst);
+    *dst = copy;
+    return 0;
+}
+
+jw_status jw__opts_copy(jw_opts *dst, const jw_opts *src)
+{
+    *dst = *src;
+    dst->name = dst->user = dst->password = dst->token = NULL;
+    if (dup_into(&dst->name, src->name) || dup_into(&dst->user, src->user) ||
+        dup_into(&dst->password, src->password) ||
+        dup_into(&dst->token, src->token)) {
+        dst->loop = NULL;
+        jw__opts_clear(dst);
+        return jw__fail(JW_ENO_MEMORY, "out of memory");
+    }
+    if (dst->loop)
+        jw__loop_ref(dst->loop);
+    return JW_OK;
+}
+
+static char **str_field(jw_opts *o, const char *name)
+{
+    if (!strcmp(name, "name"))
+        return &o->name;
+    if (!strcmp(name, "user"))
+        return &o->user;
+    if (!strcmp(name, "password"))
+        return &o->password;
+    if (!strcmp(name, "token"))
+        return &o->token;
+    return NULL;
+}
+
+static int64_t *int_field(jw_opts *o, const char *name)
+{
+    static const struct {
+        const char *name;
+        size_t offset;
+    } fields[] = {
+        {"connect_timeout", offsetof(jw_opts, connect_timeout_ms)},
+        {"ping_interval", offsetof(jw_opts, ping_interval_ms)},
+        {"max_outstanding_pings", offsetof(jw_opts, max_outstanding_pings)},
+        {"drain_timeout", offsetof(jw_opts, drain_timeout_ms)},
+        {"pending_msgs_limit", offsetof(jw_opts, pending_msgs_limit)},
+        {"pending_bytes_limit", offsetof(jw_opts, pending_bytes_limit)},
+        {"max_pending_out", offsetof(jw_opts, max_pending_out)},
+    };
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+        if (!strcmp(name, fields[i].name))
+            return (int64_t *)((char *)o + fields[i].offset);
+    return NULL;
+}
+
+static int *bool_field(jw_opts *o, const char *name)
+{
+    if (!strcmp(name, "no_echo"))
+        return &o->no_echo;
+    if (!strcmp(name, "verbose"))
+        return &o->verbose;
+    if (!strcmp(name, "pedantic"))
+        return &o->pedantic;
+    return NULL;
+}
+
+static int event_index(const char *name)
+{
+    static const char *names[] = {NULL,
+                                  "disconnected_cb",
+                                  "reconnected_cb",
+                                  "closed_cb",
+                                  "error_cb",
+                                  "discovered_servers_cb",
+                                  "lame_duck_cb"};
+    for (int i = 1; i < 7; i++)
+        if (!strcmp(name, names[i]))
+            return i;
+    return -1;
+}
+
+#define CHECK_ARGS(opts, name)                                              \
+    do {                                                                    \
+        if (!(opts) || !(name))                                             \
+            return jw__fail(JW_EINVAL, "opts and name must not be NULL");   \
+    } while (0)
+
+jw_status jw_opts_set_str(jw_opts *opts, const char *name, const char *value)
+{
+    CHECK_ARGS(opts, name);
+    char **field = str_field(opts, name);
+    if (!field)
+        return jw__fail(JW_EINVAL, "no string option named '%s'", name);
+    if (dup_into(field, value))
+        return jw__fail(JW_ENO_MEMORY, "out of memory");
+    return JW_OK;
+}
+
+jw_status jw_opts_set_int(jw_opts *opts, const char *name, int64_t value)
+{
+    CHECK_ARGS(opts, name);
+    int64_t *field = int_field(opts, name);
+    if (!field)
+        return jw__fail(JW_EINVAL, "no integer option named '%s'", name);
+    if (value < 0 && strcmp(name, "pending_msgs_limit") &&
+        strcmp(name, "pending_bytes_limit"))
+        return jw__fail(JW_EINVAL, "option '%s' must not be negative", name);
+    if (value == 0 && (!strcmp(name, "ping_interval") ||
+                       !strcmp(name, "max_outstanding_pings")))
+        return jw__fail(JW_EINVAL, "option '%s' must be positive", name);
+    *field = value;
+    return JW_OK;
+}
+
+jw_status jw_opts_set_bool(jw_opts *opts, const char *name, int value)
+{
+    CHECK_ARGS(opts, name);
+    int *field = bool_field(opts, name);
+    if (!field)
+        return jw__fail(JW_EINVAL, "no boolean option named '%s'", name);
+    *field = value != 0;
+    return JW_OK;
+}
+
+jw_status jw_opts_set_callback(jw_opts *opts, const char *name, jw_event_cb cb,
+                               void *arg)
+{
+    CHECK_ARGS(opts, name);
+    int i = event_index(name);
+    if (i < 0)
+        return jw__fail(JW_EINVAL, "no callback option named '%s'", name);
+    opts->on[i].cb = cb;
+    opts->on[i].arg = arg;
+    return JW_OK;
+}
+
+jw_status jw_opts_set_loop(jw_opts *opts, jw_loop *loop)
+{
+    if (!opts)
+        return jw__fail(JW_EINVAL, "opts is NULL");
+    if (loop)
+        jw__loop_ref(loop);
+    if (opts->loop)
+        jw__loop_release(opts->loop);
+    opts->loop = loop;
+    return JW_OK;
+}

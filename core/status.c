@@ -1,0 +1,62 @@
+/* The status table and the per-thread detail text of the last failure. */
+#include "internal.h"
+
+#include <stdio.h>
+#include <time.h>
+
+const char *jw_status_name(int status)
+{
+    switch (status) {
+#define JW__STATUS_NAME(suffix, value, name, text)                          \
+    case value:                                                             \
+        return name;
+        JW_STATUS_MAP(JW__STATUS_NAME)
+#undef JW__STATUS_NAME
+    }
+    return "UNKNOWN";
+}
+
+const char *jw_strerror(int status)
+{
+    switch (status) {
+#define JW__STATUS_TEXT(suffix, value, name, text)                          \
+    case value:                                                             \
+        return text;
+        JW_STATUS_MAP(JW__STATUS_TEXT)
+#undef JW__STATUS_TEXT
+    }
+    return "unknown status";
+}
+
+static _Thread_local char last_error[512];
+
+const char *jw_last_error(void)
+{
+    return last_error;
+}
+
+int jw__fail(int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof(last_error), fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+const char *jw_version(void)
+{
+    return JW_VERSION_STRING;
+}
+
+int64_t jw__now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t jw__now_ms(void)
+{
+    return jw__now_us() / 1000;
+}

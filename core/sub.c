@@ -1,0 +1,463 @@
+/*
+ * Subscriptions: sids, delivery queues with pending limits, pulls, and the
+ * ways a subscription ends (unsubscribe, auto-unsubscribe, drain, close).
+ */
+#include "engine.h"
+#include "subject.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void jw__sub_release(jw_sub *sub)
+{
+    if (atomic_fetch_sub_explicit(&sub->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    while (sub->head) {
+        jw_msg *m = sub->head;
+        sub->head = m->next;
+        jw_msg_free(m);
+    }
+    pthread_mutex_destroy(&sub->mu);
+    pthread_cond_destroy(&sub->cond);
+    free(sub->subject);
+    free(sub->queue);
+    jw_conn *conn = sub->conn;
+    free(sub);
+    jw__conn_release(conn);
+}
+
+static jw_status queue_line(jw_conn *c, const char *verb, const char *a,
+                            const char *b, uint64_t sid, uint64_t max)
+{
+    char num[24];
+    size_t n = jw__u64_to_dec(num, sid);
+    if (jw__buf_reserve(&c->out, strlen(verb) + (a ? strlen(a) : 0) +
+                                     (b ? strlen(b) : 0) + 64))
+        return jw__fail(JW_ENO_MEMORY, "out of memory");
+    jw__buf_put(&c->out, verb, strlen(verb));
+    if (a) {
+        jw__buf_put(&c->out, a, strlen(a));
+        jw__buf_put(&c->out, " ", 1);
+    }
+    if (b) {
+        jw__buf_put(&c->out, b, strlen(b));
+        jw__buf_put(&c->out, " ", 1);
+    }
+    jw__buf_put(&c->out, num, n);
+    if (max) {
+        jw__buf_put(&c->out, " ", 1);
+        jw__buf_put(&c->out, num, jw__u64_to_dec(num, max));
+    }
+    jw__buf_put(&c->out, "\r\n", 2);
+    jw__conn_schedule_write(c);
+    return JW_OK;
+}
+
+jw_status jw__sub_create(jw_conn *c, const char *subject, const char *queue,
+                         jw_msg_cb cb, void *arg, jw_sub **out)
+{
+    jw_sub *sub = calloc(1, sizeof(*sub));
+    if (!sub)
+        return jw__fail(JW_ENO_MEMORY, "out of memory");
+    sub->subject = strdup(subject);
+    sub->queue = queue ? strdup(queue) : NULL;
+    if (!sub->subject || (queue && !sub->queue)) {
+        free(sub->subject);
+        free(sub->queue);
+        free(sub);
+        return jw__fail(JW_ENO_MEMORY, "out of memory");
+    }
+    atomic_init(&sub->refs, 2); /* the caller's and the sid map's */
+    pthread_mutex_init(&sub->mu, NULL);
+    jw__cond_init(&sub->cond);
+    sub->conn = c;
+    jw__conn_ref(c);
+    sub->cb = cb;
+    sub->cb_arg = arg;
+    sub->limit_msgs = c->opts.pending_msgs_limit;
+    sub->limit_bytes = c->opts.pending_bytes_limit;
+    sub->closed_status = JW_EINVALID_SUBSCRIPTION;
+    sub->sid = ++c->next_sid;
+    if (jw__map_put(&c->subs, sub->sid, sub) ||
+        queue_line(c, "SUB ", subject, queue, sub->sid, 0)) {
+        jw__map_remove(&c->subs, sub->sid);
+        atomic_store(&sub->refs, 1);
+        jw__sub_release(sub);
+        return jw__fail(JW_ENO_MEMORY, "out of memory");
+    }
+    *out = sub;
+    return JW_OK;
+}
+
+static jw_status subscribe(jw_conn *c, const char *subject, const char *queue,
+                           jw_msg_cb cb, void *arg, jw_sub **out)
+{
+    if (!out)
+        return jw__fail(JW_EINVAL, "out is NULL");
+    *out = NULL;
+    if (!c)
+        return jw__fail(JW_EINVAL, "conn is NULL");
+    if (!subject)
+        return jw__fail(JW_EINVALID_SUBJECT, "subject is NULL");
+    jw_status st = jw__subject_check(subject, strlen(subject), 1);
+    if (st)
+        return st;
+    if (queue && (st = jw__queue_check(queue, strlen(queue))))
+        return st;
+    pthread_mutex_lock(&c->mu);
+    st = jw__conn_check_open(c, 0);
+    if (st == JW_OK)
+        st = jw__sub_create(c, subject, queue, cb, arg, out);
+    pthread_mutex_unlock(&c->mu);
+    return st;
+}
+
+jw_status jw_conn_subscribe(jw_conn *c, const char *subject, const char *queue,
+                            jw_sub **out)
+{
+    return subscribe(c, subject, queue, NULL, NULL, out);
+}
+
+jw_status jw_conn_subscribe_cb(jw_conn *c, const char *subject,
+                               const char *queue, jw_msg_cb cb, void *arg,
+                               jw_sub **out)
+{
+    if (!cb) {
+        if (out)
+            *out = NULL;
+        return jw__fail(JW_EINVAL, "cb is NULL");
+    }
+    return subscribe(c, subject, queue, cb, arg, out);
+}
+
+/* Take the subscription out of the sid map (conn mu held); returns 1 when
+ * it was there, with the map's reference handed to the caller. */
+static int unmap(jw_conn *c, jw_sub *sub)
+{
+    if (jw__map_get(&c->subs, sub->sid) != sub)
+        return 0;
+    jw__map_remove(&c->subs, sub->sid);
+    return 1;
+}
+
+void jw__sub_close(jw_sub *sub, jw_status why, int keep_queue)
+{
+    jw_msg *discard = NULL;
+    pthread_mutex_lock(&sub->mu);
+    if (sub->state != JW__SUB_CLOSED) {
+        sub->state = JW__SUB_CLOSED;
+        sub->closed_status = why;
+    }
+    if (!keep_queue) {
+        discard = sub->head;
+        sub->head = sub->tail = NULL;
+        sub->pending_msgs = sub->pending_bytes = 0;
+    }
+    pthread_cond_broadcast(&sub->cond);
+    pthread_mutex_unlock(&sub->mu);
+    while (discard) {
+        jw_msg *m = discard;
+        discard = m->next;
+        jw_msg_free(m);
+    }
+    if (!sub->cb && !sub->is_inbox)
+        jw__conn_notify(sub->conn); /* pullers learn it ended */
+}
+
+static void close_one(void *value, void *arg)
+{
+    const int *how = arg;
+    jw_sub *sub = value;
+    jw__sub_close(sub, (jw_status)how[0], how[1]);
+}
+
+static void release_one(void *value, void *arg)
+{
+    JW_UNUSED(arg);
+    jw__sub_release(value);
+}
+
+void jw__conn_close_subs(jw_conn *c, jw_status why, int keep_queue)
+{
+    int how[2] = {why, keep_queue};
+    jw__map_each(&c->subs, close_one, how);
+    jw__map_each(&c->subs, release_one, NULL);
+    jw__map_free(&c->subs);
+    c->inbox_sub = NULL;
+}
+
+void jw__sub_deliver(jw_sub *sub, const jw__proto_event *ev)
+{
+    jw_conn *c = sub->conn;
+    uint64_t n = atomic_fetch_add_explicit(&sub->delivered, 1,
+                                           memory_order_relaxed) + 1;
+    jw_msg *msg = jw__msg_from_event(ev, c);
+    if (!msg) {
+        atomic_fetch_add(&sub->dropped, 1);
+        return;
+    }
+    size_t size = jw__msg_size(msg);
+    int reached_max = 0, slow_now = 0;
+
+    pthread_mutex_lock(&sub->mu);
+    if (sub->state == JW__SUB_CLOSED || sub->user_freed ||
+        (sub->max && n > sub->max)) {
+        pthread_mutex_unlock(&sub->mu);
+        jw_msg_free(msg);
+        return;
+    }
+    reached_max = sub->max && n == sub->max;
+    if (sub->cb) {
+        pthread_mutex_unlock(&sub->mu);
+        sub->cb(sub, msg, sub->cb_arg);
+    } else if ((sub->limit_msgs > 0 && sub->pending_msgs >= sub->limit_msgs) ||
+               (sub->limit_bytes > 0 &&
+                sub->pending_bytes + (int64_t)size > sub->limit_bytes)) {
+        atomic_fetch_add(&sub->dropped, 1);
+        slow_now = !sub->slow;
+        sub->slow = 1;
+        pthread_mutex_unlock(&sub->mu);
+        jw_msg_free(msg);
+    } else {
+        int was_empty = sub->head == NULL;
+        if (sub->tail)
+            sub->tail->next = msg;
+        else
+            sub->head = msg;
+        sub->tail = msg;
+        sub->pending_msgs++;
+        sub->pending_bytes += (int64_t)size;
+        if (was_empty && sub->waiters)
+            pthread_cond_signal(&sub->cond);
+        pthread_mutex_unlock(&sub->mu);
+        if (was_empty)
+            jw__conn_notify(c);
+    }
+    if (slow_now)
+        jw__conn_emit(c, JW_EVENT_ERROR, JW_ESLOW_CONSUMER, sub,
+                      "slow consumer on '%s': pending limits reached, "
+                      "messages dropped",
+                      sub->subject);
+    if (reached_max) {
+        pthread_mutex_lock(&c->mu);
+        int mapped = unmap(c, sub);
+        pthread_mutex_unlock(&c->mu);
+        jw__sub_close(sub, JW_EINVALID_SUBSCRIPTION, 1);
+        if (mapped)
+            jw__sub_release(sub);
+    }
+}
+
+/* Pop up to max messages (sub mu held). */
+static int pop(jw_sub *sub, jw_msg **msgs, int max)
+{
+    int n = 0;
+    while (n < max && sub->head) {
+        jw_msg *m = sub->head;
+        sub->head = m->next;
+        m->next = NULL;
+        sub->pending_msgs--;
+        sub->pending_bytes -= (int64_t)jw__msg_size(m);
+        msgs[n++] = m;
+    }
+    if (!sub->head) {
+        sub->tail = NULL;
+        sub->slow = 0; /* the episode ends once the reader caught up */
+    }
+    return n;
+}
+
+int jw_sub_next_batch(jw_sub *sub, jw_msg **msgs, int max, int64_t timeout_ms)
+{
+    if (!sub || !msgs || max <= 0)
+        return jw__fail(JW_EINVAL, "sub and msgs must be set, max > 0");
+    if (sub->cb)
+        return jw__fail(JW_EINVAL, "subscription delivers to a handler");
+    int64_t deadline = jw__deadline(timeout_ms);
+    int n = 0;
+    pthread_mutex_lock(&sub->mu);
+    while (!sub->head) {
+        if (sub->state == JW__SUB_CLOSED || sub->user_freed) {
+            n = jw__fail(sub->closed_status, "subscription on '%s' is closed",
+                         sub->subject);
+            break;
+        }
+        if (timeout_ms == 0) {
+            n = jw__fail(JW_ETIMEOUT, "no message");
+            break;
+        }
+        if (jw__loop_in_callback() && sub->conn->loop->mode !=
+                                          JW__LOOP_DRIVEN) {
+            n = jw__fail(JW_EINVAL, "cannot wait inside a loop callback");
+            break;
+        }
+        sub->waiters++;
+        jw_status st =
+            jw__loop_wait(sub->conn->loop, &sub->cond, &sub->mu, deadline);
+        sub->waiters--;
+        if (st && !sub->head) {
+            n = jw__fail(JW_ETIMEOUT, "no message within %lld ms",
+                         (long long)timeout_ms);
+            break;
+        }
+    }
+    if (sub->head)
+        n = pop(sub, msgs, max);
+    pthread_mutex_unlock(&sub->mu);
+    return n;
+}
+
+jw_status jw_sub_next(jw_sub *sub, int64_t timeout_ms, jw_msg **msg)
+{
+    if (!msg)
+        return jw__fail(JW_EINVAL, "msg is NULL");
+    *msg = NULL;
+    int n = jw_sub_next_batch(sub, msg, 1, timeout_ms);
+    return n > 0 ? JW_OK : n;
+}
+
+/* Common start of the calls that end a subscription. */
+static jw_status sub_check(jw_sub *sub, jw_conn **c)
+{
+    if (!sub)
+        return jw__fail(JW_EINVAL, "sub is NULL");
+    *c = sub->conn;
+    pthread_mutex_lock(&(*c)->mu);
+    jw_status st = JW_OK;
+    if ((*c)->status == JW_CONN_CLOSED)
+        st = jw__fail(JW_ECONNECTION_CLOSED, "connection is closed");
+    else if (jw__map_get(&(*c)->subs, sub->sid) != sub)
+        st = jw__fail(JW_EINVALID_SUBSCRIPTION,
+                      "subscription on '%s' is closed", sub->subject);
+    if (st)
+        pthread_mutex_unlock(&(*c)->mu);
+    return st;
+}
+
+jw_status jw_sub_unsubscribe(jw_sub *sub)
+{
+    jw_conn *c;
+    jw_status st = sub_check(sub, &c);
+    if (st)
+        return st;
+    unmap(c, sub);
+    st = queue_line(c, "UNSUB ", NULL, NULL, sub->sid, 0);
+    pthread_mutex_unlock(&c->mu);
+    jw__sub_close(sub, JW_EINVALID_SUBSCRIPTION, 0);
+    jw__sub_release(sub); /* the map's reference */
+    return st;
+}
+
+jw_status jw_sub_auto_unsubscribe(jw_sub *sub, uint64_t max)
+{
+    if (!max)
+        return jw__fail(JW_EINVAL, "max must be positive");
+    jw_conn *c;
+    jw_status st = sub_check(sub, &c);
+    if (st)
+        return st;
+    if (atomic_load(&sub->delivered) >= max) {
+        pthread_mutex_unlock(&c->mu);
+        return jw_sub_unsubscribe(sub);
+    }
+    pthread_mutex_lock(&sub->mu);
+    sub->max = max;
+    pthread_mutex_unlock(&sub->mu);
+    st = queue_line(c, "UNSUB ", NULL, NULL, sub->sid, max);
+    pthread_mutex_unlock(&c->mu);
+    return st;
+}
+
+jw_status jw_sub_drain(jw_sub *sub)
+{
+    jw_conn *c;
+    jw_status st = sub_check(sub, &c);
+    if (st)
+        return st;
+    uint64_t ping;
+    pthread_mutex_lock(&sub->mu);
+    if (sub->state == JW__SUB_ACTIVE)
+        sub->state = JW__SUB_DRAINING;
+    pthread_mutex_unlock(&sub->mu);
+    st = queue_line(c, "UNSUB ", NULL, NULL, sub->sid, 0);
+    if (st == JW_OK)
+        st = jw__conn_queue_ping(c, &ping);
+    if (st == JW_OK)
+        st = jw__conn_on_pong(c, ping, JW__PA_SUB_DRAINED, sub);
+    pthread_mutex_unlock(&c->mu);
+    return st;
+}
+
+void jw_sub_free(jw_sub *sub)
+{
+    if (!sub)
+        return;
+    jw_conn *c = sub->conn;
+    pthread_mutex_lock(&c->mu);
+    int mapped = c->status != JW_CONN_CLOSED && unmap(c, sub);
+    if (mapped)
+        queue_line(c, "UNSUB ", NULL, NULL, sub->sid, 0);
+    pthread_mutex_unlock(&c->mu);
+    pthread_mutex_lock(&sub->mu);
+    sub->user_freed = 1;
+    pthread_mutex_unlock(&sub->mu);
+    jw__sub_close(sub, JW_EINVALID_SUBSCRIPTION, 0);
+    if (mapped)
+        jw__sub_release(sub);
+    jw__sub_release(sub);
+}
+
+jw_status jw_sub_set_pending_limits(jw_sub *sub, int64_t msgs, int64_t bytes)
+{
+    if (!sub)
+        return jw__fail(JW_EINVAL, "sub is NULL");
+    pthread_mutex_lock(&sub->mu);
+    sub->limit_msgs = msgs;
+    sub->limit_bytes = bytes;
+    pthread_mutex_unlock(&sub->mu);
+    return JW_OK;
+}
+
+jw_status jw_sub_pending(jw_sub *sub, int64_t *msgs, int64_t *bytes)
+{
+    if (!sub)
+        return jw__fail(JW_EINVAL, "sub is NULL");
+    pthread_mutex_lock(&sub->mu);
+    if (msgs)
+        *msgs = sub->pending_msgs;
+    if (bytes)
+        *bytes = sub->pending_bytes;
+    pthread_mutex_unlock(&sub->mu);
+    return JW_OK;
+}
+
+uint64_t jw_sub_dropped(const jw_sub *sub)
+{
+    return sub ? atomic_load(&sub->dropped) : 0;
+}
+
+uint64_t jw_sub_delivered(const jw_sub *sub)
+{
+    return sub ? atomic_load(&sub->delivered) : 0;
+}
+
+const char *jw_sub_subject(const jw_sub *sub)
+{
+    return sub ? sub->subject : NULL;
+}
+
+const char *jw_sub_queue(const jw_sub *sub)
+{
+    return sub ? sub->queue : NULL;
+}
+
+int jw_sub_is_valid(const jw_sub *sub)
+{
+    if (!sub)
+        return 0;
+    jw_sub *s = (jw_sub *)sub;
+    pthread_mutex_lock(&s->mu);
+    int valid = s->state != JW__SUB_CLOSED && !s->user_freed;
+    pthread_mutex_unlock(&s->mu);
+    return valid;
+}

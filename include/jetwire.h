@@ -1,0 +1,493 @@
+/*
+ * jetwire: a NATS client engine.
+ *
+ * This header is the whole public API. Everything it declares is stable in
+ * the sense of the soname: an ABI change bumps the major version. No struct
+ * layout is public; every object is an opaque handle reached through
+ * functions, so options and fields can grow without breaking callers.
+ *
+ * Conventions used throughout:
+ *
+ *  - Fallible calls return a jw_status: JW_OK (0) or a negative JW_E* code.
+ *    The detail text of the most recent failure on the calling thread is
+ *    available from jw_last_error() until the next failing call.
+ *  - NULL handles and out-pointers give JW_EINVAL; nothing in the library
+ *    aborts, asserts or exits because of a caller's mistake.
+ *  - Ownership: what jw_*_new, jw_conn_connect, jw_*_next, jw_*_request and
+ *    jw_unpack return belongs to the caller and is released with the
+ *    matching jw_*_free, which accepts NULL. Getters return borrowed views
+ *    that stay valid while their owner lives.
+ *  - Durations are milliseconds (int64_t). A negative timeout means "wait
+ *    forever"; zero means "do not wait".
+ *  - Threads: unless a function says otherwise it may be called from any
+ *    thread. Calls that wait (connect, flush, request, jw_sub_next with a
+ *    timeout, drain) must not be made from a handler running on the engine's
+ *    loop thread; there they fail with JW_EINVAL instead of deadlocking.
+ */
+#ifndef JETWIRE_H
+#define JETWIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(JW_BUILDING_LIBRARY) && defined(__GNUC__)
+#define JW_EXTERN __attribute__((visibility("default")))
+#else
+#define JW_EXTERN
+#endif
+
+#define JW_VERSION_MAJOR 0
+#define JW_VERSION_MINOR 1
+#define JW_VERSION_PATCH 0
+#define JW_VERSION_STRING "0.1.0"
+
+/* The library's version string, for example "0.1.0". */
+JW_EXTERN const char *jw_version(void);
+
+/* ------------------------------------------------------------------------
+ * Status codes
+ *
+ * One table generates the enum, jw_status_name() and jw_strerror(). The
+ * second column is the code name shared by every language binding. Codes are
+ * never renumbered or renamed; new ones are appended.
+ */
+#define JW_STATUS_MAP(X)                                                      \
+    X(OK, 0, "OK", "success")                                                 \
+    X(ETIMEOUT, -1, "TIMEOUT", "timed out")                                   \
+    X(ENO_RESPONDERS, -2, "NO_RESPONDERS", "no responders for the request")   \
+    X(ECONNECTION_CLOSED, -3, "CONNECTION_CLOSED", "connection is closed")    \
+    X(ENOT_CONNECTED, -4, "NOT_CONNECTED", "not connected")                   \
+    X(EINVAL, -5, "INVALID_ARG", "invalid argument")                          \
+    X(EINVALID_SUBJECT, -6, "INVALID_SUBJECT", "invalid subject")             \
+    X(EMAX_PAYLOAD, -7, "MAX_PAYLOAD", "payload exceeds the server maximum")  \
+    X(EAUTH, -8, "AUTH", "authorization failed")                              \
+    X(ECONNECT, -9, "CONNECT", "could not connect to any server")             \
+    X(ESLOW_CONSUMER, -10, "SLOW_CONSUMER", "slow consumer, messages dropped")\
+    X(EDRAINING, -11, "DRAINING", "connection or subscription is draining")   \
+    X(EPERMISSION, -12, "PERMISSION", "permissions violation")                \
+    X(ESTREAM_NOT_FOUND, -13, "STREAM_NOT_FOUND", "stream not found")         \
+    X(ECONSUMER_NOT_FOUND, -14, "CONSUMER_NOT_FOUND", "consumer not found")   \
+    X(EBUCKET_NOT_FOUND, -15, "BUCKET_NOT_FOUND", "bucket not found")         \
+    X(EKEY_NOT_FOUND, -16, "KEY_NOT_FOUND", "key not found")                  \
+    X(EKEY_DELETED, -17, "KEY_DELETED", "key was deleted")                    \
+    X(EKEY_EXISTS, -18, "KEY_EXISTS", "key exists")                           \
+    X(EWRONG_LAST_SEQUENCE, -19, "WRONG_LAST_SEQUENCE",                       \
+      "wrong last sequence")                                                  \
+    X(EJETSTREAM, -20, "JETSTREAM", "JetStream API error")                    \
+    X(ENOT_SUPPORTED, -21, "NOT_SUPPORTED", "not supported by the server")    \
+    X(EPROTOCOL, -22, "PROTOCOL", "protocol error")                           \
+    X(EIO, -23, "IO", "input/output error")                                   \
+    X(ENO_MEMORY, -24, "NO_MEMORY", "out of memory")                          \
+    X(EINVALID_SUBSCRIPTION, -25, "INVALID_SUBSCRIPTION",                     \
+      "subscription is closed")                                               \
+    X(ETLS, -26, "TLS", "TLS error")
+
+typedef enum jw_status {
+#define JW__STATUS_ENUM(suffix, value, name, text) JW_##suffix = value,
+    JW_STATUS_MAP(JW__STATUS_ENUM)
+#undef JW__STATUS_ENUM
+} jw_status;
+
+/* The code name ("TIMEOUT", ...) of a status; "UNKNOWN" for other values.
+ * Static text, never NULL. */
+JW_EXTERN const char *jw_status_name(int status);
+
+/* A short English description of a status. Static text, never NULL. */
+JW_EXTERN const char *jw_strerror(int status);
+
+/* Detail text of the last failure on the calling thread (for example
+ * "invalid subject 'a..b': empty token"). Empty if there was none. The text
+ * belongs to the thread and is overwritten by its next failing call. */
+JW_EXTERN const char *jw_last_error(void);
+
+/* ------------------------------------------------------------------------
+ * Handles
+ */
+typedef struct jw_loop jw_loop;
+typedef struct jw_opts jw_opts;
+typedef struct jw_conn jw_conn;
+typedef struct jw_sub jw_sub;
+typedef struct jw_msg jw_msg;
+typedef struct jw_event jw_event;
+typedef struct jw_packer jw_packer;
+typedef struct jw_value jw_value;
+typedef struct jw_unpacked jw_unpacked;
+
+struct event_base; /* libevent */
+
+/* ------------------------------------------------------------------------
+ * Event loops
+ *
+ * Every connection runs on a jw_loop. Three modes:
+ *
+ *  - Own thread (the default): a connection given no loop creates a private
+ *    one with a thread of its own. All socket and timer work happens there;
+ *    any other thread may call the API.
+ *  - Host-driven: jw_loop_new_driven() creates a loop without a thread and
+ *    the host runs it with jw_loop_run(). Use it from that one thread only.
+ *    Calls that wait run the loop themselves while they wait, so they work
+ *    from the host thread too.
+ *  - External base: jw_loop_new_from_base() wraps a libevent event_base the
+ *    host already runs. The base must have been created after
+ *    evthread_use_pthreads() (jw_loop_new_from_base calls it for you, but
+ *    a base created before that is not thread-aware). Waiting calls must
+ *    come from threads other than the one running the base.
+ *
+ * One loop may serve many connections. A loop is reference counted: every
+ * connection on it keeps it alive, so jw_loop_free() may come before the
+ * connections are freed.
+ */
+JW_EXTERN jw_status jw_loop_new(jw_loop **out);
+JW_EXTERN jw_status jw_loop_new_driven(jw_loop **out);
+JW_EXTERN jw_status jw_loop_new_from_base(struct event_base *base,
+                                          jw_loop **out);
+
+/* Host-driven loops only: run ready work, waiting up to timeout_ms for
+ * something to happen (0: do not wait). Returns JW_EINVAL for other loops. */
+JW_EXTERN jw_status jw_loop_run(jw_loop *loop, int64_t timeout_ms);
+
+/* Release the caller's reference. An own-thread loop's thread stops once the
+ * last connection on it is freed. Accepts NULL. */
+JW_EXTERN void jw_loop_free(jw_loop *loop);
+
+/* ------------------------------------------------------------------------
+ * Connection options
+ *
+ * Options are set by name so that a new option never changes the ABI. An
+ * unknown name, or a known name with the wrong type, gives JW_EINVAL.
+ * Durations are milliseconds.
+ *
+ *   string  name                    client name shown by the server
+ *   string  user, password, token   credentials (also accepted in the URL)
+ *   bool    no_echo                 do not receive own publishes (false)
+ *   bool    verbose, pedantic       protocol flags (false)
+ *   int     connect_timeout         ms for TCP connect + handshake (2000)
+ *   int     ping_interval           ms between client PINGs (120000)
+ *   int     max_outstanding_pings   unanswered PINGs before the
+ *                                   connection is stale (2)
+ *   int     drain_timeout           ms jw_conn_drain waits (30000)
+ *   int     pending_msgs_limit      default per-subscription limit (524288)
+ *   int     pending_bytes_limit     default per-subscription limit (64 MiB)
+ *   int     max_pending_out         bytes of unwritten publishes after
+ *                                   which publishing threads wait for the
+ *                                   socket (32 MiB)
+ *   callback disconnected_cb, reconnected_cb, closed_cb, error_cb
+ *                                   run on the loop thread (jw_event_cb)
+ */
+typedef enum jw_event_kind {
+    JW_EVENT_DISCONNECTED = 1,
+    JW_EVENT_RECONNECTED = 2,
+    JW_EVENT_CLOSED = 3,
+    JW_EVENT_ERROR = 4, /* async error: slow consumer, -ERR, ... */
+    JW_EVENT_DISCOVERED_SERVERS = 5,
+    JW_EVENT_LAME_DUCK = 6
+} jw_event_kind;
+
+/* An event handler. Runs on the loop thread; ev is borrowed for the call. */
+typedef void (*jw_event_cb)(jw_conn *conn, const jw_event *ev, void *arg);
+
+JW_EXTERN jw_status jw_opts_new(jw_opts **out);
+JW_EXTERN void jw_opts_free(jw_opts *opts);
+JW_EXTERN jw_status jw_opts_set_str(jw_opts *opts, const char *name,
+                                    const char *value);
+JW_EXTERN jw_status jw_opts_set_int(jw_opts *opts, const char *name,
+                                    int64_t value);
+JW_EXTERN jw_status jw_opts_set_bool(jw_opts *opts, const char *name,
+                                     int value);
+JW_EXTERN jw_status jw_opts_set_callback(jw_opts *opts, const char *name,
+                                         jw_event_cb cb, void *arg);
+/* Run the connection on this loop instead of a private own-thread one. */
+JW_EXTERN jw_status jw_opts_set_loop(jw_opts *opts, jw_loop *loop);
+
+/* ------------------------------------------------------------------------
+ * Connections
+ */
+typedef enum jw_conn_status {
+    JW_CONN_CONNECTING = 1,
+    JW_CONN_CONNECTED = 2,
+    JW_CONN_RECONNECTING = 3,
+    JW_CONN_DRAINING_SUBS = 4,
+    JW_CONN_DRAINING_PUBS = 5,
+    JW_CONN_CLOSED = 6
+} jw_conn_status;
+
+/* Connect to the first reachable server of `servers` (one URL or a
+ * comma-separated list; NULL means nats://127.0.0.1:4222) and complete the
+ * handshake. opts may be NULL; it is copied and may be freed afterwards.
+ * On success *out is a connection owned by the caller (jw_conn_free). */
+JW_EXTERN jw_status jw_conn_connect(const char *servers, const jw_opts *opts,
+                                    jw_conn **out);
+
+/* Publish data (len bytes, may be 0) to a literal subject. The message is
+ * queued for the socket and written as soon as it is writable. Fails with
+ * JW_EINVALID_SUBJECT or JW_EMAX_PAYLOAD before anything is queued. */
+JW_EXTERN jw_status jw_conn_publish(jw_conn *conn, const char *subject,
+                                   const void *data, size_t len);
+
+/* Publish a message built with jw_msg_new(): subject, reply and headers.
+ * The message is copied; the caller still owns it. */
+JW_EXTERN jw_status jw_conn_publish_msg(jw_conn *conn, const jw_msg *msg);
+
+/* Publish data with a reply subject (reply may be NULL). */
+JW_EXTERN jw_status jw_conn_publish_reply(jw_conn *conn, const char *subject,
+                                          const char *reply, const void *data,
+                                          size_t len);
+
+/* Send a request and wait up to timeout_ms for the first reply, through one
+ * wildcard inbox subscription shared by all requests of the connection.
+ * JW_ENO_RESPONDERS when nobody listens on the subject. *reply belongs to the
+ * caller. request_msg takes headers too. */
+JW_EXTERN jw_status jw_conn_request(jw_conn *conn, const char *subject,
+                                    const void *data, size_t len,
+                                    int64_t timeout_ms, jw_msg **reply);
+JW_EXTERN jw_status jw_conn_request_msg(jw_conn *conn, const jw_msg *msg,
+                                        int64_t timeout_ms, jw_msg **reply);
+
+/* Write everything queued and wait for the server's PONG. */
+JW_EXTERN jw_status jw_conn_flush(jw_conn *conn, int64_t timeout_ms);
+
+/* Round-trip time of one PING/PONG, in microseconds. */
+JW_EXTERN jw_status jw_conn_rtt(jw_conn *conn, int64_t *rtt_us);
+
+/* Drain: unsubscribe every subscription, let the messages already on the
+ * way arrive, write the queued publishes, then close. Waits until closed or
+ * until timeout_ms (a negative value uses the drain_timeout option), after
+ * which the connection is closed anyway and JW_ETIMEOUT returned. Messages
+ * queued in subscriptions stay readable with jw_sub_next after the close. */
+JW_EXTERN jw_status jw_conn_drain(jw_conn *conn, int64_t timeout_ms);
+
+/* Close at once: unwritten publishes and queued messages are discarded.
+ * Closing twice is harmless. */
+JW_EXTERN jw_status jw_conn_close(jw_conn *conn);
+
+/* Close if needed and release the caller's reference. Subscriptions and
+ * messages still held stay safe to use (their calls report the closed
+ * connection) until they are freed. Accepts NULL. */
+JW_EXTERN void jw_conn_free(jw_conn *conn);
+
+JW_EXTERN jw_conn_status jw_conn_status_get(const jw_conn *conn);
+JW_EXTERN int jw_conn_is_connected(const jw_conn *conn);
+
+/* URL of the connected server ("" when not connected). Copies at most
+ * size-1 bytes and NUL-terminates. */
+JW_EXTERN jw_status jw_conn_connected_url(jw_conn *conn, char *buf,
+                                          size_t size);
+
+/* The server's last INFO as JSON text, copied into buf like above. */
+JW_EXTERN jw_status jw_conn_server_info(jw_conn *conn, char *buf, size_t size);
+JW_EXTERN jw_status jw_conn_server_version(jw_conn *conn, char *buf,
+                                           size_t size);
+/* Server max_payload in bytes (0 when unknown). */
+JW_EXTERN int64_t jw_conn_max_payload(const jw_conn *conn);
+/* 1 when the server announced JetStream. */
+JW_EXTERN int jw_conn_jetstream_enabled(const jw_conn *conn);
+
+typedef enum jw_stat {
+    JW_STAT_IN_MSGS = 0,
+    JW_STAT_IN_BYTES = 1,
+    JW_STAT_OUT_MSGS = 2,
+    JW_STAT_OUT_BYTES = 3,
+    JW_STAT_RECONNECTS = 4
+} jw_stat;
+/* One counter; 0 for an unknown stat or a NULL connection. */
+JW_EXTERN uint64_t jw_conn_stat(const jw_conn *conn, jw_stat which);
+
+/* Make a fresh inbox subject ("_INBOX.<unique>") into buf. */
+JW_EXTERN jw_status jw_conn_new_inbox(jw_conn *conn, char *buf, size_t size);
+
+/* A file descriptor that becomes readable when a subscription without a
+ * handler goes from empty to non-empty, or an event is queued. After it
+ * fires, call jw_conn_fd_reset() and then pull until jw_sub_next_batch and
+ * jw_conn_next_event return nothing: the fd signals transitions, not each
+ * message. Owned by the connection; do not close it. */
+JW_EXTERN int jw_conn_fd(const jw_conn *conn);
+JW_EXTERN void jw_conn_fd_reset(jw_conn *conn);
+
+/* Pull the next queued event (disconnected, closed, error, ...), waiting up
+ * to timeout_ms. *ev belongs to the caller (jw_event_free). Events are also
+ * given to the handlers set in the options; the queue keeps the newest 1024. */
+JW_EXTERN jw_status jw_conn_next_event(jw_conn *conn, int64_t timeout_ms,
+                                       jw_event **ev);
+JW_EXTERN jw_event_kind jw_event_kind_get(const jw_event *ev);
+/* The error of an ERROR or DISCONNECTED event (JW_OK otherwise). */
+JW_EXTERN jw_status jw_event_status(const jw_event *ev);
+/* Detail text, never NULL. */
+JW_EXTERN const char *jw_event_text(const jw_event *ev);
+/* The subscription an ERROR event concerns, or NULL. Borrowed. */
+JW_EXTERN jw_sub *jw_event_sub(const jw_event *ev);
+JW_EXTERN void jw_event_free(jw_event *ev);
+
+/* ------------------------------------------------------------------------
+ * Subscriptions
+ */
+
+/* A message handler run on the loop thread. The message belongs to the
+ * handler (jw_msg_free it, or keep it). */
+typedef void (*jw_msg_cb)(jw_sub *sub, jw_msg *msg, void *arg);
+
+/* Subscribe to a subject (wildcards allowed), optionally as a member of a
+ * queue group (queue may be NULL). Messages are queued in the subscription
+ * and pulled with jw_sub_next / jw_sub_next_batch. *out belongs to the
+ * caller: jw_sub_free unsubscribes and releases it. */
+JW_EXTERN jw_status jw_conn_subscribe(jw_conn *conn, const char *subject,
+                                      const char *queue, jw_sub **out);
+
+/* Like jw_conn_subscribe, but each message is handed to cb on the loop
+ * thread instead of being queued. */
+JW_EXTERN jw_status jw_conn_subscribe_cb(jw_conn *conn, const char *subject,
+                                         const char *queue, jw_msg_cb cb,
+                                         void *arg, jw_sub **out);
+
+/* Take the next queued message, waiting up to timeout_ms. JW_ETIMEOUT when
+ * none came; JW_EINVALID_SUBSCRIPTION once the subscription is closed and
+ * empty; JW_ECONNECTION_CLOSED once its connection was closed. */
+JW_EXTERN jw_status jw_sub_next(jw_sub *sub, int64_t timeout_ms,
+                                jw_msg **msg);
+
+/* Take up to max queued messages into msgs[], waiting up to timeout_ms for
+ * the first. Returns the number taken (> 0), or a negative jw_status. */
+JW_EXTERN int jw_sub_next_batch(jw_sub *sub, jw_msg **msgs, int max,
+                                int64_t timeout_ms);
+
+/* Unsubscribe at once. Queued messages are discarded. */
+JW_EXTERN jw_status jw_sub_unsubscribe(jw_sub *sub);
+
+/* Unsubscribe after max messages in total have been received (counting
+ * those already received). */
+JW_EXTERN jw_status jw_sub_auto_unsubscribe(jw_sub *sub, uint64_t max);
+
+/* Unsubscribe, keep the messages already on the way, and close once they
+ * have been pulled. Returns at once. */
+JW_EXTERN jw_status jw_sub_drain(jw_sub *sub);
+
+/* Limits on queued messages and bytes (a value <= 0 means no limit on that
+ * dimension). Past them messages are dropped, counted and reported once per
+ * episode as a JW_ESLOW_CONSUMER error event. */
+JW_EXTERN jw_status jw_sub_set_pending_limits(jw_sub *sub, int64_t msgs,
+                                              int64_t bytes);
+JW_EXTERN jw_status jw_sub_pending(jw_sub *sub, int64_t *msgs, int64_t *bytes);
+JW_EXTERN uint64_t jw_sub_dropped(const jw_sub *sub);
+JW_EXTERN uint64_t jw_sub_delivered(const jw_sub *sub);
+JW_EXTERN const char *jw_sub_subject(const jw_sub *sub);
+JW_EXTERN const char *jw_sub_queue(const jw_sub *sub); /* NULL when none */
+JW_EXTERN int jw_sub_is_valid(const jw_sub *sub);
+
+/* Unsubscribe if still active and release the handle. Accepts NULL. */
+JW_EXTERN void jw_sub_free(jw_sub *sub);
+
+/* ------------------------------------------------------------------------
+ * Messages
+ *
+ * Received messages come from jw_sub_next, handlers and requests. Messages
+ * to publish are built with jw_msg_new. Both kinds are freed with
+ * jw_msg_free.
+ */
+JW_EXTERN jw_status jw_msg_new(const char *subject, const char *reply,
+                               const void *data, size_t len, jw_msg **out);
+/* Append one header value; a name may be added several times. */
+JW_EXTERN jw_status jw_msg_header_add(jw_msg *msg, const char *name,
+                                      const char *value);
+/* Replace every value of name by this one. */
+JW_EXTERN jw_status jw_msg_header_set(jw_msg *msg, const char *name,
+                                      const char *value);
+JW_EXTERN void jw_msg_free(jw_msg *msg);
+
+JW_EXTERN const char *jw_msg_subject(const jw_msg *msg);
+JW_EXTERN const char *jw_msg_reply(const jw_msg *msg); /* NULL when none */
+JW_EXTERN const void *jw_msg_data(const jw_msg *msg);  /* never NULL */
+JW_EXTERN size_t jw_msg_data_len(const jw_msg *msg);
+
+/* Headers: the idx-th value (0-based) of name, matched exactly (names keep
+ * their case). JW_EINVAL when absent. *value is NUL-terminated and
+ * borrowed from the message. */
+JW_EXTERN jw_status jw_msg_header_get(const jw_msg *msg, const char *name,
+                                      int idx, const char **value);
+/* Number of header lines (every value of every name). */
+JW_EXTERN int jw_msg_header_count(const jw_msg *msg);
+/* The i-th header line, in order. */
+JW_EXTERN jw_status jw_msg_header_at(const jw_msg *msg, int i,
+                                     const char **name, const char **value);
+/* Status of a status message ("NATS/1.0 503"), else 0. */
+JW_EXTERN int jw_msg_status_code(const jw_msg *msg);
+/* The raw header block ("NATS/1.0\r\n...\r\n\r\n") or NULL. */
+JW_EXTERN const char *jw_msg_headers_raw(const jw_msg *msg, size_t *len);
+
+/* Publish data to the message's reply subject on the connection it came
+ * from. JW_EINVAL when the message has no reply. */
+JW_EXTERN jw_status jw_msg_respond(const jw_msg *msg, const void *data,
+                                   size_t len);
+
+/* ------------------------------------------------------------------------
+ * Subjects
+ */
+/* 1 when subject is a valid literal subject (for publishing), else 0. */
+JW_EXTERN int jw_subject_is_valid(const char *subject);
+/* 1 when pattern is a valid subscription subject (wildcards allowed). */
+JW_EXTERN int jw_subject_pattern_is_valid(const char *pattern);
+/* 1 when the literal subject matches pattern (`*` one token, `>` the rest). */
+JW_EXTERN int jw_subject_matches(const char *pattern, const char *subject);
+
+/* ------------------------------------------------------------------------
+ * MessagePack
+ *
+ * A packer appends values; maps and arrays are announced with their element
+ * count, then their elements follow (a map's as key, value, key, value...).
+ */
+JW_EXTERN jw_status jw_packer_new(jw_packer **out);
+JW_EXTERN void jw_packer_free(jw_packer *p);
+JW_EXTERN void jw_packer_reset(jw_packer *p);
+JW_EXTERN jw_status jw_pack_nil(jw_packer *p);
+JW_EXTERN jw_status jw_pack_bool(jw_packer *p, int value);
+JW_EXTERN jw_status jw_pack_int(jw_packer *p, int64_t value);
+JW_EXTERN jw_status jw_pack_uint(jw_packer *p, uint64_t value);
+JW_EXTERN jw_status jw_pack_double(jw_packer *p, double value);
+JW_EXTERN jw_status jw_pack_str(jw_packer *p, const char *s, size_t len);
+JW_EXTERN jw_status jw_pack_bin(jw_packer *p, const void *data, size_t len);
+JW_EXTERN jw_status jw_pack_array(jw_packer *p, uint32_t count);
+JW_EXTERN jw_status jw_pack_map(jw_packer *p, uint32_t count);
+/* The bytes packed so far, borrowed from the packer. */
+JW_EXTERN const void *jw_packer_data(const jw_packer *p, size_t *len);
+
+typedef enum jw_value_type {
+    JW_VALUE_NIL = 0,
+    JW_VALUE_BOOL = 1,
+    JW_VALUE_INT = 2,    /* negative integer */
+    JW_VALUE_UINT = 3,   /* non-negative integer */
+    JW_VALUE_DOUBLE = 4, /* float32 values are widened */
+    JW_VALUE_STR = 5,
+    JW_VALUE_BIN = 6,
+    JW_VALUE_ARRAY = 7,
+    JW_VALUE_MAP = 8,
+    JW_VALUE_EXT = 9
+} jw_value_type;
+
+/* Decode exactly one MessagePack value filling all of data. Malformed,
+ * truncated or trailing input gives JW_EINVAL. *out owns the whole tree. */
+JW_EXTERN jw_status jw_unpack(const void *data, size_t len,
+                              jw_unpacked **out);
+JW_EXTERN const jw_value *jw_unpacked_root(const jw_unpacked *u);
+JW_EXTERN void jw_unpacked_free(jw_unpacked *u);
+
+/* Accessors on a borrowed value; a mismatched type yields 0/NULL. */
+JW_EXTERN jw_value_type jw_value_type_get(const jw_value *v);
+JW_EXTERN int jw_value_bool(const jw_value *v);
+JW_EXTERN int64_t jw_value_int(const jw_value *v);
+JW_EXTERN uint64_t jw_value_uint(const jw_value *v);
+JW_EXTERN double jw_value_double(const jw_value *v);
+/* STR, BIN and EXT bytes (EXT also sets *ext_type if non-NULL). */
+JW_EXTERN const char *jw_value_bytes(const jw_value *v, size_t *len);
+JW_EXTERN int8_t jw_value_ext_type(const jw_value *v);
+/* ARRAY and MAP element counts (a map's counts pairs). */
+JW_EXTERN uint32_t jw_value_count(const jw_value *v);
+JW_EXTERN const jw_value *jw_value_array_at(const jw_value *v, uint32_t i);
+JW_EXTERN const jw_value *jw_value_map_key(const jw_value *v, uint32_t i);
+JW_EXTERN const jw_value *jw_value_map_val(const jw_value *v, uint32_t i);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* JETWIRE_H */

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Install what jetwire needs, once: Debian packages (compiler, libraries,
+# nats-server, Lua, nats.c for the benchmarks) and a Python venv with the
+# test and build tools. Safe to run again: it only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  build-essential cmake pkg-config clang
+  libevent-dev libmsgpack-dev libjansson-dev libssl-dev
+  nats-server lua5.4 liblua5.4-dev libnats-dev
+  python3 python3-venv python3-dev
+  valgrind
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The project's Python lives in .venv, made from Debian's python3 so that it
+# matches python3-dev's headers.
+venv=.venv
+if [ ! -x "$venv/bin/python" ]; then
+  echo "setup: creating $venv"
+  /usr/bin/python3 -m venv "$venv"
+fi
+if ! "$venv/bin/python" -c "import cffi, pytest, setuptools, wheel" 2>/dev/null; then
+  echo "setup: installing Python tools into $venv"
+  "$venv/bin/pip" install -q --upgrade pip
+  "$venv/bin/pip" install -q cffi pytest setuptools wheel
+fi
+echo "setup: ok"

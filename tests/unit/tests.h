@@ -1,0 +1,5 @@
+/* Every unit suite's list; one file per suite so suites grow apart. */
+#include "list_parser.h"
+#include "list_subject.h"
+#include "list_headers.h"
+#include "list_codec.h"
