@@ -1180,6 +1180,18 @@ void jw_conn_free(jw_conn *c)
             ;
         pthread_mutex_unlock(&c->mu);
     }
+    /* Nobody can pull events any more; dropping them also lets go of the
+     * subscriptions they name, which hold the connection. */
+    pthread_mutex_lock(&c->mu);
+    jw_event *events = c->ev_head;
+    c->ev_head = c->ev_tail = NULL;
+    c->ev_count = 0;
+    pthread_mutex_unlock(&c->mu);
+    while (events) {
+        jw_event *ev = events;
+        events = ev->next;
+        jw_event_free(ev);
+    }
     jw__conn_release(c);
 }
 

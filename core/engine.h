@@ -154,6 +154,7 @@ struct jw_sub {
     int64_t limit_msgs, limit_bytes;
     int slow; /* in a slow-consumer episode */
     int waiters;
+    int in_handler; /* the loop is running cb for this subscription */
     atomic_uint_fast64_t delivered, dropped;
     uint64_t max; /* auto-unsubscribe after this many (0: none) */
 };

@@ -164,6 +164,20 @@ void jw__sub_close(jw_sub *sub, jw_status why, int keep_queue)
         jw__conn_notify(sub->conn); /* pullers learn it ended */
 }
 
+/* No handler may run after jw_sub_unsubscribe or jw_sub_free returned: wait
+ * out one in progress on the loop thread, unless this is that handler (or
+ * another callback, which must not block). Called without the connection's
+ * lock, which the handler may need. */
+static void wait_handler(jw_sub *sub)
+{
+    if (!sub->cb || jw__loop_in_callback())
+        return;
+    pthread_mutex_lock(&sub->mu);
+    while (sub->in_handler)
+        pthread_cond_wait(&sub->cond, &sub->mu);
+    pthread_mutex_unlock(&sub->mu);
+}
+
 static void close_one(void *value, void *arg)
 {
     const int *how = arg;
@@ -208,8 +222,13 @@ void jw__sub_deliver(jw_sub *sub, const jw__proto_event *ev)
     }
     reached_max = sub->max && n == sub->max;
     if (sub->cb) {
+        sub->in_handler = 1;
         pthread_mutex_unlock(&sub->mu);
         sub->cb(sub, msg, sub->cb_arg);
+        pthread_mutex_lock(&sub->mu);
+        sub->in_handler = 0;
+        pthread_cond_broadcast(&sub->cond);
+        pthread_mutex_unlock(&sub->mu);
     } else if ((sub->limit_msgs > 0 && sub->pending_msgs >= sub->limit_msgs) ||
                (sub->limit_bytes > 0 &&
                 sub->pending_bytes + (int64_t)size > sub->limit_bytes)) {
@@ -344,6 +363,7 @@ jw_status jw_sub_unsubscribe(jw_sub *sub)
     st = queue_line(c, "UNSUB ", NULL, NULL, sub->sid, 0);
     pthread_mutex_unlock(&c->mu);
     jw__sub_close(sub, JW_EINVALID_SUBSCRIPTION, 0);
+    wait_handler(sub);
     jw__sub_release(sub); /* the map's reference */
     return st;
 }
@@ -402,6 +422,7 @@ void jw_sub_free(jw_sub *sub)
     sub->user_freed = 1;
     pthread_mutex_unlock(&sub->mu);
     jw__sub_close(sub, JW_EINVALID_SUBSCRIPTION, 0);
+    wait_handler(sub);
     if (mapped)
         jw__sub_release(sub);
     jw__sub_release(sub);
