@@ -478,7 +478,7 @@ JW_EXTERN int jw_value_bool(const jw_value *v);
 JW_EXTERN int64_t jw_value_int(const jw_value *v);
 JW_EXTERN uint64_t jw_value_uint(const jw_value *v);
 JW_EXTERN double jw_value_double(const jw_value *v);
-/* STR, BIN and EXT bytes (EXT also sets *ext_type if non-NULL). */
+/* STR, BIN and EXT bytes (the EXT type is jw_value_ext_type). */
 JW_EXTERN const char *jw_value_bytes(const jw_value *v, size_t *len);
 JW_EXTERN int8_t jw_value_ext_type(const jw_value *v);
 /* ARRAY and MAP element counts (a map's counts pairs). */
