@@ -502,9 +502,15 @@ static void got_pong(jw_conn *c)
 
 static void route_msg(jw_conn *c, const jw__proto_event *ev)
 {
-    atomic_fetch_add_explicit(&c->in_msgs, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&c->in_bytes, ev->hdr_len + ev->data_len,
-                              memory_order_relaxed);
+    atomic_store_explicit(
+        &c->in_msgs,
+        atomic_load_explicit(&c->in_msgs, memory_order_relaxed) + 1,
+        memory_order_relaxed);
+    atomic_store_explicit(
+        &c->in_bytes,
+        atomic_load_explicit(&c->in_bytes, memory_order_relaxed) +
+            ev->hdr_len + ev->data_len,
+        memory_order_relaxed);
     pthread_mutex_lock(&c->mu);
     jw_sub *sub = jw__map_get(&c->subs, ev->sid);
     if (sub)
@@ -927,11 +933,10 @@ jw_status jw_conn_connect(const char *servers, const jw_opts *opts,
 }
 
 jw_status jw__conn_queue_pub(jw_conn *c, const char *subject,
-                             const char *reply, const char *hdr,
+                             size_t subject_len, const char *reply,
+                             size_t reply_len, const char *hdr,
                              size_t hdr_len, const void *data, size_t len)
 {
-    size_t subject_len = strlen(subject);
-    size_t reply_len = reply ? strlen(reply) : 0;
     if (jw__buf_reserve(&c->out, subject_len + reply_len + hdr_len + len + 64))
         return jw__fail(JW_ENO_MEMORY, "out of memory");
     jw__buf *b = &c->out;
@@ -969,9 +974,8 @@ jw_status jw__conn_queue_pub(jw_conn *c, const char *subject,
     *p++ = '\r';
     *p++ = '\n';
     b->len = (size_t)(p - b->data);
-    atomic_fetch_add_explicit(&c->out_msgs, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&c->out_bytes, hdr_len + len,
-                              memory_order_relaxed);
+    c->out_msgs++;
+    c->out_bytes += hdr_len + len;
     jw__conn_schedule_write(c);
     return JW_OK;
 }
@@ -986,10 +990,12 @@ jw_status jw__conn_publish(jw_conn *c, const char *subject, const char *reply,
         return jw__fail(JW_EINVALID_SUBJECT, "subject is NULL");
     if (len && !data)
         return jw__fail(JW_EINVAL, "data is NULL but len is %zu", len);
-    jw_status st = jw__subject_check(subject, strlen(subject), 0);
+    size_t subject_len = strlen(subject);
+    size_t reply_len = reply ? strlen(reply) : 0;
+    jw_status st = jw__subject_check(subject, subject_len, 0);
     if (st)
         return st;
-    if (reply && *reply && (st = jw__subject_check(reply, strlen(reply), 0)))
+    if (reply_len && (st = jw__subject_check(reply, reply_len, 0)))
         return st;
     pthread_mutex_lock(&c->mu);
     st = jw__conn_check_open(c, 1);
@@ -1009,7 +1015,7 @@ jw_status jw__conn_publish(jw_conn *c, const char *subject, const char *reply,
         st = jw__conn_check_open(c, 1);
     }
     if (st == JW_OK)
-        st = jw__conn_queue_pub(c, subject, reply && *reply ? reply : NULL,
+        st = jw__conn_queue_pub(c, subject, subject_len, reply, reply_len,
                                 hdr, hdr_len, data, len);
     pthread_mutex_unlock(&c->mu);
     return st;
@@ -1256,15 +1262,22 @@ uint64_t jw_conn_stat(const jw_conn *c, jw_stat which)
 {
     if (!c)
         return 0;
+    uint64_t value = 0;
+    jw_conn *m = (jw_conn *)c;
+    pthread_mutex_lock(&m->mu);
+    if (which == JW_STAT_OUT_MSGS)
+        value = m->out_msgs;
+    else if (which == JW_STAT_OUT_BYTES)
+        value = m->out_bytes;
+    pthread_mutex_unlock(&m->mu);
     switch (which) {
     case JW_STAT_IN_MSGS:
         return atomic_load(&c->in_msgs);
     case JW_STAT_IN_BYTES:
         return atomic_load(&c->in_bytes);
     case JW_STAT_OUT_MSGS:
-        return atomic_load(&c->out_msgs);
     case JW_STAT_OUT_BYTES:
-        return atomic_load(&c->out_bytes);
+        return value;
     case JW_STAT_RECONNECTS:
         return atomic_load(&c->reconnects);
     }

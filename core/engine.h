@@ -260,7 +260,10 @@ struct jw_conn {
     int notify_fd;
     atomic_int notify_armed;
 
-    atomic_uint_fast64_t in_msgs, in_bytes, out_msgs, out_bytes, reconnects;
+    /* Inbound counters have one writer, the loop; outbound ones change
+     * under mu. Neither needs a locked instruction per message. */
+    atomic_uint_fast64_t in_msgs, in_bytes, reconnects;
+    uint64_t out_msgs, out_bytes;
 };
 
 void jw__conn_ref(jw_conn *conn);
@@ -278,7 +281,8 @@ void jw__conn_schedule_write(jw_conn *conn);
 
 /* Append a PUB/HPUB for these parts to `out` (mu held). */
 jw_status jw__conn_queue_pub(jw_conn *conn, const char *subject,
-                             const char *reply, const char *hdr,
+                             size_t subject_len, const char *reply,
+                             size_t reply_len, const char *hdr,
                              size_t hdr_len, const void *data, size_t len);
 
 /* Validate and publish (takes mu). */

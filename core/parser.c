@@ -104,8 +104,11 @@ static int op_is(tok t, const char *name, size_t n)
 
 /* Split s into fields at runs of blanks (the server may emit two spaces in
  * a row). Returns the field count, counting up to max + 1 so that callers
- * can tell "too many" without storing the extra field. */
-static size_t split(const char *s, size_t n, tok *t, size_t max)
+ * can tell "too many" without storing the extra field, or -1 when the line
+ * holds a control character: control lines are text, and a NUL or stray CR
+ * means a broken stream (and would surprise whoever turns a subject into a
+ * C string). One pass, one comparison per byte in the common case. */
+static long split(const char *s, size_t n, tok *t, size_t max)
 {
     size_t count = 0, i = 0;
 
@@ -116,15 +119,17 @@ static size_t split(const char *s, size_t n, tok *t, size_t max)
         if (i == n)
             break;
         start = i;
-        while (i < n && !is_blank(s[i]))
+        while (i < n && (unsigned char)s[i] > ' ')
             i++;
+        if (i < n && !is_blank(s[i]))
+            return -1;
         if (count < max) {
             t[count].s = s + start;
             t[count].n = i - start;
         }
         count++;
     }
-    return count;
+    return (long)count;
 }
 
 /* Decimal digits only (leading zeros are fine: the server copies the
@@ -137,7 +142,8 @@ static int parse_u64(tok t, uint64_t *out)
         return -1;
     for (size_t i = 0; i < t.n; i++) {
         unsigned d = (unsigned)((unsigned char)t.s[i] - '0');
-        if (d > 9 || v > (UINT64_MAX - d) / 10)
+        /* 19 digits never overflow; only longer tokens need the check. */
+        if (d > 9 || (i >= 19 && v > (UINT64_MAX - d) / 10))
             return -1;
         v = v * 10 + d;
     }
@@ -158,6 +164,18 @@ static int unknown_op(jw__parser *p, tok op)
     name[n] = '\0';
     return proto_error(p, "unknown protocol operation '%s'%s", name,
                        op.n > n ? "..." : "");
+}
+
+/* Report the first control character of args in an op's line. */
+static int control_error(jw__parser *p, const char *op, int op_len,
+                         const char *args, size_t n)
+{
+    unsigned char c = 0;
+    for (size_t i = 0; i < n && !c; i++)
+        if ((unsigned char)args[i] < 0x20 && args[i] != '\t')
+            c = (unsigned char)args[i];
+    return proto_error(p, "control character 0x%02x in a %.*s line", c,
+                       op_len, op);
 }
 
 /* Point hdr and data into the body (header block + payload) at d. */
@@ -201,15 +219,17 @@ static int parse_msg(jw__parser *p, int hmsg, const char *args, size_t n,
     const char *name = hmsg ? "HMSG" : "MSG";
     size_t base = hmsg ? 4 : 3; /* field count without a reply */
     tok f[5];
-    size_t nf = split(args, n, f, 5);
+    long nf = split(args, n, f, 5);
     const tok *sizes;
     uint64_t sid, hdr = 0, total;
     jw__proto_event ev;
     size_t rest = len - *pos;
 
-    if (nf != base && nf != base + 1)
+    if (nf < 0)
+        return control_error(p, name, (int)strlen(name), args, n);
+    if (nf != (long)base && nf != (long)base + 1)
         return proto_error(p, "%s with a wrong number of arguments", name);
-    sizes = f + (nf == base ? 2 : 3);
+    sizes = f + (nf == (long)base ? 2 : 3);
     if (parse_u64(f[1], &sid) != 0)
         return proto_error(p, "%s with an invalid sid", name);
     if (parse_u64(sizes[hmsg], &total) != 0 ||
@@ -226,7 +246,7 @@ static int parse_msg(jw__parser *p, int hmsg, const char *args, size_t n,
     ev.op = JW__OP_MSG;
     ev.subject = f[0].s;
     ev.subject_len = f[0].n;
-    if (nf != base) {
+    if (nf != (long)base) {
         ev.reply = f[2].s;
         ev.reply_len = f[2].n;
     }
@@ -282,16 +302,13 @@ static int parse_line(jw__parser *p, const char *s, size_t n,
         !OP_IS(op, "INFO"))
         return unknown_op(p, op);
 
-    /* Control lines are text: a NUL or stray CR means a broken stream, and
-     * would surprise whoever turns a subject into a C string. */
-    for (size_t i = k; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 && s[i] != '\t')
-            return proto_error(p, "control character 0x%02x in a %.*s line",
-                               (unsigned char)s[i], (int)k, s);
-
+    /* MSG lines are checked for control characters while they are split. */
     if (OP_IS(op, "MSG") || OP_IS(op, "HMSG"))
         return parse_msg(p, k == 4, s + k, n - k, buf, len, pos, whole, cb,
                          arg);
+    for (size_t i = k; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 && s[i] != '\t')
+            return control_error(p, s, (int)k, s + k, n - k);
 
     rest = s + k;
     rn = n - k;

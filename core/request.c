@@ -122,7 +122,8 @@ static jw_status request(jw_conn *c, const char *subject, const char *hdr,
         size_t n = c->inbox_prefix_len + jw__u64_to_dec(
                                              inbox + c->inbox_prefix_len, id);
         inbox[n] = 0;
-        st = jw__conn_queue_pub(c, subject, inbox, hdr, hdr_len, data, len);
+        st = jw__conn_queue_pub(c, subject, strlen(subject), inbox, n, hdr,
+                                hdr_len, data, len);
         if (st)
             jw__map_remove(&c->requests, id);
     }

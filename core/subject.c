@@ -51,6 +51,9 @@ int jw__subject_check(const char *subject, size_t len, int wildcards)
 
     size_t start = 0;
     for (size_t i = 0; i <= len; i++) {
+        /* Most bytes are plain token characters: one test settles them. */
+        if (i < len && (unsigned char)subject[i] > ' ' && subject[i] != '.')
+            continue;
         if (i < len && subject[i] != '.') {
             if (subject[i] == '\0')
                 return fail_subject(subject, len, "contains a NUL byte");
