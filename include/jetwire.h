@@ -175,7 +175,8 @@ JW_EXTERN void jw_loop_free(jw_loop *loop);
  *   int     max_pending_out         bytes of unwritten publishes after
  *                                   which publishing threads wait for the
  *                                   socket (32 MiB)
- *   callback disconnected_cb, reconnected_cb, closed_cb, error_cb
+ *   callback disconnected_cb, reconnected_cb, closed_cb, error_cb,
+ *            discovered_servers_cb, lame_duck_cb
  *                                   run on the loop thread (jw_event_cb)
  */
 typedef enum jw_event_kind {
