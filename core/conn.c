@@ -42,10 +42,27 @@ void jw__conn_ref(jw_conn *c)
     atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
 }
 
+static void conn_destroy(jw_conn *c);
+
+/* The connection's memory goes when no reference is left and the loop has
+ * let go of it, whichever comes last. Counting the loop as a reference
+ * instead would let it drop the last one on its own thread just after
+ * jw_conn_free stopped waiting. */
 void jw__conn_release(jw_conn *c)
 {
     if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
         return;
+    pthread_mutex_lock(&c->mu);
+    int wait_for_loop = c->wake_ev && !c->torn_down;
+    if (wait_for_loop)
+        c->free_pending = 1;
+    pthread_mutex_unlock(&c->mu);
+    if (!wait_for_loop)
+        conn_destroy(c);
+}
+
+static void conn_destroy(jw_conn *c)
+{
     while (c->ev_head) {
         jw_event *ev = c->ev_head;
         c->ev_head = ev->next;
@@ -96,7 +113,7 @@ jw_status jw__conn_check_open(jw_conn *c, int allow_draining)
 
 void jw__conn_schedule_write(jw_conn *c)
 {
-    if (!c->write_scheduled && !c->torn_down) {
+    if (!c->write_scheduled && !c->closing) {
         c->write_scheduled = 1;
         event_active(c->wake_ev, 0, 0);
     }
@@ -603,7 +620,9 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         c->dispatching = 1;
         int rc = jw__parser_feed(&c->parser, c->rbuf, (size_t)n, on_proto, c);
         c->dispatching = 0;
-        if (rc == JW_EPROTOCOL)
+        if (c->teardown_pending)
+            teardown(c, c->teardown_status, c->teardown_text);
+        else if (rc == JW_EPROTOCOL)
             fail(c, JW_EPROTOCOL, c->parser.error);
         else if (rc == JW_ENO_MEMORY)
             fail(c, JW_ENO_MEMORY, "out of memory");
@@ -743,8 +762,19 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
  * good. Runs on the loop thread, once. */
 static void teardown(jw_conn *c, jw_status why, const char *text)
 {
-    if (c->torn_down)
+    if (c->closing)
         return;
+    if (c->dispatching) {
+        /* on_read still walks the parser and the read buffer: finish
+         * there, since the connection may be freed once torn down. */
+        if (!c->teardown_pending) {
+            c->teardown_pending = 1;
+            c->teardown_status = why;
+            snprintf(c->teardown_text, sizeof(c->teardown_text), "%s",
+                     text);
+        }
+        return;
+    }
     close_socket(c);
     evtimer_del(c->timer_ev);
     event_del(c->ping_ev);
@@ -763,10 +793,7 @@ static void teardown(jw_conn *c, jw_status why, const char *text)
     jw__request_fail_all(c, JW_ECONNECTION_CLOSED);
     jw__pong_action *actions = c->actions;
     c->actions = NULL;
-    c->torn_down = 1;
-    event_free(c->wake_ev);
-    c->wake_ev = NULL;
-    pthread_cond_broadcast(&c->cond);
+    c->closing = 1; /* no more wake-ups: the events are going */
     pthread_mutex_unlock(&c->mu);
     while (actions) {
         jw__pong_action *a = actions;
@@ -780,7 +807,19 @@ static void teardown(jw_conn *c, jw_status why, const char *text)
     c->timer_ev = c->ping_ev = NULL;
     jw__conn_emit(c, JW_EVENT_CLOSED, by_user ? JW_OK : why, NULL, "%s",
                   by_user ? "closed" : text);
-    jw__conn_release(c); /* the loop's reference */
+
+    /* The last touch of the loop: after this, whoever holds the last
+     * reference frees the connection (or we do, if that already
+     * happened). */
+    pthread_mutex_lock(&c->mu);
+    event_free(c->wake_ev);
+    c->wake_ev = NULL;
+    c->torn_down = 1;
+    int destroy = c->free_pending;
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->mu);
+    if (destroy)
+        conn_destroy(c);
 }
 
 static void run_pong_actions(jw_conn *c, jw__pong_action *done)
@@ -906,11 +945,11 @@ jw_status jw_conn_connect(const char *servers, const jw_opts *opts,
             event_free(c->timer_ev);
         if (c->ping_ev)
             event_free(c->ping_ev);
+        c->wake_ev = c->timer_ev = c->ping_ev = NULL;
         jw__conn_release(c);
         return st;
     }
 
-    jw__conn_ref(c); /* the loop's, until teardown */
     pthread_mutex_lock(&c->mu);
     event_active(c->wake_ev, 0, 0);
     int64_t per_server = c->opts.connect_timeout_ms + 1000;
@@ -1105,7 +1144,7 @@ jw_status jw_conn_close(jw_conn *c)
         jw__conn_close_subs(c, JW_ECONNECTION_CLOSED, 0);
         jw__request_fail_all(c, JW_ECONNECTION_CLOSED);
         c->commands |= JW__CMD_CLOSE;
-        if (!c->torn_down)
+        if (!c->closing)
             event_active(c->wake_ev, 0, 0);
         pthread_cond_broadcast(&c->cond);
     }
@@ -1154,7 +1193,7 @@ jw_status jw_conn_drain(jw_conn *c, int64_t timeout_ms)
     if (st == JW_OK)
         st = jw__conn_on_pong(c, ping, JW__PA_DRAIN_SUBS, NULL);
     c->commands |= JW__CMD_DRAIN;
-    if (!c->torn_down)
+    if (!c->closing)
         event_active(c->wake_ev, 0, 0);
     int64_t deadline = jw__deadline(timeout_ms + 1000);
     while (!c->torn_down) {

@@ -30,6 +30,7 @@ struct jw_loop {
     int owns_base;
     pthread_t thread;
     int has_thread;
+    atomic_int detached; /* released on its own thread: it frees itself */
 };
 
 jw_status jw__loop_private(jw_loop **out); /* own-thread loop for one conn */
@@ -213,6 +214,8 @@ struct jw_conn {
     char close_text[256];
     int commands;       /* JW__CMD_* waiting for the loop */
     int torn_down;      /* the loop released the socket and events */
+    int free_pending;   /* no references left: free once torn down */
+    int closing;        /* teardown began: do not wake the loop */
 
     /* Outbound: publishers append to `out` under mu; the loop swaps it with
      * `wbuf` and writes `wbuf` without the lock. */
@@ -231,6 +234,9 @@ struct jw_conn {
     size_t rbuf_cap;
     int64_t handshake_deadline_ms;
     int dispatching; /* inside read processing */
+    int teardown_pending; /* asked for while dispatching: done after */
+    jw_status teardown_status;
+    char teardown_text[256];
 
     /* From the server's INFO. */
     char *info_json;

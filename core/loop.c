@@ -80,6 +80,11 @@ static void *loop_thread(void *arg)
     jw__loop_enter(loop);
     event_base_loop(loop->base, EVLOOP_NO_EXIT_ON_EMPTY);
     jw__loop_leave();
+    if (atomic_load(&loop->detached)) {
+        /* Nobody will join this thread: it cleans up after itself. */
+        event_base_free(loop->base);
+        free(loop);
+    }
     return NULL;
 }
 
@@ -222,10 +227,12 @@ void jw__loop_release(jw_loop *loop)
     if (loop->has_thread) {
         if (current_loop == loop && callback_depth > 0) {
             /* The last reference went away on the loop's own thread: it
-             * cannot join itself, so it stops and is left to end. */
+             * cannot join itself, so it stops and frees the loop when its
+             * loop returns. */
+            atomic_store(&loop->detached, 1);
             pthread_detach(loop->thread);
             event_base_loopbreak(loop->base);
-            return; /* the base stays allocated for the ending thread */
+            return;
         }
         event_base_once(loop->base, -1, EV_TIMEOUT, break_cb, loop->base,
                         NULL);

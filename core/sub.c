@@ -432,11 +432,17 @@ jw_status jw_sub_set_pending_limits(jw_sub *sub, int64_t msgs, int64_t bytes)
 {
     if (!sub)
         return jw__fail(JW_EINVAL, "sub is NULL");
+    jw_status st = JW_OK;
     pthread_mutex_lock(&sub->mu);
-    sub->limit_msgs = msgs;
-    sub->limit_bytes = bytes;
+    if (sub->state == JW__SUB_CLOSED || sub->user_freed) {
+        st = jw__fail(sub->closed_status, "subscription on '%s' is closed",
+                      sub->subject);
+    } else {
+        sub->limit_msgs = msgs;
+        sub->limit_bytes = bytes;
+    }
     pthread_mutex_unlock(&sub->mu);
-    return JW_OK;
+    return st;
 }
 
 jw_status jw_sub_pending(jw_sub *sub, int64_t *msgs, int64_t *bytes)

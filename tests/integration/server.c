@@ -1,0 +1,362 @@
+/* Starts and stops real nats-server processes for the integration tests. */
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_ARGS         64
+#define MAX_LIVE         32
+#define START_ATTEMPTS   3
+#define READY_TIMEOUT_MS 5000
+#define STOP_GRACE_MS    3000
+
+/* Servers started and not yet stopped, for the exit handler. */
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static jw_test_server *live[MAX_LIVE];
+static int exit_handler_installed;
+
+int64_t jw_test_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void jw_test_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+jw_status jw_test_connect(const jw_test_server *s, jw_conn **out)
+{
+    return jw_conn_connect(s->url, NULL, out);
+}
+
+/* Bind 127.0.0.1:0 and report the port the kernel chose. */
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    socklen_t len = sizeof addr;
+    int port = -1;
+    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0 &&
+        getsockname(fd, (struct sockaddr *)&addr, &len) == 0)
+        port = ntohs(addr.sin_port);
+    close(fd);
+    return port;
+}
+
+int jw_test_raw_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons((uint16_t)port);
+    if (connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int jw_test_raw_read_line(int fd, char *buf, size_t size, int timeout_ms)
+{
+    size_t n = 0;
+    int64_t deadline = jw_test_now_ms() + timeout_ms;
+    if (size == 0)
+        return -1;
+    for (;;) {
+        int64_t left = deadline - jw_test_now_ms();
+        if (left <= 0)
+            return -1;
+        struct pollfd p = {fd, POLLIN, 0};
+        int r = poll(&p, 1, (int)left);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        char c;
+        ssize_t got = read(fd, &c, 1);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return -1;
+        if (c == '\n' && n > 0 && buf[n - 1] == '\r') {
+            buf[n - 1] = '\0';
+            return (int)(n - 1);
+        }
+        if (n + 1 < size)
+            buf[n++] = c;
+    }
+}
+
+int jw_test_raw_write(int fd, const char *text)
+{
+    size_t len = strlen(text), off = 0;
+    while (off < len) {
+        ssize_t w = write(fd, text + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        off += (size_t)w;
+    }
+    return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag,
+                        struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static void remove_tree(const char *dir)
+{
+    if (dir[0] != '\0')
+        nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void jw_test_server_dump_log(const jw_test_server *s)
+{
+    if (s == NULL)
+        return;
+    FILE *f = fopen(s->log_path, "r");
+    if (f == NULL)
+        return;
+    char line[1024];
+    fprintf(stderr, "---- nats-server log (%s) ----\n", s->log_path);
+    while (fgets(line, sizeof line, f) != NULL)
+        fputs(line, stderr);
+    fprintf(stderr, "---- end of log ----\n");
+    fclose(f);
+}
+
+/* Reap the process: SIGTERM, then SIGKILL after the grace period. */
+static void kill_and_reap(pid_t pid)
+{
+    int status;
+    if (pid <= 0)
+        return;
+    kill(pid, SIGTERM);
+    int64_t deadline = jw_test_now_ms() + STOP_GRACE_MS;
+    for (;;) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid || (r < 0 && errno != EINTR))
+            return;
+        if (jw_test_now_ms() >= deadline)
+            break;
+        jw_test_sleep_ms(5);
+    }
+    kill(pid, SIGKILL);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+}
+
+static void stop_all_at_exit(void)
+{
+    for (;;) {
+        jw_test_server *s = NULL;
+        pthread_mutex_lock(&live_lock);
+        for (int i = 0; i < MAX_LIVE && s == NULL; i++)
+            if (live[i] != NULL)
+                s = live[i];
+        pthread_mutex_unlock(&live_lock);
+        if (s == NULL)
+            return;
+        jw_test_server_stop(s);
+    }
+}
+
+static void track(jw_test_server *s, int add)
+{
+    pthread_mutex_lock(&live_lock);
+    if (add && !exit_handler_installed) {
+        atexit(stop_all_at_exit);
+        exit_handler_installed = 1;
+    }
+    for (int i = 0; i < MAX_LIVE; i++) {
+        if (add && live[i] == NULL) {
+            live[i] = s;
+            break;
+        }
+        if (!add && live[i] == s) {
+            live[i] = NULL;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&live_lock);
+}
+
+/* Split extra on spaces into argv[*argc...]; the copy must outlive exec. */
+static int split_args(char *copy, char **argv, int *argc)
+{
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, " \t", &save); tok != NULL;
+         tok = strtok_r(NULL, " \t", &save)) {
+        if (*argc >= MAX_ARGS - 1)
+            return -1;
+        argv[(*argc)++] = tok;
+    }
+    return 0;
+}
+
+/* Wait until the port answers with an INFO line, or the child exits. */
+static int wait_ready(jw_test_server *s)
+{
+    int64_t deadline = jw_test_now_ms() + READY_TIMEOUT_MS;
+    while (jw_test_now_ms() < deadline) {
+        int status;
+        if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
+            s->pid = -1;
+            return -1;
+        }
+        int fd = jw_test_raw_connect(s->port);
+        if (fd >= 0) {
+            char line[4096];
+            int n = jw_test_raw_read_line(fd, line, sizeof line, 2000);
+            close(fd);
+            if (n > 5 && strncmp(line, "INFO ", 5) == 0)
+                return 0;
+        }
+        jw_test_sleep_ms(10);
+    }
+    return -1;
+}
+
+static int spawn(jw_test_server *s, const char *extra_args)
+{
+    char port_text[16];
+    char *argv[MAX_ARGS];
+    int argc = 0;
+    char *extra_copy = NULL;
+    const char *env_bin = getenv("JW_NATS_SERVER");
+    const char *bin = env_bin != NULL ? env_bin : "nats-server";
+
+    snprintf(port_text, sizeof port_text, "%d", s->port);
+    argv[argc++] = (char *)bin;
+    argv[argc++] = "-a";
+    argv[argc++] = "127.0.0.1";
+    argv[argc++] = "-p";
+    argv[argc++] = port_text;
+    argv[argc++] = "-js";
+    argv[argc++] = "-sd";
+    argv[argc++] = s->store_dir;
+    if (extra_args != NULL) {
+        extra_copy = strdup(extra_args);
+        if (extra_copy == NULL || split_args(extra_copy, argv, &argc) != 0) {
+            free(extra_copy);
+            return -1;
+        }
+    }
+    argv[argc] = NULL;
+
+    int log_fd =
+        open(s->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (log_fd < 0) {
+        free(extra_copy);
+        return -1;
+    }
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* Only async-signal-safe calls between fork and exec. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        int null_fd = open("/dev/null", O_RDONLY);
+        if (null_fd >= 0)
+            dup2(null_fd, 0);
+        dup2(log_fd, 1);
+        dup2(log_fd, 2);
+        execvp(argv[0], argv);
+        if (env_bin == NULL)
+            execv("/usr/sbin/nats-server", argv);
+        _exit(127);
+    }
+    close(log_fd);
+    free(extra_copy);
+    if (pid < 0)
+        return -1;
+    s->pid = pid;
+    return 0;
+}
+
+jw_test_server *jw_test_server_start(const char *extra_args)
+{
+    for (int attempt = 0; attempt < START_ATTEMPTS; attempt++) {
+        jw_test_server *s = calloc(1, sizeof *s);
+        if (s == NULL)
+            return NULL;
+        s->pid = -1;
+        const char *tmp = getenv("TMPDIR");
+        snprintf(s->dir, sizeof s->dir, "%s/jw-it-XXXXXX",
+                 tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
+        if (mkdtemp(s->dir) == NULL) {
+            fprintf(stderr, "server: mkdtemp %s: %s\n", s->dir,
+                    strerror(errno));
+            free(s);
+            return NULL;
+        }
+        snprintf(s->store_dir, sizeof s->store_dir, "%s/store", s->dir);
+        snprintf(s->log_path, sizeof s->log_path, "%s/server.log", s->dir);
+        s->port = free_port();
+        snprintf(s->url, sizeof s->url, "nats://127.0.0.1:%d", s->port);
+        if (s->port > 0 && spawn(s, extra_args) == 0 && wait_ready(s) == 0) {
+            track(s, 1);
+            return s;
+        }
+        /* The port may have been taken meanwhile: report, then retry. */
+        fprintf(stderr, "server: start attempt %d on port %d failed\n",
+                attempt + 1, s->port);
+        jw_test_server_dump_log(s);
+        kill_and_reap(s->pid);
+        remove_tree(s->dir);
+        free(s);
+    }
+    return NULL;
+}
+
+void jw_test_server_stop(jw_test_server *s)
+{
+    if (s == NULL)
+        return;
+    track(s, 0);
+    kill_and_reap(s->pid);
+    s->pid = -1;
+    if (getenv("JW_KEEP_SERVER_DIR") == NULL)
+        remove_tree(s->dir);
+    else
+        fprintf(stderr, "server: kept %s\n", s->dir);
+    free(s);
+}

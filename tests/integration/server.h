@@ -1,0 +1,100 @@
+/*
+ * Integration test harness: a real nats-server per test, on a free loopback
+ * port, with a temporary JetStream store, started and stopped by the test.
+ *
+ * A test that fails returns early through CHECK and cannot stop its server,
+ * so every started server is also recorded and stopped at exit; the server
+ * is killed by the kernel if the test process dies (PR_SET_PDEATHSIG).
+ */
+#ifndef JW_TEST_SERVER_H
+#define JW_TEST_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "jetwire.h"
+#include "test.h"
+
+typedef struct jw_test_server {
+    pid_t pid;
+    int port;
+    char url[64];  /* nats://127.0.0.1:PORT */
+    char dir[512]; /* temporary root: store/ and server.log inside */
+    char store_dir[600];
+    char log_path[600];
+} jw_test_server;
+
+/* Start nats-server -a 127.0.0.1 -p PORT -js -sd DIR plus extra_args (split
+ * on spaces; NULL for none) and wait until it answers with INFO. NULL when
+ * it could not be started (the reason is printed to stderr). */
+jw_test_server *jw_test_server_start(const char *extra_args);
+
+/* SIGTERM, wait (SIGKILL after 3 s), remove the temporary directory and
+ * free. Accepts NULL. */
+void jw_test_server_stop(jw_test_server *s);
+
+/* Print the server's log to stderr (for diagnosing a failure). */
+void jw_test_server_dump_log(const jw_test_server *s);
+
+/* Raw TCP helpers, for checks that do not go through jetwire. */
+int jw_test_raw_connect(int port); /* fd, or -1 */
+/* Read one line ending in "\r\n" (stripped) within timeout_ms. Returns its
+ * length or -1. Reads one byte at a time: for handshakes only. */
+int jw_test_raw_read_line(int fd, char *buf, size_t size, int timeout_ms);
+int jw_test_raw_write(int fd, const char *text);
+
+/* Monotonic milliseconds, and a sleep for polling loops (never used to
+ * assert timing). */
+int64_t jw_test_now_ms(void);
+void jw_test_sleep_ms(int ms);
+
+/* jw_conn_connect(s->url, NULL, out). */
+jw_status jw_test_connect(const jw_test_server *s, jw_conn **out);
+
+/* Fail the test unless expr evaluates to the status `expected`; prints the
+ * names of both and jw_last_error(). */
+#define CHECK_STATUS(expr, expected)                                           \
+    do {                                                                       \
+        int jw_s_ = (int)(expr);                                               \
+        int jw_e_ = (int)(expected);                                           \
+        if (jw_s_ != jw_e_) {                                                  \
+            fprintf(stderr, "%s:%d: %s: expected %s, got %s (%d) [%s]\n",      \
+                    __FILE__, __LINE__, #expr, jw_status_name(jw_e_),          \
+                    jw_status_name(jw_s_), jw_s_, jw_last_error());            \
+            return 1;                                                          \
+        }                                                                      \
+    } while (0)
+
+#define CHECK_OK(expr) CHECK_STATUS((expr), JW_OK)
+
+/* Fail unless expr is one of two statuses. */
+#define CHECK_STATUS2(expr, e1, e2)                                            \
+    do {                                                                       \
+        int jw_s_ = (int)(expr);                                               \
+        if (jw_s_ != (int)(e1) && jw_s_ != (int)(e2)) {                        \
+            fprintf(stderr,                                                    \
+                    "%s:%d: %s: expected %s or %s, got %s (%d) "               \
+                    "[%s]\n",                                                  \
+                    __FILE__, __LINE__, #expr, jw_status_name(e1),             \
+                    jw_status_name(e2), jw_status_name(jw_s_), jw_s_,          \
+                    jw_last_error());                                          \
+            return 1;                                                          \
+        }                                                                      \
+    } while (0)
+
+/* Poll cond every 2 ms until it holds or ms milliseconds have passed; the
+ * caller CHECKs cond afterwards. */
+#define JW_WAIT_FOR(cond, ms)                                                  \
+    do {                                                                       \
+        int64_t jw_dl_ = jw_test_now_ms() + (ms);                              \
+        while (!(cond) && jw_test_now_ms() < jw_dl_)                           \
+            jw_test_sleep_ms(2);                                               \
+    } while (0)
+
+/* Start a server into `var` or fail the test. */
+#define START_SERVER(var, extra)                                               \
+    jw_test_server *var = jw_test_server_start(extra);                         \
+    CHECK(var != NULL)
+
+#endif

@@ -1,0 +1,489 @@
+/* Bad input and dead objects: clear errors, no crash, no hang. */
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "server.h"
+
+/* Proves a connection still works: a message to itself round trips. */
+static int roundtrip(jw_conn *nc, const char *subject)
+{
+    jw_sub *sub = NULL;
+    jw_msg *m = NULL;
+    int ok = jw_conn_subscribe(nc, subject, NULL, &sub) == JW_OK &&
+             jw_conn_publish(nc, subject, "ping", 4) == JW_OK &&
+             jw_sub_next(sub, 5000, &m) == JW_OK && jw_msg_data_len(m) == 4 &&
+             memcmp(jw_msg_data(m), "ping", 4) == 0;
+    if (!ok)
+        fprintf(stderr, "roundtrip on %s failed [%s]\n", subject,
+                jw_last_error());
+    jw_msg_free(m);
+    jw_sub_free(sub);
+    return ok ? 0 : -1;
+}
+
+TEST(invalid_subjects)
+{
+    START_SERVER(s, NULL);
+    jw_conn *nc = NULL;
+    CHECK_OK(jw_test_connect(s, &nc));
+
+    static const char *bad_publish[] = {"",     "a..b",   "foo.", " a", "a b",
+                                        "a.*",  "a.>",    ".a",   "*",  ">",
+                                        "a\tb", "a\r\nb", "a.b "};
+    for (size_t i = 0; i < sizeof bad_publish / sizeof bad_publish[0]; i++) {
+        const char *subj = bad_publish[i];
+        int st = jw_conn_publish(nc, subj, "x", 1);
+        if (st != JW_EINVALID_SUBJECT) {
+            fprintf(stderr, "publish '%s': %s\n", subj, jw_status_name(st));
+            return 1;
+        }
+        CHECK(jw_last_error()[0] != '\0');
+        CHECK_STATUS(jw_conn_publish_reply(nc, subj, "r", "x", 1),
+                     JW_EINVALID_SUBJECT);
+        jw_msg *reply = NULL;
+        CHECK_STATUS(jw_conn_request(nc, subj, "x", 1, 1000, &reply),
+                     JW_EINVALID_SUBJECT);
+        /* jw_msg_new may refuse the subject itself; if it accepts it, the
+         * publish must refuse. */
+        jw_msg *m = NULL;
+        st = jw_msg_new(subj, NULL, "x", 1, &m);
+        if (st == JW_OK) {
+            CHECK_STATUS(jw_conn_publish_msg(nc, m), JW_EINVALID_SUBJECT);
+            jw_msg_free(m);
+        } else {
+            CHECK_STATUS(st, JW_EINVALID_SUBJECT);
+        }
+        CHECK_EQ_INT(jw_subject_is_valid(subj), 0);
+    }
+    /* A reply subject that would break the protocol line. */
+    CHECK_STATUS(jw_conn_publish_reply(nc, "ok.subject", "a b", "x", 1),
+                 JW_EINVALID_SUBJECT);
+
+    static const char *bad_subscribe[] = {"",      "a..b", "foo.", " a",  "a b",
+                                          "a.>.b", ">.a",  ".a",   "a\tb"};
+    for (size_t i = 0; i < sizeof bad_subscribe / sizeof bad_subscribe[0];
+         i++) {
+        const char *subj = bad_subscribe[i];
+        jw_sub *sub = NULL;
+        int st = jw_conn_subscribe(nc, subj, NULL, &sub);
+        if (st != JW_EINVALID_SUBJECT) {
+            fprintf(stderr, "subscribe '%s': %s\n", subj, jw_status_name(st));
+            return 1;
+        }
+        CHECK(sub == NULL);
+        CHECK_EQ_INT(jw_subject_pattern_is_valid(subj), 0);
+    }
+    /* Valid wildcard patterns are accepted. */
+    static const char *good_patterns[] = {"a.*", "a.>",   "*",
+                                          ">",   "*.b.>", "a.*.c"};
+    for (size_t i = 0; i < sizeof good_patterns / sizeof good_patterns[0];
+         i++) {
+        jw_sub *sub = NULL;
+        CHECK_OK(jw_conn_subscribe(nc, good_patterns[i], NULL, &sub));
+        jw_sub_free(sub);
+    }
+
+    /* Nothing bad was sent: the connection is intact. */
+    CHECK_EQ_INT(jw_conn_is_connected(nc), 1);
+    CHECK_OK(jw_conn_flush(nc, 5000));
+    CHECK(roundtrip(nc, "still.works") == 0);
+    jw_conn_free(nc);
+    jw_test_server_stop(s);
+    return 0;
+}
+
+TEST(max_payload)
+{
+    START_SERVER(s, NULL);
+    jw_conn *nc = NULL;
+    CHECK_OK(jw_test_connect(s, &nc));
+    int64_t max = jw_conn_max_payload(nc);
+    CHECK(max > 0);
+    unsigned char *buf = malloc((size_t)max + 1);
+    CHECK(buf != NULL);
+    for (int64_t i = 0; i <= max; i++)
+        buf[i] = (unsigned char)(i % 251);
+
+    jw_sub *sub = NULL;
+    CHECK_OK(jw_conn_subscribe(nc, "big.x", NULL, &sub));
+    CHECK_STATUS(jw_conn_publish(nc, "big.x", buf, (size_t)max + 1),
+                 JW_EMAX_PAYLOAD);
+    CHECK_STATUS(jw_conn_publish_reply(nc, "big.x", "r", buf, (size_t)max + 1),
+                 JW_EMAX_PAYLOAD);
+    jw_msg *reply = NULL;
+    CHECK_STATUS(
+        jw_conn_request(nc, "big.x", buf, (size_t)max + 1, 1000, &reply),
+        JW_EMAX_PAYLOAD);
+    jw_msg *m = NULL;
+    CHECK_OK(jw_msg_new("big.x", NULL, buf, (size_t)max + 1, &m));
+    CHECK_STATUS(jw_conn_publish_msg(nc, m), JW_EMAX_PAYLOAD);
+    jw_msg_free(m);
+    /* Headers count against the limit too (the server checks HPUB's total
+     * size). */
+    m = NULL;
+    CHECK_OK(jw_msg_new("big.x", NULL, buf, (size_t)max, &m));
+    CHECK_OK(jw_msg_header_add(m, "K", "v"));
+    CHECK_STATUS(jw_conn_publish_msg(nc, m), JW_EMAX_PAYLOAD);
+    jw_msg_free(m);
+
+    /* The connection survived, and exactly max_payload is fine. */
+    CHECK_EQ_INT(jw_conn_is_connected(nc), 1);
+    CHECK_OK(jw_conn_publish(nc, "big.x", buf, (size_t)max));
+    m = NULL;
+    CHECK_OK(jw_sub_next(sub, 10000, &m));
+    CHECK_EQ_INT(jw_msg_data_len(m), max);
+    CHECK(memcmp(jw_msg_data(m), buf, (size_t)max) == 0);
+    jw_msg_free(m);
+    /* Nothing else (no oversize message slipped through). */
+    CHECK_STATUS(jw_sub_next(sub, 100, &m), JW_ETIMEOUT);
+    free(buf);
+
+    CHECK_OK(jw_conn_flush(nc, 5000));
+    CHECK(roundtrip(nc, "after.big") == 0);
+    jw_sub_free(sub);
+    jw_conn_free(nc);
+    jw_test_server_stop(s);
+    return 0;
+}
+
+static void noop_msg_cb(jw_sub *sub, jw_msg *msg, void *arg)
+{
+    (void)sub;
+    (void)arg;
+    jw_msg_free(msg);
+}
+
+static void noop_event_cb(jw_conn *conn, const jw_event *ev, void *arg)
+{
+    (void)conn;
+    (void)ev;
+    (void)arg;
+}
+
+TEST(null_handles)
+{
+    START_SERVER(s, NULL);
+    jw_conn *nc = NULL;
+    CHECK_OK(jw_test_connect(s, &nc));
+    jw_sub *sub = NULL;
+    CHECK_OK(jw_conn_subscribe(nc, "null.x", NULL, &sub));
+    jw_msg *m = NULL;
+    CHECK_OK(jw_msg_new("null.x", NULL, "d", 1, &m));
+    jw_msg *got = NULL;
+    jw_sub *s2 = NULL;
+    jw_event *ev = NULL;
+    jw_loop *loop = NULL;
+    jw_opts *opts = NULL;
+    int64_t i64 = 0, i64b = 0;
+    char buf[64];
+    const char *cs = NULL, *cs2 = NULL;
+    jw_msg *batch[4];
+
+    /* Loops and options. */
+    CHECK_STATUS(jw_loop_new(NULL), JW_EINVAL);
+    CHECK_STATUS(jw_loop_new_driven(NULL), JW_EINVAL);
+    CHECK_STATUS(jw_loop_new_from_base(NULL, &loop), JW_EINVAL);
+    CHECK_STATUS(jw_loop_run(NULL, 0), JW_EINVAL);
+    jw_loop_free(NULL);
+    CHECK_STATUS(jw_opts_new(NULL), JW_EINVAL);
+    jw_opts_free(NULL);
+    CHECK_STATUS(jw_opts_set_str(NULL, "name", "x"), JW_EINVAL);
+    CHECK_STATUS(jw_opts_set_int(NULL, "ping_interval", 1), JW_EINVAL);
+    CHECK_STATUS(jw_opts_set_bool(NULL, "no_echo", 1), JW_EINVAL);
+    CHECK_STATUS(jw_opts_set_callback(NULL, "closed_cb", noop_event_cb, NULL),
+                 JW_EINVAL);
+    CHECK_STATUS(jw_opts_set_loop(NULL, NULL), JW_EINVAL);
+    CHECK_OK(jw_opts_new(&opts));
+    CHECK_STATUS(jw_opts_set_str(opts, NULL, "x"), JW_EINVAL);
+    CHECK_STATUS(jw_opts_set_int(opts, NULL, 1), JW_EINVAL);
+    CHECK_STATUS(jw_opts_set_bool(opts, NULL, 1), JW_EINVAL);
+    CHECK_STATUS(jw_opts_set_callback(opts, NULL, noop_event_cb, NULL),
+                 JW_EINVAL);
+    jw_opts_free(opts);
+
+    /* Connections. */
+    CHECK_STATUS(jw_conn_connect(s->url, NULL, NULL), JW_EINVAL);
+    CHECK_STATUS(jw_conn_publish(NULL, "a", "x", 1), JW_EINVAL);
+    CHECK_STATUS2(jw_conn_publish(nc, NULL, "x", 1), JW_EINVAL,
+                  JW_EINVALID_SUBJECT);
+    CHECK_STATUS(jw_conn_publish(nc, "a", NULL, 5), JW_EINVAL);
+    CHECK_STATUS(jw_conn_publish_msg(NULL, m), JW_EINVAL);
+    CHECK_STATUS(jw_conn_publish_msg(nc, NULL), JW_EINVAL);
+    CHECK_STATUS(jw_conn_publish_reply(NULL, "a", "r", "x", 1), JW_EINVAL);
+    CHECK_STATUS(jw_conn_request(NULL, "a", "x", 1, 100, &got), JW_EINVAL);
+    CHECK_STATUS(jw_conn_request(nc, "a", "x", 1, 100, NULL), JW_EINVAL);
+    CHECK_STATUS(jw_conn_request_msg(NULL, m, 100, &got), JW_EINVAL);
+    CHECK_STATUS(jw_conn_request_msg(nc, NULL, 100, &got), JW_EINVAL);
+    CHECK_STATUS(jw_conn_request_msg(nc, m, 100, NULL), JW_EINVAL);
+    CHECK_STATUS(jw_conn_flush(NULL, 100), JW_EINVAL);
+    CHECK_STATUS(jw_conn_rtt(NULL, &i64), JW_EINVAL);
+    CHECK_STATUS(jw_conn_rtt(nc, NULL), JW_EINVAL);
+    CHECK_STATUS(jw_conn_drain(NULL, 100), JW_EINVAL);
+    CHECK_STATUS(jw_conn_close(NULL), JW_EINVAL);
+    jw_conn_free(NULL);
+    (void)jw_conn_status_get(NULL);
+    CHECK_EQ_INT(jw_conn_is_connected(NULL), 0);
+    CHECK_STATUS(jw_conn_connected_url(NULL, buf, sizeof buf), JW_EINVAL);
+    CHECK_STATUS(jw_conn_connected_url(nc, NULL, 10), JW_EINVAL);
+    CHECK_STATUS(jw_conn_server_info(NULL, buf, sizeof buf), JW_EINVAL);
+    CHECK_STATUS(jw_conn_server_info(nc, NULL, 10), JW_EINVAL);
+    CHECK_STATUS(jw_conn_server_version(NULL, buf, sizeof buf), JW_EINVAL);
+    CHECK_STATUS(jw_conn_server_version(nc, NULL, 10), JW_EINVAL);
+    CHECK_EQ_INT(jw_conn_max_payload(NULL), 0);
+    CHECK_EQ_INT(jw_conn_jetstream_enabled(NULL), 0);
+    CHECK_EQ_INT(jw_conn_stat(NULL, JW_STAT_IN_MSGS), 0);
+    CHECK_STATUS(jw_conn_new_inbox(NULL, buf, sizeof buf), JW_EINVAL);
+    CHECK_STATUS(jw_conn_new_inbox(nc, NULL, 10), JW_EINVAL);
+    CHECK(jw_conn_fd(NULL) < 0);
+    jw_conn_fd_reset(NULL);
+    CHECK_STATUS(jw_conn_next_event(NULL, 0, &ev), JW_EINVAL);
+    CHECK_STATUS(jw_conn_next_event(nc, 0, NULL), JW_EINVAL);
+    (void)jw_event_kind_get(NULL);
+    CHECK_EQ_INT(jw_event_status(NULL), JW_EINVAL);
+    CHECK(jw_event_text(NULL) != NULL);
+    CHECK(jw_event_sub(NULL) == NULL);
+    jw_event_free(NULL);
+
+    /* Subscriptions. */
+    CHECK_STATUS(jw_conn_subscribe(NULL, "a", NULL, &s2), JW_EINVAL);
+    CHECK_STATUS(jw_conn_subscribe(nc, "a", NULL, NULL), JW_EINVAL);
+    CHECK_STATUS2(jw_conn_subscribe(nc, NULL, NULL, &s2), JW_EINVAL,
+                  JW_EINVALID_SUBJECT);
+    CHECK_STATUS(jw_conn_subscribe_cb(NULL, "a", NULL, noop_msg_cb, NULL, &s2),
+                 JW_EINVAL);
+    CHECK_STATUS(jw_conn_subscribe_cb(nc, "a", NULL, NULL, NULL, &s2),
+                 JW_EINVAL);
+    CHECK_STATUS(jw_conn_subscribe_cb(nc, "a", NULL, noop_msg_cb, NULL, NULL),
+                 JW_EINVAL);
+    CHECK(s2 == NULL);
+    CHECK_STATUS(jw_sub_next(NULL, 0, &got), JW_EINVAL);
+    CHECK_STATUS(jw_sub_next(sub, 0, NULL), JW_EINVAL);
+    CHECK_STATUS(jw_sub_next_batch(NULL, batch, 4, 0), JW_EINVAL);
+    CHECK_STATUS(jw_sub_next_batch(sub, NULL, 4, 0), JW_EINVAL);
+    CHECK_STATUS(jw_sub_next_batch(sub, batch, 0, 0), JW_EINVAL);
+    CHECK_STATUS(jw_sub_next_batch(sub, batch, -1, 0), JW_EINVAL);
+    CHECK_STATUS(jw_sub_unsubscribe(NULL), JW_EINVAL);
+    CHECK_STATUS(jw_sub_auto_unsubscribe(NULL, 1), JW_EINVAL);
+    CHECK_STATUS(jw_sub_drain(NULL), JW_EINVAL);
+    CHECK_STATUS(jw_sub_set_pending_limits(NULL, 1, 1), JW_EINVAL);
+    CHECK_STATUS(jw_sub_pending(NULL, &i64, &i64b), JW_EINVAL);
+    CHECK_EQ_INT(jw_sub_dropped(NULL), 0);
+    CHECK_EQ_INT(jw_sub_delivered(NULL), 0);
+    (void)jw_sub_subject(NULL);
+    CHECK(jw_sub_queue(NULL) == NULL);
+    CHECK_EQ_INT(jw_sub_is_valid(NULL), 0);
+    jw_sub_free(NULL);
+
+    /* Messages. */
+    CHECK_STATUS(jw_msg_new("a", NULL, "x", 1, NULL), JW_EINVAL);
+    CHECK_STATUS2(jw_msg_new(NULL, NULL, "x", 1, &got), JW_EINVAL,
+                  JW_EINVALID_SUBJECT);
+    CHECK_STATUS(jw_msg_new("a", NULL, NULL, 3, &got), JW_EINVAL);
+    CHECK_STATUS(jw_msg_header_add(NULL, "K", "v"), JW_EINVAL);
+    CHECK_STATUS(jw_msg_header_add(m, NULL, "v"), JW_EINVAL);
+    CHECK_STATUS(jw_msg_header_add(m, "K", NULL), JW_EINVAL);
+    CHECK_STATUS(jw_msg_header_set(NULL, "K", "v"), JW_EINVAL);
+    CHECK_STATUS(jw_msg_header_set(m, NULL, "v"), JW_EINVAL);
+    jw_msg_free(NULL);
+    (void)jw_msg_subject(NULL);
+    CHECK(jw_msg_reply(NULL) == NULL);
+    (void)jw_msg_data(NULL);
+    CHECK_EQ_INT(jw_msg_data_len(NULL), 0);
+    CHECK_STATUS(jw_msg_header_get(NULL, "K", 0, &cs), JW_EINVAL);
+    CHECK_STATUS(jw_msg_header_get(m, NULL, 0, &cs), JW_EINVAL);
+    CHECK_STATUS(jw_msg_header_get(m, "K", 0, NULL), JW_EINVAL);
+    CHECK(jw_msg_header_count(NULL) <= 0);
+    CHECK_STATUS(jw_msg_header_at(NULL, 0, &cs, &cs2), JW_EINVAL);
+    CHECK_EQ_INT(jw_msg_status_code(NULL), 0);
+    size_t len = 0;
+    CHECK(jw_msg_headers_raw(NULL, &len) == NULL);
+    CHECK_STATUS(jw_msg_respond(NULL, "x", 1), JW_EINVAL);
+
+    /* Subjects and codec. */
+    CHECK_EQ_INT(jw_subject_is_valid(NULL), 0);
+    CHECK_EQ_INT(jw_subject_pattern_is_valid(NULL), 0);
+    CHECK_EQ_INT(jw_subject_matches(NULL, "a"), 0);
+    CHECK_EQ_INT(jw_subject_matches("a", NULL), 0);
+    CHECK_STATUS(jw_packer_new(NULL), JW_EINVAL);
+    jw_packer_free(NULL);
+    jw_packer_reset(NULL);
+    CHECK_STATUS(jw_pack_nil(NULL), JW_EINVAL);
+    CHECK_STATUS(jw_pack_int(NULL, 1), JW_EINVAL);
+    CHECK_STATUS(jw_pack_str(NULL, "a", 1), JW_EINVAL);
+    CHECK_STATUS(jw_pack_map(NULL, 1), JW_EINVAL);
+    CHECK(jw_packer_data(NULL, &len) == NULL);
+    jw_unpacked *u = NULL;
+    CHECK_STATUS(jw_unpack("\xc0", 1, NULL), JW_EINVAL);
+    CHECK_STATUS(jw_unpack(NULL, 4, &u), JW_EINVAL);
+    CHECK(jw_unpacked_root(NULL) == NULL);
+    jw_unpacked_free(NULL);
+    CHECK_EQ_INT(jw_value_int(NULL), 0);
+    CHECK_EQ_INT(jw_value_count(NULL), 0);
+    CHECK(jw_value_bytes(NULL, &len) == NULL);
+    CHECK(jw_value_array_at(NULL, 0) == NULL);
+    CHECK(jw_value_map_key(NULL, 0) == NULL);
+    CHECK(jw_value_map_val(NULL, 0) == NULL);
+
+    /* Status text. */
+    CHECK_STR(jw_status_name(JW_ETIMEOUT), "TIMEOUT");
+    CHECK_STR(jw_status_name(12345), "UNKNOWN");
+    CHECK(jw_strerror(12345) != NULL);
+    CHECK(jw_last_error() != NULL);
+
+    /* After all that, the connection and its objects are unharmed. */
+    CHECK_EQ_INT(jw_conn_is_connected(nc), 1);
+    CHECK_OK(jw_conn_publish_msg(nc, m));
+    CHECK_OK(jw_sub_next(sub, 5000, &got));
+    CHECK_MEM_STR(jw_msg_data(got), jw_msg_data_len(got), "d");
+    jw_msg_free(got);
+    jw_msg_free(m);
+    jw_sub_free(sub);
+    jw_conn_free(nc);
+    jw_test_server_stop(s);
+    return 0;
+}
+
+static void count_closed(jw_conn *conn, const jw_event *ev, void *arg)
+{
+    (void)conn;
+    if (jw_event_kind_get(ev) == JW_EVENT_CLOSED)
+        atomic_fetch_add((atomic_int *)arg, 1);
+}
+
+TEST(after_close)
+{
+    START_SERVER(s, NULL);
+    atomic_int closed;
+    atomic_init(&closed, 0);
+    jw_opts *opts = NULL;
+    CHECK_OK(jw_opts_new(&opts));
+    CHECK_OK(jw_opts_set_callback(opts, "closed_cb", count_closed, &closed));
+    jw_conn *nc = NULL;
+    CHECK_OK(jw_conn_connect(s->url, opts, &nc));
+    jw_opts_free(opts);
+
+    jw_sub *sub = NULL, *cbsub = NULL;
+    CHECK_OK(jw_conn_subscribe(nc, "closed.x", NULL, &sub));
+    CHECK_OK(
+        jw_conn_subscribe_cb(nc, "closed.cb", NULL, noop_msg_cb, NULL, &cbsub));
+    /* A message with a reply subject, kept across the close. */
+    CHECK_OK(jw_conn_publish_reply(nc, "closed.x", "closed.reply", "r", 1));
+    jw_msg *held = NULL;
+    CHECK_OK(jw_sub_next(sub, 5000, &held));
+
+    CHECK_OK(jw_conn_close(nc));
+    CHECK_OK(jw_conn_close(nc));
+    CHECK_EQ_INT(jw_conn_status_get(nc), JW_CONN_CLOSED);
+    CHECK_EQ_INT(jw_conn_is_connected(nc), 0);
+
+    CHECK_STATUS(jw_conn_publish(nc, "closed.x", "x", 1),
+                 JW_ECONNECTION_CLOSED);
+    CHECK_STATUS(jw_conn_publish_reply(nc, "closed.x", "r", "x", 1),
+                 JW_ECONNECTION_CLOSED);
+    jw_msg *out = NULL;
+    CHECK_OK(jw_msg_new("closed.x", NULL, "x", 1, &out));
+    CHECK_STATUS(jw_conn_publish_msg(nc, out), JW_ECONNECTION_CLOSED);
+    jw_msg *reply = NULL;
+    CHECK_STATUS(jw_conn_request(nc, "closed.x", "x", 1, 1000, &reply),
+                 JW_ECONNECTION_CLOSED);
+    CHECK_STATUS(jw_conn_request_msg(nc, out, 1000, &reply),
+                 JW_ECONNECTION_CLOSED);
+    jw_msg_free(out);
+    jw_sub *s2 = NULL;
+    CHECK_STATUS(jw_conn_subscribe(nc, "closed.y", NULL, &s2),
+                 JW_ECONNECTION_CLOSED);
+    CHECK_STATUS(
+        jw_conn_subscribe_cb(nc, "closed.y", NULL, noop_msg_cb, NULL, &s2),
+        JW_ECONNECTION_CLOSED);
+    CHECK(s2 == NULL);
+    CHECK_STATUS(jw_conn_flush(nc, 1000), JW_ECONNECTION_CLOSED);
+    int64_t rtt = 0;
+    CHECK_STATUS(jw_conn_rtt(nc, &rtt), JW_ECONNECTION_CLOSED);
+    CHECK_STATUS(jw_conn_drain(nc, 1000), JW_ECONNECTION_CLOSED);
+
+    /* Existing subscriptions report the close, without waiting. */
+    jw_msg *m = NULL;
+    int64_t start = jw_test_now_ms();
+    CHECK_STATUS2(jw_sub_next(sub, 10000, &m), JW_ECONNECTION_CLOSED,
+                  JW_EINVALID_SUBSCRIPTION);
+    CHECK(jw_test_now_ms() - start < 5000);
+    jw_msg *batch[4];
+    CHECK_STATUS2(jw_sub_next_batch(sub, batch, 4, 1000), JW_ECONNECTION_CLOSED,
+                  JW_EINVALID_SUBSCRIPTION);
+    CHECK_EQ_INT(jw_sub_is_valid(sub), 0);
+    CHECK_STATUS2(jw_sub_unsubscribe(sub), JW_ECONNECTION_CLOSED,
+                  JW_EINVALID_SUBSCRIPTION);
+    CHECK_STATUS2(jw_sub_auto_unsubscribe(sub, 5), JW_ECONNECTION_CLOSED,
+                  JW_EINVALID_SUBSCRIPTION);
+    CHECK_STATUS2(jw_sub_drain(sub), JW_ECONNECTION_CLOSED,
+                  JW_EINVALID_SUBSCRIPTION);
+    CHECK_STATUS2(jw_sub_unsubscribe(cbsub), JW_ECONNECTION_CLOSED,
+                  JW_EINVALID_SUBSCRIPTION);
+    CHECK_STATUS(jw_msg_respond(held, "late", 4), JW_ECONNECTION_CLOSED);
+    /* Views on the held message are still fine. */
+    CHECK_STR(jw_msg_subject(held), "closed.x");
+    CHECK_STR(jw_msg_reply(held), "closed.reply");
+
+    /* The closed handler ran exactly once. */
+    JW_WAIT_FOR(atomic_load(&closed) >= 1, 5000);
+    CHECK_EQ_INT(atomic_load(&closed), 1);
+
+    jw_msg_free(held);
+    jw_sub_free(sub);
+    jw_sub_free(cbsub);
+    jw_conn_free(nc);
+    jw_test_server_stop(s);
+    return 0;
+}
+
+TEST(after_free)
+{
+    START_SERVER(s, NULL);
+    jw_conn *nc = NULL;
+    CHECK_OK(jw_test_connect(s, &nc));
+    jw_sub *sub = NULL, *cbsub = NULL;
+    CHECK_OK(jw_conn_subscribe(nc, "freed.x", NULL, &sub));
+    CHECK_OK(
+        jw_conn_subscribe_cb(nc, "freed.cb", NULL, noop_msg_cb, NULL, &cbsub));
+    CHECK_OK(jw_conn_publish_reply(nc, "freed.x", "freed.reply", "a", 1));
+    CHECK_OK(jw_conn_publish(nc, "freed.x", "b", 1));
+    jw_msg *held = NULL;
+    CHECK_OK(jw_sub_next(sub, 5000, &held));
+    CHECK_OK(jw_conn_flush(nc, 5000));
+
+    /* Free the connection while a subscription (with a queued message)
+     * and a received message are still held. */
+    jw_conn_free(nc);
+
+    jw_msg *m = NULL;
+    CHECK_STATUS2(jw_sub_next(sub, 1000, &m), JW_ECONNECTION_CLOSED,
+                  JW_EINVALID_SUBSCRIPTION);
+    CHECK_EQ_INT(jw_sub_is_valid(sub), 0);
+    CHECK_STATUS2(jw_sub_unsubscribe(sub), JW_ECONNECTION_CLOSED,
+                  JW_EINVALID_SUBSCRIPTION);
+    CHECK_STATUS2(jw_sub_set_pending_limits(sub, 10, 10), JW_ECONNECTION_CLOSED,
+                  JW_EINVALID_SUBSCRIPTION);
+    (void)jw_sub_dropped(sub);
+    (void)jw_sub_subject(sub);
+    CHECK_STATUS2(jw_sub_drain(cbsub), JW_ECONNECTION_CLOSED,
+                  JW_EINVALID_SUBSCRIPTION);
+    CHECK_STATUS(jw_msg_respond(held, "late", 4), JW_ECONNECTION_CLOSED);
+    CHECK_STR(jw_msg_subject(held), "freed.x");
+    CHECK_MEM_STR(jw_msg_data(held), jw_msg_data_len(held), "a");
+    jw_msg_free(held);
+    jw_sub_free(sub);
+    jw_sub_free(cbsub);
+
+    /* And the other order: subscription freed first, then message, then
+     * connection. */
+    CHECK_OK(jw_test_connect(s, &nc));
+    CHECK_OK(jw_conn_subscribe(nc, "freed.y", NULL, &sub));
+    CHECK_OK(jw_conn_publish_reply(nc, "freed.y", "freed.reply", "c", 1));
+    CHECK_OK(jw_sub_next(sub, 5000, &held));
+    jw_sub_free(sub);
+    CHECK_OK(jw_msg_respond(held, "still", 5));
+    jw_conn_free(nc);
+    jw_msg_free(held);
+    jw_test_server_stop(s);
+    return 0;
+}

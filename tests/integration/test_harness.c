@@ -1,0 +1,41 @@
+/* The harness itself: a real server comes up, speaks NATS, and goes away. */
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "server.h"
+
+TEST(harness_server)
+{
+    START_SERVER(s, NULL);
+    CHECK(s->pid > 0);
+    CHECK(s->port > 0);
+    char expect_url[64];
+    snprintf(expect_url, sizeof expect_url, "nats://127.0.0.1:%d", s->port);
+    CHECK_STR(s->url, expect_url);
+
+    int fd = jw_test_raw_connect(s->port);
+    CHECK(fd >= 0);
+    char line[8192];
+    int n = jw_test_raw_read_line(fd, line, sizeof line, 5000);
+    CHECK(n > 5);
+    CHECK(strncmp(line, "INFO {", 6) == 0);
+    CHECK(strstr(line, "\"version\":\"2.9.10\"") != NULL);
+    CHECK(strstr(line, "\"jetstream\":true") != NULL);
+    CHECK(jw_test_raw_write(fd, "CONNECT {\"verbose\":false}\r\nPING\r\n") ==
+          0);
+    n = jw_test_raw_read_line(fd, line, sizeof line, 5000);
+    CHECK(n == 4);
+    CHECK_STR(line, "PONG");
+    close(fd);
+
+    char dir[sizeof s->dir];
+    snprintf(dir, sizeof dir, "%s", s->dir);
+    int port = s->port;
+    struct stat st;
+    CHECK(stat(dir, &st) == 0);
+    jw_test_server_stop(s);
+    CHECK(stat(dir, &st) != 0);
+    fd = jw_test_raw_connect(port);
+    CHECK(fd < 0);
+    return 0;
+}

@@ -1,0 +1,274 @@
+/* Request/reply: handler and pulling responders, concurrency through the
+ * shared inbox, no responders, timeouts. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "server.h"
+
+/* Replies "re:" + request data. */
+static void echo_handler(jw_sub *sub, jw_msg *msg, void *arg)
+{
+    atomic_int *calls = arg;
+    (void)sub;
+    char buf[256];
+    size_t len = jw_msg_data_len(msg);
+    if (len > sizeof buf - 3)
+        len = sizeof buf - 3;
+    memcpy(buf, "re:", 3);
+    memcpy(buf + 3, jw_msg_data(msg), len);
+    /* Counted before answering, so the requester sees the count. */
+    if (calls != NULL)
+        atomic_fetch_add(calls, 1);
+    jw_msg_respond(msg, buf, len + 3);
+    jw_msg_free(msg);
+}
+
+TEST(request_reply_cb)
+{
+    START_SERVER(s, NULL);
+    jw_conn *rc = NULL, *nc = NULL;
+    CHECK_OK(jw_test_connect(s, &rc));
+    CHECK_OK(jw_test_connect(s, &nc));
+    atomic_int calls;
+    atomic_init(&calls, 0);
+    jw_sub *svc = NULL;
+    CHECK_OK(
+        jw_conn_subscribe_cb(rc, "svc.echo", NULL, echo_handler, &calls, &svc));
+    CHECK_OK(jw_conn_flush(rc, 5000));
+
+    for (int i = 0; i < 50; i++) {
+        char req[32], want[40];
+        int n = snprintf(req, sizeof req, "hello %d", i);
+        snprintf(want, sizeof want, "re:%s", req);
+        jw_msg *reply = NULL;
+        CHECK_OK(jw_conn_request(nc, "svc.echo", req, (size_t)n, 5000, &reply));
+        CHECK(reply != NULL);
+        CHECK_MEM_STR(jw_msg_data(reply), jw_msg_data_len(reply), want);
+        CHECK(strncmp(jw_msg_subject(reply), "_INBOX.", 7) == 0);
+        jw_msg_free(reply);
+    }
+    CHECK_EQ_INT(atomic_load(&calls), 50);
+
+    /* An empty request body. */
+    jw_msg *reply = NULL;
+    CHECK_OK(jw_conn_request(nc, "svc.echo", NULL, 0, 5000, &reply));
+    CHECK_MEM_STR(jw_msg_data(reply), jw_msg_data_len(reply), "re:");
+    jw_msg_free(reply);
+
+    /* Responding to a message without a reply subject is refused. */
+    jw_sub *plain = NULL;
+    CHECK_OK(jw_conn_subscribe(rc, "svc.plain", NULL, &plain));
+    CHECK_OK(jw_conn_flush(rc, 5000));
+    CHECK_OK(jw_conn_publish(nc, "svc.plain", "x", 1));
+    jw_msg *m = NULL;
+    CHECK_OK(jw_sub_next(plain, 5000, &m));
+    CHECK_STATUS(jw_msg_respond(m, "y", 1), JW_EINVAL);
+    jw_msg_free(m);
+
+    jw_sub_free(plain);
+    jw_sub_free(svc);
+    jw_conn_free(rc);
+    jw_conn_free(nc);
+    jw_test_server_stop(s);
+    return 0;
+}
+
+struct puller {
+    jw_sub *sub;
+    int want;
+    int answered;
+    jw_status last;
+};
+
+static void *pulling_responder(void *arg)
+{
+    struct puller *p = arg;
+    while (p->answered < p->want) {
+        jw_msg *m = NULL;
+        p->last = jw_sub_next(p->sub, 10000, &m);
+        if (p->last != JW_OK)
+            break;
+        char buf[64];
+        int n = snprintf(buf, sizeof buf, "pulled:%.*s",
+                         (int)jw_msg_data_len(m), (const char *)jw_msg_data(m));
+        p->last = jw_msg_respond(m, buf, (size_t)n);
+        jw_msg_free(m);
+        if (p->last != JW_OK)
+            break;
+        p->answered++;
+    }
+    return NULL;
+}
+
+TEST(request_reply_thread)
+{
+    START_SERVER(s, NULL);
+    jw_conn *rc = NULL, *nc = NULL;
+    CHECK_OK(jw_test_connect(s, &rc));
+    CHECK_OK(jw_test_connect(s, &nc));
+    struct puller p = {NULL, 20, 0, JW_OK};
+    CHECK_OK(jw_conn_subscribe(rc, "svc.pull", NULL, &p.sub));
+    CHECK_OK(jw_conn_flush(rc, 5000));
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, pulling_responder, &p) == 0);
+
+    int failed = 0;
+    for (int i = 0; i < p.want && !failed; i++) {
+        char req[16], want[32];
+        int n = snprintf(req, sizeof req, "%d", i);
+        snprintf(want, sizeof want, "pulled:%s", req);
+        jw_msg *reply = NULL;
+        jw_status st =
+            jw_conn_request(nc, "svc.pull", req, (size_t)n, 5000, &reply);
+        if (st != JW_OK) {
+            fprintf(stderr, "request %d: %s [%s]\n", i, jw_status_name(st),
+                    jw_last_error());
+            failed = 1;
+        } else if (jw_msg_data_len(reply) != strlen(want) ||
+                   memcmp(jw_msg_data(reply), want, strlen(want)) != 0) {
+            fprintf(stderr, "request %d: wrong reply\n", i);
+            failed = 1;
+        }
+        jw_msg_free(reply);
+    }
+    if (failed)
+        jw_sub_unsubscribe(p.sub); /* wakes the responder */
+    pthread_join(th, NULL);
+    CHECK(!failed);
+    CHECK_STATUS(p.last, JW_OK);
+    CHECK_EQ_INT(p.answered, p.want);
+
+    jw_sub_free(p.sub);
+    jw_conn_free(rc);
+    jw_conn_free(nc);
+    jw_test_server_stop(s);
+    return 0;
+}
+
+#define REQ_THREADS    4
+#define REQ_PER_THREAD 50
+
+struct requester {
+    jw_conn *nc;
+    int index;
+    int ok;
+};
+
+static void *concurrent_requests(void *arg)
+{
+    struct requester *r = arg;
+    for (int i = 0; i < REQ_PER_THREAD; i++) {
+        char req[32], want[40];
+        int n = snprintf(req, sizeof req, "t%d-%d", r->index, i);
+        snprintf(want, sizeof want, "re:%s", req);
+        jw_msg *reply = NULL;
+        if (jw_conn_request(r->nc, "svc.echo", req, (size_t)n, 10000, &reply) !=
+            JW_OK)
+            continue;
+        if (jw_msg_data_len(reply) == strlen(want) &&
+            memcmp(jw_msg_data(reply), want, strlen(want)) == 0)
+            r->ok++;
+        jw_msg_free(reply);
+    }
+    return NULL;
+}
+
+TEST(request_concurrent)
+{
+    START_SERVER(s, NULL);
+    jw_conn *rc = NULL, *nc = NULL;
+    CHECK_OK(jw_test_connect(s, &rc));
+    CHECK_OK(jw_test_connect(s, &nc));
+    jw_sub *svc = NULL;
+    CHECK_OK(
+        jw_conn_subscribe_cb(rc, "svc.echo", NULL, echo_handler, NULL, &svc));
+    CHECK_OK(jw_conn_flush(rc, 5000));
+
+    pthread_t th[REQ_THREADS];
+    struct requester r[REQ_THREADS];
+    for (int i = 0; i < REQ_THREADS; i++) {
+        r[i].nc = nc;
+        r[i].index = i;
+        r[i].ok = 0;
+        CHECK(pthread_create(&th[i], NULL, concurrent_requests, &r[i]) == 0);
+    }
+    for (int i = 0; i < REQ_THREADS; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < REQ_THREADS; i++)
+        CHECK_EQ_INT(r[i].ok, REQ_PER_THREAD);
+
+    jw_sub_free(svc);
+    jw_conn_free(rc);
+    jw_conn_free(nc);
+    jw_test_server_stop(s);
+    return 0;
+}
+
+TEST(request_no_responders)
+{
+    START_SERVER(s, NULL);
+    jw_conn *nc = NULL;
+    CHECK_OK(jw_test_connect(s, &nc));
+    for (int i = 0; i < 3; i++) {
+        jw_msg *reply = NULL;
+        int64_t start = jw_test_now_ms();
+        CHECK_STATUS(jw_conn_request(nc, "nobody.home", "x", 1, 10000, &reply),
+                     JW_ENO_RESPONDERS);
+        int64_t elapsed = jw_test_now_ms() - start;
+        /* Answered by the server's 503, not by the timer. */
+        if (elapsed >= 5000) {
+            fprintf(stderr, "no responders took %lld ms\n", (long long)elapsed);
+            return 1;
+        }
+        jw_msg_free(reply);
+    }
+    /* The connection is fine afterwards. */
+    CHECK_EQ_INT(jw_conn_is_connected(nc), 1);
+    CHECK_OK(jw_conn_flush(nc, 5000));
+    jw_conn_free(nc);
+    jw_test_server_stop(s);
+    return 0;
+}
+
+TEST(request_timeout)
+{
+    START_SERVER(s, NULL);
+    jw_conn *rc = NULL, *nc = NULL;
+    CHECK_OK(jw_test_connect(s, &rc));
+    CHECK_OK(jw_test_connect(s, &nc));
+    /* A subscriber that never answers: the server has a responder, so the
+     * request must run into its timeout. */
+    jw_sub *mute = NULL;
+    CHECK_OK(jw_conn_subscribe(rc, "svc.mute", NULL, &mute));
+    CHECK_OK(jw_conn_flush(rc, 5000));
+    jw_msg *reply = NULL;
+    CHECK_STATUS(jw_conn_request(nc, "svc.mute", "x", 1, 300, &reply),
+                 JW_ETIMEOUT);
+    jw_msg_free(reply);
+
+    /* The request did reach the subscriber. */
+    jw_msg *m = NULL;
+    CHECK_OK(jw_sub_next(mute, 5000, &m));
+    CHECK(jw_msg_reply(m) != NULL);
+    /* A late answer to a timed-out request goes nowhere and harms nothing. */
+    CHECK_OK(jw_msg_respond(m, "late", 4));
+    jw_msg_free(m);
+
+    /* The next request works and gets its own answer, not the late one. */
+    jw_sub *svc = NULL;
+    CHECK_OK(
+        jw_conn_subscribe_cb(rc, "svc.echo", NULL, echo_handler, NULL, &svc));
+    CHECK_OK(jw_conn_flush(rc, 5000));
+    reply = NULL;
+    CHECK_OK(jw_conn_request(nc, "svc.echo", "again", 5, 5000, &reply));
+    CHECK_MEM_STR(jw_msg_data(reply), jw_msg_data_len(reply), "re:again");
+    jw_msg_free(reply);
+
+    jw_sub_free(mute);
+    jw_sub_free(svc);
+    jw_conn_free(rc);
+    jw_conn_free(nc);
+    jw_test_server_stop(s);
+    return 0;
+}
