@@ -1,0 +1,127 @@
+/*
+ * wildcard_subscriber: the tutorial's "Wildcard Subscriptions".
+ *
+ * Two subscriptions with handlers:
+ *   orders.*  one token after "orders": orders.created, orders.updated
+ *   orders.>  one or more tokens:       orders.created, orders.eu.created
+ * A message matching both is delivered to both. Runs until COUNT deliveries
+ * in total (when given) or until SIGINT/SIGTERM, then drains.
+ *
+ *   NATS_URL=nats://127.0.0.1:4222 ./example_wildcard_subscriber [COUNT]
+ *
+ * Handlers run on the engine's loop thread; the main thread only waits.
+ */
+#define _POSIX_C_SOURCE 200809L /* sigaction, nanosleep */
+
+#include <jetwire.h>
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static volatile sig_atomic_t stop_requested;
+static atomic_long delivered; /* written by the loop thread, read by main */
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static const char *server_url(void)
+{
+    const char *url = getenv("NATS_URL");
+    return url && *url ? url : "nats://127.0.0.1:4222";
+}
+
+static void report(const char *what, jw_status st)
+{
+    const char *detail = jw_last_error();
+    fprintf(stderr, "wildcard_subscriber: %s failed: %s (%s)%s%s\n", what,
+            jw_strerror(st), jw_status_name(st), *detail ? ": " : "", detail);
+}
+
+static long parse_count(const char *s)
+{
+    char *end;
+    long n = strtol(s, &end, 10);
+    return *s && !*end && n > 0 ? n : 0;
+}
+
+/* The handler of both subscriptions: the subscription's own pattern tells
+ * which one matched. The message belongs to the handler. */
+static void on_order_event(jw_sub *sub, jw_msg *msg, void *arg)
+{
+    (void)arg;
+    printf("[%s] Subject: %s, Data: %.*s\n", jw_sub_subject(sub),
+           jw_msg_subject(msg), (int)jw_msg_data_len(msg),
+           (const char *)jw_msg_data(msg));
+    jw_msg_free(msg);
+    atomic_fetch_add(&delivered, 1);
+}
+
+int main(int argc, char **argv)
+{
+    long limit = 0;
+    if (argc > 2 || (argc == 2 && (limit = parse_count(argv[1])) == 0)) {
+        fprintf(stderr, "usage: %s [COUNT]\n", argv[0]);
+        return 2;
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    int rc = 1;
+    jw_conn *nc = NULL;
+    jw_sub *one_token = NULL, *many_tokens = NULL;
+
+    jw_status st = jw_conn_connect(server_url(), NULL, &nc);
+    if (st != JW_OK) {
+        report("connect", st);
+        goto out;
+    }
+    st = jw_conn_subscribe_cb(nc, "orders.*", NULL, on_order_event, NULL,
+                              &one_token);
+    if (st != JW_OK) {
+        report("subscribe orders.*", st);
+        goto out;
+    }
+    st = jw_conn_subscribe_cb(nc, "orders.>", NULL, on_order_event, NULL,
+                              &many_tokens);
+    if (st != JW_OK) {
+        report("subscribe orders.>", st);
+        goto out;
+    }
+    st = jw_conn_flush(nc, 2000); /* both subscriptions are now registered */
+    if (st != JW_OK) {
+        report("flush", st);
+        goto out;
+    }
+    printf("Listening with wildcard subscriptions...\n");
+
+    const struct timespec tick = {0, 50 * 1000000L};
+    while (!stop_requested && (limit == 0 || atomic_load(&delivered) < limit))
+        nanosleep(&tick, NULL);
+
+    /* Unsubscribe both, let the handlers see what is in flight, close. */
+    st = jw_conn_drain(nc, 5000);
+    if (st != JW_OK) {
+        report("drain", st);
+        goto out;
+    }
+    printf("Done: %ld message(s) delivered\n", atomic_load(&delivered));
+    rc = 0;
+out:
+    jw_sub_free(one_token);
+    jw_sub_free(many_tokens);
+    jw_conn_free(nc);
+    return rc;
+}
