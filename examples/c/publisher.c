@@ -9,29 +9,13 @@
  */
 #define _POSIX_C_SOURCE 200809L /* gmtime_r */
 
-#include <jetwire.h>
+#include "example.h"
 
-#include <stdio.h>
-#include <stdlib.h>
 #include <time.h>
-
-/* The server to use: $NATS_URL, else a local default. */
-static const char *server_url(void)
-{
-    const char *url = getenv("NATS_URL");
-    return url && *url ? url : "nats://127.0.0.1:4222";
-}
-
-/* Report a failed call: what failed, the status, and the engine's detail. */
-static void report(const char *what, jw_status st)
-{
-    const char *detail = jw_last_error();
-    fprintf(stderr, "publisher: %s failed: %s (%s)%s%s\n", what,
-            jw_strerror(st), jw_status_name(st), *detail ? ": " : "", detail);
-}
 
 int main(int argc, char **argv)
 {
+    example_name = "publisher";
     if (argc > 2) {
         fprintf(stderr, "usage: %s [SUBJECT]\n", argv[0]);
         return 2;

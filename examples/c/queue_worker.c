@@ -12,70 +12,11 @@
  * ID defaults to worker-1. Tasks are pulled on the main thread, where the
  * simulated work may take its time without holding up the engine.
  */
-#define _POSIX_C_SOURCE 200809L /* sigaction, nanosleep */
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
 
-#include <jetwire.h>
+#include "example.h"
 
-#include <ctype.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <time.h>
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
-
-static const char *server_url(void)
-{
-    const char *url = getenv("NATS_URL");
-    return url && *url ? url : "nats://127.0.0.1:4222";
-}
-
-static void report(const char *what, jw_status st)
-{
-    const char *detail = jw_last_error();
-    fprintf(stderr, "queue_worker: %s failed: %s (%s)%s%s\n", what,
-            jw_strerror(st), jw_status_name(st), *detail ? ": " : "", detail);
-}
-
-static long parse_count(const char *s)
-{
-    char *end;
-    long n = strtol(s, &end, 10);
-    return *s && !*end && n > 0 ? n : 0;
-}
-
-/* Copy the string value of key in a flat JSON object into out (1), or
- * return 0. Not a JSON parser: no nesting, no escaped quotes. */
-static int json_string(const char *json, const char *key, char *out,
-                       size_t size)
-{
-    char pattern[64];
-    snprintf(pattern, sizeof pattern, "\"%s\"", key);
-    const char *p = strstr(json, pattern);
-    if (!p)
-        return 0;
-    p += strlen(pattern);
-    while (isspace((unsigned char)*p))
-        p++;
-    if (*p++ != ':')
-        return 0;
-    while (isspace((unsigned char)*p))
-        p++;
-    if (*p++ != '"')
-        return 0;
-    const char *end = strchr(p, '"');
-    if (!end)
-        return 0;
-    snprintf(out, size, "%.*s", (int)(end - p), p);
-    return 1;
-}
 
 static void process_task(const char *worker, const jw_msg *msg)
 {
@@ -97,20 +38,12 @@ static void process_task(const char *worker, const jw_msg *msg)
 
 int main(int argc, char **argv)
 {
+    example_name = "queue_worker";
     long limit = 0;
-    if (argc > 3 || (argc == 3 && (limit = parse_count(argv[2])) == 0)) {
-        fprintf(stderr, "usage: %s [ID [COUNT]]\n", argv[0]);
+    if (!count_arg(argc, argv, 2, "[ID [COUNT]]", &limit))
         return 2;
-    }
     const char *worker = argc > 1 ? argv[1] : "worker-1";
-    setvbuf(stdout, NULL, _IOLBF, 0);
-
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    start_until_stopped();
 
     int rc = 1;
     long processed = 0;

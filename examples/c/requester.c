@@ -7,74 +7,18 @@
  *
  *   NATS_URL=nats://127.0.0.1:4222 ./example_requester
  */
-#include <jetwire.h>
-
-#include <ctype.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-static const char *server_url(void)
-{
-    const char *url = getenv("NATS_URL");
-    return url && *url ? url : "nats://127.0.0.1:4222";
-}
-
-static void report(const char *what, jw_status st)
-{
-    const char *detail = jw_last_error();
-    fprintf(stderr, "requester: %s failed: %s (%s)%s%s\n", what,
-            jw_strerror(st), jw_status_name(st), *detail ? ": " : "", detail);
-}
-
-/* Where the value of "key" starts in a flat JSON object, or NULL. Not a
- * JSON parser: enough for the service's replies (no nesting, no escapes). */
-static const char *json_value(const char *json, const char *key)
-{
-    char pattern[64];
-    snprintf(pattern, sizeof pattern, "\"%s\"", key);
-    const char *p = strstr(json, pattern);
-    if (!p)
-        return NULL;
-    p += strlen(pattern);
-    while (isspace((unsigned char)*p))
-        p++;
-    if (*p++ != ':')
-        return NULL;
-    while (isspace((unsigned char)*p))
-        p++;
-    return p;
-}
-
-static int json_string(const char *json, const char *key, char *out,
-                       size_t size)
-{
-    const char *p = json_value(json, key);
-    if (!p || *p != '"')
-        return 0;
-    const char *end = strchr(++p, '"');
-    if (!end)
-        return 0;
-    snprintf(out, size, "%.*s", (int)(end - p), p);
-    return 1;
-}
-
-static int json_true(const char *json, const char *key)
-{
-    const char *p = json_value(json, key);
-    return p && strncmp(p, "true", 4) == 0;
-}
+#include "example.h"
 
 /* One request/reply round trip. Returns 0 on success. */
 static int get_user(jw_conn *nc, const char *user_id)
 {
     char request[128];
-    int len = snprintf(request, sizeof request, "{\"user_id\":\"%s\"}",
-                       user_id);
+    int len =
+        snprintf(request, sizeof request, "{\"user_id\":\"%s\"}", user_id);
 
     jw_msg *reply = NULL;
-    jw_status st = jw_conn_request(nc, "user.get", request, (size_t)len, 2000,
-                                   &reply);
+    jw_status st =
+        jw_conn_request(nc, "user.get", request, (size_t)len, 2000, &reply);
     if (st == JW_ETIMEOUT) {
         report("request", st);
         fprintf(stderr, "Request timed out - is the user service busy?\n");
@@ -111,6 +55,7 @@ static int get_user(jw_conn *nc, const char *user_id)
 
 int main(int argc, char **argv)
 {
+    example_name = "requester";
     if (argc > 1) {
         fprintf(stderr, "usage: %s\n", argv[0]);
         return 2;

@@ -13,17 +13,9 @@
  * loop thread, which answers with jw_msg_respond. Handlers must not wait,
  * and this one does not: it looks up, formats and publishes.
  */
-#define _POSIX_C_SOURCE 200809L /* sigaction, nanosleep */
+#include "example.h"
 
-#include <jetwire.h>
-
-#include <ctype.h>
-#include <signal.h>
 #include <stdatomic.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
 struct user {
     const char *id, *name, *email;
@@ -35,60 +27,7 @@ static const struct user users[] = {
     {"user-2", "Bob Johnson", "bob@example.com"},
 };
 
-static volatile sig_atomic_t stop_requested;
 static atomic_long answered;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
-
-static const char *server_url(void)
-{
-    const char *url = getenv("NATS_URL");
-    return url && *url ? url : "nats://127.0.0.1:4222";
-}
-
-static void report(const char *what, jw_status st)
-{
-    const char *detail = jw_last_error();
-    fprintf(stderr, "responder: %s failed: %s (%s)%s%s\n", what,
-            jw_strerror(st), jw_status_name(st), *detail ? ": " : "", detail);
-}
-
-static long parse_count(const char *s)
-{
-    char *end;
-    long n = strtol(s, &end, 10);
-    return *s && !*end && n > 0 ? n : 0;
-}
-
-/* Copy the string value of key in a flat JSON object into out (1), or
- * return 0. Not a JSON parser: no nesting, no escaped quotes. */
-static int json_string(const char *json, const char *key, char *out,
-                       size_t size)
-{
-    char pattern[64];
-    snprintf(pattern, sizeof pattern, "\"%s\"", key);
-    const char *p = strstr(json, pattern);
-    if (!p)
-        return 0;
-    p += strlen(pattern);
-    while (isspace((unsigned char)*p))
-        p++;
-    if (*p++ != ':')
-        return 0;
-    while (isspace((unsigned char)*p))
-        p++;
-    if (*p++ != '"')
-        return 0;
-    const char *end = strchr(p, '"');
-    if (!end)
-        return 0;
-    snprintf(out, size, "%.*s", (int)(end - p), p);
-    return 1;
-}
 
 static const struct user *find_user(const char *id)
 {
@@ -110,8 +49,9 @@ static void on_request(jw_sub *sub, jw_msg *msg, void *arg)
              (const char *)jw_msg_data(msg));
     if (!json_string(request, "user_id", user_id, sizeof user_id)) {
         printf("Invalid request: %s\n", request);
-        len = snprintf(reply, sizeof reply,
-                       "{\"error\":\"expected {\\\"user_id\\\":\\\"...\\\"}\"}");
+        len =
+            snprintf(reply, sizeof reply,
+                     "{\"error\":\"expected {\\\"user_id\\\":\\\"...\\\"}\"}");
     } else {
         printf("Received request for user: %s\n", user_id);
         const struct user *u = find_user(user_id);
@@ -137,19 +77,11 @@ static void on_request(jw_sub *sub, jw_msg *msg, void *arg)
 
 int main(int argc, char **argv)
 {
+    example_name = "responder";
     long limit = 0;
-    if (argc > 2 || (argc == 2 && (limit = parse_count(argv[1])) == 0)) {
-        fprintf(stderr, "usage: %s [COUNT]\n", argv[0]);
+    if (!count_arg(argc, argv, 1, "[COUNT]", &limit))
         return 2;
-    }
-    setvbuf(stdout, NULL, _IOLBF, 0);
-
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    start_until_stopped();
 
     int rc = 1;
     jw_conn *nc = NULL;
@@ -172,9 +104,7 @@ int main(int argc, char **argv)
     }
     printf("User service listening on 'user.get'...\n");
 
-    const struct timespec tick = {0, 50 * 1000000L};
-    while (!stop_requested && (limit == 0 || atomic_load(&answered) < limit))
-        nanosleep(&tick, NULL);
+    wait_until_stopped(&answered, limit);
 
     /* Drain: stop taking requests, answer those in flight, flush, close. */
     st = jw_conn_drain(nc, 5000);

@@ -11,81 +11,7 @@
  * Messages are pulled with jw_sub_next on the main thread, so the program
  * can watch for the signal between two waits.
  */
-#define _POSIX_C_SOURCE 200809L /* sigaction */
-
-#include <jetwire.h>
-
-#include <ctype.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
-
-static const char *server_url(void)
-{
-    const char *url = getenv("NATS_URL");
-    return url && *url ? url : "nats://127.0.0.1:4222";
-}
-
-static void report(const char *what, jw_status st)
-{
-    const char *detail = jw_last_error();
-    fprintf(stderr, "subscriber: %s failed: %s (%s)%s%s\n", what,
-            jw_strerror(st), jw_status_name(st), *detail ? ": " : "", detail);
-}
-
-/* Where the value of "key" starts in a flat JSON object, or NULL. This is
- * not a JSON parser: it is enough for the objects these examples send
- * (no nesting, no escaped quotes). */
-static const char *json_value(const char *json, const char *key)
-{
-    char pattern[64];
-    snprintf(pattern, sizeof pattern, "\"%s\"", key);
-    const char *p = strstr(json, pattern);
-    if (!p)
-        return NULL;
-    p += strlen(pattern);
-    while (isspace((unsigned char)*p))
-        p++;
-    if (*p++ != ':')
-        return NULL;
-    while (isspace((unsigned char)*p))
-        p++;
-    return p;
-}
-
-/* Copy the string value of key into out (1), or return 0. */
-static int json_string(const char *json, const char *key, char *out,
-                       size_t size)
-{
-    const char *p = json_value(json, key);
-    if (!p || *p != '"')
-        return 0;
-    const char *end = strchr(++p, '"');
-    if (!end)
-        return 0;
-    snprintf(out, size, "%.*s", (int)(end - p), p);
-    return 1;
-}
-
-/* Parse the number value of key into *out (1), or return 0. */
-static int json_number(const char *json, const char *key, double *out)
-{
-    const char *p = json_value(json, key);
-    char *end;
-    if (!p)
-        return 0;
-    *out = strtod(p, &end);
-    return end != p;
-}
+#include "example.h"
 
 /* Print one order. The payload is not NUL-terminated: copy it first. */
 static void print_order(const jw_msg *msg)
@@ -104,29 +30,13 @@ static void print_order(const jw_msg *msg)
            amount);
 }
 
-/* A positive count argument, or 0 when the text is not one. */
-static long parse_count(const char *s)
-{
-    char *end;
-    long n = strtol(s, &end, 10);
-    return *s && !*end && n > 0 ? n : 0;
-}
-
 int main(int argc, char **argv)
 {
+    example_name = "subscriber";
     long limit = 0; /* 0: until a signal */
-    if (argc > 2 || (argc == 2 && (limit = parse_count(argv[1])) == 0)) {
-        fprintf(stderr, "usage: %s [COUNT]\n", argv[0]);
+    if (!count_arg(argc, argv, 1, "[COUNT]", &limit))
         return 2;
-    }
-    setvbuf(stdout, NULL, _IOLBF, 0); /* line by line, even into a pipe */
-
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    start_until_stopped();
 
     int rc = 1;
     long received = 0;

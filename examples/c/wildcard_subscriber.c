@@ -11,45 +11,11 @@
  *
  * Handlers run on the engine's loop thread; the main thread only waits.
  */
-#define _POSIX_C_SOURCE 200809L /* sigaction, nanosleep */
+#include "example.h"
 
-#include <jetwire.h>
-
-#include <signal.h>
 #include <stdatomic.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
-static volatile sig_atomic_t stop_requested;
 static atomic_long delivered; /* written by the loop thread, read by main */
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
-
-static const char *server_url(void)
-{
-    const char *url = getenv("NATS_URL");
-    return url && *url ? url : "nats://127.0.0.1:4222";
-}
-
-static void report(const char *what, jw_status st)
-{
-    const char *detail = jw_last_error();
-    fprintf(stderr, "wildcard_subscriber: %s failed: %s (%s)%s%s\n", what,
-            jw_strerror(st), jw_status_name(st), *detail ? ": " : "", detail);
-}
-
-static long parse_count(const char *s)
-{
-    char *end;
-    long n = strtol(s, &end, 10);
-    return *s && !*end && n > 0 ? n : 0;
-}
 
 /* The handler of both subscriptions: the subscription's own pattern tells
  * which one matched. The message belongs to the handler. */
@@ -65,19 +31,11 @@ static void on_order_event(jw_sub *sub, jw_msg *msg, void *arg)
 
 int main(int argc, char **argv)
 {
+    example_name = "wildcard_subscriber";
     long limit = 0;
-    if (argc > 2 || (argc == 2 && (limit = parse_count(argv[1])) == 0)) {
-        fprintf(stderr, "usage: %s [COUNT]\n", argv[0]);
+    if (!count_arg(argc, argv, 1, "[COUNT]", &limit))
         return 2;
-    }
-    setvbuf(stdout, NULL, _IOLBF, 0);
-
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    start_until_stopped();
 
     int rc = 1;
     jw_conn *nc = NULL;
@@ -107,9 +65,7 @@ int main(int argc, char **argv)
     }
     printf("Listening with wildcard subscriptions...\n");
 
-    const struct timespec tick = {0, 50 * 1000000L};
-    while (!stop_requested && (limit == 0 || atomic_load(&delivered) < limit))
-        nanosleep(&tick, NULL);
+    wait_until_stopped(&delivered, limit);
 
     /* Unsubscribe both, let the handlers see what is in flight, close. */
     st = jw_conn_drain(nc, 5000);
