@@ -1,0 +1,21 @@
+"""jetwire: a NATS client on the jetwire C engine.
+
+Blocking API here (``jetwire.connect``); the asyncio API is
+``jetwire.aio``. Errors are ``jetwire.Error`` subclasses carrying the code
+name shared with the C and Lua APIs.
+"""
+from ._codec import pack, unpack
+from ._errors import *  # noqa: F401,F403
+from ._errors import Error, error_for
+from ._client import Connection, Headers, Msg, Subscription, connect
+from ._jetwire import ffi as _ffi, lib as _lib
+
+__version__ = "0.1.0"
+engine_version = _ffi.string(_lib.jw_version()).decode()
+
+
+def __getattr__(name):  # asyncio costs import time: load it on first use
+    if name == "aio":
+        import importlib
+        return importlib.import_module(".aio", __name__)
+    raise AttributeError("module 'jetwire' has no attribute %r" % name)

@@ -1,0 +1,179 @@
+"""cffi builder (API mode): compiles the engine's C sources into the
+extension module jetwire._jetwire, so the package needs no installed
+libjetwire, only the system libraries the engine links (libevent, msgpack-c,
+jansson)."""
+import glob
+import os
+
+from cffi import FFI
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
+
+CDEF = """
+typedef int jw_status;
+typedef struct jw_opts jw_opts;
+typedef struct jw_conn jw_conn;
+typedef struct jw_sub jw_sub;
+typedef struct jw_msg jw_msg;
+typedef struct jw_event jw_event;
+typedef struct jw_packer jw_packer;
+typedef struct jw_value jw_value;
+typedef struct jw_unpacked jw_unpacked;
+
+const char *jw_version(void);
+const char *jw_status_name(int status);
+const char *jw_strerror(int status);
+const char *jw_last_error(void);
+
+int jw_opts_new(jw_opts **out);
+void jw_opts_free(jw_opts *opts);
+int jw_opts_set_str(jw_opts *opts, const char *name, const char *value);
+int jw_opts_set_int(jw_opts *opts, const char *name, int64_t value);
+int jw_opts_set_bool(jw_opts *opts, const char *name, int value);
+
+int jw_conn_connect(const char *servers, const jw_opts *opts, jw_conn **out);
+int jw_conn_publish_reply(jw_conn *conn, const char *subject,
+                          const char *reply, const void *data, size_t len);
+int jw_conn_publish_msg(jw_conn *conn, const jw_msg *msg);
+int jw_conn_request(jw_conn *conn, const char *subject, const void *data,
+                    size_t len, int64_t timeout_ms, jw_msg **reply);
+int jw_conn_request_msg(jw_conn *conn, const jw_msg *msg, int64_t timeout_ms,
+                        jw_msg **reply);
+int jw_conn_flush(jw_conn *conn, int64_t timeout_ms);
+int jw_conn_rtt(jw_conn *conn, int64_t *rtt_us);
+int jw_conn_drain(jw_conn *conn, int64_t timeout_ms);
+int jw_conn_close(jw_conn *conn);
+void jw_conn_free(jw_conn *conn);
+int jw_conn_status_get(const jw_conn *conn);
+int jw_conn_connected_url(jw_conn *conn, char *buf, size_t size);
+int jw_conn_server_info(jw_conn *conn, char *buf, size_t size);
+int64_t jw_conn_max_payload(const jw_conn *conn);
+uint64_t jw_conn_stat(const jw_conn *conn, int which);
+int jw_conn_new_inbox(jw_conn *conn, char *buf, size_t size);
+int jw_conn_fd(const jw_conn *conn);
+void jw_conn_fd_reset(jw_conn *conn);
+int jw_conn_next_event(jw_conn *conn, int64_t timeout_ms, jw_event **ev);
+int jw_event_kind_get(const jw_event *ev);
+int jw_event_status(const jw_event *ev);
+const char *jw_event_text(const jw_event *ev);
+jw_sub *jw_event_sub(const jw_event *ev);
+void jw_event_free(jw_event *ev);
+
+int jw_conn_subscribe(jw_conn *conn, const char *subject, const char *queue,
+                      jw_sub **out);
+int jw_sub_next_batch(jw_sub *sub, jw_msg **msgs, int max, int64_t timeout_ms);
+int jw_sub_unsubscribe(jw_sub *sub);
+int jw_sub_auto_unsubscribe(jw_sub *sub, uint64_t max);
+int jw_sub_drain(jw_sub *sub);
+int jw_sub_set_pending_limits(jw_sub *sub, int64_t msgs, int64_t bytes);
+int jw_sub_pending(jw_sub *sub, int64_t *msgs, int64_t *bytes);
+uint64_t jw_sub_dropped(const jw_sub *sub);
+uint64_t jw_sub_delivered(const jw_sub *sub);
+int jw_sub_is_valid(const jw_sub *sub);
+void jw_sub_free(jw_sub *sub);
+
+int jw_msg_new(const char *subject, const char *reply, const void *data,
+               size_t len, jw_msg **out);
+int jw_msg_header_add(jw_msg *msg, const char *name, const char *value);
+void jw_msg_free(jw_msg *msg);
+int jw_msg_header_count(const jw_msg *msg);
+int jw_msg_header_at(const jw_msg *msg, int i, const char **name,
+                     const char **value);
+int jw_msg_status_code(const jw_msg *msg);
+
+int jw_subject_is_valid(const char *subject);
+
+int jw_packer_new(jw_packer **out);
+void jw_packer_free(jw_packer *p);
+int jw_pack_nil(jw_packer *p);
+int jw_pack_bool(jw_packer *p, int value);
+int jw_pack_int(jw_packer *p, int64_t value);
+int jw_pack_uint(jw_packer *p, uint64_t value);
+int jw_pack_double(jw_packer *p, double value);
+int jw_pack_str(jw_packer *p, const char *s, size_t len);
+int jw_pack_bin(jw_packer *p, const void *data, size_t len);
+int jw_pack_array(jw_packer *p, uint32_t count);
+int jw_pack_map(jw_packer *p, uint32_t count);
+const void *jw_packer_data(const jw_packer *p, size_t *len);
+int jw_unpack(const void *data, size_t len, jw_unpacked **out);
+const jw_value *jw_unpacked_root(const jw_unpacked *u);
+void jw_unpacked_free(jw_unpacked *u);
+int jw_value_type_get(const jw_value *v);
+int jw_value_bool(const jw_value *v);
+int64_t jw_value_int(const jw_value *v);
+uint64_t jw_value_uint(const jw_value *v);
+double jw_value_double(const jw_value *v);
+const char *jw_value_bytes(const jw_value *v, size_t *len);
+uint32_t jw_value_count(const jw_value *v);
+const jw_value *jw_value_array_at(const jw_value *v, uint32_t i);
+const jw_value *jw_value_map_key(const jw_value *v, uint32_t i);
+const jw_value *jw_value_map_val(const jw_value *v, uint32_t i);
+
+/* Defined by the binding (below): one crossing for a batch of messages. */
+typedef struct jwpy_view {
+    const char *subject; size_t subject_len;
+    const char *reply; size_t reply_len;
+    const char *data; size_t data_len;
+    int header_count;
+    int status;
+} jwpy_view;
+void jwpy_views(jw_msg **msgs, int n, jwpy_view *out);
+"""
+
+SOURCE = r"""
+#include "jetwire.h"
+#include <string.h>
+
+typedef struct jwpy_view {
+    const char *subject; size_t subject_len;
+    const char *reply; size_t reply_len;
+    const char *data; size_t data_len;
+    int header_count;
+    int status;
+} jwpy_view;
+
+/* Python pays per call into C, so a batch of messages is described in one
+ * call: views of every field, copied into Python objects by the caller. */
+static void jwpy_views(jw_msg **msgs, int n, jwpy_view *out)
+{
+    for (int i = 0; i < n; i++) {
+        const char *reply = jw_msg_reply(msgs[i]);
+        out[i].subject = jw_msg_subject(msgs[i]);
+        out[i].subject_len = strlen(out[i].subject);
+        out[i].reply = reply;
+        out[i].reply_len = reply ? strlen(reply) : 0;
+        out[i].data = jw_msg_data(msgs[i]);
+        out[i].data_len = jw_msg_data_len(msgs[i]);
+        out[i].header_count = jw_msg_headers_raw(msgs[i], NULL)
+                                  ? jw_msg_header_count(msgs[i]) : 0;
+        out[i].status = out[i].header_count >= 0 && jw_msg_headers_raw(
+                            msgs[i], NULL) ? jw_msg_status_code(msgs[i]) : 0;
+    }
+}
+"""
+
+
+def _sources():
+    sources = sorted(glob.glob(os.path.join(ROOT, "core", "*.c")))
+    if not sources:
+        raise RuntimeError("engine sources not found under %s" % ROOT)
+    # setuptools wants paths relative to setup.py's folder (the cwd).
+    return [os.path.relpath(s, ROOT) for s in sources]
+
+
+ffibuilder = FFI()
+ffibuilder.cdef(CDEF)
+ffibuilder.set_source(
+    "jetwire._jetwire",
+    SOURCE,
+    sources=_sources(),
+    include_dirs=[os.path.join(ROOT, "include"), os.path.join(ROOT, "core")],
+    define_macros=[("_GNU_SOURCE", None), ("JW_BUILDING_LIBRARY", None)],
+    extra_compile_args=["-std=c11", "-O2", "-fvisibility=hidden"],
+    libraries=["event_core", "event_pthreads", "msgpackc", "jansson",
+               "pthread"],
+)
+
+if __name__ == "__main__":
+    ffibuilder.compile(verbose=True)

@@ -1,0 +1,651 @@
+"""The blocking API over the C engine.
+
+Every call into C releases the GIL (cffi does that), so a thread blocked in
+``next_msg`` or ``request`` lets other Python threads run. Callbacks never
+run on the engine's thread: a connection that has callbacks starts one
+Python thread of its own, which waits on the engine's readable fd and pulls.
+"""
+from __future__ import annotations
+
+import json
+import select
+import threading
+import weakref
+from typing import (Any, Callable, Dict, Iterator, List, Mapping, Optional,
+                    Sequence, Tuple, Union)
+
+from . import _codec
+from ._errors import Error, TimeoutError, error_for
+from ._jetwire import ffi, lib
+
+__all__ = ["connect", "Connection", "Subscription", "Msg", "Headers"]
+
+JW_OK = 0
+_BATCH = 256
+_CONN_STATUS = {1: "CONNECTING", 2: "CONNECTED", 3: "RECONNECTING",
+                4: "DRAINING_SUBS", 5: "DRAINING_PUBS", 6: "CLOSED"}
+_EVENTS = {1: "disconnected", 2: "reconnected", 3: "closed", 4: "error",
+           5: "discovered_servers", 6: "lame_duck"}
+
+Payload = Union[bytes, bytearray, memoryview]
+HeadersIn = Optional[Mapping[str, Union[str, Sequence[str]]]]
+
+
+def _raise(status: int) -> None:
+    code = ffi.string(lib.jw_status_name(status)).decode()
+    detail = ffi.string(lib.jw_last_error()).decode("utf-8", "replace")
+    raise error_for(code, detail or ffi.string(lib.jw_strerror(status))
+                    .decode())
+
+
+def _check(status: int) -> None:
+    if status != JW_OK:
+        _raise(status)
+
+
+def _ms(timeout: Optional[float], name: str = "timeout") -> int:
+    """Seconds (None: forever) to the engine's milliseconds."""
+    if timeout is None:
+        return -1
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError("%s must be a number of seconds or None, not %s"
+                        % (name, type(timeout).__name__))
+    if timeout < 0:
+        raise ValueError("%s must not be negative" % name)
+    return int(timeout * 1000)
+
+
+def _subject(value: Any, name: str = "subject") -> bytes:
+    if not isinstance(value, str):
+        raise TypeError("%s must be str, not %s" % (name,
+                                                    type(value).__name__))
+    return value.encode()
+
+
+def _payload(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, (bytearray, memoryview)):
+        return ffi.from_buffer(value)
+    raise TypeError("payload must be bytes, bytearray or memoryview, not %s"
+                    % type(value).__name__)
+
+
+class Headers(Mapping[str, str]):
+    """Message headers: names keep their case and a name may repeat.
+    ``h["K"]`` is the first value, ``h.get_all("K")`` all of them."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Sequence[Tuple[str, str]] = ()) -> None:
+        self._items = list(items)
+
+    def __getitem__(self, name: str) -> str:
+        for k, v in self._items:
+            if k == name:
+                return v
+        raise KeyError(name)
+
+    def get_all(self, name: str) -> List[str]:
+        return [v for k, v in self._items if k == name]
+
+    def items_all(self) -> List[Tuple[str, str]]:
+        """Every (name, value) line, in order."""
+        return list(self._items)
+
+    def __iter__(self) -> Iterator[str]:
+        seen = []
+        for k, _ in self._items:
+            if k not in seen:
+                seen.append(k)
+        return iter(seen)
+
+    def __len__(self) -> int:
+        return len(set(k for k, _ in self._items))
+
+    def __repr__(self) -> str:
+        return "Headers(%r)" % self._items
+
+
+class Msg:
+    """A received message. ``respond`` publishes to its reply subject."""
+
+    __slots__ = ("subject", "reply", "data", "_headers", "_status", "_conn",
+                 "__weakref__")
+
+    def __init__(self, subject: str, reply: Optional[str], data: bytes,
+                 headers: Optional[Headers] = None, status: int = 0,
+                 conn: Optional["Connection"] = None) -> None:
+        self.subject = subject
+        self.reply = reply
+        self.data = data
+        self._headers = headers
+        self._status = status
+        self._conn = conn
+
+    @property
+    def headers(self) -> Headers:
+        return self._headers if self._headers is not None else Headers()
+
+    @property
+    def status(self) -> int:
+        """The status code of a status message ("NATS/1.0 503"), else 0."""
+        return self._status
+
+    def respond(self, data: Payload = b"", headers: HeadersIn = None) -> None:
+        if not self.reply:
+            raise error_for("INVALID_ARG", "message has no reply subject")
+        if self._conn is None:
+            raise error_for("INVALID_ARG", "message has no connection")
+        self._conn.publish(self.reply, data, headers=headers)
+
+    def unpack(self) -> Any:
+        """Decode the MessagePack payload."""
+        return _codec.unpack(self.data)
+
+    def __repr__(self) -> str:
+        return "<Msg subject=%r reply=%r data=%r>" % (
+            self.subject, self.reply, self.data[:64])
+
+
+def _read_messages(state: "_ConnState", msgs: Any, n: int) -> List[Msg]:
+    """Copy n engine messages into Msg objects and free them."""
+    views = state.views
+    lib.jwpy_views(msgs, n, views)
+    out = []
+    unpack = ffi.unpack
+    for i in range(n):
+        v = views[i]
+        headers = None
+        if v.header_count:
+            m = msgs[i]
+            name_p = ffi.new("const char **")
+            value_p = ffi.new("const char **")
+            items = []
+            for k in range(v.header_count):
+                lib.jw_msg_header_at(m, k, name_p, value_p)
+                items.append((ffi.string(name_p[0]).decode("utf-8", "replace"),
+                              ffi.string(value_p[0]).decode("utf-8",
+                                                            "replace")))
+            headers = Headers(items)
+        reply = unpack(v.reply, v.reply_len).decode() if v.reply else None
+        out.append(Msg(unpack(v.subject, v.subject_len).decode(), reply,
+                       unpack(v.data, v.data_len), headers, v.status,
+                       state.owner()))
+        lib.jw_msg_free(msgs[i])
+    return out
+
+
+class _ConnState:
+    """What a connection's dispatcher thread and finalizer share. It holds no
+    reference to the Connection, so an unclosed connection can still be
+    collected; the finalizer then closes it and stops the thread."""
+
+    def __init__(self, handle: Any, owner: "Connection") -> None:
+        self.handle = handle
+        self.lock = threading.Lock()
+        self.owner = weakref.ref(owner)
+        self.views = ffi.new("jwpy_view[]", _BATCH)
+        self.callback_subs: Dict[int, "Subscription"] = {}
+        self.event_cbs: Dict[str, Callable[..., Any]] = {}
+        self.thread: Optional[threading.Thread] = None
+        self.wake_r, self.wake_w = -1, -1
+
+    def start_dispatcher(self) -> None:
+        if self.thread is not None:
+            return
+        import os
+        self.wake_r, self.wake_w = os.pipe()
+        self.thread = threading.Thread(target=self._dispatch,
+                                       name="jetwire-dispatch", daemon=True)
+        self.thread.start()
+
+    def _dispatch(self) -> None:
+        msgs = ffi.new("jw_msg *[]", _BATCH)
+        views = ffi.new("jwpy_view[]", _BATCH)
+        ev_p = ffi.new("jw_event **")
+        fd = lib.jw_conn_fd(self.handle)
+        while True:
+            try:
+                ready, _, _ = select.select([fd, self.wake_r], [], [])
+            except (OSError, ValueError):
+                return
+            if self.wake_r in ready:
+                return
+            with self.lock:
+                if self.handle is None:
+                    return
+                lib.jw_conn_fd_reset(self.handle)
+                closed = False
+                while True:
+                    st = lib.jw_conn_next_event(self.handle, 0, ev_p)
+                    if st != JW_OK:
+                        closed = st != -1  # anything but TIMEOUT: closed
+                        break
+                    self._run_event(ev_p[0])
+                    lib.jw_event_free(ev_p[0])
+                subs = list(self.callback_subs.values())
+            for sub in subs:
+                sub._deliver_to_callback(msgs, views)
+            if closed:
+                return
+
+    def _run_event(self, ev: Any) -> None:
+        kind = _EVENTS.get(lib.jw_event_kind_get(ev), "")
+        cb = self.event_cbs.get(kind)
+        if cb is None:
+            return
+        try:
+            if kind == "error":
+                code = ffi.string(lib.jw_status_name(
+                    lib.jw_event_status(ev))).decode()
+                cb(error_for(code, ffi.string(lib.jw_event_text(ev))
+                             .decode("utf-8", "replace")))
+            else:
+                cb()
+        except Exception:  # a user's callback must not kill the thread
+            import traceback
+            traceback.print_exc()
+
+    @staticmethod
+    def shutdown(state: "_ConnState") -> None:
+        """Close and free the connection (idempotent; also the finalizer)."""
+        with state.lock:
+            handle, state.handle = state.handle, None
+        if handle is None:
+            return
+        lib.jw_conn_close(handle)
+        if state.thread is not None:
+            import os
+            os.write(state.wake_w, b"x")
+            if state.thread is not threading.current_thread():
+                state.thread.join()
+            os.close(state.wake_r)
+            os.close(state.wake_w)
+        lib.jw_conn_free(handle)
+
+
+class Subscription:
+    """A subscription. Pull with ``next_msg``/``next_msgs`` or iterate;
+    with a ``cb`` the connection's dispatcher thread calls it instead."""
+
+    def __init__(self, conn: "Connection", handle: Any, subject: str,
+                 queue: Optional[str], cb: Optional[Callable[[Msg], Any]]):
+        self._conn = conn
+        self._handle = handle
+        self.subject = subject
+        self.queue = queue
+        self._cb = cb
+        self._msgs = ffi.new("jw_msg *[]", _BATCH)
+        self._finalizer = weakref.finalize(self, lib.jw_sub_free, handle)
+
+    def _h(self) -> Any:
+        if not self._finalizer.alive:
+            raise error_for("INVALID_SUBSCRIPTION", "subscription was closed")
+        return self._handle
+
+    def next_msg(self, timeout: Optional[float] = 1.0) -> Msg:
+        """The next message, waiting up to timeout seconds (None: forever).
+        Raises jetwire.TimeoutError when none came."""
+        msgs = self.next_msgs(1, timeout)
+        return msgs[0]
+
+    def next_msgs(self, max_msgs: int = _BATCH,
+                  timeout: Optional[float] = 1.0) -> List[Msg]:
+        """Up to max_msgs queued messages, waiting up to timeout for the
+        first. Raises jetwire.TimeoutError when none came."""
+        if isinstance(max_msgs, bool) or not isinstance(max_msgs, int):
+            raise TypeError("max_msgs must be int")
+        if max_msgs <= 0:
+            raise ValueError("max_msgs must be positive")
+        if self._cb is not None:
+            raise error_for("INVALID_ARG",
+                            "subscription delivers to its callback")
+        handle = self._h()
+        ms = _ms(timeout)
+        n = lib.jw_sub_next_batch(handle, self._msgs,
+                                  min(max_msgs, _BATCH), ms)
+        if n < 0:
+            _raise(n)
+        return _read_messages(self._conn._state, self._msgs, n)
+
+    def __iter__(self) -> Iterator[Msg]:
+        """Messages until the subscription or its connection is closed."""
+        while True:
+            try:
+                batch = self.next_msgs(_BATCH, None)
+            except (Error,) as e:
+                if e.code in ("INVALID_SUBSCRIPTION", "CONNECTION_CLOSED"):
+                    return
+                raise
+            yield from batch
+
+    def _deliver_to_callback(self, msgs: Any, views: Any) -> None:
+        if not self._finalizer.alive:
+            return
+        while True:
+            n = lib.jw_sub_next_batch(self._handle, msgs, _BATCH, 0)
+            if n <= 0:
+                return
+            for m in _read_messages(self._conn._state, msgs, n):
+                try:
+                    self._cb(m)  # type: ignore[misc]
+                except Exception:
+                    import traceback
+                    traceback.print_exc()
+
+    def unsubscribe(self, limit: int = 0) -> None:
+        """Stop now, or after ``limit`` messages in total."""
+        handle = self._h()
+        if limit:
+            _check(lib.jw_sub_auto_unsubscribe(handle, limit))
+        else:
+            _check(lib.jw_sub_unsubscribe(handle))
+
+    def drain(self) -> None:
+        """Unsubscribe but keep what is on the way; returns at once."""
+        _check(lib.jw_sub_drain(self._h()))
+
+    def set_pending_limits(self, msgs: int, bytes_: int) -> None:
+        _check(lib.jw_sub_set_pending_limits(self._h(), msgs, bytes_))
+
+    @property
+    def pending(self) -> Tuple[int, int]:
+        """(messages, bytes) queued."""
+        m = ffi.new("int64_t *")
+        b = ffi.new("int64_t *")
+        _check(lib.jw_sub_pending(self._h(), m, b))
+        return m[0], b[0]
+
+    @property
+    def dropped(self) -> int:
+        return lib.jw_sub_dropped(self._h())
+
+    @property
+    def delivered(self) -> int:
+        return lib.jw_sub_delivered(self._h())
+
+    @property
+    def is_valid(self) -> bool:
+        return self._finalizer.alive and bool(lib.jw_sub_is_valid(
+            self._handle))
+
+    def close(self) -> None:
+        """Unsubscribe if needed and release the handle (idempotent)."""
+        self._conn._state.callback_subs.pop(id(self), None)
+        self._finalizer()
+
+    def __enter__(self) -> "Subscription":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return "<Subscription subject=%r queue=%r>" % (self.subject,
+                                                        self.queue)
+
+
+_INT_OPTIONS = ("max_outstanding_pings", "pending_msgs_limit",
+                "pending_bytes_limit", "max_pending_out")
+_SECONDS_OPTIONS = ("connect_timeout", "ping_interval", "drain_timeout")
+_STR_OPTIONS = ("name", "user", "password", "token")
+_BOOL_OPTIONS = ("no_echo", "verbose", "pedantic")
+_CALLBACKS = ("disconnected_cb", "reconnected_cb", "closed_cb", "error_cb",
+              "discovered_servers_cb", "lame_duck_cb")
+
+
+def _make_opts(options: Dict[str, Any]) -> Any:
+    opts_p = ffi.new("jw_opts **")
+    _check(lib.jw_opts_new(opts_p))
+    opts = ffi.gc(opts_p[0], lib.jw_opts_free)
+    for key, value in options.items():
+        if value is None or key in _CALLBACKS:
+            continue
+        name = key.encode()
+        if key in _STR_OPTIONS:
+            if not isinstance(value, str):
+                raise TypeError("%s must be str" % key)
+            _check(lib.jw_opts_set_str(opts, name, value.encode()))
+        elif key in _BOOL_OPTIONS:
+            if not isinstance(value, bool):
+                raise TypeError("%s must be bool" % key)
+            _check(lib.jw_opts_set_bool(opts, name, int(value)))
+        elif key in _SECONDS_OPTIONS:
+            _check(lib.jw_opts_set_int(opts, name, _ms(value, key)))
+        elif key in _INT_OPTIONS:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError("%s must be int" % key)
+            _check(lib.jw_opts_set_int(opts, name, value))
+        else:
+            raise TypeError("connect() got an unexpected keyword argument %r"
+                            % key)
+    return opts
+
+
+def _servers(servers: Union[str, Sequence[str], None]) -> bytes:
+    if servers is None:
+        return b"nats://127.0.0.1:4222"
+    if isinstance(servers, str):
+        return servers.encode()
+    if isinstance(servers, (list, tuple)) and servers and all(
+            isinstance(s, str) for s in servers):
+        return ",".join(servers).encode()
+    raise TypeError("servers must be a URL string or a list of them")
+
+
+class Connection:
+    """A connection to NATS. Use ``jetwire.connect()`` to make one."""
+
+    def __init__(self, servers: Union[str, Sequence[str], None] = None,
+                 **options: Any) -> None:
+        for key in _CALLBACKS:
+            cb = options.get(key)
+            if cb is not None and not callable(cb):
+                raise TypeError("%s must be callable" % key)
+        opts = _make_opts(options)
+        conn_p = ffi.new("jw_conn **")
+        _check(lib.jw_conn_connect(_servers(servers), opts, conn_p))
+        self._state = _ConnState(conn_p[0], self)
+        self._finalizer = weakref.finalize(self, _ConnState.shutdown,
+                                           self._state)
+        for key in _CALLBACKS:
+            if options.get(key) is not None:
+                self._state.event_cbs[key[:-3]] = options[key]
+        if self._state.event_cbs:
+            self._state.start_dispatcher()
+
+    def _h(self) -> Any:
+        handle = self._state.handle
+        if handle is None:
+            raise error_for("CONNECTION_CLOSED", "connection is closed")
+        return handle
+
+    # -- publishing -------------------------------------------------------
+
+    def publish(self, subject: str, payload: Payload = b"",
+                reply: Optional[str] = None, headers: HeadersIn = None,
+                *, obj: Any = _codec.MISSING) -> None:
+        """Publish payload (bytes) to subject. ``obj=value`` publishes the
+        value packed with MessagePack and sets ``Content-Type:
+        application/msgpack``."""
+        handle = self._h()
+        if obj is not _codec.MISSING:
+            payload = _codec.pack(obj)
+            merged = dict(headers or {})
+            merged["Content-Type"] = "application/msgpack"
+            headers = merged
+        subj = _subject(subject)
+        if headers:
+            msg = _build_msg(subj, reply, payload, headers)
+            _check(lib.jw_conn_publish_msg(handle, msg))
+            return
+        rep = _subject(reply, "reply") if reply is not None else ffi.NULL
+        data = _payload(payload)
+        _check(lib.jw_conn_publish_reply(handle, subj, rep, data, len(data)))
+
+    def request(self, subject: str, payload: Payload = b"",
+                timeout: Optional[float] = 2.0,
+                headers: HeadersIn = None) -> Msg:
+        """Send a request and wait for the first reply. Raises
+        jetwire.NoRespondersError or jetwire.TimeoutError."""
+        handle = self._h()
+        subj = _subject(subject)
+        ms = _ms(timeout)
+        reply_p = ffi.new("jw_msg **")
+        if headers:
+            msg = _build_msg(subj, None, payload, headers)
+            _check(lib.jw_conn_request_msg(handle, msg, ms, reply_p))
+        else:
+            data = _payload(payload)
+            _check(lib.jw_conn_request(handle, subj, data, len(data), ms,
+                                       reply_p))
+        return _read_messages(self._state, reply_p, 1)[0]
+
+    # -- subscribing ------------------------------------------------------
+
+    def subscribe(self, subject: str, queue: Optional[str] = None,
+                  cb: Optional[Callable[[Msg], Any]] = None, *,
+                  pending_msgs_limit: Optional[int] = None,
+                  pending_bytes_limit: Optional[int] = None) -> Subscription:
+        handle = self._h()
+        subj = _subject(subject)
+        q = _subject(queue, "queue") if queue is not None else ffi.NULL
+        if cb is not None and not callable(cb):
+            raise TypeError("cb must be callable")
+        sub_p = ffi.new("jw_sub **")
+        _check(lib.jw_conn_subscribe(handle, subj, q, sub_p))
+        sub = Subscription(self, sub_p[0], subject, queue, cb)
+        if pending_msgs_limit is not None or pending_bytes_limit is not None:
+            sub.set_pending_limits(
+                pending_msgs_limit if pending_msgs_limit is not None
+                else 524288,
+                pending_bytes_limit if pending_bytes_limit is not None
+                else 64 * 1024 * 1024)
+        if cb is not None:
+            self._state.callback_subs[id(sub)] = sub
+            self._state.start_dispatcher()
+        return sub
+
+    # -- the rest ---------------------------------------------------------
+
+    def flush(self, timeout: Optional[float] = 5.0) -> None:
+        _check(lib.jw_conn_flush(self._h(), _ms(timeout)))
+
+    def rtt(self) -> float:
+        """Round-trip time to the server, in seconds."""
+        us = ffi.new("int64_t *")
+        _check(lib.jw_conn_rtt(self._h(), us))
+        return us[0] / 1e6
+
+    def drain(self, timeout: Optional[float] = None) -> None:
+        """Unsubscribe all, let messages on the way arrive, write pending
+        publishes, then close. Messages already queued in subscriptions stay
+        readable. Raises jetwire.TimeoutError if it took longer than
+        timeout (default: the drain_timeout option); closed anyway."""
+        handle = self._h()
+        st = lib.jw_conn_drain(handle, -1 if timeout is None else
+                               _ms(timeout))
+        if self._state.thread is not None:
+            # Let the dispatcher hand callbacks what arrived before closing.
+            self._state.thread.join(timeout=5.0)
+        self._finalizer()
+        _check(st)
+
+    def close(self) -> None:
+        """Close at once. Closing twice is harmless."""
+        self._finalizer()
+
+    def new_inbox(self) -> str:
+        buf = ffi.new("char[64]")
+        _check(lib.jw_conn_new_inbox(self._h(), buf, 64))
+        return ffi.string(buf).decode()
+
+    @property
+    def is_connected(self) -> bool:
+        h = self._state.handle
+        return h is not None and lib.jw_conn_status_get(h) == 2
+
+    @property
+    def is_closed(self) -> bool:
+        h = self._state.handle
+        return h is None or lib.jw_conn_status_get(h) == 6
+
+    @property
+    def status(self) -> str:
+        h = self._state.handle
+        return "CLOSED" if h is None else _CONN_STATUS.get(
+            lib.jw_conn_status_get(h), "CLOSED")
+
+    @property
+    def connected_url(self) -> Optional[str]:
+        h = self._state.handle
+        if h is None:
+            return None
+        buf = ffi.new("char[512]")
+        lib.jw_conn_connected_url(h, buf, 512)
+        return ffi.string(buf).decode() or None
+
+    @property
+    def server_info(self) -> Dict[str, Any]:
+        buf = ffi.new("char[65536]")
+        _check(lib.jw_conn_server_info(self._h(), buf, 65536))
+        text = ffi.string(buf).decode()
+        return json.loads(text) if text else {}
+
+    @property
+    def max_payload(self) -> int:
+        return lib.jw_conn_max_payload(self._h())
+
+    @property
+    def stats(self) -> Dict[str, int]:
+        h = self._h()
+        return {"in_msgs": lib.jw_conn_stat(h, 0),
+                "in_bytes": lib.jw_conn_stat(h, 1),
+                "out_msgs": lib.jw_conn_stat(h, 2),
+                "out_bytes": lib.jw_conn_stat(h, 3),
+                "reconnects": lib.jw_conn_stat(h, 4)}
+
+    def __enter__(self) -> "Connection":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return "<jetwire.Connection %s %s>" % (self.status,
+                                               self.connected_url or "")
+
+
+def _build_msg(subject: bytes, reply: Optional[str], payload: Payload,
+               headers: Mapping[str, Union[str, Sequence[str]]]) -> Any:
+    """An engine message with headers, for publish_msg / request_msg."""
+    if not isinstance(headers, Mapping):
+        raise TypeError("headers must be a mapping of str to str or list")
+    data = _payload(payload)
+    rep = _subject(reply, "reply") if reply is not None else ffi.NULL
+    msg_p = ffi.new("jw_msg **")
+    _check(lib.jw_msg_new(subject, rep, data, len(data), msg_p))
+    msg = ffi.gc(msg_p[0], lib.jw_msg_free)
+    for name, value in headers.items():
+        if not isinstance(name, str):
+            raise TypeError("header names must be str")
+        values = [value] if isinstance(value, str) else value
+        if not isinstance(values, (list, tuple)):
+            raise TypeError("header %r: value must be str or a list of str"
+                            % name)
+        for v in values:
+            if not isinstance(v, str):
+                raise TypeError("header %r: values must be str" % name)
+            _check(lib.jw_msg_header_add(msg, name.encode(), v.encode()))
+    return msg
+
+
+def connect(servers: Union[str, Sequence[str], None] =
+            "nats://127.0.0.1:4222", **options: Any) -> Connection:
+    """Connect and complete the handshake. Options: name, user, password,
+    token, no_echo, connect_timeout, ping_interval, max_outstanding_pings,
+    drain_timeout (seconds), pending_msgs_limit, pending_bytes_limit,
+    max_pending_out, and the callbacks disconnected_cb, reconnected_cb,
+    closed_cb, error_cb (run on a jetwire Python thread)."""
+    return Connection(servers, **options)
