@@ -119,6 +119,11 @@ typedef struct jwpy_view {
     int status;
 } jwpy_view;
 void jwpy_views(jw_msg **msgs, int n, jwpy_view *out);
+void jwpy_free(jw_msg **msgs, int n);
+int jwpy_publish(jw_conn *conn, const char *subject, const char *data,
+                 size_t len);
+int jw_conn_publish(jw_conn *conn, const char *subject, const void *data,
+                    size_t len);
 """
 
 SOURCE = r"""
@@ -150,6 +155,20 @@ static void jwpy_views(jw_msg **msgs, int n, jwpy_view *out)
         out[i].status = out[i].header_count >= 0 && jw_msg_headers_raw(
                             msgs[i], NULL) ? jw_msg_status_code(msgs[i]) : 0;
     }
+}
+
+/* jw_conn_publish with char pointers, which cffi passes from bytes
+ * without conversion work. */
+static int jwpy_publish(jw_conn *conn, const char *subject, const char *data,
+                        size_t len)
+{
+    return jw_conn_publish(conn, subject, data, len);
+}
+
+static void jwpy_free(jw_msg **msgs, int n)
+{
+    for (int i = 0; i < n; i++)
+        jw_msg_free(msgs[i]);
 }
 """
 

@@ -154,6 +154,7 @@ def _read_messages(state: "_ConnState", msgs: Any, n: int) -> List[Msg]:
     lib.jwpy_views(msgs, n, views)
     out = []
     unpack = ffi.unpack
+    conn = state.owner()
     for i in range(n):
         v = views[i]
         headers = None
@@ -170,9 +171,8 @@ def _read_messages(state: "_ConnState", msgs: Any, n: int) -> List[Msg]:
             headers = Headers(items)
         reply = unpack(v.reply, v.reply_len).decode() if v.reply else None
         out.append(Msg(unpack(v.subject, v.subject_len).decode(), reply,
-                       unpack(v.data, v.data_len), headers, v.status,
-                       state.owner()))
-        lib.jw_msg_free(msgs[i])
+                       unpack(v.data, v.data_len), headers, v.status, conn))
+    lib.jwpy_free(msgs, n)
     return out
 
 
@@ -271,7 +271,12 @@ class Subscription:
 
     def __init__(self, conn: "Connection", handle: Any, subject: str,
                  queue: Optional[str], cb: Optional[Callable[[Msg], Any]]):
-        self._conn = conn
+        # A pulled subscription keeps its connection alive. One with a
+        # callback belongs to the connection's dispatcher instead, and must
+        # not pin the connection, or an unclosed one could never be
+        # collected.
+        self._conn = conn if cb is None else None
+        self._state = conn._state
         self._handle = handle
         self.subject = subject
         self.queue = queue
@@ -307,7 +312,7 @@ class Subscription:
                                   min(max_msgs, _BATCH), ms)
         if n < 0:
             _raise(n)
-        return _read_messages(self._conn._state, self._msgs, n)
+        return _read_messages(self._state, self._msgs, n)
 
     def __iter__(self) -> Iterator[Msg]:
         """Messages until the subscription or its connection is closed."""
@@ -327,7 +332,7 @@ class Subscription:
             n = lib.jw_sub_next_batch(self._handle, msgs, _BATCH, 0)
             if n <= 0:
                 return
-            for m in _read_messages(self._conn._state, msgs, n):
+            for m in _read_messages(self._state, msgs, n):
                 try:
                     self._cb(m)  # type: ignore[misc]
                 except Exception:
@@ -372,7 +377,7 @@ class Subscription:
 
     def close(self) -> None:
         """Unsubscribe if needed and release the handle (idempotent)."""
-        self._conn._state.callback_subs.pop(id(self), None)
+        self._state.callback_subs.pop(id(self), None)
         self._finalizer()
 
     def __enter__(self) -> "Subscription":
@@ -469,6 +474,16 @@ class Connection:
         """Publish payload (bytes) to subject. ``obj=value`` publishes the
         value packed with MessagePack and sets ``Content-Type:
         application/msgpack``."""
+        handle = self._state.handle
+        # The common call, publish(str, bytes), in as few steps as possible.
+        if (type(payload) is bytes and type(subject) is str and
+                reply is None and not headers and obj is _codec.MISSING and
+                handle is not None):
+            st = lib.jw_conn_publish(handle, subject.encode(), payload,
+                                     len(payload))
+            if st:
+                _raise(st)
+            return
         handle = self._h()
         if obj is not _codec.MISSING:
             payload = _codec.pack(obj)

@@ -1,0 +1,222 @@
+"""The Python package's own behaviour, beyond the shared scenarios: types,
+the GIL, lifetimes, callbacks, exceptions."""
+import gc
+import threading
+import time
+
+import pytest
+
+import jetwire
+
+
+@pytest.fixture
+def nc(nats_server):
+    conn = jetwire.connect(nats_server.url, name="pytest")
+    yield conn
+    conn.close()
+
+
+def test_blocking_calls_release_the_gil(nc):
+    sub = nc.subscribe("gil.test")
+    ticks = []
+    stop = threading.Event()
+
+    def counter():
+        while not stop.is_set():
+            ticks.append(1)
+            time.sleep(0.001)
+
+    t = threading.Thread(target=counter)
+    t.start()
+    with pytest.raises(jetwire.TimeoutError):
+        sub.next_msg(timeout=0.5)
+    stop.set()
+    t.join()
+    # Holding the GIL for 0.5 s would leave the counter at about 0.
+    assert len(ticks) > 50
+
+
+def test_wrong_types_raise_type_error(nc):
+    with pytest.raises(TypeError, match="subject must be str"):
+        nc.publish(b"bytes.subject", b"x")
+    with pytest.raises(TypeError, match="payload must be bytes"):
+        nc.publish("a.b", "text")
+    with pytest.raises(TypeError):
+        nc.publish("a.b", b"x", headers=["not", "a", "mapping"])
+    with pytest.raises(TypeError):
+        nc.publish("a.b", b"x", headers={"K": 5})
+    with pytest.raises(TypeError):
+        nc.subscribe(None)
+    with pytest.raises(TypeError):
+        nc.subscribe("a", cb="not callable")
+    with pytest.raises(TypeError):
+        nc.request("a", b"x", timeout="soon")
+    with pytest.raises(ValueError):
+        nc.flush(timeout=-1)
+    with pytest.raises(TypeError):
+        jetwire.connect(12345)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        jetwire.connect("nats://127.0.0.1:1", colour="blue")
+    # The connection is unharmed by all of that.
+    nc.flush()
+
+
+def test_bad_input_raises_coded_errors(nc):
+    for subject in ("", "a..b", "foo.", "a b", "a.*", "a.>"):
+        with pytest.raises(jetwire.InvalidSubjectError) as info:
+            nc.publish(subject, b"x")
+        assert info.value.code == "INVALID_SUBJECT"
+        assert isinstance(info.value, ValueError)
+    with pytest.raises(jetwire.MaxPayloadError):
+        nc.publish("big", b"x" * (nc.max_payload + 1))
+    sub = nc.subscribe("still.works")
+    nc.publish("still.works", b"ok")
+    assert sub.next_msg(2).data == b"ok"
+
+
+def test_calls_after_close(nats_server):
+    conn = jetwire.connect(nats_server.url)
+    sub = conn.subscribe("after.close")
+    conn.close()
+    conn.close()  # harmless
+    assert conn.is_closed
+    for call in (lambda: conn.publish("x", b""),
+                 lambda: conn.subscribe("x"),
+                 lambda: conn.request("x", b""),
+                 lambda: conn.flush(),
+                 lambda: conn.rtt()):
+        with pytest.raises(jetwire.ConnectionClosedError):
+            call()
+    with pytest.raises(jetwire.Error) as info:
+        sub.next_msg(0.1)
+    assert info.value.code in ("CONNECTION_CLOSED", "INVALID_SUBSCRIPTION")
+    sub.close()
+    sub.close()
+    with pytest.raises(jetwire.InvalidSubscriptionError):
+        sub.next_msg(0.1)
+
+
+def test_context_managers_close(nats_server):
+    with jetwire.connect(nats_server.url) as conn:
+        with conn.subscribe("ctx") as sub:
+            conn.publish("ctx", b"1")
+            assert sub.next_msg(2).data == b"1"
+        assert not sub.is_valid
+    assert conn.is_closed
+
+
+def _dispatch_threads():
+    return [t for t in threading.enumerate() if t.name == "jetwire-dispatch"]
+
+
+def test_unclosed_connection_is_collected_without_leaking(nats_server):
+    before = len(_dispatch_threads())
+    conn = jetwire.connect(nats_server.url, closed_cb=lambda: None)
+    conn.subscribe("gc.test", cb=lambda m: None)
+    assert len(_dispatch_threads()) == before + 1
+    ref = __import__("weakref").ref(conn)
+    del conn
+    gc.collect()
+    assert ref() is None
+    deadline = time.monotonic() + 5
+    while len(_dispatch_threads()) > before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(_dispatch_threads()) == before
+
+
+def test_callback_subscription_and_error_cb(nats_server):
+    errors = []
+    got = []
+    done = threading.Event()
+    conn = jetwire.connect(nats_server.url, error_cb=errors.append)
+
+    def on_msg(msg):
+        got.append(msg.data)
+        if len(got) == 3:
+            done.set()
+
+    conn.subscribe("cb.test", cb=on_msg)
+    slow = conn.subscribe("slow.test", pending_msgs_limit=5)
+    for i in range(3):
+        conn.publish("cb.test", b"%d" % i)
+    for i in range(100):
+        conn.publish("slow.test", b"x")
+    conn.flush()
+    assert done.wait(5)
+    assert got == [b"0", b"1", b"2"]
+    deadline = time.monotonic() + 5
+    while not errors and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert errors and errors[0].code == "SLOW_CONSUMER"
+    assert isinstance(errors[0], jetwire.SlowConsumerError)
+    assert slow.dropped > 0
+    conn.close()
+
+
+def test_iteration_and_batches(nc):
+    sub = nc.subscribe("iter.>")
+    for i in range(10):
+        nc.publish("iter.%d" % i, b"%d" % i)
+    nc.flush()
+    batch = sub.next_msgs(4, timeout=2)
+    assert [m.subject for m in batch] == ["iter.0", "iter.1", "iter.2",
+                                          "iter.3"]
+    rest = []
+    for msg in sub:
+        rest.append(msg.data)
+        if len(rest) == 6:
+            break
+    assert rest == [b"4", b"5", b"6", b"7", b"8", b"9"]
+
+
+def test_headers_mapping(nc):
+    sub = nc.subscribe("hdr")
+    nc.publish("hdr", b"", headers={"X-Trace": ["a", "b"], "lower": "v"})
+    msg = sub.next_msg(2)
+    assert msg.headers["X-Trace"] == "a"
+    assert msg.headers.get_all("X-Trace") == ["a", "b"]
+    assert msg.headers["lower"] == "v"
+    assert "x-trace" not in msg.headers  # names are case-sensitive
+
+
+def test_request_respond_and_no_responders(nc):
+    nc.subscribe("svc.upper", cb=lambda m: m.respond(m.data.upper()))
+    nc.flush()
+    assert nc.request("svc.upper", b"abc", timeout=2).data == b"ABC"
+    start = time.monotonic()
+    with pytest.raises(jetwire.NoRespondersError):
+        nc.request("svc.nobody", b"", timeout=5)
+    assert time.monotonic() - start < 4
+    silent = nc.subscribe("svc.silent")  # kept: collecting it unsubscribes
+    with pytest.raises(jetwire.TimeoutError):
+        nc.request("svc.silent", b"", timeout=0.2)
+    silent.close()
+
+
+def test_pack_and_structured_publish(nc):
+    value = {"id": "ORD-1", "amount": 99.5, "items": [1, -2, 2 ** 63],
+             "raw": b"\x00\xff", "ok": True, "none": None}
+    assert jetwire.unpack(jetwire.pack(value)) == value
+    sub = nc.subscribe("packed")
+    nc.publish("packed", obj=value)
+    msg = sub.next_msg(2)
+    assert msg.headers["Content-Type"] == "application/msgpack"
+    assert msg.unpack() == value
+    with pytest.raises(TypeError):
+        jetwire.pack(object())
+    with pytest.raises(jetwire.InvalidArgError):
+        jetwire.unpack(b"\xc1")
+
+
+def test_stats_info_and_inbox(nc):
+    info = nc.server_info
+    assert info["version"] == "2.9.10"
+    assert nc.connected_url.endswith(str(info["port"]))
+    sub = nc.subscribe("stats")
+    nc.publish("stats", b"12345")
+    sub.next_msg(2)
+    stats = nc.stats
+    assert stats["out_msgs"] >= 1 and stats["in_msgs"] >= 1
+    assert stats["in_bytes"] >= 5
+    assert nc.new_inbox().startswith("_INBOX.")
+    assert 0 < nc.rtt() < 1
