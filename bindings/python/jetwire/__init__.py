@@ -7,7 +7,7 @@ name shared with the C and Lua APIs.
 from ._codec import pack, unpack
 from ._errors import *  # noqa: F401,F403
 from ._errors import Error, error_for
-from ._client import Connection, Headers, Msg, Subscription, connect
+from ._client import Connection, Event, Headers, Msg, Subscription, connect
 from ._jetwire import ffi as _ffi, lib as _lib
 
 __version__ = "0.1.0"

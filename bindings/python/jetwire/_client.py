@@ -18,7 +18,7 @@ from . import _codec
 from ._errors import Error, TimeoutError, error_for
 from ._jetwire import ffi, lib
 
-__all__ = ["connect", "Connection", "Subscription", "Msg", "Headers"]
+__all__ = ["connect", "Connection", "Subscription", "Msg", "Headers", "Event"]
 
 JW_OK = 0
 _BATCH = 256
@@ -176,6 +176,38 @@ def _read_messages(state: "_ConnState", msgs: Any, n: int) -> List[Msg]:
     return out
 
 
+class Event:
+    """A connection event: ``kind`` is "disconnected", "reconnected",
+    "closed", "error", "discovered_servers" or "lame_duck"; ``error`` the
+    jetwire.Error it carries (None for none); ``subscription`` the
+    Subscription it concerns (a slow consumer), or None."""
+
+    __slots__ = ("kind", "error", "text", "subscription")
+
+    def __init__(self, kind: str, error: Optional[Error], text: str,
+                 subscription: Optional["Subscription"]) -> None:
+        self.kind = kind
+        self.error = error
+        self.text = text
+        self.subscription = subscription
+
+    def __repr__(self) -> str:
+        return "<Event %s %r>" % (self.kind, self.text)
+
+
+def _event(state: "_ConnState", ev: Any) -> Event:
+    status = lib.jw_event_status(ev)
+    text = ffi.string(lib.jw_event_text(ev)).decode("utf-8", "replace")
+    error = None
+    if status != JW_OK:
+        error = error_for(ffi.string(lib.jw_status_name(status)).decode(),
+                          text)
+    sub_ref = state.subs_by_handle.get(int(ffi.cast("uintptr_t",
+                                                    lib.jw_event_sub(ev))))
+    return Event(_EVENTS.get(lib.jw_event_kind_get(ev), "unknown"), error,
+                 text, sub_ref() if sub_ref is not None else None)
+
+
 class _ConnState:
     """What a connection's dispatcher thread and finalizer share. It holds no
     reference to the Connection, so an unclosed connection can still be
@@ -188,6 +220,7 @@ class _ConnState:
         self.views = ffi.new("jwpy_view[]", _BATCH)
         self.callback_subs: Dict[int, "Subscription"] = {}
         self.event_cbs: Dict[str, Callable[..., Any]] = {}
+        self.subs_by_handle: Dict[int, "weakref.ref[Subscription]"] = {}
         self.thread: Optional[threading.Thread] = None
         self.wake_r, self.wake_w = -1, -1
 
@@ -231,16 +264,13 @@ class _ConnState:
                 return
 
     def _run_event(self, ev: Any) -> None:
-        kind = _EVENTS.get(lib.jw_event_kind_get(ev), "")
-        cb = self.event_cbs.get(kind)
+        event = _event(self, ev)
+        cb = self.event_cbs.get(event.kind)
         if cb is None:
             return
         try:
-            if kind == "error":
-                code = ffi.string(lib.jw_status_name(
-                    lib.jw_event_status(ev))).decode()
-                cb(error_for(code, ffi.string(lib.jw_event_text(ev))
-                             .decode("utf-8", "replace")))
+            if event.kind == "error":
+                cb(event.error)
             else:
                 cb()
         except Exception:  # a user's callback must not kill the thread
@@ -283,6 +313,8 @@ class Subscription:
         self._cb = cb
         self._msgs = ffi.new("jw_msg *[]", _BATCH)
         self._finalizer = weakref.finalize(self, lib.jw_sub_free, handle)
+        conn._state.subs_by_handle[int(ffi.cast("uintptr_t", handle))] = \
+            weakref.ref(self)
 
     def _h(self) -> Any:
         if not self._finalizer.alive:
@@ -570,6 +602,17 @@ class Connection:
     def close(self) -> None:
         """Close at once. Closing twice is harmless."""
         self._finalizer()
+
+    def next_event(self, timeout: Optional[float] = 0) -> Event:
+        """The next queued connection event, waiting up to timeout seconds
+        (jetwire.TimeoutError when none). For connections without event
+        callbacks: with callbacks, their thread takes the events."""
+        ev_p = ffi.new("jw_event **")
+        _check(lib.jw_conn_next_event(self._h(), _ms(timeout), ev_p))
+        try:
+            return _event(self._state, ev_p[0])
+        finally:
+            lib.jw_event_free(ev_p[0])
 
     def new_inbox(self) -> str:
         buf = ffi.new("char[64]")

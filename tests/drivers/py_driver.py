@@ -1,0 +1,332 @@
+#!/usr/bin/env python3
+"""The Python conformance driver: tests/drivers/PROTOCOL.md over the public
+API of the installed jetwire package, and nothing else."""
+import base64
+import json
+import math
+import sys
+import time
+
+import jetwire
+
+handles = {}
+next_handle = [0]
+
+
+class BadArg(Exception):
+    pass
+
+
+def new_handle(obj):
+    next_handle[0] += 1
+    handles[next_handle[0]] = obj
+    return next_handle[0]
+
+
+def get(req, key, kind):
+    value = handles.get(req.get(key))
+    if not isinstance(value, kind):
+        raise BadArg("unknown %s handle %r" % (key, req.get(key)))
+    return value
+
+
+def arg(req, key, types, default=None, required=False):
+    if key not in req:
+        if required:
+            raise BadArg("missing argument %r" % key)
+        return default
+    value = req[key]
+    if not isinstance(value, types) or (isinstance(value, bool) and
+                                        bool not in _tuple(types)):
+        raise BadArg("argument %r has the wrong type" % key)
+    if isinstance(value, str) and "\0" in value:
+        raise BadArg("argument %r contains NUL" % key)
+    return value
+
+
+def _tuple(types):
+    return types if isinstance(types, tuple) else (types,)
+
+
+def timeout_of(req, default=5.0):
+    t = arg(req, "timeout", (int, float), default)
+    return None if t < 0 else float(t)
+
+
+def data_of(req):
+    text = arg(req, "data", str, "")
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError:
+        raise BadArg("data is not base64")
+
+
+def headers_of(req):
+    pairs = arg(req, "headers", list, [])
+    headers = {}
+    for pair in pairs:
+        if (not isinstance(pair, list) or len(pair) != 2 or
+                not all(isinstance(x, str) for x in pair)):
+            raise BadArg("headers must be [name, value] pairs")
+        headers.setdefault(pair[0], []).append(pair[1])
+    return headers or None
+
+
+def msg_json(msg):
+    return {"subject": msg.subject, "reply": msg.reply,
+            "data": base64.b64encode(msg.data).decode(),
+            "headers": [list(p) for p in msg.headers.items_all()],
+            "status": msg.status}
+
+
+def from_json(value):
+    if isinstance(value, dict):
+        if list(value) == ["$bin"]:
+            return base64.b64decode(value["$bin"])
+        return {k: from_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_json(v) for v in value]
+    return value
+
+
+def to_json(value):
+    if isinstance(value, bytes):
+        return {"$bin": base64.b64encode(value).decode()}
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise BadArg("map with non-string keys")
+        return {k: to_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [to_json(v) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool) and \
+            value > 2 ** 63 - 1:
+        raise BadArg("integer above 2^63-1")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise BadArg("non-finite float")
+    return value
+
+
+OPTION_TYPES = {"name": str, "user": str, "password": str, "token": str,
+                "no_echo": bool, "verbose": bool, "pedantic": bool,
+                "connect_timeout": (int, float), "ping_interval": (int, float),
+                "max_outstanding_pings": int, "drain_timeout": (int, float),
+                "pending_msgs_limit": int, "pending_bytes_limit": int}
+
+
+def op_connect(req):
+    url = arg(req, "url", str, required=True)
+    options = arg(req, "options", dict, {})
+    for key, value in options.items():
+        if key not in OPTION_TYPES or not isinstance(value, OPTION_TYPES[key]):
+            raise BadArg("bad option %r" % key)
+    return {"conn": new_handle(jetwire.connect(url, **options))}
+
+
+def op_subscribe(req):
+    conn = get(req, "conn", jetwire.Connection)
+    sub = conn.subscribe(arg(req, "subject", str, required=True),
+                         queue=arg(req, "queue", str))
+    msgs = arg(req, "pending_msgs_limit", int)
+    nbytes = arg(req, "pending_bytes_limit", int)
+    if msgs is not None or nbytes is not None:
+        sub.set_pending_limits(msgs if msgs is not None else 524288,
+                               nbytes if nbytes is not None else 64 << 20)
+    return {"sub": new_handle(sub)}
+
+
+def op_publish_many(req):
+    conn = get(req, "conn", jetwire.Connection)
+    subject = arg(req, "subject", str, required=True)
+    count = arg(req, "count", int, required=True)
+    size = arg(req, "size", int, required=True)
+    if size < 8:
+        raise BadArg("size must be at least 8")
+    pad = bytes(size - 8)
+    publish = conn.publish
+    for i in range(count):
+        publish(subject, i.to_bytes(8, "big") + pad)
+    return {"published": count}
+
+
+def op_receive_count(req):
+    sub = get(req, "sub", jetwire.Subscription)
+    count = arg(req, "count", int, required=True)
+    deadline = time.monotonic() + timeout_of(req, 60.0)
+    ordered = arg(req, "ordered", bool, False)
+    received = nbytes = 0
+    in_order = True
+    reason = "OK"
+    while received < count:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            reason = "TIMEOUT"
+            break
+        try:
+            batch = sub.next_msgs(256, left)
+        except jetwire.Error as e:
+            reason = e.code
+            break
+        for m in batch:
+            if ordered and int.from_bytes(m.data[:8], "big") != received:
+                in_order = False
+            received += 1
+            nbytes += len(m.data)
+    return {"received": received, "bytes": nbytes, "dropped": sub.dropped,
+            "in_order": in_order if ordered else None, "reason": reason}
+
+
+def op_serve(req):
+    conn = get(req, "conn", jetwire.Connection)
+    mode = arg(req, "mode", str, required=True)
+    if mode not in ("echo", "upper"):
+        raise BadArg("mode must be echo or upper")
+    count = arg(req, "count", int, 0)
+
+    def answer(msg):
+        data = msg.data.upper() if mode == "upper" else msg.data
+        headers = {}
+        for k, v in msg.headers.items_all():
+            headers.setdefault(k, []).append(v)
+        msg.respond(data, headers=headers or None)
+
+    sub = conn.subscribe(arg(req, "subject", str, required=True),
+                         queue=arg(req, "queue", str), cb=answer)
+    if count:
+        sub.unsubscribe(limit=count)
+    return {"sub": new_handle(sub)}
+
+
+def op_next_event(req):
+    conn = get(req, "conn", jetwire.Connection)
+    ev = conn.next_event(timeout_of(req))
+    sub = None
+    for h, obj in handles.items():
+        if obj is ev.subscription and obj is not None:
+            sub = h
+    return {"event": {"kind": ev.kind.upper(),
+                      "code": ev.error.code if ev.error else "OK",
+                      "text": ev.text, "sub": sub}}
+
+
+def op_free(req):
+    obj = handles.pop(req.get("handle"), None)
+    if obj is None:
+        raise BadArg("unknown handle")
+    obj.close()
+    return {}
+
+
+def op_pending(req):
+    sub = get(req, "sub", jetwire.Subscription)
+    try:
+        msgs, nbytes = sub.pending
+    except jetwire.Error:
+        msgs = nbytes = 0
+    return {"msgs": msgs, "bytes": nbytes, "dropped": sub.dropped,
+            "delivered": sub.delivered, "valid": sub.is_valid}
+
+
+C = jetwire.Connection
+S = jetwire.Subscription
+OPS = {
+    "version": lambda r: {"lang": "python", "version": jetwire.__version__},
+    "connect": op_connect,
+    "close": lambda r: get(r, "conn", C).close() or {},
+    "drain": lambda r: get(r, "conn", C).drain(
+        None if arg(r, "timeout", (int, float), -1) < 0 else r["timeout"])
+    or {},
+    "flush": lambda r: get(r, "conn", C).flush(timeout_of(r)) or {},
+    "rtt": lambda r: {"rtt": get(r, "conn", C).rtt()},
+    "status": lambda r: {"status": get(r, "conn", C).status},
+    "server_info": lambda r: {
+        "info": get(r, "conn", C).server_info,
+        "connected_url": get(r, "conn", C).connected_url or "",
+        "max_payload": get(r, "conn", C).max_payload},
+    "stats": lambda r: get(r, "conn", C).stats,
+    "next_event": op_next_event,
+    "publish": lambda r: get(r, "conn", C).publish(
+        arg(r, "subject", str, required=True), data_of(r),
+        reply=arg(r, "reply", str), headers=headers_of(r)) or {},
+    "publish_packed": lambda r: get(r, "conn", C).publish(
+        arg(r, "subject", str, required=True),
+        obj=from_json(r.get("value"))) or {},
+    "publish_many": op_publish_many,
+    "request": lambda r: {"msg": msg_json(get(r, "conn", C).request(
+        arg(r, "subject", str, required=True), data_of(r),
+        timeout=timeout_of(r), headers=headers_of(r)))},
+    "subscribe": op_subscribe,
+    "unsubscribe": lambda r: get(r, "sub", S).unsubscribe() or {},
+    "auto_unsubscribe": lambda r: get(r, "sub", S).unsubscribe(
+        limit=arg(r, "max", int, required=True)) or {},
+    "sub_drain": lambda r: get(r, "sub", S).drain() or {},
+    "next_msg": lambda r: {"msg": msg_json(
+        get(r, "sub", S).next_msg(timeout_of(r)))},
+    "next_msgs": lambda r: {"msgs": [msg_json(m) for m in get(
+        r, "sub", S).next_msgs(arg(r, "max", int, required=True),
+                               timeout_of(r))]},
+    "pending": op_pending,
+    "receive_count": op_receive_count,
+    "serve": op_serve,
+    "pack": lambda r: {"data": base64.b64encode(
+        jetwire.pack(from_json(r.get("value")))).decode()},
+    "unpack": lambda r: {"value": to_json(jetwire.unpack(data_of(r)))},
+    "free": op_free,
+}
+
+
+def respond_next(req):
+    sub = get(req, "sub", S)
+    msg = sub.next_msg(timeout_of(req))
+    if not msg.reply:
+        raise BadArg("message has no reply subject")
+    msg.respond(data_of(req), headers=headers_of(req))
+    return {"msg": msg_json(msg)}
+
+
+OPS["respond_next"] = respond_next
+
+
+def handle(line):
+    try:
+        req = json.loads(line)
+    except ValueError:
+        return {"id": None, "ok": False, "code": "INVALID_ARG",
+                "message": "not JSON"}
+    if not isinstance(req, dict) or not isinstance(req.get("id"), int):
+        return {"id": None, "ok": False, "code": "INVALID_ARG",
+                "message": "no integer id"}
+    rid = req["id"]
+    op = OPS.get(req.get("op"))
+    if req.get("op") == "quit":
+        return {"id": rid, "ok": True}
+    if op is None:
+        return {"id": rid, "ok": False, "code": "INVALID_ARG",
+                "message": "unknown op %r" % req.get("op")}
+    try:
+        result = op(req) or {}
+    except jetwire.Error as e:
+        return {"id": rid, "ok": False, "code": e.code, "message": e.message}
+    except (BadArg, TypeError, ValueError, KeyError) as e:
+        return {"id": rid, "ok": False, "code": "INVALID_ARG",
+                "message": str(e)}
+    result.update({"id": rid, "ok": True})
+    return result
+
+
+def main():
+    out = sys.stdout
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        resp = handle(line)
+        out.write(json.dumps(resp) + "\n")
+        out.flush()
+        if resp.get("ok") and '"quit"' in line:
+            break
+    for obj in sorted(handles.values(), key=lambda o: isinstance(
+            o, jetwire.Connection)):
+        obj.close()
+
+
+if __name__ == "__main__":
+    main()
