@@ -1,0 +1,1665 @@
+/*
+ * The C conformance driver: speaks tests/drivers/PROTOCOL.md on stdin and
+ * stdout and turns each request into calls of the public API (jetwire.h).
+ *
+ * One request at a time on the main thread. The only other code that runs
+ * is the engine's loop thread calling the `serve` handler, which touches
+ * nothing but its own serve state.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "jetwire.h"
+
+/* ------------------------------------------------------------------------
+ * Failures: an op returns JW_OK or a status, with the detail in g_msg.
+ */
+static char g_msg[1024];
+
+static jw_status fail(jw_status st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g_msg, sizeof g_msg, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+/* A failed library call: keep its detail text. */
+static jw_status lib_fail(jw_status st)
+{
+    const char *detail = jw_last_error();
+    snprintf(g_msg, sizeof g_msg, "%s",
+             detail && detail[0] ? detail : jw_strerror(st));
+    return st;
+}
+
+#define TRY(expr)                                                              \
+    do {                                                                       \
+        jw_status try_st_ = (expr);                                            \
+        if (try_st_ != JW_OK)                                                  \
+            return lib_fail(try_st_);                                          \
+    } while (0)
+
+/* ------------------------------------------------------------------------
+ * Base64 (RFC 4648, standard alphabet, padded).
+ */
+static const char b64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static char *b64_encode(const unsigned char *in, size_t len)
+{
+    size_t out_len = 4 * ((len + 2) / 3);
+    char *out = malloc(out_len + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0, i = 0;
+    for (; i + 2 < len; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        out[o++] = b64_alphabet[v >> 18 & 63];
+        out[o++] = b64_alphabet[v >> 12 & 63];
+        out[o++] = b64_alphabet[v >> 6 & 63];
+        out[o++] = b64_alphabet[v & 63];
+    }
+    if (i < len) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        if (i + 1 < len)
+            v |= (uint32_t)in[i + 1] << 8;
+        out[o++] = b64_alphabet[v >> 18 & 63];
+        out[o++] = b64_alphabet[v >> 12 & 63];
+        out[o++] = i + 1 < len ? b64_alphabet[v >> 6 & 63] : '=';
+        out[o++] = '=';
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static int b64_value(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
+    return -1;
+}
+
+/* Strict decode into a fresh buffer (never NULL on success, even for an
+ * empty input). Returns 0, or -1 for invalid input or no memory. */
+static int b64_decode(const char *in, size_t len, unsigned char **out,
+                      size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    if (len % 4 != 0)
+        return -1;
+    unsigned char *buf = malloc(len / 4 * 3 + 1);
+    if (!buf)
+        return -1;
+    size_t o = 0;
+    for (size_t i = 0; i < len; i += 4) {
+        int v[4];
+        int pad = 0;
+        for (int k = 0; k < 4; k++) {
+            char c = in[i + k];
+            if (c == '=' && i + 4 == len && k >= 2) {
+                v[k] = 0;
+                pad++;
+            } else if (pad > 0 || (v[k] = b64_value(c)) < 0) {
+                free(buf);
+                return -1;
+            }
+        }
+        uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 |
+                     (uint32_t)v[2] << 6 | (uint32_t)v[3];
+        buf[o++] = (unsigned char)(w >> 16);
+        if (pad < 2)
+            buf[o++] = (unsigned char)(w >> 8);
+        if (pad < 1)
+            buf[o++] = (unsigned char)w;
+    }
+    *out = buf;
+    *out_len = o;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Handles
+ */
+enum handle_kind { H_NONE = 0, H_CONN, H_SUB };
+
+struct serve_state {
+    jw_conn *conn;
+    int upper;
+    int64_t count; /* 0: no limit */
+    atomic_llong answered;
+    struct serve_state *next; /* all of them, freed at exit */
+};
+
+struct handle {
+    enum handle_kind kind;
+    jw_conn *conn; /* H_CONN */
+    int64_t default_msgs_limit, default_bytes_limit;
+    jw_sub *sub; /* H_SUB */
+    int conn_handle; /* H_SUB: the connection it was made on */
+};
+
+static struct handle *g_handles; /* index = handle number; 0 unused */
+static int g_nhandles = 1;       /* next number */
+static int g_cap;
+static struct serve_state *g_serves;
+
+static int handle_new(enum handle_kind kind)
+{
+    if (g_nhandles >= g_cap) {
+        int cap = g_cap ? g_cap * 2 : 64;
+        struct handle *h = realloc(g_handles, (size_t)cap * sizeof *h);
+        if (!h)
+            return -1;
+        memset(h + g_cap, 0, (size_t)(cap - g_cap) * sizeof *h);
+        g_handles = h;
+        g_cap = cap;
+    }
+    int id = g_nhandles++;
+    memset(&g_handles[id], 0, sizeof g_handles[id]);
+    g_handles[id].kind = kind;
+    return id;
+}
+
+static struct handle *handle_get(int id, enum handle_kind kind)
+{
+    if (id <= 0 || id >= g_nhandles || g_handles[id].kind != kind)
+        return NULL;
+    return &g_handles[id];
+}
+
+static int handle_of_sub(const jw_sub *sub)
+{
+    if (!sub)
+        return 0;
+    for (int i = 1; i < g_nhandles; i++)
+        if (g_handles[i].kind == H_SUB && g_handles[i].sub == sub)
+            return i;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Argument helpers: each returns JW_OK or JW_EINVAL with g_msg set.
+ */
+static jw_status arg_str(json_t *req, const char *key, int required,
+                         const char **out)
+{
+    json_t *v = json_object_get(req, key);
+    *out = NULL;
+    if (!v || json_is_null(v)) {
+        if (required)
+            return fail(JW_EINVAL, "missing argument '%s'", key);
+        return JW_OK;
+    }
+    if (!json_is_string(v))
+        return fail(JW_EINVAL, "argument '%s' must be a string", key);
+    if (strlen(json_string_value(v)) != json_string_length(v))
+        return fail(JW_EINVAL, "argument '%s' contains NUL", key);
+    *out = json_string_value(v);
+    return JW_OK;
+}
+
+static jw_status arg_int(json_t *req, const char *key, int required,
+                         int64_t dflt, int64_t *out)
+{
+    json_t *v = json_object_get(req, key);
+    *out = dflt;
+    if (!v || json_is_null(v)) {
+        if (required)
+            return fail(JW_EINVAL, "missing argument '%s'", key);
+        return JW_OK;
+    }
+    if (!json_is_integer(v))
+        return fail(JW_EINVAL, "argument '%s' must be an integer", key);
+    *out = (int64_t)json_integer_value(v);
+    return JW_OK;
+}
+
+static jw_status arg_bool(json_t *req, const char *key, int dflt, int *out)
+{
+    json_t *v = json_object_get(req, key);
+    *out = dflt;
+    if (!v || json_is_null(v))
+        return JW_OK;
+    if (!json_is_boolean(v))
+        return fail(JW_EINVAL, "argument '%s' must be a boolean", key);
+    *out = json_is_true(v);
+    return JW_OK;
+}
+
+/* Seconds (a number) to milliseconds; negative means forever (-1). */
+static jw_status seconds_to_ms(json_t *v, const char *key, int64_t *out)
+{
+    if (!json_is_number(v))
+        return fail(JW_EINVAL, "'%s' must be a number of seconds", key);
+    double s = json_number_value(v);
+    if (s != s)
+        return fail(JW_EINVAL, "'%s' is not a number", key);
+    if (s < 0) {
+        *out = -1;
+        return JW_OK;
+    }
+    if (s > 1e12)
+        s = 1e12;
+    *out = (int64_t)(s * 1000.0 + 0.5);
+    return JW_OK;
+}
+
+static jw_status arg_timeout(json_t *req, const char *key, double dflt_s,
+                             int64_t *out_ms)
+{
+    json_t *v = json_object_get(req, key);
+    if (!v || json_is_null(v)) {
+        *out_ms = dflt_s < 0 ? -1 : (int64_t)(dflt_s * 1000.0 + 0.5);
+        return JW_OK;
+    }
+    return seconds_to_ms(v, key, out_ms);
+}
+
+static jw_status arg_conn(json_t *req, struct handle **out)
+{
+    int64_t id;
+    jw_status st = arg_int(req, "conn", 1, 0, &id);
+    if (st != JW_OK)
+        return st;
+    struct handle *h = id > 0 && id < INT32_MAX ? handle_get((int)id, H_CONN)
+                                                : NULL;
+    if (!h)
+        return fail(JW_EINVAL, "unknown connection handle %lld",
+                    (long long)id);
+    *out = h;
+    return JW_OK;
+}
+
+static jw_status arg_sub(json_t *req, struct handle **out)
+{
+    int64_t id;
+    jw_status st = arg_int(req, "sub", 1, 0, &id);
+    if (st != JW_OK)
+        return st;
+    struct handle *h = id > 0 && id < INT32_MAX ? handle_get((int)id, H_SUB)
+                                                : NULL;
+    if (!h)
+        return fail(JW_EINVAL, "unknown subscription handle %lld",
+                    (long long)id);
+    *out = h;
+    return JW_OK;
+}
+
+/* Optional base64 "data"; *buf is always set (free it) on success. */
+static jw_status arg_data(json_t *req, const char *key, unsigned char **buf,
+                          size_t *len)
+{
+    const char *text = NULL;
+    jw_status st = arg_str(req, key, 0, &text);
+    if (st != JW_OK)
+        return st;
+    if (!text)
+        text = "";
+    if (b64_decode(text, strlen(text), buf, len) != 0)
+        return fail(JW_EINVAL, "argument '%s' is not valid base64", key);
+    return JW_OK;
+}
+
+/* Check an optional "headers" list of [name, value] string pairs.
+ * *out is NULL when absent. */
+static jw_status arg_headers(json_t *req, json_t **out)
+{
+    json_t *v = json_object_get(req, "headers");
+    *out = NULL;
+    if (!v || json_is_null(v))
+        return JW_OK;
+    if (!json_is_array(v))
+        return fail(JW_EINVAL, "'headers' must be a list of [name, value]");
+    size_t i;
+    json_t *pair;
+    json_array_foreach(v, i, pair)
+    {
+        if (!json_is_array(pair) || json_array_size(pair) != 2 ||
+            !json_is_string(json_array_get(pair, 0)) ||
+            !json_is_string(json_array_get(pair, 1)))
+            return fail(JW_EINVAL, "header %zu is not a [name, value] pair",
+                        i);
+        for (int k = 0; k < 2; k++) {
+            json_t *s = json_array_get(pair, (size_t)k);
+            if (strlen(json_string_value(s)) != json_string_length(s))
+                return fail(JW_EINVAL, "header %zu contains NUL", i);
+        }
+    }
+    *out = v;
+    return JW_OK;
+}
+
+/* A message to publish, with headers. */
+static jw_status build_msg(const char *subject, const char *reply,
+                           const unsigned char *data, size_t len,
+                           json_t *headers, jw_msg **out)
+{
+    jw_msg *m = NULL;
+    TRY(jw_msg_new(subject, reply, data, len, &m));
+    size_t i;
+    json_t *pair;
+    json_array_foreach(headers, i, pair)
+    {
+        jw_status st = jw_msg_header_add(
+            m, json_string_value(json_array_get(pair, 0)),
+            json_string_value(json_array_get(pair, 1)));
+        if (st != JW_OK) {
+            lib_fail(st);
+            jw_msg_free(m);
+            return st;
+        }
+    }
+    *out = m;
+    return JW_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * Results
+ */
+static json_t *b64_json(const void *data, size_t len)
+{
+    char *text = b64_encode(data, len);
+    if (!text)
+        return NULL;
+    json_t *s = json_string(text);
+    free(text);
+    return s;
+}
+
+/* Set key on obj, taking the reference; false when value is NULL. */
+static int put(json_t *obj, const char *key, json_t *value)
+{
+    return value != NULL && json_object_set_new(obj, key, value) == 0;
+}
+
+static jw_status msg_json(const jw_msg *m, json_t **out)
+{
+    json_t *o = json_object();
+    json_t *hdrs = json_array();
+    int ok = o && hdrs;
+    const char *reply = jw_msg_reply(m);
+    ok = ok && put(o, "subject", json_string(jw_msg_subject(m)));
+    ok = ok && put(o, "reply", reply ? json_string(reply) : json_null());
+    ok = ok && put(o, "data", b64_json(jw_msg_data(m), jw_msg_data_len(m)));
+    int n = jw_msg_header_count(m);
+    for (int i = 0; ok && i < n; i++) {
+        const char *name = NULL, *value = NULL;
+        jw_status st = jw_msg_header_at(m, i, &name, &value);
+        if (st != JW_OK) {
+            json_decref(o);
+            json_decref(hdrs);
+            return lib_fail(st);
+        }
+        json_t *pair = json_pack("[ss]", name, value);
+        ok = pair != NULL && json_array_append_new(hdrs, pair) == 0;
+    }
+    if (ok) {
+        ok = json_object_set(o, "headers", hdrs) == 0;
+        ok = ok && put(o, "status", json_integer(jw_msg_status_code(m)));
+    }
+    json_decref(hdrs);
+    if (!ok) {
+        json_decref(o);
+        return fail(JW_ENO_MEMORY, "could not build the message result");
+    }
+    *out = o;
+    return JW_OK;
+}
+
+#define PUT(obj, key, value)                                                   \
+    do {                                                                       \
+        if (!put((obj), (key), (value)))                                       \
+            return fail(JW_ENO_MEMORY, "could not build result '%s'", (key));  \
+    } while (0)
+
+/* ------------------------------------------------------------------------
+ * MessagePack <-> JSON values
+ */
+static jw_status pack_json(jw_packer *p, json_t *v, int depth)
+{
+    if (depth > 512)
+        return fail(JW_EINVAL, "value nested too deeply");
+    switch (json_typeof(v)) {
+    case JSON_NULL:
+        TRY(jw_pack_nil(p));
+        return JW_OK;
+    case JSON_TRUE:
+        TRY(jw_pack_bool(p, 1));
+        return JW_OK;
+    case JSON_FALSE:
+        TRY(jw_pack_bool(p, 0));
+        return JW_OK;
+    case JSON_INTEGER: {
+        json_int_t i = json_integer_value(v);
+        if (i >= 0)
+            TRY(jw_pack_uint(p, (uint64_t)i));
+        else
+            TRY(jw_pack_int(p, (int64_t)i));
+        return JW_OK;
+    }
+    case JSON_REAL:
+        TRY(jw_pack_double(p, json_real_value(v)));
+        return JW_OK;
+    case JSON_STRING:
+        TRY(jw_pack_str(p, json_string_value(v), json_string_length(v)));
+        return JW_OK;
+    case JSON_ARRAY: {
+        size_t n = json_array_size(v);
+        if (n > UINT32_MAX)
+            return fail(JW_EINVAL, "array too long");
+        TRY(jw_pack_array(p, (uint32_t)n));
+        for (size_t i = 0; i < n; i++) {
+            jw_status st = pack_json(p, json_array_get(v, i), depth + 1);
+            if (st != JW_OK)
+                return st;
+        }
+        return JW_OK;
+    }
+    case JSON_OBJECT: {
+        json_t *bin = json_object_get(v, "$bin");
+        if (json_object_size(v) == 1 && json_is_string(bin)) {
+            unsigned char *buf = NULL;
+            size_t len = 0;
+            if (b64_decode(json_string_value(bin), json_string_length(bin),
+                           &buf, &len) != 0)
+                return fail(JW_EINVAL, "'$bin' is not valid base64");
+            jw_status st = jw_pack_bin(p, buf, len);
+            free(buf);
+            if (st != JW_OK)
+                return lib_fail(st);
+            return JW_OK;
+        }
+        size_t n = json_object_size(v);
+        if (n > UINT32_MAX)
+            return fail(JW_EINVAL, "map too large");
+        TRY(jw_pack_map(p, (uint32_t)n));
+        const char *key;
+        json_t *val;
+        json_object_foreach(v, key, val)
+        {
+            TRY(jw_pack_str(p, key, strlen(key)));
+            jw_status st = pack_json(p, val, depth + 1);
+            if (st != JW_OK)
+                return st;
+        }
+        return JW_OK;
+    }
+    }
+    return fail(JW_EINVAL, "unsupported JSON value");
+}
+
+static jw_status value_json(const jw_value *v, int depth, json_t **out)
+{
+    json_t *r = NULL;
+    size_t len = 0;
+    const char *bytes;
+    *out = NULL;
+    if (depth > 512)
+        return fail(JW_EINVAL, "value nested too deeply");
+    switch (jw_value_type_get(v)) {
+    case JW_VALUE_NIL:
+        r = json_null();
+        break;
+    case JW_VALUE_BOOL:
+        r = json_boolean(jw_value_bool(v));
+        break;
+    case JW_VALUE_INT:
+        r = json_integer((json_int_t)jw_value_int(v));
+        break;
+    case JW_VALUE_UINT: {
+        uint64_t u = jw_value_uint(v);
+        if (u > (uint64_t)INT64_MAX)
+            return fail(JW_EINVAL, "integer %llu is above 2^63-1",
+                        (unsigned long long)u);
+        r = json_integer((json_int_t)u);
+        break;
+    }
+    case JW_VALUE_DOUBLE:
+        r = json_real(jw_value_double(v));
+        if (!r)
+            return fail(JW_EINVAL, "non-finite float");
+        break;
+    case JW_VALUE_STR:
+        bytes = jw_value_bytes(v, &len);
+        r = json_stringn(bytes ? bytes : "", len);
+        if (!r)
+            return fail(JW_EINVAL, "str is not valid UTF-8");
+        break;
+    case JW_VALUE_BIN: {
+        bytes = jw_value_bytes(v, &len);
+        json_t *b = b64_json(bytes ? bytes : "", len);
+        r = b ? json_pack("{so}", "$bin", b) : NULL;
+        break;
+    }
+    case JW_VALUE_ARRAY: {
+        uint32_t n = jw_value_count(v);
+        r = json_array();
+        for (uint32_t i = 0; r && i < n; i++) {
+            json_t *e = NULL;
+            jw_status st = value_json(jw_value_array_at(v, i), depth + 1, &e);
+            if (st != JW_OK) {
+                json_decref(r);
+                return st;
+            }
+            if (json_array_append_new(r, e) != 0) {
+                json_decref(r);
+                r = NULL;
+            }
+        }
+        break;
+    }
+    case JW_VALUE_MAP: {
+        uint32_t n = jw_value_count(v);
+        r = json_object();
+        for (uint32_t i = 0; r && i < n; i++) {
+            const jw_value *k = jw_value_map_key(v, i);
+            if (jw_value_type_get(k) != JW_VALUE_STR) {
+                json_decref(r);
+                return fail(JW_EINVAL, "map key %u is not a str", i);
+            }
+            bytes = jw_value_bytes(k, &len);
+            if (!bytes)
+                bytes = "";
+            if (memchr(bytes, 0, len) != NULL) {
+                json_decref(r);
+                return fail(JW_EINVAL, "map key %u contains NUL", i);
+            }
+            char *key = strndup(bytes, len);
+            json_t *e = NULL;
+            jw_status st = key ? value_json(jw_value_map_val(v, i), depth + 1,
+                                            &e)
+                               : fail(JW_ENO_MEMORY, "out of memory");
+            if (st != JW_OK) {
+                free(key);
+                json_decref(r);
+                return st;
+            }
+            int bad = json_object_set_new(r, key, e) != 0;
+            free(key);
+            if (bad) {
+                json_decref(r);
+                return fail(JW_EINVAL, "map key %u is not valid UTF-8", i);
+            }
+        }
+        break;
+    }
+    case JW_VALUE_EXT:
+        return fail(JW_EINVAL, "ext values are not representable");
+    default:
+        return fail(JW_EINVAL, "unknown value type");
+    }
+    if (!r)
+        return fail(JW_ENO_MEMORY, "could not build the value");
+    *out = r;
+    return JW_OK;
+}
+
+/* Pack a JSON value into a fresh packer (the caller frees it). */
+static jw_status pack_to_bytes(json_t *value, jw_packer **out)
+{
+    jw_packer *p = NULL;
+    TRY(jw_packer_new(&p));
+    jw_status st = pack_json(p, value, 0);
+    if (st != JW_OK) {
+        jw_packer_free(p);
+        return st;
+    }
+    *out = p;
+    return JW_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * Ops
+ */
+typedef jw_status (*op_fn)(json_t *req, json_t *res);
+
+static jw_status op_version(json_t *req, json_t *res)
+{
+    PUT(res, "lang", json_string("c"));
+    PUT(res, "version", json_string(jw_version()));
+    return JW_OK;
+}
+
+static const struct {
+    const char *name;
+    enum { OPT_STR, OPT_BOOL, OPT_SECONDS, OPT_INT } type;
+} conn_options[] = {
+    {"name", OPT_STR},
+    {"user", OPT_STR},
+    {"password", OPT_STR},
+    {"token", OPT_STR},
+    {"no_echo", OPT_BOOL},
+    {"verbose", OPT_BOOL},
+    {"pedantic", OPT_BOOL},
+    {"connect_timeout", OPT_SECONDS},
+    {"ping_interval", OPT_SECONDS},
+    {"drain_timeout", OPT_SECONDS},
+    {"max_outstanding_pings", OPT_INT},
+    {"pending_msgs_limit", OPT_INT},
+    {"pending_bytes_limit", OPT_INT},
+};
+
+static jw_status set_options(jw_opts *opts, json_t *options,
+                             int64_t *msgs_limit, int64_t *bytes_limit)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(options, key, v)
+    {
+        size_t i, n = sizeof conn_options / sizeof conn_options[0];
+        for (i = 0; i < n; i++)
+            if (strcmp(conn_options[i].name, key) == 0)
+                break;
+        if (i == n)
+            return fail(JW_EINVAL, "unknown connection option '%s'", key);
+        switch (conn_options[i].type) {
+        case OPT_STR:
+            if (!json_is_string(v) ||
+                strlen(json_string_value(v)) != json_string_length(v))
+                return fail(JW_EINVAL, "option '%s' must be a string", key);
+            TRY(jw_opts_set_str(opts, key, json_string_value(v)));
+            break;
+        case OPT_BOOL:
+            if (!json_is_boolean(v))
+                return fail(JW_EINVAL, "option '%s' must be a boolean", key);
+            TRY(jw_opts_set_bool(opts, key, json_is_true(v)));
+            break;
+        case OPT_SECONDS: {
+            int64_t ms;
+            jw_status st = seconds_to_ms(v, key, &ms);
+            if (st != JW_OK)
+                return st;
+            TRY(jw_opts_set_int(opts, key, ms));
+            break;
+        }
+        case OPT_INT:
+            if (!json_is_integer(v))
+                return fail(JW_EINVAL, "option '%s' must be an integer", key);
+            TRY(jw_opts_set_int(opts, key, (int64_t)json_integer_value(v)));
+            if (strcmp(key, "pending_msgs_limit") == 0)
+                *msgs_limit = (int64_t)json_integer_value(v);
+            if (strcmp(key, "pending_bytes_limit") == 0)
+                *bytes_limit = (int64_t)json_integer_value(v);
+            break;
+        }
+    }
+    return JW_OK;
+}
+
+static jw_status op_connect(json_t *req, json_t *res)
+{
+    const char *url = NULL;
+    jw_status st = arg_str(req, "url", 1, &url);
+    if (st != JW_OK)
+        return st;
+    json_t *options = json_object_get(req, "options");
+    if (options && !json_is_null(options) && !json_is_object(options))
+        return fail(JW_EINVAL, "'options' must be an object");
+    int64_t msgs_limit = 524288, bytes_limit = 64LL * 1024 * 1024;
+    jw_opts *opts = NULL;
+    TRY(jw_opts_new(&opts));
+    if (json_is_object(options)) {
+        st = set_options(opts, options, &msgs_limit, &bytes_limit);
+        if (st != JW_OK) {
+            jw_opts_free(opts);
+            return st;
+        }
+    }
+    jw_conn *conn = NULL;
+    st = jw_conn_connect(url, opts, &conn);
+    jw_opts_free(opts);
+    if (st != JW_OK)
+        return lib_fail(st);
+    int id = handle_new(H_CONN);
+    if (id < 0) {
+        jw_conn_free(conn);
+        return fail(JW_ENO_MEMORY, "out of memory");
+    }
+    g_handles[id].conn = conn;
+    g_handles[id].default_msgs_limit = msgs_limit;
+    g_handles[id].default_bytes_limit = bytes_limit;
+    PUT(res, "conn", json_integer(id));
+    return JW_OK;
+}
+
+static jw_status op_close(json_t *req, json_t *res)
+{
+    struct handle *h;
+    jw_status st = arg_conn(req, &h);
+    if (st != JW_OK)
+        return st;
+    TRY(jw_conn_close(h->conn));
+    return JW_OK;
+}
+
+static jw_status op_drain(json_t *req, json_t *res)
+{
+    struct handle *h;
+    int64_t ms;
+    jw_status st = arg_conn(req, &h);
+    if (st == JW_OK)
+        st = arg_timeout(req, "timeout", -1, &ms);
+    if (st != JW_OK)
+        return st;
+    TRY(jw_conn_drain(h->conn, ms));
+    return JW_OK;
+}
+
+static jw_status op_flush(json_t *req, json_t *res)
+{
+    struct handle *h;
+    int64_t ms;
+    jw_status st = arg_conn(req, &h);
+    if (st == JW_OK)
+        st = arg_timeout(req, "timeout", 5, &ms);
+    if (st != JW_OK)
+        return st;
+    TRY(jw_conn_flush(h->conn, ms));
+    return JW_OK;
+}
+
+static jw_status op_rtt(json_t *req, json_t *res)
+{
+    struct handle *h;
+    jw_status st = arg_conn(req, &h);
+    if (st != JW_OK)
+        return st;
+    int64_t us = 0;
+    TRY(jw_conn_rtt(h->conn, &us));
+    PUT(res, "rtt", json_real((double)us / 1e6));
+    return JW_OK;
+}
+
+static jw_status op_status(json_t *req, json_t *res)
+{
+    struct handle *h;
+    jw_status st = arg_conn(req, &h);
+    if (st != JW_OK)
+        return st;
+    const char *name;
+    switch (jw_conn_status_get(h->conn)) {
+    case JW_CONN_CONNECTING:
+        name = "CONNECTING";
+        break;
+    case JW_CONN_CONNECTED:
+        name = "CONNECTED";
+        break;
+    case JW_CONN_RECONNECTING:
+        name = "RECONNECTING";
+        break;
+    case JW_CONN_DRAINING_SUBS:
+        name = "DRAINING_SUBS";
+        break;
+    case JW_CONN_DRAINING_PUBS:
+        name = "DRAINING_PUBS";
+        break;
+    case JW_CONN_CLOSED:
+        name = "CLOSED";
+        break;
+    default:
+        return fail(JW_EPROTOCOL, "unknown connection status %d",
+                    (int)jw_conn_status_get(h->conn));
+    }
+    PUT(res, "status", json_string(name));
+    return JW_OK;
+}
+
+static jw_status op_server_info(json_t *req, json_t *res)
+{
+    struct handle *h;
+    jw_status st = arg_conn(req, &h);
+    if (st != JW_OK)
+        return st;
+    static char buf[256 * 1024];
+    char url[2048];
+    TRY(jw_conn_server_info(h->conn, buf, sizeof buf));
+    TRY(jw_conn_connected_url(h->conn, url, sizeof url));
+    json_error_t err;
+    json_t *info = json_loads(buf, 0, &err);
+    if (!json_is_object(info)) {
+        json_decref(info);
+        return fail(JW_EPROTOCOL, "server INFO is not a JSON object: %s",
+                    err.text);
+    }
+    PUT(res, "info", info);
+    PUT(res, "connected_url", json_string(url));
+    PUT(res, "max_payload", json_integer(jw_conn_max_payload(h->conn)));
+    return JW_OK;
+}
+
+static jw_status op_stats(json_t *req, json_t *res)
+{
+    struct handle *h;
+    jw_status st = arg_conn(req, &h);
+    if (st != JW_OK)
+        return st;
+    static const struct {
+        const char *key;
+        jw_stat stat;
+    } stats[] = {{"in_msgs", JW_STAT_IN_MSGS},
+                 {"in_bytes", JW_STAT_IN_BYTES},
+                 {"out_msgs", JW_STAT_OUT_MSGS},
+                 {"out_bytes", JW_STAT_OUT_BYTES},
+                 {"reconnects", JW_STAT_RECONNECTS}};
+    for (size_t i = 0; i < sizeof stats / sizeof stats[0]; i++)
+        PUT(res, stats[i].key,
+            json_integer((json_int_t)jw_conn_stat(h->conn, stats[i].stat)));
+    return JW_OK;
+}
+
+static const char *event_kind_name(jw_event_kind kind)
+{
+    switch (kind) {
+    case JW_EVENT_DISCONNECTED:
+        return "DISCONNECTED";
+    case JW_EVENT_RECONNECTED:
+        return "RECONNECTED";
+    case JW_EVENT_CLOSED:
+        return "CLOSED";
+    case JW_EVENT_ERROR:
+        return "ERROR";
+    case JW_EVENT_DISCOVERED_SERVERS:
+        return "DISCOVERED_SERVERS";
+    case JW_EVENT_LAME_DUCK:
+        return "LAME_DUCK";
+    }
+    return "UNKNOWN";
+}
+
+static jw_status op_next_event(json_t *req, json_t *res)
+{
+    struct handle *h;
+    int64_t ms;
+    jw_status st = arg_conn(req, &h);
+    if (st == JW_OK)
+        st = arg_timeout(req, "timeout", 5, &ms);
+    if (st != JW_OK)
+        return st;
+    jw_event *ev = NULL;
+    TRY(jw_conn_next_event(h->conn, ms, &ev));
+    int sub = handle_of_sub(jw_event_sub(ev));
+    json_t *o = json_pack("{ssssss}", "kind",
+                          event_kind_name(jw_event_kind_get(ev)), "code",
+                          jw_status_name(jw_event_status(ev)), "text",
+                          jw_event_text(ev));
+    jw_event_free(ev);
+    if (!o || !put(o, "sub", sub ? json_integer(sub) : json_null())) {
+        json_decref(o);
+        return fail(JW_ENO_MEMORY, "could not build the event");
+    }
+    PUT(res, "event", o);
+    return JW_OK;
+}
+
+static jw_status op_publish(json_t *req, json_t *res)
+{
+    struct handle *h;
+    const char *subject, *reply;
+    json_t *headers;
+    unsigned char *data = NULL;
+    size_t len = 0;
+    jw_status st = arg_conn(req, &h);
+    if (st == JW_OK)
+        st = arg_str(req, "subject", 1, &subject);
+    if (st == JW_OK)
+        st = arg_str(req, "reply", 0, &reply);
+    if (st == JW_OK)
+        st = arg_headers(req, &headers);
+    if (st == JW_OK)
+        st = arg_data(req, "data", &data, &len);
+    if (st != JW_OK)
+        return st;
+    if (headers) {
+        jw_msg *m = NULL;
+        st = build_msg(subject, reply, data, len, headers, &m);
+        if (st == JW_OK) {
+            st = jw_conn_publish_msg(h->conn, m);
+            if (st != JW_OK)
+                lib_fail(st);
+        }
+        jw_msg_free(m);
+    } else {
+        st = jw_conn_publish_reply(h->conn, subject, reply, data, len);
+        if (st != JW_OK)
+            lib_fail(st);
+    }
+    free(data);
+    return st;
+}
+
+static jw_status op_publish_packed(json_t *req, json_t *res)
+{
+    struct handle *h;
+    const char *subject;
+    jw_status st = arg_conn(req, &h);
+    if (st == JW_OK)
+        st = arg_str(req, "subject", 1, &subject);
+    if (st != JW_OK)
+        return st;
+    json_t *value = json_object_get(req, "value");
+    if (!value)
+        return fail(JW_EINVAL, "missing argument 'value'");
+    jw_packer *p = NULL;
+    st = pack_to_bytes(value, &p);
+    if (st != JW_OK)
+        return st;
+    size_t len = 0;
+    const void *bytes = jw_packer_data(p, &len);
+    jw_msg *m = NULL;
+    st = jw_msg_new(subject, NULL, bytes, len, &m);
+    if (st == JW_OK)
+        st = jw_msg_header_add(m, "Content-Type", "application/msgpack");
+    if (st == JW_OK)
+        st = jw_conn_publish_msg(h->conn, m);
+    if (st != JW_OK)
+        lib_fail(st);
+    jw_msg_free(m);
+    jw_packer_free(p);
+    return st;
+}
+
+static jw_status op_publish_many(json_t *req, json_t *res)
+{
+    struct handle *h;
+    const char *subject;
+    int64_t count, size;
+    jw_status st = arg_conn(req, &h);
+    if (st == JW_OK)
+        st = arg_str(req, "subject", 1, &subject);
+    if (st == JW_OK)
+        st = arg_int(req, "count", 1, 0, &count);
+    if (st == JW_OK)
+        st = arg_int(req, "size", 1, 0, &size);
+    if (st != JW_OK)
+        return st;
+    if (count < 0)
+        return fail(JW_EINVAL, "'count' must not be negative");
+    if (size < 8 || size > 64 * 1024 * 1024)
+        return fail(JW_EINVAL, "'size' must be between 8 and 64 MiB");
+    unsigned char *payload = calloc(1, (size_t)size);
+    if (!payload)
+        return fail(JW_ENO_MEMORY, "out of memory");
+    int64_t i;
+    for (i = 0; i < count; i++) {
+        uint64_t seq = (uint64_t)i;
+        for (int b = 0; b < 8; b++)
+            payload[b] = (unsigned char)(seq >> (56 - 8 * b));
+        st = jw_conn_publish(h->conn, subject, payload, (size_t)size);
+        if (st != JW_OK)
+            break;
+    }
+    free(payload);
+    if (st != JW_OK) {
+        lib_fail(st);
+        size_t used = strlen(g_msg);
+        snprintf(g_msg + used, sizeof g_msg - used,
+                 " (after %lld of %lld messages)", (long long)i,
+                 (long long)count);
+        return st;
+    }
+    PUT(res, "published", json_integer(count));
+    return JW_OK;
+}
+
+static jw_status op_request(json_t *req, json_t *res)
+{
+    struct handle *h;
+    const char *subject;
+    json_t *headers;
+    int64_t ms;
+    unsigned char *data = NULL;
+    size_t len = 0;
+    jw_status st = arg_conn(req, &h);
+    if (st == JW_OK)
+        st = arg_str(req, "subject", 1, &subject);
+    if (st == JW_OK)
+        st = arg_headers(req, &headers);
+    if (st == JW_OK)
+        st = arg_timeout(req, "timeout", 5, &ms);
+    if (st == JW_OK)
+        st = arg_data(req, "data", &data, &len);
+    if (st != JW_OK)
+        return st;
+    jw_msg *reply = NULL;
+    if (headers) {
+        jw_msg *m = NULL;
+        st = build_msg(subject, NULL, data, len, headers, &m);
+        if (st == JW_OK) {
+            st = jw_conn_request_msg(h->conn, m, ms, &reply);
+            if (st != JW_OK)
+                lib_fail(st);
+        }
+        jw_msg_free(m);
+    } else {
+        st = jw_conn_request(h->conn, subject, data, len, ms, &reply);
+        if (st != JW_OK)
+            lib_fail(st);
+    }
+    free(data);
+    if (st != JW_OK)
+        return st;
+    json_t *o = NULL;
+    st = msg_json(reply, &o);
+    jw_msg_free(reply);
+    if (st != JW_OK)
+        return st;
+    PUT(res, "msg", o);
+    return JW_OK;
+}
+
+static jw_status op_subscribe(json_t *req, json_t *res)
+{
+    struct handle *h;
+    const char *subject, *queue;
+    int64_t msgs_limit, bytes_limit;
+    jw_status st = arg_conn(req, &h);
+    if (st == JW_OK)
+        st = arg_str(req, "subject", 1, &subject);
+    if (st == JW_OK)
+        st = arg_str(req, "queue", 0, &queue);
+    if (st == JW_OK)
+        st = arg_int(req, "pending_msgs_limit", 0, INT64_MIN, &msgs_limit);
+    if (st == JW_OK)
+        st = arg_int(req, "pending_bytes_limit", 0, INT64_MIN, &bytes_limit);
+    if (st != JW_OK)
+        return st;
+    int conn_id = (int)(h - g_handles);
+    int id = handle_new(H_SUB); /* may move g_handles: h is stale now */
+    if (id < 0)
+        return fail(JW_ENO_MEMORY, "out of memory");
+    h = &g_handles[conn_id];
+    jw_sub *sub = NULL;
+    st = jw_conn_subscribe(h->conn, subject, queue, &sub);
+    if (st == JW_OK &&
+        (msgs_limit != INT64_MIN || bytes_limit != INT64_MIN)) {
+        st = jw_sub_set_pending_limits(
+            sub, msgs_limit != INT64_MIN ? msgs_limit : h->default_msgs_limit,
+            bytes_limit != INT64_MIN ? bytes_limit : h->default_bytes_limit);
+    }
+    if (st != JW_OK) {
+        lib_fail(st);
+        jw_sub_free(sub);
+        g_handles[id].kind = H_NONE;
+        return st;
+    }
+    g_handles[id].sub = sub;
+    g_handles[id].conn_handle = conn_id;
+    PUT(res, "sub", json_integer(id));
+    return JW_OK;
+}
+
+static jw_status op_unsubscribe(json_t *req, json_t *res)
+{
+    struct handle *h;
+    jw_status st = arg_sub(req, &h);
+    if (st != JW_OK)
+        return st;
+    TRY(jw_sub_unsubscribe(h->sub));
+    return JW_OK;
+}
+
+static jw_status op_auto_unsubscribe(json_t *req, json_t *res)
+{
+    struct handle *h;
+    int64_t max;
+    jw_status st = arg_sub(req, &h);
+    if (st == JW_OK)
+        st = arg_int(req, "max", 1, 0, &max);
+    if (st != JW_OK)
+        return st;
+    if (max < 0)
+        return fail(JW_EINVAL, "'max' must not be negative");
+    TRY(jw_sub_auto_unsubscribe(h->sub, (uint64_t)max));
+    return JW_OK;
+}
+
+static jw_status op_sub_drain(json_t *req, json_t *res)
+{
+    struct handle *h;
+    jw_status st = arg_sub(req, &h);
+    if (st != JW_OK)
+        return st;
+    TRY(jw_sub_drain(h->sub));
+    return JW_OK;
+}
+
+static jw_status op_next_msg(json_t *req, json_t *res)
+{
+    struct handle *h;
+    int64_t ms;
+    jw_status st = arg_sub(req, &h);
+    if (st == JW_OK)
+        st = arg_timeout(req, "timeout", 5, &ms);
+    if (st != JW_OK)
+        return st;
+    jw_msg *m = NULL;
+    TRY(jw_sub_next(h->sub, ms, &m));
+    json_t *o = NULL;
+    st = msg_json(m, &o);
+    jw_msg_free(m);
+    if (st != JW_OK)
+        return st;
+    PUT(res, "msg", o);
+    return JW_OK;
+}
+
+#define BATCH_MAX 4096
+
+static jw_status op_next_msgs(json_t *req, json_t *res)
+{
+    struct handle *h;
+    int64_t ms, max;
+    jw_status st = arg_sub(req, &h);
+    if (st == JW_OK)
+        st = arg_int(req, "max", 1, 0, &max);
+    if (st == JW_OK)
+        st = arg_timeout(req, "timeout", 5, &ms);
+    if (st != JW_OK)
+        return st;
+    if (max < 1)
+        return fail(JW_EINVAL, "'max' must be at least 1");
+    if (max > BATCH_MAX)
+        max = BATCH_MAX;
+    static jw_msg *batch[BATCH_MAX];
+    int n = jw_sub_next_batch(h->sub, batch, (int)max, ms);
+    if (n < 0)
+        return lib_fail((jw_status)n);
+    json_t *list = json_array();
+    int ok = list != NULL;
+    for (int i = 0; i < n; i++) {
+        json_t *o = NULL;
+        if (ok) {
+            st = msg_json(batch[i], &o);
+            ok = st == JW_OK && json_array_append_new(list, o) == 0;
+        }
+        jw_msg_free(batch[i]);
+    }
+    if (!ok) {
+        json_decref(list);
+        return st != JW_OK ? st : fail(JW_ENO_MEMORY, "out of memory");
+    }
+    PUT(res, "msgs", list);
+    return JW_OK;
+}
+
+static jw_status op_pending(json_t *req, json_t *res)
+{
+    struct handle *h;
+    jw_status st = arg_sub(req, &h);
+    if (st != JW_OK)
+        return st;
+    int64_t msgs = 0, bytes = 0;
+    TRY(jw_sub_pending(h->sub, &msgs, &bytes));
+    PUT(res, "msgs", json_integer(msgs));
+    PUT(res, "bytes", json_integer(bytes));
+    PUT(res, "dropped", json_integer((json_int_t)jw_sub_dropped(h->sub)));
+    PUT(res, "delivered", json_integer((json_int_t)jw_sub_delivered(h->sub)));
+    PUT(res, "valid", json_boolean(jw_sub_is_valid(h->sub)));
+    return JW_OK;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static jw_status op_receive_count(json_t *req, json_t *res)
+{
+    struct handle *h;
+    int64_t count, ms;
+    int ordered;
+    jw_status st = arg_sub(req, &h);
+    if (st == JW_OK)
+        st = arg_int(req, "count", 1, 0, &count);
+    if (st == JW_OK)
+        st = arg_timeout(req, "timeout", 60, &ms);
+    if (st == JW_OK)
+        st = arg_bool(req, "ordered", 0, &ordered);
+    if (st != JW_OK)
+        return st;
+    static jw_msg *batch[1024];
+    int64_t deadline = ms < 0 ? INT64_MAX : now_ms() + ms;
+    int64_t received = 0, bytes = 0;
+    int in_order = 1;
+    jw_status reason = JW_OK;
+    while (received < count) {
+        int64_t left = ms < 0 ? -1 : deadline - now_ms();
+        if (ms >= 0 && left < 0)
+            left = 0;
+        int64_t want = count - received;
+        int n = jw_sub_next_batch(h->sub, batch, want < 1024 ? (int)want : 1024,
+                                  left);
+        if (n < 0) {
+            reason = (jw_status)n;
+            break;
+        }
+        for (int k = 0; k < n; k++) {
+            size_t len = jw_msg_data_len(batch[k]);
+            if (ordered && in_order) {
+                const unsigned char *d = jw_msg_data(batch[k]);
+                uint64_t seq = 0;
+                if (len >= 8)
+                    for (int b = 0; b < 8; b++)
+                        seq = seq << 8 | d[b];
+                if (len < 8 || seq != (uint64_t)(received + k))
+                    in_order = 0;
+            }
+            bytes += (int64_t)len;
+            jw_msg_free(batch[k]);
+        }
+        received += n;
+    }
+    PUT(res, "received", json_integer(received));
+    PUT(res, "bytes", json_integer(bytes));
+    PUT(res, "in_order", ordered ? json_boolean(in_order) : json_null());
+    PUT(res, "dropped", json_integer((json_int_t)jw_sub_dropped(h->sub)));
+    PUT(res, "reason", json_string(jw_status_name(reason)));
+    return JW_OK;
+}
+
+static jw_status op_respond_next(json_t *req, json_t *res)
+{
+    struct handle *h;
+    json_t *headers;
+    int64_t ms;
+    unsigned char *data = NULL;
+    size_t len = 0;
+    jw_status st = arg_sub(req, &h);
+    if (st == JW_OK)
+        st = arg_headers(req, &headers);
+    if (st == JW_OK)
+        st = arg_timeout(req, "timeout", 5, &ms);
+    if (st == JW_OK)
+        st = arg_data(req, "data", &data, &len);
+    if (st != JW_OK)
+        return st;
+    jw_msg *m = NULL;
+    st = jw_sub_next(h->sub, ms, &m);
+    if (st != JW_OK) {
+        free(data);
+        return lib_fail(st);
+    }
+    if (jw_msg_reply(m) == NULL) {
+        st = fail(JW_EINVAL, "message on '%s' has no reply subject",
+                  jw_msg_subject(m));
+    } else if (headers) {
+        struct handle *ch = handle_get(h->conn_handle, H_CONN);
+        jw_msg *out = NULL;
+        if (!ch)
+            st = fail(JW_ECONNECTION_CLOSED,
+                      "the subscription's connection was freed");
+        else
+            st = build_msg(jw_msg_reply(m), NULL, data, len, headers, &out);
+        if (st == JW_OK) {
+            st = jw_conn_publish_msg(ch->conn, out);
+            if (st != JW_OK)
+                lib_fail(st);
+        }
+        jw_msg_free(out);
+    } else {
+        st = jw_msg_respond(m, data, len);
+        if (st != JW_OK)
+            lib_fail(st);
+    }
+    free(data);
+    json_t *o = NULL;
+    if (st == JW_OK)
+        st = msg_json(m, &o);
+    jw_msg_free(m);
+    if (st != JW_OK)
+        return st;
+    PUT(res, "msg", o);
+    return JW_OK;
+}
+
+/* Runs on the engine's loop thread. */
+static void serve_handler(jw_sub *sub, jw_msg *msg, void *arg)
+{
+    struct serve_state *s = arg;
+    (void)sub;
+    const char *reply = jw_msg_reply(msg);
+    if (reply == NULL) {
+        fprintf(stderr, "c_driver: serve: message on %s without reply\n",
+                jw_msg_subject(msg));
+        jw_msg_free(msg);
+        return;
+    }
+    if (s->count > 0 && atomic_load(&s->answered) >= s->count) {
+        jw_msg_free(msg);
+        return;
+    }
+    size_t len = jw_msg_data_len(msg);
+    unsigned char *data = malloc(len + 1);
+    jw_msg *out = NULL;
+    jw_status st = data ? JW_OK : JW_ENO_MEMORY;
+    if (st == JW_OK) {
+        memcpy(data, jw_msg_data(msg), len);
+        if (s->upper)
+            for (size_t i = 0; i < len; i++)
+                if (data[i] >= 'a' && data[i] <= 'z')
+                    data[i] = (unsigned char)(data[i] - 'a' + 'A');
+        st = jw_msg_new(reply, NULL, data, len, &out);
+    }
+    int n = jw_msg_header_count(msg);
+    for (int i = 0; st == JW_OK && i < n; i++) {
+        const char *name = NULL, *value = NULL;
+        st = jw_msg_header_at(msg, i, &name, &value);
+        if (st == JW_OK)
+            st = jw_msg_header_add(out, name, value);
+    }
+    if (st == JW_OK)
+        st = jw_conn_publish_msg(s->conn, out);
+    if (st == JW_OK)
+        atomic_fetch_add(&s->answered, 1);
+    else
+        fprintf(stderr, "c_driver: serve: answering on %s: %s [%s]\n", reply,
+                jw_status_name(st), jw_last_error());
+    jw_msg_free(out);
+    free(data);
+    jw_msg_free(msg);
+}
+
+static jw_status op_serve(json_t *req, json_t *res)
+{
+    struct handle *h;
+    const char *subject, *queue, *mode;
+    int64_t count;
+    jw_status st = arg_conn(req, &h);
+    if (st == JW_OK)
+        st = arg_str(req, "subject", 1, &subject);
+    if (st == JW_OK)
+        st = arg_str(req, "queue", 0, &queue);
+    if (st == JW_OK)
+        st = arg_int(req, "count", 1, 0, &count);
+    if (st == JW_OK)
+        st = arg_str(req, "mode", 1, &mode);
+    if (st != JW_OK)
+        return st;
+    if (count < 0)
+        return fail(JW_EINVAL, "'count' must not be negative");
+    int upper;
+    if (strcmp(mode, "echo") == 0)
+        upper = 0;
+    else if (strcmp(mode, "upper") == 0)
+        upper = 1;
+    else
+        return fail(JW_EINVAL, "unknown serve mode '%s'", mode);
+    int conn_id = (int)(h - g_handles);
+    int id = handle_new(H_SUB);
+    if (id < 0)
+        return fail(JW_ENO_MEMORY, "out of memory");
+    h = &g_handles[conn_id];
+    struct serve_state *s = calloc(1, sizeof *s);
+    if (!s) {
+        g_handles[id].kind = H_NONE;
+        return fail(JW_ENO_MEMORY, "out of memory");
+    }
+    s->conn = h->conn;
+    s->upper = upper;
+    s->count = count;
+    atomic_init(&s->answered, 0);
+    /* Kept until exit: the handler may still be running on the loop thread
+     * while the main thread frees the subscription. */
+    s->next = g_serves;
+    g_serves = s;
+    jw_sub *sub = NULL;
+    st = jw_conn_subscribe_cb(h->conn, subject, queue, serve_handler, s, &sub);
+    if (st == JW_OK && count > 0)
+        st = jw_sub_auto_unsubscribe(sub, (uint64_t)count);
+    if (st != JW_OK) {
+        lib_fail(st);
+        jw_sub_free(sub);
+        g_handles[id].kind = H_NONE;
+        return st;
+    }
+    g_handles[id].sub = sub;
+    g_handles[id].conn_handle = conn_id;
+    PUT(res, "sub", json_integer(id));
+    return JW_OK;
+}
+
+static jw_status op_pack(json_t *req, json_t *res)
+{
+    json_t *value = json_object_get(req, "value");
+    if (!value)
+        return fail(JW_EINVAL, "missing argument 'value'");
+    jw_packer *p = NULL;
+    jw_status st = pack_to_bytes(value, &p);
+    if (st != JW_OK)
+        return st;
+    size_t len = 0;
+    const void *bytes = jw_packer_data(p, &len);
+    json_t *data = b64_json(bytes, len);
+    jw_packer_free(p);
+    PUT(res, "data", data);
+    return JW_OK;
+}
+
+static jw_status op_unpack(json_t *req, json_t *res)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    if (!json_is_string(json_object_get(req, "data")))
+        return fail(JW_EINVAL, "missing argument 'data'");
+    jw_status st = arg_data(req, "data", &data, &len);
+    if (st != JW_OK)
+        return st;
+    jw_unpacked *u = NULL;
+    st = jw_unpack(data, len, &u);
+    free(data);
+    if (st != JW_OK)
+        return lib_fail(st);
+    json_t *value = NULL;
+    st = value_json(jw_unpacked_root(u), 0, &value);
+    jw_unpacked_free(u);
+    if (st != JW_OK)
+        return st;
+    PUT(res, "value", value);
+    return JW_OK;
+}
+
+static jw_status op_free(json_t *req, json_t *res)
+{
+    int64_t id;
+    jw_status st = arg_int(req, "handle", 1, 0, &id);
+    if (st != JW_OK)
+        return st;
+    if (id <= 0 || id >= g_nhandles || g_handles[id].kind == H_NONE)
+        return fail(JW_EINVAL, "unknown handle %lld", (long long)id);
+    struct handle *h = &g_handles[id];
+    if (h->kind == H_CONN)
+        jw_conn_free(h->conn);
+    else
+        jw_sub_free(h->sub);
+    memset(h, 0, sizeof *h);
+    return JW_OK;
+}
+
+static int g_quit;
+
+static jw_status op_quit(json_t *req, json_t *res)
+{
+    g_quit = 1;
+    return JW_OK;
+}
+
+static const struct {
+    const char *name;
+    op_fn fn;
+} ops[] = {
+    {"version", op_version},
+    {"free", op_free},
+    {"quit", op_quit},
+    {"connect", op_connect},
+    {"close", op_close},
+    {"drain", op_drain},
+    {"flush", op_flush},
+    {"rtt", op_rtt},
+    {"status", op_status},
+    {"server_info", op_server_info},
+    {"stats", op_stats},
+    {"next_event", op_next_event},
+    {"publish", op_publish},
+    {"publish_packed", op_publish_packed},
+    {"publish_many", op_publish_many},
+    {"request", op_request},
+    {"subscribe", op_subscribe},
+    {"unsubscribe", op_unsubscribe},
+    {"auto_unsubscribe", op_auto_unsubscribe},
+    {"sub_drain", op_sub_drain},
+    {"next_msg", op_next_msg},
+    {"next_msgs", op_next_msgs},
+    {"pending", op_pending},
+    {"receive_count", op_receive_count},
+    {"respond_next", op_respond_next},
+    {"serve", op_serve},
+    {"pack", op_pack},
+    {"unpack", op_unpack},
+};
+
+/* ------------------------------------------------------------------------
+ * Main loop
+ */
+static void write_line(json_t *resp)
+{
+    char *text = json_dumps(resp, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    if (!text) {
+        /* Cannot serialise the result: report that instead. */
+        json_t *id = json_object_get(resp, "id");
+        json_t *err = json_pack("{sOsbssss}", "id", id ? id : json_null(),
+                                "ok", 0, "code", "NO_MEMORY", "message",
+                                "could not serialise the response");
+        text = err ? json_dumps(err, JSON_COMPACT) : NULL;
+        json_decref(err);
+        if (!text) {
+            fprintf(stderr, "c_driver: cannot write a response\n");
+            exit(2);
+        }
+    }
+    if (fputs(text, stdout) == EOF || fputc('\n', stdout) == EOF ||
+        fflush(stdout) == EOF) {
+        fprintf(stderr, "c_driver: stdout: %s\n", strerror(errno));
+        free(text);
+        exit(2);
+    }
+    free(text);
+}
+
+static void respond(json_t *id, jw_status st, json_t *res)
+{
+    json_object_set(res, "id", id ? id : json_null());
+    if (st == JW_OK) {
+        json_object_set_new(res, "ok", json_true());
+    } else {
+        /* Drop partial results of a failed op. */
+        json_object_clear(res);
+        json_object_set(res, "id", id ? id : json_null());
+        json_object_set_new(res, "ok", json_false());
+        json_object_set_new(res, "code", json_string(jw_status_name(st)));
+        json_object_set_new(res, "message", json_string(g_msg));
+    }
+    write_line(res);
+}
+
+static void handle_line(const char *line, size_t len)
+{
+    json_error_t err;
+    json_t *res = json_object();
+    if (!res) {
+        fprintf(stderr, "c_driver: out of memory\n");
+        exit(2);
+    }
+    g_msg[0] = '\0';
+    json_t *req = json_loadb(line, len, JSON_ALLOW_NUL, &err);
+    if (!req) {
+        fail(JW_EINVAL, "malformed JSON: %s (column %d)", err.text,
+             err.column);
+        respond(NULL, JW_EINVAL, res);
+        json_decref(res);
+        return;
+    }
+    json_t *id = json_object_get(req, "id");
+    if (!json_is_object(req) || !json_is_integer(id)) {
+        fail(JW_EINVAL, "a request is an object with an integer 'id'");
+        respond(NULL, JW_EINVAL, res);
+    } else {
+        const char *op = NULL;
+        jw_status st = arg_str(req, "op", 1, &op);
+        if (st == JW_OK) {
+            size_t i, n = sizeof ops / sizeof ops[0];
+            for (i = 0; i < n; i++)
+                if (strcmp(ops[i].name, op) == 0)
+                    break;
+            if (i == n)
+                st = fail(JW_EINVAL, "unknown op '%s'", op);
+            else
+                st = ops[i].fn(req, res);
+        }
+        if (st != JW_OK && g_msg[0] == '\0')
+            snprintf(g_msg, sizeof g_msg, "%s", jw_strerror(st));
+        respond(id, st, res);
+    }
+    json_decref(res);
+    json_decref(req);
+}
+
+static void cleanup(void)
+{
+    for (int i = 1; i < g_nhandles; i++)
+        if (g_handles[i].kind == H_SUB)
+            jw_sub_free(g_handles[i].sub);
+    for (int i = 1; i < g_nhandles; i++)
+        if (g_handles[i].kind == H_CONN)
+            jw_conn_free(g_handles[i].conn);
+    free(g_handles);
+    g_handles = NULL;
+    while (g_serves) {
+        struct serve_state *next = g_serves->next;
+        free(g_serves);
+        g_serves = next;
+    }
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while (!g_quit && (n = getline(&line, &cap, stdin)) >= 0) {
+        size_t len = (size_t)n;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            len--;
+        size_t start = 0;
+        while (start < len && (line[start] == ' ' || line[start] == '\t'))
+            start++;
+        if (start == len)
+            continue;
+        handle_line(line + start, len - start);
+    }
+    free(line);
+    cleanup();
+    return 0;
+}

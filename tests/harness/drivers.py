@@ -1,0 +1,499 @@
+"""Driver processes speaking tests/drivers/PROTOCOL.md, one per language.
+
+A Driver sends one JSON request per line and reads the responses on a
+reader thread, so a hung or dead driver fails the test instead of hanging
+it. Methods mirror the protocol's ops; an ok:false response raises
+DriverError(code, message).
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+DRIVERS_DIR = REPO / "tests" / "drivers"
+
+# How long the harness waits for a response beyond the op's own timeout.
+GRACE = 15.0
+DEFAULT_WAIT = 30.0
+
+
+def build_dir() -> Path:
+    path = Path(os.environ.get("JW_BUILD_DIR", "build"))
+    return path if path.is_absolute() else REPO / path
+
+
+@dataclass(frozen=True)
+class Language:
+    name: str
+    argv: list[str]
+    marker: Path  # the driver is available when this file exists
+    always: bool = False  # C: listed even if not built, so a missing build fails
+
+
+def languages() -> dict[str, Language]:
+    c_bin = build_dir() / "tests" / "drivers" / "jw_c_driver"
+    py = DRIVERS_DIR / "py_driver.py"
+    lua = DRIVERS_DIR / "lua_driver.lua"
+    return {
+        "c": Language("c", [str(c_bin)], c_bin, always=True),
+        "python": Language("python", [sys.executable, str(py)], py),
+        "lua": Language("lua", ["lua5.4", str(lua)], lua),
+    }
+
+
+def available_languages() -> list[str]:
+    """Languages whose driver exists (C always: a missing build is a
+    failure, not a skip). JW_LANGS=c,python restricts the set."""
+    langs = languages()
+    names = [n for n, lang in langs.items() if lang.always or lang.marker.exists()]
+    wanted = os.environ.get("JW_LANGS")
+    if wanted:
+        chosen = [w.strip() for w in wanted.split(",") if w.strip()]
+        unknown = [w for w in chosen if w not in langs]
+        if unknown:
+            raise ValueError(f"JW_LANGS names unknown languages: {unknown}")
+        names = [n for n in names if n in chosen]
+    return names
+
+
+def language_pairs() -> list[tuple[str, str]]:
+    """Ordered pairs of distinct available languages; (c, c) when there is
+    only one language, so the pair tests still run."""
+    names = available_languages()
+    pairs = [(a, b) for a in names for b in names if a != b]
+    if not pairs and names:
+        pairs = [(names[0], names[0])]
+    return pairs
+
+
+class DriverError(Exception):
+    """An ok:false response: code is the shared code name."""
+
+    def __init__(self, code: str, message: str, op: str = ""):
+        super().__init__(f"{op}: {code}: {message}" if op else f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.op = op
+
+
+class DriverFailure(AssertionError):
+    """The driver broke the protocol: died, hung, wrote garbage."""
+
+
+@dataclass
+class Msg:
+    subject: str
+    reply: str | None
+    data: bytes
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    status: int = 0
+
+    @classmethod
+    def from_wire(cls, obj: dict) -> "Msg":
+        try:
+            return cls(subject=obj["subject"], reply=obj["reply"],
+                        data=b64d(obj["data"]),
+                        headers=[(n, v) for n, v in obj["headers"]],
+                        status=obj["status"])
+        except (KeyError, TypeError, ValueError) as e:
+            raise DriverFailure(f"malformed message {obj!r}: {e}") from e
+
+    def header(self, name: str) -> str | None:
+        for n, v in self.headers:
+            if n == name:
+                return v
+        return None
+
+    def header_values(self, name: str) -> list[str]:
+        return [v for n, v in self.headers if n == name]
+
+
+def headers_by_name(headers) -> dict[str, list[str]]:
+    """Header values grouped by exact name, in order per name. Languages
+    whose API takes headers as a mapping (Python) keep the order of the
+    values of a name but not the interleaving of different names, so
+    scenarios compare headers this way."""
+    out: dict[str, list[str]] = {}
+    for name, value in headers:
+        out.setdefault(name, []).append(value)
+    return out
+
+
+def b64e(data: bytes) -> str:
+    return base64.b64encode(bytes(data)).decode("ascii")
+
+
+def b64d(text: str) -> bytes:
+    return base64.b64decode(text.encode("ascii"), validate=True)
+
+
+def value_to_wire(value: Any) -> Any:
+    """Python value -> the protocol's JSON form ({"$bin": ...} for bytes)."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {"$bin": b64e(bytes(value))}
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise TypeError(f"map keys must be str, got {k!r}")
+            out[k] = value_to_wire(v)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [value_to_wire(v) for v in value]
+    return value
+
+
+def value_from_wire(value: Any) -> Any:
+    if isinstance(value, dict):
+        if len(value) == 1 and isinstance(value.get("$bin"), str):
+            return b64d(value["$bin"])
+        return {k: value_from_wire(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [value_from_wire(v) for v in value]
+    return value
+
+
+class Pending:
+    """A request sent and not yet answered."""
+
+    def __init__(self, driver: "Driver", rid: int, op: str, wait: float):
+        self.driver, self.id, self.op, self.wait = driver, rid, op, wait
+        self._response: dict | None = None
+
+    def response(self, wait: float | None = None) -> dict:
+        if self._response is None:
+            self._response = self.driver._wait_for(self.id, self.op,
+                                                   wait if wait is not None else self.wait)
+        return self._response
+
+    def msg(self, wait: float | None = None) -> "Msg":
+        """The `msg` result (of a request or respond_next)."""
+        return Msg.from_wire(self.result(wait)["msg"])
+
+    def result(self, wait: float | None = None) -> dict:
+        resp = self.response(wait)
+        if resp.get("ok") is True:
+            return resp
+        if resp.get("ok") is False:
+            raise DriverError(str(resp.get("code")), str(resp.get("message", "")),
+                              self.op)
+        raise DriverFailure(f"{self.driver}: response without ok: {resp!r}")
+
+
+class Driver:
+    def __init__(self, lang: str, log_dir: Path, label: str | None = None):
+        langs = languages()
+        if lang not in langs:
+            raise ValueError(f"unknown language {lang!r}")
+        self.lang = lang
+        self.label = label or lang
+        spec = langs[lang]
+        if not spec.marker.exists():
+            raise DriverFailure(
+                f"{lang} driver not found at {spec.marker}"
+                + (" (build it: cmake -S . -B build && cmake --build build;"
+                   " JW_BUILD_DIR selects the build directory)"
+                   if lang == "c" else ""))
+        log_dir = Path(log_dir)
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.stderr_path = log_dir / f"driver-{self.label}.stderr"
+        env = dict(os.environ)
+        env["JW_BUILD_DIR"] = str(build_dir())
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        self._stderr = open(self.stderr_path, "wb")
+        try:
+            self.proc = subprocess.Popen(
+                spec.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=self._stderr, cwd=str(REPO), env=env, bufsize=0)
+        except OSError as e:
+            self._stderr.close()
+            raise DriverFailure(f"cannot start {lang} driver {spec.argv}: {e}") from e
+        self._lines: queue.Queue = queue.Queue()
+        self._reader = threading.Thread(target=self._read, daemon=True,
+                                         name=f"driver-{self.label}")
+        self._reader.start()
+        self._next_id = 1
+        self._early: dict[int, dict] = {}
+        self._dead = False
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<Driver {self.label} pid={self.proc.pid}>"
+
+    # -- transport -------------------------------------------------------
+    def _read(self) -> None:
+        try:
+            for line in self.proc.stdout:
+                self._lines.put(line)
+        except (OSError, ValueError):
+            pass
+        self._lines.put(None)
+
+    def stderr_tail(self, limit: int = 4000) -> str:
+        try:
+            self._stderr.flush()
+            text = self.stderr_path.read_bytes()[-limit:]
+            return text.decode(errors="replace")
+        except OSError:
+            return ""
+
+    def _broken(self, why: str) -> DriverFailure:
+        self._dead = True
+        if self.proc.poll() is None:
+            self.proc.kill()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:  # pragma: no cover
+                pass
+        tail = self.stderr_tail()
+        return DriverFailure(
+            f"{self}: {why} (exit status {self.proc.returncode})"
+            + (f"\n--- driver stderr ---\n{tail}" if tail else ""))
+
+    def send_line(self, line: str) -> None:
+        """Write one raw line (for protocol robustness tests)."""
+        if self._dead:
+            raise DriverFailure(f"{self} is no longer usable")
+        try:
+            self.proc.stdin.write(line.encode() + b"\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError) as e:
+            raise self._broken(f"cannot write to the driver: {e}")
+
+    def read_response(self, wait: float = DEFAULT_WAIT) -> dict:
+        """The next response line, whatever its id."""
+        try:
+            line = self._lines.get(timeout=max(wait, 0.0))
+        except queue.Empty:
+            raise self._broken(f"no response within {wait:.1f} s") from None
+        if line is None:
+            self._lines.put(None)  # stay at EOF for later readers
+            raise self._broken("driver closed its output")
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            raise self._broken(f"not a JSON line: {line[:200]!r}") from None
+        if not isinstance(obj, dict):
+            raise self._broken(f"response is not an object: {line[:200]!r}")
+        return obj
+
+    def _wait_for(self, rid: int, op: str, wait: float) -> dict:
+        if rid in self._early:
+            return self._early.pop(rid)
+        deadline = time.monotonic() + wait
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise self._broken(f"no response to {op} (id {rid}) within "
+                                   f"{wait:.1f} s")
+            try:
+                obj = self.read_response(left)
+            except DriverFailure as e:
+                raise DriverFailure(f"waiting for {op} (id {rid}): {e}") from None
+            got = obj.get("id")
+            if got == rid:
+                return obj
+            if not isinstance(got, int) or got > rid:
+                raise self._broken(f"response out of order waiting for id "
+                                   f"{rid}: {obj!r}")
+            self._early[got] = obj
+
+    def send(self, op: str, *, _wait: float | None = None, **args: Any) -> Pending:
+        """Send a request without waiting; .result() waits for it. The
+        harness-side wait is _wait, or the op's timeout + GRACE, or 30 s."""
+        rid = self._next_id
+        self._next_id += 1
+        req = {"id": rid, "op": op}
+        # None means "argument absent", except for a structured value,
+        # where it is nil.
+        req.update({k: v for k, v in args.items()
+                    if v is not None or k == "value"})
+        if _wait is None:
+            t = args.get("timeout")
+            _wait = (t + GRACE) if isinstance(t, (int, float)) and t >= 0 else DEFAULT_WAIT
+        self.send_line(json.dumps(req, separators=(",", ":")))
+        return Pending(self, rid, op, _wait)
+
+    def call(self, op: str, *, _wait: float | None = None, **args: Any) -> dict:
+        return self.send(op, _wait=_wait, **args).result()
+
+    # -- lifecycle -------------------------------------------------------
+    def quit(self, wait: float = 20.0) -> int:
+        """Send quit, wait for the exit; the exit status (0 expected)."""
+        if self._dead:
+            return self.proc.returncode if self.proc.returncode is not None else -1
+        try:
+            self.call("quit", _wait=wait)
+            self.proc.stdin.close()
+            self.proc.wait(timeout=wait)
+        except (DriverFailure, DriverError, subprocess.TimeoutExpired, OSError):
+            self.kill()
+        self._dead = True
+        self._stderr.close()
+        return self.proc.returncode
+
+    def kill(self) -> None:
+        self._dead = True
+        if self.proc.poll() is None:
+            self.proc.kill()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            pass
+
+    # -- ops ---------------------------------------------------------------
+    def version(self) -> dict:
+        return self.call("version")
+
+    def free(self, handle: int) -> None:
+        self.call("free", handle=handle)
+
+    def connect(self, url: str, **options: Any) -> int:
+        return self.call("connect", url=url, options=options)["conn"]
+
+    def close(self, conn: int) -> None:
+        self.call("close", conn=conn)
+
+    def drain(self, conn: int, timeout: float | None = None) -> None:
+        self.call("drain", conn=conn, timeout=timeout,
+                  _wait=(timeout if timeout and timeout > 0 else 30.0) + GRACE)
+
+    def flush(self, conn: int, timeout: float = 5.0) -> None:
+        self.call("flush", conn=conn, timeout=timeout)
+
+    def rtt(self, conn: int) -> float:
+        return self.call("rtt", conn=conn)["rtt"]
+
+    def status(self, conn: int) -> str:
+        return self.call("status", conn=conn)["status"]
+
+    def server_info(self, conn: int) -> dict:
+        return self.call("server_info", conn=conn)
+
+    def stats(self, conn: int) -> dict:
+        return self.call("stats", conn=conn)
+
+    def next_event(self, conn: int, timeout: float = 5.0) -> dict:
+        return self.call("next_event", conn=conn, timeout=timeout)["event"]
+
+    def publish(self, conn: int, subject: str, data: bytes = b"",
+                reply: str | None = None,
+                headers: list[tuple[str, str]] | None = None) -> None:
+        self.call("publish", conn=conn, subject=subject, data=b64e(data),
+                  reply=reply,
+                  headers=None if headers is None else [list(h) for h in headers])
+
+    def publish_packed(self, conn: int, subject: str, value: Any) -> None:
+        self.call("publish_packed", conn=conn, subject=subject,
+                  value=value_to_wire(value))
+
+    def publish_many(self, conn: int, subject: str, count: int, size: int,
+                     wait: float = 120.0) -> int:
+        return self.call("publish_many", conn=conn, subject=subject,
+                         count=count, size=size, _wait=wait)["published"]
+
+    def request(self, conn: int, subject: str, data: bytes = b"",
+                headers: list[tuple[str, str]] | None = None,
+                timeout: float = 5.0) -> Msg:
+        r = self.call("request", conn=conn, subject=subject, data=b64e(data),
+                      headers=None if headers is None else [list(h) for h in headers],
+                      timeout=timeout)
+        return Msg.from_wire(r["msg"])
+
+    def request_async(self, conn: int, subject: str, data: bytes = b"",
+                      headers: list[tuple[str, str]] | None = None,
+                      timeout: float = 5.0) -> Pending:
+        """Send a request op without waiting for it: .msg() gives the
+        reply. Lets another driver answer meanwhile."""
+        return self.send("request", conn=conn, subject=subject, data=b64e(data),
+                         headers=None if headers is None else [list(h) for h in headers],
+                         timeout=timeout)
+
+    def publish_many_async(self, conn: int, subject: str, count: int,
+                           size: int, wait: float = 120.0) -> Pending:
+        return self.send("publish_many", conn=conn, subject=subject,
+                         count=count, size=size, _wait=wait)
+
+    def subscribe(self, conn: int, subject: str, queue: str | None = None,
+                  pending_msgs_limit: int | None = None,
+                  pending_bytes_limit: int | None = None) -> int:
+        return self.call("subscribe", conn=conn, subject=subject, queue=queue,
+                         pending_msgs_limit=pending_msgs_limit,
+                         pending_bytes_limit=pending_bytes_limit)["sub"]
+
+    def unsubscribe(self, sub: int) -> None:
+        self.call("unsubscribe", sub=sub)
+
+    def auto_unsubscribe(self, sub: int, max: int) -> None:
+        self.call("auto_unsubscribe", sub=sub, max=max)
+
+    def sub_drain(self, sub: int) -> None:
+        self.call("sub_drain", sub=sub)
+
+    def next_msg(self, sub: int, timeout: float = 5.0) -> Msg:
+        return Msg.from_wire(self.call("next_msg", sub=sub, timeout=timeout)["msg"])
+
+    def next_msgs(self, sub: int, max: int, timeout: float = 5.0) -> list[Msg]:
+        r = self.call("next_msgs", sub=sub, max=max, timeout=timeout)
+        return [Msg.from_wire(m) for m in r["msgs"]]
+
+    def pending(self, sub: int) -> dict:
+        return self.call("pending", sub=sub)
+
+    def receive_count(self, sub: int, count: int, timeout: float = 60.0,
+                      ordered: bool = False) -> dict:
+        return self.call("receive_count", sub=sub, count=count,
+                         timeout=timeout, ordered=ordered)
+
+    def respond_next(self, sub: int, data: bytes = b"",
+                     headers: list[tuple[str, str]] | None = None,
+                     timeout: float = 5.0) -> Msg:
+        r = self.call("respond_next", sub=sub, data=b64e(data),
+                      headers=None if headers is None else [list(h) for h in headers],
+                      timeout=timeout)
+        return Msg.from_wire(r["msg"])
+
+    def serve(self, conn: int, subject: str, count: int, mode: str = "echo",
+              queue: str | None = None) -> int:
+        return self.call("serve", conn=conn, subject=subject, count=count,
+                         mode=mode, queue=queue)["sub"]
+
+    def pack(self, value: Any) -> bytes:
+        return b64d(self.call("pack", value=value_to_wire(value))["data"])
+
+    def unpack(self, data: bytes) -> Any:
+        return value_from_wire(self.call("unpack", data=b64e(data))["value"])
+
+
+class DriverPool:
+    """The drivers of one test; close_all() quits them and reports any that
+    did not exit cleanly."""
+
+    def __init__(self, log_dir: Path):
+        self.log_dir = Path(log_dir)
+        self.drivers: list[Driver] = []
+
+    def start(self, lang: str, label: str | None = None) -> Driver:
+        label = label or f"{lang}{len(self.drivers)}"
+        d = Driver(lang, self.log_dir, label=label)
+        self.drivers.append(d)
+        return d
+
+    def close_all(self) -> list[str]:
+        problems = []
+        for d in self.drivers:
+            was_dead = d._dead
+            rc = d.quit()
+            if not was_dead and rc != 0:
+                problems.append(f"{d} exited with status {rc}\n{d.stderr_tail()}")
+        return problems

@@ -1,0 +1,182 @@
+"""Real nats-server processes for the conformance tests.
+
+Each server listens on a free loopback port with a temporary JetStream store
+and is killed at teardown. A server can be restarted on the same port with
+the same store (for reconnect scenarios).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+READY_TIMEOUT = 10.0
+START_ATTEMPTS = 3
+
+
+def free_port() -> int:
+    """A port the kernel reports free on 127.0.0.1 (it may be taken again
+    before use; start() retries)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def nats_server_binary() -> str:
+    found = os.environ.get("NATS_SERVER") or shutil.which("nats-server")
+    if not found and os.path.exists("/usr/sbin/nats-server"):
+        found = "/usr/sbin/nats-server"
+    if not found:
+        raise RuntimeError(
+            "nats-server not found (install the Debian package with "
+            "scripts/setup.sh, or set NATS_SERVER)")
+    return found
+
+
+class ServerError(RuntimeError):
+    pass
+
+
+class NatsServer:
+    """One nats-server: `-a 127.0.0.1 -p PORT -js -sd STORE` plus extra
+    arguments. Not started until start()."""
+
+    def __init__(self, workdir: Path, port: int | None = None,
+                 extra_args: list[str] | tuple[str, ...] = ()):
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.store_dir = self.workdir / "store"
+        self.log_path = self.workdir / "server.log"
+        self.extra_args = list(extra_args)
+        self.fixed_port = port is not None
+        self.port = port if port is not None else 0
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self) -> "NatsServer":
+        if self.running:
+            raise ServerError(f"server on port {self.port} already running")
+        last = ""
+        for _ in range(START_ATTEMPTS):
+            if not self.fixed_port:
+                self.port = free_port()
+            try:
+                self._spawn_and_wait()
+                # Later starts (restart) reuse this port.
+                self.fixed_port = True
+                return self
+            except ServerError as e:
+                last = str(e)
+                self._kill()
+        raise ServerError(f"nats-server did not start: {last}\n{self.log_tail()}")
+
+    def _spawn_and_wait(self) -> None:
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        argv = [nats_server_binary(), "-a", "127.0.0.1", "-p", str(self.port),
+                "-js", "-sd", str(self.store_dir), *self.extra_args]
+        log = open(self.log_path, "ab")
+        try:
+            log.write(("$ " + " ".join(argv) + "\n").encode())
+            log.flush()
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                         stdout=log, stderr=subprocess.STDOUT)
+        finally:
+            log.close()
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise ServerError(
+                    f"exited with status {self.proc.returncode}")
+            if self._answers_info():
+                return
+            time.sleep(0.02)
+        raise ServerError(f"no INFO on port {self.port} within "
+                          f"{READY_TIMEOUT:.0f} s")
+
+    def _answers_info(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port),
+                                          timeout=1.0) as s:
+                s.settimeout(1.0)
+                data = b""
+                while b"\r\n" not in data and len(data) < 65536:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+                return data.startswith(b"INFO ")
+        except OSError:
+            return False
+
+    def _kill(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.kill()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            pass
+        self.proc = None
+
+    def stop(self) -> None:
+        """Kill the server and wait for it (the store is kept)."""
+        self._kill()
+
+    def pause(self) -> None:
+        """Freeze the server (SIGSTOP): connections stay open, nothing is
+        answered. resume() or stop() ends it."""
+        if self.running:
+            self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.running:
+            self.proc.send_signal(signal.SIGCONT)
+
+    def restart(self, extra_args: list[str] | None = None) -> "NatsServer":
+        """Stop, then start again on the same port with the same store."""
+        self.stop()
+        if extra_args is not None:
+            self.extra_args = list(extra_args)
+        return self.start()
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return "(no server log)"
+        return "\n".join(text[-lines:])
+
+    def __repr__(self) -> str:
+        return f"NatsServer({self.url}, running={self.running})"
+
+
+class ServerFactory:
+    """Starts servers under one temporary directory; stop_all() at
+    teardown."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.servers: list[NatsServer] = []
+
+    def start(self, extra_args: list[str] | tuple[str, ...] = (),
+              port: int | None = None) -> NatsServer:
+        workdir = self.root / f"server{len(self.servers)}"
+        server = NatsServer(workdir, port=port, extra_args=extra_args)
+        self.servers.append(server)
+        return server.start()
+
+    def stop_all(self) -> None:
+        for server in self.servers:
+            server.stop()
