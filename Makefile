@@ -7,8 +7,8 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= 2
 
-.PHONY: all setup build build-asan test test-unit test-asan demo bench \
-        install-check clean
+.PHONY: all setup build build-asan python test test-unit test-asan demo \
+        bench clean
 
 all: build
 
@@ -24,9 +24,16 @@ build-asan: setup
 	  -DJW_BUILD_EXAMPLES=OFF >/dev/null
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 
-# The normal build's tests, then the C suite again under ASan + UBSan.
-test: build build-asan
+# The Python package, installed into the venv the way users install it, so
+# that tests import the installed copy (offline: the venv has the tools).
+python: setup
+	.venv/bin/pip install -q --no-build-isolation .
+
+# The C tests, the cross-language conformance suite (pytest, every
+# language), then the C suite again under ASan + UBSan.
+test: build build-asan python
 	ctest --test-dir $(BUILD) -j$(JOBS) --output-on-failure
+	JW_BUILD_DIR=$(abspath $(BUILD)) .venv/bin/python -m pytest -q
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(ASAN_BUILD) -j$(JOBS) --output-on-failure
@@ -41,4 +48,4 @@ bench: setup
 	bash bench/run.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) build-bench
+	rm -rf $(BUILD) $(ASAN_BUILD) build-bench build-python
