@@ -75,6 +75,7 @@ static void conn_destroy(jw_conn *c)
             jw__sub_release(a->sub);
         free(a);
     }
+    jw__request_free_completions(c);
     jw__buf_free(&c->out);
     jw__buf_free(&c->wbuf);
     jw__parser_free(&c->parser);

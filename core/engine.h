@@ -259,6 +259,7 @@ struct jw_conn {
     size_t inbox_prefix_len;
     jw__map requests;
     uint64_t next_request;
+    struct jw__completion *done_head, *done_tail; /* async requests */
 
     /* Events for jw_conn_next_event, and the readable fd. */
     jw_event *ev_head, *ev_tail;
@@ -310,7 +311,16 @@ jw_status jw__conn_queue_ping(jw_conn *conn, uint64_t *ping);
 jw_status jw__conn_on_pong(jw_conn *conn, uint64_t ping, int kind,
                            jw_sub *sub);
 
+/* A finished asynchronous request, waiting for jw_conn_request_poll. */
+typedef struct jw__completion {
+    struct jw__completion *next;
+    uint64_t id;
+    jw_status status;
+    jw_msg *reply;
+} jw__completion;
+
 /* Request mux (request.c). */
+void jw__request_free_completions(jw_conn *conn); /* conn being destroyed */
 void jw__request_deliver(jw_conn *conn, const jw__proto_event *ev);
 void jw__request_fail_all(jw_conn *conn, jw_status why); /* mu held */
 

@@ -248,6 +248,23 @@ JW_EXTERN jw_status jw_conn_request(jw_conn *conn, const char *subject,
 JW_EXTERN jw_status jw_conn_request_msg(jw_conn *conn, const jw_msg *msg,
                                         int64_t timeout_ms, jw_msg **reply);
 
+/* Requests without waiting, for event loops (asyncio, Lua schedulers):
+ * start sends the request and gives its id; when the reply (or no
+ * responders, or the connection's close) arrives the completion is queued,
+ * the readable fd (jw_conn_fd) signals, and jw_conn_request_poll takes it.
+ * There is no engine timeout: the caller cancels a request it stops waiting
+ * for, and a reply arriving after that is dropped. */
+JW_EXTERN jw_status jw_conn_request_start(jw_conn *conn, const jw_msg *msg,
+                                          uint64_t *id);
+/* Take one completion: returns 1 and sets *id, *status (JW_OK,
+ * JW_ENO_RESPONDERS, JW_ECONNECTION_CLOSED, ...) and *reply (owned by the
+ * caller; NULL unless *status is JW_OK), 0 when none is ready, or a negative
+ * jw_status for bad arguments. */
+JW_EXTERN int jw_conn_request_poll(jw_conn *conn, uint64_t *id,
+                                   jw_status *status, jw_msg **reply);
+/* Forget a started request (JW_EINVAL if it is not pending). */
+JW_EXTERN jw_status jw_conn_request_cancel(jw_conn *conn, uint64_t id);
+
 /* Write everything queued and wait for the server's PONG. */
 JW_EXTERN jw_status jw_conn_flush(jw_conn *conn, int64_t timeout_ms);
 

@@ -4,6 +4,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include <poll.h>
+
 #include "server.h"
 
 /* Replies "re:" + request data. */
@@ -268,6 +270,88 @@ TEST(request_timeout)
     jw_sub_free(mute);
     jw_sub_free(svc);
     jw_conn_free(rc);
+    jw_conn_free(nc);
+    jw_test_server_stop(s);
+    return 0;
+}
+
+/* The pull-style request API for event loops: completions arrive through
+ * the readable fd, in any order, and a cancelled request never completes. */
+static void async_echo_handler(jw_sub *sub, jw_msg *msg, void *arg)
+{
+    (void)sub;
+    (void)arg;
+    jw_msg_respond(msg, jw_msg_data(msg), jw_msg_data_len(msg));
+    jw_msg_free(msg);
+}
+
+TEST(request_async)
+{
+    START_SERVER(s, NULL);
+    jw_conn *nc = NULL;
+    CHECK_OK(jw_test_connect(s, &nc));
+    jw_sub *svc = NULL, *silent = NULL;
+    CHECK_OK(jw_conn_subscribe_cb(nc, "async.echo", NULL, async_echo_handler, NULL,
+                                  &svc));
+    CHECK_OK(jw_conn_subscribe(nc, "async.silent", NULL, &silent));
+    CHECK_OK(jw_conn_flush(nc, 5000));
+
+    jw_msg *echo = NULL, *nobody = NULL, *quiet = NULL;
+    CHECK_OK(jw_msg_new("async.echo", NULL, "hi", 2, &echo));
+    CHECK_OK(jw_msg_new("async.nobody", NULL, "", 0, &nobody));
+    CHECK_OK(jw_msg_new("async.silent", NULL, "", 0, &quiet));
+    uint64_t id_echo = 0, id_nobody = 0, id_quiet = 0;
+    CHECK_OK(jw_conn_request_start(nc, echo, &id_echo));
+    CHECK_OK(jw_conn_request_start(nc, nobody, &id_nobody));
+    CHECK_OK(jw_conn_request_start(nc, quiet, &id_quiet));
+    CHECK(id_echo && id_nobody && id_quiet && id_echo != id_nobody);
+
+    int got_echo = 0, got_nobody = 0;
+    int64_t deadline = jw_test_now_ms() + 5000;
+    while ((!got_echo || !got_nobody) && jw_test_now_ms() < deadline) {
+        struct pollfd pfd = {jw_conn_fd(nc), POLLIN, 0};
+        poll(&pfd, 1, 100);
+        jw_conn_fd_reset(nc);
+        uint64_t id;
+        jw_status status;
+        jw_msg *reply;
+        while (jw_conn_request_poll(nc, &id, &status, &reply) == 1) {
+            if (id == id_echo) {
+                CHECK_OK(status);
+                CHECK_MEM_STR(jw_msg_data(reply), jw_msg_data_len(reply),
+                              "hi");
+                got_echo = 1;
+            } else {
+                CHECK(id == id_nobody);
+                CHECK_STATUS(status, JW_ENO_RESPONDERS);
+                CHECK(reply == NULL);
+                got_nobody = 1;
+            }
+            jw_msg_free(reply);
+        }
+    }
+    CHECK(got_echo && got_nobody);
+    CHECK_OK(jw_conn_request_cancel(nc, id_quiet));
+    CHECK_STATUS(jw_conn_request_cancel(nc, id_quiet), JW_EINVAL);
+
+    /* Requests still pending when the connection closes complete with the
+     * closed status. */
+    uint64_t id_late = 0;
+    CHECK_OK(jw_conn_request_start(nc, quiet, &id_late));
+    CHECK_OK(jw_conn_close(nc));
+    uint64_t id;
+    jw_status status;
+    jw_msg *reply;
+    CHECK_EQ_INT(jw_conn_request_poll(nc, &id, &status, &reply), 1);
+    CHECK(id == id_late);
+    CHECK_STATUS(status, JW_ECONNECTION_CLOSED);
+    CHECK_EQ_INT(jw_conn_request_poll(nc, &id, &status, &reply), 0);
+
+    jw_msg_free(echo);
+    jw_msg_free(nobody);
+    jw_msg_free(quiet);
+    jw_sub_free(svc);
+    jw_sub_free(silent);
     jw_conn_free(nc);
     jw_test_server_stop(s);
     return 0;
