@@ -220,3 +220,12 @@ def test_stats_info_and_inbox(nc):
     assert stats["in_bytes"] >= 5
     assert nc.new_inbox().startswith("_INBOX.")
     assert 0 < nc.rtt() < 1
+
+
+def test_closed_cb_runs_once(nats_server):
+    calls = []
+    conn = jetwire.connect(nats_server.url, closed_cb=lambda: calls.append(1))
+    conn.close()
+    conn.close()
+    time.sleep(0.2)  # a late CLOSED event must not call it again
+    assert calls == [1]

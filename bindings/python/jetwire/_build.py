@@ -40,6 +40,10 @@ int jw_conn_request(jw_conn *conn, const char *subject, const void *data,
                     size_t len, int64_t timeout_ms, jw_msg **reply);
 int jw_conn_request_msg(jw_conn *conn, const jw_msg *msg, int64_t timeout_ms,
                         jw_msg **reply);
+int jw_conn_request_start(jw_conn *conn, const jw_msg *msg, uint64_t *id);
+int jw_conn_request_poll(jw_conn *conn, uint64_t *id, jw_status *status,
+                         jw_msg **reply);
+int jw_conn_request_cancel(jw_conn *conn, uint64_t id);
 int jw_conn_flush(jw_conn *conn, int64_t timeout_ms);
 int jw_conn_rtt(jw_conn *conn, int64_t *rtt_us);
 int jw_conn_drain(jw_conn *conn, int64_t timeout_ms);

@@ -148,7 +148,8 @@ class Msg:
             self.subject, self.reply, self.data[:64])
 
 
-def _read_messages(state: "_ConnState", msgs: Any, n: int) -> List[Msg]:
+def _read_messages(state: "_ConnState", msgs: Any, n: int,
+                   cls: type = Msg) -> List[Any]:
     """Copy n engine messages into Msg objects and free them."""
     views = state.views
     lib.jwpy_views(msgs, n, views)
@@ -170,7 +171,7 @@ def _read_messages(state: "_ConnState", msgs: Any, n: int) -> List[Msg]:
                                                             "replace")))
             headers = Headers(items)
         reply = unpack(v.reply, v.reply_len).decode() if v.reply else None
-        out.append(Msg(unpack(v.subject, v.subject_len).decode(), reply,
+        out.append(cls(unpack(v.subject, v.subject_len).decode(), reply,
                        unpack(v.data, v.data_len), headers, v.status, conn))
     lib.jwpy_free(msgs, n)
     return out
@@ -221,6 +222,7 @@ class _ConnState:
         self.callback_subs: Dict[int, "Subscription"] = {}
         self.event_cbs: Dict[str, Callable[..., Any]] = {}
         self.subs_by_handle: Dict[int, "weakref.ref[Subscription]"] = {}
+        self.closed_reported = False  # closed_cb runs once, however closed
         self.thread: Optional[threading.Thread] = None
         self.wake_r, self.wake_w = -1, -1
 
@@ -265,6 +267,10 @@ class _ConnState:
 
     def _run_event(self, ev: Any) -> None:
         event = _event(self, ev)
+        if event.kind == "closed":
+            if self.closed_reported:
+                return
+            self.closed_reported = True
         cb = self.event_cbs.get(event.kind)
         if cb is None:
             return
@@ -597,11 +603,27 @@ class Connection:
             # Let the dispatcher hand callbacks what arrived before closing.
             self._state.thread.join(timeout=5.0)
         self._finalizer()
+        self._report_closed()
         _check(st)
 
     def close(self) -> None:
         """Close at once. Closing twice is harmless."""
         self._finalizer()
+        self._report_closed()
+
+    def _report_closed(self) -> None:
+        """Run closed_cb once, here if the dispatcher did not get to it."""
+        state = self._state
+        if state.closed_reported:
+            return
+        state.closed_reported = True
+        cb = state.event_cbs.get("closed")
+        if cb is not None:
+            try:
+                cb()
+            except Exception:
+                import traceback
+                traceback.print_exc()
 
     def next_event(self, timeout: Optional[float] = 0) -> Event:
         """The next queued connection event, waiting up to timeout seconds

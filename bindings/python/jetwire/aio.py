@@ -1,0 +1,438 @@
+"""The asyncio API: the same names as the blocking API, as coroutines.
+
+A connection registers the engine's readable fd with the running loop
+(``loop.add_reader``). When it fires, the connection takes finished
+requests, fills the subscriptions somebody is waiting on, and runs event
+callbacks, all on the loop's thread: no thread per message and no polling.
+Only the calls that wait for the server's round trip (connect, flush, rtt,
+drain) borrow the loop's default executor for their single wait.
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import inspect
+import weakref
+from typing import (Any, AsyncIterator, Awaitable, Callable, Deque, Dict,
+                    List, Optional, Sequence, Union)
+
+from . import _codec
+from ._client import (JW_OK, Event, Headers, HeadersIn, Msg as _SyncMsg,
+                      Payload, _BATCH, _build_msg, _ConnState, _event,
+                      _make_opts, _ms, _payload, _raise, _read_messages,
+                      _servers, _subject, _check, _CALLBACKS)
+from ._errors import Error, error_for
+from ._jetwire import ffi, lib
+
+__all__ = ["connect", "Connection", "Subscription", "Msg"]
+
+Callback = Callable[..., Any]
+
+
+class Msg(_SyncMsg):
+    """A received message; ``await msg.respond(data)`` answers it."""
+
+    __slots__ = ()
+
+    async def respond(self, data: Payload = b"",  # type: ignore[override]
+                      headers: HeadersIn = None) -> None:
+        if not self.reply:
+            raise error_for("INVALID_ARG", "message has no reply subject")
+        if self._conn is None:
+            raise error_for("INVALID_ARG", "message has no connection")
+        await self._conn.publish(self.reply, data, headers=headers)
+
+
+async def _maybe_await(result: Any) -> None:
+    if inspect.isawaitable(result):
+        await result
+
+
+class Subscription:
+    """An asyncio subscription: ``await sub.next_msg()``, ``async for msg in
+    sub.messages``, or a ``cb`` coroutine run for each message in order."""
+
+    def __init__(self, conn: "Connection", handle: Any, subject: str,
+                 queue: Optional[str], cb: Optional[Callback]) -> None:
+        self._conn = conn
+        self._handle = handle
+        self.subject = subject
+        self.queue = queue
+        self._buffer: Deque[Msg] = collections.deque()
+        self._waiters: Deque["asyncio.Future[None]"] = collections.deque()
+        self._msgs = ffi.new("jw_msg *[]", _BATCH)
+        self._ended: Optional[Error] = None
+        self._task: Optional["asyncio.Task[None]"] = None
+        self._finalizer = weakref.finalize(self, lib.jw_sub_free, handle)
+        conn._state.subs_by_handle[int(ffi.cast("uintptr_t", handle))] = \
+            weakref.ref(self)  # type: ignore[assignment]
+        if cb is not None:
+            self._task = asyncio.get_running_loop().create_task(
+                self._run_callback(cb))
+
+    def _fill(self) -> None:
+        """Move what the engine has queued into the buffer (no waiting)."""
+        if not self._finalizer.alive or self._ended is not None:
+            return
+        n = lib.jw_sub_next_batch(self._handle, self._msgs, _BATCH, 0)
+        if n > 0:
+            self._buffer.extend(_read_messages(
+                self._conn._state, self._msgs, n, Msg))  # type: ignore
+        elif n != -1:  # anything but TIMEOUT: the subscription ended
+            code = ffi.string(lib.jw_status_name(n)).decode()
+            self._ended = error_for(code, ffi.string(lib.jw_last_error())
+                                    .decode("utf-8", "replace"))
+        if self._buffer or self._ended is not None:
+            while self._waiters:
+                fut = self._waiters.popleft()
+                if not fut.done():
+                    fut.set_result(None)
+
+    async def next_msg(self, timeout: Optional[float] = 1.0) -> Msg:
+        """The next message, waiting up to timeout seconds (None: forever).
+        Raises jetwire.TimeoutError when none came."""
+        ms = _ms(timeout)
+        if not self._buffer:
+            self._fill()
+        if not self._buffer and self._ended is None:
+            if not self._finalizer.alive:
+                raise error_for("INVALID_SUBSCRIPTION",
+                                "subscription was closed")
+            fut = asyncio.get_running_loop().create_future()
+            self._waiters.append(fut)
+            self._conn._watch(self)
+            try:
+                await asyncio.wait_for(fut, None if ms < 0 else ms / 1000)
+            except asyncio.TimeoutError:
+                raise error_for("TIMEOUT", "no message within %s s"
+                                % timeout) from None
+            if not self._buffer:
+                self._fill()
+        if self._buffer:
+            return self._buffer.popleft()
+        if self._ended is not None:
+            raise self._ended
+        raise error_for("TIMEOUT", "no message")
+
+    async def next_msgs(self, max_msgs: int = _BATCH,
+                        timeout: Optional[float] = 1.0) -> List[Msg]:
+        first = await self.next_msg(timeout)
+        out = [first]
+        while self._buffer and len(out) < max_msgs:
+            out.append(self._buffer.popleft())
+        return out
+
+    @property
+    def messages(self) -> AsyncIterator[Msg]:
+        """``async for msg in sub.messages``: until the subscription ends."""
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Msg]:
+        while True:
+            try:
+                msg = await self.next_msg(None)
+            except Error as e:
+                if e.code in ("INVALID_SUBSCRIPTION", "CONNECTION_CLOSED"):
+                    return
+                raise
+            yield msg
+
+    async def _run_callback(self, cb: Callback) -> None:
+        async for msg in self.messages:
+            try:
+                await _maybe_await(cb(msg))
+            except Exception:  # one bad message must not stop the rest
+                import traceback
+                traceback.print_exc()
+
+    async def unsubscribe(self, limit: int = 0) -> None:
+        if not self._finalizer.alive:
+            raise error_for("INVALID_SUBSCRIPTION", "subscription was closed")
+        if limit:
+            _check(lib.jw_sub_auto_unsubscribe(self._handle, limit))
+        else:
+            _check(lib.jw_sub_unsubscribe(self._handle))
+            self._fill()
+
+    async def drain(self) -> None:
+        if not self._finalizer.alive:
+            raise error_for("INVALID_SUBSCRIPTION", "subscription was closed")
+        _check(lib.jw_sub_drain(self._handle))
+
+    @property
+    def dropped(self) -> int:
+        return lib.jw_sub_dropped(self._handle) if self._finalizer.alive \
+            else 0
+
+    @property
+    def delivered(self) -> int:
+        return lib.jw_sub_delivered(self._handle) \
+            if self._finalizer.alive else 0
+
+    def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        self._conn._unwatch(self)
+        self._finalizer()
+        self._ended = error_for("INVALID_SUBSCRIPTION",
+                                "subscription was closed")
+        while self._waiters:
+            fut = self._waiters.popleft()
+            if not fut.done():
+                fut.set_result(None)
+
+
+class Connection:
+    """An asyncio connection. Make one with ``await jetwire.aio.connect()``."""
+
+    def __init__(self) -> None:  # use connect()
+        self._state: _ConnState
+        self._loop: asyncio.AbstractEventLoop
+        self._requests: Dict[int, "asyncio.Future[Any]"] = {}
+        self._watched: Dict[int, Subscription] = {}
+        self._subs: "weakref.WeakSet[Subscription]" = weakref.WeakSet()
+        self._fd = -1
+
+    async def _open(self, servers: Any, options: Dict[str, Any]) -> None:
+        for key in _CALLBACKS:
+            cb = options.get(key)
+            if cb is not None and not callable(cb):
+                raise TypeError("%s must be callable" % key)
+        opts = _make_opts(options)
+        urls = _servers(servers)
+        self._loop = asyncio.get_running_loop()
+        conn_p = ffi.new("jw_conn **")
+        status = await self._loop.run_in_executor(
+            None, lib.jw_conn_connect, urls, opts, conn_p)
+        _check(status)
+        self._state = _ConnState(conn_p[0], self)  # type: ignore[arg-type]
+        self._finalizer = weakref.finalize(self, _ConnState.shutdown,
+                                           self._state)
+        for key in _CALLBACKS:
+            if options.get(key) is not None:
+                self._state.event_cbs[key[:-3]] = options[key]
+        self._fd = lib.jw_conn_fd(self._state.handle)
+        self._loop.add_reader(self._fd, self._on_readable)
+
+    def _h(self) -> Any:
+        handle = self._state.handle
+        if handle is None:
+            raise error_for("CONNECTION_CLOSED", "connection is closed")
+        return handle
+
+    def _watch(self, sub: Subscription) -> None:
+        self._watched[id(sub)] = sub
+
+    def _unwatch(self, sub: Subscription) -> None:
+        self._watched.pop(id(sub), None)
+
+    def _on_readable(self) -> None:
+        handle = self._state.handle
+        if handle is None:
+            return
+        lib.jw_conn_fd_reset(handle)
+        id_p = ffi.new("uint64_t *")
+        status_p = ffi.new("jw_status *")
+        reply_p = ffi.new("jw_msg **")
+        while lib.jw_conn_request_poll(handle, id_p, status_p, reply_p) == 1:
+            fut = self._requests.pop(id_p[0], None)
+            if status_p[0] == JW_OK:
+                msg = _read_messages(self._state, reply_p, 1, Msg)[0]
+                if fut is not None and not fut.done():
+                    fut.set_result(msg)
+            elif fut is not None and not fut.done():
+                code = ffi.string(lib.jw_status_name(status_p[0])).decode()
+                fut.set_exception(error_for(code, "request failed: %s"
+                                            % code.lower()))
+        for sub in list(self._watched.values()):
+            sub._fill()
+            if not sub._waiters:
+                self._unwatch(sub)
+        ev_p = ffi.new("jw_event **")
+        while self._state.event_cbs and lib.jw_conn_next_event(
+                handle, 0, ev_p) == JW_OK:
+            event = _event(self._state, ev_p[0])
+            lib.jw_event_free(ev_p[0])
+            if event.kind == "closed":
+                if self._state.closed_reported:
+                    continue
+                self._state.closed_reported = True
+            cb = self._state.event_cbs.get(event.kind)
+            if cb is not None:
+                result = cb(event.error) if event.kind == "error" else cb()
+                if inspect.isawaitable(result):
+                    self._loop.create_task(result)  # type: ignore[arg-type]
+
+    # -- publishing and requests ------------------------------------------
+
+    async def publish(self, subject: str, payload: Payload = b"",
+                      reply: Optional[str] = None, headers: HeadersIn = None,
+                      *, obj: Any = _codec.MISSING) -> None:
+        handle = self._h()
+        if obj is not _codec.MISSING:
+            payload = _codec.pack(obj)
+            merged = dict(headers or {})
+            merged["Content-Type"] = "application/msgpack"
+            headers = merged
+        subj = _subject(subject)
+        if headers:
+            _check(lib.jw_conn_publish_msg(
+                handle, _build_msg(subj, reply, payload, headers)))
+            return
+        rep = _subject(reply, "reply") if reply is not None else ffi.NULL
+        data = _payload(payload)
+        _check(lib.jw_conn_publish_reply(handle, subj, rep, data, len(data)))
+
+    async def request(self, subject: str, payload: Payload = b"",
+                      timeout: Optional[float] = 2.0,
+                      headers: HeadersIn = None) -> Msg:
+        """Send a request; the reply, or jetwire.NoRespondersError /
+        jetwire.TimeoutError."""
+        handle = self._h()
+        ms = _ms(timeout)
+        msg = _build_msg(_subject(subject), None, payload, headers or {})
+        id_p = ffi.new("uint64_t *")
+        _check(lib.jw_conn_request_start(handle, msg, id_p))
+        request_id = id_p[0]
+        fut = self._loop.create_future()
+        self._requests[request_id] = fut
+        try:
+            return await asyncio.wait_for(fut, None if ms < 0
+                                          else ms / 1000)
+        except asyncio.TimeoutError:
+            raise error_for("TIMEOUT", "no reply from %r within %s s"
+                            % (subject, timeout)) from None
+        finally:
+            if self._requests.pop(request_id, None) is not None and \
+                    self._state.handle is not None:
+                lib.jw_conn_request_cancel(self._state.handle, request_id)
+
+    # -- subscriptions ----------------------------------------------------
+
+    async def subscribe(self, subject: str, queue: Optional[str] = None,
+                        cb: Optional[Callback] = None, *,
+                        pending_msgs_limit: Optional[int] = None,
+                        pending_bytes_limit: Optional[int] = None
+                        ) -> Subscription:
+        handle = self._h()
+        subj = _subject(subject)
+        q = _subject(queue, "queue") if queue is not None else ffi.NULL
+        if cb is not None and not callable(cb):
+            raise TypeError("cb must be callable")
+        sub_p = ffi.new("jw_sub **")
+        _check(lib.jw_conn_subscribe(handle, subj, q, sub_p))
+        sub = Subscription(self, sub_p[0], subject, queue, cb)
+        if pending_msgs_limit is not None or pending_bytes_limit is not None:
+            _check(lib.jw_sub_set_pending_limits(
+                sub_p[0],
+                524288 if pending_msgs_limit is None else pending_msgs_limit,
+                (64 << 20) if pending_bytes_limit is None
+                else pending_bytes_limit))
+        self._subs.add(sub)
+        return sub
+
+    # -- round trips and lifetime ----------------------------------------
+
+    async def flush(self, timeout: Optional[float] = 5.0) -> None:
+        handle = self._h()
+        _check(await self._loop.run_in_executor(
+            None, lib.jw_conn_flush, handle, _ms(timeout)))
+
+    async def rtt(self) -> float:
+        handle = self._h()
+        us = ffi.new("int64_t *")
+        _check(await self._loop.run_in_executor(None, lib.jw_conn_rtt,
+                                                handle, us))
+        return us[0] / 1e6
+
+    async def drain(self, timeout: Optional[float] = None) -> None:
+        """Like the blocking drain; callbacks get what arrived before it
+        closed."""
+        handle = self._h()
+        st = await self._loop.run_in_executor(
+            None, lib.jw_conn_drain, handle,
+            -1 if timeout is None else _ms(timeout))
+        # Hand callback subscriptions what was queued before the close.
+        for sub in list(self._subs):
+            sub._fill()
+        tasks = [s._task for s in list(self._subs) if s._task is not None]
+        if tasks:
+            await asyncio.wait(tasks, timeout=5.0)
+        await self.close()
+        if st != JW_OK:
+            _raise(st)
+
+    async def close(self) -> None:
+        """Close at once; closing twice is harmless."""
+        if self._fd >= 0 and self._state.handle is not None:
+            self._loop.remove_reader(self._fd)
+        for sub in list(self._subs):
+            sub.close()
+        for fut in self._requests.values():
+            if not fut.done():
+                fut.set_exception(error_for("CONNECTION_CLOSED",
+                                            "connection closed"))
+        self._requests.clear()
+        self._finalizer()
+        if not self._state.closed_reported:
+            self._state.closed_reported = True
+            cb = self._state.event_cbs.get("closed")
+            if cb is not None:
+                await _maybe_await(cb())
+
+    def new_inbox(self) -> str:
+        buf = ffi.new("char[64]")
+        _check(lib.jw_conn_new_inbox(self._h(), buf, 64))
+        return ffi.string(buf).decode()
+
+    @property
+    def is_connected(self) -> bool:
+        h = self._state.handle
+        return h is not None and lib.jw_conn_status_get(h) == 2
+
+    @property
+    def is_closed(self) -> bool:
+        h = self._state.handle
+        return h is None or lib.jw_conn_status_get(h) == 6
+
+    @property
+    def connected_url(self) -> Optional[str]:
+        h = self._state.handle
+        if h is None:
+            return None
+        buf = ffi.new("char[512]")
+        lib.jw_conn_connected_url(h, buf, 512)
+        return ffi.string(buf).decode() or None
+
+    @property
+    def server_info(self) -> Dict[str, Any]:
+        import json
+        buf = ffi.new("char[65536]")
+        _check(lib.jw_conn_server_info(self._h(), buf, 65536))
+        text = ffi.string(buf).decode()
+        return json.loads(text) if text else {}
+
+    @property
+    def max_payload(self) -> int:
+        return lib.jw_conn_max_payload(self._h())
+
+    @property
+    def stats(self) -> Dict[str, int]:
+        h = self._h()
+        keys = ("in_msgs", "in_bytes", "out_msgs", "out_bytes", "reconnects")
+        return {k: lib.jw_conn_stat(h, i) for i, k in enumerate(keys)}
+
+    async def __aenter__(self) -> "Connection":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+
+async def connect(servers: Union[str, Sequence[str], None] =
+                  "nats://127.0.0.1:4222", **options: Any) -> Connection:
+    """Connect on the running loop. Options as jetwire.connect; callbacks
+    may be coroutines."""
+    conn = Connection()
+    await conn._open(servers, options)
+    return conn

@@ -1,0 +1,159 @@
+"""jetwire.aio: the same behaviour on the running asyncio loop, driven by the
+engine's fd (no thread per message)."""
+import asyncio
+import threading
+
+import pytest
+
+import jetwire
+import jetwire.aio as aio
+
+
+def run(coro):
+    return asyncio.run(asyncio.wait_for(coro, 30))
+
+
+def test_pubsub_headers_and_iteration(nats_server):
+    async def main():
+        async with await aio.connect(nats_server.url) as nc:
+            sub = await nc.subscribe("aio.*")
+            for i in range(5):
+                await nc.publish("aio.%d" % i, b"%d" % i,
+                                 headers={"K": ["a", "b"]})
+            got = []
+            async for msg in sub.messages:
+                got.append((msg.subject, msg.data, msg.headers.get_all("K")))
+                if len(got) == 5:
+                    break
+            assert got == [("aio.%d" % i, b"%d" % i, ["a", "b"])
+                           for i in range(5)]
+            with pytest.raises(jetwire.TimeoutError):
+                await sub.next_msg(0.1)
+    run(main())
+
+
+def test_callbacks_are_coroutines_run_in_order(nats_server):
+    async def main():
+        nc = await aio.connect(nats_server.url)
+        seen = []
+        done = asyncio.Event()
+
+        async def handler(msg):
+            await asyncio.sleep(0)  # yields, yet order is kept
+            seen.append(msg.data)
+            if len(seen) == 20:
+                done.set()
+
+        await nc.subscribe("aio.cb", cb=handler)
+        for i in range(20):
+            await nc.publish("aio.cb", b"%02d" % i)
+        await asyncio.wait_for(done.wait(), 5)
+        assert seen == [b"%02d" % i for i in range(20)]
+        await nc.close()
+    run(main())
+
+
+def test_requests_concurrent_on_one_thread(nats_server):
+    async def main():
+        nc = await aio.connect(nats_server.url)
+
+        async def upper(msg):
+            await msg.respond(msg.data.upper())
+
+        await nc.subscribe("aio.upper", cb=upper)
+        await nc.flush()
+        threads_before = threading.active_count()
+        replies = await asyncio.gather(*[
+            nc.request("aio.upper", b"r%d" % i, timeout=5)
+            for i in range(200)])
+        assert [r.data for r in replies] == [b"R%d" % i for i in range(200)]
+        # No thread per request or per message.
+        assert threading.active_count() <= threads_before
+        with pytest.raises(jetwire.NoRespondersError):
+            await nc.request("aio.nobody", b"", timeout=5)
+        silent = await nc.subscribe("aio.silent")
+        with pytest.raises(jetwire.TimeoutError):
+            await nc.request("aio.silent", b"", timeout=0.2)
+        silent.close()
+        await nc.close()
+    run(main())
+
+
+def test_pending_request_fails_when_closed(nats_server):
+    async def main():
+        nc = await aio.connect(nats_server.url)
+        silent = await nc.subscribe("aio.hang")
+        task = asyncio.ensure_future(nc.request("aio.hang", b"", timeout=10))
+        await asyncio.sleep(0.1)
+        await nc.close()
+        with pytest.raises(jetwire.ConnectionClosedError):
+            await task
+        silent.close()
+    run(main())
+
+
+def test_drain_delivers_queued_to_callbacks(nats_server):
+    async def main():
+        sub_nc = await aio.connect(nats_server.url)
+        pub_nc = await aio.connect(nats_server.url)
+        got = []
+
+        async def handler(msg):
+            got.append(msg.data)
+
+        await sub_nc.subscribe("aio.drain", cb=handler)
+        await sub_nc.flush()
+        for i in range(500):
+            await pub_nc.publish("aio.drain", b"%d" % i)
+        await pub_nc.flush()
+        await sub_nc.drain()
+        assert sub_nc.is_closed
+        assert got == [b"%d" % i for i in range(500)]
+        await pub_nc.close()
+    run(main())
+
+
+def test_event_callbacks_and_errors(nats_server):
+    async def main():
+        errors = []
+        closed = asyncio.Event()
+
+        async def on_error(err):
+            errors.append(err)
+
+        async def on_closed():
+            closed.set()
+
+        nc = await aio.connect(nats_server.url, error_cb=on_error,
+                               closed_cb=on_closed)
+        slow = await nc.subscribe("aio.slow", pending_msgs_limit=3)
+        for _ in range(50):
+            await nc.publish("aio.slow", b"x")
+        await nc.flush()
+        for _ in range(100):
+            if errors:
+                break
+            await asyncio.sleep(0.02)
+        assert errors and isinstance(errors[0], jetwire.SlowConsumerError)
+        assert slow.dropped > 0
+        with pytest.raises(TypeError):
+            await nc.publish(1, b"")
+        with pytest.raises(jetwire.InvalidSubjectError):
+            await nc.publish("a..b", b"")
+        await nc.close()
+        await nc.close()  # harmless
+        assert closed.is_set()
+        with pytest.raises(jetwire.ConnectionClosedError):
+            await nc.publish("x", b"")
+    run(main())
+
+
+def test_structured_publish(nats_server):
+    async def main():
+        nc = await aio.connect(nats_server.url)
+        sub = await nc.subscribe("aio.obj")
+        await nc.publish("aio.obj", obj={"n": 1, "l": [1.5, None]})
+        msg = await sub.next_msg(2)
+        assert msg.unpack() == {"n": 1, "l": [1.5, None]}
+        await nc.close()
+    run(main())
