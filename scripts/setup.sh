@@ -36,9 +36,9 @@ if [ ! -x "$venv/bin/python" ]; then
   echo "setup: creating $venv"
   /usr/bin/python3 -m venv "$venv"
 fi
-if ! "$venv/bin/python" -c "import cffi, pytest, setuptools, wheel" 2>/dev/null; then
+if ! "$venv/bin/python" -c "import cffi, pytest, setuptools, wheel, mypy, build" 2>/dev/null; then
   echo "setup: installing Python tools into $venv"
   "$venv/bin/pip" install -q --upgrade pip
-  "$venv/bin/pip" install -q cffi pytest setuptools wheel
+  "$venv/bin/pip" install -q cffi pytest setuptools wheel mypy build
 fi
 echo "setup: ok"

@@ -4,17 +4,59 @@ Blocking API here (``jetwire.connect``); the asyncio API is
 ``jetwire.aio``. Errors are ``jetwire.Error`` subclasses carrying the code
 name shared with the C and Lua APIs.
 """
+from typing import Any
+
 from ._codec import pack, unpack
 from ._errors import *  # noqa: F401,F403
 from ._errors import Error, error_for
 from ._client import Connection, Event, Headers, Msg, Subscription, connect
 from ._jetwire import ffi as _ffi, lib as _lib
 
+__all__ = [
+    "connect",
+    "Connection",
+    "Subscription",
+    "Msg",
+    "Headers",
+    "Event",
+    "pack",
+    "unpack",
+    "Error",
+    "error_for",
+    "engine_version",
+    "TimeoutError",
+    "NoRespondersError",
+    "ConnectionClosedError",
+    "NotConnectedError",
+    "InvalidArgError",
+    "InvalidSubjectError",
+    "MaxPayloadError",
+    "AuthError",
+    "ConnectError",
+    "SlowConsumerError",
+    "DrainingError",
+    "PermissionViolationError",
+    "StreamNotFoundError",
+    "ConsumerNotFoundError",
+    "BucketNotFoundError",
+    "KeyNotFoundError",
+    "KeyDeletedError",
+    "KeyExistsError",
+    "WrongLastSequenceError",
+    "JetStreamError",
+    "NotSupportedError",
+    "ProtocolError",
+    "IOError",
+    "NoMemoryError",
+    "InvalidSubscriptionError",
+    "TLSError",
+]
+
 __version__ = "0.1.0"
 engine_version = _ffi.string(_lib.jw_version()).decode()
 
 
-def __getattr__(name):  # asyncio costs import time: load it on first use
+def __getattr__(name: str) -> Any:  # asyncio costs import time: lazy
     if name == "aio":
         import importlib
         return importlib.import_module(".aio", __name__)

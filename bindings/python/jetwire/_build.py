@@ -5,7 +5,7 @@ jansson)."""
 import glob
 import os
 
-from cffi import FFI
+from cffi import FFI  # type: ignore[import-untyped]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
@@ -177,7 +177,7 @@ static void jwpy_free(jw_msg **msgs, int n)
 """
 
 
-def _sources():
+def _sources() -> list:  # type: ignore[type-arg]
     sources = sorted(glob.glob(os.path.join(ROOT, "core", "*.c")))
     if not sources:
         raise RuntimeError("engine sources not found under %s" % ROOT)

@@ -115,13 +115,13 @@ class Msg:
 
     def __init__(self, subject: str, reply: Optional[str], data: bytes,
                  headers: Optional[Headers] = None, status: int = 0,
-                 conn: Optional["Connection"] = None) -> None:
+                 conn: Any = None) -> None:
         self.subject = subject
         self.reply = reply
         self.data = data
         self._headers = headers
         self._status = status
-        self._conn = conn
+        self._conn: Any = conn  # the sync or asyncio Connection
 
     @property
     def headers(self) -> Headers:
@@ -221,7 +221,7 @@ class _ConnState:
         self.views = ffi.new("jwpy_view[]", _BATCH)
         self.callback_subs: Dict[int, "Subscription"] = {}
         self.event_cbs: Dict[str, Callable[..., Any]] = {}
-        self.subs_by_handle: Dict[int, "weakref.ref[Subscription]"] = {}
+        self.subs_by_handle: Dict[int, "weakref.ref[Any]"] = {}
         self.closed_reported = False  # closed_cb runs once, however closed
         self.thread: Optional[threading.Thread] = None
         self.wake_r, self.wake_w = -1, -1
@@ -402,11 +402,11 @@ class Subscription:
 
     @property
     def dropped(self) -> int:
-        return lib.jw_sub_dropped(self._h())
+        return int(lib.jw_sub_dropped(self._h()))
 
     @property
     def delivered(self) -> int:
-        return lib.jw_sub_delivered(self._h())
+        return int(lib.jw_sub_delivered(self._h()))
 
     @property
     def is_valid(self) -> bool:
@@ -553,7 +553,8 @@ class Connection:
             data = _payload(payload)
             _check(lib.jw_conn_request(handle, subj, data, len(data), ms,
                                        reply_p))
-        return _read_messages(self._state, reply_p, 1)[0]
+        reply: Msg = _read_messages(self._state, reply_p, 1)[0]
+        return reply
 
     # -- subscribing ------------------------------------------------------
 
@@ -589,7 +590,7 @@ class Connection:
         """Round-trip time to the server, in seconds."""
         us = ffi.new("int64_t *")
         _check(lib.jw_conn_rtt(self._h(), us))
-        return us[0] / 1e6
+        return float(us[0]) / 1e6
 
     def drain(self, timeout: Optional[float] = None) -> None:
         """Unsubscribe all, let messages on the way arrive, write pending
@@ -639,7 +640,7 @@ class Connection:
     def new_inbox(self) -> str:
         buf = ffi.new("char[64]")
         _check(lib.jw_conn_new_inbox(self._h(), buf, 64))
-        return ffi.string(buf).decode()
+        return str(ffi.string(buf).decode())
 
     @property
     def is_connected(self) -> bool:
@@ -675,7 +676,7 @@ class Connection:
 
     @property
     def max_payload(self) -> int:
-        return lib.jw_conn_max_payload(self._h())
+        return int(lib.jw_conn_max_payload(self._h()))
 
     @property
     def stats(self) -> Dict[str, int]:

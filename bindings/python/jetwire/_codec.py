@@ -76,7 +76,7 @@ def pack(value: Any) -> bytes:
     _pack_into(p, value, 0)
     size = ffi.new("size_t *")
     data = lib.jw_packer_data(p, size)
-    return ffi.unpack(ffi.cast("const char *", data), size[0])
+    return bytes(ffi.unpack(ffi.cast("const char *", data), size[0]))
 
 
 def _value(v: Any) -> Any:

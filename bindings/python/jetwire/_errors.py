@@ -30,7 +30,7 @@ __all__ = ["Error", "error_for",
            "JetStreamError",
            "NotSupportedError",
            "ProtocolError",
-           "IOError_",
+           "IOError",
            "NoMemoryError",
            "InvalidSubscriptionError",
            "TLSError"]
@@ -54,42 +54,113 @@ class Error(Exception):
                                             self.message)
 
 
-def _make(name: str, code: str, *bases: type) -> Type[Error]:
-    cls = type(name, (Error,) + bases, {"code": code, "__module__": "jetwire"})
-    return cls  # type: ignore[return-value]
+class TimeoutError(Error, builtins.TimeoutError):
+    code = "TIMEOUT"
 
 
-TimeoutError = _make("TimeoutError", "TIMEOUT", builtins.TimeoutError)
-NoRespondersError = _make("NoRespondersError", "NO_RESPONDERS")
-ConnectionClosedError = _make("ConnectionClosedError", "CONNECTION_CLOSED",
-                              builtins.ConnectionError)
-NotConnectedError = _make("NotConnectedError", "NOT_CONNECTED",
-                          builtins.ConnectionError)
-InvalidArgError = _make("InvalidArgError", "INVALID_ARG", ValueError)
-InvalidSubjectError = _make("InvalidSubjectError", "INVALID_SUBJECT",
-                            ValueError)
-MaxPayloadError = _make("MaxPayloadError", "MAX_PAYLOAD", ValueError)
-AuthError = _make("AuthError", "AUTH")
-ConnectError = _make("ConnectError", "CONNECT", builtins.ConnectionError)
-SlowConsumerError = _make("SlowConsumerError", "SLOW_CONSUMER")
-DrainingError = _make("DrainingError", "DRAINING")
-PermissionViolationError = _make("PermissionViolationError", "PERMISSION")
-StreamNotFoundError = _make("StreamNotFoundError", "STREAM_NOT_FOUND")
-ConsumerNotFoundError = _make("ConsumerNotFoundError", "CONSUMER_NOT_FOUND")
-BucketNotFoundError = _make("BucketNotFoundError", "BUCKET_NOT_FOUND")
-KeyNotFoundError = _make("KeyNotFoundError", "KEY_NOT_FOUND", KeyError)
-KeyDeletedError = _make("KeyDeletedError", "KEY_DELETED", KeyError)
-KeyExistsError = _make("KeyExistsError", "KEY_EXISTS")
-WrongLastSequenceError = _make("WrongLastSequenceError",
-                               "WRONG_LAST_SEQUENCE")
-JetStreamError = _make("JetStreamError", "JETSTREAM")
-NotSupportedError = _make("NotSupportedError", "NOT_SUPPORTED")
-ProtocolError = _make("ProtocolError", "PROTOCOL")
-IOError_ = _make("IOError", "IO", builtins.OSError)
-NoMemoryError = _make("NoMemoryError", "NO_MEMORY", MemoryError)
-InvalidSubscriptionError = _make("InvalidSubscriptionError",
-                                 "INVALID_SUBSCRIPTION")
-TLSError = _make("TLSError", "TLS")
+class NoRespondersError(Error):
+    code = "NO_RESPONDERS"
+
+
+class ConnectionClosedError(Error, builtins.ConnectionError):
+    code = "CONNECTION_CLOSED"
+
+
+class NotConnectedError(Error, builtins.ConnectionError):
+    code = "NOT_CONNECTED"
+
+
+class InvalidArgError(Error, ValueError):
+    code = "INVALID_ARG"
+
+
+class InvalidSubjectError(Error, ValueError):
+    code = "INVALID_SUBJECT"
+
+
+class MaxPayloadError(Error, ValueError):
+    code = "MAX_PAYLOAD"
+
+
+class AuthError(Error):
+    code = "AUTH"
+
+
+class ConnectError(Error, builtins.ConnectionError):
+    code = "CONNECT"
+
+
+class SlowConsumerError(Error):
+    code = "SLOW_CONSUMER"
+
+
+class DrainingError(Error):
+    code = "DRAINING"
+
+
+class PermissionViolationError(Error):
+    code = "PERMISSION"
+
+
+class StreamNotFoundError(Error):
+    code = "STREAM_NOT_FOUND"
+
+
+class ConsumerNotFoundError(Error):
+    code = "CONSUMER_NOT_FOUND"
+
+
+class BucketNotFoundError(Error):
+    code = "BUCKET_NOT_FOUND"
+
+
+class KeyNotFoundError(Error, KeyError):
+    code = "KEY_NOT_FOUND"
+
+
+class KeyDeletedError(Error, KeyError):
+    code = "KEY_DELETED"
+
+
+class KeyExistsError(Error):
+    code = "KEY_EXISTS"
+
+
+class WrongLastSequenceError(Error):
+    code = "WRONG_LAST_SEQUENCE"
+
+
+class JetStreamError(Error):
+    code = "JETSTREAM"
+
+
+class NotSupportedError(Error):
+    code = "NOT_SUPPORTED"
+
+
+class ProtocolError(Error):
+    code = "PROTOCOL"
+
+
+class IOError(Error, builtins.OSError):  # noqa: A001
+    code = "IO"
+
+
+class NoMemoryError(Error, MemoryError):
+    code = "NO_MEMORY"
+
+
+class InvalidSubscriptionError(Error):
+    code = "INVALID_SUBSCRIPTION"
+
+
+class TLSError(Error):
+    code = "TLS"
+
+
+# "IOError" would shadow the builtin alias of OSError inside this module.
+IOError_ = IOError
+
 
 _BY_CODE: Dict[str, Type[Error]] = {
     cls.code: cls
@@ -108,3 +179,6 @@ def error_for(code: str, message: str) -> Error:
     """The exception for a code name (the base class for unknown codes)."""
     cls = _BY_CODE.get(code)
     return cls(message) if cls else Error(message, code)
+
+for _cls in _BY_CODE.values():  # show as jetwire.TimeoutError, not _errors
+    _cls.__module__ = "jetwire"

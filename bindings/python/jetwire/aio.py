@@ -65,7 +65,7 @@ class Subscription:
         self._task: Optional["asyncio.Task[None]"] = None
         self._finalizer = weakref.finalize(self, lib.jw_sub_free, handle)
         conn._state.subs_by_handle[int(ffi.cast("uintptr_t", handle))] = \
-            weakref.ref(self)  # type: ignore[assignment]
+            weakref.ref(self)
         if cb is not None:
             self._task = asyncio.get_running_loop().create_task(
                 self._run_callback(cb))
@@ -77,7 +77,7 @@ class Subscription:
         n = lib.jw_sub_next_batch(self._handle, self._msgs, _BATCH, 0)
         if n > 0:
             self._buffer.extend(_read_messages(
-                self._conn._state, self._msgs, n, Msg))  # type: ignore
+                self._conn._state, self._msgs, n, Msg))
         elif n != -1:  # anything but TIMEOUT: the subscription ended
             code = ffi.string(lib.jw_status_name(n)).decode()
             self._ended = error_for(code, ffi.string(lib.jw_last_error())
@@ -161,12 +161,12 @@ class Subscription:
 
     @property
     def dropped(self) -> int:
-        return lib.jw_sub_dropped(self._handle) if self._finalizer.alive \
-            else 0
+        return int(lib.jw_sub_dropped(self._handle)) \
+            if self._finalizer.alive else 0
 
     @property
     def delivered(self) -> int:
-        return lib.jw_sub_delivered(self._handle) \
+        return int(lib.jw_sub_delivered(self._handle)) \
             if self._finalizer.alive else 0
 
     def close(self) -> None:
@@ -343,7 +343,7 @@ class Connection:
         us = ffi.new("int64_t *")
         _check(await self._loop.run_in_executor(None, lib.jw_conn_rtt,
                                                 handle, us))
-        return us[0] / 1e6
+        return float(us[0]) / 1e6
 
     async def drain(self, timeout: Optional[float] = None) -> None:
         """Like the blocking drain; callbacks get what arrived before it
@@ -383,7 +383,7 @@ class Connection:
     def new_inbox(self) -> str:
         buf = ffi.new("char[64]")
         _check(lib.jw_conn_new_inbox(self._h(), buf, 64))
-        return ffi.string(buf).decode()
+        return str(ffi.string(buf).decode())
 
     @property
     def is_connected(self) -> bool:
@@ -414,13 +414,13 @@ class Connection:
 
     @property
     def max_payload(self) -> int:
-        return lib.jw_conn_max_payload(self._h())
+        return int(lib.jw_conn_max_payload(self._h()))
 
     @property
     def stats(self) -> Dict[str, int]:
         h = self._h()
         keys = ("in_msgs", "in_bytes", "out_msgs", "out_bytes", "reconnects")
-        return {k: lib.jw_conn_stat(h, i) for i, k in enumerate(keys)}
+        return {k: int(lib.jw_conn_stat(h, i)) for i, k in enumerate(keys)}
 
     async def __aenter__(self) -> "Connection":
         return self

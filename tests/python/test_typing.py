@@ -1,0 +1,62 @@
+"""mypy --strict accepts the installed package and a program using its
+public API (so editors and type checkers see useful types)."""
+import subprocess
+import sys
+import textwrap
+
+USER_PROGRAM = textwrap.dedent('''
+    import asyncio
+    from typing import List
+
+    import jetwire
+    import jetwire.aio
+
+
+    def blocking(url: str) -> List[bytes]:
+        with jetwire.connect(url, name="typed") as nc:
+            sub: jetwire.Subscription = nc.subscribe("t.*")
+            nc.publish("t.x", b"1", headers={"K": ["a", "b"]})
+            msg: jetwire.Msg = sub.next_msg(timeout=1.0)
+            values: List[str] = msg.headers.get_all("K")
+            try:
+                nc.request("t.nobody", b"", timeout=0.5)
+            except jetwire.NoRespondersError as err:
+                code: str = err.code
+            except jetwire.TimeoutError:
+                pass
+            return [msg.data] + [v.encode() for v in values]
+
+
+    async def concurrent(url: str) -> bytes:
+        nc = await jetwire.aio.connect(url)
+        reply = await nc.request("t.svc", b"x", timeout=1.0)
+        await nc.close()
+        return reply.data
+
+
+    packed: bytes = jetwire.pack({"a": [1, 2.5, None]})
+    value: object = jetwire.unpack(packed)
+''')
+
+
+def run_mypy(tmp_path, *args):
+    return subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--cache-dir",
+         str(tmp_path / "cache"), *args],
+        capture_output=True, text=True, cwd=str(tmp_path))
+
+
+def test_package_passes_mypy_strict(tmp_path):
+    result = run_mypy(tmp_path, "-p", "jetwire")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_user_program_passes_mypy_strict(tmp_path):
+    program = tmp_path / "user.py"
+    program.write_text(USER_PROGRAM)
+    result = run_mypy(tmp_path, str(program))
+    assert result.returncode == 0, result.stdout + result.stderr
+    # And a type error in user code is reported, so the check can fail.
+    program.write_text(USER_PROGRAM + "\nbad: int = jetwire.pack(1)\n")
+    result = run_mypy(tmp_path, str(program))
+    assert result.returncode != 0
