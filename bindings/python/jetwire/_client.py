@@ -15,7 +15,7 @@ from typing import (Any, Callable, Dict, Iterator, List, Mapping, Optional,
                     Sequence, Tuple, Union)
 
 from . import _codec
-from ._errors import Error, TimeoutError, error_for
+from ._errors import Error, error_for
 from ._jetwire import ffi, lib
 
 __all__ = ["connect", "Connection", "Subscription", "Msg", "Headers", "Event"]
@@ -477,7 +477,107 @@ def _servers(servers: Union[str, Sequence[str], None]) -> bytes:
     raise TypeError("servers must be a URL string or a list of them")
 
 
-class Connection:
+class _ConnectionState:
+    """What both Connection classes report about their connection."""
+
+    _state: "_ConnState"
+
+    def _h(self) -> Any:
+        handle = self._state.handle
+        if handle is None:
+            raise error_for("CONNECTION_CLOSED", "connection is closed")
+        return handle
+
+    def new_inbox(self) -> str:
+        buf = ffi.new("char[64]")
+        _check(lib.jw_conn_new_inbox(self._h(), buf, 64))
+        return str(ffi.string(buf).decode())
+
+    @property
+    def is_connected(self) -> bool:
+        h = self._state.handle
+        return h is not None and lib.jw_conn_status_get(h) == 2
+
+    @property
+    def is_closed(self) -> bool:
+        h = self._state.handle
+        return h is None or lib.jw_conn_status_get(h) == 6
+
+    @property
+    def status(self) -> str:
+        h = self._state.handle
+        return "CLOSED" if h is None else _CONN_STATUS.get(
+            lib.jw_conn_status_get(h), "CLOSED")
+
+    @property
+    def connected_url(self) -> Optional[str]:
+        h = self._state.handle
+        if h is None:
+            return None
+        buf = ffi.new("char[512]")
+        lib.jw_conn_connected_url(h, buf, 512)
+        return ffi.string(buf).decode() or None
+
+    @property
+    def server_info(self) -> Dict[str, Any]:
+        buf = ffi.new("char[65536]")
+        _check(lib.jw_conn_server_info(self._h(), buf, 65536))
+        text = ffi.string(buf).decode()
+        return json.loads(text) if text else {}
+
+    @property
+    def max_payload(self) -> int:
+        return int(lib.jw_conn_max_payload(self._h()))
+
+    @property
+    def stats(self) -> Dict[str, int]:
+        h = self._h()
+        keys = ("in_msgs", "in_bytes", "out_msgs", "out_bytes", "reconnects")
+        return {k: int(lib.jw_conn_stat(h, i)) for i, k in enumerate(keys)}
+
+
+
+def _publish(handle: Any, subject: str, payload: Payload,
+             reply: Optional[str], headers: HeadersIn, obj: Any) -> None:
+    """The publish both APIs share: bytes, headers, or a packed obj."""
+    if obj is not _codec.MISSING:
+        payload = _codec.pack(obj)
+        merged = dict(headers or {})
+        merged["Content-Type"] = "application/msgpack"
+        headers = merged
+    subj = _subject(subject)
+    if headers:
+        _check(lib.jw_conn_publish_msg(
+            handle, _build_msg(subj, reply, payload, headers)))
+        return
+    rep = _subject(reply, "reply") if reply is not None else ffi.NULL
+    data = _payload(payload)
+    _check(lib.jw_conn_publish_reply(handle, subj, rep, data, len(data)))
+
+
+def _subscribe(handle: Any, subject: str, queue: Optional[str], cb: Any,
+               pending_msgs_limit: Optional[int],
+               pending_bytes_limit: Optional[int]) -> Any:
+    """Subscribe for both APIs; returns the engine's handle."""
+    subj = _subject(subject)
+    q = _subject(queue, "queue") if queue is not None else ffi.NULL
+    if cb is not None and not callable(cb):
+        raise TypeError("cb must be callable")
+    sub_p = ffi.new("jw_sub **")
+    _check(lib.jw_conn_subscribe(handle, subj, q, sub_p))
+    if pending_msgs_limit is not None or pending_bytes_limit is not None:
+        st = lib.jw_sub_set_pending_limits(
+            sub_p[0],
+            524288 if pending_msgs_limit is None else pending_msgs_limit,
+            (64 << 20) if pending_bytes_limit is None
+            else pending_bytes_limit)
+        if st != JW_OK:
+            lib.jw_sub_free(sub_p[0])
+            _raise(st)
+    return sub_p[0]
+
+
+class Connection(_ConnectionState):
     """A connection to NATS. Use ``jetwire.connect()`` to make one."""
 
     def __init__(self, servers: Union[str, Sequence[str], None] = None,
@@ -498,12 +598,6 @@ class Connection:
         if self._state.event_cbs:
             self._state.start_dispatcher()
 
-    def _h(self) -> Any:
-        handle = self._state.handle
-        if handle is None:
-            raise error_for("CONNECTION_CLOSED", "connection is closed")
-        return handle
-
     # -- publishing -------------------------------------------------------
 
     def publish(self, subject: str, payload: Payload = b"",
@@ -522,20 +616,7 @@ class Connection:
             if st:
                 _raise(st)
             return
-        handle = self._h()
-        if obj is not _codec.MISSING:
-            payload = _codec.pack(obj)
-            merged = dict(headers or {})
-            merged["Content-Type"] = "application/msgpack"
-            headers = merged
-        subj = _subject(subject)
-        if headers:
-            msg = _build_msg(subj, reply, payload, headers)
-            _check(lib.jw_conn_publish_msg(handle, msg))
-            return
-        rep = _subject(reply, "reply") if reply is not None else ffi.NULL
-        data = _payload(payload)
-        _check(lib.jw_conn_publish_reply(handle, subj, rep, data, len(data)))
+        _publish(self._h(), subject, payload, reply, headers, obj)
 
     def request(self, subject: str, payload: Payload = b"",
                 timeout: Optional[float] = 2.0,
@@ -562,20 +643,9 @@ class Connection:
                   cb: Optional[Callable[[Msg], Any]] = None, *,
                   pending_msgs_limit: Optional[int] = None,
                   pending_bytes_limit: Optional[int] = None) -> Subscription:
-        handle = self._h()
-        subj = _subject(subject)
-        q = _subject(queue, "queue") if queue is not None else ffi.NULL
-        if cb is not None and not callable(cb):
-            raise TypeError("cb must be callable")
-        sub_p = ffi.new("jw_sub **")
-        _check(lib.jw_conn_subscribe(handle, subj, q, sub_p))
-        sub = Subscription(self, sub_p[0], subject, queue, cb)
-        if pending_msgs_limit is not None or pending_bytes_limit is not None:
-            sub.set_pending_limits(
-                pending_msgs_limit if pending_msgs_limit is not None
-                else 524288,
-                pending_bytes_limit if pending_bytes_limit is not None
-                else 64 * 1024 * 1024)
+        handle = _subscribe(self._h(), subject, queue, cb,
+                            pending_msgs_limit, pending_bytes_limit)
+        sub = Subscription(self, handle, subject, queue, cb)
         if cb is not None:
             self._state.callback_subs[id(sub)] = sub
             self._state.start_dispatcher()
@@ -636,56 +706,6 @@ class Connection:
             return _event(self._state, ev_p[0])
         finally:
             lib.jw_event_free(ev_p[0])
-
-    def new_inbox(self) -> str:
-        buf = ffi.new("char[64]")
-        _check(lib.jw_conn_new_inbox(self._h(), buf, 64))
-        return str(ffi.string(buf).decode())
-
-    @property
-    def is_connected(self) -> bool:
-        h = self._state.handle
-        return h is not None and lib.jw_conn_status_get(h) == 2
-
-    @property
-    def is_closed(self) -> bool:
-        h = self._state.handle
-        return h is None or lib.jw_conn_status_get(h) == 6
-
-    @property
-    def status(self) -> str:
-        h = self._state.handle
-        return "CLOSED" if h is None else _CONN_STATUS.get(
-            lib.jw_conn_status_get(h), "CLOSED")
-
-    @property
-    def connected_url(self) -> Optional[str]:
-        h = self._state.handle
-        if h is None:
-            return None
-        buf = ffi.new("char[512]")
-        lib.jw_conn_connected_url(h, buf, 512)
-        return ffi.string(buf).decode() or None
-
-    @property
-    def server_info(self) -> Dict[str, Any]:
-        buf = ffi.new("char[65536]")
-        _check(lib.jw_conn_server_info(self._h(), buf, 65536))
-        text = ffi.string(buf).decode()
-        return json.loads(text) if text else {}
-
-    @property
-    def max_payload(self) -> int:
-        return int(lib.jw_conn_max_payload(self._h()))
-
-    @property
-    def stats(self) -> Dict[str, int]:
-        h = self._h()
-        return {"in_msgs": lib.jw_conn_stat(h, 0),
-                "in_bytes": lib.jw_conn_stat(h, 1),
-                "out_msgs": lib.jw_conn_stat(h, 2),
-                "out_bytes": lib.jw_conn_stat(h, 3),
-                "reconnects": lib.jw_conn_stat(h, 4)}
 
     def __enter__(self) -> "Connection":
         return self

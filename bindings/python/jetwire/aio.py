@@ -13,14 +13,14 @@ import asyncio
 import collections
 import inspect
 import weakref
-from typing import (Any, AsyncIterator, Awaitable, Callable, Deque, Dict,
+from typing import (Any, AsyncIterator, Callable, Deque, Dict,
                     List, Optional, Sequence, Union)
 
 from . import _codec
-from ._client import (JW_OK, Event, Headers, HeadersIn, Msg as _SyncMsg,
-                      Payload, _BATCH, _build_msg, _ConnState, _event,
-                      _make_opts, _ms, _payload, _raise, _read_messages,
-                      _servers, _subject, _check, _CALLBACKS)
+from ._client import (JW_OK, HeadersIn, Msg as _SyncMsg, Payload, _BATCH,
+                      _build_msg, _ConnectionState, _ConnState, _event,
+                      _make_opts, _ms, _publish, _raise, _read_messages,
+                      _servers, _subject, _subscribe, _check, _CALLBACKS)
 from ._errors import Error, error_for
 from ._jetwire import ffi, lib
 
@@ -182,7 +182,7 @@ class Subscription:
                 fut.set_result(None)
 
 
-class Connection:
+class Connection(_ConnectionState):
     """An asyncio connection. Make one with ``await jetwire.aio.connect()``."""
 
     def __init__(self) -> None:  # use connect()
@@ -213,12 +213,6 @@ class Connection:
                 self._state.event_cbs[key[:-3]] = options[key]
         self._fd = lib.jw_conn_fd(self._state.handle)
         self._loop.add_reader(self._fd, self._on_readable)
-
-    def _h(self) -> Any:
-        handle = self._state.handle
-        if handle is None:
-            raise error_for("CONNECTION_CLOSED", "connection is closed")
-        return handle
 
     def _watch(self, sub: Subscription) -> None:
         self._watched[id(sub)] = sub
@@ -268,20 +262,7 @@ class Connection:
     async def publish(self, subject: str, payload: Payload = b"",
                       reply: Optional[str] = None, headers: HeadersIn = None,
                       *, obj: Any = _codec.MISSING) -> None:
-        handle = self._h()
-        if obj is not _codec.MISSING:
-            payload = _codec.pack(obj)
-            merged = dict(headers or {})
-            merged["Content-Type"] = "application/msgpack"
-            headers = merged
-        subj = _subject(subject)
-        if headers:
-            _check(lib.jw_conn_publish_msg(
-                handle, _build_msg(subj, reply, payload, headers)))
-            return
-        rep = _subject(reply, "reply") if reply is not None else ffi.NULL
-        data = _payload(payload)
-        _check(lib.jw_conn_publish_reply(handle, subj, rep, data, len(data)))
+        _publish(self._h(), subject, payload, reply, headers, obj)
 
     async def request(self, subject: str, payload: Payload = b"",
                       timeout: Optional[float] = 2.0,
@@ -314,20 +295,9 @@ class Connection:
                         pending_msgs_limit: Optional[int] = None,
                         pending_bytes_limit: Optional[int] = None
                         ) -> Subscription:
-        handle = self._h()
-        subj = _subject(subject)
-        q = _subject(queue, "queue") if queue is not None else ffi.NULL
-        if cb is not None and not callable(cb):
-            raise TypeError("cb must be callable")
-        sub_p = ffi.new("jw_sub **")
-        _check(lib.jw_conn_subscribe(handle, subj, q, sub_p))
-        sub = Subscription(self, sub_p[0], subject, queue, cb)
-        if pending_msgs_limit is not None or pending_bytes_limit is not None:
-            _check(lib.jw_sub_set_pending_limits(
-                sub_p[0],
-                524288 if pending_msgs_limit is None else pending_msgs_limit,
-                (64 << 20) if pending_bytes_limit is None
-                else pending_bytes_limit))
+        handle = _subscribe(self._h(), subject, queue, cb,
+                            pending_msgs_limit, pending_bytes_limit)
+        sub = Subscription(self, handle, subject, queue, cb)
         self._subs.add(sub)
         return sub
 
@@ -379,48 +349,6 @@ class Connection:
             cb = self._state.event_cbs.get("closed")
             if cb is not None:
                 await _maybe_await(cb())
-
-    def new_inbox(self) -> str:
-        buf = ffi.new("char[64]")
-        _check(lib.jw_conn_new_inbox(self._h(), buf, 64))
-        return str(ffi.string(buf).decode())
-
-    @property
-    def is_connected(self) -> bool:
-        h = self._state.handle
-        return h is not None and lib.jw_conn_status_get(h) == 2
-
-    @property
-    def is_closed(self) -> bool:
-        h = self._state.handle
-        return h is None or lib.jw_conn_status_get(h) == 6
-
-    @property
-    def connected_url(self) -> Optional[str]:
-        h = self._state.handle
-        if h is None:
-            return None
-        buf = ffi.new("char[512]")
-        lib.jw_conn_connected_url(h, buf, 512)
-        return ffi.string(buf).decode() or None
-
-    @property
-    def server_info(self) -> Dict[str, Any]:
-        import json
-        buf = ffi.new("char[65536]")
-        _check(lib.jw_conn_server_info(self._h(), buf, 65536))
-        text = ffi.string(buf).decode()
-        return json.loads(text) if text else {}
-
-    @property
-    def max_payload(self) -> int:
-        return int(lib.jw_conn_max_payload(self._h()))
-
-    @property
-    def stats(self) -> Dict[str, int]:
-        h = self._h()
-        keys = ("in_msgs", "in_bytes", "out_msgs", "out_bytes", "reconnects")
-        return {k: int(lib.jw_conn_stat(h, i)) for i, k in enumerate(keys)}
 
     async def __aenter__(self) -> "Connection":
         return self
