@@ -114,16 +114,10 @@ const jw_value *jw_value_array_at(const jw_value *v, uint32_t i);
 const jw_value *jw_value_map_key(const jw_value *v, uint32_t i);
 const jw_value *jw_value_map_val(const jw_value *v, uint32_t i);
 
-/* Defined by the binding (below): one crossing for a batch of messages. */
-typedef struct jwpy_view {
-    const char *subject; size_t subject_len;
-    const char *reply; size_t reply_len;
-    const char *data; size_t data_len;
-    int header_count;
-    int status;
-} jwpy_view;
-void jwpy_views(jw_msg **msgs, int n, jwpy_view *out);
+/* Defined by the binding (below). */
 void jwpy_free(jw_msg **msgs, int n);
+long long jwpy_flatten(jw_msg **msgs, int n, int64_t *meta, char *buf,
+                       size_t cap);
 int jwpy_publish(jw_conn *conn, const char *subject, const char *data,
                  size_t len);
 int jw_conn_publish(jw_conn *conn, const char *subject, const void *data,
@@ -134,39 +128,54 @@ SOURCE = r"""
 #include "jetwire.h"
 #include <string.h>
 
-typedef struct jwpy_view {
-    const char *subject; size_t subject_len;
-    const char *reply; size_t reply_len;
-    const char *data; size_t data_len;
-    int header_count;
-    int status;
-} jwpy_view;
-
-/* Python pays per call into C, so a batch of messages is described in one
- * call: views of every field, copied into Python objects by the caller. */
-static void jwpy_views(jw_msg **msgs, int n, jwpy_view *out)
-{
-    for (int i = 0; i < n; i++) {
-        const char *reply = jw_msg_reply(msgs[i]);
-        out[i].subject = jw_msg_subject(msgs[i]);
-        out[i].subject_len = strlen(out[i].subject);
-        out[i].reply = reply;
-        out[i].reply_len = reply ? strlen(reply) : 0;
-        out[i].data = jw_msg_data(msgs[i]);
-        out[i].data_len = jw_msg_data_len(msgs[i]);
-        out[i].header_count = jw_msg_headers_raw(msgs[i], NULL)
-                                  ? jw_msg_header_count(msgs[i]) : 0;
-        out[i].status = out[i].header_count >= 0 && jw_msg_headers_raw(
-                            msgs[i], NULL) ? jw_msg_status_code(msgs[i]) : 0;
-    }
-}
-
 /* jw_conn_publish with char pointers, which cffi passes from bytes
  * without conversion work. */
 static int jwpy_publish(jw_conn *conn, const char *subject, const char *data,
                         size_t len)
 {
     return jw_conn_publish(conn, subject, data, len);
+}
+
+/* A batch as two flat arrays Python converts in one step each: per message
+ * five integers in meta (subject length, reply length or -1, data length,
+ * header count, status) and the subject, reply and data bytes one after
+ * the other in buf. Returns the bytes used, or minus the bytes needed when
+ * cap is too small (nothing is written then). */
+static long long jwpy_flatten(jw_msg **msgs, int n, int64_t *meta, char *buf,
+                              size_t cap)
+{
+    size_t need = 0;
+    for (int i = 0; i < n; i++) {
+        const char *reply = jw_msg_reply(msgs[i]);
+        need += strlen(jw_msg_subject(msgs[i])) + (reply ? strlen(reply) : 0)
+                + jw_msg_data_len(msgs[i]);
+    }
+    if (need > cap)
+        return -(long long)need;
+    char *p = buf;
+    for (int i = 0; i < n; i++) {
+        const char *subject = jw_msg_subject(msgs[i]);
+        const char *reply = jw_msg_reply(msgs[i]);
+        size_t sl = strlen(subject), rl = reply ? strlen(reply) : 0;
+        size_t dl = jw_msg_data_len(msgs[i]);
+        int headers = jw_msg_headers_raw(msgs[i], NULL) != NULL;
+        memcpy(p, subject, sl);
+        p += sl;
+        if (rl) {
+            memcpy(p, reply, rl);
+            p += rl;
+        }
+        if (dl) {
+            memcpy(p, jw_msg_data(msgs[i]), dl);
+            p += dl;
+        }
+        meta[5 * i] = (int64_t)sl;
+        meta[5 * i + 1] = reply ? (int64_t)rl : -1;
+        meta[5 * i + 2] = (int64_t)dl;
+        meta[5 * i + 3] = headers ? jw_msg_header_count(msgs[i]) : 0;
+        meta[5 * i + 4] = headers ? jw_msg_status_code(msgs[i]) : 0;
+    }
+    return (long long)(p - buf);
 }
 
 static void jwpy_free(jw_msg **msgs, int n)

@@ -148,31 +148,60 @@ class Msg:
             self.subject, self.reply, self.data[:64])
 
 
+def _read_headers(m: Any) -> Headers:
+    name_p = ffi.new("const char **")
+    value_p = ffi.new("const char **")
+    items = []
+    for k in range(lib.jw_msg_header_count(m)):
+        lib.jw_msg_header_at(m, k, name_p, value_p)
+        items.append((ffi.string(name_p[0]).decode("utf-8", "replace"),
+                      ffi.string(value_p[0]).decode("utf-8", "replace")))
+    return Headers(items)
+
+
+class _Scratch(threading.local):
+    """Per-thread buffers for jwpy_flatten: the dispatcher and user threads
+    read batches at the same time, with the GIL released inside C."""
+
+    def __init__(self) -> None:
+        self.meta = ffi.new("int64_t[]", 5 * _BATCH)
+        self.size = 64 * 1024
+        self.buf = ffi.new("char[]", self.size)
+
+
+_scratch = _Scratch()
+
+
 def _read_messages(state: "_ConnState", msgs: Any, n: int,
                    cls: type = Msg) -> List[Any]:
-    """Copy n engine messages into Msg objects and free them."""
-    views = state.views
-    lib.jwpy_views(msgs, n, views)
-    out = []
-    unpack = ffi.unpack
+    """Copy n engine messages into Msg objects and free them. The batch
+    crosses in one call, as two flat arrays (see jwpy_flatten)."""
+    sc = _scratch
+    used = lib.jwpy_flatten(msgs, n, sc.meta, sc.buf, sc.size)
+    if used < 0:
+        sc.size = max(-used, 2 * sc.size)
+        sc.buf = ffi.new("char[]", sc.size)
+        used = lib.jwpy_flatten(msgs, n, sc.meta, sc.buf, sc.size)
+    meta = ffi.unpack(sc.meta, 5 * n)
+    raw = ffi.unpack(sc.buf, used)
     conn = state.owner()
+    out = []
+    append = out.append
+    pos = 0
     for i in range(n):
-        v = views[i]
-        headers = None
-        if v.header_count:
-            m = msgs[i]
-            name_p = ffi.new("const char **")
-            value_p = ffi.new("const char **")
-            items = []
-            for k in range(v.header_count):
-                lib.jw_msg_header_at(m, k, name_p, value_p)
-                items.append((ffi.string(name_p[0]).decode("utf-8", "replace"),
-                              ffi.string(value_p[0]).decode("utf-8",
-                                                            "replace")))
-            headers = Headers(items)
-        reply = unpack(v.reply, v.reply_len).decode() if v.reply else None
-        out.append(cls(unpack(v.subject, v.subject_len).decode(), reply,
-                       unpack(v.data, v.data_len), headers, v.status, conn))
+        k = 5 * i
+        end = pos + meta[k]
+        subject = raw[pos:end].decode()
+        rl = meta[k + 1]
+        if rl >= 0:
+            pos, end = end, end + rl
+            reply: Optional[str] = raw[pos:end].decode()
+        else:
+            reply = None
+        pos, end = end, end + meta[k + 2]
+        headers = _read_headers(msgs[i]) if meta[k + 3] else None
+        append(cls(subject, reply, raw[pos:end], headers, meta[k + 4], conn))
+        pos = end
     lib.jwpy_free(msgs, n)
     return out
 
@@ -218,7 +247,6 @@ class _ConnState:
         self.handle = handle
         self.lock = threading.Lock()
         self.owner = weakref.ref(owner)
-        self.views = ffi.new("jwpy_view[]", _BATCH)
         self.callback_subs: Dict[int, "Subscription"] = {}
         self.event_cbs: Dict[str, Callable[..., Any]] = {}
         self.subs_by_handle: Dict[int, "weakref.ref[Any]"] = {}
@@ -237,7 +265,6 @@ class _ConnState:
 
     def _dispatch(self) -> None:
         msgs = ffi.new("jw_msg *[]", _BATCH)
-        views = ffi.new("jwpy_view[]", _BATCH)
         ev_p = ffi.new("jw_event **")
         fd = lib.jw_conn_fd(self.handle)
         while True:
@@ -261,7 +288,7 @@ class _ConnState:
                     lib.jw_event_free(ev_p[0])
                 subs = list(self.callback_subs.values())
             for sub in subs:
-                sub._deliver_to_callback(msgs, views)
+                sub._deliver_to_callback(msgs)
             if closed:
                 return
 
@@ -363,7 +390,7 @@ class Subscription:
                 raise
             yield from batch
 
-    def _deliver_to_callback(self, msgs: Any, views: Any) -> None:
+    def _deliver_to_callback(self, msgs: Any) -> None:
         if not self._finalizer.alive:
             return
         while True:
