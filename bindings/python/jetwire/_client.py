@@ -185,7 +185,7 @@ def _read_messages(state: "_ConnState", msgs: Any, n: int,
     meta = ffi.unpack(sc.meta, 5 * n)
     raw = ffi.unpack(sc.buf, used)
     conn = state.owner()
-    out = []
+    out: List[Any] = []
     append = out.append
     pos = 0
     for i in range(n):
