@@ -41,11 +41,15 @@ test: build build-asan python
 test-unit: build
 	ctest --test-dir $(BUILD) -j$(JOBS) -L unit --output-on-failure
 
-demo: build
+demo: build python
 	BUILD_DIR=$(BUILD) bash scripts/demo.sh
 
 bench: setup
 	bash bench/run.sh
+
+.PHONY: bench-python
+bench-python: setup
+	bash bench/run_python.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-bench build-python

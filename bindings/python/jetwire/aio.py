@@ -262,6 +262,16 @@ class Connection(_ConnectionState):
     async def publish(self, subject: str, payload: Payload = b"",
                       reply: Optional[str] = None, headers: HeadersIn = None,
                       *, obj: Any = _codec.MISSING) -> None:
+        handle = self._state.handle
+        # The common call, publish(str, bytes), as in the blocking API.
+        if (type(payload) is bytes and type(subject) is str and
+                reply is None and not headers and obj is _codec.MISSING and
+                handle is not None):
+            st = lib.jw_conn_publish(handle, subject.encode(), payload,
+                                     len(payload))
+            if st:
+                _raise(st)
+            return
         _publish(self._h(), subject, payload, reply, headers, obj)
 
     async def request(self, subject: str, payload: Payload = b"",

@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# Run the Python benchmarks against a private nats-server: jetwire's Python
+# package (blocking and asyncio APIs) against nats-py, with the C engine's
+# bench_jetwire in the same run for reference, plus start-up time. Prints
+# medians and ratios; the same text goes to bench/results/python-latest.md.
+# See bench/python/README.md for what each program measures.
+#
+# Environment (all optional):
+#   ROUNDS=3                  rounds per (mode, size); the median is reported
+#   SIZES="16 128"            payload bytes
+#   N_PUB=500000 N_PUBSUB=200000 N_REQREP=5000        the Python programs
+#   N_C_PUB=5000000 N_C_PUBSUB=1000000 N_C_REQREP=$N_REQREP   bench_jetwire
+#   STARTUP_RUNS=7            fresh interpreters per client for startup
+#   BENCH_CLIENTS="jw-sync jw-aio natspy c"   which clients to run
+#   BENCH_VENV=<repo>/bench/.venv-py    the venv with nats-py and jetwire
+#   BUILD_DIR=<repo>/build-bench, BENCH_JETWIRE_BIN   as for bench/run.sh
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD_DIR=${BUILD_DIR:-$ROOT/build-bench}
+VENV=${BENCH_VENV:-$ROOT/bench/.venv-py}
+ROUNDS=${ROUNDS:-3}
+SIZES=${SIZES:-16 128}
+N_PUB=${N_PUB:-500000}
+N_PUBSUB=${N_PUBSUB:-200000}
+N_REQREP=${N_REQREP:-5000}
+N_C_PUB=${N_C_PUB:-5000000}
+N_C_PUBSUB=${N_C_PUBSUB:-1000000}
+N_C_REQREP=${N_C_REQREP:-$N_REQREP}
+STARTUP_RUNS=${STARTUP_RUNS:-7}
+BENCH_CLIENTS=${BENCH_CLIENTS:-jw-sync jw-aio natspy c}
+PYDIR=$ROOT/bench/python
+OUT_DIR=$ROOT/bench/results
+OUT=$OUT_DIR/python-latest.md
+
+started=$(date +%s)
+work=$(mktemp -d)
+server_pid=
+cleanup() {
+    if [ -n "$server_pid" ]; then
+        kill "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+has_client() { case " $BENCH_CLIENTS " in *" $1 "*) return 0 ;; esac; return 1; }
+quiet() { # run a command, show its output only if it fails
+    "$@" >"$work/step.log" 2>&1 || { cat "$work/step.log" >&2; return 1; }
+}
+
+# --- the bench venv: nats-py from PyPI, jetwire from this tree ------------
+# The project venv (make setup) builds jetwire without network access; its
+# interpreter also makes the bench venv, so the wheel's tag fits.
+PROJECT_PY=$ROOT/.venv/bin/python
+base_py=python3
+[ -x "$PROJECT_PY" ] && base_py=$PROJECT_PY
+if [ ! -x "$VENV/bin/python" ]; then
+    echo "creating ${VENV#"$ROOT"/}" >&2
+    quiet "$base_py" -m venv "$VENV"
+fi
+if ! "$VENV/bin/python" -c 'import nats, cffi' 2>/dev/null; then
+    # cffi is jetwire's runtime dependency; the same version as the one that
+    # builds the extension.
+    cffi_pin=cffi
+    if [ -x "$PROJECT_PY" ] && v=$("$PROJECT_PY" -c \
+        'import cffi; print(cffi.__version__)' 2>/dev/null); then
+        cffi_pin="cffi==$v"
+    fi
+    echo "installing nats-py and $cffi_pin into ${VENV#"$ROOT"/}" >&2
+    quiet "$VENV/bin/pip" install -q nats-py "$cffi_pin"
+fi
+# A clean copy of what the package is built from (as MANIFEST.in lists it),
+# so the build neither reuses stale objects nor collides with a `make
+# python` building in the tree's build-python/ at the same time.
+src=$work/src
+mkdir -p "$src/bindings/python"
+cp "$ROOT"/setup.py "$ROOT"/setup.cfg "$ROOT"/pyproject.toml \
+    "$ROOT"/MANIFEST.in "$src/"
+cp -R "$ROOT/include" "$ROOT/core" "$src/"
+cp "$ROOT/bindings/python/README.md" "$src/bindings/python/"
+tar -C "$ROOT/bindings/python" --exclude=__pycache__ --exclude='*.so' \
+    --exclude='*.egg-info' -cf - jetwire | tar -C "$src/bindings/python" -xf -
+echo "building jetwire from the working tree" >&2
+if [ -x "$PROJECT_PY" ] && "$PROJECT_PY" -c 'import cffi, setuptools, wheel' \
+    2>/dev/null; then
+    quiet "$PROJECT_PY" -m pip wheel -q --no-build-isolation --no-deps \
+        -w "$work/wheel" "$src"
+    quiet "$VENV/bin/pip" install -q --no-deps --force-reinstall \
+        "$work"/wheel/jetwire-*.whl
+else
+    quiet "$VENV/bin/pip" install -q --force-reinstall "$src"
+fi
+PY=$VENV/bin/python
+natspy_version=$("$PY" -c 'import importlib.metadata as m; print(m.version("nats-py"))')
+jetwire_version=$("$PY" -c 'import jetwire; print(jetwire.__version__, "engine", jetwire.engine_version)')
+python_version=$("$PY" -c 'import sys; print(sys.version.split()[0])')
+
+# --- the C engine's program, as bench/run.sh builds it ---------------------
+JW_BIN=${BENCH_JETWIRE_BIN:-$BUILD_DIR/bench/bench_jetwire}
+if has_client c && [ -z "${BENCH_JETWIRE_BIN:-}" ]; then
+    if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
+        quiet cmake -S "$ROOT" -B "$BUILD_DIR" -DJW_BUILD_BENCH=ON \
+            -DCMAKE_BUILD_TYPE=Release -DJW_BUILD_TESTS=OFF \
+            -DJW_BUILD_EXAMPLES=OFF
+    fi
+    quiet cmake --build "$BUILD_DIR" --target bench_jetwire -j "$(nproc)"
+fi
+
+# --- server ----------------------------------------------------------------
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); \
+s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null && return
+    local port
+    while :; do
+        port=$((20000 + RANDOM % 40000))
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
+    done
+}
+port=$(free_port)
+nats-server -a 127.0.0.1 -p "$port" >"$work/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
+    sleep 0.05
+done
+URL=nats://127.0.0.1:$port
+server_version=$(nats-server --version 2>&1 | head -1)
+
+# --- runs ------------------------------------------------------------------
+raw=$work/results.txt
+: >"$raw"
+failures=0
+run_one() { # client mode size
+    local n cmd
+    case $2 in
+    pub) n=$N_PUB ;; pubsub) n=$N_PUBSUB ;; reqrep) n=$N_REQREP ;;
+    esac
+    case $1 in
+    jw-sync) cmd=("$PY" "$PYDIR/bench_jetwire_py.py" --api sync) ;;
+    jw-aio) cmd=("$PY" "$PYDIR/bench_jetwire_py.py" --api aio) ;;
+    natspy) cmd=("$PY" "$PYDIR/bench_natspy.py") ;;
+    c)
+        cmd=("$JW_BIN")
+        case $2 in
+        pub) n=$N_C_PUB ;; pubsub) n=$N_C_PUBSUB ;; reqrep) n=$N_C_REQREP ;;
+        esac
+        ;;
+    esac
+    local out
+    if out=$("${cmd[@]}" --url "$URL" --mode "$2" --size "$3" --n "$n" \
+        2>"$work/stderr"); then
+        grep '^RESULT ' <<<"$out" >>"$raw"
+        printf '  %-8s %-7s %4s B  %s\n' "$1" "$2" "$3" \
+            "$(grep -o 'rate=[0-9]*' <<<"$out")" >&2
+    else
+        failures=$((failures + 1))
+        echo "FAILED: $1 $2 size=$3 n=$n" >&2
+        cat "$work/stderr" >&2
+    fi
+}
+
+read -r -a clients <<<"$BENCH_CLIENTS"
+for mode in pub pubsub reqrep; do
+    for size in $SIZES; do
+        for round in $(seq "$ROUNDS"); do
+            # Rotate the order each round so that no client always meets
+            # the server warm (or cold).
+            k=$(((round - 1) % ${#clients[@]}))
+            for client in "${clients[@]:k}" "${clients[@]:0:k}"; do
+                run_one "$client" "$mode" "$size"
+            done
+        done
+    done
+done
+
+echo "  startup: $STARTUP_RUNS fresh interpreters per client" >&2
+if ! "$PY" "$PYDIR/startup.py" --url "$URL" --runs "$STARTUP_RUNS" \
+    >>"$raw" 2>"$work/stderr"; then
+    failures=$((failures + 1))
+    echo "FAILED: startup" >&2
+    cat "$work/stderr" >&2
+fi
+
+# --- report ----------------------------------------------------------------
+elapsed=$(($(date +%s) - started))
+commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo uncommitted)
+dirty=
+[ -n "$(git -C "$ROOT" status --porcelain 2>/dev/null)" ] && dirty=" (working tree with changes)"
+"$PY" "$PYDIR/report.py" "$raw" \
+    --header "# jetwire Python package vs nats-py" \
+    --header "" \
+    --header "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $commit$dirty, $(nproc) CPUs, $server_version on 127.0.0.1; Python $python_version, jetwire $jetwire_version, nats-py $natspy_version (asyncio, default event loop)." \
+    --header "Median of $ROUNDS rounds. n: Python pub $N_PUB, pubsub $N_PUBSUB, reqrep $N_REQREP; C bench_jetwire pub $N_C_PUB, pubsub $N_C_PUBSUB, reqrep $N_C_REQREP (reqrep after 200 unmeasured requests). Run took ${elapsed}s." \
+    >"$work/table.md"
+{
+    cat "$work/table.md"
+    echo
+    echo "<details><summary>raw RESULT lines</summary>"
+    echo
+    echo '```'
+    cat "$raw"
+    echo '```'
+    echo "</details>"
+} >"$work/latest.md"
+mkdir -p "$OUT_DIR"
+cp "$work/latest.md" "$OUT"
+echo >&2
+cat "$work/table.md"
+echo >&2
+echo "written to ${OUT#"$ROOT"/}" >&2
+if [ "$failures" -gt 0 ]; then
+    echo "$failures run(s) FAILED" >&2
+    exit 1
+fi
