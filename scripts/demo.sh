@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # The tutorial's tour, end to end, against a private nats-server:
-# pub/sub, wildcards, request/reply and queue groups, first with the C
-# examples (examples/c/), later also through the Python and Lua bindings.
+# pub/sub, wildcards, request/reply and queue groups, with the C examples
+# (examples/c/), then the same with the Python ones (examples/python/),
+# blocking and asyncio, then the Python production-ready connection: its
+# graceful shutdown and its handlers when the server goes away. The Lua
+# binding joins later.
 #
-#   BUILD_DIR=build bash scripts/demo.sh
+#   BUILD_DIR=build PYTHON=.venv/bin/python bash scripts/demo.sh
 #
-# `make demo` runs the setup and the build first, then this script. It exits
+# `make demo` runs the setup, the build and the install of the Python
+# package (`make python`) first, then this script. It exits
 # 0 only if every step succeeded; every program and every wait is bounded by
 # DEMO_TIMEOUT seconds (default 20), so it never hangs.
 set -Eeuo pipefail
@@ -14,9 +18,10 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-build}
 [[ $BUILD_DIR == /* ]] || BUILD_DIR=$ROOT/$BUILD_DIR
 STEP_TIMEOUT=${DEMO_TIMEOUT:-20}
+PYTHON=${PYTHON:-$ROOT/.venv/bin/python}
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/jetwire-demo.XXXXXX")
-SERVER_PID=""
+declare -A SERVER_PID_OF # nats-server name -> pid
 BG_PIDS=()          # background programs still running, stopped on exit
 declare -A PID_OF   # background program name -> pid
 
@@ -67,9 +72,9 @@ cleanup() {
   for pid in "${BG_PIDS[@]}"; do
     stop_pid "$pid"
   done
-  if [[ -n $SERVER_PID ]]; then
-    stop_pid "$SERVER_PID"
-  fi
+  for pid in "${SERVER_PID_OF[@]}"; do
+    stop_pid "$pid"
+  done
   rm -rf "$WORK"
   exit "$rc"
 }
@@ -77,12 +82,23 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# cmdline CMD...: the command as shown: files by their name only
+# ("python subscriber.py 1", "example_subscriber 1").
+cmdline() {
+  local arg shown=()
+  for arg; do
+    [[ $arg == */* && -e $arg ]] && arg=$(basename "$arg")
+    shown+=("$arg")
+  done
+  printf '%s' "${shown[*]}"
+}
+
 # run NAME CMD...: run a program in the foreground; its output goes to
 # $WORK/NAME.log and is shown. Fails the demo unless it exits 0.
 run() {
   local name=$1 rc=0
   shift
-  say "\$ $(basename "$1")${2:+ ${*:2}}"
+  say "\$ $(cmdline "$@")"
   timeout "$STEP_TIMEOUT" "$@" >"$WORK/$name.log" 2>&1 || rc=$?
   sed 's/^/    /' "$WORK/$name.log"
   ((rc == 0)) || fail "$name exited with status $rc$( ((rc == 124)) && echo ' (timed out)')"
@@ -92,7 +108,7 @@ run() {
 run_failing() {
   local name=$1 rc=0
   shift
-  say "\$ $(basename "$1")${2:+ ${*:2}}"
+  say "\$ $(cmdline "$@")"
   timeout "$STEP_TIMEOUT" "$@" >"$WORK/$name.log" 2>&1 || rc=$?
   sed 's/^/    /' "$WORK/$name.log"
   ((rc != 0)) || fail "$name succeeded where it should have failed"
@@ -100,11 +116,14 @@ run_failing() {
 }
 
 # start_bg NAME CMD...: start a program in the background, output into
-# $WORK/NAME.log.
+# $WORK/NAME.log. The log is emptied first, here: the background shell's
+# redirection may come late, and wait_for_line must not find the lines of
+# an earlier program of that name.
 start_bg() {
   local name=$1
   shift
-  say "\$ $(basename "$1")${2:+ ${*:2}} &"
+  say "\$ $(cmdline "$@") &"
+  : >"$WORK/$name.log"
   timeout "$STEP_TIMEOUT" "$@" >"$WORK/$name.log" 2>&1 &
   PID_OF[$name]=$!
   BG_PIDS+=("$!")
@@ -127,14 +146,20 @@ wait_for_line() {
   done
 }
 
-# finish_bg NAME: wait for a background program to end by itself, show its
-# output, and fail the demo unless it exited 0.
+# finish_bg NAME [failing]: wait for a background program to end by itself,
+# show its output, and fail the demo unless it exited 0 (with "failing":
+# unless it failed, by itself rather than by the timeout).
 finish_bg() {
   local name=$1 pid=${PID_OF[$1]} rc=0
   wait "$pid" || rc=$?
   forget_pid "$pid"
   show_log "$name"
-  ((rc == 0)) || fail "$name exited with status $rc$( ((rc == 124)) && echo ' (timed out)')"
+  ((rc != 124)) || fail "$name timed out"
+  if [[ ${2:-} == failing ]]; then
+    ((rc != 0)) || fail "$name succeeded where it should have failed"
+  else
+    ((rc == 0)) || fail "$name exited with status $rc"
+  fi
 }
 
 # stop_bg NAME: ask a background program to shut down (SIGTERM), then as
@@ -154,70 +179,120 @@ expect() {
   grep -q -- "$2" "$WORK/$1.log" || fail "$1 did not print '$2'"
 }
 
+# expect_last NAME TEXT: the last line NAME printed is TEXT.
+expect_last() {
+  [[ $(tail -n 1 "$WORK/$1.log") == "$2" ]] ||
+    fail "$1 did not end with '$2'"
+}
+
 # ---------------------------------------------------------------------------
-# The private server
+# The private servers
 
 port_open() {
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# start_server NAME: start a private nats-server on a free loopback port; its
+# URL goes into SERVER_URL. The first one, "main", is the one the tour uses
+# ($NATS_URL); others are spares a step may stop.
 start_server() {
-  local attempt port deadline
+  local name=$1 attempt port pid deadline
   command -v nats-server >/dev/null || fail "nats-server not found (run scripts/setup.sh)"
   for attempt in 1 2 3 4 5; do
     port=$((20000 + RANDOM % 40000))
     port_open "$port" && continue # taken
-    rm -rf "$WORK/jetstream"
-    nats-server -a 127.0.0.1 -p "$port" -js -sd "$WORK/jetstream" \
-      >"$WORK/nats-server.log" 2>&1 &
-    SERVER_PID=$!
+    rm -rf "$WORK/jetstream-$name"
+    nats-server -a 127.0.0.1 -p "$port" -js -sd "$WORK/jetstream-$name" \
+      >"$WORK/nats-server-$name.log" 2>&1 &
+    pid=$!
+    SERVER_PID_OF[$name]=$pid
     deadline=$((SECONDS + 10))
-    while kill -0 "$SERVER_PID" 2>/dev/null && ((SECONDS < deadline)); do
-      if grep -qs 'Server is ready' "$WORK/nats-server.log" && port_open "$port"; then
-        export NATS_URL="nats://127.0.0.1:$port"
-        say "nats-server $(nats-server --version | sed 's/.*v//') listening on $NATS_URL (attempt $attempt)"
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do
+      if grep -qs 'Server is ready' "$WORK/nats-server-$name.log" && port_open "$port"; then
+        SERVER_URL="nats://127.0.0.1:$port"
+        say "nats-server $(nats-server --version | sed 's/.*v//') ($name) listening on $SERVER_URL (attempt $attempt)"
         return 0
       fi
       sleep 0.05
     done
-    stop_pid "$SERVER_PID" # it died (port raced away?) or never got ready
-    SERVER_PID=""
+    stop_server "$name" # it died (port raced away?) or never got ready
   done
-  sed 's/^/    /' "$WORK/nats-server.log" >&2 || true
-  fail "could not start nats-server"
+  sed 's/^/    /' "$WORK/nats-server-$name.log" >&2 || true
+  fail "could not start nats-server ($name)"
+}
+
+# stop_server NAME: stop a server start_server started.
+stop_server() {
+  stop_pid "${SERVER_PID_OF[$1]}"
+  unset "SERVER_PID_OF[$1]"
 }
 
 # ---------------------------------------------------------------------------
-# The tour in C
+# The examples: the same programs, with the same arguments and output, in C
+# and in Python, blocking and asyncio.
 
 C_BIN=$BUILD_DIR/examples/c
+PY_DIR=$ROOT/examples/python
+EXAMPLES=(publisher subscriber wildcard_subscriber responder requester
+  queue_worker task_publisher)
+
+# example KIND NAME: the command line of example NAME into the array EX.
+# KIND: c (build/examples/c/example_NAME), python (examples/python/NAME.py)
+# or asyncio (examples/python/aio_NAME.py).
+example() {
+  case $1 in
+  c) EX=("$C_BIN/example_$2") ;;
+  python) EX=("$PYTHON" "$PY_DIR/$2.py") ;;
+  asyncio) EX=("$PYTHON" "$PY_DIR/aio_$2.py") ;;
+  *) fail "unknown kind of example: $1" ;;
+  esac
+}
 
 check_c() {
   local name
-  for name in publisher subscriber wildcard_subscriber responder requester \
-    queue_worker task_publisher; do
+  for name in "${EXAMPLES[@]}"; do
     [[ -x $C_BIN/example_$name ]] ||
       fail "$C_BIN/example_$name missing: build first (make build, or set BUILD_DIR)"
   done
 }
 
-tour_c() {
-  local bin=$C_BIN
+check_python() {
+  local name
+  [[ -x $PYTHON ]] || fail "$PYTHON missing: run make python (or set PYTHON)"
+  timeout "$STEP_TIMEOUT" "$PYTHON" -c 'import jetwire, jetwire.aio' \
+    >"$WORK/python-check.log" 2>&1 || {
+    sed 's/^/    /' "$WORK/python-check.log" >&2
+    fail "the jetwire package does not import in $PYTHON: run make python"
+  }
+  for name in "${EXAMPLES[@]}" production_connection; do
+    [[ -f $PY_DIR/$name.py && -f $PY_DIR/aio_$name.py ]] ||
+      fail "$PY_DIR/$name.py or aio_$name.py missing"
+  done
+}
 
-  section "C: Pub/Sub"
-  start_bg subscriber "$bin/example_subscriber" 1
+# tour KIND LABEL: the tutorial's patterns with the examples of one kind.
+tour() {
+  local kind=$1 label=$2
+
+  section "$label: Pub/Sub"
+  example "$kind" subscriber
+  start_bg subscriber "${EX[@]}" 1
   wait_for_line subscriber "Listening for orders"
-  run publisher "$bin/example_publisher"
+  example "$kind" publisher
+  run publisher "${EX[@]}"
   finish_bg subscriber
   expect subscriber "Received order: ID=ORD-12345, Customer=CUST-789, Amount=\$99.99"
+  expect_last subscriber "Graceful shutdown complete: 1 order(s) received"
 
-  section "C: Wildcards"
+  section "$label: Wildcards"
   # orders.created matches orders.* and orders.>; orders.eu.created only
   # orders.>. Three deliveries in all.
-  start_bg wildcards "$bin/example_wildcard_subscriber" 3
+  example "$kind" wildcard_subscriber
+  start_bg wildcards "${EX[@]}" 3
   wait_for_line wildcards "Listening with wildcard"
-  run publisher "$bin/example_publisher" orders.created
-  run publisher "$bin/example_publisher" orders.eu.created
+  example "$kind" publisher
+  run publisher "${EX[@]}" orders.created
+  run publisher "${EX[@]}" orders.eu.created
   finish_bg wildcards
   expect wildcards '^\[orders\.\*\] Subject: orders\.created,'
   expect wildcards '^\[orders\.>\] Subject: orders\.created,'
@@ -225,29 +300,34 @@ tour_c() {
   if grep -q '^\[orders\.\*\] Subject: orders\.eu\.' "$WORK/wildcards.log"; then
     fail "orders.* matched a subject with two tokens after orders"
   fi
+  expect_last wildcards "Done: 3 message(s) delivered"
 
-  section "C: Request/Reply"
-  start_bg responder "$bin/example_responder" 3
+  section "$label: Request/Reply"
+  example "$kind" responder
+  start_bg responder "${EX[@]}" 3
   wait_for_line responder "listening on 'user.get'"
-  run requester "$bin/example_requester"
+  example "$kind" requester
+  run requester "${EX[@]}"
   finish_bg responder
   expect requester "User found: Alice Smith <alice@example.com>"
   expect requester "User found: Bob Johnson <bob@example.com>"
   expect requester "User not found: user-42"
   say "With the service stopped, the server answers 'no responders' at once:"
-  run_failing requester "$bin/example_requester"
+  run_failing requester "${EX[@]}"
   expect requester "NO_RESPONDERS"
 
-  section "C: Queue groups"
+  section "$label: Queue groups"
   local i logs=()
+  example "$kind" queue_worker
   for i in 1 2 3; do
-    start_bg "worker-$i" "$bin/example_queue_worker" "worker-$i"
+    start_bg "worker-$i" "${EX[@]}" "worker-$i"
     logs+=("$WORK/worker-$i.log")
   done
   for i in 1 2 3; do
     wait_for_line "worker-$i" "Ready to process"
   done
-  run task_publisher "$bin/example_task_publisher"
+  example "$kind" task_publisher
+  run task_publisher "${EX[@]}"
   local deadline=$((SECONDS + STEP_TIMEOUT))
   until (($(count "Completed task" "${logs[@]}") >= 10)); do
     ((SECONDS < deadline)) || fail "the workers did not complete 10 tasks"
@@ -269,13 +349,62 @@ tour_c() {
   say "All 10 tasks done, each by exactly one worker."
 }
 
+# The production-ready connection, blocking and asyncio: a graceful shutdown
+# (on SIGTERM, or by itself after COUNT heartbeats), then the handlers at
+# work when the server goes away.
+tour_production() {
+  local kind label
+
+  section "Python: Production-ready connection"
+  example python production_connection
+  start_bg production "${EX[@]}"
+  wait_for_line production "Received heartbeat"
+  say "SIGTERM: a graceful shutdown with a drain"
+  stop_bg production
+  expect production "Connected to NATS, server: $NATS_URL"
+  expect production "Initiating graceful shutdown"
+  expect production "Connection closed"
+  expect_last production "Shutdown complete"
+
+  section "Python asyncio: Production-ready connection"
+  example asyncio production_connection
+  run production "${EX[@]}" 2
+  expect production "Connected to NATS, server: $NATS_URL"
+  [[ $(count "Received heartbeat" "$WORK/production.log") == 2 ]] ||
+    fail "production did not receive exactly 2 heartbeats"
+  expect production "Connection closed"
+  expect_last production "Shutdown complete"
+
+  for kind in python asyncio; do
+    label=Python
+    [[ $kind == python ]] || label="Python asyncio"
+    section "$label: Production-ready connection, losing the server"
+    start_server spare
+    example "$kind" production_connection
+    start_bg lost env NATS_URL="$SERVER_URL" "${EX[@]}"
+    wait_for_line lost "Received heartbeat"
+    say "Stopping its server: the handlers report it; with no reconnection"
+    say "yet (a later release), the service exits with status 1."
+    stop_server spare
+    finish_bg lost failing
+    expect lost "Disconnected from NATS"
+    expect lost "Connection closed"
+    expect_last lost "Connection lost for good: exiting"
+  done
+}
+
 # ---------------------------------------------------------------------------
 
 main() {
   check_c
-  start_server
-  tour_c
-  # The Python and Lua tours join here as the bindings arrive.
+  check_python
+  start_server main
+  export NATS_URL=$SERVER_URL
+  tour c C
+  tour python Python
+  tour asyncio "Python asyncio"
+  tour_production
+  # The Lua tour joins here as the binding arrives.
   section "Done"
   say "demo: every step passed"
 }

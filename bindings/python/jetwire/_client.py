@@ -282,8 +282,13 @@ class _ConnState:
                 while True:
                     st = lib.jw_conn_next_event(self.handle, 0, ev_p)
                     if st != JW_OK:
-                        closed = st != -1  # anything but TIMEOUT: closed
+                        closed = closed or st != -1  # not TIMEOUT: closed
                         break
+                    # The CLOSED event is the last: stop after handing
+                    # callbacks what is still queued (the engine may not
+                    # have finished its teardown yet, so do not wait for
+                    # a later status to say so).
+                    closed = closed or lib.jw_event_kind_get(ev_p[0]) == 3
                     self._run_event(ev_p[0])
                     lib.jw_event_free(ev_p[0])
                 subs = list(self.callback_subs.values())

@@ -1,0 +1,226 @@
+"""common: what the Python examples share, so that each program shows only
+its own NATS pattern (the Python counterpart of examples/c/example.h).
+
+- the server to use (``server_url``) and the optional COUNT argument;
+- leaving gracefully on SIGINT/SIGTERM, blocking (``StopOnSignal``) and
+  asyncio (``stop_event``, ``wait_until_stopped``);
+- reporting a failure and the exit status (``run``);
+- the JSON the programs exchange: orders, user lookups and tasks, written
+  and read with the json module in one place for the blocking and the
+  asyncio version of each program.
+
+The programs print what they do on stdout, failures on stderr, and exit 0
+only when everything worked.
+"""
+import argparse
+import asyncio
+import inspect
+import json
+import os
+import signal
+import sys
+from datetime import datetime, timezone
+
+import jetwire
+
+DEFAULT_URL = "nats://127.0.0.1:4222"
+
+
+def server_url():
+    """The server to use: $NATS_URL, else a local default."""
+    return os.environ.get("NATS_URL") or DEFAULT_URL
+
+
+# ---------------------------------------------------------------------------
+# The command line
+
+
+def positive_int(text):
+    """argparse type of a COUNT argument."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError("not a positive number: %r" % text)
+    return value
+
+
+def arguments(doc, *args):
+    """Parse the command line. doc is the program's docstring (its help);
+    each arg a (name, help) pair of an optional positional argument: one
+    named "count" is a positive number, the others are text. Usage errors
+    exit with status 2, as in the C examples."""
+    parser = argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for name, help_text in args:
+        parser.add_argument(name, nargs="?", help=help_text,
+                            type=positive_int if name == "count" else str)
+    return parser.parse_args()
+
+
+def run(main):
+    """Run main(), or asyncio.run(main()) for a coroutine function, and exit
+    with its status (None: 0). A jetwire.Error that escapes is reported as
+    "program: message (CODE)" and the status is 1."""
+    prog = os.path.splitext(os.path.basename(sys.argv[0]))[0]
+    try:
+        if inspect.iscoroutinefunction(main):
+            status = asyncio.run(main())
+        else:
+            status = main()
+    except jetwire.Error as e:
+        print("%s: %s (%s)" % (prog, e.message, e.code), file=sys.stderr)
+        status = 1
+    sys.exit(status or 0)
+
+
+# ---------------------------------------------------------------------------
+# Running until stopped: SIGINT and SIGTERM only ask the program to leave, so
+# that it can drain first. Both helpers also make stdout line-buffered, so
+# that a script reading it through a pipe or a file sees each line at once
+# (scripts/demo.sh waits for the "ready" lines).
+
+
+class StopOnSignal:
+    """Blocking programs: ``requested`` turns true on SIGINT or SIGTERM."""
+
+    def __init__(self):
+        sys.stdout.reconfigure(line_buffering=True)
+        self.requested = False
+        signal.signal(signal.SIGINT, self._on_signal)
+        signal.signal(signal.SIGTERM, self._on_signal)
+
+    def _on_signal(self, signum, frame):
+        # Only a flag: a handler must not take locks the main thread may
+        # hold (threading.Event.set would).
+        self.requested = True
+
+    def wait(self, done):
+        """Wait on the main thread while callbacks do the work, on the
+        connection's thread: until the threading.Event done is set or a
+        signal came. Looks every 50 ms."""
+        while not self.requested and not done.wait(0.05):
+            pass
+
+
+def stop_event():
+    """Asyncio programs: an asyncio.Event set on SIGINT or SIGTERM (call it
+    in the running loop)."""
+    sys.stdout.reconfigure(line_buffering=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def wait_until_stopped(stop, done):
+    """Wait until the asyncio.Event done or stop is set."""
+    waits = [asyncio.ensure_future(stop.wait()),
+             asyncio.ensure_future(done.wait())]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()
+
+
+# ---------------------------------------------------------------------------
+# The messages, as JSON, the tutorial's Go structs as dicts.
+
+
+def to_json(value):
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def from_json(data):
+    """The object a payload holds: a dict, or ValueError."""
+    value = json.loads(data)
+    if not isinstance(value, dict):
+        raise ValueError("not a JSON object")
+    return value
+
+
+# Orders: Pub/Sub and Wildcards.
+
+def new_order():
+    """The tutorial's sample order, the only one the publisher sends."""
+    return {
+        "id": "ORD-12345",
+        "customer_id": "CUST-789",
+        "amount": 99.99,
+        "status": "created",
+        "created_at": datetime.now(timezone.utc).strftime(
+            "%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def describe_order(data):
+    """The subscriber's line for a received order."""
+    try:
+        order = from_json(data)
+        return "Received order: ID=%s, Customer=%s, Amount=$%.2f" % (
+            order["id"], order["customer_id"], order["amount"])
+    except (ValueError, KeyError, TypeError):
+        return "Failed to parse order: %s" % data.decode("utf-8", "replace")
+
+
+# Users: Request/Reply. The simulated user database.
+
+USERS = {
+    "user-1": {"user_id": "user-1", "name": "Alice Smith",
+               "email": "alice@example.com", "found": True},
+    "user-2": {"user_id": "user-2", "name": "Bob Johnson",
+               "email": "bob@example.com", "found": True},
+}
+
+
+def user_request(user_id):
+    return to_json({"user_id": user_id})
+
+
+def answer_user_request(data):
+    """What the responder does with a request: (the line it prints, the
+    reply payload)."""
+    try:
+        user_id = from_json(data)["user_id"]
+        if not isinstance(user_id, str):
+            raise TypeError
+    except (ValueError, KeyError, TypeError):
+        return ("Invalid request: %s" % data.decode("utf-8", "replace"),
+                to_json({"error": 'expected {"user_id":"..."}'}))
+    reply = USERS.get(user_id, {"user_id": user_id, "found": False})
+    return "Received request for user: %s" % user_id, to_json(reply)
+
+
+def describe_user_reply(user_id, data):
+    """The requester's line for a reply; ValueError for a reply that is
+    not a user."""
+    reply = from_json(data)
+    if not reply.get("found"):
+        return "User not found: %s" % user_id
+    try:
+        return "User found: %s <%s>" % (reply["name"], reply["email"])
+    except KeyError:
+        raise ValueError("unexpected reply: %s"
+                         % data.decode("utf-8", "replace")) from None
+
+
+# Tasks: Queue groups.
+
+def new_task(number):
+    return to_json({"id": "task-%d" % number,
+                    "payload": "Process item %d" % number})
+
+
+def read_task(data):
+    """(id, payload) of a task, or None when it is not one."""
+    try:
+        task = from_json(data)
+        return str(task["id"]), str(task["payload"])
+    except (ValueError, KeyError):
+        return None
+
+
+WORK_SECONDS = 0.1  # the simulated work per task (the tutorial: 500 ms)
