@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake pkg-config clang
   libevent-dev libmsgpack-dev libjansson-dev libssl-dev
-  nats-server lua5.4 liblua5.4-dev libnats-dev
+  nats-server lua5.4 liblua5.4-dev luarocks libnats-dev
   python3 python3-venv python3-dev
   valgrind
 )

@@ -1,0 +1,671 @@
+/*
+ * Connections: connect, publish, request, subscribe, flush, drain, close
+ * and introspection. What serves event loops (the fd, process, started
+ * requests, events, jetwire.poll) is in loop.c.
+ */
+#include "ljw.h"
+
+#include <string.h>
+
+/* Each connection userdata's user value is a state table:
+ *   subs  weak-valued: light userdata (jw_sub *) -> Subscription, so an
+ *         event can name the subscription it concerns;
+ *   done  completed started requests taken from the engine by process()
+ *         (or by close), each {id = , msg = , err = }, oldest first. */
+
+ljw_conn *ljw_check_conn(lua_State *L, int arg)
+{
+    return luaL_checkudata(L, arg, LJW_CONN);
+}
+
+int ljw_conn_closed(lua_State *L)
+{
+    return ljw_fail_code(L, "CONNECTION_CLOSED", "connection is closed");
+}
+
+/* ------------------------------------------------------------------------
+ * Connecting
+ */
+
+enum opt_kind { OPT_STRING, OPT_BOOL, OPT_SECONDS, OPT_INT };
+
+static const struct {
+    const char *name;
+    enum opt_kind kind;
+} option_table[] = {
+    {"name", OPT_STRING},
+    {"user", OPT_STRING},
+    {"password", OPT_STRING},
+    {"token", OPT_STRING},
+    {"no_echo", OPT_BOOL},
+    {"verbose", OPT_BOOL},
+    {"pedantic", OPT_BOOL},
+    {"connect_timeout", OPT_SECONDS},
+    {"ping_interval", OPT_SECONDS},
+    {"drain_timeout", OPT_SECONDS},
+    {"max_outstanding_pings", OPT_INT},
+    {"pending_msgs_limit", OPT_INT},
+    {"pending_bytes_limit", OPT_INT},
+    {"max_pending_out", OPT_INT},
+};
+#define OPTION_COUNT (int)(sizeof(option_table) / sizeof(option_table[0]))
+
+typedef struct option_value {
+    int index; /* into option_table */
+    const char *str;
+    int64_t num;
+} option_value;
+
+/* Read and check one option (value on top of the stack). */
+static void read_option(lua_State *L, int arg, const char *key, int index,
+                        option_value *out)
+{
+    out->index = index;
+    switch (option_table[index].kind) {
+    case OPT_STRING: {
+        size_t len;
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_argerror(L, arg,
+                          lua_pushfstring(L,
+                                          "option '%s' must be "
+                                          "a string",
+                                          key));
+        out->str = lua_tolstring(L, -1, &len);
+        if (ljw_has_nul(out->str, len))
+            luaL_argerror(L, arg,
+                          lua_pushfstring(L,
+                                          "option '%s' contains "
+                                          "NUL",
+                                          key));
+        break;
+    }
+    case OPT_BOOL:
+        if (lua_type(L, -1) != LUA_TBOOLEAN)
+            luaL_argerror(L, arg,
+                          lua_pushfstring(L,
+                                          "option '%s' must be "
+                                          "a boolean",
+                                          key));
+        out->num = lua_toboolean(L, -1);
+        break;
+    case OPT_SECONDS: {
+        if (lua_type(L, -1) != LUA_TNUMBER)
+            luaL_argerror(L, arg,
+                          lua_pushfstring(L,
+                                          "option '%s' must be "
+                                          "a number of seconds",
+                                          key));
+        lua_Number s = lua_tonumber(L, -1);
+        if (!(s >= 0) || s > 1e12)
+            luaL_argerror(L, arg,
+                          lua_pushfstring(L,
+                                          "option '%s' out of "
+                                          "range",
+                                          key));
+        out->num = (int64_t)(s * 1000.0 + 0.5);
+        break;
+    }
+    case OPT_INT: {
+        int ok;
+        out->num = lua_tointegerx(L, -1, &ok);
+        if (!ok || lua_type(L, -1) != LUA_TNUMBER)
+            luaL_argerror(L, arg,
+                          lua_pushfstring(L,
+                                          "option '%s' must be "
+                                          "an integer",
+                                          key));
+        break;
+    }
+    }
+}
+
+static void free_opts(void *p)
+{
+    jw_opts_free(p);
+}
+
+/* Push the servers as one comma-separated string, or nil for the
+ * engine's default. */
+static void push_servers(lua_State *L, int idx, int arg)
+{
+    if (lua_isnoneornil(L, idx)) {
+        lua_pushnil(L);
+        return;
+    }
+    if (lua_type(L, idx) == LUA_TSTRING) {
+        lua_pushvalue(L, idx);
+    } else if (lua_type(L, idx) == LUA_TTABLE) {
+        lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+        if (n == 0)
+            luaL_argerror(L, arg, "servers list is empty");
+        luaL_Buffer b;
+        luaL_buffinit(L, &b);
+        for (lua_Integer i = 1; i <= n; i++) {
+            if (lua_rawgeti(L, idx, i) != LUA_TSTRING)
+                luaL_argerror(L, arg, "servers must be URL strings");
+            if (i > 1)
+                luaL_addchar(&b, ',');
+            luaL_addvalue(&b);
+        }
+        luaL_pushresult(&b);
+    } else {
+        luaL_argerror(L, arg, "servers must be a URL string or a list");
+    }
+    size_t len;
+    const char *s = lua_tolstring(L, -1, &len);
+    if (ljw_has_nul(s, len))
+        luaL_argerror(L, arg, "servers contain NUL");
+}
+
+/* jetwire.connect{servers = ..., name = ..., ...} or
+ * jetwire.connect(servers [, options]). */
+int ljw_connect(lua_State *L)
+{
+    lua_settop(L, 2);
+    int opts = 1;
+    if (lua_type(L, 1) == LUA_TSTRING) {
+        opts = 2;
+        push_servers(L, 1, 1);
+    } else if (!lua_isnoneornil(L, 1) && lua_type(L, 1) != LUA_TTABLE) {
+        return luaL_typeerror(L, 1, "table of options or server URL");
+    }
+    if (!lua_isnoneornil(L, opts))
+        luaL_checktype(L, opts, LUA_TTABLE);
+    else
+        opts = 0;
+    if (opts == 1) {
+        lua_getfield(L, 1, "servers");
+        int servers_idx = lua_gettop(L);
+        push_servers(L, servers_idx, 1);
+        lua_remove(L, servers_idx);
+    } else if (lua_type(L, 1) != LUA_TSTRING) {
+        lua_pushnil(L);
+    }
+    int servers = lua_gettop(L);
+
+    /* Check everything before allocating anything. */
+    option_value values[OPTION_COUNT];
+    int count = 0;
+    if (opts) {
+        lua_pushnil(L);
+        while (lua_next(L, opts)) {
+            const char *key =
+                lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+            int index = -1;
+            for (int i = 0; key && i < OPTION_COUNT; i++)
+                if (strcmp(key, option_table[i].name) == 0)
+                    index = i;
+            if (index < 0 && !(key && strcmp(key, "servers") == 0))
+                luaL_argerror(
+                    L, opts,
+                    lua_pushfstring(L, "unknown option '%s'", key ? key : "?"));
+            if (index >= 0)
+                read_option(L, opts, key, index, &values[count++]);
+            lua_pop(L, 1);
+        }
+    }
+
+    ljw_conn *c = lua_newuserdatauv(L, sizeof(*c), 1);
+    c->conn = NULL;
+    luaL_setmetatable(L, LJW_CONN);
+    lua_createtable(L, 0, 2);
+    lua_newtable(L);
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "v");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_setfield(L, -2, "subs");
+    lua_newtable(L);
+    lua_setfield(L, -2, "done");
+    lua_setiuservalue(L, -2, 1);
+    int conn_idx = lua_gettop(L);
+
+    void **slot = ljw_box_new(L, free_opts);
+    jw_status st = jw_opts_new((jw_opts **)slot);
+    jw_opts *o = *slot;
+    for (int i = 0; st == JW_OK && i < count; i++) {
+        const char *name = option_table[values[i].index].name;
+        switch (option_table[values[i].index].kind) {
+        case OPT_STRING:
+            st = jw_opts_set_str(o, name, values[i].str);
+            break;
+        case OPT_BOOL:
+            st = jw_opts_set_bool(o, name, (int)values[i].num);
+            break;
+        default:
+            st = jw_opts_set_int(o, name, values[i].num);
+            break;
+        }
+    }
+    if (st == JW_OK)
+        st = jw_conn_connect(lua_tostring(L, servers), o, &c->conn);
+    ljw_box_forget(slot);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    lua_pushvalue(L, conn_idx);
+    return 1;
+}
+
+/* ------------------------------------------------------------------------
+ * Publishing and requests
+ */
+
+static const char *const request_options[] = {"headers", NULL};
+static const char *const publish_options[] = {"reply", "headers", NULL};
+
+/* nc:publish(subject, data [, {reply = , headers = }]) */
+static int l_publish(lua_State *L)
+{
+    ljw_conn *c = ljw_check_conn(L, 1);
+    size_t subject_len, len, reply_len = 0;
+    const char *subject = ljw_check_string(L, 2, &subject_len);
+    const char *data = ljw_opt_data(L, 3, &len);
+    const char *reply = NULL;
+    int headers = 0;
+    if (!lua_isnoneornil(L, 4)) {
+        ljw_check_options(L, 4, publish_options);
+        lua_getfield(L, 4, "reply");
+        if (!lua_isnil(L, -1))
+            reply = ljw_check_string(L, lua_gettop(L), &reply_len);
+        headers = ljw_push_headers_option(L, 4);
+    }
+    if (!c->conn)
+        return ljw_conn_closed(L);
+    if (ljw_has_nul(subject, subject_len))
+        return ljw_bad_subject(L, "subject");
+    if (reply && ljw_has_nul(reply, reply_len))
+        return ljw_bad_subject(L, "reply subject");
+    jw_status st;
+    if (headers) {
+        jw_msg *m;
+        st = ljw_build_msg(L, subject, reply, data, len, headers, &m);
+        void **box = lua_touserdata(L, -1);
+        if (st == JW_OK)
+            st = jw_conn_publish_msg(c->conn, m);
+        ljw_box_forget(box);
+    } else {
+        st = jw_conn_publish_reply(c->conn, subject, reply, data, len);
+    }
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* nc:publish_packed(subject, value [, {reply = , headers = }]): the value
+ * packed with MessagePack, with Content-Type: application/msgpack. */
+static int l_publish_packed(lua_State *L)
+{
+    ljw_conn *c = ljw_check_conn(L, 1);
+    size_t subject_len, reply_len = 0, len;
+    const char *subject = ljw_check_string(L, 2, &subject_len);
+    const char *reply = NULL;
+    lua_settop(L, 4);
+    ljw_check_options(L, 4, publish_options);
+    if (!lua_isnil(L, 4)) {
+        lua_getfield(L, 4, "reply");
+        if (!lua_isnil(L, -1))
+            reply = ljw_check_string(L, lua_gettop(L), &reply_len);
+    }
+    int headers = ljw_push_headers_option(L, 4);
+    ljw_pack_value(L, 3);
+    const char *data = lua_tolstring(L, -1, &len);
+    if (!c->conn)
+        return ljw_conn_closed(L);
+    if (ljw_has_nul(subject, subject_len))
+        return ljw_bad_subject(L, "subject");
+    if (reply && ljw_has_nul(reply, reply_len))
+        return ljw_bad_subject(L, "reply subject");
+    jw_msg *m;
+    jw_status st = ljw_build_msg(L, subject, reply, data, len, headers, &m);
+    void **box = lua_touserdata(L, -1);
+    if (st == JW_OK)
+        st = jw_msg_header_set(m, "Content-Type", "application/msgpack");
+    if (st == JW_OK)
+        st = jw_conn_publish_msg(c->conn, m);
+    ljw_box_forget(box);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* nc:request(subject, data [, timeout = 2.0 [, {headers = }]]) -> msg */
+static int l_request(lua_State *L)
+{
+    ljw_conn *c = ljw_check_conn(L, 1);
+    size_t subject_len, len;
+    const char *subject = ljw_check_string(L, 2, &subject_len);
+    const char *data = ljw_opt_data(L, 3, &len);
+    int64_t ms = ljw_timeout_ms(L, 4, 2.0);
+    ljw_check_options(L, 5, request_options);
+    int headers = ljw_push_headers_option(L, 5);
+    if (!c->conn)
+        return ljw_conn_closed(L);
+    if (ljw_has_nul(subject, subject_len))
+        return ljw_bad_subject(L, "subject");
+    ljw_msg *reply = ljw_new_msg(L, 1);
+    int reply_idx = lua_gettop(L);
+    jw_status st;
+    if (headers) {
+        jw_msg *m;
+        st = ljw_build_msg(L, subject, NULL, data, len, headers, &m);
+        void **box = lua_touserdata(L, -1);
+        if (st == JW_OK)
+            st = jw_conn_request_msg(c->conn, m, ms, &reply->msg);
+        ljw_box_forget(box);
+    } else {
+        st = jw_conn_request(c->conn, subject, data, len, ms, &reply->msg);
+    }
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    lua_pushvalue(L, reply_idx);
+    return 1;
+}
+
+/* ------------------------------------------------------------------------
+ * Subscribing
+ */
+
+static const char *const subscribe_options[] = {"queue", "pending_msgs_limit",
+                                                "pending_bytes_limit", NULL};
+
+static int opt_limit(lua_State *L, int opts, const char *key, int64_t def,
+                     int64_t *out)
+{
+    *out = def;
+    if (lua_isnoneornil(L, opts))
+        return 0;
+    lua_getfield(L, opts, key);
+    int given = !lua_isnil(L, -1);
+    if (given) {
+        int ok;
+        *out = lua_tointegerx(L, -1, &ok);
+        if (!ok || lua_type(L, -1) != LUA_TNUMBER)
+            luaL_argerror(L, opts,
+                          lua_pushfstring(L,
+                                          "option '%s' must be "
+                                          "an integer",
+                                          key));
+    }
+    lua_pop(L, 1);
+    return given;
+}
+
+/* nc:subscribe(subject [, {queue = , pending_msgs_limit = ,
+ * pending_bytes_limit = }]) -> sub */
+static int l_subscribe(lua_State *L)
+{
+    ljw_conn *c = ljw_check_conn(L, 1);
+    size_t subject_len;
+    const char *subject = ljw_check_string(L, 2, &subject_len);
+    ljw_check_options(L, 3, subscribe_options);
+    const char *queue = NULL;
+    size_t queue_len = 0;
+    if (!lua_isnoneornil(L, 3)) {
+        lua_getfield(L, 3, "queue");
+        if (!lua_isnil(L, -1))
+            queue = ljw_check_string(L, lua_gettop(L), &queue_len);
+    }
+    int64_t msgs, bytes;
+    int limits = opt_limit(L, 3, "pending_msgs_limit", 524288, &msgs);
+    limits |= opt_limit(L, 3, "pending_bytes_limit", 64 << 20, &bytes);
+    if (!c->conn)
+        return ljw_conn_closed(L);
+    if (ljw_has_nul(subject, subject_len))
+        return ljw_bad_subject(L, "subject");
+    if (queue && ljw_has_nul(queue, queue_len))
+        return ljw_bad_subject(L, "queue");
+    ljw_sub *s = ljw_new_sub(L, 1);
+    jw_status st = jw_conn_subscribe(c->conn, subject, queue, &s->sub);
+    if (st == JW_OK && limits) {
+        st = jw_sub_set_pending_limits(s->sub, msgs, bytes);
+        if (st != JW_OK) {
+            jw_sub_free(s->sub);
+            s->sub = NULL;
+        }
+    }
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    ljw_sub_track(L, 1, lua_gettop(L));
+    return 1;
+}
+
+/* ------------------------------------------------------------------------
+ * Round trips and lifetime
+ */
+
+static int l_flush(lua_State *L)
+{
+    ljw_conn *c = ljw_check_conn(L, 1);
+    int64_t ms = ljw_timeout_ms(L, 2, 5.0);
+    if (!c->conn)
+        return ljw_conn_closed(L);
+    jw_status st = jw_conn_flush(c->conn, ms);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int l_rtt(lua_State *L)
+{
+    ljw_conn *c = ljw_check_conn(L, 1);
+    if (!c->conn)
+        return ljw_conn_closed(L);
+    int64_t us;
+    jw_status st = jw_conn_rtt(c->conn, &us);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    lua_pushnumber(L, (lua_Number)us / 1e6);
+    return 1;
+}
+
+/* The one finalizer of a connection (close, __close, __gc): close, keep
+ * the completions of started requests (they report the close) unless the
+ * object itself is being collected, free. Idempotent. */
+static void release(lua_State *L, int idx, int keep_completions)
+{
+    ljw_conn *c = lua_touserdata(L, idx);
+    if (!c->conn)
+        return;
+    jw_conn_close(c->conn);
+    /* Not from __gc: nobody can poll them any more, and userdata made
+     * while lua_close runs the finalizers would never be finalized. */
+    if (keep_completions)
+        ljw_take_completions(L, idx);
+    jw_conn *conn = c->conn;
+    c->conn = NULL;
+    jw_conn_free(conn);
+}
+
+static int l_close(lua_State *L)
+{
+    ljw_check_conn(L, 1);
+    release(L, 1, 1);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int l_gc(lua_State *L)
+{
+    ljw_check_conn(L, 1);
+    release(L, 1, 0);
+    return 0;
+}
+
+/* nc:drain([timeout]): timeout nil uses the drain_timeout option. The
+ * connection is closed afterwards either way; queued messages stay
+ * readable from its subscriptions. */
+static int l_drain(lua_State *L)
+{
+    ljw_conn *c = ljw_check_conn(L, 1);
+    int64_t ms = ljw_timeout_ms(L, 2, -1);
+    lua_settop(L, 2);
+    if (!c->conn)
+        return ljw_conn_closed(L);
+    jw_status st = jw_conn_drain(c->conn, ms);
+    int results = st == JW_OK ? (lua_pushboolean(L, 1), 1) : ljw_fail(L, st);
+    release(L, 1, 1);
+    return results;
+}
+
+/* ------------------------------------------------------------------------
+ * Introspection and events
+ */
+
+static const char *status_name(jw_conn_status s)
+{
+    switch (s) {
+    case JW_CONN_CONNECTING:
+        return "CONNECTING";
+    case JW_CONN_CONNECTED:
+        return "CONNECTED";
+    case JW_CONN_RECONNECTING:
+        return "RECONNECTING";
+    case JW_CONN_DRAINING_SUBS:
+        return "DRAINING_SUBS";
+    case JW_CONN_DRAINING_PUBS:
+        return "DRAINING_PUBS";
+    default:
+        return "CLOSED";
+    }
+}
+
+static int l_status(lua_State *L)
+{
+    ljw_conn *c = ljw_check_conn(L, 1);
+    lua_pushstring(L, c->conn ? status_name(jw_conn_status_get(c->conn))
+                              : "CLOSED");
+    return 1;
+}
+
+static int l_is_connected(lua_State *L)
+{
+    ljw_conn *c = ljw_check_conn(L, 1);
+    lua_pushboolean(L, c->conn && jw_conn_is_connected(c->conn));
+    return 1;
+}
+
+static int l_connected_url(lua_State *L)
+{
+    ljw_conn *c = ljw_check_conn(L, 1);
+    char buf[1024] = "";
+    if (c->conn)
+        jw_conn_connected_url(c->conn, buf, sizeof buf);
+    if (*buf)
+        lua_pushstring(L, buf);
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
+/* nc:server_info(): the server's INFO decoded into a table (version,
+ * server_id, port, max_payload, jetstream, headers, ...) with the text
+ * itself under `json`. */
+static int l_server_info(lua_State *L)
+{
+    ljw_conn *c = ljw_check_conn(L, 1);
+    if (!c->conn)
+        return ljw_conn_closed(L);
+    size_t size = 1 << 16;
+    char *buf = lua_newuserdatauv(L, size, 0);
+    jw_status st = jw_conn_server_info(c->conn, buf, size);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    if (ljw_push_json(L, buf) != 1)
+        return 2;
+    if (!lua_istable(L, -1)) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+    }
+    lua_pushstring(L, buf);
+    lua_setfield(L, -2, "json");
+    return 1;
+}
+
+static int l_max_payload(lua_State *L)
+{
+    ljw_conn *c = ljw_check_conn(L, 1);
+    if (!c->conn)
+        return ljw_conn_closed(L);
+    lua_pushinteger(L, (lua_Integer)jw_conn_max_payload(c->conn));
+    return 1;
+}
+
+static int l_stats(lua_State *L)
+{
+    static const char *const names[] = {"in_msgs", "in_bytes", "out_msgs",
+                                        "out_bytes", "reconnects"};
+    ljw_conn *c = ljw_check_conn(L, 1);
+    if (!c->conn)
+        return ljw_conn_closed(L);
+    lua_createtable(L, 0, 5);
+    for (int i = 0; i < 5; i++) {
+        lua_pushinteger(L, (lua_Integer)jw_conn_stat(c->conn, (jw_stat)i));
+        lua_setfield(L, -2, names[i]);
+    }
+    return 1;
+}
+
+static int l_new_inbox(lua_State *L)
+{
+    ljw_conn *c = ljw_check_conn(L, 1);
+    if (!c->conn)
+        return ljw_conn_closed(L);
+    char buf[128];
+    jw_status st = jw_conn_new_inbox(c->conn, buf, sizeof buf);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    lua_pushstring(L, buf);
+    return 1;
+}
+
+static int l_tostring(lua_State *L)
+{
+    ljw_conn *c = ljw_check_conn(L, 1);
+    if (!c->conn) {
+        lua_pushliteral(L, "jetwire.Connection (closed)");
+        return 1;
+    }
+    char url[1024] = "";
+    jw_conn_connected_url(c->conn, url, sizeof url);
+    lua_pushfstring(L, "jetwire.Connection (%s%s%s)",
+                    status_name(jw_conn_status_get(c->conn)), *url ? " " : "",
+                    url);
+    return 1;
+}
+
+static const luaL_Reg methods[] = {
+    {"publish", l_publish},
+    {"publish_packed", l_publish_packed},
+    {"request", l_request},
+    {"subscribe", l_subscribe},
+    {"flush", l_flush},
+    {"rtt", l_rtt},
+    {"drain", l_drain},
+    {"close", l_close},
+    {"status", l_status},
+    {"is_connected", l_is_connected},
+    {"connected_url", l_connected_url},
+    {"server_info", l_server_info},
+    {"max_payload", l_max_payload},
+    {"stats", l_stats},
+    {"new_inbox", l_new_inbox},
+    {NULL, NULL},
+};
+
+void ljw_conn_register(lua_State *L)
+{
+    luaL_newmetatable(L, LJW_CONN);
+    luaL_newlib(L, methods);
+    ljw_loop_methods(L);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, l_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pushcfunction(L, l_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, l_close);
+    lua_setfield(L, -2, "__close");
+    lua_pop(L, 1);
+}

@@ -1,0 +1,69 @@
+-- Builds the Lua module from the engine's sources with LuaRocks' builtin
+-- backend, offline. Run from the repository root:
+--
+--   luarocks make bindings/lua/jetwire-scm-0.rockspec
+--
+-- The CMake build (bindings/lua/CMakeLists.txt) is the main path; the
+-- list of core sources here must follow JW_CORE_SOURCES in CMakeLists.txt.
+rockspec_format = "3.0"
+package = "jetwire"
+version = "scm-0"
+source = {
+    url = "git+file://.",
+}
+description = {
+    summary = "NATS client for Lua 5.4 on the jetwire C engine",
+    detailed = [[
+        jetwire is one NATS client engine in C with thin bindings. The Lua
+        module pulls deliveries (no Lua runs on the engine's thread) and
+        gives a readable fd for event loops and coroutine schedulers.
+    ]],
+    license = "Apache-2.0",
+}
+dependencies = {
+    "lua >= 5.4, < 5.5",
+}
+external_dependencies = {
+    LIBEVENT = { header = "event2/event.h", library = "event_core" },
+    MSGPACK = { header = "msgpack.h", library = "msgpackc" },
+    JANSSON = { header = "jansson.h", library = "jansson" },
+}
+build = {
+    type = "builtin",
+    modules = {
+        jetwire = {
+            sources = {
+                "bindings/lua/jetwire.c",
+                "bindings/lua/conn.c",
+                "bindings/lua/loop.c",
+                "bindings/lua/sub.c",
+                "bindings/lua/pack.c",
+                "core/status.c",
+                "core/parser.c",
+                "core/subject.c",
+                "core/headers.c",
+                "core/codec.c",
+                "core/opts.c",
+                "core/loop.c",
+                "core/conn.c",
+                "core/sub.c",
+                "core/msg.c",
+                "core/request.c",
+                "core/map.c",
+                "core/url.c",
+            },
+            defines = { "_GNU_SOURCE" },
+            incdirs = {
+                "include", "core", "$(LIBEVENT_INCDIR)", "$(MSGPACK_INCDIR)",
+                "$(JANSSON_INCDIR)",
+            },
+            libdirs = {
+                "$(LIBEVENT_LIBDIR)", "$(MSGPACK_LIBDIR)", "$(JANSSON_LIBDIR)",
+            },
+            libraries = {
+                "event_core", "event_pthreads", "msgpackc", "jansson",
+                "pthread",
+            },
+        },
+    },
+}

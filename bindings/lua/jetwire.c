@@ -1,0 +1,362 @@
+/*
+ * The Lua 5.4 module `jetwire`: module table, error values, argument
+ * helpers and boxes. Connections live in conn.c, subscriptions and
+ * messages in sub.c, MessagePack and JSON in pack.c.
+ *
+ * Conventions (docs/lua.md): a failure at run time returns nil and an
+ * error value (err.code is the shared code name, err.message the detail,
+ * tostring(err) both); a misused argument raises. No Lua code ever runs on
+ * the engine's loop thread: everything is pulled.
+ */
+#include "ljw.h"
+
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+/* ------------------------------------------------------------------------
+ * Error values
+ */
+
+static int error_tostring(lua_State *L)
+{
+    lua_getfield(L, 1, "code");
+    lua_getfield(L, 1, "message");
+    const char *code = lua_tostring(L, -2);
+    const char *message = lua_tostring(L, -1);
+    if (message && *message)
+        lua_pushfstring(L, "%s: %s", code ? code : "?", message);
+    else
+        lua_pushstring(L, code ? code : "?");
+    return 1;
+}
+
+void ljw_push_error(lua_State *L, const char *code, const char *message)
+{
+    lua_createtable(L, 0, 2);
+    lua_pushstring(L, code);
+    lua_setfield(L, -2, "code");
+    lua_pushstring(L, message ? message : "");
+    lua_setfield(L, -2, "message");
+    luaL_setmetatable(L, LJW_ERROR);
+}
+
+int ljw_fail_code(lua_State *L, const char *code, const char *message)
+{
+    lua_pushnil(L);
+    ljw_push_error(L, code, message);
+    return 2;
+}
+
+int ljw_fail(lua_State *L, jw_status st)
+{
+    /* Read the thread's detail text before anything else can replace it. */
+    const char *detail = jw_last_error();
+    return ljw_fail_code(L, jw_status_name(st),
+                         detail && *detail ? detail : jw_strerror(st));
+}
+
+/* ------------------------------------------------------------------------
+ * Arguments
+ */
+
+/* Seconds (a number; negative or math.huge: wait forever) to the engine's
+ * milliseconds, rounded to the nearest. nil or absent: default_seconds. */
+int64_t ljw_timeout_ms(lua_State *L, int arg, double default_seconds)
+{
+    double seconds = default_seconds;
+    if (!lua_isnoneornil(L, arg)) {
+        if (lua_type(L, arg) != LUA_TNUMBER)
+            luaL_typeerror(L, arg, "number of seconds");
+        seconds = lua_tonumber(L, arg);
+        if (isnan(seconds))
+            luaL_argerror(L, arg, "timeout is NaN");
+    }
+    if (seconds < 0 || isinf(seconds))
+        return -1;
+    double ms = floor(seconds * 1000.0 + 0.5);
+    return ms > 1e15 ? -1 : (int64_t)ms; /* ~30,000 years: forever */
+}
+
+/* A string argument; numbers are not converted (they are misuse here). */
+const char *ljw_check_string(lua_State *L, int arg, size_t *len)
+{
+    if (lua_type(L, arg) != LUA_TSTRING)
+        luaL_typeerror(L, arg, "string");
+    return lua_tolstring(L, arg, len);
+}
+
+/* A payload: a string, or nil/absent for the empty payload. */
+const char *ljw_opt_data(lua_State *L, int arg, size_t *len)
+{
+    if (lua_isnoneornil(L, arg)) {
+        *len = 0;
+        return "";
+    }
+    return ljw_check_string(L, arg, len);
+}
+
+int ljw_has_nul(const char *s, size_t len)
+{
+    return memchr(s, 0, len) != NULL;
+}
+
+/* The options table at arg is nil/absent or a table whose keys are all in
+ * known (NULL-terminated); an unknown key raises, like a mistyped keyword
+ * argument in Python. */
+void ljw_check_options(lua_State *L, int arg, const char *const *known)
+{
+    if (lua_isnoneornil(L, arg))
+        return;
+    luaL_checktype(L, arg, LUA_TTABLE);
+    lua_pushnil(L);
+    while (lua_next(L, arg)) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) != LUA_TSTRING) {
+            luaL_argerror(L, arg, "option names must be strings");
+        }
+        const char *key = lua_tostring(L, -1);
+        int found = 0;
+        for (int i = 0; known[i]; i++)
+            found |= strcmp(key, known[i]) == 0;
+        if (!found)
+            luaL_argerror(L, arg,
+                          lua_pushfstring(L, "unknown option '%s'", key));
+    }
+}
+
+static void check_header_string(lua_State *L, int arg, int idx,
+                                const char *what)
+{
+    size_t len;
+    if (lua_type(L, idx) != LUA_TSTRING)
+        luaL_argerror(L, arg,
+                      lua_pushfstring(L,
+                                      "header %s must be a "
+                                      "string",
+                                      what));
+    const char *s = lua_tolstring(L, idx, &len);
+    if (ljw_has_nul(s, len))
+        luaL_argerror(L, arg,
+                      lua_pushfstring(L, "header %s contains NUL", what));
+}
+
+/* Headers are a table of name = "value" or name = {"v1", "v2"}, and/or an
+ * ordered list of {name, value} pairs (which keeps the interleaving of
+ * different names). Checked completely before anything is allocated. */
+void ljw_check_headers(lua_State *L, int idx, int arg)
+{
+    idx = lua_absindex(L, idx);
+    if (lua_type(L, idx) != LUA_TTABLE)
+        luaL_argerror(L, arg, "headers must be a table");
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        int key_type = lua_type(L, -2);
+        if (key_type == LUA_TSTRING) {
+            check_header_string(L, arg, -2, "name");
+            if (lua_type(L, -1) == LUA_TTABLE) {
+                lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+                for (lua_Integer i = 1; i <= n; i++) {
+                    lua_rawgeti(L, -1, i);
+                    check_header_string(L, arg, -1, "value");
+                    lua_pop(L, 1);
+                }
+            } else {
+                check_header_string(L, arg, -1, "value");
+            }
+        } else if (key_type == LUA_TNUMBER && lua_isinteger(L, -2) &&
+                   lua_type(L, -1) == LUA_TTABLE) {
+            lua_rawgeti(L, -1, 1);
+            check_header_string(L, arg, -1, "name");
+            lua_rawgeti(L, -2, 2);
+            check_header_string(L, arg, -1, "value");
+            lua_pop(L, 2);
+        } else {
+            luaL_argerror(L, arg,
+                          "headers must map names to strings or "
+                          "lists of strings, or list {name, value} "
+                          "pairs");
+        }
+        lua_pop(L, 1);
+    }
+}
+
+/* Push options.headers (nil when absent) and check it. */
+int ljw_push_headers_option(lua_State *L, int opts)
+{
+    if (lua_isnoneornil(L, opts)) {
+        lua_pushnil(L);
+    } else {
+        lua_getfield(L, opts, "headers");
+        if (!lua_isnil(L, -1))
+            ljw_check_headers(L, -1, opts);
+    }
+    return lua_isnil(L, -1) ? 0 : lua_gettop(L);
+}
+
+int ljw_bad_subject(lua_State *L, const char *what)
+{
+    return ljw_fail_code(L, "INVALID_SUBJECT",
+                         lua_pushfstring(L, "%s contains NUL", what));
+}
+
+/* ------------------------------------------------------------------------
+ * Boxes
+ */
+
+typedef struct ljw_box {
+    void *ptr;
+    void (*free_fn)(void *);
+} ljw_box;
+
+static int box_gc(lua_State *L)
+{
+    ljw_box *box = luaL_checkudata(L, 1, LJW_BOX);
+    if (box->ptr) {
+        void *p = box->ptr;
+        box->ptr = NULL;
+        box->free_fn(p);
+    }
+    return 0;
+}
+
+/* Push a box; store the C object in *slot right after allocating it. */
+void **ljw_box_new(lua_State *L, void (*free_fn)(void *))
+{
+    ljw_box *box = lua_newuserdatauv(L, sizeof(*box), 0);
+    box->ptr = NULL;
+    box->free_fn = free_fn;
+    luaL_setmetatable(L, LJW_BOX);
+    return &box->ptr;
+}
+
+/* Free the boxed object now (rather than at the next collection: it may
+ * hold a large payload the collector does not know about). */
+void ljw_box_forget(void **slot)
+{
+    ljw_box *box = (ljw_box *)slot; /* ptr is the first member */
+    if (box->ptr) {
+        void *p = box->ptr;
+        box->ptr = NULL;
+        box->free_fn(p);
+    }
+}
+
+static void free_msg(void *p)
+{
+    jw_msg_free(p);
+}
+
+static jw_status add_header(lua_State *L, jw_msg *m, int name_idx,
+                            int value_idx)
+{
+    return jw_msg_header_add(m, lua_tostring(L, name_idx),
+                             lua_tostring(L, value_idx));
+}
+
+jw_status ljw_build_msg(lua_State *L, const char *subject, const char *reply,
+                        const char *data, size_t len, int headers_idx,
+                        jw_msg **out)
+{
+    if (headers_idx)
+        headers_idx = lua_absindex(L, headers_idx);
+    void **slot = ljw_box_new(L, free_msg);
+    jw_status st = jw_msg_new(subject, reply, data, len, (jw_msg **)slot);
+    if (st || !headers_idx) {
+        *out = *slot;
+        return st;
+    }
+    jw_msg *m = *slot;
+    /* The ordered pairs first, in order; then the name = value entries. */
+    lua_Integer n = (lua_Integer)lua_rawlen(L, headers_idx);
+    for (lua_Integer i = 1; st == JW_OK && i <= n; i++) {
+        if (lua_rawgeti(L, headers_idx, i) == LUA_TTABLE) {
+            lua_rawgeti(L, -1, 1);
+            lua_rawgeti(L, -2, 2);
+            st = add_header(L, m, -2, -1);
+            lua_pop(L, 2);
+        }
+        lua_pop(L, 1);
+    }
+    *out = m;
+    if (st != JW_OK)
+        return st;
+    lua_pushnil(L);
+    while (st == JW_OK && lua_next(L, headers_idx)) {
+        if (lua_type(L, -2) == LUA_TSTRING) {
+            if (lua_type(L, -1) == LUA_TTABLE) {
+                lua_Integer count = (lua_Integer)lua_rawlen(L, -1);
+                for (lua_Integer i = 1; st == JW_OK && i <= count; i++) {
+                    lua_rawgeti(L, -1, i);
+                    st = add_header(L, m, -3, -1);
+                    lua_pop(L, 1);
+                }
+            } else {
+                st = add_header(L, m, -2, -1);
+            }
+        }
+        lua_pop(L, 1);
+    }
+    if (st != JW_OK)
+        lua_pop(L, 1); /* the key lua_next left */
+    return st;
+}
+
+/* ------------------------------------------------------------------------
+ * The module
+ */
+
+/* jetwire.now() -> seconds on a monotonic clock, for the deadlines of Lua
+ * schedulers (os.time has whole seconds, os.clock is CPU time). */
+static int l_now(lua_State *L)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+    return 1;
+}
+
+static const luaL_Reg functions[] = {
+    {"now", l_now},
+    {"connect", ljw_connect},
+    {"poll", ljw_poll},
+    {"pack", ljw_pack},
+    {"unpack", ljw_unpack},
+    {"array", ljw_array},
+    {"is_array", ljw_is_array},
+    {"bin", ljw_bin},
+    {"is_bin", ljw_is_bin},
+    {NULL, NULL},
+};
+
+/* The module builds with hidden visibility: only this entry is exported. */
+#if defined(__GNUC__)
+__attribute__((visibility("default")))
+#endif
+LUALIB_API int
+luaopen_jetwire(lua_State *L)
+{
+    luaL_checkversion(L);
+
+    luaL_newmetatable(L, LJW_ERROR);
+    lua_pushcfunction(L, error_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pop(L, 1);
+
+    luaL_newmetatable(L, LJW_BOX);
+    lua_pushcfunction(L, box_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pop(L, 1);
+
+    ljw_conn_register(L);
+    ljw_sub_register(L);
+    ljw_pack_register(L);
+
+    luaL_newlib(L, functions);
+    lua_pushstring(L, jw_version());
+    lua_setfield(L, -2, "version");
+    /* The same value as cjson.null: a NULL light userdata. */
+    lua_pushlightuserdata(L, NULL);
+    lua_setfield(L, -2, "null");
+    return 1;
+}

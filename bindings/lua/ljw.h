@@ -1,0 +1,125 @@
+/*
+ * Internal declarations shared by the files of the Lua module. The module's
+ * public surface is luaopen_jetwire and what docs/lua.md describes.
+ *
+ * Lifetime rules, in one place:
+ *  - Every handle is a full userdata holding a pointer to the engine's
+ *    object, NULL once released. Its finalizer (__gc and __close, and the
+ *    explicit close method) is idempotent.
+ *  - A userdata's first user value pins what it needs: a subscription and
+ *    a message pin their connection userdata, so the connection is never
+ *    collected while they can still reach it. (The engine itself keeps the
+ *    memory of a freed connection alive for them; the pin keeps the Lua
+ *    object, its state table, reachable.)
+ *  - Anything C allocates before a call that may raise (luaL_error, or a
+ *    Lua allocation failing) sits in a "box" userdata whose __gc frees it,
+ *    so a longjmp never leaks.
+ */
+#ifndef LJW_H
+#define LJW_H
+
+#include <stdint.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "jetwire.h"
+
+#define LJW_CONN  "jetwire.Connection"
+#define LJW_SUB   "jetwire.Subscription"
+#define LJW_MSG   "jetwire.Msg"
+#define LJW_ERROR "jetwire.Error"
+#define LJW_BIN   "jetwire.Bin"
+#define LJW_BOX   "jetwire.Box"
+/* Registry key of the weak-keyed set of tables marked as arrays. */
+#define LJW_ARRAYS "jetwire.arrays"
+
+/* Messages taken from a subscription per engine call. */
+#define LJW_BATCH 256
+
+typedef struct ljw_conn {
+    jw_conn *conn; /* NULL once closed */
+} ljw_conn;
+
+typedef struct ljw_sub {
+    jw_sub *sub; /* NULL once closed */
+    /* Messages taken from the engine but not yet wrapped in userdata: if
+     * wrapping raises (out of memory), they stay here and are handed out
+     * first by the next pull, or freed with the subscription. */
+    int held_pos, held_end;
+    jw_msg *held_msgs[LJW_BATCH];
+} ljw_sub;
+
+typedef struct ljw_msg {
+    jw_msg *msg; /* NULL once released */
+} ljw_msg;
+
+/* Errors (jetwire.c). ljw_fail pushes nil and an error value for a
+ * jw_status (the detail from jw_last_error) and returns 2, so a function
+ * ends with `return ljw_fail(L, st);`. */
+int ljw_fail(lua_State *L, jw_status st);
+int ljw_fail_code(lua_State *L, const char *code, const char *message);
+void ljw_push_error(lua_State *L, const char *code, const char *message);
+
+/* Arguments (jetwire.c). */
+int64_t ljw_timeout_ms(lua_State *L, int arg, double default_seconds);
+const char *ljw_check_string(lua_State *L, int arg, size_t *len);
+const char *ljw_opt_data(lua_State *L, int arg, size_t *len);
+int ljw_has_nul(const char *s, size_t len);
+void ljw_check_options(lua_State *L, int arg, const char *const *known);
+void ljw_check_headers(lua_State *L, int idx, int arg);
+/* Push options.headers (nil when absent), checked; its index or 0. */
+int ljw_push_headers_option(lua_State *L, int opts);
+/* nil, INVALID_SUBJECT for a subject (or reply, queue) containing NUL. */
+int ljw_bad_subject(lua_State *L, const char *what);
+
+/* Boxes (jetwire.c): a userdata owning one C pointer until released. */
+void **ljw_box_new(lua_State *L, void (*free_fn)(void *));
+void ljw_box_forget(void **slot);
+
+/* A message with reply and headers, built in a box pushed on the stack.
+ * headers_idx is 0 for none; it has been checked by ljw_check_headers. */
+jw_status ljw_build_msg(lua_State *L, const char *subject, const char *reply,
+                        const char *data, size_t len, int headers_idx,
+                        jw_msg **out);
+
+/* Connections (conn.c). */
+void ljw_conn_register(lua_State *L);
+int ljw_connect(lua_State *L);
+ljw_conn *ljw_check_conn(lua_State *L, int arg);
+int ljw_conn_closed(lua_State *L); /* nil, CONNECTION_CLOSED */
+
+/* Event-loop support (loop.c). */
+int ljw_poll(lua_State *L);
+/* Move finished started requests into the connection's queue; returns
+ * the queue's length. */
+int ljw_take_completions(lua_State *L, int conn_idx);
+void ljw_loop_methods(lua_State *L);
+
+/* Subscriptions and messages (sub.c). */
+void ljw_sub_register(lua_State *L);
+/* Push a subscription (sub NULL until the caller fills it) or a message
+ * (msg NULL likewise) pinning the connection at conn_idx. */
+ljw_sub *ljw_new_sub(lua_State *L, int conn_idx);
+ljw_msg *ljw_new_msg(lua_State *L, int conn_idx);
+/* Record the subscription at sub_idx in its connection's state, so that
+ * events can name it. */
+void ljw_sub_track(lua_State *L, int conn_idx, int sub_idx);
+
+/* MessagePack and JSON (pack.c). */
+void ljw_pack_register(lua_State *L);
+int ljw_pack(lua_State *L);
+int ljw_unpack(lua_State *L);
+int ljw_array(lua_State *L);
+int ljw_is_array(lua_State *L);
+int ljw_bin(lua_State *L);
+int ljw_is_bin(lua_State *L);
+/* Pack the value at idx, leaving the packed string on the stack. */
+void ljw_pack_value(lua_State *L, int idx);
+/* Unpack bytes onto the stack: 1 on success, else nil, err pushed (2). */
+int ljw_unpack_bytes(lua_State *L, const char *data, size_t len, int wrap_bin);
+/* Push a JSON text as Lua values (objects as tables, null as
+ * jetwire.null); nil, err when it does not parse. */
+int ljw_push_json(lua_State *L, const char *text);
+
+#endif

@@ -1,0 +1,310 @@
+/*
+ * The parts of a connection that serve event loops and coroutine
+ * schedulers: the readable fd and process(), requests started without
+ * waiting (request_start, request_poll, request_cancel), connection events,
+ * and jetwire.poll for Lua programs without an event library.
+ */
+#include "ljw.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------
+ * Started requests and the fd
+ */
+
+/* Move the engine's request completions into state.done. */
+int ljw_take_completions(lua_State *L, int conn_idx)
+{
+    ljw_conn *c = lua_touserdata(L, conn_idx);
+    lua_getiuservalue(L, conn_idx, 1);
+    lua_getfield(L, -1, "done");
+    int done = lua_gettop(L);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, done);
+    while (c->conn) {
+        uint64_t id;
+        jw_status status;
+        /* The userdata first, so that the reply is owned at once. */
+        ljw_msg *m = ljw_new_msg(L, conn_idx);
+        if (jw_conn_request_poll(c->conn, &id, &status, &m->msg) != 1) {
+            lua_pop(L, 1);
+            break;
+        }
+        lua_createtable(L, 0, 3);
+        lua_pushinteger(L, (lua_Integer)id);
+        lua_setfield(L, -2, "id");
+        if (status == JW_OK) {
+            lua_pushvalue(L, -2);
+            lua_setfield(L, -2, "msg");
+        } else {
+            ljw_push_error(L, jw_status_name(status),
+                           status == JW_ENO_RESPONDERS
+                               ? "no responders for the request"
+                               : jw_strerror(status));
+            lua_setfield(L, -2, "err");
+        }
+        lua_rawseti(L, done, ++n);
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 2);
+    return (int)n;
+}
+
+/* nc:process(): reset the readable fd and take the finished started
+ * requests; returns how many wait in request_poll. Call it when the fd
+ * fired, then pull subscriptions (next_msg(0)) until they are empty. */
+static int l_process(lua_State *L)
+{
+    ljw_conn *c = ljw_check_conn(L, 1);
+    if (c->conn)
+        jw_conn_fd_reset(c->conn);
+    lua_pushinteger(L, ljw_take_completions(L, 1));
+    return 1;
+}
+
+static int l_fd(lua_State *L)
+{
+    ljw_conn *c = ljw_check_conn(L, 1);
+    if (!c->conn)
+        return ljw_conn_closed(L);
+    lua_pushinteger(L, jw_conn_fd(c->conn));
+    return 1;
+}
+
+static const char *const request_options[] = {"headers", NULL};
+
+/* nc:request_start(subject, data [, {headers = }]) -> id */
+static int l_request_start(lua_State *L)
+{
+    ljw_conn *c = ljw_check_conn(L, 1);
+    size_t subject_len, len;
+    const char *subject = ljw_check_string(L, 2, &subject_len);
+    const char *data = ljw_opt_data(L, 3, &len);
+    ljw_check_options(L, 4, request_options);
+    int headers = ljw_push_headers_option(L, 4);
+    if (!c->conn)
+        return ljw_conn_closed(L);
+    if (ljw_has_nul(subject, subject_len))
+        return ljw_bad_subject(L, "subject");
+    jw_msg *m;
+    jw_status st = ljw_build_msg(L, subject, NULL, data, len, headers, &m);
+    void **box = lua_touserdata(L, -1);
+    uint64_t id = 0;
+    if (st == JW_OK)
+        st = jw_conn_request_start(c->conn, m, &id);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    ljw_box_forget(box);
+    lua_pushinteger(L, (lua_Integer)id);
+    return 1;
+}
+
+/* nc:request_poll() -> id, msg | id, nil, err | nil (none finished). */
+static int l_request_poll(lua_State *L)
+{
+    ljw_check_conn(L, 1);
+    lua_settop(L, 1);
+    ljw_take_completions(L, 1);
+    lua_getiuservalue(L, 1, 1);
+    lua_getfield(L, -1, "done");
+    int done = lua_gettop(L);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, done);
+    if (n == 0) {
+        lua_pushnil(L);
+        return 1;
+    }
+    lua_rawgeti(L, done, 1);
+    int entry = lua_gettop(L);
+    for (lua_Integer i = 1; i < n; i++) {
+        lua_rawgeti(L, done, i + 1);
+        lua_rawseti(L, done, i);
+    }
+    lua_pushnil(L);
+    lua_rawseti(L, done, n);
+    lua_getfield(L, entry, "id");
+    lua_getfield(L, entry, "msg");
+    if (lua_getfield(L, entry, "err") != LUA_TNIL)
+        return 3;
+    lua_pop(L, 1);
+    return 2;
+}
+
+/* nc:request_cancel(id): forget a started request. */
+static int l_request_cancel(lua_State *L)
+{
+    ljw_conn *c = ljw_check_conn(L, 1);
+    lua_Integer id = luaL_checkinteger(L, 2);
+    lua_settop(L, 2);
+    /* A completion already taken is dropped from the queue as well. */
+    int removed = 0;
+    lua_getiuservalue(L, 1, 1);
+    lua_getfield(L, -1, "done");
+    int done = lua_gettop(L);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, done), kept = 0;
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, done, i);
+        lua_getfield(L, -1, "id");
+        if (lua_tointeger(L, -1) == id) {
+            removed = 1;
+            lua_pop(L, 2);
+            continue;
+        }
+        lua_pop(L, 1);
+        lua_rawseti(L, done, ++kept);
+    }
+    for (lua_Integer i = kept + 1; i <= n; i++) {
+        lua_pushnil(L);
+        lua_rawseti(L, done, i);
+    }
+    if (removed) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    if (!c->conn)
+        return ljw_conn_closed(L);
+    jw_status st = jw_conn_request_cancel(c->conn, (uint64_t)id);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* jetwire.poll(items, timeout) -> the items that are readable. items are
+ * file descriptors (integers) or connections (their fd). For Lua programs
+ * without an event library: a closed connection counts as ready. */
+int ljw_poll(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    int64_t ms = ljw_timeout_ms(L, 2, -1);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
+    if (n > 4096)
+        return luaL_argerror(L, 1, "too many items");
+    struct pollfd *fds =
+        lua_newuserdatauv(L, sizeof(*fds) * (size_t)(n ? n : 1), 0);
+    int ready_now = 0;
+    for (lua_Integer i = 1; i <= n; i++) {
+        int fd = -1;
+        lua_rawgeti(L, 1, i);
+        if (lua_isinteger(L, -1)) {
+            lua_Integer v = lua_tointeger(L, -1);
+            if (v < 0 || v > INT_MAX)
+                return luaL_argerror(L, 1, "file descriptor out of range");
+            fd = (int)v;
+        } else {
+            ljw_conn *c = luaL_testudata(L, -1, LJW_CONN);
+            if (!c)
+                return luaL_argerror(L, 1,
+                                     "items must be file descriptors "
+                                     "or connections");
+            if (c->conn)
+                fd = jw_conn_fd(c->conn);
+            else
+                ready_now = 1;
+        }
+        lua_pop(L, 1);
+        fds[i - 1].fd = fd; /* a negative fd is ignored by poll */
+        fds[i - 1].events = POLLIN;
+        fds[i - 1].revents = 0;
+    }
+    int timeout = ready_now      ? 0
+                  : ms < 0       ? -1
+                  : ms > INT_MAX ? INT_MAX
+                                 : (int)ms;
+    int rc = poll(fds, (nfds_t)n, timeout);
+    if (rc < 0 && errno != EINTR)
+        return ljw_fail_code(L, "IO", strerror(errno));
+    lua_newtable(L);
+    lua_Integer out = 0;
+    for (lua_Integer i = 1; i <= n; i++) {
+        int ready = rc > 0 && fds[i - 1].revents != 0;
+        if (fds[i - 1].fd < 0) {
+            lua_rawgeti(L, 1, i);
+            ready = luaL_testudata(L, -1, LJW_CONN) != NULL;
+            lua_pop(L, 1);
+        }
+        if (ready) {
+            lua_rawgeti(L, 1, i);
+            lua_rawseti(L, -2, ++out);
+        }
+    }
+    return 1;
+}
+
+/* ------------------------------------------------------------------------
+ * Events
+ */
+
+static void free_event(void *p)
+{
+    jw_event_free(p);
+}
+
+static const char *event_kind(jw_event_kind kind)
+{
+    switch (kind) {
+    case JW_EVENT_DISCONNECTED:
+        return "disconnected";
+    case JW_EVENT_RECONNECTED:
+        return "reconnected";
+    case JW_EVENT_CLOSED:
+        return "closed";
+    case JW_EVENT_ERROR:
+        return "error";
+    case JW_EVENT_DISCOVERED_SERVERS:
+        return "discovered_servers";
+    case JW_EVENT_LAME_DUCK:
+        return "lame_duck";
+    default:
+        return "unknown";
+    }
+}
+
+/* nc:next_event([timeout = 0]) -> {kind = , code = , text = , sub = } */
+static int l_next_event(lua_State *L)
+{
+    ljw_conn *c = ljw_check_conn(L, 1);
+    int64_t ms = ljw_timeout_ms(L, 2, 0);
+    lua_settop(L, 1);
+    if (!c->conn)
+        return ljw_conn_closed(L);
+    void **slot = ljw_box_new(L, free_event);
+    jw_status st = jw_conn_next_event(c->conn, ms, (jw_event **)slot);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    jw_event *ev = *slot;
+    lua_createtable(L, 0, 4);
+    lua_pushstring(L, event_kind(jw_event_kind_get(ev)));
+    lua_setfield(L, -2, "kind");
+    lua_pushstring(L, jw_status_name(jw_event_status(ev)));
+    lua_setfield(L, -2, "code");
+    lua_pushstring(L, jw_event_text(ev));
+    lua_setfield(L, -2, "text");
+    jw_sub *sub = jw_event_sub(ev);
+    if (sub) {
+        lua_getiuservalue(L, 1, 1);
+        lua_getfield(L, -1, "subs");
+        lua_rawgetp(L, -1, sub);
+        lua_setfield(L, -4, "sub");
+        lua_pop(L, 2);
+    }
+    ljw_box_forget(slot);
+    return 1;
+}
+
+static const luaL_Reg loop_methods[] = {
+    {"fd", l_fd},
+    {"process", l_process},
+    {"request_start", l_request_start},
+    {"request_poll", l_request_poll},
+    {"request_cancel", l_request_cancel},
+    {"next_event", l_next_event},
+    {NULL, NULL},
+};
+
+/* Add these methods to the connection's method table (on the stack). */
+void ljw_loop_methods(lua_State *L)
+{
+    luaL_setfuncs(L, loop_methods, 0);
+}

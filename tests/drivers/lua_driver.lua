@@ -1,0 +1,749 @@
+-- The Lua conformance driver: tests/drivers/PROTOCOL.md over the public
+-- API of the jetwire Lua module, and nothing else. JSON and base64 are
+-- pure Lua here (lua-cjson turns every number into a float, and the
+-- protocol tells integers from floats).
+--
+-- `serve` answers in the background without running Lua on the engine's
+-- thread: while the driver waits for the next request (on stdin) or inside
+-- an op that waits, it polls stdin and the connections' readable fds with
+-- jetwire.poll, and answers what the serve subscriptions hold.
+
+local build = os.getenv("JW_BUILD_DIR")
+if build and build ~= "" then
+    package.cpath = build .. "/lua/?.so;" .. package.cpath
+end
+local jetwire = require "jetwire"
+
+local null = jetwire.null
+local A = jetwire.array -- marks a result table as a JSON array
+
+-- ------------------------------------------------------------------------
+-- Errors: a bad argument is INVALID_ARG; a jetwire error keeps its code.
+
+local BadArg = {}
+BadArg.__index = BadArg
+
+local function bad(message)
+    error(setmetatable({ code = "INVALID_ARG", message = message }, BadArg), 0)
+end
+
+-- value, err from a jetwire call: the value, or the error raised.
+local function check(value, err, ...)
+    if value == nil then
+        error(err, 0)
+    end
+    return value, err, ...
+end
+
+-- ------------------------------------------------------------------------
+-- JSON
+
+local decode_value
+
+local function skip(s, pos)
+    return s:find("[^ \t\r\n]", pos) or #s + 1
+end
+
+local escapes = { ['"'] = '"', ["\\"] = "\\", ["/"] = "/", b = "\b",
+                  f = "\f", n = "\n", r = "\r", t = "\t" }
+
+local function decode_string(s, pos) -- pos is just after the quote
+    local parts = {}
+    while true do
+        local at = s:find('["\\]', pos)
+        if not at then bad("unterminated string") end
+        parts[#parts + 1] = s:sub(pos, at - 1)
+        if s:sub(at, at) == '"' then
+            return table.concat(parts), at + 1
+        end
+        local c = s:sub(at + 1, at + 1)
+        if c == "u" then
+            local cp = tonumber(s:sub(at + 2, at + 5), 16)
+            if not cp or not s:sub(at + 2, at + 5):match("^%x%x%x%x$") then
+                bad("bad \\u escape")
+            end
+            pos = at + 6
+            if cp >= 0xd800 and cp <= 0xdbff and
+                    s:sub(pos, pos + 1) == "\\u" then
+                local low = tonumber(s:sub(pos + 2, pos + 5), 16)
+                if low and low >= 0xdc00 and low <= 0xdfff then
+                    cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00)
+                    pos = pos + 6
+                end
+            end
+            parts[#parts + 1] = utf8.char(cp)
+        elseif escapes[c] then
+            parts[#parts + 1] = escapes[c]
+            pos = at + 2
+        else
+            bad("bad escape")
+        end
+    end
+end
+
+local function decode_number(s, pos)
+    local int = s:match("^-?%d+", pos)
+    if not int then bad("bad JSON value") end
+    local stop = pos + #int
+    local frac = s:match("^%.%d+", stop) or ""
+    stop = stop + #frac
+    local exp = s:match("^[eE][+-]?%d+", stop) or ""
+    stop = stop + #exp
+    local text = s:sub(pos, stop - 1)
+    local value = tonumber(text)
+    if frac == "" and exp == "" then
+        value = math.tointeger(value) or value
+    else
+        value = value + 0.0
+    end
+    return value, stop
+end
+
+function decode_value(s, pos, depth)
+    if depth > 200 then bad("JSON nested too deep") end
+    pos = skip(s, pos)
+    local c = s:sub(pos, pos)
+    if c == "{" then
+        local obj = {}
+        pos = skip(s, pos + 1)
+        if s:sub(pos, pos) == "}" then return obj, pos + 1 end
+        while true do
+            pos = skip(s, pos)
+            if s:sub(pos, pos) ~= '"' then bad("object key expected") end
+            local key
+            key, pos = decode_string(s, pos + 1)
+            pos = skip(s, pos)
+            if s:sub(pos, pos) ~= ":" then bad("':' expected") end
+            obj[key], pos = decode_value(s, pos + 1, depth + 1)
+            pos = skip(s, pos)
+            local d = s:sub(pos, pos)
+            if d == "}" then return obj, pos + 1 end
+            if d ~= "," then bad("',' or '}' expected") end
+            pos = pos + 1
+        end
+    elseif c == "[" then
+        local arr = A()
+        pos = skip(s, pos + 1)
+        if s:sub(pos, pos) == "]" then return arr, pos + 1 end
+        while true do
+            arr[#arr + 1], pos = decode_value(s, pos, depth + 1)
+            pos = skip(s, pos)
+            local d = s:sub(pos, pos)
+            if d == "]" then return arr, pos + 1 end
+            if d ~= "," then bad("',' or ']' expected") end
+            pos = pos + 1
+        end
+    elseif c == '"' then
+        return decode_string(s, pos + 1)
+    elseif s:sub(pos, pos + 3) == "true" then
+        return true, pos + 4
+    elseif s:sub(pos, pos + 4) == "false" then
+        return false, pos + 5
+    elseif s:sub(pos, pos + 3) == "null" then
+        return null, pos + 4
+    end
+    return decode_number(s, pos)
+end
+
+local function json_decode(s)
+    local value, pos = decode_value(s, 1, 0)
+    if skip(s, pos) <= #s then bad("trailing characters") end
+    return value
+end
+
+local string_escapes = { ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n",
+                         ["\r"] = "\\r", ["\t"] = "\\t" }
+
+local function encode_string(s)
+    if not utf8.len(s) then bad("string is not UTF-8") end
+    return '"' .. s:gsub('[%c"\\]', function(c)
+        return string_escapes[c] or string.format("\\u%04x", c:byte())
+    end) .. '"'
+end
+
+local function json_encode(v, out)
+    local t = type(v)
+    if v == nil or v == null then
+        out[#out + 1] = "null"
+    elseif t == "boolean" then
+        out[#out + 1] = tostring(v)
+    elseif math.type(v) == "integer" then
+        out[#out + 1] = string.format("%d", v)
+    elseif t == "number" then
+        if v ~= v or v == math.huge or v == -math.huge then
+            bad("non-finite float")
+        end
+        local text = string.format("%.17g", v)
+        if not text:find("[.eE]") then text = text .. ".0" end
+        out[#out + 1] = text
+    elseif t == "string" then
+        out[#out + 1] = encode_string(v)
+    elseif t == "table" and jetwire.is_array(v) then
+        out[#out + 1] = "["
+        for i = 1, #v do
+            if i > 1 then out[#out + 1] = "," end
+            json_encode(v[i], out)
+        end
+        out[#out + 1] = "]"
+    elseif t == "table" then
+        out[#out + 1] = "{"
+        local first = true
+        for key, value in pairs(v) do
+            if type(key) ~= "string" then bad("map with non-string keys") end
+            if not first then out[#out + 1] = "," end
+            first = false
+            out[#out + 1] = encode_string(key)
+            out[#out + 1] = ":"
+            json_encode(value, out)
+        end
+        out[#out + 1] = "}"
+    else
+        bad("cannot encode a " .. t)
+    end
+    return out
+end
+
+-- ------------------------------------------------------------------------
+-- Base64 (RFC 4648, with padding), a 12-bit table each way.
+
+local alphabet =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+local enc12, dec12 = {}, {}
+for i = 0, 4095 do
+    local pair = alphabet:sub((i >> 6) + 1, (i >> 6) + 1) ..
+                 alphabet:sub((i & 63) + 1, (i & 63) + 1)
+    enc12[i], dec12[pair] = pair, i
+end
+
+local function b64encode(s)
+    local pad = (3 - #s % 3) % 3
+    local text = (s .. string.rep("\0", pad)):gsub("...", function(c)
+        local a, b, d = c:byte(1, 3)
+        local n = (a << 16) | (b << 8) | d
+        return enc12[n >> 12] .. enc12[n & 4095]
+    end)
+    return text:sub(1, #text - pad) .. string.rep("=", pad)
+end
+
+local function b64decode(s)
+    if #s % 4 ~= 0 or not s:match("^[A-Za-z0-9+/]*=?=?$") then
+        bad("data is not base64")
+    end
+    local pad = #s:match("=*$")
+    local body = s:sub(1, #s - pad) .. string.rep("A", pad)
+    local out = body:gsub("....", function(c)
+        local n = (dec12[c:sub(1, 2)] << 12) | dec12[c:sub(3, 4)]
+        return string.char(n >> 16, (n >> 8) & 255, n & 255)
+    end)
+    return out:sub(1, #out - pad)
+end
+
+-- ------------------------------------------------------------------------
+-- Handles and arguments
+
+local handles, kinds = {}, {}
+local handle_of = setmetatable({}, { __mode = "k" }) -- sub userdata -> handle
+local open_conns = {}  -- handle -> connection, until close/drain/free
+local serving = {}     -- {sub = , mode = } of the serve subscriptions
+local last_handle = 0
+
+local function new_handle(obj, kind)
+    last_handle = last_handle + 1
+    handles[last_handle], kinds[last_handle] = obj, kind
+    if kind == "sub" or kind == "serve" then handle_of[obj] = last_handle end
+    if kind == "conn" then open_conns[last_handle] = obj end
+    return last_handle
+end
+
+local function get(req, key, kind)
+    local h = req[key]
+    local k = kinds[h]
+    if k == nil or (k ~= kind and not (kind == "sub" and k == "serve")) then
+        bad("unknown " .. key .. " handle " .. tostring(h))
+    end
+    return handles[h], h
+end
+
+local checks = {
+    string = function(v) return type(v) == "string" end,
+    integer = function(v) return math.type(v) == "integer" end,
+    number = function(v) return type(v) == "number" end,
+    boolean = function(v) return type(v) == "boolean" end,
+    list = function(v) return type(v) == "table" and jetwire.is_array(v) end,
+    object = function(v)
+        return type(v) == "table" and not jetwire.is_array(v)
+    end,
+}
+
+local function arg(req, key, kind, default, required)
+    local v = req[key]
+    if v == nil then
+        if required then bad("missing argument '" .. key .. "'") end
+        return default
+    end
+    if not checks[kind](v) then
+        bad("argument '" .. key .. "' has the wrong type")
+    end
+    if kind == "string" and v:find("\0", 1, true) then
+        bad("argument '" .. key .. "' contains NUL")
+    end
+    return v
+end
+
+local function timeout_of(req, default)
+    return arg(req, "timeout", "number", default or 5.0)
+end
+
+local function data_of(req)
+    return b64decode(arg(req, "data", "string", ""))
+end
+
+-- Headers as jetwire takes them in order: a list of {name, value} pairs.
+local function headers_of(req)
+    local pairs_list = arg(req, "headers", "list", {})
+    for _, pair in ipairs(pairs_list) do
+        if not checks.list(pair) or #pair ~= 2 or type(pair[1]) ~= "string" or
+                type(pair[2]) ~= "string" or pair[1]:find("\0", 1, true) or
+                pair[2]:find("\0", 1, true) then
+            bad("headers must be [name, value] string pairs")
+        end
+    end
+    return #pairs_list > 0 and pairs_list or nil
+end
+
+local function msg_json(m)
+    local headers = A()
+    for _, item in ipairs(m:header_items()) do
+        headers[#headers + 1] = A { item[1], item[2] }
+    end
+    return { subject = m.subject, reply = m.reply or null,
+             data = b64encode(m.data), headers = headers, status = m.status }
+end
+
+-- Protocol values -> the values jetwire.pack takes, and back.
+local function from_json(v)
+    if type(v) ~= "table" then return v end
+    if jetwire.is_array(v) then
+        local out = A()
+        for i = 1, #v do out[i] = from_json(v[i]) end
+        return out
+    end
+    local bin = v["$bin"]
+    if type(bin) == "string" and next(v, next(v)) == nil then
+        return jetwire.bin(b64decode(bin))
+    end
+    local out = {}
+    for key, value in pairs(v) do out[key] = from_json(value) end
+    return out
+end
+
+local function to_json(v)
+    if jetwire.is_bin(v) then return { ["$bin"] = b64encode(v.data) } end
+    if type(v) == "string" and not utf8.len(v) then bad("str is not UTF-8") end
+    if type(v) ~= "table" then return v end
+    local out = jetwire.is_array(v) and A() or {}
+    for key, value in pairs(v) do
+        if not jetwire.is_array(v) and type(key) ~= "string" then
+            bad("map with non-string keys")
+        end
+        out[key] = to_json(value)
+    end
+    return out
+end
+
+-- ------------------------------------------------------------------------
+-- Serving between and during ops
+
+local function answer(s, m)
+    if not m.reply then
+        io.stderr:write("lua_driver: serve: message without reply\n")
+        return
+    end
+    local data = s.mode == "upper" and m.data:upper() or m.data
+    local items = m:header_items()
+    local ok, err = m:respond(data, { headers = #items > 0 and items or nil })
+    if not ok then
+        io.stderr:write("lua_driver: serve: ", tostring(err), "\n")
+    end
+end
+
+-- Reset every open connection's fd, then answer all that the serve
+-- subscriptions hold (after the reset, so that nothing new is missed).
+local function serve_pending()
+    for _, nc in pairs(open_conns) do nc:process() end
+    for i = #serving, 1, -1 do
+        local s = serving[i]
+        while true do
+            local msgs, err = s.sub:next_msgs(256, 0)
+            if not msgs then
+                if err.code ~= "TIMEOUT" then table.remove(serving, i) end
+                break
+            end
+            for _, m in ipairs(msgs) do answer(s, m) end
+        end
+    end
+end
+
+local function poll_items(with_stdin)
+    local items = with_stdin and { 0 } or {}
+    for _, nc in pairs(open_conns) do items[#items + 1] = nc end
+    return items
+end
+
+-- Wait up to timeout seconds (negative: forever) for try() to report
+-- done, answering serve requests meanwhile. Returns try's results, or
+-- nil, a TIMEOUT error.
+local function pump(timeout, try)
+    local deadline = timeout < 0 and math.huge or jetwire.now() + timeout
+    while true do
+        serve_pending()
+        local done, a, b = try()
+        if done then return a, b end
+        local left = deadline - jetwire.now()
+        if left <= 0 then
+            return nil, { code = "TIMEOUT", message = "timed out" }
+        end
+        jetwire.poll(poll_items(false), math.min(left, 0.25))
+    end
+end
+
+local function next_msgs(sub, max, timeout)
+    if #serving == 0 then return sub:next_msgs(max, timeout) end
+    return pump(timeout, function()
+        local msgs, err = sub:next_msgs(max, 0)
+        if msgs then return true, msgs end
+        if err.code ~= "TIMEOUT" then return true, nil, err end
+    end)
+end
+
+local function next_msg(sub, timeout)
+    local msgs, err = next_msgs(sub, 1, timeout)
+    return msgs and msgs[1], err
+end
+
+local function request(nc, subject, data, headers, timeout)
+    if #serving == 0 then
+        return nc:request(subject, data, timeout, { headers = headers })
+    end
+    local id = check(nc:request_start(subject, data, { headers = headers }))
+    local reply, err = pump(timeout, function()
+        while true do
+            local rid, m, e = nc:request_poll()
+            if rid == nil then return false end
+            if rid == id then return true, m, e end
+        end
+    end)
+    if reply == nil and err.code == "TIMEOUT" then nc:request_cancel(id) end
+    return reply, err
+end
+
+-- ------------------------------------------------------------------------
+-- Ops
+
+local option_kinds = {
+    name = "string", user = "string", password = "string", token = "string",
+    no_echo = "boolean", verbose = "boolean", pedantic = "boolean",
+    connect_timeout = "number", ping_interval = "number",
+    drain_timeout = "number", max_outstanding_pings = "integer",
+    pending_msgs_limit = "integer", pending_bytes_limit = "integer",
+}
+
+local ops = {}
+
+function ops.version()
+    return { lang = "lua", version = jetwire.version }
+end
+
+function ops.connect(req)
+    local url = arg(req, "url", "string", nil, true)
+    local options = { servers = url }
+    for key, value in pairs(arg(req, "options", "object", {})) do
+        local kind = option_kinds[key]
+        if not kind or not checks[kind](value) then
+            bad("bad option '" .. tostring(key) .. "'")
+        end
+        options[key] = value
+    end
+    return { conn = new_handle(check(jetwire.connect(options)), "conn") }
+end
+
+function ops.close(req)
+    local nc, h = get(req, "conn", "conn")
+    open_conns[h] = nil
+    check(nc:close())
+end
+
+function ops.drain(req)
+    local nc, h = get(req, "conn", "conn")
+    local timeout = arg(req, "timeout", "number", -1)
+    local ok, err = nc:drain(timeout >= 0 and timeout or nil)
+    open_conns[h] = nil
+    check(ok, err)
+end
+
+function ops.flush(req)
+    check(get(req, "conn", "conn"):flush(timeout_of(req)))
+end
+
+function ops.rtt(req)
+    return { rtt = check(get(req, "conn", "conn"):rtt()) }
+end
+
+function ops.status(req)
+    return { status = get(req, "conn", "conn"):status() }
+end
+
+function ops.server_info(req)
+    local nc = get(req, "conn", "conn")
+    local info = check(nc:server_info())
+    return { info = json_decode(info.json),
+             connected_url = nc:connected_url() or "",
+             max_payload = check(nc:max_payload()) }
+end
+
+function ops.stats(req)
+    return check(get(req, "conn", "conn"):stats())
+end
+
+function ops.next_event(req)
+    local ev = check(get(req, "conn", "conn"):next_event(timeout_of(req)))
+    return { event = { kind = ev.kind:upper(), code = ev.code, text = ev.text,
+                       sub = ev.sub and handle_of[ev.sub] or null } }
+end
+
+function ops.publish(req)
+    local nc = get(req, "conn", "conn")
+    check(nc:publish(arg(req, "subject", "string", nil, true), data_of(req),
+                     { reply = arg(req, "reply", "string"),
+                       headers = headers_of(req) }))
+end
+
+function ops.publish_packed(req)
+    local nc = get(req, "conn", "conn")
+    check(nc:publish_packed(arg(req, "subject", "string", nil, true),
+                            from_json(req.value)))
+end
+
+function ops.publish_many(req)
+    local nc = get(req, "conn", "conn")
+    local subject = arg(req, "subject", "string", nil, true)
+    local count = arg(req, "count", "integer", nil, true)
+    local size = arg(req, "size", "integer", nil, true)
+    if size < 8 then bad("size must be at least 8") end
+    local pad = string.rep("\0", size - 8)
+    local pack, publish = string.pack, nc.publish
+    for i = 0, count - 1 do
+        check(publish(nc, subject, pack(">i8", i) .. pad))
+    end
+    return { published = count }
+end
+
+function ops.request(req)
+    local nc = get(req, "conn", "conn")
+    local reply = check(request(nc, arg(req, "subject", "string", nil, true),
+                                data_of(req), headers_of(req),
+                                timeout_of(req)))
+    return { msg = msg_json(reply) }
+end
+
+function ops.subscribe(req)
+    local nc = get(req, "conn", "conn")
+    local sub = check(nc:subscribe(arg(req, "subject", "string", nil, true), {
+        queue = arg(req, "queue", "string"),
+        pending_msgs_limit = arg(req, "pending_msgs_limit", "integer"),
+        pending_bytes_limit = arg(req, "pending_bytes_limit", "integer"),
+    }))
+    return { sub = new_handle(sub, "sub") }
+end
+
+function ops.unsubscribe(req)
+    check(get(req, "sub", "sub"):unsubscribe())
+end
+
+function ops.auto_unsubscribe(req)
+    local sub = get(req, "sub", "sub")
+    check(sub:unsubscribe(arg(req, "max", "integer", nil, true)))
+end
+
+function ops.sub_drain(req)
+    check(get(req, "sub", "sub"):drain())
+end
+
+local function pulled(req)
+    local sub, h = get(req, "sub", "sub")
+    if kinds[h] == "serve" then bad("a serve subscription is not pulled") end
+    return sub
+end
+
+function ops.next_msg(req)
+    local sub = pulled(req)
+    return { msg = msg_json(check(next_msg(sub, timeout_of(req)))) }
+end
+
+function ops.next_msgs(req)
+    local sub = pulled(req)
+    local max = arg(req, "max", "integer", nil, true)
+    if max < 1 then bad("max must be at least 1") end
+    local out = A()
+    for i, m in ipairs(check(next_msgs(sub, max, timeout_of(req)))) do
+        out[i] = msg_json(m)
+    end
+    return { msgs = out }
+end
+
+function ops.pending(req)
+    local sub = get(req, "sub", "sub")
+    local msgs, bytes = sub:pending()
+    return { msgs = msgs or 0, bytes = msgs and bytes or 0,
+             dropped = sub:dropped() or 0, delivered = sub:delivered() or 0,
+             valid = sub:is_valid() }
+end
+
+function ops.receive_count(req)
+    local sub = pulled(req)
+    local count = arg(req, "count", "integer", nil, true)
+    local deadline = jetwire.now() + timeout_of(req, 60.0)
+    local ordered = arg(req, "ordered", "boolean", false)
+    local received, nbytes, in_order, reason = 0, 0, true, "OK"
+    local unpack = string.unpack
+    while received < count do
+        local left = deadline - jetwire.now()
+        if left <= 0 then reason = "TIMEOUT"; break end
+        local batch, err = next_msgs(sub, 256, left)
+        if not batch then reason = err.code; break end
+        for _, m in ipairs(batch) do
+            local data = m.data
+            if ordered and (#data < 8 or unpack(">i8", data) ~= received) then
+                in_order = false
+            end
+            received, nbytes = received + 1, nbytes + #data
+        end
+    end
+    return { received = received, bytes = nbytes,
+             in_order = (ordered and { in_order } or { null })[1],
+             dropped = sub:dropped() or 0, reason = reason }
+end
+
+function ops.respond_next(req)
+    local sub = pulled(req)
+    local data, headers = data_of(req), headers_of(req)
+    local m = check(next_msg(sub, timeout_of(req)))
+    if not m.reply then bad("message has no reply subject") end
+    check(m:respond(data, { headers = headers }))
+    return { msg = msg_json(m) }
+end
+
+function ops.serve(req)
+    local nc = get(req, "conn", "conn")
+    local mode = arg(req, "mode", "string", nil, true)
+    if mode ~= "echo" and mode ~= "upper" then
+        bad("mode must be echo or upper")
+    end
+    local count = arg(req, "count", "integer", 0)
+    local sub = check(nc:subscribe(arg(req, "subject", "string", nil, true),
+                                   { queue = arg(req, "queue", "string") }))
+    if count > 0 then
+        local ok, err = sub:unsubscribe(count)
+        if not ok then
+            sub:close()
+            error(err, 0)
+        end
+    end
+    serving[#serving + 1] = { sub = sub, mode = mode }
+    return { sub = new_handle(sub, "serve") }
+end
+
+function ops.pack(req)
+    return { data = b64encode(jetwire.pack(from_json(req.value))) }
+end
+
+function ops.unpack(req)
+    local value = check(jetwire.unpack(data_of(req), { wrap_bin = true }))
+    return { value = to_json(value) }
+end
+
+function ops.free(req)
+    local h = req.handle
+    local obj = kinds[h] and handles[h]
+    if not obj then bad("unknown handle " .. tostring(h)) end
+    for i = #serving, 1, -1 do
+        if serving[i].sub == obj then table.remove(serving, i) end
+    end
+    handles[h], kinds[h], open_conns[h] = nil, nil, nil
+    obj:close()
+end
+
+-- ------------------------------------------------------------------------
+-- The loop
+
+local function respond(resp)
+    io.stdout:write(table.concat(json_encode(resp, {})), "\n")
+    io.stdout:flush()
+end
+
+local function handle(line)
+    local okj, req = pcall(json_decode, line)
+    if not okj or type(req) ~= "table" or jetwire.is_array(req) or
+            math.type(req.id) ~= "integer" then
+        return { id = null, ok = false, code = "INVALID_ARG",
+                 message = okj and "no integer id" or "not JSON" }
+    end
+    if req.op == "quit" then return { id = req.id, ok = true }, true end
+    local op = ops[req.op]
+    if not op then
+        return { id = req.id, ok = false, code = "INVALID_ARG",
+                 message = "unknown op " .. tostring(req.op) }
+    end
+    local ok, result = pcall(op, req)
+    if not ok then
+        local code, message = "INVALID_ARG", tostring(result)
+        if type(result) == "table" and type(result.code) == "string" then
+            code, message = result.code, tostring(result.message)
+        end
+        return { id = req.id, ok = false, code = code, message = message }
+    end
+    result = result or {}
+    result.id, result.ok = req.id, true
+    -- Encoding may still find a value JSON cannot carry.
+    local okenc, err = pcall(json_encode, result, {})
+    if not okenc then
+        return { id = req.id, ok = false, code = "INVALID_ARG",
+                 message = type(err) == "table" and err.message or
+                           tostring(err) }
+    end
+    return result
+end
+
+-- Unbuffered stdin: a line read never leaves the next one in a buffer
+-- where polling fd 0 could not see it.
+io.stdin:setvbuf("no")
+
+local function wait_for_stdin()
+    while #serving > 0 do
+        serve_pending()
+        if #serving == 0 then return end
+        for _, item in ipairs(jetwire.poll(poll_items(true), -1)) do
+            if item == 0 then return end
+        end
+    end
+end
+
+while true do
+    wait_for_stdin()
+    local line = io.read("l")
+    if not line then break end
+    if line:find("%S") then
+        local resp, quit = handle(line)
+        respond(resp)
+        if quit then break end
+    end
+end
+
+-- Release subscriptions before connections.
+for h, kind in pairs(kinds) do
+    if kind ~= "conn" then handles[h]:close() end
+end
+for h, kind in pairs(kinds) do
+    if kind == "conn" then handles[h]:close() end
+end
+os.exit(0)

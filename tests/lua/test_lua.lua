@@ -1,0 +1,603 @@
+-- Tests of the Lua module itself: the API, bad input, closed handles,
+-- garbage collection at any point, <close>, and two coroutines driven by
+-- the readable fd on one Lua state.
+--
+--   lua5.4 tests/lua/test_lua.lua nats://127.0.0.1:4222
+--
+-- The module is found through JW_BUILD_DIR (BUILD/lua/jetwire.so) or
+-- Lua's default cpath. Exits 0 when every test passed.
+
+local url = arg[1] or "nats://127.0.0.1:4222"
+local build = os.getenv("JW_BUILD_DIR")
+if build and build ~= "" then
+    package.cpath = build .. "/lua/?.so;" .. package.cpath
+end
+local jetwire = require "jetwire"
+
+local passed, failed = 0, 0
+
+local function test(name, fn)
+    local ok, err = xpcall(fn, debug.traceback)
+    if ok then
+        passed = passed + 1
+        print("ok   " .. name)
+    else
+        failed = failed + 1
+        print("FAIL " .. name .. "\n" .. tostring(err))
+    end
+end
+
+local function eq(got, want, what)
+    if got ~= want then
+        error(string.format("%s: got %s, want %s", what or "value",
+                            tostring(got), tostring(want)), 2)
+    end
+end
+
+-- fn(...) must return nil, err with err.code == code.
+local function fails(code, fn, ...)
+    local value, err = fn(...)
+    if value ~= nil then
+        error("expected " .. code .. ", got " .. tostring(value), 2)
+    end
+    if type(err) ~= "table" or err.code ~= code then
+        error("expected " .. code .. ", got " .. tostring(err), 2)
+    end
+    assert(type(err.message) == "string")
+    assert(tostring(err):find(code, 1, true), "tostring(err) names the code")
+    return err
+end
+
+-- fn(...) must raise (a misused argument).
+local function raises(fn, ...)
+    local ok, err = pcall(fn, ...)
+    if ok then error("expected an error to be raised", 2) end
+    return err
+end
+
+local function connect(extra)
+    local opts = { servers = url }
+    for k, v in pairs(extra or {}) do opts[k] = v end
+    return assert(jetwire.connect(opts))
+end
+
+local function full_gc()
+    for _ = 1, 3 do collectgarbage("collect") end
+end
+
+test("module", function()
+    eq(type(jetwire.version), "string")
+    eq(select(2, jetwire.version:gsub("%.", "")), 2, "dots in version")
+    eq(jetwire.null, jetwire.null)
+    eq(type(jetwire.now()), "number")
+end)
+
+test("connect options and introspection", function()
+    local nc = connect { name = "lua-test", no_echo = false,
+                         connect_timeout = 2.5, ping_interval = 30,
+                         max_outstanding_pings = 3, drain_timeout = 5,
+                         pending_msgs_limit = 1000,
+                         pending_bytes_limit = 1 << 20 }
+    eq(nc:status(), "CONNECTED")
+    eq(nc:is_connected(), true)
+    assert(nc:connected_url():find("^nats://"))
+    assert(tostring(nc):find("CONNECTED"))
+    local info = assert(nc:server_info())
+    eq(math.type(info.port), "integer")
+    eq(info.max_payload, nc:max_payload())
+    assert(info.version and info.server_id and info.json:find("server_id"))
+    local rtt = assert(nc:rtt())
+    assert(rtt > 0 and rtt < 1)
+    eq(nc:flush(1), true)
+    assert(nc:new_inbox():find("^_INBOX%."))
+    local stats = assert(nc:stats())
+    eq(stats.reconnects, 0)
+    eq(math.type(nc:fd()), "integer")
+    fails("TIMEOUT", nc.next_event, nc, 0)
+    -- A server list, as a table, with a dead server first.
+    local two = assert(jetwire.connect {
+        servers = { "nats://127.0.0.1:1", url }, connect_timeout = 1 })
+    eq(two:status(), "CONNECTED")
+    two:close()
+    -- The string form.
+    local short = assert(jetwire.connect(url, { name = "short" }))
+    eq(short:close(), true)
+    fails("CONNECT", jetwire.connect, { servers = "nats://127.0.0.1:1",
+                                        connect_timeout = 0.5 })
+    nc:close()
+end)
+
+test("publish, subscribe, headers", function()
+    local nc = connect()
+    local sub = assert(nc:subscribe("t.pub.*"))
+    eq(sub.subject, "t.pub.*")
+    eq(sub.queue, nil)
+    assert(nc:flush())
+    eq(nc:publish("t.pub.a", "one"), true)
+    eq(nc:publish("t.pub.b", nil, { reply = "r.x" }), true)
+    eq(nc:publish("t.pub.c", "three", { headers = {
+        Single = "s", Multi = { "1", "2" } } }), true)
+    eq(nc:publish("t.pub.d", "\0\1\255", { headers = {
+        { "X", "a" }, { "y", "b" }, { "X", "c" } } }), true)
+    local m = assert(sub:next_msg(2))
+    eq(m.subject, "t.pub.a"); eq(m.data, "one"); eq(m.reply, nil)
+    eq(m.status, 0); eq(next(m.headers), nil)
+    m = assert(sub:next_msg(2))
+    eq(m.data, ""); eq(m.reply, "r.x")
+    m = assert(sub:next_msg(2))
+    eq(m.headers.Single, "s"); eq(m.headers.Multi, "1")
+    local multi = m:header_values("Multi")
+    eq(#multi, 2); eq(multi[2], "2")
+    eq(#m:header_values("multi"), 0, "names keep their case")
+    m = assert(sub:next_msg(2))
+    eq(m.data, "\0\1\255")
+    local items = m:header_items()
+    eq(#items, 3)
+    eq(items[1][1] .. items[2][1] .. items[3][2], "Xyc", "order kept")
+    assert(tostring(m):find("t.pub.d"))
+    fails("TIMEOUT", sub.next_msg, sub, 0)
+    nc:close()
+end)
+
+test("batches, iterator, pending, limits", function()
+    local nc = connect()
+    local sub = assert(nc:subscribe("t.batch"))
+    assert(nc:flush())
+    for i = 1, 10 do assert(nc:publish("t.batch", tostring(i))) end
+    assert(nc:flush())
+    local msgs, bytes = sub:pending()
+    eq(msgs, 10); eq(bytes > 0, true)
+    local batch = assert(sub:next_msgs(4, 1))
+    eq(#batch, 4); eq(batch[4].data, "4")
+    local seen = 4
+    for msg in sub:messages(0.2) do
+        seen = seen + 1
+        eq(msg.data, tostring(seen))
+    end
+    eq(seen, 10)
+    eq(sub:delivered(), 10); eq(sub:dropped(), 0); eq(sub:is_valid(), true)
+    -- Auto-unsubscribe after 12 in total.
+    assert(sub:unsubscribe(12))
+    for _ = 1, 5 do assert(nc:publish("t.batch", "x")) end
+    assert(nc:flush())
+    eq(#assert(sub:next_msgs(10, 1)), 2)
+    fails("INVALID_SUBSCRIPTION", sub.next_msg, sub, 0.1)
+    eq(sub:is_valid(), false)
+    -- Pending limits and the slow-consumer event naming the subscription.
+    local slow = assert(nc:subscribe("t.slow", { pending_msgs_limit = 3,
+                                                 queue = "q" }))
+    eq(slow.queue, "q")
+    assert(nc:flush())
+    for _ = 1, 10 do assert(nc:publish("t.slow", "x")) end
+    assert(nc:flush())
+    eq(slow:dropped(), 7)
+    local ev = assert(nc:next_event(2))
+    eq(ev.kind, "error"); eq(ev.code, "SLOW_CONSUMER"); eq(ev.sub, slow)
+    assert(slow:set_pending_limits(100, 1 << 20))
+    nc:close()
+end)
+
+test("request, respond, no responders, timeout", function()
+    local nc = connect()
+    local svc = assert(nc:subscribe("t.svc"))
+    assert(nc:flush())
+    -- The responder answers once the requester's start has gone out.
+    local id = assert(nc:request_start("t.svc", "q1",
+                                       { headers = { H = "1" } }))
+    local req = assert(svc:next_msg(2))
+    eq(req.headers.H, "1")
+    assert(req:respond("a1", { headers = { R = { "x", "y" } } }))
+    local rid, reply
+    local deadline = jetwire.now() + 2
+    repeat
+        jetwire.poll({ nc }, 0.1)
+        nc:process()
+        rid, reply = nc:request_poll()
+    until rid or jetwire.now() > deadline
+    eq(rid, id); eq(reply.data, "a1")
+    eq(#reply:header_values("R"), 2)
+    fails("NO_RESPONDERS", nc.request, nc, "t.nobody", "x", 2)
+    fails("TIMEOUT", nc.request, nc, "t.svc", "x", 0.2)
+    local late = assert(svc:next_msg(1))
+    assert(late:respond("late")) -- harmless after the timeout
+    -- A cancelled start: its reply is dropped.
+    local cancel = assert(nc:request_start("t.svc", "c"))
+    eq(nc:request_cancel(cancel), true)
+    assert(assert(svc:next_msg(1)):respond("dropped"))
+    assert(nc:flush())
+    nc:process()
+    eq(nc:request_poll(), nil)
+    fails("INVALID_ARG", nc.request_cancel, nc, cancel)
+    -- No responders through the started form.
+    local nobody = assert(nc:request_start("t.nobody", "x"))
+    deadline = jetwire.now() + 2
+    local err
+    repeat
+        jetwire.poll({ nc }, 0.1)
+        nc:process()
+        rid, reply, err = nc:request_poll()
+    until rid or jetwire.now() > deadline
+    eq(rid, nobody); eq(reply, nil); eq(err.code, "NO_RESPONDERS")
+    -- A message without a reply subject cannot be answered.
+    assert(nc:publish("t.svc", "plain"))
+    local plain = assert(svc:next_msg(1))
+    eq(plain.reply, nil)
+    fails("INVALID_ARG", plain.respond, plain, "x")
+    nc:close()
+end)
+
+test("two coroutines on one state: responder and requester", function()
+    local nc = connect()
+    local svc = assert(nc:subscribe("t.co"))
+    assert(nc:flush())
+    local answered, replies = 0, {}
+    local responder = coroutine.wrap(function()
+        while true do
+            local msg = svc:next_msg(0)
+            if msg then
+                assert(msg:respond(msg.data:upper()))
+                answered = answered + 1
+            else
+                coroutine.yield()
+            end
+        end
+    end)
+    local requester = coroutine.create(function()
+        for i = 1, 5 do
+            local id = assert(nc:request_start("t.co", "hello " .. i))
+            while true do
+                local rid, reply, err = nc:request_poll()
+                if rid == id then
+                    assert(reply, err)
+                    replies[#replies + 1] = reply.data
+                    break
+                end
+                coroutine.yield()
+            end
+        end
+    end)
+    local deadline = jetwire.now() + 5
+    while coroutine.status(requester) ~= "dead" do
+        assert(jetwire.now() < deadline, "coroutines did not finish")
+        jetwire.poll({ nc:fd() }, 0.5)
+        nc:process()
+        responder()
+        assert(coroutine.resume(requester))
+    end
+    eq(answered, 5); eq(#replies, 5); eq(replies[5], "HELLO 5")
+    nc:close()
+end)
+
+test("invalid subjects and oversize payloads are errors", function()
+    local nc = connect()
+    for _, bad in ipairs { "", "a..b", "foo.", " a", "a b", "a.*", "a.>",
+                           "a\0b" } do
+        fails("INVALID_SUBJECT", nc.publish, nc, bad, "x")
+        fails("INVALID_SUBJECT", nc.publish, nc, bad, "x",
+              { headers = { K = "v" } })
+        fails("INVALID_SUBJECT", nc.request, nc, bad, "x", 1)
+        fails("INVALID_SUBJECT", nc.request_start, nc, bad, "x")
+    end
+    fails("INVALID_SUBJECT", nc.publish, nc, "ok", "x", { reply = "a b" })
+    for _, bad in ipairs { "", "a..b", "a.>.b", "a\0b" } do
+        fails("INVALID_SUBJECT", nc.subscribe, nc, bad)
+    end
+    local big = string.rep("x", nc:max_payload() + 1)
+    fails("MAX_PAYLOAD", nc.publish, nc, "t.big", big)
+    fails("MAX_PAYLOAD", nc.request, nc, "t.big", big, 1)
+    eq(nc:status(), "CONNECTED")
+    assert(nc:flush())
+    nc:close()
+end)
+
+test("misused arguments raise", function()
+    local nc = connect()
+    local sub = assert(nc:subscribe("t.raise"))
+    raises(jetwire.connect, 42)
+    raises(jetwire.connect, { servers = url, bogus = 1 })
+    raises(jetwire.connect, { servers = url, no_echo = "yes" })
+    raises(jetwire.connect, { servers = url, ping_interval = "often" })
+    raises(jetwire.connect, { servers = url, name = 5 })
+    raises(jetwire.connect, { servers = url, max_outstanding_pings = 1.5 })
+    raises(jetwire.connect, { servers = {} })
+    raises(nc.publish, nc, 5, "x")
+    raises(nc.publish, nc, "a", 5)
+    raises(nc.publish, nc, "a", "x", { bogus = 1 })
+    raises(nc.publish, nc, "a", "x", { headers = { K = 5 } })
+    raises(nc.publish, nc, "a", "x", { headers = { K = { "a", 1 } } })
+    raises(nc.publish, nc, "a", "x", { headers = "K: v" })
+    raises(nc.publish, nc, "a", "x", { headers = { K = "a\0b" } })
+    raises(nc.publish, sub, "a", "x") -- a subscription is not a connection
+    raises(nc.subscribe, nc, "a", { queue = 5 })
+    raises(nc.subscribe, nc, "a", { pending_msgs_limit = "many" })
+    raises(nc.request, nc, "a", "x", "soon")
+    raises(nc.flush, nc, 0 / 0)
+    raises(sub.next_msg, sub, "x")
+    raises(sub.next_msgs, sub, 0)
+    raises(sub.next_msg, nc)
+    raises(sub.unsubscribe, sub, -1)
+    raises(jetwire.poll, { "x" })
+    raises(jetwire.pack, function() end)
+    raises(jetwire.pack, { [{}] = 1 })
+    local cycle = {}
+    cycle[1] = cycle
+    raises(jetwire.pack, cycle)
+    raises(jetwire.unpack, 5)
+    raises(jetwire.bin, {})
+    -- Still fine afterwards.
+    assert(nc:publish("t.raise", "ok"))
+    eq(assert(sub:next_msg(1)).data, "ok")
+    nc:close()
+end)
+
+test("closed handles report errors", function()
+    local nc = connect()
+    local sub = assert(nc:subscribe("t.closed"))
+    assert(nc:publish("t.closed", "kept?", { reply = "t.r" }))
+    assert(nc:flush())
+    local msg = assert(sub:next_msg(1))
+    -- A request to a subscriber that never answers stays pending.
+    local silent = assert(nc:subscribe("t.silent"))
+    assert(nc:flush())
+    local pending = assert(nc:request_start("t.silent", "x"))
+    assert(silent:next_msg(1))
+    eq(nc:close(), true)
+    eq(nc:close(), true)
+    eq(nc:status(), "CLOSED"); eq(nc:is_connected(), false)
+    eq(nc:connected_url(), nil)
+    assert(tostring(nc):find("closed"))
+    fails("CONNECTION_CLOSED", nc.publish, nc, "t.closed", "x")
+    fails("CONNECTION_CLOSED", nc.publish_packed, nc, "t.closed", { a = 1 })
+    fails("CONNECTION_CLOSED", nc.subscribe, nc, "t.other")
+    fails("CONNECTION_CLOSED", nc.request, nc, "t.closed", "x", 1)
+    fails("CONNECTION_CLOSED", nc.request_start, nc, "t.closed", "x")
+    fails("CONNECTION_CLOSED", nc.flush, nc, 1)
+    fails("CONNECTION_CLOSED", nc.rtt, nc)
+    fails("CONNECTION_CLOSED", nc.drain, nc, 1)
+    fails("CONNECTION_CLOSED", nc.server_info, nc)
+    fails("CONNECTION_CLOSED", nc.stats, nc)
+    fails("CONNECTION_CLOSED", nc.new_inbox, nc)
+    fails("CONNECTION_CLOSED", nc.fd, nc)
+    fails("CONNECTION_CLOSED", nc.next_event, nc, 0)
+    eq(nc:process(), 1)
+    -- The started request learned about the close.
+    local rid, reply, err = nc:request_poll()
+    eq(rid, pending); eq(reply, nil); eq(err.code, "CONNECTION_CLOSED")
+    fails("CONNECTION_CLOSED", msg.respond, msg, "late")
+    fails("CONNECTION_CLOSED", msg.respond, msg, "late",
+          { headers = { K = "v" } })
+    local _, e = sub:next_msg(0)
+    assert(e.code == "CONNECTION_CLOSED" or e.code == "INVALID_SUBSCRIPTION")
+    eq(sub:is_valid(), false)
+    eq(sub:close(), true)
+    eq(sub:close(), true)
+    fails("INVALID_SUBSCRIPTION", sub.next_msg, sub, 0)
+    fails("INVALID_SUBSCRIPTION", sub.next_msgs, sub, 5, 0)
+    fails("INVALID_SUBSCRIPTION", sub.unsubscribe, sub)
+    fails("INVALID_SUBSCRIPTION", sub.drain, sub)
+    fails("INVALID_SUBSCRIPTION", sub.pending, sub)
+    fails("INVALID_SUBSCRIPTION", sub.dropped, sub)
+    assert(tostring(sub):find("closed"))
+    local n = 0
+    for _ in sub:messages(0) do n = n + 1 end
+    eq(n, 0)
+    -- A released message has no fields and cannot respond.
+    getmetatable(msg).__close(msg)
+    eq(msg.subject, nil); eq(msg.data, nil)
+    fails("INVALID_ARG", msg.respond, msg, "x")
+end)
+
+test("<close> releases at the end of the block", function()
+    local outer_nc, outer_sub
+    do
+        local nc <close> = connect()
+        local sub <close> = assert(nc:subscribe("t.scope"))
+        outer_nc, outer_sub = nc, sub
+        assert(nc:publish("t.scope", "x"))
+        eq(assert(sub:next_msg(1)).data, "x")
+    end
+    eq(outer_nc:status(), "CLOSED")
+    eq(outer_sub:is_valid(), false)
+    -- nil from a failed connect is fine in a <close> variable.
+    do
+        local nc <close> = jetwire.connect { servers = "nats://127.0.0.1:1",
+                                             connect_timeout = 0.3 }
+        eq(nc, nil)
+    end
+    -- An error inside the block still closes.
+    local kept
+    local ok = pcall(function()
+        local nc <close> = connect()
+        kept = nc
+        error("boom")
+    end)
+    eq(ok, false); eq(kept:status(), "CLOSED")
+end)
+
+test("drain keeps queued messages readable", function()
+    local nc = connect()
+    local pub = connect()
+    local sub = assert(nc:subscribe("t.drain"))
+    assert(nc:flush())
+    for i = 1, 100 do assert(pub:publish("t.drain", tostring(i))) end
+    assert(pub:flush())
+    assert(nc:flush())
+    eq(nc:drain(5), true)
+    eq(nc:status(), "CLOSED")
+    local got = 0
+    for _ in sub:messages(0.5) do got = got + 1 end
+    eq(got, 100)
+    local _, e = sub:next_msg(0.1)
+    assert(e.code == "CONNECTION_CLOSED" or e.code == "INVALID_SUBSCRIPTION")
+    -- Subscription drain.
+    local s2 = assert(pub:subscribe("t.sdrain"))
+    assert(pub:flush())
+    assert(pub:publish("t.sdrain", "a"))
+    assert(pub:flush())
+    eq(s2:drain(), true)
+    assert(pub:flush())
+    eq(assert(s2:next_msg(1)).data, "a")
+    fails("INVALID_SUBSCRIPTION", s2.next_msg, s2, 0.5)
+    pub:close()
+end)
+
+test("garbage collection in every state", function()
+    -- Open connection with open subscriptions, queued messages and a
+    -- started request, all dropped at once.
+    do
+        local nc = connect()
+        local sub = assert(nc:subscribe("t.gc"))
+        assert(nc:flush())
+        for _ = 1, 50 do assert(nc:publish("t.gc", "x")) end
+        assert(nc:flush())
+        assert(nc:request_start("t.gc", "r"))
+        local _ = sub
+    end
+    full_gc()
+    -- A subscription dropped while its connection lives on.
+    local nc = connect()
+    do
+        local sub = assert(nc:subscribe("t.gc2"))
+        assert(nc:flush())
+        assert(nc:publish("t.gc2", "x"))
+        assert(nc:flush())
+        local _ = sub
+    end
+    full_gc()
+    assert(nc:publish("t.gc2", "still fine"))
+    assert(nc:flush())
+    -- Messages outliving their subscription and connection.
+    local msgs = {}
+    do
+        local c = connect()
+        local sub = assert(c:subscribe("t.gc3"))
+        assert(c:flush())
+        for i = 1, 5 do
+            assert(c:publish("t.gc3", tostring(i), { reply = "t.gc3.r" }))
+        end
+        assert(c:flush())
+        msgs = assert(sub:next_msgs(5, 1))
+        eq(#msgs, 5)
+    end
+    full_gc()
+    eq(msgs[5].data, "5") -- the message pins what it needs
+    assert(msgs[1]:respond("answer"))
+    msgs = nil
+    full_gc()
+    -- The connection closed explicitly, its subscription collected later,
+    -- and the other way round.
+    do
+        local c = connect()
+        local sub = assert(c:subscribe("t.gc4"))
+        c:close()
+        full_gc()
+        fails("CONNECTION_CLOSED", sub.next_msg, sub, 0)
+    end
+    full_gc()
+    do
+        local c = connect()
+        local sub = assert(c:subscribe("t.gc5"))
+        sub:close()
+        local _ = c
+    end
+    full_gc()
+    -- A slow-consumer event whose subscription was collected first.
+    do
+        local sub = assert(nc:subscribe("t.gc6", { pending_msgs_limit = 1 }))
+        assert(nc:flush())
+        for _ = 1, 5 do assert(nc:publish("t.gc6", "x")) end
+        assert(nc:flush())
+        local _ = sub
+    end
+    full_gc()
+    local ev = assert(nc:next_event(2))
+    eq(ev.code, "SLOW_CONSUMER"); eq(ev.sub, nil)
+    -- An iterator and a bin wrapper outliving their sources.
+    local iter
+    do
+        local sub = assert(nc:subscribe("t.gc7"))
+        iter = sub:messages(0)
+    end
+    full_gc()
+    eq(iter(), nil)
+    -- Many short-lived objects, collected as the program goes.
+    for i = 1, 200 do
+        local c = (i % 50 == 0) and connect() or nc
+        local s = assert(c:subscribe("t.gc8." .. i))
+        assert(c:publish("t.gc8." .. i, "y"))
+        if i % 3 == 0 then s:close() end
+        if i % 7 == 0 then collectgarbage("step") end
+    end
+    full_gc()
+    eq(nc:status(), "CONNECTED")
+    nc:close()
+    nc = nil
+    full_gc()
+end)
+
+test("MessagePack", function()
+    local pack, unpack = jetwire.pack, jetwire.unpack
+    eq(pack(nil), "\xc0"); eq(pack(jetwire.null), "\xc0")
+    eq(pack(true), "\xc3"); eq(pack(127), "\x7f"); eq(pack(-1), "\xff")
+    eq(pack(1.5), "\xcb" .. string.pack(">d", 1.5))
+    eq(pack(1.0), "\xcb" .. string.pack(">d", 1.0), "a float stays a float")
+    eq(pack("abc"), "\xa3abc")
+    eq(pack("\xff"), "\xc4\x01\xff", "not UTF-8: bin")
+    eq(pack(jetwire.bin("a")), "\xc4\x01a")
+    eq(pack({ 1, "a" }), "\x92\x01\xa1a")
+    eq(pack({ k = 1 }), "\x81\xa1k\x01")
+    eq(pack({}), "\x80", "an empty table is a map")
+    eq(pack(jetwire.array {}), "\x90")
+    eq(pack(jetwire.array()), "\x90")
+    eq(pack({ 1, jetwire.null, 3 }), "\x93\x01\xc0\x03")
+    eq(pack({ [1] = "a", [3] = "c" }):byte(1), 0x82, "holes make a map")
+    eq(math.type(unpack(pack(3))), "integer")
+    eq(math.type(unpack(pack(3.0))), "float")
+    eq(unpack("\xc0"), jetwire.null)
+    eq(unpack(pack(math.mininteger)), math.mininteger)
+    eq(unpack(pack(math.maxinteger)), math.maxinteger)
+    local v = assert(unpack(pack({ a = { b = { 1, 2.5, "x", true } },
+                                   n = jetwire.null, bin = jetwire.bin("\0") })))
+    eq(v.a.b[2], 2.5); eq(v.a.b[4], true); eq(v.n, jetwire.null)
+    eq(v.bin, "\0")
+    eq(jetwire.is_array(v.a.b), true); eq(jetwire.is_array(v.a), false)
+    local wrapped = assert(unpack(pack({ jetwire.bin("\0") }),
+                                  { wrap_bin = true }))
+    eq(jetwire.is_bin(wrapped[1]), true); eq(wrapped[1].data, "\0")
+    eq(#wrapped[1], 1); eq(wrapped[1], jetwire.bin("\0"))
+    eq(pack(assert(unpack("\x90"))), "\x90", "an empty array round-trips")
+    fails("INVALID_ARG", unpack, "")
+    fails("INVALID_ARG", unpack, "\x92\x01")
+    fails("INVALID_ARG", unpack, "\xc0\xc0")
+    fails("INVALID_ARG", unpack, "\xc1")
+    fails("INVALID_ARG", unpack, "\xcf\xff\xff\xff\xff\xff\xff\xff\xff")
+    fails("INVALID_ARG", unpack, "\xd4\x01\x00") -- an ext value
+    local deep = {}
+    for _ = 1, 40 do deep = { deep } end
+    raises(pack, deep)
+    -- The structured publish.
+    local nc = connect()
+    local sub = assert(nc:subscribe("t.packed"))
+    assert(nc:flush())
+    assert(nc:publish_packed("t.packed", { id = 7, tags = { "a", "b" } },
+                             { headers = { X = "1" } }))
+    local m = assert(sub:next_msg(1))
+    eq(m.headers["Content-Type"], "application/msgpack")
+    eq(m.headers.X, "1")
+    local value = assert(m:unpack())
+    eq(value.id, 7); eq(value.tags[2], "b")
+    nc:close()
+end)
+
+test("poll with closed connections and plain fds", function()
+    local nc = connect()
+    nc:close()
+    local ready = jetwire.poll({ nc }, 5)
+    eq(#ready, 1, "a closed connection is ready at once")
+    local start = jetwire.now()
+    eq(#jetwire.poll({}, 0.05), 0)
+    assert(jetwire.now() - start >= 0.04)
+end)
+
+print(string.format("%d passed, %d failed", passed, failed))
+os.exit(failed == 0 and 0 or 1, true)
