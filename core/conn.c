@@ -417,6 +417,14 @@ static void send_connect(jw_conn *c)
         json_object_set_new(o, "pass", json_string(pass));
     if (o && token)
         json_object_set_new(o, "auth_token", json_string(token));
+    jw_status st =
+        o ? jw__auth_connect_fields(&c->opts, c->nonce[0] ? c->nonce : NULL, o)
+          : JW_OK;
+    if (st) {
+        json_decref(o);
+        connect_failed(c, st, jw_last_error());
+        return;
+    }
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (!text || jw__buf_append(&c->wbuf, "CONNECT ", 8) ||
@@ -453,6 +461,10 @@ static void process_info(jw_conn *c, const char *text, size_t len)
     v = json_object_get(info, "version");
     if (json_is_string(v))
         snprintf(c->version, sizeof(c->version), "%s", json_string_value(v));
+    v = json_object_get(info, "nonce");
+    c->nonce[0] = '\0';
+    if (json_is_string(v) && json_string_length(v) < sizeof(c->nonce))
+        memcpy(c->nonce, json_string_value(v), json_string_length(v) + 1);
     pthread_mutex_unlock(&c->mu);
     int ldm = json_is_true(json_object_get(info, "ldm"));
     json_decref(info);

@@ -59,6 +59,7 @@ void jw__cond_init(pthread_cond_t *cond); /* monotonic clock */
 
 struct jw_opts {
     char *name, *user, *password, *token;
+    char *nkeys_seed, *user_credentials; /* file paths */
     int no_echo, verbose, pedantic;
     int64_t connect_timeout_ms;
     int64_t ping_interval_ms;
@@ -75,6 +76,11 @@ struct jw_opts {
 };
 
 void jw__opts_defaults(jw_opts *o);
+/* Add the NKey/JWT fields (nkey or jwt, and sig of the nonce) the options
+ * ask for to a CONNECT object (auth.c). */
+struct json_t;
+jw_status jw__auth_connect_fields(const jw_opts *o, const char *nonce,
+                                  struct json_t *connect);
 jw_status jw__opts_copy(jw_opts *dst, const jw_opts *src);
 void jw__opts_clear(jw_opts *o);
 
@@ -243,6 +249,7 @@ struct jw_conn {
     int64_t max_payload;
     int jetstream, headers;
     char version[32];
+    char nonce[128]; /* to sign for NKey/JWT auth; "" when none */
     char url[300];
 
     /* PING/PONG accounting: PONGs come back in order, so a PING's number

@@ -1,8 +1,33 @@
 /* Connection options, set by name so that new ones never change the ABI. */
 #include "engine.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The string options: set by name, copied and freed with the options. */
+static const struct {
+    const char *name;
+    size_t offset;
+} str_fields[] = {
+    {"name", offsetof(jw_opts, name)},
+    {"user", offsetof(jw_opts, user)},
+    {"password", offsetof(jw_opts, password)},
+    {"token", offsetof(jw_opts, token)},
+    {"nkeys_seed", offsetof(jw_opts, nkeys_seed)},
+    {"user_credentials", offsetof(jw_opts, user_credentials)},
+};
+#define N_STR_FIELDS (sizeof(str_fields) / sizeof(str_fields[0]))
+
+static char **str_at(jw_opts *o, size_t i)
+{
+    return (char **)((char *)o + str_fields[i].offset);
+}
+
+static const char *str_of(const jw_opts *o, size_t i)
+{
+    return *(char *const *)((const char *)o + str_fields[i].offset);
+}
 
 void jw__opts_defaults(jw_opts *o)
 {
@@ -29,10 +54,8 @@ jw_status jw_opts_new(jw_opts **out)
 
 void jw__opts_clear(jw_opts *o)
 {
-    free(o->name);
-    free(o->user);
-    free(o->password);
-    free(o->token);
+    for (size_t i = 0; i < N_STR_FIELDS; i++)
+        free(*str_at(o, i));
     if (o->loop)
         jw__loop_release(o->loop);
     memset(o, 0, sizeof(*o));
@@ -59,13 +82,14 @@ static int dup_into(char **dst, const char *src)
 jw_status jw__opts_copy(jw_opts *dst, const jw_opts *src)
 {
     *dst = *src;
-    dst->name = dst->user = dst->password = dst->token = NULL;
-    if (dup_into(&dst->name, src->name) || dup_into(&dst->user, src->user) ||
-        dup_into(&dst->password, src->password) ||
-        dup_into(&dst->token, src->token)) {
-        dst->loop = NULL;
-        jw__opts_clear(dst);
-        return jw__fail(JW_ENO_MEMORY, "out of memory");
+    for (size_t i = 0; i < N_STR_FIELDS; i++)
+        *str_at(dst, i) = NULL;
+    for (size_t i = 0; i < N_STR_FIELDS; i++) {
+        if (dup_into(str_at(dst, i), str_of(src, i))) {
+            dst->loop = NULL;
+            jw__opts_clear(dst);
+            return jw__fail(JW_ENO_MEMORY, "out of memory");
+        }
     }
     if (dst->loop)
         jw__loop_ref(dst->loop);
@@ -74,14 +98,9 @@ jw_status jw__opts_copy(jw_opts *dst, const jw_opts *src)
 
 static char **str_field(jw_opts *o, const char *name)
 {
-    if (!strcmp(name, "name"))
-        return &o->name;
-    if (!strcmp(name, "user"))
-        return &o->user;
-    if (!strcmp(name, "password"))
-        return &o->password;
-    if (!strcmp(name, "token"))
-        return &o->token;
+    for (size_t i = 0; i < N_STR_FIELDS; i++)
+        if (!strcmp(name, str_fields[i].name))
+            return str_at(o, i);
     return NULL;
 }
 

@@ -163,6 +163,9 @@ JW_EXTERN void jw_loop_free(jw_loop *loop);
  *
  *   string  name                    client name shown by the server
  *   string  user, password, token   credentials (also accepted in the URL)
+ *   string  nkeys_seed              path of a user NKey seed file
+ *   string  user_credentials        path of a .creds file (JWT + seed),
+ *                                   read at every (re)connect
  *   bool    no_echo                 do not receive own publishes (false)
  *   bool    verbose, pedantic       protocol flags (false)
  *   int     connect_timeout         ms for TCP connect + handshake (2000)

@@ -37,6 +37,8 @@ static const struct {
     {"user", OPT_STRING},
     {"password", OPT_STRING},
     {"token", OPT_STRING},
+    {"nkeys_seed", OPT_STRING},
+    {"user_credentials", OPT_STRING},
     {"no_echo", OPT_BOOL},
     {"verbose", OPT_BOOL},
     {"pedantic", OPT_BOOL},

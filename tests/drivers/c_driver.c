@@ -648,6 +648,8 @@ static const struct {
     {"user", OPT_STR},
     {"password", OPT_STR},
     {"token", OPT_STR},
+    {"nkeys_seed", OPT_STR},
+    {"user_credentials", OPT_STR},
     {"no_echo", OPT_BOOL},
     {"verbose", OPT_BOOL},
     {"pedantic", OPT_BOOL},

@@ -442,6 +442,7 @@ end
 
 local option_kinds = {
     name = "string", user = "string", password = "string", token = "string",
+    nkeys_seed = "string", user_credentials = "string",
     no_echo = "boolean", verbose = "boolean", pedantic = "boolean",
     connect_timeout = "number", ping_interval = "number",
     drain_timeout = "number", max_outstanding_pings = "integer",

@@ -107,6 +107,7 @@ def to_json(value):
 
 
 OPTION_TYPES = {"name": str, "user": str, "password": str, "token": str,
+                "nkeys_seed": str, "user_credentials": str,
                 "no_echo": bool, "verbose": bool, "pedantic": bool,
                 "connect_timeout": (int, float), "ping_interval": (int, float),
                 "max_outstanding_pings": int, "drain_timeout": (int, float),

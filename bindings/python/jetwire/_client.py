@@ -464,7 +464,8 @@ class Subscription:
 _INT_OPTIONS = ("max_outstanding_pings", "pending_msgs_limit",
                 "pending_bytes_limit", "max_pending_out")
 _SECONDS_OPTIONS = ("connect_timeout", "ping_interval", "drain_timeout")
-_STR_OPTIONS = ("name", "user", "password", "token")
+_STR_OPTIONS = ("name", "user", "password", "token", "nkeys_seed",
+                "user_credentials")
 _BOOL_OPTIONS = ("no_echo", "verbose", "pedantic")
 _CALLBACKS = ("disconnected_cb", "reconnected_cb", "closed_cb", "error_cb",
               "discovered_servers_cb", "lame_duck_cb")
@@ -777,8 +778,9 @@ def _build_msg(subject: bytes, reply: Optional[str], payload: Payload,
 def connect(servers: Union[str, Sequence[str], None] =
             "nats://127.0.0.1:4222", **options: Any) -> Connection:
     """Connect and complete the handshake. Options: name, user, password,
-    token, no_echo, connect_timeout, ping_interval, max_outstanding_pings,
-    drain_timeout (seconds), pending_msgs_limit, pending_bytes_limit,
+    token, nkeys_seed and user_credentials (file paths), no_echo,
+    connect_timeout, ping_interval, max_outstanding_pings, drain_timeout
+    (seconds), pending_msgs_limit, pending_bytes_limit,
     max_pending_out, and the callbacks disconnected_cb, reconnected_cb,
     closed_cb, error_cb (run on a jetwire Python thread)."""
     return Connection(servers, **options)
