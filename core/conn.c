@@ -439,13 +439,14 @@ static void send_connect(jw_conn *c)
     do_write(c);
 }
 
-static void process_info(jw_conn *c, const char *text, size_t len)
+/* Take what INFO says; -1 when it is not a JSON object. */
+static int process_info(jw_conn *c, const char *text, size_t len)
 {
     json_error_t err;
     json_t *info = json_loadb(text, len, 0, &err);
     if (!info || !json_is_object(info)) {
         json_decref(info);
-        return;
+        return -1;
     }
     char *copy = strndup(text, len);
     pthread_mutex_lock(&c->mu);
@@ -471,6 +472,7 @@ static void process_info(jw_conn *c, const char *text, size_t len)
     if (ldm && c->phase == JW__PHASE_OPEN)
         jw__conn_emit(c, JW_EVENT_LAME_DUCK, JW_OK, NULL,
                       "server entered lame duck mode");
+    return 0;
 }
 
 /* Why a protocol event stopped the stream, for on_read. */
@@ -578,7 +580,9 @@ static int on_proto(void *arg, const jw__proto_event *ev)
             got_pong(c);
         break;
     case JW__OP_INFO:
-        process_info(c, ev->text, ev->text_len);
+        if (process_info(c, ev->text, ev->text_len))
+            return stop(JW_EPROTOCOL, "INFO is not a JSON object: %.*s",
+                        ev->text, ev->text_len < 64 ? ev->text_len : 64);
         if (c->phase == JW__PHASE_INFO)
             send_connect(c);
         break;
