@@ -290,8 +290,10 @@ local function arg(req, key, kind, default, required)
     return v
 end
 
+-- The protocol's negative timeout (forever) is Lua's math.huge.
 local function timeout_of(req, default)
-    return arg(req, "timeout", "number", default or 5.0)
+    local t = arg(req, "timeout", "number", default or 5.0)
+    return t < 0 and math.huge or t
 end
 
 local function data_of(req)
@@ -723,7 +725,7 @@ local function wait_for_stdin()
     while #serving > 0 do
         serve_pending()
         if #serving == 0 then return end
-        for _, item in ipairs(jetwire.poll(poll_items(true), -1)) do
+        for _, item in ipairs(jetwire.poll(poll_items(true), math.huge)) do
             if item == 0 then return end
         end
     end

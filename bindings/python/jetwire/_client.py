@@ -8,6 +8,7 @@ Python thread of its own, which waits on the engine's readable fd and pulls.
 from __future__ import annotations
 
 import json
+import math
 import select
 import threading
 import weakref
@@ -44,21 +45,41 @@ def _check(status: int) -> None:
 
 
 def _ms(timeout: Optional[float], name: str = "timeout") -> int:
-    """Seconds (None: forever) to the engine's milliseconds."""
-    if timeout is None:
+    """Seconds (None or inf: forever) to the engine's milliseconds."""
+    if timeout is None or timeout == math.inf:
         return -1
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
         raise TypeError("%s must be a number of seconds or None, not %s"
                         % (name, type(timeout).__name__))
-    if timeout < 0:
-        raise ValueError("%s must not be negative" % name)
+    if not timeout >= 0 or timeout > _MAX_SECONDS:  # NaN fails >= too
+        raise ValueError("%s must be between 0 and %d seconds or None, not %r"
+                         % (name, _MAX_SECONDS, timeout))
     return int(timeout * 1000)
+
+
+# The engine counts milliseconds in an int64; a century is plenty.
+_MAX_SECONDS = 100 * 365 * 86400
+_INT64_MAX = (1 << 63) - 1
+
+
+def _int_arg(value: Any, name: str, minimum: int = -_INT64_MAX) -> int:
+    """An integer argument the engine takes as an int64."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("%s must be int, not %s"
+                        % (name, type(value).__name__))
+    if not minimum <= value <= _INT64_MAX:
+        raise ValueError("%s must be between %d and %d, not %d"
+                         % (name, minimum, _INT64_MAX, value))
+    return value
 
 
 def _subject(value: Any, name: str = "subject") -> bytes:
     if not isinstance(value, str):
         raise TypeError("%s must be str, not %s" % (name,
                                                     type(value).__name__))
+    if "\0" in value:  # C would read only up to it: another subject
+        raise error_for("INVALID_SUBJECT",
+                        "invalid %s %r: contains NUL" % (name, value))
     return value.encode()
 
 
@@ -369,10 +390,7 @@ class Subscription:
                   timeout: Optional[float] = 1.0) -> List[Msg]:
         """Up to max_msgs queued messages, waiting up to timeout for the
         first. Raises jetwire.TimeoutError when none came."""
-        if isinstance(max_msgs, bool) or not isinstance(max_msgs, int):
-            raise TypeError("max_msgs must be int")
-        if max_msgs <= 0:
-            raise ValueError("max_msgs must be positive")
+        _int_arg(max_msgs, "max_msgs", 1)
         if self._cb is not None:
             raise error_for("INVALID_ARG",
                             "subscription delivers to its callback")
@@ -411,6 +429,7 @@ class Subscription:
 
     def unsubscribe(self, limit: int = 0) -> None:
         """Stop now, or after ``limit`` messages in total."""
+        _int_arg(limit, "limit", 0)
         handle = self._h()
         if limit:
             _check(lib.jw_sub_auto_unsubscribe(handle, limit))
@@ -422,7 +441,9 @@ class Subscription:
         _check(lib.jw_sub_drain(self._h()))
 
     def set_pending_limits(self, msgs: int, bytes_: int) -> None:
-        _check(lib.jw_sub_set_pending_limits(self._h(), msgs, bytes_))
+        """Queue limits (<= 0: none on that dimension)."""
+        _check(lib.jw_sub_set_pending_limits(
+            self._h(), _int_arg(msgs, "msgs"), _int_arg(bytes_, "bytes_")))
 
     @property
     def pending(self) -> Tuple[int, int]:
@@ -490,9 +511,7 @@ def _make_opts(options: Dict[str, Any]) -> Any:
         elif key in _SECONDS_OPTIONS:
             _check(lib.jw_opts_set_int(opts, name, _ms(value, key)))
         elif key in _INT_OPTIONS:
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise TypeError("%s must be int" % key)
-            _check(lib.jw_opts_set_int(opts, name, value))
+            _check(lib.jw_opts_set_int(opts, name, _int_arg(value, key)))
         else:
             raise TypeError("connect() got an unexpected keyword argument %r"
                             % key)
@@ -596,6 +615,10 @@ def _subscribe(handle: Any, subject: str, queue: Optional[str], cb: Any,
     q = _subject(queue, "queue") if queue is not None else ffi.NULL
     if cb is not None and not callable(cb):
         raise TypeError("cb must be callable")
+    for value, name in ((pending_msgs_limit, "pending_msgs_limit"),
+                        (pending_bytes_limit, "pending_bytes_limit")):
+        if value is not None:
+            _int_arg(value, name)
     sub_p = ffi.new("jw_sub **")
     _check(lib.jw_conn_subscribe(handle, subj, q, sub_p))
     if pending_msgs_limit is not None or pending_bytes_limit is not None:
@@ -643,7 +666,7 @@ class Connection(_ConnectionState):
         # The common call, publish(str, bytes), in as few steps as possible.
         if (type(payload) is bytes and type(subject) is str and
                 reply is None and not headers and obj is _codec.MISSING and
-                handle is not None):
+                handle is not None and "\0" not in subject):
             st = lib.jw_conn_publish(handle, subject.encode(), payload,
                                      len(payload))
             if st:
