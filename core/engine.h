@@ -60,7 +60,9 @@ void jw__cond_init(pthread_cond_t *cond); /* monotonic clock */
 struct jw_opts {
     char *name, *user, *password, *token;
     char *nkeys_seed, *user_credentials; /* file paths */
+    char *tls_ca_file, *tls_cert_file, *tls_key_file, *tls_hostname;
     int no_echo, verbose, pedantic;
+    int tls_insecure_skip_verify;
     int64_t connect_timeout_ms;
     int64_t ping_interval_ms;
     int64_t max_outstanding_pings;
@@ -188,6 +190,7 @@ enum jw__phase {
     JW__PHASE_IDLE,      /* no socket */
     JW__PHASE_TCP,       /* connecting the socket */
     JW__PHASE_INFO,      /* waiting for the server's INFO */
+    JW__PHASE_TLS,       /* TLS handshake after INFO */
     JW__PHASE_HANDSHAKE, /* CONNECT + PING sent, waiting for PONG */
     JW__PHASE_OPEN       /* handshake done */
 };
@@ -234,6 +237,9 @@ struct jw_conn {
     /* Loop-thread state. */
     enum jw__phase phase;
     int fd;
+    struct jw__tls_ctx *tls_ctx; /* made once, when TLS is first needed */
+    struct jw__tls *tls;         /* the TLS session on fd, or NULL */
+    int tls_write_wants_read;    /* a TLS write waits for readability */
     struct event *read_ev, *write_ev, *wake_ev, *ping_ev, *timer_ev;
     jw__parser parser;
     char *rbuf;
@@ -248,6 +254,7 @@ struct jw_conn {
     char *info_json;
     int64_t max_payload;
     int jetstream, headers;
+    int tls_required, tls_available;
     char version[32];
     char nonce[128]; /* to sign for NKey/JWT auth; "" when none */
     char url[300];

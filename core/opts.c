@@ -16,6 +16,10 @@ static const struct {
     {"token", offsetof(jw_opts, token)},
     {"nkeys_seed", offsetof(jw_opts, nkeys_seed)},
     {"user_credentials", offsetof(jw_opts, user_credentials)},
+    {"tls_ca_file", offsetof(jw_opts, tls_ca_file)},
+    {"tls_cert_file", offsetof(jw_opts, tls_cert_file)},
+    {"tls_key_file", offsetof(jw_opts, tls_key_file)},
+    {"tls_hostname", offsetof(jw_opts, tls_hostname)},
 };
 #define N_STR_FIELDS (sizeof(str_fields) / sizeof(str_fields[0]))
 
@@ -132,6 +136,8 @@ static int *bool_field(jw_opts *o, const char *name)
         return &o->verbose;
     if (!strcmp(name, "pedantic"))
         return &o->pedantic;
+    if (!strcmp(name, "tls_insecure_skip_verify"))
+        return &o->tls_insecure_skip_verify;
     return NULL;
 }
 

@@ -54,6 +54,7 @@ build = {
                 "core/url.c",
                 "core/nkeys.c",
                 "core/auth.c",
+                "core/tls.c",
             },
             defines = { "_GNU_SOURCE" },
             incdirs = {

@@ -445,6 +445,8 @@ end
 local option_kinds = {
     name = "string", user = "string", password = "string", token = "string",
     nkeys_seed = "string", user_credentials = "string",
+    tls_ca_file = "string", tls_cert_file = "string", tls_key_file = "string",
+    tls_hostname = "string", tls_insecure_skip_verify = "boolean",
     no_echo = "boolean", verbose = "boolean", pedantic = "boolean",
     connect_timeout = "number", ping_interval = "number",
     drain_timeout = "number", max_outstanding_pings = "integer",

@@ -486,8 +486,10 @@ _INT_OPTIONS = ("max_outstanding_pings", "pending_msgs_limit",
                 "pending_bytes_limit", "max_pending_out")
 _SECONDS_OPTIONS = ("connect_timeout", "ping_interval", "drain_timeout")
 _STR_OPTIONS = ("name", "user", "password", "token", "nkeys_seed",
-                "user_credentials")
-_BOOL_OPTIONS = ("no_echo", "verbose", "pedantic")
+                "user_credentials", "tls_ca_file", "tls_cert_file",
+                "tls_key_file", "tls_hostname")
+_BOOL_OPTIONS = ("no_echo", "verbose", "pedantic",
+                 "tls_insecure_skip_verify")
 _CALLBACKS = ("disconnected_cb", "reconnected_cb", "closed_cb", "error_cb",
               "discovered_servers_cb", "lame_duck_cb")
 
@@ -801,7 +803,9 @@ def _build_msg(subject: bytes, reply: Optional[str], payload: Payload,
 def connect(servers: Union[str, Sequence[str], None] =
             "nats://127.0.0.1:4222", **options: Any) -> Connection:
     """Connect and complete the handshake. Options: name, user, password,
-    token, nkeys_seed and user_credentials (file paths), no_echo,
+    token, nkeys_seed and user_credentials (file paths), the TLS options
+    tls_ca_file, tls_cert_file, tls_key_file, tls_hostname and
+    tls_insecure_skip_verify, no_echo,
     connect_timeout, ping_interval, max_outstanding_pings, drain_timeout
     (seconds), pending_msgs_limit, pending_bytes_limit,
     max_pending_out, and the callbacks disconnected_cb, reconnected_cb,
