@@ -51,6 +51,7 @@ build = {
                 "core/request.c",
                 "core/map.c",
                 "core/url.c",
+                "core/pool.c",
             },
             defines = { "_GNU_SOURCE" },
             incdirs = {

@@ -462,10 +462,15 @@ class Subscription:
 
 
 _INT_OPTIONS = ("max_outstanding_pings", "pending_msgs_limit",
-                "pending_bytes_limit", "max_pending_out")
-_SECONDS_OPTIONS = ("connect_timeout", "ping_interval", "drain_timeout")
+                "pending_bytes_limit", "max_pending_out",
+                "max_reconnect_attempts", "reconnect_buf_size")
+_SECONDS_OPTIONS = ("connect_timeout", "ping_interval", "drain_timeout",
+                    "reconnect_time_wait", "reconnect_jitter",
+                    "reconnect_jitter_tls")
 _STR_OPTIONS = ("name", "user", "password", "token")
-_BOOL_OPTIONS = ("no_echo", "verbose", "pedantic")
+_BOOL_OPTIONS = ("no_echo", "verbose", "pedantic", "no_randomize",
+                 "allow_reconnect", "retry_on_failed_connect",
+                 "ignore_discovered_servers")
 _CALLBACKS = ("disconnected_cb", "reconnected_cb", "closed_cb", "error_cb",
               "discovered_servers_cb", "lame_duck_cb")
 
@@ -549,6 +554,23 @@ class _ConnectionState:
         buf = ffi.new("char[512]")
         lib.jw_conn_connected_url(h, buf, 512)
         return ffi.string(buf).decode() or None
+
+    def _server_list(self, getter: Any) -> List[str]:
+        buf = ffi.new("char[65536]")
+        _check(getter(self._h(), buf, 65536))
+        text = ffi.string(buf).decode()
+        return text.split(",") if text else []
+
+    @property
+    def servers(self) -> List[str]:
+        """The server pool, in the order it is tried: the URLs given to
+        connect plus those the servers announced."""
+        return self._server_list(lib.jw_conn_servers)
+
+    @property
+    def discovered_servers(self) -> List[str]:
+        """The servers learned from the cluster (INFO connect_urls)."""
+        return self._server_list(lib.jw_conn_discovered_servers)
 
     @property
     def server_info(self) -> Dict[str, Any]:
@@ -776,9 +798,17 @@ def _build_msg(subject: bytes, reply: Optional[str], payload: Payload,
 
 def connect(servers: Union[str, Sequence[str], None] =
             "nats://127.0.0.1:4222", **options: Any) -> Connection:
-    """Connect and complete the handshake. Options: name, user, password,
-    token, no_echo, connect_timeout, ping_interval, max_outstanding_pings,
+    """Connect and complete the handshake. ``servers`` is a URL, a
+    comma-separated string or a list. Options: name, user, password, token,
+    no_echo, connect_timeout, ping_interval, max_outstanding_pings,
     drain_timeout (seconds), pending_msgs_limit, pending_bytes_limit,
-    max_pending_out, and the callbacks disconnected_cb, reconnected_cb,
-    closed_cb, error_cb (run on a jetwire Python thread)."""
+    max_pending_out; reconnection: allow_reconnect (True),
+    max_reconnect_attempts (60 per server, -1 forever), reconnect_time_wait
+    (2.0), reconnect_jitter (0.1), reconnect_jitter_tls (1.0),
+    reconnect_buf_size (8 MiB; publishing past it while reconnecting raises
+    jetwire.NotConnectedError), no_randomize, ignore_discovered_servers,
+    retry_on_failed_connect; and the callbacks disconnected_cb,
+    reconnected_cb, closed_cb, error_cb(error), discovered_servers_cb,
+    lame_duck_cb (run on a jetwire Python thread). Requests waiting when
+    the connection is lost raise jetwire.NotConnectedError."""
     return Connection(servers, **options)
