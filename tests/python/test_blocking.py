@@ -237,7 +237,8 @@ def test_reconnect_callbacks_and_buffer(nats_server):
     conn = jetwire.connect(
         nats_server.url, reconnect_time_wait=0.1, max_reconnect_attempts=-1,
         reconnect_buf_size=1024,
-        disconnected_cb=lambda: events.put("disconnected"),
+        # With an argument, the handler gets the error that ended the socket.
+        disconnected_cb=lambda err: events.put("disconnected %s" % err.code),
         reconnected_cb=lambda: events.put("reconnected"),
         closed_cb=lambda: events.put("closed"))
     assert conn.servers == [nats_server.url]
@@ -245,7 +246,7 @@ def test_reconnect_callbacks_and_buffer(nats_server):
     sub = conn.subscribe("py.reconnect")
     conn.flush()
     nats_server.stop()
-    assert events.get(timeout=5) == "disconnected"
+    assert events.get(timeout=5) == "disconnected IO"
     assert conn.status == "RECONNECTING"
     assert not conn.is_connected
     conn.publish("py.reconnect", b"buffered")

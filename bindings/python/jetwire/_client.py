@@ -7,6 +7,7 @@ Python thread of its own, which waits on the engine's readable fd and pulls.
 """
 from __future__ import annotations
 
+import inspect
 import json
 import select
 import threading
@@ -249,6 +250,9 @@ class _ConnState:
         self.owner = weakref.ref(owner)
         self.callback_subs: Dict[int, "Subscription"] = {}
         self.event_cbs: Dict[str, Callable[..., Any]] = {}
+        # Kinds whose callback takes the event's error: "error", and
+        # "disconnected" when its callback accepts an argument.
+        self.wants_error = {"error"}
         self.subs_by_handle: Dict[int, "weakref.ref[Any]"] = {}
         self.closed_reported = False  # closed_cb runs once, however closed
         self.thread: Optional[threading.Thread] = None
@@ -307,7 +311,7 @@ class _ConnState:
         if cb is None:
             return
         try:
-            if event.kind == "error":
+            if event.kind in self.wants_error:
                 cb(event.error)
             else:
                 cb()
@@ -473,6 +477,25 @@ _BOOL_OPTIONS = ("no_echo", "verbose", "pedantic", "no_randomize",
                  "ignore_discovered_servers")
 _CALLBACKS = ("disconnected_cb", "reconnected_cb", "closed_cb", "error_cb",
               "discovered_servers_cb", "lame_duck_cb")
+
+
+def _takes_argument(cb: Callable[..., Any]) -> bool:
+    try:
+        inspect.signature(cb).bind(None)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _register_callbacks(state: "_ConnState", options: Dict[str, Any]) -> None:
+    """Keep the event callbacks of connect()'s options in state."""
+    for key in _CALLBACKS:
+        cb = options.get(key)
+        if cb is None:
+            continue
+        state.event_cbs[key[:-3]] = cb
+        if key == "disconnected_cb" and _takes_argument(cb):
+            state.wants_error.add("disconnected")
 
 
 def _make_opts(options: Dict[str, Any]) -> Any:
@@ -646,9 +669,7 @@ class Connection(_ConnectionState):
         self._state = _ConnState(conn_p[0], self)
         self._finalizer = weakref.finalize(self, _ConnState.shutdown,
                                            self._state)
-        for key in _CALLBACKS:
-            if options.get(key) is not None:
-                self._state.event_cbs[key[:-3]] = options[key]
+        _register_callbacks(self._state, options)
         if self._state.event_cbs:
             self._state.start_dispatcher()
 
@@ -809,6 +830,8 @@ def connect(servers: Union[str, Sequence[str], None] =
     jetwire.NotConnectedError), no_randomize, ignore_discovered_servers,
     retry_on_failed_connect; and the callbacks disconnected_cb,
     reconnected_cb, closed_cb, error_cb(error), discovered_servers_cb,
-    lame_duck_cb (run on a jetwire Python thread). Requests waiting when
+    lame_duck_cb (run on a jetwire Python thread); disconnected_cb may take
+    one argument, the error that ended the connection (None when it left a
+    lame duck server). Requests waiting when
     the connection is lost raise jetwire.NotConnectedError."""
     return Connection(servers, **options)
