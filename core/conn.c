@@ -32,6 +32,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg);
 static void on_write(evutil_socket_t fd, short what, void *arg);
 static int do_write(jw_conn *c);
 static void start_connect(jw_conn *c);
+static void schedule_reconnect(jw_conn *c);
 static void teardown(jw_conn *c, jw_status why, const char *text);
 
 /* ------------------------------------------------------------------------
@@ -85,9 +86,7 @@ static void conn_destroy(jw_conn *c)
     jw__tls_ctx_free(c->tls_ctx);
     jw__map_free(&c->subs);
     jw__map_free(&c->requests);
-    for (int i = 0; i < c->server_count; i++)
-        jw__url_clear(&c->servers[i]);
-    free(c->servers);
+    jw__pool_free(c);
     if (c->notify_fd >= 0)
         close(c->notify_fd);
     pthread_mutex_destroy(&c->mu);
@@ -133,8 +132,10 @@ jw_status jw__conn_queue(jw_conn *c, const char *p, size_t n)
 jw_status jw__conn_queue_ping(jw_conn *c, uint64_t *ping)
 {
     jw_status st = jw__conn_queue(c, "PING\r\n", 6);
-    if (st == JW_OK)
+    if (st == JW_OK) {
         *ping = ++c->pings;
+        c->out_pings++;
+    }
     return st;
 }
 
@@ -338,21 +339,88 @@ static void arm_timer(jw_conn *c, int64_t ms)
     evtimer_add(c->timer_ev, &tv);
 }
 
-/* A connect attempt failed: try the next server, or give up. */
-static void connect_failed(jw_conn *c, jw_status why, const char *text)
+/* A connect attempt failed. The first connect tries each server once;
+ * after that (or when retry_on_failed_connect is set) the reconnect loop
+ * goes on round by round until a server answers or every server has used
+ * up its max_reconnect_attempts. */
+static void connect_failed(jw_conn *c, jw_status why, const char *why_text)
 {
+    char text[256]; /* why_text may be the parser's error: reset below */
+    snprintf(text, sizeof(text), "%s", why_text);
     close_socket(c);
-    snprintf(c->close_text, sizeof(c->close_text), "%s:%d: %s",
+    pthread_mutex_lock(&c->mu);
+    snprintf(c->close_text, sizeof(c->close_text), "%s:%d: %.200s",
              c->servers[c->server_index].host,
              c->servers[c->server_index].port, text);
     c->close_status = why;
-    if (++c->server_index < c->server_count) {
-        start_connect(c);
+    jw_conn_status status = c->status;
+    pthread_mutex_unlock(&c->mu);
+    if (status == JW_CONN_CONNECTING) {
+        if (++c->server_index < c->server_count) {
+            start_connect(c);
+            return;
+        }
+        if (!c->opts.retry_on_failed_connect || !c->opts.allow_reconnect ||
+            c->opts.max_reconnect_attempts == 0) {
+            char text_copy[sizeof(c->close_text)];
+            memcpy(text_copy, c->close_text, sizeof(text_copy));
+            teardown(c, why, text_copy);
+            return;
+        }
+        /* jw_conn_connect returns now; the loop keeps trying. */
+        pthread_mutex_lock(&c->mu);
+        c->status = JW_CONN_RECONNECTING;
+        pthread_cond_broadcast(&c->cond);
+        pthread_mutex_unlock(&c->mu);
+        c->server_index = c->server_count - 1;
+        c->round_tries = c->server_count;
+        schedule_reconnect(c);
         return;
     }
-    char text_copy[sizeof(c->close_text)];
-    memcpy(text_copy, c->close_text, sizeof(text_copy));
-    teardown(c, why, text_copy);
+    if (status != JW_CONN_RECONNECTING) {
+        teardown(c, why, text);
+        return;
+    }
+    int64_t max = c->opts.max_reconnect_attempts;
+    if (max >= 0 && c->servers[c->server_index].attempts >= max) {
+        pthread_mutex_lock(&c->mu);
+        jw__pool_remove(c, c->server_index);
+        pthread_mutex_unlock(&c->mu);
+    }
+    if (c->server_count == 0) {
+        char text_copy[sizeof(c->close_text) + 80];
+        snprintf(text_copy, sizeof(text_copy),
+                 "no server left after %lld reconnect attempts each; "
+                 "last: %s",
+                 (long long)max, c->close_text);
+        teardown(c, JW_ECONNECT, text_copy);
+        return;
+    }
+    schedule_reconnect(c);
+}
+
+/* Try the next server of the pool: at once within a round, after
+ * reconnect_time_wait plus jitter once every server had its try. */
+static void schedule_reconnect(jw_conn *c)
+{
+    if (c->round_tries >= c->server_count) {
+        int tls = 0;
+        for (int i = 0; i < c->server_count; i++)
+            tls |= c->servers[i].tls;
+        int64_t jitter = tls ? c->opts.reconnect_jitter_tls_ms
+                             : c->opts.reconnect_jitter_ms;
+        int64_t wait = c->opts.reconnect_time_wait_ms;
+        if (jitter > 0)
+            wait += (int64_t)(jw__pool_random(c) % (uint64_t)(jitter + 1));
+        c->round_tries = 0;
+        c->reconnect_waiting = 1;
+        arm_timer(c, wait);
+        return;
+    }
+    c->server_index = (c->server_index + 1) % c->server_count;
+    c->servers[c->server_index].attempts++;
+    c->round_tries++;
+    start_connect(c);
 }
 
 static void start_connect(jw_conn *c)
@@ -474,12 +542,21 @@ static int process_info(jw_conn *c, const char *text, size_t len)
     c->nonce[0] = '\0';
     if (json_is_string(v) && json_string_length(v) < sizeof(c->nonce))
         memcpy(c->nonce, json_string_value(v), json_string_length(v) + 1);
+    int added = jw__pool_merge(c, json_object_get(info, "connect_urls"));
     pthread_mutex_unlock(&c->mu);
     int ldm = json_is_true(json_object_get(info, "ldm"));
     json_decref(info);
-    if (ldm && c->phase == JW__PHASE_OPEN)
+    /* Like nats.go, servers found while making the first connection are
+     * taken in silently; later ones are announced. */
+    if (added && c->ever_connected)
+        jw__conn_emit(c, JW_EVENT_DISCOVERED_SERVERS, JW_OK, NULL,
+                      "%d new server%s in the pool", added,
+                      added == 1 ? "" : "s");
+    if (ldm && c->phase == JW__PHASE_OPEN) {
         jw__conn_emit(c, JW_EVENT_LAME_DUCK, JW_OK, NULL,
                       "server entered lame duck mode");
+        c->lame_duck_move = 1; /* acted on once the read is processed */
+    }
     return 0;
 }
 
@@ -503,22 +580,47 @@ static int contains_ci(const char *text, size_t len, const char *word)
     return 0;
 }
 
+/* After a reconnect: SUB again for every live subscription, ahead of what
+ * was buffered in `out` (mu held; wbuf is the loop's). */
+static void resubscribe(jw_conn *c)
+{
+    for (size_t i = 0; i < c->subs.cap; i++) {
+        jw_sub *sub = c->subs.keys[i] ? c->subs.values[i] : NULL;
+        if (sub)
+            jw__sub_resend(sub, &c->wbuf);
+    }
+}
+
 static void handshake_done(jw_conn *c)
 {
     c->phase = JW__PHASE_OPEN;
     evtimer_del(c->timer_ev);
-    const jw__url *u = &c->servers[c->server_index];
+    jw__url *u = &c->servers[c->server_index];
+    u->attempts = 0;
+    c->round_tries = 0;
     pthread_mutex_lock(&c->mu);
-    snprintf(c->url, sizeof(c->url), "%s://%s%s%s:%d", u->tls ? "tls" : "nats",
-             strchr(u->host, ':') ? "[" : "", u->host,
-             strchr(u->host, ':') ? "]" : "", u->port);
+    if (c->status == JW_CONN_CLOSED) {
+        pthread_mutex_unlock(&c->mu);
+        return; /* closed by the user meanwhile: on_wake tears down */
+    }
+    jw__url_format(u, c->url, sizeof(c->url));
+    int reconnected = c->status == JW_CONN_RECONNECTING;
+    if (reconnected) {
+        resubscribe(c);
+        if (c->ever_connected)
+            atomic_fetch_add(&c->reconnects, 1);
+    }
     c->status = JW_CONN_CONNECTED;
+    c->ever_connected = 1;
     pthread_cond_broadcast(&c->cond);
     pthread_mutex_unlock(&c->mu);
     struct timeval tv = {(time_t)(c->opts.ping_interval_ms / 1000),
                          (suseconds_t)(c->opts.ping_interval_ms % 1000) * 1000};
     event_add(c->ping_ev, &tv);
     do_write(c);
+    if (reconnected && c->phase == JW__PHASE_OPEN)
+        jw__conn_emit(c, JW_EVENT_RECONNECTED, JW_OK, NULL, "connected to %s",
+                      c->url);
 }
 
 static void run_pong_actions(jw_conn *c, jw__pong_action *done);
@@ -605,6 +707,8 @@ static void route_msg(jw_conn *c, const jw__proto_event *ev)
 static int on_proto(void *arg, const jw__proto_event *ev)
 {
     jw_conn *c = arg;
+    if (c->fail_pending || c->teardown_pending)
+        return 1; /* the rest of the buffer belongs to a dead socket */
     switch (ev->op) {
     case JW__OP_MSG:
         route_msg(c, ev);
@@ -656,16 +760,76 @@ static int on_proto(void *arg, const jw__proto_event *ev)
     return 0;
 }
 
-/* The connection broke after the handshake. Reconnecting comes later; for
- * now a lost connection is closed and says why. */
-static void connection_lost(jw_conn *c, jw_status why, const char *text)
+/* The PINGs already handed to the dead socket will never be answered: fail
+ * their waiters and run their actions. Those still in `out` go out on the
+ * next socket and are answered there, in order (mu held on entry and
+ * exit). */
+static void forget_sent_pings(jw_conn *c)
 {
+    c->lost_pings = c->pings - c->out_pings;
+    c->pongs = c->lost_pings;
+    jw__pong_action *lost = NULL, **tail = &lost;
+    while (c->actions && c->actions->ping <= c->lost_pings) {
+        *tail = c->actions;
+        c->actions = c->actions->next;
+        tail = &(*tail)->next;
+        *tail = NULL;
+    }
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->mu);
+    if (lost)
+        run_pong_actions(c, lost);
+    pthread_mutex_lock(&c->mu);
+}
+
+/* The connection broke after the handshake (or is leaving a lame duck).
+ * Keep the subscriptions and what publishers buffer, and look for a
+ * server; close instead when reconnecting is off or a drain was under
+ * way. */
+static void connection_lost(jw_conn *c, jw_status why, const char *why_text)
+{
+    /* why_text may live in what close_socket resets (the parser's error)
+     * or in jw_last_error's buffer: keep a copy. */
+    char text[256];
+    snprintf(text, sizeof(text), "%s", why_text);
+    pthread_mutex_lock(&c->mu);
+    int reconnect = c->opts.allow_reconnect &&
+                    c->opts.max_reconnect_attempts != 0 &&
+                    c->status == JW_CONN_CONNECTED;
+    pthread_mutex_unlock(&c->mu);
+    if (!reconnect) {
+        jw__conn_emit(c, JW_EVENT_DISCONNECTED, why, NULL, "%s", text);
+        teardown(c, why, text);
+        return;
+    }
+    close_socket(c);
+    evtimer_del(c->timer_ev);
+    event_del(c->ping_ev);
+    pthread_mutex_lock(&c->mu);
+    c->status = JW_CONN_RECONNECTING;
+    c->url[0] = 0;
+    forget_sent_pings(c);
+    /* Their replies went to the dead socket; see jw_conn_request. */
+    jw__request_fail_all(c, JW_ENOT_CONNECTED);
+    pthread_mutex_unlock(&c->mu);
     jw__conn_emit(c, JW_EVENT_DISCONNECTED, why, NULL, "%s", text);
-    teardown(c, why, text);
+    if (jw_conn_status_get(c) != JW_CONN_RECONNECTING)
+        return; /* a handler closed it: on_wake tears down */
+    c->round_tries = 0;
+    schedule_reconnect(c);
 }
 
 static void fail(jw_conn *c, jw_status why, const char *text)
 {
+    if (c->dispatching) {
+        /* The parser is still walking the read buffer: finish there. */
+        if (!c->fail_pending && !c->teardown_pending) {
+            c->fail_pending = 1;
+            c->teardown_status = why;
+            snprintf(c->teardown_text, sizeof(c->teardown_text), "%s", text);
+        }
+        return;
+    }
     if (c->phase == JW__PHASE_OPEN)
         connection_lost(c, why, text);
     else
@@ -718,8 +882,15 @@ static int read_once(jw_conn *c)
         c->dispatching = 1;
         int rc = jw__parser_feed(&c->parser, c->rbuf, (size_t)n, on_proto, c);
         c->dispatching = 0;
+        int move = c->lame_duck_move;
+        c->lame_duck_move = 0;
         if (c->teardown_pending) {
             teardown(c, c->teardown_status, c->teardown_text);
+        } else if (c->fail_pending) {
+            char text[sizeof(c->teardown_text)];
+            memcpy(text, c->teardown_text, sizeof(text));
+            c->fail_pending = 0;
+            fail(c, c->teardown_status, text);
         } else if (rc == JW_EPROTOCOL) {
             fail(c, JW_EPROTOCOL, c->parser.error);
         } else if (rc == JW_ENO_MEMORY) {
@@ -730,6 +901,11 @@ static int read_once(jw_conn *c)
             fail(c, stop_status, text);
         } else if (c->phase == JW__PHASE_HANDSHAKE && c->wbuf.len) {
             return do_write(c) == 0; /* a PONG answered in the handshake */
+        } else if (move && c->phase == JW__PHASE_OPEN &&
+                   c->server_count > 1) {
+            /* The server will close us anyway: leave while the rest of the
+             * cluster is still there. */
+            connection_lost(c, JW_OK, "left a server in lame duck mode");
         } else {
             return 1;
         }
@@ -755,6 +931,7 @@ static int do_write(jw_conn *c)
                     jw__buf tmp = c->out;
                     c->out = c->wbuf;
                     c->wbuf = tmp;
+                    c->out_pings = 0;
                     if (c->out_waiters)
                         pthread_cond_broadcast(&c->cond);
                 } else {
@@ -824,7 +1001,8 @@ static void on_ping_timer(evutil_socket_t fd, short what, void *arg)
     pthread_mutex_lock(&c->mu);
     /* Stale when the server answered none of our last PINGs; any PONG
      * (flush or keep-alive) proves it alive. */
-    int stale = c->pings - c->pongs > (uint64_t)c->opts.max_outstanding_pings;
+    int stale =
+        c->pings - c->pongs >= (uint64_t)c->opts.max_outstanding_pings;
     if (!stale)
         jw__conn_queue_ping(c, &ping);
     pthread_mutex_unlock(&c->mu);
@@ -841,6 +1019,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     enter(c);
     if (c->phase != JW__PHASE_OPEN && c->phase != JW__PHASE_IDLE) {
         connect_failed(c, JW_ETIMEOUT, "connect timed out");
+    } else if (c->reconnect_waiting) {
+        c->reconnect_waiting = 0;
+        if (jw_conn_status_get(c) == JW_CONN_RECONNECTING)
+            schedule_reconnect(c);
     } else if (c->drain_deadline_ms) {
         if (jw__now_ms() >= c->drain_deadline_ms)
             teardown(c, JW_ETIMEOUT, "drain timed out");
@@ -1033,7 +1215,7 @@ jw_status jw_conn_connect(const char *servers, const jw_opts *opts,
         st = JW_OK;
     }
     if (st == JW_OK)
-        st = jw__urls_parse(servers, &c->servers, &c->server_count);
+        st = jw__pool_init(c, servers);
     /* Certificates that do not load fail here, not per server. */
     if (st == JW_OK && needs_tls_ctx(c))
         st = jw__tls_ctx_new(&c->opts, &c->tls_ctx);
@@ -1086,7 +1268,10 @@ jw_status jw_conn_connect(const char *servers, const jw_opts *opts,
         if (jw__loop_wait(c->loop, &c->cond, &c->mu, deadline))
             break;
     }
-    int connected = c->status == JW_CONN_CONNECTED;
+    /* With retry_on_failed_connect the connection is usable (publishes are
+     * buffered) while the loop keeps trying. */
+    int connected = c->status == JW_CONN_CONNECTED ||
+                    c->status == JW_CONN_RECONNECTING;
     st = c->close_status ? c->close_status : JW_ECONNECT;
     char text[sizeof(c->close_text)];
     memcpy(text, c->close_text, sizeof(text));
@@ -1104,7 +1289,17 @@ jw_status jw__conn_queue_pub(jw_conn *c, const char *subject,
                              size_t reply_len, const char *hdr,
                              size_t hdr_len, const void *data, size_t len)
 {
-    if (jw__buf_reserve(&c->out, subject_len + reply_len + hdr_len + len + 64))
+    size_t need = subject_len + reply_len + hdr_len + len + 64;
+    /* While there is no socket the buffer is bounded by reconnect_buf_size:
+     * past it the publish fails and what is buffered stays. */
+    if (c->status == JW_CONN_RECONNECTING &&
+        (c->opts.reconnect_buf_size <= 0 ||
+         c->out.len + need > (uint64_t)c->opts.reconnect_buf_size))
+        return jw__fail(JW_ENOT_CONNECTED,
+                        "reconnecting and the reconnect buffer is full "
+                        "(%zu of %lld bytes used, reconnect_buf_size)",
+                        c->out.len, (long long)c->opts.reconnect_buf_size);
+    if (jw__buf_reserve(&c->out, need))
         return jw__fail(JW_ENO_MEMORY, "out of memory");
     jw__buf *b = &c->out;
     char *p = b->data + b->len;
@@ -1174,7 +1369,8 @@ jw_status jw__conn_publish(jw_conn *c, const char *subject, const char *reply,
                       hdr_len + len, (long long)c->max_payload);
     /* Back-pressure: past max_pending_out the publisher waits for the
      * socket, so memory stays bounded. The loop thread never waits. */
-    while (st == JW_OK && c->out.len >= (size_t)c->opts.max_pending_out &&
+    while (st == JW_OK && c->status != JW_CONN_RECONNECTING &&
+           c->out.len >= (size_t)c->opts.max_pending_out &&
            !jw__loop_in_callback()) {
         c->out_waiters++;
         jw__loop_wait(c->loop, &c->cond, &c->mu, jw__deadline(100));
@@ -1208,6 +1404,9 @@ static jw_status wait_pong(jw_conn *c, uint64_t ping, int64_t timeout_ms)
     while (c->pongs < ping) {
         if (c->status == JW_CONN_CLOSED)
             return jw__fail(JW_ECONNECTION_CLOSED, "connection closed");
+        if (ping <= c->lost_pings)
+            return jw__fail(JW_ENOT_CONNECTED,
+                            "connection lost before the server answered");
         if (jw__loop_wait(c->loop, &c->cond, &c->mu, deadline))
             return jw__fail(JW_ETIMEOUT, "no PONG within %lld ms",
                             (long long)timeout_ms);
@@ -1250,6 +1449,8 @@ jw_status jw_conn_rtt(jw_conn *c, int64_t *rtt_us)
     uint64_t ping = 0;
     pthread_mutex_lock(&c->mu);
     st = jw__conn_check_open(c, 1);
+    if (st == JW_OK && c->status != JW_CONN_CONNECTED)
+        st = jw__fail(JW_ENOT_CONNECTED, "not connected");
     int64_t start = jw__now_us();
     if (st == JW_OK)
         st = jw__conn_queue_ping(c, &ping);
@@ -1290,7 +1491,24 @@ jw_status jw_conn_drain(jw_conn *c, int64_t timeout_ms)
         return st;
     if (timeout_ms < 0)
         timeout_ms = c->opts.drain_timeout_ms;
+    int64_t started = jw__now_ms();
     pthread_mutex_lock(&c->mu);
+    /* A drain asked for during a reconnect starts once connected again,
+     * within the same timeout. */
+    int64_t reconnect_deadline = jw__deadline(timeout_ms);
+    while (c->status == JW_CONN_RECONNECTING) {
+        if (jw__loop_wait(c->loop, &c->cond, &c->mu, reconnect_deadline) &&
+            c->status == JW_CONN_RECONNECTING) {
+            pthread_mutex_unlock(&c->mu);
+            jw_conn_close(c);
+            return jw__fail(JW_ETIMEOUT,
+                            "drain: still reconnecting after %lld ms",
+                            (long long)timeout_ms);
+        }
+    }
+    timeout_ms -= jw__now_ms() - started;
+    if (timeout_ms < 0)
+        timeout_ms = 0;
     st = jw__conn_check_open(c, 0);
     if (st == JW_OK && c->status != JW_CONN_CONNECTED)
         st = jw__fail(JW_ENOT_CONNECTED, "not connected");
@@ -1329,7 +1547,12 @@ jw_status jw_conn_drain(jw_conn *c, int64_t timeout_ms)
             break;
     }
     int timed_out = !c->torn_down || c->close_status == JW_ETIMEOUT;
+    jw_status lost = c->close_status;
+    char lost_text[sizeof(c->close_text)];
+    memcpy(lost_text, c->close_text, sizeof(lost_text));
     pthread_mutex_unlock(&c->mu);
+    if (!timed_out && lost != JW_OK)
+        return jw__fail(lost, "drain cut short: %s", lost_text);
     if (timed_out) {
         jw_conn_close(c);
         return jw__fail(JW_ETIMEOUT, "drain did not finish in %lld ms",

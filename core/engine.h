@@ -61,8 +61,15 @@ struct jw_opts {
     char *name, *user, *password, *token;
     char *nkeys_seed, *user_credentials; /* file paths */
     char *tls_ca_file, *tls_cert_file, *tls_key_file, *tls_hostname;
+    char *servers; /* comma-separated, added after jw_conn_connect's list */
     int no_echo, verbose, pedantic;
     int tls_insecure_skip_verify;
+    int no_randomize, allow_reconnect, retry_on_failed_connect;
+    int ignore_discovered_servers;
+    int64_t max_reconnect_attempts; /* per server; < 0: forever */
+    int64_t reconnect_time_wait_ms;
+    int64_t reconnect_jitter_ms, reconnect_jitter_tls_ms;
+    int64_t reconnect_buf_size; /* <= 0: no buffering while reconnecting */
     int64_t connect_timeout_ms;
     int64_t ping_interval_ms;
     int64_t max_outstanding_pings;
@@ -93,6 +100,8 @@ typedef struct jw__url {
     int port;
     char *user, *password, *token;
     int tls;
+    int implicit; /* learned from an INFO's connect_urls */
+    int attempts; /* reconnect attempts since it last worked */
 } jw__url;
 
 /* Parse "nats://[user[:pass]@]host[:port]" or "host:port" etc. */
@@ -100,6 +109,20 @@ jw_status jw__url_parse(const char *text, size_t len, jw__url *out);
 void jw__url_clear(jw__url *u);
 /* Split a comma-separated list into an array of parsed URLs. */
 jw_status jw__urls_parse(const char *list, jw__url **out, int *count);
+/* "nats://host:port" (brackets around an IPv6 host) into buf. */
+void jw__url_format(const jw__url *u, char *buf, size_t size);
+
+/* The server pool (pool.c): the URLs given to connect and in the options,
+ * plus those the servers announce. Changed on the loop thread under mu. */
+jw_status jw__pool_init(jw_conn *conn, const char *servers);
+void jw__pool_free(jw_conn *conn);
+/* Merge an INFO's connect_urls (a jansson array); returns how many servers
+ * were new (mu held). */
+int jw__pool_merge(jw_conn *conn, const void *connect_urls);
+/* Forget server i; the one in use moves back so the next pick is right. */
+void jw__pool_remove(jw_conn *conn, int i);
+/* A pseudo-random number for shuffling and jitter (loop thread). */
+uint64_t jw__pool_random(jw_conn *conn);
 
 /* ---- messages ---- */
 
@@ -213,8 +236,9 @@ struct jw_conn {
     jw_loop *loop;
     jw_opts opts;
     jw__url *servers;
-    int server_count;
+    int server_count, server_cap;
     int server_index; /* the one in use */
+    uint64_t random_state;
 
     pthread_mutex_t mu;
     pthread_cond_t cond; /* status, pongs, outbound room */
@@ -247,6 +271,11 @@ struct jw_conn {
     int64_t handshake_deadline_ms;
     int dispatching; /* inside read processing */
     int teardown_pending; /* asked for while dispatching: done after */
+    int fail_pending;     /* the socket failed while dispatching */
+    int lame_duck_move;   /* leave this server once dispatching ends */
+    int ever_connected;   /* a handshake completed once */
+    int round_tries;      /* servers tried since the last wait */
+    int reconnect_waiting; /* timer_ev holds the wait between rounds */
     jw_status teardown_status;
     char teardown_text[256];
 
@@ -262,6 +291,8 @@ struct jw_conn {
     /* PING/PONG accounting: PONGs come back in order, so a PING's number
      * is answered once pongs >= it. */
     uint64_t pings, pongs;
+    uint64_t out_pings;  /* PINGs in `out`, not yet handed to the socket */
+    uint64_t lost_pings; /* PINGs up to this number died with a socket */
     int64_t drain_deadline_ms;
     jw__pong_action *actions;
 
@@ -342,6 +373,11 @@ void jw__request_fail_all(jw_conn *conn, jw_status why); /* mu held */
 jw_status jw__sub_create(jw_conn *conn, const char *subject,
                          const char *queue, jw_msg_cb cb, void *arg,
                          jw_sub **out);
+
+/* Append SUB (and UNSUB with the remaining auto-unsubscribe count) for a
+ * live subscription to buf, for a new socket after a reconnect (mu held).
+ * Nothing for a subscription that is draining or closed. */
+jw_status jw__sub_resend(jw_sub *sub, jw__buf *buf);
 
 /* Close every subscription of a closing connection (mu held). */
 void jw__conn_close_subs(jw_conn *conn, jw_status why, int keep_queue);

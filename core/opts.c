@@ -20,6 +20,7 @@ static const struct {
     {"tls_cert_file", offsetof(jw_opts, tls_cert_file)},
     {"tls_key_file", offsetof(jw_opts, tls_key_file)},
     {"tls_hostname", offsetof(jw_opts, tls_hostname)},
+    {"servers", offsetof(jw_opts, servers)},
 };
 #define N_STR_FIELDS (sizeof(str_fields) / sizeof(str_fields[0]))
 
@@ -43,6 +44,13 @@ void jw__opts_defaults(jw_opts *o)
     o->pending_msgs_limit = 524288;
     o->pending_bytes_limit = 64 * 1024 * 1024;
     o->max_pending_out = 32 * 1024 * 1024;
+    /* Reconnection follows nats.go and nats-py. */
+    o->allow_reconnect = 1;
+    o->max_reconnect_attempts = 60;
+    o->reconnect_time_wait_ms = 2000;
+    o->reconnect_jitter_ms = 100;
+    o->reconnect_jitter_tls_ms = 1000;
+    o->reconnect_buf_size = 8 * 1024 * 1024;
 }
 
 jw_status jw_opts_new(jw_opts **out)
@@ -121,6 +129,11 @@ static int64_t *int_field(jw_opts *o, const char *name)
         {"pending_msgs_limit", offsetof(jw_opts, pending_msgs_limit)},
         {"pending_bytes_limit", offsetof(jw_opts, pending_bytes_limit)},
         {"max_pending_out", offsetof(jw_opts, max_pending_out)},
+        {"max_reconnect_attempts", offsetof(jw_opts, max_reconnect_attempts)},
+        {"reconnect_time_wait", offsetof(jw_opts, reconnect_time_wait_ms)},
+        {"reconnect_jitter", offsetof(jw_opts, reconnect_jitter_ms)},
+        {"reconnect_jitter_tls", offsetof(jw_opts, reconnect_jitter_tls_ms)},
+        {"reconnect_buf_size", offsetof(jw_opts, reconnect_buf_size)},
     };
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
         if (!strcmp(name, fields[i].name))
@@ -138,6 +151,14 @@ static int *bool_field(jw_opts *o, const char *name)
         return &o->pedantic;
     if (!strcmp(name, "tls_insecure_skip_verify"))
         return &o->tls_insecure_skip_verify;
+    if (!strcmp(name, "no_randomize"))
+        return &o->no_randomize;
+    if (!strcmp(name, "allow_reconnect"))
+        return &o->allow_reconnect;
+    if (!strcmp(name, "retry_on_failed_connect"))
+        return &o->retry_on_failed_connect;
+    if (!strcmp(name, "ignore_discovered_servers"))
+        return &o->ignore_discovered_servers;
     return NULL;
 }
 
@@ -179,8 +200,12 @@ jw_status jw_opts_set_int(jw_opts *opts, const char *name, int64_t value)
     int64_t *field = int_field(opts, name);
     if (!field)
         return jw__fail(JW_EINVAL, "no integer option named '%s'", name);
+    /* Negative values mean "no limit" for the pending limits, "forever"
+     * for max_reconnect_attempts and "no buffer" for reconnect_buf_size. */
     if (value < 0 && strcmp(name, "pending_msgs_limit") &&
-        strcmp(name, "pending_bytes_limit"))
+        strcmp(name, "pending_bytes_limit") &&
+        strcmp(name, "max_reconnect_attempts") &&
+        strcmp(name, "reconnect_buf_size"))
         return jw__fail(JW_EINVAL, "option '%s' must not be negative", name);
     if (value == 0 && (!strcmp(name, "ping_interval") ||
                        !strcmp(name, "max_outstanding_pings")))

@@ -26,30 +26,57 @@ void jw__sub_release(jw_sub *sub)
     jw__conn_release(conn);
 }
 
-static jw_status queue_line(jw_conn *c, const char *verb, const char *a,
-                            const char *b, uint64_t sid, uint64_t max)
+/* Append "<verb><a> <b> <sid>[ <max>]\r\n" to buf. */
+static int put_line(jw__buf *buf, const char *verb, const char *a,
+                    const char *b, uint64_t sid, uint64_t max)
 {
     char num[24];
     size_t n = jw__u64_to_dec(num, sid);
-    if (jw__buf_reserve(&c->out, strlen(verb) + (a ? strlen(a) : 0) +
-                                     (b ? strlen(b) : 0) + 64))
-        return jw__fail(JW_ENO_MEMORY, "out of memory");
-    jw__buf_put(&c->out, verb, strlen(verb));
+    if (jw__buf_reserve(buf, strlen(verb) + (a ? strlen(a) : 0) +
+                                 (b ? strlen(b) : 0) + 64))
+        return -1;
+    jw__buf_put(buf, verb, strlen(verb));
     if (a) {
-        jw__buf_put(&c->out, a, strlen(a));
-        jw__buf_put(&c->out, " ", 1);
+        jw__buf_put(buf, a, strlen(a));
+        jw__buf_put(buf, " ", 1);
     }
     if (b) {
-        jw__buf_put(&c->out, b, strlen(b));
-        jw__buf_put(&c->out, " ", 1);
+        jw__buf_put(buf, b, strlen(b));
+        jw__buf_put(buf, " ", 1);
     }
-    jw__buf_put(&c->out, num, n);
+    jw__buf_put(buf, num, n);
     if (max) {
-        jw__buf_put(&c->out, " ", 1);
-        jw__buf_put(&c->out, num, jw__u64_to_dec(num, max));
+        jw__buf_put(buf, " ", 1);
+        jw__buf_put(buf, num, jw__u64_to_dec(num, max));
     }
-    jw__buf_put(&c->out, "\r\n", 2);
+    jw__buf_put(buf, "\r\n", 2);
+    return 0;
+}
+
+static jw_status queue_line(jw_conn *c, const char *verb, const char *a,
+                            const char *b, uint64_t sid, uint64_t max)
+{
+    if (put_line(&c->out, verb, a, b, sid, max))
+        return jw__fail(JW_ENO_MEMORY, "out of memory");
     jw__conn_schedule_write(c);
+    return JW_OK;
+}
+
+jw_status jw__sub_resend(jw_sub *sub, jw__buf *buf)
+{
+    pthread_mutex_lock(&sub->mu);
+    int live = sub->state == JW__SUB_ACTIVE && !sub->user_freed;
+    uint64_t max = sub->max;
+    pthread_mutex_unlock(&sub->mu);
+    uint64_t delivered = atomic_load(&sub->delivered);
+    /* The new server counts deliveries from zero: ask it for what is
+     * left. A subscription that already had all it wanted is ending. */
+    if (!live || (max && delivered >= max))
+        return JW_OK;
+    if (put_line(buf, "SUB ", sub->subject, sub->queue, sub->sid, 0) ||
+        (max && put_line(buf, "UNSUB ", NULL, NULL, sub->sid,
+                         max - delivered)))
+        return jw__fail(JW_ENO_MEMORY, "out of memory");
     return JW_OK;
 }
 

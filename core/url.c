@@ -2,6 +2,7 @@
  * "[::1]:4222", and comma-separated lists of them. */
 #include "engine.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,4 +142,11 @@ jw_status jw__urls_parse(const char *list, jw__url **out, int *count)
     *out = urls;
     *count = used;
     return JW_OK;
+}
+
+void jw__url_format(const jw__url *u, char *buf, size_t size)
+{
+    int v6 = strchr(u->host, ':') != NULL;
+    snprintf(buf, size, "%s://%s%s%s:%d", u->tls ? "tls" : "nats",
+             v6 ? "[" : "", u->host, v6 ? "]" : "", u->port);
 }

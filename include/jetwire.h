@@ -174,12 +174,36 @@ JW_EXTERN void jw_loop_free(jw_loop *loop);
  *   bool    tls_insecure_skip_verify  do not verify the server (false)
  *           TLS is used for tls:// URLs, when the server requires it, or
  *           when any tls_ option is set; JW_ETLS says why it failed.
+ *   string  servers                 comma-separated URLs added to the pool
+ *                                   after those given to jw_conn_connect
  *   bool    no_echo                 do not receive own publishes (false)
  *   bool    verbose, pedantic       protocol flags (false)
+ *   bool    no_randomize            keep the pool in the order given
+ *                                   instead of shuffling it (false)
+ *   bool    ignore_discovered_servers
+ *                                   do not add the servers an INFO
+ *                                   announces (connect_urls) (false)
+ *   bool    allow_reconnect         reconnect after a lost connection
+ *                                   (true)
+ *   int     max_reconnect_attempts  failed attempts in a row per server
+ *                                   before it leaves the pool; negative:
+ *                                   forever; 0: never reconnect (60)
+ *   int     reconnect_time_wait     ms to wait between rounds over the
+ *                                   pool (2000)
+ *   int     reconnect_jitter        up to this many ms added at random to
+ *                                   each wait (100); reconnect_jitter_tls
+ *                                   when a server is tls:// (1000)
+ *   int     reconnect_buf_size      bytes publishes may buffer while
+ *                                   reconnecting; <= 0: none (8 MiB)
+ *   bool    retry_on_failed_connect when no server answers the first
+ *                                   connect, return a RECONNECTING
+ *                                   connection and keep trying (false)
  *   int     connect_timeout         ms for TCP connect + handshake (2000)
  *   int     ping_interval           ms between client PINGs (120000)
- *   int     max_outstanding_pings   unanswered PINGs before the
- *                                   connection is stale (2)
+ *   int     max_outstanding_pings   unanswered PINGs after which the
+ *                                   connection is stale (2): a frozen
+ *                                   server is found within ping_interval
+ *                                   x (max_outstanding_pings + 1)
  *   int     drain_timeout           ms jw_conn_drain waits (30000)
  *   int     pending_msgs_limit      default per-subscription limit (524288)
  *   int     pending_bytes_limit     default per-subscription limit (64 MiB)
@@ -191,11 +215,22 @@ JW_EXTERN void jw_loop_free(jw_loop *loop);
  *                                   run on the loop thread (jw_event_cb)
  */
 typedef enum jw_event_kind {
+    /* The socket was lost (status: why; JW_OK when leaving a lame duck).
+     * The connection is RECONNECTING, or closes next if it may not. */
     JW_EVENT_DISCONNECTED = 1,
+    /* Connected again: subscriptions re-sent, buffered publishes written.
+     * Also the first connection made late with retry_on_failed_connect. */
     JW_EVENT_RECONNECTED = 2,
+    /* Closed for good (status: JW_OK when by the user, else why; after
+     * the pool ran out, JW_ECONNECT). Always the last event. */
     JW_EVENT_CLOSED = 3,
     JW_EVENT_ERROR = 4, /* async error: slow consumer, -ERR, ... */
+    /* A server announced servers the pool did not know (see
+     * jw_conn_discovered_servers). Not raised for the first connection. */
     JW_EVENT_DISCOVERED_SERVERS = 5,
+    /* The server is entering lame duck mode. When the pool has another
+     * server the connection moves there at once (DISCONNECTED, then
+     * RECONNECTED follow). */
     JW_EVENT_LAME_DUCK = 6
 } jw_event_kind;
 
@@ -228,9 +263,32 @@ typedef enum jw_conn_status {
 } jw_conn_status;
 
 /* Connect to the first reachable server of `servers` (one URL or a
- * comma-separated list; NULL means nats://127.0.0.1:4222) and complete the
- * handshake. opts may be NULL; it is copied and may be freed afterwards.
- * On success *out is a connection owned by the caller (jw_conn_free). */
+ * comma-separated list; NULL means the `servers` option, or
+ * nats://127.0.0.1:4222 without it) and complete the handshake. opts may be
+ * NULL; it is copied and may be freed afterwards. On success *out is a
+ * connection owned by the caller (jw_conn_free).
+ *
+ * Reconnecting. When an open connection loses its socket (error, EOF, or
+ * max_outstanding_pings unanswered PINGs) and allow_reconnect is set, it
+ * emits DISCONNECTED, becomes JW_CONN_RECONNECTING and tries the pool from
+ * the server after the lost one: each server once per round, waiting
+ * reconnect_time_wait + jitter between rounds; a server that failed
+ * max_reconnect_attempts times in a row leaves the pool, and an empty pool
+ * closes the connection (CLOSED with JW_ECONNECT). On success it redoes the
+ * handshake, sends SUB again for every live subscription (with UNSUB for
+ * what remains of an auto-unsubscribe count), then writes what was
+ * buffered, and emits RECONNECTED. Meanwhile:
+ *  - publishes and requests are buffered, up to reconnect_buf_size bytes;
+ *    past that they fail with JW_ENOT_CONNECTED and nothing buffered is
+ *    dropped;
+ *  - requests waiting for a reply when the socket was lost fail with
+ *    JW_ENOT_CONNECTED (the reply could only come to the dead socket), as
+ *    do flushes whose PING was already written; requests and flushes made
+ *    during the outage wait for the new socket;
+ *  - jw_conn_rtt fails with JW_ENOT_CONNECTED; jw_conn_drain waits for the
+ *    reconnect within its timeout (see there);
+ *  - a subscription's queued messages stay readable. Unwritten bytes that
+ *    were already handed to the dead socket are lost. */
 JW_EXTERN jw_status jw_conn_connect(const char *servers, const jw_opts *opts,
                                     jw_conn **out);
 
@@ -286,7 +344,11 @@ JW_EXTERN jw_status jw_conn_rtt(jw_conn *conn, int64_t *rtt_us);
  * way arrive, write the queued publishes, then close. Waits until closed or
  * until timeout_ms (a negative value uses the drain_timeout option), after
  * which the connection is closed anyway and JW_ETIMEOUT returned. Messages
- * queued in subscriptions stay readable with jw_sub_next after the close. */
+ * queued in subscriptions stay readable with jw_sub_next after the close.
+ * Called while reconnecting, it first waits for the new connection (the
+ * wait counts against timeout_ms; JW_ETIMEOUT and closed if none comes). A
+ * connection lost during the drain is not reconnected: it closes and the
+ * drain returns the loss's status (JW_EIO, ...). */
 JW_EXTERN jw_status jw_conn_drain(jw_conn *conn, int64_t timeout_ms);
 
 /* Close at once: unwritten publishes and queued messages are discarded.
@@ -305,6 +367,13 @@ JW_EXTERN int jw_conn_is_connected(const jw_conn *conn);
  * size-1 bytes and NUL-terminates. */
 JW_EXTERN jw_status jw_conn_connected_url(jw_conn *conn, char *buf,
                                           size_t size);
+
+/* The server pool as comma-separated URLs ("nats://host:port,..."), in the
+ * order they are tried; discovered_servers lists only those learned from
+ * INFO. Copied into buf like above; JW_EINVAL when it does not fit. */
+JW_EXTERN jw_status jw_conn_servers(jw_conn *conn, char *buf, size_t size);
+JW_EXTERN jw_status jw_conn_discovered_servers(jw_conn *conn, char *buf,
+                                               size_t size);
 
 /* The server's last INFO as JSON text, copied into buf like above. */
 JW_EXTERN jw_status jw_conn_server_info(jw_conn *conn, char *buf, size_t size);

@@ -54,6 +54,15 @@ static const struct {
     {"pending_msgs_limit", OPT_INT},
     {"pending_bytes_limit", OPT_INT},
     {"max_pending_out", OPT_INT},
+    {"no_randomize", OPT_BOOL},
+    {"allow_reconnect", OPT_BOOL},
+    {"retry_on_failed_connect", OPT_BOOL},
+    {"ignore_discovered_servers", OPT_BOOL},
+    {"reconnect_time_wait", OPT_SECONDS},
+    {"reconnect_jitter", OPT_SECONDS},
+    {"reconnect_jitter_tls", OPT_SECONDS},
+    {"max_reconnect_attempts", OPT_INT}, /* -1: forever */
+    {"reconnect_buf_size", OPT_INT},
 };
 #define OPTION_COUNT (int)(sizeof(option_table) / sizeof(option_table[0]))
 
@@ -554,6 +563,39 @@ static int l_is_connected(lua_State *L)
     return 1;
 }
 
+/* nc:servers() / nc:discovered_servers(): the pool as a list of URLs. */
+static int push_server_list(lua_State *L,
+                            jw_status (*get)(jw_conn *, char *, size_t))
+{
+    ljw_conn *c = ljw_check_conn(L, 1);
+    if (!c->conn)
+        return ljw_conn_closed(L);
+    char buf[16384];
+    jw_status st = get(c->conn, buf, sizeof buf);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    lua_newtable(L);
+    int n = 0;
+    for (char *p = buf; *p;) {
+        char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        lua_pushlstring(L, p, len);
+        lua_rawseti(L, -2, ++n);
+        p += len + (comma ? 1 : 0);
+    }
+    return 1;
+}
+
+static int l_servers(lua_State *L)
+{
+    return push_server_list(L, jw_conn_servers);
+}
+
+static int l_discovered_servers(lua_State *L)
+{
+    return push_server_list(L, jw_conn_discovered_servers);
+}
+
 static int l_connected_url(lua_State *L)
 {
     ljw_conn *c = ljw_check_conn(L, 1);
@@ -655,6 +697,8 @@ static const luaL_Reg methods[] = {
     {"status", l_status},
     {"is_connected", l_is_connected},
     {"connected_url", l_connected_url},
+    {"servers", l_servers},
+    {"discovered_servers", l_discovered_servers},
     {"server_info", l_server_info},
     {"max_payload", l_max_payload},
     {"stats", l_stats},

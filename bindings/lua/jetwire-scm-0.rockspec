@@ -55,6 +55,7 @@ build = {
                 "core/nkeys.c",
                 "core/auth.c",
                 "core/tls.c",
+                "core/pool.c",
             },
             defines = { "_GNU_SOURCE" },
             incdirs = {

@@ -52,15 +52,21 @@ int ljw_take_completions(lua_State *L, int conn_idx)
     return (int)n;
 }
 
-/* nc:process(): reset the readable fd and take the finished started
- * requests; returns how many wait in request_poll. Call it when the fd
+/* nc:process(): reset the readable fd, take the finished started
+ * requests and run the event handlers set with nc:on; returns how many
+ * requests wait in request_poll. Call it when the fd
  * fired, then pull subscriptions (next_msg(0)) until they are empty. */
+static void run_handlers(lua_State *L, int conn_idx);
+
 static int l_process(lua_State *L)
 {
     ljw_conn *c = ljw_check_conn(L, 1);
+    lua_settop(L, 1);
     if (c->conn)
         jw_conn_fd_reset(c->conn);
-    lua_pushinteger(L, ljw_take_completions(L, 1));
+    int done = ljw_take_completions(L, 1);
+    run_handlers(L, 1);
+    lua_pushinteger(L, done);
     return 1;
 }
 
@@ -261,6 +267,26 @@ static const char *event_kind(jw_event_kind kind)
     }
 }
 
+/* Push {kind = , code = , text = , sub = } for ev. */
+static void push_event(lua_State *L, int conn_idx, const jw_event *ev)
+{
+    lua_createtable(L, 0, 4);
+    lua_pushstring(L, event_kind(jw_event_kind_get(ev)));
+    lua_setfield(L, -2, "kind");
+    lua_pushstring(L, jw_status_name(jw_event_status(ev)));
+    lua_setfield(L, -2, "code");
+    lua_pushstring(L, jw_event_text(ev));
+    lua_setfield(L, -2, "text");
+    jw_sub *sub = jw_event_sub(ev);
+    if (sub) {
+        lua_getiuservalue(L, conn_idx, 1);
+        lua_getfield(L, -1, "subs");
+        lua_rawgetp(L, -1, sub);
+        lua_setfield(L, -4, "sub");
+        lua_pop(L, 2);
+    }
+}
+
 /* nc:next_event([timeout = 0]) -> {kind = , code = , text = , sub = } */
 static int l_next_event(lua_State *L)
 {
@@ -273,24 +299,70 @@ static int l_next_event(lua_State *L)
     jw_status st = jw_conn_next_event(c->conn, ms, (jw_event **)slot);
     if (st != JW_OK)
         return ljw_fail(L, st);
-    jw_event *ev = *slot;
-    lua_createtable(L, 0, 4);
-    lua_pushstring(L, event_kind(jw_event_kind_get(ev)));
-    lua_setfield(L, -2, "kind");
-    lua_pushstring(L, jw_status_name(jw_event_status(ev)));
-    lua_setfield(L, -2, "code");
-    lua_pushstring(L, jw_event_text(ev));
-    lua_setfield(L, -2, "text");
-    jw_sub *sub = jw_event_sub(ev);
-    if (sub) {
-        lua_getiuservalue(L, 1, 1);
-        lua_getfield(L, -1, "subs");
-        lua_rawgetp(L, -1, sub);
-        lua_setfield(L, -4, "sub");
-        lua_pop(L, 2);
-    }
+    push_event(L, 1, *slot);
     ljw_box_forget(slot);
     return 1;
+}
+
+static const char *const event_kinds[] = {
+    "disconnected", "reconnected", "closed", "error",
+    "discovered_servers", "lame_duck", NULL};
+
+/* nc:on(kind, fn | nil): run fn(event) inside process() for events of
+ * this kind. Once any handler is set, process() takes every queued event
+ * (kinds without a handler are dropped), so next_event finds none. */
+static int l_on(lua_State *L)
+{
+    ljw_check_conn(L, 1);
+    const char *kind = event_kinds[luaL_checkoption(L, 2, NULL, event_kinds)];
+    if (!lua_isnoneornil(L, 3))
+        luaL_checktype(L, 3, LUA_TFUNCTION);
+    lua_settop(L, 3);
+    lua_getiuservalue(L, 1, 1);
+    if (lua_getfield(L, -1, "handlers") != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, -3, "handlers");
+    }
+    lua_pushvalue(L, 3);
+    lua_setfield(L, -2, kind);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* Run the handlers set with nc:on for every queued event (process()). */
+static void run_handlers(lua_State *L, int conn_idx)
+{
+    ljw_conn *c = lua_touserdata(L, conn_idx);
+    lua_getiuservalue(L, conn_idx, 1);
+    if (lua_getfield(L, -1, "handlers") != LUA_TTABLE || !c->conn) {
+        lua_pop(L, 2);
+        return;
+    }
+    int handlers = lua_gettop(L);
+    lua_pushnil(L);
+    int any = lua_next(L, handlers);
+    if (any)
+        lua_pop(L, 2);
+    while (any && c->conn) {
+        /* Boxed first, so a handler that raises does not leak it. */
+        void **slot = ljw_box_new(L, free_event);
+        if (jw_conn_next_event(c->conn, 0, (jw_event **)slot) != JW_OK) {
+            lua_pop(L, 1);
+            break;
+        }
+        lua_getfield(L, handlers, event_kind(jw_event_kind_get(*slot)));
+        if (lua_isfunction(L, -1)) {
+            push_event(L, conn_idx, *slot);
+            lua_call(L, 1, 0);
+        } else {
+            lua_pop(L, 1);
+        }
+        ljw_box_forget(slot);
+        lua_pop(L, 1);
+    }
+    lua_settop(L, handlers - 2);
 }
 
 static const luaL_Reg loop_methods[] = {
@@ -300,6 +372,7 @@ static const luaL_Reg loop_methods[] = {
     {"request_poll", l_request_poll},
     {"request_cancel", l_request_cancel},
     {"next_event", l_next_event},
+    {"on", l_on},
     {NULL, NULL},
 };
 

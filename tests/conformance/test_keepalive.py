@@ -24,7 +24,7 @@ def test_server_pings_answered(driver, server_factory, tmp_path):
 
 def test_stale_connection_detected(driver, nats_server):
     nc = driver.connect(nats_server.url, ping_interval=0.1,
-                        max_outstanding_pings=2)
+                        max_outstanding_pings=2, allow_reconnect=False)
     # A frozen server keeps the TCP connection open but answers nothing:
     # only the unanswered PINGs can tell.
     nats_server.pause()

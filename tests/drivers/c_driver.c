@@ -664,6 +664,15 @@ static const struct {
     {"max_outstanding_pings", OPT_INT},
     {"pending_msgs_limit", OPT_INT},
     {"pending_bytes_limit", OPT_INT},
+    {"no_randomize", OPT_BOOL},
+    {"allow_reconnect", OPT_BOOL},
+    {"retry_on_failed_connect", OPT_BOOL},
+    {"ignore_discovered_servers", OPT_BOOL},
+    {"reconnect_time_wait", OPT_SECONDS},
+    {"reconnect_jitter", OPT_SECONDS},
+    {"reconnect_jitter_tls", OPT_SECONDS},
+    {"max_reconnect_attempts", OPT_INT},
+    {"reconnect_buf_size", OPT_INT},
 };
 
 static jw_status set_options(jw_opts *opts, json_t *options,
@@ -851,6 +860,32 @@ static jw_status op_server_info(json_t *req, json_t *res)
     PUT(res, "info", info);
     PUT(res, "connected_url", json_string(url));
     PUT(res, "max_payload", json_integer(jw_conn_max_payload(h->conn)));
+    return JW_OK;
+}
+
+static json_t *url_list(const char *text)
+{
+    json_t *list = json_array();
+    for (const char *p = text; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        json_array_append_new(list, json_stringn(p, len));
+        p += len + (comma ? 1 : 0);
+    }
+    return list;
+}
+
+static jw_status op_servers(json_t *req, json_t *res)
+{
+    struct handle *h;
+    jw_status st = arg_conn(req, &h);
+    if (st != JW_OK)
+        return st;
+    static char buf[64 * 1024];
+    TRY(jw_conn_servers(h->conn, buf, sizeof buf));
+    PUT(res, "servers", url_list(buf));
+    TRY(jw_conn_discovered_servers(h->conn, buf, sizeof buf));
+    PUT(res, "discovered", url_list(buf));
     return JW_OK;
 }
 
@@ -1527,6 +1562,7 @@ static const struct {
     {"status", op_status},
     {"server_info", op_server_info},
     {"stats", op_stats},
+    {"servers", op_servers},
     {"next_event", op_next_event},
     {"publish", op_publish},
     {"publish_packed", op_publish_packed},

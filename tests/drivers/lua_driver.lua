@@ -451,6 +451,12 @@ local option_kinds = {
     connect_timeout = "number", ping_interval = "number",
     drain_timeout = "number", max_outstanding_pings = "integer",
     pending_msgs_limit = "integer", pending_bytes_limit = "integer",
+    no_randomize = "boolean", allow_reconnect = "boolean",
+    retry_on_failed_connect = "boolean",
+    ignore_discovered_servers = "boolean",
+    reconnect_time_wait = "number", reconnect_jitter = "number",
+    reconnect_jitter_tls = "number", max_reconnect_attempts = "integer",
+    reconnect_buf_size = "integer",
 }
 
 local ops = {}
@@ -504,6 +510,12 @@ function ops.server_info(req)
     return { info = json_decode(info.json),
              connected_url = nc:connected_url() or "",
              max_payload = check(nc:max_payload()) }
+end
+
+function ops.servers(req)
+    local nc = get(req, "conn", "conn")
+    return { servers = A(check(nc:servers())),
+             discovered = A(check(nc:discovered_servers())) }
 end
 
 function ops.stats(req)

@@ -113,7 +113,14 @@ OPTION_TYPES = {"name": str, "user": str, "password": str, "token": str,
                 "no_echo": bool, "verbose": bool, "pedantic": bool,
                 "connect_timeout": (int, float), "ping_interval": (int, float),
                 "max_outstanding_pings": int, "drain_timeout": (int, float),
-                "pending_msgs_limit": int, "pending_bytes_limit": int}
+                "pending_msgs_limit": int, "pending_bytes_limit": int,
+                "no_randomize": bool, "allow_reconnect": bool,
+                "retry_on_failed_connect": bool,
+                "ignore_discovered_servers": bool,
+                "reconnect_time_wait": (int, float),
+                "reconnect_jitter": (int, float),
+                "reconnect_jitter_tls": (int, float),
+                "max_reconnect_attempts": int, "reconnect_buf_size": int}
 
 
 def op_connect(req):
@@ -246,6 +253,9 @@ OPS = {
         "connected_url": get(r, "conn", C).connected_url or "",
         "max_payload": get(r, "conn", C).max_payload},
     "stats": lambda r: get(r, "conn", C).stats,
+    "servers": lambda r: {
+        "servers": get(r, "conn", C).servers,
+        "discovered": get(r, "conn", C).discovered_servers},
     "next_event": op_next_event,
     "publish": lambda r: get(r, "conn", C).publish(
         arg(r, "subject", str, required=True), data_of(r),

@@ -241,7 +241,8 @@ class Driver:
 
     def stderr_tail(self, limit: int = 4000) -> str:
         try:
-            self._stderr.flush()
+            if not self._stderr.closed:
+                self._stderr.flush()
             text = self.stderr_path.read_bytes()[-limit:]
             return text.decode(errors="replace")
         except OSError:
@@ -382,6 +383,10 @@ class Driver:
 
     def stats(self, conn: int) -> dict:
         return self.call("stats", conn=conn)
+
+    def servers(self, conn: int) -> dict:
+        """{"servers": [...], "discovered": [...]}: the server pool."""
+        return self.call("servers", conn=conn)
 
     def next_event(self, conn: int, timeout: float = 5.0) -> dict:
         return self.call("next_event", conn=conn, timeout=timeout)["event"]

@@ -46,7 +46,9 @@ class NatsServer:
     arguments. Not started until start()."""
 
     def __init__(self, workdir: Path, port: int | None = None,
-                 extra_args: list[str] | tuple[str, ...] = ()):
+                 extra_args: list[str] | tuple[str, ...] = (),
+                 jetstream: bool = True):
+        self.jetstream = jetstream
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.store_dir = self.workdir / "store"
@@ -83,8 +85,9 @@ class NatsServer:
 
     def _spawn_and_wait(self) -> None:
         self.store_dir.mkdir(parents=True, exist_ok=True)
+        js = ["-js", "-sd", str(self.store_dir)] if self.jetstream else []
         argv = [nats_server_binary(), "-a", "127.0.0.1", "-p", str(self.port),
-                "-js", "-sd", str(self.store_dir), *self.extra_args]
+                *js, *self.extra_args]
         log = open(self.log_path, "ab")
         try:
             log.write(("$ " + " ".join(argv) + "\n").encode())
@@ -118,6 +121,29 @@ class NatsServer:
                 return data.startswith(b"INFO ")
         except OSError:
             return False
+
+    def info_line(self) -> str:
+        """The INFO line a new client gets ("" when none)."""
+        try:
+            with socket.create_connection(("127.0.0.1", self.port),
+                                          timeout=1.0) as s:
+                s.settimeout(1.0)
+                data = b""
+                while b"\r\n" not in data and len(data) < 65536:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+                return data.split(b"\r\n")[0].decode(errors="replace")
+        except OSError:
+            return ""
+
+    def lame_duck(self) -> None:
+        """Put the server in lame duck mode the way an operator does
+        (`nats-server --signal ldm=<pid>`)."""
+        subprocess.run([nats_server_binary(), "--signal",
+                        f"ldm={self.proc.pid}"], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def _kill(self) -> None:
         if self.proc is None:
@@ -176,6 +202,39 @@ class ServerFactory:
         server = NatsServer(workdir, port=port, extra_args=extra_args)
         self.servers.append(server)
         return server.start()
+
+    def start_cluster(self, size: int = 3,
+                      timeout: float = 10.0) -> list[NatsServer]:
+        """Start `size` servers routed into one cluster on loopback,
+        without JetStream: each gets a config file (server_name, cluster
+        listen port, routes to the others) in its directory. Returns once
+        every node announces the others' client URLs in its INFO."""
+        route_ports = [free_port() for _ in range(size)]
+        nodes = []
+        for i in range(size):
+            workdir = self.root / f"server{len(self.servers)}"
+            workdir.mkdir(parents=True, exist_ok=True)
+            routes = "\n".join(f"    nats-route://127.0.0.1:{p}"
+                               for j, p in enumerate(route_ports) if j != i)
+            conf = workdir / "node.conf"
+            conf.write_text(
+                f"server_name: node{i}\n"
+                f"cluster {{\n  name: jwtest\n"
+                f"  listen: 127.0.0.1:{route_ports[i]}\n"
+                f"  routes: [\n{routes}\n  ]\n}}\n")
+            server = NatsServer(workdir, extra_args=["-c", str(conf)],
+                                jetstream=False)
+            self.servers.append(server)
+            nodes.append(server.start())
+        deadline = time.monotonic() + timeout
+        for node in nodes:
+            others = [f":{n.port}\"" for n in nodes if n is not node]
+            while not all(o in node.info_line() for o in others):
+                if time.monotonic() > deadline:
+                    raise ServerError(f"cluster did not form\n"
+                                      f"{node.log_tail()}")
+                time.sleep(0.05)
+        return nodes
 
     def stop_all(self) -> None:
         for server in self.servers:

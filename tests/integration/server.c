@@ -269,9 +269,11 @@ static int spawn(jw_test_server *s, const char *extra_args)
     argv[argc++] = "127.0.0.1";
     argv[argc++] = "-p";
     argv[argc++] = port_text;
-    argv[argc++] = "-js";
-    argv[argc++] = "-sd";
-    argv[argc++] = s->store_dir;
+    if (!s->no_jetstream) {
+        argv[argc++] = "-js";
+        argv[argc++] = "-sd";
+        argv[argc++] = s->store_dir;
+    }
     if (extra_args != NULL) {
         extra_copy = strdup(extra_args);
         if (extra_copy == NULL || split_args(extra_copy, argv, &argc) != 0) {
@@ -312,26 +314,36 @@ static int spawn(jw_test_server *s, const char *extra_args)
     return 0;
 }
 
+/* A server record with its temporary directory and a free port. */
+static jw_test_server *server_new(void)
+{
+    jw_test_server *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return NULL;
+    s->pid = -1;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(s->dir, sizeof s->dir, "%s/jw-it-XXXXXX",
+             tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
+    if (mkdtemp(s->dir) == NULL) {
+        fprintf(stderr, "server: mkdtemp %s: %s\n", s->dir, strerror(errno));
+        free(s);
+        return NULL;
+    }
+    snprintf(s->store_dir, sizeof s->store_dir, "%s/store", s->dir);
+    snprintf(s->log_path, sizeof s->log_path, "%s/server.log", s->dir);
+    s->port = free_port();
+    snprintf(s->url, sizeof s->url, "nats://127.0.0.1:%d", s->port);
+    return s;
+}
+
 jw_test_server *jw_test_server_start(const char *extra_args)
 {
     for (int attempt = 0; attempt < START_ATTEMPTS; attempt++) {
-        jw_test_server *s = calloc(1, sizeof *s);
+        jw_test_server *s = server_new();
         if (s == NULL)
             return NULL;
-        s->pid = -1;
-        const char *tmp = getenv("TMPDIR");
-        snprintf(s->dir, sizeof s->dir, "%s/jw-it-XXXXXX",
-                 tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
-        if (mkdtemp(s->dir) == NULL) {
-            fprintf(stderr, "server: mkdtemp %s: %s\n", s->dir,
-                    strerror(errno));
-            free(s);
-            return NULL;
-        }
-        snprintf(s->store_dir, sizeof s->store_dir, "%s/store", s->dir);
-        snprintf(s->log_path, sizeof s->log_path, "%s/server.log", s->dir);
-        s->port = free_port();
-        snprintf(s->url, sizeof s->url, "nats://127.0.0.1:%d", s->port);
+        snprintf(s->args, sizeof s->args, "%s",
+                 extra_args != NULL ? extra_args : "");
         if (s->port > 0 && spawn(s, extra_args) == 0 && wait_ready(s) == 0) {
             track(s, 1);
             return s;
@@ -359,4 +371,115 @@ void jw_test_server_stop(jw_test_server *s)
     else
         fprintf(stderr, "server: kept %s\n", s->dir);
     free(s);
+}
+
+int jw_test_server_kill(jw_test_server *s)
+{
+    if (s == NULL || s->pid <= 0)
+        return -1;
+    kill(s->pid, SIGKILL);
+    int status;
+    while (waitpid(s->pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    s->pid = -1;
+    return 0;
+}
+
+int jw_test_server_revive(jw_test_server *s)
+{
+    if (s == NULL || s->pid > 0)
+        return -1;
+    /* The port was ours a moment ago; another process taking it in
+     * between is possible but rare, so try a few times. */
+    for (int attempt = 0; attempt < START_ATTEMPTS; attempt++) {
+        if (spawn(s, s->args[0] ? s->args : NULL) == 0 && wait_ready(s) == 0)
+            return 0;
+        kill_and_reap(s->pid);
+        s->pid = -1;
+        jw_test_sleep_ms(100);
+    }
+    jw_test_server_dump_log(s);
+    return -1;
+}
+
+/* 1 when node s announces every other node's client port in its INFO. */
+static int sees_all(const jw_test_server *s, jw_test_server **all, int n)
+{
+    int fd = jw_test_raw_connect(s->port);
+    if (fd < 0)
+        return 0;
+    char line[8192];
+    int len = jw_test_raw_read_line(fd, line, sizeof line, 2000);
+    close(fd);
+    if (len <= 0)
+        return 0;
+    for (int i = 0; i < n; i++) {
+        char needle[32];
+        snprintf(needle, sizeof needle, ":%d\"", all[i]->port);
+        if (all[i] != s && strstr(line, needle) == NULL)
+            return 0;
+    }
+    return 1;
+}
+
+int jw_test_cluster_start(int n, jw_test_server **out)
+{
+    int route_port[5];
+    if (n < 1 || n > 5)
+        return -1;
+    memset(out, 0, sizeof(*out) * (size_t)n);
+    for (int i = 0; i < n; i++) {
+        out[i] = server_new();
+        route_port[i] = free_port();
+        if (out[i] == NULL || out[i]->port <= 0 || route_port[i] <= 0)
+            goto fail;
+        out[i]->no_jetstream = 1;
+    }
+    for (int i = 0; i < n; i++) {
+        char conf[2048], path[700];
+        int used = snprintf(conf, sizeof conf,
+                            "server_name: node%d\n"
+                            "cluster {\n  name: jwtest\n"
+                            "  listen: 127.0.0.1:%d\n  routes: [\n",
+                            i, route_port[i]);
+        for (int j = 0; j < n; j++)
+            if (j != i)
+                used +=
+                    snprintf(conf + used, sizeof conf - (size_t)used,
+                             "    nats-route://127.0.0.1:%d\n", route_port[j]);
+        snprintf(conf + used, sizeof conf - (size_t)used, "  ]\n}\n");
+        snprintf(path, sizeof path, "%s/node.conf", out[i]->dir);
+        FILE *f = fopen(path, "w");
+        if (f == NULL)
+            goto fail;
+        fputs(conf, f);
+        fclose(f);
+        if (snprintf(out[i]->args, sizeof out[i]->args, "-c %s", path) >=
+            (int)sizeof out[i]->args)
+            goto fail;
+        if (spawn(out[i], out[i]->args) != 0)
+            goto fail;
+        track(out[i], 1);
+    }
+    for (int i = 0; i < n; i++)
+        if (wait_ready(out[i]) != 0)
+            goto fail;
+    int64_t deadline = jw_test_now_ms() + 10000;
+    for (int i = 0; i < n; i++) {
+        while (!sees_all(out[i], out, n)) {
+            if (jw_test_now_ms() > deadline) {
+                fprintf(stderr, "cluster: node%d did not see the others\n", i);
+                jw_test_server_dump_log(out[i]);
+                goto fail;
+            }
+            jw_test_sleep_ms(50);
+        }
+    }
+    return 0;
+fail:
+    for (int i = 0; i < n; i++) {
+        jw_test_server_stop(out[i]);
+        out[i] = NULL;
+    }
+    return -1;
 }

@@ -23,6 +23,8 @@ typedef struct jw_test_server {
     char dir[512]; /* temporary root: store/ and server.log inside */
     char store_dir[600];
     char log_path[600];
+    char args[512]; /* extra_args, kept for a restart */
+    int no_jetstream; /* cluster nodes run without -js */
 } jw_test_server;
 
 /* Start nats-server -a 127.0.0.1 -p PORT -js -sd DIR plus extra_args (split
@@ -33,6 +35,19 @@ jw_test_server *jw_test_server_start(const char *extra_args);
 /* SIGTERM, wait (SIGKILL after 3 s), remove the temporary directory and
  * free. Accepts NULL. */
 void jw_test_server_stop(jw_test_server *s);
+
+/* Kill the process (SIGKILL, as a crash would) and keep port and store;
+ * then start it again on the same port. Both return 0 or -1. */
+int jw_test_server_kill(jw_test_server *s);
+int jw_test_server_revive(jw_test_server *s);
+
+/* Start n (at most 5) servers on loopback routed into one cluster, without
+ * JetStream. Each has a config file (client port, server_name, cluster
+ * listen port and routes to the others) in its temporary directory. Waits
+ * until every node announces the others in its INFO. 0 and out[0..n-1]
+ * filled, or -1 (nothing left running). Stop each with
+ * jw_test_server_stop. */
+int jw_test_cluster_start(int n, jw_test_server **out);
 
 /* Print the server's log to stderr (for diagnosing a failure). */
 void jw_test_server_dump_log(const jw_test_server *s);

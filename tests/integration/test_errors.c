@@ -234,6 +234,11 @@ TEST(null_handles)
     CHECK_EQ_INT(jw_conn_is_connected(NULL), 0);
     CHECK_STATUS(jw_conn_connected_url(NULL, buf, sizeof buf), JW_EINVAL);
     CHECK_STATUS(jw_conn_connected_url(nc, NULL, 10), JW_EINVAL);
+    CHECK_STATUS(jw_conn_servers(NULL, buf, sizeof buf), JW_EINVAL);
+    CHECK_STATUS(jw_conn_servers(nc, NULL, 10), JW_EINVAL);
+    CHECK_STATUS(jw_conn_discovered_servers(NULL, buf, sizeof buf),
+                 JW_EINVAL);
+    CHECK_STATUS(jw_conn_discovered_servers(nc, NULL, 10), JW_EINVAL);
     CHECK_STATUS(jw_conn_server_info(NULL, buf, sizeof buf), JW_EINVAL);
     CHECK_STATUS(jw_conn_server_info(nc, NULL, 10), JW_EINVAL);
     CHECK_STATUS(jw_conn_server_version(NULL, buf, sizeof buf), JW_EINVAL);

@@ -599,5 +599,37 @@ test("poll with closed connections and plain fds", function()
     assert(jetwire.now() - start >= 0.04)
 end)
 
+test("event handlers run inside process(); reconnect options", function()
+    local nc = connect{ max_reconnect_attempts = -1, reconnect_time_wait = 0.5,
+                        reconnect_jitter = 0.05, reconnect_buf_size = 1024,
+                        no_randomize = true, allow_reconnect = true,
+                        ignore_discovered_servers = false,
+                        retry_on_failed_connect = false }
+    local servers = assert(nc:servers())
+    eq(#servers, 1); eq(servers[1], url)
+    eq(#assert(nc:discovered_servers()), 0)
+    raises(nc.on, nc, "no_such_event", function() end)
+    raises(nc.on, nc, "error", 42)
+    raises(jetwire.connect, { servers = url, reconnect_time_wait = "2" })
+    raises(jetwire.connect, { servers = url, no_randomize = 1 })
+    local seen = {}
+    assert(nc:on("error", function(ev) seen[#seen + 1] = ev end))
+    local slow = assert(nc:subscribe("t.handler", { pending_msgs_limit = 1 }))
+    assert(nc:flush())
+    for _ = 1, 3 do assert(nc:publish("t.handler", "x")) end
+    assert(nc:flush())
+    local deadline = jetwire.now() + 2
+    repeat
+        jetwire.poll({ nc }, 0.1)
+        nc:process()
+    until #seen > 0 or jetwire.now() > deadline
+    eq(#seen, 1); eq(seen[1].kind, "error"); eq(seen[1].code, "SLOW_CONSUMER")
+    eq(seen[1].sub, slow)
+    -- process() took the event: nothing is left for next_event.
+    fails("TIMEOUT", nc.next_event, nc, 0)
+    assert(nc:on("error", nil))
+    nc:close()
+end)
+
 print(string.format("%d passed, %d failed", passed, failed))
 os.exit(failed == 0 and 0 or 1, true)

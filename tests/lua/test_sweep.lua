@@ -42,6 +42,9 @@ local BASE = {
         request_poll = {},
         request_cancel = { 1 },
         next_event = { 0 },
+        servers = {},
+        discovered_servers = {},
+        on = { "closed", function() end },
     },
     sub = {
         next_msg = { 0 },

@@ -157,3 +157,39 @@ def test_structured_publish(nats_server):
         assert msg.unpack() == {"n": 1, "l": [1.5, None]}
         await nc.close()
     run(main())
+
+
+def test_reconnect_coroutine_callbacks(nats_server):
+    async def main():
+        seen = []
+        reconnected = asyncio.Event()
+
+        async def on_disconnected():
+            seen.append("disconnected")
+
+        async def on_reconnected():
+            seen.append("reconnected")
+            reconnected.set()
+
+        nc = await aio.connect(nats_server.url, reconnect_time_wait=0.1,
+                               max_reconnect_attempts=-1,
+                               disconnected_cb=on_disconnected,
+                               reconnected_cb=on_reconnected)
+        sub = await nc.subscribe("aio.reconnect")
+        await nc.flush()
+        nats_server.stop()
+        for _ in range(250):
+            if seen:
+                break
+            await asyncio.sleep(0.02)
+        assert seen == ["disconnected"]
+        await nc.publish("aio.reconnect", b"buffered")
+        nats_server.start()
+        await asyncio.wait_for(reconnected.wait(), 10)
+        assert seen == ["disconnected", "reconnected"]
+        msg = await sub.next_msg(timeout=5)
+        assert msg.data == b"buffered"
+        assert nc.stats["reconnects"] == 1
+        await nc.close()
+
+    asyncio.run(main())

@@ -229,3 +229,59 @@ def test_closed_cb_runs_once(nats_server):
     conn.close()
     time.sleep(0.2)  # a late CLOSED event must not call it again
     assert calls == [1]
+
+
+def test_reconnect_callbacks_and_buffer(nats_server):
+    import queue
+    events: "queue.Queue[str]" = queue.Queue()
+    conn = jetwire.connect(
+        nats_server.url, reconnect_time_wait=0.1, max_reconnect_attempts=-1,
+        reconnect_buf_size=1024,
+        # With an argument, the handler gets the error that ended the socket.
+        disconnected_cb=lambda err: events.put("disconnected %s" % err.code),
+        reconnected_cb=lambda: events.put("reconnected"),
+        closed_cb=lambda: events.put("closed"))
+    assert conn.servers == [nats_server.url]
+    assert conn.discovered_servers == []
+    sub = conn.subscribe("py.reconnect")
+    conn.flush()
+    nats_server.stop()
+    assert events.get(timeout=5) == "disconnected IO"
+    assert conn.status == "RECONNECTING"
+    assert not conn.is_connected
+    conn.publish("py.reconnect", b"buffered")
+    with pytest.raises(jetwire.NotConnectedError) as e:
+        conn.publish("py.reconnect", b"x" * 2000)
+    assert "reconnect_buf_size" in str(e.value)
+    nats_server.start()
+    assert events.get(timeout=10) == "reconnected"
+    assert sub.next_msg(timeout=5).data == b"buffered"
+    assert conn.stats["reconnects"] == 1
+    conn.close()
+    assert events.get(timeout=5) == "closed"
+
+
+def test_reconnect_option_types(nats_server):
+    with pytest.raises(TypeError):
+        jetwire.connect(nats_server.url, no_randomize=1)
+    with pytest.raises(TypeError):
+        jetwire.connect(nats_server.url, max_reconnect_attempts=1.5)
+    with pytest.raises(ValueError):
+        jetwire.connect(nats_server.url, reconnect_time_wait=-1)
+
+
+def test_lame_duck_and_discovered_callbacks(server_factory):
+    import queue
+    nodes = server_factory.start_cluster(2)
+    events: "queue.Queue[str]" = queue.Queue()
+    conn = jetwire.connect(
+        nodes[0].url, no_randomize=True,
+        lame_duck_cb=lambda: events.put("lame_duck"),
+        disconnected_cb=lambda: events.put("disconnected"),
+        reconnected_cb=lambda: events.put("reconnected"))
+    assert conn.discovered_servers == ["nats://127.0.0.1:%d" % nodes[1].port]
+    nodes[0].lame_duck()
+    assert [events.get(timeout=10) for _ in range(3)] == [
+        "lame_duck", "disconnected", "reconnected"]
+    assert conn.connected_url == nodes[1].url
+    conn.close()

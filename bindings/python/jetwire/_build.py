@@ -51,6 +51,8 @@ int jw_conn_close(jw_conn *conn);
 void jw_conn_free(jw_conn *conn);
 int jw_conn_status_get(const jw_conn *conn);
 int jw_conn_connected_url(jw_conn *conn, char *buf, size_t size);
+int jw_conn_servers(jw_conn *conn, char *buf, size_t size);
+int jw_conn_discovered_servers(jw_conn *conn, char *buf, size_t size);
 int jw_conn_server_info(jw_conn *conn, char *buf, size_t size);
 int64_t jw_conn_max_payload(const jw_conn *conn);
 uint64_t jw_conn_stat(const jw_conn *conn, int which);

@@ -7,6 +7,7 @@ Python thread of its own, which waits on the engine's readable fd and pulls.
 """
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import select
@@ -270,6 +271,9 @@ class _ConnState:
         self.owner = weakref.ref(owner)
         self.callback_subs: Dict[int, "Subscription"] = {}
         self.event_cbs: Dict[str, Callable[..., Any]] = {}
+        # Kinds whose callback takes the event's error: "error", and
+        # "disconnected" when its callback accepts an argument.
+        self.wants_error = {"error"}
         self.subs_by_handle: Dict[int, "weakref.ref[Any]"] = {}
         self.closed_reported = False  # closed_cb runs once, however closed
         self.thread: Optional[threading.Thread] = None
@@ -328,7 +332,7 @@ class _ConnState:
         if cb is None:
             return
         try:
-            if event.kind == "error":
+            if event.kind in self.wants_error:
                 cb(event.error)
             else:
                 cb()
@@ -483,15 +487,38 @@ class Subscription:
 
 
 _INT_OPTIONS = ("max_outstanding_pings", "pending_msgs_limit",
-                "pending_bytes_limit", "max_pending_out")
-_SECONDS_OPTIONS = ("connect_timeout", "ping_interval", "drain_timeout")
+                "pending_bytes_limit", "max_pending_out",
+                "max_reconnect_attempts", "reconnect_buf_size")
+_SECONDS_OPTIONS = ("connect_timeout", "ping_interval", "drain_timeout",
+                    "reconnect_time_wait", "reconnect_jitter",
+                    "reconnect_jitter_tls")
 _STR_OPTIONS = ("name", "user", "password", "token", "nkeys_seed",
                 "user_credentials", "tls_ca_file", "tls_cert_file",
                 "tls_key_file", "tls_hostname")
-_BOOL_OPTIONS = ("no_echo", "verbose", "pedantic",
-                 "tls_insecure_skip_verify")
+_BOOL_OPTIONS = ("no_echo", "verbose", "pedantic", "no_randomize",
+                 "allow_reconnect", "retry_on_failed_connect",
+                 "ignore_discovered_servers", "tls_insecure_skip_verify")
 _CALLBACKS = ("disconnected_cb", "reconnected_cb", "closed_cb", "error_cb",
               "discovered_servers_cb", "lame_duck_cb")
+
+
+def _takes_argument(cb: Callable[..., Any]) -> bool:
+    try:
+        inspect.signature(cb).bind(None)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _register_callbacks(state: "_ConnState", options: Dict[str, Any]) -> None:
+    """Keep the event callbacks of connect()'s options in state."""
+    for key in _CALLBACKS:
+        cb = options.get(key)
+        if cb is None:
+            continue
+        state.event_cbs[key[:-3]] = cb
+        if key == "disconnected_cb" and _takes_argument(cb):
+            state.wants_error.add("disconnected")
 
 
 def _make_opts(options: Dict[str, Any]) -> Any:
@@ -572,6 +599,23 @@ class _ConnectionState:
         lib.jw_conn_connected_url(h, buf, 512)
         return ffi.string(buf).decode() or None
 
+    def _server_list(self, getter: Any) -> List[str]:
+        buf = ffi.new("char[65536]")
+        _check(getter(self._h(), buf, 65536))
+        text = ffi.string(buf).decode()
+        return text.split(",") if text else []
+
+    @property
+    def servers(self) -> List[str]:
+        """The server pool, in the order it is tried: the URLs given to
+        connect plus those the servers announced."""
+        return self._server_list(lib.jw_conn_servers)
+
+    @property
+    def discovered_servers(self) -> List[str]:
+        """The servers learned from the cluster (INFO connect_urls)."""
+        return self._server_list(lib.jw_conn_discovered_servers)
+
     @property
     def server_info(self) -> Dict[str, Any]:
         buf = ffi.new("char[65536]")
@@ -650,9 +694,7 @@ class Connection(_ConnectionState):
         self._state = _ConnState(conn_p[0], self)
         self._finalizer = weakref.finalize(self, _ConnState.shutdown,
                                            self._state)
-        for key in _CALLBACKS:
-            if options.get(key) is not None:
-                self._state.event_cbs[key[:-3]] = options[key]
+        _register_callbacks(self._state, options)
         if self._state.event_cbs:
             self._state.start_dispatcher()
 
@@ -802,12 +844,21 @@ def _build_msg(subject: bytes, reply: Optional[str], payload: Payload,
 
 def connect(servers: Union[str, Sequence[str], None] =
             "nats://127.0.0.1:4222", **options: Any) -> Connection:
-    """Connect and complete the handshake. Options: name, user, password,
-    token, nkeys_seed and user_credentials (file paths), the TLS options
+    """Connect and complete the handshake. ``servers`` is a URL, a
+    comma-separated string or a list. Options: name, user, password, token,
+    nkeys_seed and user_credentials (file paths), the TLS options
     tls_ca_file, tls_cert_file, tls_key_file, tls_hostname and
-    tls_insecure_skip_verify, no_echo,
-    connect_timeout, ping_interval, max_outstanding_pings, drain_timeout
-    (seconds), pending_msgs_limit, pending_bytes_limit,
-    max_pending_out, and the callbacks disconnected_cb, reconnected_cb,
-    closed_cb, error_cb (run on a jetwire Python thread)."""
+    tls_insecure_skip_verify, no_echo, connect_timeout, ping_interval,
+    max_outstanding_pings, drain_timeout (seconds), pending_msgs_limit,
+    pending_bytes_limit, max_pending_out; reconnection: allow_reconnect
+    (True), max_reconnect_attempts (60 per server, -1 forever),
+    reconnect_time_wait (2.0), reconnect_jitter (0.1), reconnect_jitter_tls
+    (1.0), reconnect_buf_size (8 MiB; publishing past it while reconnecting
+    raises jetwire.NotConnectedError), no_randomize,
+    ignore_discovered_servers, retry_on_failed_connect; and the callbacks
+    disconnected_cb, reconnected_cb, closed_cb, error_cb(error),
+    discovered_servers_cb, lame_duck_cb (run on a jetwire Python thread);
+    disconnected_cb may take one argument, the error that ended the
+    connection (None when it left a lame duck server). Requests waiting
+    when the connection is lost raise jetwire.NotConnectedError."""
     return Connection(servers, **options)

@@ -21,7 +21,7 @@ from ._client import (JW_OK, HeadersIn, Msg as _SyncMsg, Payload, _BATCH,
                       _build_msg, _ConnectionState, _ConnState, _event,
                       _make_opts, _ms, _publish, _raise, _read_messages,
                       _servers, _subject, _subscribe, _check, _CALLBACKS,
-                      _int_arg)
+                      _int_arg, _register_callbacks)
 from ._errors import Error, error_for
 from ._jetwire import ffi, lib
 
@@ -211,9 +211,7 @@ class Connection(_ConnectionState):
         self._state = _ConnState(conn_p[0], self)  # type: ignore[arg-type]
         self._finalizer = weakref.finalize(self, _ConnState.shutdown,
                                            self._state)
-        for key in _CALLBACKS:
-            if options.get(key) is not None:
-                self._state.event_cbs[key[:-3]] = options[key]
+        _register_callbacks(self._state, options)
         self._fd = lib.jw_conn_fd(self._state.handle)
         self._loop.add_reader(self._fd, self._on_readable)
 
@@ -256,7 +254,8 @@ class Connection(_ConnectionState):
                 self._state.closed_reported = True
             cb = self._state.event_cbs.get(event.kind)
             if cb is not None:
-                result = cb(event.error) if event.kind == "error" else cb()
+                result = (cb(event.error)
+                          if event.kind in self._state.wants_error else cb())
                 if inspect.isawaitable(result):
                     self._loop.create_task(result)  # type: ignore[arg-type]
 
