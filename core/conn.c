@@ -382,10 +382,24 @@ static void connect_failed(jw_conn *c, jw_status why, const char *why_text)
         return;
     }
     int64_t max = c->opts.max_reconnect_attempts;
-    if (max >= 0 && c->servers[c->server_index].attempts >= max) {
+    jw__url *u = &c->servers[c->server_index];
+    /* A server that refuses the credentials twice in a row will refuse
+     * them again: stop asking it rather than hammer it. */
+    u->auth_refusals = why == JW_EAUTH ? u->auth_refusals + 1 : 0;
+    int refused = u->auth_refusals >= 2;
+    if (refused || (max >= 0 && u->attempts >= max)) {
         pthread_mutex_lock(&c->mu);
         jw__pool_remove(c, c->server_index);
         pthread_mutex_unlock(&c->mu);
+    }
+    if (c->server_count == 0 && refused) {
+        char text_copy[sizeof(c->close_text) + 80];
+        snprintf(text_copy, sizeof(text_copy),
+                 "every server refused the credentials twice in a row; "
+                 "last: %s",
+                 c->close_text);
+        teardown(c, JW_EAUTH, text_copy);
+        return;
     }
     if (c->server_count == 0) {
         char text_copy[sizeof(c->close_text) + 80];
@@ -597,6 +611,7 @@ static void handshake_done(jw_conn *c)
     evtimer_del(c->timer_ev);
     jw__url *u = &c->servers[c->server_index];
     u->attempts = 0;
+    u->auth_refusals = 0;
     c->round_tries = 0;
     pthread_mutex_lock(&c->mu);
     if (c->status == JW_CONN_CLOSED) {

@@ -102,6 +102,7 @@ typedef struct jw__url {
     int tls;
     int implicit; /* learned from an INFO's connect_urls */
     int attempts; /* reconnect attempts since it last worked */
+    int auth_refusals; /* AUTH failures in a row, reconnecting */
 } jw__url;
 
 /* Parse "nats://[user[:pass]@]host[:port]" or "host:port" etc. */

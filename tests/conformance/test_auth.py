@@ -112,3 +112,29 @@ def test_user_credentials(driver, server_factory, tmp_path, auth_dir):
     empty.write_text("no blocks here\n")
     err = expect_auth_error(driver, srv.url, user_credentials=str(empty))
     assert "JWT" in err.message
+
+
+def test_refused_credentials_stop_reconnecting(driver, server_factory,
+                                                tmp_path):
+    """A server that comes back refusing the credentials is asked twice,
+    then dropped; with no server left the connection closes with AUTH,
+    even though max_reconnect_attempts is unlimited."""
+    srv = server_with(server_factory, tmp_path, "before",
+                      'authorization { user: a, password: "old-pw" }\n')
+    nc = driver.connect(srv.url, user="a", password="old-pw",
+                        reconnect_time_wait=0.1, max_reconnect_attempts=-1)
+    round_trip(driver, nc)
+    after = tmp_path / "after.conf"
+    after.write_text('authorization { user: a, password: "new-pw" }\n')
+    srv.restart(["-c", str(after)])
+    kinds = []
+    for _ in range(10):
+        ev = driver.next_event(nc, timeout=10)
+        kinds.append((ev["kind"], ev["code"]))
+        if ev["kind"] == "CLOSED":
+            break
+    assert kinds[0][0] == "DISCONNECTED"
+    assert kinds[-1] == ("CLOSED", "AUTH"), kinds
+    assert "RECONNECTED" not in [k for k, _ in kinds]
+    refusals = srv.log_tail(200000).count("authentication error")
+    assert 1 <= refusals <= 3, refusals
