@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Run the Lua module's benchmarks against a private nats-server, with the C
+# engine's bench_jetwire in the same run on the same server, and print
+# medians and Lua / C ratios against the targets; the same text goes to
+# bench/results/lua-latest.md. See bench/lua/README.md.
+#
+# Environment (all optional):
+#   ROUNDS=5                  rounds per (mode, size); the median is reported
+#   SIZES="16 128"            payload bytes
+#   N_PUB=2000000 N_PUBSUB=500000 N_REQREP=5000     both clients, the same n
+#   BENCH_CLIENTS="lua lua-fd c c-pull"   which clients (lua-fd: reqrep on
+#                  one Lua state; c-pull: reqrep with C's pulling responder)
+#   LUA=lua5.4
+#   BUILD_DIR=<repo>/build-bench, BENCH_JETWIRE_BIN   as for bench/run.sh
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD_DIR=${BUILD_DIR:-$ROOT/build-bench}
+ROUNDS=${ROUNDS:-5}
+SIZES=${SIZES:-16 128}
+N_PUB=${N_PUB:-2000000}
+N_PUBSUB=${N_PUBSUB:-500000}
+N_REQREP=${N_REQREP:-5000}
+BENCH_CLIENTS=${BENCH_CLIENTS:-lua lua-fd c c-pull}
+LUA=${LUA:-lua5.4}
+LUA_BENCH=$ROOT/bench/lua/bench_jetwire_lua.lua
+OUT_DIR=$ROOT/bench/results
+OUT=$OUT_DIR/lua-latest.md
+
+started=$(date +%s)
+work=$(mktemp -d)
+server_pid=
+cleanup() {
+    if [ -n "$server_pid" ]; then
+        kill "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+quiet() { # run a command, show its output only if it fails
+    "$@" >"$work/step.log" 2>&1 || { cat "$work/step.log" >&2; return 1; }
+}
+
+# --- build: the C program and the Lua module, both Release, as run.sh ------
+if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
+    quiet cmake -S "$ROOT" -B "$BUILD_DIR" -DJW_BUILD_BENCH=ON \
+        -DCMAKE_BUILD_TYPE=Release -DJW_BUILD_TESTS=OFF \
+        -DJW_BUILD_EXAMPLES=OFF
+fi
+targets=(jetwire_lua)
+[ -n "${BENCH_JETWIRE_BIN:-}" ] || targets+=(bench_jetwire)
+quiet cmake --build "$BUILD_DIR" --target "${targets[@]}" -j "$(nproc)"
+JW_BIN=${BENCH_JETWIRE_BIN:-$BUILD_DIR/bench/bench_jetwire}
+[ -f "$BUILD_DIR/lua/jetwire.so" ] || {
+    echo "the Lua module was not built (Lua 5.4 headers missing?)" >&2
+    exit 2
+}
+export JW_BUILD_DIR=$BUILD_DIR
+lua_version=$("$LUA" -v 2>&1 | head -1)
+
+# --- server ----------------------------------------------------------------
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); \
+s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null && return
+    local port
+    while :; do
+        port=$((20000 + RANDOM % 40000))
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
+    done
+}
+port=$(free_port)
+nats-server -a 127.0.0.1 -p "$port" >"$work/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
+    sleep 0.05
+done
+URL=nats://127.0.0.1:$port
+server_version=$(nats-server --version 2>&1 | head -1)
+
+# --- runs ------------------------------------------------------------------
+raw=$work/results.txt
+: >"$raw"
+failures=0
+run_one() { # client mode size
+    local n cmd
+    case $2 in
+    pub) n=$N_PUB ;; pubsub) n=$N_PUBSUB ;; reqrep) n=$N_REQREP ;;
+    esac
+    case $1 in
+    lua) cmd=("$LUA" "$LUA_BENCH") ;;
+    lua-fd)
+        [ "$2" = reqrep ] || return 0
+        cmd=("$LUA" "$LUA_BENCH" --variant fd)
+        ;;
+    c) cmd=("$JW_BIN") ;;
+    c-pull)
+        [ "$2" = reqrep ] || return 0
+        cmd=("$JW_BIN" --variant pull)
+        ;;
+    *) echo "unknown client $1" >&2; exit 2 ;;
+    esac
+    local out
+    if out=$("${cmd[@]}" --url "$URL" --mode "$2" --size "$3" --n "$n" \
+        2>"$work/stderr"); then
+        grep '^RESULT ' <<<"$out" >>"$raw"
+        printf '  %-7s %-7s %4s B  %s %s\n' "$1" "$2" "$3" \
+            "$(grep -o 'rate=[0-9]*' <<<"$out")" \
+            "$(grep -o 'p50_us=[0-9.]*' <<<"$out" || true)" >&2
+    else
+        failures=$((failures + 1))
+        echo "FAILED: $1 $2 size=$3 n=$n" >&2
+        cat "$work/stderr" >&2
+    fi
+}
+
+read -r -a clients <<<"$BENCH_CLIENTS"
+for mode in pub pubsub reqrep; do
+    for size in $SIZES; do
+        for round in $(seq "$ROUNDS"); do
+            # Rotate the order each round so that no client always meets
+            # the server warm (or cold).
+            k=$(((round - 1) % ${#clients[@]}))
+            for client in "${clients[@]:k}" "${clients[@]:0:k}"; do
+                run_one "$client" "$mode" "$size"
+            done
+        done
+    done
+done
+
+# --- report ----------------------------------------------------------------
+elapsed=$(($(date +%s) - started))
+commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo uncommitted)
+dirty=
+[ -n "$(git -C "$ROOT" status --porcelain 2>/dev/null)" ] && dirty=" (working tree with changes)"
+"$LUA" "$ROOT/bench/lua/report.lua" "$raw" \
+    "# jetwire Lua module vs the C engine" \
+    "" \
+    "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $commit$dirty, $(nproc) CPUs, $server_version on 127.0.0.1; $lua_version." \
+    "Median of $ROUNDS rounds, both clients with the same n: pub $N_PUB, pubsub $N_PUBSUB, reqrep $N_REQREP (after 200 unmeasured requests). Run took ${elapsed}s." \
+    >"$work/table.md"
+{
+    cat "$work/table.md"
+    echo
+    echo "<details><summary>raw RESULT lines</summary>"
+    echo
+    echo '```'
+    cat "$raw"
+    echo '```'
+    echo "</details>"
+} >"$work/latest.md"
+mkdir -p "$OUT_DIR"
+cp "$work/latest.md" "$OUT"
+echo >&2
+cat "$work/table.md"
+echo >&2
+echo "written to ${OUT#"$ROOT"/}" >&2
+if [ "$failures" -gt 0 ]; then
+    echo "$failures run(s) FAILED" >&2
+    exit 1
+fi
