@@ -258,7 +258,7 @@ static int l_sub_close(lua_State *L)
 
 static int l_sub_gc(lua_State *L)
 {
-    check_sub(L, 1);
+    ljw_check_self(L, 1, lua_upvalueindex(1), LJW_SUB);
     sub_release(L, 1);
     return 0;
 }
@@ -491,7 +491,7 @@ static int l_msg_unpack(lua_State *L)
 
 static int l_msg_gc(lua_State *L)
 {
-    ljw_msg *m = check_msg(L, 1);
+    ljw_msg *m = ljw_check_self(L, 1, lua_upvalueindex(1), LJW_MSG);
     if (m->msg) {
         jw_msg *msg = m->msg;
         m->msg = NULL;
@@ -520,9 +520,9 @@ static const luaL_Reg msg_methods[] = {
 };
 
 /* One metatable: methods reached through an __index function that also
- * serves the fields. Each method has the metatable as upvalue 1, the
- * __index function the methods table and the metatable as upvalues 1 and
- * 2 (ljw_check_self). */
+ * serves the fields. Each method, __gc and __close have the metatable as
+ * upvalue 1, the __index function the methods table and the metatable as
+ * upvalues 1 and 2 (ljw_check_self). */
 static void register_type(lua_State *L, const char *name,
                           const luaL_Reg *methods, lua_CFunction index,
                           lua_CFunction tostring, lua_CFunction gc)
@@ -536,9 +536,11 @@ static void register_type(lua_State *L, const char *name,
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, tostring);
     lua_setfield(L, -2, "__tostring");
-    lua_pushcfunction(L, gc);
+    lua_pushvalue(L, -1);
+    lua_pushcclosure(L, gc, 1);
     lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, gc);
+    lua_pushvalue(L, -1);
+    lua_pushcclosure(L, gc, 1);
     lua_setfield(L, -2, "__close");
     lua_pop(L, 1);
 }
