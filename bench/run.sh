@@ -23,18 +23,8 @@ BENCH_LIBS=${BENCH_LIBS:-jetwire natsc}
 OUT_DIR=$ROOT/bench/results
 OUT=$OUT_DIR/latest.md
 
-started=$(date +%s)
-work=$(mktemp -d)
-server_pid=
-cleanup() {
-    if [ -n "$server_pid" ]; then
-        kill "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. "$ROOT/bench/lib.sh"
+bench_init
 
 has_lib() { case " $BENCH_LIBS " in *" $1 "*) return 0 ;; esac; return 1; }
 
@@ -56,25 +46,7 @@ JW_BIN=${BENCH_JETWIRE_BIN:-$BUILD_DIR/bench/bench_jetwire}
 NC_BIN=${BENCH_NATSC_BIN:-$BUILD_DIR/bench/bench_natsc}
 
 # --- server ----------------------------------------------------------------
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); \
-s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null && return
-    local port
-    while :; do
-        port=$((20000 + RANDOM % 40000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
-    done
-}
-port=$(free_port)
-nats-server -a 127.0.0.1 -p "$port" >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
-    sleep 0.05
-done
-URL=nats://127.0.0.1:$port
-server_version=$(nats-server --version 2>&1 | head -1)
+bench_start_server
 
 # --- runs ------------------------------------------------------------------
 raw=$work/results.txt

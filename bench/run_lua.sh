@@ -27,22 +27,8 @@ LUA_BENCH=$ROOT/bench/lua/bench_jetwire_lua.lua
 OUT_DIR=$ROOT/bench/results
 OUT=$OUT_DIR/lua-latest.md
 
-started=$(date +%s)
-work=$(mktemp -d)
-server_pid=
-cleanup() {
-    if [ -n "$server_pid" ]; then
-        kill "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-quiet() { # run a command, show its output only if it fails
-    "$@" >"$work/step.log" 2>&1 || { cat "$work/step.log" >&2; return 1; }
-}
+. "$ROOT/bench/lib.sh"
+bench_init
 
 # --- build: the C program and the Lua module, both Release, as run.sh ------
 if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
@@ -62,25 +48,7 @@ export JW_BUILD_DIR=$BUILD_DIR
 lua_version=$("$LUA" -v 2>&1 | head -1)
 
 # --- server ----------------------------------------------------------------
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); \
-s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null && return
-    local port
-    while :; do
-        port=$((20000 + RANDOM % 40000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
-    done
-}
-port=$(free_port)
-nats-server -a 127.0.0.1 -p "$port" >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
-    sleep 0.05
-done
-URL=nats://127.0.0.1:$port
-server_version=$(nats-server --version 2>&1 | head -1)
+bench_start_server
 
 # --- runs ------------------------------------------------------------------
 raw=$work/results.txt

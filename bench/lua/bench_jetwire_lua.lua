@@ -259,6 +259,30 @@ local function run_responder(a)
     return 0
 end
 
+-- Requests made by once(): a.warmup unmeasured, then a.n timed one by
+-- one. Returns the window and the samples (seconds). before() and after()
+-- run just outside the window (the responder's CPU).
+local function timed_requests(a, once, before, after)
+    for _ = 1, a.warmup do once() end
+    local samples = {}
+    if before then before() end
+    local w = window_start()
+    for i = 1, a.n do
+        local t0 = now()
+        once()
+        samples[i] = now() - t0
+    end
+    window_stop(w)
+    if after then after(w) end
+    return w, samples
+end
+
+-- A reply of the right size, or exit 1.
+local function check_reply(reply, err, size)
+    if not reply then die("request", err, 1) end
+    if #reply.data ~= size then die("request", "reply of the wrong size", 1) end
+end
+
 local function responder_cpu(nc, a, what)
     local reply = must("request " .. what, nc:request(a.subject, what, 10))
     return tonumber(reply.data)
@@ -279,22 +303,14 @@ local function run_reqrep_process(a)
     local timeout = a.timeout
     local function once()
         local reply, err = nc:request(subject, data, timeout)
-        if not reply then die("request", err, 1) end
-        if #reply.data ~= size then die("request", "reply of the wrong size", 1) end
+        check_reply(reply, err, size)
     end
-    for _ = 1, a.warmup do once() end
-
-    local samples = {}
-    local cpu0 = responder_cpu(nc, a, "CPU?")
-    local w = window_start()
-    for i = 1, a.n do
-        local t0 = now()
-        once()
-        samples[i] = now() - t0
-    end
-    window_stop(w)
-    local cpu1 = responder_cpu(nc, a, "STOP")
-    w.extra_cpu = cpu1 - cpu0
+    local cpu0
+    local w, samples = timed_requests(a, once, function()
+        cpu0 = responder_cpu(nc, a, "CPU?")
+    end, function(window)
+        window.extra_cpu = responder_cpu(nc, a, "STOP") - cpu0
+    end)
     responder:close()
     report(a, w, a.n, samples)
     nc:close()
@@ -324,13 +340,7 @@ local function run_reqrep_fd(a)
         while true do
             respond_all()
             local rid, reply, err = req_nc:request_poll()
-            if rid == id then
-                if not reply then die("request", err, 1) end
-                if #reply.data ~= size then
-                    die("request", "reply of the wrong size", 1)
-                end
-                return
-            end
+            if rid == id then return check_reply(reply, err, size) end
             if rid == nil then
                 if now() > deadline then die("request", "timed out", 1) end
                 jetwire.poll(items, 0.1)
@@ -339,16 +349,7 @@ local function run_reqrep_fd(a)
             end
         end
     end
-    for _ = 1, a.warmup do once() end
-
-    local samples = {}
-    local w = window_start()
-    for i = 1, a.n do
-        local t0 = now()
-        once()
-        samples[i] = now() - t0
-    end
-    window_stop(w)
+    local w, samples = timed_requests(a, once)
     report(a, w, a.n, samples)
     sub:close()
     req_nc:close()
