@@ -5,10 +5,21 @@
 #   quiet CMD...          run CMD, show its output only if it fails
 #   bench_start_server    a private nats-server on a free loopback port:
 #                         sets URL and server_version
+#   bench_run LABEL CMD...    one benchmark program: its RESULT line into
+#                         $raw, a progress line; a failure counted
+#   bench_rotate FN CLIENT... FN CLIENT MODE SIZE for every mode, size
+#                         ($SIZES) and round ($ROUNDS), the clients'
+#                         order rotated each round
+#   bench_finish TABLE OUT    TABLE and the raw RESULT lines into OUT,
+#                         TABLE printed; exit 1 when a run failed
+#   bench_commit          the commit, "(working tree with changes)" added
 
 bench_init() {
     started=$(date +%s)
     work=$(mktemp -d)
+    raw=$work/results.txt
+    : >"$raw"
+    failures=0
     server_pid=
     trap bench_cleanup EXIT
     trap 'exit 130' INT TERM
@@ -48,4 +59,69 @@ bench_start_server() {
     done
     URL=nats://127.0.0.1:$port
     server_version=$(nats-server --version 2>&1 | head -1)
+}
+
+bench_run() {
+    local label=$1 out
+    shift
+    if out=$("$@" 2>"$work/stderr"); then
+        grep '^RESULT ' <<<"$out" >>"$raw"
+        printf '  %-30s %s %s\n' "$label" \
+            "$(grep -o 'rate=[0-9]*' <<<"$out")" \
+            "$(grep -o 'p50_us=[0-9.]*' <<<"$out" || true)" >&2
+    else
+        failures=$((failures + 1))
+        echo "FAILED: $label" >&2
+        cat "$work/stderr" >&2
+    fi
+}
+
+bench_rotate() {
+    local fn=$1 mode size round k client
+    shift
+    local clients=("$@")
+    for mode in pub pubsub reqrep; do
+        for size in $SIZES; do
+            for round in $(seq "$ROUNDS"); do
+                # Rotate the order each round so that no client always
+                # meets the server warm (or cold).
+                k=$(((round - 1) % ${#clients[@]}))
+                for client in "${clients[@]:k}" "${clients[@]:0:k}"; do
+                    "$fn" "$client" "$mode" "$size"
+                done
+            done
+        done
+    done
+}
+
+bench_finish() {
+    local table=$1 out=$2
+    {
+        cat "$table"
+        echo
+        echo "<details><summary>raw RESULT lines</summary>"
+        echo
+        echo '```'
+        cat "$raw"
+        echo '```'
+        echo "</details>"
+    } >"$work/latest.md"
+    mkdir -p "$(dirname "$out")"
+    cp "$work/latest.md" "$out"
+    echo >&2
+    cat "$table"
+    echo >&2
+    echo "written to ${out#"$ROOT"/}" >&2
+    if [ "$failures" -gt 0 ]; then
+        echo "$failures run(s) FAILED" >&2
+        exit 1
+    fi
+}
+
+bench_commit() {
+    local commit
+    commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo uncommitted)
+    [ -z "$(git -C "$ROOT" status --porcelain 2>/dev/null)" ] ||
+        commit="$commit (working tree with changes)"
+    echo "$commit"
 }

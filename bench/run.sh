@@ -49,23 +49,11 @@ NC_BIN=${BENCH_NATSC_BIN:-$BUILD_DIR/bench/bench_natsc}
 bench_start_server
 
 # --- runs ------------------------------------------------------------------
-raw=$work/results.txt
-: >"$raw"
-failures=0
 run_one() { # lib variant mode size n
     local bin=$JW_BIN
     [ "$1" = natsc ] && bin=$NC_BIN
-    local out
-    if out=$("$bin" --url "$URL" --mode "$3" --size "$4" --n "$5" \
-        --variant "$2" 2>"$work/stderr"); then
-        grep '^RESULT ' <<<"$out" >>"$raw"
-        printf '  %-8s %-8s %-6s %4s B  %s\n' "$1" "$2" "$3" "$4" \
-            "$(grep -o 'rate=[0-9]*' <<<"$out")" >&2
-    else
-        failures=$((failures + 1))
-        echo "FAILED: $1 $2 $3 size=$4 n=$5" >&2
-        cat "$work/stderr" >&2
-    fi
+    bench_run "$1 $2 $3 $4 B" "$bin" --url "$URL" --mode "$3" \
+        --size "$4" --n "$5" --variant "$2"
 }
 
 for mode in pub pubsub reqrep; do
@@ -168,7 +156,7 @@ END {
 }' "$raw" >"$table"
 
 elapsed=$(($(date +%s) - started))
-commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo uncommitted)
+commit=$(bench_commit)
 {
     echo "# jetwire vs nats.c"
     echo
@@ -180,21 +168,5 @@ commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo uncommitted)
     echo "CPU is user+sys of the whole client process per million messages (requests for reqrep)."
     echo
     cat "$table"
-    echo
-    echo "<details><summary>raw RESULT lines</summary>"
-    echo
-    echo '```'
-    cat "$raw"
-    echo '```'
-    echo "</details>"
-} >"$work/latest.md"
-mkdir -p "$OUT_DIR"
-cp "$work/latest.md" "$OUT"
-echo >&2
-cat "$work/latest.md"
-echo >&2
-echo "written to ${OUT#"$ROOT"/}" >&2
-if [ "$failures" -gt 0 ]; then
-    echo "$failures run(s) FAILED" >&2
-    exit 1
-fi
+} >"$work/report.md"
+bench_finish "$work/report.md" "$OUT"

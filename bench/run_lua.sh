@@ -45,15 +45,12 @@ JW_BIN=${BENCH_JETWIRE_BIN:-$BUILD_DIR/bench/bench_jetwire}
     exit 2
 }
 export JW_BUILD_DIR=$BUILD_DIR
-lua_version=$("$LUA" -v 2>&1 | head -1)
+lua_version=$("$LUA" -v 2>&1 | head -1 | cut -d" " -f1-2)
 
 # --- server ----------------------------------------------------------------
 bench_start_server
 
 # --- runs ------------------------------------------------------------------
-raw=$work/results.txt
-: >"$raw"
-failures=0
 run_one() { # client mode size
     local n cmd
     case $2 in
@@ -72,62 +69,19 @@ run_one() { # client mode size
         ;;
     *) echo "unknown client $1" >&2; exit 2 ;;
     esac
-    local out
-    if out=$("${cmd[@]}" --url "$URL" --mode "$2" --size "$3" --n "$n" \
-        2>"$work/stderr"); then
-        grep '^RESULT ' <<<"$out" >>"$raw"
-        printf '  %-7s %-7s %4s B  %s %s\n' "$1" "$2" "$3" \
-            "$(grep -o 'rate=[0-9]*' <<<"$out")" \
-            "$(grep -o 'p50_us=[0-9.]*' <<<"$out" || true)" >&2
-    else
-        failures=$((failures + 1))
-        echo "FAILED: $1 $2 size=$3 n=$n" >&2
-        cat "$work/stderr" >&2
-    fi
+    bench_run "$1 $2 ${3} B" "${cmd[@]}" --url "$URL" --mode "$2" \
+        --size "$3" --n "$n"
 }
 
 read -r -a clients <<<"$BENCH_CLIENTS"
-for mode in pub pubsub reqrep; do
-    for size in $SIZES; do
-        for round in $(seq "$ROUNDS"); do
-            # Rotate the order each round so that no client always meets
-            # the server warm (or cold).
-            k=$(((round - 1) % ${#clients[@]}))
-            for client in "${clients[@]:k}" "${clients[@]:0:k}"; do
-                run_one "$client" "$mode" "$size"
-            done
-        done
-    done
-done
+bench_rotate run_one "${clients[@]}"
 
 # --- report ----------------------------------------------------------------
 elapsed=$(($(date +%s) - started))
-commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo uncommitted)
-dirty=
-[ -n "$(git -C "$ROOT" status --porcelain 2>/dev/null)" ] && dirty=" (working tree with changes)"
 "$LUA" "$ROOT/bench/lua/report.lua" "$raw" \
     "# jetwire Lua module vs the C engine" \
     "" \
-    "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $commit$dirty, $(nproc) CPUs, $server_version on 127.0.0.1; $lua_version." \
+    "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(bench_commit), $(nproc) CPUs, $server_version on 127.0.0.1; $lua_version." \
     "Median of $ROUNDS rounds, both clients with the same n: pub $N_PUB, pubsub $N_PUBSUB, reqrep $N_REQREP (after 200 unmeasured requests). Run took ${elapsed}s." \
     >"$work/table.md"
-{
-    cat "$work/table.md"
-    echo
-    echo "<details><summary>raw RESULT lines</summary>"
-    echo
-    echo '```'
-    cat "$raw"
-    echo '```'
-    echo "</details>"
-} >"$work/latest.md"
-mkdir -p "$OUT_DIR"
-cp "$work/latest.md" "$OUT"
-echo >&2
-cat "$work/table.md"
-echo >&2
-echo "written to ${OUT#"$ROOT"/}" >&2
-if [ "$failures" -gt 0 ]; then
-    echo "$failures run(s) FAILED" >&2
-    exit 1
-fi
+bench_finish "$work/table.md" "$OUT"
