@@ -9,7 +9,10 @@
 --           arrived with sub:next_msgs(256, 0), until all N are in
 --           (variant "next": sub:next_msg(0), one message per call).
 --           Lua has no threads: the C program publishes from a second
---           thread, here both sides share one.
+--           thread, here both sides share one. Variant "proc": the
+--           publisher is a second lua5.4 process (--role publisher), the
+--           subscriber pulls with sub:next_msgs(256, timeout); CPU is both
+--           processes'.
 --   reqrep  N sequential nc:request calls after `warmup` unmeasured ones.
 --           The responder is a second lua5.4 process running this file
 --           with --role responder: it pulls with sub:next_msg and echoes
@@ -34,7 +37,7 @@ local jetwire = require "jetwire"
 
 local LIB = "jetwire-lua"
 local VARIANTS = { pub = { default = true },
-                   pubsub = { default = true, next = true },
+                   pubsub = { default = true, next = true, proc = true },
                    reqrep = { default = true, fd = true } }
 local CHUNK = 1024 -- pubsub: messages published between two pulls
 local BATCH = 256  -- pubsub: messages per next_msgs call
@@ -78,7 +81,7 @@ local function parse_args(argv)
         a[key] = val
         i = i + 2
     end
-    if a.role == "responder" then
+    if a.role ~= "bench" then
         if not a.subject then die("usage", "--subject is required") end
         return a
     end
@@ -169,6 +172,70 @@ end
 -- ------------------------------------------------------------------------
 -- pubsub
 
+-- The publisher process of pubsub "proc": connects, says READY, waits for
+-- GO on stdin, publishes n messages and flushes, then prints the CPU
+-- seconds that took.
+local function run_publisher(a)
+    local nc = connect(a, "bench-pub")
+    local subject, data = a.subject, payload(a.size)
+    io.stdout:write("READY\n")
+    io.stdout:flush()
+    if io.stdin:read("l") ~= "GO" then die("publisher", "no GO") end
+    local cpu0 = os.clock()
+    for _ = 1, a.n do
+        local ok, err = nc:publish(subject, data)
+        if not ok then die("publish", err, 1) end
+    end
+    must("flush", nc:flush(60))
+    io.stdout:write(("%.6f\n"):format(os.clock() - cpu0))
+    nc:close()
+    return 0
+end
+
+-- Start this file as another lua5.4 process with the given role. mode
+-- "r": returns the pipe from its stdout; "w": the pipe to its stdin and
+-- the file its stdout goes to.
+local function spawn(a, role, mode)
+    local cmd = ("%q %q --role %s --url %q --subject %q --size %d --n %d")
+        :format(arg[-1] or "lua5.4", arg[0], role, a.url, a.subject, a.size,
+                a.n)
+    local out
+    if mode == "w" then
+        out = os.tmpname()
+        cmd = cmd .. (" > %q"):format(out)
+    end
+    local pipe = io.popen(cmd, mode)
+    if not pipe then die(role, "cannot start: " .. cmd) end
+    return pipe, out
+end
+
+local function start_publisher(a)
+    local pipe, out = spawn(a, "publisher", "w")
+    -- Wait for READY (its connection is up) without a second pipe: the
+    -- line lands in its output file.
+    local deadline = now() + a.timeout
+    while true do
+        local f = io.open(out)
+        local line = f and f:read("l")
+        if f then f:close() end
+        if line == "READY" then return pipe, out end
+        if now() > deadline then die("publisher", "did not start") end
+        jetwire.poll({}, 0.01)
+    end
+end
+
+-- Wait for the publisher to end; its CPU seconds.
+local function publisher_cpu(pipe, out)
+    pipe:close()
+    local f = io.open(out)
+    local lines = f and f:read("a") or ""
+    if f then f:close() end
+    os.remove(out)
+    local cpu = tonumber(lines:match("\n([%d.]+)\n?$") or "")
+    if not cpu then die("publisher", "no CPU figure: " .. lines) end
+    return cpu
+end
+
 local function run_pubsub(a)
     local sub_nc = connect(a, "bench-sub")
     local pub_nc = connect(a, "bench-pub")
@@ -180,6 +247,11 @@ local function run_pubsub(a)
     local subject, data, size, n = a.subject, payload(a.size), a.size, a.n
     local single = a.variant == "next"
     local published, received, bad_size = 0, 0, 0
+    local publisher, cpu_file
+    if a.variant == "proc" then
+        pub_nc:close()
+        publisher, cpu_file = start_publisher(a)
+    end
 
     -- Take what has arrived; wait up to `wait` seconds for the first.
     local function pull(wait)
@@ -200,6 +272,11 @@ local function run_pubsub(a)
     end
 
     local w = window_start()
+    if publisher then
+        publisher:write("GO\n")
+        publisher:flush()
+        published = n
+    end
     while published < n do
         local last = math.min(published + CHUNK, n)
         for _ = published + 1, last do
@@ -209,7 +286,7 @@ local function run_pubsub(a)
         published = last
         repeat until pull(0) ~= nil
     end
-    must("flush", pub_nc:flush(60))
+    if not publisher then must("flush", pub_nc:flush(60)) end
     while received < n do
         local err = pull(a.timeout)
         if err then
@@ -218,6 +295,7 @@ local function run_pubsub(a)
         end
     end
     window_stop(w)
+    if publisher then w.extra_cpu = publisher_cpu(publisher, cpu_file) end
 
     if received ~= n or bad_size ~= 0 then
         io.stderr:write(("bench_jetwire_lua: LOSS received %d of %d (%d "
@@ -289,13 +367,9 @@ local function responder_cpu(nc, a, what)
 end
 
 local function run_reqrep_process(a)
-    local self = arg[0]
-    local lua = arg[-1] or "lua5.4"
-    local cmd = ("%q %q --role responder --url %q --subject %q"):format(
-        lua, self, a.url, a.subject)
-    local responder = io.popen(cmd, "r")
-    if not responder or responder:read("l") ~= "READY" then
-        die("responder", "did not start: " .. cmd)
+    local responder = spawn(a, "responder", "r")
+    if responder:read("l") ~= "READY" then
+        die("responder", "did not start")
     end
 
     local nc = connect(a, "bench-requester")
@@ -364,6 +438,8 @@ local a = parse_args(arg)
 local status
 if a.role == "responder" then
     status = run_responder(a)
+elseif a.role == "publisher" then
+    status = run_publisher(a)
 elseif a.mode == "pub" then
     status = run_pub(a)
 elseif a.mode == "pubsub" then

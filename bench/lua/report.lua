@@ -7,7 +7,9 @@
 
 local LUA = { lib = "jetwire-lua", variant = "default", name = "Lua" }
 local LUA_FD = { lib = "jetwire-lua", variant = "fd",
-                 name = "Lua, one state (fd)" }
+                 name = "Lua, one state (fd)", row = "(one state, fd)" }
+local LUA_PROC = { lib = "jetwire-lua", variant = "proc",
+                   row = "(publisher process)" }
 local C = { lib = "jetwire", variant = "default",
             name = "C engine (responder: handler on the loop thread)" }
 local C_PULL = { lib = "jetwire", variant = "pull",
@@ -69,14 +71,14 @@ w("| mode | size B | Lua msg/s | C msg/s | rate Lua / C | Lua CPU s/M | " ..
 w("|---|---:|---:|---:|---:|---:|---:|---:|")
 for _, mode in ipairs(MODES) do
     for _, size in ipairs(sizes) do
-        for _, lua in ipairs({ LUA, LUA_FD }) do
+        for _, lua in ipairs({ LUA, LUA_PROC, LUA_FD }) do
             local lr = median(lua, mode, size, "rate")
             local cr = median(C, mode, size, "rate")
             if lr or (lua == LUA and cr) then
                 local lc = median(lua, mode, size, "cpu_s_per_m")
                 local cc = median(C, mode, size, "cpu_s_per_m")
                 w(("| %s | %d | %s | %s | %s | %s | %s | %s |"):format(
-                    lua == LUA and mode or mode .. " (one state, fd)", size,
+                    lua == LUA and mode or mode .. " " .. lua.row, size,
                     num(lr, "%.0f"), num(cr, "%.0f"), bold(ratio(lr, cr)),
                     num(lc, "%.3f"), num(cc, "%.3f"), bold(ratio(lc, cc))))
             end
