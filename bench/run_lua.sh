@@ -8,9 +8,10 @@
 #   ROUNDS=5                  rounds per (mode, size); the median is reported
 #   SIZES="16 128"            payload bytes
 #   N_PUB=2000000 N_PUBSUB=500000 N_REQREP=5000     both clients, the same n
-#   BENCH_CLIENTS="lua lua-proc lua-fd c c-pull"   which clients (lua-proc:
-#                  pubsub with a publisher process; lua-fd: reqrep on one
-#                  Lua state; c-pull: reqrep with C's pulling responder)
+#   BENCH_CLIENTS="lua lua-proc c c-pull"   which clients (lua: one Lua
+#                  state; lua-proc: the publisher or the responder in a
+#                  second Lua process; c-pull: reqrep with C's pulling
+#                  responder thread)
 #   LUA=lua5.4
 #   BUILD_DIR=<repo>/build-bench, BENCH_JETWIRE_BIN   as for bench/run.sh
 set -euo pipefail
@@ -22,7 +23,7 @@ SIZES=${SIZES:-16 128}
 N_PUB=${N_PUB:-2000000}
 N_PUBSUB=${N_PUBSUB:-500000}
 N_REQREP=${N_REQREP:-5000}
-BENCH_CLIENTS=${BENCH_CLIENTS:-lua lua-proc lua-fd c c-pull}
+BENCH_CLIENTS=${BENCH_CLIENTS:-lua lua-proc c c-pull}
 LUA=${LUA:-lua5.4}
 LUA_BENCH=$ROOT/bench/lua/bench_jetwire_lua.lua
 OUT_DIR=$ROOT/bench/results
@@ -60,12 +61,8 @@ run_one() { # client mode size
     case $1 in
     lua) cmd=("$LUA" "$LUA_BENCH") ;;
     lua-proc)
-        [ "$2" = pubsub ] || return 0
+        [ "$2" != pub ] || return 0
         cmd=("$LUA" "$LUA_BENCH" --variant proc)
-        ;;
-    lua-fd)
-        [ "$2" = reqrep ] || return 0
-        cmd=("$LUA" "$LUA_BENCH" --variant fd)
         ;;
     c) cmd=("$JW_BIN") ;;
     c-pull)

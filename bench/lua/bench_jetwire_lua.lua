@@ -13,15 +13,16 @@
 --           publisher is a second lua5.4 process (--role publisher), the
 --           subscriber pulls with sub:next_msgs(256, timeout); CPU is both
 --           processes'.
---   reqrep  N sequential nc:request calls after `warmup` unmeasured ones.
---           The responder is a second lua5.4 process running this file
---           with --role responder: it pulls with sub:next_msg and echoes
---           with msg:respond (the C program answers in a handler on the
---           engine's thread; Lua code never runs there). CPU is both
+--   reqrep  N sequential requests after `warmup` unmeasured ones, each
+--           timed alone. Requester and responder on one state, driven by
+--           the readable fd the way a scheduler does it (docs/lua.md):
+--           nc:request_start, jetwire.poll, nc:process, sub:next_msg(0) +
+--           msg:respond, nc:request_poll. That is as many threads as the
+--           C program, which answers in a handler on the engine's thread
+--           (Lua code never runs there). Variant "proc": the responder is
+--           a second lua5.4 process (--role responder) pulling with
+--           sub:next_msg and the requester calls nc:request; CPU is both
 --           processes' (the responder reports its own, in the window).
---           Variant "fd": requester and responder on one state, driven
---           by the readable fd (request_start, jetwire.poll, process,
---           request_poll), the way a scheduler does it (docs/lua.md).
 --
 --   lua5.4 bench_jetwire_lua.lua --mode pub|pubsub|reqrep [--size B]
 --       [--n N] [--url URL] [--warmup N] [--timeout-ms MS] [--variant V]
@@ -38,7 +39,7 @@ local jetwire = require "jetwire"
 local LIB = "jetwire-lua"
 local VARIANTS = { pub = { default = true },
                    pubsub = { default = true, next = true, proc = true },
-                   reqrep = { default = true, fd = true } }
+                   reqrep = { default = true, proc = true } }
 local CHUNK = 1024 -- pubsub: messages published between two pulls
 local BATCH = 256  -- pubsub: messages per next_msgs call
 
@@ -444,9 +445,9 @@ elseif a.mode == "pub" then
     status = run_pub(a)
 elseif a.mode == "pubsub" then
     status = run_pubsub(a)
-elseif a.variant == "fd" then
-    status = run_reqrep_fd(a)
-else
+elseif a.variant == "proc" then
     status = run_reqrep_process(a)
+else
+    status = run_reqrep_fd(a)
 end
 os.exit(status)

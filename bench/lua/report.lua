@@ -5,11 +5,11 @@
 --
 --   lua5.4 report.lua RAW_RESULTS [HEADER_LINE ...]
 
-local LUA = { lib = "jetwire-lua", variant = "default", name = "Lua" }
-local LUA_FD = { lib = "jetwire-lua", variant = "fd",
-                 name = "Lua, one state (fd)", row = "(one state, fd)" }
+local LUA = { lib = "jetwire-lua", variant = "default",
+              name = "Lua, one state (fd-driven)" }
 local LUA_PROC = { lib = "jetwire-lua", variant = "proc",
-                   row = "(publisher process)" }
+                   name = "Lua, responder process (nc:request)",
+                   row = "(other side in a second process)" }
 local C = { lib = "jetwire", variant = "default",
             name = "C engine (responder: handler on the loop thread)" }
 local C_PULL = { lib = "jetwire", variant = "pull",
@@ -71,7 +71,7 @@ w("| mode | size B | Lua msg/s | C msg/s | rate Lua / C | Lua CPU s/M | " ..
 w("|---|---:|---:|---:|---:|---:|---:|---:|")
 for _, mode in ipairs(MODES) do
     for _, size in ipairs(sizes) do
-        for _, lua in ipairs({ LUA, LUA_PROC, LUA_FD }) do
+        for _, lua in ipairs({ LUA, LUA_PROC }) do
             local lr = median(lua, mode, size, "rate")
             local cr = median(C, mode, size, "rate")
             if lr or (lua == LUA and cr) then
@@ -92,7 +92,7 @@ w("")
 w("| client | size B | p50 | p90 | p99 | mean | req/s | p50 / C |")
 w("|---|---:|---:|---:|---:|---:|---:|---:|")
 for _, size in ipairs(sizes) do
-    for _, who in ipairs({ LUA, LUA_FD, C, C_PULL }) do
+    for _, who in ipairs({ LUA, LUA_PROC, C, C_PULL }) do
         local p50 = median(who, "reqrep", size, "p50_us")
         if p50 then
             w(("| %s | %d | %s | %s | %s | %s | %s | %s |"):format(
@@ -124,11 +124,12 @@ for _, t in ipairs(TARGETS) do
     end
 end
 w("")
-w("For reference, the same hops in C: Lua request/reply p50 / the C " ..
-  "engine's with a pulling responder thread:")
+w("For reference, with a responder thread of its own on both sides: " ..
+  "p50 of the Lua responder process / the C engine's pulling responder " ..
+  "thread:")
 w("")
 for _, size in ipairs(sizes) do
-    local r = ratio(median(LUA, "reqrep", size, "p50_us"),
+    local r = ratio(median(LUA_PROC, "reqrep", size, "p50_us"),
                     median(C_PULL, "reqrep", size, "p50_us"))
     if r then w(("- %d B: %.2f"):format(size, r)) end
 end
