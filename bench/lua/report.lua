@@ -40,7 +40,8 @@ for line in io.lines(arg[1]) do
 end
 table.sort(sizes)
 
-local function median(who, mode, size, metric)
+-- The values of one metric over the rounds, sorted (nil when none).
+local function values(who, mode, size, metric)
     local vals = {}
     local key = table.concat({ who.lib, who.variant, mode, size }, "|")
     for _, f in ipairs(runs[key] or {}) do
@@ -48,6 +49,17 @@ local function median(who, mode, size, metric)
     end
     if #vals == 0 then return nil end
     table.sort(vals)
+    return vals
+end
+
+local function best_p50(who, size)
+    local vals = values(who, "reqrep", size, "p50_us")
+    return vals and vals[1]
+end
+
+local function median(who, mode, size, metric)
+    local vals = values(who, mode, size, metric)
+    if not vals then return nil end
     local n = #vals
     if n % 2 == 1 then return vals[(n + 1) // 2] end
     return (vals[n // 2] + vals[n // 2 + 1]) / 2
@@ -87,21 +99,25 @@ for _, mode in ipairs(MODES) do
 end
 w("")
 w("Request/reply latency, microseconds (median over rounds of each " ..
-  "round's percentile):")
+  "round's percentile; best p50: the lowest round's, the least disturbed " ..
+  "by the rest of the machine):")
 w("")
-w("| client | size B | p50 | p90 | p99 | mean | req/s | p50 / C |")
-w("|---|---:|---:|---:|---:|---:|---:|---:|")
+w("| client | size B | p50 | p90 | p99 | mean | req/s | p50 / C | " ..
+  "best p50 | best p50 / C |")
+w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for _, size in ipairs(sizes) do
     for _, who in ipairs({ LUA, LUA_PROC, C, C_PULL }) do
         local p50 = median(who, "reqrep", size, "p50_us")
         if p50 then
-            w(("| %s | %d | %s | %s | %s | %s | %s | %s |"):format(
+            w(("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |"):format(
                 who.name, size, num(p50, "%.1f"),
                 num(median(who, "reqrep", size, "p90_us"), "%.1f"),
                 num(median(who, "reqrep", size, "p99_us"), "%.1f"),
                 num(median(who, "reqrep", size, "mean_us"), "%.1f"),
                 num(median(who, "reqrep", size, "rate"), "%.0f"),
-                bold(ratio(p50, median(C, "reqrep", size, "p50_us")))))
+                bold(ratio(p50, median(C, "reqrep", size, "p50_us"))),
+                num(best_p50(who, size), "%.1f"),
+                bold(ratio(best_p50(who, size), best_p50(C, size)))))
         end
     end
 end
