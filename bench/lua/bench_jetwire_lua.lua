@@ -401,10 +401,13 @@ local function run_reqrep_fd(a)
     local subject, data, size = a.subject, payload(a.size), a.size
     local items = { resp_nc, req_nc }
 
+    -- What the fd of each connection announces, taken without a wasted
+    -- call: pending() says how many requests are queued, process() how
+    -- many started requests have finished.
     local function respond_all()
-        while true do
-            local msg = sub:next_msg(0)
-            if not msg then return end
+        resp_nc:process()
+        for _ = 1, (sub:pending()) do
+            local msg = must("next_msg", sub:next_msg(0))
             must("respond", msg:respond(msg.data))
         end
     end
@@ -413,14 +416,19 @@ local function run_reqrep_fd(a)
         local id = must("request_start", req_nc:request_start(subject, data))
         local deadline = now() + a.timeout
         while true do
-            respond_all()
-            local rid, reply, err = req_nc:request_poll()
-            if rid == id then return check_reply(reply, err, size) end
-            if rid == nil then
-                if now() > deadline then die("request", "timed out", 1) end
-                jetwire.poll(items, 0.1)
-                resp_nc:process()
-                req_nc:process()
+            local ready = jetwire.poll(items, 0.1)
+            for _, nc in ipairs(ready) do
+                if nc == resp_nc then
+                    respond_all()
+                elseif req_nc:process() > 0 then
+                    local rid, reply, err = req_nc:request_poll()
+                    if rid == id then
+                        return check_reply(reply, err, size)
+                    end
+                end
+            end
+            if #ready == 0 and now() > deadline then
+                die("request", "timed out", 1)
             end
         end
     end
