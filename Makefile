@@ -51,5 +51,9 @@ bench: setup
 bench-python: setup
 	bash bench/run_python.sh
 
+.PHONY: bench-lua
+bench-lua: setup
+	bash bench/run_lua.sh
+
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-bench build-python

@@ -9,7 +9,9 @@
  *           thread ("next" variant: jw_sub_next, one message per call).
  *   reqrep  a responder connection answers in a jw_conn_subscribe_cb
  *           handler (loop thread) with jw_msg_respond; the requester makes
- *           N sequential jw_conn_request calls.
+ *           N sequential jw_conn_request calls ("pull" variant: the
+ *           responder is a thread pulling with jw_sub_next, as a binding
+ *           that never runs its code on the loop thread must do).
  *
  * Every connection uses the default own-thread loop and default options.
  */
@@ -21,7 +23,7 @@
 #include <stdatomic.h>
 
 #define LIB_NAME  "jetwire"
-#define VARIANTS  "default next"
+#define VARIANTS  "default next pull"
 #define BATCH_MAX 1024
 
 static void die(const char *what, int status)
@@ -185,6 +187,24 @@ static void on_request(jw_sub *sub, jw_msg *msg, void *arg)
     jw_msg_free(msg);
 }
 
+/* The "pull" responder: a thread of its own takes each request with
+ * jw_sub_next and echoes it, until the subscription is closed. */
+static void *responder_main(void *arg)
+{
+    jw_sub *sub = arg;
+    for (;;) {
+        jw_msg *msg = NULL;
+        int rc = jw_sub_next(sub, -1, &msg);
+        if (rc != JW_OK)
+            break; /* closed: the run is over */
+        if (jw_msg_respond(msg, jw_msg_data(msg), jw_msg_data_len(msg)) !=
+            JW_OK)
+            atomic_fetch_add(&respond_failures, 1);
+        jw_msg_free(msg);
+    }
+    return NULL;
+}
+
 static int request_once(jw_conn *conn, const bench_args *args,
                         const void *payload)
 {
@@ -208,10 +228,17 @@ static int run_reqrep(const bench_args *args)
     jw_conn *resp_conn = connect_or_die(args, "bench-responder");
     jw_conn *req_conn = connect_or_die(args, "bench-requester");
     jw_sub *sub = NULL;
-    int rc = jw_conn_subscribe_cb(resp_conn, args->subject, NULL, on_request,
-                                  NULL, &sub);
+    int pull = strcmp(args->variant, "pull") == 0;
+    pthread_t responder;
+    int rc = pull ? jw_conn_subscribe(resp_conn, args->subject, NULL, &sub)
+                  : jw_conn_subscribe_cb(resp_conn, args->subject, NULL,
+                                         on_request, NULL, &sub);
     if (rc != JW_OK)
-        die("jw_conn_subscribe_cb", rc);
+        die("jw_conn_subscribe", rc);
+    if (pull && pthread_create(&responder, NULL, responder_main, sub) != 0) {
+        fprintf(stderr, "bench_jetwire: pthread_create failed\n");
+        return 2;
+    }
     rc = jw_conn_flush(resp_conn, 10000);
     if (rc != JW_OK)
         die("jw_conn_flush", rc);
@@ -245,6 +272,11 @@ static int run_reqrep(const bench_args *args)
     if (exit_code == 0) {
         bench_latency lat = bench_latency_of(samples, args->n);
         bench_report(LIB_NAME, args, &w, args->n, &lat);
+    }
+    if (pull) {
+        /* Wakes the responder's jw_sub_next, which then fails: it ends. */
+        jw_sub_unsubscribe(sub);
+        pthread_join(responder, NULL);
     }
     jw_sub_free(sub);
     jw_conn_free(req_conn);

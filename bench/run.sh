@@ -23,18 +23,8 @@ BENCH_LIBS=${BENCH_LIBS:-jetwire natsc}
 OUT_DIR=$ROOT/bench/results
 OUT=$OUT_DIR/latest.md
 
-started=$(date +%s)
-work=$(mktemp -d)
-server_pid=
-cleanup() {
-    if [ -n "$server_pid" ]; then
-        kill "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. "$ROOT/bench/lib.sh"
+bench_init
 
 has_lib() { case " $BENCH_LIBS " in *" $1 "*) return 0 ;; esac; return 1; }
 
@@ -56,44 +46,14 @@ JW_BIN=${BENCH_JETWIRE_BIN:-$BUILD_DIR/bench/bench_jetwire}
 NC_BIN=${BENCH_NATSC_BIN:-$BUILD_DIR/bench/bench_natsc}
 
 # --- server ----------------------------------------------------------------
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); \
-s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null && return
-    local port
-    while :; do
-        port=$((20000 + RANDOM % 40000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
-    done
-}
-port=$(free_port)
-nats-server -a 127.0.0.1 -p "$port" >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
-    sleep 0.05
-done
-URL=nats://127.0.0.1:$port
-server_version=$(nats-server --version 2>&1 | head -1)
+bench_start_server
 
 # --- runs ------------------------------------------------------------------
-raw=$work/results.txt
-: >"$raw"
-failures=0
 run_one() { # lib variant mode size n
     local bin=$JW_BIN
     [ "$1" = natsc ] && bin=$NC_BIN
-    local out
-    if out=$("$bin" --url "$URL" --mode "$3" --size "$4" --n "$5" \
-        --variant "$2" 2>"$work/stderr"); then
-        grep '^RESULT ' <<<"$out" >>"$raw"
-        printf '  %-8s %-8s %-6s %4s B  %s\n' "$1" "$2" "$3" "$4" \
-            "$(grep -o 'rate=[0-9]*' <<<"$out")" >&2
-    else
-        failures=$((failures + 1))
-        echo "FAILED: $1 $2 $3 size=$4 n=$5" >&2
-        cat "$work/stderr" >&2
-    fi
+    bench_run "$1 $2 $3 $4 B" "$bin" --url "$URL" --mode "$3" \
+        --size "$4" --n "$5" --variant "$2"
 }
 
 for mode in pub pubsub reqrep; do
@@ -196,7 +156,7 @@ END {
 }' "$raw" >"$table"
 
 elapsed=$(($(date +%s) - started))
-commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo uncommitted)
+commit=$(bench_commit)
 {
     echo "# jetwire vs nats.c"
     echo
@@ -208,21 +168,5 @@ commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo uncommitted)
     echo "CPU is user+sys of the whole client process per million messages (requests for reqrep)."
     echo
     cat "$table"
-    echo
-    echo "<details><summary>raw RESULT lines</summary>"
-    echo
-    echo '```'
-    cat "$raw"
-    echo '```'
-    echo "</details>"
-} >"$work/latest.md"
-mkdir -p "$OUT_DIR"
-cp "$work/latest.md" "$OUT"
-echo >&2
-cat "$work/latest.md"
-echo >&2
-echo "written to ${OUT#"$ROOT"/}" >&2
-if [ "$failures" -gt 0 ]; then
-    echo "$failures run(s) FAILED" >&2
-    exit 1
-fi
+} >"$work/report.md"
+bench_finish "$work/report.md" "$OUT"

@@ -33,23 +33,10 @@ PYDIR=$ROOT/bench/python
 OUT_DIR=$ROOT/bench/results
 OUT=$OUT_DIR/python-latest.md
 
-started=$(date +%s)
-work=$(mktemp -d)
-server_pid=
-cleanup() {
-    if [ -n "$server_pid" ]; then
-        kill "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. "$ROOT/bench/lib.sh"
+bench_init
 
 has_client() { case " $BENCH_CLIENTS " in *" $1 "*) return 0 ;; esac; return 1; }
-quiet() { # run a command, show its output only if it fails
-    "$@" >"$work/step.log" 2>&1 || { cat "$work/step.log" >&2; return 1; }
-}
 
 # --- the bench venv: nats-py from PyPI, jetwire from this tree ------------
 # The project venv (make setup) builds jetwire without network access; its
@@ -110,30 +97,9 @@ if has_client c && [ -z "${BENCH_JETWIRE_BIN:-}" ]; then
 fi
 
 # --- server ----------------------------------------------------------------
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); \
-s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null && return
-    local port
-    while :; do
-        port=$((20000 + RANDOM % 40000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
-    done
-}
-port=$(free_port)
-nats-server -a 127.0.0.1 -p "$port" >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
-    sleep 0.05
-done
-URL=nats://127.0.0.1:$port
-server_version=$(nats-server --version 2>&1 | head -1)
+bench_start_server
 
 # --- runs ------------------------------------------------------------------
-raw=$work/results.txt
-: >"$raw"
-failures=0
 run_one() { # client mode size
     local n cmd
     case $2 in
@@ -150,32 +116,12 @@ run_one() { # client mode size
         esac
         ;;
     esac
-    local out
-    if out=$("${cmd[@]}" --url "$URL" --mode "$2" --size "$3" --n "$n" \
-        2>"$work/stderr"); then
-        grep '^RESULT ' <<<"$out" >>"$raw"
-        printf '  %-8s %-7s %4s B  %s\n' "$1" "$2" "$3" \
-            "$(grep -o 'rate=[0-9]*' <<<"$out")" >&2
-    else
-        failures=$((failures + 1))
-        echo "FAILED: $1 $2 size=$3 n=$n" >&2
-        cat "$work/stderr" >&2
-    fi
+    bench_run "$1 $2 ${3} B" "${cmd[@]}" --url "$URL" --mode "$2" \
+        --size "$3" --n "$n"
 }
 
 read -r -a clients <<<"$BENCH_CLIENTS"
-for mode in pub pubsub reqrep; do
-    for size in $SIZES; do
-        for round in $(seq "$ROUNDS"); do
-            # Rotate the order each round so that no client always meets
-            # the server warm (or cold).
-            k=$(((round - 1) % ${#clients[@]}))
-            for client in "${clients[@]:k}" "${clients[@]:0:k}"; do
-                run_one "$client" "$mode" "$size"
-            done
-        done
-    done
-done
+bench_rotate run_one "${clients[@]}"
 
 echo "  startup: $STARTUP_RUNS fresh interpreters per client" >&2
 if ! "$PY" "$PYDIR/startup.py" --url "$URL" --runs "$STARTUP_RUNS" \
@@ -187,32 +133,10 @@ fi
 
 # --- report ----------------------------------------------------------------
 elapsed=$(($(date +%s) - started))
-commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo uncommitted)
-dirty=
-[ -n "$(git -C "$ROOT" status --porcelain 2>/dev/null)" ] && dirty=" (working tree with changes)"
 "$PY" "$PYDIR/report.py" "$raw" \
     --header "# jetwire Python package vs nats-py" \
     --header "" \
-    --header "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $commit$dirty, $(nproc) CPUs, $server_version on 127.0.0.1; Python $python_version, jetwire $jetwire_version, nats-py $natspy_version (asyncio, default event loop)." \
+    --header "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(bench_commit), $(nproc) CPUs, $server_version on 127.0.0.1; Python $python_version, jetwire $jetwire_version, nats-py $natspy_version (asyncio, default event loop)." \
     --header "Median of $ROUNDS rounds. n: Python pub $N_PUB, pubsub $N_PUBSUB, reqrep $N_REQREP; C bench_jetwire pub $N_C_PUB, pubsub $N_C_PUBSUB, reqrep $N_C_REQREP (reqrep after 200 unmeasured requests). Run took ${elapsed}s." \
     >"$work/table.md"
-{
-    cat "$work/table.md"
-    echo
-    echo "<details><summary>raw RESULT lines</summary>"
-    echo
-    echo '```'
-    cat "$raw"
-    echo '```'
-    echo "</details>"
-} >"$work/latest.md"
-mkdir -p "$OUT_DIR"
-cp "$work/latest.md" "$OUT"
-echo >&2
-cat "$work/table.md"
-echo >&2
-echo "written to ${OUT#"$ROOT"/}" >&2
-if [ "$failures" -gt 0 ]; then
-    echo "$failures run(s) FAILED" >&2
-    exit 1
-fi
+bench_finish "$work/table.md" "$OUT"

@@ -2,11 +2,11 @@
 # The tutorial's tour, end to end, against a private nats-server:
 # pub/sub, wildcards, request/reply and queue groups, with the C examples
 # (examples/c/), then the same with the Python ones (examples/python/),
-# blocking and asyncio, then the Python production-ready connection: its
-# graceful shutdown and its handlers when the server goes away. The Lua
-# binding joins later.
+# blocking and asyncio, then with the Lua ones (examples/lua/), then the
+# Python production-ready connection: its graceful shutdown and its
+# handlers when the server goes away.
 #
-#   BUILD_DIR=build PYTHON=.venv/bin/python bash scripts/demo.sh
+#   BUILD_DIR=build PYTHON=.venv/bin/python LUA=lua5.4 bash scripts/demo.sh
 #
 # `make demo` runs the setup, the build and the install of the Python
 # package (`make python`) first, then this script. It exits
@@ -19,6 +19,7 @@ BUILD_DIR=${BUILD_DIR:-build}
 [[ $BUILD_DIR == /* ]] || BUILD_DIR=$ROOT/$BUILD_DIR
 STEP_TIMEOUT=${DEMO_TIMEOUT:-20}
 PYTHON=${PYTHON:-$ROOT/.venv/bin/python}
+LUA=${LUA:-lua5.4}
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/jetwire-demo.XXXXXX")
 declare -A SERVER_PID_OF # nats-server name -> pid
@@ -162,10 +163,18 @@ finish_bg() {
   fi
 }
 
-# stop_bg NAME: ask a background program to shut down (SIGTERM), then as
-# finish_bg. `timeout` passes the signal on to the program.
+# stop_bg NAME [SIGNAL]: ask a background program to shut down (SIGTERM,
+# or SIGNAL), then as finish_bg. `timeout` passes SIGTERM on to the
+# program. SIGINT goes to the program itself: `timeout` would pass it on
+# twice (to the program, then to its process group), and lua5.4 dies of a
+# second SIGINT.
 stop_bg() {
-  kill -TERM "${PID_OF[$1]}" 2>/dev/null || true
+  local sig=${2:-TERM} target=${PID_OF[$1]}
+  if [[ $sig == INT ]]; then
+    target=$(pgrep -P "$target" | head -n 1 || true)
+    [[ -n $target ]] || target=${PID_OF[$1]}
+  fi
+  kill "-$sig" "$target" 2>/dev/null || true
   finish_bg "$1"
 }
 
@@ -228,22 +237,24 @@ stop_server() {
 }
 
 # ---------------------------------------------------------------------------
-# The examples: the same programs, with the same arguments and output, in C
-# and in Python, blocking and asyncio.
+# The examples: the same programs, with the same arguments and output, in C,
+# in Python (blocking and asyncio) and in Lua.
 
 C_BIN=$BUILD_DIR/examples/c
 PY_DIR=$ROOT/examples/python
+LUA_DIR=$ROOT/examples/lua
 EXAMPLES=(publisher subscriber wildcard_subscriber responder requester
   queue_worker task_publisher)
 
 # example KIND NAME: the command line of example NAME into the array EX.
-# KIND: c (build/examples/c/example_NAME), python (examples/python/NAME.py)
-# or asyncio (examples/python/aio_NAME.py).
+# KIND: c (build/examples/c/example_NAME), python (examples/python/NAME.py),
+# asyncio (examples/python/aio_NAME.py) or lua (examples/lua/NAME.lua).
 example() {
   case $1 in
   c) EX=("$C_BIN/example_$2") ;;
   python) EX=("$PYTHON" "$PY_DIR/$2.py") ;;
   asyncio) EX=("$PYTHON" "$PY_DIR/aio_$2.py") ;;
+  lua) EX=("$LUA" "$LUA_DIR/$2.lua") ;;
   *) fail "unknown kind of example: $1" ;;
   esac
 }
@@ -270,9 +281,26 @@ check_python() {
   done
 }
 
+# The Lua examples find the module in the build tree by themselves
+# (examples/lua/common.lua); JW_BUILD_DIR points them at this BUILD_DIR.
+check_lua() {
+  local name
+  command -v "$LUA" >/dev/null || fail "$LUA not found (run scripts/setup.sh, or set LUA)"
+  [[ -f $BUILD_DIR/lua/jetwire.so ]] ||
+    fail "$BUILD_DIR/lua/jetwire.so missing: build first (make build, or set BUILD_DIR)"
+  for name in "${EXAMPLES[@]}"; do
+    [[ -f $LUA_DIR/$name.lua ]] || fail "$LUA_DIR/$name.lua missing"
+  done
+  export JW_BUILD_DIR=$BUILD_DIR
+}
+
 # tour KIND LABEL: the tutorial's patterns with the examples of one kind.
 tour() {
   local kind=$1 label=$2
+  # Plain Lua cannot catch SIGTERM; lua5.4 turns SIGINT into an error the
+  # Lua examples catch to leave gracefully.
+  local stop_signal=TERM
+  [[ $kind != lua ]] || stop_signal=INT
 
   section "$label: Pub/Sub"
   example "$kind" subscriber
@@ -333,9 +361,9 @@ tour() {
     ((SECONDS < deadline)) || fail "the workers did not complete 10 tasks"
     sleep 0.05
   done
-  # Graceful shutdown: each worker drains on SIGTERM and exits 0.
+  # Graceful shutdown: each worker drains on the signal and exits 0.
   for i in 1 2 3; do
-    stop_bg "worker-$i"
+    stop_bg "worker-$i" "$stop_signal"
   done
   local total unique
   total=$(count "Completed task" "${logs[@]}")
@@ -398,13 +426,14 @@ tour_production() {
 main() {
   check_c
   check_python
+  check_lua
   start_server main
   export NATS_URL=$SERVER_URL
   tour c C
   tour python Python
   tour asyncio "Python asyncio"
+  tour lua Lua
   tour_production
-  # The Lua tour joins here as the binding arrives.
   section "Done"
   say "demo: every step passed"
 }

@@ -10,7 +10,7 @@ packages=(
   libevent-dev libmsgpack-dev libjansson-dev libssl-dev
   nats-server lua5.4 liblua5.4-dev luarocks libnats-dev
   python3 python3-venv python3-dev
-  valgrind
+  valgrind procps
 )
 
 missing=()

@@ -272,7 +272,7 @@ static const char *const publish_options[] = {"reply", "headers", NULL};
 /* nc:publish(subject, data [, {reply = , headers = }]) */
 static int l_publish(lua_State *L)
 {
-    ljw_conn *c = ljw_check_conn(L, 1);
+    ljw_conn *c = ljw_check_self(L, 1, lua_upvalueindex(1), LJW_CONN);
     size_t subject_len, len, reply_len = 0;
     const char *subject = ljw_check_string(L, 2, &subject_len);
     const char *data = ljw_opt_data(L, 3, &len);
@@ -349,7 +349,7 @@ static int l_publish_packed(lua_State *L)
 /* nc:request(subject, data [, timeout = 2.0 [, {headers = }]]) -> msg */
 static int l_request(lua_State *L)
 {
-    ljw_conn *c = ljw_check_conn(L, 1);
+    ljw_conn *c = ljw_check_self(L, 1, lua_upvalueindex(1), LJW_CONN);
     size_t subject_len, len;
     const char *subject = ljw_check_string(L, 2, &subject_len);
     const char *data = ljw_opt_data(L, 3, &len);
@@ -709,7 +709,10 @@ static const luaL_Reg methods[] = {
 void ljw_conn_register(lua_State *L)
 {
     luaL_newmetatable(L, LJW_CONN);
-    luaL_newlib(L, methods);
+    /* Each method has the metatable as upvalue 1 (ljw_check_self). */
+    luaL_newlibtable(L, methods);
+    lua_pushvalue(L, -2);
+    luaL_setfuncs(L, methods, 1);
     ljw_loop_methods(L);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, l_tostring);

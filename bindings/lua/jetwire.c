@@ -89,6 +89,18 @@ const char *ljw_check_string(lua_State *L, int arg, size_t *len)
     return lua_tolstring(L, arg, len);
 }
 
+void *ljw_check_self(lua_State *L, int arg, int mt_idx, const char *tname)
+{
+    void *p = lua_touserdata(L, arg);
+    if (p && lua_getmetatable(L, arg)) {
+        int same = lua_rawequal(L, -1, mt_idx);
+        lua_pop(L, 1);
+        if (same)
+            return p;
+    }
+    return luaL_checkudata(L, arg, tname);
+}
+
 /* A payload: a string, or nil/absent for the empty payload. */
 const char *ljw_opt_data(lua_State *L, int arg, size_t *len)
 {

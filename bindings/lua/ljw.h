@@ -61,6 +61,13 @@ int ljw_fail(lua_State *L, jw_status st);
 int ljw_fail_code(lua_State *L, const char *code, const char *message);
 void ljw_push_error(lua_State *L, const char *code, const char *message);
 
+/* The handle of type tname at arg, checked as luaL_checkudata does, but
+ * without its registry lookup when the value's metatable is the value at
+ * mt_idx (an upvalue holding tname's metatable): the hot methods (publish,
+ * next_msg(s), msg.data, respond) pay that lookup on every call otherwise.
+ * Only for functions whose upvalue at mt_idx is tname's metatable. */
+void *ljw_check_self(lua_State *L, int arg, int mt_idx, const char *tname);
+
 /* Arguments (jetwire.c). */
 int64_t ljw_timeout_ms(lua_State *L, int arg, double default_seconds);
 const char *ljw_check_string(lua_State *L, int arg, size_t *len);

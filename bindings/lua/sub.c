@@ -99,7 +99,7 @@ static void push_held(lua_State *L, ljw_sub *s, int conn_idx)
  * INVALID_SUBSCRIPTION once closed and empty, CONNECTION_CLOSED). */
 static int l_next_msg(lua_State *L)
 {
-    ljw_sub *s = check_sub(L, 1);
+    ljw_sub *s = ljw_check_self(L, 1, lua_upvalueindex(1), LJW_SUB);
     int64_t ms = ljw_timeout_ms(L, 2, 1.0);
     lua_settop(L, 1);
     if (!s->sub)
@@ -116,7 +116,7 @@ static int l_next_msg(lua_State *L)
  * messages, waiting up to timeout for the first | nil, err. */
 static int l_next_msgs(lua_State *L)
 {
-    ljw_sub *s = check_sub(L, 1);
+    ljw_sub *s = ljw_check_self(L, 1, lua_upvalueindex(1), LJW_SUB);
     lua_Integer max = luaL_optinteger(L, 2, LJW_BATCH);
     luaL_argcheck(L, max >= 1, 2, "max must be at least 1");
     int64_t ms = ljw_timeout_ms(L, 3, 1.0);
@@ -258,17 +258,18 @@ static int l_sub_close(lua_State *L)
 
 static int l_sub_gc(lua_State *L)
 {
-    check_sub(L, 1);
+    ljw_check_self(L, 1, lua_upvalueindex(1), LJW_SUB);
     sub_release(L, 1);
     return 0;
 }
 
 static int l_sub_index(lua_State *L)
 {
-    ljw_sub *s = check_sub(L, 1);
+    /* A method needs no check here: the method checks its self. */
     lua_pushvalue(L, 2);
     if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
         return 1;
+    ljw_sub *s = ljw_check_self(L, 1, lua_upvalueindex(2), LJW_SUB);
     const char *key = lua_tostring(L, 2);
     if (key && s->sub && strcmp(key, "subject") == 0) {
         lua_pushstring(L, jw_sub_subject(s->sub));
@@ -354,10 +355,11 @@ static void push_headers(lua_State *L, int idx, const jw_msg *msg)
 
 static int l_msg_index(lua_State *L)
 {
-    ljw_msg *m = check_msg(L, 1);
+    /* A method needs no check here: the method checks its self. */
     lua_pushvalue(L, 2);
     if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
         return 1;
+    ljw_msg *m = ljw_check_self(L, 1, lua_upvalueindex(2), LJW_MSG);
     const char *key = lua_tostring(L, 2);
     if (!key || !m->msg) {
         lua_pushnil(L);
@@ -430,7 +432,7 @@ static const char *const respond_options[] = {"headers", NULL};
 /* msg:respond(data [, {headers = }]): publish to the reply subject. */
 static int l_respond(lua_State *L)
 {
-    ljw_msg *m = check_msg(L, 1);
+    ljw_msg *m = ljw_check_self(L, 1, lua_upvalueindex(1), LJW_MSG);
     size_t len;
     const char *data = ljw_opt_data(L, 2, &len);
     ljw_check_options(L, 3, respond_options);
@@ -489,7 +491,7 @@ static int l_msg_unpack(lua_State *L)
 
 static int l_msg_gc(lua_State *L)
 {
-    ljw_msg *m = check_msg(L, 1);
+    ljw_msg *m = ljw_check_self(L, 1, lua_upvalueindex(1), LJW_MSG);
     if (m->msg) {
         jw_msg *msg = m->msg;
         m->msg = NULL;
@@ -518,21 +520,27 @@ static const luaL_Reg msg_methods[] = {
 };
 
 /* One metatable: methods reached through an __index function that also
- * serves the fields. */
+ * serves the fields. Each method, __gc and __close have the metatable as
+ * upvalue 1, the __index function the methods table and the metatable as
+ * upvalues 1 and 2 (ljw_check_self). */
 static void register_type(lua_State *L, const char *name,
                           const luaL_Reg *methods, lua_CFunction index,
                           lua_CFunction tostring, lua_CFunction gc)
 {
     luaL_newmetatable(L, name);
     lua_newtable(L);
-    luaL_setfuncs(L, methods, 0);
-    lua_pushcclosure(L, index, 1);
+    lua_pushvalue(L, -2);
+    luaL_setfuncs(L, methods, 1);
+    lua_pushvalue(L, -2);
+    lua_pushcclosure(L, index, 2);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, tostring);
     lua_setfield(L, -2, "__tostring");
-    lua_pushcfunction(L, gc);
+    lua_pushvalue(L, -1);
+    lua_pushcclosure(L, gc, 1);
     lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, gc);
+    lua_pushvalue(L, -1);
+    lua_pushcclosure(L, gc, 1);
     lua_setfield(L, -2, "__close");
     lua_pop(L, 1);
 }

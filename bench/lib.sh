@@ -1,0 +1,127 @@
+# What bench/run.sh, run_python.sh and run_lua.sh share; sourced by them.
+#
+#   bench_init            $work (a temp dir) and $started; on exit the
+#                         server is stopped and $work removed
+#   quiet CMD...          run CMD, show its output only if it fails
+#   bench_start_server    a private nats-server on a free loopback port:
+#                         sets URL and server_version
+#   bench_run LABEL CMD...    one benchmark program: its RESULT line into
+#                         $raw, a progress line; a failure counted
+#   bench_rotate FN CLIENT... FN CLIENT MODE SIZE for every mode, size
+#                         ($SIZES) and round ($ROUNDS), the clients'
+#                         order rotated each round
+#   bench_finish TABLE OUT    TABLE and the raw RESULT lines into OUT,
+#                         TABLE printed; exit 1 when a run failed
+#   bench_commit          the commit, "(working tree with changes)" added
+
+bench_init() {
+    started=$(date +%s)
+    work=$(mktemp -d)
+    raw=$work/results.txt
+    : >"$raw"
+    failures=0
+    server_pid=
+    trap bench_cleanup EXIT
+    trap 'exit 130' INT TERM
+}
+
+bench_cleanup() {
+    if [ -n "$server_pid" ]; then
+        kill "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+    fi
+    rm -rf "$work"
+}
+
+quiet() {
+    "$@" >"$work/step.log" 2>&1 || { cat "$work/step.log" >&2; return 1; }
+}
+
+bench_free_port() {
+    python3 -c 'import socket; s = socket.socket(); \
+s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null && return
+    local port
+    while :; do
+        port=$((20000 + RANDOM % 40000))
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
+    done
+}
+
+bench_start_server() {
+    local port
+    port=$(bench_free_port)
+    nats-server -a 127.0.0.1 -p "$port" >"$work/server.log" 2>&1 &
+    server_pid=$!
+    for _ in $(seq 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+        kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
+        sleep 0.05
+    done
+    URL=nats://127.0.0.1:$port
+    server_version=$(nats-server --version 2>&1 | head -1)
+}
+
+bench_run() {
+    local label=$1 out
+    shift
+    if out=$("$@" 2>"$work/stderr"); then
+        grep '^RESULT ' <<<"$out" >>"$raw"
+        printf '  %-30s %s %s\n' "$label" \
+            "$(grep -o 'rate=[0-9]*' <<<"$out")" \
+            "$(grep -o 'p50_us=[0-9.]*' <<<"$out" || true)" >&2
+    else
+        failures=$((failures + 1))
+        echo "FAILED: $label" >&2
+        cat "$work/stderr" >&2
+    fi
+}
+
+bench_rotate() {
+    local fn=$1 mode size round k client
+    shift
+    local clients=("$@")
+    for mode in pub pubsub reqrep; do
+        for size in $SIZES; do
+            for round in $(seq "$ROUNDS"); do
+                # Rotate the order each round so that no client always
+                # meets the server warm (or cold).
+                k=$(((round - 1) % ${#clients[@]}))
+                for client in "${clients[@]:k}" "${clients[@]:0:k}"; do
+                    "$fn" "$client" "$mode" "$size"
+                done
+            done
+        done
+    done
+}
+
+bench_finish() {
+    local table=$1 out=$2
+    {
+        cat "$table"
+        echo
+        echo "<details><summary>raw RESULT lines</summary>"
+        echo
+        echo '```'
+        cat "$raw"
+        echo '```'
+        echo "</details>"
+    } >"$work/latest.md"
+    mkdir -p "$(dirname "$out")"
+    cp "$work/latest.md" "$out"
+    echo >&2
+    cat "$table"
+    echo >&2
+    echo "written to ${out#"$ROOT"/}" >&2
+    if [ "$failures" -gt 0 ]; then
+        echo "$failures run(s) FAILED" >&2
+        exit 1
+    fi
+}
+
+bench_commit() {
+    local commit
+    commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo uncommitted)
+    [ -z "$(git -C "$ROOT" status --porcelain 2>/dev/null)" ] ||
+        commit="$commit (working tree with changes)"
+    echo "$commit"
+}
