@@ -155,6 +155,19 @@ def test_drain_during_reconnect_times_out(driver, nats_server):
     assert driver.status(nc) == "CLOSED"
 
 
+def test_discovered_servers_event(driver, server_factory):
+    nodes = server_factory.start_cluster(2)
+    nc = driver.connect(nodes[0].url)
+    # Known at connect: taken in silently.
+    with pytest.raises(DriverError) as e:
+        driver.next_event(nc, timeout=0)
+    assert e.value.code == "TIMEOUT"
+    new = server_factory.grow_cluster(nodes)
+    expect_event(driver, nc, "DISCOVERED_SERVERS")
+    assert any(port_of(u) == new.port
+               for u in driver.servers(nc)["discovered"])
+
+
 def test_lame_duck_moves_the_client(driver, server_factory):
     nodes = server_factory.start_cluster(2)
     nc = driver.connect(nodes[0].url, no_randomize=True)
