@@ -10,6 +10,7 @@
  */
 #include "engine.h"
 #include "subject.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -29,7 +30,7 @@
 
 static void on_read(evutil_socket_t fd, short what, void *arg);
 static void on_write(evutil_socket_t fd, short what, void *arg);
-static void do_write(jw_conn *c);
+static int do_write(jw_conn *c);
 static void start_connect(jw_conn *c);
 static void schedule_reconnect(jw_conn *c);
 static void teardown(jw_conn *c, jw_status why, const char *text);
@@ -82,6 +83,7 @@ static void conn_destroy(jw_conn *c)
     jw__parser_free(&c->parser);
     free(c->rbuf);
     free(c->info_json);
+    jw__tls_ctx_free(c->tls_ctx);
     jw__map_free(&c->subs);
     jw__map_free(&c->requests);
     jw__pool_free(c);
@@ -317,6 +319,9 @@ static void close_socket(jw_conn *c)
         event_free(c->write_ev);
         c->write_ev = NULL;
     }
+    jw__tls_free(c->tls);
+    c->tls = NULL;
+    c->tls_write_wants_read = 0;
     if (c->fd >= 0) {
         close(c->fd);
         c->fd = -1;
@@ -469,7 +474,8 @@ static void send_connect(jw_conn *c)
     const jw__url *u = &c->servers[c->server_index];
     json_t *o = json_pack(
         "{s:b, s:b, s:b, s:s, s:s, s:i, s:b, s:b, s:b}", "verbose",
-        c->opts.verbose, "pedantic", c->opts.pedantic, "tls_required", 0,
+        c->opts.verbose, "pedantic", c->opts.pedantic, "tls_required",
+        c->tls != NULL,
         "lang", "c", "version", JW_VERSION_STRING, "protocol", 1, "echo",
         !c->opts.no_echo, "headers", 1, "no_responders", 1);
     if (o && c->opts.name)
@@ -483,6 +489,14 @@ static void send_connect(jw_conn *c)
         json_object_set_new(o, "pass", json_string(pass));
     if (o && token)
         json_object_set_new(o, "auth_token", json_string(token));
+    jw_status st =
+        o ? jw__auth_connect_fields(&c->opts, c->nonce[0] ? c->nonce : NULL, o)
+          : JW_OK;
+    if (st) {
+        json_decref(o);
+        connect_failed(c, st, jw_last_error());
+        return;
+    }
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (!text || jw__buf_append(&c->wbuf, "CONNECT ", 8) ||
@@ -497,13 +511,14 @@ static void send_connect(jw_conn *c)
     do_write(c);
 }
 
-static void process_info(jw_conn *c, const char *text, size_t len)
+/* Take what INFO says; -1 when it is not a JSON object. */
+static int process_info(jw_conn *c, const char *text, size_t len)
 {
     json_error_t err;
     json_t *info = json_loadb(text, len, 0, &err);
     if (!info || !json_is_object(info)) {
         json_decref(info);
-        return;
+        return -1;
     }
     char *copy = strndup(text, len);
     pthread_mutex_lock(&c->mu);
@@ -515,10 +530,16 @@ static void process_info(jw_conn *c, const char *text, size_t len)
     if (json_is_integer(v))
         c->max_payload = json_integer_value(v);
     c->jetstream = json_is_true(json_object_get(info, "jetstream"));
+    c->tls_required = json_is_true(json_object_get(info, "tls_required"));
+    c->tls_available = json_is_true(json_object_get(info, "tls_available"));
     c->headers = json_is_true(json_object_get(info, "headers"));
     v = json_object_get(info, "version");
     if (json_is_string(v))
         snprintf(c->version, sizeof(c->version), "%s", json_string_value(v));
+    v = json_object_get(info, "nonce");
+    c->nonce[0] = '\0';
+    if (json_is_string(v) && json_string_length(v) < sizeof(c->nonce))
+        memcpy(c->nonce, json_string_value(v), json_string_length(v) + 1);
     int added = jw__pool_merge(c, json_object_get(info, "connect_urls"));
     pthread_mutex_unlock(&c->mu);
     int ldm = json_is_true(json_object_get(info, "ldm"));
@@ -534,6 +555,7 @@ static void process_info(jw_conn *c, const char *text, size_t len)
                       "server entered lame duck mode");
         c->lame_duck_move = 1; /* acted on once the read is processed */
     }
+    return 0;
 }
 
 /* Why a protocol event stopped the stream, for on_read. */
@@ -600,6 +622,43 @@ static void handshake_done(jw_conn *c)
 }
 
 static void run_pong_actions(jw_conn *c, jw__pong_action *done);
+
+/* After INFO: TLS first when the URL, the options or the server ask for
+ * it, else CONNECT. Runs inside the parser's callback, so it only starts
+ * the TLS session and lets on_write drive the handshake; a failure stops
+ * the stream (see stop). */
+static int start_tls_or_connect(jw_conn *c)
+{
+    const jw__url *u = &c->servers[c->server_index];
+    if (!u->tls && !c->tls_required && !jw__tls_wanted(&c->opts)) {
+        send_connect(c);
+        return 0;
+    }
+    if (!c->tls_required && !c->tls_available) {
+        const char *text = "TLS is wanted but the server does not offer it";
+        return stop(JW_ETLS, "%.*s", text, strlen(text));
+    }
+    jw_status st = c->tls_ctx ? JW_OK : jw__tls_ctx_new(&c->opts, &c->tls_ctx);
+    if (st == JW_OK)
+        st = jw__tls_new(c->tls_ctx, c->fd, u->host, &c->tls);
+    if (st)
+        return stop(st, "%.*s", jw_last_error(), strlen(jw_last_error()));
+    c->phase = JW__PHASE_TLS;
+    event_add(c->write_ev, NULL);
+    return 0;
+}
+
+/* One step of the TLS handshake; CONNECT once it is done. */
+static void tls_step(jw_conn *c)
+{
+    int rc = jw__tls_handshake(c->tls);
+    if (rc == JW_OK)
+        send_connect(c);
+    else if (rc == JW__TLS_WANT_WRITE)
+        event_add(c->write_ev, NULL);
+    else if (rc < 0)
+        connect_failed(c, rc, jw_last_error());
+}
 
 static void got_pong(jw_conn *c)
 {
@@ -668,9 +727,11 @@ static int on_proto(void *arg, const jw__proto_event *ev)
             got_pong(c);
         break;
     case JW__OP_INFO:
-        process_info(c, ev->text, ev->text_len);
+        if (process_info(c, ev->text, ev->text_len))
+            return stop(JW_EPROTOCOL, "INFO is not a JSON object: %.*s",
+                        ev->text, ev->text_len < 64 ? ev->text_len : 64);
         if (c->phase == JW__PHASE_INFO)
-            send_connect(c);
+            return start_tls_or_connect(c);
         break;
     case JW__OP_OK:
         break;
@@ -769,12 +830,48 @@ static void fail(jw_conn *c, jw_status why, const char *text)
         connect_failed(c, why, text);
 }
 
+/* Read what the socket (or the TLS session on it) has: like recv. */
+static ssize_t conn_recv(jw_conn *c)
+{
+    int want = 0;
+    if (!c->tls)
+        return recv(c->fd, c->rbuf, c->rbuf_cap, 0);
+    ssize_t n = jw__tls_read(c->tls, c->rbuf, c->rbuf_cap, &want);
+    if (n == -1 && want == JW__TLS_WANT_WRITE)
+        event_add(c->write_ev, NULL);
+    return n;
+}
+
+static int read_once(jw_conn *c);
+
 static void on_read(evutil_socket_t fd, short what, void *arg)
 {
     jw_conn *c = arg;
     JW_UNUSED(what);
+    JW_UNUSED(fd);
     enter(c);
-    ssize_t n = recv(fd, c->rbuf, c->rbuf_cap, 0);
+    if (c->phase == JW__PHASE_TLS) {
+        tls_step(c);
+    } else {
+        /* OpenSSL may hold decrypted bytes the socket no longer signals.
+         * After a failure the connection may be gone: touch nothing. */
+        int alive;
+        do
+            alive = read_once(c);
+        while (alive && c->tls && jw__tls_pending(c->tls) > 0);
+        if (alive && c->tls && c->tls_write_wants_read) {
+            c->tls_write_wants_read = 0;
+            do_write(c);
+        }
+    }
+    jw__loop_leave();
+}
+
+/* One read and its processing; 0 when the connection failed (it may be
+ * gone) or the read would block. */
+static int read_once(jw_conn *c)
+{
+    ssize_t n = conn_recv(c);
     if (n > 0) {
         c->dispatching = 1;
         int rc = jw__parser_feed(&c->parser, c->rbuf, (size_t)n, on_proto, c);
@@ -788,31 +885,36 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
             memcpy(text, c->teardown_text, sizeof(text));
             c->fail_pending = 0;
             fail(c, c->teardown_status, text);
-        } else if (rc == JW_EPROTOCOL)
+        } else if (rc == JW_EPROTOCOL) {
             fail(c, JW_EPROTOCOL, c->parser.error);
-        else if (rc == JW_ENO_MEMORY)
+        } else if (rc == JW_ENO_MEMORY) {
             fail(c, JW_ENO_MEMORY, "out of memory");
-        else if (rc) {
+        } else if (rc) {
             char text[sizeof(stop_text)];
             memcpy(text, stop_text, sizeof(text));
             fail(c, stop_status, text);
         } else if (c->phase == JW__PHASE_HANDSHAKE && c->wbuf.len) {
-            do_write(c); /* a PONG answered during the handshake */
+            return do_write(c) == 0; /* a PONG answered in the handshake */
         } else if (move && c->phase == JW__PHASE_OPEN &&
                    c->server_count > 1) {
             /* The server will close us anyway: leave while the rest of the
              * cluster is still there. */
             connection_lost(c, JW_OK, "left a server in lame duck mode");
+        } else {
+            return 1;
         }
     } else if (n == 0) {
         fail(c, JW_EIO, "connection closed by the server");
+    } else if (n == -2) {
+        fail(c, jw__tls_error(c->tls), jw_last_error());
     } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
         fail(c, JW_EIO, strerror(errno));
     }
-    jw__loop_leave();
+    return 0;
 }
 
-static void do_write(jw_conn *c)
+/* Write what is queued; -1 when the connection failed (and may be gone). */
+static int do_write(jw_conn *c)
 {
     for (;;) {
         if (c->wpos == c->wbuf.len) {
@@ -832,20 +934,30 @@ static void do_write(jw_conn *c)
                 pthread_mutex_unlock(&c->mu);
             }
             if (!c->wbuf.len)
-                return;
+                return 0;
         }
-        ssize_t n = send(c->fd, c->wbuf.data + c->wpos, c->wbuf.len - c->wpos,
-                         MSG_NOSIGNAL);
+        int want = JW__TLS_WANT_WRITE;
+        ssize_t n =
+            c->tls ? jw__tls_write(c->tls, c->wbuf.data + c->wpos,
+                                   c->wbuf.len - c->wpos, &want)
+                   : send(c->fd, c->wbuf.data + c->wpos,
+                          c->wbuf.len - c->wpos, MSG_NOSIGNAL);
         if (n > 0) {
             c->wpos += (size_t)n;
+        } else if (n == -2) {
+            fail(c, jw__tls_error(c->tls), jw_last_error());
+            return -1;
         } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            event_add(c->write_ev, NULL);
-            return;
+            if (want == JW__TLS_WANT_READ)
+                c->tls_write_wants_read = 1; /* on_read retries */
+            else
+                event_add(c->write_ev, NULL);
+            return 0;
         } else if (n < 0 && errno == EINTR) {
             continue;
         } else {
             fail(c, JW_EIO, n < 0 ? strerror(errno) : "write failed");
-            return;
+            return -1;
         }
     }
 }
@@ -865,6 +977,8 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
             c->phase = JW__PHASE_INFO;
             event_add(c->read_ev, NULL);
         }
+    } else if (c->phase == JW__PHASE_TLS) {
+        tls_step(c);
     } else {
         do_write(c);
     }
@@ -1062,6 +1176,16 @@ jw_status jw_conn_new_inbox(jw_conn *c, char *buf, size_t size)
     return st;
 }
 
+static int needs_tls_ctx(const jw_conn *c)
+{
+    if (jw__tls_wanted(&c->opts))
+        return 1;
+    for (int i = 0; i < c->server_count; i++)
+        if (c->servers[i].tls)
+            return 1;
+    return 0;
+}
+
 jw_status jw_conn_connect(const char *servers, const jw_opts *opts,
                           jw_conn **out)
 {
@@ -1086,6 +1210,9 @@ jw_status jw_conn_connect(const char *servers, const jw_opts *opts,
     }
     if (st == JW_OK)
         st = jw__pool_init(c, servers);
+    /* Certificates that do not load fail here, not per server. */
+    if (st == JW_OK && needs_tls_ctx(c))
+        st = jw__tls_ctx_new(&c->opts, &c->tls_ctx);
     if (st == JW_OK) {
         if (c->opts.loop) {
             c->loop = c->opts.loop;

@@ -67,6 +67,9 @@ struct jw_opts {
     int64_t reconnect_time_wait_ms;
     int64_t reconnect_jitter_ms, reconnect_jitter_tls_ms;
     int64_t reconnect_buf_size; /* <= 0: no buffering while reconnecting */
+    char *nkeys_seed, *user_credentials; /* file paths */
+    char *tls_ca_file, *tls_cert_file, *tls_key_file, *tls_hostname;
+    int tls_insecure_skip_verify;
     int64_t connect_timeout_ms;
     int64_t ping_interval_ms;
     int64_t max_outstanding_pings;
@@ -82,6 +85,11 @@ struct jw_opts {
 };
 
 void jw__opts_defaults(jw_opts *o);
+/* Add the NKey/JWT fields (nkey or jwt, and sig of the nonce) the options
+ * ask for to a CONNECT object (auth.c). */
+struct json_t;
+jw_status jw__auth_connect_fields(const jw_opts *o, const char *nonce,
+                                  struct json_t *connect);
 jw_status jw__opts_copy(jw_opts *dst, const jw_opts *src);
 void jw__opts_clear(jw_opts *o);
 
@@ -205,6 +213,7 @@ enum jw__phase {
     JW__PHASE_IDLE,      /* no socket */
     JW__PHASE_TCP,       /* connecting the socket */
     JW__PHASE_INFO,      /* waiting for the server's INFO */
+    JW__PHASE_TLS,       /* TLS handshake after INFO */
     JW__PHASE_HANDSHAKE, /* CONNECT + PING sent, waiting for PONG */
     JW__PHASE_OPEN       /* handshake done */
 };
@@ -252,6 +261,9 @@ struct jw_conn {
     /* Loop-thread state. */
     enum jw__phase phase;
     int fd;
+    struct jw__tls_ctx *tls_ctx; /* made once, when TLS is first needed */
+    struct jw__tls *tls;         /* the TLS session on fd, or NULL */
+    int tls_write_wants_read;    /* a TLS write waits for readability */
     struct event *read_ev, *write_ev, *wake_ev, *ping_ev, *timer_ev;
     jw__parser parser;
     char *rbuf;
@@ -271,7 +283,9 @@ struct jw_conn {
     char *info_json;
     int64_t max_payload;
     int jetstream, headers;
+    int tls_required, tls_available;
     char version[32];
+    char nonce[128]; /* to sign for NKey/JWT auth; "" when none */
     char url[300];
 
     /* PING/PONG accounting: PONGs come back in order, so a PING's number

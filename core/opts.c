@@ -1,8 +1,38 @@
 /* Connection options, set by name so that new ones never change the ABI. */
 #include "engine.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The string options: set by name, copied and freed with the options. */
+static const struct {
+    const char *name;
+    size_t offset;
+} str_fields[] = {
+    {"name", offsetof(jw_opts, name)},
+    {"user", offsetof(jw_opts, user)},
+    {"password", offsetof(jw_opts, password)},
+    {"token", offsetof(jw_opts, token)},
+    {"nkeys_seed", offsetof(jw_opts, nkeys_seed)},
+    {"user_credentials", offsetof(jw_opts, user_credentials)},
+    {"tls_ca_file", offsetof(jw_opts, tls_ca_file)},
+    {"tls_cert_file", offsetof(jw_opts, tls_cert_file)},
+    {"tls_key_file", offsetof(jw_opts, tls_key_file)},
+    {"tls_hostname", offsetof(jw_opts, tls_hostname)},
+    {"servers", offsetof(jw_opts, servers)},
+};
+#define N_STR_FIELDS (sizeof(str_fields) / sizeof(str_fields[0]))
+
+static char **str_at(jw_opts *o, size_t i)
+{
+    return (char **)((char *)o + str_fields[i].offset);
+}
+
+static const char *str_of(const jw_opts *o, size_t i)
+{
+    return *(char *const *)((const char *)o + str_fields[i].offset);
+}
 
 void jw__opts_defaults(jw_opts *o)
 {
@@ -36,11 +66,8 @@ jw_status jw_opts_new(jw_opts **out)
 
 void jw__opts_clear(jw_opts *o)
 {
-    free(o->name);
-    free(o->user);
-    free(o->password);
-    free(o->token);
-    free(o->servers);
+    for (size_t i = 0; i < N_STR_FIELDS; i++)
+        free(*str_at(o, i));
     if (o->loop)
         jw__loop_release(o->loop);
     memset(o, 0, sizeof(*o));
@@ -67,15 +94,14 @@ static int dup_into(char **dst, const char *src)
 jw_status jw__opts_copy(jw_opts *dst, const jw_opts *src)
 {
     *dst = *src;
-    dst->name = dst->user = dst->password = dst->token = NULL;
-    dst->servers = NULL;
-    if (dup_into(&dst->name, src->name) || dup_into(&dst->user, src->user) ||
-        dup_into(&dst->password, src->password) ||
-        dup_into(&dst->token, src->token) ||
-        dup_into(&dst->servers, src->servers)) {
-        dst->loop = NULL;
-        jw__opts_clear(dst);
-        return jw__fail(JW_ENO_MEMORY, "out of memory");
+    for (size_t i = 0; i < N_STR_FIELDS; i++)
+        *str_at(dst, i) = NULL;
+    for (size_t i = 0; i < N_STR_FIELDS; i++) {
+        if (dup_into(str_at(dst, i), str_of(src, i))) {
+            dst->loop = NULL;
+            jw__opts_clear(dst);
+            return jw__fail(JW_ENO_MEMORY, "out of memory");
+        }
     }
     if (dst->loop)
         jw__loop_ref(dst->loop);
@@ -84,16 +110,9 @@ jw_status jw__opts_copy(jw_opts *dst, const jw_opts *src)
 
 static char **str_field(jw_opts *o, const char *name)
 {
-    if (!strcmp(name, "name"))
-        return &o->name;
-    if (!strcmp(name, "user"))
-        return &o->user;
-    if (!strcmp(name, "password"))
-        return &o->password;
-    if (!strcmp(name, "token"))
-        return &o->token;
-    if (!strcmp(name, "servers"))
-        return &o->servers;
+    for (size_t i = 0; i < N_STR_FIELDS; i++)
+        if (!strcmp(name, str_fields[i].name))
+            return str_at(o, i);
     return NULL;
 }
 
@@ -138,6 +157,8 @@ static int *bool_field(jw_opts *o, const char *name)
         return &o->retry_on_failed_connect;
     if (!strcmp(name, "ignore_discovered_servers"))
         return &o->ignore_discovered_servers;
+    if (!strcmp(name, "tls_insecure_skip_verify"))
+        return &o->tls_insecure_skip_verify;
     return NULL;
 }
 

@@ -165,6 +165,17 @@ JW_EXTERN void jw_loop_free(jw_loop *loop);
  *   string  user, password, token   credentials (also accepted in the URL)
  *   string  servers                 comma-separated URLs added to the pool
  *                                   after those given to jw_conn_connect
+ *   string  nkeys_seed              path of a user NKey seed file
+ *   string  user_credentials        path of a .creds file (JWT + seed),
+ *                                   read at every (re)connect
+ *   string  tls_ca_file             PEM CA to verify servers with (default:
+ *                                   the system's trust store)
+ *   string  tls_cert_file, tls_key_file
+ *                                   client certificate and key (mutual TLS)
+ *   string  tls_hostname            name to verify instead of the URL's
+ *   bool    tls_insecure_skip_verify  do not verify the server (false)
+ *           TLS is used for tls:// URLs, when the server requires it, or
+ *           when any tls_ option is set; JW_ETLS says why it failed.
  *   bool    no_echo                 do not receive own publishes (false)
  *   bool    verbose, pedantic       protocol flags (false)
  *   bool    no_randomize            keep the pool in the order given

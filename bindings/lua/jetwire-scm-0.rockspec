@@ -27,6 +27,7 @@ external_dependencies = {
     LIBEVENT = { header = "event2/event.h", library = "event_core" },
     MSGPACK = { header = "msgpack.h", library = "msgpackc" },
     JANSSON = { header = "jansson.h", library = "jansson" },
+    OPENSSL = { header = "openssl/evp.h", library = "crypto" },
 }
 build = {
     type = "builtin",
@@ -52,18 +53,22 @@ build = {
                 "core/map.c",
                 "core/url.c",
                 "core/pool.c",
+                "core/nkeys.c",
+                "core/auth.c",
+                "core/tls.c",
             },
             defines = { "_GNU_SOURCE" },
             incdirs = {
                 "include", "core", "$(LIBEVENT_INCDIR)", "$(MSGPACK_INCDIR)",
-                "$(JANSSON_INCDIR)",
+                "$(JANSSON_INCDIR)", "$(OPENSSL_INCDIR)",
             },
             libdirs = {
                 "$(LIBEVENT_LIBDIR)", "$(MSGPACK_LIBDIR)", "$(JANSSON_LIBDIR)",
+                "$(OPENSSL_LIBDIR)",
             },
             libraries = {
-                "event_core", "event_pthreads", "msgpackc", "jansson",
-                "pthread",
+                "event_core", "event_pthreads", "msgpackc", "jansson", "ssl",
+                "crypto", "pthread",
             },
         },
     },

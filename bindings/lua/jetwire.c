@@ -60,7 +60,7 @@ int ljw_fail(lua_State *L, jw_status st)
  * Arguments
  */
 
-/* Seconds (a number; negative or math.huge: wait forever) to the engine's
+/* Seconds (a number; math.huge: wait forever; negative raises) to the engine's
  * milliseconds, rounded to the nearest. nil or absent: default_seconds. */
 int64_t ljw_timeout_ms(lua_State *L, int arg, double default_seconds)
 {
@@ -71,6 +71,9 @@ int64_t ljw_timeout_ms(lua_State *L, int arg, double default_seconds)
         seconds = lua_tonumber(L, arg);
         if (isnan(seconds))
             luaL_argerror(L, arg, "timeout is NaN");
+        if (seconds < 0)
+            luaL_argerror(L, arg,
+                          "timeout must not be negative (math.huge: forever)");
     }
     if (seconds < 0 || isinf(seconds))
         return -1;

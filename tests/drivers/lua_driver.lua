@@ -290,8 +290,10 @@ local function arg(req, key, kind, default, required)
     return v
 end
 
+-- The protocol's negative timeout (forever) is Lua's math.huge.
 local function timeout_of(req, default)
-    return arg(req, "timeout", "number", default or 5.0)
+    local t = arg(req, "timeout", "number", default or 5.0)
+    return t < 0 and math.huge or t
 end
 
 local function data_of(req)
@@ -442,6 +444,9 @@ end
 
 local option_kinds = {
     name = "string", user = "string", password = "string", token = "string",
+    nkeys_seed = "string", user_credentials = "string",
+    tls_ca_file = "string", tls_cert_file = "string", tls_key_file = "string",
+    tls_hostname = "string", tls_insecure_skip_verify = "boolean",
     no_echo = "boolean", verbose = "boolean", pedantic = "boolean",
     connect_timeout = "number", ping_interval = "number",
     drain_timeout = "number", max_outstanding_pings = "integer",
@@ -734,7 +739,7 @@ local function wait_for_stdin()
     while #serving > 0 do
         serve_pending()
         if #serving == 0 then return end
-        for _, item in ipairs(jetwire.poll(poll_items(true), -1)) do
+        for _, item in ipairs(jetwire.poll(poll_items(true), math.huge)) do
             if item == 0 then return end
         end
     end

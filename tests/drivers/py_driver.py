@@ -107,6 +107,9 @@ def to_json(value):
 
 
 OPTION_TYPES = {"name": str, "user": str, "password": str, "token": str,
+                "nkeys_seed": str, "user_credentials": str,
+                "tls_ca_file": str, "tls_cert_file": str, "tls_key_file": str,
+                "tls_hostname": str, "tls_insecure_skip_verify": bool,
                 "no_echo": bool, "verbose": bool, "pedantic": bool,
                 "connect_timeout": (int, float), "ping_interval": (int, float),
                 "max_outstanding_pings": int, "drain_timeout": (int, float),

@@ -215,6 +215,15 @@ TEST(null_handles)
     CHECK_STATUS(jw_conn_request_msg(NULL, m, 100, &got), JW_EINVAL);
     CHECK_STATUS(jw_conn_request_msg(nc, NULL, 100, &got), JW_EINVAL);
     CHECK_STATUS(jw_conn_request_msg(nc, m, 100, NULL), JW_EINVAL);
+    uint64_t rid = 0;
+    jw_status rst = JW_OK;
+    CHECK_STATUS(jw_conn_request_start(NULL, m, &rid), JW_EINVAL);
+    CHECK_STATUS(jw_conn_request_start(nc, NULL, &rid), JW_EINVAL);
+    CHECK_STATUS(jw_conn_request_start(nc, m, NULL), JW_EINVAL);
+    CHECK(jw_conn_request_poll(NULL, &rid, &rst, &got) < 0);
+    CHECK(jw_conn_request_poll(nc, NULL, &rst, &got) < 0);
+    CHECK_STATUS(jw_conn_request_cancel(NULL, 1), JW_EINVAL);
+    CHECK_STATUS(jw_conn_request_cancel(nc, 987654321), JW_EINVAL);
     CHECK_STATUS(jw_conn_flush(NULL, 100), JW_EINVAL);
     CHECK_STATUS(jw_conn_rtt(NULL, &i64), JW_EINVAL);
     CHECK_STATUS(jw_conn_rtt(nc, NULL), JW_EINVAL);
@@ -225,6 +234,11 @@ TEST(null_handles)
     CHECK_EQ_INT(jw_conn_is_connected(NULL), 0);
     CHECK_STATUS(jw_conn_connected_url(NULL, buf, sizeof buf), JW_EINVAL);
     CHECK_STATUS(jw_conn_connected_url(nc, NULL, 10), JW_EINVAL);
+    CHECK_STATUS(jw_conn_servers(NULL, buf, sizeof buf), JW_EINVAL);
+    CHECK_STATUS(jw_conn_servers(nc, NULL, 10), JW_EINVAL);
+    CHECK_STATUS(jw_conn_discovered_servers(NULL, buf, sizeof buf),
+                 JW_EINVAL);
+    CHECK_STATUS(jw_conn_discovered_servers(nc, buf, 0), JW_EINVAL);
     CHECK_STATUS(jw_conn_server_info(NULL, buf, sizeof buf), JW_EINVAL);
     CHECK_STATUS(jw_conn_server_info(nc, NULL, 10), JW_EINVAL);
     CHECK_STATUS(jw_conn_server_version(NULL, buf, sizeof buf), JW_EINVAL);
@@ -309,6 +323,11 @@ TEST(null_handles)
     jw_packer_reset(NULL);
     CHECK_STATUS(jw_pack_nil(NULL), JW_EINVAL);
     CHECK_STATUS(jw_pack_int(NULL, 1), JW_EINVAL);
+    CHECK_STATUS(jw_pack_uint(NULL, 1), JW_EINVAL);
+    CHECK_STATUS(jw_pack_bool(NULL, 1), JW_EINVAL);
+    CHECK_STATUS(jw_pack_double(NULL, 1.5), JW_EINVAL);
+    CHECK_STATUS(jw_pack_bin(NULL, "a", 1), JW_EINVAL);
+    CHECK_STATUS(jw_pack_array(NULL, 1), JW_EINVAL);
     CHECK_STATUS(jw_pack_str(NULL, "a", 1), JW_EINVAL);
     CHECK_STATUS(jw_pack_map(NULL, 1), JW_EINVAL);
     CHECK(jw_packer_data(NULL, &len) == NULL);
@@ -318,6 +337,11 @@ TEST(null_handles)
     CHECK(jw_unpacked_root(NULL) == NULL);
     jw_unpacked_free(NULL);
     CHECK_EQ_INT(jw_value_int(NULL), 0);
+    (void)jw_value_type_get(NULL);
+    CHECK_EQ_INT(jw_value_bool(NULL), 0);
+    CHECK_EQ_INT(jw_value_uint(NULL), 0);
+    CHECK(jw_value_double(NULL) == 0.0);
+    CHECK_EQ_INT(jw_value_ext_type(NULL), 0);
     CHECK_EQ_INT(jw_value_count(NULL), 0);
     CHECK(jw_value_bytes(NULL, &len) == NULL);
     CHECK(jw_value_array_at(NULL, 0) == NULL);
@@ -329,6 +353,7 @@ TEST(null_handles)
     CHECK_STR(jw_status_name(12345), "UNKNOWN");
     CHECK(jw_strerror(12345) != NULL);
     CHECK(jw_last_error() != NULL);
+    CHECK(jw_version() != NULL && jw_version()[0] != '\0');
 
     /* After all that, the connection and its objects are unharmed. */
     CHECK_EQ_INT(jw_conn_is_connected(nc), 1);

@@ -1,7 +1,7 @@
 """cffi builder (API mode): compiles the engine's C sources into the
 extension module jetwire._jetwire, so the package needs no installed
 libjetwire, only the system libraries the engine links (libevent, msgpack-c,
-jansson)."""
+jansson, OpenSSL)."""
 import glob
 import os
 
@@ -205,8 +205,8 @@ ffibuilder.set_source(
     include_dirs=[os.path.join(ROOT, "include"), os.path.join(ROOT, "core")],
     define_macros=[("_GNU_SOURCE", None), ("JW_BUILDING_LIBRARY", None)],
     extra_compile_args=["-std=c11", "-O2", "-fvisibility=hidden"],
-    libraries=["event_core", "event_pthreads", "msgpackc", "jansson",
-               "pthread"],
+    libraries=["event_core", "event_pthreads", "msgpackc", "jansson", "ssl",
+               "crypto", "pthread"],
 )
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 import select
 import threading
 import weakref
@@ -45,21 +46,41 @@ def _check(status: int) -> None:
 
 
 def _ms(timeout: Optional[float], name: str = "timeout") -> int:
-    """Seconds (None: forever) to the engine's milliseconds."""
-    if timeout is None:
+    """Seconds (None or inf: forever) to the engine's milliseconds."""
+    if timeout is None or timeout == math.inf:
         return -1
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
         raise TypeError("%s must be a number of seconds or None, not %s"
                         % (name, type(timeout).__name__))
-    if timeout < 0:
-        raise ValueError("%s must not be negative" % name)
+    if not timeout >= 0 or timeout > _MAX_SECONDS:  # NaN fails >= too
+        raise ValueError("%s must be between 0 and %d seconds or None, not %r"
+                         % (name, _MAX_SECONDS, timeout))
     return int(timeout * 1000)
+
+
+# The engine counts milliseconds in an int64; a century is plenty.
+_MAX_SECONDS = 100 * 365 * 86400
+_INT64_MAX = (1 << 63) - 1
+
+
+def _int_arg(value: Any, name: str, minimum: int = -_INT64_MAX) -> int:
+    """An integer argument the engine takes as an int64."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("%s must be int, not %s"
+                        % (name, type(value).__name__))
+    if not minimum <= value <= _INT64_MAX:
+        raise ValueError("%s must be between %d and %d, not %d"
+                         % (name, minimum, _INT64_MAX, value))
+    return value
 
 
 def _subject(value: Any, name: str = "subject") -> bytes:
     if not isinstance(value, str):
         raise TypeError("%s must be str, not %s" % (name,
                                                     type(value).__name__))
+    if "\0" in value:  # C would read only up to it: another subject
+        raise error_for("INVALID_SUBJECT",
+                        "invalid %s %r: contains NUL" % (name, value))
     return value.encode()
 
 
@@ -373,10 +394,7 @@ class Subscription:
                   timeout: Optional[float] = 1.0) -> List[Msg]:
         """Up to max_msgs queued messages, waiting up to timeout for the
         first. Raises jetwire.TimeoutError when none came."""
-        if isinstance(max_msgs, bool) or not isinstance(max_msgs, int):
-            raise TypeError("max_msgs must be int")
-        if max_msgs <= 0:
-            raise ValueError("max_msgs must be positive")
+        _int_arg(max_msgs, "max_msgs", 1)
         if self._cb is not None:
             raise error_for("INVALID_ARG",
                             "subscription delivers to its callback")
@@ -415,6 +433,7 @@ class Subscription:
 
     def unsubscribe(self, limit: int = 0) -> None:
         """Stop now, or after ``limit`` messages in total."""
+        _int_arg(limit, "limit", 0)
         handle = self._h()
         if limit:
             _check(lib.jw_sub_auto_unsubscribe(handle, limit))
@@ -426,7 +445,9 @@ class Subscription:
         _check(lib.jw_sub_drain(self._h()))
 
     def set_pending_limits(self, msgs: int, bytes_: int) -> None:
-        _check(lib.jw_sub_set_pending_limits(self._h(), msgs, bytes_))
+        """Queue limits (<= 0: none on that dimension)."""
+        _check(lib.jw_sub_set_pending_limits(
+            self._h(), _int_arg(msgs, "msgs"), _int_arg(bytes_, "bytes_")))
 
     @property
     def pending(self) -> Tuple[int, int]:
@@ -471,10 +492,12 @@ _INT_OPTIONS = ("max_outstanding_pings", "pending_msgs_limit",
 _SECONDS_OPTIONS = ("connect_timeout", "ping_interval", "drain_timeout",
                     "reconnect_time_wait", "reconnect_jitter",
                     "reconnect_jitter_tls")
-_STR_OPTIONS = ("name", "user", "password", "token")
+_STR_OPTIONS = ("name", "user", "password", "token", "nkeys_seed",
+                "user_credentials", "tls_ca_file", "tls_cert_file",
+                "tls_key_file", "tls_hostname")
 _BOOL_OPTIONS = ("no_echo", "verbose", "pedantic", "no_randomize",
                  "allow_reconnect", "retry_on_failed_connect",
-                 "ignore_discovered_servers")
+                 "ignore_discovered_servers", "tls_insecure_skip_verify")
 _CALLBACKS = ("disconnected_cb", "reconnected_cb", "closed_cb", "error_cb",
               "discovered_servers_cb", "lame_duck_cb")
 
@@ -517,9 +540,7 @@ def _make_opts(options: Dict[str, Any]) -> Any:
         elif key in _SECONDS_OPTIONS:
             _check(lib.jw_opts_set_int(opts, name, _ms(value, key)))
         elif key in _INT_OPTIONS:
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise TypeError("%s must be int" % key)
-            _check(lib.jw_opts_set_int(opts, name, value))
+            _check(lib.jw_opts_set_int(opts, name, _int_arg(value, key)))
         else:
             raise TypeError("connect() got an unexpected keyword argument %r"
                             % key)
@@ -640,6 +661,10 @@ def _subscribe(handle: Any, subject: str, queue: Optional[str], cb: Any,
     q = _subject(queue, "queue") if queue is not None else ffi.NULL
     if cb is not None and not callable(cb):
         raise TypeError("cb must be callable")
+    for value, name in ((pending_msgs_limit, "pending_msgs_limit"),
+                        (pending_bytes_limit, "pending_bytes_limit")):
+        if value is not None:
+            _int_arg(value, name)
     sub_p = ffi.new("jw_sub **")
     _check(lib.jw_conn_subscribe(handle, subj, q, sub_p))
     if pending_msgs_limit is not None or pending_bytes_limit is not None:
@@ -685,7 +710,7 @@ class Connection(_ConnectionState):
         # The common call, publish(str, bytes), in as few steps as possible.
         if (type(payload) is bytes and type(subject) is str and
                 reply is None and not headers and obj is _codec.MISSING and
-                handle is not None):
+                handle is not None and "\0" not in subject):
             st = lib.jw_conn_publish(handle, subject.encode(), payload,
                                      len(payload))
             if st:
@@ -821,7 +846,9 @@ def connect(servers: Union[str, Sequence[str], None] =
             "nats://127.0.0.1:4222", **options: Any) -> Connection:
     """Connect and complete the handshake. ``servers`` is a URL, a
     comma-separated string or a list. Options: name, user, password, token,
-    no_echo, connect_timeout, ping_interval, max_outstanding_pings,
+    nkeys_seed and user_credentials (file paths), the TLS options
+    tls_ca_file, tls_cert_file, tls_key_file, tls_hostname and
+    tls_insecure_skip_verify, no_echo, connect_timeout, ping_interval, max_outstanding_pings,
     drain_timeout (seconds), pending_msgs_limit, pending_bytes_limit,
     max_pending_out; reconnection: allow_reconnect (True),
     max_reconnect_attempts (60 per server, -1 forever), reconnect_time_wait
@@ -832,6 +859,6 @@ def connect(servers: Union[str, Sequence[str], None] =
     reconnected_cb, closed_cb, error_cb(error), discovered_servers_cb,
     lame_duck_cb (run on a jetwire Python thread); disconnected_cb may take
     one argument, the error that ended the connection (None when it left a
-    lame duck server). Requests waiting when
-    the connection is lost raise jetwire.NotConnectedError."""
+    lame duck server). Requests waiting when the connection is lost raise
+    jetwire.NotConnectedError."""
     return Connection(servers, **options)

@@ -21,7 +21,7 @@ from ._client import (JW_OK, HeadersIn, Msg as _SyncMsg, Payload, _BATCH,
                       _build_msg, _ConnectionState, _ConnState, _event,
                       _make_opts, _ms, _publish, _raise, _read_messages,
                       _servers, _subject, _subscribe, _check, _CALLBACKS,
-                      _register_callbacks)
+                      _int_arg, _register_callbacks)
 from ._errors import Error, error_for
 from ._jetwire import ffi, lib
 
@@ -117,6 +117,7 @@ class Subscription:
 
     async def next_msgs(self, max_msgs: int = _BATCH,
                         timeout: Optional[float] = 1.0) -> List[Msg]:
+        _int_arg(max_msgs, "max_msgs", 1)
         first = await self.next_msg(timeout)
         out = [first]
         while self._buffer and len(out) < max_msgs:
@@ -149,6 +150,7 @@ class Subscription:
     async def unsubscribe(self, limit: int = 0) -> None:
         if not self._finalizer.alive:
             raise error_for("INVALID_SUBSCRIPTION", "subscription was closed")
+        _int_arg(limit, "limit", 0)
         if limit:
             _check(lib.jw_sub_auto_unsubscribe(self._handle, limit))
         else:
@@ -268,7 +270,7 @@ class Connection(_ConnectionState):
         # The common call, publish(str, bytes), as in the blocking API.
         if (type(payload) is bytes and type(subject) is str and
                 reply is None and not headers and obj is _codec.MISSING and
-                handle is not None):
+                handle is not None and "\0" not in subject):
             st = lib.jw_conn_publish(handle, subject.encode(), payload,
                                      len(payload))
             if st:

@@ -1,0 +1,247 @@
+-- The bad-input sweep: every function of the module and every method of
+-- connections, subscriptions and messages, one argument at a time replaced
+-- by a value of the wrong kind, on live objects and on closed ones, and
+-- every method called on something that is not its object. Each call
+-- returns a value, returns nil plus an error value, or raises an error
+-- message: never a crash, a hang, or an invalid subject accepted.
+--
+--   lua5.4 tests/lua/test_sweep.lua nats://127.0.0.1:4222
+--
+-- Methods are found through the metatables; BASE gives every one of them
+-- a valid call (timeouts 0, so nothing waits), and a method the sweep
+-- does not know fails it until it is added here.
+
+local url = arg[1] or "nats://127.0.0.1:4222"
+local build = os.getenv("JW_BUILD_DIR")
+if build and build ~= "" then
+    package.cpath = build .. "/lua/?.so;" .. package.cpath
+end
+local jetwire = require "jetwire"
+
+-- The valid arguments of each call (after self for methods).
+local BASE = {
+    conn = {
+        publish = { "sweep.subject", "x" },
+        publish_packed = { "sweep.subject", { a = 1 } },
+        request = { "sweep.nobody", "x", 0.05 },
+        subscribe = { "sweep.other" },
+        flush = { 1 },
+        rtt = {},
+        drain = { 1 },
+        close = {},
+        status = {},
+        is_connected = {},
+        connected_url = {},
+        servers = {},
+        discovered_servers = {},
+        on = { "error", function() end },
+        server_info = {},
+        max_payload = {},
+        stats = {},
+        new_inbox = {},
+        fd = {},
+        process = {},
+        request_start = { "sweep.nobody", "x" },
+        request_poll = {},
+        request_cancel = { 1 },
+        next_event = { 0 },
+    },
+    sub = {
+        next_msg = { 0 },
+        next_msgs = { 2, 0 },
+        messages = { 0 },
+        unsubscribe = {},
+        drain = {},
+        pending = {},
+        set_pending_limits = { 10, 1024 },
+        dropped = {},
+        delivered = {},
+        is_valid = {},
+        close = {},
+    },
+    msg = {
+        respond = { "x" },
+        header_values = { "K" },
+        header_items = {},
+        unpack = {},
+    },
+    module = {
+        now = {},
+        connect = { { servers = url } },
+        poll = { {}, 0 },
+        pack = { { a = 1 } },
+        unpack = { "\x81\xa1a\x01" },
+        array = { {} },
+        is_array = { {} },
+        bin = { "b" },
+        is_bin = { "b" },
+    },
+}
+
+-- Methods taking a subject first: a bad one must never be accepted.
+local SUBJECT_FIRST = {
+    publish = true, publish_packed = true, request = true,
+    request_start = true, subscribe = true,
+}
+local BAD_SUBJECTS = { "", "a b", "a\0b", "a..b", "a.>", "a\r\nb" }
+
+local BAD = {
+    n = 17,
+    nil, false, true, 0, -1, 0.001, 0 / 0, math.mininteger, math.maxinteger,
+    "", "a b", "a\0b", {}, function() end, io.stdout,
+    coroutine.create(function() end), setmetatable({}, { __index = error }),
+}
+-- Timeouts: nil (where the default waits) and huge values would make the
+-- sweep wait instead of test, so those are not tried there.
+local TIMEOUT = {
+    ["conn.request#3"] = true, ["conn.flush#1"] = true,
+    ["conn.drain#1"] = true, ["conn.next_event#1"] = true,
+    ["sub.next_msg#1"] = true, ["sub.next_msgs#2"] = true,
+    ["sub.messages#1"] = true, ["module.poll#2"] = true,
+}
+local function waits(where, value)
+    return TIMEOUT[where] and (value == nil or value == math.maxinteger)
+end
+
+local calls, problems = 0, {}
+local trace = os.getenv("SWEEP_TRACE")
+
+local function problem(label, text)
+    problems[#problems + 1] = label .. ": " .. text
+end
+
+local function outcome(label, ok, a, b)
+    calls = calls + 1
+    if not ok then
+        if type(a) ~= "string" then
+            problem(label, "raised a " .. type(a) .. " instead of a message")
+        end
+        return "raised"
+    end
+    if a == nil and b ~= nil then
+        if getmetatable(b) == nil or type(b.code) ~= "string" or
+            type(b.message) ~= "string" then
+            problem(label, "returned nil and a malformed error " .. tostring(b))
+        end
+        return "failed"
+    end
+    return "ok"
+end
+
+local function objects()
+    local nc = assert(jetwire.connect { servers = url, name = "sweep" })
+    local sub = assert(nc:subscribe("sweep.subject"))
+    assert(nc:publish("sweep.subject", "hello",
+                      { reply = "sweep.reply", headers = { K = "v" } }))
+    local msg = assert(sub:next_msg(2))
+    return { conn = nc, sub = sub, msg = msg }
+end
+
+local function methods_of(obj)
+    local index = getmetatable(obj).__index
+    if type(index) == "function" then
+        local _, t = debug.getupvalue(index, 1)
+        index = t
+    end
+    local names = {}
+    for k, v in pairs(index) do
+        if type(v) == "function" then names[#names + 1] = k end
+    end
+    table.sort(names)
+    return names
+end
+
+local function args_with(base, pos, bad)
+    local args = { n = math.max(#base, pos) }
+    for i = 1, args.n do args[i] = base[i] end
+    args[pos] = bad
+    return args
+end
+
+local function sweep_fn(kind, name, fn, self_of, live)
+    local base = BASE[kind][name]
+    if not base then
+        problem(kind .. "." .. name, "not in the sweep's BASE: add it")
+        return
+    end
+    local function call(args)
+        if trace then io.stderr:write(kind, ".", name, " ", args.n, "\n") end
+        local self = self_of()
+        if self == nil then
+            return pcall(fn, table.unpack(args, 1, args.n))
+        end
+        return pcall(fn, self, table.unpack(args, 1, args.n))
+    end
+    outcome(kind .. "." .. name .. " valid", call(args_with(base, 1, base[1])))
+    for pos = 1, math.max(#base, 1) + 1 do
+        for i = 1, BAD.n do
+            local bad = BAD[i]
+            if not waits(kind .. "." .. name .. "#" .. pos, bad) then
+                local label = string.format("%s.%s arg %d = %s", kind, name,
+                                            pos, tostring(bad))
+                outcome(label, call(args_with(base, pos, bad)))
+            end
+        end
+    end
+    if live and kind == "conn" and SUBJECT_FIRST[name] then
+        for _, subject in ipairs(BAD_SUBJECTS) do
+            if not (name == "subscribe" and subject == "a.>") then
+                local label = string.format("conn.%s subject %q", name,
+                                            subject)
+                local result = outcome(label,
+                                       call(args_with(base, 1, subject)))
+                if result == "ok" then problem(label, "was accepted") end
+            end
+        end
+    end
+end
+
+-- Each method gets fresh objects (one may close or drain them), live and
+-- with the connection closed.
+local probe = objects()
+local names = {}
+for _, kind in ipairs { "conn", "sub", "msg" } do
+    names[kind] = methods_of(probe[kind])
+    for name in pairs(BASE[kind]) do
+        local found = false
+        for _, n in ipairs(names[kind]) do found = found or n == name end
+        if not found then problem(kind .. "." .. name, "no longer exists") end
+    end
+end
+probe.conn:close()
+
+for _, live in ipairs { true, false } do
+    for _, kind in ipairs { "conn", "sub", "msg" } do
+        for _, name in ipairs(names[kind]) do
+            local objs = objects()
+            if not live then objs.conn:close() end
+            local fn = objs[kind][name]
+            sweep_fn(kind, name, fn, function() return objs[kind] end, live)
+            -- Called on something that is not its object: raises.
+            for _, other in ipairs { 5, "x", {}, objs.conn, objs.sub,
+                                      objs.msg } do
+                if other ~= objs[kind] then
+                    local ok = outcome(kind .. "." .. name .. " on a " ..
+                                       type(other), pcall(fn, other))
+                    if ok ~= "raised" and getmetatable(other) ~=
+                        getmetatable(objs[kind]) then
+                        problem(kind .. "." .. name, "accepted a foreign self")
+                    end
+                end
+            end
+            objs.conn:close()
+            collectgarbage()
+        end
+    end
+end
+
+for name, fn in pairs(jetwire) do
+    if type(fn) == "function" then
+        sweep_fn("module", name, fn, function() return nil end, true)
+    end
+end
+collectgarbage()
+
+print(string.format("%d calls, %d problems", calls, #problems))
+for _, p in ipairs(problems) do print("PROBLEM " .. p) end
+os.exit(#problems == 0 and 0 or 1)

@@ -1,0 +1,247 @@
+"""The bad-input sweep: every public call of the blocking and asyncio APIs,
+one argument at a time replaced by a value of the wrong kind (None,
+numbers, bytes for str, NaN, negative sizes, foreign objects), on live
+objects and on closed ones. Each call either works or raises
+jetwire.Error, TypeError or ValueError: never another exception, a crash
+or a hang.
+
+The sweep finds the calls by introspection, and knows a valid value for
+every parameter name: a new public call whose parameters it does not know
+fails test_every_parameter_is_known until it is added here.
+"""
+import asyncio
+import inspect
+import math
+
+import pytest
+
+import jetwire
+import jetwire.aio
+
+ALLOWED = (jetwire.Error, TypeError, ValueError)
+
+
+class Foreign:
+    """An object no call accepts."""
+
+
+OMIT = object()  # leave the parameter out of the valid call
+
+
+# A valid value per parameter name, and the bad ones tried in its place.
+# Timeouts never get None (wait forever) or huge values: the sweep would
+# wait instead of testing.
+VALID = {
+    "subject": "sweep.subject",
+    "payload": b"x",
+    "data": b"x",
+    "reply": "sweep.reply",
+    "headers": {"K": "v"},
+    "obj": OMIT,  # the packed alternative to payload: tried on its own
+    "queue": "sweep-q",
+    "cb": None,
+    "timeout": 0.05,
+    "max_msgs": 2,
+    "limit": 0,
+    "msgs": 10,
+    "bytes_": 1024,
+    "pending_msgs_limit": None,
+    "pending_bytes_limit": None,
+    "name": "K",
+    "value": {"a": [1, 2.5, "s", b"b", None, True]},
+}
+BAD_COMMON = [None, 12345, -1, 1.5, math.nan, b"bytes", "text", [], {},
+              Foreign(), True]
+BAD = {
+    "timeout": [-1, -0.5, -math.inf, math.nan, 1e300, "soon", b"1", Foreign(),
+                []],
+    "max_msgs": [0, -1, 1.5, "2", None, 10**20],
+    "limit": [-1, 1.5, "1", None, 10**20],
+    "msgs": [-2, 1.5, "1", None, 10**20],
+    "bytes_": [-2, 1.5, "1", None, 10**20],
+    "headers": [12345, "K: v", ["K", "v"], {"K": 5}, {5: "v"}, {"K": ["a", 5]},
+                {"K": "a\r\nb"}, {"": "v"}, {"a b": "v"}, Foreign()],
+    "subject": [None, 12345, b"sweep.x", "", "a..b", "a b", "a.>", "a\0b",
+                "a\r\nb", Foreign()],
+    "reply": [12345, b"r", "", "a b", "a\0b", Foreign()],
+    "queue": [12345, b"q", "", "a b", "q\0", Foreign()],
+    "obj": [Foreign(), {1j: 2}, {"k": Foreign()}, [1, [2, [object()]]]],
+}
+def bad_values(param):
+    return BAD.get(param, BAD_COMMON)
+
+
+def must_refuse(param, value):
+    """Bad values a live call must refuse, not just survive."""
+    if param == "reply" and value == "":
+        return False  # no reply, as in nats-py
+    if param in ("subject", "reply", "queue"):
+        return value != "a.>"  # a valid pattern where one is taken
+    if param == "headers":
+        return True
+    if param in ("payload", "data"):
+        return not isinstance(value, (bytes, bytearray, memoryview))
+    if param == "timeout":
+        return True  # every listed value is negative, NaN, huge or no number
+    if param in ("max_msgs", "limit", "msgs", "bytes_"):
+        if isinstance(value, bool) or not isinstance(value, int):
+            return True
+        floor = {"max_msgs": 1, "limit": 0}.get(param, -(1 << 63))
+        return not floor <= value < (1 << 63)
+    return param == "obj"
+
+
+def public_methods(obj):
+    for name in sorted(dir(type(obj))):
+        if name.startswith("_"):
+            continue
+        attr = inspect.getattr_static(type(obj), name)
+        if isinstance(attr, property) or not callable(getattr(obj, name)):
+            continue
+        yield name, getattr(obj, name)
+
+
+def public_properties(obj):
+    for name in sorted(dir(type(obj))):
+        if not name.startswith("_") and isinstance(
+                inspect.getattr_static(type(obj), name), property):
+            yield name
+
+
+def params_of(fn):
+    return [p for p in inspect.signature(fn).parameters.values()
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
+
+def call_variants(fn):
+    """(kwargs, label, refuse) for the valid call and each one-bad-argument
+    call; refuse: the call must raise."""
+    params = params_of(fn)
+    base = {p.name: VALID[p.name] for p in params
+            if VALID[p.name] is not OMIT}
+    yield dict(base), "valid", False
+    for p in params:
+        for bad in bad_values(p.name):
+            args = dict(base)
+            if p.name == "obj":
+                args.pop("payload", None)
+            args[p.name] = bad
+            yield args, f"{p.name}={bad!r}", must_refuse(p.name, bad)
+
+
+def check_outcome(fn, label, run, refuse=False):
+    try:
+        run()
+    except ALLOWED:
+        return
+    except Exception as e:  # noqa: BLE001 - the assertion names it
+        pytest.fail(f"{fn.__qualname__}({label}) raised "
+                    f"{type(e).__name__}: {e}")
+    if refuse:
+        pytest.fail(f"{fn.__qualname__}({label}) was accepted")
+
+
+def sync_objects(nats_server):
+    """A fresh connection, a subscription and a received message."""
+    nc = jetwire.connect(nats_server.url, name="sweep")
+    sub = nc.subscribe("sweep.subject")
+    nc.publish("sweep.subject", b"hello", reply="sweep.reply")
+    msg = sub.next_msg(timeout=2)
+    return nc, sub, msg
+
+
+def test_every_parameter_is_known(nats_server):
+    nc, sub, msg = sync_objects(nats_server)
+    fns = [fn for o in (nc, sub, msg) for _, fn in public_methods(o)]
+    fns += [jetwire.pack, jetwire.unpack]
+    unknown = {f"{fn.__qualname__}({p.name})" for fn in fns
+               for p in params_of(fn) if p.name not in VALID}
+    nc.close()
+    assert not unknown, f"add these parameters to the sweep: {unknown}"
+
+
+@pytest.mark.parametrize("closed", [False, True], ids=["live", "closed"])
+def test_sync_sweep(nats_server, closed):
+    # Each method gets fresh objects, so one that closes or drains does
+    # not change what the next one sees.
+    names = []
+    nc, sub, msg = sync_objects(nats_server)
+    for owner in ("nc", "sub", "msg"):
+        names += [(owner, n) for n, _ in public_methods(locals()[owner])]
+    nc.close()
+    for owner, name in names:
+        nc, sub, msg = sync_objects(nats_server)
+        if closed:
+            nc.close()
+        target = {"nc": nc, "sub": sub, "msg": msg}[owner]
+        fn = getattr(target, name)
+        for kwargs, label, refuse in call_variants(fn):
+            check_outcome(fn, label, lambda: fn(**kwargs), refuse)
+        for prop in public_properties(target):
+            check_outcome(fn, prop, lambda: getattr(target, prop))
+        nc.close()
+
+
+def test_module_functions_sweep(nats_server):
+    for fn in (jetwire.pack, jetwire.unpack):
+        for kwargs, label, refuse in call_variants(fn):
+            check_outcome(fn, label, lambda: fn(**kwargs), refuse)
+    for bad in BAD_COMMON + ["nats://127.0.0.1:1", "not a url", ["x", 5]]:
+        check_outcome(jetwire.connect, f"servers={bad!r}",
+                      lambda: jetwire.connect(bad, connect_timeout=0.2))
+    for key in ("name", "user", "token", "nkeys_seed", "user_credentials",
+                "no_echo", "connect_timeout", "ping_interval",
+                "max_outstanding_pings", "pending_msgs_limit", "colour"):
+        for bad in BAD_COMMON:
+            check_outcome(jetwire.connect, f"{key}={bad!r}",
+                          lambda: jetwire.connect(nats_server.url,
+                                                  **{key: bad}).close())
+    for bad in BAD_COMMON + ["NOPE", ""]:
+        check_outcome(jetwire.error_for, repr(bad),
+                      lambda: jetwire.error_for(bad))
+
+
+def test_aio_sweep(nats_server):
+    async def objects():
+        nc = await jetwire.aio.connect(nats_server.url, name="sweep-aio")
+        sub = await nc.subscribe("sweep.subject")
+        await nc.publish("sweep.subject", b"hello", reply="sweep.reply")
+        msg = await sub.next_msg(timeout=2)
+        return nc, sub, msg
+
+    async def outcome(fn, label, kwargs, refuse):
+        try:
+            result = fn(**kwargs)
+            if inspect.isawaitable(result):
+                await asyncio.wait_for(result, timeout=5)
+            elif hasattr(result, "__anext__"):
+                await asyncio.wait_for(result.__anext__(), timeout=5)
+        except (*ALLOWED, StopAsyncIteration):
+            return
+        except Exception as e:  # noqa: BLE001 - the assertion names it
+            pytest.fail(f"aio {fn.__qualname__}({label}) raised "
+                        f"{type(e).__name__}: {e}")
+        if refuse:
+            pytest.fail(f"aio {fn.__qualname__}({label}) was accepted")
+
+    async def sweep():
+        nc, sub, msg = await objects()
+        names = [(o, n) for o, obj in (("nc", nc), ("sub", sub), ("msg", msg))
+                 for n, _ in public_methods(obj)]
+        unknown = {f"{n}({p.name})" for o, n in names
+                   for p in params_of(getattr({"nc": nc, "sub": sub,
+                                               "msg": msg}[o], n))
+                   if p.name not in VALID}
+        assert not unknown, f"add these parameters to the sweep: {unknown}"
+        await nc.close()
+        for closed in (False, True):
+            for owner, name in names:
+                nc, sub, msg = await objects()
+                if closed:
+                    await nc.close()
+                fn = getattr({"nc": nc, "sub": sub, "msg": msg}[owner], name)
+                for kwargs, label, refuse in call_variants(fn):
+                    await outcome(fn, label, kwargs, refuse)
+                await nc.close()
+
+    asyncio.run(sweep())

@@ -1,0 +1,8 @@
+JW_TEST(nkeys_crc16_check_value)
+JW_TEST(nkeys_base32_round_trip)
+JW_TEST(nkeys_spec_vector)
+JW_TEST(nkeys_seed_rejected)
+JW_TEST(nkeys_sign_verifies)
+JW_TEST(nkeys_creds_standard)
+JW_TEST(nkeys_creds_crlf_and_one_block)
+JW_TEST(nkeys_creds_missing_parts)
