@@ -154,8 +154,7 @@ int main(int argc, char **argv)
 
     /* Subscribe to show that the connection stays active, across
      * reconnects too: the engine subscribes again on the new server. */
-    st = jw_conn_subscribe_cb(nc, "heartbeat", NULL, on_heartbeat, NULL,
-                              &sub);
+    st = jw_conn_subscribe_cb(nc, "heartbeat", NULL, on_heartbeat, NULL, &sub);
     if (st == JW_OK)
         st = jw_conn_flush(nc, 2000);
     if (st != JW_OK) {

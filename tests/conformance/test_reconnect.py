@@ -200,3 +200,18 @@ def test_reconnect_options_checked(driver, nats_server):
     with pytest.raises(DriverError) as e:
         driver.connect(nats_server.url, reconnect_time_wait=-1)
     assert e.value.code == "INVALID_ARG"
+
+
+def test_request_in_flight_fails_cleanly(driver, nats_server):
+    nc = driver.connect(nats_server.url, **FAST)
+    # Someone listens (so no "no responders") but never answers.
+    driver.subscribe(nc, "svc.silent")
+    driver.flush(nc)
+    pending = driver.request_async(nc, "svc.silent", b"q", timeout=10)
+    time.sleep(0.3)  # the driver is inside its request: let it go out
+    nats_server.stop()
+    started = time.monotonic()
+    with pytest.raises(DriverError) as e:
+        pending.msg()
+    assert e.value.code == "NOT_CONNECTED"
+    assert time.monotonic() - started < 5  # not the request's timeout
