@@ -215,3 +215,19 @@ def test_request_in_flight_fails_cleanly(driver, nats_server):
         pending.msg()
     assert e.value.code == "NOT_CONNECTED"
     assert time.monotonic() - started < 5  # not the request's timeout
+
+
+def test_retry_on_failed_connect(driver, nats_server):
+    nats_server.stop()
+    with pytest.raises(DriverError) as e:
+        driver.connect(nats_server.url, **FAST)
+    assert e.value.code == "CONNECT"
+    nc = driver.connect(nats_server.url, retry_on_failed_connect=True,
+                        **FAST)
+    assert driver.status(nc) == "RECONNECTING"
+    sub = driver.subscribe(nc, "late.n")
+    driver.publish(nc, "late.n", b"early bird")
+    nats_server.start()
+    expect_event(driver, nc, "RECONNECTED")
+    assert driver.next_msg(sub, timeout=5).data == b"early bird"
+    assert driver.stats(nc)["reconnects"] == 0
