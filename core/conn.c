@@ -1,6 +1,13 @@
 /*
  * The connection: its state machine on the loop thread (connect, INFO and
- * CONNECT, PING/PONG, drain, close) and the calls other threads make.
+ * CONNECT, PING/PONG, reconnect, lame duck, drain, close) and the calls
+ * other threads make.
+ *
+ * Reconnecting keeps the connection object, its subscriptions and `out`:
+ * a lost socket is closed, the reconnect loop walks the server pool
+ * (pool.c) with timer_ev for the waits between rounds, and a new socket
+ * gets SUB lines for the live subscriptions in `wbuf` ahead of whatever
+ * publishers buffered in `out` meanwhile.
  *
  * Data flows one way. Inbound: socket -> parser -> on_proto -> subscription
  * or request waiter. Outbound: a user call appends to `out` under the lock
