@@ -1,6 +1,13 @@
 /*
  * The connection: its state machine on the loop thread (connect, INFO and
- * CONNECT, PING/PONG, drain, close) and the calls other threads make.
+ * CONNECT, PING/PONG, reconnect, lame duck, drain, close) and the calls
+ * other threads make.
+ *
+ * Reconnecting keeps the connection object, its subscriptions and `out`:
+ * a lost socket is closed, the reconnect loop walks the server pool
+ * (pool.c) with timer_ev for the waits between rounds, and a new socket
+ * gets SUB lines for the live subscriptions in `wbuf` ahead of whatever
+ * publishers buffered in `out` meanwhile.
  *
  * Data flows one way. Inbound: socket -> parser -> on_proto -> subscription
  * or request waiter. Outbound: a user call appends to `out` under the lock
@@ -627,6 +634,7 @@ static void handshake_done(jw_conn *c)
     }
     c->status = JW_CONN_CONNECTED;
     c->ever_connected = 1;
+    c->keepalive_out = 0;
     pthread_cond_broadcast(&c->cond);
     pthread_mutex_unlock(&c->mu);
     struct timeval tv = {(time_t)(c->opts.ping_interval_ms / 1000),
@@ -681,6 +689,7 @@ static void got_pong(jw_conn *c)
 {
     pthread_mutex_lock(&c->mu);
     c->pongs++;
+    c->keepalive_out = 0;
     jw__pong_action *done = NULL, **tail = &done;
     while (c->actions && c->actions->ping <= c->pongs) {
         *tail = c->actions;
@@ -1014,12 +1023,13 @@ static void on_ping_timer(evutil_socket_t fd, short what, void *arg)
     enter(c);
     uint64_t ping;
     pthread_mutex_lock(&c->mu);
-    /* Stale when the server answered none of our last PINGs; any PONG
-     * (flush or keep-alive) proves it alive. */
-    int stale =
-        c->pings - c->pongs >= (uint64_t)c->opts.max_outstanding_pings;
-    if (!stale)
-        jw__conn_queue_ping(c, &ping);
+    /* Stale when max_outstanding_pings keep-alive PINGs in a row went
+     * unanswered for a whole interval; any PONG (flush or keep-alive)
+     * proves the server alive and resets the count. Flushes do not count:
+     * a busy client's PINGs in flight are no sign of a frozen server. */
+    int stale = c->keepalive_out >= c->opts.max_outstanding_pings;
+    if (!stale && jw__conn_queue_ping(c, &ping) == JW_OK)
+        c->keepalive_out++;
     pthread_mutex_unlock(&c->mu);
     if (stale)
         connection_lost(c, JW_EIO, "stale connection: PINGs unanswered");

@@ -293,6 +293,7 @@ struct jw_conn {
      * is answered once pongs >= it. */
     uint64_t pings, pongs;
     uint64_t out_pings;  /* PINGs in `out`, not yet handed to the socket */
+    int64_t keepalive_out; /* keep-alive PINGs since the last PONG */
     uint64_t lost_pings; /* PINGs up to this number died with a socket */
     int64_t drain_deadline_ms;
     jw__pong_action *actions;

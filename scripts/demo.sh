@@ -3,8 +3,9 @@
 # pub/sub, wildcards, request/reply and queue groups, with the C examples
 # (examples/c/), then the same with the Python ones (examples/python/),
 # blocking and asyncio, then with the Lua ones (examples/lua/), then the
-# Python production-ready connection: its graceful shutdown and its
-# handlers when the server goes away.
+# production-ready connection: its graceful shutdown, and its handlers and
+# reconnection when the server restarts (C, Python blocking and asyncio,
+# Lua).
 #
 #   BUILD_DIR=build PYTHON=.venv/bin/python LUA=lua5.4 bash scripts/demo.sh
 #
@@ -201,15 +202,16 @@ port_open() {
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# start_server NAME: start a private nats-server on a free loopback port; its
-# URL goes into SERVER_URL. The first one, "main", is the one the tour uses
-# ($NATS_URL); others are spares a step may stop.
+# start_server NAME [PORT]: start a private nats-server on a free loopback
+# port (or on PORT, to bring a stopped server back where its clients look);
+# its URL goes into SERVER_URL. The first one, "main", is the one the tour
+# uses ($NATS_URL); others are spares a step may stop.
 start_server() {
   local name=$1 attempt port pid deadline
   command -v nats-server >/dev/null || fail "nats-server not found (run scripts/setup.sh)"
   for attempt in 1 2 3 4 5; do
-    port=$((20000 + RANDOM % 40000))
-    port_open "$port" && continue # taken
+    port=${2:-$((20000 + RANDOM % 40000))}
+    port_open "$port" && { [[ -z ${2:-} ]] && continue; sleep 0.1; continue; }
     rm -rf "$WORK/jetstream-$name"
     nats-server -a 127.0.0.1 -p "$port" -js -sd "$WORK/jetstream-$name" \
       >"$WORK/nats-server-$name.log" 2>&1 &
@@ -252,6 +254,7 @@ EXAMPLES=(publisher subscriber wildcard_subscriber responder requester
 example() {
   case $1 in
   c) EX=("$C_BIN/example_$2") ;;
+  lua) EX=(env JW_BUILD_DIR="$BUILD_DIR" lua5.4 "$ROOT/examples/lua/$2.lua") ;;
   python) EX=("$PYTHON" "$PY_DIR/$2.py") ;;
   asyncio) EX=("$PYTHON" "$PY_DIR/aio_$2.py") ;;
   lua) EX=("$LUA" "$LUA_DIR/$2.lua") ;;
@@ -403,21 +406,37 @@ tour_production() {
   expect production "Connection closed"
   expect_last production "Shutdown complete"
 
-  for kind in python asyncio; do
-    label=Python
-    [[ $kind == python ]] || label="Python asyncio"
-    section "$label: Production-ready connection, losing the server"
+  # The server restarts under a running service: the handlers report the
+  # loss and the return, and the heartbeats resume on the same
+  # subscription. In C, Python (blocking and asyncio) and Lua.
+  local port
+  for kind in c python asyncio lua; do
+    case $kind in
+    c) label=C ;;
+    python) label=Python ;;
+    asyncio) label="Python asyncio" ;;
+    lua) label=Lua ;;
+    esac
+    if [[ $kind == lua ]] && ! command -v lua5.4 >/dev/null; then
+      fail "lua5.4 not found (run scripts/setup.sh)"
+    fi
+    section "$label: Production-ready connection, the server restarts"
     start_server spare
+    port=${SERVER_URL##*:}
     example "$kind" production_connection
-    start_bg lost env NATS_URL="$SERVER_URL" "${EX[@]}"
-    wait_for_line lost "Received heartbeat"
-    say "Stopping its server: the handlers report it; with no reconnection"
-    say "yet (a later release), the service exits with status 1."
+    start_bg restart env NATS_URL="$SERVER_URL" "${EX[@]}" 4
+    wait_for_line restart "Received heartbeat"
+    say "Stopping its server, then starting it again on port $port:"
     stop_server spare
-    finish_bg lost failing
-    expect lost "Disconnected from NATS"
-    expect lost "Connection closed"
-    expect_last lost "Connection lost for good: exiting"
+    wait_for_line restart "Disconnected"
+    start_server spare "$port"
+    wait_for_line restart "Reconnected to"
+    finish_bg restart
+    expect restart "Disconnected due to error"
+    expect restart "Reconnected to nats://127.0.0.1:$port"
+    expect restart "Connection closed"
+    expect_last restart "Shutdown complete"
+    stop_server spare
   done
 }
 

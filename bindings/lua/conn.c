@@ -521,6 +521,10 @@ static int l_drain(lua_State *L)
     if (!c->conn)
         return ljw_conn_closed(L);
     jw_status st = jw_conn_drain(c->conn, ms);
+    /* The drain ended with the closed event queued: handlers see it now,
+     * before the connection is released. */
+    ljw_run_handlers(L, 1);
+    lua_settop(L, 2);
     int results = st == JW_OK ? (lua_pushboolean(L, 1), 1) : ljw_fail(L, st);
     release(L, 1, 1);
     return results;

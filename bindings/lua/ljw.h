@@ -95,6 +95,8 @@ void ljw_conn_register(lua_State *L);
 int ljw_connect(lua_State *L);
 ljw_conn *ljw_check_conn(lua_State *L, int arg);
 int ljw_conn_closed(lua_State *L); /* nil, CONNECTION_CLOSED */
+/* Run the nc:on handlers for every queued event (loop.c). */
+void ljw_run_handlers(lua_State *L, int conn_idx);
 
 /* Event-loop support (loop.c). */
 int ljw_poll(lua_State *L);

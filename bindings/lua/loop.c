@@ -56,8 +56,6 @@ int ljw_take_completions(lua_State *L, int conn_idx)
  * requests and run the event handlers set with nc:on; returns how many
  * requests wait in request_poll. Call it when the fd
  * fired, then pull subscriptions (next_msg(0)) until they are empty. */
-static void run_handlers(lua_State *L, int conn_idx);
-
 static int l_process(lua_State *L)
 {
     ljw_conn *c = ljw_check_conn(L, 1);
@@ -65,7 +63,7 @@ static int l_process(lua_State *L)
     if (c->conn)
         jw_conn_fd_reset(c->conn);
     int done = ljw_take_completions(L, 1);
-    run_handlers(L, 1);
+    ljw_run_handlers(L, 1);
     lua_pushinteger(L, done);
     return 1;
 }
@@ -332,7 +330,7 @@ static int l_on(lua_State *L)
 }
 
 /* Run the handlers set with nc:on for every queued event (process()). */
-static void run_handlers(lua_State *L, int conn_idx)
+void ljw_run_handlers(lua_State *L, int conn_idx)
 {
     ljw_conn *c = lua_touserdata(L, conn_idx);
     lua_getiuservalue(L, conn_idx, 1);

@@ -2,13 +2,15 @@
 "Graceful Shutdown".
 
 Connects with the options a service sets in production (a name for
-monitoring, timeouts, keepalive pings, a drain timeout) and the four
+monitoring, unlimited reconnection with a wait between rounds and a 5 MiB
+buffer for the outage, timeouts, keepalive pings, a drain timeout) and the
 connection event handlers, subscribes to "heartbeat" and publishes a
-heartbeat every second (the tutorial: every 5 s) while connected. Runs
-until it has received COUNT heartbeats (when given) or until SIGINT/SIGTERM,
-then shuts down gracefully with a drain. When the server goes away the
-handlers report it and, as the engine does not reconnect yet, the program
-exits with status 1.
+heartbeat every second (the tutorial: every 5 s). Runs until it has
+received COUNT heartbeats (when given) or until SIGINT/SIGTERM, then shuts
+down gracefully with a drain. When the server goes away the handlers report
+it, heartbeats published meanwhile are buffered, and the subscription
+resumes once a server is back. NATS_URL may list several servers; the other
+members of a cluster are learned from the server anyway.
 
   NATS_URL=nats://127.0.0.1:4222 python production_connection.py [COUNT]
 
@@ -37,8 +39,15 @@ def main():
     # Event handlers: the server went away, came back, the connection is
     # closed for good, or the server reported an error (a permissions
     # violation, a slow consumer, ...).
-    def on_disconnected():
-        print("Disconnected from NATS")
+    def on_disconnected(err):
+        if err is not None:
+            print("Disconnected due to error: %s (%s)" % (err.message,
+                                                          err.code))
+        else:
+            print("Disconnected from NATS")
+
+    def on_lame_duck():
+        print("Server entering lame duck mode: moving on")
 
     def on_reconnected():
         print("Reconnected to %s" % nc.connected_url)
@@ -56,10 +65,9 @@ def main():
     nc = jetwire.connect(
         common.server_url(),
         name="order-service",         # connection name, for monitoring
-        # Reconnection settings (the tutorial's MaxReconnects, ReconnectWait,
-        # ReconnectBufSize) come with a later release of the engine: today
-        # connect() rejects them with TypeError, and a lost connection
-        # closes (on_disconnected, then on_closed).
+        max_reconnect_attempts=-1,    # reconnect forever
+        reconnect_time_wait=2,        # seconds between rounds of attempts
+        reconnect_buf_size=5 * 1024 * 1024,  # kept while disconnected
         connect_timeout=5,            # seconds to connect
         ping_interval=20,             # seconds between keepalive pings
         max_outstanding_pings=3,      # unanswered pings before giving up
@@ -68,6 +76,7 @@ def main():
         reconnected_cb=on_reconnected,
         closed_cb=on_closed,
         error_cb=on_error,
+        lame_duck_cb=on_lame_duck,
     )
     try:
         print("Connected to NATS, server: %s" % nc.connected_url)
@@ -92,16 +101,18 @@ def main():
         next_beat = time.monotonic()
         while not stop.requested and not done.is_set():
             if time.monotonic() >= next_beat:
-                if nc.is_connected:
-                    now = datetime.now().astimezone().isoformat("T",
-                                                                "seconds")
+                now = datetime.now().astimezone().isoformat("T", "seconds")
+                try:
+                    # Buffered while reconnecting, up to reconnect_buf_size.
                     nc.publish("heartbeat", now.encode())
+                except jetwire.NotConnectedError as e:
+                    print("Heartbeat not sent: %s" % e.message)
                 next_beat += HEARTBEAT_SECONDS
             done.wait(0.05)  # a signal is noticed between two waits
 
         if nc.is_closed:
-            # Without reconnection (a later release), losing the server
-            # ends the connection: leave, for a supervisor to restart us.
+            # Closed by something else than us (say reconnection turned
+            # off, or a pool that ran out): leave, for a supervisor.
             print("Connection lost for good: exiting")
             return 1
 

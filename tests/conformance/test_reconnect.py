@@ -155,6 +155,19 @@ def test_drain_during_reconnect_times_out(driver, nats_server):
     assert driver.status(nc) == "CLOSED"
 
 
+def test_discovered_servers_event(driver, server_factory):
+    nodes = server_factory.start_cluster(2)
+    nc = driver.connect(nodes[0].url)
+    # Known at connect: taken in silently.
+    with pytest.raises(DriverError) as e:
+        driver.next_event(nc, timeout=0)
+    assert e.value.code == "TIMEOUT"
+    new = server_factory.grow_cluster(nodes)
+    expect_event(driver, nc, "DISCOVERED_SERVERS")
+    assert any(port_of(u) == new.port
+               for u in driver.servers(nc)["discovered"])
+
+
 def test_lame_duck_moves_the_client(driver, server_factory):
     nodes = server_factory.start_cluster(2)
     nc = driver.connect(nodes[0].url, no_randomize=True)
@@ -187,3 +200,34 @@ def test_reconnect_options_checked(driver, nats_server):
     with pytest.raises(DriverError) as e:
         driver.connect(nats_server.url, reconnect_time_wait=-1)
     assert e.value.code == "INVALID_ARG"
+
+
+def test_request_in_flight_fails_cleanly(driver, nats_server):
+    nc = driver.connect(nats_server.url, **FAST)
+    # Someone listens (so no "no responders") but never answers.
+    driver.subscribe(nc, "svc.silent")
+    driver.flush(nc)
+    pending = driver.request_async(nc, "svc.silent", b"q", timeout=10)
+    time.sleep(0.3)  # the driver is inside its request: let it go out
+    nats_server.stop()
+    started = time.monotonic()
+    with pytest.raises(DriverError) as e:
+        pending.msg()
+    assert e.value.code == "NOT_CONNECTED"
+    assert time.monotonic() - started < 5  # not the request's timeout
+
+
+def test_retry_on_failed_connect(driver, nats_server):
+    nats_server.stop()
+    with pytest.raises(DriverError) as e:
+        driver.connect(nats_server.url, **FAST)
+    assert e.value.code == "CONNECT"
+    nc = driver.connect(nats_server.url, retry_on_failed_connect=True,
+                        **FAST)
+    assert driver.status(nc) == "RECONNECTING"
+    sub = driver.subscribe(nc, "late.n")
+    driver.publish(nc, "late.n", b"early bird")
+    nats_server.start()
+    expect_event(driver, nc, "RECONNECTED")
+    assert driver.next_msg(sub, timeout=5).data == b"early bird"
+    assert driver.stats(nc)["reconnects"] == 0

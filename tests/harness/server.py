@@ -56,6 +56,7 @@ class NatsServer:
         self.extra_args = list(extra_args)
         self.fixed_port = port is not None
         self.port = port if port is not None else 0
+        self.route_port = 0  # cluster nodes: where routes connect
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -209,23 +210,49 @@ class ServerFactory:
         without JetStream: each gets a config file (server_name, cluster
         listen port, routes to the others) in its directory. Returns once
         every node announces the others' client URLs in its INFO."""
-        route_ports = [free_port() for _ in range(size)]
-        nodes = []
-        for i in range(size):
-            workdir = self.root / f"server{len(self.servers)}"
-            workdir.mkdir(parents=True, exist_ok=True)
-            routes = "\n".join(f"    nats-route://127.0.0.1:{p}"
-                               for j, p in enumerate(route_ports) if j != i)
-            conf = workdir / "node.conf"
-            conf.write_text(
-                f"server_name: node{i}\n"
-                f"cluster {{\n  name: jwtest\n"
-                f"  listen: 127.0.0.1:{route_ports[i]}\n"
-                f"  routes: [\n{routes}\n  ]\n}}\n")
-            server = NatsServer(workdir, extra_args=["-c", str(conf)],
-                                jetstream=False)
-            self.servers.append(server)
-            nodes.append(server.start())
+        nodes: list[NatsServer] = []
+        for _ in range(size):
+            nodes.append(self._cluster_node())
+        for node in nodes:
+            self._write_node_conf(node, nodes)
+            node.start()
+        self._wait_cluster(nodes, timeout)
+        return nodes
+
+    def grow_cluster(self, nodes: list[NatsServer],
+                     timeout: float = 10.0) -> NatsServer:
+        """Add a node routed to the cluster `nodes`; returns it once every
+        node announces every other."""
+        node = self._cluster_node()
+        self._write_node_conf(node, nodes + [node])
+        node.start()
+        nodes.append(node)
+        self._wait_cluster(nodes, timeout)
+        return node
+
+    def _cluster_node(self) -> NatsServer:
+        workdir = self.root / f"server{len(self.servers)}"
+        workdir.mkdir(parents=True, exist_ok=True)
+        server = NatsServer(workdir, extra_args=["-c",
+                                                 str(workdir / "node.conf")],
+                            jetstream=False)
+        server.route_port = free_port()
+        self.servers.append(server)
+        return server
+
+    @staticmethod
+    def _write_node_conf(node: NatsServer, nodes: list[NatsServer]) -> None:
+        index = nodes.index(node)
+        routes = "\n".join(f"    nats-route://127.0.0.1:{n.route_port}"
+                           for n in nodes if n is not node)
+        (node.workdir / "node.conf").write_text(
+            f"server_name: node{index}\n"
+            f"cluster {{\n  name: jwtest\n"
+            f"  listen: 127.0.0.1:{node.route_port}\n"
+            f"  routes: [\n{routes}\n  ]\n}}\n")
+
+    @staticmethod
+    def _wait_cluster(nodes: list[NatsServer], timeout: float) -> None:
         deadline = time.monotonic() + timeout
         for node in nodes:
             others = [f":{n.port}\"" for n in nodes if n is not node]
@@ -234,7 +261,6 @@ class ServerFactory:
                     raise ServerError(f"cluster did not form\n"
                                       f"{node.log_tail()}")
                 time.sleep(0.05)
-        return nodes
 
     def stop_all(self) -> None:
         for server in self.servers:

@@ -422,64 +422,100 @@ static int sees_all(const jw_test_server *s, jw_test_server **all, int n)
     return 1;
 }
 
-int jw_test_cluster_start(int n, jw_test_server **out)
+/* Write node i's config (routes to every other node of nodes[0..n)) and
+ * spawn it. */
+static int spawn_node(jw_test_server **nodes, int n, int i)
 {
-    int route_port[5];
-    if (n < 1 || n > 5)
+    char conf[2048], path[700];
+    int used = snprintf(conf, sizeof conf,
+                        "server_name: node%d\n"
+                        "cluster {\n  name: jwtest\n"
+                        "  listen: 127.0.0.1:%d\n  routes: [\n",
+                        i, nodes[i]->route_port);
+    for (int j = 0; j < n; j++)
+        if (j != i)
+            used += snprintf(conf + used, sizeof conf - (size_t)used,
+                             "    nats-route://127.0.0.1:%d\n",
+                             nodes[j]->route_port);
+    snprintf(conf + used, sizeof conf - (size_t)used, "  ]\n}\n");
+    snprintf(path, sizeof path, "%s/node.conf", nodes[i]->dir);
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
         return -1;
-    memset(out, 0, sizeof(*out) * (size_t)n);
-    for (int i = 0; i < n; i++) {
-        out[i] = server_new();
-        route_port[i] = free_port();
-        if (out[i] == NULL || out[i]->port <= 0 || route_port[i] <= 0)
-            goto fail;
-        out[i]->no_jetstream = 1;
+    fputs(conf, f);
+    fclose(f);
+    if (snprintf(nodes[i]->args, sizeof nodes[i]->args, "-c %s", path) >=
+        (int)sizeof nodes[i]->args)
+        return -1;
+    if (spawn(nodes[i], nodes[i]->args) != 0)
+        return -1;
+    track(nodes[i], 1);
+    return 0;
+}
+
+static jw_test_server *node_new(void)
+{
+    jw_test_server *s = server_new();
+    if (s == NULL)
+        return NULL;
+    s->no_jetstream = 1;
+    s->route_port = free_port();
+    if (s->port <= 0 || s->route_port <= 0) {
+        remove_tree(s->dir);
+        free(s);
+        return NULL;
     }
-    for (int i = 0; i < n; i++) {
-        char conf[2048], path[700];
-        int used = snprintf(conf, sizeof conf,
-                            "server_name: node%d\n"
-                            "cluster {\n  name: jwtest\n"
-                            "  listen: 127.0.0.1:%d\n  routes: [\n",
-                            i, route_port[i]);
-        for (int j = 0; j < n; j++)
-            if (j != i)
-                used +=
-                    snprintf(conf + used, sizeof conf - (size_t)used,
-                             "    nats-route://127.0.0.1:%d\n", route_port[j]);
-        snprintf(conf + used, sizeof conf - (size_t)used, "  ]\n}\n");
-        snprintf(path, sizeof path, "%s/node.conf", out[i]->dir);
-        FILE *f = fopen(path, "w");
-        if (f == NULL)
-            goto fail;
-        fputs(conf, f);
-        fclose(f);
-        if (snprintf(out[i]->args, sizeof out[i]->args, "-c %s", path) >=
-            (int)sizeof out[i]->args)
-            goto fail;
-        if (spawn(out[i], out[i]->args) != 0)
-            goto fail;
-        track(out[i], 1);
-    }
-    for (int i = 0; i < n; i++)
-        if (wait_ready(out[i]) != 0)
-            goto fail;
+    return s;
+}
+
+/* Wait until nodes[from..n) are ready and every node sees all the others. */
+static int wait_cluster(jw_test_server **nodes, int n, int from)
+{
+    for (int i = from; i < n; i++)
+        if (wait_ready(nodes[i]) != 0)
+            return -1;
     int64_t deadline = jw_test_now_ms() + 10000;
     for (int i = 0; i < n; i++) {
-        while (!sees_all(out[i], out, n)) {
+        while (!sees_all(nodes[i], nodes, n)) {
             if (jw_test_now_ms() > deadline) {
                 fprintf(stderr, "cluster: node%d did not see the others\n", i);
-                jw_test_server_dump_log(out[i]);
-                goto fail;
+                jw_test_server_dump_log(nodes[i]);
+                return -1;
             }
             jw_test_sleep_ms(50);
         }
     }
     return 0;
+}
+
+int jw_test_cluster_start(int n, jw_test_server **out)
+{
+    if (n < 1 || n > 5)
+        return -1;
+    memset(out, 0, sizeof(*out) * (size_t)n);
+    for (int i = 0; i < n; i++)
+        if ((out[i] = node_new()) == NULL)
+            goto fail;
+    for (int i = 0; i < n; i++)
+        if (spawn_node(out, n, i) != 0)
+            goto fail;
+    if (wait_cluster(out, n, 0) == 0)
+        return 0;
 fail:
     for (int i = 0; i < n; i++) {
         jw_test_server_stop(out[i]);
         out[i] = NULL;
     }
+    return -1;
+}
+
+int jw_test_cluster_grow(jw_test_server **nodes, int n)
+{
+    if (n < 1 || n > 4 || (nodes[n] = node_new()) == NULL)
+        return -1;
+    if (spawn_node(nodes, n + 1, n) == 0 && wait_cluster(nodes, n + 1, n) == 0)
+        return 0;
+    jw_test_server_stop(nodes[n]);
+    nodes[n] = NULL;
     return -1;
 }

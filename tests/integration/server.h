@@ -25,6 +25,7 @@ typedef struct jw_test_server {
     char log_path[600];
     char args[512]; /* extra_args, kept for a restart */
     int no_jetstream; /* cluster nodes run without -js */
+    int route_port;   /* cluster nodes: where routes connect */
 } jw_test_server;
 
 /* Start nats-server -a 127.0.0.1 -p PORT -js -sd DIR plus extra_args (split
@@ -48,6 +49,10 @@ int jw_test_server_revive(jw_test_server *s);
  * filled, or -1 (nothing left running). Stop each with
  * jw_test_server_stop. */
 int jw_test_cluster_start(int n, jw_test_server **out);
+
+/* Add node n to the cluster nodes[0..n) (nodes has room for it), routed to
+ * the others, and wait until every node sees it. 0 or -1. */
+int jw_test_cluster_grow(jw_test_server **nodes, int n);
 
 /* Print the server's log to stderr (for diagnosing a failure). */
 void jw_test_server_dump_log(const jw_test_server *s);

@@ -239,6 +239,7 @@ TEST(null_handles)
     CHECK_STATUS(jw_conn_discovered_servers(NULL, buf, sizeof buf),
                  JW_EINVAL);
     CHECK_STATUS(jw_conn_discovered_servers(nc, NULL, 10), JW_EINVAL);
+    CHECK_STATUS(jw_conn_discovered_servers(nc, buf, 0), JW_EINVAL);
     CHECK_STATUS(jw_conn_server_info(NULL, buf, sizeof buf), JW_EINVAL);
     CHECK_STATUS(jw_conn_server_info(nc, NULL, 10), JW_EINVAL);
     CHECK_STATUS(jw_conn_server_version(NULL, buf, sizeof buf), JW_EINVAL);

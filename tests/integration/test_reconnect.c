@@ -402,6 +402,11 @@ TEST(reconnect_retry_on_failed_connect)
     CHECK(jw_test_server_revive(s) == 0);
     EXPECT_EVENT(nc, JW_EVENT_RECONNECTED, 10000);
     CHECK(take_numbered(sub, 0, 3) == 0);
+    /* Its SUB went out twice (buffered, then re-sent): still one
+     * subscription on the server, so no duplicates. */
+    CHECK_OK(jw_conn_flush(nc, 5000));
+    jw_msg *dup = NULL;
+    CHECK_STATUS(jw_sub_next(sub, 100, &dup), JW_ETIMEOUT);
     CHECK_EQ_INT(jw_conn_stat(nc, JW_STAT_RECONNECTS), 0);
 
     jw_sub_free(sub);
@@ -563,6 +568,31 @@ TEST(ignore_discovered_servers)
     jw_conn_free(nc);
     jw_opts_free(o);
     for (int i = 0; i < 2; i++)
+        jw_test_server_stop(nodes[i]);
+    return 0;
+}
+
+TEST(discovered_servers_event)
+{
+    jw_test_server *nodes[3];
+    CHECK(jw_test_cluster_start(2, nodes) == 0);
+    jw_conn *nc = NULL;
+    CHECK_OK(jw_conn_connect(nodes[0]->url, NULL, &nc));
+    /* Node 1 was known at connect: taken in without an event. */
+    jw_event *ev = NULL;
+    CHECK_STATUS(jw_conn_next_event(nc, 0, &ev), JW_ETIMEOUT);
+
+    CHECK(jw_test_cluster_grow(nodes, 2) == 0);
+    CHECK_OK(jw_conn_next_event(nc, 5000, &ev));
+    CHECK_EQ_INT(jw_event_kind_get(ev), JW_EVENT_DISCOVERED_SERVERS);
+    jw_event_free(ev);
+    char list[1024], want[32];
+    CHECK_OK(jw_conn_discovered_servers(nc, list, sizeof list));
+    snprintf(want, sizeof want, "127.0.0.1:%d", nodes[2]->port);
+    CHECK(strstr(list, want) != NULL);
+
+    jw_conn_free(nc);
+    for (int i = 0; i < 3; i++)
         jw_test_server_stop(nodes[i]);
     return 0;
 }

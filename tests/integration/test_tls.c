@@ -134,3 +134,53 @@ TEST(tls_failures)
     tls_teardown(&f);
     return 0;
 }
+
+/* A TLS connection survives a restart: the new socket does the TLS
+ * handshake and CONNECT again, then gets its subscription back. */
+TEST(tls_reconnect)
+{
+    tls_fixture f;
+    CHECK(tls_setup(&f, 1) == 0);
+    char path[3][128], url[96];
+    const char *names[3] = {"tls_ca_file", "tls_cert_file", "tls_key_file"};
+    const char *files[3] = {"ca.pem", "client.pem", "client-key.pem"};
+    jw_opts *opts = NULL;
+    CHECK_OK(jw_opts_new(&opts));
+    for (int i = 0; i < 3; i++) {
+        snprintf(path[i], sizeof path[i], "%s/%s", f.dir, files[i]);
+        CHECK_OK(jw_opts_set_str(opts, names[i], path[i]));
+    }
+    CHECK_OK(jw_opts_set_int(opts, "reconnect_time_wait", 100));
+    CHECK_OK(jw_opts_set_int(opts, "reconnect_jitter_tls", 10));
+    snprintf(url, sizeof url, "tls://127.0.0.1:%d", f.server->port);
+    jw_conn *nc = NULL;
+    CHECK_OK(jw_conn_connect(url, opts, &nc));
+    jw_sub *sub = NULL;
+    CHECK_OK(jw_conn_subscribe(nc, "tls.again", NULL, &sub));
+    CHECK_OK(jw_conn_flush(nc, 5000));
+
+    CHECK(jw_test_server_kill(f.server) == 0);
+    jw_event *ev = NULL;
+    CHECK_OK(jw_conn_next_event(nc, 5000, &ev));
+    CHECK_EQ_INT(jw_event_kind_get(ev), JW_EVENT_DISCONNECTED);
+    jw_event_free(ev);
+    CHECK_OK(jw_conn_publish(nc, "tls.again", "buffered", 8));
+    CHECK(jw_test_server_revive(f.server) == 0);
+    CHECK_OK(jw_conn_next_event(nc, 10000, &ev));
+    CHECK_EQ_INT(jw_event_kind_get(ev), JW_EVENT_RECONNECTED);
+    jw_event_free(ev);
+    jw_msg *m = NULL;
+    CHECK_OK(jw_sub_next(sub, 5000, &m));
+    CHECK_MEM_STR((const char *)jw_msg_data(m), jw_msg_data_len(m),
+                  "buffered");
+    jw_msg_free(m);
+    char now[128];
+    CHECK_OK(jw_conn_connected_url(nc, now, sizeof now));
+    CHECK(strncmp(now, "tls://", 6) == 0);
+
+    jw_sub_free(sub);
+    jw_conn_free(nc);
+    jw_opts_free(opts);
+    tls_teardown(&f);
+    return 0;
+}

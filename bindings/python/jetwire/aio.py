@@ -239,10 +239,8 @@ class Connection(_ConnectionState):
                 code = ffi.string(lib.jw_status_name(status_p[0])).decode()
                 fut.set_exception(error_for(code, "request failed: %s"
                                             % code.lower()))
-        for sub in list(self._watched.values()):
-            sub._fill()
-            if not sub._waiters:
-                self._unwatch(sub)
+        # Events first: a reconnected callback comes before the messages
+        # that were buffered during the outage.
         ev_p = ffi.new("jw_event **")
         while self._state.event_cbs and lib.jw_conn_next_event(
                 handle, 0, ev_p) == JW_OK:
@@ -258,6 +256,10 @@ class Connection(_ConnectionState):
                           if event.kind in self._state.wants_error else cb())
                 if inspect.isawaitable(result):
                     self._loop.create_task(result)  # type: ignore[arg-type]
+        for sub in list(self._watched.values()):
+            sub._fill()
+            if not sub._waiters:
+                self._unwatch(sub)
 
     # -- publishing and requests ------------------------------------------
 
