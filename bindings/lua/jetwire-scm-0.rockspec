@@ -51,6 +51,10 @@ build = {
                 "core/request.c",
                 "core/map.c",
                 "core/url.c",
+                "core/js.c",
+                "core/jsconf.c",
+                "core/jsm.c",
+                "core/jsfetch.c",
             },
             defines = { "_GNU_SOURCE" },
             incdirs = {
