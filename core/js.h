@@ -66,6 +66,10 @@ void jw__js_config_from_wire(int kind, json_t *config);
 /* Dump an info document for the user, with its "config" converted. */
 jw_status jw__js_info_out(int kind, json_t *info, char **out);
 
+/* JW_OK when the consumer exists, else the API's error. */
+jw_status jw__js_consumer_exists(jw_js *js, const char *stream,
+                                 const char *name);
+
 /* A stream or consumer name usable in an API subject. */
 jw_status jw__js_check_name(const char *what, const char *name);
 

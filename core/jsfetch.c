@@ -98,7 +98,7 @@ int jw_consumer_fetch(jw_consumer *c, jw_msg **msgs, int batch,
         st = jw_conn_publish_reply(js->conn, subject, inbox, body,
                                    strlen(body));
 
-    int count = 0;
+    int count = 0, statuses = 0;
     int64_t deadline = jw__now_ms() + timeout_ms;
     enum verdict v = KEEP_GOING;
     while (st == JW_OK && v == KEEP_GOING && count < batch) {
@@ -119,6 +119,7 @@ int jw_consumer_fetch(jw_consumer *c, jw_msg **msgs, int batch,
             if (v == KEEP_GOING && jw_msg_status_code(m) &&
                 jw_msg_data_len(m) == 0) {
                 v = judge_status(m, count, &st);
+                statuses++;
                 jw_msg_free(m);
             } else if (v == KEEP_GOING) {
                 msgs[count++] = m;
@@ -128,6 +129,14 @@ int jw_consumer_fetch(jw_consumer *c, jw_msg **msgs, int batch,
         }
     }
     jw_sub_free(sub);
+    /* A live consumer ends an expiring request with a 408 before the
+     * client gives up; silence means the consumer (or its stream) is gone,
+     * since 2.9.10 does not answer pulls for a missing consumer. */
+    if (st == JW_OK && count == 0 && statuses == 0 && !no_wait) {
+        jw_status found = jw__js_consumer_exists(js, c->stream, c->name);
+        if (found == JW_ECONSUMER_NOT_FOUND || found == JW_ESTREAM_NOT_FOUND)
+            st = found;
+    }
     if (st && count == 0)
         return st;
     return count;

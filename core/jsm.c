@@ -500,7 +500,7 @@ static jw_status consumer_suffix(const char *verb, const char *stream,
     return st;
 }
 
-static jw_status consumer_exists(jw_js *js, const char *stream,
+jw_status jw__js_consumer_exists(jw_js *js, const char *stream,
                                  const char *name)
 {
     char suffix[600];
@@ -584,7 +584,7 @@ static jw_status consumer_put(jw_js *js, int mode, const char *stream,
         json_object_set_new(cfg, "ack_policy", json_string("explicit"));
     if (st == JW_OK && name && mode != (CREATE | UPDATE)) {
         /* 2.9.10 has no create-only or update-only action: ask first. */
-        jw_status found = consumer_exists(js, stream, name);
+        jw_status found = jw__js_consumer_exists(js, stream, name);
         if (mode == CREATE && found == JW_OK) {
             st = jw__fail(JW_EJETSTREAM, "consumer '%s' already exists on "
                                          "stream '%s'", name, stream);
@@ -643,7 +643,7 @@ jw_status jw_js_consumer_get(jw_js *js, const char *stream, const char *name,
         *out = NULL;
     if (!js || !out)
         return jw__fail(JW_EINVAL, "js and out must not be NULL");
-    jw_status st = consumer_exists(js, stream, name);
+    jw_status st = jw__js_consumer_exists(js, stream, name);
     return st ? st : new_handle(js, stream, name, out);
 }
 
