@@ -7,6 +7,8 @@
 #   ROUNDS=3                 rounds per (mode, size); the median is reported
 #   SIZES="16 128"           payload sizes in bytes
 #   N_PUB=5000000 N_PUBSUB=1000000 N_REQREP=10000
+#   JS_SIZES="128"           payload sizes of the JetStream modes
+#   N_JSPUB=20000 N_JSASYNC=500000 N_JSFETCH=500000
 #   BENCH_LIBS="jetwire natsc"   which programs to build and run
 #   BUILD_DIR=<repo>/build-bench
 #   BENCH_JETWIRE_BIN, BENCH_NATSC_BIN   use these binaries, skip the build
@@ -19,6 +21,10 @@ SIZES=${SIZES:-16 128}
 N_PUB=${N_PUB:-5000000}
 N_PUBSUB=${N_PUBSUB:-1000000}
 N_REQREP=${N_REQREP:-10000}
+JS_SIZES=${JS_SIZES:-128}
+N_JSPUB=${N_JSPUB:-20000}
+N_JSASYNC=${N_JSASYNC:-500000}
+N_JSFETCH=${N_JSFETCH:-500000}
 BENCH_LIBS=${BENCH_LIBS:-jetwire natsc}
 OUT_DIR=$ROOT/bench/results
 OUT=$OUT_DIR/latest.md
@@ -66,7 +72,8 @@ s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null && return
     done
 }
 port=$(free_port)
-nats-server -a 127.0.0.1 -p "$port" >"$work/server.log" 2>&1 &
+nats-server -a 127.0.0.1 -p "$port" -js -sd "$work/jetstream" \
+    >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 100); do
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
@@ -96,11 +103,15 @@ run_one() { # lib variant mode size n
     fi
 }
 
-for mode in pub pubsub reqrep; do
+for mode in pub pubsub reqrep jspub jsasync jsfetch; do
+    sizes=$SIZES
     case $mode in
     pub) n=$N_PUB ;; pubsub) n=$N_PUBSUB ;; reqrep) n=$N_REQREP ;;
+    jspub) n=$N_JSPUB sizes=$JS_SIZES ;;
+    jsasync) n=$N_JSASYNC sizes=$JS_SIZES ;;
+    jsfetch) n=$N_JSFETCH sizes=$JS_SIZES ;;
     esac
-    for size in $SIZES; do
+    for size in $sizes; do
         for round in $(seq "$ROUNDS"); do
             # Alternate which library goes first so that neither always
             # meets the server warm (or cold).
