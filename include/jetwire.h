@@ -723,6 +723,29 @@ JW_EXTERN int jw_consumer_fetch(jw_consumer *c, jw_msg **msgs, int batch,
                                 int64_t timeout_ms, int64_t max_bytes,
                                 int no_wait);
 
+/* Continuous consumption, like Go's Consume/Messages: pull requests of
+ * batch messages (and max_bytes, 0: no cap) that overlap, a new one going
+ * out when half of the previous is used, each living expires_ms (0: 30000,
+ * at least 1000) with idle heartbeats every expires_ms/2 (at most 30 s);
+ * when neither a message nor a heartbeat came for two heartbeats, the
+ * requests are made again (after a server restart, a reconnect). All of it
+ * runs inside jw_consume_next, in the caller's thread: nothing is asked
+ * for while nobody pulls. The consumer handle must outlive the jw_consume.
+ *
+ * jw_consume_next takes up to max messages into msgs[], waiting up to
+ * timeout_ms (< 0: until one comes) for the first; returns the count (0
+ * when none came in time) or a negative jw_status (JW_ECONSUMER_NOT_FOUND
+ * once the consumer is deleted, JW_EINVALID_SUBSCRIPTION after stop).
+ * jw_consume_stop ends the requests; jw_consume_free stops and releases. */
+typedef struct jw_consume jw_consume;
+JW_EXTERN jw_status jw_consumer_consume(jw_consumer *c, int batch,
+                                        int64_t max_bytes, int64_t expires_ms,
+                                        jw_consume **out);
+JW_EXTERN int jw_consume_next(jw_consume *cc, jw_msg **msgs, int max,
+                              int64_t timeout_ms);
+JW_EXTERN jw_status jw_consume_stop(jw_consume *cc);
+JW_EXTERN void jw_consume_free(jw_consume *cc);
+
 /* ---- acknowledgements ----
  * For messages delivered by a JetStream consumer (reply subject $JS.ACK.*).
  * Another message gives JW_EINVAL "not a JetStream message". After a

@@ -55,6 +55,7 @@ build = {
                 "core/jsconf.c",
                 "core/jsm.c",
                 "core/jsfetch.c",
+                "core/jsconsume.c",
             },
             defines = { "_GNU_SOURCE" },
             incdirs = {

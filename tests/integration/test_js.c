@@ -836,3 +836,57 @@ TEST(js_no_jetstream)
     jw_test_server_stop(srv);
     return 0;
 }
+
+TEST(js_consume_continuous)
+{
+    START_SERVER(srv, NULL);
+    JS_SETUP(srv, nc, js);
+    CHECK_OK(jw_js_stream_create(js, ORDERS_STREAM, NULL));
+    CHECK(publish_n(js, "orders.new", 30) == 0);
+    jw_consumer *cons = NULL;
+    CHECK_OK(jw_js_consumer_create(js, "ORDERS", PROCESSOR, &cons));
+    jw_consume *cc = NULL;
+    CHECK_STATUS(jw_consumer_consume(cons, 0, 0, 0, &cc), JW_EINVAL);
+    CHECK_STATUS(jw_consumer_consume(cons, 10, 0, 500, &cc), JW_EINVAL);
+    /* Batches of 10: 100 messages need many overlapping requests. */
+    CHECK_OK(jw_consumer_consume(cons, 10, 0, 2000, &cc));
+    uint64_t next = 1;
+    jw_msg *m[7];
+    while (next <= 100) {
+        if (next == 31)
+            CHECK(publish_n(js, "orders.new", 70) == 0);
+        int n = jw_consume_next(cc, m, 7, 3000);
+        CHECK(n > 0);
+        for (int i = 0; i < n; i++) {
+            CHECK_EQ_INT(stream_seq(m[i]), next);
+            next++;
+            CHECK_OK(jw_msg_ack(m[i]));
+        }
+        free_msgs(m, n);
+    }
+    /* Idle for longer than a request lives (2 s) and two heartbeats:
+     * the requests are renewed and a new message still arrives. */
+    CHECK_EQ_INT(jw_consume_next(cc, m, 7, 2500), 0);
+    CHECK(publish_n(js, "orders.new", 1) == 0);
+    CHECK_EQ_INT(jw_consume_next(cc, m, 7, 3000), 1);
+    CHECK_EQ_INT(stream_seq(m[0]), 101);
+    CHECK_OK(jw_msg_ack_sync(m[0], 2000));
+    jw_msg_free(m[0]);
+    CHECK_OK(jw_consume_stop(cc));
+    CHECK_OK(jw_consume_stop(cc));
+    CHECK_STATUS(jw_consume_next(cc, m, 7, 100), JW_EINVALID_SUBSCRIPTION);
+    jw_consume_free(cc);
+
+    /* A deleted consumer ends consumption with an error, not a hang. */
+    CHECK_OK(jw_consumer_consume(cons, 10, 0, 2000, &cc));
+    CHECK_OK(jw_js_consumer_delete(js, "ORDERS", "order-processor"));
+    int n = jw_consume_next(cc, m, 7, 3000);
+    CHECK_STATUS(n, JW_ECONSUMER_NOT_FOUND);
+    jw_consume_free(cc);
+    jw_consume_free(NULL);
+    jw_consumer_free(cons);
+    jw_js_free(js);
+    jw_conn_free(nc);
+    jw_test_server_stop(srv);
+    return 0;
+}
