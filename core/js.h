@@ -1,7 +1,8 @@
 /*
- * JetStream internals shared by js.c (context, API requests, publish, acks),
- * jsconf.c (configuration checks), jsm.c (streams and consumers) and
- * jsfetch.c (pull). Everything here rides on the public connection API
+ * JetStream internals shared by js.c (context, API requests, publish),
+ * jsack.c (acks, metadata), jsconf.c (configuration checks), jsm.c
+ * (streams and consumers), jsfetch.c (fetch) and jsconsume.c (continuous
+ * pull). Everything here rides on the public connection API
  * (requests, subscriptions): JetStream adds no state to the connection.
  */
 #ifndef JW_JS_H

@@ -52,6 +52,7 @@ build = {
                 "core/map.c",
                 "core/url.c",
                 "core/js.c",
+                "core/jsack.c",
                 "core/jsconf.c",
                 "core/jsm.c",
                 "core/jsfetch.c",

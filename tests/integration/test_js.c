@@ -73,6 +73,37 @@ static uint64_t delivered(const jw_msg *m)
     return n;
 }
 
+/* The tutorial's ORDERS stream on a fresh server, n messages on
+ * orders.new, and a consumer made from consumer_config. */
+typedef struct orders_fixture {
+    jw_test_server *srv;
+    jw_conn *nc;
+    jw_js *js;
+    jw_consumer *cons;
+} orders_fixture;
+
+static int orders_open(orders_fixture *f, int n, const char *consumer_config)
+{
+    memset(f, 0, sizeof *f);
+    f->srv = jw_test_server_start(NULL);
+    CHECK(f->srv != NULL);
+    CHECK_OK(jw_test_connect(f->srv, &f->nc));
+    CHECK_OK(jw_js_new(f->nc, &f->js));
+    CHECK_OK(jw_js_stream_create(f->js, ORDERS_STREAM, NULL));
+    CHECK(publish_n(f->js, "orders.new", n) == 0);
+    CHECK_OK(jw_js_consumer_create(f->js, "ORDERS", consumer_config,
+                                   &f->cons));
+    return 0;
+}
+
+static void orders_close(orders_fixture *f)
+{
+    jw_consumer_free(f->cons);
+    jw_js_free(f->js);
+    jw_conn_free(f->nc);
+    jw_test_server_stop(f->srv);
+}
+
 TEST(js_orders_flow)
 {
     START_SERVER(srv, NULL);
@@ -205,12 +236,9 @@ TEST(js_durable_resumes)
 
 TEST(js_nak_redelivers)
 {
-    START_SERVER(srv, NULL);
-    JS_SETUP(srv, nc, js);
-    CHECK_OK(jw_js_stream_create(js, ORDERS_STREAM, NULL));
-    CHECK(publish_n(js, "orders.new", 1) == 0);
-    jw_consumer *cons = NULL;
-    CHECK_OK(jw_js_consumer_create(js, "ORDERS", PROCESSOR, &cons));
+    orders_fixture f;
+    CHECK(orders_open(&f, 1, PROCESSOR) == 0);
+    jw_consumer *cons = f.cons;
     jw_msg *m[1];
     CHECK_EQ_INT(jw_consumer_fetch(cons, m, 1, 2000, 0, 0), 1);
     CHECK_EQ_INT(delivered(m[0]), 1);
@@ -224,21 +252,15 @@ TEST(js_nak_redelivers)
     CHECK_EQ_INT(delivered(m[0]), 2);
     CHECK_OK(jw_msg_ack(m[0]));
     jw_msg_free(m[0]);
-    jw_consumer_free(cons);
-    jw_js_free(js);
-    jw_conn_free(nc);
-    jw_test_server_stop(srv);
+    orders_close(&f);
     return 0;
 }
 
 TEST(js_nak_delay)
 {
-    START_SERVER(srv, NULL);
-    JS_SETUP(srv, nc, js);
-    CHECK_OK(jw_js_stream_create(js, ORDERS_STREAM, NULL));
-    CHECK(publish_n(js, "orders.new", 1) == 0);
-    jw_consumer *cons = NULL;
-    CHECK_OK(jw_js_consumer_create(js, "ORDERS", PROCESSOR, &cons));
+    orders_fixture f;
+    CHECK(orders_open(&f, 1, PROCESSOR) == 0);
+    jw_consumer *cons = f.cons;
     jw_msg *m[1];
     CHECK_EQ_INT(jw_consumer_fetch(cons, m, 1, 2000, 0, 0), 1);
     CHECK_OK(jw_msg_nak_delay(m[0], 2000));
@@ -250,23 +272,15 @@ TEST(js_nak_delay)
     CHECK_EQ_INT(delivered(m[0]), 2);
     CHECK_OK(jw_msg_ack(m[0]));
     jw_msg_free(m[0]);
-    jw_consumer_free(cons);
-    jw_js_free(js);
-    jw_conn_free(nc);
-    jw_test_server_stop(srv);
+    orders_close(&f);
     return 0;
 }
 
 TEST(js_term_not_redelivered)
 {
-    START_SERVER(srv, NULL);
-    JS_SETUP(srv, nc, js);
-    CHECK_OK(jw_js_stream_create(js, ORDERS_STREAM, NULL));
-    CHECK(publish_n(js, "orders.new", 1) == 0);
-    jw_consumer *cons = NULL;
-    CHECK_OK(jw_js_consumer_create(
-        js, "ORDERS",
-        "{\"durable_name\":\"t\",\"ack_wait\":500,\"max_deliver\":5}", &cons));
+    orders_fixture f;
+    CHECK(orders_open(&f, 1, "{\"durable_name\":\"t\",\"ack_wait\":500,\"max_deliver\":5}") == 0);
+    jw_consumer *cons = f.cons;
     jw_msg *m[1];
     CHECK_EQ_INT(jw_consumer_fetch(cons, m, 1, 2000, 0, 0), 1);
     CHECK_OK(jw_msg_term(m[0]));
@@ -279,22 +293,16 @@ TEST(js_term_not_redelivered)
     CHECK_EQ_INT(json_num(info, "num_ack_pending"), 0);
     CHECK_EQ_INT(json_num(info, "num_redelivered"), 0);
     jw_free(info);
-    jw_consumer_free(cons);
-    jw_js_free(js);
-    jw_conn_free(nc);
-    jw_test_server_stop(srv);
+    orders_close(&f);
     return 0;
 }
 
 TEST(js_in_progress_extends)
 {
-    START_SERVER(srv, NULL);
-    JS_SETUP(srv, nc, js);
-    CHECK_OK(jw_js_stream_create(js, ORDERS_STREAM, NULL));
-    CHECK(publish_n(js, "orders.new", 1) == 0);
-    jw_consumer *cons = NULL;
-    CHECK_OK(jw_js_consumer_create(
-        js, "ORDERS", "{\"durable_name\":\"w\",\"ack_wait\":1000}", &cons));
+    orders_fixture f;
+    CHECK(orders_open(&f, 1, "{\"durable_name\":\"w\",\"ack_wait\":1000}") == 0);
+    jw_js *js = f.js;
+    jw_consumer *cons = f.cons;
     jw_msg *m[1], *again[1];
     CHECK_EQ_INT(jw_consumer_fetch(cons, m, 1, 2000, 0, 0), 1);
     /* Keep it in progress for 2.5 ack_waits: never redelivered. Each
@@ -314,21 +322,15 @@ TEST(js_in_progress_extends)
     CHECK_EQ_INT(jw_consumer_fetch(cons, m, 1, 3000, 0, 0), 1);
     CHECK_EQ_INT(delivered(m[0]), 2);
     jw_msg_free(m[0]);
-    jw_consumer_free(cons);
-    jw_js_free(js);
-    jw_conn_free(nc);
-    jw_test_server_stop(srv);
+    orders_close(&f);
     return 0;
 }
 
 TEST(js_max_deliver)
 {
-    START_SERVER(srv, NULL);
-    JS_SETUP(srv, nc, js);
-    CHECK_OK(jw_js_stream_create(js, ORDERS_STREAM, NULL));
-    CHECK(publish_n(js, "orders.new", 1) == 0);
-    jw_consumer *cons = NULL;
-    CHECK_OK(jw_js_consumer_create(js, "ORDERS", PROCESSOR, &cons));
+    orders_fixture f;
+    CHECK(orders_open(&f, 1, PROCESSOR) == 0);
+    jw_consumer *cons = f.cons;
     jw_msg *m[1];
     for (int i = 1; i <= 3; i++) {
         CHECK_EQ_INT(jw_consumer_fetch(cons, m, 1, 2000, 0, 0), 1);
@@ -338,10 +340,7 @@ TEST(js_max_deliver)
     }
     /* max_deliver 3: no fourth delivery. */
     CHECK_EQ_INT(jw_consumer_fetch(cons, m, 1, 1000, 0, 0), 0);
-    jw_consumer_free(cons);
-    jw_js_free(js);
-    jw_conn_free(nc);
-    jw_test_server_stop(srv);
+    orders_close(&f);
     return 0;
 }
 
@@ -839,12 +838,10 @@ TEST(js_no_jetstream)
 
 TEST(js_consume_continuous)
 {
-    START_SERVER(srv, NULL);
-    JS_SETUP(srv, nc, js);
-    CHECK_OK(jw_js_stream_create(js, ORDERS_STREAM, NULL));
-    CHECK(publish_n(js, "orders.new", 30) == 0);
-    jw_consumer *cons = NULL;
-    CHECK_OK(jw_js_consumer_create(js, "ORDERS", PROCESSOR, &cons));
+    orders_fixture f;
+    CHECK(orders_open(&f, 30, PROCESSOR) == 0);
+    jw_js *js = f.js;
+    jw_consumer *cons = f.cons;
     jw_consume *cc = NULL;
     CHECK_STATUS(jw_consumer_consume(cons, 0, 0, 0, &cc), JW_EINVAL);
     CHECK_STATUS(jw_consumer_consume(cons, 10, 0, 500, &cc), JW_EINVAL);
@@ -884,9 +881,6 @@ TEST(js_consume_continuous)
     CHECK_STATUS(n, JW_ECONSUMER_NOT_FOUND);
     jw_consume_free(cc);
     jw_consume_free(NULL);
-    jw_consumer_free(cons);
-    jw_js_free(js);
-    jw_conn_free(nc);
-    jw_test_server_stop(srv);
+    orders_close(&f);
     return 0;
 }
