@@ -7,6 +7,7 @@
 #   ROUNDS=3                 rounds per (mode, size); the median is reported
 #   SIZES="16 128"           payload sizes in bytes
 #   N_PUB=5000000 N_PUBSUB=1000000 N_REQREP=10000
+#   MODES="pub pubsub reqrep jspub jsasync jsfetch"   which modes to run
 #   JS_SIZES="128"           payload sizes of the JetStream modes
 #   N_JSPUB=20000 N_JSASYNC=500000 N_JSFETCH=500000
 #   BENCH_LIBS="jetwire natsc"   which programs to build and run
@@ -22,6 +23,7 @@ N_PUB=${N_PUB:-5000000}
 N_PUBSUB=${N_PUBSUB:-1000000}
 N_REQREP=${N_REQREP:-10000}
 JS_SIZES=${JS_SIZES:-128}
+MODES=${MODES:-pub pubsub reqrep jspub jsasync jsfetch}
 N_JSPUB=${N_JSPUB:-20000}
 N_JSASYNC=${N_JSASYNC:-500000}
 N_JSFETCH=${N_JSFETCH:-500000}
@@ -103,7 +105,7 @@ run_one() { # lib variant mode size n
     fi
 }
 
-for mode in pub pubsub reqrep jspub jsasync jsfetch; do
+for mode in $MODES; do
     sizes=$SIZES
     case $mode in
     pub) n=$N_PUB ;; pubsub) n=$N_PUBSUB ;; reqrep) n=$N_REQREP ;;

@@ -736,7 +736,8 @@ JW_EXTERN int jw_consumer_fetch(jw_consumer *c, jw_msg **msgs, int batch,
  * timeout_ms (< 0: until one comes) for the first; returns the count (0
  * when none came in time) or a negative jw_status (JW_ECONSUMER_NOT_FOUND
  * once the consumer is deleted, JW_EINVALID_SUBSCRIPTION after stop).
- * jw_consume_stop ends the requests; jw_consume_free stops and releases. */
+ * jw_consume_stop ends the requests; jw_consume_free stops and releases.
+ * One jw_consume is used from one thread at a time. */
 typedef struct jw_consume jw_consume;
 JW_EXTERN jw_status jw_consumer_consume(jw_consumer *c, int batch,
                                         int64_t max_bytes, int64_t expires_ms,
