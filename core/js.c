@@ -499,6 +499,16 @@ jw_status jw_js_publish_msg(jw_js *js, const jw_msg *msg,
 
 /* ---- asynchronous publish ---- */
 
+/* Queue a completion (mu held). */
+static void queue_done(jw_js *js, jw__js_done *d)
+{
+    if (js->done_tail)
+        js->done_tail->next = d;
+    else
+        js->done_head = d;
+    js->done_tail = d;
+}
+
 /* Loop thread: an ack (or a no-responders status) for "<prefix><id>". */
 static void async_ack(jw_sub *sub, jw_msg *reply, void *arg)
 {
@@ -520,11 +530,7 @@ static void async_ack(jw_sub *sub, jw_msg *reply, void *arg)
     pthread_mutex_lock(&js->mu);
     if (id && jw__map_remove(&js->in_flight, id)) {
         if (d) {
-            if (js->done_tail)
-                js->done_tail->next = d;
-            else
-                js->done_head = d;
-            js->done_tail = d;
+            queue_done(js, d);
             d = NULL;
         }
         pthread_cond_broadcast(&js->cond);
@@ -553,6 +559,45 @@ static jw_status ensure_ack_sub(jw_js *js)
                                 &js->ack_sub);
 }
 
+static void fail_one(void *value, void *arg)
+{
+    jw_js *js = arg;
+    jw__js_done *d = calloc(1, sizeof(*d));
+    if (!d)
+        return;
+    d->id = (uint64_t)(uintptr_t)value;
+    d->status = JW_ECONNECTION_CLOSED;
+    d->text = strdup("the connection closed before the ack came");
+    queue_done(js, d);
+}
+
+/* Wait (mu held) until fewer than limit publishes are in flight. Acks
+ * cannot come over a closed connection: its publishes then complete with
+ * JW_ECONNECTION_CLOSED at once instead of at the deadline. */
+static jw_status wait_acks(jw_js *js, int64_t deadline_us, size_t limit)
+{
+    while (js->in_flight.count >= limit) {
+        if (jw_conn_status_get(js->conn) == JW_CONN_CLOSED) {
+            jw__map_each(&js->in_flight, fail_one, js);
+            jw__map_free(&js->in_flight);
+            return jw__fail(JW_ECONNECTION_CLOSED,
+                            "the connection closed with async publishes "
+                            "unacknowledged");
+        }
+        /* Look at the connection at least every 100 ms. */
+        int64_t slice = jw__deadline(100);
+        if (deadline_us >= 0 && deadline_us < slice)
+            slice = deadline_us;
+        if (jw__loop_wait(js->conn->loop, &js->cond, &js->mu, slice) &&
+            js->in_flight.count >= limit && deadline_us >= 0 &&
+            jw__now_us() >= deadline_us)
+            return jw__fail(JW_ETIMEOUT,
+                            "%zu async publishes still unacknowledged",
+                            js->in_flight.count);
+    }
+    return JW_OK;
+}
+
 jw_status jw_js_publish_async(jw_js *js, const jw_msg *msg,
                               const jw_js_pub_opts *o, uint64_t *id_out)
 {
@@ -567,22 +612,15 @@ jw_status jw_js_publish_async(jw_js *js, const jw_msg *msg,
         return st;
     pthread_mutex_lock(&js->mu);
     st = ensure_ack_sub(js);
-    int64_t deadline = jw__deadline(js->timeout_ms);
-    while (st == JW_OK && (int64_t)js->in_flight.count >= js->max_pending) {
-        if (jw__loop_in_callback())
-            st = jw__fail(JW_EINVAL, "async publish window is full and "
-                                     "cannot be waited for in a callback");
-        else if (jw__loop_wait(js->conn->loop, &js->cond, &js->mu,
-                               deadline) &&
-                 (int64_t)js->in_flight.count >= js->max_pending)
-            st = jw__fail(JW_ETIMEOUT,
-                          "%lld async publishes still unacknowledged after "
-                          "%lld ms",
-                          (long long)js->in_flight.count,
-                          (long long)js->timeout_ms);
-    }
-    uint64_t id = ++js->next_id;
-    if (st == JW_OK && jw__map_put(&js->in_flight, id, (void *)1))
+    if (st == JW_OK && (int64_t)js->in_flight.count >= js->max_pending)
+        st = jw__loop_in_callback()
+                 ? jw__fail(JW_EINVAL, "async publish window is full and "
+                                       "cannot be waited for in a callback")
+                 : wait_acks(js, jw__deadline(js->timeout_ms),
+                             (size_t)js->max_pending);
+    uint64_t id = st == JW_OK ? ++js->next_id : 0;
+    if (st == JW_OK &&
+        jw__map_put(&js->in_flight, id, (void *)(uintptr_t)id))
         st = jw__fail(JW_ENO_MEMORY, "out of memory");
     pthread_mutex_unlock(&js->mu);
     if (st == JW_OK) {
@@ -646,18 +684,8 @@ jw_status jw_js_publish_async_complete(jw_js *js, int64_t timeout_ms)
         return jw__fail(JW_EINVAL, "js is NULL");
     if (jw__loop_in_callback())
         return jw__fail(JW_EINVAL, "cannot wait inside a loop callback");
-    jw_status st = JW_OK;
-    int64_t deadline = jw__deadline(timeout_ms);
     pthread_mutex_lock(&js->mu);
-    while (js->in_flight.count) {
-        if (jw__loop_wait(js->conn->loop, &js->cond, &js->mu, deadline) &&
-            js->in_flight.count) {
-            st = jw__fail(JW_ETIMEOUT,
-                          "%zu async publishes still unacknowledged",
-                          js->in_flight.count);
-            break;
-        }
-    }
+    jw_status st = wait_acks(js, jw__deadline(timeout_ms), 1);
     pthread_mutex_unlock(&js->mu);
     return st;
 }

@@ -27,7 +27,7 @@ struct jw_js {
     char ack_prefix[64];
     size_t ack_prefix_len;
     uint64_t next_id;
-    jw__map in_flight; /* id -> (void *)1 */
+    jw__map in_flight; /* id -> the id, as a pointer */
     struct jw__js_done *done_head, *done_tail;
 };
 

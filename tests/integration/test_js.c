@@ -884,3 +884,51 @@ TEST(js_consume_continuous)
     orders_close(&f);
     return 0;
 }
+
+TEST(js_async_unacked)
+{
+    START_SERVER(srv, NULL);
+    JS_SETUP(srv, nc, js);
+    CHECK_OK(jw_js_stream_create(js,
+                                 "{\"name\":\"ORDERS\",\"subjects\":"
+                                 "[\"orders.>\"],\"allow_rollup_hdrs\":true}",
+                                 NULL));
+    /* An invalid Nats-Rollup value is dropped by the server without any
+     * ack (jetstream.md 6.3): these publishes stay in flight. */
+    jw_msg *msg = NULL;
+    CHECK_OK(jw_msg_new("orders.x", NULL, "r", 1, &msg));
+    CHECK_OK(jw_msg_header_add(msg, "Nats-Rollup", "bogus"));
+    uint64_t first = 0, second = 0;
+    CHECK_OK(jw_js_publish_async(js, msg, NULL, &first));
+    CHECK_OK(jw_js_publish_async(js, msg, NULL, &second));
+    jw_msg_free(msg);
+    CHECK_STATUS(jw_js_publish_async_complete(js, 300), JW_ETIMEOUT);
+    CHECK_EQ_INT(jw_js_publish_async_pending(js), 2);
+    /* The waiting publish times out the same way. */
+    CHECK_OK(jw_js_set_int(js, "timeout", 300));
+    CHECK_OK(jw_msg_new("orders.x", NULL, "r", 1, &msg));
+    CHECK_OK(jw_msg_header_add(msg, "Nats-Rollup", "bogus"));
+    CHECK_STATUS(jw_js_publish_msg(js, msg, NULL, NULL), JW_ETIMEOUT);
+    /* A full window waits for acks, then gives up. */
+    CHECK_OK(jw_js_set_int(js, "max_pending", 2));
+    CHECK_STATUS(jw_js_publish_async(js, msg, NULL, NULL), JW_ETIMEOUT);
+    jw_msg_free(msg);
+    /* Closing the connection completes them at once. */
+    CHECK_OK(jw_conn_close(nc));
+    CHECK_STATUS(jw_js_publish_async_complete(js, 10000),
+                 JW_ECONNECTION_CLOSED);
+    CHECK_EQ_INT(jw_js_publish_async_pending(js), 0);
+    uint64_t id;
+    jw_status st;
+    int seen = 0;
+    while (jw_js_publish_async_poll(js, &id, &st, NULL) == 1) {
+        CHECK(id == first || id == second);
+        CHECK_STATUS(st, JW_ECONNECTION_CLOSED);
+        seen++;
+    }
+    CHECK_EQ_INT(seen, 2);
+    jw_js_free(js);
+    jw_conn_free(nc);
+    jw_test_server_stop(srv);
+    return 0;
+}
