@@ -215,8 +215,10 @@ commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo uncommitted)
     echo
     echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $commit, $(nproc) CPUs," \
         "$server_version on 127.0.0.1, nats.c $(pkg-config --modversion libnats 2>/dev/null || echo '?')."
-    echo "Median of $ROUNDS rounds; n: pub $N_PUB, pubsub $N_PUBSUB, reqrep $N_REQREP" \
-        "(after 200 unmeasured requests). Run took ${elapsed}s."
+    echo "Median of $ROUNDS rounds; modes: $MODES; n: pub $N_PUB, pubsub $N_PUBSUB," \
+        "reqrep $N_REQREP (after 200 unmeasured requests), jspub $N_JSPUB," \
+        "jsasync $N_JSASYNC, jsfetch $N_JSFETCH (memory stream, batches of 256)." \
+        "Run took ${elapsed}s."
     echo "Ratios are jetwire / nats.c: rate above 1 is better, CPU and p50 below 1 are better."
     echo "CPU is user+sys of the whole client process per million messages (requests for reqrep)."
     echo
