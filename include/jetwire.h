@@ -747,6 +747,31 @@ JW_EXTERN int jw_consume_next(jw_consume *cc, jw_msg **msgs, int max,
 JW_EXTERN jw_status jw_consume_stop(jw_consume *cc);
 JW_EXTERN void jw_consume_free(jw_consume *cc);
 
+/* Ordered consumer: every message of the stream (or of filter_subject) in
+ * stream order, without gaps or duplicates and without acks, for reading a
+ * stream from start to end or following it. An ephemeral push consumer is
+ * created (ack_policy none, flow control, idle heartbeats, in memory) and
+ * recreated from the next stream sequence when a gap shows or nothing,
+ * not even a heartbeat, arrives for three heartbeats (a server restart, a
+ * reconnect). config_json (may be NULL) may set only deliver_policy,
+ * opt_start_seq, opt_start_time, filter_subject, headers_only,
+ * replay_policy, idle_heartbeat (ms, default 5000) and description; the
+ * other fields give JW_EINVAL. The context must outlive the handle.
+ *
+ * jw_ordered_next works like jw_consume_next (0 when nothing came within
+ * timeout_ms); flow-control replies and resets happen inside it, so it
+ * should be called regularly. jw_ordered_last_sequence gives the stream
+ * sequence of the last message handed out (0: none yet). jw_ordered_free
+ * deletes the server's consumer and releases the handle; accepts NULL. */
+typedef struct jw_ordered jw_ordered;
+JW_EXTERN jw_status jw_js_ordered_consumer(jw_js *js, const char *stream,
+                                           const char *config_json,
+                                           jw_ordered **out);
+JW_EXTERN int jw_ordered_next(jw_ordered *oc, jw_msg **msgs, int max,
+                              int64_t timeout_ms);
+JW_EXTERN uint64_t jw_ordered_last_sequence(const jw_ordered *oc);
+JW_EXTERN void jw_ordered_free(jw_ordered *oc);
+
 /* ---- acknowledgements ----
  * For messages delivered by a JetStream consumer (reply subject $JS.ACK.*).
  * Another message gives JW_EINVAL "not a JetStream message". After a

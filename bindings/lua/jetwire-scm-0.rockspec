@@ -57,6 +57,7 @@ build = {
                 "core/jsm.c",
                 "core/jsfetch.c",
                 "core/jsconsume.c",
+                "core/jsordered.c",
             },
             defines = { "_GNU_SOURCE" },
             incdirs = {

@@ -932,3 +932,86 @@ TEST(js_async_unacked)
     jw_test_server_stop(srv);
     return 0;
 }
+
+/* Read from an ordered consumer until `want` messages came; they must be
+ * stream sequences first, first+1, ... */
+static int read_ordered(jw_ordered *oc, uint64_t first, int want)
+{
+    int got = 0;
+    int64_t deadline = jw_test_now_ms() + 10000;
+    while (got < want && jw_test_now_ms() < deadline) {
+        jw_msg *m[16];
+        int n = jw_ordered_next(oc, m, 16, 1000);
+        CHECK(n >= 0);
+        for (int i = 0; i < n; i++) {
+            CHECK_EQ_INT(stream_seq(m[i]), first + (uint64_t)got);
+            got++;
+            /* No acks: ack_policy is none. */
+        }
+        free_msgs(m, n);
+    }
+    CHECK_EQ_INT(got, want);
+    return 0;
+}
+
+TEST(js_ordered_consumer)
+{
+    START_SERVER(srv, NULL);
+    JS_SETUP(srv, nc, js);
+    CHECK_OK(jw_js_stream_create(js, ORDERS_STREAM, NULL));
+    CHECK(publish_n(js, "orders.new", 50) == 0);
+    jw_ordered *oc = NULL;
+    CHECK_STATUS(jw_js_ordered_consumer(js, "ORDERS",
+                                        "{\"durable_name\":\"x\"}", &oc),
+                 JW_EINVAL);
+    CHECK(strstr(jw_last_error(), "durable_name") != NULL);
+    CHECK_STATUS(jw_js_ordered_consumer(js, "ORDERS",
+                                        "{\"ack_policy\":\"explicit\"}", &oc),
+                 JW_EINVAL);
+    CHECK_STATUS(jw_js_ordered_consumer(js, "ORDERS",
+                                        "{\"idle_heartbeat\":10}", &oc),
+                 JW_EINVAL);
+    CHECK_STATUS(jw_js_ordered_consumer(js, "NOPE", NULL, &oc),
+                 JW_ESTREAM_NOT_FOUND);
+    CHECK_OK(jw_js_ordered_consumer(js, "ORDERS",
+                                    "{\"idle_heartbeat\":300}", &oc));
+    CHECK(read_ordered(oc, 1, 50) == 0);
+    CHECK_EQ_INT(jw_ordered_last_sequence(oc), 50);
+
+    /* Lose the server's consumer: no more heartbeats, so after three of
+     * them the consumer is made again, from sequence 51. */
+    char *names = NULL;
+    CHECK_OK(jw_js_consumer_names(js, "ORDERS", &names));
+    char name[64] = "";
+    CHECK(sscanf(names, "[\"%63[^\"]\"]", name) == 1);
+    jw_free(names);
+    CHECK_OK(jw_js_consumer_delete(js, "ORDERS", name));
+    CHECK(publish_n(js, "orders.new", 10) == 0);
+    CHECK(read_ordered(oc, 51, 10) == 0);
+    CHECK_OK(jw_js_consumer_names(js, "ORDERS", &names));
+    CHECK(strstr(names, name) == NULL);
+    CHECK(strcmp(names, "[]") != 0);
+    jw_free(names);
+    jw_ordered_free(oc);
+    /* Freeing deleted the server's consumer too. */
+    CHECK_OK(jw_js_consumer_names(js, "ORDERS", &names));
+    CHECK_STR(names, "[]");
+    jw_free(names);
+
+    /* Filtered, from a start sequence. */
+    CHECK_OK(jw_js_publish(js, "orders.special", "s", 1, NULL, NULL));
+    CHECK_OK(jw_js_ordered_consumer(
+        js, "ORDERS",
+        "{\"filter_subject\":\"orders.special\",\"deliver_policy\":"
+        "\"by_start_sequence\",\"opt_start_seq\":5}",
+        &oc));
+    CHECK(read_ordered(oc, 61, 1) == 0);
+    jw_msg *m[4];
+    CHECK_EQ_INT(jw_ordered_next(oc, m, 4, 300), 0);
+    jw_ordered_free(oc);
+    jw_ordered_free(NULL);
+    jw_js_free(js);
+    jw_conn_free(nc);
+    jw_test_server_stop(srv);
+    return 0;
+}
