@@ -47,6 +47,17 @@ static long long stream_msgs(jw_js *js, const char *stream)
     return n;
 }
 
+/* num_ack_pending of a consumer, -1 when its info cannot be had. */
+static long long ack_pending(jw_js *js, const char *stream, const char *name)
+{
+    char *info = NULL;
+    if (jw_js_consumer_info(js, stream, name, &info))
+        return -1;
+    long long n = json_num(info, "num_ack_pending");
+    jw_free(info);
+    return n;
+}
+
 static void free_msgs(jw_msg **msgs, int n)
 {
     for (int i = 0; i < n; i++)
@@ -1010,6 +1021,56 @@ TEST(js_ordered_consumer)
     CHECK_EQ_INT(jw_ordered_next(oc, m, 4, 300), 0);
     jw_ordered_free(oc);
     jw_ordered_free(NULL);
+    jw_js_free(js);
+    jw_conn_free(nc);
+    jw_test_server_stop(srv);
+    return 0;
+}
+
+TEST(js_push_consumer_group)
+{
+    START_SERVER(srv, NULL);
+    JS_SETUP(srv, nc, js);
+    CHECK_OK(jw_js_stream_create(js, ORDERS_STREAM, NULL));
+    /* Subscribe the deliver subject (as a queue group) first, then make
+     * the consumer that pushes to it. */
+    jw_sub *a = NULL, *b = NULL;
+    CHECK_OK(jw_conn_subscribe(nc, "deliver.orders", "workers", &a));
+    CHECK_OK(jw_conn_subscribe(nc, "deliver.orders", "workers", &b));
+    CHECK_OK(jw_conn_flush(nc, 2000));
+    CHECK_OK(jw_js_consumer_create(
+        js, "ORDERS",
+        "{\"durable_name\":\"pusher\",\"deliver_subject\":\"deliver.orders\","
+        "\"deliver_group\":\"workers\",\"ack_wait\":5000}",
+        NULL));
+    CHECK(publish_n(js, "orders.new", 20) == 0);
+    int got = 0;
+    static int seen[21];
+    int64_t deadline = jw_test_now_ms() + 5000;
+    while (got < 20 && jw_test_now_ms() < deadline) {
+        jw_sub *subs[2] = {a, b};
+        for (int s = 0; s < 2; s++) {
+            jw_msg *m = NULL;
+            if (jw_sub_next(subs[s], 50, &m) != JW_OK)
+                continue;
+            uint64_t seq = stream_seq(m);
+            CHECK(seq >= 1 && seq <= 20 && !seen[seq]);
+            seen[seq] = 1;
+            CHECK_OK(jw_msg_ack(m));
+            jw_msg_free(m);
+            got++;
+        }
+    }
+    CHECK_EQ_INT(got, 20);
+    char *info = NULL;
+    CHECK_OK(jw_js_consumer_info(js, "ORDERS", "pusher", &info));
+    CHECK(strstr(info, "\"deliver_group\":\"workers\"") != NULL);
+    jw_free(info);
+    /* The acks were not waited for: give the server a moment. */
+    JW_WAIT_FOR(ack_pending(js, "ORDERS", "pusher") == 0, 3000);
+    CHECK_EQ_INT(ack_pending(js, "ORDERS", "pusher"), 0);
+    jw_sub_free(a);
+    jw_sub_free(b);
     jw_js_free(js);
     jw_conn_free(nc);
     jw_test_server_stop(srv);
