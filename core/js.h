@@ -67,6 +67,10 @@ void jw__js_config_from_wire(int kind, json_t *config);
 /* Dump an info document for the user, with its "config" converted. */
 jw_status jw__js_info_out(int kind, json_t *info, char **out);
 
+/* JW_ENOT_SUPPORTED (naming the version) when the connected server is
+ * older than `needed` for `what`; JW_OK otherwise or when unknown. */
+jw_status jw__js_require(const jw_js *js, int needed, const char *what);
+
 /* JW_OK when the consumer exists, else the API's error. */
 jw_status jw__js_consumer_exists(jw_js *js, const char *stream,
                                  const char *name);

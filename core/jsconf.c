@@ -131,6 +131,18 @@ void jw__js_version_text(int version, char *buf, size_t size)
              version % 100);
 }
 
+jw_status jw__js_require(const jw_js *js, int needed, const char *what)
+{
+    if (!js->version || js->version >= needed)
+        return JW_OK;
+    char need[32], have[32];
+    jw__js_version_text(needed, need, sizeof need);
+    jw__js_version_text(js->version, have, sizeof have);
+    return jw__fail(JW_ENOT_SUPPORTED,
+                    "%s needs nats-server %s or newer (connected server: %s)",
+                    what, need, have);
+}
+
 static const char *type_name(enum field_type t)
 {
     switch (t) {

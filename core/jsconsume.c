@@ -57,6 +57,11 @@ jw_status jw_consumer_consume(jw_consumer *c, int batch, int64_t max_bytes,
         expires_ms = 30000;
     if (expires_ms < 1000)
         return jw__fail(JW_EINVAL, "consume expires_ms must be >= 1000");
+    jw_status need = max_bytes ? jw__js_require(c->js, 20900,
+                                                "consume with max_bytes")
+                               : JW_OK;
+    if (need)
+        return need;
     jw_consume *cc = calloc(1, sizeof(*cc));
     if (!cc)
         return jw__fail(JW_ENO_MEMORY, "out of memory");

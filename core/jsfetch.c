@@ -67,6 +67,11 @@ int jw_consumer_fetch(jw_consumer *c, jw_msg **msgs, int batch,
         return jw__fail(JW_EINVAL, "fetch max_bytes must be >= 0");
     jw_js *js = c->js;
     jw__js_set_err_code(0);
+    if (max_bytes) {
+        jw_status need = jw__js_require(js, 20900, "fetch with max_bytes");
+        if (need)
+            return need;
+    }
 
     char inbox[64];
     jw_sub *sub = NULL;

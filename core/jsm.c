@@ -427,7 +427,7 @@ jw_status jw_js_stream_get_last_msg(jw_js *js, const char *stream,
     int direct = json_is_true(json_object_get(
         json_object_get(info, "config"), "allow_direct"));
     json_decref(info);
-    if (direct)
+    if (direct && (st = jw__js_require(js, 20900, "direct get")) == JW_OK)
         return direct_get_last(js, stream, subject, msg);
     json_t *body = json_pack("{ss}", "last_by_subj", subject);
     st = msg_get(js, stream, body, msg);
@@ -539,9 +539,7 @@ static jw_status create_suffix(jw_js *js, const char *stream,
         n = snprintf(buf, size, "CONSUMER.DURABLE.CREATE.%s.%s", stream,
                      durable);
     else if (name)
-        return jw__fail(JW_ENOT_SUPPORTED,
-                        "named ephemeral consumers need nats-server 2.9.0 "
-                        "or newer");
+        return jw__js_require(js, 20900, "a named ephemeral consumer");
     else
         n = snprintf(buf, size, "CONSUMER.CREATE.%s", stream);
     if (n < 0 || (size_t)n >= size)

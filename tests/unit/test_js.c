@@ -229,3 +229,18 @@ TEST(js_ack_not_jetstream)
     CHECK_EQ_INT(jw_msg_ack(NULL), JW_EINVAL);
     return 0;
 }
+
+TEST(js_require_version)
+{
+    jw_js js;
+    memset(&js, 0, sizeof js);
+    js.version = 20910;
+    CHECK_EQ_INT(jw__js_require(&js, 20900, "direct get"), JW_OK);
+    CHECK_EQ_INT(jw__js_require(&js, 21000, "consumer create actions"),
+                 JW_ENOT_SUPPORTED);
+    CHECK(strstr(jw_last_error(), "needs nats-server 2.10.0") != NULL);
+    CHECK(strstr(jw_last_error(), "2.9.10") != NULL);
+    js.version = 0; /* unknown: let the server decide */
+    CHECK_EQ_INT(jw__js_require(&js, 21000, "x"), JW_OK);
+    return 0;
+}
