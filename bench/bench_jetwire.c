@@ -356,9 +356,12 @@ static int run_jsasync(const bench_args *args)
     return failed ? 1 : 0;
 }
 
-static int run_jsfetch(const bench_args *args)
+/* jsfetch and jsconsume: n messages stored before the clock starts, then
+ * taken by a durable explicit-ack consumer and acked one by one. */
+static int run_jsconsume(const bench_args *args)
 {
-    jw_conn *conn = connect_or_die(args, "bench-jsfetch");
+    int continuous = args->mode == BENCH_JSCONSUME;
+    jw_conn *conn = connect_or_die(args, "bench-jsconsume");
     jw_js *js = js_setup(conn, args);
     void *payload = bench_payload(args->size);
     if (publish_async_all(js, args, payload, args->n))
@@ -373,14 +376,24 @@ static int run_jsfetch(const bench_args *args)
         die("jw_js_consumer_create", rc);
     jw_msg *msgs[BENCH_JS_BATCH];
     long received = 0;
+    jw_consume *cc = NULL;
     bench_window w;
     bench_window_start(&w);
+    if (continuous) {
+        rc = jw_consumer_consume(cons, BENCH_JS_BATCH, 0, 0, &cc);
+        if (rc != JW_OK)
+            die("jw_consumer_consume", rc);
+    }
     while (received < args->n) {
         long left = args->n - received;
         int want = left < BENCH_JS_BATCH ? (int)left : BENCH_JS_BATCH;
-        int n = jw_consumer_fetch(cons, msgs, want, args->timeout_ms, 0, 0);
+        int n = continuous
+                    ? jw_consume_next(cc, msgs, want, args->timeout_ms)
+                    : jw_consumer_fetch(cons, msgs, want, args->timeout_ms,
+                                        0, 0);
         if (n <= 0)
-            die("jw_consumer_fetch", n ? n : JW_ETIMEOUT);
+            die(continuous ? "jw_consume_next" : "jw_consumer_fetch",
+                n ? n : JW_ETIMEOUT);
         for (int i = 0; i < n; i++) {
             rc = jw_msg_ack(msgs[i]);
             if (rc != JW_OK)
@@ -394,6 +407,7 @@ static int run_jsfetch(const bench_args *args)
         die("jw_conn_flush", rc);
     bench_window_stop(&w);
     bench_report(LIB_NAME, args, &w, received, NULL);
+    jw_consume_free(cc);
     jw_consumer_free(cons);
     js_teardown(js, args);
     jw_conn_free(conn);
@@ -418,7 +432,8 @@ int main(int argc, char **argv)
     case BENCH_JSASYNC:
         return run_jsasync(&args);
     case BENCH_JSFETCH:
-        return run_jsfetch(&args);
+    case BENCH_JSCONSUME:
+        return run_jsconsume(&args);
     }
     return 2;
 }

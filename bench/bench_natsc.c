@@ -507,6 +507,78 @@ static int run_jsfetch(const bench_args *args)
     return 0;
 }
 
+/* jsconsume: nats.c's continuous consumption is a push subscription with
+ * a callback (js_Subscribe); each message is acked there, by hand. */
+static atomic_long consumed;
+static atomic_long ack_failures;
+
+static void on_js_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg,
+                      void *closure)
+{
+    (void)nc;
+    (void)sub;
+    (void)closure;
+    if (natsMsg_Ack(msg, NULL) != NATS_OK)
+        atomic_fetch_add(&ack_failures, 1);
+    natsMsg_Destroy(msg);
+    atomic_fetch_add(&consumed, 1);
+}
+
+static int run_jsconsume(const bench_args *args)
+{
+    natsConnection *conn = connect_or_die(args, "bench-jsconsume");
+    jsCtx *js = js_setup(conn, args);
+    void *payload = bench_payload(args->size);
+    publish_async_all(js, args, payload, args->n);
+    if (atomic_load(&async_failures))
+        die("prefill", NATS_ERR);
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = args->stream;
+    so.ManualAck = true;
+    so.Config.Durable = BENCH_JS_DURABLE;
+    so.Config.AckPolicy = js_AckExplicit;
+    so.Config.MaxAckPending = -1;
+    natsSubscription *sub = NULL;
+    bench_window w;
+    bench_window_start(&w);
+    natsStatus s = js_Subscribe(&sub, js, args->subject, on_js_msg, NULL,
+                                NULL, &so, NULL);
+    if (s != NATS_OK)
+        die("js_Subscribe", s);
+    uint64_t last_progress = bench_now_ns();
+    long seen = 0;
+    while (atomic_load(&consumed) < args->n) {
+        long now_seen = atomic_load(&consumed);
+        if (now_seen != seen) {
+            seen = now_seen;
+            last_progress = bench_now_ns();
+        } else if (bench_now_ns() - last_progress >
+                   (uint64_t)args->timeout_ms * 1000000) {
+            fprintf(stderr, "bench_natsc: consumption stalled at %ld\n",
+                    seen);
+            return 1;
+        }
+        const struct timespec tick = {0, 200000};
+        nanosleep(&tick, NULL);
+    }
+    s = natsConnection_FlushTimeout(conn, args->timeout_ms);
+    if (s != NATS_OK)
+        die("natsConnection_FlushTimeout", s);
+    bench_window_stop(&w);
+    long failed = atomic_load(&ack_failures);
+    if (failed)
+        fprintf(stderr, "bench_natsc: %ld acks failed\n", failed);
+    else
+        bench_report(LIB_NAME, args, &w, args->n, NULL);
+    natsSubscription_Unsubscribe(sub);
+    natsSubscription_Destroy(sub);
+    js_teardown(js, args);
+    natsConnection_Destroy(conn);
+    free(payload);
+    return failed ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     bench_args args;
@@ -534,6 +606,9 @@ int main(int argc, char **argv)
         break;
     case BENCH_JSFETCH:
         rc = run_jsfetch(&args);
+        break;
+    case BENCH_JSCONSUME:
+        rc = run_jsconsume(&args);
         break;
     }
     nats_Close();

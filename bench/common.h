@@ -24,7 +24,8 @@ typedef enum bench_mode {
     BENCH_REQREP = 3,
     BENCH_JSPUB = 4,   /* JetStream publish, waiting for each ack */
     BENCH_JSASYNC = 5, /* JetStream async publish, then wait for all acks */
-    BENCH_JSFETCH = 6  /* pull fetch in batches + ack each message */
+    BENCH_JSFETCH = 6, /* pull fetch in batches + ack each message */
+    BENCH_JSCONSUME = 7 /* continuous consumption + ack each message */
 } bench_mode;
 
 /* JetStream modes: the stream is in memory (the client's costs, not the
@@ -52,7 +53,7 @@ typedef struct bench_args {
 static void bench_usage(const char *prog, const char *variants)
 {
     fprintf(stderr,
-            "usage: %s --mode pub|pubsub|reqrep|jspub|jsasync|jsfetch\n"
+            "usage: %s --mode pub|pubsub|reqrep|jspub|jsasync|jsfetch|jsconsume\n"
             "          [--size BYTES] [--n COUNT]\n"
             "          [--url URL] [--warmup COUNT] [--timeout-ms MS]\n"
             "          [--variant NAME]\n"
@@ -111,6 +112,8 @@ static int bench_parse_args(int argc, char **argv, const char *variants,
                 args->mode = BENCH_JSASYNC;
             else if (strcmp(val, "jsfetch") == 0)
                 args->mode = BENCH_JSFETCH;
+            else if (strcmp(val, "jsconsume") == 0)
+                args->mode = BENCH_JSCONSUME;
             else
                 goto bad;
             args->mode_name = val;
