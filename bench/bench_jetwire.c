@@ -380,7 +380,7 @@ static int run_jsconsume(const bench_args *args)
     bench_window w;
     bench_window_start(&w);
     if (continuous) {
-        rc = jw_consumer_consume(cons, BENCH_JS_BATCH, 0, 0, &cc);
+        rc = jw_consumer_consume(cons, BENCH_JS_CONSUME_BATCH, 0, 0, &cc);
         if (rc != JW_OK)
             die("jw_consumer_consume", rc);
     }

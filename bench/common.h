@@ -32,6 +32,9 @@ typedef enum bench_mode {
  * disk's), one per process; fetch takes batches of this size. */
 #define BENCH_JS_BATCH 256
 #define BENCH_JS_DURABLE "bench"
+/* jsconsume: messages a continuous consumer keeps asked for (Go's
+ * Consume asks for 500 by default). */
+#define BENCH_JS_CONSUME_BATCH 1024
 
 typedef struct bench_args {
     const char *url; /* server URL */

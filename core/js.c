@@ -499,6 +499,14 @@ jw_status jw_js_publish_msg(jw_js *js, const jw_msg *msg,
 
 /* ---- asynchronous publish ---- */
 
+/* A publisher that found the window full waits until it has drained to
+ * three quarters: one wake-up per max_pending/4 acks instead of one per
+ * ack, which would ping-pong between the loop and the publisher. */
+static size_t low_water(const jw_js *js)
+{
+    return (size_t)(js->max_pending - (js->max_pending + 3) / 4);
+}
+
 /* Queue a completion (mu held). */
 static void queue_done(jw_js *js, jw__js_done *d)
 {
@@ -533,7 +541,10 @@ static void async_ack(jw_sub *sub, jw_msg *reply, void *arg)
             queue_done(js, d);
             d = NULL;
         }
-        pthread_cond_broadcast(&js->cond);
+        /* Wake waiters at two marks only (see low_water), not per ack. */
+        if (js->in_flight.count == 0 ||
+            js->in_flight.count == low_water(js))
+            pthread_cond_broadcast(&js->cond);
     }
     pthread_mutex_unlock(&js->mu);
     if (d)
@@ -617,7 +628,7 @@ jw_status jw_js_publish_async(jw_js *js, const jw_msg *msg,
                  ? jw__fail(JW_EINVAL, "async publish window is full and "
                                        "cannot be waited for in a callback")
                  : wait_acks(js, jw__deadline(js->timeout_ms),
-                             (size_t)js->max_pending);
+                             low_water(js) + 1);
     uint64_t id = st == JW_OK ? ++js->next_id : 0;
     if (st == JW_OK &&
         jw__map_put(&js->in_flight, id, (void *)(uintptr_t)id))
