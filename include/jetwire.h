@@ -559,7 +559,8 @@ JW_EXTERN jw_status jw_js_set_str(jw_js *js, const char *name,
 JW_EXTERN jw_status jw_js_set_int(jw_js *js, const char *name,
                                   int64_t value);
 /* Release the context. Async publishes still in flight are forgotten.
- * Accepts NULL. */
+ * Free the jw_consumer, jw_consume and jw_ordered handles made through it
+ * first. Accepts NULL. */
 JW_EXTERN void jw_js_free(jw_js *js);
 
 /* Account information ($JS.API.INFO) as JSON text. */
