@@ -286,6 +286,167 @@ static int run_reqrep(const bench_args *args)
     return exit_code;
 }
 
+/* ------------------------------------------------------------------------
+ * JetStream: a memory stream over the subject, made before measuring and
+ * deleted after.
+ */
+static jw_js *js_setup(jw_conn *conn, const bench_args *args)
+{
+    jw_js *js = NULL;
+    int rc = jw_js_new(conn, &js);
+    if (rc == JW_OK)
+        rc = jw_js_set_int(js, "timeout", args->timeout_ms);
+    char cfg[256];
+    snprintf(cfg, sizeof cfg,
+             "{\"name\":\"%s\",\"subjects\":[\"%s\"],\"storage\":\"memory\"}",
+             args->stream, args->subject);
+    if (rc == JW_OK)
+        rc = jw_js_stream_create(js, cfg, NULL);
+    if (rc != JW_OK)
+        die("jw_js_stream_create", rc);
+    return js;
+}
+
+static void js_teardown(jw_js *js, const bench_args *args)
+{
+    jw_js_stream_delete(js, args->stream);
+    jw_js_free(js);
+}
+
+static int run_jspub(const bench_args *args)
+{
+    jw_conn *conn = connect_or_die(args, "bench-jspub");
+    jw_js *js = js_setup(conn, args);
+    void *payload = bench_payload(args->size);
+    bench_window w;
+    bench_window_start(&w);
+    for (long i = 0; i < args->n; i++) {
+        int rc = jw_js_publish(js, args->subject, payload, args->size, NULL,
+                               NULL);
+        if (rc != JW_OK)
+            die("jw_js_publish", rc);
+    }
+    bench_window_stop(&w);
+    bench_report(LIB_NAME, args, &w, args->n, NULL);
+    js_teardown(js, args);
+    jw_conn_free(conn);
+    free(payload);
+    return 0;
+}
+
+/* Take every queued async outcome; returns how many failed. */
+static long drain_outcomes(jw_js *js)
+{
+    long failed = 0;
+    uint64_t id;
+    jw_status st;
+    while (jw_js_publish_async_poll(js, &id, &st, NULL) == 1)
+        failed += st != JW_OK;
+    return failed;
+}
+
+/* Publish n messages asynchronously and wait for every ack. */
+static long publish_async_all(jw_js *js, const bench_args *args,
+                              const void *payload, long n)
+{
+    jw_msg *msg = NULL;
+    int rc = jw_msg_new(args->subject, NULL, payload, args->size, &msg);
+    if (rc != JW_OK)
+        die("jw_msg_new", rc);
+    long failed = 0;
+    for (long i = 0; i < n; i++) {
+        rc = jw_js_publish_async(js, msg, NULL, NULL);
+        if (rc != JW_OK)
+            die("jw_js_publish_async", rc);
+        if ((i & 1023) == 1023)
+            failed += drain_outcomes(js);
+    }
+    rc = jw_js_publish_async_complete(js, args->timeout_ms);
+    if (rc != JW_OK)
+        die("jw_js_publish_async_complete", rc);
+    failed += drain_outcomes(js);
+    jw_msg_free(msg);
+    return failed;
+}
+
+static int run_jsasync(const bench_args *args)
+{
+    jw_conn *conn = connect_or_die(args, "bench-jsasync");
+    jw_js *js = js_setup(conn, args);
+    void *payload = bench_payload(args->size);
+    bench_window w;
+    bench_window_start(&w);
+    long failed = publish_async_all(js, args, payload, args->n);
+    bench_window_stop(&w);
+    if (failed)
+        fprintf(stderr, "bench_jetwire: %ld async publishes failed\n", failed);
+    else
+        bench_report(LIB_NAME, args, &w, args->n, NULL);
+    js_teardown(js, args);
+    jw_conn_free(conn);
+    free(payload);
+    return failed ? 1 : 0;
+}
+
+/* jsfetch and jsconsume: n messages stored before the clock starts, then
+ * taken by a durable explicit-ack consumer and acked one by one. */
+static int run_jsconsume(const bench_args *args)
+{
+    int continuous = args->mode == BENCH_JSCONSUME;
+    jw_conn *conn = connect_or_die(args, "bench-jsconsume");
+    jw_js *js = js_setup(conn, args);
+    void *payload = bench_payload(args->size);
+    if (publish_async_all(js, args, payload, args->n))
+        die("prefill", JW_EJETSTREAM);
+    jw_consumer *cons = NULL;
+    int rc = jw_js_consumer_create(js, args->stream,
+                                   "{\"durable_name\":\"" BENCH_JS_DURABLE
+                                   "\",\"ack_policy\":\"explicit\","
+                                   "\"max_ack_pending\":-1}",
+                                   &cons);
+    if (rc != JW_OK)
+        die("jw_js_consumer_create", rc);
+    jw_msg *msgs[BENCH_JS_BATCH];
+    long received = 0;
+    jw_consume *cc = NULL;
+    bench_window w;
+    bench_window_start(&w);
+    if (continuous) {
+        rc = jw_consumer_consume(cons, BENCH_JS_CONSUME_BATCH, 0, 0, &cc);
+        if (rc != JW_OK)
+            die("jw_consumer_consume", rc);
+    }
+    while (received < args->n) {
+        long left = args->n - received;
+        int want = left < BENCH_JS_BATCH ? (int)left : BENCH_JS_BATCH;
+        int n = continuous
+                    ? jw_consume_next(cc, msgs, want, args->timeout_ms)
+                    : jw_consumer_fetch(cons, msgs, want, args->timeout_ms,
+                                        0, 0);
+        if (n <= 0)
+            die(continuous ? "jw_consume_next" : "jw_consumer_fetch",
+                n ? n : JW_ETIMEOUT);
+        for (int i = 0; i < n; i++) {
+            rc = jw_msg_ack(msgs[i]);
+            if (rc != JW_OK)
+                die("jw_msg_ack", rc);
+            jw_msg_free(msgs[i]);
+        }
+        received += n;
+    }
+    rc = jw_conn_flush(conn, args->timeout_ms); /* the acks are out */
+    if (rc != JW_OK)
+        die("jw_conn_flush", rc);
+    bench_window_stop(&w);
+    bench_report(LIB_NAME, args, &w, received, NULL);
+    jw_consume_free(cc);
+    jw_consumer_free(cons);
+    js_teardown(js, args);
+    jw_conn_free(conn);
+    free(payload);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     bench_args args;
@@ -298,6 +459,13 @@ int main(int argc, char **argv)
         return run_pubsub(&args);
     case BENCH_REQREP:
         return run_reqrep(&args);
+    case BENCH_JSPUB:
+        return run_jspub(&args);
+    case BENCH_JSASYNC:
+        return run_jsasync(&args);
+    case BENCH_JSFETCH:
+    case BENCH_JSCONSUME:
+        return run_jsconsume(&args);
     }
     return 2;
 }

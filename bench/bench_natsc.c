@@ -343,6 +343,242 @@ static int run_reqrep(const bench_args *args)
     return exit_code;
 }
 
+/* ------------------------------------------------------------------------
+ * JetStream: the same memory stream as bench_jetwire's, through nats.c's
+ * JetStream API (js_Publish, js_PublishAsync, js_PullSubscribe +
+ * natsSubscription_Fetch + natsMsg_Ack).
+ */
+static atomic_long async_failures;
+
+static void on_async_error(jsCtx *js, jsPubAckErr *pae, void *closure)
+{
+    (void)js;
+    (void)pae;
+    (void)closure;
+    atomic_fetch_add(&async_failures, 1);
+}
+
+static jsCtx *js_setup(natsConnection *conn, const bench_args *args)
+{
+    jsOptions jo;
+    jsOptions_Init(&jo);
+    jo.Wait = args->timeout_ms;
+    jo.PublishAsync.ErrHandler = on_async_error;
+    jsCtx *js = NULL;
+    natsStatus s = natsConnection_JetStream(&js, conn, &jo);
+    if (s != NATS_OK)
+        die("natsConnection_JetStream", s);
+    jsStreamConfig cfg;
+    jsStreamConfig_Init(&cfg);
+    const char *subjects[1] = {args->subject};
+    cfg.Name = args->stream;
+    cfg.Subjects = subjects;
+    cfg.SubjectsLen = 1;
+    cfg.Storage = js_MemoryStorage;
+    jsStreamInfo *si = NULL;
+    jsErrCode jerr = 0;
+    s = js_AddStream(&si, js, &cfg, NULL, &jerr);
+    if (s != NATS_OK)
+        die("js_AddStream", s);
+    jsStreamInfo_Destroy(si);
+    return js;
+}
+
+static void js_teardown(jsCtx *js, const bench_args *args)
+{
+    js_DeleteStream(js, args->stream, NULL, NULL);
+    jsCtx_Destroy(js);
+}
+
+static int run_jspub(const bench_args *args)
+{
+    natsConnection *conn = connect_or_die(args, "bench-jspub");
+    jsCtx *js = js_setup(conn, args);
+    void *payload = bench_payload(args->size);
+    bench_window w;
+    bench_window_start(&w);
+    for (long i = 0; i < args->n; i++) {
+        jsPubAck *pa = NULL;
+        natsStatus s = js_Publish(&pa, js, args->subject, payload,
+                                  (int)args->size, NULL, NULL);
+        if (s != NATS_OK)
+            die("js_Publish", s);
+        jsPubAck_Destroy(pa);
+    }
+    bench_window_stop(&w);
+    bench_report(LIB_NAME, args, &w, args->n, NULL);
+    js_teardown(js, args);
+    natsConnection_Destroy(conn);
+    free(payload);
+    return 0;
+}
+
+static void publish_async_all(jsCtx *js, const bench_args *args,
+                              const void *payload, long n)
+{
+    for (long i = 0; i < n; i++) {
+        natsStatus s = js_PublishAsync(js, args->subject, payload,
+                                       (int)args->size, NULL);
+        if (s != NATS_OK)
+            die("js_PublishAsync", s);
+    }
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MaxWait = args->timeout_ms;
+    natsStatus s = js_PublishAsyncComplete(js, &po);
+    if (s != NATS_OK)
+        die("js_PublishAsyncComplete", s);
+}
+
+static int run_jsasync(const bench_args *args)
+{
+    natsConnection *conn = connect_or_die(args, "bench-jsasync");
+    jsCtx *js = js_setup(conn, args);
+    void *payload = bench_payload(args->size);
+    bench_window w;
+    bench_window_start(&w);
+    publish_async_all(js, args, payload, args->n);
+    bench_window_stop(&w);
+    long failed = atomic_load(&async_failures);
+    if (failed)
+        fprintf(stderr, "bench_natsc: %ld async publishes failed\n", failed);
+    else
+        bench_report(LIB_NAME, args, &w, args->n, NULL);
+    js_teardown(js, args);
+    natsConnection_Destroy(conn);
+    free(payload);
+    return failed ? 1 : 0;
+}
+
+static int run_jsfetch(const bench_args *args)
+{
+    natsConnection *conn = connect_or_die(args, "bench-jsfetch");
+    jsCtx *js = js_setup(conn, args);
+    void *payload = bench_payload(args->size);
+    publish_async_all(js, args, payload, args->n);
+    if (atomic_load(&async_failures))
+        die("prefill", NATS_ERR);
+    jsConsumerConfig cc;
+    jsConsumerConfig_Init(&cc);
+    cc.Durable = BENCH_JS_DURABLE;
+    cc.AckPolicy = js_AckExplicit;
+    cc.MaxAckPending = -1;
+    jsConsumerInfo *ci = NULL;
+    natsStatus s = js_AddConsumer(&ci, js, args->stream, &cc, NULL, NULL);
+    if (s != NATS_OK)
+        die("js_AddConsumer", s);
+    jsConsumerInfo_Destroy(ci);
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = args->stream;
+    so.Consumer = BENCH_JS_DURABLE;
+    natsSubscription *sub = NULL;
+    s = js_PullSubscribe(&sub, js, args->subject, BENCH_JS_DURABLE, NULL, &so,
+                         NULL);
+    if (s != NATS_OK)
+        die("js_PullSubscribe", s);
+    long received = 0;
+    bench_window w;
+    bench_window_start(&w);
+    while (received < args->n) {
+        long left = args->n - received;
+        int want = left < BENCH_JS_BATCH ? (int)left : BENCH_JS_BATCH;
+        natsMsgList list = {0};
+        s = natsSubscription_Fetch(&list, sub, want, args->timeout_ms, NULL);
+        if (s != NATS_OK)
+            die("natsSubscription_Fetch", s);
+        for (int i = 0; i < list.Count; i++) {
+            s = natsMsg_Ack(list.Msgs[i], NULL);
+            if (s != NATS_OK)
+                die("natsMsg_Ack", s);
+        }
+        received += list.Count;
+        natsMsgList_Destroy(&list);
+    }
+    s = natsConnection_FlushTimeout(conn, args->timeout_ms);
+    if (s != NATS_OK)
+        die("natsConnection_FlushTimeout", s);
+    bench_window_stop(&w);
+    bench_report(LIB_NAME, args, &w, received, NULL);
+    natsSubscription_Destroy(sub);
+    js_teardown(js, args);
+    natsConnection_Destroy(conn);
+    free(payload);
+    return 0;
+}
+
+/* jsconsume: nats.c's continuous consumption is a push subscription with
+ * a callback (js_Subscribe); each message is acked there, by hand. */
+static atomic_long consumed;
+static atomic_long ack_failures;
+
+static void on_js_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg,
+                      void *closure)
+{
+    (void)nc;
+    (void)sub;
+    (void)closure;
+    if (natsMsg_Ack(msg, NULL) != NATS_OK)
+        atomic_fetch_add(&ack_failures, 1);
+    natsMsg_Destroy(msg);
+    atomic_fetch_add(&consumed, 1);
+}
+
+static int run_jsconsume(const bench_args *args)
+{
+    natsConnection *conn = connect_or_die(args, "bench-jsconsume");
+    jsCtx *js = js_setup(conn, args);
+    void *payload = bench_payload(args->size);
+    publish_async_all(js, args, payload, args->n);
+    if (atomic_load(&async_failures))
+        die("prefill", NATS_ERR);
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = args->stream;
+    so.ManualAck = true;
+    so.Config.Durable = BENCH_JS_DURABLE;
+    so.Config.AckPolicy = js_AckExplicit;
+    so.Config.MaxAckPending = -1;
+    natsSubscription *sub = NULL;
+    bench_window w;
+    bench_window_start(&w);
+    natsStatus s = js_Subscribe(&sub, js, args->subject, on_js_msg, NULL,
+                                NULL, &so, NULL);
+    if (s != NATS_OK)
+        die("js_Subscribe", s);
+    uint64_t last_progress = bench_now_ns();
+    long seen = 0;
+    while (atomic_load(&consumed) < args->n) {
+        long now_seen = atomic_load(&consumed);
+        if (now_seen != seen) {
+            seen = now_seen;
+            last_progress = bench_now_ns();
+        } else if (bench_now_ns() - last_progress >
+                   (uint64_t)args->timeout_ms * 1000000) {
+            fprintf(stderr, "bench_natsc: consumption stalled at %ld\n",
+                    seen);
+            return 1;
+        }
+        const struct timespec tick = {0, 200000};
+        nanosleep(&tick, NULL);
+    }
+    s = natsConnection_FlushTimeout(conn, args->timeout_ms);
+    if (s != NATS_OK)
+        die("natsConnection_FlushTimeout", s);
+    bench_window_stop(&w);
+    long failed = atomic_load(&ack_failures);
+    if (failed)
+        fprintf(stderr, "bench_natsc: %ld acks failed\n", failed);
+    else
+        bench_report(LIB_NAME, args, &w, args->n, NULL);
+    natsSubscription_Unsubscribe(sub);
+    natsSubscription_Destroy(sub);
+    js_teardown(js, args);
+    natsConnection_Destroy(conn);
+    free(payload);
+    return failed ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     bench_args args;
@@ -361,6 +597,18 @@ int main(int argc, char **argv)
         break;
     case BENCH_REQREP:
         rc = run_reqrep(&args);
+        break;
+    case BENCH_JSPUB:
+        rc = run_jspub(&args);
+        break;
+    case BENCH_JSASYNC:
+        rc = run_jsasync(&args);
+        break;
+    case BENCH_JSFETCH:
+        rc = run_jsfetch(&args);
+        break;
+    case BENCH_JSCONSUME:
+        rc = run_jsconsume(&args);
         break;
     }
     nats_Close();

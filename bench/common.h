@@ -21,8 +21,20 @@
 typedef enum bench_mode {
     BENCH_PUB = 1,
     BENCH_PUBSUB = 2,
-    BENCH_REQREP = 3
+    BENCH_REQREP = 3,
+    BENCH_JSPUB = 4,   /* JetStream publish, waiting for each ack */
+    BENCH_JSASYNC = 5, /* JetStream async publish, then wait for all acks */
+    BENCH_JSFETCH = 6, /* pull fetch in batches + ack each message */
+    BENCH_JSCONSUME = 7 /* continuous consumption + ack each message */
 } bench_mode;
+
+/* JetStream modes: the stream is in memory (the client's costs, not the
+ * disk's), one per process; fetch takes batches of this size. */
+#define BENCH_JS_BATCH 256
+#define BENCH_JS_DURABLE "bench"
+/* jsconsume: messages a continuous consumer keeps asked for (Go's
+ * Consume asks for 500 by default). */
+#define BENCH_JS_CONSUME_BATCH 1024
 
 typedef struct bench_args {
     const char *url; /* server URL */
@@ -34,6 +46,7 @@ typedef struct bench_args {
     const char *variant; /* library-specific option set, "default" */
     long timeout_ms;     /* stall limit: no progress for this long fails */
     char subject[64];    /* unique per process */
+    char stream[32];     /* JetStream modes: the stream, unique too */
 } bench_args;
 
 /* Requests made before measuring reqrep, so that both libraries have set up
@@ -43,7 +56,8 @@ typedef struct bench_args {
 static void bench_usage(const char *prog, const char *variants)
 {
     fprintf(stderr,
-            "usage: %s --mode pub|pubsub|reqrep [--size BYTES] [--n COUNT]\n"
+            "usage: %s --mode pub|pubsub|reqrep|jspub|jsasync|jsfetch|jsconsume\n"
+            "          [--size BYTES] [--n COUNT]\n"
             "          [--url URL] [--warmup COUNT] [--timeout-ms MS]\n"
             "          [--variant NAME]\n"
             "variants of this program: %s\n",
@@ -95,6 +109,14 @@ static int bench_parse_args(int argc, char **argv, const char *variants,
                 args->mode = BENCH_PUBSUB;
             else if (strcmp(val, "reqrep") == 0)
                 args->mode = BENCH_REQREP;
+            else if (strcmp(val, "jspub") == 0)
+                args->mode = BENCH_JSPUB;
+            else if (strcmp(val, "jsasync") == 0)
+                args->mode = BENCH_JSASYNC;
+            else if (strcmp(val, "jsfetch") == 0)
+                args->mode = BENCH_JSFETCH;
+            else if (strcmp(val, "jsconsume") == 0)
+                args->mode = BENCH_JSCONSUME;
             else
                 goto bad;
             args->mode_name = val;
@@ -134,6 +156,8 @@ static int bench_parse_args(int argc, char **argv, const char *variants,
     }
     snprintf(args->subject, sizeof args->subject, "bench.%ld.%s",
              (long)getpid(), args->mode_name);
+    snprintf(args->stream, sizeof args->stream, "BENCH_%ld",
+             (long)getpid());
     return 0;
 bad:
     bench_usage(argv[0], variants);

@@ -3,7 +3,8 @@
 #   bench_init            $work (a temp dir) and $started; on exit the
 #                         server is stopped and $work removed
 #   quiet CMD...          run CMD, show its output only if it fails
-#   bench_start_server    a private nats-server on a free loopback port:
+#   bench_start_server    a private nats-server (with JetStream, its store
+#                         in the work directory) on a free loopback port:
 #                         sets URL and server_version
 #   bench_run LABEL CMD...    one benchmark program: its RESULT line into
 #                         $raw, a progress line; a failure counted
@@ -50,7 +51,8 @@ s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null && return
 bench_start_server() {
     local port
     port=$(bench_free_port)
-    nats-server -a 127.0.0.1 -p "$port" >"$work/server.log" 2>&1 &
+    nats-server -a 127.0.0.1 -p "$port" -js -sd "$work/jetstream" \
+        >"$work/server.log" 2>&1 &
     server_pid=$!
     for _ in $(seq 100); do
         (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break

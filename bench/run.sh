@@ -7,6 +7,9 @@
 #   ROUNDS=3                 rounds per (mode, size); the median is reported
 #   SIZES="16 128"           payload sizes in bytes
 #   N_PUB=5000000 N_PUBSUB=1000000 N_REQREP=10000
+#   MODES="pub pubsub reqrep jspub jsasync jsfetch jsconsume"   which modes
+#   JS_SIZES="128"           payload sizes of the JetStream modes
+#   N_JSPUB=20000 N_JSASYNC=500000 N_JSFETCH=500000 (also jsconsume's)
 #   BENCH_LIBS="jetwire natsc"   which programs to build and run
 #   BUILD_DIR=<repo>/build-bench
 #   BENCH_JETWIRE_BIN, BENCH_NATSC_BIN   use these binaries, skip the build
@@ -19,6 +22,11 @@ SIZES=${SIZES:-16 128}
 N_PUB=${N_PUB:-5000000}
 N_PUBSUB=${N_PUBSUB:-1000000}
 N_REQREP=${N_REQREP:-10000}
+JS_SIZES=${JS_SIZES:-128}
+MODES=${MODES:-pub pubsub reqrep jspub jsasync jsfetch jsconsume}
+N_JSPUB=${N_JSPUB:-20000}
+N_JSASYNC=${N_JSASYNC:-500000}
+N_JSFETCH=${N_JSFETCH:-500000}
 BENCH_LIBS=${BENCH_LIBS:-jetwire natsc}
 OUT_DIR=$ROOT/bench/results
 OUT=$OUT_DIR/latest.md
@@ -56,11 +64,15 @@ run_one() { # lib variant mode size n
         --size "$4" --n "$5" --variant "$2"
 }
 
-for mode in pub pubsub reqrep; do
+for mode in $MODES; do
+    sizes=$SIZES
     case $mode in
     pub) n=$N_PUB ;; pubsub) n=$N_PUBSUB ;; reqrep) n=$N_REQREP ;;
+    jspub) n=$N_JSPUB sizes=$JS_SIZES ;;
+    jsasync) n=$N_JSASYNC sizes=$JS_SIZES ;;
+    jsfetch | jsconsume) n=$N_JSFETCH sizes=$JS_SIZES ;;
     esac
-    for size in $SIZES; do
+    for size in $sizes; do
         for round in $(seq "$ROUNDS"); do
             # Alternate which library goes first so that neither always
             # meets the server warm (or cold).
@@ -162,8 +174,10 @@ commit=$(bench_commit)
     echo
     echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $commit, $(nproc) CPUs," \
         "$server_version on 127.0.0.1, nats.c $(pkg-config --modversion libnats 2>/dev/null || echo '?')."
-    echo "Median of $ROUNDS rounds; n: pub $N_PUB, pubsub $N_PUBSUB, reqrep $N_REQREP" \
-        "(after 200 unmeasured requests). Run took ${elapsed}s."
+    echo "Median of $ROUNDS rounds; modes: $MODES; n: pub $N_PUB, pubsub $N_PUBSUB," \
+        "reqrep $N_REQREP (after 200 unmeasured requests), jspub $N_JSPUB," \
+        "jsasync $N_JSASYNC, jsfetch and jsconsume $N_JSFETCH (memory stream, batches of 256)." \
+        "Run took ${elapsed}s."
     echo "Ratios are jetwire / nats.c: rate above 1 is better, CPU and p50 below 1 are better."
     echo "CPU is user+sys of the whole client process per million messages (requests for reqrep)."
     echo

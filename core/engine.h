@@ -150,6 +150,7 @@ struct jw_msg {
     size_t data_len;
     jw__hdr_index *index;  /* parsed headers, made on first access */
     jw__hdr_builder build; /* JW__MSG_BUILT: headers being added */
+    int js_acked;          /* a terminal JetStream ack was sent (js.c) */
 };
 
 /* One allocation holding a received message (ev is MSG/HMSG). */

@@ -585,6 +585,305 @@ JW_EXTERN const jw_value *jw_value_array_at(const jw_value *v, uint32_t i);
 JW_EXTERN const jw_value *jw_value_map_key(const jw_value *v, uint32_t i);
 JW_EXTERN const jw_value *jw_value_map_val(const jw_value *v, uint32_t i);
 
+/* ------------------------------------------------------------------------
+ * JetStream
+ *
+ * A jw_js context sends JetStream API requests over a connection. Stream
+ * and consumer configurations cross the ABI as JSON text in the server's
+ * own schema (StreamConfig, ConsumerConfig: docs/jetstream.md), with one
+ * difference: every duration is in MILLISECONDS here (max_age,
+ * duplicate_window, ack_wait, backoff[], idle_heartbeat,
+ * inactive_threshold, max_expires); the engine converts them to the
+ * server's nanoseconds and converts the "config" of info replies back.
+ * A field the target server does not know is refused: JW_EINVAL for a name
+ * no server knows, JW_ENOT_SUPPORTED (naming the version) for a field of a
+ * newer server than the connected one. Results that are documents
+ * (StreamInfo, ConsumerInfo, name lists) come back as JSON text owned by
+ * the caller and released with jw_free.
+ *
+ * Errors: a server API error maps to JW_ESTREAM_NOT_FOUND (10059),
+ * JW_ECONSUMER_NOT_FOUND (10014), JW_EWRONG_LAST_SEQUENCE (10071), or
+ * JW_EJETSTREAM for the others; jw_js_last_err_code() then gives the
+ * server's err_code and jw_last_error() its description. A server without
+ * JetStream answers API requests with JW_ENO_RESPONDERS.
+ *
+ * Everything is pulled: no callback is needed to use any of it, so the
+ * Python and Lua bindings wrap these calls one to one. A jw_js may be used
+ * from several threads once its options are set.
+ */
+typedef struct jw_js jw_js;
+typedef struct jw_js_pub_opts jw_js_pub_opts;
+typedef struct jw_js_pub_ack jw_js_pub_ack;
+typedef struct jw_consumer jw_consumer;
+typedef struct jw_js_meta jw_js_meta;
+
+/* Release text returned by the JetStream calls (JSON documents). Accepts
+ * NULL. */
+JW_EXTERN void jw_free(void *p);
+
+/* err_code of the last JetStream API error on this thread (10059, ...), or
+ * 0 when the last failing JetStream call was not a server API error. */
+JW_EXTERN int jw_js_last_err_code(void);
+
+/* A JetStream context on conn (which must outlive it). Options, set before
+ * the context is shared between threads:
+ *   string domain        JetStream domain: API prefix "$JS.<domain>.API"
+ *   string prefix        API prefix (default "$JS.API"); not with domain
+ *   int    timeout       ms each API request and sync publish waits (5000)
+ *   int    max_pending   async publishes in flight before
+ *                        jw_js_publish_async waits for acks (4000)
+ */
+JW_EXTERN jw_status jw_js_new(jw_conn *conn, jw_js **out);
+JW_EXTERN jw_status jw_js_set_str(jw_js *js, const char *name,
+                                  const char *value);
+JW_EXTERN jw_status jw_js_set_int(jw_js *js, const char *name,
+                                  int64_t value);
+/* Release the context. Async publishes still in flight are forgotten.
+ * Free the jw_consumer, jw_consume and jw_ordered handles made through it
+ * first. Accepts NULL. */
+JW_EXTERN void jw_js_free(jw_js *js);
+
+/* Account information ($JS.API.INFO) as JSON text. */
+JW_EXTERN jw_status jw_js_account_info(jw_js *js, char **json);
+
+/* ---- streams ----
+ * config_json is a StreamConfig object ({"name":"ORDERS","subjects":
+ * ["orders.>"],...}). info_json may be NULL when the caller does not want
+ * the resulting StreamInfo. create fails with JW_EJETSTREAM (10058) when a
+ * stream of that name exists with another configuration; update with
+ * JW_ESTREAM_NOT_FOUND when there is none; create_or_update does either. */
+JW_EXTERN jw_status jw_js_stream_create(jw_js *js, const char *config_json,
+                                        char **info_json);
+JW_EXTERN jw_status jw_js_stream_update(jw_js *js, const char *config_json,
+                                        char **info_json);
+JW_EXTERN jw_status jw_js_stream_create_or_update(jw_js *js,
+                                                  const char *config_json,
+                                                  char **info_json);
+JW_EXTERN jw_status jw_js_stream_info(jw_js *js, const char *stream,
+                                      char **info_json);
+JW_EXTERN jw_status jw_js_stream_delete(jw_js *js, const char *stream);
+/* Purge messages: all of them (filter NULL, seq 0, keep 0), those of a
+ * subject (filter, wildcards allowed), those below sequence seq, or all but
+ * the newest keep. seq and keep exclude each other. *purged (may be NULL)
+ * gets the count removed. */
+JW_EXTERN jw_status jw_js_stream_purge(jw_js *js, const char *stream,
+                                       const char *filter, uint64_t seq,
+                                       uint64_t keep, uint64_t *purged);
+/* Every stream name (a JSON array of strings) or StreamInfo (a JSON array
+ * of objects), paged through the API's offsets until complete; subject
+ * (may be NULL) keeps only streams that capture it. */
+JW_EXTERN jw_status jw_js_stream_names(jw_js *js, const char *subject,
+                                       char **names_json);
+JW_EXTERN jw_status jw_js_stream_list(jw_js *js, const char *subject,
+                                      char **infos_json);
+/* A stored message by sequence, or the last one on a subject (through
+ * DIRECT.GET when the stream has allow_direct, else STREAM.MSG.GET). The
+ * message has the stored subject, data and headers, plus the headers
+ * Nats-Stream, Nats-Subject, Nats-Sequence and Nats-Time-Stamp. No such
+ * message: JW_EJETSTREAM with err_code 10037. *msg belongs to the caller. */
+JW_EXTERN jw_status jw_js_stream_get_msg(jw_js *js, const char *stream,
+                                         uint64_t seq, jw_msg **msg);
+JW_EXTERN jw_status jw_js_stream_get_last_msg(jw_js *js, const char *stream,
+                                              const char *subject,
+                                              jw_msg **msg);
+/* Delete one message; erase overwrites its data on disk as well. */
+JW_EXTERN jw_status jw_js_stream_delete_msg(jw_js *js, const char *stream,
+                                            uint64_t seq, int erase);
+
+/* ---- publish ----
+ * Publish options, set by name (unknown names give JW_EINVAL):
+ *   string msg_id, expected_stream, expected_last_msg_id
+ *   uint   expected_last_seq, expected_last_subject_seq (0 is a value:
+ *          "the stream / subject must be empty")
+ *   int    timeout   ms to wait for the PubAck (default: the context's)
+ * They become the Nats-* headers of the published message.
+ */
+JW_EXTERN jw_status jw_js_pub_opts_new(jw_js_pub_opts **out);
+JW_EXTERN jw_status jw_js_pub_opts_set_str(jw_js_pub_opts *o,
+                                           const char *name,
+                                           const char *value);
+JW_EXTERN jw_status jw_js_pub_opts_set_uint(jw_js_pub_opts *o,
+                                            const char *name,
+                                            uint64_t value);
+JW_EXTERN jw_status jw_js_pub_opts_set_int(jw_js_pub_opts *o,
+                                           const char *name, int64_t value);
+JW_EXTERN void jw_js_pub_opts_free(jw_js_pub_opts *o);
+
+/* Publish and wait for the stream's PubAck. opts may be NULL; ack may be
+ * NULL when the caller does not need it (else *ack belongs to the caller).
+ * JW_ENO_RESPONDERS when no stream captures the subject (or JetStream is
+ * off); JW_EWRONG_LAST_SEQUENCE, JW_EJETSTREAM for refused messages.
+ * jw_js_publish_msg takes subject, headers and data from msg (its reply is
+ * ignored). */
+JW_EXTERN jw_status jw_js_publish(jw_js *js, const char *subject,
+                                  const void *data, size_t len,
+                                  const jw_js_pub_opts *opts,
+                                  jw_js_pub_ack **ack);
+JW_EXTERN jw_status jw_js_publish_msg(jw_js *js, const jw_msg *msg,
+                                      const jw_js_pub_opts *opts,
+                                      jw_js_pub_ack **ack);
+JW_EXTERN const char *jw_js_pub_ack_stream(const jw_js_pub_ack *ack);
+JW_EXTERN const char *jw_js_pub_ack_domain(const jw_js_pub_ack *ack);
+JW_EXTERN uint64_t jw_js_pub_ack_seq(const jw_js_pub_ack *ack);
+/* 1 when the msg_id was seen within the duplicate window: the message was
+ * not stored again and seq is the original's. */
+JW_EXTERN int jw_js_pub_ack_duplicate(const jw_js_pub_ack *ack);
+JW_EXTERN void jw_js_pub_ack_free(jw_js_pub_ack *ack);
+
+/* Publish without waiting for the ack. *id (may be NULL) numbers the
+ * publish, from 1. When max_pending publishes are already in flight the
+ * call waits for acks to free a slot, up to the context's timeout
+ * (JW_ETIMEOUT). Every publish's outcome is queued and taken with
+ * jw_js_publish_async_poll: 1 when one was taken (*status is JW_OK or the
+ * error, *ack the PubAck or NULL, owned by the caller; ack may be NULL to
+ * drop it), 0 when none is ready, negative for bad arguments.
+ * jw_js_publish_async_complete waits until nothing is in flight
+ * (JW_ETIMEOUT if acks are still missing at timeout_ms).
+ * jw_js_publish_async_pending gives the number in flight. */
+JW_EXTERN jw_status jw_js_publish_async(jw_js *js, const jw_msg *msg,
+                                        const jw_js_pub_opts *opts,
+                                        uint64_t *id);
+JW_EXTERN int jw_js_publish_async_poll(jw_js *js, uint64_t *id,
+                                       jw_status *status,
+                                       jw_js_pub_ack **ack);
+JW_EXTERN jw_status jw_js_publish_async_complete(jw_js *js,
+                                                 int64_t timeout_ms);
+JW_EXTERN int64_t jw_js_publish_async_pending(jw_js *js);
+
+/* ---- consumers ----
+ * config_json is a ConsumerConfig object. A durable consumer has
+ * "durable_name" (or "name" with the same value); without either the
+ * consumer is ephemeral. ack_policy defaults to "explicit" here (the
+ * server's own default is "none"). Creation uses the named API
+ * ($JS.API.CONSUMER.CREATE.<stream>.<name>[.<filter>]) on servers that have
+ * it (2.9.0+). A 2.9.10 server has no create-only mode, so create first
+ * asks whether the consumer exists (JW_EJETSTREAM "consumer already
+ * exists" when it does), update requires that it exists
+ * (JW_ECONSUMER_NOT_FOUND) and create_or_update sends the configuration
+ * as it is. On success *out (may be NULL) is a handle for fetching. */
+JW_EXTERN jw_status jw_js_consumer_create(jw_js *js, const char *stream,
+                                          const char *config_json,
+                                          jw_consumer **out);
+JW_EXTERN jw_status jw_js_consumer_update(jw_js *js, const char *stream,
+                                          const char *config_json,
+                                          jw_consumer **out);
+JW_EXTERN jw_status jw_js_consumer_create_or_update(jw_js *js,
+                                                    const char *stream,
+                                                    const char *config_json,
+                                                    jw_consumer **out);
+/* A handle on an existing consumer (JW_ECONSUMER_NOT_FOUND otherwise). */
+JW_EXTERN jw_status jw_js_consumer_get(jw_js *js, const char *stream,
+                                       const char *name, jw_consumer **out);
+JW_EXTERN jw_status jw_js_consumer_info(jw_js *js, const char *stream,
+                                        const char *name, char **info_json);
+JW_EXTERN jw_status jw_js_consumer_delete(jw_js *js, const char *stream,
+                                          const char *name);
+/* Every consumer name / ConsumerInfo of a stream, as a JSON array. */
+JW_EXTERN jw_status jw_js_consumer_names(jw_js *js, const char *stream,
+                                         char **names_json);
+JW_EXTERN jw_status jw_js_consumer_list(jw_js *js, const char *stream,
+                                        char **infos_json);
+
+/* The consumer's name and stream, borrowed from the handle. */
+JW_EXTERN const char *jw_consumer_name(const jw_consumer *c);
+JW_EXTERN const char *jw_consumer_stream(const jw_consumer *c);
+/* Fresh ConsumerInfo of this consumer. */
+JW_EXTERN jw_status jw_consumer_info(jw_consumer *c, char **info_json);
+/* Release the handle (the consumer stays on the server). Accepts NULL. */
+JW_EXTERN void jw_consumer_free(jw_consumer *c);
+
+/* Pull up to batch messages into msgs[] (room for batch), waiting up to
+ * timeout_ms (> 0) for them, with max_bytes (0: no limit) as a cap on
+ * their total size, or, with no_wait, taking only what is available now.
+ * Returns the number of messages taken, 0 included (nothing arrived in
+ * time is not an error), or a negative jw_status: JW_ECONSUMER_NOT_FOUND,
+ * JW_EJETSTREAM for a refused request (409 with its description). The
+ * messages belong to the caller; ack them with jw_msg_ack and friends.
+ * Must not be called from a loop callback. */
+JW_EXTERN int jw_consumer_fetch(jw_consumer *c, jw_msg **msgs, int batch,
+                                int64_t timeout_ms, int64_t max_bytes,
+                                int no_wait);
+
+/* Continuous consumption, like Go's Consume/Messages: pull requests of
+ * batch messages (and max_bytes, 0: no cap) that overlap, a new one going
+ * out when half of the previous is used, each living expires_ms (0: 30000,
+ * at least 1000) with idle heartbeats every expires_ms/2 (at most 30 s);
+ * when neither a message nor a heartbeat came for two heartbeats, the
+ * requests are made again (after a server restart, a reconnect). All of it
+ * runs inside jw_consume_next, in the caller's thread: nothing is asked
+ * for while nobody pulls. The consumer handle must outlive the jw_consume.
+ *
+ * jw_consume_next takes up to max messages into msgs[], waiting up to
+ * timeout_ms (< 0: until one comes) for the first; returns the count (0
+ * when none came in time) or a negative jw_status (JW_ECONSUMER_NOT_FOUND
+ * once the consumer is deleted, JW_EINVALID_SUBSCRIPTION after stop).
+ * jw_consume_stop ends the requests; jw_consume_free stops and releases.
+ * One jw_consume is used from one thread at a time. */
+typedef struct jw_consume jw_consume;
+JW_EXTERN jw_status jw_consumer_consume(jw_consumer *c, int batch,
+                                        int64_t max_bytes, int64_t expires_ms,
+                                        jw_consume **out);
+JW_EXTERN int jw_consume_next(jw_consume *cc, jw_msg **msgs, int max,
+                              int64_t timeout_ms);
+JW_EXTERN jw_status jw_consume_stop(jw_consume *cc);
+JW_EXTERN void jw_consume_free(jw_consume *cc);
+
+/* Ordered consumer: every message of the stream (or of filter_subject) in
+ * stream order, without gaps or duplicates and without acks, for reading a
+ * stream from start to end or following it. An ephemeral push consumer is
+ * created (ack_policy none, flow control, idle heartbeats, in memory) and
+ * recreated from the next stream sequence when a gap shows or nothing,
+ * not even a heartbeat, arrives for three heartbeats (a server restart, a
+ * reconnect). config_json (may be NULL) may set only deliver_policy,
+ * opt_start_seq, opt_start_time, filter_subject, headers_only,
+ * replay_policy, idle_heartbeat (ms, default 5000) and description; the
+ * other fields give JW_EINVAL. The context must outlive the handle.
+ *
+ * jw_ordered_next works like jw_consume_next (0 when nothing came within
+ * timeout_ms); flow-control replies and resets happen inside it, so it
+ * should be called regularly. jw_ordered_last_sequence gives the stream
+ * sequence of the last message handed out (0: none yet). jw_ordered_free
+ * deletes the server's consumer and releases the handle; accepts NULL. */
+typedef struct jw_ordered jw_ordered;
+JW_EXTERN jw_status jw_js_ordered_consumer(jw_js *js, const char *stream,
+                                           const char *config_json,
+                                           jw_ordered **out);
+JW_EXTERN int jw_ordered_next(jw_ordered *oc, jw_msg **msgs, int max,
+                              int64_t timeout_ms);
+JW_EXTERN uint64_t jw_ordered_last_sequence(const jw_ordered *oc);
+JW_EXTERN void jw_ordered_free(jw_ordered *oc);
+
+/* ---- acknowledgements ----
+ * For messages delivered by a JetStream consumer (reply subject $JS.ACK.*).
+ * Another message gives JW_EINVAL "not a JetStream message". After a
+ * terminal ack (ack, nak, term) further acks give JW_EINVAL "already
+ * acknowledged"; in_progress may repeat. Acks of one message should come
+ * from one thread at a time. ack_sync waits for the server's confirmation.
+ * nak_delay asks for redelivery after delay_ms. */
+JW_EXTERN jw_status jw_msg_ack(jw_msg *msg);
+JW_EXTERN jw_status jw_msg_ack_sync(jw_msg *msg, int64_t timeout_ms);
+JW_EXTERN jw_status jw_msg_nak(jw_msg *msg);
+JW_EXTERN jw_status jw_msg_nak_delay(jw_msg *msg, int64_t delay_ms);
+JW_EXTERN jw_status jw_msg_term(jw_msg *msg);
+JW_EXTERN jw_status jw_msg_in_progress(jw_msg *msg);
+
+/* Metadata of a JetStream message, parsed from its reply subject (both
+ * the 9-token and the 11+-token forms). JW_EINVAL for other messages.
+ * jw_js_meta_parse parses a reply subject directly. *out belongs to the
+ * caller (jw_js_meta_free); the string getters borrow from it. domain is
+ * "" when there is none. timestamp is nanoseconds since the Unix epoch. */
+JW_EXTERN jw_status jw_msg_metadata(const jw_msg *msg, jw_js_meta **out);
+JW_EXTERN jw_status jw_js_meta_parse(const char *reply, jw_js_meta **out);
+JW_EXTERN const char *jw_js_meta_stream(const jw_js_meta *m);
+JW_EXTERN const char *jw_js_meta_consumer(const jw_js_meta *m);
+JW_EXTERN const char *jw_js_meta_domain(const jw_js_meta *m);
+JW_EXTERN uint64_t jw_js_meta_num_delivered(const jw_js_meta *m);
+JW_EXTERN uint64_t jw_js_meta_stream_seq(const jw_js_meta *m);
+JW_EXTERN uint64_t jw_js_meta_consumer_seq(const jw_js_meta *m);
+JW_EXTERN int64_t jw_js_meta_timestamp(const jw_js_meta *m);
+JW_EXTERN uint64_t jw_js_meta_num_pending(const jw_js_meta *m);
+JW_EXTERN void jw_js_meta_free(jw_js_meta *m);
+
 #ifdef __cplusplus
 }
 #endif

@@ -380,6 +380,31 @@ tour() {
   say "All 10 tasks done, each by exactly one worker."
 }
 
+# tour_jetstream KIND LABEL: streams, acknowledged publishes and a durable
+# consumer that resumes where it left off (the tutorial's JetStream part).
+# Only C so far; Python and Lua join as their bindings arrive.
+tour_jetstream() {
+  local kind=$1 label=$2
+
+  section "$label: JetStream streams and consumers"
+  example "$kind" js_setup
+  run js_setup "${EX[@]}"
+  expect js_setup "Stream created: ORDERS"
+  expect js_setup "Published order ORD-5, sequence: 5"
+
+  section "$label: JetStream durable consumer"
+  say "The processor takes 3 orders and stops; the next run resumes at ORD-4."
+  example "$kind" js_durable
+  run js_durable "${EX[@]}" 3
+  expect js_durable "Order ORD-3 processed successfully"
+  run js_durable_again "${EX[@]}" 2
+  expect js_durable_again "Processing order: ORD-4, Amount: \$102.00"
+  expect js_durable_again "Order ORD-5 processed successfully"
+  if grep -q "ORD-[123]," "$WORK/js_durable_again.log"; then
+    fail "the durable consumer redelivered orders it had acked"
+  fi
+}
+
 # The production-ready connection, blocking and asyncio: a graceful shutdown
 # (on SIGTERM, or by itself after COUNT heartbeats), then the handlers at
 # work when the server goes away.
@@ -449,6 +474,7 @@ main() {
   start_server main
   export NATS_URL=$SERVER_URL
   tour c C
+  tour_jetstream c C
   tour python Python
   tour asyncio "Python asyncio"
   tour lua Lua

@@ -56,6 +56,13 @@ build = {
                 "core/auth.c",
                 "core/tls.c",
                 "core/pool.c",
+                "core/js.c",
+                "core/jsack.c",
+                "core/jsconf.c",
+                "core/jsm.c",
+                "core/jsfetch.c",
+                "core/jsconsume.c",
+                "core/jsordered.c",
             },
             defines = { "_GNU_SOURCE" },
             incdirs = {

@@ -359,6 +359,25 @@ jw_test_server *jw_test_server_start(const char *extra_args)
     return NULL;
 }
 
+int jw_test_server_restart(jw_test_server *s, const char *extra_args)
+{
+    if (s == NULL)
+        return -1;
+    kill_and_reap(s->pid);
+    s->pid = -1;
+    /* The same port and store: the port was ours a moment ago, but retry a
+     * few times while the kernel lets go of it. */
+    for (int attempt = 0; attempt < 20; attempt++) {
+        if (spawn(s, extra_args) == 0 && wait_ready(s) == 0)
+            return 0;
+        kill_and_reap(s->pid);
+        s->pid = -1;
+        jw_test_sleep_ms(100);
+    }
+    jw_test_server_dump_log(s);
+    return -1;
+}
+
 void jw_test_server_stop(jw_test_server *s)
 {
     if (s == NULL)

@@ -33,6 +33,10 @@ typedef struct jw_test_server {
  * it could not be started (the reason is printed to stderr). */
 jw_test_server *jw_test_server_start(const char *extra_args);
 
+/* Stop the server (SIGTERM, as above) and start it again on the same port
+ * with the same store and extra_args. 0 on success. */
+int jw_test_server_restart(jw_test_server *s, const char *extra_args);
+
 /* SIGTERM, wait (SIGKILL after 3 s), remove the temporary directory and
  * free. Accepts NULL. */
 void jw_test_server_stop(jw_test_server *s);

@@ -349,6 +349,107 @@ TEST(null_handles)
     CHECK(jw_value_map_key(NULL, 0) == NULL);
     CHECK(jw_value_map_val(NULL, 0) == NULL);
 
+    /* JetStream: every call with NULL where a handle or an out pointer
+     * belongs. */
+    {
+        jw_js *js = NULL;
+        char *json = NULL;
+        uint64_t u64 = 0;
+        jw_consumer *cons = NULL;
+        jw_consume *cc = NULL;
+        jw_ordered *oc = NULL;
+        jw_js_pub_opts *po = NULL;
+        jw_js_pub_ack *ack = NULL;
+        jw_js_meta *meta = NULL;
+        jw_msg *jm = NULL;
+        jw_status jst = JW_OK;
+        jw_free(NULL);
+        (void)jw_js_last_err_code();
+        CHECK_STATUS(jw_js_new(NULL, &js), JW_EINVAL);
+        CHECK_STATUS(jw_js_new(nc, NULL), JW_EINVAL);
+        CHECK_STATUS(jw_js_set_str(NULL, "domain", "x"), JW_EINVAL);
+        CHECK_STATUS(jw_js_set_int(NULL, "timeout", 1), JW_EINVAL);
+        jw_js_free(NULL);
+        CHECK_STATUS(jw_js_account_info(NULL, &json), JW_EINVAL);
+        CHECK_STATUS(jw_js_stream_create(NULL, "{}", &json), JW_EINVAL);
+        CHECK_STATUS(jw_js_stream_update(NULL, "{}", &json), JW_EINVAL);
+        CHECK_STATUS(jw_js_stream_create_or_update(NULL, "{}", &json),
+                     JW_EINVAL);
+        CHECK_STATUS(jw_js_stream_info(NULL, "S", &json), JW_EINVAL);
+        CHECK_STATUS(jw_js_stream_delete(NULL, "S"), JW_EINVAL);
+        CHECK_STATUS(jw_js_stream_purge(NULL, "S", NULL, 0, 0, &u64),
+                     JW_EINVAL);
+        CHECK_STATUS(jw_js_stream_names(NULL, NULL, &json), JW_EINVAL);
+        CHECK_STATUS(jw_js_stream_list(NULL, NULL, &json), JW_EINVAL);
+        CHECK_STATUS(jw_js_stream_get_msg(NULL, "S", 1, &jm), JW_EINVAL);
+        CHECK_STATUS(jw_js_stream_get_last_msg(NULL, "S", "a", &jm),
+                     JW_EINVAL);
+        CHECK_STATUS(jw_js_stream_delete_msg(NULL, "S", 1, 0), JW_EINVAL);
+        CHECK_STATUS(jw_js_pub_opts_new(NULL), JW_EINVAL);
+        CHECK_STATUS(jw_js_pub_opts_set_str(NULL, "msg_id", "x"), JW_EINVAL);
+        CHECK_STATUS(jw_js_pub_opts_set_uint(NULL, "expected_last_seq", 1),
+                     JW_EINVAL);
+        CHECK_STATUS(jw_js_pub_opts_set_int(NULL, "x", 1), JW_EINVAL);
+        jw_js_pub_opts_free(NULL);
+        CHECK_STATUS(jw_js_publish(NULL, "a", "x", 1, po, &ack), JW_EINVAL);
+        CHECK_STATUS(jw_js_publish_msg(NULL, m, po, &ack), JW_EINVAL);
+        CHECK(jw_js_pub_ack_stream(NULL) == NULL);
+        CHECK(jw_js_pub_ack_domain(NULL) == NULL);
+        CHECK_EQ_INT(jw_js_pub_ack_seq(NULL), 0);
+        CHECK_EQ_INT(jw_js_pub_ack_duplicate(NULL), 0);
+        jw_js_pub_ack_free(NULL);
+        CHECK_STATUS(jw_js_publish_async(NULL, m, po, &u64), JW_EINVAL);
+        CHECK(jw_js_publish_async_poll(NULL, &u64, &jst, &ack) < 0);
+        CHECK_STATUS(jw_js_publish_async_complete(NULL, 0), JW_EINVAL);
+        CHECK_EQ_INT(jw_js_publish_async_pending(NULL), 0);
+        CHECK_STATUS(jw_js_consumer_create(NULL, "S", "{}", &cons),
+                     JW_EINVAL);
+        CHECK_STATUS(jw_js_consumer_update(NULL, "S", "{}", &cons),
+                     JW_EINVAL);
+        CHECK_STATUS(jw_js_consumer_create_or_update(NULL, "S", "{}", &cons),
+                     JW_EINVAL);
+        CHECK_STATUS(jw_js_consumer_get(NULL, "S", "C", &cons), JW_EINVAL);
+        CHECK_STATUS(jw_js_consumer_info(NULL, "S", "C", &json), JW_EINVAL);
+        CHECK_STATUS(jw_js_consumer_delete(NULL, "S", "C"), JW_EINVAL);
+        CHECK_STATUS(jw_js_consumer_names(NULL, "S", &json), JW_EINVAL);
+        CHECK_STATUS(jw_js_consumer_list(NULL, "S", &json), JW_EINVAL);
+        CHECK(jw_consumer_name(NULL) == NULL);
+        CHECK(jw_consumer_stream(NULL) == NULL);
+        CHECK_STATUS(jw_consumer_info(NULL, &json), JW_EINVAL);
+        jw_consumer_free(NULL);
+        CHECK(jw_consumer_fetch(NULL, batch, 4, 0, 0, 1) < 0);
+        CHECK_STATUS(jw_consumer_consume(NULL, 10, 0, 1000, &cc), JW_EINVAL);
+        CHECK(jw_consume_next(NULL, batch, 4, 0) < 0);
+        CHECK_STATUS(jw_consume_stop(NULL), JW_EINVAL);
+        jw_consume_free(NULL);
+        CHECK_STATUS(jw_js_ordered_consumer(NULL, "S", NULL, &oc), JW_EINVAL);
+        CHECK(jw_ordered_next(NULL, batch, 4, 0) < 0);
+        CHECK_EQ_INT(jw_ordered_last_sequence(NULL), 0);
+        jw_ordered_free(NULL);
+        CHECK_STATUS(jw_msg_ack(NULL), JW_EINVAL);
+        CHECK_STATUS(jw_msg_ack_sync(NULL, 100), JW_EINVAL);
+        CHECK_STATUS(jw_msg_nak(NULL), JW_EINVAL);
+        CHECK_STATUS(jw_msg_nak_delay(NULL, 10), JW_EINVAL);
+        CHECK_STATUS(jw_msg_term(NULL), JW_EINVAL);
+        CHECK_STATUS(jw_msg_in_progress(NULL), JW_EINVAL);
+        CHECK_STATUS(jw_msg_metadata(NULL, &meta), JW_EINVAL);
+        CHECK_STATUS(jw_msg_metadata(m, NULL), JW_EINVAL);
+        /* A message that is not from JetStream cannot be acked. */
+        CHECK_STATUS(jw_msg_ack(m), JW_EINVAL);
+        CHECK_STATUS(jw_js_meta_parse(NULL, &meta), JW_EINVAL);
+        CHECK(jw_js_meta_stream(NULL) == NULL);
+        CHECK(jw_js_meta_consumer(NULL) == NULL);
+        CHECK(jw_js_meta_domain(NULL) == NULL);
+        CHECK_EQ_INT(jw_js_meta_num_delivered(NULL), 0);
+        CHECK_EQ_INT(jw_js_meta_stream_seq(NULL), 0);
+        CHECK_EQ_INT(jw_js_meta_consumer_seq(NULL), 0);
+        CHECK_EQ_INT(jw_js_meta_timestamp(NULL), 0);
+        CHECK_EQ_INT(jw_js_meta_num_pending(NULL), 0);
+        jw_js_meta_free(NULL);
+        CHECK(js == NULL && cons == NULL && cc == NULL && oc == NULL &&
+              ack == NULL && meta == NULL && jm == NULL);
+    }
+
     /* Status text. */
     CHECK_STR(jw_status_name(JW_ETIMEOUT), "TIMEOUT");
     CHECK_STR(jw_status_name(12345), "UNKNOWN");

@@ -4,3 +4,4 @@
 #include "list_headers.h"
 #include "list_codec.h"
 #include "list_nkeys.h"
+#include "list_js.h"

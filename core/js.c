@@ -1,0 +1,712 @@
+/*
+ * JetStream context: API requests and their errors, and publish with
+ * PubAck (waiting, or asynchronous with a bounded window).
+ */
+#include "js.h"
+#include "subject.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static _Thread_local int last_err_code;
+
+int jw_js_last_err_code(void)
+{
+    return last_err_code;
+}
+
+void jw__js_set_err_code(int code)
+{
+    last_err_code = code;
+}
+
+void jw_free(void *p)
+{
+    free(p);
+}
+
+/* ---- errors ---- */
+
+static jw_status status_of_err_code(int err_code)
+{
+    switch (err_code) {
+    case 10059: return JW_ESTREAM_NOT_FOUND;
+    case 10014: return JW_ECONSUMER_NOT_FOUND;
+    case 10071: return JW_EWRONG_LAST_SEQUENCE;
+    default: return JW_EJETSTREAM;
+    }
+}
+
+jw_status jw__js_error(const json_t *error, const char *what)
+{
+    int err_code = (int)json_integer_value(json_object_get(error, "err_code"));
+    int code = (int)json_integer_value(json_object_get(error, "code"));
+    const char *desc = json_string_value(json_object_get(error, "description"));
+    jw_status st = status_of_err_code(err_code);
+    jw__fail(st, "%s: %s (code %d, err_code %d)", what,
+             desc ? desc : "no description", code, err_code);
+    last_err_code = err_code;
+    return st;
+}
+
+/* ---- context ---- */
+
+jw_status jw_js_new(jw_conn *conn, jw_js **out)
+{
+    if (!out)
+        return jw__fail(JW_EINVAL, "out is NULL");
+    *out = NULL;
+    if (!conn)
+        return jw__fail(JW_EINVAL, "conn is NULL");
+    jw_js *js = calloc(1, sizeof(*js));
+    if (!js)
+        return jw__fail(JW_ENO_MEMORY, "out of memory");
+    js->conn = conn;
+    jw__conn_ref(conn);
+    strcpy(js->prefix, "$JS.API");
+    js->timeout_ms = 5000;
+    js->max_pending = 4000;
+    char version[32] = "";
+    jw_conn_server_version(conn, version, sizeof version);
+    js->version = jw__js_version_parse(version);
+    pthread_mutex_init(&js->mu, NULL);
+    jw__cond_init(&js->cond);
+    *out = js;
+    return JW_OK;
+}
+
+jw_status jw_js_set_str(jw_js *js, const char *name, const char *value)
+{
+    if (!js || !name || !value)
+        return jw__fail(JW_EINVAL, "js, name and value must not be NULL");
+    int n;
+    if (strcmp(name, "domain") == 0) {
+        if (!*value || strpbrk(value, ".*> \t\r\n"))
+            return jw__fail(JW_EINVAL, "invalid JetStream domain '%s'",
+                            value);
+        n = snprintf(js->prefix, sizeof js->prefix, "$JS.%s.API", value);
+    } else if (strcmp(name, "prefix") == 0) {
+        size_t len = strlen(value);
+        if (len && value[len - 1] == '.')
+            len--;
+        if (!len || jw__subject_check(value, len, 0))
+            return jw__fail(JW_EINVAL, "invalid JetStream API prefix '%s'",
+                            value);
+        n = snprintf(js->prefix, sizeof js->prefix, "%.*s", (int)len, value);
+    } else {
+        return jw__fail(JW_EINVAL, "unknown JetStream string option '%s'",
+                        name);
+    }
+    if (n < 0 || (size_t)n >= sizeof js->prefix)
+        return jw__fail(JW_EINVAL, "JetStream API prefix is too long");
+    return JW_OK;
+}
+
+jw_status jw_js_set_int(jw_js *js, const char *name, int64_t value)
+{
+    if (!js || !name)
+        return jw__fail(JW_EINVAL, "js and name must not be NULL");
+    if (value <= 0)
+        return jw__fail(JW_EINVAL, "JetStream option '%s' must be > 0", name);
+    if (strcmp(name, "timeout") == 0)
+        js->timeout_ms = value;
+    else if (strcmp(name, "max_pending") == 0)
+        js->max_pending = value;
+    else
+        return jw__fail(JW_EINVAL, "unknown JetStream integer option '%s'",
+                        name);
+    return JW_OK;
+}
+
+typedef struct jw__js_done {
+    struct jw__js_done *next;
+    uint64_t id;
+    jw_status status;
+    int err_code;
+    jw_js_pub_ack *ack;
+    char *text; /* detail of a failure */
+} jw__js_done;
+
+static void done_free(jw__js_done *d)
+{
+    jw_js_pub_ack_free(d->ack);
+    free(d->text);
+    free(d);
+}
+
+void jw_js_free(jw_js *js)
+{
+    if (!js)
+        return;
+    /* After jw_sub_free no ack handler runs any more. */
+    jw_sub_free(js->ack_sub);
+    while (js->done_head) {
+        jw__js_done *d = js->done_head;
+        js->done_head = d->next;
+        done_free(d);
+    }
+    jw__map_free(&js->in_flight);
+    pthread_cond_destroy(&js->cond);
+    pthread_mutex_destroy(&js->mu);
+    jw__conn_release(js->conn);
+    free(js);
+}
+
+/* ---- API requests ---- */
+
+jw_status jw__js_api(jw_js *js, const char *suffix, const char *body,
+                     json_t **reply)
+{
+    *reply = NULL;
+    last_err_code = 0;
+    char subject[512];
+    int n = snprintf(subject, sizeof subject, "%s.%s", js->prefix, suffix);
+    if (n < 0 || (size_t)n >= sizeof subject)
+        return jw__fail(JW_EINVAL, "JetStream API subject is too long");
+    jw_msg *msg = NULL;
+    jw_status st = jw_conn_request(js->conn, subject, body,
+                                   body ? strlen(body) : 0, js->timeout_ms,
+                                   &msg);
+    if (st == JW_ENO_RESPONDERS)
+        return jw__fail(st,
+                        "no responders on '%s': JetStream is not enabled on "
+                        "the server (or not for this domain/prefix)",
+                        subject);
+    if (st == JW_ETIMEOUT)
+        return jw__fail(st, "JetStream API '%s' did not answer within %lld ms",
+                        subject, (long long)js->timeout_ms);
+    if (st)
+        return st;
+    json_error_t jerr;
+    json_t *doc = json_loadb(jw_msg_data(msg), jw_msg_data_len(msg), 0, &jerr);
+    jw_msg_free(msg);
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        return jw__fail(JW_EPROTOCOL, "JetStream API '%s' replied with "
+                                      "something that is not a JSON object",
+                        subject);
+    }
+    json_t *error = json_object_get(doc, "error");
+    if (error) {
+        st = jw__js_error(error, suffix);
+        json_decref(doc);
+        return st;
+    }
+    *reply = doc;
+    return JW_OK;
+}
+
+jw_status jw_js_account_info(jw_js *js, char **json)
+{
+    if (!js || !json)
+        return jw__fail(JW_EINVAL, "js and json must not be NULL");
+    *json = NULL;
+    json_t *doc;
+    jw_status st = jw__js_api(js, "INFO", NULL, &doc);
+    if (st)
+        return st;
+    st = jw__js_info_out(0, doc, json);
+    json_decref(doc);
+    return st;
+}
+
+/* ---- publish options and acks ---- */
+
+struct jw_js_pub_opts {
+    char *msg_id, *expected_stream, *expected_last_msg_id;
+    int has_last_seq, has_last_subject_seq;
+    uint64_t last_seq, last_subject_seq;
+    int64_t timeout_ms; /* 0: the context's */
+};
+
+struct jw_js_pub_ack {
+    char *stream, *domain;
+    uint64_t seq;
+    int duplicate;
+};
+
+jw_status jw_js_pub_opts_new(jw_js_pub_opts **out)
+{
+    if (!out)
+        return jw__fail(JW_EINVAL, "out is NULL");
+    *out = calloc(1, sizeof(**out));
+    return *out ? JW_OK : jw__fail(JW_ENO_MEMORY, "out of memory");
+}
+
+void jw_js_pub_opts_free(jw_js_pub_opts *o)
+{
+    if (!o)
+        return;
+    free(o->msg_id);
+    free(o->expected_stream);
+    free(o->expected_last_msg_id);
+    free(o);
+}
+
+jw_status jw_js_pub_opts_set_str(jw_js_pub_opts *o, const char *name,
+                                 const char *value)
+{
+    if (!o || !name || !value)
+        return jw__fail(JW_EINVAL, "opts, name and value must not be NULL");
+    char **slot = strcmp(name, "msg_id") == 0 ? &o->msg_id
+                  : strcmp(name, "expected_stream") == 0
+                      ? &o->expected_stream
+                  : strcmp(name, "expected_last_msg_id") == 0
+                      ? &o->expected_last_msg_id
+                      : NULL;
+    if (!slot)
+        return jw__fail(JW_EINVAL, "unknown publish string option '%s'", name);
+    if (!*value || strpbrk(value, "\r\n"))
+        return jw__fail(JW_EINVAL, "publish option '%s' must be non-empty "
+                                   "and without CR or LF", name);
+    char *copy = strdup(value);
+    if (!copy)
+        return jw__fail(JW_ENO_MEMORY, "out of memory");
+    free(*slot);
+    *slot = copy;
+    return JW_OK;
+}
+
+jw_status jw_js_pub_opts_set_uint(jw_js_pub_opts *o, const char *name,
+                                  uint64_t value)
+{
+    if (!o || !name)
+        return jw__fail(JW_EINVAL, "opts and name must not be NULL");
+    if (strcmp(name, "expected_last_seq") == 0) {
+        o->has_last_seq = 1;
+        o->last_seq = value;
+    } else if (strcmp(name, "expected_last_subject_seq") == 0) {
+        o->has_last_subject_seq = 1;
+        o->last_subject_seq = value;
+    } else {
+        return jw__fail(JW_EINVAL, "unknown publish integer option '%s'",
+                        name);
+    }
+    return JW_OK;
+}
+
+jw_status jw_js_pub_opts_set_int(jw_js_pub_opts *o, const char *name,
+                                 int64_t value)
+{
+    if (!o || !name)
+        return jw__fail(JW_EINVAL, "opts and name must not be NULL");
+    if (strcmp(name, "timeout") == 0) {
+        if (value <= 0)
+            return jw__fail(JW_EINVAL, "publish timeout must be > 0 ms");
+        o->timeout_ms = value;
+        return JW_OK;
+    }
+    if (value < 0)
+        return jw__fail(JW_EINVAL, "publish option '%s' must be >= 0", name);
+    return jw_js_pub_opts_set_uint(o, name, (uint64_t)value);
+}
+
+const char *jw_js_pub_ack_stream(const jw_js_pub_ack *a)
+{
+    return a ? a->stream : NULL;
+}
+
+const char *jw_js_pub_ack_domain(const jw_js_pub_ack *a)
+{
+    return a ? a->domain : NULL;
+}
+
+uint64_t jw_js_pub_ack_seq(const jw_js_pub_ack *a)
+{
+    return a ? a->seq : 0;
+}
+
+int jw_js_pub_ack_duplicate(const jw_js_pub_ack *a)
+{
+    return a ? a->duplicate : 0;
+}
+
+void jw_js_pub_ack_free(jw_js_pub_ack *a)
+{
+    free(a);
+}
+
+/* Parse a PubAck reply. A failure sets jw_last_error and, for an error
+ * object, the err_code. */
+static jw_status parse_ack(const jw_msg *reply, jw_js_pub_ack **out)
+{
+    *out = NULL;
+    last_err_code = 0;
+    if (jw_msg_status_code(reply) == 503)
+        return jw__fail(JW_ENO_RESPONDERS,
+                        "no stream captures '%s' (or JetStream is off)",
+                        jw_msg_subject(reply));
+    json_t *doc = json_loadb(jw_msg_data(reply), jw_msg_data_len(reply), 0,
+                             NULL);
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        return jw__fail(JW_EPROTOCOL, "publish ack is not a JSON object");
+    }
+    jw_status st;
+    json_t *error = json_object_get(doc, "error");
+    const char *stream = json_string_value(json_object_get(doc, "stream"));
+    const char *domain = json_string_value(json_object_get(doc, "domain"));
+    if (error) {
+        st = jw__js_error(error, "publish");
+    } else if (!stream) {
+        st = jw__fail(JW_EPROTOCOL, "publish ack without a stream");
+    } else {
+        size_t sl = strlen(stream) + 1, dl = domain ? strlen(domain) + 1 : 1;
+        jw_js_pub_ack *a = malloc(sizeof(*a) + sl + dl);
+        if (!a) {
+            st = jw__fail(JW_ENO_MEMORY, "out of memory");
+        } else {
+            a->stream = (char *)(a + 1);
+            memcpy(a->stream, stream, sl);
+            a->domain = a->stream + sl;
+            memcpy(a->domain, domain ? domain : "", dl);
+            a->seq = (uint64_t)json_integer_value(json_object_get(doc, "seq"));
+            a->duplicate = json_is_true(json_object_get(doc, "duplicate"));
+            *out = a;
+            st = JW_OK;
+        }
+    }
+    json_decref(doc);
+    return st;
+}
+
+/* The headers to publish: the message's own, then the options'. On
+ * success *block is NULL (no headers) or a finished block (free it). */
+static jw_status pub_headers(const jw_msg *msg, const jw_js_pub_opts *o,
+                             char **block, size_t *block_len)
+{
+    *block = NULL;
+    *block_len = 0;
+    size_t own_len = 0;
+    const char *own = msg ? jw_msg_headers_raw(msg, &own_len) : NULL;
+    if (!o && !own)
+        return JW_OK;
+    jw__hdr_builder b = {0};
+    jw_status st = JW_OK;
+    if (own) {
+        jw__hdr_line line;
+        size_t pos = 0;
+        char name[256], value[4096];
+        while (st == JW_OK && jw__hdr_next(own, own_len, &pos, &line) == 1) {
+            if (line.name_len >= sizeof name || line.value_len >= sizeof value)
+                st = jw__fail(JW_EINVAL, "header too long");
+            else {
+                memcpy(name, line.name, line.name_len);
+                name[line.name_len] = 0;
+                memcpy(value, line.value, line.value_len);
+                value[line.value_len] = 0;
+                st = jw__hdr_add(&b, name, value);
+            }
+        }
+    }
+    char num[24];
+    if (o && st == JW_OK && o->msg_id)
+        st = jw__hdr_add(&b, "Nats-Msg-Id", o->msg_id);
+    if (o && st == JW_OK && o->expected_stream)
+        st = jw__hdr_add(&b, "Nats-Expected-Stream", o->expected_stream);
+    if (o && st == JW_OK && o->expected_last_msg_id)
+        st = jw__hdr_add(&b, "Nats-Expected-Last-Msg-Id",
+                         o->expected_last_msg_id);
+    if (o && st == JW_OK && o->has_last_seq) {
+        num[jw__u64_to_dec(num, o->last_seq)] = 0;
+        st = jw__hdr_add(&b, "Nats-Expected-Last-Sequence", num);
+    }
+    if (o && st == JW_OK && o->has_last_subject_seq) {
+        num[jw__u64_to_dec(num, o->last_subject_seq)] = 0;
+        st = jw__hdr_add(&b, "Nats-Expected-Last-Subject-Sequence", num);
+    }
+    if (st == JW_OK && b.len) {
+        char *full = realloc(b.buf, b.len + 2);
+        if (!full) {
+            st = jw__fail(JW_ENO_MEMORY, "out of memory");
+        } else {
+            memcpy(full + b.len, "\r\n", 2);
+            *block = full;
+            *block_len = b.len + 2;
+            b.buf = NULL;
+        }
+    }
+    jw__hdr_free(&b);
+    return st;
+}
+
+static jw_status publish(jw_js *js, const char *subject, const jw_msg *msg,
+                         const void *data, size_t len,
+                         const jw_js_pub_opts *o, jw_js_pub_ack **ack)
+{
+    if (ack)
+        *ack = NULL;
+    if (!js)
+        return jw__fail(JW_EINVAL, "js is NULL");
+    char *hdr;
+    size_t hdr_len;
+    jw_status st = pub_headers(msg, o, &hdr, &hdr_len);
+    if (st)
+        return st;
+    int64_t timeout = o && o->timeout_ms ? o->timeout_ms : js->timeout_ms;
+    jw_msg *reply = NULL;
+    if (hdr) {
+        /* A view, not a copy: request_msg only reads it. */
+        jw_msg view = {.kind = JW__MSG_RECEIVED,
+                       .subject = subject,
+                       .hdr = hdr,
+                       .hdr_len = hdr_len,
+                       .data = data ? data : "",
+                       .data_len = len};
+        st = jw_conn_request_msg(js->conn, &view, timeout, &reply);
+        free(hdr);
+    } else {
+        st = jw_conn_request(js->conn, subject, data, len, timeout, &reply);
+    }
+    last_err_code = 0;
+    if (st == JW_ENO_RESPONDERS)
+        return jw__fail(st, "no stream captures '%s' (or JetStream is off)",
+                        subject);
+    if (st == JW_ETIMEOUT)
+        return jw__fail(st, "no publish ack for '%s' within %lld ms", subject,
+                        (long long)timeout);
+    if (st)
+        return st;
+    jw_js_pub_ack *a;
+    st = parse_ack(reply, &a);
+    jw_msg_free(reply);
+    if (st == JW_OK && ack)
+        *ack = a;
+    else
+        jw_js_pub_ack_free(a);
+    return st;
+}
+
+jw_status jw_js_publish(jw_js *js, const char *subject, const void *data,
+                        size_t len, const jw_js_pub_opts *opts,
+                        jw_js_pub_ack **ack)
+{
+    return publish(js, subject, NULL, data, len, opts, ack);
+}
+
+jw_status jw_js_publish_msg(jw_js *js, const jw_msg *msg,
+                            const jw_js_pub_opts *opts, jw_js_pub_ack **ack)
+{
+    if (!msg) {
+        if (ack)
+            *ack = NULL;
+        return jw__fail(JW_EINVAL, "msg is NULL");
+    }
+    return publish(js, jw_msg_subject(msg), msg, jw_msg_data(msg),
+                   jw_msg_data_len(msg), opts, ack);
+}
+
+/* ---- asynchronous publish ---- */
+
+/* A publisher that found the window full waits until it has drained to
+ * three quarters: one wake-up per max_pending/4 acks instead of one per
+ * ack, which would ping-pong between the loop and the publisher. */
+static size_t low_water(const jw_js *js)
+{
+    return (size_t)(js->max_pending - (js->max_pending + 3) / 4);
+}
+
+/* Queue a completion (mu held). */
+static void queue_done(jw_js *js, jw__js_done *d)
+{
+    if (js->done_tail)
+        js->done_tail->next = d;
+    else
+        js->done_head = d;
+    js->done_tail = d;
+}
+
+/* Loop thread: an ack (or a no-responders status) for "<prefix><id>". */
+static void async_ack(jw_sub *sub, jw_msg *reply, void *arg)
+{
+    JW_UNUSED(sub);
+    jw_js *js = arg;
+    const char *subject = jw_msg_subject(reply);
+    uint64_t id = 0;
+    if (strncmp(subject, js->ack_prefix, js->ack_prefix_len) == 0)
+        id = strtoull(subject + js->ack_prefix_len, NULL, 10);
+    jw__js_done *d = calloc(1, sizeof(*d));
+    if (d) {
+        d->id = id;
+        d->status = parse_ack(reply, &d->ack);
+        d->err_code = last_err_code;
+        if (d->status)
+            d->text = strdup(jw_last_error());
+    }
+    jw_msg_free(reply);
+    pthread_mutex_lock(&js->mu);
+    if (id && jw__map_remove(&js->in_flight, id)) {
+        if (d) {
+            queue_done(js, d);
+            d = NULL;
+        }
+        /* Wake waiters at two marks only (see low_water), not per ack. */
+        if (js->in_flight.count == 0 ||
+            js->in_flight.count == low_water(js))
+            pthread_cond_broadcast(&js->cond);
+    }
+    pthread_mutex_unlock(&js->mu);
+    if (d)
+        done_free(d); /* an ack for nothing we wait for */
+}
+
+/* The ack subscription, made on first use (js->mu held). */
+static jw_status ensure_ack_sub(jw_js *js)
+{
+    if (js->ack_sub)
+        return JW_OK;
+    char inbox[64];
+    jw_status st = jw_conn_new_inbox(js->conn, inbox, sizeof inbox - 3);
+    if (st)
+        return st;
+    size_t n = strlen(inbox);
+    memcpy(js->ack_prefix, inbox, n);
+    js->ack_prefix[n] = '.';
+    js->ack_prefix[n + 1] = 0;
+    js->ack_prefix_len = n + 1;
+    memcpy(inbox + n, ".*", 3);
+    return jw_conn_subscribe_cb(js->conn, inbox, NULL, async_ack, js,
+                                &js->ack_sub);
+}
+
+static void fail_one(void *value, void *arg)
+{
+    jw_js *js = arg;
+    jw__js_done *d = calloc(1, sizeof(*d));
+    if (!d)
+        return;
+    d->id = (uint64_t)(uintptr_t)value;
+    d->status = JW_ECONNECTION_CLOSED;
+    d->text = strdup("the connection closed before the ack came");
+    queue_done(js, d);
+}
+
+/* Wait (mu held) until fewer than limit publishes are in flight. Acks
+ * cannot come over a closed connection: its publishes then complete with
+ * JW_ECONNECTION_CLOSED at once instead of at the deadline. */
+static jw_status wait_acks(jw_js *js, int64_t deadline_us, size_t limit)
+{
+    while (js->in_flight.count >= limit) {
+        if (jw_conn_status_get(js->conn) == JW_CONN_CLOSED) {
+            jw__map_each(&js->in_flight, fail_one, js);
+            jw__map_free(&js->in_flight);
+            return jw__fail(JW_ECONNECTION_CLOSED,
+                            "the connection closed with async publishes "
+                            "unacknowledged");
+        }
+        /* Look at the connection at least every 100 ms. */
+        int64_t slice = jw__deadline(100);
+        if (deadline_us >= 0 && deadline_us < slice)
+            slice = deadline_us;
+        if (jw__loop_wait(js->conn->loop, &js->cond, &js->mu, slice) &&
+            js->in_flight.count >= limit && deadline_us >= 0 &&
+            jw__now_us() >= deadline_us)
+            return jw__fail(JW_ETIMEOUT,
+                            "%zu async publishes still unacknowledged",
+                            js->in_flight.count);
+    }
+    return JW_OK;
+}
+
+jw_status jw_js_publish_async(jw_js *js, const jw_msg *msg,
+                              const jw_js_pub_opts *o, uint64_t *id_out)
+{
+    if (id_out)
+        *id_out = 0;
+    if (!js || !msg)
+        return jw__fail(JW_EINVAL, "js and msg must not be NULL");
+    char *hdr;
+    size_t hdr_len;
+    jw_status st = pub_headers(msg, o, &hdr, &hdr_len);
+    if (st)
+        return st;
+    pthread_mutex_lock(&js->mu);
+    st = ensure_ack_sub(js);
+    if (st == JW_OK && (int64_t)js->in_flight.count >= js->max_pending)
+        st = jw__loop_in_callback()
+                 ? jw__fail(JW_EINVAL, "async publish window is full and "
+                                       "cannot be waited for in a callback")
+                 : wait_acks(js, jw__deadline(js->timeout_ms),
+                             low_water(js) + 1);
+    uint64_t id = st == JW_OK ? ++js->next_id : 0;
+    if (st == JW_OK &&
+        jw__map_put(&js->in_flight, id, (void *)(uintptr_t)id))
+        st = jw__fail(JW_ENO_MEMORY, "out of memory");
+    pthread_mutex_unlock(&js->mu);
+    if (st == JW_OK) {
+        char reply[96];
+        memcpy(reply, js->ack_prefix, js->ack_prefix_len);
+        reply[js->ack_prefix_len + jw__u64_to_dec(reply + js->ack_prefix_len,
+                                                  id)] = 0;
+        st = jw__conn_publish(js->conn, jw_msg_subject(msg), reply, hdr,
+                              hdr_len, jw_msg_data(msg), jw_msg_data_len(msg));
+        if (st) {
+            jw_status keep = st;
+            char text[256];
+            snprintf(text, sizeof text, "%s", jw_last_error());
+            pthread_mutex_lock(&js->mu);
+            jw__map_remove(&js->in_flight, id);
+            pthread_cond_broadcast(&js->cond);
+            pthread_mutex_unlock(&js->mu);
+            st = jw__fail(keep, "%s", text);
+        } else if (id_out) {
+            *id_out = id;
+        }
+    }
+    free(hdr);
+    return st;
+}
+
+int jw_js_publish_async_poll(jw_js *js, uint64_t *id, jw_status *status,
+                             jw_js_pub_ack **ack)
+{
+    if (!js || !id || !status)
+        return jw__fail(JW_EINVAL, "js, id and status must not be NULL");
+    if (ack)
+        *ack = NULL;
+    pthread_mutex_lock(&js->mu);
+    jw__js_done *d = js->done_head;
+    if (d) {
+        js->done_head = d->next;
+        if (!js->done_head)
+            js->done_tail = NULL;
+    }
+    pthread_mutex_unlock(&js->mu);
+    if (!d)
+        return 0;
+    *id = d->id;
+    *status = d->status;
+    if (d->status) {
+        jw__fail(d->status, "%s", d->text ? d->text : "");
+        last_err_code = d->err_code;
+    }
+    if (ack) {
+        *ack = d->ack;
+        d->ack = NULL;
+    }
+    done_free(d);
+    return 1;
+}
+
+jw_status jw_js_publish_async_complete(jw_js *js, int64_t timeout_ms)
+{
+    if (!js)
+        return jw__fail(JW_EINVAL, "js is NULL");
+    if (jw__loop_in_callback())
+        return jw__fail(JW_EINVAL, "cannot wait inside a loop callback");
+    pthread_mutex_lock(&js->mu);
+    jw_status st = wait_acks(js, jw__deadline(timeout_ms), 1);
+    pthread_mutex_unlock(&js->mu);
+    return st;
+}
+
+int64_t jw_js_publish_async_pending(jw_js *js)
+{
+    if (!js)
+        return 0;
+    pthread_mutex_lock(&js->mu);
+    int64_t n = (int64_t)js->in_flight.count;
+    pthread_mutex_unlock(&js->mu);
+    return n;
+}

@@ -1,0 +1,81 @@
+/*
+ * JetStream internals shared by js.c (context, API requests, publish),
+ * jsack.c (acks, metadata), jsconf.c (configuration checks), jsm.c
+ * (streams and consumers), jsfetch.c (fetch) and jsconsume.c (continuous
+ * pull). Everything here rides on the public connection API
+ * (requests, subscriptions): JetStream adds no state to the connection.
+ */
+#ifndef JW_JS_H
+#define JW_JS_H
+
+#include "engine.h"
+
+#include <jansson.h>
+
+struct jw_js {
+    jw_conn *conn; /* referenced */
+    char prefix[128]; /* "$JS.API" or "$JS.<domain>.API" */
+    int64_t timeout_ms;
+    int64_t max_pending;
+    int version; /* the server's, as major*10000 + minor*100 + patch */
+
+    /* Async publish: acks come back on "<ack_prefix><id>" to ack_sub,
+     * whose handler (loop thread) queues completions under mu. */
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    jw_sub *ack_sub;
+    char ack_prefix[64];
+    size_t ack_prefix_len;
+    uint64_t next_id;
+    jw__map in_flight; /* id -> the id, as a pointer */
+    struct jw__js_done *done_head, *done_tail;
+};
+
+struct jw_consumer {
+    jw_js *js;
+    char *stream, *name;
+};
+
+/* Server version "2.9.10" as 20910 (0 when unknown). */
+int jw__js_version_parse(const char *text);
+/* "a.b.c" for a version number, into buf. */
+void jw__js_version_text(int version, char *buf, size_t size);
+
+/* Record the err_code of a server API error for jw_js_last_err_code. */
+void jw__js_set_err_code(int code);
+
+/* The status for a server error object ({"code","err_code",
+ * "description"}), with jw_last_error set. */
+jw_status jw__js_error(const json_t *error, const char *what);
+
+/* Send an API request: subject "<prefix>.<suffix>", body (NULL: empty) and
+ * parse the JSON reply. On JW_OK *reply is the parsed object (caller
+ * decrefs); a reply with an "error" member becomes its status. */
+jw_status jw__js_api(jw_js *js, const char *suffix, const char *body,
+                     json_t **reply);
+
+/* Configurations (jsconf.c). kind is JW__JS_STREAM or JW__JS_CONSUMER. */
+enum { JW__JS_STREAM = 1, JW__JS_CONSUMER = 2 };
+/* Parse the user's JSON, refuse unknown fields and fields newer than
+ * server_version (0: do not check), and convert durations from ms to ns.
+ * *out is a new object. */
+jw_status jw__js_config_to_wire(int kind, const char *json,
+                                int server_version, json_t **out);
+/* Convert the durations of a server configuration from ns to ms, in
+ * place. */
+void jw__js_config_from_wire(int kind, json_t *config);
+/* Dump an info document for the user, with its "config" converted. */
+jw_status jw__js_info_out(int kind, json_t *info, char **out);
+
+/* JW_ENOT_SUPPORTED (naming the version) when the connected server is
+ * older than `needed` for `what`; JW_OK otherwise or when unknown. */
+jw_status jw__js_require(const jw_js *js, int needed, const char *what);
+
+/* JW_OK when the consumer exists, else the API's error. */
+jw_status jw__js_consumer_exists(jw_js *js, const char *stream,
+                                 const char *name);
+
+/* A stream or consumer name usable in an API subject. */
+jw_status jw__js_check_name(const char *what, const char *name);
+
+#endif

@@ -1,0 +1,148 @@
+/*
+ * Pull consumption: one fetch = a fresh inbox subscription, one pull
+ * request on it, and whatever arrives until the batch is full, a
+ * terminating status comes, or the time is up (jetstream.md 7).
+ */
+#include "js.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { CHUNK = 256 };
+
+/* What a status message means for the fetch in progress. */
+enum verdict { KEEP_GOING, FINISHED, FAILED };
+
+static enum verdict judge_status(const jw_msg *m, int have, jw_status *st)
+{
+    int code = 0;
+    const char *desc = "";
+    size_t desc_len = 0;
+    size_t hl;
+    const char *hdr = jw_msg_headers_raw(m, &hl);
+    if (hdr)
+        jw__hdr_status(hdr, hl, &code, &desc, &desc_len);
+    switch (code) {
+    case 100: /* heartbeat */
+        return KEEP_GOING;
+    case 404: /* no messages (no_wait) */
+    case 408: /* expired, or no_wait drained */
+        return FINISHED;
+    case 409:
+        /* Hitting max_bytes ends a request normally; the other 409s refuse
+         * it, which only matters when nothing was delivered. */
+        if (have || (desc_len >= 12 && memcmp(desc, "Message Size", 12) == 0)
+            || (desc_len >= 15 && memcmp(desc, "Batch Completed", 15) == 0))
+            return FINISHED;
+        *st = jw__fail(JW_EJETSTREAM, "pull request refused: 409 %.*s",
+                       (int)desc_len, desc);
+        return FAILED;
+    case 503:
+        if (have)
+            return FINISHED;
+        *st = jw__fail(JW_ECONSUMER_NOT_FOUND,
+                       "pull request had no responders: the consumer or its "
+                       "stream does not exist");
+        return FAILED;
+    default:
+        if (have)
+            return FINISHED;
+        *st = jw__fail(JW_EJETSTREAM, "pull request failed: %d %.*s", code,
+                       (int)desc_len, desc);
+        return FAILED;
+    }
+}
+
+int jw_consumer_fetch(jw_consumer *c, jw_msg **msgs, int batch,
+                      int64_t timeout_ms, int64_t max_bytes, int no_wait)
+{
+    if (!c || !msgs)
+        return jw__fail(JW_EINVAL, "consumer and msgs must not be NULL");
+    if (batch <= 0)
+        return jw__fail(JW_EINVAL, "fetch batch must be > 0");
+    if (timeout_ms <= 0)
+        return jw__fail(JW_EINVAL, "fetch timeout must be > 0 ms");
+    if (max_bytes < 0)
+        return jw__fail(JW_EINVAL, "fetch max_bytes must be >= 0");
+    jw_js *js = c->js;
+    jw__js_set_err_code(0);
+    if (max_bytes) {
+        jw_status need = jw__js_require(js, 20900, "fetch with max_bytes");
+        if (need)
+            return need;
+    }
+
+    char inbox[64];
+    jw_sub *sub = NULL;
+    jw_status st = jw_conn_new_inbox(js->conn, inbox, sizeof inbox);
+    if (st == JW_OK)
+        st = jw_conn_subscribe(js->conn, inbox, NULL, &sub);
+    if (st)
+        return st;
+
+    /* The server gives up a little before the client does, so that its 408
+     * normally arrives in time to end the fetch. */
+    char body[160];
+    int n = snprintf(body, sizeof body, "{\"batch\":%d", batch);
+    if (no_wait)
+        n += snprintf(body + n, sizeof body - (size_t)n, ",\"no_wait\":true");
+    else
+        n += snprintf(body + n, sizeof body - (size_t)n, ",\"expires\":%lld",
+                      (long long)(timeout_ms * 900000));
+    if (max_bytes)
+        n += snprintf(body + n, sizeof body - (size_t)n, ",\"max_bytes\":%lld",
+                      (long long)max_bytes);
+    snprintf(body + n, sizeof body - (size_t)n, "}");
+    char subject[700];
+    n = snprintf(subject, sizeof subject, "%s.CONSUMER.MSG.NEXT.%s.%s",
+                 js->prefix, c->stream, c->name);
+    if (n < 0 || (size_t)n >= sizeof subject)
+        st = jw__fail(JW_EINVAL, "pull subject is too long");
+    if (st == JW_OK)
+        st = jw_conn_publish_reply(js->conn, subject, inbox, body,
+                                   strlen(body));
+
+    int count = 0, statuses = 0;
+    int64_t deadline = jw__now_ms() + timeout_ms;
+    enum verdict v = KEEP_GOING;
+    while (st == JW_OK && v == KEEP_GOING && count < batch) {
+        int64_t left = deadline - jw__now_ms();
+        if (left <= 0)
+            break;
+        jw_msg *got[CHUNK];
+        int want = batch - count < CHUNK ? batch - count : CHUNK;
+        int k = jw_sub_next_batch(sub, got, want, left);
+        if (k == JW_ETIMEOUT)
+            break;
+        if (k < 0) {
+            st = k;
+            break;
+        }
+        for (int i = 0; i < k; i++) {
+            jw_msg *m = got[i];
+            if (v == KEEP_GOING && jw_msg_status_code(m) &&
+                jw_msg_data_len(m) == 0) {
+                v = judge_status(m, count, &st);
+                statuses++;
+                jw_msg_free(m);
+            } else if (v == KEEP_GOING) {
+                msgs[count++] = m;
+            } else {
+                jw_msg_free(m); /* nothing follows a terminal status */
+            }
+        }
+    }
+    jw_sub_free(sub);
+    /* A live consumer ends an expiring request with a 408 before the
+     * client gives up; silence means the consumer (or its stream) is gone,
+     * since 2.9.10 does not answer pulls for a missing consumer. */
+    if (st == JW_OK && count == 0 && statuses == 0 && !no_wait) {
+        jw_status found = jw__js_consumer_exists(js, c->stream, c->name);
+        if (found == JW_ECONSUMER_NOT_FOUND || found == JW_ESTREAM_NOT_FOUND)
+            st = found;
+    }
+    if (st && count == 0)
+        return st;
+    return count;
+}

@@ -1,0 +1,1078 @@
+/* JetStream against a real nats-server with a temporary file store:
+ * the tutorial's ORDERS flow, consumers, acks, publish options, admin. */
+#include "server.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define ORDERS_STREAM "{\"name\":\"ORDERS\",\"subjects\":[\"orders.>\"]}"
+#define PROCESSOR                                                              \
+    "{\"durable_name\":\"order-processor\",\"ack_policy\":\"explicit\","       \
+    "\"max_deliver\":3,\"deliver_policy\":\"all\"}"
+
+/* Connect and make a JetStream context. */
+#define JS_SETUP(srv, nc, js)                                                  \
+    jw_conn *nc = NULL;                                                        \
+    jw_js *js = NULL;                                                          \
+    CHECK_OK(jw_test_connect(srv, &nc));                                       \
+    CHECK_OK(jw_js_new(nc, &js))
+
+static int publish_n(jw_js *js, const char *subject, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char data[32];
+        snprintf(data, sizeof data, "order-%d", i + 1);
+        CHECK_OK(jw_js_publish(js, subject, data, strlen(data), NULL, NULL));
+    }
+    return 0;
+}
+
+/* A numeric field of a JSON document's object member (crude but enough:
+ * the key must be unique in the text). */
+static long long json_num(const char *json, const char *key)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = strstr(json, pat);
+    return p ? strtoll(p + strlen(pat), NULL, 10) : -1;
+}
+
+static long long stream_msgs(jw_js *js, const char *stream)
+{
+    char *info = NULL;
+    if (jw_js_stream_info(js, stream, &info))
+        return -1;
+    long long n = json_num(info, "messages");
+    jw_free(info);
+    return n;
+}
+
+/* num_ack_pending of a consumer, -1 when its info cannot be had. */
+static long long ack_pending(jw_js *js, const char *stream, const char *name)
+{
+    char *info = NULL;
+    if (jw_js_consumer_info(js, stream, name, &info))
+        return -1;
+    long long n = json_num(info, "num_ack_pending");
+    jw_free(info);
+    return n;
+}
+
+static void free_msgs(jw_msg **msgs, int n)
+{
+    for (int i = 0; i < n; i++)
+        jw_msg_free(msgs[i]);
+}
+
+static uint64_t stream_seq(const jw_msg *m)
+{
+    jw_js_meta *meta = NULL;
+    if (jw_msg_metadata(m, &meta))
+        return 0;
+    uint64_t seq = jw_js_meta_stream_seq(meta);
+    jw_js_meta_free(meta);
+    return seq;
+}
+
+static uint64_t delivered(const jw_msg *m)
+{
+    jw_js_meta *meta = NULL;
+    if (jw_msg_metadata(m, &meta))
+        return 0;
+    uint64_t n = jw_js_meta_num_delivered(meta);
+    jw_js_meta_free(meta);
+    return n;
+}
+
+/* The tutorial's ORDERS stream on a fresh server, n messages on
+ * orders.new, and a consumer made from consumer_config. */
+typedef struct orders_fixture {
+    jw_test_server *srv;
+    jw_conn *nc;
+    jw_js *js;
+    jw_consumer *cons;
+} orders_fixture;
+
+static int orders_open(orders_fixture *f, int n, const char *consumer_config)
+{
+    memset(f, 0, sizeof *f);
+    f->srv = jw_test_server_start(NULL);
+    CHECK(f->srv != NULL);
+    CHECK_OK(jw_test_connect(f->srv, &f->nc));
+    CHECK_OK(jw_js_new(f->nc, &f->js));
+    CHECK_OK(jw_js_stream_create(f->js, ORDERS_STREAM, NULL));
+    CHECK(publish_n(f->js, "orders.new", n) == 0);
+    CHECK_OK(jw_js_consumer_create(f->js, "ORDERS", consumer_config,
+                                   &f->cons));
+    return 0;
+}
+
+static void orders_close(orders_fixture *f)
+{
+    jw_consumer_free(f->cons);
+    jw_js_free(f->js);
+    jw_conn_free(f->nc);
+    jw_test_server_stop(f->srv);
+}
+
+TEST(js_orders_flow)
+{
+    START_SERVER(srv, NULL);
+    JS_SETUP(srv, nc, js);
+    char *info = NULL;
+    CHECK_OK(jw_js_stream_create_or_update(js, ORDERS_STREAM, &info));
+    CHECK(strstr(info, "\"name\":\"ORDERS\"") != NULL);
+    /* Durations come back in ms: the default 2 min window. */
+    CHECK_EQ_INT(json_num(info, "duplicate_window"), 120000);
+    jw_free(info);
+
+    for (int i = 1; i <= 5; i++) {
+        char data[32];
+        snprintf(data, sizeof data, "{\"id\":%d}", i);
+        jw_js_pub_ack *ack = NULL;
+        CHECK_OK(jw_js_publish(js, "orders.created", data, strlen(data), NULL,
+                               &ack));
+        CHECK_STR(jw_js_pub_ack_stream(ack), "ORDERS");
+        CHECK_EQ_INT(jw_js_pub_ack_seq(ack), i);
+        CHECK_EQ_INT(jw_js_pub_ack_duplicate(ack), 0);
+        jw_js_pub_ack_free(ack);
+    }
+    CHECK_EQ_INT(stream_msgs(js, "ORDERS"), 5);
+
+    jw_consumer *cons = NULL;
+    CHECK_OK(jw_js_consumer_create_or_update(js, "ORDERS", PROCESSOR, &cons));
+    CHECK_STR(jw_consumer_name(cons), "order-processor");
+    CHECK_STR(jw_consumer_stream(cons), "ORDERS");
+    CHECK_OK(jw_consumer_info(cons, &info));
+    CHECK_EQ_INT(json_num(info, "max_deliver"), 3);
+    CHECK(strstr(info, "\"ack_policy\":\"explicit\"") != NULL);
+    jw_free(info);
+
+    jw_msg *msgs[10];
+    int n = jw_consumer_fetch(cons, msgs, 10, 2000, 0, 0);
+    CHECK_EQ_INT(n, 5);
+    for (int i = 0; i < n; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "{\"id\":%d}", i + 1);
+        CHECK_STR((const char *)jw_msg_data(msgs[i]), want);
+        CHECK_STR(jw_msg_subject(msgs[i]), "orders.created");
+        jw_js_meta *meta = NULL;
+        CHECK_OK(jw_msg_metadata(msgs[i], &meta));
+        CHECK_STR(jw_js_meta_stream(meta), "ORDERS");
+        CHECK_STR(jw_js_meta_consumer(meta), "order-processor");
+        CHECK_EQ_INT(jw_js_meta_stream_seq(meta), i + 1);
+        CHECK_EQ_INT(jw_js_meta_consumer_seq(meta), i + 1);
+        CHECK_EQ_INT(jw_js_meta_num_delivered(meta), 1);
+        CHECK_EQ_INT(jw_js_meta_num_pending(meta), 4 - i);
+        CHECK(jw_js_meta_timestamp(meta) > 1600000000000000000LL);
+        jw_js_meta_free(meta);
+        CHECK_OK(i % 2 ? jw_msg_ack(msgs[i]) : jw_msg_ack_sync(msgs[i], 2000));
+    }
+    free_msgs(msgs, n);
+    CHECK_OK(jw_js_consumer_info(js, "ORDERS", "order-processor", &info));
+    CHECK_EQ_INT(json_num(info, "num_ack_pending"), 0);
+    CHECK_EQ_INT(json_num(info, "num_pending"), 0);
+    jw_free(info);
+    /* Nothing more: an empty fetch is not an error. */
+    CHECK_EQ_INT(jw_consumer_fetch(cons, msgs, 10, 300, 0, 0), 0);
+    CHECK_EQ_INT(jw_consumer_fetch(cons, msgs, 10, 300, 0, 1), 0);
+
+    char *names = NULL;
+    CHECK_OK(jw_js_consumer_names(js, "ORDERS", &names));
+    CHECK_STR(names, "[\"order-processor\"]");
+    jw_free(names);
+    CHECK_OK(jw_js_consumer_list(js, "ORDERS", &names));
+    CHECK(strstr(names, "\"durable_name\":\"order-processor\"") != NULL);
+    CHECK(strstr(names, "\"ack_wait\":30000,") != NULL);
+    jw_free(names);
+    CHECK_OK(jw_js_stream_names(js, NULL, &names));
+    CHECK_STR(names, "[\"ORDERS\"]");
+    jw_free(names);
+    CHECK_OK(jw_js_stream_names(js, "orders.created", &names));
+    CHECK_STR(names, "[\"ORDERS\"]");
+    jw_free(names);
+    CHECK_OK(jw_js_stream_names(js, "payments.x", &names));
+    CHECK_STR(names, "[]");
+    jw_free(names);
+    CHECK_OK(jw_js_stream_list(js, NULL, &names));
+    CHECK(strstr(names, "\"messages\":5") != NULL);
+    jw_free(names);
+
+    jw_consumer_free(cons);
+    jw_js_free(js);
+    jw_conn_free(nc);
+    jw_test_server_stop(srv);
+    return 0;
+}
+
+TEST(js_durable_resumes)
+{
+    START_SERVER(srv, NULL);
+    JS_SETUP(srv, nc, js);
+    CHECK_OK(jw_js_stream_create(js, ORDERS_STREAM, NULL));
+    CHECK(publish_n(js, "orders.new", 5) == 0);
+    jw_consumer *cons = NULL;
+    CHECK_OK(jw_js_consumer_create(js, "ORDERS", PROCESSOR, &cons));
+    jw_msg *msgs[5];
+    CHECK_EQ_INT(jw_consumer_fetch(cons, msgs, 2, 2000, 0, 0), 2);
+    for (int i = 0; i < 2; i++)
+        CHECK_OK(jw_msg_ack_sync(msgs[i], 2000));
+    free_msgs(msgs, 2);
+    jw_consumer_free(cons);
+    jw_js_free(js);
+    jw_conn_free(nc);
+
+    /* A new connection: the durable resumes after the acked ones. */
+    JS_SETUP(srv, nc2, js2);
+    CHECK_OK(jw_js_consumer_get(js2, "ORDERS", "order-processor", &cons));
+    int n = jw_consumer_fetch(cons, msgs, 5, 2000, 0, 0);
+    CHECK_EQ_INT(n, 3);
+    for (int i = 0; i < n; i++) {
+        CHECK_EQ_INT(stream_seq(msgs[i]), i + 3);
+        CHECK_EQ_INT(delivered(msgs[i]), 1);
+        CHECK_OK(jw_msg_ack(msgs[i]));
+    }
+    free_msgs(msgs, n);
+    jw_consumer *missing = (jw_consumer *)1;
+    CHECK_STATUS(jw_js_consumer_get(js2, "ORDERS", "nobody", &missing),
+                 JW_ECONSUMER_NOT_FOUND);
+    CHECK(missing == NULL);
+    CHECK_EQ_INT(jw_js_last_err_code(), 10014);
+    jw_consumer_free(cons);
+    jw_js_free(js2);
+    jw_conn_free(nc2);
+    jw_test_server_stop(srv);
+    return 0;
+}
+
+TEST(js_nak_redelivers)
+{
+    orders_fixture f;
+    CHECK(orders_open(&f, 1, PROCESSOR) == 0);
+    jw_consumer *cons = f.cons;
+    jw_msg *m[1];
+    CHECK_EQ_INT(jw_consumer_fetch(cons, m, 1, 2000, 0, 0), 1);
+    CHECK_EQ_INT(delivered(m[0]), 1);
+    CHECK_OK(jw_msg_nak(m[0]));
+    /* A nak is terminal for this delivery. */
+    CHECK_STATUS(jw_msg_ack(m[0]), JW_EINVAL);
+    CHECK(strstr(jw_last_error(), "already acknowledged") != NULL);
+    jw_msg_free(m[0]);
+    CHECK_EQ_INT(jw_consumer_fetch(cons, m, 1, 2000, 0, 0), 1);
+    CHECK_EQ_INT(stream_seq(m[0]), 1);
+    CHECK_EQ_INT(delivered(m[0]), 2);
+    CHECK_OK(jw_msg_ack(m[0]));
+    jw_msg_free(m[0]);
+    orders_close(&f);
+    return 0;
+}
+
+TEST(js_nak_delay)
+{
+    orders_fixture f;
+    CHECK(orders_open(&f, 1, PROCESSOR) == 0);
+    jw_consumer *cons = f.cons;
+    jw_msg *m[1];
+    CHECK_EQ_INT(jw_consumer_fetch(cons, m, 1, 2000, 0, 0), 1);
+    CHECK_OK(jw_msg_nak_delay(m[0], 2000));
+    jw_msg_free(m[0]);
+    /* Not redelivered at once (a plain nak would be)... */
+    CHECK_EQ_INT(jw_consumer_fetch(cons, m, 1, 500, 0, 0), 0);
+    /* ...but after the delay. */
+    CHECK_EQ_INT(jw_consumer_fetch(cons, m, 1, 5000, 0, 0), 1);
+    CHECK_EQ_INT(delivered(m[0]), 2);
+    CHECK_OK(jw_msg_ack(m[0]));
+    jw_msg_free(m[0]);
+    orders_close(&f);
+    return 0;
+}
+
+TEST(js_term_not_redelivered)
+{
+    orders_fixture f;
+    CHECK(orders_open(&f, 1, "{\"durable_name\":\"t\",\"ack_wait\":500,\"max_deliver\":5}") == 0);
+    jw_consumer *cons = f.cons;
+    jw_msg *m[1];
+    CHECK_EQ_INT(jw_consumer_fetch(cons, m, 1, 2000, 0, 0), 1);
+    CHECK_OK(jw_msg_term(m[0]));
+    CHECK_STATUS(jw_msg_term(m[0]), JW_EINVAL);
+    jw_msg_free(m[0]);
+    /* Well past ack_wait: still nothing. */
+    CHECK_EQ_INT(jw_consumer_fetch(cons, m, 1, 1500, 0, 0), 0);
+    char *info = NULL;
+    CHECK_OK(jw_consumer_info(cons, &info));
+    CHECK_EQ_INT(json_num(info, "num_ack_pending"), 0);
+    CHECK_EQ_INT(json_num(info, "num_redelivered"), 0);
+    jw_free(info);
+    orders_close(&f);
+    return 0;
+}
+
+TEST(js_in_progress_extends)
+{
+    orders_fixture f;
+    CHECK(orders_open(&f, 1, "{\"durable_name\":\"w\",\"ack_wait\":1000}") == 0);
+    jw_js *js = f.js;
+    jw_consumer *cons = f.cons;
+    jw_msg *m[1], *again[1];
+    CHECK_EQ_INT(jw_consumer_fetch(cons, m, 1, 2000, 0, 0), 1);
+    /* Keep it in progress for 2.5 ack_waits: never redelivered. Each
+     * in_progress restarts the 1 s timer. */
+    for (int i = 0; i < 5; i++) {
+        jw_test_sleep_ms(500);
+        CHECK_OK(jw_msg_in_progress(m[0]));
+    }
+    CHECK_EQ_INT(jw_consumer_fetch(cons, again, 1, 300, 0, 0), 0);
+    CHECK_OK(jw_msg_ack_sync(m[0], 2000));
+    CHECK_STATUS(jw_msg_in_progress(m[0]), JW_EINVAL);
+    jw_msg_free(m[0]);
+    /* Control: without in_progress the message comes back. */
+    CHECK(publish_n(js, "orders.new", 1) == 0);
+    CHECK_EQ_INT(jw_consumer_fetch(cons, m, 1, 2000, 0, 0), 1);
+    jw_msg_free(m[0]);
+    CHECK_EQ_INT(jw_consumer_fetch(cons, m, 1, 3000, 0, 0), 1);
+    CHECK_EQ_INT(delivered(m[0]), 2);
+    jw_msg_free(m[0]);
+    orders_close(&f);
+    return 0;
+}
+
+TEST(js_max_deliver)
+{
+    orders_fixture f;
+    CHECK(orders_open(&f, 1, PROCESSOR) == 0);
+    jw_consumer *cons = f.cons;
+    jw_msg *m[1];
+    for (int i = 1; i <= 3; i++) {
+        CHECK_EQ_INT(jw_consumer_fetch(cons, m, 1, 2000, 0, 0), 1);
+        CHECK_EQ_INT(delivered(m[0]), i);
+        CHECK_OK(jw_msg_nak(m[0]));
+        jw_msg_free(m[0]);
+    }
+    /* max_deliver 3: no fourth delivery. */
+    CHECK_EQ_INT(jw_consumer_fetch(cons, m, 1, 1000, 0, 0), 0);
+    orders_close(&f);
+    return 0;
+}
+
+TEST(js_publish_options)
+{
+    START_SERVER(srv, NULL);
+    JS_SETUP(srv, nc, js);
+    CHECK_OK(jw_js_stream_create(js, ORDERS_STREAM, NULL));
+    jw_js_pub_opts *o = NULL;
+    jw_js_pub_ack *ack = NULL;
+    CHECK_OK(jw_js_pub_opts_new(&o));
+    CHECK_OK(jw_js_pub_opts_set_str(o, "msg_id", "order-1"));
+    CHECK_OK(jw_js_publish(js, "orders.new", "a", 1, o, &ack));
+    CHECK_EQ_INT(jw_js_pub_ack_seq(ack), 1);
+    CHECK_EQ_INT(jw_js_pub_ack_duplicate(ack), 0);
+    jw_js_pub_ack_free(ack);
+    CHECK_OK(jw_js_publish(js, "orders.new", "a", 1, o, &ack));
+    CHECK_EQ_INT(jw_js_pub_ack_seq(ack), 1);
+    CHECK_EQ_INT(jw_js_pub_ack_duplicate(ack), 1);
+    jw_js_pub_ack_free(ack);
+    CHECK_EQ_INT(stream_msgs(js, "ORDERS"), 1);
+    jw_js_pub_opts_free(o);
+
+    /* Expected last sequence. */
+    CHECK_OK(jw_js_pub_opts_new(&o));
+    CHECK_OK(jw_js_pub_opts_set_uint(o, "expected_last_seq", 5));
+    CHECK_STATUS(jw_js_publish(js, "orders.new", "b", 1, o, &ack),
+                 JW_EWRONG_LAST_SEQUENCE);
+    CHECK(ack == NULL);
+    CHECK_EQ_INT(jw_js_last_err_code(), 10071);
+    CHECK_OK(jw_js_pub_opts_set_uint(o, "expected_last_seq", 1));
+    CHECK_OK(jw_js_publish(js, "orders.new", "b", 1, o, NULL));
+    jw_js_pub_opts_free(o);
+
+    /* Expected last subject sequence (0: no message on it yet). */
+    CHECK_OK(jw_js_pub_opts_new(&o));
+    CHECK_OK(jw_js_pub_opts_set_int(o, "expected_last_subject_seq", 0));
+    CHECK_OK(jw_js_publish(js, "orders.other", "c", 1, o, &ack));
+    CHECK_EQ_INT(jw_js_pub_ack_seq(ack), 3);
+    jw_js_pub_ack_free(ack);
+    CHECK_STATUS(jw_js_publish(js, "orders.other", "c", 1, o, NULL),
+                 JW_EWRONG_LAST_SEQUENCE);
+    CHECK_OK(jw_js_pub_opts_set_uint(o, "expected_last_subject_seq", 3));
+    CHECK_OK(jw_js_publish(js, "orders.other", "d", 1, o, NULL));
+    jw_js_pub_opts_free(o);
+
+    /* Expected stream and last msg id. */
+    CHECK_OK(jw_js_pub_opts_new(&o));
+    CHECK_OK(jw_js_pub_opts_set_str(o, "expected_stream", "PAYMENTS"));
+    CHECK_STATUS(jw_js_publish(js, "orders.new", "e", 1, o, NULL),
+                 JW_EJETSTREAM);
+    CHECK_EQ_INT(jw_js_last_err_code(), 10060);
+    CHECK_OK(jw_js_pub_opts_set_str(o, "expected_stream", "ORDERS"));
+    CHECK_OK(jw_js_pub_opts_set_str(o, "expected_last_msg_id", "nope"));
+    CHECK_STATUS(jw_js_publish(js, "orders.new", "e", 1, o, NULL),
+                 JW_EJETSTREAM);
+    CHECK_EQ_INT(jw_js_last_err_code(), 10070);
+    CHECK(strstr(jw_last_error(), "10070") != NULL);
+    jw_js_pub_opts_free(o);
+
+    /* Headers of the message go along with the options'. */
+    jw_msg *msg = NULL;
+    CHECK_OK(jw_msg_new("orders.hdr", NULL, "f", 1, &msg));
+    CHECK_OK(jw_msg_header_add(msg, "X-Order", "42"));
+    CHECK_OK(jw_js_pub_opts_new(&o));
+    CHECK_OK(jw_js_pub_opts_set_str(o, "msg_id", "hdr-1"));
+    CHECK_OK(jw_js_publish_msg(js, msg, o, &ack));
+    uint64_t seq = jw_js_pub_ack_seq(ack);
+    jw_js_pub_ack_free(ack);
+    jw_js_pub_opts_free(o);
+    jw_msg_free(msg);
+    jw_msg *got = NULL;
+    const char *v = NULL;
+    CHECK_OK(jw_js_stream_get_msg(js, "ORDERS", seq, &got));
+    CHECK_OK(jw_msg_header_get(got, "X-Order", 0, &v));
+    CHECK_STR(v, "42");
+    CHECK_OK(jw_msg_header_get(got, "Nats-Msg-Id", 0, &v));
+    CHECK_STR(v, "hdr-1");
+    jw_msg_free(got);
+
+    /* Bad options. */
+    CHECK_OK(jw_js_pub_opts_new(&o));
+    CHECK_STATUS(jw_js_pub_opts_set_str(o, "msgid", "x"), JW_EINVAL);
+    CHECK_STATUS(jw_js_pub_opts_set_str(o, "msg_id", "a\r\nb"), JW_EINVAL);
+    CHECK_STATUS(jw_js_pub_opts_set_uint(o, "expected_seq", 1), JW_EINVAL);
+    CHECK_STATUS(jw_js_pub_opts_set_int(o, "timeout", 0), JW_EINVAL);
+    jw_js_pub_opts_free(o);
+
+    /* No stream captures the subject. */
+    CHECK_STATUS(jw_js_publish(js, "payments.new", "x", 1, NULL, NULL),
+                 JW_ENO_RESPONDERS);
+    CHECK_STATUS(jw_js_publish(js, "orders.*", "x", 1, NULL, NULL),
+                 JW_EINVALID_SUBJECT);
+    jw_js_free(js);
+    jw_conn_free(nc);
+    jw_test_server_stop(srv);
+    return 0;
+}
+
+TEST(js_workqueue)
+{
+    START_SERVER(srv, NULL);
+    JS_SETUP(srv, nc, js);
+    CHECK_OK(jw_js_stream_create(js,
+                                 "{\"name\":\"JOBS\",\"subjects\":[\"jobs.>\"],"
+                                 "\"retention\":\"workqueue\"}",
+                                 NULL));
+    CHECK(publish_n(js, "jobs.resize", 3) == 0);
+    CHECK_EQ_INT(stream_msgs(js, "JOBS"), 3);
+    jw_consumer *cons = NULL;
+    CHECK_OK(jw_js_consumer_create(js, "JOBS", "{\"durable_name\":\"worker\"}",
+                                   &cons));
+    jw_msg *m[3];
+    CHECK_EQ_INT(jw_consumer_fetch(cons, m, 3, 2000, 0, 0), 3);
+    for (int i = 0; i < 3; i++)
+        CHECK_OK(jw_msg_ack_sync(m[i], 2000));
+    free_msgs(m, 3);
+    CHECK_EQ_INT(stream_msgs(js, "JOBS"), 0);
+    /* A second unfiltered consumer on a work queue is refused. */
+    CHECK_STATUS(jw_js_consumer_create(js, "JOBS",
+                                       "{\"durable_name\":\"other\"}", NULL),
+                 JW_EJETSTREAM);
+    CHECK(jw_js_last_err_code() > 10000);
+    jw_consumer_free(cons);
+    jw_js_free(js);
+    jw_conn_free(nc);
+    jw_test_server_stop(srv);
+    return 0;
+}
+
+TEST(js_restart_keeps_acked)
+{
+    START_SERVER(srv, NULL);
+    JS_SETUP(srv, nc, js);
+    CHECK_OK(jw_js_stream_create(js, ORDERS_STREAM, NULL));
+    CHECK(publish_n(js, "orders.new", 20) == 0);
+    CHECK_OK(jw_js_consumer_create(js, "ORDERS", PROCESSOR, NULL));
+    jw_js_free(js);
+    jw_conn_free(nc);
+
+    CHECK(jw_test_server_restart(srv, NULL) == 0);
+    JS_SETUP(srv, nc2, js2);
+    CHECK_EQ_INT(stream_msgs(js2, "ORDERS"), 20);
+    jw_msg *m = NULL;
+    CHECK_OK(jw_js_stream_get_msg(js2, "ORDERS", 20, &m));
+    CHECK_STR((const char *)jw_msg_data(m), "order-20");
+    jw_msg_free(m);
+    jw_consumer *cons = NULL;
+    CHECK_OK(jw_js_consumer_get(js2, "ORDERS", "order-processor", &cons));
+    jw_msg *msgs[20];
+    CHECK_EQ_INT(jw_consumer_fetch(cons, msgs, 20, 3000, 0, 0), 20);
+    for (int i = 0; i < 20; i++)
+        CHECK_EQ_INT(stream_seq(msgs[i]), i + 1);
+    free_msgs(msgs, 20);
+    jw_consumer_free(cons);
+    jw_js_free(js2);
+    jw_conn_free(nc2);
+    jw_test_server_stop(srv);
+    return 0;
+}
+
+TEST(js_stream_admin)
+{
+    START_SERVER(srv, NULL);
+    JS_SETUP(srv, nc, js);
+    char *info = NULL;
+    CHECK_OK(jw_js_stream_create(js, ORDERS_STREAM, NULL));
+    /* The same configuration again is fine; another one is not. */
+    CHECK_OK(jw_js_stream_create(js, ORDERS_STREAM, NULL));
+    const char *changed = "{\"name\":\"ORDERS\",\"subjects\":[\"orders.>\"],"
+                          "\"max_msgs\":100,\"max_age\":3600000}";
+    CHECK_STATUS(jw_js_stream_create(js, changed, NULL), JW_EJETSTREAM);
+    CHECK_EQ_INT(jw_js_last_err_code(), 10058);
+    CHECK_OK(jw_js_stream_create_or_update(js, changed, &info));
+    CHECK_EQ_INT(json_num(info, "max_msgs"), 100);
+    CHECK_EQ_INT(json_num(info, "max_age"), 3600000);
+    jw_free(info);
+    CHECK_STATUS(jw_js_stream_update(js, "{\"name\":\"NOPE\"}", NULL),
+                 JW_ESTREAM_NOT_FOUND);
+    CHECK_STATUS(jw_js_stream_info(js, "NOPE", &info), JW_ESTREAM_NOT_FOUND);
+    CHECK(info == NULL);
+    CHECK_EQ_INT(jw_js_last_err_code(), 10059);
+    CHECK_STATUS(jw_js_stream_delete(js, "NOPE"), JW_ESTREAM_NOT_FOUND);
+    /* Config checks happen before anything is sent. */
+    CHECK_STATUS(jw_js_stream_create(js, "{\"name\":\"X\",\"maxage\":1}",
+                                     NULL),
+                 JW_EINVAL);
+    CHECK(strstr(jw_last_error(), "maxage") != NULL);
+    CHECK_STATUS(jw_js_stream_create(js, "{\"name\":\"X\",\"metadata\":{}}",
+                                     NULL),
+                 JW_ENOT_SUPPORTED);
+    CHECK(strstr(jw_last_error(), "2.10.0") != NULL);
+    CHECK_STATUS(jw_js_stream_create(js, "{\"subjects\":[\"x\"]}", NULL),
+                 JW_EINVAL);
+    CHECK_STATUS(jw_js_stream_create(js, "{\"name\":\"a.b\"}", NULL),
+                 JW_EINVAL);
+
+    /* Messages: 3 on orders.a, 3 on orders.b. */
+    for (int i = 0; i < 6; i++) {
+        char data[8];
+        snprintf(data, sizeof data, "%d", i + 1);
+        CHECK_OK(jw_js_publish(js, i % 2 ? "orders.b" : "orders.a", data,
+                               strlen(data), NULL, NULL));
+    }
+    jw_msg *m = NULL;
+    const char *v = NULL;
+    CHECK_OK(jw_js_stream_get_msg(js, "ORDERS", 2, &m));
+    CHECK_STR(jw_msg_subject(m), "orders.b");
+    CHECK_STR((const char *)jw_msg_data(m), "2");
+    CHECK_OK(jw_msg_header_get(m, "Nats-Sequence", 0, &v));
+    CHECK_STR(v, "2");
+    CHECK_OK(jw_msg_header_get(m, "Nats-Stream", 0, &v));
+    CHECK_STR(v, "ORDERS");
+    jw_msg_free(m);
+    CHECK_OK(jw_js_stream_get_last_msg(js, "ORDERS", "orders.a", &m));
+    CHECK_STR((const char *)jw_msg_data(m), "5");
+    jw_msg_free(m);
+    CHECK_STATUS(jw_js_stream_get_msg(js, "ORDERS", 99, &m), JW_EJETSTREAM);
+    CHECK_EQ_INT(jw_js_last_err_code(), 10037);
+    CHECK_STATUS(jw_js_stream_get_last_msg(js, "ORDERS", "orders.zzz", &m),
+                 JW_EJETSTREAM);
+    CHECK_EQ_INT(jw_js_last_err_code(), 10037);
+
+    CHECK_OK(jw_js_stream_delete_msg(js, "ORDERS", 1, 0));
+    CHECK_STATUS(jw_js_stream_delete_msg(js, "ORDERS", 1, 1), JW_EJETSTREAM);
+    CHECK_EQ_INT(stream_msgs(js, "ORDERS"), 5);
+
+    uint64_t purged = 0;
+    CHECK_STATUS(jw_js_stream_purge(js, "ORDERS", NULL, 3, 1, &purged),
+                 JW_EINVAL);
+    CHECK_OK(jw_js_stream_purge(js, "ORDERS", "orders.b", 0, 1, &purged));
+    CHECK_EQ_INT(purged, 2); /* 2 and 4 go, 6 stays */
+    CHECK_OK(jw_js_stream_purge(js, "ORDERS", NULL, 5, 0, &purged));
+    CHECK_EQ_INT(purged, 1); /* 3 (1 was deleted) */
+    CHECK_EQ_INT(stream_msgs(js, "ORDERS"), 2);
+    CHECK_OK(jw_js_stream_purge(js, "ORDERS", NULL, 0, 0, &purged));
+    CHECK_EQ_INT(purged, 2);
+    CHECK_EQ_INT(stream_msgs(js, "ORDERS"), 0);
+
+    /* Direct get for the last message when the stream allows it. */
+    CHECK_OK(jw_js_stream_create(js,
+                                 "{\"name\":\"CFG\",\"subjects\":[\"cfg.>\"],"
+                                 "\"allow_direct\":true,"
+                                 "\"max_msgs_per_subject\":5}",
+                                 NULL));
+    CHECK_OK(jw_js_publish(js, "cfg.db", "one", 3, NULL, NULL));
+    CHECK_OK(jw_js_publish(js, "cfg.db", "two", 3, NULL, NULL));
+    CHECK_OK(jw_js_stream_get_last_msg(js, "CFG", "cfg.db", &m));
+    CHECK_STR(jw_msg_subject(m), "cfg.db");
+    CHECK_STR((const char *)jw_msg_data(m), "two");
+    CHECK_OK(jw_msg_header_get(m, "Nats-Sequence", 0, &v));
+    CHECK_STR(v, "2");
+    jw_msg_free(m);
+    CHECK_STATUS(jw_js_stream_get_last_msg(js, "CFG", "cfg.none", &m),
+                 JW_EJETSTREAM);
+    CHECK_EQ_INT(jw_js_last_err_code(), 10037);
+
+    char *names = NULL;
+    CHECK_OK(jw_js_stream_names(js, NULL, &names));
+    CHECK(strstr(names, "\"ORDERS\"") && strstr(names, "\"CFG\""));
+    jw_free(names);
+    CHECK_OK(jw_js_stream_delete(js, "CFG"));
+    CHECK_OK(jw_js_stream_delete(js, "ORDERS"));
+    CHECK_OK(jw_js_stream_names(js, NULL, &names));
+    CHECK_STR(names, "[]");
+    jw_free(names);
+    CHECK_OK(jw_js_account_info(js, &info));
+    CHECK(strstr(info, "\"streams\":0") != NULL);
+    jw_free(info);
+    jw_js_free(js);
+    jw_conn_free(nc);
+    jw_test_server_stop(srv);
+    return 0;
+}
+
+TEST(js_consumer_admin)
+{
+    START_SERVER(srv, NULL);
+    JS_SETUP(srv, nc, js);
+    CHECK_OK(jw_js_stream_create(js, ORDERS_STREAM, NULL));
+    const char *cfg = "{\"durable_name\":\"audit\",\"ack_wait\":5000,"
+                      "\"filter_subject\":\"orders.created\","
+                      "\"backoff\":[1000,2000],\"max_deliver\":4}";
+    jw_consumer *cons = NULL;
+    CHECK_OK(jw_js_consumer_create(js, "ORDERS", cfg, &cons));
+    CHECK_STATUS(jw_js_consumer_create(js, "ORDERS", cfg, NULL),
+                 JW_EJETSTREAM);
+    CHECK(strstr(jw_last_error(), "already exists") != NULL);
+    char *info = NULL;
+    CHECK_OK(jw_consumer_info(cons, &info));
+    /* With a backoff the server takes its first step as ack_wait. */
+    CHECK_EQ_INT(json_num(info, "ack_wait"), 1000);
+    CHECK(strstr(info, "\"backoff\":[1000,2000]") != NULL);
+    jw_free(info);
+    CHECK_OK(jw_js_consumer_update(
+        js, "ORDERS",
+        "{\"durable_name\":\"audit\",\"ack_wait\":5000,\"description\":"
+        "\"audit log\",\"filter_subject\":\"orders.created\","
+        "\"backoff\":[1000,2000],\"max_deliver\":4}",
+        NULL));
+    CHECK_OK(jw_js_consumer_info(js, "ORDERS", "audit", &info));
+    CHECK(strstr(info, "\"description\":\"audit log\"") != NULL);
+    jw_free(info);
+    CHECK_STATUS(jw_js_consumer_update(js, "ORDERS",
+                                       "{\"durable_name\":\"ghost\"}", NULL),
+                 JW_ECONSUMER_NOT_FOUND);
+    CHECK_STATUS(jw_js_consumer_update(js, "ORDERS", "{}", NULL), JW_EINVAL);
+    CHECK_STATUS(jw_js_consumer_create(js, "ORDERS",
+                                       "{\"durable_name\":\"x\","
+                                       "\"filter_subjects\":[\"a\"]}",
+                                       NULL),
+                 JW_ENOT_SUPPORTED);
+    CHECK_STATUS(jw_js_consumer_create(js, "ORDERS",
+                                       "{\"durable_name\":\"x\","
+                                       "\"ackwait\":1}",
+                                       NULL),
+                 JW_EINVAL);
+    CHECK_STATUS(jw_js_consumer_create(js, "NOPE", "{\"durable_name\":\"x\"}",
+                                       NULL),
+                 JW_ESTREAM_NOT_FOUND);
+
+    /* An ephemeral consumer gets a server-made name. */
+    jw_consumer *eph = NULL;
+    CHECK_OK(jw_js_consumer_create(js, "ORDERS", "{}", &eph));
+    CHECK(strlen(jw_consumer_name(eph)) > 0);
+    /* A wildcard filter uses the plain named subject. */
+    CHECK_OK(jw_js_consumer_create_or_update(
+        js, "ORDERS", "{\"durable_name\":\"all\",\"filter_subject\":\"orders.>\"}",
+        NULL));
+    CHECK(publish_n(js, "orders.created", 2) == 0);
+    jw_msg *m[4];
+    CHECK_EQ_INT(jw_consumer_fetch(eph, m, 4, 1000, 0, 0), 2);
+    free_msgs(m, 2);
+
+    char *names = NULL;
+    CHECK_OK(jw_js_consumer_names(js, "ORDERS", &names));
+    CHECK(strstr(names, "\"audit\"") && strstr(names, "\"all\"") &&
+          strstr(names, jw_consumer_name(eph)));
+    jw_free(names);
+
+    CHECK_OK(jw_js_consumer_delete(js, "ORDERS", "audit"));
+    CHECK_STATUS(jw_js_consumer_delete(js, "ORDERS", "audit"),
+                 JW_ECONSUMER_NOT_FOUND);
+    /* Fetching from a deleted consumer says so instead of waiting. */
+    int n = jw_consumer_fetch(cons, m, 1, 1000, 0, 0);
+    CHECK(n < 0);
+    CHECK_STATUS(n, JW_ECONSUMER_NOT_FOUND);
+    CHECK_STATUS(jw_consumer_fetch(cons, m, 0, 1000, 0, 0), JW_EINVAL);
+    CHECK_STATUS(jw_consumer_fetch(cons, m, 1, 0, 0, 0), JW_EINVAL);
+    CHECK_STATUS(jw_consumer_fetch(NULL, m, 1, 10, 0, 0), JW_EINVAL);
+    jw_consumer_free(eph);
+    jw_consumer_free(cons);
+    jw_js_free(js);
+    jw_conn_free(nc);
+    jw_test_server_stop(srv);
+    return 0;
+}
+
+TEST(js_fetch_limits)
+{
+    START_SERVER(srv, NULL);
+    JS_SETUP(srv, nc, js);
+    CHECK_OK(jw_js_stream_create(js, ORDERS_STREAM, NULL));
+    jw_consumer *cons = NULL;
+    CHECK_OK(jw_js_consumer_create(js, "ORDERS", PROCESSOR, &cons));
+    jw_msg *m[10];
+    /* no_wait on nothing: at once, empty. */
+    CHECK_EQ_INT(jw_consumer_fetch(cons, m, 10, 5000, 0, 1), 0);
+    char big[200];
+    memset(big, 'x', sizeof big);
+    for (int i = 0; i < 6; i++)
+        CHECK_OK(jw_js_publish(js, "orders.big", big, sizeof big, NULL, NULL));
+    /* max_bytes fits two of them (the server counts subject, ack subject,
+     * headers and data: about 270 bytes each). */
+    int n = jw_consumer_fetch(cons, m, 10, 2000, 700, 0);
+    CHECK_EQ_INT(n, 2);
+    for (int i = 0; i < n; i++)
+        CHECK_OK(jw_msg_ack(m[i]));
+    free_msgs(m, n);
+    /* no_wait takes what is there. */
+    n = jw_consumer_fetch(cons, m, 10, 2000, 0, 1);
+    CHECK_EQ_INT(n, 4);
+    for (int i = 0; i < n; i++)
+        CHECK_OK(jw_msg_ack(m[i]));
+    free_msgs(m, n);
+    jw_consumer_free(cons);
+    jw_js_free(js);
+    jw_conn_free(nc);
+    jw_test_server_stop(srv);
+    return 0;
+}
+
+TEST(js_async_publish)
+{
+    START_SERVER(srv, NULL);
+    JS_SETUP(srv, nc, js);
+    CHECK_OK(jw_js_set_int(js, "max_pending", 16));
+    CHECK_OK(jw_js_stream_create(js, ORDERS_STREAM, NULL));
+    enum { N = 2000 };
+    jw_msg *msg = NULL;
+    CHECK_OK(jw_msg_new("orders.async", NULL, "data", 4, &msg));
+    for (int i = 0; i < N; i++) {
+        uint64_t id = 0;
+        CHECK_OK(jw_js_publish_async(js, msg, NULL, &id));
+        CHECK_EQ_INT(id, i + 1);
+        CHECK(jw_js_publish_async_pending(js) <= 16);
+    }
+    jw_msg_free(msg);
+    CHECK_OK(jw_js_publish_async_complete(js, 10000));
+    CHECK_EQ_INT(jw_js_publish_async_pending(js), 0);
+    static uint64_t seen[N + 1];
+    int count = 0;
+    uint64_t id;
+    jw_status st;
+    jw_js_pub_ack *ack;
+    while (jw_js_publish_async_poll(js, &id, &st, &ack) == 1) {
+        CHECK_OK(st);
+        CHECK(id >= 1 && id <= N);
+        CHECK(seen[id] == 0);
+        seen[id] = jw_js_pub_ack_seq(ack);
+        jw_js_pub_ack_free(ack);
+        count++;
+    }
+    CHECK_EQ_INT(count, N);
+    CHECK_EQ_INT(stream_msgs(js, "ORDERS"), N);
+
+    /* A subject no stream captures completes with no responders, and
+     * options apply as for the waiting publish. */
+    CHECK_OK(jw_msg_new("payments.x", NULL, "p", 1, &msg));
+    CHECK_OK(jw_js_publish_async(js, msg, NULL, NULL));
+    jw_msg_free(msg);
+    jw_js_pub_opts *o = NULL;
+    CHECK_OK(jw_js_pub_opts_new(&o));
+    CHECK_OK(jw_js_pub_opts_set_uint(o, "expected_last_seq", 1));
+    CHECK_OK(jw_msg_new("orders.async", NULL, "q", 1, &msg));
+    CHECK_OK(jw_js_publish_async(js, msg, o, NULL));
+    jw_msg_free(msg);
+    jw_js_pub_opts_free(o);
+    CHECK_OK(jw_js_publish_async_complete(js, 5000));
+    int results[2] = {0, 0};
+    for (int i = 0; i < 2; i++) {
+        CHECK_EQ_INT(jw_js_publish_async_poll(js, &id, &st, NULL), 1);
+        results[id - N - 1] = st;
+        if (st == JW_EWRONG_LAST_SEQUENCE)
+            CHECK_EQ_INT(jw_js_last_err_code(), 10071);
+    }
+    CHECK_EQ_INT(results[0], JW_ENO_RESPONDERS);
+    CHECK_EQ_INT(results[1], JW_EWRONG_LAST_SEQUENCE);
+    CHECK_EQ_INT(jw_js_publish_async_poll(js, &id, &st, NULL), 0);
+    /* Unwaited publishes are forgotten on free. */
+    CHECK_OK(jw_msg_new("orders.async", NULL, "z", 1, &msg));
+    CHECK_OK(jw_js_publish_async(js, msg, NULL, NULL));
+    jw_msg_free(msg);
+    jw_js_free(js);
+    jw_conn_free(nc);
+    jw_test_server_stop(srv);
+    return 0;
+}
+
+TEST(js_no_jetstream)
+{
+    START_SERVER(srv, NULL);
+    JS_SETUP(srv, nc, js);
+    /* Nothing answers under another prefix: as if JetStream were off. */
+    CHECK_OK(jw_js_set_str(js, "prefix", "$NOJS.API"));
+    char *info = NULL;
+    CHECK_STATUS(jw_js_account_info(js, &info), JW_ENO_RESPONDERS);
+    CHECK(strstr(jw_last_error(), "JetStream") != NULL);
+    CHECK_STATUS(jw_js_stream_create(js, ORDERS_STREAM, NULL),
+                 JW_ENO_RESPONDERS);
+    CHECK_OK(jw_js_set_str(js, "domain", "elsewhere"));
+    CHECK_STATUS(jw_js_account_info(js, &info), JW_ENO_RESPONDERS);
+    CHECK_STATUS(jw_js_set_str(js, "domain", "a.b"), JW_EINVAL);
+    CHECK_STATUS(jw_js_set_str(js, "color", "red"), JW_EINVAL);
+    CHECK_STATUS(jw_js_set_int(js, "timeout", 0), JW_EINVAL);
+    CHECK_STATUS(jw_js_set_int(js, "speed", 5), JW_EINVAL);
+    CHECK_OK(jw_js_set_str(js, "prefix", "$JS.API"));
+    CHECK_OK(jw_js_account_info(js, &info));
+    CHECK(strstr(info, "\"limits\"") != NULL);
+    jw_free(info);
+    /* NULL handles. */
+    jw_js *none = (jw_js *)1;
+    CHECK_STATUS(jw_js_new(NULL, &none), JW_EINVAL);
+    CHECK(none == NULL);
+    CHECK_STATUS(jw_js_stream_info(NULL, "S", &info), JW_EINVAL);
+    CHECK_STATUS(jw_js_publish(NULL, "a", "b", 1, NULL, NULL), JW_EINVAL);
+    CHECK_STATUS(jw_js_consumer_info(js, "S", NULL, &info), JW_EINVAL);
+    jw_js_free(NULL);
+    jw_consumer_free(NULL);
+    jw_js_free(js);
+    jw_conn_free(nc);
+    jw_test_server_stop(srv);
+    return 0;
+}
+
+TEST(js_consume_continuous)
+{
+    orders_fixture f;
+    CHECK(orders_open(&f, 30, PROCESSOR) == 0);
+    jw_js *js = f.js;
+    jw_consumer *cons = f.cons;
+    jw_consume *cc = NULL;
+    CHECK_STATUS(jw_consumer_consume(cons, 0, 0, 0, &cc), JW_EINVAL);
+    CHECK_STATUS(jw_consumer_consume(cons, 10, 0, 500, &cc), JW_EINVAL);
+    /* Batches of 10: 100 messages need many overlapping requests. */
+    CHECK_OK(jw_consumer_consume(cons, 10, 0, 2000, &cc));
+    uint64_t next = 1;
+    jw_msg *m[7];
+    while (next <= 100) {
+        if (next == 31)
+            CHECK(publish_n(js, "orders.new", 70) == 0);
+        int n = jw_consume_next(cc, m, 7, 3000);
+        CHECK(n > 0);
+        for (int i = 0; i < n; i++) {
+            CHECK_EQ_INT(stream_seq(m[i]), next);
+            next++;
+            CHECK_OK(jw_msg_ack(m[i]));
+        }
+        free_msgs(m, n);
+    }
+    /* Idle for longer than a request lives (2 s) and two heartbeats:
+     * the requests are renewed and a new message still arrives. */
+    CHECK_EQ_INT(jw_consume_next(cc, m, 7, 2500), 0);
+    CHECK(publish_n(js, "orders.new", 1) == 0);
+    CHECK_EQ_INT(jw_consume_next(cc, m, 7, 3000), 1);
+    CHECK_EQ_INT(stream_seq(m[0]), 101);
+    CHECK_OK(jw_msg_ack_sync(m[0], 2000));
+    jw_msg_free(m[0]);
+    CHECK_OK(jw_consume_stop(cc));
+    CHECK_OK(jw_consume_stop(cc));
+    CHECK_STATUS(jw_consume_next(cc, m, 7, 100), JW_EINVALID_SUBSCRIPTION);
+    jw_consume_free(cc);
+
+    /* A deleted consumer ends consumption with an error, not a hang. */
+    CHECK_OK(jw_consumer_consume(cons, 10, 0, 2000, &cc));
+    CHECK_OK(jw_js_consumer_delete(js, "ORDERS", "order-processor"));
+    int n = jw_consume_next(cc, m, 7, 3000);
+    CHECK_STATUS(n, JW_ECONSUMER_NOT_FOUND);
+    jw_consume_free(cc);
+    jw_consume_free(NULL);
+    orders_close(&f);
+    return 0;
+}
+
+TEST(js_async_unacked)
+{
+    START_SERVER(srv, NULL);
+    JS_SETUP(srv, nc, js);
+    CHECK_OK(jw_js_stream_create(js,
+                                 "{\"name\":\"ORDERS\",\"subjects\":"
+                                 "[\"orders.>\"],\"allow_rollup_hdrs\":true}",
+                                 NULL));
+    /* An invalid Nats-Rollup value is dropped by the server without any
+     * ack (jetstream.md 6.3): these publishes stay in flight. */
+    jw_msg *msg = NULL;
+    CHECK_OK(jw_msg_new("orders.x", NULL, "r", 1, &msg));
+    CHECK_OK(jw_msg_header_add(msg, "Nats-Rollup", "bogus"));
+    uint64_t first = 0, second = 0;
+    CHECK_OK(jw_js_publish_async(js, msg, NULL, &first));
+    CHECK_OK(jw_js_publish_async(js, msg, NULL, &second));
+    jw_msg_free(msg);
+    CHECK_STATUS(jw_js_publish_async_complete(js, 300), JW_ETIMEOUT);
+    CHECK_EQ_INT(jw_js_publish_async_pending(js), 2);
+    /* The waiting publish times out the same way. */
+    CHECK_OK(jw_js_set_int(js, "timeout", 300));
+    CHECK_OK(jw_msg_new("orders.x", NULL, "r", 1, &msg));
+    CHECK_OK(jw_msg_header_add(msg, "Nats-Rollup", "bogus"));
+    CHECK_STATUS(jw_js_publish_msg(js, msg, NULL, NULL), JW_ETIMEOUT);
+    /* A full window waits for acks, then gives up. */
+    CHECK_OK(jw_js_set_int(js, "max_pending", 2));
+    CHECK_STATUS(jw_js_publish_async(js, msg, NULL, NULL), JW_ETIMEOUT);
+    jw_msg_free(msg);
+    /* Closing the connection completes them at once. */
+    CHECK_OK(jw_conn_close(nc));
+    CHECK_STATUS(jw_js_publish_async_complete(js, 10000),
+                 JW_ECONNECTION_CLOSED);
+    CHECK_EQ_INT(jw_js_publish_async_pending(js), 0);
+    uint64_t id;
+    jw_status st;
+    int seen = 0;
+    while (jw_js_publish_async_poll(js, &id, &st, NULL) == 1) {
+        CHECK(id == first || id == second);
+        CHECK_STATUS(st, JW_ECONNECTION_CLOSED);
+        seen++;
+    }
+    CHECK_EQ_INT(seen, 2);
+    jw_js_free(js);
+    jw_conn_free(nc);
+    jw_test_server_stop(srv);
+    return 0;
+}
+
+/* Read from an ordered consumer until `want` messages came; they must be
+ * stream sequences first, first+1, ... */
+static int read_ordered(jw_ordered *oc, uint64_t first, int want)
+{
+    int got = 0;
+    int64_t deadline = jw_test_now_ms() + 10000;
+    while (got < want && jw_test_now_ms() < deadline) {
+        jw_msg *m[16];
+        int n = jw_ordered_next(oc, m, 16, 1000);
+        CHECK(n >= 0);
+        for (int i = 0; i < n; i++) {
+            CHECK_EQ_INT(stream_seq(m[i]), first + (uint64_t)got);
+            got++;
+            /* No acks: ack_policy is none. */
+        }
+        free_msgs(m, n);
+    }
+    CHECK_EQ_INT(got, want);
+    return 0;
+}
+
+TEST(js_ordered_consumer)
+{
+    START_SERVER(srv, NULL);
+    JS_SETUP(srv, nc, js);
+    CHECK_OK(jw_js_stream_create(js, ORDERS_STREAM, NULL));
+    CHECK(publish_n(js, "orders.new", 50) == 0);
+    jw_ordered *oc = NULL;
+    CHECK_STATUS(jw_js_ordered_consumer(js, "ORDERS",
+                                        "{\"durable_name\":\"x\"}", &oc),
+                 JW_EINVAL);
+    CHECK(strstr(jw_last_error(), "durable_name") != NULL);
+    CHECK_STATUS(jw_js_ordered_consumer(js, "ORDERS",
+                                        "{\"ack_policy\":\"explicit\"}", &oc),
+                 JW_EINVAL);
+    CHECK_STATUS(jw_js_ordered_consumer(js, "ORDERS",
+                                        "{\"idle_heartbeat\":10}", &oc),
+                 JW_EINVAL);
+    CHECK_STATUS(jw_js_ordered_consumer(js, "NOPE", NULL, &oc),
+                 JW_ESTREAM_NOT_FOUND);
+    CHECK_OK(jw_js_ordered_consumer(js, "ORDERS",
+                                    "{\"idle_heartbeat\":300}", &oc));
+    CHECK(read_ordered(oc, 1, 50) == 0);
+    CHECK_EQ_INT(jw_ordered_last_sequence(oc), 50);
+
+    /* Lose the server's consumer: no more heartbeats, so after three of
+     * them the consumer is made again, from sequence 51. */
+    char *names = NULL;
+    CHECK_OK(jw_js_consumer_names(js, "ORDERS", &names));
+    char name[64] = "";
+    CHECK(sscanf(names, "[\"%63[^\"]\"]", name) == 1);
+    jw_free(names);
+    CHECK_OK(jw_js_consumer_delete(js, "ORDERS", name));
+    CHECK(publish_n(js, "orders.new", 10) == 0);
+    CHECK(read_ordered(oc, 51, 10) == 0);
+    CHECK_OK(jw_js_consumer_names(js, "ORDERS", &names));
+    CHECK(strstr(names, name) == NULL);
+    CHECK(strcmp(names, "[]") != 0);
+    jw_free(names);
+    jw_ordered_free(oc);
+    /* Freeing deleted the server's consumer too. */
+    CHECK_OK(jw_js_consumer_names(js, "ORDERS", &names));
+    CHECK_STR(names, "[]");
+    jw_free(names);
+
+    /* Filtered, from a start sequence. */
+    CHECK_OK(jw_js_publish(js, "orders.special", "s", 1, NULL, NULL));
+    CHECK_OK(jw_js_ordered_consumer(
+        js, "ORDERS",
+        "{\"filter_subject\":\"orders.special\",\"deliver_policy\":"
+        "\"by_start_sequence\",\"opt_start_seq\":5}",
+        &oc));
+    CHECK(read_ordered(oc, 61, 1) == 0);
+    jw_msg *m[4];
+    CHECK_EQ_INT(jw_ordered_next(oc, m, 4, 300), 0);
+    jw_ordered_free(oc);
+    jw_ordered_free(NULL);
+    jw_js_free(js);
+    jw_conn_free(nc);
+    jw_test_server_stop(srv);
+    return 0;
+}
+
+TEST(js_push_consumer_group)
+{
+    START_SERVER(srv, NULL);
+    JS_SETUP(srv, nc, js);
+    CHECK_OK(jw_js_stream_create(js, ORDERS_STREAM, NULL));
+    /* Subscribe the deliver subject (as a queue group) first, then make
+     * the consumer that pushes to it. */
+    jw_sub *a = NULL, *b = NULL;
+    CHECK_OK(jw_conn_subscribe(nc, "deliver.orders", "workers", &a));
+    CHECK_OK(jw_conn_subscribe(nc, "deliver.orders", "workers", &b));
+    CHECK_OK(jw_conn_flush(nc, 2000));
+    CHECK_OK(jw_js_consumer_create(
+        js, "ORDERS",
+        "{\"durable_name\":\"pusher\",\"deliver_subject\":\"deliver.orders\","
+        "\"deliver_group\":\"workers\",\"ack_wait\":5000}",
+        NULL));
+    CHECK(publish_n(js, "orders.new", 20) == 0);
+    int got = 0;
+    static int seen[21];
+    int64_t deadline = jw_test_now_ms() + 5000;
+    while (got < 20 && jw_test_now_ms() < deadline) {
+        jw_sub *subs[2] = {a, b};
+        for (int s = 0; s < 2; s++) {
+            jw_msg *m = NULL;
+            if (jw_sub_next(subs[s], 50, &m) != JW_OK)
+                continue;
+            uint64_t seq = stream_seq(m);
+            CHECK(seq >= 1 && seq <= 20 && !seen[seq]);
+            seen[seq] = 1;
+            CHECK_OK(jw_msg_ack(m));
+            jw_msg_free(m);
+            got++;
+        }
+    }
+    CHECK_EQ_INT(got, 20);
+    char *info = NULL;
+    CHECK_OK(jw_js_consumer_info(js, "ORDERS", "pusher", &info));
+    CHECK(strstr(info, "\"deliver_group\":\"workers\"") != NULL);
+    jw_free(info);
+    /* The acks were not waited for: give the server a moment. */
+    JW_WAIT_FOR(ack_pending(js, "ORDERS", "pusher") == 0, 3000);
+    CHECK_EQ_INT(ack_pending(js, "ORDERS", "pusher"), 0);
+    jw_sub_free(a);
+    jw_sub_free(b);
+    jw_js_free(js);
+    jw_conn_free(nc);
+    jw_test_server_stop(srv);
+    return 0;
+}
