@@ -78,4 +78,10 @@ jw_status jw__js_consumer_exists(jw_js *js, const char *stream,
 /* A stream or consumer name usable in an API subject. */
 jw_status jw__js_check_name(const char *what, const char *name);
 
+/* How many messages the ordered consumer had waiting when it was first
+ * created (num_pending + delivered consumer sequence of the create
+ * response): KV watchers count up to it for their end-of-initial-values
+ * marker. */
+uint64_t jw__ordered_initial(const jw_ordered *oc);
+
 #endif

@@ -20,6 +20,8 @@ struct jw_ordered {
     jw_sub *sub;
     int64_t heartbeat_ms;
     uint64_t expected_cseq, last_sseq;
+    uint64_t initial; /* messages waiting when first created */
+    int created_once;
     int64_t last_activity;
     int stopped;
 };
@@ -86,6 +88,15 @@ static jw_status create(jw_ordered *oc)
     if (st == JW_OK) {
         const char *name = json_string_value(json_object_get(reply, "name"));
         oc->name = name ? strdup(name) : NULL;
+        if (!oc->created_once) {
+            json_t *delivered = json_object_get(reply, "delivered");
+            oc->initial =
+                (uint64_t)json_integer_value(json_object_get(reply,
+                                                             "num_pending")) +
+                (uint64_t)json_integer_value(
+                    json_object_get(delivered, "consumer_seq"));
+            oc->created_once = 1;
+        }
     }
     json_decref(reply);
     oc->expected_cseq = 1;
@@ -233,6 +244,11 @@ int jw_ordered_next(jw_ordered *oc, jw_msg **msgs, int max,
             break;
     }
     return count;
+}
+
+uint64_t jw__ordered_initial(const jw_ordered *oc)
+{
+    return oc ? oc->initial : 0;
 }
 
 uint64_t jw_ordered_last_sequence(const jw_ordered *oc)

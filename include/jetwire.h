@@ -884,6 +884,116 @@ JW_EXTERN int64_t jw_js_meta_timestamp(const jw_js_meta *m);
 JW_EXTERN uint64_t jw_js_meta_num_pending(const jw_js_meta *m);
 JW_EXTERN void jw_js_meta_free(jw_js_meta *m);
 
+/* ------------------------------------------------------------------------
+ * Key-Value store (kv.md)
+ *
+ * A bucket is the stream KV_<bucket>; its configuration crosses the ABI as
+ * JSON: {"bucket": "...", "description": "...", "history": 1..64 (1),
+ * "ttl": ms (0: forever), "max_value_size": bytes, "max_bytes": bytes,
+ * "storage": "file" | "memory", "replicas": n, "republish": {...},
+ * "placement": {...}}; other fields are refused (JW_EINVAL). Bucket names
+ * are letters, digits, '_' and '-'; keys letters, digits and -/_=. without
+ * an empty token. A bucket handle borrows its jw_js: free it first.
+ *
+ * An entry's revision is the stream sequence of its message; created is
+ * the time it was stored (ns since the epoch); delta, in watches and
+ * history, how many newer entries match (0: the latest). Reading a key
+ * whose latest entry is a delete or purge marker gives JW_EKEY_DELETED (a
+ * kind of "not found": test for both); a key never written,
+ * JW_EKEY_NOT_FOUND. A bucket that does not exist is JW_EBUCKET_NOT_FOUND.
+ */
+typedef struct jw_kv jw_kv;
+typedef struct jw_kv_entry jw_kv_entry;
+typedef struct jw_kv_watcher jw_kv_watcher;
+
+typedef enum jw_kv_op {
+    JW_KV_PUT = 1,
+    JW_KV_DEL = 2,
+    JW_KV_PURGE = 3
+} jw_kv_op;
+
+JW_EXTERN jw_status jw_js_kv_create(jw_js *js, const char *config_json,
+                                    jw_kv **out);
+JW_EXTERN jw_status jw_js_kv_update(jw_js *js, const char *config_json,
+                                    jw_kv **out);
+JW_EXTERN jw_status jw_js_kv_create_or_update(jw_js *js,
+                                              const char *config_json,
+                                              jw_kv **out);
+/* Bind to an existing bucket. */
+JW_EXTERN jw_status jw_js_kv(jw_js *js, const char *bucket, jw_kv **out);
+JW_EXTERN jw_status jw_js_kv_delete(jw_js *js, const char *bucket);
+/* Every bucket's name, as a JSON array (free with jw_free). */
+JW_EXTERN jw_status jw_js_kv_names(jw_js *js, char **names_json);
+JW_EXTERN void jw_kv_free(jw_kv *kv);
+JW_EXTERN const char *jw_kv_bucket(const jw_kv *kv);
+/* {"bucket","values","history","ttl" (ms),"bytes","storage","replicas",
+ *  "backing_store":"JetStream","stream","is_compressed"} (jw_free). */
+JW_EXTERN jw_status jw_kv_status(jw_kv *kv, char **status_json);
+
+/* Writes; *revision (may be NULL) gets the new revision. create fails with
+ * JW_EKEY_EXISTS over a live value and succeeds over a deleted key; update
+ * with JW_EWRONG_LAST_SEQUENCE when `last` is not the key's latest
+ * revision. delete and purge take `last` too (0: unconditional); purge
+ * also drops the key's history. */
+JW_EXTERN jw_status jw_kv_put(jw_kv *kv, const char *key, const void *value,
+                              size_t len, uint64_t *revision);
+JW_EXTERN jw_status jw_kv_create(jw_kv *kv, const char *key,
+                                 const void *value, size_t len,
+                                 uint64_t *revision);
+JW_EXTERN jw_status jw_kv_update(jw_kv *kv, const char *key,
+                                 const void *value, size_t len, uint64_t last,
+                                 uint64_t *revision);
+JW_EXTERN jw_status jw_kv_delete(jw_kv *kv, const char *key, uint64_t last);
+JW_EXTERN jw_status jw_kv_purge(jw_kv *kv, const char *key, uint64_t last);
+/* Drop the delete and purge markers older than older_than_ms (0: 30
+ * minutes; negative: all of them). */
+JW_EXTERN jw_status jw_kv_purge_deletes(jw_kv *kv, int64_t older_than_ms);
+
+/* Reads (direct get). */
+JW_EXTERN jw_status jw_kv_get(jw_kv *kv, const char *key, jw_kv_entry **out);
+JW_EXTERN jw_status jw_kv_get_revision(jw_kv *kv, const char *key,
+                                       uint64_t revision, jw_kv_entry **out);
+/* The live keys matching filter (NULL: all), as a JSON array; an empty
+ * bucket gives []. */
+JW_EXTERN jw_status jw_kv_keys(jw_kv *kv, const char *filter,
+                               char **keys_json);
+/* Every stored entry of a key, oldest first, markers included; free with
+ * jw_kv_entries_free. JW_EKEY_NOT_FOUND when there is none. */
+JW_EXTERN jw_status jw_kv_history(jw_kv *kv, const char *key,
+                                  jw_kv_entry ***entries, size_t *count);
+JW_EXTERN void jw_kv_entries_free(jw_kv_entry **entries, size_t count);
+
+JW_EXTERN const char *jw_kv_entry_bucket(const jw_kv_entry *e);
+JW_EXTERN const char *jw_kv_entry_key(const jw_kv_entry *e);
+/* The value, NUL-terminated for convenience; *len (may be NULL) its size. */
+JW_EXTERN const void *jw_kv_entry_value(const jw_kv_entry *e, size_t *len);
+JW_EXTERN uint64_t jw_kv_entry_revision(const jw_kv_entry *e);
+JW_EXTERN uint64_t jw_kv_entry_delta(const jw_kv_entry *e);
+JW_EXTERN int64_t jw_kv_entry_created(const jw_kv_entry *e);
+JW_EXTERN jw_kv_op jw_kv_entry_operation(const jw_kv_entry *e);
+JW_EXTERN void jw_kv_entry_free(jw_kv_entry *e);
+
+/* Watch keys (a key, a filter with '*' tokens and a final '>', or NULL for
+ * all). First the current values (one per key, markers included; every
+ * stored entry with JW_KV_INCLUDE_HISTORY; none with JW_KV_UPDATES_ONLY),
+ * then exactly once an end-of-initial-values marker: jw_kv_watch_next
+ * returns JW_OK with *entry NULL. Then live updates. The marker comes
+ * after the initial values even while other clients write. */
+enum {
+    JW_KV_INCLUDE_HISTORY = 1,
+    JW_KV_IGNORE_DELETES = 2,
+    JW_KV_META_ONLY = 4, /* values left out */
+    JW_KV_UPDATES_ONLY = 8
+};
+JW_EXTERN jw_status jw_kv_watch(jw_kv *kv, const char *keys, int flags,
+                                jw_kv_watcher **out);
+/* The next entry (owned by the caller), NULL once for the marker;
+ * JW_ETIMEOUT when nothing came within timeout_ms. */
+JW_EXTERN jw_status jw_kv_watch_next(jw_kv_watcher *w, int64_t timeout_ms,
+                                     jw_kv_entry **entry);
+/* Stop watching and release the watcher. Accepts NULL. */
+JW_EXTERN void jw_kv_watcher_free(jw_kv_watcher *w);
+
 #ifdef __cplusplus
 }
 #endif

@@ -254,10 +254,9 @@ EXAMPLES=(publisher subscriber wildcard_subscriber responder requester
 example() {
   case $1 in
   c) EX=("$C_BIN/example_$2") ;;
-  lua) EX=(env JW_BUILD_DIR="$BUILD_DIR" lua5.4 "$ROOT/examples/lua/$2.lua") ;;
   python) EX=("$PYTHON" "$PY_DIR/$2.py") ;;
   asyncio) EX=("$PYTHON" "$PY_DIR/aio_$2.py") ;;
-  lua) EX=("$LUA" "$LUA_DIR/$2.lua") ;;
+  lua) EX=(env JW_BUILD_DIR="$BUILD_DIR" "$LUA" "$LUA_DIR/$2.lua") ;;
   *) fail "unknown kind of example: $1" ;;
   esac
 }
@@ -405,6 +404,21 @@ tour_jetstream() {
   fi
 }
 
+# tour_kv KIND LABEL: the tutorial's Key-Value store: put, get, an update
+# guarded by the revision, keys, and a watch that sees another writer.
+tour_kv() {
+  local kind=$1 label=$2
+
+  section "$label: Key-Value store"
+  example "$kind" kv_config
+  run kv_config "${EX[@]}"
+  expect kv_config "Created KV bucket: service-config"
+  expect kv_config "Retrieved config: endpoint=https://api.example.com, timeout=5000ms"
+  expect kv_config "Updated config to revision:"
+  expect kv_config 'Keys in bucket: ."payment-service".'
+  expect kv_config "Config updated: key=payment-service"
+}
+
 # The production-ready connection, blocking and asyncio: a graceful shutdown
 # (on SIGTERM, or by itself after COUNT heartbeats), then the handlers at
 # work when the server goes away.
@@ -475,6 +489,7 @@ main() {
   export NATS_URL=$SERVER_URL
   tour c C
   tour_jetstream c C
+  tour_kv c C
   tour python Python
   tour asyncio "Python asyncio"
   tour lua Lua

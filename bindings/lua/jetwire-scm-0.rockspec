@@ -63,6 +63,7 @@ build = {
                 "core/jsfetch.c",
                 "core/jsconsume.c",
                 "core/jsordered.c",
+                "core/kv.c",
             },
             defines = { "_GNU_SOURCE" },
             incdirs = {

@@ -450,6 +450,51 @@ TEST(null_handles)
               ack == NULL && meta == NULL && jm == NULL);
     }
 
+    /* Key-Value. */
+    {
+        jw_kv *kv = NULL;
+        jw_kv_entry *e = NULL;
+        jw_kv_entry **entries = NULL;
+        jw_kv_watcher *w = NULL;
+        char *json = NULL;
+        size_t n = 0;
+        uint64_t rev = 0;
+        CHECK_STATUS(jw_js_kv_create(NULL, "{\"bucket\":\"b\"}", &kv),
+                     JW_EINVAL);
+        CHECK_STATUS(jw_js_kv_update(NULL, "{\"bucket\":\"b\"}", &kv),
+                     JW_EINVAL);
+        CHECK_STATUS(jw_js_kv_create_or_update(NULL, "{}", &kv), JW_EINVAL);
+        CHECK_STATUS(jw_js_kv(NULL, "b", &kv), JW_EINVAL);
+        CHECK_STATUS(jw_js_kv_delete(NULL, "b"), JW_EINVAL);
+        CHECK_STATUS(jw_js_kv_names(NULL, &json), JW_EINVAL);
+        jw_kv_free(NULL);
+        CHECK(jw_kv_bucket(NULL) == NULL);
+        CHECK_STATUS(jw_kv_status(NULL, &json), JW_EINVAL);
+        CHECK_STATUS(jw_kv_put(NULL, "k", "v", 1, &rev), JW_EINVAL);
+        CHECK_STATUS(jw_kv_create(NULL, "k", "v", 1, &rev), JW_EINVAL);
+        CHECK_STATUS(jw_kv_update(NULL, "k", "v", 1, 1, &rev), JW_EINVAL);
+        CHECK_STATUS(jw_kv_delete(NULL, "k", 0), JW_EINVAL);
+        CHECK_STATUS(jw_kv_purge(NULL, "k", 0), JW_EINVAL);
+        CHECK_STATUS(jw_kv_purge_deletes(NULL, 0), JW_EINVAL);
+        CHECK_STATUS(jw_kv_get(NULL, "k", &e), JW_EINVAL);
+        CHECK_STATUS(jw_kv_get_revision(NULL, "k", 1, &e), JW_EINVAL);
+        CHECK_STATUS(jw_kv_keys(NULL, NULL, &json), JW_EINVAL);
+        CHECK_STATUS(jw_kv_history(NULL, "k", &entries, &n), JW_EINVAL);
+        jw_kv_entries_free(NULL, 0);
+        CHECK(jw_kv_entry_bucket(NULL) == NULL);
+        CHECK(jw_kv_entry_key(NULL) == NULL);
+        CHECK(jw_kv_entry_value(NULL, &n) == NULL && n == 0);
+        CHECK_EQ_INT(jw_kv_entry_revision(NULL), 0);
+        CHECK_EQ_INT(jw_kv_entry_delta(NULL), 0);
+        CHECK_EQ_INT(jw_kv_entry_created(NULL), 0);
+        CHECK_EQ_INT(jw_kv_entry_operation(NULL), 0);
+        jw_kv_entry_free(NULL);
+        CHECK_STATUS(jw_kv_watch(NULL, NULL, 0, &w), JW_EINVAL);
+        CHECK_STATUS(jw_kv_watch_next(NULL, 0, &e), JW_EINVAL);
+        jw_kv_watcher_free(NULL);
+        CHECK(kv == NULL && e == NULL && w == NULL && json == NULL);
+    }
+
     /* Status text. */
     CHECK_STR(jw_status_name(JW_ETIMEOUT), "TIMEOUT");
     CHECK_STR(jw_status_name(12345), "UNKNOWN");

@@ -1,0 +1,893 @@
+/*
+ * Key-Value store (kv.md): a bucket is the stream KV_<bucket> over
+ * $KV.<bucket>.>, an entry a message on $KV.<bucket>.<key>, its revision
+ * the stream sequence. Built on the JetStream calls of this library:
+ * publish with expected-sequence headers for create/update, direct get for
+ * reads, ordered consumers for watch, keys and history.
+ */
+#include "js.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define KV_MAX_HISTORY 64
+/* A subject is $KV.<bucket>.<key>: bounded by the subject limits. */
+#define KV_SUBJECT_MAX 512
+
+struct jw_kv {
+    jw_js *js; /* borrowed: must outlive the bucket handle */
+    char *bucket;
+    char stream[300];  /* KV_<bucket> */
+    char prefix[300];  /* $KV.<bucket>. */
+    size_t prefix_len;
+};
+
+struct jw_kv_entry {
+    char *bucket, *key;
+    char *value;
+    size_t len;
+    uint64_t revision, delta;
+    int64_t created_ns;
+    jw_kv_op op;
+};
+
+struct jw_kv_watcher {
+    jw_kv *kv;
+    jw_ordered *oc;
+    int flags;
+    uint64_t initial, received;
+    int marker_due, marker_sent;
+};
+
+/* ---- names ---- */
+
+static jw_status check_bucket(const char *bucket)
+{
+    if (!bucket || !*bucket)
+        return jw__fail(JW_EINVAL, "bucket name is empty");
+    for (const char *p = bucket; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+              (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+            return jw__fail(JW_EINVAL,
+                            "invalid bucket name '%s': only letters, digits, "
+                            "'_' and '-'",
+                            bucket);
+    if (strlen(bucket) > 200)
+        return jw__fail(JW_EINVAL, "bucket name is too long");
+    return JW_OK;
+}
+
+/* A key, or with wildcards a watch/keys filter ('*' tokens, a final '>'). */
+static jw_status check_key(const char *key, int wildcards)
+{
+    if (!key || !*key)
+        return jw__fail(JW_EINVAL, "key is empty");
+    size_t n = strlen(key);
+    if (n > KV_SUBJECT_MAX - 220)
+        return jw__fail(JW_EINVAL, "key is too long");
+    if (key[0] == '.' || key[n - 1] == '.' || strstr(key, ".."))
+        return jw__fail(JW_EINVAL,
+                        "invalid key '%s': empty token (leading, trailing "
+                        "or double '.')",
+                        key);
+    for (size_t i = 0; i < n; i++) {
+        char c = key[i];
+        int token_start = i == 0 || key[i - 1] == '.';
+        int token_end = i + 1 == n || key[i + 1] == '.';
+        if (wildcards && (c == '*' || c == '>') && token_start && token_end &&
+            (c == '*' || i + 1 == n))
+            continue;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '-' || c == '/' || c == '_' ||
+              c == '=' || c == '.'))
+            return jw__fail(JW_EINVAL,
+                            "invalid key '%s': '%c' is not allowed", key, c);
+    }
+    return JW_OK;
+}
+
+static jw_status subject_of(const jw_kv *kv, const char *key, char *buf,
+                            size_t size)
+{
+    int n = snprintf(buf, size, "%s%s", kv->prefix, key);
+    return n > 0 && (size_t)n < size
+               ? JW_OK
+               : jw__fail(JW_EINVAL, "key '%s' is too long", key);
+}
+
+/* ---- buckets ---- */
+
+static jw_status kv_new(jw_js *js, const char *bucket, jw_kv **out)
+{
+    jw_kv *kv = calloc(1, sizeof(*kv));
+    if (!kv || !(kv->bucket = strdup(bucket))) {
+        free(kv);
+        return jw__fail(JW_ENO_MEMORY, "out of memory");
+    }
+    kv->js = js;
+    snprintf(kv->stream, sizeof kv->stream, "KV_%s", bucket);
+    snprintf(kv->prefix, sizeof kv->prefix, "$KV.%s.", bucket);
+    kv->prefix_len = strlen(kv->prefix);
+    *out = kv;
+    return JW_OK;
+}
+
+/* The stream configuration (the library's form: durations in ms) for a
+ * bucket configuration; kv.md 2. */
+static jw_status stream_config(const char *config_json, char *bucket_out,
+                               size_t bucket_size, char **stream_json)
+{
+    json_error_t jerr;
+    json_t *in = json_loads(config_json ? config_json : "", 0, &jerr);
+    if (!json_is_object(in)) {
+        json_decref(in);
+        return jw__fail(JW_EINVAL, "bucket configuration is not a JSON "
+                                   "object");
+    }
+    static const char *const known[] = {
+        "bucket", "description", "history", "ttl", "max_value_size",
+        "max_bytes", "storage", "replicas", "republish", "placement", NULL,
+    };
+    const char *k;
+    json_t *v;
+    jw_status st = JW_OK;
+    json_object_foreach(in, k, v)
+    {
+        int ok = 0;
+        for (int i = 0; known[i]; i++)
+            ok |= strcmp(k, known[i]) == 0;
+        if (!ok) {
+            st = jw__fail(JW_EINVAL, "unknown bucket configuration field "
+                                     "'%s'",
+                          k);
+            break;
+        }
+    }
+    const char *bucket = json_string_value(json_object_get(in, "bucket"));
+    if (st == JW_OK)
+        st = check_bucket(bucket);
+    json_int_t history = 1, ttl = 0;
+    if (st == JW_OK && (v = json_object_get(in, "history"))) {
+        history = json_integer_value(v);
+        if (!json_is_integer(v) || history < 1 || history > KV_MAX_HISTORY)
+            st = jw__fail(JW_EINVAL, "history must be 1 to %d",
+                          KV_MAX_HISTORY);
+    }
+    if (st == JW_OK && (v = json_object_get(in, "ttl"))) {
+        ttl = json_integer_value(v);
+        if (!json_is_integer(v) || ttl < 0)
+            st = jw__fail(JW_EINVAL, "ttl must be milliseconds >= 0");
+    }
+    if (st) {
+        json_decref(in);
+        return st;
+    }
+    snprintf(bucket_out, bucket_size, "%s", bucket);
+    char name[300], subject[300];
+    snprintf(name, sizeof name, "KV_%s", bucket);
+    snprintf(subject, sizeof subject, "$KV.%s.>", bucket);
+    /* Duplicates are detected for two minutes, or the TTL if shorter. */
+    json_int_t window = ttl > 0 && ttl < 120000 ? ttl : 120000;
+    json_t *out = json_pack(
+        "{ss s[s] ss sI sI sI si ss sb sb sb sI sI}", "name", name, "subjects",
+        subject, "retention", "limits", "max_msgs_per_subject", history,
+        "max_age", ttl, "duplicate_window", window, "max_consumers", -1,
+        "discard", "new", "allow_rollup_hdrs", 1, "deny_delete", 1,
+        "allow_direct", 1, "max_msgs", (json_int_t)-1, "max_bytes",
+        json_is_integer(json_object_get(in, "max_bytes"))
+            ? json_integer_value(json_object_get(in, "max_bytes"))
+            : -1);
+    json_object_set_new(out, "max_msg_size",
+                        json_integer(json_is_integer(json_object_get(
+                                         in, "max_value_size"))
+                                         ? json_integer_value(json_object_get(
+                                               in, "max_value_size"))
+                                         : -1));
+    v = json_object_get(in, "storage");
+    json_object_set_new(out, "storage", v ? json_incref(v) : json_string("file"));
+    if ((v = json_object_get(in, "replicas")))
+        json_object_set(out, "num_replicas", v);
+    static const char *const copied[] = {"description", "republish",
+                                         "placement", NULL};
+    for (int i = 0; copied[i]; i++)
+        if ((v = json_object_get(in, copied[i])))
+            json_object_set(out, copied[i], v);
+    *stream_json = json_dumps(out, JSON_COMPACT);
+    json_decref(out);
+    json_decref(in);
+    return *stream_json ? JW_OK : jw__fail(JW_ENO_MEMORY, "out of memory");
+}
+
+typedef jw_status (*stream_fn)(jw_js *, const char *, char **);
+
+static jw_status bucket_call(jw_js *js, const char *config_json, stream_fn fn,
+                             jw_kv **out)
+{
+    if (out)
+        *out = NULL;
+    if (!js || !out)
+        return jw__fail(JW_EINVAL, "js and out must not be NULL");
+    char bucket[256], *cfg = NULL, *info = NULL;
+    jw_status st = stream_config(config_json, bucket, sizeof bucket, &cfg);
+    if (st == JW_OK)
+        st = fn(js, cfg, &info);
+    free(cfg);
+    jw_free(info);
+    if (st == JW_OK)
+        st = kv_new(js, bucket, out);
+    return st;
+}
+
+jw_status jw_js_kv_create(jw_js *js, const char *config_json, jw_kv **out)
+{
+    return bucket_call(js, config_json, jw_js_stream_create, out);
+}
+
+jw_status jw_js_kv_update(jw_js *js, const char *config_json, jw_kv **out)
+{
+    jw_status st = bucket_call(js, config_json, jw_js_stream_update, out);
+    return st == JW_ESTREAM_NOT_FOUND
+               ? jw__fail(JW_EBUCKET_NOT_FOUND, "bucket not found")
+               : st;
+}
+
+jw_status jw_js_kv_create_or_update(jw_js *js, const char *config_json,
+                                    jw_kv **out)
+{
+    return bucket_call(js, config_json, jw_js_stream_create_or_update, out);
+}
+
+jw_status jw_js_kv(jw_js *js, const char *bucket, jw_kv **out)
+{
+    if (out)
+        *out = NULL;
+    if (!js || !out)
+        return jw__fail(JW_EINVAL, "js and out must not be NULL");
+    jw_status st = check_bucket(bucket);
+    if (st)
+        return st;
+    char stream[300], *info = NULL;
+    snprintf(stream, sizeof stream, "KV_%s", bucket);
+    st = jw_js_stream_info(js, stream, &info);
+    if (st == JW_ESTREAM_NOT_FOUND)
+        return jw__fail(JW_EBUCKET_NOT_FOUND, "bucket '%s' not found", bucket);
+    if (st)
+        return st;
+    json_t *j = json_loads(info, 0, NULL);
+    jw_free(info);
+    json_int_t history = json_integer_value(json_object_get(
+        json_object_get(j, "config"), "max_msgs_per_subject"));
+    json_decref(j);
+    if (history < 1)
+        return jw__fail(JW_EINVAL, "stream '%s' is not a KV bucket", stream);
+    return kv_new(js, bucket, out);
+}
+
+jw_status jw_js_kv_delete(jw_js *js, const char *bucket)
+{
+    if (!js)
+        return jw__fail(JW_EINVAL, "js is NULL");
+    jw_status st = check_bucket(bucket);
+    if (st)
+        return st;
+    char stream[300];
+    snprintf(stream, sizeof stream, "KV_%s", bucket);
+    st = jw_js_stream_delete(js, stream);
+    return st == JW_ESTREAM_NOT_FOUND
+               ? jw__fail(JW_EBUCKET_NOT_FOUND, "bucket '%s' not found",
+                          bucket)
+               : st;
+}
+
+jw_status jw_js_kv_names(jw_js *js, char **names_json)
+{
+    if (names_json)
+        *names_json = NULL;
+    if (!js || !names_json)
+        return jw__fail(JW_EINVAL, "js and names_json must not be NULL");
+    char *streams = NULL;
+    jw_status st = jw_js_stream_names(js, "$KV.*.>", &streams);
+    if (st)
+        return st;
+    json_t *all = json_loads(streams, 0, NULL);
+    jw_free(streams);
+    json_t *names = json_array();
+    size_t i;
+    json_t *v;
+    json_array_foreach(all, i, v)
+    {
+        const char *s = json_string_value(v);
+        if (s && strncmp(s, "KV_", 3) == 0)
+            json_array_append_new(names, json_string(s + 3));
+    }
+    json_decref(all);
+    *names_json = json_dumps(names, JSON_COMPACT);
+    json_decref(names);
+    return *names_json ? JW_OK : jw__fail(JW_ENO_MEMORY, "out of memory");
+}
+
+void jw_kv_free(jw_kv *kv)
+{
+    if (!kv)
+        return;
+    free(kv->bucket);
+    free(kv);
+}
+
+const char *jw_kv_bucket(const jw_kv *kv)
+{
+    return kv ? kv->bucket : NULL;
+}
+
+jw_status jw_kv_status(jw_kv *kv, char **status_json)
+{
+    if (status_json)
+        *status_json = NULL;
+    if (!kv || !status_json)
+        return jw__fail(JW_EINVAL, "kv and status_json must not be NULL");
+    char *info = NULL;
+    jw_status st = jw_js_stream_info(kv->js, kv->stream, &info);
+    if (st == JW_ESTREAM_NOT_FOUND)
+        return jw__fail(JW_EBUCKET_NOT_FOUND, "bucket '%s' not found",
+                        kv->bucket);
+    if (st)
+        return st;
+    json_t *j = json_loads(info, 0, NULL);
+    jw_free(info);
+    json_t *cfg = json_object_get(j, "config");
+    json_t *state = json_object_get(j, "state");
+    json_t *out = json_pack(
+        "{ss sO sO sO sO sO sO ss ss sb}", "bucket", kv->bucket, "values",
+        json_object_get(state, "messages"), "history",
+        json_object_get(cfg, "max_msgs_per_subject"), "ttl",
+        json_object_get(cfg, "max_age"), "bytes",
+        json_object_get(state, "bytes"), "storage",
+        json_object_get(cfg, "storage"), "replicas",
+        json_object_get(cfg, "num_replicas"), "backing_store", "JetStream",
+        "stream", kv->stream, "is_compressed", 0);
+    json_decref(j);
+    *status_json = out ? json_dumps(out, JSON_COMPACT) : NULL;
+    json_decref(out);
+    return *status_json ? JW_OK
+                        : jw__fail(JW_EJETSTREAM, "unexpected stream info");
+}
+
+/* ---- writes ---- */
+
+static jw_status direct_get(jw_kv *kv, const char *key, uint64_t seq,
+                            jw_kv_entry **out, uint64_t *marker);
+
+static jw_status publish(jw_kv *kv, const char *key, const char *op,
+                         int rollup, const void *value, size_t len,
+                         int has_last, uint64_t last, uint64_t *revision)
+{
+    char subject[KV_SUBJECT_MAX];
+    jw_status st = check_key(key, 0);
+    if (st == JW_OK)
+        st = subject_of(kv, key, subject, sizeof subject);
+    if (st)
+        return st;
+    jw_js_pub_opts *opts = NULL;
+    jw_msg *msg = NULL;
+    jw_js_pub_ack *ack = NULL;
+    if (has_last && (st = jw_js_pub_opts_new(&opts)) == JW_OK)
+        st = jw_js_pub_opts_set_uint(opts, "expected_last_subject_seq", last);
+    if (st == JW_OK && !op) {
+        st = jw_js_publish(kv->js, subject, value, len, opts, &ack);
+    } else if (st == JW_OK) {
+        st = jw_msg_new(subject, NULL, value, len, &msg);
+        if (st == JW_OK)
+            st = jw_msg_header_add(msg, "KV-Operation", op);
+        if (st == JW_OK && rollup)
+            st = jw_msg_header_add(msg, "Nats-Rollup", "sub");
+        if (st == JW_OK)
+            st = jw_js_publish_msg(kv->js, msg, opts, &ack);
+    }
+    if (st == JW_OK && revision)
+        *revision = jw_js_pub_ack_seq(ack);
+    jw_js_pub_ack_free(ack);
+    jw_msg_free(msg);
+    jw_js_pub_opts_free(opts);
+    if (st == JW_ENO_RESPONDERS)
+        return jw__fail(JW_EBUCKET_NOT_FOUND, "bucket '%s' not found",
+                        kv->bucket);
+    return st;
+}
+
+jw_status jw_kv_put(jw_kv *kv, const char *key, const void *value,
+                    size_t len, uint64_t *revision)
+{
+    if (!kv || (len && !value))
+        return jw__fail(JW_EINVAL, "kv is NULL or value is NULL");
+    return publish(kv, key, NULL, 0, value, len, 0, 0, revision);
+}
+
+jw_status jw_kv_update(jw_kv *kv, const char *key, const void *value,
+                       size_t len, uint64_t last, uint64_t *revision)
+{
+    if (!kv || (len && !value))
+        return jw__fail(JW_EINVAL, "kv is NULL or value is NULL");
+    return publish(kv, key, NULL, 0, value, len, 1, last, revision);
+}
+
+jw_status jw_kv_create(jw_kv *kv, const char *key, const void *value,
+                       size_t len, uint64_t *revision)
+{
+    if (!kv || (len && !value))
+        return jw__fail(JW_EINVAL, "kv is NULL or value is NULL");
+    jw_status st = publish(kv, key, NULL, 0, value, len, 1, 0, revision);
+    if (st != JW_EWRONG_LAST_SEQUENCE)
+        return st;
+    /* Something is stored: a delete or purge marker may be replaced. */
+    jw_kv_entry *e = NULL;
+    uint64_t marker = 0;
+    st = direct_get(kv, key, 0, &e, &marker);
+    if (st == JW_EKEY_DELETED)
+        return jw_kv_update(kv, key, value, len, marker, revision);
+    jw_kv_entry_free(e);
+    if (st == JW_OK)
+        return jw__fail(JW_EKEY_EXISTS, "key '%s' exists", key);
+    return st;
+}
+
+jw_status jw_kv_delete(jw_kv *kv, const char *key, uint64_t last)
+{
+    if (!kv)
+        return jw__fail(JW_EINVAL, "kv is NULL");
+    return publish(kv, key, "DEL", 0, NULL, 0, last != 0, last, NULL);
+}
+
+jw_status jw_kv_purge(jw_kv *kv, const char *key, uint64_t last)
+{
+    if (!kv)
+        return jw__fail(JW_EINVAL, "kv is NULL");
+    return publish(kv, key, "PURGE", 1, NULL, 0, last != 0, last, NULL);
+}
+
+/* ---- reads ---- */
+
+/* RFC 3339 with nanoseconds ("2026-11-28T14:28:38.123456789Z") to ns. */
+static int64_t parse_time(const char *s)
+{
+    if (!s)
+        return 0;
+    struct tm tm = {0};
+    int frac_start = 0;
+    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
+               &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
+               &frac_start) != 6)
+        return 0;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    int64_t ns = (int64_t)timegm(&tm) * 1000000000LL;
+    const char *p = s + frac_start;
+    if (*p == '.') {
+        int64_t scale = 100000000LL;
+        for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
+            ns += (*p - '0') * scale;
+    }
+    return ns;
+}
+
+static jw_kv_op op_of(const jw_msg *m)
+{
+    const char *op = NULL;
+    if (jw_msg_header_get(m, "KV-Operation", 0, &op) != JW_OK || !op)
+        return JW_KV_PUT;
+    return strcmp(op, "PURGE") == 0 ? JW_KV_PURGE : JW_KV_DEL;
+}
+
+static jw_status entry_new(const jw_kv *kv, const char *key, const jw_msg *m,
+                           jw_kv_entry **out)
+{
+    jw_kv_entry *e = calloc(1, sizeof(*e));
+    size_t len = jw_msg_data_len(m);
+    if (e) {
+        e->bucket = strdup(kv->bucket);
+        e->key = strdup(key);
+        e->value = malloc(len + 1);
+    }
+    if (!e || !e->bucket || !e->key || !e->value) {
+        jw_kv_entry_free(e);
+        return jw__fail(JW_ENO_MEMORY, "out of memory");
+    }
+    if (len)
+        memcpy(e->value, jw_msg_data(m), len);
+    e->value[len] = '\0';
+    e->len = len;
+    e->op = op_of(m);
+    *out = e;
+    return JW_OK;
+}
+
+/* Direct get: by subject (the latest) or by sequence. A delete or purge
+ * marker is JW_EKEY_DELETED, its revision in *marker (may be NULL). */
+static jw_status direct_get(jw_kv *kv, const char *key, uint64_t seq,
+                            jw_kv_entry **out, uint64_t *marker)
+{
+    char subject[KV_SUBJECT_MAX], api[2 * KV_SUBJECT_MAX + 600];
+    jw_status st = check_key(key, 0);
+    if (st == JW_OK)
+        st = subject_of(kv, key, subject, sizeof subject);
+    if (st)
+        return st;
+    char body[64] = "";
+    if (seq) {
+        snprintf(api, sizeof api, "%s.DIRECT.GET.%s", kv->js->prefix,
+                 kv->stream);
+        snprintf(body, sizeof body, "{\"seq\":%llu}", (unsigned long long)seq);
+    } else {
+        snprintf(api, sizeof api, "%s.DIRECT.GET.%s.%s", kv->js->prefix,
+                 kv->stream, subject);
+    }
+    jw_msg *m = NULL;
+    st = jw_conn_request(kv->js->conn, api, body, strlen(body),
+                         kv->js->timeout_ms, &m);
+    if (st == JW_ENO_RESPONDERS)
+        return jw__fail(JW_EBUCKET_NOT_FOUND,
+                        "bucket '%s' not found (or JetStream is off)",
+                        kv->bucket);
+    if (st == JW_ETIMEOUT) {
+        /* Nobody answers direct gets for a stream that is gone. */
+        char *info = NULL;
+        if (jw_js_stream_info(kv->js, kv->stream, &info) ==
+            JW_ESTREAM_NOT_FOUND)
+            return jw__fail(JW_EBUCKET_NOT_FOUND, "bucket '%s' not found",
+                            kv->bucket);
+        jw_free(info);
+        return jw__fail(JW_ETIMEOUT, "no reply to the get of '%s'", key);
+    }
+    if (st)
+        return st;
+    int code = jw_msg_status_code(m);
+    const char *got_subject = NULL;
+    jw_msg_header_get(m, "Nats-Subject", 0, &got_subject);
+    if (code == 404 || (code == 0 && (!got_subject ||
+                                      strcmp(got_subject, subject) != 0))) {
+        jw_msg_free(m);
+        return jw__fail(JW_EKEY_NOT_FOUND, "key '%s' not found", key);
+    }
+    if (code) {
+        jw_msg_free(m);
+        return jw__fail(JW_EJETSTREAM, "direct get of '%s': status %d", key,
+                        code);
+    }
+    const char *hdr = NULL;
+    jw_kv_entry *e = NULL;
+    st = entry_new(kv, key, m, &e);
+    if (st == JW_OK) {
+        if (jw_msg_header_get(m, "Nats-Sequence", 0, &hdr) == JW_OK && hdr)
+            e->revision = strtoull(hdr, NULL, 10);
+        if (jw_msg_header_get(m, "Nats-Time-Stamp", 0, &hdr) == JW_OK)
+            e->created_ns = parse_time(hdr);
+    }
+    jw_msg_free(m);
+    if (st)
+        return st;
+    if (e->op != JW_KV_PUT) {
+        if (marker)
+            *marker = e->revision;
+        jw_kv_entry_free(e);
+        return jw__fail(JW_EKEY_DELETED, "key '%s' was deleted", key);
+    }
+    *out = e;
+    return JW_OK;
+}
+
+jw_status jw_kv_get(jw_kv *kv, const char *key, jw_kv_entry **out)
+{
+    if (out)
+        *out = NULL;
+    if (!kv || !out)
+        return jw__fail(JW_EINVAL, "kv and out must not be NULL");
+    return direct_get(kv, key, 0, out, NULL);
+}
+
+jw_status jw_kv_get_revision(jw_kv *kv, const char *key, uint64_t revision,
+                             jw_kv_entry **out)
+{
+    if (out)
+        *out = NULL;
+    if (!kv || !out || !revision)
+        return jw__fail(JW_EINVAL, "kv and out must not be NULL, revision "
+                                   "not 0");
+    return direct_get(kv, key, revision, out, NULL);
+}
+
+/* ---- entries ---- */
+
+void jw_kv_entry_free(jw_kv_entry *e)
+{
+    if (!e)
+        return;
+    free(e->bucket);
+    free(e->key);
+    free(e->value);
+    free(e);
+}
+
+const char *jw_kv_entry_bucket(const jw_kv_entry *e)
+{
+    return e ? e->bucket : NULL;
+}
+
+const char *jw_kv_entry_key(const jw_kv_entry *e)
+{
+    return e ? e->key : NULL;
+}
+
+const void *jw_kv_entry_value(const jw_kv_entry *e, size_t *len)
+{
+    if (len)
+        *len = e ? e->len : 0;
+    return e ? e->value : NULL;
+}
+
+uint64_t jw_kv_entry_revision(const jw_kv_entry *e)
+{
+    return e ? e->revision : 0;
+}
+
+uint64_t jw_kv_entry_delta(const jw_kv_entry *e)
+{
+    return e ? e->delta : 0;
+}
+
+int64_t jw_kv_entry_created(const jw_kv_entry *e)
+{
+    return e ? e->created_ns : 0;
+}
+
+jw_kv_op jw_kv_entry_operation(const jw_kv_entry *e)
+{
+    return e ? e->op : 0;
+}
+
+/* ---- watch ---- */
+
+jw_status jw_kv_watch(jw_kv *kv, const char *keys, int flags,
+                      jw_kv_watcher **out)
+{
+    if (out)
+        *out = NULL;
+    if (!kv || !out)
+        return jw__fail(JW_EINVAL, "kv and out must not be NULL");
+    if (flags & ~(JW_KV_INCLUDE_HISTORY | JW_KV_IGNORE_DELETES |
+                  JW_KV_META_ONLY | JW_KV_UPDATES_ONLY))
+        return jw__fail(JW_EINVAL, "unknown watch flags 0x%x", flags);
+    if ((flags & JW_KV_INCLUDE_HISTORY) && (flags & JW_KV_UPDATES_ONLY))
+        return jw__fail(JW_EINVAL,
+                        "include_history and updates_only exclude each other");
+    const char *filter = keys && *keys ? keys : ">";
+    jw_status st = check_key(filter, 1);
+    char subject[KV_SUBJECT_MAX];
+    if (st == JW_OK)
+        st = subject_of(kv, filter, subject, sizeof subject);
+    if (st)
+        return st;
+    const char *policy = flags & JW_KV_UPDATES_ONLY     ? "new"
+                         : flags & JW_KV_INCLUDE_HISTORY ? "all"
+                                                         : "last_per_subject";
+    json_t *cfg = json_pack("{ss ss sb}", "filter_subject", subject,
+                            "deliver_policy", policy, "headers_only",
+                            (flags & JW_KV_META_ONLY) != 0);
+    char *text = cfg ? json_dumps(cfg, JSON_COMPACT) : NULL;
+    json_decref(cfg);
+    if (!text)
+        return jw__fail(JW_ENO_MEMORY, "out of memory");
+    jw_kv_watcher *w = calloc(1, sizeof(*w));
+    if (!w) {
+        free(text);
+        return jw__fail(JW_ENO_MEMORY, "out of memory");
+    }
+    w->kv = kv;
+    w->flags = flags;
+    st = jw_js_ordered_consumer(kv->js, kv->stream, text, &w->oc);
+    free(text);
+    if (st == JW_ESTREAM_NOT_FOUND)
+        st = jw__fail(JW_EBUCKET_NOT_FOUND, "bucket '%s' not found",
+                      kv->bucket);
+    if (st) {
+        free(w);
+        return st;
+    }
+    w->initial = flags & JW_KV_UPDATES_ONLY ? 0 : jw__ordered_initial(w->oc);
+    w->marker_due = w->initial == 0;
+    *out = w;
+    return JW_OK;
+}
+
+jw_status jw_kv_watch_next(jw_kv_watcher *w, int64_t timeout_ms,
+                           jw_kv_entry **entry)
+{
+    if (entry)
+        *entry = NULL;
+    if (!w || !entry)
+        return jw__fail(JW_EINVAL, "watcher and entry must not be NULL");
+    if (!w->oc)
+        return jw__fail(JW_EINVAL, "watcher was stopped");
+    int64_t deadline = timeout_ms < 0 ? -1 : jw__now_ms() + timeout_ms;
+    for (;;) {
+        if (w->marker_due && !w->marker_sent) {
+            w->marker_sent = 1;
+            return JW_OK; /* *entry NULL: the initial values are all out */
+        }
+        int64_t left = deadline < 0 ? -1 : deadline - jw__now_ms();
+        if (deadline >= 0 && left < 0)
+            left = 0;
+        jw_msg *m = NULL;
+        int n = jw_ordered_next(w->oc, &m, 1, left);
+        if (n < 0)
+            return (jw_status)n;
+        if (n == 0)
+            return jw__fail(JW_ETIMEOUT, "no update within %lld ms",
+                            (long long)timeout_ms);
+        jw_js_meta *meta = NULL;
+        jw_status st = jw_msg_metadata(m, &meta);
+        const char *subject = jw_msg_subject(m);
+        jw_kv_entry *e = NULL;
+        if (st == JW_OK && strncmp(subject, w->kv->prefix,
+                                   w->kv->prefix_len) == 0)
+            st = entry_new(w->kv, subject + w->kv->prefix_len, m, &e);
+        if (st == JW_OK && e) {
+            e->revision = jw_js_meta_stream_seq(meta);
+            e->created_ns = jw_js_meta_timestamp(meta);
+            e->delta = jw_js_meta_num_pending(meta);
+        }
+        jw_js_meta_free(meta);
+        jw_msg_free(m);
+        if (st) {
+            jw_kv_entry_free(e);
+            return st;
+        }
+        if (!w->marker_sent) {
+            w->received++;
+            if ((e && e->delta == 0) || w->received >= w->initial)
+                w->marker_due = 1;
+        }
+        if (!e || ((w->flags & JW_KV_IGNORE_DELETES) && e->op != JW_KV_PUT)) {
+            jw_kv_entry_free(e);
+            continue;
+        }
+        *entry = e;
+        return JW_OK;
+    }
+}
+
+void jw_kv_watcher_free(jw_kv_watcher *w)
+{
+    if (!w)
+        return;
+    jw_ordered_free(w->oc);
+    free(w);
+}
+
+/* Everything up to the end-of-initial-values marker, through a watcher;
+ * each entry goes to fn. */
+static jw_status initial_entries(jw_kv *kv, const char *keys, int flags,
+                                 void (*fn)(jw_kv_entry *, void *), void *arg)
+{
+    jw_kv_watcher *w = NULL;
+    jw_status st = jw_kv_watch(kv, keys, flags, &w);
+    while (st == JW_OK) {
+        jw_kv_entry *e = NULL;
+        st = jw_kv_watch_next(w, kv->js->timeout_ms, &e);
+        if (st == JW_OK && !e)
+            break;
+        if (st == JW_OK)
+            fn(e, arg);
+    }
+    jw_kv_watcher_free(w);
+    return st;
+}
+
+static void add_key(jw_kv_entry *e, void *arg)
+{
+    json_array_append_new((json_t *)arg, json_string(e->key));
+    jw_kv_entry_free(e);
+}
+
+jw_status jw_kv_keys(jw_kv *kv, const char *filter, char **keys_json)
+{
+    if (keys_json)
+        *keys_json = NULL;
+    if (!kv || !keys_json)
+        return jw__fail(JW_EINVAL, "kv and keys_json must not be NULL");
+    json_t *keys = json_array();
+    jw_status st = initial_entries(kv, filter,
+                                   JW_KV_IGNORE_DELETES | JW_KV_META_ONLY,
+                                   add_key, keys);
+    if (st == JW_OK && !(*keys_json = json_dumps(keys, JSON_COMPACT)))
+        st = jw__fail(JW_ENO_MEMORY, "out of memory");
+    json_decref(keys);
+    return st;
+}
+
+typedef struct entry_list {
+    jw_kv_entry **items;
+    size_t count, cap;
+    int failed;
+} entry_list;
+
+static void add_entry(jw_kv_entry *e, void *arg)
+{
+    entry_list *l = arg;
+    if (l->count == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        jw_kv_entry **items = realloc(l->items, cap * sizeof(*items));
+        if (!items) {
+            l->failed = 1;
+            jw_kv_entry_free(e);
+            return;
+        }
+        l->items = items;
+        l->cap = cap;
+    }
+    l->items[l->count++] = e;
+}
+
+void jw_kv_entries_free(jw_kv_entry **entries, size_t count)
+{
+    for (size_t i = 0; entries && i < count; i++)
+        jw_kv_entry_free(entries[i]);
+    free(entries);
+}
+
+jw_status jw_kv_history(jw_kv *kv, const char *key, jw_kv_entry ***entries,
+                        size_t *count)
+{
+    if (entries)
+        *entries = NULL;
+    if (count)
+        *count = 0;
+    if (!kv || !entries || !count)
+        return jw__fail(JW_EINVAL, "kv, entries and count must not be NULL");
+    jw_status st = check_key(key, 0);
+    if (st)
+        return st;
+    entry_list l = {0};
+    st = initial_entries(kv, key, JW_KV_INCLUDE_HISTORY, add_entry, &l);
+    if (st == JW_OK && l.failed)
+        st = jw__fail(JW_ENO_MEMORY, "out of memory");
+    if (st == JW_OK && l.count == 0)
+        st = jw__fail(JW_EKEY_NOT_FOUND, "key '%s' not found", key);
+    if (st) {
+        jw_kv_entries_free(l.items, l.count);
+        return st;
+    }
+    *entries = l.items;
+    *count = l.count;
+    return JW_OK;
+}
+
+jw_status jw_kv_purge_deletes(jw_kv *kv, int64_t older_than_ms)
+{
+    if (!kv)
+        return jw__fail(JW_EINVAL, "kv is NULL");
+    entry_list l = {0};
+    jw_status st = initial_entries(kv, ">", 0, add_entry, &l);
+    if (st == JW_OK && l.failed)
+        st = jw__fail(JW_ENO_MEMORY, "out of memory");
+    /* Young markers stay (keep 1) so a watcher briefly away still sees
+     * the delete; 0 means the default of 30 minutes, negative: none stay. */
+    int64_t threshold = older_than_ms == 0 ? 30 * 60 * 1000 : older_than_ms;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t now_ns = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
+    for (size_t i = 0; st == JW_OK && i < l.count; i++) {
+        jw_kv_entry *e = l.items[i];
+        if (e->op == JW_KV_PUT)
+            continue;
+        char subject[KV_SUBJECT_MAX];
+        subject_of(kv, e->key, subject, sizeof subject);
+        int young = threshold > 0 &&
+                    now_ns - e->created_ns < threshold * 1000000LL;
+        uint64_t purged = 0;
+        st = jw_js_stream_purge(kv->js, kv->stream, subject, 0,
+                                young ? 1 : 0, &purged);
+    }
+    jw_kv_entries_free(l.items, l.count);
+    return st;
+}
