@@ -3,3 +3,4 @@
 #include "list_subject.h"
 #include "list_headers.h"
 #include "list_codec.h"
+#include "list_info.h"
