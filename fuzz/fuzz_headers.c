@@ -118,6 +118,17 @@ static void check_message(const char *block, size_t len, const lines *ls,
     jw_msg_free(m);
 }
 
+/* The builder's block, finished, in an exact-size allocation. */
+static char *finished(const jw__hdr_builder *b, size_t *len)
+{
+    *len = jw__hdr_block_len(b);
+    char *block = malloc(*len);
+    FUZZ_CHECK(block != NULL);
+    memcpy(block, b->buf, b->len);
+    memcpy(block + b->len, "\r\n", 2);
+    return block;
+}
+
 /* Write the lines again with the builder and read them back. */
 static void check_rebuild(const lines *ls)
 {
@@ -142,11 +153,8 @@ static void check_rebuild(const lines *ls)
     if (!kept)
         return jw__hdr_free(&b);
 
-    size_t len = jw__hdr_block_len(&b);
-    char *block = malloc(len);
-    FUZZ_CHECK(block != NULL);
-    memcpy(block, b.buf, b.len);
-    memcpy(block + b.len, "\r\n", 2);
+    size_t len;
+    char *block = finished(&b, &len);
     int status = -1;
     FUZZ_CHECK(jw__hdr_status(block, len, &status, NULL, NULL) == 0);
     FUZZ_CHECK(status == 0);
@@ -171,11 +179,7 @@ static void check_rebuild(const lines *ls)
     jw__hdr_remove(&b, name);
     FUZZ_CHECK((jw__hdr_block_len(&b) == 0) == (others == 0));
     if (others) {
-        len = jw__hdr_block_len(&b);
-        block = malloc(len);
-        FUZZ_CHECK(block != NULL);
-        memcpy(block, b.buf, b.len);
-        memcpy(block + b.len, "\r\n", 2);
+        block = finished(&b, &len);
         FUZZ_CHECK(walk(block, len, &again) == 0);
         FUZZ_CHECK(again.count == others);
         for (int i = 0; i < again.count; i++)
