@@ -11,7 +11,7 @@ JOBS       ?= 2
 FUZZ_SECONDS ?= 60
 
 .PHONY: all setup build build-asan python test test-unit test-asan demo \
-        bench clean build-fuzz fuzz fuzz-smoke
+        bench clean build-fuzz fuzz fuzz-smoke valgrind
 
 all: build
 
@@ -57,6 +57,11 @@ test: build build-asan python build-fuzz
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(ASAN_BUILD) -j$(JOBS) --output-on-failure
 	ctest --test-dir $(FUZZ_BUILD) --output-on-failure
+
+# The C integration tests under valgrind memcheck, no leak allowed (about
+# a minute with JOBS=2; not part of `make test`).
+valgrind: build
+	JOBS=$(JOBS) bash scripts/valgrind.sh $(BUILD)
 
 test-unit: build
 	ctest --test-dir $(BUILD) -j$(JOBS) -L unit --output-on-failure
