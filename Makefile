@@ -58,8 +58,8 @@ test: build build-asan python build-fuzz
 	  ctest --test-dir $(ASAN_BUILD) -j$(JOBS) --output-on-failure
 	ctest --test-dir $(FUZZ_BUILD) --output-on-failure
 
-# The C integration tests under valgrind memcheck, no leak allowed (about
-# a minute with JOBS=2; not part of `make test`).
+# The C integration and unit tests under valgrind memcheck, no leak
+# allowed (about a minute and a half with JOBS=2; not part of `make test`).
 valgrind: build
 	JOBS=$(JOBS) bash scripts/valgrind.sh $(BUILD)
 

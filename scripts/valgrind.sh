@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The C integration tests under valgrind memcheck, each test its own
-# process (and its own nats-server), JOBS at a time. A test fails when it
+# process (and its own nats-server), JOBS at a time, then the unit tests
+# in one process (when no test is named). A test fails when it
 # fails on its own, when memcheck reports an error, or when any memory is
 # definitely, indirectly or possibly lost at exit. Logs go to
 # BUILD_DIR/valgrind/<test>.log.
@@ -11,6 +12,7 @@ cd "$(dirname "$0")/.."
 build="${1:?usage: scripts/valgrind.sh BUILD_DIR [TEST...]}"
 shift
 runner="$build/tests/integration/jw_integration"
+units="$build/tests/jw_unit"
 [ -x "$runner" ] || { echo "valgrind: $runner is not built" >&2; exit 2; }
 logs="$build/valgrind"
 rm -rf "$logs"
@@ -21,16 +23,20 @@ if [ $# -gt 0 ]; then
 else
     mapfile -t tests < <(sed -n 's/^JW_TEST(\([A-Za-z0-9_]*\)).*/\1/p' \
         tests/integration/list_integration.h)
+    with_units=1
 fi
 
 export runner logs
+# one NAME [PROGRAM]: run PROGRAM NAME (default: an integration test).
 one() {
-    local name="$1" log="$logs/$1.log"
+    local name="$1" log="$logs/$1.log" program="${2:-$runner}"
+    local args=("$name")
+    [ "$program" = "$runner" ] || args=()
     if valgrind --error-exitcode=99 --leak-check=full \
         --show-leak-kinds=definite,indirect,possible \
         --errors-for-leak-kinds=definite,indirect,possible \
         --track-origins=yes --num-callers=30 \
-        "$runner" "$name" >"$log" 2>&1; then
+        "$program" "${args[@]}" >"$log" 2>&1; then
         echo "ok   $name"
     else
         echo "FAIL $name (rc $?, see $log)"
@@ -42,6 +48,9 @@ export -f one
 status=0
 printf '%s\n' "${tests[@]}" | xargs -P "${JOBS:-2}" -I{} bash -c 'one {}' ||
     status=1
+if [ -n "${with_units:-}" ]; then
+    one unit-tests "$units" || status=1
+fi
 failed=$(grep -L "ERROR SUMMARY: 0 errors" "$logs"/*.log || true)
 echo "valgrind: ${#tests[@]} tests, logs in $logs"
 if [ "$status" -ne 0 ] || [ -n "$failed" ]; then
