@@ -3,10 +3,7 @@
  * jansson), and the -ERR text classification next to it.
  *
  * Both are static functions of the connection, which takes a socket to
- * reach, so this file includes core/conn.c and calls them on a connection
- * built by hand in the state the loop thread would have it (open, no
- * socket, no loop); the rest of the engine is linked as usual. core/ stays
- * untouched for the sake of the fuzzer.
+ * reach, so they are called on a connection built by hand (fuzz_conn.h).
  *
  * The input is one INFO's JSON text. It is framed as "INFO <input>\r\n"
  * and read by the real parser, so that the text is what the connection
@@ -16,35 +13,7 @@
  * the stored INFO is the text itself when it was a JSON object, the version
  * a C string, a lame-duck event exactly when INFO said "ldm": true.
  */
-#include "../core/conn.c"
-
-#include "fuzz.h"
-
-static jw_conn *conn_new(void)
-{
-    jw_conn *c = calloc(1, sizeof(*c));
-    FUZZ_CHECK(c != NULL);
-    atomic_init(&c->refs, 1);
-    pthread_mutex_init(&c->mu, NULL);
-    jw__cond_init(&c->cond);
-    c->phase = JW__PHASE_OPEN;
-    c->fd = -1;
-    c->notify_fd = -1;
-    return c;
-}
-
-static void conn_done(jw_conn *c)
-{
-    while (c->ev_head) {
-        jw_event *ev = c->ev_head;
-        c->ev_head = ev->next;
-        jw_event_free(ev);
-    }
-    free(c->info_json);
-    pthread_mutex_destroy(&c->mu);
-    pthread_cond_destroy(&c->cond);
-    free(c);
-}
+#include "fuzz_conn.h"
 
 static int count_events(const jw_conn *c, jw_event_kind kind)
 {
@@ -124,9 +93,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(line + 5 + size, "\r\n", 2);
     jw__parser parser;
     jw__parser_init(&parser, 0, 0);
-    jw_conn *c = conn_new();
+    jw_conn *c = fuzz_conn_new();
     jw__parser_feed(&parser, line, size + 7, on_event, c);
-    conn_done(c);
+    fuzz_conn_free(c);
     jw__parser_free(&parser);
     free(line);
     return 0;

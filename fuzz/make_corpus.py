@@ -184,6 +184,33 @@ INFOS = {
     "trailing": b'{"jetstream":true} x',
 }
 
+# ---- a session after the handshake ---------------------------------------
+# fuzz_session subscribes sid 1 to foo.> (pulled, 4 pending at most), sid 2
+# to bar (a handler, 3 messages then unsubscribed) and starts requests 1
+# and 2 on the inbox _INBOX.fz.* (sid 3).
+
+SESSIONS = {
+    "pull": msg("foo.a", "1", b"one") + msg("foo.b", "1", b"two"),
+    "pull_over_limit": b"".join(msg("foo.x", "1", b"%d" % i)
+                                for i in range(6)),
+    "handler": b"".join(msg("bar", "2", b"m%d" % i, reply="r.%d" % i)
+                        for i in range(5)),
+    "handler_headers": hmsg("bar", "2", HEADERS["many"], b"body"),
+    "reply": msg("_INBOX.fz.1", "3", b"pong") +
+             hmsg("_INBOX.fz.2", "3", HEADERS["one"], b"hi"),
+    "no_responders": hmsg("_INBOX.fz.1", "3", HEADERS["no_responders"], b""),
+    "late_reply": msg("_INBOX.fz.7", "3", b"late") +
+                  msg("_INBOX.fz.1", "3", b"a") + msg("_INBOX.fz.1", "3", b"b"),
+    "unknown_sid": msg("foo.a", "9", b"gone"),
+    "pings": b"PING\r\nPONG\r\nPING\r\n+OK\r\n",
+    "info_update": b"INFO " + INFOS["ldm"] + b"\r\n" + msg("foo.a", "1", b"x"),
+    "err_permissions": FRAMES["err_perm"] + msg("foo.a", "1", b"x"),
+    "err_auth": b"-ERR 'Authorization Violation'\r\nPING\r\n",
+    "mixed": (b"PING\r\n" + msg("foo.a", "1", b"1") +
+              hmsg("bar", "2", HEADERS["heartbeat"], b"") +
+              msg("_INBOX.fz.2", "3", b"r") + b"PONG\r\n"),
+}
+
 CORPORA = {
     "parser": {name + suffix: split + frame
                for name, frame in FRAMES.items()
@@ -191,6 +218,7 @@ CORPORA = {
     "headers": HEADERS,
     "codec": CODEC,
     "info": INFOS,
+    "session": SESSIONS,
 }
 
 

@@ -4,7 +4,7 @@
 #
 #   fuzz/run.sh BUILD_DIR
 #
-# FUZZ_TARGETS picks targets (default: all four). Fuzzing reads the
+# FUZZ_TARGETS picks targets (default: all five). Fuzzing reads the
 # checked-in corpus and writes what it finds to BUILD_DIR/work/<target>
 # (the working corpus, kept between runs, never checked in) and crashes to
 # BUILD_DIR/work/artifacts/. One process at a time, niced: the machine is
@@ -13,13 +13,14 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 build="$(cd "${1:?usage: fuzz/run.sh BUILD_DIR}" && pwd)"
 seconds="${FUZZ_SECONDS:-60}"
-targets="${FUZZ_TARGETS:-parser headers codec info}"
+targets="${FUZZ_TARGETS:-parser headers codec info session}"
 
 for t in $targets; do
     bin="$build/fuzz/fuzz_$t"
     corpus="$here/corpus/$t"
     [ -x "$bin" ] || { echo "fuzz: $bin is not built" >&2; exit 2; }
     dict=()
+    [ "$t" = session ] && dict=(-dict="$here/parser.dict")
     [ -f "$here/$t.dict" ] && dict=(-dict="$here/$t.dict")
     work="$build/work/$t"
     mkdir -p "$work" "$build/work/artifacts"
