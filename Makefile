@@ -59,7 +59,7 @@ test: build build-asan python build-fuzz
 	ctest --test-dir $(FUZZ_BUILD) --output-on-failure
 
 # The C integration and unit tests under valgrind memcheck, no leak
-# allowed (about a minute and a half with JOBS=2; not part of `make test`).
+# allowed (about 35 s with JOBS=2; not part of `make test`).
 valgrind: build
 	JOBS=$(JOBS) bash scripts/valgrind.sh $(BUILD)
 
