@@ -5,10 +5,13 @@
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
 JOBS       ?= 2
+# Seconds per target for `make fuzz`.
+FUZZ_SECONDS ?= 60
 
 .PHONY: all setup build build-asan python test test-unit test-asan demo \
-        bench clean
+        bench clean build-fuzz fuzz fuzz-smoke valgrind
 
 all: build
 
@@ -24,19 +27,41 @@ build-asan: setup
 	  -DJW_BUILD_EXAMPLES=OFF >/dev/null
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 
+# The libFuzzer targets of fuzz/ (clang, ASan + UBSan), in their own build
+# directory; docs/fuzzing.md says what each covers.
+build-fuzz: setup
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DJW_FUZZ=ON \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build $(FUZZ_BUILD) -j$(JOBS)
+
+# Each target for FUZZ_SECONDS (bounded, one at a time).
+fuzz: build-fuzz
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/run.sh $(FUZZ_BUILD)
+
+# Each target over its checked-in corpus only: seconds, part of `make test`.
+fuzz-smoke: build-fuzz
+	ctest --test-dir $(FUZZ_BUILD) --output-on-failure
+
 # The Python package, installed into the venv the way users install it, so
 # that tests import the installed copy (offline: the venv has the tools).
 python: setup
 	.venv/bin/pip install -q --no-build-isolation .
 
 # The C tests, the cross-language conformance suite (pytest, every
-# language), then the C suite again under ASan + UBSan.
-test: build build-asan python
+# language), the C suite again under ASan + UBSan, then the fuzz targets
+# over their corpora (about ten seconds with the build).
+test: build build-asan python build-fuzz
 	ctest --test-dir $(BUILD) -j$(JOBS) --output-on-failure
 	JW_BUILD_DIR=$(abspath $(BUILD)) .venv/bin/python -m pytest -q
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(ASAN_BUILD) -j$(JOBS) --output-on-failure
+	ctest --test-dir $(FUZZ_BUILD) --output-on-failure
+
+# The C integration and unit tests under valgrind memcheck, no leak
+# allowed (about 35 s with JOBS=2; not part of `make test`).
+valgrind: build
+	JOBS=$(JOBS) bash scripts/valgrind.sh $(BUILD)
 
 test-unit: build
 	ctest --test-dir $(BUILD) -j$(JOBS) -L unit --output-on-failure
@@ -56,4 +81,4 @@ bench-lua: setup
 	bash bench/run_lua.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) build-bench build-python
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) build-bench build-python

@@ -550,8 +550,10 @@ static int process_info(jw_conn *c, const char *text, size_t len)
         c->info_json = copy;
     }
     json_t *v = json_object_get(info, "max_payload");
+    /* A negative limit is no limit we can honour: jw_conn_max_payload
+     * promises 0 when unknown (found by fuzz/fuzz_info.c). */
     if (json_is_integer(v))
-        c->max_payload = json_integer_value(v);
+        c->max_payload = json_integer_value(v) > 0 ? json_integer_value(v) : 0;
     c->jetstream = json_is_true(json_object_get(info, "jetstream"));
     c->tls_required = json_is_true(json_object_get(info, "tls_required"));
     c->tls_available = json_is_true(json_object_get(info, "tls_available"));

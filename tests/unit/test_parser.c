@@ -845,3 +845,34 @@ TEST(parser_garbage)
     CHECK_EQ_INT(rc, 0);
     return 0;
 }
+
+/* Found by fuzz/fuzz_parser.c: a payload without its CRLF was reported
+ * with one text when the message arrived whole and another when it was
+ * split, so how reads fell showed in the error. */
+TEST(parser_error_same_when_split)
+{
+    static const char in[] = "MSG foo 1 5\r\nhel\r\nPING\r\n";
+    size_t n = sizeof(in) - 1;
+    jw__parser whole, split;
+    rec r;
+    char error[sizeof(whole.error)];
+
+    rec_init(&r);
+    jw__parser_init(&whole, 0, 0);
+    CHECK_EQ_INT(jw__parser_feed(&whole, in, n, rec_cb, &r), JW_EPROTOCOL);
+    snprintf(error, sizeof(error), "%s", whole.error);
+    jw__parser_free(&whole);
+    CHECK(strstr(error, "CRLF") != NULL);
+    for (size_t cut = 1; cut < n; cut++) {
+        int rc;
+        jw__parser_init(&split, 0, 0);
+        rc = jw__parser_feed(&split, in, cut, rec_cb, &r);
+        if (rc == 0)
+            rc = jw__parser_feed(&split, in + cut, n - cut, rec_cb, &r);
+        CHECK_EQ_INT(rc, JW_EPROTOCOL);
+        CHECK_STR(split.error, error);
+        jw__parser_free(&split);
+    }
+    CHECK_EQ_INT(r.count, 0);
+    return 0;
+}

@@ -5,3 +5,4 @@
 #include "list_codec.h"
 #include "list_nkeys.h"
 #include "list_js.h"
+#include "list_info.h"

@@ -1,0 +1,2 @@
+JW_TEST(info_max_payload)
+JW_TEST(info_negative_max_payload)
