@@ -290,7 +290,7 @@ check_lua() {
   command -v "$LUA" >/dev/null || fail "$LUA not found (run scripts/setup.sh, or set LUA)"
   [[ -f $BUILD_DIR/lua/jetwire.so ]] ||
     fail "$BUILD_DIR/lua/jetwire.so missing: build first (make build, or set BUILD_DIR)"
-  for name in "${EXAMPLES[@]}"; do
+  for name in "${EXAMPLES[@]}" js_setup js_durable; do
     [[ -f $LUA_DIR/$name.lua ]] || fail "$LUA_DIR/$name.lua missing"
   done
   export JW_BUILD_DIR=$BUILD_DIR
@@ -381,9 +381,14 @@ tour() {
 
 # tour_jetstream KIND LABEL: streams, acknowledged publishes and a durable
 # consumer that resumes where it left off (the tutorial's JetStream part).
-# Only C so far; Python and Lua join as their bindings arrive.
+# C and Lua so far; Python joins as its binding arrives. Each kind but C
+# gets a server of its own, so that its stream starts empty.
 tour_jetstream() {
-  local kind=$1 label=$2
+  local kind=$1 label=$2 main_url=$NATS_URL
+  if [[ $kind != c ]]; then
+    start_server "js-$kind"
+    export NATS_URL=$SERVER_URL
+  fi
 
   section "$label: JetStream streams and consumers"
   example "$kind" js_setup
@@ -401,6 +406,10 @@ tour_jetstream() {
   expect js_durable_again "Order ORD-5 processed successfully"
   if grep -q "ORD-[123]," "$WORK/js_durable_again.log"; then
     fail "the durable consumer redelivered orders it had acked"
+  fi
+  if [[ $kind != c ]]; then
+    stop_server "js-$kind"
+    export NATS_URL=$main_url
   fi
 }
 
@@ -493,6 +502,7 @@ main() {
   tour python Python
   tour asyncio "Python asyncio"
   tour lua Lua
+  tour_jetstream lua Lua
   tour_production
   section "Done"
   say "demo: every step passed"

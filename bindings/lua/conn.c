@@ -707,6 +707,7 @@ static const luaL_Reg methods[] = {
     {"max_payload", l_max_payload},
     {"stats", l_stats},
     {"new_inbox", l_new_inbox},
+    {"jetstream", ljw_jetstream},
     {NULL, NULL},
 };
 

@@ -39,6 +39,7 @@ build = {
                 "bindings/lua/loop.c",
                 "bindings/lua/sub.c",
                 "bindings/lua/pack.c",
+                "bindings/lua/js.c",
                 "core/status.c",
                 "core/parser.c",
                 "core/subject.c",

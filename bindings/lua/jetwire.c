@@ -366,6 +366,7 @@ luaopen_jetwire(lua_State *L)
     ljw_conn_register(L);
     ljw_sub_register(L);
     ljw_pack_register(L);
+    ljw_js_register(L);
 
     luaL_newlib(L, functions);
     lua_pushstring(L, jw_version());

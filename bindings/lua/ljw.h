@@ -115,6 +115,17 @@ ljw_msg *ljw_new_msg(lua_State *L, int conn_idx);
  * events can name it. */
 void ljw_sub_track(lua_State *L, int conn_idx, int sub_idx);
 
+/* JetStream (js.c): nc:jetstream(), the JetStream and Consumer types, and
+ * the ack methods of messages. */
+void ljw_js_register(lua_State *L);
+int ljw_jetstream(lua_State *L);
+int ljw_msg_ack(lua_State *L);
+int ljw_msg_ack_sync(lua_State *L);
+int ljw_msg_nak(lua_State *L);
+int ljw_msg_term(lua_State *L);
+int ljw_msg_in_progress(lua_State *L);
+int ljw_msg_metadata(lua_State *L);
+
 /* MessagePack and JSON (pack.c). */
 void ljw_pack_register(lua_State *L);
 int ljw_pack(lua_State *L);

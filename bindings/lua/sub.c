@@ -516,6 +516,12 @@ static const luaL_Reg msg_methods[] = {
     {"header_values", l_header_values},
     {"header_items", l_header_items},
     {"unpack", l_msg_unpack},
+    {"ack", ljw_msg_ack},
+    {"ack_sync", ljw_msg_ack_sync},
+    {"nak", ljw_msg_nak},
+    {"term", ljw_msg_term},
+    {"in_progress", ljw_msg_in_progress},
+    {"metadata", ljw_msg_metadata},
     {NULL, NULL},
 };
 

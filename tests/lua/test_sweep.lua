@@ -1,5 +1,6 @@
 -- The bad-input sweep: every function of the module and every method of
--- connections, subscriptions and messages, one argument at a time replaced
+-- connections, subscriptions, messages, JetStream contexts and consumers,
+-- one argument at a time replaced
 -- by a value of the wrong kind, on live objects and on closed ones, and
 -- every method called on something that is not its object. Each call
 -- returns a value, returns nil plus an error value, or raises an error
@@ -39,6 +40,7 @@ local BASE = {
         max_payload = {},
         stats = {},
         new_inbox = {},
+        jetstream = {},
         fd = {},
         process = {},
         request_start = { "sweep.nobody", "x" },
@@ -67,6 +69,48 @@ local BASE = {
         header_values = { "K" },
         header_items = {},
         unpack = {},
+        ack = {},
+        ack_sync = { 0.05 },
+        nak = {},
+        term = {},
+        in_progress = {},
+        metadata = {},
+    },
+    js = {
+        account_info = {},
+        create_stream = { { name = "SWEEP2", subjects = { "sweep2.>" } } },
+        update_stream = { { name = "SWEEP", subjects = { "sweepjs.>" } } },
+        create_or_update_stream = { { name = "SWEEP",
+                                      subjects = { "sweepjs.>" } } },
+        stream_info = { "SWEEP" },
+        delete_stream = { "SWEEP" },
+        purge_stream = { "SWEEP", { keep = 1 } },
+        stream_names = {},
+        streams = {},
+        get_msg = { "SWEEP", 1 },
+        get_last_msg = { "SWEEP", "sweepjs.x" },
+        delete_msg = { "SWEEP", 1 },
+        publish = { "sweepjs.x", "x", { msg_id = "a" } },
+        publish_async = { "sweepjs.x", "x" },
+        publish_async_poll = {},
+        publish_async_complete = { 0.05 },
+        publish_async_pending = {},
+        create_consumer = { "SWEEP", { durable = "c2" } },
+        update_consumer = { "SWEEP", { durable = "c", ack_wait = 10 } },
+        create_or_update_consumer = { "SWEEP", { durable = "c" } },
+        consumer = { "SWEEP", "c" },
+        consumer_info = { "SWEEP", "c" },
+        delete_consumer = { "SWEEP", "c" },
+        consumer_names = { "SWEEP" },
+        consumers = { "SWEEP" },
+        close = {},
+    },
+    cons = {
+        fetch = { 1, 0.01 },
+        info = {},
+        name = {},
+        stream = {},
+        close = {},
     },
     module = {
         now = {},
@@ -101,6 +145,8 @@ local TIMEOUT = {
     ["conn.drain#1"] = true, ["conn.next_event#1"] = true,
     ["sub.next_msg#1"] = true, ["sub.next_msgs#2"] = true,
     ["sub.messages#1"] = true, ["module.poll#2"] = true,
+    ["cons.fetch#2"] = true, ["js.publish_async_complete#1"] = true,
+    ["msg.ack_sync#1"] = true,
 }
 local function waits(where, value)
     return TIMEOUT[where] and (value == nil or value == math.maxinteger)
@@ -137,7 +183,14 @@ local function objects()
     assert(nc:publish("sweep.subject", "hello",
                       { reply = "sweep.reply", headers = { K = "v" } }))
     local msg = assert(sub:next_msg(2))
-    return { conn = nc, sub = sub, msg = msg }
+    local js = assert(nc:jetstream { timeout = 2 })
+    js:delete_stream("SWEEP2")
+    assert(js:create_or_update_stream { name = "SWEEP",
+                                        subjects = { "sweepjs.>" } })
+    assert(js:publish("sweepjs.x", "x"))
+    local cons = assert(js:create_or_update_consumer("SWEEP",
+                                                     { durable = "c" }))
+    return { conn = nc, sub = sub, msg = msg, js = js, cons = cons }
 end
 
 local function methods_of(obj)
@@ -203,7 +256,8 @@ end
 -- with the connection closed.
 local probe = objects()
 local names = {}
-for _, kind in ipairs { "conn", "sub", "msg" } do
+local KINDS = { "conn", "sub", "msg", "js", "cons" }
+for _, kind in ipairs(KINDS) do
     names[kind] = methods_of(probe[kind])
     for name in pairs(BASE[kind]) do
         local found = false
@@ -214,7 +268,7 @@ end
 probe.conn:close()
 
 for _, live in ipairs { true, false } do
-    for _, kind in ipairs { "conn", "sub", "msg" } do
+    for _, kind in ipairs(KINDS) do
         for _, name in ipairs(names[kind]) do
             local objs = objects()
             if not live then objs.conn:close() end
@@ -222,7 +276,7 @@ for _, live in ipairs { true, false } do
             sweep_fn(kind, name, fn, function() return objs[kind] end, live)
             -- Called on something that is not its object: raises.
             for _, other in ipairs { 5, "x", {}, objs.conn, objs.sub,
-                                      objs.msg } do
+                                      objs.msg, objs.js, objs.cons } do
                 if other ~= objs[kind] then
                     local ok = outcome(kind .. "." .. name .. " on a " ..
                                        type(other), pcall(fn, other))

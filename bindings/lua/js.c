@@ -1,0 +1,1134 @@
+/*
+ * JetStream: the context (nc:jetstream()), streams, acknowledged publish
+ * (sync and async), consumers with fetch, and the acks and metadata of
+ * JetStream messages. Everything wraps the engine's pulled API one to one.
+ *
+ * Configurations are Lua tables encoded to the engine's JSON (the server's
+ * field names) with durations converted from seconds to milliseconds; the
+ * "config" of info replies comes back with durations in seconds. A
+ * consumer pins its context, a context pins its connection (first user
+ * values), so the engine's handles are released in a valid order.
+ */
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ljw.h"
+
+#define LJW_JS       "jetwire.JetStream"
+#define LJW_CONSUMER "jetwire.Consumer"
+
+typedef struct ljw_js {
+    jw_js *js; /* NULL once released */
+} ljw_js;
+
+typedef struct ljw_consumer {
+    jw_consumer *cons; /* NULL once released */
+} ljw_consumer;
+
+/* Fields that are durations: seconds in Lua, milliseconds in the engine. */
+static const char *const duration_fields[] = {
+    "max_age", "duplicate_window", "ack_wait", "idle_heartbeat",
+    "inactive_threshold", "max_expires", "backoff", NULL,
+};
+
+static int is_duration(const char *key)
+{
+    for (int i = 0; duration_fields[i]; i++)
+        if (strcmp(key, duration_fields[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static void free_json(void *p)
+{
+    json_decref(p);
+}
+
+static void free_text(void *p)
+{
+    jw_free(p);
+}
+
+static void free_c(void *p)
+{
+    free(p);
+}
+
+/* ------------------------------------------------------------------------
+ * Lua tables to JSON
+ */
+
+static json_t *encode(lua_State *L, int idx, int arg, int depth, int ms);
+
+static json_t *encode_number(lua_State *L, int idx, int arg, int ms)
+{
+    if (lua_isinteger(L, idx) && !ms)
+        return json_integer(lua_tointeger(L, idx));
+    double v = lua_tonumber(L, idx);
+    if (!isfinite(v))
+        luaL_argerror(L, arg, "configuration numbers must be finite");
+    if (ms) {
+        double m = floor(v * 1000.0 + 0.5);
+        if (m > 9e15 || m < -9e15)
+            luaL_argerror(L, arg, "duration out of range");
+        return json_integer((json_int_t)m);
+    }
+    if (v == floor(v) && fabs(v) < 9e15)
+        return json_integer((json_int_t)v);
+    return json_real(v);
+}
+
+static json_t *encode_table(lua_State *L, int idx, int arg, int depth, int ms)
+{
+    if (depth > 16)
+        luaL_argerror(L, arg, "configuration nested too deeply");
+    lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+    int as_array = n > 0;
+    if (!as_array) {
+        lua_pushcfunction(L, ljw_is_array);
+        lua_pushvalue(L, idx);
+        lua_call(L, 1, 1);
+        as_array = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+    }
+    json_t *out = as_array ? json_array() : json_object();
+    void **slot = ljw_box_new(L, free_json); /* until handed to the parent */
+    *slot = out;
+    if (!out)
+        luaL_error(L, "out of memory");
+    if (as_array) {
+        for (lua_Integer i = 1; i <= n; i++) {
+            lua_rawgeti(L, idx, i);
+            json_array_append_new(out, encode(L, lua_gettop(L), arg, depth + 1,
+                                              ms));
+            lua_pop(L, 1);
+        }
+        lua_pushnil(L);
+        while (lua_next(L, idx)) {
+            lua_pop(L, 1);
+            if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 ||
+                lua_tointeger(L, -1) > n)
+                luaL_argerror(L, arg, "array with non-sequence keys");
+        }
+    } else {
+        lua_pushnil(L);
+        while (lua_next(L, idx)) {
+            if (lua_type(L, -2) != LUA_TSTRING)
+                luaL_argerror(L, arg, "configuration keys must be strings");
+            const char *key = lua_tostring(L, -2);
+            int dur = depth == 0 && is_duration(key);
+            if (depth == 0 && strcmp(key, "durable") == 0)
+                key = "durable_name";
+            json_object_set_new(out, key,
+                                encode(L, lua_gettop(L), arg, depth + 1, dur));
+            lua_pop(L, 1);
+        }
+    }
+    *slot = NULL;
+    lua_pop(L, 1);
+    return out;
+}
+
+static json_t *encode(lua_State *L, int idx, int arg, int depth, int ms)
+{
+    switch (lua_type(L, idx)) {
+    case LUA_TBOOLEAN:
+        return json_boolean(lua_toboolean(L, idx));
+    case LUA_TNUMBER:
+        return encode_number(L, idx, arg, ms);
+    case LUA_TSTRING: {
+        size_t len;
+        const char *s = lua_tolstring(L, idx, &len);
+        json_t *j = json_stringn(s, len);
+        if (!j)
+            luaL_argerror(L, arg, "configuration strings must be UTF-8");
+        return j;
+    }
+    case LUA_TTABLE:
+        return encode_table(L, idx, arg, depth, ms);
+    default:
+        luaL_argerror(L, arg,
+                      lua_pushfstring(L, "a %s cannot be in a configuration",
+                                      luaL_typename(L, idx)));
+        return NULL;
+    }
+}
+
+/* The table at arg as JSON text, kept alive by a box pushed on the stack. */
+static const char *config_json(lua_State *L, int arg)
+{
+    luaL_checktype(L, arg, LUA_TTABLE);
+    void **jslot = ljw_box_new(L, free_json);
+    *jslot = encode_table(L, arg, arg, 0, 0);
+    void **tslot = ljw_box_new(L, free_c);
+    *tslot = json_dumps(*jslot, JSON_COMPACT);
+    if (!*tslot)
+        luaL_error(L, "out of memory");
+    ljw_box_forget(jslot);
+    lua_remove(L, -2);
+    return *tslot;
+}
+
+/* ------------------------------------------------------------------------
+ * JSON results
+ */
+
+/* The durations of the config table at idx, milliseconds to seconds. */
+static void config_to_seconds(lua_State *L, int idx)
+{
+    if (lua_getfield(L, idx, "config") != LUA_TTABLE) {
+        lua_pop(L, 1);
+        return;
+    }
+    int cfg = lua_gettop(L);
+    for (int i = 0; duration_fields[i]; i++) {
+        int t = lua_getfield(L, cfg, duration_fields[i]);
+        if (t == LUA_TNUMBER) {
+            lua_pushnumber(L, lua_tonumber(L, -1) / 1000.0);
+            lua_setfield(L, cfg, duration_fields[i]);
+        } else if (t == LUA_TTABLE) {
+            int arr = lua_gettop(L);
+            for (lua_Integer k = 1; lua_rawgeti(L, arr, k) == LUA_TNUMBER;
+                 k++) {
+                lua_pushnumber(L, lua_tonumber(L, -1) / 1000.0);
+                lua_rawseti(L, arr, k);
+                lua_pop(L, 1);
+            }
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+}
+
+/* Push the engine's JSON text (released here) as Lua values; info says
+ * whether it is an info document (or, list, an array of them) whose
+ * config durations become seconds. Returns the count of values pushed. */
+static int push_result(lua_State *L, char *text, int info, int list)
+{
+    void **slot = ljw_box_new(L, free_text);
+    *slot = text;
+    int n = ljw_push_json(L, text);
+    ljw_box_forget(slot);
+    lua_remove(L, -1 - n);
+    if (n == 1 && lua_istable(L, -1)) {
+        if (info)
+            config_to_seconds(L, lua_gettop(L));
+        if (list) {
+            int arr = lua_gettop(L);
+            for (lua_Integer k = 1; lua_rawgeti(L, arr, k) == LUA_TTABLE; k++) {
+                config_to_seconds(L, lua_gettop(L));
+                lua_pop(L, 1);
+            }
+            lua_pop(L, 1);
+        }
+    }
+    return n;
+}
+
+/* ------------------------------------------------------------------------
+ * The context
+ */
+
+static ljw_js *check_js(lua_State *L, int arg)
+{
+    return luaL_checkudata(L, arg, LJW_JS);
+}
+
+/* A live context, or NULL after pushing nil, err (the caller returns 2). */
+static jw_js *live_js(lua_State *L, ljw_js *j)
+{
+    if (!j->js) {
+        ljw_push_error(L, "INVALID_ARG", "JetStream context was released");
+        return NULL;
+    }
+    return j->js;
+}
+
+#define LIVE_JS(L, j, var)                                                     \
+    jw_js *var = live_js(L, j);                                                \
+    if (!var) {                                                                \
+        lua_pushnil(L);                                                        \
+        lua_insert(L, -2);                                                     \
+        return 2;                                                              \
+    }
+
+static const char *const js_options[] = {"timeout", "domain", "prefix",
+                                         "max_pending", NULL};
+
+/* nc:jetstream([{timeout =, domain =, prefix =, max_pending =}]) */
+int ljw_jetstream(lua_State *L)
+{
+    ljw_conn *c = ljw_check_conn(L, 1);
+    ljw_check_options(L, 2, js_options);
+    lua_settop(L, 2);
+    const char *domain = NULL, *prefix = NULL;
+    int64_t timeout = -2, max_pending = -1;
+    if (!lua_isnil(L, 2)) {
+        lua_getfield(L, 2, "timeout");
+        if (!lua_isnil(L, -1))
+            timeout = ljw_timeout_ms(L, lua_gettop(L), 5.0);
+        lua_getfield(L, 2, "domain");
+        if (!lua_isnil(L, -1))
+            domain = ljw_check_string(L, lua_gettop(L), NULL);
+        lua_getfield(L, 2, "prefix");
+        if (!lua_isnil(L, -1))
+            prefix = ljw_check_string(L, lua_gettop(L), NULL);
+        lua_getfield(L, 2, "max_pending");
+        if (!lua_isnil(L, -1)) {
+            if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1)
+                luaL_argerror(L, 2, "max_pending must be a positive integer");
+            max_pending = lua_tointeger(L, -1);
+        }
+    }
+    if (!c->conn)
+        return ljw_conn_closed(L);
+    ljw_js *j = lua_newuserdatauv(L, sizeof(*j), 1);
+    j->js = NULL;
+    luaL_setmetatable(L, LJW_JS);
+    lua_pushvalue(L, 1);
+    lua_setiuservalue(L, -2, 1);
+    jw_status st = jw_js_new(c->conn, &j->js);
+    if (st == JW_OK && domain)
+        st = jw_js_set_str(j->js, "domain", domain);
+    if (st == JW_OK && prefix)
+        st = jw_js_set_str(j->js, "prefix", prefix);
+    if (st == JW_OK && timeout != -2)
+        st = jw_js_set_int(j->js, "timeout", timeout < 0 ? INT32_MAX : timeout);
+    if (st == JW_OK && max_pending > 0)
+        st = jw_js_set_int(j->js, "max_pending", max_pending);
+    if (st != JW_OK) {
+        jw_js *js = j->js;
+        j->js = NULL;
+        jw_js_free(js);
+        return ljw_fail(L, st);
+    }
+    return 1;
+}
+
+static int l_js_gc(lua_State *L)
+{
+    ljw_js *j = check_js(L, 1);
+    if (j->js) {
+        jw_js *js = j->js;
+        j->js = NULL;
+        jw_js_free(js);
+    }
+    return 0;
+}
+
+static int l_js_close(lua_State *L)
+{
+    l_js_gc(L);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int l_js_tostring(lua_State *L)
+{
+    ljw_js *j = check_js(L, 1);
+    lua_pushstring(L, j->js ? "jetwire.JetStream" : "jetwire.JetStream (released)");
+    return 1;
+}
+
+static int ok_or_fail(lua_State *L, jw_status st)
+{
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int l_account_info(lua_State *L)
+{
+    ljw_js *j = check_js(L, 1);
+    LIVE_JS(L, j, js);
+    char *text = NULL;
+    jw_status st = jw_js_account_info(js, &text);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    return push_result(L, text, 0, 0);
+}
+
+typedef jw_status (*stream_cfg_fn)(jw_js *, const char *, char **);
+
+static int stream_config_call(lua_State *L, stream_cfg_fn fn)
+{
+    ljw_js *j = check_js(L, 1);
+    lua_settop(L, 2);
+    const char *cfg = config_json(L, 2);
+    LIVE_JS(L, j, js);
+    char *text = NULL;
+    jw_status st = fn(js, cfg, &text);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    return push_result(L, text, 1, 0);
+}
+
+static int l_create_stream(lua_State *L)
+{
+    return stream_config_call(L, jw_js_stream_create);
+}
+
+static int l_update_stream(lua_State *L)
+{
+    return stream_config_call(L, jw_js_stream_update);
+}
+
+static int l_create_or_update_stream(lua_State *L)
+{
+    return stream_config_call(L, jw_js_stream_create_or_update);
+}
+
+static int l_stream_info(lua_State *L)
+{
+    ljw_js *j = check_js(L, 1);
+    const char *name = ljw_check_string(L, 2, NULL);
+    LIVE_JS(L, j, js);
+    char *text = NULL;
+    jw_status st = jw_js_stream_info(js, name, &text);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    return push_result(L, text, 1, 0);
+}
+
+static int l_delete_stream(lua_State *L)
+{
+    ljw_js *j = check_js(L, 1);
+    const char *name = ljw_check_string(L, 2, NULL);
+    LIVE_JS(L, j, js);
+    return ok_or_fail(L, jw_js_stream_delete(js, name));
+}
+
+static uint64_t opt_uint(lua_State *L, int opts, const char *name)
+{
+    uint64_t v = 0;
+    lua_getfield(L, opts, name);
+    if (!lua_isnil(L, -1)) {
+        if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 0)
+            luaL_argerror(L, opts,
+                          lua_pushfstring(L, "%s must be a non-negative "
+                                             "integer", name));
+        v = (uint64_t)lua_tointeger(L, -1);
+    }
+    lua_pop(L, 1);
+    return v;
+}
+
+static const char *const purge_options[] = {"subject", "seq", "keep", NULL};
+
+/* js:purge_stream(name [, {subject =, seq =, keep =}]) -> purged count */
+static int l_purge_stream(lua_State *L)
+{
+    ljw_js *j = check_js(L, 1);
+    const char *name = ljw_check_string(L, 2, NULL);
+    ljw_check_options(L, 3, purge_options);
+    lua_settop(L, 3);
+    const char *filter = NULL;
+    uint64_t seq = 0, keep = 0;
+    if (!lua_isnil(L, 3)) {
+        lua_getfield(L, 3, "subject");
+        if (!lua_isnil(L, -1))
+            filter = ljw_check_string(L, lua_gettop(L), NULL);
+        seq = opt_uint(L, 3, "seq");
+        keep = opt_uint(L, 3, "keep");
+    }
+    LIVE_JS(L, j, js);
+    uint64_t purged = 0;
+    jw_status st = jw_js_stream_purge(js, name, filter, seq, keep, &purged);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    lua_pushinteger(L, (lua_Integer)purged);
+    return 1;
+}
+
+typedef jw_status (*listing_fn)(jw_js *, const char *, char **);
+
+static int listing(lua_State *L, listing_fn fn, int required, int infos)
+{
+    ljw_js *j = check_js(L, 1);
+    const char *arg = NULL;
+    if (required || !lua_isnoneornil(L, 2))
+        arg = ljw_check_string(L, 2, NULL);
+    LIVE_JS(L, j, js);
+    char *text = NULL;
+    jw_status st = fn(js, arg, &text);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    return push_result(L, text, 0, infos);
+}
+
+static int l_stream_names(lua_State *L)
+{
+    return listing(L, jw_js_stream_names, 0, 0);
+}
+
+static int l_streams(lua_State *L)
+{
+    return listing(L, jw_js_stream_list, 0, 1);
+}
+
+/* A stored message as a table: subject, data, headers, seq. */
+static int push_stored(lua_State *L, jw_msg *msg)
+{
+    lua_createtable(L, 0, 4);
+    lua_pushstring(L, jw_msg_subject(msg));
+    lua_setfield(L, -2, "subject");
+    lua_pushlstring(L, jw_msg_data(msg), jw_msg_data_len(msg));
+    lua_setfield(L, -2, "data");
+    int count = jw_msg_header_count(msg);
+    lua_createtable(L, 0, count);
+    for (int i = 0; i < count; i++) {
+        const char *name, *value;
+        if (jw_msg_header_at(msg, i, &name, &value) != JW_OK)
+            continue;
+        if (lua_getfield(L, -1, name) == LUA_TNIL) {
+            lua_pushstring(L, value);
+            lua_setfield(L, -3, name);
+        }
+        lua_pop(L, 1);
+        if (strcmp(name, "Nats-Sequence") == 0) {
+            lua_pushinteger(L, (lua_Integer)strtoull(value, NULL, 10));
+            lua_setfield(L, -3, "seq");
+        }
+    }
+    lua_setfield(L, -2, "headers");
+    return 1;
+}
+
+static void free_msg_box(void *p)
+{
+    jw_msg_free(p);
+}
+
+static int stored_result(lua_State *L, jw_status st, jw_msg *msg)
+{
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    void **slot = ljw_box_new(L, free_msg_box);
+    *slot = msg;
+    push_stored(L, msg);
+    ljw_box_forget(slot);
+    lua_remove(L, -2);
+    return 1;
+}
+
+static lua_Integer check_seq(lua_State *L, int arg)
+{
+    lua_Integer seq = luaL_checkinteger(L, arg);
+    luaL_argcheck(L, seq > 0, arg, "sequence must be positive");
+    return seq;
+}
+
+/* js:get_msg(stream, seq) -> {subject, data, headers, seq} */
+static int l_get_msg(lua_State *L)
+{
+    ljw_js *j = check_js(L, 1);
+    const char *stream = ljw_check_string(L, 2, NULL);
+    lua_Integer seq = check_seq(L, 3);
+    LIVE_JS(L, j, js);
+    jw_msg *msg = NULL;
+    jw_status st = jw_js_stream_get_msg(js, stream, (uint64_t)seq, &msg);
+    return stored_result(L, st, msg);
+}
+
+/* js:get_last_msg(stream, subject) */
+static int l_get_last_msg(lua_State *L)
+{
+    ljw_js *j = check_js(L, 1);
+    const char *stream = ljw_check_string(L, 2, NULL);
+    const char *subject = ljw_check_string(L, 3, NULL);
+    LIVE_JS(L, j, js);
+    jw_msg *msg = NULL;
+    jw_status st = jw_js_stream_get_last_msg(js, stream, subject, &msg);
+    return stored_result(L, st, msg);
+}
+
+/* js:delete_msg(stream, seq [, erase]) */
+static int l_delete_msg(lua_State *L)
+{
+    ljw_js *j = check_js(L, 1);
+    const char *stream = ljw_check_string(L, 2, NULL);
+    lua_Integer seq = check_seq(L, 3);
+    if (!lua_isnoneornil(L, 4))
+        luaL_checktype(L, 4, LUA_TBOOLEAN);
+    int erase = lua_toboolean(L, 4);
+    LIVE_JS(L, j, js);
+    return ok_or_fail(L, jw_js_stream_delete_msg(js, stream, (uint64_t)seq,
+                                                 erase));
+}
+
+/* ------------------------------------------------------------------------
+ * Publish
+ */
+
+static void free_pub_opts(void *p)
+{
+    jw_js_pub_opts_free(p);
+}
+
+static void free_ack(void *p)
+{
+    jw_js_pub_ack_free(p);
+}
+
+static const char *const publish_options[] = {
+    "msg_id", "expected_stream", "expected_last_msg_id", "expected_last_seq",
+    "expected_last_subject_seq", "timeout", "headers", NULL,
+};
+
+/* Check the options at arg and build them in a box pushed on the stack
+ * (NULL inside when there are none); *headers gets the index of a checked
+ * headers table or 0. */
+static jw_js_pub_opts *pub_opts(lua_State *L, int arg, int *headers)
+{
+    ljw_check_options(L, arg, publish_options);
+    void **slot = ljw_box_new(L, free_pub_opts);
+    *headers = 0;
+    if (lua_isnoneornil(L, arg))
+        return NULL;
+    if (jw_js_pub_opts_new((jw_js_pub_opts **)slot) != JW_OK)
+        luaL_error(L, "out of memory");
+    jw_js_pub_opts *o = *slot;
+    static const char *const strs[] = {"msg_id", "expected_stream",
+                                       "expected_last_msg_id", NULL};
+    for (int i = 0; strs[i]; i++) {
+        lua_getfield(L, arg, strs[i]);
+        if (!lua_isnil(L, -1)) {
+            const char *s = ljw_check_string(L, lua_gettop(L), NULL);
+            if (jw_js_pub_opts_set_str(o, strs[i], s) != JW_OK)
+                luaL_argerror(L, arg, jw_last_error());
+        }
+        lua_pop(L, 1);
+    }
+    static const char *const uints[] = {"expected_last_seq",
+                                        "expected_last_subject_seq", NULL};
+    for (int i = 0; uints[i]; i++) {
+        lua_getfield(L, arg, uints[i]);
+        int present = !lua_isnil(L, -1);
+        lua_pop(L, 1);
+        if (present)
+            jw_js_pub_opts_set_uint(o, uints[i], opt_uint(L, arg, uints[i]));
+    }
+    lua_getfield(L, arg, "timeout");
+    if (!lua_isnil(L, -1)) {
+        int64_t ms = ljw_timeout_ms(L, lua_gettop(L), 5.0);
+        jw_js_pub_opts_set_int(o, "timeout", ms < 0 ? INT32_MAX : ms);
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, arg, "headers");
+    if (!lua_isnil(L, -1)) {
+        ljw_check_headers(L, -1, arg);
+        *headers = lua_gettop(L);
+    } else {
+        lua_pop(L, 1);
+    }
+    return o;
+}
+
+static void push_ack(lua_State *L, const jw_js_pub_ack *ack)
+{
+    lua_createtable(L, 0, 4);
+    lua_pushstring(L, jw_js_pub_ack_stream(ack));
+    lua_setfield(L, -2, "stream");
+    lua_pushinteger(L, (lua_Integer)jw_js_pub_ack_seq(ack));
+    lua_setfield(L, -2, "seq");
+    lua_pushboolean(L, jw_js_pub_ack_duplicate(ack));
+    lua_setfield(L, -2, "duplicate");
+    const char *domain = jw_js_pub_ack_domain(ack);
+    if (domain && *domain) {
+        lua_pushstring(L, domain);
+        lua_setfield(L, -2, "domain");
+    }
+}
+
+/* Check subject, data and options (args 2..4) and build the message when
+ * it has headers (else *msg is NULL). Leaves boxes on the stack. */
+static int publish_args(lua_State *L, const char **subject, const char **data,
+                        size_t *len, jw_js_pub_opts **opts, jw_msg **msg)
+{
+    size_t slen;
+    *subject = ljw_check_string(L, 2, &slen);
+    *data = ljw_opt_data(L, 3, len);
+    lua_settop(L, 4);
+    int headers;
+    *opts = pub_opts(L, 4, &headers);
+    *msg = NULL;
+    if (ljw_has_nul(*subject, slen))
+        return ljw_bad_subject(L, "subject");
+    jw_status st = ljw_build_msg(L, *subject, NULL, *data, *len, headers, msg);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    return 0;
+}
+
+/* js:publish(subject, data [, opts]) -> {stream, seq, duplicate} */
+static int l_publish(lua_State *L)
+{
+    ljw_js *j = check_js(L, 1);
+    const char *subject, *data;
+    size_t len;
+    jw_js_pub_opts *opts;
+    jw_msg *msg;
+    int r = publish_args(L, &subject, &data, &len, &opts, &msg);
+    if (r)
+        return r;
+    LIVE_JS(L, j, js);
+    void **ackslot = ljw_box_new(L, free_ack);
+    jw_status st = jw_js_publish_msg(js, msg, opts, (jw_js_pub_ack **)ackslot);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    push_ack(L, *ackslot);
+    return 1;
+}
+
+/* js:publish_async(subject, data [, opts]) -> id (from 1) */
+static int l_publish_async(lua_State *L)
+{
+    ljw_js *j = check_js(L, 1);
+    const char *subject, *data;
+    size_t len;
+    jw_js_pub_opts *opts;
+    jw_msg *msg;
+    int r = publish_args(L, &subject, &data, &len, &opts, &msg);
+    if (r)
+        return r;
+    LIVE_JS(L, j, js);
+    uint64_t id = 0;
+    jw_status st = jw_js_publish_async(js, msg, opts, &id);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    lua_pushinteger(L, (lua_Integer)id);
+    return 1;
+}
+
+/* js:publish_async_poll() -> id, ack | id, nil, err | nil when none is
+ * ready. */
+static int l_publish_async_poll(lua_State *L)
+{
+    ljw_js *j = check_js(L, 1);
+    if (!j->js) {
+        lua_pushnil(L);
+        return 1;
+    }
+    void **ackslot = ljw_box_new(L, free_ack);
+    uint64_t id = 0;
+    jw_status st = JW_OK;
+    int got = jw_js_publish_async_poll(j->js, &id, &st,
+                                       (jw_js_pub_ack **)ackslot);
+    if (got <= 0) {
+        lua_pushnil(L);
+        return 1;
+    }
+    lua_pushinteger(L, (lua_Integer)id);
+    if (st != JW_OK) {
+        ljw_fail(L, st);
+        return 3;
+    }
+    push_ack(L, *ackslot);
+    return 2;
+}
+
+/* js:publish_async_complete([timeout]) -> true | nil, err */
+static int l_publish_async_complete(lua_State *L)
+{
+    ljw_js *j = check_js(L, 1);
+    int64_t ms = ljw_timeout_ms(L, 2, 5.0);
+    LIVE_JS(L, j, js);
+    return ok_or_fail(L, jw_js_publish_async_complete(js, ms));
+}
+
+static int l_publish_async_pending(lua_State *L)
+{
+    ljw_js *j = check_js(L, 1);
+    lua_pushinteger(L, j->js ? (lua_Integer)jw_js_publish_async_pending(j->js)
+                             : 0);
+    return 1;
+}
+
+/* ------------------------------------------------------------------------
+ * Consumers
+ */
+
+static ljw_consumer *check_consumer(lua_State *L, int arg)
+{
+    return luaL_checkudata(L, arg, LJW_CONSUMER);
+}
+
+/* Push a consumer handle pinning the context at js_idx. */
+static ljw_consumer *new_consumer(lua_State *L, int js_idx)
+{
+    js_idx = lua_absindex(L, js_idx);
+    ljw_consumer *c = lua_newuserdatauv(L, sizeof(*c), 1);
+    c->cons = NULL;
+    luaL_setmetatable(L, LJW_CONSUMER);
+    lua_pushvalue(L, js_idx);
+    lua_setiuservalue(L, -2, 1);
+    return c;
+}
+
+typedef jw_status (*cons_cfg_fn)(jw_js *, const char *, const char *,
+                                 jw_consumer **);
+
+static int consumer_config_call(lua_State *L, cons_cfg_fn fn)
+{
+    ljw_js *j = check_js(L, 1);
+    const char *stream = ljw_check_string(L, 2, NULL);
+    lua_settop(L, 3);
+    const char *cfg = config_json(L, 3);
+    LIVE_JS(L, j, js);
+    ljw_consumer *c = new_consumer(L, 1);
+    jw_status st = fn(js, stream, cfg, &c->cons);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    return 1;
+}
+
+static int l_create_consumer(lua_State *L)
+{
+    return consumer_config_call(L, jw_js_consumer_create);
+}
+
+static int l_update_consumer(lua_State *L)
+{
+    return consumer_config_call(L, jw_js_consumer_update);
+}
+
+static int l_create_or_update_consumer(lua_State *L)
+{
+    return consumer_config_call(L, jw_js_consumer_create_or_update);
+}
+
+/* js:consumer(stream, name) -> a handle on an existing consumer */
+static int l_consumer(lua_State *L)
+{
+    ljw_js *j = check_js(L, 1);
+    const char *stream = ljw_check_string(L, 2, NULL);
+    const char *name = ljw_check_string(L, 3, NULL);
+    LIVE_JS(L, j, js);
+    ljw_consumer *c = new_consumer(L, 1);
+    jw_status st = jw_js_consumer_get(js, stream, name, &c->cons);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    return 1;
+}
+
+static int l_consumer_info(lua_State *L)
+{
+    ljw_js *j = check_js(L, 1);
+    const char *stream = ljw_check_string(L, 2, NULL);
+    const char *name = ljw_check_string(L, 3, NULL);
+    LIVE_JS(L, j, js);
+    char *text = NULL;
+    jw_status st = jw_js_consumer_info(js, stream, name, &text);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    return push_result(L, text, 1, 0);
+}
+
+static int l_delete_consumer(lua_State *L)
+{
+    ljw_js *j = check_js(L, 1);
+    const char *stream = ljw_check_string(L, 2, NULL);
+    const char *name = ljw_check_string(L, 3, NULL);
+    LIVE_JS(L, j, js);
+    return ok_or_fail(L, jw_js_consumer_delete(js, stream, name));
+}
+
+static int l_consumer_names(lua_State *L)
+{
+    return listing(L, jw_js_consumer_names, 1, 0);
+}
+
+static int l_consumers(lua_State *L)
+{
+    return listing(L, jw_js_consumer_list, 1, 1);
+}
+
+static int l_cons_gc(lua_State *L)
+{
+    ljw_consumer *c = check_consumer(L, 1);
+    if (c->cons) {
+        jw_consumer *cons = c->cons;
+        c->cons = NULL;
+        jw_consumer_free(cons);
+    }
+    return 0;
+}
+
+static int l_cons_close(lua_State *L)
+{
+    l_cons_gc(L);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int cons_released(lua_State *L)
+{
+    return ljw_fail_code(L, "INVALID_ARG", "consumer was released");
+}
+
+static int l_cons_name(lua_State *L)
+{
+    ljw_consumer *c = check_consumer(L, 1);
+    if (!c->cons)
+        return cons_released(L);
+    lua_pushstring(L, jw_consumer_name(c->cons));
+    return 1;
+}
+
+static int l_cons_stream(lua_State *L)
+{
+    ljw_consumer *c = check_consumer(L, 1);
+    if (!c->cons)
+        return cons_released(L);
+    lua_pushstring(L, jw_consumer_stream(c->cons));
+    return 1;
+}
+
+static int l_cons_info(lua_State *L)
+{
+    ljw_consumer *c = check_consumer(L, 1);
+    if (!c->cons)
+        return cons_released(L);
+    char *text = NULL;
+    jw_status st = jw_consumer_info(c->cons, &text);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    return push_result(L, text, 1, 0);
+}
+
+typedef struct fetched {
+    int pos, n;
+    jw_msg *msgs[];
+} fetched;
+
+static void free_fetched(void *p)
+{
+    fetched *f = p;
+    for (int i = f->pos; i < f->n; i++)
+        jw_msg_free(f->msgs[i]);
+    free(f);
+}
+
+static const char *const fetch_options[] = {"max_bytes", "no_wait", NULL};
+
+/* cons:fetch(batch [, timeout [, {max_bytes =, no_wait =}]]) -> array of
+ * messages (empty when none came in time) | nil, err */
+static int l_fetch(lua_State *L)
+{
+    ljw_consumer *c = check_consumer(L, 1);
+    lua_Integer batch = luaL_checkinteger(L, 2);
+    luaL_argcheck(L, batch >= 1 && batch <= 100000, 2,
+                  "batch must be between 1 and 100000");
+    int64_t ms = ljw_timeout_ms(L, 3, 5.0);
+    ljw_check_options(L, 4, fetch_options);
+    lua_settop(L, 4);
+    uint64_t max_bytes = 0;
+    int no_wait = 0;
+    if (!lua_isnil(L, 4)) {
+        max_bytes = opt_uint(L, 4, "max_bytes");
+        lua_getfield(L, 4, "no_wait");
+        no_wait = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+    }
+    if (ms < 0 || ms > INT32_MAX)
+        ms = INT32_MAX;
+    if (ms == 0)
+        ms = 1;
+    if (!c->cons)
+        return cons_released(L);
+    void **slot = ljw_box_new(L, free_fetched);
+    fetched *f = malloc(sizeof(*f) + (size_t)batch * sizeof(jw_msg *));
+    if (!f)
+        luaL_error(L, "out of memory");
+    f->pos = f->n = 0;
+    *slot = f;
+    int n = jw_consumer_fetch(c->cons, f->msgs, (int)batch, ms,
+                              (int64_t)max_bytes, no_wait);
+    if (n < 0)
+        return ljw_fail(L, (jw_status)n);
+    f->n = n;
+    /* The connection the messages pin: consumer -> context -> conn. */
+    lua_getiuservalue(L, 1, 1);
+    lua_getiuservalue(L, -1, 1);
+    int conn_idx = lua_gettop(L);
+    lua_createtable(L, n, 0);
+    while (f->pos < f->n) {
+        ljw_msg *m = ljw_new_msg(L, conn_idx);
+        m->msg = f->msgs[f->pos++];
+        lua_rawseti(L, -2, f->pos);
+    }
+    return 1;
+}
+
+static int l_cons_tostring(lua_State *L)
+{
+    ljw_consumer *c = check_consumer(L, 1);
+    if (!c->cons)
+        lua_pushliteral(L, "jetwire.Consumer (released)");
+    else
+        lua_pushfstring(L, "jetwire.Consumer (%s on %s)",
+                        jw_consumer_name(c->cons), jw_consumer_stream(c->cons));
+    return 1;
+}
+
+/* ------------------------------------------------------------------------
+ * Acks and metadata of messages (methods of jetwire.Msg)
+ */
+
+static jw_msg *ack_target(lua_State *L)
+{
+    ljw_msg *m = luaL_checkudata(L, 1, LJW_MSG);
+    return m->msg;
+}
+
+#define ACK_BODY(call)                                                         \
+    jw_msg *msg = ack_target(L);                                               \
+    if (!msg)                                                                  \
+        return ljw_fail_code(L, "INVALID_ARG", "message was released");        \
+    return ok_or_fail(L, call)
+
+int ljw_msg_ack(lua_State *L)
+{
+    ACK_BODY(jw_msg_ack(msg));
+}
+
+int ljw_msg_ack_sync(lua_State *L)
+{
+    luaL_checkudata(L, 1, LJW_MSG);
+    int64_t ms = ljw_timeout_ms(L, 2, 5.0);
+    if (ms < 0 || ms > INT32_MAX)
+        ms = INT32_MAX;
+    ACK_BODY(jw_msg_ack_sync(msg, ms));
+}
+
+/* msg:nak([delay seconds]) */
+int ljw_msg_nak(lua_State *L)
+{
+    luaL_checkudata(L, 1, LJW_MSG);
+    if (lua_isnoneornil(L, 2)) {
+        ACK_BODY(jw_msg_nak(msg));
+    }
+    int64_t ms = ljw_timeout_ms(L, 2, 0);
+    if (ms < 0)
+        luaL_argerror(L, 2, "delay must be finite");
+    ACK_BODY(jw_msg_nak_delay(msg, ms));
+}
+
+int ljw_msg_term(lua_State *L)
+{
+    ACK_BODY(jw_msg_term(msg));
+}
+
+int ljw_msg_in_progress(lua_State *L)
+{
+    ACK_BODY(jw_msg_in_progress(msg));
+}
+
+static void free_meta(void *p)
+{
+    jw_js_meta_free(p);
+}
+
+/* msg:metadata() -> {stream, consumer, domain, num_delivered, stream_seq,
+ * consumer_seq, timestamp (seconds), timestamp_ns, num_pending} */
+int ljw_msg_metadata(lua_State *L)
+{
+    jw_msg *msg = ack_target(L);
+    if (!msg)
+        return ljw_fail_code(L, "INVALID_ARG", "message was released");
+    void **slot = ljw_box_new(L, free_meta);
+    jw_status st = jw_msg_metadata(msg, (jw_js_meta **)slot);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    const jw_js_meta *m = *slot;
+    lua_createtable(L, 0, 9);
+    lua_pushstring(L, jw_js_meta_stream(m));
+    lua_setfield(L, -2, "stream");
+    lua_pushstring(L, jw_js_meta_consumer(m));
+    lua_setfield(L, -2, "consumer");
+    lua_pushstring(L, jw_js_meta_domain(m));
+    lua_setfield(L, -2, "domain");
+    lua_pushinteger(L, (lua_Integer)jw_js_meta_num_delivered(m));
+    lua_setfield(L, -2, "num_delivered");
+    lua_pushinteger(L, (lua_Integer)jw_js_meta_stream_seq(m));
+    lua_setfield(L, -2, "stream_seq");
+    lua_pushinteger(L, (lua_Integer)jw_js_meta_consumer_seq(m));
+    lua_setfield(L, -2, "consumer_seq");
+    lua_pushnumber(L, (double)jw_js_meta_timestamp(m) / 1e9);
+    lua_setfield(L, -2, "timestamp");
+    lua_pushinteger(L, (lua_Integer)jw_js_meta_timestamp(m));
+    lua_setfield(L, -2, "timestamp_ns");
+    lua_pushinteger(L, (lua_Integer)jw_js_meta_num_pending(m));
+    lua_setfield(L, -2, "num_pending");
+    return 1;
+}
+
+/* ------------------------------------------------------------------------
+ * Registration
+ */
+
+static const luaL_Reg js_methods[] = {
+    {"account_info", l_account_info},
+    {"create_stream", l_create_stream},
+    {"update_stream", l_update_stream},
+    {"create_or_update_stream", l_create_or_update_stream},
+    {"stream_info", l_stream_info},
+    {"delete_stream", l_delete_stream},
+    {"purge_stream", l_purge_stream},
+    {"stream_names", l_stream_names},
+    {"streams", l_streams},
+    {"get_msg", l_get_msg},
+    {"get_last_msg", l_get_last_msg},
+    {"delete_msg", l_delete_msg},
+    {"publish", l_publish},
+    {"publish_async", l_publish_async},
+    {"publish_async_poll", l_publish_async_poll},
+    {"publish_async_complete", l_publish_async_complete},
+    {"publish_async_pending", l_publish_async_pending},
+    {"create_consumer", l_create_consumer},
+    {"update_consumer", l_update_consumer},
+    {"create_or_update_consumer", l_create_or_update_consumer},
+    {"consumer", l_consumer},
+    {"consumer_info", l_consumer_info},
+    {"delete_consumer", l_delete_consumer},
+    {"consumer_names", l_consumer_names},
+    {"consumers", l_consumers},
+    {"close", l_js_close},
+    {NULL, NULL},
+};
+
+static const luaL_Reg cons_methods[] = {
+    {"fetch", l_fetch},
+    {"info", l_cons_info},
+    {"name", l_cons_name},
+    {"stream", l_cons_stream},
+    {"close", l_cons_close},
+    {NULL, NULL},
+};
+
+static void register_type(lua_State *L, const char *name,
+                          const luaL_Reg *methods, lua_CFunction gc,
+                          lua_CFunction tostring)
+{
+    luaL_newmetatable(L, name);
+    lua_newtable(L);
+    luaL_setfuncs(L, methods, 0);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, gc);
+    lua_setfield(L, -2, "__close");
+    lua_pushcfunction(L, tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pop(L, 1);
+}
+
+void ljw_js_register(lua_State *L)
+{
+    register_type(L, LJW_JS, js_methods, l_js_gc, l_js_tostring);
+    register_type(L, LJW_CONSUMER, cons_methods, l_cons_gc, l_cons_tostring);
+}
