@@ -614,9 +614,20 @@ class Consumer:
         """Continuous pull (like Go's Messages): overlapping pull requests
         of batch messages. Ends when timeout seconds pass without a message
         (None: never), or when the loop is left (the requests stop)."""
+        self._check_consume(batch, max_bytes, expires)
+        return self._iterate(batch, max_bytes, expires, _ms(timeout))
+
+    @staticmethod
+    def _check_consume(batch: int, max_bytes: int, expires: float) -> None:
+        """Refuse bad arguments at the call, not at the first next()."""
+        _int_arg(batch, "batch", 1)
+        _int_arg(max_bytes, "max_bytes", 0)
+        _seconds_to_ms(expires, "expires")
+
+    def _iterate(self, batch: int, max_bytes: int, expires: float,
+                 ms: int) -> Iterator[Msg]:
         cc, fin = self._start(batch, max_bytes, expires)
         msgs = ffi.new("jw_msg *[]", _BATCH)
-        ms = _ms(timeout)
         try:
             while True:
                 got = self._next(cc, msgs, ms)

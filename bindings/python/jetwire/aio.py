@@ -570,13 +570,18 @@ class Consumer:
                                              timeout, max_bytes, no_wait)
         return out
 
-    async def messages(self, batch: int = 100, max_bytes: int = 0,
-                       expires: float = 30.0,
-                       timeout: Optional[float] = None
-                       ) -> AsyncIterator[Msg]:
+    def messages(self, batch: int = 100, max_bytes: int = 0,
+                 expires: float = 30.0,
+                 timeout: Optional[float] = None) -> AsyncIterator[Msg]:
         """Continuous pull, like the blocking messages(): ends after
         timeout seconds without a message (None: never) or when the loop
         is left."""
+        self._cons._check_consume(batch, max_bytes, expires)
+        _ms(timeout)
+        return self._iterate(batch, max_bytes, expires, timeout)
+
+    async def _iterate(self, batch: int, max_bytes: int, expires: float,
+                       timeout: Optional[float]) -> AsyncIterator[Msg]:
         cc, fin = self._cons._start(batch, max_bytes, expires)
         msgs = ffi.new("jw_msg *[]", _BATCH)
         # Wait in slices so that a cancelled task leaves the executor soon.
