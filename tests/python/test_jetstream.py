@@ -299,3 +299,19 @@ def test_aio_core_flow(nats_server):
         assert futs[-1].result().seq == 16
         await nc.close()
     asyncio.run(main())
+
+
+def test_push_consumer_through_a_subscription(nc, js):
+    orders(js)
+    sub = nc.subscribe("deliver.orders", queue="g")
+    js.create_or_update_consumer("ORDERS", durable="push",
+                                 deliver_subject="deliver.orders",
+                                 deliver_group="g", ack_wait=1.0)
+    js.publish("orders.a", b"x")
+    m = sub.next_msg(timeout=2.0)
+    assert m.metadata.consumer == "push"
+    m.ack_sync()
+    with pytest.raises(jetwire.InvalidArgError, match="already"):
+        m.ack()
+    with pytest.raises(jetwire.TimeoutError):
+        sub.next_msg(timeout=1.5)  # acked: not redelivered after ack_wait

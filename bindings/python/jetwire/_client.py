@@ -178,9 +178,8 @@ class Msg:
     def _engine(self, what: str) -> Any:
         if self._engine_msg is None:
             raise error_for(
-                "INVALID_ARG", "cannot %s: not a JetStream message (only "
-                "messages of a consumer's fetch or messages() are acked)"
-                % what)
+                "INVALID_ARG", "cannot %s: not a JetStream message (no "
+                "$JS.ACK reply subject)" % what)
         return self._engine_msg
 
     def ack(self) -> None:
@@ -244,9 +243,10 @@ _scratch = _Scratch()
 
 def _read_messages(state: "_ConnState", msgs: Any, n: int,
                    cls: type = Msg, keep: bool = False) -> List[Any]:
-    """Copy n engine messages into Msg objects and free them (keep: hand
-    each engine message to its object instead, for JetStream acks). The
-    batch crosses in one call, as two flat arrays (see jwpy_flatten)."""
+    """Copy n engine messages into Msg objects and free them. A message a
+    JetStream consumer delivered (reply $JS.ACK.*) keeps its engine message
+    for the acks, and so does every message with keep. The batch crosses
+    in one call, as two flat arrays (see jwpy_flatten)."""
     sc = _scratch
     used = lib.jwpy_flatten(msgs, n, sc.meta, sc.buf, sc.size)
     if used < 0:
@@ -258,6 +258,7 @@ def _read_messages(state: "_ConnState", msgs: Any, n: int,
     conn = state.owner()
     out: List[Any] = []
     append = out.append
+    kept: List[int] = list(range(n)) if keep else []
     pos = 0
     for i in range(n):
         k = 5 * i
@@ -267,17 +268,23 @@ def _read_messages(state: "_ConnState", msgs: Any, n: int,
         if rl >= 0:
             pos, end = end, end + rl
             reply: Optional[str] = raw[pos:end].decode()
+            if not keep and reply.startswith("$JS.ACK."):
+                kept.append(i)
         else:
             reply = None
         pos, end = end, end + meta[k + 2]
         headers = _read_headers(msgs[i]) if meta[k + 3] else None
         append(cls(subject, reply, raw[pos:end], headers, meta[k + 4], conn))
         pos = end
-    if keep:
-        for i in range(n):
-            out[i]._engine_msg = ffi.gc(msgs[i], lib.jw_msg_free)
-    else:
+    if not kept:
         lib.jwpy_free(msgs, n)
+        return out
+    kept_set = set(kept)
+    for i in range(n):
+        if i in kept_set:
+            out[i]._engine_msg = ffi.gc(msgs[i], lib.jw_msg_free)
+        else:
+            lib.jw_msg_free(msgs[i])
     return out
 
 
