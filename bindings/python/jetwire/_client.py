@@ -267,9 +267,10 @@ def _read_messages(state: "_ConnState", msgs: Any, n: int,
         rl = meta[k + 1]
         if rl >= 0:
             pos, end = end, end + rl
-            reply: Optional[str] = raw[pos:end].decode()
-            if not keep and reply.startswith("$JS.ACK."):
+            text = raw[pos:end].decode()
+            if not keep and text.startswith("$JS.ACK."):
                 kept.append(i)
+            reply: Optional[str] = text
         else:
             reply = None
         pos, end = end, end + meta[k + 2]
