@@ -272,6 +272,7 @@ def test_aio_core_flow(nats_server):
                 await asyncio.sleep(0.01)
                 ticks += 1
         ticker = asyncio.ensure_future(tick())
+        await asyncio.sleep(0)
         assert await cons.fetch(1, timeout=1.0, no_wait=True) != []
         msgs = await cons.fetch(10, timeout=1.0)
         assert len(msgs) == 4
@@ -294,7 +295,7 @@ def test_aio_core_flow(nats_server):
         assert info["num_ack_pending"] == 1  # the no_wait one
         with pytest.raises(jetwire.WrongLastSequenceError):
             await js.publish("orders.x", b"", expected_last_seq=1)
-        futs = [js.publish_async("orders.y", b"") for _ in range(10)]
+        futs = [await js.publish_async("orders.y", b"") for _ in range(10)]
         await js.publish_async_complete(5.0)
         assert futs[-1].result().seq == 16
         await nc.close()

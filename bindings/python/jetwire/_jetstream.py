@@ -255,10 +255,12 @@ class JetStream:
         if prefix is not None:
             _js_check(lib.jw_js_set_str(self._handle, b"prefix",
                                         _name(prefix, "prefix")))
+        self.max_pending = 4000  # the engine's default
         if max_pending is not None:
             _js_check(lib.jw_js_set_int(self._handle, b"max_pending",
                                         _int_arg(max_pending,
                                                  "max_pending", 1)))
+            self.max_pending = max_pending
         self._lock = threading.Lock()
         self._futures: Dict[int, PubAckFuture] = {}
 

@@ -498,12 +498,19 @@ class JetStream:
                                       headers, **options)
         return ack
 
-    def publish_async(self, subject: str, payload: Payload = b"",
-                      headers: HeadersIn = None,
-                      **options: Any) -> "_js.PubAckFuture":
-        """Publish without waiting for the ack. Does not block while the
-        in-flight window has room; await publish_async_complete()."""
-        return self._js.publish_async(subject, payload, headers, **options)
+    async def publish_async(self, subject: str, payload: Payload = b"",
+                            headers: HeadersIn = None,
+                            **options: Any) -> "_js.PubAckFuture":
+        """Publish without waiting for the ack (a PubAckFuture; its
+        blocking result() is for after publish_async_complete). While the
+        in-flight window has room this runs on the loop at once; a full
+        window is waited for on the executor."""
+        js = self._js
+        if lib.jw_js_publish_async_pending(js._h()) < js.max_pending:
+            return js.publish_async(subject, payload, headers, **options)
+        fut: "_js.PubAckFuture" = await self._run(
+            js.publish_async, subject, payload, headers, **options)
+        return fut
 
     async def publish_async_complete(self,
                                      timeout: Optional[float] = 5.0) -> None:
