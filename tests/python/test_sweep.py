@@ -229,6 +229,26 @@ def test_module_functions_sweep(nats_server):
                       lambda: jetwire.error_for(bad))
 
 
+async def outcome(fn, label, kwargs, refuse):
+    """check_outcome for asyncio calls, coroutines and async iterators."""
+    try:
+        result = fn(**kwargs)
+        if inspect.isawaitable(result):
+            await asyncio.wait_for(result, timeout=5)
+        elif hasattr(result, "__anext__"):
+            try:
+                await asyncio.wait_for(result.__anext__(), timeout=5)
+            finally:
+                await result.aclose()
+    except (*ALLOWED, StopAsyncIteration):
+        return
+    except Exception as e:  # noqa: BLE001 - the assertion names it
+        pytest.fail(f"aio {fn.__qualname__}({label}) raised "
+                    f"{type(e).__name__}: {e}")
+    if refuse:
+        pytest.fail(f"aio {fn.__qualname__}({label}) was accepted")
+
+
 def test_aio_sweep(nats_server):
     async def objects():
         nc = await jetwire.aio.connect(nats_server.url, name="sweep-aio")
@@ -236,21 +256,6 @@ def test_aio_sweep(nats_server):
         await nc.publish("sweep.subject", b"hello", reply="sweep.reply")
         msg = await sub.next_msg(timeout=2)
         return nc, sub, msg
-
-    async def outcome(fn, label, kwargs, refuse):
-        try:
-            result = fn(**kwargs)
-            if inspect.isawaitable(result):
-                await asyncio.wait_for(result, timeout=5)
-            elif hasattr(result, "__anext__"):
-                await asyncio.wait_for(result.__anext__(), timeout=5)
-        except (*ALLOWED, StopAsyncIteration):
-            return
-        except Exception as e:  # noqa: BLE001 - the assertion names it
-            pytest.fail(f"aio {fn.__qualname__}({label}) raised "
-                        f"{type(e).__name__}: {e}")
-        if refuse:
-            pytest.fail(f"aio {fn.__qualname__}({label}) was accepted")
 
     async def sweep():
         nc, sub, msg = await objects()
@@ -310,3 +315,34 @@ def test_jetstream_sweep(nats_server, closed):
                     result.stop()
             check_outcome(fn, label, run, refuse)
         nc.close()
+
+
+def test_aio_jetstream_sweep(nats_server):
+    async def objects():
+        nc = await jetwire.aio.connect(nats_server.url, name="sweep-aio-js")
+        js = nc.jetstream(timeout=2.0)
+        await js.create_or_update_stream(name="SWEEP", subjects=["sweep.>"])
+        await js.publish("sweep.subject", b"x")
+        cons = await js.create_or_update_consumer("SWEEP", durable="c")
+        return nc, {"js": js, "cons": cons}
+
+    async def sweep():
+        nc, objs = await objects()
+        names = [(o, n) for o, obj in objs.items()
+                 for n, _ in public_methods(obj)]
+        unknown = {f"{n}({p.name})" for o, n in names
+                   for p in params_of(getattr(objs[o], n))
+                   if p.name not in VALID}
+        assert not unknown, f"add these parameters to the sweep: {unknown}"
+        await nc.close()
+        for closed in (False, True):
+            for owner, name in names:
+                nc, objs = await objects()
+                if closed:
+                    await nc.close()
+                fn = getattr(objs[owner], name)
+                for kwargs, label, refuse in call_variants(fn):
+                    await outcome(fn, label, kwargs, refuse)
+                await nc.close()
+
+    asyncio.run(sweep())
