@@ -277,7 +277,7 @@ check_python() {
     sed 's/^/    /' "$WORK/python-check.log" >&2
     fail "the jetwire package does not import in $PYTHON: run make python"
   }
-  for name in "${EXAMPLES[@]}" production_connection; do
+  for name in "${EXAMPLES[@]}" production_connection js_setup js_durable; do
     [[ -f $PY_DIR/$name.py && -f $PY_DIR/aio_$name.py ]] ||
       fail "$PY_DIR/$name.py or aio_$name.py missing"
   done
@@ -381,36 +381,31 @@ tour() {
 
 # tour_jetstream KIND LABEL: streams, acknowledged publishes and a durable
 # consumer that resumes where it left off (the tutorial's JetStream part).
-# C and Lua so far; Python joins as its binding arrives. Each kind but C
-# gets a server of its own, so that its stream starts empty.
+# C, Python (blocking and asyncio) and Lua. Each kind gets a server of its
+# own, so that each starts from no stream.
 tour_jetstream() {
-  local kind=$1 label=$2 main_url=$NATS_URL
-  if [[ $kind != c ]]; then
-    start_server "js-$kind"
-    export NATS_URL=$SERVER_URL
-  fi
+  local kind=$1 label=$2 url
+  start_server "js_$kind"
+  url=$SERVER_URL
 
   section "$label: JetStream streams and consumers"
   example "$kind" js_setup
-  run js_setup "${EX[@]}"
+  run js_setup env NATS_URL="$url" "${EX[@]}"
   expect js_setup "Stream created: ORDERS"
   expect js_setup "Published order ORD-5, sequence: 5"
 
   section "$label: JetStream durable consumer"
   say "The processor takes 3 orders and stops; the next run resumes at ORD-4."
   example "$kind" js_durable
-  run js_durable "${EX[@]}" 3
+  run js_durable env NATS_URL="$url" "${EX[@]}" 3
   expect js_durable "Order ORD-3 processed successfully"
-  run js_durable_again "${EX[@]}" 2
+  run js_durable_again env NATS_URL="$url" "${EX[@]}" 2
   expect js_durable_again "Processing order: ORD-4, Amount: \$102.00"
   expect js_durable_again "Order ORD-5 processed successfully"
   if grep -q "ORD-[123]," "$WORK/js_durable_again.log"; then
     fail "the durable consumer redelivered orders it had acked"
   fi
-  if [[ $kind != c ]]; then
-    stop_server "js-$kind"
-    export NATS_URL=$main_url
-  fi
+  stop_server "js_$kind"
 }
 
 # tour_kv KIND LABEL: the tutorial's Key-Value store: put, get, an update
@@ -500,7 +495,9 @@ main() {
   tour_jetstream c C
   tour_kv c C
   tour python Python
+  tour_jetstream python Python
   tour asyncio "Python asyncio"
+  tour_jetstream asyncio "Python asyncio"
   tour lua Lua
   tour_jetstream lua Lua
   tour_production

@@ -224,3 +224,20 @@ def read_task(data):
 
 
 WORK_SECONDS = 0.1  # the simulated work per task (the tutorial: 500 ms)
+
+
+# Orders kept in a stream: JetStream (js_setup, js_durable).
+
+def js_orders():
+    """The five orders js_setup publishes."""
+    return [{"id": "ORD-%d" % i, "amount": i * 25.50, "status": "pending"}
+            for i in range(1, 6)]
+
+
+def read_js_order(data):
+    """(id, amount) of an order, or None when it is not one."""
+    try:
+        order = from_json(data)
+        return str(order["id"]), float(order["amount"])
+    except (ValueError, KeyError, TypeError):
+        return None

@@ -49,6 +49,26 @@ VALID = {
     "pending_bytes_limit": None,
     "name": "K",
     "value": {"a": [1, 2.5, "s", b"b", None, True]},
+    # JetStream (nc.jetstream(), its context, consumers, msg acks)
+    "delay": None,
+    "domain": None,
+    "prefix": None,
+    "max_pending": None,
+    "stream": "SWEEP",
+    "config": None,
+    "seq": 1,
+    "keep": None,
+    "erase": False,
+    "msg_id": None,
+    "expected_stream": None,
+    "expected_last_seq": None,
+    "expected_last_subject_seq": None,
+    "expected_last_msg_id": None,
+    "batch": 1,
+    "max_bytes": 0,
+    "no_wait": False,
+    "expires": 1.0,
+    "handler": print,
 }
 BAD_COMMON = [None, 12345, -1, 1.5, math.nan, b"bytes", "text", [], {},
               Foreign(), True]
@@ -66,6 +86,9 @@ BAD = {
     "reply": [12345, b"r", "", "a b", "a\0b", Foreign()],
     "queue": [12345, b"q", "", "a b", "q\0", Foreign()],
     "obj": [Foreign(), {1j: 2}, {"k": Foreign()}, [1, [2, [object()]]]],
+    "batch": [0, -1, 1.5, "1", None, 10**20],
+    "seq": [0, -1, 1.5, "1", None, 10**20],
+    "expected_last_seq": [-1, 1.5, "1", 10**20, Foreign()],
 }
 def bad_values(param):
     return BAD.get(param, BAD_COMMON)
@@ -83,6 +106,8 @@ def must_refuse(param, value):
         return not isinstance(value, (bytes, bytearray, memoryview))
     if param == "timeout":
         return True  # every listed value is negative, NaN, huge or no number
+    if param in ("batch", "seq", "expected_last_seq"):
+        return True  # every listed value is no count
     if param in ("max_msgs", "limit", "msgs", "bytes_"):
         if isinstance(value, bool) or not isinstance(value, int):
             return True
@@ -126,7 +151,10 @@ def call_variants(fn):
             if p.name == "obj":
                 args.pop("payload", None)
             args[p.name] = bad
-            yield args, f"{p.name}={bad!r}", must_refuse(p.name, bad)
+            # None is no bad value where it is the parameter's default.
+            refuse = must_refuse(p.name, bad) and not (
+                bad is None and p.default is None)
+            yield args, f"{p.name}={bad!r}", refuse
 
 
 def check_outcome(fn, label, run, refuse=False):
@@ -201,6 +229,26 @@ def test_module_functions_sweep(nats_server):
                       lambda: jetwire.error_for(bad))
 
 
+async def outcome(fn, label, kwargs, refuse):
+    """check_outcome for asyncio calls, coroutines and async iterators."""
+    try:
+        result = fn(**kwargs)
+        if inspect.isawaitable(result):
+            await asyncio.wait_for(result, timeout=5)
+        elif hasattr(result, "__anext__"):
+            try:
+                await asyncio.wait_for(result.__anext__(), timeout=5)
+            finally:
+                await result.aclose()
+    except (*ALLOWED, StopAsyncIteration):
+        return
+    except Exception as e:  # noqa: BLE001 - the assertion names it
+        pytest.fail(f"aio {fn.__qualname__}({label}) raised "
+                    f"{type(e).__name__}: {e}")
+    if refuse:
+        pytest.fail(f"aio {fn.__qualname__}({label}) was accepted")
+
+
 def test_aio_sweep(nats_server):
     async def objects():
         nc = await jetwire.aio.connect(nats_server.url, name="sweep-aio")
@@ -208,21 +256,6 @@ def test_aio_sweep(nats_server):
         await nc.publish("sweep.subject", b"hello", reply="sweep.reply")
         msg = await sub.next_msg(timeout=2)
         return nc, sub, msg
-
-    async def outcome(fn, label, kwargs, refuse):
-        try:
-            result = fn(**kwargs)
-            if inspect.isawaitable(result):
-                await asyncio.wait_for(result, timeout=5)
-            elif hasattr(result, "__anext__"):
-                await asyncio.wait_for(result.__anext__(), timeout=5)
-        except (*ALLOWED, StopAsyncIteration):
-            return
-        except Exception as e:  # noqa: BLE001 - the assertion names it
-            pytest.fail(f"aio {fn.__qualname__}({label}) raised "
-                        f"{type(e).__name__}: {e}")
-        if refuse:
-            pytest.fail(f"aio {fn.__qualname__}({label}) was accepted")
 
     async def sweep():
         nc, sub, msg = await objects()
@@ -240,6 +273,74 @@ def test_aio_sweep(nats_server):
                 if closed:
                     await nc.close()
                 fn = getattr({"nc": nc, "sub": sub, "msg": msg}[owner], name)
+                for kwargs, label, refuse in call_variants(fn):
+                    await outcome(fn, label, kwargs, refuse)
+                await nc.close()
+
+    asyncio.run(sweep())
+
+
+def js_objects(nats_server):
+    """A connection, its JetStream context, a stream and a consumer."""
+    nc = jetwire.connect(nats_server.url, name="sweep-js")
+    js = nc.jetstream(timeout=2.0)
+    js.create_or_update_stream(name="SWEEP", subjects=["sweep.>"])
+    js.publish("sweep.subject", b"x")
+    cons = js.create_or_update_consumer("SWEEP", durable="sweep-c")
+    return nc, js, cons
+
+
+@pytest.mark.parametrize("closed", [False, True], ids=["live", "closed"])
+def test_jetstream_sweep(nats_server, closed):
+    nc, js, cons = js_objects(nats_server)
+    names = [(o, n) for o, obj in (("js", js), ("cons", cons))
+             for n, _ in public_methods(obj)]
+    unknown = {f"{n}({p.name})" for o, n in names
+               for p in params_of(getattr({"js": js, "cons": cons}[o], n))
+               if p.name not in VALID}
+    nc.close()
+    assert not unknown, f"add these parameters to the sweep: {unknown}"
+    for owner, name in names:
+        nc, js, cons = js_objects(nats_server)
+        if closed:
+            nc.close()
+        target = {"js": js, "cons": cons}[owner]
+        fn = getattr(target, name)
+        for kwargs, label, refuse in call_variants(fn):
+            def run():
+                result = fn(**kwargs)
+                if inspect.isgenerator(result):
+                    result.close()
+                elif isinstance(result, jetwire.ConsumeContext):
+                    result.stop()
+            check_outcome(fn, label, run, refuse)
+        nc.close()
+
+
+def test_aio_jetstream_sweep(nats_server):
+    async def objects():
+        nc = await jetwire.aio.connect(nats_server.url, name="sweep-aio-js")
+        js = nc.jetstream(timeout=2.0)
+        await js.create_or_update_stream(name="SWEEP", subjects=["sweep.>"])
+        await js.publish("sweep.subject", b"x")
+        cons = await js.create_or_update_consumer("SWEEP", durable="c")
+        return nc, {"js": js, "cons": cons}
+
+    async def sweep():
+        nc, objs = await objects()
+        names = [(o, n) for o, obj in objs.items()
+                 for n, _ in public_methods(obj)]
+        unknown = {f"{n}({p.name})" for o, n in names
+                   for p in params_of(getattr(objs[o], n))
+                   if p.name not in VALID}
+        assert not unknown, f"add these parameters to the sweep: {unknown}"
+        await nc.close()
+        for closed in (False, True):
+            for owner, name in names:
+                nc, objs = await objects()
+                if closed:
+                    await nc.close()
+                fn = getattr(objs[owner], name)
                 for kwargs, label, refuse in call_variants(fn):
                     await outcome(fn, label, kwargs, refuse)
                 await nc.close()

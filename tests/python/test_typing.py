@@ -34,6 +34,31 @@ USER_PROGRAM = textwrap.dedent('''
         return reply.data
 
 
+    def persisted(url: str) -> int:
+        with jetwire.connect(url) as nc:
+            js: jetwire.JetStream = nc.jetstream(timeout=5.0)
+            js.create_or_update_stream(name="T", subjects=["t.>"],
+                                       max_age=60.0)
+            ack: jetwire.PubAck = js.publish("t.a", b"1", msg_id="m1")
+            cons: jetwire.Consumer = js.create_or_update_consumer(
+                "T", durable="d", ack_wait=30.0)
+            for m in cons.fetch(10, timeout=1.0):
+                seq: int = m.metadata.sequence.stream
+                m.ack()
+            return ack.seq
+
+
+    async def persisted_aio(url: str) -> int:
+        nc = await jetwire.aio.connect(url)
+        js = nc.jetstream()
+        ack = await js.publish("t.a", b"1")
+        cons = await js.create_or_update_consumer("T", durable="d")
+        for m in await cons.fetch(1, timeout=1.0):
+            await m.ack()
+        await nc.close()
+        return ack.seq
+
+
     packed: bytes = jetwire.pack({"a": [1, 2.5, None]})
     value: object = jetwire.unpack(packed)
 ''')

@@ -10,6 +10,8 @@ from ._codec import pack, unpack
 from ._errors import *  # noqa: F401,F403
 from ._errors import Error, error_for
 from ._client import Connection, Event, Headers, Msg, Subscription, connect
+from ._jetstream import (JetStream, Consumer, ConsumeContext, PubAck,
+                         PubAckFuture, MsgMetadata, SequencePair)
 from ._jetwire import ffi as _ffi, lib as _lib
 
 __all__ = [
@@ -19,6 +21,13 @@ __all__ = [
     "Msg",
     "Headers",
     "Event",
+    "JetStream",
+    "Consumer",
+    "ConsumeContext",
+    "PubAck",
+    "PubAckFuture",
+    "MsgMetadata",
+    "SequencePair",
     "pack",
     "unpack",
     "Error",

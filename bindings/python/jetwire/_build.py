@@ -116,6 +116,99 @@ const jw_value *jw_value_array_at(const jw_value *v, uint32_t i);
 const jw_value *jw_value_map_key(const jw_value *v, uint32_t i);
 const jw_value *jw_value_map_val(const jw_value *v, uint32_t i);
 
+typedef struct jw_js jw_js;
+typedef struct jw_js_pub_opts jw_js_pub_opts;
+typedef struct jw_js_pub_ack jw_js_pub_ack;
+typedef struct jw_consumer jw_consumer;
+typedef struct jw_js_meta jw_js_meta;
+typedef struct jw_consume jw_consume;
+void jw_free(void *p);
+int jw_js_last_err_code(void);
+int jw_js_new(jw_conn *conn, jw_js **out);
+int jw_js_set_str(jw_js *js, const char *name, const char *value);
+int jw_js_set_int(jw_js *js, const char *name, int64_t value);
+void jw_js_free(jw_js *js);
+int jw_js_account_info(jw_js *js, char **json);
+int jw_js_stream_create(jw_js *js, const char *config_json, char **info_json);
+int jw_js_stream_update(jw_js *js, const char *config_json, char **info_json);
+int jw_js_stream_create_or_update(jw_js *js, const char *config_json,
+                                  char **info_json);
+int jw_js_stream_info(jw_js *js, const char *stream, char **info_json);
+int jw_js_stream_delete(jw_js *js, const char *stream);
+int jw_js_stream_purge(jw_js *js, const char *stream, const char *filter,
+                       uint64_t seq, uint64_t keep, uint64_t *purged);
+int jw_js_stream_names(jw_js *js, const char *subject, char **names_json);
+int jw_js_stream_list(jw_js *js, const char *subject, char **infos_json);
+int jw_js_stream_get_msg(jw_js *js, const char *stream, uint64_t seq,
+                         jw_msg **msg);
+int jw_js_stream_get_last_msg(jw_js *js, const char *stream,
+                              const char *subject, jw_msg **msg);
+int jw_js_stream_delete_msg(jw_js *js, const char *stream, uint64_t seq,
+                            int erase);
+int jw_js_pub_opts_new(jw_js_pub_opts **out);
+int jw_js_pub_opts_set_str(jw_js_pub_opts *o, const char *name,
+                           const char *value);
+int jw_js_pub_opts_set_uint(jw_js_pub_opts *o, const char *name,
+                            uint64_t value);
+int jw_js_pub_opts_set_int(jw_js_pub_opts *o, const char *name,
+                           int64_t value);
+void jw_js_pub_opts_free(jw_js_pub_opts *o);
+int jw_js_publish_msg(jw_js *js, const jw_msg *msg, const jw_js_pub_opts *opts,
+                      jw_js_pub_ack **ack);
+const char *jw_js_pub_ack_stream(const jw_js_pub_ack *ack);
+const char *jw_js_pub_ack_domain(const jw_js_pub_ack *ack);
+uint64_t jw_js_pub_ack_seq(const jw_js_pub_ack *ack);
+int jw_js_pub_ack_duplicate(const jw_js_pub_ack *ack);
+void jw_js_pub_ack_free(jw_js_pub_ack *ack);
+int jw_js_publish_async(jw_js *js, const jw_msg *msg,
+                        const jw_js_pub_opts *opts, uint64_t *id);
+int jw_js_publish_async_poll(jw_js *js, uint64_t *id, jw_status *status,
+                             jw_js_pub_ack **ack);
+int jw_js_publish_async_complete(jw_js *js, int64_t timeout_ms);
+int64_t jw_js_publish_async_pending(jw_js *js);
+int jw_js_consumer_create(jw_js *js, const char *stream,
+                          const char *config_json, jw_consumer **out);
+int jw_js_consumer_update(jw_js *js, const char *stream,
+                          const char *config_json, jw_consumer **out);
+int jw_js_consumer_create_or_update(jw_js *js, const char *stream,
+                                    const char *config_json,
+                                    jw_consumer **out);
+int jw_js_consumer_get(jw_js *js, const char *stream, const char *name,
+                       jw_consumer **out);
+int jw_js_consumer_info(jw_js *js, const char *stream, const char *name,
+                        char **info_json);
+int jw_js_consumer_delete(jw_js *js, const char *stream, const char *name);
+int jw_js_consumer_names(jw_js *js, const char *stream, char **names_json);
+int jw_js_consumer_list(jw_js *js, const char *stream, char **infos_json);
+const char *jw_consumer_name(const jw_consumer *c);
+const char *jw_consumer_stream(const jw_consumer *c);
+int jw_consumer_info(jw_consumer *c, char **info_json);
+void jw_consumer_free(jw_consumer *c);
+int jw_consumer_fetch(jw_consumer *c, jw_msg **msgs, int batch,
+                      int64_t timeout_ms, int64_t max_bytes, int no_wait);
+int jw_consumer_consume(jw_consumer *c, int batch, int64_t max_bytes,
+                        int64_t expires_ms, jw_consume **out);
+int jw_consume_next(jw_consume *cc, jw_msg **msgs, int max,
+                    int64_t timeout_ms);
+int jw_consume_stop(jw_consume *cc);
+void jw_consume_free(jw_consume *cc);
+int jw_msg_ack(jw_msg *msg);
+int jw_msg_ack_sync(jw_msg *msg, int64_t timeout_ms);
+int jw_msg_nak(jw_msg *msg);
+int jw_msg_nak_delay(jw_msg *msg, int64_t delay_ms);
+int jw_msg_term(jw_msg *msg);
+int jw_msg_in_progress(jw_msg *msg);
+int jw_js_meta_parse(const char *reply, jw_js_meta **out);
+const char *jw_js_meta_stream(const jw_js_meta *m);
+const char *jw_js_meta_consumer(const jw_js_meta *m);
+const char *jw_js_meta_domain(const jw_js_meta *m);
+uint64_t jw_js_meta_num_delivered(const jw_js_meta *m);
+uint64_t jw_js_meta_stream_seq(const jw_js_meta *m);
+uint64_t jw_js_meta_consumer_seq(const jw_js_meta *m);
+int64_t jw_js_meta_timestamp(const jw_js_meta *m);
+uint64_t jw_js_meta_num_pending(const jw_js_meta *m);
+void jw_js_meta_free(jw_js_meta *m);
+
 /* Defined by the binding (below). */
 void jwpy_free(jw_msg **msgs, int n);
 long long jwpy_flatten(jw_msg **msgs, int n, int64_t *meta, char *buf,

@@ -13,12 +13,15 @@ import math
 import select
 import threading
 import weakref
-from typing import (Any, Callable, Dict, Iterator, List, Mapping, Optional,
-                    Sequence, Tuple, Union)
+from typing import (TYPE_CHECKING, Any, Callable, Dict, Iterator, List,
+                    Mapping, Optional, Sequence, Tuple, Union)
 
 from . import _codec
 from ._errors import Error, error_for
 from ._jetwire import ffi, lib
+
+if TYPE_CHECKING:
+    from ._jetstream import JetStream, MsgMetadata
 
 __all__ = ["connect", "Connection", "Subscription", "Msg", "Headers", "Event"]
 
@@ -133,7 +136,7 @@ class Msg:
     """A received message. ``respond`` publishes to its reply subject."""
 
     __slots__ = ("subject", "reply", "data", "_headers", "_status", "_conn",
-                 "__weakref__")
+                 "_engine_msg", "__weakref__")
 
     def __init__(self, subject: str, reply: Optional[str], data: bytes,
                  headers: Optional[Headers] = None, status: int = 0,
@@ -144,6 +147,8 @@ class Msg:
         self._headers = headers
         self._status = status
         self._conn: Any = conn  # the sync or asyncio Connection
+        # The engine's message, kept for JetStream acks (consumer fetches).
+        self._engine_msg: Any = None
 
     @property
     def headers(self) -> Headers:
@@ -160,6 +165,48 @@ class Msg:
         if self._conn is None:
             raise error_for("INVALID_ARG", "message has no connection")
         self._conn.publish(self.reply, data, headers=headers)
+
+    # -- JetStream ------------------------------------------------------
+
+    @property
+    def metadata(self) -> "MsgMetadata":
+        """JetStream metadata parsed from the reply subject (a
+        jetwire.MsgMetadata); jetwire.InvalidArgError for other messages."""
+        from ._jetstream import _metadata
+        return _metadata(self.reply)
+
+    def _engine(self, what: str) -> Any:
+        if self._engine_msg is None:
+            raise error_for(
+                "INVALID_ARG", "cannot %s: not a JetStream message (no "
+                "$JS.ACK reply subject)" % what)
+        return self._engine_msg
+
+    def ack(self) -> None:
+        """Acknowledge a JetStream message. A second ack, nak or term raises
+        jetwire.InvalidArgError ("already acknowledged")."""
+        _check(lib.jw_msg_ack(self._engine("ack")))
+
+    def ack_sync(self, timeout: Optional[float] = 5.0) -> None:
+        """Acknowledge and wait for the server to confirm it."""
+        from ._jetstream import _js_check
+        _js_check(lib.jw_msg_ack_sync(self._engine("ack"), _ms(timeout)))
+
+    def nak(self, delay: Optional[float] = None) -> None:
+        """Ask for redelivery, after delay seconds when given."""
+        m = self._engine("nak")
+        if delay is None:
+            _check(lib.jw_msg_nak(m))
+        else:
+            _check(lib.jw_msg_nak_delay(m, _ms(delay, "delay")))
+
+    def term(self) -> None:
+        """Never deliver this message again."""
+        _check(lib.jw_msg_term(self._engine("term")))
+
+    def in_progress(self) -> None:
+        """Reset the ack_wait timer (may repeat)."""
+        _check(lib.jw_msg_in_progress(self._engine("in_progress")))
 
     def unpack(self) -> Any:
         """Decode the MessagePack payload."""
@@ -195,9 +242,11 @@ _scratch = _Scratch()
 
 
 def _read_messages(state: "_ConnState", msgs: Any, n: int,
-                   cls: type = Msg) -> List[Any]:
-    """Copy n engine messages into Msg objects and free them. The batch
-    crosses in one call, as two flat arrays (see jwpy_flatten)."""
+                   cls: type = Msg, keep: bool = False) -> List[Any]:
+    """Copy n engine messages into Msg objects and free them. A message a
+    JetStream consumer delivered (reply $JS.ACK.*) keeps its engine message
+    for the acks, and so does every message with keep. The batch crosses
+    in one call, as two flat arrays (see jwpy_flatten)."""
     sc = _scratch
     used = lib.jwpy_flatten(msgs, n, sc.meta, sc.buf, sc.size)
     if used < 0:
@@ -209,6 +258,7 @@ def _read_messages(state: "_ConnState", msgs: Any, n: int,
     conn = state.owner()
     out: List[Any] = []
     append = out.append
+    kept: List[int] = list(range(n)) if keep else []
     pos = 0
     for i in range(n):
         k = 5 * i
@@ -217,14 +267,25 @@ def _read_messages(state: "_ConnState", msgs: Any, n: int,
         rl = meta[k + 1]
         if rl >= 0:
             pos, end = end, end + rl
-            reply: Optional[str] = raw[pos:end].decode()
+            text = raw[pos:end].decode()
+            if not keep and text.startswith("$JS.ACK."):
+                kept.append(i)
+            reply: Optional[str] = text
         else:
             reply = None
         pos, end = end, end + meta[k + 2]
         headers = _read_headers(msgs[i]) if meta[k + 3] else None
         append(cls(subject, reply, raw[pos:end], headers, meta[k + 4], conn))
         pos = end
-    lib.jwpy_free(msgs, n)
+    if not kept:
+        lib.jwpy_free(msgs, n)
+        return out
+    kept_set = set(kept)
+    for i in range(n):
+        if i in kept_set:
+            out[i]._engine_msg = ffi.gc(msgs[i], lib.jw_msg_free)
+        else:
+            lib.jw_msg_free(msgs[i])
     return out
 
 
@@ -278,6 +339,9 @@ class _ConnState:
         self.closed_reported = False  # closed_cb runs once, however closed
         self.thread: Optional[threading.Thread] = None
         self.wake_r, self.wake_w = -1, -1
+        # Finalizers of JetStream handles made on this connection, freed
+        # (newest first) before the connection itself.
+        self.children: List[Any] = []
 
     def start_dispatcher(self) -> None:
         if self.thread is not None:
@@ -348,6 +412,9 @@ class _ConnState:
         if handle is None:
             return
         lib.jw_conn_close(handle)
+        for child in reversed(state.children):
+            child()
+        state.children.clear()
         if state.thread is not None:
             import os
             os.write(state.wake_w, b"x")
@@ -750,6 +817,17 @@ class Connection(_ConnectionState):
             self._state.callback_subs[id(sub)] = sub
             self._state.start_dispatcher()
         return sub
+
+    # -- JetStream --------------------------------------------------------
+
+    def jetstream(self, timeout: Optional[float] = 5.0, *,
+                  domain: Optional[str] = None,
+                  prefix: Optional[str] = None,
+                  max_pending: Optional[int] = None) -> "JetStream":
+        """A JetStream context (jetwire.JetStream): timeout is how long
+        each API request and publish waits for its answer."""
+        from ._jetstream import JetStream
+        return JetStream(self, timeout, domain, prefix, max_pending)
 
     # -- the rest ---------------------------------------------------------
 

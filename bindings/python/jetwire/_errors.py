@@ -42,6 +42,9 @@ class Error(Exception):
     (``"TIMEOUT"``, ``"NO_RESPONDERS"``, ...)."""
 
     code: str = "UNKNOWN"
+    #: The server's JetStream err_code (10059, ...) for JetStream API
+    #: errors, else 0.
+    err_code: int = 0
 
     def __init__(self, message: str = "", code: Optional[str] = None) -> None:
         if code is not None:

@@ -23,9 +23,12 @@ from ._client import (JW_OK, HeadersIn, Msg as _SyncMsg, Payload, _BATCH,
                       _servers, _subject, _subscribe, _check, _CALLBACKS,
                       _int_arg, _register_callbacks)
 from ._errors import Error, error_for
+from . import _jetstream as _js
+from ._jetstream import PubAck, _js_check
 from ._jetwire import ffi, lib
 
-__all__ = ["connect", "Connection", "Subscription", "Msg"]
+__all__ = ["connect", "Connection", "Subscription", "Msg", "JetStream",
+           "Consumer"]
 
 Callback = Callable[..., Any]
 
@@ -42,6 +45,30 @@ class Msg(_SyncMsg):
         if self._conn is None:
             raise error_for("INVALID_ARG", "message has no connection")
         await self._conn.publish(self.reply, data, headers=headers)
+
+    # JetStream acks. ack, nak, term and in_progress only queue a publish
+    # and return at once; ack_sync waits for the server on the executor.
+
+    async def ack(self) -> None:  # type: ignore[override]
+        _SyncMsg.ack(self)
+
+    async def ack_sync(self,  # type: ignore[override]
+                       timeout: Optional[float] = 5.0) -> None:
+        m = self._engine("ack")
+        ms = _ms(timeout)
+        st = await asyncio.get_running_loop().run_in_executor(
+            None, lib.jw_msg_ack_sync, m, ms)
+        _js_check(st)
+
+    async def nak(self,  # type: ignore[override]
+                  delay: Optional[float] = None) -> None:
+        _SyncMsg.nak(self, delay)
+
+    async def term(self) -> None:  # type: ignore[override]
+        _SyncMsg.term(self)
+
+    async def in_progress(self) -> None:  # type: ignore[override]
+        _SyncMsg.in_progress(self)
 
 
 async def _maybe_await(result: Any) -> None:
@@ -364,6 +391,14 @@ class Connection(_ConnectionState):
             if cb is not None:
                 await _maybe_await(cb())
 
+    def jetstream(self, timeout: Optional[float] = 5.0, *,
+                  domain: Optional[str] = None,
+                  prefix: Optional[str] = None,
+                  max_pending: Optional[int] = None) -> "JetStream":
+        """A JetStream context whose calls are coroutines."""
+        return JetStream(self, _js.JetStream(self, timeout, domain, prefix,
+                                             max_pending))
+
     async def __aenter__(self) -> "Connection":
         return self
 
@@ -378,3 +413,210 @@ async def connect(servers: Union[str, Sequence[str], None] =
     conn = Connection()
     await conn._open(servers, options)
     return conn
+
+
+class JetStream:
+    """The asyncio JetStream context (``nc.jetstream()``). Each call is one
+    blocking engine call (an API request, a publish waiting for its ack, a
+    fetch) run on the loop's default executor, so the loop stays free while
+    the engine waits; cffi releases the GIL meanwhile."""
+
+    def __init__(self, conn: Connection, js: "_js.JetStream") -> None:
+        self._conn = conn
+        self._js = js
+
+    async def _run(self, fn: Callable[..., Any], *args: Any,
+                   **kwargs: Any) -> Any:
+        import functools
+        return await asyncio.get_running_loop().run_in_executor(
+            None, functools.partial(fn, *args, **kwargs))
+
+    async def account_info(self) -> Dict[str, Any]:
+        info: Dict[str, Any] = await self._run(self._js.account_info)
+        return info
+
+    async def add_stream(self, name: Optional[str] = None,
+                         **fields: Any) -> Dict[str, Any]:
+        info: Dict[str, Any] = await self._run(self._js.add_stream, name,
+                                               **fields)
+        return info
+
+    async def update_stream(self, name: Optional[str] = None,
+                            **fields: Any) -> Dict[str, Any]:
+        info: Dict[str, Any] = await self._run(self._js.update_stream, name,
+                                               **fields)
+        return info
+
+    async def create_or_update_stream(self, name: Optional[str] = None,
+                                      **fields: Any) -> Dict[str, Any]:
+        info: Dict[str, Any] = await self._run(
+            self._js.create_or_update_stream, name, **fields)
+        return info
+
+    async def stream_info(self, name: str) -> Dict[str, Any]:
+        info: Dict[str, Any] = await self._run(self._js.stream_info, name)
+        return info
+
+    async def delete_stream(self, name: str) -> None:
+        await self._run(self._js.delete_stream, name)
+
+    async def purge_stream(self, name: str, subject: Optional[str] = None,
+                           seq: Optional[int] = None,
+                           keep: Optional[int] = None) -> int:
+        n: int = await self._run(self._js.purge_stream, name, subject, seq,
+                                 keep)
+        return n
+
+    async def streams(self, subject: Optional[str] = None
+                      ) -> List[Dict[str, Any]]:
+        out: List[Dict[str, Any]] = await self._run(self._js.streams,
+                                                    subject)
+        return out
+
+    async def stream_names(self, subject: Optional[str] = None) -> List[str]:
+        out: List[str] = await self._run(self._js.stream_names, subject)
+        return out
+
+    async def get_msg(self, stream: str, seq: int) -> Msg:
+        m: Msg = await self._run(self._js.get_msg, stream, seq)
+        return m
+
+    async def get_last_msg(self, stream: str, subject: str) -> Msg:
+        m: Msg = await self._run(self._js.get_last_msg, stream, subject)
+        return m
+
+    async def delete_msg(self, stream: str, seq: int,
+                         erase: bool = False) -> None:
+        await self._run(self._js.delete_msg, stream, seq, erase)
+
+    async def publish(self, subject: str, payload: Payload = b"",
+                      headers: HeadersIn = None, **options: Any) -> PubAck:
+        """Publish and wait for the PubAck (options as the blocking
+        publish: msg_id, expected_stream, expected_last_seq,
+        expected_last_subject_seq, expected_last_msg_id, timeout)."""
+        ack: PubAck = await self._run(self._js.publish, subject, payload,
+                                      headers, **options)
+        return ack
+
+    async def publish_async(self, subject: str, payload: Payload = b"",
+                            headers: HeadersIn = None,
+                            **options: Any) -> "_js.PubAckFuture":
+        """Publish without waiting for the ack (a PubAckFuture; its
+        blocking result() is for after publish_async_complete). While the
+        in-flight window has room this runs on the loop at once; a full
+        window is waited for on the executor."""
+        js = self._js
+        if lib.jw_js_publish_async_pending(js._h()) < js.max_pending:
+            return js.publish_async(subject, payload, headers, **options)
+        fut: "_js.PubAckFuture" = await self._run(
+            js.publish_async, subject, payload, headers, **options)
+        return fut
+
+    async def publish_async_complete(self,
+                                     timeout: Optional[float] = 5.0) -> None:
+        await self._run(self._js.publish_async_complete, timeout)
+
+    async def _consumer(self, fn: Callable[..., Any], stream: str,
+                        fields: Dict[str, Any]) -> "Consumer":
+        return Consumer(self, await self._run(fn, stream, **fields))
+
+    async def add_consumer(self, stream: str, **fields: Any) -> "Consumer":
+        return await self._consumer(self._js.add_consumer, stream, fields)
+
+    async def update_consumer(self, stream: str,
+                              **fields: Any) -> "Consumer":
+        return await self._consumer(self._js.update_consumer, stream, fields)
+
+    async def create_or_update_consumer(self, stream: str,
+                                        **fields: Any) -> "Consumer":
+        return await self._consumer(self._js.create_or_update_consumer,
+                                    stream, fields)
+
+    async def consumer(self, stream: str, name: str) -> "Consumer":
+        return Consumer(self, await self._run(self._js.consumer, stream,
+                                              name))
+
+    async def consumer_info(self, stream: str, name: str) -> Dict[str, Any]:
+        info: Dict[str, Any] = await self._run(self._js.consumer_info,
+                                               stream, name)
+        return info
+
+    async def delete_consumer(self, stream: str, name: str) -> None:
+        await self._run(self._js.delete_consumer, stream, name)
+
+    async def consumers(self, stream: str) -> List[Dict[str, Any]]:
+        out: List[Dict[str, Any]] = await self._run(self._js.consumers,
+                                                    stream)
+        return out
+
+    async def consumer_names(self, stream: str) -> List[str]:
+        out: List[str] = await self._run(self._js.consumer_names, stream)
+        return out
+
+
+class Consumer:
+    """An asyncio pull consumer: ``await cons.fetch(n, timeout)``,
+    ``async for msg in cons.messages()``. Messages are jetwire.aio.Msg
+    (``await msg.ack()``)."""
+
+    def __init__(self, js: JetStream, cons: "_js.Consumer") -> None:
+        self._js = js
+        self._cons = cons
+        cons._cls = Msg
+        self.name = cons.name
+        self.stream = cons.stream
+
+    async def info(self) -> Dict[str, Any]:
+        info: Dict[str, Any] = await self._js._run(self._cons.info)
+        return info
+
+    async def fetch(self, batch: int = 1, timeout: Optional[float] = 5.0,
+                    max_bytes: int = 0, no_wait: bool = False) -> List[Msg]:
+        """Up to batch messages within timeout; [] when none came."""
+        out: List[Msg] = await self._js._run(self._cons.fetch, batch,
+                                             timeout, max_bytes, no_wait)
+        return out
+
+    def messages(self, batch: int = 100, max_bytes: int = 0,
+                 expires: float = 30.0,
+                 timeout: Optional[float] = None) -> AsyncIterator[Msg]:
+        """Continuous pull, like the blocking messages(): ends after
+        timeout seconds without a message (None: never) or when the loop
+        is left."""
+        self._cons._check_consume(batch, max_bytes, expires)
+        _ms(timeout)
+        return self._iterate(batch, max_bytes, expires, timeout)
+
+    async def _iterate(self, batch: int, max_bytes: int, expires: float,
+                       timeout: Optional[float]) -> AsyncIterator[Msg]:
+        cc, fin = self._cons._start(batch, max_bytes, expires)
+        msgs = ffi.new("jw_msg *[]", _BATCH)
+        # Wait in slices so that a cancelled task leaves the executor soon.
+        step = 1000 if timeout is None else min(1000, _ms(timeout))
+        left = None if timeout is None else _ms(timeout)
+        loop = asyncio.get_running_loop()
+        fut: "Optional[asyncio.Future[Any]]" = None
+        try:
+            while True:
+                fut = loop.run_in_executor(None, self._cons._next, cc, msgs,
+                                           step)
+                # Shielded: a cancelled task must not free the handle
+                # while the executor still uses it (see finally).
+                got = await asyncio.shield(fut)
+                if got:
+                    left = None if timeout is None else _ms(timeout)
+                    for m in got:
+                        yield m
+                    continue
+                if left is not None:
+                    left -= step
+                    if left <= 0:
+                        return
+        finally:
+            if fut is not None and not fut.done():
+                fut.add_done_callback(lambda _f: fin())
+            else:
+                fin()
+
+    def __repr__(self) -> str:
+        return "<jetwire.aio.Consumer %s/%s>" % (self.stream, self.name)

@@ -1,0 +1,694 @@
+"""JetStream over the engine's jw_js calls (blocking API).
+
+Stream and consumer configurations are keyword arguments named after the
+server's own fields (StreamConfig, ConsumerConfig), with durations in
+seconds; they cross to the engine as JSON with durations in milliseconds.
+Info replies come back as dicts in the server's schema, with the durations
+of their "config" in seconds again.
+"""
+from __future__ import annotations
+
+import json
+import math
+import threading
+import weakref
+from typing import (Any, Callable, Dict, Iterator, List, Mapping, Optional,
+                    Sequence, Tuple)
+
+from ._client import (JW_OK, HeadersIn, Msg, Payload, _BATCH, _build_msg,
+                      _int_arg, _ms, _raise, _read_messages, _subject)
+from ._errors import Error
+from ._jetwire import ffi, lib
+
+__all__ = ["JetStream", "Consumer", "PubAck", "PubAckFuture",
+           "MsgMetadata", "SequencePair", "ConsumeContext"]
+
+# Fields a 2.9.10 server knows (the engine refuses newer ones with
+# NOT_SUPPORTED), and which of them are durations.
+_STREAM_FIELDS = frozenset((
+    "name", "description", "subjects", "retention", "max_consumers",
+    "max_msgs", "max_bytes", "max_age", "max_msgs_per_subject",
+    "max_msg_size", "discard", "storage", "num_replicas", "no_ack",
+    "duplicate_window", "placement", "mirror", "sources", "republish",
+    "allow_direct", "mirror_direct", "discard_new_per_subject", "sealed",
+    "deny_delete", "deny_purge", "allow_rollup_hdrs", "template_owner",
+    "compression", "first_seq", "subject_transform", "metadata",
+    "consumer_limits"))
+_CONSUMER_FIELDS = frozenset((
+    "durable_name", "name", "description", "deliver_policy",
+    "opt_start_seq", "opt_start_time", "ack_policy", "ack_wait",
+    "max_deliver", "backoff", "filter_subject", "replay_policy",
+    "rate_limit_bps", "sample_freq", "max_waiting", "max_ack_pending",
+    "flow_control", "idle_heartbeat", "headers_only", "max_batch",
+    "max_expires", "max_bytes", "deliver_subject", "deliver_group",
+    "inactive_threshold", "num_replicas", "mem_storage", "filter_subjects",
+    "metadata"))
+_DURATIONS = frozenset(("max_age", "duplicate_window", "ack_wait",
+                        "idle_heartbeat", "inactive_threshold",
+                        "max_expires"))
+# Python spellings of server names.
+_ALIASES = {"replicas": "num_replicas", "durable": "durable_name"}
+
+
+def _js_check(status: int) -> None:
+    """Raise for a failed JetStream call, with the server's err_code."""
+    if status == JW_OK:
+        return
+    err_code = lib.jw_js_last_err_code()
+    try:
+        _raise(status)
+    except Error as e:
+        e.err_code = int(err_code)
+        raise
+
+
+def _text(p: Any) -> str:
+    """Take a JSON text the engine returned (and free it)."""
+    try:
+        return str(ffi.string(p[0]).decode())
+    finally:
+        lib.jw_free(p[0])
+
+
+def _name(value: Any, what: str) -> bytes:
+    if not isinstance(value, str):
+        raise TypeError("%s must be str, not %s" % (what,
+                                                    type(value).__name__))
+    if not value or "\0" in value:
+        raise ValueError("%s must be a non-empty name" % what)
+    return value.encode()
+
+
+def _seconds_to_ms(value: Any, name: str) -> int:
+    ms = _ms(value, name)
+    if ms < 0:
+        raise ValueError("%s must be a number of seconds" % name)
+    return ms
+
+
+def _config(fields: "frozenset[str]", what: str, config: Optional[Mapping[str, Any]],
+            kwargs: Dict[str, Any]) -> bytes:
+    """Keyword arguments (and a config dict) to the engine's JSON."""
+    if config is not None and not isinstance(config, Mapping):
+        raise TypeError("config must be a dict of %s fields" % what)
+    merged: Dict[str, Any] = dict(config or {})
+    merged.update(kwargs)
+    out: Dict[str, Any] = {}
+    for key, value in merged.items():
+        field = _ALIASES.get(key, key)
+        if field not in fields:
+            raise TypeError("unknown %s field %r" % (what, key))
+        if value is None:
+            continue
+        if field in _DURATIONS:
+            value = _seconds_to_ms(value, key)
+        elif field == "backoff":
+            if not isinstance(value, (list, tuple)):
+                raise TypeError("backoff must be a list of seconds")
+            value = [_seconds_to_ms(v, "backoff") for v in value]
+        elif field in ("subjects", "filter_subjects"):
+            if isinstance(value, str) or not isinstance(value, (list, tuple)):
+                raise TypeError("%s must be a list of str" % key)
+        out[field] = value
+    try:
+        return json.dumps(out).encode()
+    except (TypeError, ValueError) as e:
+        raise TypeError("%s configuration is not JSON: %s" % (what, e))
+
+
+def _config_seconds(info: Any) -> Any:
+    """An info dict with the durations of its config back in seconds."""
+    if isinstance(info, dict) and isinstance(info.get("config"), dict):
+        cfg = info["config"]
+        for key in _DURATIONS:
+            if isinstance(cfg.get(key), (int, float)):
+                cfg[key] = cfg[key] / 1000.0
+        if isinstance(cfg.get("backoff"), list):
+            cfg["backoff"] = [v / 1000.0 for v in cfg["backoff"]]
+    return info
+
+
+class SequencePair:
+    __slots__ = ("stream", "consumer")
+
+    def __init__(self, stream: int, consumer: int) -> None:
+        self.stream = stream
+        self.consumer = consumer
+
+    def __repr__(self) -> str:
+        return "SequencePair(stream=%d, consumer=%d)" % (self.stream,
+                                                         self.consumer)
+
+
+class MsgMetadata:
+    """Metadata of a JetStream message: stream, consumer, domain,
+    num_delivered, sequence (.stream, .consumer), timestamp (seconds since
+    the epoch, float), timestamp_ns, num_pending."""
+
+    __slots__ = ("stream", "consumer", "domain", "num_delivered", "sequence",
+                 "timestamp", "timestamp_ns", "num_pending")
+
+    def __init__(self, m: Any) -> None:
+        self.stream = ffi.string(lib.jw_js_meta_stream(m)).decode()
+        self.consumer = ffi.string(lib.jw_js_meta_consumer(m)).decode()
+        self.domain = ffi.string(lib.jw_js_meta_domain(m)).decode()
+        self.num_delivered = int(lib.jw_js_meta_num_delivered(m))
+        self.sequence = SequencePair(int(lib.jw_js_meta_stream_seq(m)),
+                                     int(lib.jw_js_meta_consumer_seq(m)))
+        self.timestamp_ns = int(lib.jw_js_meta_timestamp(m))
+        self.timestamp = self.timestamp_ns / 1e9
+        self.num_pending = int(lib.jw_js_meta_num_pending(m))
+
+    def __repr__(self) -> str:
+        return ("MsgMetadata(stream=%r, consumer=%r, num_delivered=%d, "
+                "sequence=%r, num_pending=%d)" % (
+                    self.stream, self.consumer, self.num_delivered,
+                    self.sequence, self.num_pending))
+
+
+def _metadata(reply: Optional[str]) -> MsgMetadata:
+    if not reply or "\0" in reply:
+        from ._errors import error_for
+        raise error_for("INVALID_ARG", "not a JetStream message: no "
+                        "$JS.ACK reply subject")
+    p = ffi.new("jw_js_meta **")
+    _js_check(lib.jw_js_meta_parse(reply.encode(), p))
+    try:
+        return MsgMetadata(p[0])
+    finally:
+        lib.jw_js_meta_free(p[0])
+
+
+class PubAck:
+    """The stream's acknowledgment of a publish."""
+
+    __slots__ = ("stream", "seq", "duplicate", "domain")
+
+    def __init__(self, handle: Any) -> None:
+        self.stream = ffi.string(lib.jw_js_pub_ack_stream(handle)).decode()
+        self.seq = int(lib.jw_js_pub_ack_seq(handle))
+        self.duplicate = bool(lib.jw_js_pub_ack_duplicate(handle))
+        domain = lib.jw_js_pub_ack_domain(handle)
+        self.domain = ffi.string(domain).decode() if domain else ""
+
+    def __repr__(self) -> str:
+        return "PubAck(stream=%r, seq=%d, duplicate=%r)" % (
+            self.stream, self.seq, self.duplicate)
+
+
+def _take_ack(p: Any) -> PubAck:
+    try:
+        return PubAck(p[0])
+    finally:
+        lib.jw_js_pub_ack_free(p[0])
+
+
+class PubAckFuture:
+    """The outcome of one publish_async: ``result(timeout)`` gives the
+    PubAck or raises the publish's error."""
+
+    def __init__(self, js: "JetStream", pub_id: int) -> None:
+        self._js = js
+        self.id = pub_id
+        self._done = False
+        self._ack: Optional[PubAck] = None
+        self._error: Optional[Error] = None
+
+    def done(self) -> bool:
+        if not self._done:
+            self._js._poll_async()
+        return self._done
+
+    def result(self, timeout: Optional[float] = 5.0) -> PubAck:
+        if not self.done():
+            try:
+                self._js.publish_async_complete(timeout)
+            finally:
+                self._js._poll_async()
+            if not self._done:
+                from ._errors import error_for
+                raise error_for("TIMEOUT", "no PubAck yet")
+        if self._error is not None:
+            raise self._error
+        assert self._ack is not None
+        return self._ack
+
+
+class JetStream:
+    """A JetStream context: ``nc.jetstream(timeout=5.0)``."""
+
+    def __init__(self, conn: Any, timeout: Optional[float] = 5.0,
+                 domain: Optional[str] = None, prefix: Optional[str] = None,
+                 max_pending: Optional[int] = None) -> None:
+        self._conn = conn  # keeps the connection alive
+        self.timeout = timeout
+        ms = _seconds_to_ms(timeout, "timeout")
+        p = ffi.new("jw_js **")
+        _js_check(lib.jw_js_new(conn._h(), p))
+        self._handle = p[0]
+        self._finalizer = weakref.finalize(self, lib.jw_js_free, p[0])
+        _own(conn, self._finalizer)
+        _js_check(lib.jw_js_set_int(self._handle, b"timeout", ms))
+        if domain is not None:
+            _js_check(lib.jw_js_set_str(self._handle, b"domain",
+                                        _name(domain, "domain")))
+        if prefix is not None:
+            _js_check(lib.jw_js_set_str(self._handle, b"prefix",
+                                        _name(prefix, "prefix")))
+        self.max_pending = 4000  # the engine's default
+        if max_pending is not None:
+            _js_check(lib.jw_js_set_int(self._handle, b"max_pending",
+                                        _int_arg(max_pending,
+                                                 "max_pending", 1)))
+            self.max_pending = max_pending
+        self._lock = threading.Lock()
+        self._futures: Dict[int, PubAckFuture] = {}
+
+    def _h(self) -> Any:
+        if not self._finalizer.alive:
+            from ._errors import error_for
+            raise error_for("CONNECTION_CLOSED", "connection is closed")
+        self._conn._h()
+        return self._handle
+
+    def _json(self, fn: Callable[..., int], *args: Any) -> Any:
+        p = ffi.new("char **")
+        _js_check(fn(self._h(), *args, p))
+        return json.loads(_text(p))
+
+    def account_info(self) -> Dict[str, Any]:
+        info: Dict[str, Any] = self._json(lib.jw_js_account_info)
+        return info
+
+    # -- streams ----------------------------------------------------------
+
+    def _stream_call(self, fn: Callable[..., int], name: Any,
+                     config: Optional[Mapping[str, Any]],
+                     kwargs: Dict[str, Any]) -> Dict[str, Any]:
+        if name is not None:
+            kwargs["name"] = name
+        cfg = _config(_STREAM_FIELDS, "stream", config, kwargs)
+        info: Dict[str, Any] = _config_seconds(self._json(fn, cfg))
+        return info
+
+    def add_stream(self, name: Optional[str] = None, *,
+                   config: Optional[Mapping[str, Any]] = None,
+                   **fields: Any) -> Dict[str, Any]:
+        """Create a stream; returns its StreamInfo (a dict). Fields are
+        StreamConfig's (durations in seconds; replicas for num_replicas).
+        A stream of that name with another configuration: JetStreamError
+        (err_code 10058)."""
+        return self._stream_call(lib.jw_js_stream_create, name, config,
+                                 fields)
+
+    def update_stream(self, name: Optional[str] = None, *,
+                      config: Optional[Mapping[str, Any]] = None,
+                      **fields: Any) -> Dict[str, Any]:
+        """Update a stream (StreamNotFoundError when there is none)."""
+        return self._stream_call(lib.jw_js_stream_update, name, config,
+                                 fields)
+
+    def create_or_update_stream(self, name: Optional[str] = None, *,
+                                config: Optional[Mapping[str, Any]] = None,
+                                **fields: Any) -> Dict[str, Any]:
+        return self._stream_call(lib.jw_js_stream_create_or_update, name,
+                                 config, fields)
+
+    def stream_info(self, name: str) -> Dict[str, Any]:
+        info: Dict[str, Any] = _config_seconds(
+            self._json(lib.jw_js_stream_info, _name(name, "stream")))
+        return info
+
+    def delete_stream(self, name: str) -> None:
+        _js_check(lib.jw_js_stream_delete(self._h(), _name(name, "stream")))
+
+    def purge_stream(self, name: str, subject: Optional[str] = None,
+                     seq: Optional[int] = None,
+                     keep: Optional[int] = None) -> int:
+        """Purge all messages, those of subject, those below seq, or all but
+        the newest keep. Returns how many were removed."""
+        filt = _subject(subject) if subject is not None else ffi.NULL
+        s = _int_arg(seq, "seq", 0) if seq is not None else 0
+        k = _int_arg(keep, "keep", 0) if keep is not None else 0
+        purged = ffi.new("uint64_t *")
+        _js_check(lib.jw_js_stream_purge(self._h(), _name(name, "stream"),
+                                         filt, s, k, purged))
+        return int(purged[0])
+
+    def streams(self, subject: Optional[str] = None) -> List[Dict[str, Any]]:
+        """StreamInfo of every stream (those capturing subject)."""
+        filt = _subject(subject) if subject is not None else ffi.NULL
+        return [_config_seconds(i)
+                for i in self._json(lib.jw_js_stream_list, filt)]
+
+    def stream_names(self, subject: Optional[str] = None) -> List[str]:
+        filt = _subject(subject) if subject is not None else ffi.NULL
+        names: List[str] = self._json(lib.jw_js_stream_names, filt)
+        return names
+
+    def _stored(self, p: Any) -> Msg:
+        return _read_messages(self._conn._state, p, 1)[0]  # type: ignore
+
+    def get_msg(self, stream: str, seq: int) -> Msg:
+        """The stored message with sequence seq (JetStreamError 10037 when
+        there is none); headers carry Nats-Sequence, Nats-Time-Stamp."""
+        p = ffi.new("jw_msg **")
+        _js_check(lib.jw_js_stream_get_msg(self._h(), _name(stream, "stream"),
+                                           _int_arg(seq, "seq", 1), p))
+        return self._stored(p)
+
+    def get_last_msg(self, stream: str, subject: str) -> Msg:
+        """The last stored message on subject (direct get when the stream
+        allows it)."""
+        p = ffi.new("jw_msg **")
+        _js_check(lib.jw_js_stream_get_last_msg(
+            self._h(), _name(stream, "stream"), _subject(subject), p))
+        return self._stored(p)
+
+    def delete_msg(self, stream: str, seq: int, erase: bool = False) -> None:
+        _js_check(lib.jw_js_stream_delete_msg(
+            self._h(), _name(stream, "stream"), _int_arg(seq, "seq", 1),
+            int(bool(erase))))
+
+    # -- publish ----------------------------------------------------------
+
+    def _prepare(self, subject: str, payload: Payload, headers: HeadersIn,
+                 msg_id: Optional[str], expected_stream: Optional[str],
+                 expected_last_seq: Optional[int],
+                 expected_last_subject_seq: Optional[int],
+                 expected_last_msg_id: Optional[str],
+                 timeout: Optional[float]) -> Tuple[Any, Any]:
+        msg = _build_msg(_subject(subject), None, payload, headers or {})
+        p = ffi.new("jw_js_pub_opts **")
+        _js_check(lib.jw_js_pub_opts_new(p))
+        opts = ffi.gc(p[0], lib.jw_js_pub_opts_free)
+        for key, sval in (("msg_id", msg_id),
+                          ("expected_stream", expected_stream),
+                          ("expected_last_msg_id", expected_last_msg_id)):
+            if sval is not None:
+                _js_check(lib.jw_js_pub_opts_set_str(opts, key.encode(),
+                                                     _name(sval, key)))
+        for key, ival in (("expected_last_seq", expected_last_seq),
+                          ("expected_last_subject_seq",
+                           expected_last_subject_seq)):
+            if ival is not None:
+                _js_check(lib.jw_js_pub_opts_set_uint(
+                    opts, key.encode(), _int_arg(ival, key, 0)))
+        if timeout is not None:
+            _js_check(lib.jw_js_pub_opts_set_int(
+                opts, b"timeout", _seconds_to_ms(timeout, "timeout")))
+        return msg, opts
+
+    def publish(self, subject: str, payload: Payload = b"",
+                headers: HeadersIn = None, msg_id: Optional[str] = None,
+                expected_stream: Optional[str] = None,
+                expected_last_seq: Optional[int] = None,
+                expected_last_subject_seq: Optional[int] = None,
+                expected_last_msg_id: Optional[str] = None,
+                timeout: Optional[float] = None) -> PubAck:
+        """Publish and wait for the stream's PubAck. NoRespondersError when
+        no stream captures subject; WrongLastSequenceError,
+        JetStreamError for refused messages."""
+        msg, opts = self._prepare(subject, payload, headers, msg_id,
+                                  expected_stream, expected_last_seq,
+                                  expected_last_subject_seq,
+                                  expected_last_msg_id, timeout)
+        p = ffi.new("jw_js_pub_ack **")
+        _js_check(lib.jw_js_publish_msg(self._h(), msg, opts, p))
+        return _take_ack(p)
+
+    def publish_async(self, subject: str, payload: Payload = b"",
+                      headers: HeadersIn = None,
+                      msg_id: Optional[str] = None,
+                      expected_stream: Optional[str] = None,
+                      expected_last_seq: Optional[int] = None,
+                      expected_last_subject_seq: Optional[int] = None,
+                      expected_last_msg_id: Optional[str] = None
+                      ) -> PubAckFuture:
+        """Publish without waiting; the PubAckFuture resolves when the ack
+        comes. Waits when max_pending publishes are in flight."""
+        msg, opts = self._prepare(subject, payload, headers, msg_id,
+                                  expected_stream, expected_last_seq,
+                                  expected_last_subject_seq,
+                                  expected_last_msg_id, None)
+        idp = ffi.new("uint64_t *")
+        _js_check(lib.jw_js_publish_async(self._h(), msg, opts, idp))
+        fut = PubAckFuture(self, int(idp[0]))
+        with self._lock:
+            self._futures[fut.id] = fut
+        if len(self._futures) > 256:
+            self._poll_async()
+        return fut
+
+    def _poll_async(self) -> None:
+        idp = ffi.new("uint64_t *")
+        stp = ffi.new("jw_status *")
+        ackp = ffi.new("jw_js_pub_ack **")
+        with self._lock:
+            if not self._finalizer.alive:
+                return
+            while lib.jw_js_publish_async_poll(self._handle, idp, stp,
+                                               ackp) == 1:
+                fut = self._futures.pop(int(idp[0]), None)
+                if stp[0] == JW_OK:
+                    ack = _take_ack(ackp)
+                    if fut is not None:
+                        fut._ack = ack
+                elif fut is not None:
+                    try:
+                        _js_check(stp[0])
+                    except Error as e:
+                        fut._error = e
+                if fut is not None:
+                    fut._done = True
+
+    def publish_async_complete(self, timeout: Optional[float] = 5.0) -> None:
+        """Wait until every async publish is acknowledged (TimeoutError if
+        some are still missing after timeout)."""
+        try:
+            _js_check(lib.jw_js_publish_async_complete(self._h(),
+                                                       _ms(timeout)))
+        finally:
+            self._poll_async()
+
+    def publish_async_pending(self) -> int:
+        return int(lib.jw_js_publish_async_pending(self._h()))
+
+    # -- consumers --------------------------------------------------------
+
+    def _consumer_call(self, fn: Callable[..., int], stream: str,
+                       config: Optional[Mapping[str, Any]],
+                       kwargs: Dict[str, Any]) -> "Consumer":
+        cfg = _config(_CONSUMER_FIELDS, "consumer", config, kwargs)
+        p = ffi.new("jw_consumer **")
+        _js_check(fn(self._h(), _name(stream, "stream"), cfg, p))
+        return Consumer(self, p[0])
+
+    def add_consumer(self, stream: str, *,
+                     config: Optional[Mapping[str, Any]] = None,
+                     **fields: Any) -> "Consumer":
+        """Create a consumer (ConsumerConfig fields as keywords, durations
+        in seconds, durable= for durable_name; ack_policy defaults to
+        "explicit"). JetStreamError when it exists already."""
+        return self._consumer_call(lib.jw_js_consumer_create, stream, config,
+                                   fields)
+
+    def update_consumer(self, stream: str, *,
+                        config: Optional[Mapping[str, Any]] = None,
+                        **fields: Any) -> "Consumer":
+        return self._consumer_call(lib.jw_js_consumer_update, stream, config,
+                                   fields)
+
+    def create_or_update_consumer(self, stream: str, *,
+                                  config: Optional[Mapping[str, Any]] = None,
+                                  **fields: Any) -> "Consumer":
+        return self._consumer_call(lib.jw_js_consumer_create_or_update,
+                                   stream, config, fields)
+
+    def consumer(self, stream: str, name: str) -> "Consumer":
+        """A handle on an existing consumer (ConsumerNotFoundError)."""
+        p = ffi.new("jw_consumer **")
+        _js_check(lib.jw_js_consumer_get(self._h(), _name(stream, "stream"),
+                                         _name(name, "consumer"), p))
+        return Consumer(self, p[0])
+
+    def consumer_info(self, stream: str, name: str) -> Dict[str, Any]:
+        info: Dict[str, Any] = _config_seconds(self._json(
+            lib.jw_js_consumer_info, _name(stream, "stream"),
+            _name(name, "consumer")))
+        return info
+
+    def delete_consumer(self, stream: str, name: str) -> None:
+        _js_check(lib.jw_js_consumer_delete(self._h(),
+                                            _name(stream, "stream"),
+                                            _name(name, "consumer")))
+
+    def consumers(self, stream: str) -> List[Dict[str, Any]]:
+        """ConsumerInfo of every consumer of stream."""
+        return [_config_seconds(i) for i in self._json(
+            lib.jw_js_consumer_list, _name(stream, "stream"))]
+
+    def consumer_names(self, stream: str) -> List[str]:
+        names: List[str] = self._json(lib.jw_js_consumer_names,
+                                      _name(stream, "stream"))
+        return names
+
+    def __repr__(self) -> str:
+        return "<jetwire.JetStream timeout=%r>" % (self.timeout,)
+
+
+def _own(conn: Any, fin: Any) -> None:
+    """Have the connection free a handle before itself."""
+    children = conn._state.children
+    children[:] = [c for c in children if c.alive]
+    children.append(fin)
+
+
+class Consumer:
+    """A pull consumer: ``fetch`` batches, ``messages()`` continuously."""
+
+    def __init__(self, js: JetStream, handle: Any) -> None:
+        self._js = js
+        self._handle = handle
+        self._finalizer = weakref.finalize(self, lib.jw_consumer_free, handle)
+        _own(js._conn, self._finalizer)
+        self.name = ffi.string(lib.jw_consumer_name(handle)).decode()
+        self.stream = ffi.string(lib.jw_consumer_stream(handle)).decode()
+
+    def _h(self) -> Any:
+        self._js._h()
+        if not self._finalizer.alive:
+            from ._errors import error_for
+            raise error_for("CONNECTION_CLOSED", "connection is closed")
+        return self._handle
+
+    def info(self) -> Dict[str, Any]:
+        p = ffi.new("char **")
+        _js_check(lib.jw_consumer_info(self._h(), p))
+        info: Dict[str, Any] = _config_seconds(json.loads(_text(p)))
+        return info
+
+    def fetch(self, batch: int = 1, timeout: Optional[float] = 5.0,
+              max_bytes: int = 0, no_wait: bool = False) -> List[Msg]:
+        """Up to batch messages, waiting up to timeout seconds; what
+        arrived in time, an empty list when nothing did."""
+        n = _int_arg(batch, "batch", 1)
+        if n > 1 << 20:
+            raise ValueError("batch must be at most %d" % (1 << 20))
+        ms = _seconds_to_ms(timeout, "timeout")
+        if ms <= 0 and not no_wait:
+            raise ValueError("timeout must be positive")
+        _int_arg(max_bytes, "max_bytes", 0)
+        if not isinstance(no_wait, bool):
+            raise TypeError("no_wait must be bool")
+        msgs = ffi.new("jw_msg *[]", n)
+        got = lib.jw_consumer_fetch(self._h(), msgs, n, ms, max_bytes,
+                                    int(no_wait))
+        if got < 0:
+            _js_check(got)
+        return _read_messages(self._js._conn._state, msgs, got, self._cls,
+                              keep=True)
+
+    _cls: type = Msg
+
+    def _start(self, batch: int, max_bytes: int,
+               expires: float) -> Any:
+        _int_arg(batch, "batch", 1)
+        _int_arg(max_bytes, "max_bytes", 0)
+        p = ffi.new("jw_consume **")
+        _js_check(lib.jw_consumer_consume(
+            self._h(), batch, max_bytes, _seconds_to_ms(expires, "expires"),
+            p))
+        fin = weakref.finalize(self, lib.jw_consume_free, p[0])
+        _own(self._js._conn, fin)
+        return p[0], fin
+
+    def _next(self, cc: Any, msgs: Any, timeout_ms: int) -> List[Msg]:
+        got = lib.jw_consume_next(cc, msgs, _BATCH, timeout_ms)
+        if got < 0:
+            _js_check(got)
+        return _read_messages(self._js._conn._state, msgs, got, self._cls,
+                              keep=True)
+
+    def messages(self, batch: int = 100, max_bytes: int = 0,
+                 expires: float = 30.0,
+                 timeout: Optional[float] = None) -> Iterator[Msg]:
+        """Continuous pull (like Go's Messages): overlapping pull requests
+        of batch messages. Ends when timeout seconds pass without a message
+        (None: never), or when the loop is left (the requests stop)."""
+        self._check_consume(batch, max_bytes, expires)
+        return self._iterate(batch, max_bytes, expires, _ms(timeout))
+
+    @staticmethod
+    def _check_consume(batch: int, max_bytes: int, expires: float) -> None:
+        """Refuse bad arguments at the call, not at the first next()."""
+        _int_arg(batch, "batch", 1)
+        _int_arg(max_bytes, "max_bytes", 0)
+        _seconds_to_ms(expires, "expires")
+
+    def _iterate(self, batch: int, max_bytes: int, expires: float,
+                 ms: int) -> Iterator[Msg]:
+        cc, fin = self._start(batch, max_bytes, expires)
+        msgs = ffi.new("jw_msg *[]", _BATCH)
+        try:
+            while True:
+                got = self._next(cc, msgs, ms)
+                if not got:
+                    return
+                yield from got
+        finally:
+            fin()
+
+    def consume(self, handler: Callable[[Msg], Any], batch: int = 100,
+                max_bytes: int = 0,
+                expires: float = 30.0) -> "ConsumeContext":
+        """Continuous pull delivering to handler on a thread of its own
+        (like Go's Consume); ``stop()`` ends it."""
+        if not callable(handler):
+            raise TypeError("handler must be callable")
+        cc, fin = self._start(batch, max_bytes, expires)
+        return ConsumeContext(self, cc, fin, handler)
+
+    def __repr__(self) -> str:
+        return "<jetwire.Consumer %s/%s>" % (self.stream, self.name)
+
+
+class ConsumeContext:
+    """A running ``Consumer.consume``: ``stop()`` ends it."""
+
+    def __init__(self, cons: Consumer, cc: Any, fin: Any,
+                 handler: Callable[[Msg], Any]) -> None:
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run,
+                                        args=(cons, cc, fin, handler),
+                                        name="jetwire-consume", daemon=True)
+        self._thread.start()
+
+    def _run(self, cons: Consumer, cc: Any, fin: Any,
+             handler: Callable[[Msg], Any]) -> None:
+        msgs = ffi.new("jw_msg *[]", _BATCH)
+        try:
+            while not self._stopping.is_set():
+                try:
+                    got = cons._next(cc, msgs, 200)
+                except Error:
+                    return
+                for m in got:
+                    try:
+                        handler(m)
+                    except Exception:
+                        import traceback
+                        traceback.print_exc()
+        finally:
+            fin()
+
+    def stop(self, timeout: Optional[float] = 5.0) -> None:
+        self._stopping.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join(None if timeout is None or
+                              timeout == math.inf else timeout)
+
+
+# Lists the sweep and the docs share.
+STREAM_FIELDS: Sequence[str] = sorted(_STREAM_FIELDS)
+CONSUMER_FIELDS: Sequence[str] = sorted(_CONSUMER_FIELDS)

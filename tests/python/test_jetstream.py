@@ -1,0 +1,318 @@
+"""JetStream from Python (blocking and asyncio) against a real nats-server
+with a temporary JetStream store."""
+import asyncio
+import time
+
+import pytest
+
+import jetwire
+import jetwire.aio
+
+
+@pytest.fixture
+def nc(nats_server):
+    conn = jetwire.connect(nats_server.url, name="pytest-js")
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def js(nc):
+    return nc.jetstream(timeout=5.0)
+
+
+def orders(js, **extra):
+    return js.create_or_update_stream(name="ORDERS", subjects=["orders.>"],
+                                      storage="file", **extra)
+
+
+def test_orders_flow(js):
+    info = orders(js, max_age=86400.0, replicas=1)
+    assert info["config"]["max_age"] == 86400.0
+    assert info["config"]["num_replicas"] == 1
+    acks = [js.publish("orders.created", b"order-%d" % i) for i in range(5)]
+    assert [a.seq for a in acks] == [1, 2, 3, 4, 5]
+    assert all(a.stream == "ORDERS" and not a.duplicate for a in acks)
+    cons = js.create_or_update_consumer(
+        "ORDERS", durable="order-processor", ack_policy="explicit",
+        deliver_policy="all", ack_wait=30.0, max_deliver=3,
+        filter_subject="orders.created")
+    assert cons.name == "order-processor" and cons.stream == "ORDERS"
+    msgs = cons.fetch(10, timeout=2.0)
+    assert [m.data for m in msgs] == [b"order-%d" % i for i in range(5)]
+    md = msgs[0].metadata
+    assert (md.stream, md.consumer, md.num_delivered) == \
+        ("ORDERS", "order-processor", 1)
+    assert (md.sequence.stream, md.sequence.consumer) == (1, 1)
+    assert md.num_pending == 4
+    assert abs(md.timestamp - time.time()) < 60
+    for m in msgs:
+        m.ack()
+    info = js.consumer_info("ORDERS", "order-processor")
+    assert info["config"]["ack_wait"] == 30.0
+    assert info["config"]["max_deliver"] == 3
+    assert js.stream_info("ORDERS")["state"]["messages"] == 5
+    assert js.stream_names() == ["ORDERS"]
+    assert [s["config"]["name"] for s in js.streams()] == ["ORDERS"]
+    assert [c["name"] for c in js.consumers("ORDERS")] == ["order-processor"]
+    assert js.get_msg("ORDERS", 2).data == b"order-1"
+    assert js.get_last_msg("ORDERS", "orders.created").data == b"order-4"
+    js.delete_msg("ORDERS", 1)
+    with pytest.raises(jetwire.JetStreamError) as e:
+        js.get_msg("ORDERS", 1)
+    assert e.value.err_code == 10037
+    assert js.purge_stream("ORDERS", keep=1) == 3
+    js.delete_consumer("ORDERS", "order-processor")
+    with pytest.raises(jetwire.ConsumerNotFoundError):
+        js.consumer_info("ORDERS", "order-processor")
+    js.delete_stream("ORDERS")
+    with pytest.raises(jetwire.StreamNotFoundError) as e:
+        js.stream_info("ORDERS")
+    assert e.value.err_code == 10059
+
+
+def test_durable_resumes_on_a_new_connection(nats_server):
+    with jetwire.connect(nats_server.url) as nc:
+        js = nc.jetstream()
+        orders(js)
+        for i in range(4):
+            js.publish("orders.created", b"%d" % i)
+        cons = js.create_or_update_consumer("ORDERS", durable="p")
+        for m in cons.fetch(2, timeout=2.0):
+            m.ack_sync()
+    with jetwire.connect(nats_server.url) as nc:
+        cons = nc.jetstream().consumer("ORDERS", "p")
+        msgs = cons.fetch(10, timeout=1.0)
+        assert [m.data for m in msgs] == [b"2", b"3"]
+
+
+def test_nak_redelivers_and_nak_delay_waits(js):
+    orders(js)
+    js.publish("orders.a", b"x")
+    cons = js.create_or_update_consumer("ORDERS", durable="n")
+    m = cons.fetch(1, timeout=2.0)[0]
+    m.nak()
+    again = cons.fetch(1, timeout=2.0)[0]
+    assert again.data == b"x" and again.metadata.num_delivered == 2
+    again.nak(delay=1.5)
+    assert cons.fetch(1, timeout=0.5) == []  # not before the delay
+    third = cons.fetch(1, timeout=3.0)[0]
+    assert third.metadata.num_delivered == 3
+    third.ack()
+
+
+def test_term_never_redelivers(js):
+    orders(js)
+    js.publish("orders.a", b"x")
+    cons = js.create_or_update_consumer("ORDERS", durable="t", ack_wait=1.0)
+    cons.fetch(1, timeout=2.0)[0].term()
+    assert cons.fetch(1, timeout=2.0) == []
+
+
+def test_in_progress_extends_ack_wait(js):
+    orders(js)
+    js.publish("orders.a", b"x")
+    cons = js.create_or_update_consumer("ORDERS", durable="w", ack_wait=1.0)
+    m = cons.fetch(1, timeout=2.0)[0]
+    for _ in range(3):
+        time.sleep(0.5)
+        m.in_progress()
+    # 1.5 s after delivery with ack_wait 1 s: still not redelivered.
+    assert cons.fetch(1, timeout=0.5) == []
+    m.ack_sync()
+
+
+def test_max_deliver_respected(js):
+    orders(js)
+    js.publish("orders.a", b"x")
+    cons = js.create_or_update_consumer("ORDERS", durable="md",
+                                        max_deliver=2)
+    for n in (1, 2):
+        m = cons.fetch(1, timeout=2.0)[0]
+        assert m.metadata.num_delivered == n
+        m.nak()
+    assert cons.fetch(1, timeout=1.0) == []
+
+
+def test_duplicate_msg_id_and_expectations(js):
+    orders(js, duplicate_window=60.0)
+    first = js.publish("orders.a", b"1", msg_id="order-1")
+    dup = js.publish("orders.a", b"1", msg_id="order-1")
+    assert dup.duplicate and dup.seq == first.seq
+    assert js.publish("orders.a", b"2", expected_last_seq=1).seq == 2
+    with pytest.raises(jetwire.WrongLastSequenceError) as e:
+        js.publish("orders.a", b"3", expected_last_seq=1)
+    assert e.value.err_code == 10071
+    with pytest.raises(jetwire.JetStreamError):
+        js.publish("orders.a", b"3", expected_stream="OTHER")
+    with pytest.raises(jetwire.NoRespondersError):
+        js.publish("nothing.here", b"")
+
+
+def test_publish_async(js):
+    orders(js)
+    futs = [js.publish_async("orders.a", b"%d" % i, msg_id=str(i))
+            for i in range(50)]
+    js.publish_async_complete(timeout=5.0)
+    assert [f.result().seq for f in futs] == list(range(1, 51))
+    bad = js.publish_async("orders.a", b"", expected_last_seq=1)
+    with pytest.raises(jetwire.WrongLastSequenceError):
+        bad.result(timeout=5.0)
+
+
+def test_work_queue_retention_removes_acked(js):
+    js.add_stream(name="WQ", subjects=["jobs.>"], retention="workqueue")
+    for i in range(3):
+        js.publish("jobs.x", b"%d" % i)
+    cons = js.add_consumer("WQ", durable="worker")
+    for m in cons.fetch(3, timeout=2.0):
+        m.ack_sync()
+    assert js.stream_info("WQ")["state"]["messages"] == 0
+
+
+def test_messages_iterates_continuously(js):
+    orders(js)
+    for i in range(5):
+        js.publish("orders.a", b"%d" % i)
+    cons = js.create_or_update_consumer("ORDERS", durable="it")
+    got = []
+    for m in cons.messages(batch=2, timeout=1.0):
+        got.append(m.data)
+        m.ack()
+    assert got == [b"%d" % i for i in range(5)]
+
+
+def test_ack_errors_are_clear(nc, js):
+    orders(js)
+    js.publish("orders.a", b"x")
+    m = js.create_or_update_consumer("ORDERS", durable="a").fetch(
+        1, timeout=2.0)[0]
+    m.ack()
+    with pytest.raises(jetwire.InvalidArgError, match="already"):
+        m.ack()
+    with pytest.raises(jetwire.InvalidArgError, match="already"):
+        m.nak()
+    sub = nc.subscribe("plain")
+    nc.publish("plain", b"", reply="some.reply")
+    plain = sub.next_msg(timeout=2.0)
+    with pytest.raises(jetwire.InvalidArgError,
+                       match="not a JetStream message"):
+        plain.ack()
+    with pytest.raises(jetwire.InvalidArgError,
+                       match="not a JetStream message"):
+        plain.metadata
+
+
+def test_bad_arguments(js):
+    with pytest.raises(TypeError, match="unknown stream field 'colour'"):
+        js.create_or_update_stream(name="S", subjects=["s"], colour="red")
+    with pytest.raises(TypeError, match="unknown consumer field"):
+        js.create_or_update_consumer("S", durable="d", speed=3)
+    with pytest.raises(TypeError):
+        js.create_or_update_stream(name="S", subjects="s")
+    with pytest.raises(TypeError):
+        js.create_or_update_stream(name="S", subjects=["s"], max_age="1d")
+    with pytest.raises(ValueError):
+        js.create_or_update_stream(name="S", subjects=["s"], max_age=-1.0)
+    with pytest.raises(TypeError):
+        js.stream_info(42)
+    with pytest.raises(TypeError):
+        js.publish("s", "not bytes")
+    with pytest.raises(TypeError):
+        js.publish("s", b"", expected_last_seq="1")
+    with pytest.raises(ValueError):
+        js.publish("s", b"", expected_last_seq=-1)
+    with pytest.raises(TypeError):
+        js.publish(b"s", b"")
+    orders(js)
+    cons = js.create_or_update_consumer("ORDERS", durable="b")
+    with pytest.raises(TypeError):
+        cons.fetch("10")
+    with pytest.raises(ValueError):
+        cons.fetch(0)
+    with pytest.raises(TypeError):
+        cons.fetch(1, timeout="1")
+    with pytest.raises(TypeError):
+        js.create_or_update_consumer("ORDERS", config=["not", "a", "dict"])
+    # config= is the escape hatch: the server's names, merged with kwargs.
+    cons = js.create_or_update_consumer(
+        "ORDERS", config={"durable_name": "c", "max_ack_pending": 7})
+    assert cons.info()["config"]["max_ack_pending"] == 7
+
+
+def test_closed_connection(nats_server):
+    nc = jetwire.connect(nats_server.url)
+    js = nc.jetstream()
+    orders(js)
+    cons = js.create_or_update_consumer("ORDERS", durable="x")
+    nc.close()
+    with pytest.raises(jetwire.ConnectionClosedError):
+        js.stream_info("ORDERS")
+    with pytest.raises(jetwire.ConnectionClosedError):
+        cons.fetch(1, timeout=0.1)
+
+
+def test_aio_core_flow(nats_server):
+    async def main():
+        nc = await jetwire.aio.connect(nats_server.url)
+        js = nc.jetstream()
+        await js.create_or_update_stream(name="ORDERS",
+                                         subjects=["orders.>"])
+        acks = [await js.publish("orders.created", b"%d" % i)
+                for i in range(5)]
+        assert [a.seq for a in acks] == [1, 2, 3, 4, 5]
+        cons = await js.create_or_update_consumer(
+            "ORDERS", durable="order-processor", max_deliver=3)
+        # The loop stays free while a fetch waits.
+        ticks = 0
+
+        async def tick():
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+        ticker = asyncio.ensure_future(tick())
+        await asyncio.sleep(0)
+        assert await cons.fetch(1, timeout=1.0, no_wait=True) != []
+        msgs = await cons.fetch(10, timeout=1.0)
+        assert len(msgs) == 4
+        empty = await cons.fetch(1, timeout=0.5)
+        assert empty == []
+        assert ticks > 10
+        ticker.cancel()
+        for m in msgs:
+            assert isinstance(m, jetwire.aio.Msg)
+            await m.ack()
+        with pytest.raises(jetwire.InvalidArgError):
+            await msgs[0].ack()
+        await js.publish("orders.created", b"late")
+        got = []
+        async for m in cons.messages(timeout=1.0):
+            got.append(m.data)
+            await m.ack_sync()
+        assert got == [b"late"]
+        info = await js.consumer_info("ORDERS", "order-processor")
+        assert info["num_ack_pending"] == 1  # the no_wait one
+        with pytest.raises(jetwire.WrongLastSequenceError):
+            await js.publish("orders.x", b"", expected_last_seq=1)
+        futs = [await js.publish_async("orders.y", b"") for _ in range(10)]
+        await js.publish_async_complete(5.0)
+        assert futs[-1].result().seq == 16
+        await nc.close()
+    asyncio.run(main())
+
+
+def test_push_consumer_through_a_subscription(nc, js):
+    orders(js)
+    sub = nc.subscribe("deliver.orders", queue="g")
+    js.create_or_update_consumer("ORDERS", durable="push",
+                                 deliver_subject="deliver.orders",
+                                 deliver_group="g", ack_wait=1.0)
+    js.publish("orders.a", b"x")
+    m = sub.next_msg(timeout=2.0)
+    assert m.metadata.consumer == "push"
+    m.ack_sync()
+    with pytest.raises(jetwire.InvalidArgError, match="already"):
+        m.ack()
+    with pytest.raises(jetwire.TimeoutError):
+        sub.next_msg(timeout=1.5)  # acked: not redelivered after ack_wait
