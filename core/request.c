@@ -49,11 +49,18 @@ static uint64_t token_of(const jw_conn *c, const char *subject, size_t len)
 {
     if (len <= c->inbox_prefix_len || len - c->inbox_prefix_len > 20)
         return 0;
+    /* Tokens are written without leading zeros and never wrap: anything
+     * else is someone else's subject, not one of our requests. */
+    if (subject[c->inbox_prefix_len] == '0')
+        return 0;
     uint64_t id = 0;
     for (size_t i = c->inbox_prefix_len; i < len; i++) {
         if (subject[i] < '0' || subject[i] > '9')
             return 0;
-        id = id * 10 + (uint64_t)(subject[i] - '0');
+        uint64_t d = (uint64_t)(subject[i] - '0');
+        if (id > (UINT64_MAX - d) / 10)
+            return 0;
+        id = id * 10 + d;
     }
     return id;
 }

@@ -356,3 +356,59 @@ TEST(request_async)
     jw_test_server_stop(s);
     return 0;
 }
+
+/* Replies go to _INBOX.<token>.<id>: an id written with a leading zero or
+ * one that would wrap past 2^64 names no request, so it cannot complete
+ * one. */
+TEST(request_reply_id_strict)
+{
+    START_SERVER(s, NULL);
+    jw_conn *nc = NULL;
+    CHECK_OK(jw_test_connect(s, &nc));
+    jw_sub *svc = NULL;
+    CHECK_OK(jw_conn_subscribe(nc, "strict.svc", NULL, &svc));
+    CHECK_OK(jw_conn_flush(nc, 5000));
+    jw_msg *req = NULL, *got = NULL;
+    CHECK_OK(jw_msg_new("strict.svc", NULL, "", 0, &req));
+    uint64_t id = 0;
+    CHECK_OK(jw_conn_request_start(nc, req, &id));
+    CHECK_OK(jw_sub_next(svc, 5000, &got));
+    const char *reply = jw_msg_reply(got);
+    const char *dot = strrchr(reply, '.');
+    CHECK(dot != NULL);
+    char prefix[128], bad[192];
+    snprintf(prefix, sizeof prefix, "%.*s", (int)(dot + 1 - reply), reply);
+    /* The same id with a leading zero, and id + 2^64 (20 digits). */
+    snprintf(bad, sizeof bad, "%s0%s", prefix, dot + 1);
+    CHECK_OK(jw_conn_publish(nc, bad, "zero", 4));
+    char wrapped[192];
+    /* 18446744073709551616 + id, written out by hand for small ids. */
+    CHECK(id < 384);
+    snprintf(wrapped, sizeof wrapped, "%s18446744073709551%03llu", prefix,
+             616ULL + (unsigned long long)id);
+    CHECK_OK(jw_conn_publish(nc, wrapped, "wrap", 4));
+    CHECK_OK(jw_conn_flush(nc, 5000));
+    uint64_t done_id = 0;
+    jw_status status = JW_OK;
+    jw_msg *r = NULL;
+    CHECK_EQ_INT(jw_conn_request_poll(nc, &done_id, &status, &r), 0);
+    /* The real reply completes it. */
+    CHECK_OK(jw_msg_respond(got, "real", 4));
+    CHECK_OK(jw_conn_flush(nc, 5000));
+    int64_t deadline = jw_test_now_ms() + 5000;
+    int n = 0;
+    while ((n = jw_conn_request_poll(nc, &done_id, &status, &r)) == 0 &&
+           jw_test_now_ms() < deadline)
+        jw_test_sleep_ms(5);
+    CHECK_EQ_INT(n, 1);
+    CHECK_EQ_INT(done_id, id);
+    CHECK_OK(status);
+    CHECK_MEM_STR(jw_msg_data(r), jw_msg_data_len(r), "real");
+    jw_msg_free(r);
+    jw_msg_free(got);
+    jw_msg_free(req);
+    jw_sub_free(svc);
+    jw_conn_free(nc);
+    jw_test_server_stop(s);
+    return 0;
+}
