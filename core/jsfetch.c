@@ -61,8 +61,13 @@ int jw_consumer_fetch(jw_consumer *c, jw_msg **msgs, int batch,
         return jw__fail(JW_EINVAL, "consumer and msgs must not be NULL");
     if (batch <= 0)
         return jw__fail(JW_EINVAL, "fetch batch must be > 0");
+    /* With no_wait, 0 means "what is there now": the server still has to
+     * say so, within the context's timeout. */
+    if (timeout_ms == 0 && no_wait)
+        timeout_ms = c->js->timeout_ms;
     if (timeout_ms <= 0)
-        return jw__fail(JW_EINVAL, "fetch timeout must be > 0 ms");
+        return jw__fail(JW_EINVAL, "fetch timeout must be > 0 ms (0 only "
+                                   "with no_wait)");
     if (max_bytes < 0)
         return jw__fail(JW_EINVAL, "fetch max_bytes must be >= 0");
     jw_js *js = c->js;

@@ -794,7 +794,8 @@ JW_EXTERN void jw_consumer_free(jw_consumer *c);
 
 /* Pull up to batch messages into msgs[] (room for batch), waiting up to
  * timeout_ms (> 0) for them, with max_bytes (0: no limit) as a cap on
- * their total size, or, with no_wait, taking only what is available now.
+ * their total size, or, with no_wait, taking only what is available now
+ * (timeout_ms 0 then means the context's timeout for the server's answer).
  * Returns the number of messages taken, 0 included (nothing arrived in
  * time is not an error), or a negative jw_status: JW_ECONSUMER_NOT_FOUND,
  * JW_EJETSTREAM for a refused request (409 with its description). The

@@ -718,8 +718,11 @@ TEST(js_fetch_limits)
     jw_consumer *cons = NULL;
     CHECK_OK(jw_js_consumer_create(js, "ORDERS", PROCESSOR, &cons));
     jw_msg *m[10];
-    /* no_wait on nothing: at once, empty. */
+    /* no_wait on nothing: at once, empty; timeout 0 is fine with no_wait
+     * (the context's timeout covers the answer) and refused without. */
     CHECK_EQ_INT(jw_consumer_fetch(cons, m, 10, 5000, 0, 1), 0);
+    CHECK_EQ_INT(jw_consumer_fetch(cons, m, 10, 0, 0, 1), 0);
+    CHECK_EQ_INT(jw_consumer_fetch(cons, m, 10, 0, 0, 0), JW_EINVAL);
     char big[200];
     memset(big, 'x', sizeof big);
     for (int i = 0; i < 6; i++)
