@@ -7,50 +7,10 @@
 --
 -- Exits 0 when every test passed.
 
-local url = arg[1] or "nats://127.0.0.1:4222"
-local build = os.getenv("JW_BUILD_DIR")
-if build and build ~= "" then
-    package.cpath = build .. "/lua/?.so;" .. package.cpath
-end
-local jetwire = require "jetwire"
-
-local passed, failed = 0, 0
-
-local function test(name, fn)
-    local ok, err = xpcall(fn, debug.traceback)
-    collectgarbage()
-    if ok then
-        passed = passed + 1
-        print("ok   " .. name)
-    else
-        failed = failed + 1
-        print("FAIL " .. name .. "\n" .. tostring(err))
-    end
-end
-
-local function eq(got, want, what)
-    if got ~= want then
-        error(string.format("%s: got %s, want %s", what or "value",
-                            tostring(got), tostring(want)), 2)
-    end
-end
-
-local function fails(code, fn, ...)
-    local value, err = fn(...)
-    if value ~= nil then
-        error("expected " .. code .. ", got " .. tostring(value), 2)
-    end
-    if err == nil or err.code ~= code then
-        error("expected " .. code .. ", got " .. tostring(err), 2)
-    end
-    assert(type(err.message) == "string")
-    return err
-end
-
-local function raises(fn, ...)
-    local ok = pcall(fn, ...)
-    if ok then error("expected an error to be raised", 2) end
-end
+package.path = (arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
+local h = require "harness"
+local jetwire, url = h.jetwire, h.url
+local test, eq, fails, raises = h.test, h.eq, h.fails, h.raises
 
 local function connect()
     return assert(jetwire.connect { servers = url })
@@ -327,5 +287,4 @@ test("handles are collected in every state", function()
     collectgarbage()
 end)
 
-print(string.format("%d passed, %d failed", passed, failed))
-os.exit(failed == 0 and 0 or 1)
+h.finish()

@@ -7,53 +7,10 @@
 -- The module is found through JW_BUILD_DIR (BUILD/lua/jetwire.so) or
 -- Lua's default cpath. Exits 0 when every test passed.
 
-local url = arg[1] or "nats://127.0.0.1:4222"
-local build = os.getenv("JW_BUILD_DIR")
-if build and build ~= "" then
-    package.cpath = build .. "/lua/?.so;" .. package.cpath
-end
-local jetwire = require "jetwire"
-
-local passed, failed = 0, 0
-
-local function test(name, fn)
-    local ok, err = xpcall(fn, debug.traceback)
-    if ok then
-        passed = passed + 1
-        print("ok   " .. name)
-    else
-        failed = failed + 1
-        print("FAIL " .. name .. "\n" .. tostring(err))
-    end
-end
-
-local function eq(got, want, what)
-    if got ~= want then
-        error(string.format("%s: got %s, want %s", what or "value",
-                            tostring(got), tostring(want)), 2)
-    end
-end
-
--- fn(...) must return nil, err with err.code == code.
-local function fails(code, fn, ...)
-    local value, err = fn(...)
-    if value ~= nil then
-        error("expected " .. code .. ", got " .. tostring(value), 2)
-    end
-    if type(err) ~= "table" or err.code ~= code then
-        error("expected " .. code .. ", got " .. tostring(err), 2)
-    end
-    assert(type(err.message) == "string")
-    assert(tostring(err):find(code, 1, true), "tostring(err) names the code")
-    return err
-end
-
--- fn(...) must raise (a misused argument).
-local function raises(fn, ...)
-    local ok, err = pcall(fn, ...)
-    if ok then error("expected an error to be raised", 2) end
-    return err
-end
+package.path = (arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
+local h = require "harness"
+local jetwire, url = h.jetwire, h.url
+local test, eq, fails, raises = h.test, h.eq, h.fails, h.raises
 
 local function connect(extra)
     local opts = { servers = url }
@@ -644,5 +601,4 @@ test("event handlers run inside process(); reconnect options", function()
     nc:close()
 end)
 
-print(string.format("%d passed, %d failed", passed, failed))
-os.exit(failed == 0 and 0 or 1, true)
+h.finish()

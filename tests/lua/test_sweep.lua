@@ -12,12 +12,9 @@
 -- a valid call (timeouts 0, so nothing waits), and a method the sweep
 -- does not know fails it until it is added here.
 
-local url = arg[1] or "nats://127.0.0.1:4222"
-local build = os.getenv("JW_BUILD_DIR")
-if build and build ~= "" then
-    package.cpath = build .. "/lua/?.so;" .. package.cpath
-end
-local jetwire = require "jetwire"
+package.path = (arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
+local h = require "harness"
+local jetwire, url = h.jetwire, h.url
 
 -- The valid arguments of each call (after self for methods).
 local BASE = {
