@@ -1,12 +1,20 @@
 /*
  * TLS through OpenSSL (see tls.h). Sessions run on the connection's own
- * non-blocking socket (SSL_set_fd); OpenSSL's WANT_READ / WANT_WRITE tell
- * the connection which readiness to wait for.
+ * non-blocking socket; OpenSSL's WANT_READ / WANT_WRITE tell the connection
+ * which readiness to wait for.
+ *
+ * The socket is reached through our own small BIO rather than OpenSSL's
+ * socket BIO, which writes with write(2): a peer that has gone away would
+ * then raise SIGPIPE and kill a host program that has not ignored it. Ours
+ * sends with MSG_NOSIGNAL, as the plain-text path does.
  */
 #include "tls.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +34,79 @@ struct jw__tls {
     SSL *ssl;
     jw_status error; /* of the last failed call */
 };
+
+/* --- the socket BIO ---------------------------------------------------- */
+
+static int sock_fd(BIO *b)
+{
+    return (int)(intptr_t)BIO_get_data(b);
+}
+
+static int retryable(int e)
+{
+    return e == EAGAIN || e == EWOULDBLOCK || e == EINTR;
+}
+
+static int sock_write(BIO *b, const char *buf, int n)
+{
+    BIO_clear_retry_flags(b);
+    ssize_t put = send(sock_fd(b), buf, (size_t)n, MSG_NOSIGNAL);
+    if (put < 0 && retryable(errno))
+        BIO_set_retry_write(b);
+    return (int)put;
+}
+
+static int sock_read(BIO *b, char *buf, int n)
+{
+    BIO_clear_retry_flags(b);
+    ssize_t got = recv(sock_fd(b), buf, (size_t)n, 0);
+    if (got < 0 && retryable(errno))
+        BIO_set_retry_read(b);
+    return (int)got;
+}
+
+static long sock_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+    (void)b, (void)num, (void)ptr;
+    switch (cmd) {
+    case BIO_CTRL_FLUSH: /* nothing is buffered here */
+    case BIO_CTRL_DUP:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static BIO_METHOD *sock_method;
+static pthread_once_t sock_method_once = PTHREAD_ONCE_INIT;
+
+static void sock_method_init(void)
+{
+    BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK |
+                                     BIO_TYPE_DESCRIPTOR,
+                                 "jetwire socket");
+    if (m && BIO_meth_set_write(m, sock_write) == 1 &&
+        BIO_meth_set_read(m, sock_read) == 1 &&
+        BIO_meth_set_ctrl(m, sock_ctrl) == 1) {
+        sock_method = m; /* lives as long as the process, like OpenSSL's */
+        return;
+    }
+    BIO_meth_free(m);
+}
+
+/* A BIO on fd; the caller (or the SSL it is given to) owns it. */
+static BIO *sock_bio_new(int fd)
+{
+    pthread_once(&sock_method_once, sock_method_init);
+    BIO *b = sock_method ? BIO_new(sock_method) : NULL;
+    if (b) {
+        BIO_set_data(b, (void *)(intptr_t)fd);
+        BIO_set_init(b, 1);
+    }
+    return b;
+}
+
+/* --- contexts and sessions --------------------------------------------- */
 
 int jw__tls_wanted(const jw_opts *o)
 {
@@ -131,7 +212,10 @@ jw_status jw__tls_new(jw__tls_ctx *ctx, int fd, const char *host,
         return jw__fail(JW_ENO_MEMORY, "out of memory");
     ERR_clear_error();
     t->ssl = SSL_new(ctx->ssl_ctx);
-    int ok = t->ssl && SSL_set_fd(t->ssl, fd) == 1;
+    BIO *bio = t->ssl ? sock_bio_new(fd) : NULL;
+    int ok = bio != NULL;
+    if (ok)
+        SSL_set_bio(t->ssl, bio, bio); /* the SSL now owns it */
     /* SNI for names only; the certificate check for names and addresses. */
     if (ok && name && !is_ip_address(name))
         ok = SSL_set_tlsext_host_name(t->ssl, name) == 1;

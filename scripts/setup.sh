@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
-  build-essential cmake pkg-config clang
+  build-essential cmake pkg-config clang libclang-rt-dev
   libevent-dev libmsgpack-dev libjansson-dev libssl-dev
   nats-server lua5.4 liblua5.4-dev luarocks libnats-dev
   python3 python3-venv python3-dev

@@ -184,3 +184,34 @@ TEST(tls_reconnect)
     tls_teardown(&f);
     return 0;
 }
+
+/* A server that vanishes while big publishes are in flight: the write that
+ * meets the reset must fail as an I/O error, not raise SIGPIPE (this test
+ * process leaves SIGPIPE at its default, which kills). */
+TEST(tls_peer_gone_mid_write)
+{
+    static char big[256 * 1024];
+    tls_fixture f;
+    CHECK(tls_setup(&f, 0) == 0);
+    jw_opts *opts = NULL;
+    CHECK_OK(jw_opts_new(&opts));
+    CHECK_OK(jw_opts_set_bool(opts, "tls_insecure_skip_verify", 1));
+    CHECK_OK(jw_opts_set_bool(opts, "allow_reconnect", 0));
+    char url[96];
+    snprintf(url, sizeof url, "tls://127.0.0.1:%d", f.server->port);
+    jw_conn *nc = NULL;
+    CHECK_OK(jw_conn_connect(url, opts, &nc));
+    jw_opts_free(opts);
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 20; i++)
+            (void)jw_conn_publish(nc, "tls.gone", big, 800 * 1024 / 4);
+    }
+    CHECK(jw_test_server_kill(f.server) == 0);
+    jw_status st = JW_OK;
+    for (int i = 0; i < 2000 && st == JW_OK; i++)
+        st = jw_conn_publish(nc, "tls.gone", big, sizeof big / 2);
+    CHECK(st != JW_OK);
+    jw_conn_free(nc);
+    tls_teardown(&f);
+    return 0;
+}
