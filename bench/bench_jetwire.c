@@ -12,6 +12,11 @@
  *           N sequential jw_conn_request calls ("pull" variant: the
  *           responder is a thread pulling with jw_sub_next, as a binding
  *           that never runs its code on the loop thread must do).
+ *   js*     JetStream: publish (each acked, or async), fetch and continuous
+ *           consumption with an ack per message, on a memory stream.
+ *   kv*     Key-Value on a memory bucket: put (each acked) and get over
+ *           1,000 keys; watch: the initial values of n keys up to the end
+ *           marker.
  *
  * Every connection uses the default own-thread loop and default options.
  */
@@ -447,6 +452,98 @@ static int run_jsconsume(const bench_args *args)
     return 0;
 }
 
+/* ------------------------------------------------------------------------
+ * Key-Value: a memory bucket named like the stream, deleted after.
+ */
+static jw_kv *kv_setup(jw_js *js, const bench_args *args)
+{
+    char cfg[128];
+    snprintf(cfg, sizeof cfg,
+             "{\"bucket\":\"%s\",\"storage\":\"memory\"}", args->stream);
+    jw_kv *kv = NULL;
+    int rc = jw_js_kv_create(js, cfg, &kv);
+    if (rc != JW_OK)
+        die("jw_js_kv_create", rc);
+    return kv;
+}
+
+/* Put n values, cycling over `keys` keys. */
+static void kv_put_all(jw_kv *kv, const bench_args *args, const void *payload,
+                       long n, long keys)
+{
+    char key[32];
+    for (long i = 0; i < n; i++) {
+        bench_kv_key(key, sizeof key, i % keys);
+        int rc = jw_kv_put(kv, key, payload, args->size, NULL);
+        if (rc != JW_OK)
+            die("jw_kv_put", rc);
+    }
+}
+
+static int run_kv(const bench_args *args)
+{
+    jw_conn *conn = connect_or_die(args, "bench-kv");
+    jw_js *js = NULL;
+    int rc = jw_js_new(conn, &js);
+    if (rc == JW_OK)
+        rc = jw_js_set_int(js, "timeout", args->timeout_ms);
+    if (rc != JW_OK)
+        die("jw_js_new", rc);
+    jw_kv *kv = kv_setup(js, args);
+    void *payload = bench_payload(args->size);
+    bench_window w;
+    if (args->mode == BENCH_KVPUT) {
+        bench_window_start(&w);
+        kv_put_all(kv, args, payload, args->n, BENCH_KV_KEYS);
+        bench_window_stop(&w);
+    } else if (args->mode == BENCH_KVGET) {
+        kv_put_all(kv, args, payload, BENCH_KV_KEYS, BENCH_KV_KEYS);
+        char key[32];
+        bench_window_start(&w);
+        for (long i = 0; i < args->n; i++) {
+            jw_kv_entry *e = NULL;
+            bench_kv_key(key, sizeof key, i % BENCH_KV_KEYS);
+            rc = jw_kv_get(kv, key, &e);
+            if (rc != JW_OK)
+                die("jw_kv_get", rc);
+            jw_kv_entry_free(e);
+        }
+        bench_window_stop(&w);
+    } else {
+        kv_put_all(kv, args, payload, args->n, args->n);
+        jw_kv_watcher *watcher = NULL;
+        long seen = 0;
+        bench_window_start(&w);
+        rc = jw_kv_watch(kv, NULL, 0, &watcher);
+        if (rc != JW_OK)
+            die("jw_kv_watch", rc);
+        for (;;) {
+            jw_kv_entry *e = NULL;
+            rc = jw_kv_watch_next(watcher, args->timeout_ms, &e);
+            if (rc != JW_OK)
+                die("jw_kv_watch_next", rc);
+            if (e == NULL)
+                break; /* the end of the initial values */
+            jw_kv_entry_free(e);
+            seen++;
+        }
+        bench_window_stop(&w);
+        jw_kv_watcher_free(watcher);
+        if (seen != args->n) {
+            fprintf(stderr, "bench_jetwire: watch saw %ld of %ld keys\n",
+                    seen, args->n);
+            return 1;
+        }
+    }
+    bench_report(LIB_NAME, args, &w, args->n, NULL);
+    jw_kv_free(kv);
+    jw_js_kv_delete(js, args->stream);
+    jw_js_free(js);
+    jw_conn_free(conn);
+    free(payload);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     bench_args args;
@@ -466,6 +563,10 @@ int main(int argc, char **argv)
     case BENCH_JSFETCH:
     case BENCH_JSCONSUME:
         return run_jsconsume(&args);
+    case BENCH_KVPUT:
+    case BENCH_KVGET:
+    case BENCH_KVWATCH:
+        return run_kv(&args);
     }
     return 2;
 }

@@ -579,6 +579,93 @@ static int run_jsconsume(const bench_args *args)
     return failed ? 1 : 0;
 }
 
+/* ------------------------------------------------------------------------
+ * Key-Value: a memory bucket named like the stream, deleted after.
+ */
+static void kv_put_all(kvStore *kv, const bench_args *args,
+                       const void *payload, long n, long keys)
+{
+    char key[32];
+    for (long i = 0; i < n; i++) {
+        bench_kv_key(key, sizeof key, i % keys);
+        natsStatus s = kvStore_Put(NULL, kv, key, payload, (int)args->size);
+        if (s != NATS_OK)
+            die("kvStore_Put", s);
+    }
+}
+
+static int run_kv(const bench_args *args)
+{
+    natsConnection *conn = connect_or_die(args, "bench-kv");
+    jsOptions jo;
+    jsOptions_Init(&jo);
+    jo.Wait = args->timeout_ms;
+    jsCtx *js = NULL;
+    natsStatus s = natsConnection_JetStream(&js, conn, &jo);
+    if (s != NATS_OK)
+        die("natsConnection_JetStream", s);
+    kvConfig cfg;
+    kvConfig_Init(&cfg);
+    cfg.Bucket = args->stream;
+    cfg.StorageType = js_MemoryStorage;
+    kvStore *kv = NULL;
+    s = js_CreateKeyValue(&kv, js, &cfg);
+    if (s != NATS_OK)
+        die("js_CreateKeyValue", s);
+    void *payload = bench_payload(args->size);
+    bench_window w;
+    if (args->mode == BENCH_KVPUT) {
+        bench_window_start(&w);
+        kv_put_all(kv, args, payload, args->n, BENCH_KV_KEYS);
+        bench_window_stop(&w);
+    } else if (args->mode == BENCH_KVGET) {
+        kv_put_all(kv, args, payload, BENCH_KV_KEYS, BENCH_KV_KEYS);
+        char key[32];
+        bench_window_start(&w);
+        for (long i = 0; i < args->n; i++) {
+            kvEntry *e = NULL;
+            bench_kv_key(key, sizeof key, i % BENCH_KV_KEYS);
+            s = kvStore_Get(&e, kv, key);
+            if (s != NATS_OK)
+                die("kvStore_Get", s);
+            kvEntry_Destroy(e);
+        }
+        bench_window_stop(&w);
+    } else {
+        kv_put_all(kv, args, payload, args->n, args->n);
+        kvWatcher *watcher = NULL;
+        long seen = 0;
+        bench_window_start(&w);
+        s = kvStore_WatchAll(&watcher, kv, NULL);
+        if (s != NATS_OK)
+            die("kvStore_WatchAll", s);
+        for (;;) {
+            kvEntry *e = NULL;
+            s = kvWatcher_Next(&e, watcher, args->timeout_ms);
+            if (s != NATS_OK)
+                die("kvWatcher_Next", s);
+            if (e == NULL)
+                break; /* the end of the initial values */
+            kvEntry_Destroy(e);
+            seen++;
+        }
+        bench_window_stop(&w);
+        kvWatcher_Destroy(watcher);
+        if (seen != args->n) {
+            fprintf(stderr, "bench_natsc: watch saw %ld of %ld keys\n", seen,
+                    args->n);
+            return 1;
+        }
+    }
+    bench_report(LIB_NAME, args, &w, args->n, NULL);
+    kvStore_Destroy(kv);
+    js_DeleteKeyValue(js, args->stream);
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(conn);
+    free(payload);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     bench_args args;
@@ -609,6 +696,11 @@ int main(int argc, char **argv)
         break;
     case BENCH_JSCONSUME:
         rc = run_jsconsume(&args);
+        break;
+    case BENCH_KVPUT:
+    case BENCH_KVGET:
+    case BENCH_KVWATCH:
+        rc = run_kv(&args);
         break;
     }
     nats_Close();

@@ -25,8 +25,20 @@ typedef enum bench_mode {
     BENCH_JSPUB = 4,   /* JetStream publish, waiting for each ack */
     BENCH_JSASYNC = 5, /* JetStream async publish, then wait for all acks */
     BENCH_JSFETCH = 6, /* pull fetch in batches + ack each message */
-    BENCH_JSCONSUME = 7 /* continuous consumption + ack each message */
+    BENCH_JSCONSUME = 7, /* continuous consumption + ack each message */
+    BENCH_KVPUT = 8,     /* KV put, waiting for each ack */
+    BENCH_KVGET = 9,     /* KV get of the latest value (direct get) */
+    BENCH_KVWATCH = 10   /* KV watch of n keys up to the end marker */
 } bench_mode;
+
+/* KV modes: the bucket (named like the stream) is in memory with history 1;
+ * put and get cycle over this many keys. */
+#define BENCH_KV_KEYS 1000
+
+static void bench_kv_key(char *buf, size_t size, long i)
+{
+    snprintf(buf, size, "k%ld", i);
+}
 
 /* JetStream modes: the stream is in memory (the client's costs, not the
  * disk's), one per process; fetch takes batches of this size. */
@@ -56,7 +68,8 @@ typedef struct bench_args {
 static void bench_usage(const char *prog, const char *variants)
 {
     fprintf(stderr,
-            "usage: %s --mode pub|pubsub|reqrep|jspub|jsasync|jsfetch|jsconsume\n"
+            "usage: %s --mode pub|pubsub|reqrep|jspub|jsasync|jsfetch|jsconsume|\n"
+            "                 kvput|kvget|kvwatch\n"
             "          [--size BYTES] [--n COUNT]\n"
             "          [--url URL] [--warmup COUNT] [--timeout-ms MS]\n"
             "          [--variant NAME]\n"
@@ -117,6 +130,12 @@ static int bench_parse_args(int argc, char **argv, const char *variants,
                 args->mode = BENCH_JSFETCH;
             else if (strcmp(val, "jsconsume") == 0)
                 args->mode = BENCH_JSCONSUME;
+            else if (strcmp(val, "kvput") == 0)
+                args->mode = BENCH_KVPUT;
+            else if (strcmp(val, "kvget") == 0)
+                args->mode = BENCH_KVGET;
+            else if (strcmp(val, "kvwatch") == 0)
+                args->mode = BENCH_KVWATCH;
             else
                 goto bad;
             args->mode_name = val;

@@ -10,6 +10,8 @@
 #   MODES="pub pubsub reqrep jspub jsasync jsfetch jsconsume"   which modes
 #   JS_SIZES="128"           payload sizes of the JetStream modes
 #   N_JSPUB=20000 N_JSASYNC=500000 N_JSFETCH=500000 (also jsconsume's)
+#   N_KVPUT=20000 N_KVGET=50000 N_KVWATCH=20000   (modes kvput kvget kvwatch,
+#                            at the JetStream sizes)
 #   BENCH_LIBS="jetwire natsc"   which programs to build and run
 #   BUILD_DIR=<repo>/build-bench
 #   BENCH_JETWIRE_BIN, BENCH_NATSC_BIN   use these binaries, skip the build
@@ -23,10 +25,13 @@ N_PUB=${N_PUB:-5000000}
 N_PUBSUB=${N_PUBSUB:-1000000}
 N_REQREP=${N_REQREP:-10000}
 JS_SIZES=${JS_SIZES:-128}
-MODES=${MODES:-pub pubsub reqrep jspub jsasync jsfetch jsconsume}
+MODES=${MODES:-pub pubsub reqrep jspub jsasync jsfetch jsconsume kvput kvget kvwatch}
 N_JSPUB=${N_JSPUB:-20000}
 N_JSASYNC=${N_JSASYNC:-500000}
 N_JSFETCH=${N_JSFETCH:-500000}
+N_KVPUT=${N_KVPUT:-20000}
+N_KVGET=${N_KVGET:-50000}
+N_KVWATCH=${N_KVWATCH:-20000}
 BENCH_LIBS=${BENCH_LIBS:-jetwire natsc}
 OUT_DIR=$ROOT/bench/results
 OUT=$OUT_DIR/latest.md
@@ -71,6 +76,9 @@ for mode in $MODES; do
     jspub) n=$N_JSPUB sizes=$JS_SIZES ;;
     jsasync) n=$N_JSASYNC sizes=$JS_SIZES ;;
     jsfetch | jsconsume) n=$N_JSFETCH sizes=$JS_SIZES ;;
+    kvput) n=$N_KVPUT sizes=$JS_SIZES ;;
+    kvget) n=$N_KVGET sizes=$JS_SIZES ;;
+    kvwatch) n=$N_KVWATCH sizes=$JS_SIZES ;;
     esac
     for size in $sizes; do
         for round in $(seq "$ROUNDS"); do
@@ -176,7 +184,8 @@ commit=$(bench_commit)
         "$server_version on 127.0.0.1, nats.c $(pkg-config --modversion libnats 2>/dev/null || echo '?')."
     echo "Median of $ROUNDS rounds; modes: $MODES; n: pub $N_PUB, pubsub $N_PUBSUB," \
         "reqrep $N_REQREP (after 200 unmeasured requests), jspub $N_JSPUB," \
-        "jsasync $N_JSASYNC, jsfetch and jsconsume $N_JSFETCH (memory stream, batches of 256)." \
+        "jsasync $N_JSASYNC, jsfetch and jsconsume $N_JSFETCH (memory stream, batches of 256)," \
+        "kvput $N_KVPUT and kvget $N_KVGET over 1,000 keys, kvwatch $N_KVWATCH keys (memory bucket)." \
         "Run took ${elapsed}s."
     echo "Ratios are jetwire / nats.c: rate above 1 is better, CPU and p50 below 1 are better."
     echo "CPU is user+sys of the whole client process per million messages (requests for reqrep)."
