@@ -8,9 +8,10 @@
 #                         sets URL and server_version
 #   bench_run LABEL CMD...    one benchmark program: its RESULT line into
 #                         $raw, a progress line; a failure counted
-#   bench_rotate FN CLIENT... FN CLIENT MODE SIZE for every mode, size
-#                         ($SIZES) and round ($ROUNDS), the clients'
-#                         order rotated each round
+#   bench_rotate FN CLIENT... FN CLIENT MODE SIZE for every mode
+#                         ($ROTATE_MODES, default pub pubsub reqrep), size
+#                         ($ROTATE_SIZES, default $SIZES) and round
+#                         ($ROUNDS), the clients' order rotated each round
 #   bench_finish TABLE OUT    TABLE and the raw RESULT lines into OUT,
 #                         TABLE printed; exit 1 when a run failed
 #   bench_commit          the commit, "(working tree with changes)" added
@@ -82,8 +83,8 @@ bench_rotate() {
     local fn=$1 mode size round k client
     shift
     local clients=("$@")
-    for mode in pub pubsub reqrep; do
-        for size in $SIZES; do
+    for mode in ${ROTATE_MODES:-pub pubsub reqrep}; do
+        for size in ${ROTATE_SIZES:-$SIZES}; do
             for round in $(seq "$ROUNDS"); do
                 # Rotate the order each round so that no client always
                 # meets the server warm (or cold).

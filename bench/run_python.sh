@@ -10,6 +10,11 @@
 #   SIZES="16 128"            payload bytes
 #   N_PUB=500000 N_PUBSUB=200000 N_REQREP=5000        the Python programs
 #   N_C_PUB=5000000 N_C_PUBSUB=1000000 N_C_REQREP=$N_REQREP   bench_jetwire
+#   JS_MODES="jspub jsasync jsfetch jsconsume"   JetStream modes ("" for
+#                             none), Python (sync, aio) beside C only
+#   JS_SIZES="128"            their payload bytes
+#   N_JSPUB=5000 N_JSASYNC=100000 N_JSFETCH=100000   (jsconsume as jsfetch;
+#                             the same n for Python and C)
 #   STARTUP_RUNS=7            fresh interpreters per client for startup
 #   BENCH_CLIENTS="jw-sync jw-aio natspy c"   which clients to run
 #   BENCH_VENV=<repo>/bench/.venv-py    the venv with nats-py and jetwire
@@ -27,6 +32,11 @@ N_REQREP=${N_REQREP:-5000}
 N_C_PUB=${N_C_PUB:-5000000}
 N_C_PUBSUB=${N_C_PUBSUB:-1000000}
 N_C_REQREP=${N_C_REQREP:-$N_REQREP}
+JS_MODES=${JS_MODES-jspub jsasync jsfetch jsconsume}
+JS_SIZES=${JS_SIZES:-128}
+N_JSPUB=${N_JSPUB:-5000}
+N_JSASYNC=${N_JSASYNC:-100000}
+N_JSFETCH=${N_JSFETCH:-100000}
 STARTUP_RUNS=${STARTUP_RUNS:-7}
 BENCH_CLIENTS=${BENCH_CLIENTS:-jw-sync jw-aio natspy c}
 PYDIR=$ROOT/bench/python
@@ -102,12 +112,16 @@ bench_start_server
 # --- runs ------------------------------------------------------------------
 run_one() { # client mode size
     local n cmd
+    local prog=bench_jetwire_py.py
     case $2 in
     pub) n=$N_PUB ;; pubsub) n=$N_PUBSUB ;; reqrep) n=$N_REQREP ;;
+    jspub) n=$N_JSPUB ;; jsasync) n=$N_JSASYNC ;;
+    jsfetch | jsconsume) n=$N_JSFETCH ;;
     esac
+    case $2 in js*) prog=bench_jetwire_py_js.py ;; esac
     case $1 in
-    jw-sync) cmd=("$PY" "$PYDIR/bench_jetwire_py.py" --api sync) ;;
-    jw-aio) cmd=("$PY" "$PYDIR/bench_jetwire_py.py" --api aio) ;;
+    jw-sync) cmd=("$PY" "$PYDIR/$prog" --api sync) ;;
+    jw-aio) cmd=("$PY" "$PYDIR/$prog" --api aio) ;;
     natspy) cmd=("$PY" "$PYDIR/bench_natspy.py") ;;
     c)
         cmd=("$JW_BIN")
@@ -122,6 +136,16 @@ run_one() { # client mode size
 
 read -r -a clients <<<"$BENCH_CLIENTS"
 bench_rotate run_one "${clients[@]}"
+# JetStream: the Python APIs beside the C engine (nats-py is not the peer
+# here: the targets are ratios to C).
+js_clients=()
+for client in "${clients[@]}"; do
+    [ "$client" = natspy ] || js_clients+=("$client")
+done
+if [ -n "$JS_MODES" ] && [ ${#js_clients[@]} -gt 0 ]; then
+    ROTATE_MODES=$JS_MODES ROTATE_SIZES=$JS_SIZES \
+        bench_rotate run_one "${js_clients[@]}"
+fi
 
 echo "  startup: $STARTUP_RUNS fresh interpreters per client" >&2
 if ! "$PY" "$PYDIR/startup.py" --url "$URL" --runs "$STARTUP_RUNS" \
@@ -137,6 +161,6 @@ elapsed=$(($(date +%s) - started))
     --header "# jetwire Python package vs nats-py" \
     --header "" \
     --header "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(bench_commit), $(nproc) CPUs, $server_version on 127.0.0.1; Python $python_version, jetwire $jetwire_version, nats-py $natspy_version (asyncio, default event loop)." \
-    --header "Median of $ROUNDS rounds. n: Python pub $N_PUB, pubsub $N_PUBSUB, reqrep $N_REQREP; C bench_jetwire pub $N_C_PUB, pubsub $N_C_PUBSUB, reqrep $N_C_REQREP (reqrep after 200 unmeasured requests). Run took ${elapsed}s." \
+    --header "Median of $ROUNDS rounds. n: Python pub $N_PUB, pubsub $N_PUBSUB, reqrep $N_REQREP; C bench_jetwire pub $N_C_PUB, pubsub $N_C_PUBSUB, reqrep $N_C_REQREP (reqrep after 200 unmeasured requests); JetStream (memory stream, Python and C alike) jspub $N_JSPUB, jsasync $N_JSASYNC, jsfetch and jsconsume $N_JSFETCH. Run took ${elapsed}s." \
     >"$work/table.md"
 bench_finish "$work/table.md" "$OUT"

@@ -29,14 +29,19 @@ AIO_YIELD_EVERY = 1024
 now_ns = time.perf_counter_ns
 
 
+#: The core modes every Python program has; bench_jetwire_py_js.py has its
+#: own (JetStream and KV).
+CORE_MODES = ("pub", "pubsub", "reqrep")
+
+
 def parse_args(prog: str, variants: Sequence[str],
                argv: Optional[Sequence[str]] = None,
-               variant_flag: str = "--variant") -> argparse.Namespace:
+               variant_flag: str = "--variant",
+               modes: Sequence[str] = CORE_MODES) -> argparse.Namespace:
     """The same options as the C programs. ``variants[0]`` is the default;
     anything not listed is rejected so a typo cannot measure the default."""
     p = argparse.ArgumentParser(prog=prog)
-    p.add_argument("--mode", required=True,
-                   choices=("pub", "pubsub", "reqrep"))
+    p.add_argument("--mode", required=True, choices=tuple(modes))
     p.add_argument("--size", type=int, default=16)
     p.add_argument("--n", type=int, default=100000)
     p.add_argument("--url", default="nats://127.0.0.1:4222")
@@ -48,6 +53,7 @@ def parse_args(prog: str, variants: Sequence[str],
     if args.size < 0 or args.n < 1 or args.warmup < 0 or args.timeout_ms < 1:
         p.error("--size and --warmup must be >= 0, --n and --timeout-ms >= 1")
     args.subject = "bench.%d.%s" % (os.getpid(), args.mode)
+    args.stream = "BENCH_%d" % os.getpid()  # JetStream and KV modes
     args.timeout = args.timeout_ms / 1000.0
     return args
 

@@ -30,6 +30,12 @@ TARGETS = [
     ("request/reply p50 <= 0.6x nats-py", "reqrep", "p50_us", 0.6, "low"),
 ]
 STARTUP_TARGET_MS = 50.0
+# JetStream (issue 6) and KV (issue 7): Python at least this share of the
+# C engine's rate, per mode.
+JS_MODES = ("jspub", "jsasync", "jsfetch", "jsconsume")
+JS_TARGET = 0.4
+KV_MODES = ("kvput", "kvget", "kvwatch")
+KV_TARGET = 0.5
 
 Key = Tuple[str, str, str, int]  # lib, variant, mode, size
 
@@ -190,6 +196,36 @@ def main() -> int:
                 ms, "met" if ms < STARTUP_TARGET_MS else "NOT met"))
         w("| startup < %.0f ms | - | %s | %s |" % (STARTUP_TARGET_MS,
                                                   *cells))
+    for modes, bound, what in ((JS_MODES, JS_TARGET, "JetStream"),
+                               (KV_MODES, KV_TARGET, "Key-Value")):
+        rows = [(mode, size) for mode in modes
+                for size in sorted({k[3] for k in runs if k[2] == mode})]
+        if not rows:
+            continue
+        w("")
+        w("%s, Python beside the C engine (rate: messages/s; CPU: s per "
+          "million; target: Python >= %.1fx C, reported, not asserted):"
+          % (what, bound))
+        w("")
+        w("| mode | size B | sync | aio | C | sync / C | aio / C | "
+          "sync CPU | aio CPU | C CPU | target |")
+        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+        for mode, size in rows:
+            r = {who: m.get(who, mode, size, "rate") for who in (SYNC, AIO,
+                                                                 C)}
+            cpu = {who: m.get(who, mode, size, "cpu_s_per_m")
+                   for who in (SYNC, AIO, C)}
+            verdict = []
+            for who, name in ((SYNC, "sync"), (AIO, "aio")):
+                x = ratio(r[who], r[C])
+                if x is not None:
+                    verdict.append("%s %s" % (name, "met" if x >= bound
+                                              else "NOT met"))
+            w("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                mode, size, *(num(r[x], "%.0f") for x in (SYNC, AIO, C)),
+                bold_ratio(r[SYNC], r[C]), bold_ratio(r[AIO], r[C]),
+                *(num(cpu[x], "%.3f") for x in (SYNC, AIO, C)),
+                ", ".join(verdict) or "-"))
     print("\n".join(out))
     return 0
 
