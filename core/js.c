@@ -5,9 +5,11 @@
 #include "js.h"
 #include "subject.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static _Thread_local int last_err_code;
 
@@ -218,7 +220,15 @@ struct jw_js_pub_opts {
     int has_last_seq, has_last_subject_seq;
     uint64_t last_seq, last_subject_seq;
     int64_t timeout_ms; /* 0: the context's */
+    int64_t retry_attempts; /* -1: JW__JS_PUB_RETRIES */
+    int64_t retry_wait_ms;  /* 0: JW__JS_PUB_RETRY_WAIT_MS */
 };
+
+/* A publish that meets no responders is tried again this many times, this
+ * long apart (ADR-22): a stream whose leader is being elected in a cluster
+ * has nobody to answer for a moment. As in nats.go. */
+#define JW__JS_PUB_RETRIES 2
+#define JW__JS_PUB_RETRY_WAIT_MS 250
 
 struct jw_js_pub_ack {
     char *stream, *domain;
@@ -231,7 +241,10 @@ jw_status jw_js_pub_opts_new(jw_js_pub_opts **out)
     if (!out)
         return jw__fail(JW_EINVAL, "out is NULL");
     *out = calloc(1, sizeof(**out));
-    return *out ? JW_OK : jw__fail(JW_ENO_MEMORY, "out of memory");
+    if (!*out)
+        return jw__fail(JW_ENO_MEMORY, "out of memory");
+    (*out)->retry_attempts = -1;
+    return JW_OK;
 }
 
 void jw_js_pub_opts_free(jw_js_pub_opts *o)
@@ -295,6 +308,18 @@ jw_status jw_js_pub_opts_set_int(jw_js_pub_opts *o, const char *name,
         if (value <= 0)
             return jw__fail(JW_EINVAL, "publish timeout must be > 0 ms");
         o->timeout_ms = value;
+        return JW_OK;
+    }
+    if (strcmp(name, "retry_attempts") == 0) {
+        if (value < 0 || value > 100)
+            return jw__fail(JW_EINVAL, "retry_attempts must be 0..100");
+        o->retry_attempts = value;
+        return JW_OK;
+    }
+    if (strcmp(name, "retry_wait") == 0) {
+        if (value <= 0 || value > 60000)
+            return jw__fail(JW_EINVAL, "retry_wait must be 1..60000 ms");
+        o->retry_wait_ms = value;
         return JW_OK;
     }
     if (value < 0)
@@ -431,21 +456,13 @@ static jw_status pub_headers(const jw_msg *msg, const jw_js_pub_opts *o,
     return st;
 }
 
-static jw_status publish(jw_js *js, const char *subject, const jw_msg *msg,
-                         const void *data, size_t len,
-                         const jw_js_pub_opts *o, jw_js_pub_ack **ack)
+/* One try: the request and its PubAck. */
+static jw_status publish_once(jw_js *js, const char *subject, const char *hdr,
+                              size_t hdr_len, const void *data, size_t len,
+                              int64_t timeout, jw_js_pub_ack **ack)
 {
-    if (ack)
-        *ack = NULL;
-    if (!js)
-        return jw__fail(JW_EINVAL, "js is NULL");
-    char *hdr;
-    size_t hdr_len;
-    jw_status st = pub_headers(msg, o, &hdr, &hdr_len);
-    if (st)
-        return st;
-    int64_t timeout = o && o->timeout_ms ? o->timeout_ms : js->timeout_ms;
     jw_msg *reply = NULL;
+    jw_status st;
     if (hdr) {
         /* A view, not a copy: request_msg only reads it. */
         jw_msg view = {.kind = JW__MSG_RECEIVED,
@@ -455,7 +472,6 @@ static jw_status publish(jw_js *js, const char *subject, const jw_msg *msg,
                        .data = data ? data : "",
                        .data_len = len};
         st = jw_conn_request_msg(js->conn, &view, timeout, &reply);
-        free(hdr);
     } else {
         st = jw_conn_request(js->conn, subject, data, len, timeout, &reply);
     }
@@ -475,6 +491,37 @@ static jw_status publish(jw_js *js, const char *subject, const jw_msg *msg,
         *ack = a;
     else
         jw_js_pub_ack_free(a);
+    return st;
+}
+
+static jw_status publish(jw_js *js, const char *subject, const jw_msg *msg,
+                         const void *data, size_t len,
+                         const jw_js_pub_opts *o, jw_js_pub_ack **ack)
+{
+    if (ack)
+        *ack = NULL;
+    if (!js)
+        return jw__fail(JW_EINVAL, "js is NULL");
+    char *hdr;
+    size_t hdr_len;
+    jw_status st = pub_headers(msg, o, &hdr, &hdr_len);
+    if (st)
+        return st;
+    int64_t timeout = o && o->timeout_ms ? o->timeout_ms : js->timeout_ms;
+    int64_t retries = o && o->retry_attempts >= 0 ? o->retry_attempts
+                                                  : JW__JS_PUB_RETRIES;
+    int64_t wait_ms = o && o->retry_wait_ms ? o->retry_wait_ms
+                                            : JW__JS_PUB_RETRY_WAIT_MS;
+    for (int64_t attempt = 0;; attempt++) {
+        st = publish_once(js, subject, hdr, hdr_len, data, len, timeout, ack);
+        if (st != JW_ENO_RESPONDERS || attempt >= retries ||
+            jw_conn_status_get(js->conn) == JW_CONN_CLOSED)
+            break;
+        struct timespec pause = {wait_ms / 1000, (wait_ms % 1000) * 1000000};
+        while (nanosleep(&pause, &pause) != 0 && errno == EINTR)
+            ;
+    }
+    free(hdr);
     return st;
 }
 

@@ -696,7 +696,12 @@ JW_EXTERN jw_status jw_js_stream_delete_msg(jw_js *js, const char *stream,
  *   uint   expected_last_seq, expected_last_subject_seq (0 is a value:
  *          "the stream / subject must be empty")
  *   int    timeout   ms to wait for the PubAck (default: the context's)
- * They become the Nats-* headers of the published message.
+ *   int    retry_attempts  tries after a no-responders answer (2)
+ *   int    retry_wait      ms between those tries (250)
+ * The str and uint options become the Nats-* headers of the published
+ * message. A synchronous publish that meets no responders (no stream, or a
+ * stream between leaders in a cluster) is tried again retry_attempts times
+ * before JW_ENO_RESPONDERS is returned; async publishes are not.
  */
 JW_EXTERN jw_status jw_js_pub_opts_new(jw_js_pub_opts **out);
 JW_EXTERN jw_status jw_js_pub_opts_set_str(jw_js_pub_opts *o,

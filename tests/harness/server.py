@@ -204,15 +204,17 @@ class ServerFactory:
         self.servers.append(server)
         return server.start()
 
-    def start_cluster(self, size: int = 3,
-                      timeout: float = 10.0) -> list[NatsServer]:
-        """Start `size` servers routed into one cluster on loopback,
-        without JetStream: each gets a config file (server_name, cluster
-        listen port, routes to the others) in its directory. Returns once
+    def start_cluster(self, size: int = 3, timeout: float = 10.0,
+                      jetstream: bool = False) -> list[NatsServer]:
+        """Start `size` servers routed into one cluster on loopback: each
+        gets a config file (server_name, cluster listen port, routes to the
+        others) in its directory, and with jetstream=True a store of its
+        own (a JetStream cluster elects its meta leader a few seconds after
+        it forms: callers retry their first JetStream call). Returns once
         every node announces the others' client URLs in its INFO."""
         nodes: list[NatsServer] = []
         for _ in range(size):
-            nodes.append(self._cluster_node())
+            nodes.append(self._cluster_node(jetstream))
         for node in nodes:
             self._write_node_conf(node, nodes)
             node.start()
@@ -230,12 +232,12 @@ class ServerFactory:
         self._wait_cluster(nodes, timeout)
         return node
 
-    def _cluster_node(self) -> NatsServer:
+    def _cluster_node(self, jetstream: bool = False) -> NatsServer:
         workdir = self.root / f"server{len(self.servers)}"
         workdir.mkdir(parents=True, exist_ok=True)
         server = NatsServer(workdir, extra_args=["-c",
                                                  str(workdir / "node.conf")],
-                            jetstream=False)
+                            jetstream=jetstream)
         server.route_port = free_port()
         self.servers.append(server)
         return server

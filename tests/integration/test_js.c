@@ -2,8 +2,10 @@
  * the tutorial's ORDERS flow, consumers, acks, publish options, admin. */
 #include "server.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define ORDERS_STREAM "{\"name\":\"ORDERS\",\"subjects\":[\"orders.>\"]}"
 #define PROCESSOR                                                              \
@@ -1074,6 +1076,67 @@ TEST(js_push_consumer_group)
     CHECK_EQ_INT(ack_pending(js, "ORDERS", "pusher"), 0);
     jw_sub_free(a);
     jw_sub_free(b);
+    jw_js_free(js);
+    jw_conn_free(nc);
+    jw_test_server_stop(srv);
+    return 0;
+}
+
+/* A stream made by another connection while a publish is retrying after
+ * "no responders": the retry finds it (as when a cluster elects a stream
+ * leader). With retry_attempts 0 the first answer stands. */
+typedef struct late_stream {
+    jw_test_server *srv;
+    jw_status status;
+} late_stream;
+
+static void *make_stream_later(void *arg)
+{
+    late_stream *ls = arg;
+    struct timespec pause = {0, 150 * 1000000};
+    nanosleep(&pause, NULL);
+    jw_conn *nc = NULL;
+    jw_js *js = NULL;
+    ls->status = jw_test_connect(ls->srv, &nc);
+    if (ls->status == JW_OK)
+        ls->status = jw_js_new(nc, &js);
+    if (ls->status == JW_OK)
+        ls->status = jw_js_stream_create(js, ORDERS_STREAM, NULL);
+    jw_js_free(js);
+    jw_conn_free(nc);
+    return NULL;
+}
+
+TEST(js_publish_retries_no_responders)
+{
+    START_SERVER(srv, NULL);
+    JS_SETUP(srv, nc, js);
+    jw_js_pub_opts *once = NULL;
+    CHECK_OK(jw_js_pub_opts_new(&once));
+    CHECK_OK(jw_js_pub_opts_set_int(once, "retry_attempts", 0));
+    CHECK_STATUS(jw_js_pub_opts_set_int(once, "retry_attempts", -1),
+                 JW_EINVAL);
+    CHECK_STATUS(jw_js_pub_opts_set_int(once, "retry_wait", 0), JW_EINVAL);
+    CHECK_STATUS(jw_js_publish(js, "orders.new", "x", 1, once, NULL),
+                 JW_ENO_RESPONDERS);
+
+    jw_js_pub_opts *patient = NULL;
+    CHECK_OK(jw_js_pub_opts_new(&patient));
+    CHECK_OK(jw_js_pub_opts_set_int(patient, "retry_attempts", 40));
+    CHECK_OK(jw_js_pub_opts_set_int(patient, "retry_wait", 50));
+    late_stream ls = {srv, -1};
+    pthread_t maker;
+    CHECK(pthread_create(&maker, NULL, make_stream_later, &ls) == 0);
+    jw_js_pub_ack *ack = NULL;
+    jw_status st = jw_js_publish(js, "orders.new", "x", 1, patient, &ack);
+    pthread_join(maker, NULL);
+    CHECK_OK(ls.status);
+    CHECK_OK(st);
+    CHECK_EQ_INT(jw_js_pub_ack_seq(ack), 1);
+    CHECK(strcmp(jw_js_pub_ack_stream(ack), "ORDERS") == 0);
+    jw_js_pub_ack_free(ack);
+    jw_js_pub_opts_free(once);
+    jw_js_pub_opts_free(patient);
     jw_js_free(js);
     jw_conn_free(nc);
     jw_test_server_stop(srv);
