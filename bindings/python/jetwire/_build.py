@@ -153,6 +153,9 @@ int jw_js_pub_opts_set_uint(jw_js_pub_opts *o, const char *name,
 int jw_js_pub_opts_set_int(jw_js_pub_opts *o, const char *name,
                            int64_t value);
 void jw_js_pub_opts_free(jw_js_pub_opts *o);
+int jw_js_publish(jw_js *js, const char *subject, const void *data,
+                  size_t len, const jw_js_pub_opts *opts,
+                  jw_js_pub_ack **ack);
 int jw_js_publish_msg(jw_js *js, const jw_msg *msg, const jw_js_pub_opts *opts,
                       jw_js_pub_ack **ack);
 const char *jw_js_pub_ack_stream(const jw_js_pub_ack *ack);

@@ -203,15 +203,26 @@ def _take_ack(p: Any) -> PubAck:
         lib.jw_js_pub_ack_free(p[0])
 
 
+def _plain(subject: Any, payload: Any, headers: Any, *options: Any) -> bool:
+    """The common publish: a str subject, bytes, no headers, no option; it
+    needs neither a message object nor an options handle."""
+    return (type(payload) is bytes and type(subject) is str and not headers
+            and options.count(None) == len(options) and "\0" not in subject)
+
+
 class PubAckFuture:
     """The outcome of one publish_async: ``result(timeout)`` gives the
     PubAck or raises the publish's error."""
+
+    __slots__ = ("_js", "id", "_done", "_ack", "_error")
 
     def __init__(self, js: "JetStream", pub_id: int) -> None:
         self._js = js
         self.id = pub_id
         self._done = False
-        self._ack: Optional[PubAck] = None
+        # The engine's jw_js_pub_ack (owned, freed by its gc) until result()
+        # reads it into a PubAck: most acks of a burst are never looked at.
+        self._ack: Any = None
         self._error: Optional[Error] = None
 
     def done(self) -> bool:
@@ -231,7 +242,10 @@ class PubAckFuture:
         if self._error is not None:
             raise self._error
         assert self._ack is not None
-        return self._ack
+        if not isinstance(self._ack, PubAck):
+            self._ack = PubAck(self._ack)
+        ack: PubAck = self._ack
+        return ack
 
 
 class JetStream:
@@ -379,6 +393,10 @@ class JetStream:
                  expected_last_msg_id: Optional[str],
                  timeout: Optional[float]) -> Tuple[Any, Any]:
         msg = _build_msg(_subject(subject), None, payload, headers or {})
+        if (msg_id is None and expected_stream is None and
+                expected_last_msg_id is None and expected_last_seq is None and
+                expected_last_subject_seq is None and timeout is None):
+            return msg, ffi.NULL  # the common case: no options to make
         p = ffi.new("jw_js_pub_opts **")
         _js_check(lib.jw_js_pub_opts_new(p))
         opts = ffi.gc(p[0], lib.jw_js_pub_opts_free)
@@ -409,11 +427,17 @@ class JetStream:
         """Publish and wait for the stream's PubAck. NoRespondersError when
         no stream captures subject; WrongLastSequenceError,
         JetStreamError for refused messages."""
+        p = ffi.new("jw_js_pub_ack **")
+        if _plain(subject, payload, headers, msg_id, expected_stream,
+                  expected_last_seq, expected_last_subject_seq,
+                  expected_last_msg_id, timeout):
+            _js_check(lib.jw_js_publish(self._h(), subject.encode(),
+                                        payload, len(payload), ffi.NULL, p))
+            return _take_ack(p)
         msg, opts = self._prepare(subject, payload, headers, msg_id,
                                   expected_stream, expected_last_seq,
                                   expected_last_subject_seq,
                                   expected_last_msg_id, timeout)
-        p = ffi.new("jw_js_pub_ack **")
         _js_check(lib.jw_js_publish_msg(self._h(), msg, opts, p))
         return _take_ack(p)
 
@@ -427,12 +451,25 @@ class JetStream:
                       ) -> PubAckFuture:
         """Publish without waiting; the PubAckFuture resolves when the ack
         comes. Waits when max_pending publishes are in flight."""
-        msg, opts = self._prepare(subject, payload, headers, msg_id,
-                                  expected_stream, expected_last_seq,
-                                  expected_last_subject_seq,
-                                  expected_last_msg_id, None)
         idp = ffi.new("uint64_t *")
-        _js_check(lib.jw_js_publish_async(self._h(), msg, opts, idp))
+        if _plain(subject, payload, headers, msg_id, expected_stream,
+                  expected_last_seq, expected_last_subject_seq,
+                  expected_last_msg_id, None):
+            # A message freed at once rather than left to the gc.
+            msg_p = ffi.new("jw_msg **")
+            _js_check(lib.jw_msg_new(subject.encode(), ffi.NULL, payload,
+                                     len(payload), msg_p))
+            try:
+                _js_check(lib.jw_js_publish_async(self._h(), msg_p[0],
+                                                  ffi.NULL, idp))
+            finally:
+                lib.jw_msg_free(msg_p[0])
+        else:
+            msg, opts = self._prepare(subject, payload, headers, msg_id,
+                                      expected_stream, expected_last_seq,
+                                      expected_last_subject_seq,
+                                      expected_last_msg_id, None)
+            _js_check(lib.jw_js_publish_async(self._h(), msg, opts, idp))
         fut = PubAckFuture(self, int(idp[0]))
         with self._lock:
             self._futures[fut.id] = fut
@@ -451,9 +488,10 @@ class JetStream:
                                                ackp) == 1:
                 fut = self._futures.pop(int(idp[0]), None)
                 if stp[0] == JW_OK:
-                    ack = _take_ack(ackp)
                     if fut is not None:
-                        fut._ack = ack
+                        fut._ack = ffi.gc(ackp[0], lib.jw_js_pub_ack_free)
+                    else:
+                        lib.jw_js_pub_ack_free(ackp[0])
                 elif fut is not None:
                     try:
                         _js_check(stp[0])
