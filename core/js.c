@@ -396,6 +396,15 @@ static jw_status parse_ack(const jw_msg *reply, jw_js_pub_ack **out)
     return st;
 }
 
+jw_status jw_js_pub_ack_parse(const jw_msg *reply, jw_js_pub_ack **ack)
+{
+    if (ack)
+        *ack = NULL;
+    if (!reply || !ack)
+        return jw__fail(JW_EINVAL, "reply and ack must not be NULL");
+    return parse_ack(reply, ack);
+}
+
 /* The headers to publish: the message's own, then the options'. On
  * success *block is NULL (no headers) or a finished block (free it). */
 static jw_status pub_headers(const jw_msg *msg, const jw_js_pub_opts *o,
@@ -521,6 +530,32 @@ static jw_status publish(jw_js *js, const char *subject, const jw_msg *msg,
         while (nanosleep(&pause, &pause) != 0 && errno == EINTR)
             ;
     }
+    free(hdr);
+    return st;
+}
+
+jw_status jw_js_publish_start(jw_js *js, const jw_msg *msg,
+                              const jw_js_pub_opts *opts, uint64_t *id)
+{
+    if (id)
+        *id = 0;
+    if (!js || !msg || !id)
+        return jw__fail(JW_EINVAL, "js, msg and id must not be NULL");
+    char *hdr;
+    size_t hdr_len;
+    jw_status st = pub_headers(msg, opts, &hdr, &hdr_len);
+    if (st)
+        return st;
+    if (!hdr)
+        return jw_conn_request_start(js->conn, msg, id);
+    const void *data = jw_msg_data(msg);
+    jw_msg view = {.kind = JW__MSG_RECEIVED,
+                   .subject = jw_msg_subject(msg),
+                   .hdr = hdr,
+                   .hdr_len = hdr_len,
+                   .data = data ? data : "",
+                   .data_len = jw_msg_data_len(msg)};
+    st = jw_conn_request_start(js->conn, &view, id);
     free(hdr);
     return st;
 }

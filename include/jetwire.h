@@ -735,6 +735,19 @@ JW_EXTERN uint64_t jw_js_pub_ack_seq(const jw_js_pub_ack *ack);
 JW_EXTERN int jw_js_pub_ack_duplicate(const jw_js_pub_ack *ack);
 JW_EXTERN void jw_js_pub_ack_free(jw_js_pub_ack *ack);
 
+/* A publish for another event loop: start sends it (with the options'
+ * headers) as a request on the context's connection and gives the
+ * request's id; its completion comes as for jw_conn_request_start (the
+ * connection's fd, jw_conn_request_poll, jw_conn_request_cancel when the
+ * caller stops waiting), and jw_js_pub_ack_parse turns the reply into the
+ * PubAck (*ack, owned by the caller) or the publish's error, as
+ * jw_js_publish reports them. The caller retries no-responders itself. */
+JW_EXTERN jw_status jw_js_publish_start(jw_js *js, const jw_msg *msg,
+                                        const jw_js_pub_opts *opts,
+                                        uint64_t *id);
+JW_EXTERN jw_status jw_js_pub_ack_parse(const jw_msg *reply,
+                                        jw_js_pub_ack **ack);
+
 /* Publish without waiting for the ack. *id (may be NULL) numbers the
  * publish, from 1. When max_pending publishes are already in flight the
  * call waits for acks to free a slot, up to the context's timeout

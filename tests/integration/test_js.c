@@ -2,6 +2,7 @@
  * the tutorial's ORDERS flow, consumers, acks, publish options, admin. */
 #include "server.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1137,6 +1138,74 @@ TEST(js_publish_retries_no_responders)
     jw_js_pub_ack_free(ack);
     jw_js_pub_opts_free(once);
     jw_js_pub_opts_free(patient);
+    jw_js_free(js);
+    jw_conn_free(nc);
+    jw_test_server_stop(srv);
+    return 0;
+}
+
+/* Wait (polling the connection's fd) for the completion of request id. */
+static jw_status wait_completion(jw_conn *nc, uint64_t want, jw_msg **reply)
+{
+    struct pollfd pfd = {.fd = jw_conn_fd(nc), .events = POLLIN};
+    for (int spins = 0; spins < 500; spins++) {
+        uint64_t id = 0;
+        jw_status st = JW_OK;
+        jw_conn_fd_reset(nc);
+        while (jw_conn_request_poll(nc, &id, &st, reply) == 1) {
+            if (id == want)
+                return st;
+            jw_msg_free(*reply);
+        }
+        poll(&pfd, 1, 10);
+    }
+    return JW_ETIMEOUT;
+}
+
+/* The publish for other event loops: start, the completion through the
+ * connection, the reply parsed into the PubAck or the publish's error. */
+TEST(js_publish_start)
+{
+    START_SERVER(srv, NULL);
+    JS_SETUP(srv, nc, js);
+    CHECK_OK(jw_js_stream_create(js, ORDERS_STREAM, NULL));
+    jw_msg *m = NULL;
+    CHECK_OK(jw_msg_new("orders.new", NULL, "o1", 2, &m));
+    jw_js_pub_opts *o = NULL;
+    CHECK_OK(jw_js_pub_opts_new(&o));
+    CHECK_OK(jw_js_pub_opts_set_str(o, "msg_id", "first"));
+    uint64_t id = 0;
+    jw_msg *reply = NULL;
+    jw_js_pub_ack *ack = NULL;
+    for (int round = 0; round < 2; round++) { /* the second is a duplicate */
+        CHECK_OK(jw_js_publish_start(js, m, o, &id));
+        CHECK(id != 0);
+        CHECK_OK(wait_completion(nc, id, &reply));
+        CHECK_OK(jw_js_pub_ack_parse(reply, &ack));
+        jw_msg_free(reply);
+        CHECK_EQ_INT(jw_js_pub_ack_seq(ack), 1);
+        CHECK_EQ_INT(jw_js_pub_ack_duplicate(ack), round);
+        jw_js_pub_ack_free(ack);
+    }
+    /* A refused publish: the error of jw_js_publish. */
+    jw_js_pub_opts *stale = NULL;
+    CHECK_OK(jw_js_pub_opts_new(&stale));
+    CHECK_OK(jw_js_pub_opts_set_uint(stale, "expected_last_seq", 7));
+    CHECK_OK(jw_js_publish_start(js, m, stale, &id));
+    CHECK_OK(wait_completion(nc, id, &reply));
+    CHECK_STATUS(jw_js_pub_ack_parse(reply, &ack), JW_EWRONG_LAST_SEQUENCE);
+    CHECK(ack == NULL);
+    jw_msg_free(reply);
+    /* No stream: no responders, at once (no retries here). */
+    jw_msg *lost = NULL;
+    CHECK_OK(jw_msg_new("nowhere", NULL, "x", 1, &lost));
+    CHECK_OK(jw_js_publish_start(js, lost, NULL, &id));
+    CHECK_STATUS(wait_completion(nc, id, &reply), JW_ENO_RESPONDERS);
+    CHECK_EQ_INT(stream_msgs(js, "ORDERS"), 1);
+    jw_msg_free(lost);
+    jw_js_pub_opts_free(stale);
+    jw_js_pub_opts_free(o);
+    jw_msg_free(m);
     jw_js_free(js);
     jw_conn_free(nc);
     jw_test_server_stop(srv);

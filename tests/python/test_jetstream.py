@@ -295,9 +295,21 @@ def test_aio_core_flow(nats_server):
         assert info["num_ack_pending"] == 1  # the no_wait one
         with pytest.raises(jetwire.WrongLastSequenceError):
             await js.publish("orders.x", b"", expected_last_seq=1)
+        # The asyncio publish runs on the connection's fd: options become
+        # headers, duplicates are reported, no stream is no responders.
+        first = await js.publish("orders.z", b"1", msg_id="z1",
+                                 headers={"Trace": "t"})
+        again = await js.publish("orders.z", b"1", msg_id="z1")
+        assert (again.seq, again.duplicate) == (first.seq, True)
+        stored = await js.get_msg("ORDERS", first.seq)
+        assert stored.headers["Trace"] == "t"
+        with pytest.raises(jetwire.NoRespondersError):
+            await js.publish("nowhere.at.all", b"")
+        with pytest.raises(TypeError):
+            await js.publish("orders.z", b"", colour="red")
         futs = [await js.publish_async("orders.y", b"") for _ in range(10)]
         await js.publish_async_complete(5.0)
-        assert futs[-1].result().seq == 16
+        assert futs[-1].result().seq == 17
         await nc.close()
     asyncio.run(main())
 

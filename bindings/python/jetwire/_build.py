@@ -158,6 +158,9 @@ int jw_js_publish(jw_js *js, const char *subject, const void *data,
                   jw_js_pub_ack **ack);
 int jw_js_publish_msg(jw_js *js, const jw_msg *msg, const jw_js_pub_opts *opts,
                       jw_js_pub_ack **ack);
+int jw_js_publish_start(jw_js *js, const jw_msg *msg,
+                        const jw_js_pub_opts *opts, uint64_t *id);
+int jw_js_pub_ack_parse(const jw_msg *reply, jw_js_pub_ack **ack);
 const char *jw_js_pub_ack_stream(const jw_js_pub_ack *ack);
 const char *jw_js_pub_ack_domain(const jw_js_pub_ack *ack);
 uint64_t jw_js_pub_ack_seq(const jw_js_pub_ack *ack);

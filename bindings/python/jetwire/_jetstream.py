@@ -203,6 +203,12 @@ def _take_ack(p: Any) -> PubAck:
         lib.jw_js_pub_ack_free(p[0])
 
 
+#: The engine's blocking publish tries again this often, this many seconds
+#: apart, after no responders; the asyncio publish does the same.
+PUB_RETRIES = 2
+PUB_RETRY_WAIT = 0.25
+
+
 def _plain(subject: Any, payload: Any, headers: Any, *options: Any) -> bool:
     """The common publish: a str subject, bytes, no headers, no option; it
     needs neither a message object nor an options handle."""

@@ -14,7 +14,7 @@ import collections
 import inspect
 import weakref
 from typing import (Any, AsyncIterator, Callable, Deque, Dict,
-                    List, Optional, Sequence, Union)
+                    List, Optional, Sequence, Set, Union)
 
 from . import _codec
 from ._client import (JW_OK, HeadersIn, Msg as _SyncMsg, Payload, _BATCH,
@@ -219,6 +219,9 @@ class Connection(_ConnectionState):
         self._state: _ConnState
         self._loop: asyncio.AbstractEventLoop
         self._requests: Dict[int, "asyncio.Future[Any]"] = {}
+        # Requests whose future gets the engine's reply itself (a jw_msg,
+        # freed by its gc), not a Msg: JetStream publishes parse it in C.
+        self._raw_replies: Set[int] = set()
         self._watched: Dict[int, Subscription] = {}
         self._subs: "weakref.WeakSet[Subscription]" = weakref.WeakSet()
         self._fd = -1
@@ -259,7 +262,10 @@ class Connection(_ConnectionState):
         while lib.jw_conn_request_poll(handle, id_p, status_p, reply_p) == 1:
             fut = self._requests.pop(id_p[0], None)
             if status_p[0] == JW_OK:
-                msg = _read_messages(self._state, reply_p, 1, Msg)[0]
+                if id_p[0] in self._raw_replies:
+                    msg = ffi.gc(reply_p[0], lib.jw_msg_free)
+                else:
+                    msg = _read_messages(self._state, reply_p, 1, Msg)[0]
                 if fut is not None and not fut.done():
                     fut.set_result(msg)
             elif fut is not None and not fut.done():
@@ -315,16 +321,25 @@ class Connection(_ConnectionState):
         msg = _build_msg(_subject(subject), None, payload, headers or {})
         id_p = ffi.new("uint64_t *")
         _check(lib.jw_conn_request_start(handle, msg, id_p))
-        request_id = id_p[0]
+        reply: Msg = await self._completion(id_p[0], ms, subject, False)
+        return reply
+
+    async def _completion(self, request_id: int, ms: int, subject: str,
+                          raw: bool) -> Any:
+        """Wait for a started request's reply (ms < 0: forever); raw gives
+        the engine's jw_msg instead of a Msg."""
         fut = self._loop.create_future()
         self._requests[request_id] = fut
+        if raw:
+            self._raw_replies.add(request_id)
         try:
             return await asyncio.wait_for(fut, None if ms < 0
                                           else ms / 1000)
         except asyncio.TimeoutError:
             raise error_for("TIMEOUT", "no reply from %r within %s s"
-                            % (subject, timeout)) from None
+                            % (subject, ms / 1000)) from None
         finally:
+            self._raw_replies.discard(request_id)
             if self._requests.pop(request_id, None) is not None and \
                     self._state.handle is not None:
                 lib.jw_conn_request_cancel(self._state.handle, request_id)
@@ -494,9 +509,40 @@ class JetStream:
         """Publish and wait for the PubAck (options as the blocking
         publish: msg_id, expected_stream, expected_last_seq,
         expected_last_subject_seq, expected_last_msg_id, timeout)."""
-        ack: PubAck = await self._run(self._js.publish, subject, payload,
-                                      headers, **options)
-        return ack
+        js = self._js
+        known = ("msg_id", "expected_stream", "expected_last_seq",
+                 "expected_last_subject_seq", "expected_last_msg_id",
+                 "timeout")
+        for name in options:
+            if name not in known:
+                raise TypeError("publish() got an unexpected keyword "
+                                "argument %r" % name)
+        timeout = options.get("timeout")
+        get = options.get
+        msg, opts = js._prepare(subject, payload, headers, get("msg_id"),
+                                get("expected_stream"),
+                                get("expected_last_seq"),
+                                get("expected_last_subject_seq"),
+                                get("expected_last_msg_id"), None)
+        ms = _ms(js.timeout if timeout is None else timeout)
+        id_p = ffi.new("uint64_t *")
+        ack_p = ffi.new("jw_js_pub_ack **")
+        # Driven by the connection's fd like a request; no responders is
+        # tried again as the engine's blocking publish does (a stream
+        # between leaders in a cluster).
+        for attempt in range(_js.PUB_RETRIES + 1):
+            _js_check(lib.jw_js_publish_start(js._h(), msg, opts, id_p))
+            try:
+                reply = await self._conn._completion(id_p[0], ms, subject,
+                                                     True)
+            except Error as e:
+                if e.code != "NO_RESPONDERS" or attempt == _js.PUB_RETRIES:
+                    raise
+                await asyncio.sleep(_js.PUB_RETRY_WAIT)
+                continue
+            _js_check(lib.jw_js_pub_ack_parse(reply, ack_p))
+            return _js._take_ack(ack_p)
+        raise AssertionError("unreachable")
 
     async def publish_async(self, subject: str, payload: Payload = b"",
                             headers: HeadersIn = None,
