@@ -1,4 +1,4 @@
-module jetwire.test/interop/go
+module jetwire.test/interop/gointerop
 
 go 1.26.0
 
