@@ -41,4 +41,15 @@ if ! "$venv/bin/python" -c "import cffi, pytest, setuptools, wheel, mypy, build"
   "$venv/bin/pip" install -q --upgrade pip
   "$venv/bin/pip" install -q cffi pytest setuptools wheel mypy build
 fi
+# The nats.go interop tests (tests/interop/go) build a Go program; the test
+# run itself fetches nats.go through the Go module proxy. Go is not a
+# Debian package here: bookworm's golang-go (1.19) is older than nats.go
+# needs.
+go_cmd=$(command -v go || echo /usr/local/go/bin/go)
+go_version=$("$go_cmd" env GOVERSION 2>/dev/null || true)
+if ! [[ $go_version =~ ^go1\.(2[6-9]|[3-9][0-9]) ]]; then
+  echo "setup: warning: Go >= 1.26 not found (${go_version:-no go command})," \
+       "so tests/conformance/test_interop_go.py will fail: install it from" \
+       "https://go.dev/dl/ into /usr/local/go (see tests/interop/README.md)"
+fi
 echo "setup: ok"

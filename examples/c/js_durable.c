@@ -98,6 +98,14 @@ int main(int argc, char **argv)
         }
     }
     printf("Shutting down...\n");
+    /* Acks are written by the engine's loop: drain before leaving, or the
+     * last ones could be dropped with the connection and their orders
+     * delivered again once the ack wait is over. */
+    st = jw_conn_drain(nc, 5000);
+    if (st != JW_OK) {
+        report("drain", st);
+        goto out;
+    }
     rc = 0;
 out:
     jw_consumer_free(cons);

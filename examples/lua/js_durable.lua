@@ -57,4 +57,7 @@ common.run(function()
         return limit == nil or processed < limit
     end)
     print("Shutting down...")
+    -- Acks are written in the background: drain so that the last ones
+    -- reach the server before the connection closes.
+    assert(nc:drain(5))
 end)

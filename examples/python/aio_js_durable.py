@@ -41,7 +41,10 @@ async def main():
             for msg in await cons.fetch(want, timeout=1.0):
                 await process(msg)
                 processed += 1
-    print("Shutting down...")
+        print("Shutting down...")
+        # Acks are written in the background: drain so that the last ones
+        # reach the server before the connection closes.
+        await nc.drain(timeout=5)
 
 
 if __name__ == "__main__":

@@ -53,7 +53,10 @@ def main():
             for msg in cons.fetch(want, timeout=1.0):
                 process(msg)
                 processed += 1
-    print("Shutting down...")
+        print("Shutting down...")
+        # Acks are written in the background: drain so that the last ones
+        # reach the server before the connection closes.
+        nc.drain(timeout=5)
 
 
 if __name__ == "__main__":
