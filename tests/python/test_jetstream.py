@@ -328,3 +328,54 @@ def test_push_consumer_through_a_subscription(nc, js):
         m.ack()
     with pytest.raises(jetwire.TimeoutError):
         sub.next_msg(timeout=1.5)  # acked: not redelivered after ack_wait
+
+
+def test_close_while_other_threads_are_in_jetstream_calls(nats_server):
+    """Closing from one thread while others wait in fetch, publish_async
+    and consume: the waiting calls end (CONNECTION_CLOSED or an empty
+    fetch), the handles are freed only after them, nothing crashes."""
+    import threading
+    for round in range(16):
+        nc = jetwire.connect(nats_server.url)
+        js = nc.jetstream()
+        js.create_or_update_stream("RACE", subjects=["race.>"],
+                                   storage="memory")
+        cons = js.create_or_update_consumer("RACE", durable_name="d")
+        codes: list = []
+
+        def fetch():
+            try:
+                while True:
+                    cons.fetch(10, timeout=2.0)
+            except jetwire.Error as e:
+                codes.append(e.code)
+
+        def publish():
+            try:
+                while True:
+                    for _ in range(20000):
+                        js.publish_async("race.x", b"x")
+                    js.publish_async_complete(5.0)
+            except jetwire.Error as e:
+                codes.append(e.code)
+
+        def iterate():
+            try:
+                for m in cons.messages(batch=50, timeout=5.0):
+                    m.ack()
+            except jetwire.Error as e:
+                codes.append(e.code)
+
+        threads = [threading.Thread(target=f) for f in (fetch, publish,
+                                                         iterate)]
+        for t in threads:
+            t.start()
+        time.sleep(0.05 + 0.02 * (round % 4))
+        nc.close()
+        for t in threads:
+            t.join(10)
+        assert not any(t.is_alive() for t in threads)
+        assert set(codes) <= {"CONNECTION_CLOSED"}, codes
+        assert "CONNECTION_CLOSED" in codes
+        with pytest.raises(jetwire.ConnectionClosedError):
+            js.publish("race.x", b"late")

@@ -342,6 +342,29 @@ class _ConnState:
         # Finalizers of JetStream handles made on this connection, freed
         # (newest first) before the connection itself.
         self.children: List[Any] = []
+        # Engine calls on those handles now running, by thread: shutdown
+        # frees the handles only once every other thread is out of them.
+        self.calls: Dict[int, int] = {}
+        self.calls_done = threading.Condition(self.lock)
+
+    def enter(self) -> None:
+        """Before an engine call on a child handle: CONNECTION_CLOSED once
+        the connection is closed, else the call counts until leave()."""
+        with self.lock:
+            if self.handle is None:
+                raise error_for("CONNECTION_CLOSED", "connection is closed")
+            tid = threading.get_ident()
+            self.calls[tid] = self.calls.get(tid, 0) + 1
+
+    def leave(self) -> None:
+        with self.lock:
+            tid = threading.get_ident()
+            left = self.calls[tid] - 1
+            if left:
+                self.calls[tid] = left
+            else:
+                del self.calls[tid]
+                self.calls_done.notify_all()
 
     def start_dispatcher(self) -> None:
         if self.thread is not None:
@@ -412,6 +435,13 @@ class _ConnState:
         if handle is None:
             return
         lib.jw_conn_close(handle)
+        # The close wakes every waiting call; the handles go once they are
+        # out (a call of this very thread, e.g. a handler closing its own
+        # connection, is not waited for: it is not inside the engine).
+        me = threading.get_ident()
+        with state.lock:
+            state.calls_done.wait_for(lambda: not [t for t in state.calls
+                                                   if t != me])
         for child in reversed(state.children):
             child()
         state.children.clear()

@@ -291,9 +291,14 @@ class JetStream:
         self._conn._h()
         return self._handle
 
+    def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """fn(handle, *args), counted as running on the connection so that
+        a close from another thread waits for it before freeing handles."""
+        return _guarded(self._conn._state, self._h, fn, args)
+
     def _json(self, fn: Callable[..., int], *args: Any) -> Any:
         p = ffi.new("char **")
-        _js_check(fn(self._h(), *args, p))
+        _js_check(self._call(fn, *args, p))
         return json.loads(_text(p))
 
     def account_info(self) -> Dict[str, Any]:
@@ -340,7 +345,7 @@ class JetStream:
         return info
 
     def delete_stream(self, name: str) -> None:
-        _js_check(lib.jw_js_stream_delete(self._h(), _name(name, "stream")))
+        _js_check(self._call(lib.jw_js_stream_delete, _name(name, "stream")))
 
     def purge_stream(self, name: str, subject: Optional[str] = None,
                      seq: Optional[int] = None,
@@ -351,7 +356,7 @@ class JetStream:
         s = _int_arg(seq, "seq", 0) if seq is not None else 0
         k = _int_arg(keep, "keep", 0) if keep is not None else 0
         purged = ffi.new("uint64_t *")
-        _js_check(lib.jw_js_stream_purge(self._h(), _name(name, "stream"),
+        _js_check(self._call(lib.jw_js_stream_purge, _name(name, "stream"),
                                          filt, s, k, purged))
         return int(purged[0])
 
@@ -373,7 +378,7 @@ class JetStream:
         """The stored message with sequence seq (JetStreamError 10037 when
         there is none); headers carry Nats-Sequence, Nats-Time-Stamp."""
         p = ffi.new("jw_msg **")
-        _js_check(lib.jw_js_stream_get_msg(self._h(), _name(stream, "stream"),
+        _js_check(self._call(lib.jw_js_stream_get_msg, _name(stream, "stream"),
                                            _int_arg(seq, "seq", 1), p))
         return self._stored(p)
 
@@ -381,13 +386,13 @@ class JetStream:
         """The last stored message on subject (direct get when the stream
         allows it)."""
         p = ffi.new("jw_msg **")
-        _js_check(lib.jw_js_stream_get_last_msg(
-            self._h(), _name(stream, "stream"), _subject(subject), p))
+        _js_check(self._call(
+            lib.jw_js_stream_get_last_msg, _name(stream, "stream"), _subject(subject), p))
         return self._stored(p)
 
     def delete_msg(self, stream: str, seq: int, erase: bool = False) -> None:
-        _js_check(lib.jw_js_stream_delete_msg(
-            self._h(), _name(stream, "stream"), _int_arg(seq, "seq", 1),
+        _js_check(self._call(
+            lib.jw_js_stream_delete_msg, _name(stream, "stream"), _int_arg(seq, "seq", 1),
             int(bool(erase))))
 
     # -- publish ----------------------------------------------------------
@@ -437,14 +442,14 @@ class JetStream:
         if _plain(subject, payload, headers, msg_id, expected_stream,
                   expected_last_seq, expected_last_subject_seq,
                   expected_last_msg_id, timeout):
-            _js_check(lib.jw_js_publish(self._h(), subject.encode(),
+            _js_check(self._call(lib.jw_js_publish, subject.encode(),
                                         payload, len(payload), ffi.NULL, p))
             return _take_ack(p)
         msg, opts = self._prepare(subject, payload, headers, msg_id,
                                   expected_stream, expected_last_seq,
                                   expected_last_subject_seq,
                                   expected_last_msg_id, timeout)
-        _js_check(lib.jw_js_publish_msg(self._h(), msg, opts, p))
+        _js_check(self._call(lib.jw_js_publish_msg, msg, opts, p))
         return _take_ack(p)
 
     def publish_async(self, subject: str, payload: Payload = b"",
@@ -466,7 +471,7 @@ class JetStream:
             _js_check(lib.jw_msg_new(subject.encode(), ffi.NULL, payload,
                                      len(payload), msg_p))
             try:
-                _js_check(lib.jw_js_publish_async(self._h(), msg_p[0],
+                _js_check(self._call(lib.jw_js_publish_async, msg_p[0],
                                                   ffi.NULL, idp))
             finally:
                 lib.jw_msg_free(msg_p[0])
@@ -475,7 +480,7 @@ class JetStream:
                                       expected_stream, expected_last_seq,
                                       expected_last_subject_seq,
                                       expected_last_msg_id, None)
-            _js_check(lib.jw_js_publish_async(self._h(), msg, opts, idp))
+            _js_check(self._call(lib.jw_js_publish_async, msg, opts, idp))
         fut = PubAckFuture(self, int(idp[0]))
         with self._lock:
             self._futures[fut.id] = fut
@@ -487,6 +492,17 @@ class JetStream:
         idp = ffi.new("uint64_t *")
         stp = ffi.new("jw_status *")
         ackp = ffi.new("jw_js_pub_ack **")
+        state = self._conn._state
+        try:
+            state.enter()
+        except Error:
+            return  # closed: nothing more will complete
+        try:
+            self._poll_locked(idp, stp, ackp)
+        finally:
+            state.leave()
+
+    def _poll_locked(self, idp: Any, stp: Any, ackp: Any) -> None:
         with self._lock:
             if not self._finalizer.alive:
                 return
@@ -510,13 +526,12 @@ class JetStream:
         """Wait until every async publish is acknowledged (TimeoutError if
         some are still missing after timeout)."""
         try:
-            _js_check(lib.jw_js_publish_async_complete(self._h(),
-                                                       _ms(timeout)))
+            _js_check(self._call(lib.jw_js_publish_async_complete, _ms(timeout)))
         finally:
             self._poll_async()
 
     def publish_async_pending(self) -> int:
-        return int(lib.jw_js_publish_async_pending(self._h()))
+        return int(self._call(lib.jw_js_publish_async_pending))
 
     # -- consumers --------------------------------------------------------
 
@@ -525,7 +540,7 @@ class JetStream:
                        kwargs: Dict[str, Any]) -> "Consumer":
         cfg = _config(_CONSUMER_FIELDS, "consumer", config, kwargs)
         p = ffi.new("jw_consumer **")
-        _js_check(fn(self._h(), _name(stream, "stream"), cfg, p))
+        _js_check(self._call(fn, _name(stream, "stream"), cfg, p))
         return Consumer(self, p[0])
 
     def add_consumer(self, stream: str, *,
@@ -552,7 +567,7 @@ class JetStream:
     def consumer(self, stream: str, name: str) -> "Consumer":
         """A handle on an existing consumer (ConsumerNotFoundError)."""
         p = ffi.new("jw_consumer **")
-        _js_check(lib.jw_js_consumer_get(self._h(), _name(stream, "stream"),
+        _js_check(self._call(lib.jw_js_consumer_get, _name(stream, "stream"),
                                          _name(name, "consumer"), p))
         return Consumer(self, p[0])
 
@@ -563,8 +578,7 @@ class JetStream:
         return info
 
     def delete_consumer(self, stream: str, name: str) -> None:
-        _js_check(lib.jw_js_consumer_delete(self._h(),
-                                            _name(stream, "stream"),
+        _js_check(self._call(lib.jw_js_consumer_delete, _name(stream, "stream"),
                                             _name(name, "consumer")))
 
     def consumers(self, stream: str) -> List[Dict[str, Any]]:
@@ -579,6 +593,16 @@ class JetStream:
 
     def __repr__(self) -> str:
         return "<jetwire.JetStream timeout=%r>" % (self.timeout,)
+
+
+def _guarded(state: Any, handle: Callable[[], Any],
+             fn: Callable[..., Any], args: Tuple[Any, ...]) -> Any:
+    """fn(handle(), *args) while counted as a call on the connection."""
+    state.enter()
+    try:
+        return fn(handle(), *args)
+    finally:
+        state.leave()
 
 
 def _own(conn: Any, fin: Any) -> None:
@@ -606,9 +630,12 @@ class Consumer:
             raise error_for("CONNECTION_CLOSED", "connection is closed")
         return self._handle
 
+    def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return _guarded(self._js._conn._state, self._h, fn, args)
+
     def info(self) -> Dict[str, Any]:
         p = ffi.new("char **")
-        _js_check(lib.jw_consumer_info(self._h(), p))
+        _js_check(self._call(lib.jw_consumer_info, p))
         info: Dict[str, Any] = _config_seconds(json.loads(_text(p)))
         return info
 
@@ -626,7 +653,7 @@ class Consumer:
         if not isinstance(no_wait, bool):
             raise TypeError("no_wait must be bool")
         msgs = ffi.new("jw_msg *[]", n)
-        got = lib.jw_consumer_fetch(self._h(), msgs, n, ms, max_bytes,
+        got = self._call(lib.jw_consumer_fetch, msgs, n, ms, max_bytes,
                                     int(no_wait))
         if got < 0:
             _js_check(got)
@@ -640,15 +667,16 @@ class Consumer:
         _int_arg(batch, "batch", 1)
         _int_arg(max_bytes, "max_bytes", 0)
         p = ffi.new("jw_consume **")
-        _js_check(lib.jw_consumer_consume(
-            self._h(), batch, max_bytes, _seconds_to_ms(expires, "expires"),
+        _js_check(self._call(
+            lib.jw_consumer_consume, batch, max_bytes, _seconds_to_ms(expires, "expires"),
             p))
         fin = weakref.finalize(self, lib.jw_consume_free, p[0])
         _own(self._js._conn, fin)
         return p[0], fin
 
     def _next(self, cc: Any, msgs: Any, timeout_ms: int) -> List[Msg]:
-        got = lib.jw_consume_next(cc, msgs, _BATCH, timeout_ms)
+        got = _guarded(self._js._conn._state, lambda: cc,
+                       lib.jw_consume_next, (msgs, _BATCH, timeout_ms))
         if got < 0:
             _js_check(got)
         return _read_messages(self._js._conn._state, msgs, got, self._cls,
