@@ -928,7 +928,11 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     c->commands = 0;
     pthread_mutex_unlock(&c->mu);
     if (commands & JW__CMD_CLOSE) {
-        teardown(c, JW_OK, "closed by the user");
+        /* What is queued (the last acks and publishes) goes out first if
+         * the socket takes it now, as nats.go and nats.c do on close; no
+         * wait for a full socket. A failed write has torn down already. */
+        if (c->phase != JW__PHASE_OPEN || do_write(c) == 0)
+            teardown(c, JW_OK, "closed by the user");
     } else {
         if ((commands & JW__CMD_DRAIN) && c->drain_deadline_ms)
             arm_timer(c, c->drain_deadline_ms - jw__now_ms());

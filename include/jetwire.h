@@ -351,8 +351,9 @@ JW_EXTERN jw_status jw_conn_rtt(jw_conn *conn, int64_t *rtt_us);
  * drain returns the loss's status (JW_EIO, ...). */
 JW_EXTERN jw_status jw_conn_drain(jw_conn *conn, int64_t timeout_ms);
 
-/* Close at once: unwritten publishes and queued messages are discarded.
- * Closing twice is harmless. */
+/* Close without waiting: unwritten publishes are written if the socket
+ * takes them at once (the rest is lost; drain waits), queued messages are
+ * discarded. Closing twice is harmless. */
 JW_EXTERN jw_status jw_conn_close(jw_conn *conn);
 
 /* Close if needed and release the caller's reference. Subscriptions and

@@ -81,6 +81,29 @@ TEST(drain_publisher)
     return 0;
 }
 
+/* A close writes what is queued when the socket takes it at once: a few
+ * publishes (the last acks of a worker) made just before it arrive. */
+TEST(close_writes_queued)
+{
+    START_SERVER(s, NULL);
+    jw_conn *sc = NULL;
+    CHECK_OK(jw_test_connect(s, &sc));
+    jw_sub *sub = NULL;
+    CHECK_OK(jw_conn_subscribe(sc, "close.pub", NULL, &sub));
+    CHECK_OK(jw_conn_flush(sc, 5000));
+    for (int round = 0; round < 20; round++) {
+        jw_conn *pc = NULL;
+        CHECK_OK(jw_test_connect(s, &pc));
+        CHECK_OK(publish_sequence(pc, "close.pub", 100));
+        jw_conn_free(pc); /* closes at once, no flush, no drain */
+        CHECK(pull_sequence(sub, 100, 5000) == 0);
+    }
+    jw_sub_free(sub);
+    jw_conn_free(sc);
+    jw_test_server_stop(s);
+    return 0;
+}
+
 TEST(drain_subscriber)
 {
     START_SERVER(s, NULL);
