@@ -69,7 +69,24 @@ VALID = {
     "no_wait": False,
     "expires": 1.0,
     "handler": print,
+    # Key-Value (js.*key_value*, buckets, watchers); "value" is KV_VALID's
+    "bucket": "sweep-kv",
+    "key": "k",
+    "last": 0,
+    "revision": None,
+    "older_than": None,
+    "filter": None,
+    "keys": ">",
+    "include_history": False,
+    "ignore_deletes": False,
+    "meta_only": False,
+    "updates_only": False,
 }
+# A bucket's put(key, value) takes bytes where pack(value) takes anything.
+KV_VALID = dict(VALID, value=b"x")
+_FLAG_BAD = [None, 1, 0, "yes", Foreign()]
+_KEY_BAD = [None, 12345, b"k", "", "a b", "a\0b", "a..b", ".a", "a>",
+            Foreign()]
 BAD_COMMON = [None, 12345, -1, 1.5, math.nan, b"bytes", "text", [], {},
               Foreign(), True]
 BAD = {
@@ -89,6 +106,17 @@ BAD = {
     "batch": [0, -1, 1.5, "1", None, 10**20],
     "seq": [0, -1, 1.5, "1", None, 10**20],
     "expected_last_seq": [-1, 1.5, "1", 10**20, Foreign()],
+    "key": _KEY_BAD,
+    "keys": [None, 12345, b">", "a b", "a\0b", "a..b", Foreign()],
+    "filter": [12345, b">", "a b", "a\0b", Foreign()],
+    "bucket": [None, 12345, b"b", "", "a b", "a.b", "a\0b", Foreign()],
+    "last": [-1, 1.5, "1", 10**20, Foreign()],
+    "revision": [0, -1, 1.5, "1", 10**20, Foreign()],
+    "older_than": [-1, -0.5, math.nan, math.inf, "1", b"1", Foreign()],
+    "include_history": _FLAG_BAD,
+    "ignore_deletes": _FLAG_BAD,
+    "meta_only": _FLAG_BAD,
+    "updates_only": _FLAG_BAD,
 }
 def bad_values(param):
     return BAD.get(param, BAD_COMMON)
@@ -106,8 +134,11 @@ def must_refuse(param, value):
         return not isinstance(value, (bytes, bytearray, memoryview))
     if param == "timeout":
         return True  # every listed value is negative, NaN, huge or no number
-    if param in ("batch", "seq", "expected_last_seq"):
-        return True  # every listed value is no count
+    if param in ("batch", "seq", "expected_last_seq", "last", "revision",
+                 "older_than", "key", "keys", "filter", "bucket",
+                 "include_history", "ignore_deletes", "meta_only",
+                 "updates_only"):
+        return True  # every listed value is no count, name or flag
     if param in ("max_msgs", "limit", "msgs", "bytes_"):
         if isinstance(value, bool) or not isinstance(value, int):
             return True
@@ -138,12 +169,12 @@ def params_of(fn):
             if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
 
 
-def call_variants(fn):
+def call_variants(fn, valid=VALID):
     """(kwargs, label, refuse) for the valid call and each one-bad-argument
     call; refuse: the call must raise."""
     params = params_of(fn)
-    base = {p.name: VALID[p.name] for p in params
-            if VALID[p.name] is not OMIT}
+    base = {p.name: valid[p.name] for p in params
+            if valid[p.name] is not OMIT}
     yield dict(base), "valid", False
     for p in params:
         for bad in bad_values(p.name):
@@ -343,6 +374,97 @@ def test_aio_jetstream_sweep(nats_server):
                 fn = getattr(objs[owner], name)
                 for kwargs, label, refuse in call_variants(fn):
                     await outcome(fn, label, kwargs, refuse)
+                await nc.close()
+
+    asyncio.run(sweep())
+
+
+def kv_objects(nats_server):
+    """A connection, a bucket with a key, and a watcher on it."""
+    nc = jetwire.connect(nats_server.url, name="sweep-kv")
+    js = nc.jetstream(timeout=2.0)
+    kv = js.create_or_update_key_value(bucket="sweep-kv", history=2)
+    kv.put("k", b"x")
+    return nc, {"kv": kv, "watcher": kv.watch("k")}
+
+
+@pytest.mark.parametrize("closed", [False, True], ids=["live", "closed"])
+def test_kv_sweep(nats_server, closed):
+    nc, objs = kv_objects(nats_server)
+    names = [(o, n) for o, obj in objs.items()
+             for n, _ in public_methods(obj)]
+    unknown = {f"{n}({p.name})" for o, n in names
+               for p in params_of(getattr(objs[o], n))
+               if p.name not in KV_VALID}
+    nc.close()
+    assert not unknown, f"add these parameters to the sweep: {unknown}"
+    for owner, name in names:
+        nc, objs = kv_objects(nats_server)
+        if closed:
+            nc.close()
+        fn = getattr(objs[owner], name)
+        for kwargs, label, refuse in call_variants(fn, KV_VALID):
+            def run():
+                result = fn(**kwargs)
+                if isinstance(result, jetwire.KeyWatcher):
+                    result.stop()
+            check_outcome(fn, label, run, refuse)
+        if closed and name != "stop":  # the closed error (stop: a no-op)
+            with pytest.raises((jetwire.ConnectionClosedError,
+                                jetwire.InvalidSubscriptionError)):
+                fn(**{p.name: KV_VALID[p.name] for p in params_of(fn)
+                      if p.default is p.empty})
+        nc.close()
+
+
+def test_kv_stopped_watcher(nats_server):
+    nc, objs = kv_objects(nats_server)
+    w = objs["watcher"]
+    w.stop()
+    with pytest.raises(jetwire.InvalidSubscriptionError,
+                       match="watcher was stopped"):
+        w.updates(timeout=0.05)
+    assert list(w) == []
+    nc.close()
+
+
+def test_aio_kv_sweep(nats_server):
+    async def objects():
+        nc = await jetwire.aio.connect(nats_server.url, name="sweep-aio-kv")
+        js = nc.jetstream(timeout=2.0)
+        kv = await js.create_or_update_key_value(bucket="sweep-kv",
+                                                 history=2)
+        await kv.put("k", b"x")
+        return nc, {"kv": kv, "watcher": await kv.watch("k")}
+
+    async def sweep():
+        nc, objs = await objects()
+        names = [(o, n) for o, obj in objs.items()
+                 for n, _ in public_methods(obj)]
+        unknown = {f"{n}({p.name})" for o, n in names
+                   for p in params_of(getattr(objs[o], n))
+                   if p.name not in KV_VALID}
+        assert not unknown, f"add these parameters to the sweep: {unknown}"
+        await nc.close()
+        for closed in (False, True):
+            for owner, name in names:
+                nc, objs = await objects()
+                if closed:
+                    await nc.close()
+                fn = getattr(objs[owner], name)
+                for kwargs, label, refuse in call_variants(fn, KV_VALID):
+                    await outcome(fn, label, kwargs, refuse)
+                if closed and name != "stop":
+                    with pytest.raises((jetwire.ConnectionClosedError,
+                                        jetwire.InvalidSubscriptionError)):
+                        args = {p.name: KV_VALID[p.name]
+                                for p in params_of(fn)
+                                if p.default is p.empty}
+                        result = fn(**args)
+                        if inspect.isawaitable(result):
+                            await result
+                        else:
+                            await result.__anext__()
                 await nc.close()
 
     asyncio.run(sweep())
