@@ -53,9 +53,7 @@ async def main():
                     if update is None:  # the current values are all out
                         live = True
                         continue
-                    print("%s: key=%s, revision=%d" % (
-                        "Config updated" if live else "Current config",
-                        update.key, update.revision))
+                    print(common.describe_config_update(update, live))
                     if live:
                         break
         finally:

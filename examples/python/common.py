@@ -267,6 +267,13 @@ def describe_service_config(data):
                                           config["timeout_ms"])
 
 
+def describe_config_update(entry, live):
+    """A watched entry: live after the end of the initial values."""
+    return "%s: key=%s, revision=%d" % (
+        "Config updated" if live else "Current config", entry.key,
+        entry.revision)
+
+
 def describe_keys(keys):
     """The keys as the C example prints them (a JSON array)."""
     return json.dumps(keys)

@@ -318,34 +318,80 @@ def js_objects(nats_server):
     js.create_or_update_stream(name="SWEEP", subjects=["sweep.>"])
     js.publish("sweep.subject", b"x")
     cons = js.create_or_update_consumer("SWEEP", durable="sweep-c")
-    return nc, js, cons
+    return nc, {"js": js, "cons": cons}
+
+
+def finish(result):
+    """End what a call started (a generator, a consume, a watcher)."""
+    if inspect.isgenerator(result):
+        result.close()
+    elif isinstance(result, (jetwire.ConsumeContext, jetwire.KeyWatcher)):
+        result.stop()
+
+
+def required_args(fn, valid):
+    return {p.name: valid[p.name] for p in params_of(fn)
+            if p.default is p.empty}
+
+
+def unknown_params(objs, names, valid):
+    return {f"{n}({p.name})" for o, n in names
+            for p in params_of(getattr(objs[o], n)) if p.name not in valid}
+
+
+def sweep_objects(make, closed, valid=VALID, closed_error=None):
+    """The blocking sweep over every public method of the objects make()
+    returns (a connection and a dict of objects), fresh ones per method.
+    closed_error: the exceptions every call but stop() must raise once
+    the connection is closed."""
+    nc, objs = make()
+    names = [(o, n) for o, obj in objs.items()
+             for n, _ in public_methods(obj)]
+    unknown = unknown_params(objs, names, valid)
+    nc.close()
+    assert not unknown, f"add these parameters to the sweep: {unknown}"
+    for owner, name in names:
+        nc, objs = make()
+        if closed:
+            nc.close()
+        fn = getattr(objs[owner], name)
+        for kwargs, label, refuse in call_variants(fn, valid):
+            check_outcome(fn, label, lambda: finish(fn(**kwargs)), refuse)
+        if closed and closed_error and name != "stop":
+            with pytest.raises(closed_error):
+                finish(fn(**required_args(fn, valid)))
+        nc.close()
+
+
+async def aio_sweep_objects(objects, valid=VALID, closed_error=None):
+    """sweep_objects for the asyncio API, live then closed."""
+    nc, objs = await objects()
+    names = [(o, n) for o, obj in objs.items()
+             for n, _ in public_methods(obj)]
+    unknown = unknown_params(objs, names, valid)
+    assert not unknown, f"add these parameters to the sweep: {unknown}"
+    await nc.close()
+    for closed in (False, True):
+        for owner, name in names:
+            nc, objs = await objects()
+            if closed:
+                await nc.close()
+            fn = getattr(objs[owner], name)
+            for kwargs, label, refuse in call_variants(fn, valid):
+                await outcome(fn, label, kwargs, refuse)
+            if closed and closed_error and name != "stop":
+                with pytest.raises(closed_error):
+                    result = fn(**required_args(fn, valid))
+                    if inspect.isawaitable(result):
+                        await result
+                    else:
+                        await result.__anext__()
+            await nc.close()
 
 
 @pytest.mark.parametrize("closed", [False, True], ids=["live", "closed"])
 def test_jetstream_sweep(nats_server, closed):
-    nc, js, cons = js_objects(nats_server)
-    names = [(o, n) for o, obj in (("js", js), ("cons", cons))
-             for n, _ in public_methods(obj)]
-    unknown = {f"{n}({p.name})" for o, n in names
-               for p in params_of(getattr({"js": js, "cons": cons}[o], n))
-               if p.name not in VALID}
-    nc.close()
-    assert not unknown, f"add these parameters to the sweep: {unknown}"
-    for owner, name in names:
-        nc, js, cons = js_objects(nats_server)
-        if closed:
-            nc.close()
-        target = {"js": js, "cons": cons}[owner]
-        fn = getattr(target, name)
-        for kwargs, label, refuse in call_variants(fn):
-            def run():
-                result = fn(**kwargs)
-                if inspect.isgenerator(result):
-                    result.close()
-                elif isinstance(result, jetwire.ConsumeContext):
-                    result.stop()
-            check_outcome(fn, label, run, refuse)
-        nc.close()
+    sweep_objects(lambda: js_objects(nats_server), closed)
 
 
 def test_aio_jetstream_sweep(nats_server):
@@ -357,26 +403,7 @@ def test_aio_jetstream_sweep(nats_server):
         cons = await js.create_or_update_consumer("SWEEP", durable="c")
         return nc, {"js": js, "cons": cons}
 
-    async def sweep():
-        nc, objs = await objects()
-        names = [(o, n) for o, obj in objs.items()
-                 for n, _ in public_methods(obj)]
-        unknown = {f"{n}({p.name})" for o, n in names
-                   for p in params_of(getattr(objs[o], n))
-                   if p.name not in VALID}
-        assert not unknown, f"add these parameters to the sweep: {unknown}"
-        await nc.close()
-        for closed in (False, True):
-            for owner, name in names:
-                nc, objs = await objects()
-                if closed:
-                    await nc.close()
-                fn = getattr(objs[owner], name)
-                for kwargs, label, refuse in call_variants(fn):
-                    await outcome(fn, label, kwargs, refuse)
-                await nc.close()
-
-    asyncio.run(sweep())
+    asyncio.run(aio_sweep_objects(objects))
 
 
 def kv_objects(nats_server):
@@ -388,33 +415,13 @@ def kv_objects(nats_server):
     return nc, {"kv": kv, "watcher": kv.watch("k")}
 
 
+KV_CLOSED = (jetwire.ConnectionClosedError, jetwire.InvalidSubscriptionError)
+
+
 @pytest.mark.parametrize("closed", [False, True], ids=["live", "closed"])
 def test_kv_sweep(nats_server, closed):
-    nc, objs = kv_objects(nats_server)
-    names = [(o, n) for o, obj in objs.items()
-             for n, _ in public_methods(obj)]
-    unknown = {f"{n}({p.name})" for o, n in names
-               for p in params_of(getattr(objs[o], n))
-               if p.name not in KV_VALID}
-    nc.close()
-    assert not unknown, f"add these parameters to the sweep: {unknown}"
-    for owner, name in names:
-        nc, objs = kv_objects(nats_server)
-        if closed:
-            nc.close()
-        fn = getattr(objs[owner], name)
-        for kwargs, label, refuse in call_variants(fn, KV_VALID):
-            def run():
-                result = fn(**kwargs)
-                if isinstance(result, jetwire.KeyWatcher):
-                    result.stop()
-            check_outcome(fn, label, run, refuse)
-        if closed and name != "stop":  # the closed error (stop: a no-op)
-            with pytest.raises((jetwire.ConnectionClosedError,
-                                jetwire.InvalidSubscriptionError)):
-                fn(**{p.name: KV_VALID[p.name] for p in params_of(fn)
-                      if p.default is p.empty})
-        nc.close()
+    sweep_objects(lambda: kv_objects(nats_server), closed, KV_VALID,
+                  KV_CLOSED)
 
 
 def test_kv_stopped_watcher(nats_server):
@@ -437,34 +444,4 @@ def test_aio_kv_sweep(nats_server):
         await kv.put("k", b"x")
         return nc, {"kv": kv, "watcher": await kv.watch("k")}
 
-    async def sweep():
-        nc, objs = await objects()
-        names = [(o, n) for o, obj in objs.items()
-                 for n, _ in public_methods(obj)]
-        unknown = {f"{n}({p.name})" for o, n in names
-                   for p in params_of(getattr(objs[o], n))
-                   if p.name not in KV_VALID}
-        assert not unknown, f"add these parameters to the sweep: {unknown}"
-        await nc.close()
-        for closed in (False, True):
-            for owner, name in names:
-                nc, objs = await objects()
-                if closed:
-                    await nc.close()
-                fn = getattr(objs[owner], name)
-                for kwargs, label, refuse in call_variants(fn, KV_VALID):
-                    await outcome(fn, label, kwargs, refuse)
-                if closed and name != "stop":
-                    with pytest.raises((jetwire.ConnectionClosedError,
-                                        jetwire.InvalidSubscriptionError)):
-                        args = {p.name: KV_VALID[p.name]
-                                for p in params_of(fn)
-                                if p.default is p.empty}
-                        result = fn(**args)
-                        if inspect.isawaitable(result):
-                            await result
-                        else:
-                            await result.__anext__()
-                await nc.close()
-
-    asyncio.run(sweep())
+    asyncio.run(aio_sweep_objects(objects, KV_VALID, KV_CLOSED))
