@@ -252,14 +252,14 @@ def test_watch_marker_once_under_concurrent_writes(js, nats_server):
     try:
         w = kv.watch()
         started.set()
-        markers, entries = 0, []
-        while len(entries) < 1200:
+        markers, keys = 0, set()
+        while len(keys) < 1200:
             e = w.updates(10.0)
             if e is None:
                 markers += 1
-                assert len(entries) >= 200  # after the initial values
+                assert len(keys) >= 200  # after the initial values
             else:
-                entries.append(e)
+                keys.add(e.key)
         with pytest.raises(jetwire.TimeoutError):
             w.updates(0.3)
         w.stop()
@@ -267,7 +267,8 @@ def test_watch_marker_once_under_concurrent_writes(js, nats_server):
         t.join()
         other.close()
     assert markers == 1
-    assert len({e.key for e in entries}) == 1200
+    assert keys == {"pre%d" % i for i in range(200)} | \
+        {"live%d" % i for i in range(1000)}
 
 
 def test_watch_options(js):
@@ -464,6 +465,23 @@ def test_aio_watch_options_and_close(nats_server):
             kv.watch(include_history=True, updates_only=True)
         with pytest.raises(TypeError):
             kv.watch(5)
+
+        # A waiting watcher is woken by the connection's fd, well before
+        # its 5 s check would look.
+        loop = asyncio.get_running_loop()
+        w = await kv.watch("d", updates_only=True)
+        assert await w.updates(5.0) is None
+
+        async def put_later():
+            await asyncio.sleep(0.2)
+            return await kv.put("d", b"1")
+
+        started = loop.time()
+        writer = asyncio.ensure_future(put_later())
+        e = await w.updates(10.0)
+        assert e.revision == await writer
+        assert loop.time() - started < 2.0
+        await w.stop()
 
         # A task waiting in async for ends when the connection closes.
         w = await kv.watch("zzz")

@@ -801,7 +801,8 @@ class KeyWatcher:
             fut = loop.create_future()
             self._waiters.append(fut)
             self._conn._watch(self)
-            self._drain()
+            if self._draining is None:  # else its result wakes us
+                self._drain()
             wait = _WATCH_CHECK if deadline is None else \
                 min(_WATCH_CHECK, max(0.0, deadline - loop.time()))
             try:
