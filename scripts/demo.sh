@@ -277,7 +277,8 @@ check_python() {
     sed 's/^/    /' "$WORK/python-check.log" >&2
     fail "the jetwire package does not import in $PYTHON: run make python"
   }
-  for name in "${EXAMPLES[@]}" production_connection js_setup js_durable; do
+  for name in "${EXAMPLES[@]}" production_connection js_setup js_durable \
+    kv_config; do
     [[ -f $PY_DIR/$name.py && -f $PY_DIR/aio_$name.py ]] ||
       fail "$PY_DIR/$name.py or aio_$name.py missing"
   done
@@ -410,6 +411,8 @@ tour_jetstream() {
 
 # tour_kv KIND LABEL: the tutorial's Key-Value store: put, get, an update
 # guarded by the revision, keys, and a watch that sees another writer.
+# C and Python (blocking and asyncio), on the main server: each run updates
+# the same bucket.
 tour_kv() {
   local kind=$1 label=$2
 
@@ -496,8 +499,10 @@ main() {
   tour_kv c C
   tour python Python
   tour_jetstream python Python
+  tour_kv python Python
   tour asyncio "Python asyncio"
   tour_jetstream asyncio "Python asyncio"
+  tour_kv asyncio "Python asyncio"
   tour lua Lua
   tour_jetstream lua Lua
   tour_production

@@ -241,3 +241,39 @@ def read_js_order(data):
         return str(order["id"]), float(order["amount"])
     except (ValueError, KeyError, TypeError):
         return None
+
+
+# Service configurations kept in a Key-Value bucket (kv_config).
+
+KV_BUCKET = "service-config"
+KV_KEY = "payment-service"
+
+
+def service_config(timeout_ms, max_retries=3):
+    """The tutorial's ServiceConfig, as the JSON stored under KV_KEY."""
+    return to_json({
+        "endpoint": "https://api.example.com",
+        "timeout_ms": timeout_ms,
+        "max_retries": max_retries,
+        "features": ["caching", "compression", "retry"],
+        "last_updated": datetime.now(timezone.utc).strftime(
+            "%Y-%m-%dT%H:%M:%SZ"),
+    })
+
+
+def describe_service_config(data):
+    config = from_json(data)
+    return "endpoint=%s, timeout=%dms" % (config["endpoint"],
+                                          config["timeout_ms"])
+
+
+def describe_config_update(entry, live):
+    """A watched entry: live after the end of the initial values."""
+    return "%s: key=%s, revision=%d" % (
+        "Config updated" if live else "Current config", entry.key,
+        entry.revision)
+
+
+def describe_keys(keys):
+    """The keys as the C example prints them (a JSON array)."""
+    return json.dumps(keys)

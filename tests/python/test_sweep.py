@@ -69,7 +69,24 @@ VALID = {
     "no_wait": False,
     "expires": 1.0,
     "handler": print,
+    # Key-Value (js.*key_value*, buckets, watchers); "value" is KV_VALID's
+    "bucket": "sweep-kv",
+    "key": "k",
+    "last": 0,
+    "revision": None,
+    "older_than": None,
+    "filter": None,
+    "keys": ">",
+    "include_history": False,
+    "ignore_deletes": False,
+    "meta_only": False,
+    "updates_only": False,
 }
+# A bucket's put(key, value) takes bytes where pack(value) takes anything.
+KV_VALID = dict(VALID, value=b"x")
+_FLAG_BAD = [None, 1, 0, "yes", Foreign()]
+_KEY_BAD = [None, 12345, b"k", "", "a b", "a\0b", "a..b", ".a", "a>",
+            Foreign()]
 BAD_COMMON = [None, 12345, -1, 1.5, math.nan, b"bytes", "text", [], {},
               Foreign(), True]
 BAD = {
@@ -89,6 +106,17 @@ BAD = {
     "batch": [0, -1, 1.5, "1", None, 10**20],
     "seq": [0, -1, 1.5, "1", None, 10**20],
     "expected_last_seq": [-1, 1.5, "1", 10**20, Foreign()],
+    "key": _KEY_BAD,
+    "keys": [None, 12345, b">", "a b", "a\0b", "a..b", Foreign()],
+    "filter": [12345, b">", "a b", "a\0b", Foreign()],
+    "bucket": [None, 12345, b"b", "", "a b", "a.b", "a\0b", Foreign()],
+    "last": [-1, 1.5, "1", 10**20, Foreign()],
+    "revision": [0, -1, 1.5, "1", 10**20, Foreign()],
+    "older_than": [-1, -0.5, math.nan, math.inf, "1", b"1", Foreign()],
+    "include_history": _FLAG_BAD,
+    "ignore_deletes": _FLAG_BAD,
+    "meta_only": _FLAG_BAD,
+    "updates_only": _FLAG_BAD,
 }
 def bad_values(param):
     return BAD.get(param, BAD_COMMON)
@@ -106,8 +134,11 @@ def must_refuse(param, value):
         return not isinstance(value, (bytes, bytearray, memoryview))
     if param == "timeout":
         return True  # every listed value is negative, NaN, huge or no number
-    if param in ("batch", "seq", "expected_last_seq"):
-        return True  # every listed value is no count
+    if param in ("batch", "seq", "expected_last_seq", "last", "revision",
+                 "older_than", "key", "keys", "filter", "bucket",
+                 "include_history", "ignore_deletes", "meta_only",
+                 "updates_only"):
+        return True  # every listed value is no count, name or flag
     if param in ("max_msgs", "limit", "msgs", "bytes_"):
         if isinstance(value, bool) or not isinstance(value, int):
             return True
@@ -138,12 +169,12 @@ def params_of(fn):
             if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
 
 
-def call_variants(fn):
+def call_variants(fn, valid=VALID):
     """(kwargs, label, refuse) for the valid call and each one-bad-argument
     call; refuse: the call must raise."""
     params = params_of(fn)
-    base = {p.name: VALID[p.name] for p in params
-            if VALID[p.name] is not OMIT}
+    base = {p.name: valid[p.name] for p in params
+            if valid[p.name] is not OMIT}
     yield dict(base), "valid", False
     for p in params:
         for bad in bad_values(p.name):
@@ -287,34 +318,80 @@ def js_objects(nats_server):
     js.create_or_update_stream(name="SWEEP", subjects=["sweep.>"])
     js.publish("sweep.subject", b"x")
     cons = js.create_or_update_consumer("SWEEP", durable="sweep-c")
-    return nc, js, cons
+    return nc, {"js": js, "cons": cons}
+
+
+def finish(result):
+    """End what a call started (a generator, a consume, a watcher)."""
+    if inspect.isgenerator(result):
+        result.close()
+    elif isinstance(result, (jetwire.ConsumeContext, jetwire.KeyWatcher)):
+        result.stop()
+
+
+def required_args(fn, valid):
+    return {p.name: valid[p.name] for p in params_of(fn)
+            if p.default is p.empty}
+
+
+def unknown_params(objs, names, valid):
+    return {f"{n}({p.name})" for o, n in names
+            for p in params_of(getattr(objs[o], n)) if p.name not in valid}
+
+
+def sweep_objects(make, closed, valid=VALID, closed_error=None):
+    """The blocking sweep over every public method of the objects make()
+    returns (a connection and a dict of objects), fresh ones per method.
+    closed_error: the exceptions every call but stop() must raise once
+    the connection is closed."""
+    nc, objs = make()
+    names = [(o, n) for o, obj in objs.items()
+             for n, _ in public_methods(obj)]
+    unknown = unknown_params(objs, names, valid)
+    nc.close()
+    assert not unknown, f"add these parameters to the sweep: {unknown}"
+    for owner, name in names:
+        nc, objs = make()
+        if closed:
+            nc.close()
+        fn = getattr(objs[owner], name)
+        for kwargs, label, refuse in call_variants(fn, valid):
+            check_outcome(fn, label, lambda: finish(fn(**kwargs)), refuse)
+        if closed and closed_error and name != "stop":
+            with pytest.raises(closed_error):
+                finish(fn(**required_args(fn, valid)))
+        nc.close()
+
+
+async def aio_sweep_objects(objects, valid=VALID, closed_error=None):
+    """sweep_objects for the asyncio API, live then closed."""
+    nc, objs = await objects()
+    names = [(o, n) for o, obj in objs.items()
+             for n, _ in public_methods(obj)]
+    unknown = unknown_params(objs, names, valid)
+    assert not unknown, f"add these parameters to the sweep: {unknown}"
+    await nc.close()
+    for closed in (False, True):
+        for owner, name in names:
+            nc, objs = await objects()
+            if closed:
+                await nc.close()
+            fn = getattr(objs[owner], name)
+            for kwargs, label, refuse in call_variants(fn, valid):
+                await outcome(fn, label, kwargs, refuse)
+            if closed and closed_error and name != "stop":
+                with pytest.raises(closed_error):
+                    result = fn(**required_args(fn, valid))
+                    if inspect.isawaitable(result):
+                        await result
+                    else:
+                        await result.__anext__()
+            await nc.close()
 
 
 @pytest.mark.parametrize("closed", [False, True], ids=["live", "closed"])
 def test_jetstream_sweep(nats_server, closed):
-    nc, js, cons = js_objects(nats_server)
-    names = [(o, n) for o, obj in (("js", js), ("cons", cons))
-             for n, _ in public_methods(obj)]
-    unknown = {f"{n}({p.name})" for o, n in names
-               for p in params_of(getattr({"js": js, "cons": cons}[o], n))
-               if p.name not in VALID}
-    nc.close()
-    assert not unknown, f"add these parameters to the sweep: {unknown}"
-    for owner, name in names:
-        nc, js, cons = js_objects(nats_server)
-        if closed:
-            nc.close()
-        target = {"js": js, "cons": cons}[owner]
-        fn = getattr(target, name)
-        for kwargs, label, refuse in call_variants(fn):
-            def run():
-                result = fn(**kwargs)
-                if inspect.isgenerator(result):
-                    result.close()
-                elif isinstance(result, jetwire.ConsumeContext):
-                    result.stop()
-            check_outcome(fn, label, run, refuse)
-        nc.close()
+    sweep_objects(lambda: js_objects(nats_server), closed)
 
 
 def test_aio_jetstream_sweep(nats_server):
@@ -326,23 +403,45 @@ def test_aio_jetstream_sweep(nats_server):
         cons = await js.create_or_update_consumer("SWEEP", durable="c")
         return nc, {"js": js, "cons": cons}
 
-    async def sweep():
-        nc, objs = await objects()
-        names = [(o, n) for o, obj in objs.items()
-                 for n, _ in public_methods(obj)]
-        unknown = {f"{n}({p.name})" for o, n in names
-                   for p in params_of(getattr(objs[o], n))
-                   if p.name not in VALID}
-        assert not unknown, f"add these parameters to the sweep: {unknown}"
-        await nc.close()
-        for closed in (False, True):
-            for owner, name in names:
-                nc, objs = await objects()
-                if closed:
-                    await nc.close()
-                fn = getattr(objs[owner], name)
-                for kwargs, label, refuse in call_variants(fn):
-                    await outcome(fn, label, kwargs, refuse)
-                await nc.close()
+    asyncio.run(aio_sweep_objects(objects))
 
-    asyncio.run(sweep())
+
+def kv_objects(nats_server):
+    """A connection, a bucket with a key, and a watcher on it."""
+    nc = jetwire.connect(nats_server.url, name="sweep-kv")
+    js = nc.jetstream(timeout=2.0)
+    kv = js.create_or_update_key_value(bucket="sweep-kv", history=2)
+    kv.put("k", b"x")
+    return nc, {"kv": kv, "watcher": kv.watch("k")}
+
+
+KV_CLOSED = (jetwire.ConnectionClosedError, jetwire.InvalidSubscriptionError)
+
+
+@pytest.mark.parametrize("closed", [False, True], ids=["live", "closed"])
+def test_kv_sweep(nats_server, closed):
+    sweep_objects(lambda: kv_objects(nats_server), closed, KV_VALID,
+                  KV_CLOSED)
+
+
+def test_kv_stopped_watcher(nats_server):
+    nc, objs = kv_objects(nats_server)
+    w = objs["watcher"]
+    w.stop()
+    with pytest.raises(jetwire.InvalidSubscriptionError,
+                       match="watcher was stopped"):
+        w.updates(timeout=0.05)
+    assert list(w) == []
+    nc.close()
+
+
+def test_aio_kv_sweep(nats_server):
+    async def objects():
+        nc = await jetwire.aio.connect(nats_server.url, name="sweep-aio-kv")
+        js = nc.jetstream(timeout=2.0)
+        kv = await js.create_or_update_key_value(bucket="sweep-kv",
+                                                 history=2)
+        await kv.put("k", b"x")
+        return nc, {"kv": kv, "watcher": await kv.watch("k")}
+
+    asyncio.run(aio_sweep_objects(objects, KV_VALID, KV_CLOSED))

@@ -59,6 +59,41 @@ USER_PROGRAM = textwrap.dedent('''
         return ack.seq
 
 
+    def config_store(url: str) -> int:
+        with jetwire.connect(url) as nc:
+            js = nc.jetstream()
+            kv: jetwire.KeyValue = js.create_or_update_key_value(
+                bucket="cfg", history=5, ttl=60.0)
+            rev: int = kv.put("k", b"v")
+            entry: jetwire.Entry = kv.get("k", revision=rev)
+            kv.update("k", entry.value + b"!", last=entry.revision)
+            keys: List[str] = kv.keys()
+            status: jetwire.KeyValueStatus = kv.status()
+            ttl: float = status.ttl
+            with kv.watch("k", include_history=True) as w:
+                for e in w:
+                    if e is None:
+                        break
+                    op: str = e.operation
+                    created: float = e.created
+            return rev + len(keys)
+
+
+    async def config_store_aio(url: str) -> List[str]:
+        nc = await jetwire.aio.connect(url)
+        kv = await nc.jetstream().key_value("cfg")
+        async for e in kv.watch(ignore_deletes=True):
+            if e is None:
+                break
+            value: bytes = e.value
+        w = await kv.watch_all(updates_only=True)
+        first = await w.updates(timeout=1.0)
+        await w.stop()
+        keys: List[str] = await kv.keys()
+        await nc.close()
+        return keys
+
+
     packed: bytes = jetwire.pack({"a": [1, 2.5, None]})
     value: object = jetwire.unpack(packed)
 ''')

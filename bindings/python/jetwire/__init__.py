@@ -12,6 +12,7 @@ from ._errors import Error, error_for
 from ._client import Connection, Event, Headers, Msg, Subscription, connect
 from ._jetstream import (JetStream, Consumer, ConsumeContext, PubAck,
                          PubAckFuture, MsgMetadata, SequencePair)
+from ._kv import Entry, KeyValue, KeyValueStatus, KeyWatcher
 from ._jetwire import ffi as _ffi, lib as _lib
 
 __all__ = [
@@ -28,6 +29,10 @@ __all__ = [
     "PubAckFuture",
     "MsgMetadata",
     "SequencePair",
+    "KeyValue",
+    "KeyValueStatus",
+    "KeyWatcher",
+    "Entry",
     "pack",
     "unpack",
     "Error",

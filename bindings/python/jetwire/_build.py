@@ -215,6 +215,48 @@ int64_t jw_js_meta_timestamp(const jw_js_meta *m);
 uint64_t jw_js_meta_num_pending(const jw_js_meta *m);
 void jw_js_meta_free(jw_js_meta *m);
 
+typedef struct jw_kv jw_kv;
+typedef struct jw_kv_entry jw_kv_entry;
+typedef struct jw_kv_watcher jw_kv_watcher;
+int jw_js_kv_create(jw_js *js, const char *config_json, jw_kv **out);
+int jw_js_kv_update(jw_js *js, const char *config_json, jw_kv **out);
+int jw_js_kv_create_or_update(jw_js *js, const char *config_json,
+                              jw_kv **out);
+int jw_js_kv(jw_js *js, const char *bucket, jw_kv **out);
+int jw_js_kv_delete(jw_js *js, const char *bucket);
+int jw_js_kv_names(jw_js *js, char **names_json);
+void jw_kv_free(jw_kv *kv);
+const char *jw_kv_bucket(const jw_kv *kv);
+int jw_kv_status(jw_kv *kv, char **status_json);
+int jw_kv_put(jw_kv *kv, const char *key, const void *value, size_t len,
+              uint64_t *revision);
+int jw_kv_create(jw_kv *kv, const char *key, const void *value, size_t len,
+                 uint64_t *revision);
+int jw_kv_update(jw_kv *kv, const char *key, const void *value, size_t len,
+                 uint64_t last, uint64_t *revision);
+int jw_kv_delete(jw_kv *kv, const char *key, uint64_t last);
+int jw_kv_purge(jw_kv *kv, const char *key, uint64_t last);
+int jw_kv_purge_deletes(jw_kv *kv, int64_t older_than_ms);
+int jw_kv_get(jw_kv *kv, const char *key, jw_kv_entry **out);
+int jw_kv_get_revision(jw_kv *kv, const char *key, uint64_t revision,
+                       jw_kv_entry **out);
+int jw_kv_keys(jw_kv *kv, const char *filter, char **keys_json);
+int jw_kv_history(jw_kv *kv, const char *key, jw_kv_entry ***entries,
+                  size_t *count);
+void jw_kv_entries_free(jw_kv_entry **entries, size_t count);
+const char *jw_kv_entry_bucket(const jw_kv_entry *e);
+const char *jw_kv_entry_key(const jw_kv_entry *e);
+const void *jw_kv_entry_value(const jw_kv_entry *e, size_t *len);
+uint64_t jw_kv_entry_revision(const jw_kv_entry *e);
+uint64_t jw_kv_entry_delta(const jw_kv_entry *e);
+int64_t jw_kv_entry_created(const jw_kv_entry *e);
+int jw_kv_entry_operation(const jw_kv_entry *e);
+void jw_kv_entry_free(jw_kv_entry *e);
+int jw_kv_watch(jw_kv *kv, const char *keys, int flags, jw_kv_watcher **out);
+int jw_kv_watch_next(jw_kv_watcher *w, int64_t timeout_ms,
+                     jw_kv_entry **entry);
+void jw_kv_watcher_free(jw_kv_watcher *w);
+
 /* Defined by the binding (below). */
 void jwpy_free(jw_msg **msgs, int n);
 long long jwpy_flatten(jw_msg **msgs, int n, int64_t *meta, char *buf,

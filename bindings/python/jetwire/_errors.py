@@ -121,7 +121,9 @@ class KeyNotFoundError(Error, KeyError):
     code = "KEY_NOT_FOUND"
 
 
-class KeyDeletedError(Error, KeyError):
+class KeyDeletedError(KeyNotFoundError):
+    """A key whose latest entry is a delete or purge marker: a kind of
+    not found, so ``except KeyNotFoundError`` catches it too."""
     code = "KEY_DELETED"
 
 

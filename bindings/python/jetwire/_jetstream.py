@@ -12,13 +12,16 @@ import json
 import math
 import threading
 import weakref
-from typing import (Any, Callable, Dict, Iterator, List, Mapping, Optional,
+from typing import (TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Mapping, Optional,
                     Sequence, Tuple)
 
 from ._client import (JW_OK, HeadersIn, Msg, Payload, _BATCH, _build_msg,
                       _int_arg, _ms, _raise, _read_messages, _subject)
 from ._errors import Error
 from ._jetwire import ffi, lib
+
+if TYPE_CHECKING:
+    from ._kv import KeyValue
 
 __all__ = ["JetStream", "Consumer", "PubAck", "PubAckFuture",
            "MsgMetadata", "SequencePair", "ConsumeContext"]
@@ -589,6 +592,57 @@ class JetStream:
     def consumer_names(self, stream: str) -> List[str]:
         names: List[str] = self._json(lib.jw_js_consumer_names,
                                       _name(stream, "stream"))
+        return names
+
+    # -- key-value buckets ------------------------------------------------
+
+    def _kv_call(self, fn: Callable[..., int], bucket: Optional[str],
+                 config: Optional[Mapping[str, Any]],
+                 fields: Dict[str, Any]) -> "KeyValue":
+        from ._kv import KeyValue, _kv_config
+        if bucket is not None:
+            fields["bucket"] = bucket
+        cfg = _kv_config(config, fields)
+        p = ffi.new("jw_kv **")
+        _js_check(self._call(fn, cfg, p))
+        return KeyValue(self, p[0])
+
+    def create_key_value(self, bucket: Optional[str] = None, *,
+                         config: Optional[Mapping[str, Any]] = None,
+                         **fields: Any) -> "KeyValue":
+        """Create a bucket and return it. Fields: description, history
+        (1-64), ttl (seconds), max_value_size, max_bytes, storage ("file"
+        or "memory"), replicas, republish, placement; others raise
+        TypeError. JetStreamError when it exists with another
+        configuration."""
+        return self._kv_call(lib.jw_js_kv_create, bucket, config, fields)
+
+    def update_key_value(self, bucket: Optional[str] = None, *,
+                         config: Optional[Mapping[str, Any]] = None,
+                         **fields: Any) -> "KeyValue":
+        """Change a bucket's configuration (BucketNotFoundError)."""
+        return self._kv_call(lib.jw_js_kv_update, bucket, config, fields)
+
+    def create_or_update_key_value(self, bucket: Optional[str] = None, *,
+                                   config: Optional[Mapping[str, Any]] = None,
+                                   **fields: Any) -> "KeyValue":
+        return self._kv_call(lib.jw_js_kv_create_or_update, bucket, config,
+                             fields)
+
+    def key_value(self, bucket: str) -> "KeyValue":
+        """Bind to an existing bucket (BucketNotFoundError)."""
+        from ._kv import KeyValue
+        p = ffi.new("jw_kv **")
+        _js_check(self._call(lib.jw_js_kv, _name(bucket, "bucket"), p))
+        return KeyValue(self, p[0])
+
+    def delete_key_value(self, bucket: str) -> None:
+        """Delete a bucket and everything in it (BucketNotFoundError)."""
+        _js_check(self._call(lib.jw_js_kv_delete, _name(bucket, "bucket")))
+
+    def key_value_names(self) -> List[str]:
+        """The names of every bucket."""
+        names: List[str] = self._json(lib.jw_js_kv_names)
         return names
 
     def __repr__(self) -> str:

@@ -6,6 +6,8 @@ requests, fills the subscriptions somebody is waiting on, and runs event
 callbacks, all on the loop's thread: no thread per message and no polling.
 Only the calls that wait for the server's round trip (connect, flush, rtt,
 drain) borrow the loop's default executor for their single wait.
+JetStream and Key-Value calls are such round trips too; a Key-Value watch
+learns of its entries from the same fd (see KeyWatcher).
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import asyncio
 import collections
 import inspect
 import weakref
-from typing import (Any, AsyncIterator, Callable, Deque, Dict,
+from typing import (Any, AsyncIterator, Callable, Deque, Dict, Generator,
                     List, Optional, Sequence, Set, Union)
 
 from . import _codec
@@ -24,11 +26,13 @@ from ._client import (JW_OK, HeadersIn, Msg as _SyncMsg, Payload, _BATCH,
                       _int_arg, _register_callbacks)
 from ._errors import Error, error_for
 from . import _jetstream as _js
+from . import _kv
+from ._kv import Entry, KeyValueStatus
 from ._jetstream import PubAck, _js_check
 from ._jetwire import ffi, lib
 
 __all__ = ["connect", "Connection", "Subscription", "Msg", "JetStream",
-           "Consumer"]
+           "Consumer", "KeyValue", "KeyWatcher"]
 
 Callback = Callable[..., Any]
 
@@ -222,7 +226,7 @@ class Connection(_ConnectionState):
         # Requests whose future gets the engine's reply itself (a jw_msg,
         # freed by its gc), not a Msg: JetStream publishes parse it in C.
         self._raw_replies: Set[int] = set()
-        self._watched: Dict[int, Subscription] = {}
+        self._watched: Dict[int, "Union[Subscription, KeyWatcher]"] = {}
         self._subs: "weakref.WeakSet[Subscription]" = weakref.WeakSet()
         self._fd = -1
 
@@ -245,10 +249,10 @@ class Connection(_ConnectionState):
         self._fd = lib.jw_conn_fd(self._state.handle)
         self._loop.add_reader(self._fd, self._on_readable)
 
-    def _watch(self, sub: Subscription) -> None:
+    def _watch(self, sub: "Union[Subscription, KeyWatcher]") -> None:
         self._watched[id(sub)] = sub
 
-    def _unwatch(self, sub: Subscription) -> None:
+    def _unwatch(self, sub: "Union[Subscription, KeyWatcher]") -> None:
         self._watched.pop(id(sub), None)
 
     def _on_readable(self) -> None:
@@ -400,6 +404,8 @@ class Connection(_ConnectionState):
                                             "connection closed"))
         self._requests.clear()
         self._finalizer()
+        for watcher in list(self._watched.values()):
+            watcher._fill()  # KV watchers waiting learn of the close
         if not self._state.closed_reported:
             self._state.closed_reported = True
             cb = self._state.event_cbs.get("closed")
@@ -599,6 +605,38 @@ class JetStream:
         out: List[str] = await self._run(self._js.consumer_names, stream)
         return out
 
+    # -- key-value buckets ------------------------------------------------
+
+    async def _key_value(self, fn: Callable[..., Any], *args: Any,
+                         **fields: Any) -> "KeyValue":
+        return KeyValue(self, await self._run(fn, *args, **fields))
+
+    async def create_key_value(self, bucket: Optional[str] = None,
+                               **fields: Any) -> "KeyValue":
+        """As the blocking create_key_value (fields, config=...)."""
+        return await self._key_value(self._js.create_key_value, bucket,
+                                     **fields)
+
+    async def update_key_value(self, bucket: Optional[str] = None,
+                               **fields: Any) -> "KeyValue":
+        return await self._key_value(self._js.update_key_value, bucket,
+                                     **fields)
+
+    async def create_or_update_key_value(self, bucket: Optional[str] = None,
+                                         **fields: Any) -> "KeyValue":
+        return await self._key_value(self._js.create_or_update_key_value,
+                                     bucket, **fields)
+
+    async def key_value(self, bucket: str) -> "KeyValue":
+        return await self._key_value(self._js.key_value, bucket)
+
+    async def delete_key_value(self, bucket: str) -> None:
+        await self._run(self._js.delete_key_value, bucket)
+
+    async def key_value_names(self) -> List[str]:
+        out: List[str] = await self._run(self._js.key_value_names)
+        return out
+
 
 class Consumer:
     """An asyncio pull consumer: ``await cons.fetch(n, timeout)``,
@@ -666,3 +704,221 @@ class Consumer:
 
     def __repr__(self) -> str:
         return "<jetwire.aio.Consumer %s/%s>" % (self.stream, self.name)
+
+
+class KeyValue:
+    """An asyncio bucket: the blocking KeyValue's calls as coroutines, each
+    one engine round trip on the loop's default executor; ``watch()``
+    gives an async iterator."""
+
+    def __init__(self, js: JetStream, kv: "_kv.KeyValue") -> None:
+        self._js = js
+        self._kv = kv
+        self.bucket = kv.bucket
+
+    async def put(self, key: str, value: Payload) -> int:
+        rev: int = await self._js._run(self._kv.put, key, value)
+        return rev
+
+    async def create(self, key: str, value: Payload) -> int:
+        rev: int = await self._js._run(self._kv.create, key, value)
+        return rev
+
+    async def update(self, key: str, value: Payload, last: int) -> int:
+        rev: int = await self._js._run(self._kv.update, key, value, last)
+        return rev
+
+    async def delete(self, key: str, last: Optional[int] = None) -> None:
+        await self._js._run(self._kv.delete, key, last)
+
+    async def purge(self, key: str, last: Optional[int] = None) -> None:
+        await self._js._run(self._kv.purge, key, last)
+
+    async def purge_deletes(self, older_than: Optional[float] = None) -> None:
+        await self._js._run(self._kv.purge_deletes, older_than)
+
+    async def get(self, key: str, revision: Optional[int] = None) -> Entry:
+        entry: Entry = await self._js._run(self._kv.get, key, revision)
+        return entry
+
+    async def keys(self, filter: Optional[str] = None) -> List[str]:
+        out: List[str] = await self._js._run(self._kv.keys, filter)
+        return out
+
+    async def history(self, key: str) -> List[Entry]:
+        out: List[Entry] = await self._js._run(self._kv.history, key)
+        return out
+
+    async def status(self) -> KeyValueStatus:
+        st: KeyValueStatus = await self._js._run(self._kv.status)
+        return st
+
+    def watch(self, keys: str = ">", *, include_history: bool = False,
+              ignore_deletes: bool = False, meta_only: bool = False,
+              updates_only: bool = False) -> "KeyWatcher":
+        """``async for entry in kv.watch(keys)``, or ``w = await
+        kv.watch(keys)`` then ``await w.updates(timeout)``: the current
+        entries, exactly one None, then live updates."""
+        options = dict(include_history=include_history,
+                       ignore_deletes=ignore_deletes, meta_only=meta_only,
+                       updates_only=updates_only)
+        _kv._watch_flags(**options)  # wrong arguments fail here
+        _kv._key(keys, "keys")
+        return KeyWatcher(self, keys, options)
+
+    def watch_all(self, *, include_history: bool = False,
+                  ignore_deletes: bool = False, meta_only: bool = False,
+                  updates_only: bool = False) -> "KeyWatcher":
+        return self.watch(">", include_history=include_history,
+                          ignore_deletes=ignore_deletes, meta_only=meta_only,
+                          updates_only=updates_only)
+
+    def __repr__(self) -> str:
+        return "<jetwire.aio.KeyValue %s>" % self.bucket
+
+
+# While a task waits on a watcher, it looks at it at least this often, so
+# that the engine notices a server consumer that went silent (it sends a
+# heartbeat every 5 s) and recreates it.
+_WATCH_CHECK = 5.0
+
+
+class KeyWatcher:
+    """An asyncio watch. Starting it is one round trip on the executor
+    (on the first ``await`` or ``async for``). Then the connection's
+    readable fd says when entries are pending, and they are taken in
+    batches; the taking runs on the executor as well, because after a gap
+    the engine recreates its consumer with a round trip the loop must not
+    wait for. ``await w.stop()`` or ``async with`` ends it."""
+
+    def __init__(self, kv: KeyValue, keys: str,
+                 options: Dict[str, bool]) -> None:
+        self._kv = kv
+        self._conn = kv._js._conn
+        self._keys = keys
+        self._options = options
+        self._w: "Optional[_kv.KeyWatcher]" = None
+        self._buffer: Deque[Optional[Entry]] = collections.deque()
+        self._waiters: Deque["asyncio.Future[None]"] = collections.deque()
+        self._draining: "Optional[asyncio.Future[List[Optional[Entry]]]]" = \
+            None
+        self._again = False
+        self._ended: Optional[BaseException] = None
+        self._stopped = False
+
+    async def _start(self) -> "KeyWatcher":
+        if self._w is None and not self._stopped:
+            w = await self._kv._js._run(self._kv._kv.watch, self._keys,
+                                        **self._options)
+            if self._w is None and not self._stopped:
+                self._w = w
+            else:
+                w.stop()
+        return self
+
+    def __await__(self) -> Generator[Any, None, "KeyWatcher"]:
+        return self._start().__await__()
+
+    def __aiter__(self) -> "KeyWatcher":
+        return self
+
+    async def __anext__(self) -> Optional[Entry]:
+        try:
+            return await self.updates(None)
+        except Error as e:
+            if self._stopped or e.code in ("CONNECTION_CLOSED",
+                                           "INVALID_SUBSCRIPTION"):
+                raise StopAsyncIteration from None
+            raise
+
+    async def updates(self, timeout: Optional[float] = 5.0
+                      ) -> Optional[Entry]:
+        """The next entry, None for the end-of-initial-values marker;
+        jetwire.TimeoutError when nothing came within timeout seconds."""
+        ms = _ms(timeout)
+        await self._start()
+        loop = self._conn._loop
+        deadline = None if ms < 0 else loop.time() + ms / 1000
+        while not self._buffer:
+            if self._ended is not None:
+                raise self._ended
+            if self._stopped:
+                raise error_for("INVALID_SUBSCRIPTION", "watcher was stopped")
+            fut = loop.create_future()
+            self._waiters.append(fut)
+            self._conn._watch(self)
+            if self._draining is None:  # else its result wakes us
+                self._drain()
+            wait = _WATCH_CHECK if deadline is None else \
+                min(_WATCH_CHECK, max(0.0, deadline - loop.time()))
+            try:
+                await asyncio.wait_for(fut, wait)
+            except asyncio.TimeoutError:
+                if deadline is not None and loop.time() >= deadline:
+                    raise error_for("TIMEOUT", "no update within %s s"
+                                    % timeout) from None
+        return self._buffer.popleft()
+
+    def _fill(self) -> None:
+        """The connection's fd fired: take what is pending."""
+        self._drain()
+
+    def _drain(self) -> None:
+        if self._w is None or self._stopped or self._ended is not None:
+            return
+        if self._draining is not None:
+            self._again = True  # look again when this one is done
+            return
+        self._again = False
+        self._draining = self._conn._loop.run_in_executor(
+            None, self._w._take, _BATCH)
+        self._draining.add_done_callback(self._drained)
+
+    def _drained(self, fut: "asyncio.Future[List[Optional[Entry]]]"
+                 ) -> None:
+        self._draining = None
+        exc = (error_for("INVALID_SUBSCRIPTION", "watcher was stopped")
+               if fut.cancelled() else fut.exception())
+        if exc is not None:
+            self._ended = exc
+        else:
+            items = fut.result()
+            self._buffer.extend(items)
+            # A full batch may have left entries behind, which the fd will
+            # not announce again.
+            self._again = self._again or len(items) == _BATCH
+        if self._buffer or self._ended is not None:
+            self._wake()
+        if self._stopped:
+            self._release()
+        elif self._again and self._waiters:
+            self._drain()
+
+    def _wake(self) -> None:
+        while self._waiters:
+            fut = self._waiters.popleft()
+            if not fut.done():
+                fut.set_result(None)
+
+    def _release(self) -> None:
+        if self._w is not None:
+            self._w.stop()
+
+    async def stop(self) -> None:
+        """End the watch: ``async for`` ends, updates() raises. Stopping
+        twice is harmless."""
+        self._stopped = True
+        self._conn._unwatch(self)
+        self._wake()
+        if self._draining is None:  # else _drained releases it
+            self._release()
+
+    async def __aenter__(self) -> "KeyWatcher":
+        return await self._start()
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.stop()
+
+    def __repr__(self) -> str:
+        return "<jetwire.aio.KeyWatcher %s %r%s>" % (
+            self._kv.bucket, self._keys, " stopped" if self._stopped else "")

@@ -1,0 +1,395 @@
+"""Key-Value store over the engine's jw_kv calls (blocking API).
+
+A bucket is the stream KV_<bucket>; an entry's revision is the stream
+sequence of its message. Bucket configurations are keyword arguments (and
+an optional ``config`` dict) with the ttl in seconds; they cross to the
+engine as JSON with the ttl in milliseconds. See docs/kv.md.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+import weakref
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional
+
+from ._client import _INT64_MAX, Payload, _int_arg, _ms, _payload
+from ._errors import error_for
+from ._jetstream import _guarded, _js_check, _name, _own, _text
+from ._jetwire import ffi, lib
+
+__all__ = ["KeyValue", "Entry", "KeyValueStatus", "KeyWatcher",
+           "KV_FIELDS"]
+
+# The bucket configuration the engine knows (docs/kv.md); ttl in seconds.
+KV_FIELDS = ("bucket", "description", "history", "ttl", "max_value_size",
+             "max_bytes", "storage", "replicas", "republish", "placement")
+
+# jw_kv_op, and the flags of jw_kv_watch.
+_OPERATIONS = {1: "PUT", 2: "DEL", 3: "PURGE"}
+_INCLUDE_HISTORY, _IGNORE_DELETES, _META_ONLY, _UPDATES_ONLY = 1, 2, 4, 8
+_TIMEOUT = -1  # JW_ETIMEOUT
+# A blocking watch waits in slices this long, so that stop() from another
+# thread ends it soon (the engine's watcher has no wake-up of its own).
+_SLICE_MS = 500
+
+
+def _seconds(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError("%s must be a number of seconds, not %s"
+                        % (name, type(value).__name__))
+    if not 0 <= value <= _INT64_MAX / 1000:  # NaN fails too
+        raise ValueError("%s must be a number of seconds >= 0, not %r"
+                         % (name, value))
+    return float(value)
+
+
+def _kv_config(config: Optional[Mapping[str, Any]],
+               fields: Dict[str, Any]) -> bytes:
+    """Keyword arguments (over a config dict) to the engine's JSON."""
+    if config is not None and not isinstance(config, Mapping):
+        raise TypeError("config must be a dict of key-value fields, not %s"
+                        % type(config).__name__)
+    merged: Dict[str, Any] = dict(config or {})
+    merged.update((k, v) for k, v in fields.items() if v is not None)
+    out: Dict[str, Any] = {}
+    for key, value in merged.items():
+        if key not in KV_FIELDS:
+            raise TypeError("unknown key-value field %r (known: %s)"
+                            % (key, ", ".join(KV_FIELDS)))
+        if value is None:
+            continue
+        if key in ("bucket", "description", "storage"):
+            if not isinstance(value, str):
+                raise TypeError("%s must be str, not %s"
+                                % (key, type(value).__name__))
+        elif key == "ttl":
+            value = int(_seconds(value, "ttl") * 1000)
+        elif key in ("history", "max_value_size", "max_bytes", "replicas"):
+            value = _int_arg(value, key, -1)
+        elif not isinstance(value, Mapping):  # republish, placement
+            raise TypeError("%s must be a dict, not %s"
+                            % (key, type(value).__name__))
+        out[key] = value
+    if "bucket" not in out:
+        raise TypeError("the bucket name is missing (bucket=...)")
+    try:
+        return json.dumps(out).encode()
+    except (TypeError, ValueError) as e:
+        raise TypeError("key-value configuration is not JSON: %s" % e)
+
+
+def _key(value: Any, what: str = "key") -> bytes:
+    """A key or filter; the engine checks its characters."""
+    if not isinstance(value, str):
+        raise TypeError("%s must be str, not %s" % (what,
+                                                    type(value).__name__))
+    if "\0" in value:
+        raise error_for("INVALID_ARG", "invalid %s %r: contains NUL"
+                        % (what, value))
+    return value.encode()
+
+
+def _last(value: Any) -> int:
+    return 0 if value is None else _int_arg(value, "last", 0)
+
+
+class Entry:
+    """One revision of a key: bucket, key, value (bytes), revision (the
+    stream sequence), created (seconds since the epoch, float, like
+    MsgMetadata.timestamp), created_ns, delta (in watches and history: how
+    many newer entries match; 0 for the latest) and operation ("PUT",
+    "DEL" or "PURGE")."""
+
+    __slots__ = ("bucket", "key", "value", "revision", "created",
+                 "created_ns", "delta", "operation")
+
+    def __init__(self, e: Any) -> None:
+        self.bucket = ffi.string(lib.jw_kv_entry_bucket(e)).decode()
+        self.key = ffi.string(lib.jw_kv_entry_key(e)).decode()
+        n = ffi.new("size_t *")
+        p = lib.jw_kv_entry_value(e, n)
+        self.value = bytes(ffi.buffer(p, n[0])) if p and n[0] else b""
+        self.revision = int(lib.jw_kv_entry_revision(e))
+        self.created_ns = int(lib.jw_kv_entry_created(e))
+        self.created = self.created_ns / 1e9
+        self.delta = int(lib.jw_kv_entry_delta(e))
+        self.operation = _OPERATIONS.get(int(lib.jw_kv_entry_operation(e)),
+                                         "PUT")
+
+    def __repr__(self) -> str:
+        return ("Entry(bucket=%r, key=%r, value=%r, revision=%d, "
+                "operation=%r)" % (self.bucket, self.key, self.value[:32],
+                                   self.revision, self.operation))
+
+
+def _take_entry(p: Any) -> Entry:
+    try:
+        return Entry(p[0])
+    finally:
+        lib.jw_kv_entry_free(p[0])
+
+
+class KeyValueStatus:
+    """A bucket's status: bucket, values (stored entries, markers
+    included), history, ttl (seconds), bytes, storage, replicas,
+    backing_store ("JetStream"), stream (KV_<bucket>), is_compressed."""
+
+    __slots__ = ("bucket", "values", "history", "ttl", "bytes", "storage",
+                 "replicas", "backing_store", "stream", "is_compressed")
+
+    def __init__(self, doc: Dict[str, Any]) -> None:
+        self.bucket = str(doc.get("bucket", ""))
+        self.values = int(doc.get("values") or 0)
+        self.history = int(doc.get("history") or 0)
+        self.ttl = (doc.get("ttl") or 0) / 1000.0
+        self.bytes = int(doc.get("bytes") or 0)
+        self.storage = str(doc.get("storage", ""))
+        self.replicas = int(doc.get("replicas") or 1)
+        self.backing_store = str(doc.get("backing_store", ""))
+        self.stream = str(doc.get("stream", ""))
+        self.is_compressed = bool(doc.get("is_compressed"))
+
+    def __repr__(self) -> str:
+        return ("KeyValueStatus(bucket=%r, values=%d, history=%d, ttl=%r, "
+                "bytes=%d)" % (self.bucket, self.values, self.history,
+                               self.ttl, self.bytes))
+
+
+def _watch_flags(include_history: Any, ignore_deletes: Any, meta_only: Any,
+                 updates_only: Any) -> int:
+    flags = 0
+    for name, value, bit in (("include_history", include_history,
+                              _INCLUDE_HISTORY),
+                             ("ignore_deletes", ignore_deletes,
+                              _IGNORE_DELETES),
+                             ("meta_only", meta_only, _META_ONLY),
+                             ("updates_only", updates_only, _UPDATES_ONLY)):
+        if not isinstance(value, bool):
+            raise TypeError("%s must be bool, not %s"
+                            % (name, type(value).__name__))
+        if value:
+            flags |= bit
+    if include_history and updates_only:
+        raise ValueError("include_history and updates_only exclude each "
+                         "other")
+    return flags
+
+
+class KeyValue:
+    """A bucket: ``js.create_key_value(bucket=...)`` or
+    ``js.key_value("name")``. Reading a deleted key raises KeyDeletedError,
+    a key never written KeyNotFoundError (KeyDeletedError is a subclass,
+    so ``except jetwire.KeyNotFoundError`` catches both)."""
+
+    def __init__(self, js: Any, handle: Any) -> None:
+        self._js = js  # the jw_js must outlive the bucket handle
+        self._handle = handle
+        self._finalizer = weakref.finalize(self, lib.jw_kv_free, handle)
+        _own(js._conn, self._finalizer)
+        self.bucket = ffi.string(lib.jw_kv_bucket(handle)).decode()
+
+    def _h(self) -> Any:
+        self._js._h()
+        if not self._finalizer.alive:
+            raise error_for("CONNECTION_CLOSED", "connection is closed")
+        return self._handle
+
+    def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """fn(handle, *args), counted as running on the connection (a
+        close from another thread waits for it before freeing handles)."""
+        return _guarded(self._js._conn._state, self._h, fn, args)
+
+    def _write(self, fn: Any, key: str, value: Payload, *last: int) -> int:
+        data = _payload(value)
+        rev = ffi.new("uint64_t *")
+        _js_check(self._call(fn, _key(key), data, len(data), *last, rev))
+        return int(rev[0])
+
+    def put(self, key: str, value: Payload) -> int:
+        """Store value under key; returns the new revision."""
+        return self._write(lib.jw_kv_put, key, value)
+
+    def create(self, key: str, value: Payload) -> int:
+        """Store only if key has no live value (a deleted or purged key can
+        be created again); KeyExistsError otherwise."""
+        return self._write(lib.jw_kv_create, key, value)
+
+    def update(self, key: str, value: Payload, last: int) -> int:
+        """Store only if key's latest revision is last;
+        WrongLastSequenceError otherwise."""
+        return self._write(lib.jw_kv_update, key, value,
+                           _int_arg(last, "last", 0))
+
+    def delete(self, key: str, last: Optional[int] = None) -> None:
+        """Write a delete marker (the history stays); with last, only if
+        key's latest revision is last."""
+        _js_check(self._call(lib.jw_kv_delete, _key(key), _last(last)))
+
+    def purge(self, key: str, last: Optional[int] = None) -> None:
+        """Write a purge marker that drops key's history."""
+        _js_check(self._call(lib.jw_kv_purge, _key(key), _last(last)))
+
+    def purge_deletes(self, older_than: Optional[float] = None) -> None:
+        """Remove the delete and purge markers older than older_than
+        seconds (None: 30 minutes; 0: all of them). Younger markers keep
+        only themselves."""
+        if older_than is None:
+            ms = 0
+        else:
+            ms = int(_seconds(older_than, "older_than") * 1000) or -1
+        _js_check(self._call(lib.jw_kv_purge_deletes, ms))
+
+    def get(self, key: str, revision: Optional[int] = None) -> Entry:
+        """The latest entry of key, or the one at revision.
+        KeyNotFoundError, or KeyDeletedError when it was deleted."""
+        p = ffi.new("jw_kv_entry **")
+        if revision is None:
+            _js_check(self._call(lib.jw_kv_get, _key(key), p))
+        else:
+            _js_check(self._call(
+                lib.jw_kv_get_revision, _key(key), _int_arg(revision, "revision", 1), p))
+        return _take_entry(p)
+
+    def keys(self, filter: Optional[str] = None) -> List[str]:
+        """The live keys (matching filter: '*' tokens, a final '>');
+        [] for an empty bucket."""
+        f = ffi.NULL if filter is None else _key(filter, "filter")
+        p = ffi.new("char **")
+        _js_check(self._call(lib.jw_kv_keys, f, p))
+        keys: List[str] = json.loads(_text(p))
+        return keys
+
+    def history(self, key: str) -> List[Entry]:
+        """Every stored entry of key, oldest first, markers included;
+        KeyNotFoundError when there is none."""
+        entries = ffi.new("jw_kv_entry ***")
+        count = ffi.new("size_t *")
+        _js_check(self._call(lib.jw_kv_history, _key(key), entries, count))
+        try:
+            return [Entry(entries[0][i]) for i in range(count[0])]
+        finally:
+            lib.jw_kv_entries_free(entries[0], count[0])
+
+    def status(self) -> KeyValueStatus:
+        p = ffi.new("char **")
+        _js_check(self._call(lib.jw_kv_status, p))
+        return KeyValueStatus(json.loads(_text(p)))
+
+    def watch(self, keys: str = ">", *, include_history: bool = False,
+              ignore_deletes: bool = False, meta_only: bool = False,
+              updates_only: bool = False) -> "KeyWatcher":
+        """Watch keys (a key, a filter with '*' tokens and a final '>').
+        Iterating yields the current entries, then exactly one None (the
+        current values are all out), then live updates, until stop()."""
+        flags = _watch_flags(include_history, ignore_deletes, meta_only,
+                             updates_only)
+        p = ffi.new("jw_kv_watcher **")
+        _js_check(self._call(lib.jw_kv_watch, _key(keys, "keys"), flags, p))
+        return KeyWatcher(self, p[0])
+
+    def watch_all(self, *, include_history: bool = False,
+                  ignore_deletes: bool = False, meta_only: bool = False,
+                  updates_only: bool = False) -> "KeyWatcher":
+        """watch(">"): every key of the bucket."""
+        return self.watch(">", include_history=include_history,
+                          ignore_deletes=ignore_deletes, meta_only=meta_only,
+                          updates_only=updates_only)
+
+    def __repr__(self) -> str:
+        return "<jetwire.KeyValue %s>" % self.bucket
+
+
+def _free_watcher(handle: Any, lock: Any) -> None:
+    with lock:  # not while another thread is inside jw_kv_watch_next
+        lib.jw_kv_watcher_free(handle)
+
+
+class KeyWatcher:
+    """A running watch: iterate it (``for entry in w``) or call
+    ``updates(timeout)``; ``stop()`` or ``with`` ends it."""
+
+    def __init__(self, kv: KeyValue, handle: Any) -> None:
+        self._kv = kv  # the bucket handle must outlive the watcher
+        self._handle = handle
+        self._lock = threading.Lock()
+        self._finalizer = weakref.finalize(self, _free_watcher, handle,
+                                           self._lock)
+        _own(kv._js._conn, self._finalizer)
+
+    def _check(self) -> None:
+        self._kv._js._h()
+        if not self._finalizer.alive:
+            raise error_for("INVALID_SUBSCRIPTION", "watcher was stopped")
+
+    def _next(self, ms: int) -> Any:
+        """One jw_kv_watch_next: an Entry, None (the marker), or _TIMEOUT
+        (an int) when nothing came within ms."""
+        p = ffi.new("jw_kv_entry **")
+        with self._lock:
+            self._check()
+            st = lib.jw_kv_watch_next(self._handle, ms, p)
+        if st == _TIMEOUT:
+            return _TIMEOUT
+        _js_check(st)
+        return _take_entry(p) if p[0] != ffi.NULL else None
+
+    def _take(self, limit: int) -> List[Optional[Entry]]:
+        """What is there without waiting (up to limit items); the asyncio
+        watcher drains with it. Raises only when nothing was taken."""
+        out: List[Optional[Entry]] = []
+        while len(out) < limit:
+            try:
+                item = self._next(0)
+            except Exception:
+                if out:
+                    break
+                raise
+            if item is _TIMEOUT:
+                break
+            out.append(item)
+        return out
+
+    def updates(self, timeout: Optional[float] = 5.0) -> Optional[Entry]:
+        """The next entry, None for the end-of-initial-values marker;
+        jetwire.TimeoutError when nothing came within timeout seconds
+        (None: wait until one comes or the watcher stops)."""
+        ms = _ms(timeout)
+        deadline = None if ms < 0 else time.monotonic() + ms / 1000
+        while True:
+            left = _SLICE_MS if deadline is None else \
+                min(_SLICE_MS,
+                    max(0, int((deadline - time.monotonic()) * 1000)))
+            item = self._next(left)
+            if item is not _TIMEOUT:
+                result: Optional[Entry] = item
+                return result
+            if deadline is not None and time.monotonic() >= deadline:
+                raise error_for("TIMEOUT", "no update within %s s" % timeout)
+
+    def __iter__(self) -> Iterator[Optional[Entry]]:
+        return self
+
+    def __next__(self) -> Optional[Entry]:
+        try:
+            return self.updates(None)
+        except Exception:
+            if not self._finalizer.alive:
+                raise StopIteration from None
+            raise
+
+    def stop(self) -> None:
+        """End the watch; iteration ends, further calls raise. Stopping
+        twice is harmless."""
+        self._finalizer()
+
+    def __enter__(self) -> "KeyWatcher":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return "<jetwire.KeyWatcher %s%s>" % (
+            self._kv.bucket, "" if self._finalizer.alive else " stopped")
+
