@@ -15,6 +15,8 @@
 #   JS_SIZES="128"            their payload bytes
 #   N_JSPUB=5000 N_JSASYNC=100000 N_JSFETCH=100000   (jsconsume as jsfetch;
 #                             the same n for Python and C)
+#   KV_MODES="kvput kvget kvwatch"   Key-Value modes, like JS_MODES
+#   N_KVPUT=5000 N_KVGET=10000 N_KVWATCH=10000
 #   STARTUP_RUNS=7            fresh interpreters per client for startup
 #   BENCH_CLIENTS="jw-sync jw-aio natspy c"   which clients to run
 #   BENCH_VENV=<repo>/bench/.venv-py    the venv with nats-py and jetwire
@@ -37,6 +39,10 @@ JS_SIZES=${JS_SIZES:-128}
 N_JSPUB=${N_JSPUB:-5000}
 N_JSASYNC=${N_JSASYNC:-100000}
 N_JSFETCH=${N_JSFETCH:-100000}
+KV_MODES=${KV_MODES-kvput kvget kvwatch}
+N_KVPUT=${N_KVPUT:-5000}
+N_KVGET=${N_KVGET:-10000}
+N_KVWATCH=${N_KVWATCH:-10000}
 STARTUP_RUNS=${STARTUP_RUNS:-7}
 BENCH_CLIENTS=${BENCH_CLIENTS:-jw-sync jw-aio natspy c}
 PYDIR=$ROOT/bench/python
@@ -117,8 +123,9 @@ run_one() { # client mode size
     pub) n=$N_PUB ;; pubsub) n=$N_PUBSUB ;; reqrep) n=$N_REQREP ;;
     jspub) n=$N_JSPUB ;; jsasync) n=$N_JSASYNC ;;
     jsfetch | jsconsume) n=$N_JSFETCH ;;
+    kvput) n=$N_KVPUT ;; kvget) n=$N_KVGET ;; kvwatch) n=$N_KVWATCH ;;
     esac
-    case $2 in js*) prog=bench_jetwire_py_js.py ;; esac
+    case $2 in js* | kv*) prog=bench_jetwire_py_js.py ;; esac
     case $1 in
     jw-sync) cmd=("$PY" "$PYDIR/$prog" --api sync) ;;
     jw-aio) cmd=("$PY" "$PYDIR/$prog" --api aio) ;;
@@ -142,8 +149,8 @@ js_clients=()
 for client in "${clients[@]}"; do
     [ "$client" = natspy ] || js_clients+=("$client")
 done
-if [ -n "$JS_MODES" ] && [ ${#js_clients[@]} -gt 0 ]; then
-    ROTATE_MODES=$JS_MODES ROTATE_SIZES=$JS_SIZES \
+if [ -n "$JS_MODES$KV_MODES" ] && [ ${#js_clients[@]} -gt 0 ]; then
+    ROTATE_MODES="$JS_MODES $KV_MODES" ROTATE_SIZES=$JS_SIZES \
         bench_rotate run_one "${js_clients[@]}"
 fi
 
@@ -161,6 +168,6 @@ elapsed=$(($(date +%s) - started))
     --header "# jetwire Python package vs nats-py" \
     --header "" \
     --header "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(bench_commit), $(nproc) CPUs, $server_version on 127.0.0.1; Python $python_version, jetwire $jetwire_version, nats-py $natspy_version (asyncio, default event loop)." \
-    --header "Median of $ROUNDS rounds. n: Python pub $N_PUB, pubsub $N_PUBSUB, reqrep $N_REQREP; C bench_jetwire pub $N_C_PUB, pubsub $N_C_PUBSUB, reqrep $N_C_REQREP (reqrep after 200 unmeasured requests); JetStream (memory stream, Python and C alike) jspub $N_JSPUB, jsasync $N_JSASYNC, jsfetch and jsconsume $N_JSFETCH. Run took ${elapsed}s." \
+    --header "Median of $ROUNDS rounds. n: Python pub $N_PUB, pubsub $N_PUBSUB, reqrep $N_REQREP; C bench_jetwire pub $N_C_PUB, pubsub $N_C_PUBSUB, reqrep $N_C_REQREP (reqrep after 200 unmeasured requests); JetStream (memory stream, Python and C alike) jspub $N_JSPUB, jsasync $N_JSASYNC, jsfetch and jsconsume $N_JSFETCH; KV (memory bucket) kvput $N_KVPUT and kvget $N_KVGET over 1,000 keys, kvwatch $N_KVWATCH keys. Run took ${elapsed}s." \
     >"$work/table.md"
 bench_finish "$work/table.md" "$OUT"
