@@ -47,14 +47,16 @@ def kv_peer_argv(lang: str) -> list[str]:
     says which)."""
     if lang == "c":
         return [str(build_dir() / "tests" / "interop" / "jw_interop_kv_peer")]
+    if lang == "python":
+        return [sys.executable,
+                str(REPO / "tests" / "interop" / "python" / "kv_peer.py")]
     raise ValueError(lang)
 
 
-# The languages with a Key-Value peer. Python and Lua get theirs
-# (tests/interop/python/kv_peer.py, tests/interop/lua/kv_peer.lua, the same
-# arguments and output) once their bindings have Key-Value; adding them
-# here and to kv_peer_argv is all the tests below need.
-KV_LANGS = ["c"]
+# The languages with a Key-Value peer (the same arguments and output in
+# each). Lua's (tests/interop/lua/kv_peer.lua) comes with its binding's
+# Key-Value; adding it here and to kv_peer_argv is all the tests need.
+KV_LANGS = ["c", "python"]
 
 ORDERS = [{"id": f"ORD-{i}", "amount": i * 25.50, "status": "pending"}
           for i in range(1, 6)]
@@ -337,14 +339,15 @@ def test_kv_go_puts_jetwire_reads_and_updates(go, nats_server, kv_lang):
         (go_update["revision"], go_update["value"], "KeyValuePutOp")], lines
 
 
-def test_kv_config_example_seen_by_go_watcher(go, nats_server):
-    """The C kv_config example on a bucket nats.go created: its put, its
+@pytest.mark.parametrize("kv_lang", KV_LANGS)
+def test_kv_config_example_seen_by_go_watcher(go, nats_server, kv_lang):
+    """The kv_config example on a bucket nats.go created: its put, its
     update at the revision it read and its second writer's put reach Go's
     watcher in order, with their values."""
     watcher = go.start("kv-watch", "-updates", 3)
     watcher.wait_for("initial_done")  # the bucket exists, the key does not
 
-    out = run_example("c", "kv_config", nats_server.url)
+    out = run_example(kv_lang, "kv_config", nats_server.url)
     stored = int(re.search(r"^Stored config at revision: (\d+)$", out,
                            re.M).group(1))
     assert f"Updated config to revision: {stored + 1}\n" in out, out
