@@ -36,6 +36,14 @@ def publish_orders(d, js, count=5, first=1):
             for i in range(first, first + count)]
 
 
+def orders_consumer(d, js, count, **overrides):
+    """The ORDERS stream with count orders and the order-processor
+    consumer (PROCESSOR with overrides); the consumer handle."""
+    d.stream_add(js, **ORDERS)
+    publish_orders(d, js, count=count)
+    return d.consumer_add(js, "ORDERS", **dict(PROCESSOR, **overrides))
+
+
 def fetch_all(d, cons, count, timeout=5.0):
     """Fetch until count messages came (fewer only when a fetch of the
     whole timeout brings nothing)."""
@@ -95,9 +103,9 @@ def test_js_orders_flow(driver, js):
     with pytest.raises(DriverError) as e:
         driver.ack(msgs[0])
     assert e.value.code == "INVALID_ARG"
-    info = settled(lambda: (lambda i: i if i["num_ack_pending"] == 0 else None)(
-        driver.consumer_info(js, "ORDERS", "order-processor")))
-    assert info is not None
+    assert settled(lambda: driver.consumer_info(
+        js, "ORDERS", "order-processor")["num_ack_pending"] == 0)
+    info = driver.consumer_info(js, "ORDERS", "order-processor")
     assert (info["num_pending"], info["num_ack_pending"],
             info["delivered"]["stream_seq"], info["ack_floor"]["stream_seq"]
             ) == (0, 0, 5, 5)
@@ -131,9 +139,7 @@ def test_js_durable_resumes_on_new_connection(drivers, lang, nats_server):
 
 
 def test_js_nak_redelivers(driver, js):
-    driver.stream_add(js, **ORDERS)
-    publish_orders(driver, js, count=1)
-    cons = driver.consumer_add(js, "ORDERS", **PROCESSOR)
+    cons = orders_consumer(driver, js, 1)
     [m] = driver.fetch(cons, 1)
     assert m.delivered == 1
     driver.nak(m)
@@ -145,9 +151,7 @@ def test_js_nak_redelivers(driver, js):
 
 
 def test_js_nak_delay(driver, js):
-    driver.stream_add(js, **ORDERS)
-    publish_orders(driver, js, count=1)
-    cons = driver.consumer_add(js, "ORDERS", **PROCESSOR)
+    cons = orders_consumer(driver, js, 1)
     [m] = driver.fetch(cons, 1)
     naked = time.monotonic()
     driver.nak(m, delay=1.0)
@@ -161,9 +165,7 @@ def test_js_nak_delay(driver, js):
 
 
 def test_js_term_never_redelivered(driver, js):
-    driver.stream_add(js, **ORDERS)
-    publish_orders(driver, js, count=2)
-    cons = driver.consumer_add(js, "ORDERS", **dict(PROCESSOR, ack_wait=0.5))
+    cons = orders_consumer(driver, js, 2, ack_wait=0.5)
     first, _ = fetch_all(driver, cons, 2)
     driver.term(first)
     # The unacknowledged one comes back after ack_wait, the terminated
@@ -177,9 +179,7 @@ def test_js_term_never_redelivered(driver, js):
 
 
 def test_js_in_progress_extends_ack_wait(driver, js):
-    driver.stream_add(js, **ORDERS)
-    publish_orders(driver, js, count=1)
-    cons = driver.consumer_add(js, "ORDERS", **dict(PROCESSOR, ack_wait=1.0))
+    cons = orders_consumer(driver, js, 1, ack_wait=1.0)
     [m] = driver.fetch(cons, 1)
     # Working for 1.2 s on a 1 s ack_wait, saying so every 0.4 s.
     for _ in range(3):
@@ -193,9 +193,7 @@ def test_js_in_progress_extends_ack_wait(driver, js):
 
 
 def test_js_max_deliver(driver, js):
-    driver.stream_add(js, **ORDERS)
-    publish_orders(driver, js, count=1)
-    cons = driver.consumer_add(js, "ORDERS", **dict(PROCESSOR, max_deliver=2))
+    cons = orders_consumer(driver, js, 1, max_deliver=2)
     for delivered in (1, 2):
         [m] = driver.fetch(cons, 1)
         assert (m.seq, m.delivered) == (1, delivered)

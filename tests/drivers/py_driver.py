@@ -262,8 +262,9 @@ def op_jetstream(req):
 def op_stream_purge(req):
     js = get(req, "js", jetwire.JetStream)
     return {"purged": js.purge_stream(
-        arg(req, "stream", str, required=True), subject=arg(req, "subject", str),
-        seq=arg(req, "seq", int), keep=arg(req, "keep", int))}
+        arg(req, "stream", str, required=True),
+        subject=arg(req, "subject", str), seq=arg(req, "seq", int),
+        keep=arg(req, "keep", int))}
 
 
 def op_stream_get_msg(req):

@@ -1,6 +1,7 @@
 """The cross-language conformance harness: nats-server processes and the
 per-language driver processes of tests/drivers/PROTOCOL.md."""
-from .drivers import (Driver, DriverError, DriverFailure, DriverPool, JsMsg, Msg,
+from .drivers import (Driver, DriverError, DriverFailure, DriverPool, JsMsg,
+                      Msg,
                       available_languages, b64d, b64e, build_dir,
                       headers_by_name,
                       language_pairs, languages, value_from_wire,

@@ -132,7 +132,8 @@ class JsMsg:
         try:
             return cls(Msg.from_wire(obj), obj["handle"], obj["metadata"])
         except (KeyError, TypeError) as e:
-            raise DriverFailure(f"malformed fetched message {obj!r}: {e}") from e
+            raise DriverFailure(
+                f"malformed fetched message {obj!r}: {e}") from e
 
     @property
     def data(self) -> bytes:
