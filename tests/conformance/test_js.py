@@ -308,6 +308,46 @@ def test_js_stream_admin(driver, js):
     assert e.value.code == "NO_RESPONDERS"
 
 
+def test_js_bad_requests_and_free(driver, nats_server):
+    """Bad JetStream requests are INVALID_ARG and the driver carries on;
+    freeing a connection frees the context and consumers made through
+    it."""
+    nc = driver.connect(nats_server.url)
+    js = driver.jetstream(nc)
+    cons = orders_consumer(driver, js, 1)
+    [m] = driver.fetch(cons, 1)
+    bad_requests = [
+        {"op": "jetstream", "conn": js},                       # wrong kind
+        {"op": "stream_add", "js": js, "config": "ORDERS"},
+        {"op": "stream_add", "js": js,
+         "config": {"name": "X", "subjects": ["x"], "maxage": 1}},
+        {"op": "stream_info", "js": js},                       # no stream
+        {"op": "js_publish", "js": js, "subject": "orders.x",
+         "expected_last_seq": -1},
+        {"op": "fetch", "consumer": cons, "batch": 0},
+        {"op": "fetch", "consumer": js, "batch": 1},
+        {"op": "ack", "msg": cons},
+        {"op": "nak", "msg": m.handle, "delay": "soon"},
+    ]
+    for req in bad_requests:
+        op = req.pop("op")
+        with pytest.raises(DriverError) as e:
+            driver.call(op, **req)
+        assert e.value.code == "INVALID_ARG", (op, req, e.value)
+    driver.ack_sync(m)
+    driver.free(nc)
+    for op, args in (("fetch", {"consumer": cons, "batch": 1}),
+                     ("stream_info", {"js": js, "stream": "ORDERS"}),
+                     ("free", {"handle": js})):
+        with pytest.raises(DriverError) as e:
+            driver.call(op, **args)
+        assert e.value.code == "INVALID_ARG", op
+    # Another connection finds it all as it was left.
+    js2 = driver.jetstream(driver.connect(nats_server.url))
+    info = driver.consumer_info(js2, "ORDERS", "order-processor")
+    assert (info["num_pending"], info["num_ack_pending"]) == (0, 0)
+
+
 # -- between languages --------------------------------------------------------
 
 @pytest.mark.cross
