@@ -324,7 +324,9 @@ def test_js_bad_requests_and_free(driver, nats_server):
         {"op": "stream_info", "js": js},                       # no stream
         {"op": "js_publish", "js": js, "subject": "orders.x",
          "expected_last_seq": -1},
+        {"op": "jetstream", "conn": nc, "timeout": 0},
         {"op": "fetch", "consumer": cons, "batch": 0},
+        {"op": "fetch", "consumer": cons, "batch": 1, "timeout": -1},
         {"op": "fetch", "consumer": js, "batch": 1},
         {"op": "ack", "msg": cons},
         {"op": "nak", "msg": m.handle, "delay": "soon"},

@@ -1616,6 +1616,20 @@ static jw_status arg_js_str(json_t *req, const char *key, jw_js **js,
     return st;
 }
 
+/* An optional "timeout" that must be positive, in ms (dflt_s absent). */
+static jw_status arg_positive_timeout(json_t *req, double dflt_s,
+                                      int64_t *out_ms)
+{
+    json_t *v = json_object_get(req, "timeout");
+    if (v && !json_is_null(v) &&
+        !(json_is_number(v) && json_number_value(v) > 0))
+        return fail(JW_EINVAL, "'timeout' must be a positive number");
+    jw_status st = arg_timeout(req, "timeout", dflt_s, out_ms);
+    if (st == JW_OK && *out_ms == 0)
+        *out_ms = 1;
+    return st;
+}
+
 /* A new handle of kind made through the handle parent. */
 static int handle_child(enum handle_kind kind, int parent)
 {
@@ -1628,16 +1642,16 @@ static int handle_child(enum handle_kind kind, int parent)
 static jw_status op_jetstream(json_t *req, json_t *res)
 {
     struct handle *h;
-    int64_t ms = -1;
+    int64_t ms;
     jw_status st = arg_conn(req, &h);
-    if (st == JW_OK && json_object_get(req, "timeout"))
-        st = arg_timeout(req, "timeout", 5, &ms);
+    if (st == JW_OK)
+        st = arg_positive_timeout(req, 5, &ms);
     if (st != JW_OK)
         return st;
     int conn_id = (int)(h - g_handles);
     jw_js *js = NULL;
     TRY(jw_js_new(h->conn, &js));
-    if (ms >= 0 && (st = jw_js_set_int(js, "timeout", ms)) != JW_OK) {
+    if ((st = jw_js_set_int(js, "timeout", ms)) != JW_OK) {
         lib_fail(st);
         jw_js_free(js);
         return st;
@@ -1945,14 +1959,14 @@ static jw_status op_fetch(json_t *req, json_t *res)
     if (st == JW_OK)
         st = arg_int(req, "batch", 1, 0, &batch);
     if (st == JW_OK)
-        st = arg_timeout(req, "timeout", 5, &ms);
+        st = arg_positive_timeout(req, 5, &ms);
     if (st == JW_OK)
         st = arg_bool(req, "no_wait", 0, &no_wait);
     if (st != JW_OK)
         return st;
     if (batch < 1 || batch > BATCH_MAX)
         return fail(JW_EINVAL, "'batch' must be between 1 and %d", BATCH_MAX);
-    if (ms < 0 || ms > INT32_MAX)
+    if (ms > INT32_MAX)
         ms = INT32_MAX;
     static jw_msg *msgs[BATCH_MAX];
     int n = jw_consumer_fetch(h->cons, msgs, (int)batch, ms, 0, no_wait);

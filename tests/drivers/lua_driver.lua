@@ -719,10 +719,15 @@ local function metadata_json(m)
              timestamp = md.timestamp_ns }
 end
 
+local function positive_timeout(req)
+    local t = arg(req, "timeout", "number", 5.0)
+    if not (t > 0) then bad("timeout must be positive") end
+    return t
+end
+
 function ops.jetstream(req)
     local nc, h = get(req, "conn", "conn")
-    local t = arg(req, "timeout", "number")
-    local js = check(nc:jetstream{ timeout = t and t >= 0 and t or nil })
+    local js = check(nc:jetstream{ timeout = positive_timeout(req) })
     return { js = made_by(h, js, "js") }
 end
 
@@ -810,7 +815,7 @@ function ops.fetch(req)
     local cons = get(req, "consumer", "consumer")
     local batch = arg(req, "batch", "integer", nil, true)
     if batch < 1 then bad("batch must be at least 1") end
-    local msgs = check(cons:fetch(batch, timeout_of(req),
+    local msgs = check(cons:fetch(batch, positive_timeout(req),
                                   { no_wait = arg(req, "no_wait", "boolean") }))
     local out = A()
     for i, m in ipairs(msgs) do

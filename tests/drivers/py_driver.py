@@ -254,9 +254,16 @@ def metadata_json(msg):
             "num_pending": md.num_pending, "timestamp": md.timestamp_ns}
 
 
+def positive_timeout(req):
+    t = arg(req, "timeout", (int, float), 5.0)
+    if not t > 0:
+        raise BadArg("timeout must be positive")
+    return float(t)
+
+
 def op_jetstream(req):
     h, conn = handle_arg(req, "conn", jetwire.Connection)
-    return {"js": made_by(h, conn.jetstream(timeout_of(req)))}
+    return {"js": made_by(h, conn.jetstream(positive_timeout(req)))}
 
 
 def op_stream_purge(req):
@@ -308,7 +315,7 @@ def op_fetch(req):
     batch = arg(req, "batch", int, required=True)
     if batch < 1:
         raise BadArg("batch must be at least 1")
-    msgs = cons.fetch(batch, timeout_of(req),
+    msgs = cons.fetch(batch, positive_timeout(req),
                       no_wait=arg(req, "no_wait", bool, False))
     out = []
     for m in msgs:
