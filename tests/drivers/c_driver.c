@@ -140,7 +140,7 @@ static int b64_decode(const char *in, size_t len, unsigned char **out,
 /* ------------------------------------------------------------------------
  * Handles
  */
-enum handle_kind { H_NONE = 0, H_CONN, H_SUB };
+enum handle_kind { H_NONE = 0, H_CONN, H_SUB, H_JS, H_CONSUMER, H_JSMSG };
 
 struct serve_state {
     jw_conn *conn;
@@ -156,6 +156,11 @@ struct handle {
     int64_t default_msgs_limit, default_bytes_limit;
     jw_sub *sub; /* H_SUB */
     int conn_handle; /* H_SUB: the connection it was made on */
+    jw_js *js;         /* H_JS */
+    jw_consumer *cons; /* H_CONSUMER */
+    jw_msg *msg;       /* H_JSMSG: a fetched message */
+    /* H_JS, H_CONSUMER: the handle it was made through, freed with it. */
+    int parent;
 };
 
 static struct handle *g_handles; /* index = handle number; 0 unused */
@@ -275,34 +280,29 @@ static jw_status arg_timeout(json_t *req, const char *key, double dflt_s,
     return seconds_to_ms(v, key, out_ms);
 }
 
-static jw_status arg_conn(json_t *req, struct handle **out)
+static jw_status arg_handle(json_t *req, const char *key,
+                            enum handle_kind kind, struct handle **out)
 {
     int64_t id;
-    jw_status st = arg_int(req, "conn", 1, 0, &id);
+    jw_status st = arg_int(req, key, 1, 0, &id);
     if (st != JW_OK)
         return st;
-    struct handle *h = id > 0 && id < INT32_MAX ? handle_get((int)id, H_CONN)
+    struct handle *h = id > 0 && id < INT32_MAX ? handle_get((int)id, kind)
                                                 : NULL;
     if (!h)
-        return fail(JW_EINVAL, "unknown connection handle %lld",
-                    (long long)id);
+        return fail(JW_EINVAL, "unknown %s handle %lld", key, (long long)id);
     *out = h;
     return JW_OK;
 }
 
+static jw_status arg_conn(json_t *req, struct handle **out)
+{
+    return arg_handle(req, "conn", H_CONN, out);
+}
+
 static jw_status arg_sub(json_t *req, struct handle **out)
 {
-    int64_t id;
-    jw_status st = arg_int(req, "sub", 1, 0, &id);
-    if (st != JW_OK)
-        return st;
-    struct handle *h = id > 0 && id < INT32_MAX ? handle_get((int)id, H_SUB)
-                                                : NULL;
-    if (!h)
-        return fail(JW_EINVAL, "unknown subscription handle %lld",
-                    (long long)id);
-    *out = h;
-    return JW_OK;
+    return arg_handle(req, "sub", H_SUB, out);
 }
 
 /* Optional base64 "data"; *buf is always set (free it) on success. */
@@ -1522,6 +1522,567 @@ static jw_status op_unpack(json_t *req, json_t *res)
     return JW_OK;
 }
 
+/* ------------------------------------------------------------------------
+ * JetStream
+ *
+ * Configurations come in with durations in seconds and go to the engine in
+ * milliseconds; the config of an info goes back to seconds.
+ */
+static const char *const duration_fields[] = {
+    "max_age",     "duplicate_window",   "ack_wait",    "idle_heartbeat",
+    "max_expires", "inactive_threshold", "backoff",     NULL,
+};
+
+static json_t *scale_duration(json_t *v, double factor, int to_ms)
+{
+    if (!json_is_number(v))
+        return json_incref(v); /* the engine refuses it */
+    double x = json_number_value(v) * factor;
+    if (to_ms)
+        return json_integer((json_int_t)(x + (x < 0 ? -0.5 : 0.5)));
+    return json_real(x);
+}
+
+/* Scale the duration members of obj (in place). */
+static int scale_durations(json_t *obj, double factor, int to_ms)
+{
+    for (int i = 0; duration_fields[i]; i++) {
+        json_t *v = json_object_get(obj, duration_fields[i]);
+        json_t *scaled;
+        if (!v)
+            continue;
+        if (json_is_array(v)) {
+            scaled = json_array();
+            size_t k;
+            json_t *item;
+            json_array_foreach(v, k, item)
+            {
+                if (!scaled || json_array_append_new(
+                                   scaled, scale_duration(item, factor,
+                                                          to_ms)) != 0)
+                    break;
+            }
+        } else {
+            scaled = scale_duration(v, factor, to_ms);
+        }
+        if (!scaled || json_object_set_new(obj, duration_fields[i], scaled))
+            return -1;
+    }
+    return 0;
+}
+
+/* The "config" argument as the engine's JSON text (free it). */
+static jw_status arg_config(json_t *req, char **out)
+{
+    json_t *v = json_object_get(req, "config");
+    if (!json_is_object(v))
+        return fail(JW_EINVAL, "'config' must be an object");
+    json_t *copy = json_deep_copy(v);
+    *out = NULL;
+    if (copy && scale_durations(copy, 1000.0, 1) == 0)
+        *out = json_dumps(copy, JSON_COMPACT);
+    json_decref(copy);
+    return *out ? JW_OK : fail(JW_ENO_MEMORY, "out of memory");
+}
+
+/* Put the engine's info text (released here) as "info", its config's
+ * durations in seconds. */
+static jw_status put_info(json_t *res, char *text)
+{
+    json_error_t err;
+    json_t *info = json_loads(text, 0, &err);
+    jw_free(text);
+    if (!info)
+        return fail(JW_EPROTOCOL, "info is not JSON: %s", err.text);
+    json_t *cfg = json_object_get(info, "config");
+    if (json_is_object(cfg) && scale_durations(cfg, 0.001, 0) != 0) {
+        json_decref(info);
+        return fail(JW_ENO_MEMORY, "out of memory");
+    }
+    PUT(res, "info", info);
+    return JW_OK;
+}
+
+/* The "js" handle's context and a required string argument. */
+static jw_status arg_js_str(json_t *req, const char *key, jw_js **js,
+                            const char **value)
+{
+    struct handle *h = NULL;
+    jw_status st = arg_handle(req, "js", H_JS, &h);
+    if (st == JW_OK)
+        st = arg_str(req, key, 1, value);
+    if (st == JW_OK)
+        *js = h->js;
+    return st;
+}
+
+/* An optional "timeout" that must be positive, in ms (dflt_s absent). */
+static jw_status arg_positive_timeout(json_t *req, double dflt_s,
+                                      int64_t *out_ms)
+{
+    json_t *v = json_object_get(req, "timeout");
+    if (v && !json_is_null(v) &&
+        !(json_is_number(v) && json_number_value(v) > 0))
+        return fail(JW_EINVAL, "'timeout' must be a positive number");
+    jw_status st = arg_timeout(req, "timeout", dflt_s, out_ms);
+    if (st == JW_OK && *out_ms == 0)
+        *out_ms = 1;
+    return st;
+}
+
+/* A new handle of kind made through the handle parent. */
+static int handle_child(enum handle_kind kind, int parent)
+{
+    int id = handle_new(kind);
+    if (id > 0)
+        g_handles[id].parent = parent;
+    return id;
+}
+
+static jw_status op_jetstream(json_t *req, json_t *res)
+{
+    struct handle *h;
+    int64_t ms;
+    jw_status st = arg_conn(req, &h);
+    if (st == JW_OK)
+        st = arg_positive_timeout(req, 5, &ms);
+    if (st != JW_OK)
+        return st;
+    int conn_id = (int)(h - g_handles);
+    jw_js *js = NULL;
+    TRY(jw_js_new(h->conn, &js));
+    if ((st = jw_js_set_int(js, "timeout", ms)) != JW_OK) {
+        lib_fail(st);
+        jw_js_free(js);
+        return st;
+    }
+    int id = handle_child(H_JS, conn_id);
+    if (id < 0) {
+        jw_js_free(js);
+        return fail(JW_ENO_MEMORY, "out of memory");
+    }
+    g_handles[id].js = js;
+    PUT(res, "js", json_integer(id));
+    return JW_OK;
+}
+
+typedef jw_status (*stream_cfg_fn)(jw_js *, const char *, char **);
+
+static jw_status stream_config_op(json_t *req, json_t *res, stream_cfg_fn fn)
+{
+    struct handle *h;
+    char *config = NULL, *info = NULL;
+    jw_status st = arg_handle(req, "js", H_JS, &h);
+    if (st == JW_OK)
+        st = arg_config(req, &config);
+    if (st != JW_OK)
+        return st;
+    st = fn(h->js, config, &info);
+    free(config);
+    if (st != JW_OK)
+        return lib_fail(st);
+    return put_info(res, info);
+}
+
+static jw_status op_stream_add(json_t *req, json_t *res)
+{
+    return stream_config_op(req, res, jw_js_stream_create);
+}
+
+static jw_status op_stream_update(json_t *req, json_t *res)
+{
+    return stream_config_op(req, res, jw_js_stream_update);
+}
+
+static jw_status op_stream_info(json_t *req, json_t *res)
+{
+    jw_js *js;
+    const char *stream;
+    char *info = NULL;
+    jw_status st = arg_js_str(req, "stream", &js, &stream);
+    if (st != JW_OK)
+        return st;
+    TRY(jw_js_stream_info(js, stream, &info));
+    return put_info(res, info);
+}
+
+static jw_status op_stream_delete(json_t *req, json_t *res)
+{
+    jw_js *js;
+    const char *stream;
+    jw_status st = arg_js_str(req, "stream", &js, &stream);
+    if (st != JW_OK)
+        return st;
+    TRY(jw_js_stream_delete(js, stream));
+    return JW_OK;
+}
+
+static jw_status op_stream_purge(json_t *req, json_t *res)
+{
+    jw_js *js;
+    const char *stream, *subject;
+    int64_t seq, keep;
+    jw_status st = arg_js_str(req, "stream", &js, &stream);
+    if (st == JW_OK)
+        st = arg_str(req, "subject", 0, &subject);
+    if (st == JW_OK)
+        st = arg_int(req, "seq", 0, 0, &seq);
+    if (st == JW_OK)
+        st = arg_int(req, "keep", 0, 0, &keep);
+    if (st != JW_OK)
+        return st;
+    if (seq < 0 || keep < 0)
+        return fail(JW_EINVAL, "'seq' and 'keep' must be >= 0");
+    uint64_t purged = 0;
+    TRY(jw_js_stream_purge(js, stream, subject, (uint64_t)seq,
+                           (uint64_t)keep, &purged));
+    PUT(res, "purged", json_integer((json_int_t)purged));
+    return JW_OK;
+}
+
+static jw_status op_stream_get_msg(json_t *req, json_t *res)
+{
+    jw_js *js;
+    const char *stream;
+    int64_t seq;
+    jw_status st = arg_js_str(req, "stream", &js, &stream);
+    if (st == JW_OK)
+        st = arg_int(req, "seq", 1, 0, &seq);
+    if (st != JW_OK)
+        return st;
+    if (seq < 1)
+        return fail(JW_EINVAL, "'seq' must be positive");
+    jw_msg *m = NULL;
+    TRY(jw_js_stream_get_msg(js, stream, (uint64_t)seq, &m));
+    int ok = put(res, "subject", json_string(jw_msg_subject(m))) &&
+             put(res, "data", b64_json(jw_msg_data(m), jw_msg_data_len(m))) &&
+             put(res, "seq", json_integer(seq));
+    jw_msg_free(m);
+    return ok ? JW_OK : fail(JW_ENO_MEMORY, "out of memory");
+}
+
+/* The publish options of the request, set on o. */
+static jw_status publish_options(json_t *req, jw_js_pub_opts *o)
+{
+    static const char *const strs[] = {"msg_id", "expected_stream",
+                                       "expected_last_msg_id", NULL};
+    static const char *const uints[] = {"expected_last_seq",
+                                        "expected_last_subject_seq", NULL};
+    jw_status st = JW_OK;
+    for (int i = 0; st == JW_OK && strs[i]; i++) {
+        const char *v;
+        st = arg_str(req, strs[i], 0, &v);
+        if (st == JW_OK && v && (st = jw_js_pub_opts_set_str(o, strs[i], v)))
+            lib_fail(st);
+    }
+    for (int i = 0; st == JW_OK && uints[i]; i++) {
+        int64_t v;
+        st = arg_int(req, uints[i], 0, -1, &v);
+        if (st == JW_OK && json_object_get(req, uints[i]) && v < 0)
+            st = fail(JW_EINVAL, "'%s' must be >= 0", uints[i]);
+        if (st == JW_OK && v >= 0 &&
+            (st = jw_js_pub_opts_set_uint(o, uints[i], (uint64_t)v)))
+            lib_fail(st);
+    }
+    if (st == JW_OK && json_object_get(req, "timeout")) {
+        int64_t ms;
+        st = arg_timeout(req, "timeout", 5, &ms);
+        if (st == JW_OK && (st = jw_js_pub_opts_set_int(
+                                o, "timeout", ms < 0 ? INT32_MAX : ms)))
+            lib_fail(st);
+    }
+    return st;
+}
+
+static jw_status op_js_publish(json_t *req, json_t *res)
+{
+    struct handle *h;
+    const char *subject;
+    json_t *headers;
+    unsigned char *data = NULL;
+    size_t len = 0;
+    jw_status st = arg_handle(req, "js", H_JS, &h);
+    if (st == JW_OK)
+        st = arg_str(req, "subject", 1, &subject);
+    if (st == JW_OK)
+        st = arg_headers(req, &headers);
+    if (st == JW_OK)
+        st = arg_data(req, "data", &data, &len);
+    if (st != JW_OK)
+        return st;
+    jw_js_pub_opts *o = NULL;
+    jw_msg *m = NULL;
+    jw_js_pub_ack *ack = NULL;
+    st = jw_js_pub_opts_new(&o);
+    if (st != JW_OK)
+        lib_fail(st);
+    if (st == JW_OK)
+        st = publish_options(req, o);
+    if (st == JW_OK)
+        st = build_msg(subject, NULL, data, len, headers, &m);
+    if (st == JW_OK && (st = jw_js_publish_msg(h->js, m, o, &ack)) != JW_OK)
+        lib_fail(st);
+    free(data);
+    jw_msg_free(m);
+    jw_js_pub_opts_free(o);
+    if (st != JW_OK)
+        return st;
+    json_int_t seq = (json_int_t)jw_js_pub_ack_seq(ack);
+    int ok = put(res, "stream", json_string(jw_js_pub_ack_stream(ack))) &&
+             put(res, "seq", json_integer(seq)) &&
+             put(res, "duplicate",
+                 json_boolean(jw_js_pub_ack_duplicate(ack)));
+    jw_js_pub_ack_free(ack);
+    return ok ? JW_OK : fail(JW_ENO_MEMORY, "out of memory");
+}
+
+/* A consumer handle made through the "js" handle; *cons already made. */
+static jw_status put_consumer(json_t *req, json_t *res, jw_consumer *cons)
+{
+    int64_t js_id;
+    arg_int(req, "js", 1, 0, &js_id); /* checked by the caller */
+    int id = handle_child(H_CONSUMER, (int)js_id);
+    if (id < 0) {
+        jw_consumer_free(cons);
+        return fail(JW_ENO_MEMORY, "out of memory");
+    }
+    g_handles[id].cons = cons;
+    PUT(res, "consumer", json_integer(id));
+    PUT(res, "name", json_string(jw_consumer_name(cons)));
+    return JW_OK;
+}
+
+static jw_status op_consumer_add(json_t *req, json_t *res)
+{
+    jw_js *js;
+    const char *stream;
+    char *config = NULL;
+    jw_status st = arg_js_str(req, "stream", &js, &stream);
+    if (st == JW_OK)
+        st = arg_config(req, &config);
+    if (st != JW_OK)
+        return st;
+    jw_consumer *cons = NULL;
+    st = jw_js_consumer_create_or_update(js, stream, config, &cons);
+    free(config);
+    if (st != JW_OK)
+        return lib_fail(st);
+    return put_consumer(req, res, cons);
+}
+
+static jw_status op_consumer_get(json_t *req, json_t *res)
+{
+    jw_js *js;
+    const char *stream, *name;
+    jw_status st = arg_js_str(req, "stream", &js, &stream);
+    if (st == JW_OK)
+        st = arg_str(req, "name", 1, &name);
+    if (st != JW_OK)
+        return st;
+    jw_consumer *cons = NULL;
+    TRY(jw_js_consumer_get(js, stream, name, &cons));
+    return put_consumer(req, res, cons);
+}
+
+static jw_status op_consumer_info(json_t *req, json_t *res)
+{
+    jw_js *js;
+    const char *stream, *name;
+    char *info = NULL;
+    jw_status st = arg_js_str(req, "stream", &js, &stream);
+    if (st == JW_OK)
+        st = arg_str(req, "name", 1, &name);
+    if (st != JW_OK)
+        return st;
+    TRY(jw_js_consumer_info(js, stream, name, &info));
+    return put_info(res, info);
+}
+
+static jw_status op_consumer_delete(json_t *req, json_t *res)
+{
+    jw_js *js;
+    const char *stream, *name;
+    jw_status st = arg_js_str(req, "stream", &js, &stream);
+    if (st == JW_OK)
+        st = arg_str(req, "name", 1, &name);
+    if (st != JW_OK)
+        return st;
+    TRY(jw_js_consumer_delete(js, stream, name));
+    return JW_OK;
+}
+
+/* A fetched message: the message, its metadata and a new handle that
+ * takes it over. */
+static jw_status fetched_json(jw_msg *m, json_t **out)
+{
+    jw_js_meta *md = NULL;
+    json_t *o = NULL;
+    jw_status st = jw_msg_metadata(m, &md);
+    if (st != JW_OK) {
+        jw_msg_free(m);
+        return lib_fail(st);
+    }
+    st = msg_json(m, &o);
+    int id = st == JW_OK ? handle_new(H_JSMSG) : -1;
+    int ok = id > 0 &&
+             put(o, "metadata",
+                 json_pack("{sssssIsIsIsIsI}", "stream",
+                           jw_js_meta_stream(md), "consumer",
+                           jw_js_meta_consumer(md), "num_delivered",
+                           (json_int_t)jw_js_meta_num_delivered(md),
+                           "stream_seq", (json_int_t)jw_js_meta_stream_seq(md),
+                           "consumer_seq",
+                           (json_int_t)jw_js_meta_consumer_seq(md),
+                           "num_pending",
+                           (json_int_t)jw_js_meta_num_pending(md), "timestamp",
+                           (json_int_t)jw_js_meta_timestamp(md))) &&
+             put(o, "handle", json_integer(id));
+    jw_js_meta_free(md);
+    if (!ok) {
+        if (id > 0)
+            g_handles[id].kind = H_NONE;
+        json_decref(o);
+        jw_msg_free(m);
+        return st != JW_OK ? st : fail(JW_ENO_MEMORY, "out of memory");
+    }
+    g_handles[id].msg = m;
+    *out = o;
+    return JW_OK;
+}
+
+static jw_status op_fetch(json_t *req, json_t *res)
+{
+    struct handle *h;
+    int64_t batch, ms;
+    int no_wait;
+    jw_status st = arg_handle(req, "consumer", H_CONSUMER, &h);
+    if (st == JW_OK)
+        st = arg_int(req, "batch", 1, 0, &batch);
+    if (st == JW_OK)
+        st = arg_positive_timeout(req, 5, &ms);
+    if (st == JW_OK)
+        st = arg_bool(req, "no_wait", 0, &no_wait);
+    if (st != JW_OK)
+        return st;
+    if (batch < 1 || batch > BATCH_MAX)
+        return fail(JW_EINVAL, "'batch' must be between 1 and %d", BATCH_MAX);
+    if (ms > INT32_MAX)
+        ms = INT32_MAX;
+    static jw_msg *msgs[BATCH_MAX];
+    int n = jw_consumer_fetch(h->cons, msgs, (int)batch, ms, 0, no_wait);
+    if (n < 0)
+        return lib_fail((jw_status)n);
+    json_t *list = json_array();
+    st = list ? JW_OK : fail(JW_ENO_MEMORY, "out of memory");
+    for (int i = 0; i < n; i++) {
+        json_t *o = NULL;
+        if (st == JW_OK) {
+            st = fetched_json(msgs[i], &o); /* takes msgs[i] */
+            if (st == JW_OK && json_array_append_new(list, o) != 0)
+                st = fail(JW_ENO_MEMORY, "out of memory");
+        } else {
+            jw_msg_free(msgs[i]);
+        }
+    }
+    if (st != JW_OK) {
+        json_decref(list);
+        return st;
+    }
+    PUT(res, "msgs", list);
+    return JW_OK;
+}
+
+static jw_status arg_jsmsg(json_t *req, jw_msg **out)
+{
+    struct handle *h = NULL;
+    jw_status st = arg_handle(req, "msg", H_JSMSG, &h);
+    if (st == JW_OK)
+        *out = h->msg;
+    return st;
+}
+
+/* An ack op without arguments besides the message. */
+static jw_status ack_call(json_t *req, jw_status (*fn)(jw_msg *))
+{
+    jw_msg *m;
+    jw_status st = arg_jsmsg(req, &m);
+    if (st != JW_OK)
+        return st;
+    TRY(fn(m));
+    return JW_OK;
+}
+
+static jw_status op_ack(json_t *req, json_t *res)
+{
+    return ack_call(req, jw_msg_ack);
+}
+
+static jw_status op_term(json_t *req, json_t *res)
+{
+    return ack_call(req, jw_msg_term);
+}
+
+static jw_status op_in_progress(json_t *req, json_t *res)
+{
+    return ack_call(req, jw_msg_in_progress);
+}
+
+static jw_status op_ack_sync(json_t *req, json_t *res)
+{
+    jw_msg *m;
+    int64_t ms;
+    jw_status st = arg_jsmsg(req, &m);
+    if (st == JW_OK)
+        st = arg_timeout(req, "timeout", 5, &ms);
+    if (st != JW_OK)
+        return st;
+    TRY(jw_msg_ack_sync(m, ms));
+    return JW_OK;
+}
+
+static jw_status op_nak(json_t *req, json_t *res)
+{
+    jw_msg *m;
+    int64_t ms = -1;
+    jw_status st = arg_jsmsg(req, &m);
+    json_t *delay = json_object_get(req, "delay");
+    if (st == JW_OK && delay && !json_is_null(delay))
+        st = seconds_to_ms(delay, "delay", &ms);
+    if (st != JW_OK)
+        return st;
+    TRY(ms >= 0 ? jw_msg_nak_delay(m, ms) : jw_msg_nak(m));
+    return JW_OK;
+}
+
+/* Release handle id and, first, the handles made through it. */
+static void free_handle(int id)
+{
+    for (int i = 1; i < g_nhandles; i++)
+        if (g_handles[i].kind != H_NONE && g_handles[i].parent == id)
+            free_handle(i);
+    struct handle *h = &g_handles[id];
+    switch (h->kind) {
+    case H_CONN:
+        jw_conn_free(h->conn);
+        break;
+    case H_SUB:
+        jw_sub_free(h->sub);
+        break;
+    case H_JS:
+        jw_js_free(h->js);
+        break;
+    case H_CONSUMER:
+        jw_consumer_free(h->cons);
+        break;
+    case H_JSMSG:
+        jw_msg_free(h->msg);
+        break;
+    case H_NONE:
+        break;
+    }
+    memset(h, 0, sizeof *h);
+}
+
 static jw_status op_free(json_t *req, json_t *res)
 {
     int64_t id;
@@ -1530,12 +2091,7 @@ static jw_status op_free(json_t *req, json_t *res)
         return st;
     if (id <= 0 || id >= g_nhandles || g_handles[id].kind == H_NONE)
         return fail(JW_EINVAL, "unknown handle %lld", (long long)id);
-    struct handle *h = &g_handles[id];
-    if (h->kind == H_CONN)
-        jw_conn_free(h->conn);
-    else
-        jw_sub_free(h->sub);
-    memset(h, 0, sizeof *h);
+    free_handle((int)id);
     return JW_OK;
 }
 
@@ -1580,6 +2136,24 @@ static const struct {
     {"serve", op_serve},
     {"pack", op_pack},
     {"unpack", op_unpack},
+    {"jetstream", op_jetstream},
+    {"stream_add", op_stream_add},
+    {"stream_update", op_stream_update},
+    {"stream_info", op_stream_info},
+    {"stream_delete", op_stream_delete},
+    {"stream_purge", op_stream_purge},
+    {"stream_get_msg", op_stream_get_msg},
+    {"js_publish", op_js_publish},
+    {"consumer_add", op_consumer_add},
+    {"consumer_get", op_consumer_get},
+    {"consumer_info", op_consumer_info},
+    {"consumer_delete", op_consumer_delete},
+    {"fetch", op_fetch},
+    {"ack", op_ack},
+    {"ack_sync", op_ack_sync},
+    {"nak", op_nak},
+    {"term", op_term},
+    {"in_progress", op_in_progress},
 };
 
 /* ------------------------------------------------------------------------
@@ -1670,12 +2244,14 @@ static void handle_line(const char *line, size_t len)
 
 static void cleanup(void)
 {
+    /* Messages and subscriptions, then connections with the JetStream
+     * handles made through them. */
     for (int i = 1; i < g_nhandles; i++)
-        if (g_handles[i].kind == H_SUB)
-            jw_sub_free(g_handles[i].sub);
+        if (g_handles[i].kind == H_JSMSG || g_handles[i].kind == H_SUB)
+            free_handle(i);
     for (int i = 1; i < g_nhandles; i++)
-        if (g_handles[i].kind == H_CONN)
-            jw_conn_free(g_handles[i].conn);
+        if (g_handles[i].kind != H_NONE)
+            free_handle(i);
     free(g_handles);
     g_handles = NULL;
     while (g_serves) {

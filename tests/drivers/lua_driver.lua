@@ -695,15 +695,178 @@ function ops.unpack(req)
     return { value = to_json(value) }
 end
 
-function ops.free(req)
-    local h = req.handle
-    local obj = kinds[h] and handles[h]
-    if not obj then bad("unknown handle " .. tostring(h)) end
+-- ------------------------------------------------------------------------
+-- JetStream. A handle made through another (a context through its
+-- connection, a consumer through its context) is freed with it.
+
+local parent = {} -- handle -> the handle it was made through
+
+local function made_by(owner, obj, kind)
+    local h = new_handle(obj, kind)
+    parent[h] = owner
+    return h
+end
+
+local function config_of(req)
+    return arg(req, "config", "object", nil, true)
+end
+
+local function metadata_json(m)
+    local md = check(m:metadata())
+    return { stream = md.stream, consumer = md.consumer,
+             num_delivered = md.num_delivered, stream_seq = md.stream_seq,
+             consumer_seq = md.consumer_seq, num_pending = md.num_pending,
+             timestamp = md.timestamp_ns }
+end
+
+local function positive_timeout(req)
+    local t = arg(req, "timeout", "number", 5.0)
+    if not (t > 0) then bad("timeout must be positive") end
+    return t
+end
+
+function ops.jetstream(req)
+    local nc, h = get(req, "conn", "conn")
+    local js = check(nc:jetstream{ timeout = positive_timeout(req) })
+    return { js = made_by(h, js, "js") }
+end
+
+function ops.stream_add(req)
+    return { info = check(get(req, "js", "js"):create_stream(config_of(req))) }
+end
+
+function ops.stream_update(req)
+    return { info = check(get(req, "js", "js"):update_stream(config_of(req))) }
+end
+
+function ops.stream_info(req)
+    local js = get(req, "js", "js")
+    return { info = check(js:stream_info(arg(req, "stream", "string", nil,
+                                             true))) }
+end
+
+function ops.stream_delete(req)
+    local js = get(req, "js", "js")
+    check(js:delete_stream(arg(req, "stream", "string", nil, true)))
+end
+
+function ops.stream_purge(req)
+    local js = get(req, "js", "js")
+    local purged = check(js:purge_stream(
+        arg(req, "stream", "string", nil, true),
+        { subject = arg(req, "subject", "string"),
+          seq = arg(req, "seq", "integer"),
+          keep = arg(req, "keep", "integer") }))
+    return { purged = purged }
+end
+
+function ops.stream_get_msg(req)
+    local js = get(req, "js", "js")
+    local m = check(js:get_msg(arg(req, "stream", "string", nil, true),
+                               arg(req, "seq", "integer", nil, true)))
+    return { subject = m.subject, data = b64encode(m.data), seq = m.seq }
+end
+
+local publish_options = {
+    msg_id = "string", expected_stream = "string",
+    expected_last_msg_id = "string", expected_last_seq = "integer",
+    expected_last_subject_seq = "integer", timeout = "number",
+}
+
+function ops.js_publish(req)
+    local js = get(req, "js", "js")
+    local opts = { headers = headers_of(req) }
+    for key, kind in pairs(publish_options) do
+        opts[key] = arg(req, key, kind)
+    end
+    local ack = check(js:publish(arg(req, "subject", "string", nil, true),
+                                 data_of(req), opts))
+    return { stream = ack.stream, seq = ack.seq, duplicate = ack.duplicate }
+end
+
+function ops.consumer_add(req)
+    local js, h = get(req, "js", "js")
+    local cons = check(js:create_or_update_consumer(
+        arg(req, "stream", "string", nil, true), config_of(req)))
+    return { consumer = made_by(h, cons, "consumer"), name = cons:name() }
+end
+
+function ops.consumer_get(req)
+    local js, h = get(req, "js", "js")
+    local cons = check(js:consumer(arg(req, "stream", "string", nil, true),
+                                   arg(req, "name", "string", nil, true)))
+    return { consumer = made_by(h, cons, "consumer"), name = cons:name() }
+end
+
+function ops.consumer_info(req)
+    local js = get(req, "js", "js")
+    return { info = check(js:consumer_info(
+        arg(req, "stream", "string", nil, true),
+        arg(req, "name", "string", nil, true))) }
+end
+
+function ops.consumer_delete(req)
+    local js = get(req, "js", "js")
+    check(js:delete_consumer(arg(req, "stream", "string", nil, true),
+                             arg(req, "name", "string", nil, true)))
+end
+
+function ops.fetch(req)
+    local cons = get(req, "consumer", "consumer")
+    local batch = arg(req, "batch", "integer", nil, true)
+    if batch < 1 then bad("batch must be at least 1") end
+    local msgs = check(cons:fetch(batch, positive_timeout(req),
+                                  { no_wait = arg(req, "no_wait", "boolean") }))
+    local out = A()
+    for i, m in ipairs(msgs) do
+        local item = msg_json(m)
+        item.metadata = metadata_json(m)
+        item.handle = new_handle(m, "jsmsg")
+        out[i] = item
+    end
+    return { msgs = out }
+end
+
+function ops.ack(req)
+    check(get(req, "msg", "jsmsg"):ack())
+end
+
+function ops.ack_sync(req)
+    check(get(req, "msg", "jsmsg"):ack_sync(timeout_of(req)))
+end
+
+function ops.nak(req)
+    check(get(req, "msg", "jsmsg"):nak(arg(req, "delay", "number")))
+end
+
+function ops.term(req)
+    check(get(req, "msg", "jsmsg"):term())
+end
+
+function ops.in_progress(req)
+    check(get(req, "msg", "jsmsg"):in_progress())
+end
+
+-- Release h and, first, what was made through it. Fetched messages have
+-- no close: dropping them is enough.
+local function free_handle(h)
+    for child, owner in pairs(parent) do
+        if owner == h then free_handle(child) end
+    end
+    local obj, kind = handles[h], kinds[h]
     for i = #serving, 1, -1 do
         if serving[i].sub == obj then table.remove(serving, i) end
     end
-    handles[h], kinds[h], open_conns[h] = nil, nil, nil
-    obj:close()
+    handles[h], kinds[h], open_conns[h], parent[h] = nil, nil, nil, nil
+    if kind ~= "jsmsg" then obj:close() end
+end
+
+function ops.free(req)
+    local h = req.handle
+    if not (kinds[h] and handles[h]) then
+        bad("unknown handle " .. tostring(h))
+    end
+    free_handle(h)
 end
 
 -- ------------------------------------------------------------------------
@@ -772,11 +935,13 @@ while true do
     end
 end
 
--- Release subscriptions before connections.
+-- Release subscriptions before connections, JetStream handles with theirs.
+local order = {}
 for h, kind in pairs(kinds) do
-    if kind ~= "conn" then handles[h]:close() end
+    order[#order + 1] = { h = h, last = kind == "conn" }
 end
-for h, kind in pairs(kinds) do
-    if kind == "conn" then handles[h]:close() end
+table.sort(order, function(a, b) return not a.last and b.last end)
+for _, item in ipairs(order) do
+    if kinds[item.h] then free_handle(item.h) end
 end
 os.exit(0)

@@ -219,11 +219,128 @@ def op_next_event(req):
 
 
 def op_free(req):
-    obj = handles.pop(req.get("handle"), None)
-    if obj is None:
+    if req.get("handle") not in handles:
         raise BadArg("unknown handle")
-    obj.close()
+    free_handle(req["handle"])
     return {}
+
+
+# -- JetStream ---------------------------------------------------------------
+# A handle made through another (a context through its connection, a
+# consumer through its context) is freed with it: parent[child] = parent.
+parent = {}
+
+
+def made_by(owner, obj):
+    h = new_handle(obj)
+    parent[h] = owner
+    return h
+
+
+def handle_arg(req, key, kind):
+    return req.get(key), get(req, key, kind)
+
+
+def config_of(req):
+    return arg(req, "config", dict, required=True)
+
+
+def metadata_json(msg):
+    md = msg.metadata
+    return {"stream": md.stream, "consumer": md.consumer,
+            "num_delivered": md.num_delivered,
+            "stream_seq": md.sequence.stream,
+            "consumer_seq": md.sequence.consumer,
+            "num_pending": md.num_pending, "timestamp": md.timestamp_ns}
+
+
+def positive_timeout(req):
+    t = arg(req, "timeout", (int, float), 5.0)
+    if not t > 0:
+        raise BadArg("timeout must be positive")
+    return float(t)
+
+
+def op_jetstream(req):
+    h, conn = handle_arg(req, "conn", jetwire.Connection)
+    return {"js": made_by(h, conn.jetstream(positive_timeout(req)))}
+
+
+def op_stream_purge(req):
+    js = get(req, "js", jetwire.JetStream)
+    return {"purged": js.purge_stream(
+        arg(req, "stream", str, required=True),
+        subject=arg(req, "subject", str), seq=arg(req, "seq", int),
+        keep=arg(req, "keep", int))}
+
+
+def op_stream_get_msg(req):
+    js = get(req, "js", jetwire.JetStream)
+    seq = arg(req, "seq", int, required=True)
+    m = js.get_msg(arg(req, "stream", str, required=True), seq)
+    return {"subject": m.subject, "seq": seq,
+            "data": base64.b64encode(m.data).decode()}
+
+
+PUBLISH_OPTIONS = {"msg_id": str, "expected_stream": str,
+                   "expected_last_msg_id": str, "expected_last_seq": int,
+                   "expected_last_subject_seq": int}
+
+
+def op_js_publish(req):
+    js = get(req, "js", jetwire.JetStream)
+    options = {k: arg(req, k, t) for k, t in PUBLISH_OPTIONS.items()}
+    t = arg(req, "timeout", (int, float))
+    ack = js.publish(arg(req, "subject", str, required=True), data_of(req),
+                     headers=headers_of(req), timeout=t, **options)
+    return {"stream": ack.stream, "seq": ack.seq, "duplicate": ack.duplicate}
+
+
+def op_consumer_add(req):
+    h, js = handle_arg(req, "js", jetwire.JetStream)
+    cons = js.create_or_update_consumer(
+        arg(req, "stream", str, required=True), config=config_of(req))
+    return {"consumer": made_by(h, cons), "name": cons.name}
+
+
+def op_consumer_get(req):
+    h, js = handle_arg(req, "js", jetwire.JetStream)
+    cons = js.consumer(arg(req, "stream", str, required=True),
+                       arg(req, "name", str, required=True))
+    return {"consumer": made_by(h, cons), "name": cons.name}
+
+
+def op_fetch(req):
+    cons = get(req, "consumer", jetwire.Consumer)
+    batch = arg(req, "batch", int, required=True)
+    if batch < 1:
+        raise BadArg("batch must be at least 1")
+    msgs = cons.fetch(batch, positive_timeout(req),
+                      no_wait=arg(req, "no_wait", bool, False))
+    out = []
+    for m in msgs:
+        item = msg_json(m)
+        item["metadata"] = metadata_json(m)
+        item["handle"] = new_handle(m)
+        out.append(item)
+    return {"msgs": out}
+
+
+def op_nak(req):
+    delay = arg(req, "delay", (int, float))
+    get(req, "msg", jetwire.Msg).nak(delay=delay)
+    return {}
+
+
+def free_handle(h):
+    """Release h and, first, what was made through it."""
+    for child in [c for c, p in parent.items() if p == h]:
+        free_handle(child)
+    parent.pop(h, None)
+    obj = handles.pop(h)
+    close = getattr(obj, "close", None)
+    if close is not None:
+        close()
 
 
 def op_pending(req):
@@ -286,6 +403,37 @@ OPS = {
     "free": op_free,
 }
 
+JS = jetwire.JetStream
+M = jetwire.Msg
+OPS.update({
+    "jetstream": op_jetstream,
+    "stream_add": lambda r: {"info": get(r, "js", JS).add_stream(
+        config=config_of(r))},
+    "stream_update": lambda r: {"info": get(r, "js", JS).update_stream(
+        config=config_of(r))},
+    "stream_info": lambda r: {"info": get(r, "js", JS).stream_info(
+        arg(r, "stream", str, required=True))},
+    "stream_delete": lambda r: get(r, "js", JS).delete_stream(
+        arg(r, "stream", str, required=True)) or {},
+    "stream_purge": op_stream_purge,
+    "stream_get_msg": op_stream_get_msg,
+    "js_publish": op_js_publish,
+    "consumer_add": op_consumer_add,
+    "consumer_get": op_consumer_get,
+    "consumer_info": lambda r: {"info": get(r, "js", JS).consumer_info(
+        arg(r, "stream", str, required=True),
+        arg(r, "name", str, required=True))},
+    "consumer_delete": lambda r: get(r, "js", JS).delete_consumer(
+        arg(r, "stream", str, required=True),
+        arg(r, "name", str, required=True)) or {},
+    "fetch": op_fetch,
+    "ack": lambda r: get(r, "msg", M).ack() or {},
+    "ack_sync": lambda r: get(r, "msg", M).ack_sync(timeout_of(r)) or {},
+    "nak": op_nak,
+    "term": lambda r: get(r, "msg", M).term() or {},
+    "in_progress": lambda r: get(r, "msg", M).in_progress() or {},
+})
+
 
 def respond_next(req):
     sub = get(req, "sub", S)
@@ -336,9 +484,11 @@ def main():
         out.flush()
         if resp.get("ok") and '"quit"' in line:
             break
-    for obj in sorted(handles.values(), key=lambda o: isinstance(
-            o, jetwire.Connection)):
-        obj.close()
+    # Subscriptions before connections; JetStream handles with theirs.
+    for h in sorted(handles, key=lambda h: isinstance(
+            handles.get(h), jetwire.Connection)):
+        if h in handles:
+            free_handle(h)
 
 
 if __name__ == "__main__":

@@ -118,6 +118,37 @@ class Msg:
         return [v for n, v in self.headers if n == name]
 
 
+@dataclass
+class JsMsg:
+    """A message taken by fetch: the message, its driver handle (for the
+    ack ops) and its JetStream metadata (stream, consumer, num_delivered,
+    stream_seq, consumer_seq, num_pending, timestamp)."""
+    msg: Msg
+    handle: int
+    metadata: dict
+
+    @classmethod
+    def from_wire(cls, obj: dict) -> "JsMsg":
+        try:
+            return cls(Msg.from_wire(obj), obj["handle"], obj["metadata"])
+        except (KeyError, TypeError) as e:
+            raise DriverFailure(
+                f"malformed fetched message {obj!r}: {e}") from e
+
+    @property
+    def data(self) -> bytes:
+        return self.msg.data
+
+    @property
+    def seq(self) -> int:
+        """The stream sequence."""
+        return self.metadata["stream_seq"]
+
+    @property
+    def delivered(self) -> int:
+        return self.metadata["num_delivered"]
+
+
 def headers_by_name(headers) -> dict[str, list[str]]:
     """Header values grouped by exact name, in order per name. Languages
     whose API takes headers as a mapping (Python) keep the order of the
@@ -478,6 +509,87 @@ class Driver:
 
     def unpack(self, data: bytes) -> Any:
         return value_from_wire(self.call("unpack", data=b64e(data))["value"])
+
+
+    # -- JetStream ---------------------------------------------------------
+    def jetstream(self, conn: int, timeout: float | None = None) -> int:
+        return self.call("jetstream", conn=conn, timeout=timeout)["js"]
+
+    def stream_add(self, js: int, **config: Any) -> dict:
+        """config: StreamConfig fields, durations in seconds."""
+        return self.call("stream_add", js=js, config=config)["info"]
+
+    def stream_update(self, js: int, **config: Any) -> dict:
+        return self.call("stream_update", js=js, config=config)["info"]
+
+    def stream_info(self, js: int, stream: str) -> dict:
+        return self.call("stream_info", js=js, stream=stream)["info"]
+
+    def stream_delete(self, js: int, stream: str) -> None:
+        self.call("stream_delete", js=js, stream=stream)
+
+    def stream_purge(self, js: int, stream: str, subject: str | None = None,
+                     seq: int | None = None, keep: int | None = None) -> int:
+        return self.call("stream_purge", js=js, stream=stream,
+                         subject=subject, seq=seq, keep=keep)["purged"]
+
+    def stream_get_msg(self, js: int, stream: str, seq: int) -> dict:
+        """{"subject", "data" (bytes), "seq"} of a stored message."""
+        r = self.call("stream_get_msg", js=js, stream=stream, seq=seq)
+        return {"subject": r["subject"], "data": b64d(r["data"]),
+                "seq": r["seq"]}
+
+    def js_publish(self, js: int, subject: str, data: bytes = b"",
+                   headers: list[tuple[str, str]] | None = None,
+                   timeout: float | None = None, **options: Any) -> dict:
+        """options: msg_id, expected_stream, expected_last_seq, ...;
+        returns the PubAck {"stream", "seq", "duplicate"}."""
+        r = self.call("js_publish", js=js, subject=subject, data=b64e(data),
+                      headers=None if headers is None else [list(h) for h in headers],
+                      timeout=timeout, **options)
+        return {k: r[k] for k in ("stream", "seq", "duplicate")}
+
+    def consumer_add(self, js: int, stream: str, **config: Any) -> int:
+        """Create (or update) a consumer; config: ConsumerConfig fields,
+        durations in seconds. Returns the consumer handle."""
+        return self.call("consumer_add", js=js, stream=stream,
+                         config=config)["consumer"]
+
+    def consumer_get(self, js: int, stream: str, name: str) -> int:
+        return self.call("consumer_get", js=js, stream=stream,
+                         name=name)["consumer"]
+
+    def consumer_info(self, js: int, stream: str, name: str) -> dict:
+        return self.call("consumer_info", js=js, stream=stream,
+                         name=name)["info"]
+
+    def consumer_delete(self, js: int, stream: str, name: str) -> None:
+        self.call("consumer_delete", js=js, stream=stream, name=name)
+
+    def fetch(self, consumer: int, batch: int, timeout: float = 5.0,
+              no_wait: bool | None = None) -> list[JsMsg]:
+        r = self.call("fetch", consumer=consumer, batch=batch,
+                      timeout=timeout, no_wait=no_wait)
+        return [JsMsg.from_wire(m) for m in r["msgs"]]
+
+    def ack(self, msg: JsMsg | int) -> None:
+        self.call("ack", msg=_msg_handle(msg))
+
+    def ack_sync(self, msg: JsMsg | int, timeout: float = 5.0) -> None:
+        self.call("ack_sync", msg=_msg_handle(msg), timeout=timeout)
+
+    def nak(self, msg: JsMsg | int, delay: float | None = None) -> None:
+        self.call("nak", msg=_msg_handle(msg), delay=delay)
+
+    def term(self, msg: JsMsg | int) -> None:
+        self.call("term", msg=_msg_handle(msg))
+
+    def in_progress(self, msg: JsMsg | int) -> None:
+        self.call("in_progress", msg=_msg_handle(msg))
+
+
+def _msg_handle(msg: "JsMsg | int") -> int:
+    return msg.handle if isinstance(msg, JsMsg) else msg
 
 
 class DriverPool:
