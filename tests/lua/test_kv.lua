@@ -130,6 +130,7 @@ test("create, update and delete by revision", function()
     fails("KEY_NOT_FOUND", kv.get, kv, "other", r1)
     assert(kv:delete("k", r2))
     fails("KEY_DELETED", kv.get, kv, "k")
+    fails("KEY_DELETED", kv.get, kv, "k", r2 + 1)
     local r4 = assert(kv:create("k", "reborn"), "create over a deleted key")
     eq(assert(kv:get("k")).value, "reborn", "created again")
     assert(kv:purge("k"))
@@ -342,6 +343,14 @@ test("bucket configurations: checked fields, create vs update", function()
         bucket = "lua-kv-cfg", history = 2, max_value_size = 16,
         max_bytes = 1 << 20, replicas = 1, storage = "memory",
         republish = { src = ">", dest = "lua-kv-cfg-republished.>" } })
+    local same = assert(js:create_key_value {
+        bucket = "lua-kv-cfg", history = 2, max_value_size = 16,
+        max_bytes = 1 << 20, replicas = 1, storage = "memory",
+        republish = { src = ">", dest = "lua-kv-cfg-republished.>" } })
+    assert(same:close(), "create again with the same configuration")
+    local err2 = fails("JETSTREAM", js.create_key_value, js,
+                       { bucket = "lua-kv-cfg", history = 3 })
+    assert(err2.message:find("10058", 1, true), err2.message)
     local st = assert(kv:status())
     eq(st.history, 2, "history")
     eq(st.storage, "memory", "storage")
