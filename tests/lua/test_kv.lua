@@ -11,12 +11,10 @@
 
 package.path = (arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
 local h = require "harness"
-local jetwire, url = h.jetwire, h.url
+local jetwire = h.jetwire
 local test, eq, fails, raises = h.test, h.eq, h.fails, h.raises
 
-local function connect()
-    return assert(jetwire.connect { servers = url })
-end
+local connect = h.connect
 
 -- A fresh bucket (deleted first when a test left it).
 local function fresh_bucket(js, name, extra)
@@ -24,6 +22,17 @@ local function fresh_bucket(js, name, extra)
     local cfg = { bucket = name }
     for k, v in pairs(extra or {}) do cfg[k] = v end
     return assert(js:create_key_value(cfg))
+end
+
+-- A test on a fresh bucket: fn(kv, js) on a connection of its own; the
+-- bucket is deleted when fn passed.
+local function bucket_test(title, name, extra, fn)
+    test(title, function()
+        local nc <close> = connect()
+        local js = assert(nc:jetstream())
+        fn(fresh_bucket(js, name, extra), js)
+        assert(js:delete_key_value(name))
+    end)
 end
 
 -- Everything a watcher hands out until it is quiet for `quiet` seconds:
@@ -114,10 +123,8 @@ test("the tutorial's service-config flow", function()
     fails("BUCKET_NOT_FOUND", js.key_value, js, "service-config")
 end)
 
-test("create, update and delete by revision", function()
-    local nc <close> = connect()
-    local js = assert(nc:jetstream())
-    local kv = fresh_bucket(js, "lua-kv-cas", { history = 5 })
+bucket_test("create, update and delete by revision", "lua-kv-cas",
+            { history = 5 }, function(kv)
     local r1 = assert(kv:create("k", "one"))
     local err = fails("KEY_EXISTS", kv.create, kv, "k", "again")
     assert(#err.message > 0, "a message")
@@ -143,13 +150,10 @@ test("create, update and delete by revision", function()
     local bin = "a\0b\255"
     assert(kv:put("bin", bin))
     eq(assert(kv:get("bin")).value, bin, "binary value")
-    assert(js:delete_key_value("lua-kv-cas"))
 end)
 
-test("get of a missing key, keys of an empty bucket", function()
-    local nc <close> = connect()
-    local js = assert(nc:jetstream())
-    local kv = fresh_bucket(js, "lua-kv-empty")
+bucket_test("get of a missing key, keys of an empty bucket", "lua-kv-empty",
+            nil, function(kv)
     fails("KEY_NOT_FOUND", kv.get, kv, "nothing")
     fails("KEY_NOT_FOUND", kv.history, kv, "nothing")
     local keys = assert(kv:keys())
@@ -163,13 +167,10 @@ test("get of a missing key, keys of an empty bucket", function()
     fails("INVALID_ARG", kv.get, kv, "bad key")
     fails("INVALID_ARG", kv.put, kv, "a..b", "x")
     fails("INVALID_ARG", kv.put, kv, "nul\0key", "x")
-    assert(js:delete_key_value("lua-kv-empty"))
 end)
 
-test("history keeps at most `history` entries; purge drops it", function()
-    local nc <close> = connect()
-    local js = assert(nc:jetstream())
-    local kv = fresh_bucket(js, "lua-kv-hist", { history = 3 })
+bucket_test("history keeps at most `history` entries; purge drops it",
+            "lua-kv-hist", { history = 3 }, function(kv)
     for i = 1, 6 do assert(kv:put("k", "v" .. i)) end
     assert(kv:delete("k"))
     local hist = assert(kv:history("k"))
@@ -193,13 +194,9 @@ test("history keeps at most `history` entries; purge drops it", function()
     assert(kv:purge_deletes(0))
     fails("KEY_NOT_FOUND", kv.history, kv, "k")
     eq(assert(kv:status()).values, 0, "nothing stored")
-    assert(js:delete_key_value("lua-kv-hist"))
 end)
 
-test("TTL expiry", function()
-    local nc <close> = connect()
-    local js = assert(nc:jetstream())
-    local kv = fresh_bucket(js, "lua-kv-ttl", { ttl = 0.5 })
+bucket_test("TTL expiry", "lua-kv-ttl", { ttl = 0.5 }, function(kv)
     eq(assert(kv:status()).ttl, 0.5, "ttl in seconds")
     assert(kv:put("short", "lived"))
     eq(assert(kv:get("short")).value, "lived", "there at first")
@@ -212,13 +209,10 @@ test("TTL expiry", function()
     eq(value, nil, "gone after the ttl")
     eq(err.code, "KEY_NOT_FOUND", "expired is not found")
     eq(#assert(kv:keys()), 0, "no keys left")
-    assert(js:delete_key_value("lua-kv-ttl"))
 end)
 
-test("the marker comes exactly once, after the current values", function()
-    local nc <close> = connect()
-    local js = assert(nc:jetstream())
-    local kv = fresh_bucket(js, "lua-kv-marker", { history = 5 })
+bucket_test("the marker comes exactly once, after the current values",
+            "lua-kv-marker", { history = 5 }, function(kv)
     for i = 1, 20 do assert(kv:put("k" .. (i % 5), "v" .. i)) end
     assert(kv:delete("k0"))
     local w = assert(kv:watch_all())
@@ -250,13 +244,9 @@ test("the marker comes exactly once, after the current values", function()
     fails("TIMEOUT", w2.next, w2, 0)
     w2:stop()
     for _ in w2:entries(0) do error("a stopped watcher gives nothing") end
-    assert(js:delete_key_value("lua-kv-marker"))
 end)
 
-test("watch options", function()
-    local nc <close> = connect()
-    local js = assert(nc:jetstream())
-    local kv = fresh_bucket(js, "lua-kv-opts", { history = 10 })
+bucket_test("watch options", "lua-kv-opts", { history = 10 }, function(kv)
     assert(kv:put("a", "a1"))
     assert(kv:put("a", "a2"))
     assert(kv:put("b", "b1"))
@@ -298,7 +288,6 @@ test("watch options", function()
     assert(err.message:find("exclude", 1, true), err.message)
     raises(kv.watch, kv, "a", { include_history = 1 })
     raises(kv.watch, kv, "a", { bogus = true })
-    assert(js:delete_key_value("lua-kv-opts"))
 end)
 
 test("10,000 keys listed", function()
