@@ -160,6 +160,18 @@ static const struct {
     {"republish", LUA_TTABLE},     {"placement", LUA_TTABLE},
 };
 
+static const char *expected(int type)
+{
+    switch (type) {
+    case LUA_TNUMBER:
+        return "an integer";
+    case LUA_TSTRING:
+        return "a string";
+    default:
+        return "a table";
+    }
+}
+
 /* Push a copy of the bucket configuration at arg with ttl in milliseconds,
  * after checking every field's name and type. */
 static void bucket_config_copy(lua_State *L, int arg)
@@ -196,11 +208,7 @@ static void bucket_config_copy(lua_State *L, int arg)
                  lua_tonumber(L, -1) != floor(lua_tonumber(L, -1))))
                 luaL_argerror(L, arg,
                               lua_pushfstring(L, "%s must be %s", key,
-                                              type == LUA_TNUMBER
-                                                  ? "an integer"
-                                                  : type == LUA_TSTRING
-                                                        ? "a string"
-                                                        : "a table"));
+                                              expected(type)));
             lua_pushvalue(L, -2);
             lua_pushvalue(L, -2);
             lua_settable(L, copy);
