@@ -7,7 +7,9 @@
  * field names) with durations converted from seconds to milliseconds; the
  * "config" of info replies comes back with durations in seconds. A
  * consumer pins its context, a context pins its connection (first user
- * values), so the engine's handles are released in a valid order.
+ * values), and a consumer (or a KV bucket, kv.c) retains the context's
+ * jw_js, which a close frees only after the last of them: the engine's
+ * handles are released in a valid order whatever Lua closes first.
  */
 #include <jansson.h>
 #include <math.h>

@@ -11,6 +11,10 @@
  *    collected while they can still reach it. (The engine itself keeps the
  *    memory of a freed connection alive for them; the pin keeps the Lua
  *    object, its state table, reachable.)
+ *  - An engine handle that borrows another (a consumer or KV bucket its
+ *    jw_js, a KV watcher its bucket) retains the Lua handle that owns it;
+ *    closing that owner only frees the engine object after the last
+ *    borrower is released (ljw_js_retain/ljw_js_release, kv.c).
  *  - Anything C allocates before a call that may raise (luaL_error, or a
  *    Lua allocation failing) sits in a "box" userdata whose __gc frees it,
  *    so a longjmp never leaks.
