@@ -291,7 +291,7 @@ check_lua() {
   command -v "$LUA" >/dev/null || fail "$LUA not found (run scripts/setup.sh, or set LUA)"
   [[ -f $BUILD_DIR/lua/jetwire.so ]] ||
     fail "$BUILD_DIR/lua/jetwire.so missing: build first (make build, or set BUILD_DIR)"
-  for name in "${EXAMPLES[@]}" js_setup js_durable; do
+  for name in "${EXAMPLES[@]}" js_setup js_durable kv_config; do
     [[ -f $LUA_DIR/$name.lua ]] || fail "$LUA_DIR/$name.lua missing"
   done
   export JW_BUILD_DIR=$BUILD_DIR
@@ -505,6 +505,7 @@ main() {
   tour_kv asyncio "Python asyncio"
   tour lua Lua
   tour_jetstream lua Lua
+  tour_kv lua Lua
   tour_production
   section "Done"
   say "demo: every step passed"

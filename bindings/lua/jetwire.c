@@ -1,7 +1,8 @@
 /*
  * The Lua 5.4 module `jetwire`: module table, error values, argument
  * helpers and boxes. Connections live in conn.c, subscriptions and
- * messages in sub.c, MessagePack and JSON in pack.c.
+ * messages in sub.c, JetStream in js.c, Key-Value in kv.c, MessagePack
+ * and JSON in pack.c.
  *
  * Conventions (docs/lua.md): a failure at run time returns nil and an
  * error value (err.code is the shared code name, err.message the detail,
@@ -367,6 +368,7 @@ luaopen_jetwire(lua_State *L)
     ljw_sub_register(L);
     ljw_pack_register(L);
     ljw_js_register(L);
+    ljw_kv_register(L);
 
     luaL_newlib(L, functions);
     lua_pushstring(L, jw_version());

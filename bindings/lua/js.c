@@ -7,7 +7,9 @@
  * field names) with durations converted from seconds to milliseconds; the
  * "config" of info replies comes back with durations in seconds. A
  * consumer pins its context, a context pins its connection (first user
- * values), so the engine's handles are released in a valid order.
+ * values), and a consumer (or a KV bucket, kv.c) retains the context's
+ * jw_js, which a close frees only after the last of them: the engine's
+ * handles are released in a valid order whatever Lua closes first.
  */
 #include <jansson.h>
 #include <math.h>
@@ -16,15 +18,11 @@
 
 #include "ljw.h"
 
-#define LJW_JS       "jetwire.JetStream"
 #define LJW_CONSUMER "jetwire.Consumer"
-
-typedef struct ljw_js {
-    jw_js *js; /* NULL once released */
-} ljw_js;
 
 typedef struct ljw_consumer {
     jw_consumer *cons; /* NULL once released */
+    ljw_js *owner;     /* retained while cons lives */
 } ljw_consumer;
 
 /* Fields that are durations: seconds in Lua, milliseconds in the engine. */
@@ -156,12 +154,15 @@ static json_t *encode(lua_State *L, int idx, int arg, int depth, int ms)
     }
 }
 
-/* The table at arg as JSON text, kept alive by a box pushed on the stack. */
-static const char *config_json(lua_State *L, int arg)
+/* The table at idx as JSON text, kept alive by a box pushed on the stack;
+ * errors name argument arg (the caller's table, of which idx may be a
+ * converted copy). */
+const char *ljw_config_json(lua_State *L, int idx, int arg)
 {
     luaL_checktype(L, arg, LUA_TTABLE);
+    idx = lua_absindex(L, idx);
     void **jslot = ljw_box_new(L, free_json);
-    *jslot = encode_table(L, arg, arg, 0, 0);
+    *jslot = encode_table(L, idx, arg, 0, 0);
     void **tslot = ljw_box_new(L, free_c);
     *tslot = json_dumps(*jslot, JSON_COMPACT);
     if (!*tslot)
@@ -206,7 +207,7 @@ static void config_to_seconds(lua_State *L, int idx)
 /* Push the engine's JSON text (released here) as Lua values; info says
  * whether it is an info document (or, list, an array of them) whose
  * config durations become seconds. Returns the count of values pushed. */
-static int push_result(lua_State *L, char *text, int info, int list)
+int ljw_push_result(lua_State *L, char *text, int info, int list)
 {
     void **slot = ljw_box_new(L, free_text);
     *slot = text;
@@ -286,7 +287,8 @@ int ljw_jetstream(lua_State *L)
     if (!c->conn)
         return ljw_conn_closed(L);
     ljw_js *j = lua_newuserdatauv(L, sizeof(*j), 1);
-    j->js = NULL;
+    j->js = j->held = NULL;
+    j->users = 0;
     luaL_setmetatable(L, LJW_JS);
     lua_pushvalue(L, 1);
     lua_setiuservalue(L, -2, 1);
@@ -308,13 +310,30 @@ int ljw_jetstream(lua_State *L)
     return 1;
 }
 
+void ljw_js_retain(ljw_js *j)
+{
+    j->users++;
+}
+
+void ljw_js_release(ljw_js *j)
+{
+    if (--j->users == 0 && j->held) {
+        jw_js *js = j->held;
+        j->held = NULL;
+        jw_js_free(js);
+    }
+}
+
+/* The engine's consumers, buckets and watchers borrow their jw_js: a
+ * context closed while some are open is freed after the last of them. */
 static int l_js_gc(lua_State *L)
 {
     ljw_js *j = check_js(L, 1);
     if (j->js) {
-        jw_js *js = j->js;
+        j->held = j->js;
         j->js = NULL;
-        jw_js_free(js);
+        j->users++;
+        ljw_js_release(j);
     }
     return 0;
 }
@@ -333,7 +352,7 @@ static int l_js_tostring(lua_State *L)
     return 1;
 }
 
-static int ok_or_fail(lua_State *L, jw_status st)
+int ljw_ok_or_fail(lua_State *L, jw_status st)
 {
     if (st != JW_OK)
         return ljw_fail(L, st);
@@ -349,7 +368,7 @@ static int l_account_info(lua_State *L)
     jw_status st = jw_js_account_info(js, &text);
     if (st != JW_OK)
         return ljw_fail(L, st);
-    return push_result(L, text, 0, 0);
+    return ljw_push_result(L, text, 0, 0);
 }
 
 typedef jw_status (*stream_cfg_fn)(jw_js *, const char *, char **);
@@ -358,13 +377,13 @@ static int stream_config_call(lua_State *L, stream_cfg_fn fn)
 {
     ljw_js *j = check_js(L, 1);
     lua_settop(L, 2);
-    const char *cfg = config_json(L, 2);
+    const char *cfg = ljw_config_json(L, 2, 2);
     LIVE_JS(L, j, js);
     char *text = NULL;
     jw_status st = fn(js, cfg, &text);
     if (st != JW_OK)
         return ljw_fail(L, st);
-    return push_result(L, text, 1, 0);
+    return ljw_push_result(L, text, 1, 0);
 }
 
 static int l_create_stream(lua_State *L)
@@ -391,7 +410,7 @@ static int l_stream_info(lua_State *L)
     jw_status st = jw_js_stream_info(js, name, &text);
     if (st != JW_OK)
         return ljw_fail(L, st);
-    return push_result(L, text, 1, 0);
+    return ljw_push_result(L, text, 1, 0);
 }
 
 static int l_delete_stream(lua_State *L)
@@ -399,7 +418,7 @@ static int l_delete_stream(lua_State *L)
     ljw_js *j = check_js(L, 1);
     const char *name = ljw_check_string(L, 2, NULL);
     LIVE_JS(L, j, js);
-    return ok_or_fail(L, jw_js_stream_delete(js, name));
+    return ljw_ok_or_fail(L, jw_js_stream_delete(js, name));
 }
 
 static uint64_t opt_uint(lua_State *L, int opts, const char *name)
@@ -457,7 +476,7 @@ static int listing(lua_State *L, listing_fn fn, int required, int infos)
     jw_status st = fn(js, arg, &text);
     if (st != JW_OK)
         return ljw_fail(L, st);
-    return push_result(L, text, 0, infos);
+    return ljw_push_result(L, text, 0, infos);
 }
 
 static int l_stream_names(lua_State *L)
@@ -556,7 +575,7 @@ static int l_delete_msg(lua_State *L)
         luaL_checktype(L, 4, LUA_TBOOLEAN);
     int erase = lua_toboolean(L, 4);
     LIVE_JS(L, j, js);
-    return ok_or_fail(L, jw_js_stream_delete_msg(js, stream, (uint64_t)seq,
+    return ljw_ok_or_fail(L, jw_js_stream_delete_msg(js, stream, (uint64_t)seq,
                                                  erase));
 }
 
@@ -737,7 +756,7 @@ static int l_publish_async_complete(lua_State *L)
     ljw_js *j = check_js(L, 1);
     int64_t ms = ljw_timeout_ms(L, 2, 5.0);
     LIVE_JS(L, j, js);
-    return ok_or_fail(L, jw_js_publish_async_complete(js, ms));
+    return ljw_ok_or_fail(L, jw_js_publish_async_complete(js, ms));
 }
 
 static int l_publish_async_pending(lua_State *L)
@@ -763,6 +782,7 @@ static ljw_consumer *new_consumer(lua_State *L, int js_idx)
     js_idx = lua_absindex(L, js_idx);
     ljw_consumer *c = lua_newuserdatauv(L, sizeof(*c), 1);
     c->cons = NULL;
+    c->owner = NULL;
     luaL_setmetatable(L, LJW_CONSUMER);
     lua_pushvalue(L, js_idx);
     lua_setiuservalue(L, -2, 1);
@@ -777,12 +797,14 @@ static int consumer_config_call(lua_State *L, cons_cfg_fn fn)
     ljw_js *j = check_js(L, 1);
     const char *stream = ljw_check_string(L, 2, NULL);
     lua_settop(L, 3);
-    const char *cfg = config_json(L, 3);
+    const char *cfg = ljw_config_json(L, 3, 3);
     LIVE_JS(L, j, js);
     ljw_consumer *c = new_consumer(L, 1);
     jw_status st = fn(js, stream, cfg, &c->cons);
     if (st != JW_OK)
         return ljw_fail(L, st);
+    c->owner = j;
+    ljw_js_retain(j);
     return 1;
 }
 
@@ -812,6 +834,8 @@ static int l_consumer(lua_State *L)
     jw_status st = jw_js_consumer_get(js, stream, name, &c->cons);
     if (st != JW_OK)
         return ljw_fail(L, st);
+    c->owner = j;
+    ljw_js_retain(j);
     return 1;
 }
 
@@ -825,7 +849,7 @@ static int l_consumer_info(lua_State *L)
     jw_status st = jw_js_consumer_info(js, stream, name, &text);
     if (st != JW_OK)
         return ljw_fail(L, st);
-    return push_result(L, text, 1, 0);
+    return ljw_push_result(L, text, 1, 0);
 }
 
 static int l_delete_consumer(lua_State *L)
@@ -834,7 +858,7 @@ static int l_delete_consumer(lua_State *L)
     const char *stream = ljw_check_string(L, 2, NULL);
     const char *name = ljw_check_string(L, 3, NULL);
     LIVE_JS(L, j, js);
-    return ok_or_fail(L, jw_js_consumer_delete(js, stream, name));
+    return ljw_ok_or_fail(L, jw_js_consumer_delete(js, stream, name));
 }
 
 static int l_consumer_names(lua_State *L)
@@ -854,6 +878,7 @@ static int l_cons_gc(lua_State *L)
         jw_consumer *cons = c->cons;
         c->cons = NULL;
         jw_consumer_free(cons);
+        ljw_js_release(c->owner);
     }
     return 0;
 }
@@ -897,7 +922,7 @@ static int l_cons_info(lua_State *L)
     jw_status st = jw_consumer_info(c->cons, &text);
     if (st != JW_OK)
         return ljw_fail(L, st);
-    return push_result(L, text, 1, 0);
+    return ljw_push_result(L, text, 1, 0);
 }
 
 typedef struct fetched {
@@ -989,7 +1014,7 @@ static jw_msg *ack_target(lua_State *L)
     jw_msg *msg = ack_target(L);                                               \
     if (!msg)                                                                  \
         return ljw_fail_code(L, "INVALID_ARG", "message was released");        \
-    return ok_or_fail(L, call)
+    return ljw_ok_or_fail(L, call)
 
 int ljw_msg_ack(lua_State *L)
 {
@@ -1110,9 +1135,9 @@ static const luaL_Reg cons_methods[] = {
     {NULL, NULL},
 };
 
-static void register_type(lua_State *L, const char *name,
-                          const luaL_Reg *methods, lua_CFunction gc,
-                          lua_CFunction tostring)
+void ljw_register_type(lua_State *L, const char *name,
+                       const luaL_Reg *methods, lua_CFunction gc,
+                       lua_CFunction tostring)
 {
     luaL_newmetatable(L, name);
     lua_newtable(L);
@@ -1129,6 +1154,7 @@ static void register_type(lua_State *L, const char *name,
 
 void ljw_js_register(lua_State *L)
 {
-    register_type(L, LJW_JS, js_methods, l_js_gc, l_js_tostring);
-    register_type(L, LJW_CONSUMER, cons_methods, l_cons_gc, l_cons_tostring);
+    ljw_register_type(L, LJW_JS, js_methods, l_js_gc, l_js_tostring);
+    ljw_register_type(L, LJW_CONSUMER, cons_methods, l_cons_gc,
+                      l_cons_tostring);
 }

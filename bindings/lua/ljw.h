@@ -11,6 +11,10 @@
  *    collected while they can still reach it. (The engine itself keeps the
  *    memory of a freed connection alive for them; the pin keeps the Lua
  *    object, its state table, reachable.)
+ *  - An engine handle that borrows another (a consumer or KV bucket its
+ *    jw_js, a KV watcher its bucket) retains the Lua handle that owns it;
+ *    closing that owner only frees the engine object after the last
+ *    borrower is released (ljw_js_retain/ljw_js_release, kv.c).
  *  - Anything C allocates before a call that may raise (luaL_error, or a
  *    Lua allocation failing) sits in a "box" userdata whose __gc frees it,
  *    so a longjmp never leaks.
@@ -117,6 +121,32 @@ void ljw_sub_track(lua_State *L, int conn_idx, int sub_idx);
 
 /* JetStream (js.c): nc:jetstream(), the JetStream and Consumer types, and
  * the ack methods of messages. */
+#define LJW_JS "jetwire.JetStream"
+
+typedef struct ljw_js {
+    jw_js *js;   /* NULL once released */
+    jw_js *held; /* released, but still borrowed by handles made from it */
+    int users;   /* live engine handles (consumers, buckets) borrowing it */
+} ljw_js;
+
+/* A handle made through the context borrows its jw_js: retain once the
+ * handle exists, release after the handle was freed. A context closed
+ * while borrowed is freed by the last release. */
+void ljw_js_retain(ljw_js *j);
+void ljw_js_release(ljw_js *j);
+/* The table at idx as the engine's configuration JSON (durations seconds
+ * to milliseconds), kept alive by a box pushed on the stack. Errors name
+ * argument arg, the caller's table (idx may be a converted copy of it). */
+const char *ljw_config_json(lua_State *L, int idx, int arg);
+/* Push the engine's JSON text (released here) as Lua values; info: the
+ * "config" durations back to seconds (list: of each element). */
+int ljw_push_result(lua_State *L, char *text, int info, int list);
+/* true, or nil, err for a failure. */
+int ljw_ok_or_fail(lua_State *L, jw_status st);
+/* A metatable with methods in __index, __gc = __close = gc, __tostring. */
+void ljw_register_type(lua_State *L, const char *name,
+                       const luaL_Reg *methods, lua_CFunction gc,
+                       lua_CFunction tostring);
 void ljw_js_register(lua_State *L);
 int ljw_jetstream(lua_State *L);
 int ljw_msg_ack(lua_State *L);
@@ -125,6 +155,10 @@ int ljw_msg_nak(lua_State *L);
 int ljw_msg_term(lua_State *L);
 int ljw_msg_in_progress(lua_State *L);
 int ljw_msg_metadata(lua_State *L);
+
+/* Key-Value (kv.c): the bucket methods of JetStream contexts, the
+ * KeyValue and KeyValueWatcher types. After ljw_js_register. */
+void ljw_kv_register(lua_State *L);
 
 /* MessagePack and JSON (pack.c). */
 void ljw_pack_register(lua_State *L);

@@ -1,6 +1,6 @@
 -- What the Lua test scripts share: the module (found through JW_BUILD_DIR,
 -- BUILD/lua/jetwire.so, or Lua's default cpath), the server URL (arg[1]),
--- and a minimal test runner with its checks.
+-- a connection to it, and a minimal test runner with its checks.
 local M = {}
 
 M.url = arg[1] or "nats://127.0.0.1:4222"
@@ -11,6 +11,13 @@ end
 M.jetwire = require "jetwire"
 
 local passed, failed = 0, 0
+
+-- A connection to the test server, with extra options; raises on failure.
+function M.connect(extra)
+    local opts = { servers = M.url }
+    for k, v in pairs(extra or {}) do opts[k] = v end
+    return assert(M.jetwire.connect(opts))
+end
 
 -- Run fn as a test named name; a garbage collection follows each one.
 function M.test(name, fn)

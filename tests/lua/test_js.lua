@@ -9,12 +9,9 @@
 
 package.path = (arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
 local h = require "harness"
-local jetwire, url = h.jetwire, h.url
 local test, eq, fails, raises = h.test, h.eq, h.fails, h.raises
 
-local function connect()
-    return assert(jetwire.connect { servers = url })
-end
+local connect = h.connect
 
 -- A fresh stream over <name>.> (deleted first when a test left it).
 local function fresh_stream(js, name, extra)

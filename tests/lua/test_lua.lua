@@ -12,11 +12,7 @@ local h = require "harness"
 local jetwire, url = h.jetwire, h.url
 local test, eq, fails, raises = h.test, h.eq, h.fails, h.raises
 
-local function connect(extra)
-    local opts = { servers = url }
-    for k, v in pairs(extra or {}) do opts[k] = v end
-    return assert(jetwire.connect(opts))
-end
+local connect = h.connect
 
 local function full_gc()
     for _ = 1, 3 do collectgarbage("collect") end

@@ -1,6 +1,6 @@
 -- The bad-input sweep: every function of the module and every method of
--- connections, subscriptions, messages, JetStream contexts and consumers,
--- one argument at a time replaced
+-- connections, subscriptions, messages, JetStream contexts, consumers,
+-- Key-Value buckets and watchers, one argument at a time replaced
 -- by a value of the wrong kind, on live objects and on closed ones, and
 -- every method called on something that is not its object. Each call
 -- returns a value, returns nil plus an error value, or raises an error
@@ -100,6 +100,34 @@ local BASE = {
         delete_consumer = { "SWEEP", "c" },
         consumer_names = { "SWEEP" },
         consumers = { "SWEEP" },
+        create_key_value = { { bucket = "SWEEPKV2" } },
+        update_key_value = { { bucket = "SWEEPKV", history = 2 } },
+        create_or_update_key_value = { { bucket = "SWEEPKV", ttl = 60 } },
+        key_value = { "SWEEPKV" },
+        delete_key_value = { "SWEEPKV" },
+        key_value_names = {},
+        close = {},
+    },
+    kv = {
+        bucket = {},
+        put = { "k", "v" },
+        get = { "k", 1 },
+        create = { "k2", "v" },
+        update = { "k", "v", 1 },
+        delete = { "k", 1 },
+        purge = { "k" },
+        purge_deletes = { 60 },
+        keys = { "k.>" },
+        history = { "k" },
+        status = {},
+        watch = { "k", { include_history = true } },
+        watch_all = { { ignore_deletes = true } },
+        close = {},
+    },
+    watcher = {
+        next = { 0 },
+        entries = { 0 },
+        stop = {},
         close = {},
     },
     cons = {
@@ -143,7 +171,7 @@ local TIMEOUT = {
     ["sub.next_msg#1"] = true, ["sub.next_msgs#2"] = true,
     ["sub.messages#1"] = true, ["module.poll#2"] = true,
     ["cons.fetch#2"] = true, ["js.publish_async_complete#1"] = true,
-    ["msg.ack_sync#1"] = true,
+    ["msg.ack_sync#1"] = true, ["watcher.next#1"] = true,
 }
 local function waits(where, value)
     return TIMEOUT[where] and (value == nil or value == math.maxinteger)
@@ -187,7 +215,12 @@ local function objects()
     assert(js:publish("sweepjs.x", "x"))
     local cons = assert(js:create_or_update_consumer("SWEEP",
                                                      { durable = "c" }))
-    return { conn = nc, sub = sub, msg = msg, js = js, cons = cons }
+    js:delete_key_value("SWEEPKV2")
+    local kv = assert(js:create_or_update_key_value { bucket = "SWEEPKV" })
+    assert(kv:put("k", "v"))
+    local watcher = assert(kv:watch_all())
+    return { conn = nc, sub = sub, msg = msg, js = js, cons = cons, kv = kv,
+             watcher = watcher }
 end
 
 local function methods_of(obj)
@@ -249,11 +282,12 @@ local function sweep_fn(kind, name, fn, self_of, live)
     end
 end
 
--- Each method gets fresh objects (one may close or drain them), live and
--- with the connection closed.
+-- Each method gets fresh objects (one may close or drain them): live, with
+-- the connection closed, and with the handles themselves closed (parents
+-- first, so children outlive the context and bucket they borrow from).
 local probe = objects()
 local names = {}
-local KINDS = { "conn", "sub", "msg", "js", "cons" }
+local KINDS = { "conn", "sub", "msg", "js", "cons", "kv", "watcher" }
 for _, kind in ipairs(KINDS) do
     names[kind] = methods_of(probe[kind])
     for name in pairs(BASE[kind]) do
@@ -264,16 +298,22 @@ for _, kind in ipairs(KINDS) do
 end
 probe.conn:close()
 
-for _, live in ipairs { true, false } do
+local RELEASED = { "js", "kv", "watcher", "cons", "sub" }
+for _, mode in ipairs { "live", "conn closed", "handles closed" } do
+    local live = mode == "live"
     for _, kind in ipairs(KINDS) do
         for _, name in ipairs(names[kind]) do
             local objs = objects()
-            if not live then objs.conn:close() end
+            if mode == "conn closed" then objs.conn:close() end
+            if mode == "handles closed" then
+                for _, k in ipairs(RELEASED) do assert(objs[k]:close()) end
+            end
             local fn = objs[kind][name]
             sweep_fn(kind, name, fn, function() return objs[kind] end, live)
             -- Called on something that is not its object: raises.
             for _, other in ipairs { 5, "x", {}, objs.conn, objs.sub,
-                                      objs.msg, objs.js, objs.cons } do
+                                      objs.msg, objs.js, objs.cons, objs.kv,
+                                      objs.watcher } do
                 if other ~= objs[kind] then
                     local ok = outcome(kind .. "." .. name .. " on a " ..
                                        type(other), pcall(fn, other))

@@ -1,0 +1,766 @@
+/*
+ * Key-Value store: the bucket methods of JetStream contexts
+ * (js:create_key_value, js:key_value, ...), buckets (jetwire.KeyValue) and
+ * watchers (jetwire.KeyValueWatcher), each wrapping the engine's KV API one
+ * to one. Entries are plain tables, so they outlive everything else.
+ *
+ * The engine's bucket handle borrows its jw_js and a watcher borrows both
+ * its bucket and the context, so each Lua handle retains what it borrows
+ * (ljw_js_retain, kv_retain) and pins its Lua parent (first user value):
+ * closing a context or a bucket that something still borrows only frees it
+ * after the last borrower is gone, and no order of close or collection
+ * reaches freed memory.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ljw.h"
+
+#define LJW_KV         "jetwire.KeyValue"
+#define LJW_KV_WATCHER "jetwire.KeyValueWatcher"
+
+typedef struct ljw_kv {
+    jw_kv *kv;     /* NULL once closed */
+    jw_kv *held;   /* closed, but still borrowed by watchers */
+    int users;     /* live watchers borrowing it */
+    ljw_js *owner; /* retained while the engine's bucket handle exists */
+} ljw_kv;
+
+typedef struct ljw_watcher {
+    jw_kv_watcher *w; /* NULL once stopped */
+    ljw_kv *owner;    /* retained while w exists */
+} ljw_watcher;
+
+static void kv_retain(ljw_kv *k)
+{
+    k->users++;
+}
+
+static void kv_release(ljw_kv *k)
+{
+    if (--k->users == 0 && k->held) {
+        jw_kv *kv = k->held;
+        k->held = NULL;
+        jw_kv_free(kv);
+        ljw_js_release(k->owner);
+    }
+}
+
+static int bad_name(lua_State *L, const char *what)
+{
+    return ljw_fail_code(L, "INVALID_ARG",
+                         lua_pushfstring(L, "%s contains NUL", what));
+}
+
+/* An optional revision argument: 0 when absent; min is its least value. */
+static uint64_t revision_arg(lua_State *L, int arg, lua_Integer min)
+{
+    if (lua_isnoneornil(L, arg))
+        return 0;
+    lua_Integer rev = luaL_checkinteger(L, arg);
+    luaL_argcheck(L, rev >= min, arg,
+                  min ? "revision must be positive"
+                      : "revision must not be negative");
+    return (uint64_t)rev;
+}
+
+/* ------------------------------------------------------------------------
+ * Entries
+ */
+
+static const char *op_name(jw_kv_op op)
+{
+    switch (op) {
+    case JW_KV_DEL:
+        return "DEL";
+    case JW_KV_PURGE:
+        return "PURGE";
+    default:
+        return "PUT";
+    }
+}
+
+static void push_entry(lua_State *L, const jw_kv_entry *e)
+{
+    lua_createtable(L, 0, 8);
+    lua_pushstring(L, jw_kv_entry_bucket(e));
+    lua_setfield(L, -2, "bucket");
+    lua_pushstring(L, jw_kv_entry_key(e));
+    lua_setfield(L, -2, "key");
+    size_t len = 0;
+    const char *value = jw_kv_entry_value(e, &len);
+    lua_pushlstring(L, value ? value : "", len);
+    lua_setfield(L, -2, "value");
+    lua_pushinteger(L, (lua_Integer)jw_kv_entry_revision(e));
+    lua_setfield(L, -2, "revision");
+    int64_t created = jw_kv_entry_created(e);
+    lua_pushnumber(L, (lua_Number)created / 1e9);
+    lua_setfield(L, -2, "created");
+    lua_pushinteger(L, (lua_Integer)created);
+    lua_setfield(L, -2, "created_ns");
+    lua_pushinteger(L, (lua_Integer)jw_kv_entry_delta(e));
+    lua_setfield(L, -2, "delta");
+    lua_pushstring(L, op_name(jw_kv_entry_operation(e)));
+    lua_setfield(L, -2, "operation");
+}
+
+static void free_entry(void *p)
+{
+    jw_kv_entry_free(p);
+}
+
+/* Push the entry (freed here) as a table. */
+static int entry_result(lua_State *L, jw_kv_entry *e)
+{
+    void **slot = ljw_box_new(L, free_entry);
+    *slot = e;
+    push_entry(L, e);
+    ljw_box_forget(slot);
+    lua_remove(L, -2);
+    return 1;
+}
+
+typedef struct entry_list {
+    jw_kv_entry **items;
+    size_t count;
+} entry_list;
+
+static void free_entry_list(void *p)
+{
+    entry_list *l = p;
+    jw_kv_entries_free(l->items, l->count);
+    free(l);
+}
+
+/* ------------------------------------------------------------------------
+ * Bucket management: methods of jetwire.JetStream
+ */
+
+static ljw_js *check_js(lua_State *L, int arg)
+{
+    return luaL_checkudata(L, arg, LJW_JS);
+}
+
+static int js_released(lua_State *L)
+{
+    return ljw_fail_code(L, "INVALID_ARG", "JetStream context was released");
+}
+
+/* The fields of a bucket configuration and the Lua type each takes. */
+static const struct {
+    const char *name;
+    int type; /* LUA_TSTRING, LUA_TTABLE, LUA_TNUMBER (integer), or -1:
+               * ttl, a number of seconds */
+} bucket_fields[] = {
+    {"bucket", LUA_TSTRING},       {"description", LUA_TSTRING},
+    {"storage", LUA_TSTRING},      {"history", LUA_TNUMBER},
+    {"max_value_size", LUA_TNUMBER}, {"max_bytes", LUA_TNUMBER},
+    {"replicas", LUA_TNUMBER},     {"ttl", -1},
+    {"republish", LUA_TTABLE},     {"placement", LUA_TTABLE},
+};
+
+static const char *expected(int type)
+{
+    switch (type) {
+    case LUA_TNUMBER:
+        return "an integer";
+    case LUA_TSTRING:
+        return "a string";
+    default:
+        return "a table";
+    }
+}
+
+/* Push a copy of the bucket configuration at arg with ttl in milliseconds,
+ * after checking every field's name and type. */
+static void bucket_config_copy(lua_State *L, int arg)
+{
+    luaL_checktype(L, arg, LUA_TTABLE);
+    lua_newtable(L);
+    int copy = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, arg)) {
+        if (lua_type(L, -2) != LUA_TSTRING)
+            luaL_argerror(L, arg, "configuration keys must be strings");
+        const char *key = lua_tostring(L, -2);
+        size_t n = sizeof bucket_fields / sizeof bucket_fields[0], i = 0;
+        while (i < n && strcmp(key, bucket_fields[i].name) != 0)
+            i++;
+        if (i == n)
+            luaL_argerror(L, arg,
+                          lua_pushfstring(L,
+                                          "unknown bucket configuration "
+                                          "field '%s'",
+                                          key));
+        int type = bucket_fields[i].type;
+        if (type == -1) {
+            double seconds = lua_tonumber(L, -1);
+            if (lua_type(L, -1) != LUA_TNUMBER || !isfinite(seconds) ||
+                seconds < 0 || seconds > 9e12)
+                luaL_argerror(L, arg,
+                              "ttl must be a number of seconds (0: forever)");
+            lua_pushinteger(L, (lua_Integer)floor(seconds * 1000.0 + 0.5));
+            lua_setfield(L, copy, key);
+        } else {
+            if (lua_type(L, -1) != type ||
+                (type == LUA_TNUMBER && !lua_isinteger(L, -1) &&
+                 lua_tonumber(L, -1) != floor(lua_tonumber(L, -1))))
+                luaL_argerror(L, arg,
+                              lua_pushfstring(L, "%s must be %s", key,
+                                              expected(type)));
+            lua_pushvalue(L, -2);
+            lua_pushvalue(L, -2);
+            lua_settable(L, copy);
+        }
+        lua_pop(L, 1);
+    }
+}
+
+/* Push a bucket handle pinning the context at js_idx. */
+static ljw_kv *new_kv(lua_State *L, int js_idx)
+{
+    js_idx = lua_absindex(L, js_idx);
+    ljw_kv *k = lua_newuserdatauv(L, sizeof(*k), 1);
+    k->kv = k->held = NULL;
+    k->users = 0;
+    k->owner = NULL;
+    luaL_setmetatable(L, LJW_KV);
+    lua_pushvalue(L, js_idx);
+    lua_setiuservalue(L, -2, 1);
+    return k;
+}
+
+/* The bucket handle on the stack's top, or nil, err. */
+static int kv_result(lua_State *L, ljw_js *j, ljw_kv *k, jw_status st)
+{
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    k->owner = j;
+    ljw_js_retain(j);
+    return 1;
+}
+
+typedef jw_status (*kv_cfg_fn)(jw_js *, const char *, jw_kv **);
+
+static int bucket_config_call(lua_State *L, kv_cfg_fn fn)
+{
+    ljw_js *j = check_js(L, 1);
+    lua_settop(L, 2);
+    bucket_config_copy(L, 2);
+    const char *cfg = ljw_config_json(L, 3, 2);
+    if (!j->js)
+        return js_released(L);
+    ljw_kv *k = new_kv(L, 1);
+    return kv_result(L, j, k, fn(j->js, cfg, &k->kv));
+}
+
+/* js:create_key_value(cfg) -> a bucket; fails when it exists otherwise */
+static int l_create_key_value(lua_State *L)
+{
+    return bucket_config_call(L, jw_js_kv_create);
+}
+
+static int l_update_key_value(lua_State *L)
+{
+    return bucket_config_call(L, jw_js_kv_update);
+}
+
+static int l_create_or_update_key_value(lua_State *L)
+{
+    return bucket_config_call(L, jw_js_kv_create_or_update);
+}
+
+/* js:key_value(bucket) -> a handle on an existing bucket */
+static int l_key_value(lua_State *L)
+{
+    ljw_js *j = check_js(L, 1);
+    size_t len;
+    const char *bucket = ljw_check_string(L, 2, &len);
+    if (ljw_has_nul(bucket, len))
+        return bad_name(L, "bucket name");
+    if (!j->js)
+        return js_released(L);
+    ljw_kv *k = new_kv(L, 1);
+    return kv_result(L, j, k, jw_js_kv(j->js, bucket, &k->kv));
+}
+
+static int l_delete_key_value(lua_State *L)
+{
+    ljw_js *j = check_js(L, 1);
+    size_t len;
+    const char *bucket = ljw_check_string(L, 2, &len);
+    if (ljw_has_nul(bucket, len))
+        return bad_name(L, "bucket name");
+    if (!j->js)
+        return js_released(L);
+    return ljw_ok_or_fail(L, jw_js_kv_delete(j->js, bucket));
+}
+
+/* js:key_value_names() -> every bucket's name */
+static int l_key_value_names(lua_State *L)
+{
+    ljw_js *j = check_js(L, 1);
+    if (!j->js)
+        return js_released(L);
+    char *text = NULL;
+    jw_status st = jw_js_kv_names(j->js, &text);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    return ljw_push_result(L, text, 0, 0);
+}
+
+/* ------------------------------------------------------------------------
+ * Buckets
+ */
+
+static ljw_kv *check_kv(lua_State *L, int arg)
+{
+    return luaL_checkudata(L, arg, LJW_KV);
+}
+
+static int kv_closed(lua_State *L)
+{
+    return ljw_fail_code(L, "INVALID_ARG", "bucket handle was closed");
+}
+
+static int l_kv_gc(lua_State *L)
+{
+    ljw_kv *k = check_kv(L, 1);
+    if (k->kv) {
+        k->held = k->kv;
+        k->kv = NULL;
+        k->users++;
+        kv_release(k);
+    }
+    return 0;
+}
+
+static int l_kv_close(lua_State *L)
+{
+    l_kv_gc(L);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int l_kv_tostring(lua_State *L)
+{
+    ljw_kv *k = check_kv(L, 1);
+    if (!k->kv)
+        lua_pushliteral(L, "jetwire.KeyValue (closed)");
+    else
+        lua_pushfstring(L, "jetwire.KeyValue (%s)", jw_kv_bucket(k->kv));
+    return 1;
+}
+
+static int l_kv_bucket(lua_State *L)
+{
+    ljw_kv *k = check_kv(L, 1);
+    if (!k->kv)
+        return kv_closed(L);
+    lua_pushstring(L, jw_kv_bucket(k->kv));
+    return 1;
+}
+
+static int revision_result(lua_State *L, jw_status st, uint64_t revision)
+{
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    lua_pushinteger(L, (lua_Integer)revision);
+    return 1;
+}
+
+enum write_kind { WRITE_PUT, WRITE_CREATE, WRITE_UPDATE };
+
+/* kv:put(key, value), kv:create(key, value), kv:update(key, value, last)
+ * -> the new revision */
+static int write_call(lua_State *L, enum write_kind kind)
+{
+    ljw_kv *k = check_kv(L, 1);
+    size_t klen, vlen;
+    const char *key = ljw_check_string(L, 2, &klen);
+    const char *value = ljw_check_string(L, 3, &vlen);
+    uint64_t last = 0;
+    if (kind == WRITE_UPDATE) {
+        luaL_checkinteger(L, 4);
+        last = revision_arg(L, 4, 0);
+    }
+    if (ljw_has_nul(key, klen))
+        return bad_name(L, "key");
+    if (!k->kv)
+        return kv_closed(L);
+    uint64_t revision = 0;
+    jw_status st;
+    if (kind == WRITE_PUT)
+        st = jw_kv_put(k->kv, key, value, vlen, &revision);
+    else if (kind == WRITE_CREATE)
+        st = jw_kv_create(k->kv, key, value, vlen, &revision);
+    else
+        st = jw_kv_update(k->kv, key, value, vlen, last, &revision);
+    return revision_result(L, st, revision);
+}
+
+static int l_kv_put(lua_State *L)
+{
+    return write_call(L, WRITE_PUT);
+}
+
+static int l_kv_create(lua_State *L)
+{
+    return write_call(L, WRITE_CREATE);
+}
+
+static int l_kv_update(lua_State *L)
+{
+    return write_call(L, WRITE_UPDATE);
+}
+
+typedef jw_status (*marker_fn)(jw_kv *, const char *, uint64_t);
+
+/* kv:delete(key [, last]), kv:purge(key [, last]) -> true */
+static int marker_call(lua_State *L, marker_fn fn)
+{
+    ljw_kv *k = check_kv(L, 1);
+    size_t len;
+    const char *key = ljw_check_string(L, 2, &len);
+    uint64_t last = revision_arg(L, 3, 0);
+    if (ljw_has_nul(key, len))
+        return bad_name(L, "key");
+    if (!k->kv)
+        return kv_closed(L);
+    return ljw_ok_or_fail(L, fn(k->kv, key, last));
+}
+
+static int l_kv_delete(lua_State *L)
+{
+    return marker_call(L, jw_kv_delete);
+}
+
+static int l_kv_purge(lua_State *L)
+{
+    return marker_call(L, jw_kv_purge);
+}
+
+/* kv:purge_deletes([older_than]) -> true. Markers older than older_than
+ * seconds go (default 30 minutes; 0 or less: all of them). */
+static int l_kv_purge_deletes(lua_State *L)
+{
+    ljw_kv *k = check_kv(L, 1);
+    int64_t ms = 0;
+    if (!lua_isnoneornil(L, 2)) {
+        if (lua_type(L, 2) != LUA_TNUMBER)
+            luaL_typeerror(L, 2, "number of seconds");
+        double seconds = lua_tonumber(L, 2);
+        luaL_argcheck(L, !isnan(seconds), 2, "older_than is NaN");
+        if (seconds <= 0)
+            ms = -1;
+        else if (seconds > 9e12)
+            ms = INT64_MAX / 1000000;
+        else
+            ms = (int64_t)ceil(seconds * 1000.0);
+    }
+    if (!k->kv)
+        return kv_closed(L);
+    return ljw_ok_or_fail(L, jw_kv_purge_deletes(k->kv, ms));
+}
+
+/* kv:get(key [, revision]) -> entry | nil, err (KEY_NOT_FOUND,
+ * KEY_DELETED) */
+static int l_kv_get(lua_State *L)
+{
+    ljw_kv *k = check_kv(L, 1);
+    size_t len;
+    const char *key = ljw_check_string(L, 2, &len);
+    uint64_t revision = revision_arg(L, 3, 1);
+    if (ljw_has_nul(key, len))
+        return bad_name(L, "key");
+    if (!k->kv)
+        return kv_closed(L);
+    jw_kv_entry *e = NULL;
+    jw_status st = revision ? jw_kv_get_revision(k->kv, key, revision, &e)
+                            : jw_kv_get(k->kv, key, &e);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    return entry_result(L, e);
+}
+
+/* kv:keys([filter]) -> the live keys (an empty table for none) */
+static int l_kv_keys(lua_State *L)
+{
+    ljw_kv *k = check_kv(L, 1);
+    const char *filter = NULL;
+    size_t len = 0;
+    if (!lua_isnoneornil(L, 2))
+        filter = ljw_check_string(L, 2, &len);
+    if (filter && ljw_has_nul(filter, len))
+        return bad_name(L, "filter");
+    if (!k->kv)
+        return kv_closed(L);
+    char *text = NULL;
+    jw_status st = jw_kv_keys(k->kv, filter, &text);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    return ljw_push_result(L, text, 0, 0);
+}
+
+/* kv:history(key) -> every stored entry of the key, oldest first */
+static int l_kv_history(lua_State *L)
+{
+    ljw_kv *k = check_kv(L, 1);
+    size_t len;
+    const char *key = ljw_check_string(L, 2, &len);
+    if (ljw_has_nul(key, len))
+        return bad_name(L, "key");
+    if (!k->kv)
+        return kv_closed(L);
+    void **slot = ljw_box_new(L, free_entry_list);
+    entry_list *l = calloc(1, sizeof(*l));
+    if (!l)
+        luaL_error(L, "out of memory");
+    *slot = l;
+    jw_status st = jw_kv_history(k->kv, key, &l->items, &l->count);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    lua_createtable(L, l->count > INT32_MAX ? 0 : (int)l->count, 0);
+    for (size_t i = 0; i < l->count; i++) {
+        push_entry(L, l->items[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    ljw_box_forget(slot);
+    return 1;
+}
+
+/* kv:status() -> {bucket, values, history, ttl (seconds), bytes, ...} */
+static int l_kv_status(lua_State *L)
+{
+    ljw_kv *k = check_kv(L, 1);
+    if (!k->kv)
+        return kv_closed(L);
+    char *text = NULL;
+    jw_status st = jw_kv_status(k->kv, &text);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    int n = ljw_push_result(L, text, 0, 0);
+    if (n == 1 && lua_istable(L, -1)) {
+        if (lua_getfield(L, -1, "ttl") == LUA_TNUMBER) {
+            lua_pushnumber(L, lua_tonumber(L, -1) / 1000.0);
+            lua_setfield(L, -3, "ttl");
+        }
+        lua_pop(L, 1);
+    }
+    return n;
+}
+
+/* ------------------------------------------------------------------------
+ * Watchers
+ */
+
+static const struct {
+    const char *name;
+    int flag;
+} watch_flags[] = {
+    {"include_history", JW_KV_INCLUDE_HISTORY},
+    {"ignore_deletes", JW_KV_IGNORE_DELETES},
+    {"meta_only", JW_KV_META_ONLY},
+    {"updates_only", JW_KV_UPDATES_ONLY},
+};
+
+static const char *const watch_options[] = {
+    "include_history", "ignore_deletes", "meta_only", "updates_only", NULL,
+};
+
+static int watch_flags_arg(lua_State *L, int arg)
+{
+    ljw_check_options(L, arg, watch_options);
+    int flags = 0;
+    if (lua_isnoneornil(L, arg))
+        return 0;
+    for (size_t i = 0; i < sizeof watch_flags / sizeof watch_flags[0]; i++) {
+        int t = lua_getfield(L, arg, watch_flags[i].name);
+        if (t != LUA_TNIL && t != LUA_TBOOLEAN)
+            luaL_argerror(L, arg,
+                          lua_pushfstring(L, "%s must be a boolean",
+                                          watch_flags[i].name));
+        if (lua_toboolean(L, -1))
+            flags |= watch_flags[i].flag;
+        lua_pop(L, 1);
+    }
+    return flags;
+}
+
+static int watch_call(lua_State *L, const char *keys, size_t len, int flags)
+{
+    ljw_kv *k = check_kv(L, 1);
+    if (keys && ljw_has_nul(keys, len))
+        return bad_name(L, "keys");
+    if (!k->kv)
+        return kv_closed(L);
+    ljw_watcher *w = lua_newuserdatauv(L, sizeof(*w), 1);
+    w->w = NULL;
+    w->owner = NULL;
+    luaL_setmetatable(L, LJW_KV_WATCHER);
+    lua_pushvalue(L, 1);
+    lua_setiuservalue(L, -2, 1);
+    jw_status st = jw_kv_watch(k->kv, keys, flags, &w->w);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    w->owner = k;
+    kv_retain(k);
+    return 1;
+}
+
+/* kv:watch(keys [, opts]) -> a watcher of a key or a filter ("svc.*",
+ * "svc.>"; nil: every key) */
+static int l_kv_watch(lua_State *L)
+{
+    check_kv(L, 1);
+    const char *keys = NULL;
+    size_t len = 0;
+    if (!lua_isnoneornil(L, 2))
+        keys = ljw_check_string(L, 2, &len);
+    int flags = watch_flags_arg(L, 3);
+    lua_settop(L, 1);
+    return watch_call(L, keys, len, flags);
+}
+
+/* kv:watch_all([opts]) -> a watcher of every key */
+static int l_kv_watch_all(lua_State *L)
+{
+    check_kv(L, 1);
+    int flags = watch_flags_arg(L, 2);
+    lua_settop(L, 1);
+    return watch_call(L, NULL, 0, flags);
+}
+
+static ljw_watcher *check_watcher(lua_State *L, int arg)
+{
+    return luaL_checkudata(L, arg, LJW_KV_WATCHER);
+}
+
+static int l_watcher_gc(lua_State *L)
+{
+    ljw_watcher *w = check_watcher(L, 1);
+    if (w->w) {
+        jw_kv_watcher *watcher = w->w;
+        w->w = NULL;
+        jw_kv_watcher_free(watcher);
+        kv_release(w->owner);
+    }
+    return 0;
+}
+
+static int l_watcher_stop(lua_State *L)
+{
+    l_watcher_gc(L);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int l_watcher_tostring(lua_State *L)
+{
+    ljw_watcher *w = check_watcher(L, 1);
+    lua_pushstring(L, w->w ? "jetwire.KeyValueWatcher"
+                           : "jetwire.KeyValueWatcher (stopped)");
+    return 1;
+}
+
+/* One step of a watcher: pushes an entry or false (the marker) and
+ * returns 1, or returns the failure's status. */
+static jw_status watch_step(lua_State *L, ljw_watcher *w, int64_t ms)
+{
+    jw_kv_entry *e = NULL;
+    jw_status st = jw_kv_watch_next(w->w, ms, &e);
+    if (st != JW_OK)
+        return st;
+    if (!e)
+        lua_pushboolean(L, 0);
+    else
+        entry_result(L, e);
+    return JW_OK;
+}
+
+/* w:next([timeout = 1]) -> entry | false (once: the initial values are all
+ * out) | nil, err (TIMEOUT, ...) */
+static int l_watcher_next(lua_State *L)
+{
+    ljw_watcher *w = check_watcher(L, 1);
+    int64_t ms = ljw_timeout_ms(L, 2, 1.0);
+    if (!w->w)
+        return ljw_fail_code(L, "INVALID_ARG", "watcher was stopped");
+    jw_status st = watch_step(L, w, ms);
+    return st == JW_OK ? 1 : ljw_fail(L, st);
+}
+
+static int entries_step(lua_State *L)
+{
+    ljw_watcher *w = lua_touserdata(L, lua_upvalueindex(1));
+    int64_t ms = lua_tointeger(L, lua_upvalueindex(2));
+    lua_settop(L, 0);
+    if (!w->w || watch_step(L, w, ms) != JW_OK)
+        return 0; /* stopped, timed out or failed: the loop ends */
+    return 1;
+}
+
+/* for entry in w:entries([timeout]) do ... end: entries, and false once
+ * for the marker, until nothing came within timeout (default: wait
+ * forever), the watcher stopped or failed. */
+static int l_watcher_entries(lua_State *L)
+{
+    check_watcher(L, 1);
+    int64_t ms = ljw_timeout_ms(L, 2, -1);
+    lua_settop(L, 1);
+    lua_pushinteger(L, (lua_Integer)ms);
+    lua_pushcclosure(L, entries_step, 2);
+    return 1;
+}
+
+/* ------------------------------------------------------------------------
+ * Registration
+ */
+
+static const luaL_Reg js_kv_methods[] = {
+    {"create_key_value", l_create_key_value},
+    {"update_key_value", l_update_key_value},
+    {"create_or_update_key_value", l_create_or_update_key_value},
+    {"key_value", l_key_value},
+    {"delete_key_value", l_delete_key_value},
+    {"key_value_names", l_key_value_names},
+    {NULL, NULL},
+};
+
+static const luaL_Reg kv_methods[] = {
+    {"bucket", l_kv_bucket},
+    {"put", l_kv_put},
+    {"get", l_kv_get},
+    {"create", l_kv_create},
+    {"update", l_kv_update},
+    {"delete", l_kv_delete},
+    {"purge", l_kv_purge},
+    {"purge_deletes", l_kv_purge_deletes},
+    {"keys", l_kv_keys},
+    {"history", l_kv_history},
+    {"status", l_kv_status},
+    {"watch", l_kv_watch},
+    {"watch_all", l_kv_watch_all},
+    {"close", l_kv_close},
+    {NULL, NULL},
+};
+
+static const luaL_Reg watcher_methods[] = {
+    {"next", l_watcher_next},
+    {"entries", l_watcher_entries},
+    {"stop", l_watcher_stop},
+    {"close", l_watcher_stop},
+    {NULL, NULL},
+};
+
+void ljw_kv_register(lua_State *L)
+{
+    ljw_register_type(L, LJW_KV, kv_methods, l_kv_gc, l_kv_tostring);
+    ljw_register_type(L, LJW_KV_WATCHER, watcher_methods, l_watcher_gc,
+                      l_watcher_tostring);
+    luaL_getmetatable(L, LJW_JS);
+    lua_getfield(L, -1, "__index");
+    luaL_setfuncs(L, js_kv_methods, 0);
+    lua_pop(L, 2);
+}
