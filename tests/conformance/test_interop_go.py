@@ -50,13 +50,16 @@ def kv_peer_argv(lang: str) -> list[str]:
     if lang == "python":
         return [sys.executable,
                 str(REPO / "tests" / "interop" / "python" / "kv_peer.py")]
+    if lang == "lua":
+        lua = shutil.which("lua5.4")
+        assert lua, "lua5.4 is not installed (scripts/setup.sh installs it)"
+        return [lua, str(REPO / "tests" / "interop" / "lua" / "kv_peer.lua")]
     raise ValueError(lang)
 
 
 # The languages with a Key-Value peer (the same arguments and output in
-# each). Lua's (tests/interop/lua/kv_peer.lua) comes with its binding's
-# Key-Value; adding it here and to kv_peer_argv is all the tests need.
-KV_LANGS = ["c", "python"]
+# each) and a kv_config example.
+KV_LANGS = ["c", "python", "lua"]
 
 ORDERS = [{"id": f"ORD-{i}", "amount": i * 25.50, "status": "pending"}
           for i in range(1, 6)]
@@ -288,7 +291,8 @@ def config_value(timeout_ms: int, writer: str) -> str:
 
 @pytest.mark.parametrize("kv_lang", KV_LANGS)
 def test_kv_go_puts_jetwire_reads_and_updates(go, nats_server, kv_lang):
-    env = dict(os.environ, NATS_URL=nats_server.url)
+    env = dict(os.environ, NATS_URL=nats_server.url,
+               JW_BUILD_DIR=str(build_dir()))
     peer = kv_peer_argv(kv_lang)
 
     def peer_run(*args) -> dict:
