@@ -3,12 +3,14 @@
  * (tests/conformance/test_interop_go.py), the reads and the optimistic
  * update of the tutorial's configuration store, one step per run:
  *
- *   NATS_URL=... jw_interop_kv_peer get BUCKET KEY
+ *   NATS_URL=... jw_interop_kv_peer get BUCKET KEY [REVISION]
+ *   NATS_URL=... jw_interop_kv_peer put BUCKET KEY VALUE
  *   NATS_URL=... jw_interop_kv_peer update BUCKET KEY REVISION VALUE
  *
  * Prints one JSON line, the same as the Go program's (tests/interop/go):
  *
- *   {"op":"get","key":K,"revision":N,"value":V}
+ *   {"op":"get","key":K,"revision":N,"value":V}   the latest, or REVISION
+ *   {"op":"put","key":K,"revision":N}
  *   {"op":"update","key":K,"revision":N}       stored at revision N
  *   {"op":"update","key":K,"conflict":true}    REVISION was not the latest
  *
@@ -53,10 +55,30 @@ static void print_json_string(const char *data, size_t len)
     putchar('"');
 }
 
-static int get(jw_kv *kv, const char *key)
+/* A revision argument; 0 (after a message) when it is not one. */
+static uint64_t parse_revision(const char *text)
+{
+    char *end;
+    uint64_t revision = strtoull(text, &end, 10);
+    if (!*text || *end || !revision) {
+        fprintf(stderr, "jw_interop_kv_peer: not a revision: %s\n", text);
+        return 0;
+    }
+    return revision;
+}
+
+static int get(jw_kv *kv, const char *key, const char *revision_text)
 {
     jw_kv_entry *entry;
-    jw_status st = jw_kv_get(kv, key, &entry);
+    jw_status st;
+    if (revision_text) {
+        uint64_t revision = parse_revision(revision_text);
+        if (!revision)
+            return 2;
+        st = jw_kv_get_revision(kv, key, revision, &entry);
+    } else {
+        st = jw_kv_get(kv, key, &entry);
+    }
     if (st != JW_OK)
         return fail("get", st);
     size_t len;
@@ -70,16 +92,24 @@ static int get(jw_kv *kv, const char *key)
     return 0;
 }
 
+static int put(jw_kv *kv, const char *key, const char *value)
+{
+    uint64_t revision;
+    jw_status st = jw_kv_put(kv, key, value, strlen(value), &revision);
+    if (st != JW_OK)
+        return fail("put", st);
+    printf("{\"op\":\"put\",\"key\":");
+    print_json_string(key, strlen(key));
+    printf(",\"revision\":%" PRIu64 "}\n", revision);
+    return 0;
+}
+
 static int update(jw_kv *kv, const char *key, const char *revision_text,
                   const char *value)
 {
-    char *end;
-    uint64_t last = strtoull(revision_text, &end, 10);
-    if (!*revision_text || *end) {
-        fprintf(stderr, "jw_interop_kv_peer: not a revision: %s\n",
-                revision_text);
+    uint64_t last = parse_revision(revision_text);
+    if (!last)
         return 2;
-    }
     uint64_t revision;
     jw_status st = jw_kv_update(kv, key, value, strlen(value), last,
                                 &revision);
@@ -96,12 +126,14 @@ static int update(jw_kv *kv, const char *key, const char *revision_text,
 
 int main(int argc, char **argv)
 {
-    int is_get = argc == 4 && strcmp(argv[1], "get") == 0;
+    int is_get = (argc == 4 || argc == 5) && strcmp(argv[1], "get") == 0;
+    int is_put = argc == 5 && strcmp(argv[1], "put") == 0;
     int is_update = argc == 6 && strcmp(argv[1], "update") == 0;
-    if (!is_get && !is_update) {
-        fprintf(stderr, "usage: %s get BUCKET KEY\n"
+    if (!is_get && !is_put && !is_update) {
+        fprintf(stderr, "usage: %s get BUCKET KEY [REVISION]\n"
+                        "       %s put BUCKET KEY VALUE\n"
                         "       %s update BUCKET KEY REVISION VALUE\n",
-                argv[0], argv[0]);
+                argv[0], argv[0], argv[0]);
         return 2;
     }
     int rc = 1;
@@ -116,7 +148,9 @@ int main(int argc, char **argv)
     if (st != JW_OK)
         rc = fail("bind to the bucket", st);
     else if (is_get)
-        rc = get(kv, argv[3]);
+        rc = get(kv, argv[3], argc == 5 ? argv[4] : NULL);
+    else if (is_put)
+        rc = put(kv, argv[3], argv[4]);
     else
         rc = update(kv, argv[3], argv[4], argv[5]);
     jw_kv_free(kv);

@@ -2,7 +2,8 @@
 (tests/conformance/test_interop_go.py); the same arguments and output as
 tests/interop/c/kv_peer.c:
 
-    NATS_URL=... kv_peer.py get BUCKET KEY
+    NATS_URL=... kv_peer.py get BUCKET KEY [REVISION]
+    NATS_URL=... kv_peer.py put BUCKET KEY VALUE
     NATS_URL=... kv_peer.py update BUCKET KEY REVISION VALUE
 
 One JSON line out; other failures on stderr with status 1, usage 2.
@@ -15,10 +16,11 @@ import jetwire
 
 
 def main(argv):
-    if not ((len(argv) == 4 and argv[1] == "get") or
+    if not ((len(argv) in (4, 5) and argv[1] == "get") or
+            (len(argv) == 5 and argv[1] == "put") or
             (len(argv) == 6 and argv[1] == "update")):
-        print("usage: kv_peer.py get BUCKET KEY | update BUCKET KEY "
-              "REVISION VALUE", file=sys.stderr)
+        print("usage: kv_peer.py get BUCKET KEY [REVISION] | put BUCKET KEY "
+              "VALUE | update BUCKET KEY REVISION VALUE", file=sys.stderr)
         return 2
     url = os.environ.get("NATS_URL") or "nats://127.0.0.1:4222"
     try:
@@ -26,9 +28,12 @@ def main(argv):
             kv = nc.jetstream().key_value(argv[2])
             key = argv[3]
             if argv[1] == "get":
-                entry = kv.get(key)
+                entry = kv.get(key, int(argv[4]) if len(argv) == 5 else None)
                 out = {"op": "get", "key": key, "revision": entry.revision,
                        "value": entry.value.decode()}
+            elif argv[1] == "put":
+                out = {"op": "put", "key": key,
+                       "revision": kv.put(key, argv[4].encode())}
             else:
                 out = {"op": "update", "key": key}
                 try:
