@@ -805,6 +805,67 @@ jw_status jw_kv_keys(jw_kv *kv, const char *filter, char **keys_json)
     return st;
 }
 
+/* ---- the streaming key lister: the keys watch, one at a time ---- */
+
+struct jw_kv_lister {
+    jw_kv_watcher *w;
+    int64_t timeout_ms;
+    jw_kv_entry *current; /* whose key the caller holds */
+    int done;
+};
+
+jw_status jw_kv_list_keys(jw_kv *kv, const char *filter, jw_kv_lister **out)
+{
+    if (out)
+        *out = NULL;
+    if (!kv || !out)
+        return jw__fail(JW_EINVAL, "kv and out must not be NULL");
+    jw_kv_lister *l = calloc(1, sizeof(*l));
+    if (!l)
+        return jw__fail(JW_ENO_MEMORY, "out of memory");
+    jw_status st = jw_kv_watch(kv, filter,
+                               JW_KV_IGNORE_DELETES | JW_KV_META_ONLY, &l->w);
+    if (st) {
+        free(l);
+        return st;
+    }
+    l->timeout_ms = kv->js->timeout_ms;
+    *out = l;
+    return JW_OK;
+}
+
+jw_status jw_kv_lister_next(jw_kv_lister *l, const char **key)
+{
+    if (key)
+        *key = NULL;
+    if (!l || !key)
+        return jw__fail(JW_EINVAL, "lister and key must not be NULL");
+    jw_kv_entry_free(l->current);
+    l->current = NULL;
+    if (l->done)
+        return JW_OK;
+    jw_kv_entry *e = NULL;
+    jw_status st = jw_kv_watch_next(l->w, l->timeout_ms, &e);
+    if (st)
+        return st;
+    if (!e) {
+        l->done = 1; /* the end of the initial values: every key seen */
+        return JW_OK;
+    }
+    l->current = e;
+    *key = e->key;
+    return JW_OK;
+}
+
+void jw_kv_lister_free(jw_kv_lister *l)
+{
+    if (!l)
+        return;
+    jw_kv_entry_free(l->current);
+    jw_kv_watcher_free(l->w);
+    free(l);
+}
+
 typedef struct entry_list {
     jw_kv_entry **items;
     size_t count, cap;

@@ -977,6 +977,16 @@ JW_EXTERN jw_status jw_kv_get_revision(jw_kv *kv, const char *key,
  * bucket gives []. */
 JW_EXTERN jw_status jw_kv_keys(jw_kv *kv, const char *filter,
                                char **keys_json);
+/* The same keys one at a time, for buckets too large for one array: each
+ * jw_kv_lister_next gives the next key (valid until the next call or the
+ * free), then JW_OK with *key NULL once every key was given. Each call
+ * waits up to the context's timeout. */
+typedef struct jw_kv_lister jw_kv_lister;
+JW_EXTERN jw_status jw_kv_list_keys(jw_kv *kv, const char *filter,
+                                    jw_kv_lister **out);
+JW_EXTERN jw_status jw_kv_lister_next(jw_kv_lister *l, const char **key);
+/* Accepts NULL. */
+JW_EXTERN void jw_kv_lister_free(jw_kv_lister *l);
 /* Every stored entry of a key, oldest first, markers included; free with
  * jw_kv_entries_free. JW_EKEY_NOT_FOUND when there is none. */
 JW_EXTERN jw_status jw_kv_history(jw_kv *kv, const char *key,

@@ -19,6 +19,7 @@
 
 #define LJW_KV         "jetwire.KeyValue"
 #define LJW_KV_WATCHER "jetwire.KeyValueWatcher"
+#define LJW_KV_LISTER  "jetwire.KeyLister"
 
 typedef struct ljw_kv {
     jw_kv *kv;     /* NULL once closed */
@@ -31,6 +32,11 @@ typedef struct ljw_watcher {
     jw_kv_watcher *w; /* NULL once stopped */
     ljw_kv *owner;    /* retained while w exists */
 } ljw_watcher;
+
+typedef struct ljw_lister {
+    jw_kv_lister *l; /* NULL once done or closed */
+    ljw_kv *owner;   /* retained while l exists */
+} ljw_lister;
 
 static void kv_retain(ljw_kv *k)
 {
@@ -503,6 +509,83 @@ static int l_kv_keys(lua_State *L)
     return ljw_push_result(L, text, 0, 0);
 }
 
+/* Raise "CODE: what went wrong" for a failed engine call. */
+static int raise_status(lua_State *L, jw_status st)
+{
+    return luaL_error(L, "%s: %s", jw_status_name(st), jw_last_error());
+}
+
+static int l_lister_gc(lua_State *L)
+{
+    ljw_lister *ls = luaL_checkudata(L, 1, LJW_KV_LISTER);
+    if (ls->l) {
+        jw_kv_lister *l = ls->l;
+        ls->l = NULL;
+        jw_kv_lister_free(l);
+        kv_release(ls->owner);
+    }
+    return 0;
+}
+
+static int l_lister_tostring(lua_State *L)
+{
+    ljw_lister *ls = luaL_checkudata(L, 1, LJW_KV_LISTER);
+    lua_pushstring(L, ls->l ? "jetwire.KeyLister" : "jetwire.KeyLister (done)");
+    return 1;
+}
+
+/* The generic for's step: the next key, nothing at the end; a failure
+ * raises (a listing cut short must not look complete). */
+static int lister_step(lua_State *L)
+{
+    ljw_lister *ls = luaL_checkudata(L, 1, LJW_KV_LISTER);
+    if (!ls->l)
+        return 0;
+    const char *key = NULL;
+    jw_status st = jw_kv_lister_next(ls->l, &key);
+    if (st != JW_OK)
+        return raise_status(L, st);
+    if (!key) {
+        lua_settop(L, 1);
+        return l_lister_gc(L); /* every key given: free it now */
+    }
+    lua_pushstring(L, key);
+    return 1;
+}
+
+/* for key in kv:list_keys([filter]) do ... end: the live keys one at a
+ * time, for buckets too large for kv:keys(); leaving the loop early
+ * closes the listing (the generic for's closing value). Failures raise
+ * "CODE: message". */
+static int l_kv_list_keys(lua_State *L)
+{
+    ljw_kv *k = check_kv(L, 1);
+    const char *filter = NULL;
+    size_t len = 0;
+    if (!lua_isnoneornil(L, 2))
+        filter = ljw_check_string(L, 2, &len);
+    /* An iterator's maker raises: `for` cannot take nil, err. */
+    if (filter && ljw_has_nul(filter, len))
+        return luaL_error(L, "INVALID_ARG: filter contains a NUL byte");
+    if (!k->kv)
+        return luaL_error(L, "INVALID_ARG: bucket handle was closed");
+    lua_pushcfunction(L, lister_step);
+    ljw_lister *ls = lua_newuserdatauv(L, sizeof(*ls), 1);
+    ls->l = NULL;
+    ls->owner = NULL;
+    luaL_setmetatable(L, LJW_KV_LISTER);
+    lua_pushvalue(L, 1);
+    lua_setiuservalue(L, -2, 1);
+    jw_status st = jw_kv_list_keys(k->kv, filter, &ls->l);
+    if (st != JW_OK)
+        return raise_status(L, st);
+    ls->owner = k;
+    kv_retain(k);
+    lua_pushnil(L);       /* the control variable's start */
+    lua_pushvalue(L, -2); /* the closing value: the lister */
+    return 4;             /* step, lister (the state), nil, lister */
+}
+
 /* kv:history(key) -> every stored entry of the key, oldest first */
 static int l_kv_history(lua_State *L)
 {
@@ -738,6 +821,7 @@ static const luaL_Reg kv_methods[] = {
     {"purge", l_kv_purge},
     {"purge_deletes", l_kv_purge_deletes},
     {"keys", l_kv_keys},
+    {"list_keys", l_kv_list_keys},
     {"history", l_kv_history},
     {"status", l_kv_status},
     {"watch", l_kv_watch},
@@ -759,6 +843,9 @@ void ljw_kv_register(lua_State *L)
     ljw_register_type(L, LJW_KV, kv_methods, l_kv_gc, l_kv_tostring);
     ljw_register_type(L, LJW_KV_WATCHER, watcher_methods, l_watcher_gc,
                       l_watcher_tostring);
+    static const luaL_Reg lister_methods[] = {{NULL, NULL}};
+    ljw_register_type(L, LJW_KV_LISTER, lister_methods, l_lister_gc,
+                      l_lister_tostring);
     luaL_getmetatable(L, LJW_JS);
     lua_getfield(L, -1, "__index");
     luaL_setfuncs(L, js_kv_methods, 0);

@@ -482,6 +482,13 @@ TEST(null_handles)
         CHECK_STATUS(jw_kv_get(NULL, "k", &e), JW_EINVAL);
         CHECK_STATUS(jw_kv_get_revision(NULL, "k", 1, &e), JW_EINVAL);
         CHECK_STATUS(jw_kv_keys(NULL, NULL, &json), JW_EINVAL);
+        jw_kv_lister *lister = (jw_kv_lister *)1;
+        const char *lkey = "x";
+        CHECK_STATUS(jw_kv_list_keys(NULL, NULL, &lister), JW_EINVAL);
+        CHECK(lister == NULL);
+        CHECK_STATUS(jw_kv_lister_next(NULL, &lkey), JW_EINVAL);
+        CHECK(lkey == NULL);
+        jw_kv_lister_free(NULL);
         CHECK_STATUS(jw_kv_history(NULL, "k", &entries, &n), JW_EINVAL);
         jw_kv_entries_free(NULL, 0);
         CHECK(jw_kv_entry_bucket(NULL) == NULL);

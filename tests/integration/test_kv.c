@@ -345,6 +345,41 @@ TEST(kv_ten_thousand_keys)
     CHECK_EQ_INT(count, 10000);
     CHECK(strstr(keys, "\"k.09999\"") != NULL);
     jw_free(keys);
+    /* The streaming lister gives the same keys, one at a time. */
+    jw_kv_lister *lister = NULL;
+    CHECK_OK(jw_kv_list_keys(kv, NULL, &lister));
+    static char seen[10000];
+    memset(seen, 0, sizeof seen);
+    int listed = 0;
+    for (;;) {
+        const char *key = NULL;
+        CHECK_OK(jw_kv_lister_next(lister, &key));
+        if (!key)
+            break;
+        int n = atoi(key + 2);
+        CHECK(strncmp(key, "k.", 2) == 0 && n >= 0 && n < 10000 && !seen[n]);
+        seen[n] = 1;
+        listed++;
+    }
+    CHECK_EQ_INT(listed, 10000);
+    const char *after = "x";
+    CHECK_OK(jw_kv_lister_next(lister, &after)); /* the end stays the end */
+    CHECK(after == NULL);
+    jw_kv_lister_free(lister);
+    /* A filter, and a deleted key left out. */
+    CHECK_OK(jw_kv_delete(kv, "k.00001", 0));
+    CHECK_STATUS(jw_kv_list_keys(kv, "k.0000*", &lister), JW_EINVAL);
+    CHECK(lister == NULL);
+    CHECK_OK(jw_kv_list_keys(kv, "k.>", &lister));
+    listed = 0;
+    for (const char *key = ""; key;) {
+        CHECK_OK(jw_kv_lister_next(lister, &key));
+        CHECK(!key || strcmp(key, "k.00001") != 0);
+        listed += key != NULL;
+    }
+    CHECK_EQ_INT(listed, 9999);
+    jw_kv_lister_free(lister);
+    jw_kv_lister_free(NULL);
     CHECK_STATUS(jw_kv_keys(kv, "k.0000*", &keys), JW_EINVAL);
     CHECK_OK(jw_kv_keys(kv, "k.*", &keys));
     CHECK(strstr(keys, "\"k.00000\"") != NULL);

@@ -304,6 +304,23 @@ test("10,000 keys listed", function()
     for _, k in ipairs(keys) do seen[k] = true end
     assert(seen.key1 and seen.key10000, "first and last")
     eq(assert(kv:status()).values, 10000, "values")
+    -- The streaming lister: the same keys, one at a time.
+    local listed, again = 0, {}
+    for k in kv:list_keys() do
+        assert(seen[k] and not again[k], "a listed key, once: " .. k)
+        again[k] = true
+        listed = listed + 1
+    end
+    eq(listed, 10000, "every key listed")
+    assert(kv:delete("key7"))
+    local filtered = {}
+    for k in kv:list_keys("key7") do filtered[#filtered + 1] = k end
+    eq(#filtered, 0, "a deleted key is not listed")
+    for k in kv:list_keys("key8") do filtered[#filtered + 1] = k end
+    eq(filtered[1], "key8", "a filter")
+    for _ in kv:list_keys() do break end -- leaving early closes it
+    local ok, err = pcall(kv.list_keys, kv, "key*x")
+    assert(not ok and tostring(err):find("INVALID_ARG"), tostring(err))
     assert(js:delete_key_value("lua-kv-many"))
 end)
 

@@ -118,6 +118,7 @@ local BASE = {
         purge = { "k" },
         purge_deletes = { 60 },
         keys = { "k.>" },
+        list_keys = { "k.>" },
         history = { "k" },
         status = {},
         watch = { "k", { include_history = true } },

@@ -228,12 +228,31 @@ def fill(js, bucket, n, prefix="k"):
     js.publish_async_complete(timeout=30.0)
 
 
-def test_ten_thousand_keys(js):
+def test_ten_thousand_keys(js, nats_server):
     kv = js.create_key_value(bucket="many")
     fill(js, "many", 10000)
     keys = kv.keys()
     assert len(keys) == 10000
     assert set(keys) == {"k%d" % i for i in range(10000)}
+    # The streaming lister: the same keys, one at a time.
+    listed = list(kv.list_keys())
+    assert sorted(listed) == sorted(keys)
+    kv.delete("k1")
+    assert list(kv.list_keys("k2")) == ["k2"]
+    assert list(kv.list_keys("k1")) == []  # deleted
+    with pytest.raises(jetwire.InvalidArgError):
+        kv.list_keys("k1*")
+    lister = kv.list_keys()
+    first = next(lister)
+    lister.close()  # leaving early stops it
+    assert first in set(keys)
+    assert "k1" not in set(kv.list_keys())
+
+    async def aio_listing():
+        async with await jetwire.aio.connect(nats_server.url) as anc:
+            akv = await anc.jetstream().key_value("many")
+            return [k async for k in akv.list_keys()]
+    assert sorted(asyncio.run(aio_listing())) == sorted(set(keys) - {"k1"})
 
 
 def test_watch_marker_once_under_concurrent_writes(js, nats_server):

@@ -241,6 +241,10 @@ int jw_kv_get(jw_kv *kv, const char *key, jw_kv_entry **out);
 int jw_kv_get_revision(jw_kv *kv, const char *key, uint64_t revision,
                        jw_kv_entry **out);
 int jw_kv_keys(jw_kv *kv, const char *filter, char **keys_json);
+typedef struct jw_kv_lister jw_kv_lister;
+int jw_kv_list_keys(jw_kv *kv, const char *filter, jw_kv_lister **out);
+int jw_kv_lister_next(jw_kv_lister *l, const char **key);
+void jw_kv_lister_free(jw_kv_lister *l);
 int jw_kv_history(jw_kv *kv, const char *key, jw_kv_entry ***entries,
                   size_t *count);
 void jw_kv_entries_free(jw_kv_entry **entries, size_t count);

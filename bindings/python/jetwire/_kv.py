@@ -260,6 +260,41 @@ class KeyValue:
         keys: List[str] = json.loads(_text(p))
         return keys
 
+    def list_keys(self, filter: Optional[str] = None) -> Iterator[str]:
+        """The live keys one at a time, for buckets too large for keys();
+        leaving the loop early stops the listing."""
+        f = ffi.NULL if filter is None else _key(filter, "filter")
+        p = ffi.new("jw_kv_lister **")
+        _js_check(self._call(lib.jw_kv_list_keys, f, p))
+        fin = weakref.finalize(self, lib.jw_kv_lister_free, p[0])
+        _own(self._js._conn, fin)
+        return self._list(p[0], fin)
+
+    def _list(self, lister: Any, fin: Any) -> Iterator[str]:
+        key = ffi.new("const char **")
+        try:
+            while True:
+                batch = self._list_some(lister, fin, key, 1)
+                if not batch:
+                    return
+                yield batch[0]
+        finally:
+            fin()
+
+    def _list_some(self, lister: Any, fin: Any, key: Any,
+                   limit: int) -> List[str]:
+        """Up to limit keys of a lister; [] at its end."""
+        out: List[str] = []
+        while len(out) < limit:
+            if not fin.alive:
+                raise error_for("CONNECTION_CLOSED", "connection is closed")
+            _js_check(_guarded(self._js._conn._state, lambda: lister,
+                               lib.jw_kv_lister_next, (key,)))
+            if key[0] == ffi.NULL:
+                break
+            out.append(ffi.string(key[0]).decode())
+        return out
+
     def history(self, key: str) -> List[Entry]:
         """Every stored entry of key, oldest first, markers included;
         KeyNotFoundError when there is none."""

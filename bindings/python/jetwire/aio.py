@@ -745,6 +745,28 @@ class KeyValue:
         out: List[str] = await self._js._run(self._kv.keys, filter)
         return out
 
+    async def list_keys(self, filter: Optional[str] = None
+                        ) -> AsyncIterator[str]:
+        """``async for key in kv.list_keys()``: the live keys, taken on
+        the executor a batch at a time."""
+        kv = self._kv
+        f = ffi.NULL if filter is None else _kv._key(filter, "filter")
+        p = ffi.new("jw_kv_lister **")
+        _js_check(await self._js._run(kv._call, lib.jw_kv_list_keys, f, p))
+        fin = weakref.finalize(self, lib.jw_kv_lister_free, p[0])
+        _js._own(kv._js._conn, fin)
+        key = ffi.new("const char **")
+        try:
+            while True:
+                batch: List[str] = await self._js._run(
+                    kv._list_some, p[0], fin, key, 256)
+                if not batch:
+                    return
+                for k in batch:
+                    yield k
+        finally:
+            fin()
+
     async def history(self, key: str) -> List[Entry]:
         out: List[Entry] = await self._js._run(self._kv.history, key)
         return out
