@@ -104,12 +104,17 @@ class Entry:
     __slots__ = ("bucket", "key", "value", "revision", "created",
                  "created_ns", "delta", "operation")
 
-    def __init__(self, e: Any) -> None:
-        self.bucket = ffi.string(lib.jw_kv_entry_bucket(e)).decode()
+    def __init__(self, e: Any, bucket: Optional[str] = None,
+                 n: Any = None) -> None:
+        # bucket and n (a size_t *) are a watcher's, saving a call and an
+        # allocation per entry.
+        self.bucket = (bucket if bucket is not None else
+                       ffi.string(lib.jw_kv_entry_bucket(e)).decode())
         self.key = ffi.string(lib.jw_kv_entry_key(e)).decode()
-        n = ffi.new("size_t *")
+        if n is None:
+            n = ffi.new("size_t *")
         p = lib.jw_kv_entry_value(e, n)
-        self.value = bytes(ffi.buffer(p, n[0])) if p and n[0] else b""
+        self.value = ffi.buffer(p, n[0])[:] if p and n[0] else b""
         self.revision = int(lib.jw_kv_entry_revision(e))
         self.created_ns = int(lib.jw_kv_entry_created(e))
         self.created = self.created_ns / 1e9
@@ -123,9 +128,10 @@ class Entry:
                                    self.revision, self.operation))
 
 
-def _take_entry(p: Any) -> Entry:
+def _take_entry(p: Any, bucket: Optional[str] = None,
+                n: Any = None) -> Entry:
     try:
-        return Entry(p[0])
+        return Entry(p[0], bucket, n)
     finally:
         lib.jw_kv_entry_free(p[0])
 
@@ -348,6 +354,8 @@ class KeyWatcher:
         self._kv = kv  # the bucket handle must outlive the watcher
         self._handle = handle
         self._lock = threading.Lock()
+        self._entry_p = ffi.new("jw_kv_entry **")
+        self._len_p = ffi.new("size_t *")
         self._finalizer = weakref.finalize(self, _free_watcher, handle,
                                            self._lock)
         _own(kv._js._conn, self._finalizer)
@@ -360,14 +368,16 @@ class KeyWatcher:
     def _next(self, ms: int) -> Any:
         """One jw_kv_watch_next: an Entry, None (the marker), or _TIMEOUT
         (an int) when nothing came within ms."""
-        p = ffi.new("jw_kv_entry **")
-        with self._lock:
+        with self._lock:  # the out cells are the watcher's, used under it
             self._check()
+            p = self._entry_p
             st = lib.jw_kv_watch_next(self._handle, ms, p)
-        if st == _TIMEOUT:
-            return _TIMEOUT
-        _js_check(st)
-        return _take_entry(p) if p[0] != ffi.NULL else None
+            if st == _TIMEOUT:
+                return _TIMEOUT
+            _js_check(st)
+            if p[0] == ffi.NULL:
+                return None
+            return _take_entry(p, self._kv.bucket, self._len_p)
 
     def _take(self, limit: int) -> List[Optional[Entry]]:
         """What is there without waiting (up to limit items); the asyncio
