@@ -37,17 +37,9 @@ int main(void)
     jw_js *js = NULL;
     char *stream_info = NULL, *consumer_info = NULL;
 
-    jw_status st = jw_conn_connect(server_url(), NULL, &nc);
-    if (st != JW_OK) {
-        report("connect", st);
+    if (!connect_jetstream(NULL, &nc, &js))
         goto out;
-    }
-    st = jw_js_new(nc, &js);
-    if (st != JW_OK) {
-        report("JetStream context", st);
-        goto out;
-    }
-    st = jw_js_stream_info(js, "ORDERS", &stream_info);
+    jw_status st = jw_js_stream_info(js, "ORDERS", &stream_info);
     if (st != JW_OK) {
         report("stream info", st);
         goto out;

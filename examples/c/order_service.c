@@ -85,16 +85,8 @@ int main(int argc, char **argv)
         report("options", st);
         goto out;
     }
-    st = jw_conn_connect(server_url(), opts, &nc);
-    if (st != JW_OK) {
-        report("connect", st);
+    if (!connect_jetstream(opts, &nc, &js))
         goto out;
-    }
-    st = jw_js_new(nc, &js);
-    if (st != JW_OK) {
-        report("JetStream context", st);
-        goto out;
-    }
     st = jw_js_stream_create_or_update(js, stream_config, NULL);
     if (st != JW_OK) {
         report("create stream", st);

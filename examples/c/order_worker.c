@@ -23,9 +23,11 @@ static const char *const consumer_config =
 
 enum { IDLE_MS = 2000 };
 
-/* Process one order and ack it (1), or terminate it when it does not
- * parse (0). *st gets the status of the ack or term. */
-static int process(jw_msg *msg, jw_status *st)
+/* Orders processed and acked so far. */
+static long processed;
+
+/* Process one order and ack it, or terminate it when it does not parse. */
+static jw_status process(jw_msg *msg)
 {
     char json[1024], id[64], customer[64];
     double total;
@@ -35,12 +37,13 @@ static int process(jw_msg *msg, jw_status *st)
         !json_string(json, "customer", customer, sizeof customer) ||
         !json_number(json, "total", &total)) {
         printf("Bad order, terminated: %s\n", json);
-        *st = jw_msg_term(msg);
-        return 0;
+        return jw_msg_term(msg);
     }
     printf("Processing order %s for %s: $%.2f\n", id, customer, total);
-    *st = jw_msg_ack(msg);
-    return 1;
+    jw_status st = jw_msg_ack(msg);
+    if (st == JW_OK)
+        processed++;
+    return st;
 }
 
 int main(int argc, char **argv)
@@ -52,23 +55,14 @@ int main(int argc, char **argv)
     start_until_stopped();
 
     int rc = 1;
-    long processed = 0;
     jw_conn *nc = NULL;
     jw_js *js = NULL;
     jw_consumer *cons = NULL;
 
-    jw_status st = jw_conn_connect(server_url(), NULL, &nc);
-    if (st != JW_OK) {
-        report("connect", st);
+    if (!connect_jetstream(NULL, &nc, &js))
         goto out;
-    }
-    st = jw_js_new(nc, &js);
-    if (st != JW_OK) {
-        report("JetStream context", st);
-        goto out;
-    }
-    st = jw_js_consumer_create_or_update(js, "ORDERS", consumer_config,
-                                         &cons);
+    jw_status st = jw_js_consumer_create_or_update(js, "ORDERS",
+                                                   consumer_config, &cons);
     if (st != JW_OK) {
         report("create consumer", st);
         goto out;
@@ -76,27 +70,14 @@ int main(int argc, char **argv)
     printf("Order worker running.\n");
 
     while (!stop_requested && (limit == 0 || processed < limit)) {
-        jw_msg *batch[10];
         int want = limit && limit - processed < 10 ? (int)(limit - processed)
                                                    : 10;
-        int n = jw_consumer_fetch(cons, batch, want, IDLE_MS, 0, 0);
-        if (n < 0) {
-            report("fetch", (jw_status)n);
+        int n = fetch_each(cons, want, IDLE_MS, process);
+        if (n < 0)
             goto out;
-        }
         if (n == 0) {
             printf("No order for 2 s: the queue is idle.\n");
             break;
-        }
-        for (int i = 0; i < n; i++) {
-            processed += process(batch[i], &st);
-            jw_msg_free(batch[i]);
-            if (st != JW_OK) {
-                report("ack", st);
-                for (int j = i + 1; j < n; j++)
-                    jw_msg_free(batch[j]);
-                goto out;
-            }
         }
     }
     printf("Done: %ld order(s) processed\n", processed);
