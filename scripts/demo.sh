@@ -3,9 +3,10 @@
 # pub/sub, wildcards, request/reply and queue groups, with the C examples
 # (examples/c/), then the same with the Python ones (examples/python/),
 # blocking and asyncio, then with the Lua ones (examples/lua/), then the
-# production-ready connection: its graceful shutdown, and its handlers and
-# reconnection when the server restarts (C, Python blocking and asyncio,
-# Lua).
+# order service across languages (Python publishes, Lua processes, C
+# audits), then the production-ready connection: its graceful shutdown,
+# and its handlers and reconnection when the server restarts (C, Python
+# blocking and asyncio, Lua).
 #
 #   BUILD_DIR=build PYTHON=.venv/bin/python LUA=lua5.4 bash scripts/demo.sh
 #
@@ -263,7 +264,7 @@ example() {
 
 check_c() {
   local name
-  for name in "${EXAMPLES[@]}"; do
+  for name in "${EXAMPLES[@]}" order_service order_worker order_audit; do
     [[ -x $C_BIN/example_$name ]] ||
       fail "$C_BIN/example_$name missing: build first (make build, or set BUILD_DIR)"
   done
@@ -278,10 +279,11 @@ check_python() {
     fail "the jetwire package does not import in $PYTHON: run make python"
   }
   for name in "${EXAMPLES[@]}" production_connection js_setup js_durable \
-    kv_config; do
+    kv_config order_service; do
     [[ -f $PY_DIR/$name.py && -f $PY_DIR/aio_$name.py ]] ||
       fail "$PY_DIR/$name.py or aio_$name.py missing"
   done
+  [[ -f $PY_DIR/order_worker.py ]] || fail "$PY_DIR/order_worker.py missing"
 }
 
 # The Lua examples find the module in the build tree by themselves
@@ -291,7 +293,8 @@ check_lua() {
   command -v "$LUA" >/dev/null || fail "$LUA not found (run scripts/setup.sh, or set LUA)"
   [[ -f $BUILD_DIR/lua/jetwire.so ]] ||
     fail "$BUILD_DIR/lua/jetwire.so missing: build first (make build, or set BUILD_DIR)"
-  for name in "${EXAMPLES[@]}" js_setup js_durable kv_config; do
+  for name in "${EXAMPLES[@]}" js_setup js_durable kv_config order_service \
+    order_worker; do
     [[ -f $LUA_DIR/$name.lua ]] || fail "$LUA_DIR/$name.lua missing"
   done
   export JW_BUILD_DIR=$BUILD_DIR
@@ -426,6 +429,92 @@ tour_kv() {
   expect kv_config "Config updated: key=payment-service"
 }
 
+# expect_orders NAME FIRST LAST: NAME (an order service) printed the JSON of
+# orders FIRST to LAST, each followed by its "created and published" line.
+# Order n is made the same way in every language: ORD-n, a customer and two
+# items picked by n, the total their prices (in cents here) added up.
+expect_orders() {
+  local name=$1 n a b cents_total
+  local customers=(alice bob carol) items=(keyboard mouse monitor cable)
+  local cents=(4999 1999 18999 999)
+  for ((n = $2; n <= $3; n++)); do
+    a=$(((n - 1) % 4)) b=$((n % 4))
+    cents_total=$((cents[a] + cents[b]))
+    grep -qF "$(printf '{"id":"ORD-%d","customer":"%s","items":["%s","%s"],"total":%d.%02d,"status":"pending","created_at":"20' \
+      "$n" "${customers[(n - 1) % 3]}" "${items[a]}" "${items[b]}" \
+      $((cents_total / 100)) $((cents_total % 100)))" "$WORK/$name.log" ||
+      fail "$name did not print the JSON of ORD-$n"
+    expect "$name" "^Order ORD-$n created and published\$"
+  done
+  [[ $(count "created and published" "$WORK/$name.log") == $(($3 - $2 + 1)) ]] ||
+    fail "$name published other orders than ORD-$2 to ORD-$3"
+}
+
+# expect_processed FIRST LAST LOG...: the workers' logs show each of the
+# orders FIRST to LAST processed exactly once, and no other order.
+expect_processed() {
+  local first=$1 last=$2 n logs=()
+  shift 2
+  for n in "$@"; do logs+=("$WORK/$n.log"); done
+  for ((n = first; n <= last; n++)); do
+    [[ $(count "^Processing order ORD-$n for " "${logs[@]}") == 1 ]] ||
+      fail "ORD-$n was not processed exactly once"
+  done
+  [[ $(count "^Processing order " "${logs[@]}") == $((last - first + 1)) ]] ||
+    fail "the workers processed other orders than ORD-$first to ORD-$last"
+}
+
+# tour_orders: the tutorial's order service, and its orders processed
+# across languages. A server of its own: there ORDERS is a work queue
+# (each order kept until a worker acks it), while js_setup makes ORDERS
+# with limits retention, and a stream's retention cannot change.
+tour_orders() {
+  local url
+  start_server orders
+  url=$SERVER_URL
+
+  section "Order service across languages: Python publishes, Lua processes, C audits"
+  example python order_service
+  run order_service env NATS_URL="$url" "${EX[@]}" 5
+  expect order_service "^Order service ready: stream ORDERS"
+  expect_orders order_service 1 5
+  say "The Lua worker takes every order and stops once the queue is idle:"
+  example lua order_worker
+  run order_worker env NATS_URL="$url" "${EX[@]}"
+  expect_processed 1 5 order_worker
+  expect_last order_worker "Done: 5 order(s) processed"
+  example c order_audit
+  run order_audit env NATS_URL="$url" "${EX[@]}"
+  expect order_audit "^published 5, processed 5, pending 0\$"
+
+  section "Order service in C, Python asyncio and Lua; workers in C and Python"
+  example c order_service
+  run order_service_c env NATS_URL="$url" "${EX[@]}" 2 6
+  expect_orders order_service_c 6 7
+  example asyncio order_service
+  run order_service_asyncio env NATS_URL="$url" "${EX[@]}" 2 8
+  expect_orders order_service_asyncio 8 9
+  example lua order_service
+  run order_service_lua env NATS_URL="$url" "${EX[@]}" 2 10
+  expect_orders order_service_lua 10 11
+  say "Six orders wait for a worker: the audit fails."
+  example c order_audit
+  run_failing order_audit env NATS_URL="$url" "${EX[@]}"
+  expect order_audit "^published 11, processed 5, pending 6\$"
+  say "A C worker takes three orders, a Python worker the rest:"
+  example c order_worker
+  run order_worker_c env NATS_URL="$url" "${EX[@]}" 3
+  expect_last order_worker_c "Done: 3 order(s) processed"
+  example python order_worker
+  run order_worker_python env NATS_URL="$url" "${EX[@]}"
+  expect_last order_worker_python "Done: 3 order(s) processed"
+  expect_processed 6 11 order_worker_c order_worker_python
+  example c order_audit
+  run order_audit env NATS_URL="$url" "${EX[@]}"
+  expect order_audit "^published 11, processed 11, pending 0\$"
+  stop_server orders
+}
+
 # The production-ready connection, blocking and asyncio: a graceful shutdown
 # (on SIGTERM, or by itself after COUNT heartbeats), then the handlers at
 # work when the server goes away.
@@ -506,6 +595,7 @@ main() {
   tour lua Lua
   tour_jetstream lua Lua
   tour_kv lua Lua
+  tour_orders
   tour_production
   section "Done"
   say "demo: every step passed"

@@ -1,8 +1,9 @@
 /*
  * example.h: the helpers all the examples share, so that each program shows
  * only its own NATS pattern: the server to use, the report of a failed
- * call, the COUNT argument, running until SIGINT/SIGTERM (or COUNT), and a
- * few lookups in flat JSON objects. It also includes jetwire.h and the
+ * call, the COUNT argument, running until SIGINT/SIGTERM (or COUNT), a
+ * JetStream connection and a fetch that hands each message to a handler,
+ * and a few lookups in flat JSON objects. It also includes jetwire.h and the
  * standard headers the examples use throughout.
  *
  * Header only: everything is static, the functions static inline, so a
@@ -98,6 +99,50 @@ static inline int count_arg(int argc, char **argv, int pos, const char *usage,
         return 0;
     }
     return 1;
+}
+
+/* Connect to server_url() with opts (may be NULL) and make a JetStream
+ * context: 1, or 0 after reporting what failed (free *nc and *js as usual
+ * in both cases). */
+static inline int connect_jetstream(const jw_opts *opts, jw_conn **nc,
+                                    jw_js **js)
+{
+    jw_status st = jw_conn_connect(server_url(), opts, nc);
+    if (st != JW_OK) {
+        report("connect", st);
+        return 0;
+    }
+    st = jw_js_new(*nc, js);
+    if (st != JW_OK) {
+        report("JetStream context", st);
+        return 0;
+    }
+    return 1;
+}
+
+/* Fetch up to want (at most 16) messages from cons, waiting up to
+ * timeout_ms, and pass each to handle, which acks, naks or terms it. The
+ * number fetched (0: none came in time, not an error), or -1 after
+ * reporting a failed fetch or handler. Every message fetched is freed,
+ * those after a failure too; messages not fetched stay with the consumer
+ * for the next fetch or the next run. */
+static inline int fetch_each(jw_consumer *cons, int want, int64_t timeout_ms,
+                             jw_status (*handle)(jw_msg *msg))
+{
+    jw_msg *batch[16];
+    int n = jw_consumer_fetch(cons, batch, want < 16 ? want : 16, timeout_ms,
+                              0, 0);
+    if (n < 0) {
+        report("fetch", (jw_status)n);
+        return -1;
+    }
+    jw_status st = JW_OK;
+    for (int i = 0; i < n; i++) {
+        if (st == JW_OK && (st = handle(batch[i])) != JW_OK)
+            report("ack", st);
+        jw_msg_free(batch[i]);
+    }
+    return st == JW_OK ? n : -1;
 }
 
 /* Where the value of "key" starts in a flat JSON object, or NULL. This is

@@ -55,17 +55,9 @@ int main(int argc, char **argv)
     jw_js *js = NULL;
     jw_consumer *cons = NULL;
 
-    jw_status st = jw_conn_connect(server_url(), NULL, &nc);
-    if (st != JW_OK) {
-        report("connect", st);
+    if (!connect_jetstream(NULL, &nc, &js))
         goto out;
-    }
-    st = jw_js_new(nc, &js);
-    if (st != JW_OK) {
-        report("JetStream context", st);
-        goto out;
-    }
-    st = jw_js_consumer_create_or_update(js, "ORDERS", consumer_config,
+    jw_status st = jw_js_consumer_create_or_update(js, "ORDERS", consumer_config,
                                          &cons);
     if (st != JW_OK) {
         report("create consumer", st);
@@ -74,28 +66,14 @@ int main(int argc, char **argv)
     printf("Order processor running.\n");
 
     while (!stop_requested && (limit == 0 || processed < limit)) {
-        jw_msg *batch[10];
         int want = limit && limit - processed < 10 ? (int)(limit - processed)
                                                    : 10;
         /* Up to 10 orders, waiting at most 1 s: an empty batch just
-         * means nothing new arrived. Orders not fetched stay with the
-         * consumer for the next run. */
-        int n = jw_consumer_fetch(cons, batch, want, 1000, 0, 0);
-        if (n < 0) {
-            report("fetch", (jw_status)n);
+         * means nothing new arrived. */
+        int n = fetch_each(cons, want, 1000, process);
+        if (n < 0)
             goto out;
-        }
-        for (int i = 0; i < n; i++) {
-            st = process(batch[i]);
-            jw_msg_free(batch[i]);
-            if (st != JW_OK) {
-                report("ack", st);
-                for (int j = i + 1; j < n; j++)
-                    jw_msg_free(batch[j]);
-                goto out;
-            }
-            processed++;
-        }
+        processed += n;
     }
     printf("Shutting down...\n");
     /* Acks are written by the engine's loop: drain before leaving, or the

@@ -26,18 +26,10 @@ int main(void)
     jw_js *js = NULL;
     char *info = NULL;
 
-    jw_status st = jw_conn_connect(server_url(), NULL, &nc);
-    if (st != JW_OK) {
-        report("connect", st);
+    if (!connect_jetstream(NULL, &nc, &js))
         goto out;
-    }
-    st = jw_js_new(nc, &js);
-    if (st != JW_OK) {
-        report("JetStream context", st);
-        goto out;
-    }
     /* Streams persist messages; any number of consumers can read them. */
-    st = jw_js_stream_create_or_update(js, stream_config, &info);
+    jw_status st = jw_js_stream_create_or_update(js, stream_config, &info);
     if (st != JW_OK) {
         report("create stream", st);
         goto out;

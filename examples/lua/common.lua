@@ -48,7 +48,7 @@ end
 -- The command line
 
 -- arguments(usage, name...): the optional positional arguments, by name,
--- from arg. One named "count" must be a positive integer. -h/--help prints
+-- from arg. Those named "count" or "first" must be positive integers. -h/--help prints
 -- usage; a usage error exits with status 2, as in the other languages.
 function M.arguments(usage, ...)
     local names, args = { ... }, {}
@@ -62,7 +62,7 @@ function M.arguments(usage, ...)
     end
     for i, name in ipairs(names) do
         local value = arg[i]
-        if value ~= nil and name == "count" then
+        if value ~= nil and (name == "count" or name == "first") then
             value = math.tointeger(tonumber(value))
             if value == nil or value <= 0 then
                 io.stderr:write(usage, prog, ": not a positive number: ",
@@ -148,7 +148,8 @@ function M.sleep(seconds)
 end
 
 -- ------------------------------------------------------------------------
--- JSON, for flat objects only: string, number, boolean and null values.
+-- JSON, for flat objects only: string, number, boolean and null values,
+-- and arrays of those.
 
 local escape = { ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n",
                  ["\r"] = "\\r", ["\t"] = "\\t" }
@@ -159,25 +160,36 @@ local function json_string(s)
     end) .. '"'
 end
 
+-- The JSON text of a value: a string, number or boolean, or a table as
+-- an array of those; nil for anything else.
+local function json_value(v)
+    if type(v) == "string" then
+        return json_string(v)
+    elseif math.type(v) == "integer" then
+        return ("%d"):format(v)
+    elseif type(v) == "number" then
+        -- The shortest text that reads back as the same float.
+        local text
+        for digits = 15, 17 do
+            text = ("%." .. digits .. "g"):format(v)
+            if tonumber(text) == v then break end
+        end
+        return text
+    elseif type(v) == "boolean" then
+        return tostring(v)
+    elseif type(v) == "table" then
+        local items = {}
+        for i, item in ipairs(v) do items[i] = json_value(item) end
+        return "[" .. table.concat(items, ",") .. "]"
+    end
+end
+
 -- to_json(t, keys): the object with the members keys lists, in that order
 -- (a Lua table has no order of its own).
 function M.to_json(t, keys)
     local parts = {}
     for _, key in ipairs(keys) do
-        local v, text = t[key], nil
-        if type(v) == "string" then
-            text = json_string(v)
-        elseif math.type(v) == "integer" then
-            text = ("%d"):format(v)
-        elseif type(v) == "number" then
-            -- The shortest text that reads back as the same float.
-            for digits = 15, 17 do
-                text = ("%." .. digits .. "g"):format(v)
-                if tonumber(text) == v then break end
-            end
-        elseif type(v) == "boolean" then
-            text = tostring(v)
-        end
+        local text = json_value(t[key])
         if text then parts[#parts + 1] = json_string(key) .. ":" .. text end
     end
     return "{" .. table.concat(parts, ",") .. "}"
@@ -212,33 +224,60 @@ local function read_string(s, pos)
     end
 end
 
+-- A string, number, boolean or null starting at text[pos]: its value (nil
+-- for null) and the position after it, or nil, nil, a reason.
+local function read_scalar(text, pos)
+    if text:sub(pos, pos) == '"' then
+        local value, after = read_string(text, pos)
+        if not value then return nil, nil, "bad string" end
+        return value, after
+    end
+    local word, value = text:match("^[%w.+-]+", pos), nil
+    if word == "true" or word == "false" then
+        value = word == "true"
+    elseif word ~= "null" then
+        value = math.tointeger(tonumber(word)) or tonumber(word)
+    end
+    if word == nil or (value == nil and word ~= "null") then
+        return nil, nil, "unsupported value"
+    end
+    return value, pos + #word
+end
+
+-- An array of scalars starting at text[pos] (the bracket): a table and the
+-- position after it, or nil, nil, a reason.
+local function read_array(text, pos)
+    local items, after = {}, text:match("^%[%s*()", pos)
+    if text:match("^%]", after) then return items, after + 1 end
+    while true do
+        local value, reason
+        value, after, reason = read_scalar(text, after)
+        if not after then return nil, nil, reason end
+        items[#items + 1] = value
+        local sep
+        sep, after = text:match("^%s*([,%]])%s*()", after)
+        if sep == "]" then return items, after end
+        if sep ~= "," then return nil, nil, "',' or ']' expected" end
+    end
+end
+
 -- from_json(text): the table of a flat JSON object, or nil, a reason.
 function M.from_json(text)
     local t, pos = {}, text:match("^%s*{%s*()")
     if not pos then return nil, "not a JSON object" end
     if text:match("^}%s*$", pos) then return t end
     while true do
-        local key, value
+        local key, value, reason
         key, pos = read_string(text, text:match("^%s*()", pos))
         if not key then return nil, "bad member name" end
         pos = text:match("^%s*:%s*()", pos)
         if not pos then return nil, "':' expected" end
-        local c = text:sub(pos, pos)
-        if c == '"' then
-            value, pos = read_string(text, pos)
+        if text:sub(pos, pos) == "[" then
+            value, pos, reason = read_array(text, pos)
         else
-            local word = text:match("^[%w.+-]+", pos)
-            if word == "true" or word == "false" then
-                value = word == "true"
-            elseif word ~= "null" then
-                value = math.tointeger(tonumber(word)) or tonumber(word)
-            end
-            if word == nil or (value == nil and word ~= "null") then
-                return nil, "unsupported value"
-            end
-            pos = pos + #word
+            value, pos, reason = read_scalar(text, pos)
         end
-        if not pos then return nil, "bad string" end
+        if not pos then return nil, reason end
         t[key] = value
         local sep
         sep, pos = text:match("^%s*([,}])%s*()", pos)
@@ -332,5 +371,53 @@ function M.read_task(data)
 end
 
 M.WORK_SECONDS = 0.1 -- the simulated work per task (the tutorial: 500 ms)
+
+-- ------------------------------------------------------------------------
+-- The order service (order_service, order_worker): a work queue of orders.
+
+-- The stream ORDERS as the tutorial's order service makes it: each order
+-- stays until a worker acks it, at most 7 days, on disk.
+M.ORDERS_WORK_QUEUE = { name = "ORDERS", subjects = { "orders.>" },
+                        storage = "file", retention = "workqueue",
+                        max_age = 7 * 24 * 3600 }
+
+-- The workers' durable consumer on it.
+M.ORDER_PROCESSOR = { durable = "order-processor", ack_policy = "explicit",
+                      deliver_policy = "all", ack_wait = 30, max_deliver = 3,
+                      filter_subject = "orders.created" }
+
+local CUSTOMERS = { "alice", "bob", "carol" }
+local CATALOGUE = { { "keyboard", 4999 }, { "mouse", 1999 },
+                    { "monitor", 18999 }, { "cable", 999 } } -- cents
+
+local SERVICE_ORDER_KEYS = { "id", "customer", "items", "total", "status",
+                             "created_at" }
+
+-- Order ORD-<number>, created now, as JSON, as the C and Python order
+-- services make it: the customer and two items picked by the number, the
+-- total the items' prices added up. (It stands for the tutorial's HTTP
+-- request body.)
+function M.service_order_json(number)
+    local first, second = CATALOGUE[(number - 1) % 4 + 1],
+                          CATALOGUE[number % 4 + 1]
+    return M.to_json({
+        id = "ORD-" .. number, customer = CUSTOMERS[(number - 1) % 3 + 1],
+        items = { first[1], second[1] }, total = (first[2] + second[2]) / 100,
+        status = "pending", created_at = os.date("!%Y-%m-%dT%H:%M:%SZ"),
+    }, SERVICE_ORDER_KEYS)
+end
+
+-- The worker's line for an order, or nil when it is not one.
+function M.describe_service_order(data)
+    local order = M.from_json(data)
+    if order and type(order.id) == "string" and
+            type(order.customer) == "string" and
+            type(order.total) == "number" then
+        return ("Processing order %s for %s: $%.2f"):format(
+            order.id, order.customer, order.total)
+    end
+end
+
+M.IDLE_SECONDS = 2 -- a worker with no order for this long stops
 
 return M

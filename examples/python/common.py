@@ -48,14 +48,15 @@ def positive_int(text):
 
 def arguments(doc, *args):
     """Parse the command line. doc is the program's docstring (its help);
-    each arg a (name, help) pair of an optional positional argument: one
-    named "count" is a positive number, the others are text. Usage errors
-    exit with status 2, as in the C examples."""
+    each arg a (name, help) pair of an optional positional argument: those
+    named "count" or "first" are positive numbers, the others are text.
+    Usage errors exit with status 2, as in the C examples."""
     parser = argparse.ArgumentParser(
         description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     for name, help_text in args:
+        numeric = name in ("count", "first")
         parser.add_argument(name, nargs="?", help=help_text,
-                            type=positive_int if name == "count" else str)
+                            type=positive_int if numeric else str)
     return parser.parse_args()
 
 
@@ -241,6 +242,54 @@ def read_js_order(data):
         return str(order["id"]), float(order["amount"])
     except (ValueError, KeyError, TypeError):
         return None
+
+
+# The order service (order_service, order_worker): a work queue of orders.
+
+# The stream ORDERS as the tutorial's order service makes it: each order
+# stays until a worker acks it, at most 7 days, on disk.
+ORDERS_WORK_QUEUE = dict(name="ORDERS", subjects=["orders.>"],
+                         storage="file", retention="workqueue",
+                         max_age=7 * 86400.0)
+
+# The workers' durable consumer on it.
+ORDER_PROCESSOR = dict(durable="order-processor", ack_policy="explicit",
+                       deliver_policy="all", ack_wait=30.0, max_deliver=3,
+                       filter_subject="orders.created")
+
+CUSTOMERS = ["alice", "bob", "carol"]
+CATALOGUE = [("keyboard", 4999), ("mouse", 1999), ("monitor", 18999),
+             ("cable", 999)]  # prices in cents
+
+
+def service_order(number):
+    """Order ORD-<number>, created now, as the C and Lua order services
+    make it: the customer and two items picked by the number, the total
+    the items' prices added up. (It stands for the tutorial's HTTP request
+    body.)"""
+    picked = [CATALOGUE[(number - 1) % 4], CATALOGUE[number % 4]]
+    return {
+        "id": "ORD-%d" % number,
+        "customer": CUSTOMERS[(number - 1) % 3],
+        "items": [name for name, _ in picked],
+        "total": sum(cents for _, cents in picked) / 100,
+        "status": "pending",
+        "created_at": datetime.now(timezone.utc).strftime(
+            "%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def describe_service_order(data):
+    """The worker's line for an order, or None when it is not one."""
+    try:
+        order = from_json(data)
+        return "Processing order %s for %s: $%.2f" % (
+            order["id"], order["customer"], order["total"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+IDLE_SECONDS = 2.0  # a worker with no order for this long stops
 
 
 # Service configurations kept in a Key-Value bucket (kv_config).
