@@ -16,54 +16,18 @@ driver, apart from the examples under test.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from harness import DriverError, build_dir
+from harness import DriverError
+from harness.programs import (RUN_TIMEOUT, example_argv, example_env,
+                              run_example)
 from harness.drivers import REPO
 
-RUN_TIMEOUT = 30
 DAY = 86400.0
-
-
-def example_argv(kind: str, name: str) -> list[str]:
-    """The command line of example `name` of `kind` (c, python, asyncio or
-    lua), as scripts/demo.sh builds it."""
-    if kind == "c":
-        return [str(build_dir() / "examples" / "c" / f"example_{name}")]
-    if kind in ("python", "asyncio"):
-        prefix = "aio_" if kind == "asyncio" else ""
-        return [sys.executable,
-                str(REPO / "examples" / "python" / f"{prefix}{name}.py")]
-    if kind == "lua":
-        lua = shutil.which("lua5.4")
-        assert lua, "lua5.4 is not installed (scripts/setup.sh installs it)"
-        return [lua, str(REPO / "examples" / "lua" / f"{name}.lua")]
-    raise ValueError(kind)
-
-
-def example_env(url: str) -> dict[str, str]:
-    return dict(os.environ, NATS_URL=url, JW_BUILD_DIR=str(build_dir()))
-
-
-def run_example(kind: str, name: str, url: str, *args,
-                status: int = 0) -> str:
-    """Run an example to its end; its stdout. It must exit with
-    `status`."""
-    argv = example_argv(kind, name) + [str(a) for a in args]
-    proc = subprocess.run(argv, cwd=REPO, env=example_env(url),
-                          capture_output=True, text=True,
-                          timeout=RUN_TIMEOUT)
-    assert proc.returncode == status, (
-        f"{' '.join(argv)} exited {proc.returncode}, not {status}\n"
-        f"--- stdout ---\n{proc.stdout}\n--- stderr ---\n{proc.stderr}")
-    return proc.stdout
 
 
 def published_orders(output: str) -> list[dict]:

@@ -18,12 +18,14 @@ def parse_lines(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def run(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+def run(argv: list[str], env: dict[str, str],
+        status: int = 0) -> subprocess.CompletedProcess:
+    """Run a program to its end; it must exit with `status`."""
     proc = subprocess.run(argv, cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=RUN_TIMEOUT)
-    assert proc.returncode == 0, (
-        f"{' '.join(argv)} exited {proc.returncode}\n--- stdout ---\n"
-        f"{proc.stdout}\n--- stderr ---\n{proc.stderr}")
+    assert proc.returncode == status, (
+        f"{' '.join(argv)} exited {proc.returncode}, not {status}\n"
+        f"--- stdout ---\n{proc.stdout}\n--- stderr ---\n{proc.stderr}")
     return proc
 
 
@@ -56,18 +58,29 @@ def kv_peer(lang: str, url: str, *args) -> dict:
     return line
 
 
-def run_example(lang: str, name: str, url: str, *args) -> str:
-    """Run jetwire's example `name` in `lang` the way scripts/demo.sh does;
-    its stdout."""
-    if lang == "c":
-        argv = [str(build_dir() / "examples" / "c" / f"example_{name}")]
-    elif lang == "python":
-        argv = [sys.executable, str(REPO / "examples" / "python" / f"{name}.py")]
-    elif lang == "lua":
+def example_argv(kind: str, name: str) -> list[str]:
+    """The command line of example `name` of `kind` (c, python, asyncio or
+    lua), as scripts/demo.sh builds it."""
+    if kind == "c":
+        return [str(build_dir() / "examples" / "c" / f"example_{name}")]
+    if kind in ("python", "asyncio"):
+        prefix = "aio_" if kind == "asyncio" else ""
+        return [sys.executable,
+                str(REPO / "examples" / "python" / f"{prefix}{name}.py")]
+    if kind == "lua":
         lua = shutil.which("lua5.4")
         assert lua, "lua5.4 is not installed (scripts/setup.sh installs it)"
-        argv = [lua, str(REPO / "examples" / "lua" / f"{name}.lua")]
-    else:
-        raise ValueError(lang)
-    env = dict(os.environ, NATS_URL=url, JW_BUILD_DIR=str(build_dir()))
-    return run(argv + [str(a) for a in args], env).stdout
+        return [lua, str(REPO / "examples" / "lua" / f"{name}.lua")]
+    raise ValueError(kind)
+
+
+def example_env(url: str) -> dict[str, str]:
+    return dict(os.environ, NATS_URL=url, JW_BUILD_DIR=str(build_dir()))
+
+
+def run_example(kind: str, name: str, url: str, *args,
+                status: int = 0) -> str:
+    """Run jetwire's example `name` of `kind` to its end, the way
+    scripts/demo.sh does; its stdout. It must exit with `status`."""
+    return run(example_argv(kind, name) + [str(a) for a in args],
+               example_env(url), status).stdout
