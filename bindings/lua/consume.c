@@ -19,19 +19,21 @@
 #define LJW_ORDERED  "jetwire.OrderedConsumer"
 
 typedef struct ljw_reader {
-    void *handle; /* jw_consume or jw_ordered; NULL once closed */
-    void *owner;  /* ljw_consumer or ljw_js, retained while handle lives */
+    void *handle;           /* jw_consume or jw_ordered; NULL once closed */
+    void *owner;            /* ljw_consumer or ljw_js, retained meanwhile */
     uint64_t last_sequence; /* an ordered consumer's, kept at close */
     /* Messages taken from the engine but not yet handed to Lua. */
     int held_pos, held_end;
     jw_msg *held[LJW_BATCH];
 } ljw_reader;
 
-/* What differs between the two types. */
+/* What differs between the two types. Their methods and metamethods are
+ * shared, with the type as their first upvalue. */
 typedef struct reader_type {
     const char *tname;
-    const char *closed; /* the error text once closed */
-    int batch;          /* messages taken from the engine per call */
+    const char *closed;   /* the error text once closed */
+    const char *released; /* tostring's note once closed */
+    int batch;            /* messages taken from the engine per call */
     int (*next)(void *handle, jw_msg **msgs, int max, int64_t ms);
     void (*release)(ljw_reader *r); /* frees handle, releases owner */
 } reader_type;
@@ -60,15 +62,23 @@ static void ordered_release(ljw_reader *r)
 }
 
 static const reader_type messages_type = {
-    LJW_MESSAGES, "consumption was stopped", LJW_BATCH, consume_next,
-    consume_release,
+    .tname = LJW_MESSAGES,
+    .closed = "consumption was stopped",
+    .released = "stopped",
+    .batch = LJW_BATCH,
+    .next = consume_next,
+    .release = consume_release,
 };
 
 /* One message per engine call, so that jw_ordered_last_sequence is the
  * last message Lua was given, never one still held here. */
 static const reader_type ordered_type = {
-    LJW_ORDERED, "ordered consumer was closed", 1, ordered_next,
-    ordered_release,
+    .tname = LJW_ORDERED,
+    .closed = "ordered consumer was closed",
+    .released = "closed",
+    .batch = 1,
+    .next = ordered_next,
+    .release = ordered_release,
 };
 
 /* Push a reader pinning the value at parent_idx and the connection at
@@ -90,10 +100,16 @@ static ljw_reader *new_reader(lua_State *L, const reader_type *t,
     return r;
 }
 
+static const reader_type *type_of(lua_State *L)
+{
+    return lua_touserdata(L, lua_upvalueindex(1));
+}
+
 /* The one finalizer (close, stop, __close, __gc): messages still held are
  * dropped (unacknowledged, so the server delivers them again). */
-static int reader_close(lua_State *L, const reader_type *t)
+static int l_reader_close(lua_State *L)
 {
+    const reader_type *t = type_of(L);
     ljw_reader *r = luaL_checkudata(L, 1, t->tname);
     while (r->held_pos < r->held_end)
         jw_msg_free(r->held[r->held_pos++]);
@@ -133,8 +149,9 @@ static void push_held(lua_State *L, ljw_reader *r, int idx)
 /* r:next([timeout = 1]) -> msg | nil, err (TIMEOUT; CONSUMER_NOT_FOUND
  * once a consumption's consumer is gone; INVALID_SUBSCRIPTION once
  * closed; CONNECTION_CLOSED) */
-static int reader_next(lua_State *L, const reader_type *t)
+static int l_reader_next(lua_State *L)
 {
+    const reader_type *t = type_of(L);
     ljw_reader *r = luaL_checkudata(L, 1, t->tname);
     int64_t ms = ljw_timeout_ms(L, 2, 1.0);
     lua_settop(L, 1);
@@ -164,14 +181,26 @@ static int iterate_step(lua_State *L)
 /* for msg in r:messages([timeout]) do ... end: until no message came
  * within timeout (default: wait forever), it was closed or it failed;
  * next() afterwards tells which. */
-static int reader_messages(lua_State *L, const reader_type *t)
+static int l_reader_messages(lua_State *L)
 {
+    const reader_type *t = type_of(L);
     luaL_checkudata(L, 1, t->tname);
     int64_t ms = ljw_timeout_ms(L, 2, -1);
     lua_settop(L, 1);
     lua_pushinteger(L, (lua_Integer)ms);
     lua_pushlightuserdata(L, (void *)t);
     lua_pushcclosure(L, iterate_step, 3);
+    return 1;
+}
+
+static int l_reader_tostring(lua_State *L)
+{
+    const reader_type *t = type_of(L);
+    ljw_reader *r = luaL_checkudata(L, 1, t->tname);
+    if (r->handle)
+        lua_pushstring(L, t->tname);
+    else
+        lua_pushfstring(L, "%s (%s)", t->tname, t->released);
     return 1;
 }
 
@@ -226,34 +255,6 @@ static int l_cons_messages(lua_State *L)
     return 1;
 }
 
-static int l_messages_next(lua_State *L)
-{
-    return reader_next(L, &messages_type);
-}
-
-static int l_messages_messages(lua_State *L)
-{
-    return reader_messages(L, &messages_type);
-}
-
-static int l_messages_close(lua_State *L)
-{
-    return reader_close(L, &messages_type);
-}
-
-static int l_messages_gc(lua_State *L)
-{
-    reader_close(L, &messages_type);
-    return 0;
-}
-
-static int l_messages_tostring(lua_State *L)
-{
-    ljw_reader *r = luaL_checkudata(L, 1, LJW_MESSAGES);
-    lua_pushstring(L, r->handle ? LJW_MESSAGES : LJW_MESSAGES " (stopped)");
-    return 1;
-}
-
 /* ------------------------------------------------------------------------
  * js:ordered_consumer(stream [, cfg])
  */
@@ -283,16 +284,6 @@ static int l_ordered_consumer(lua_State *L)
     return 1;
 }
 
-static int l_ordered_next(lua_State *L)
-{
-    return reader_next(L, &ordered_type);
-}
-
-static int l_ordered_messages(lua_State *L)
-{
-    return reader_messages(L, &ordered_type);
-}
-
 /* oc:last_sequence() -> the stream sequence of the last message handed
  * out (0: none yet), also after close. */
 static int l_ordered_last_sequence(lua_State *L)
@@ -304,43 +295,46 @@ static int l_ordered_last_sequence(lua_State *L)
     return 1;
 }
 
-static int l_ordered_close(lua_State *L)
-{
-    return reader_close(L, &ordered_type);
-}
-
-static int l_ordered_gc(lua_State *L)
-{
-    reader_close(L, &ordered_type);
-    return 0;
-}
-
-static int l_ordered_tostring(lua_State *L)
-{
-    ljw_reader *r = luaL_checkudata(L, 1, LJW_ORDERED);
-    lua_pushstring(L, r->handle ? LJW_ORDERED : LJW_ORDERED " (closed)");
-    return 1;
-}
-
 /* ------------------------------------------------------------------------
  * Registration
  */
 
 static const luaL_Reg messages_methods[] = {
-    {"next", l_messages_next},
-    {"messages", l_messages_messages},
-    {"stop", l_messages_close},
-    {"close", l_messages_close},
+    {"next", l_reader_next},
+    {"messages", l_reader_messages},
+    {"stop", l_reader_close},
+    {"close", l_reader_close},
     {NULL, NULL},
 };
 
 static const luaL_Reg ordered_methods[] = {
-    {"next", l_ordered_next},
-    {"messages", l_ordered_messages},
+    {"next", l_reader_next},
+    {"messages", l_reader_messages},
     {"last_sequence", l_ordered_last_sequence},
-    {"close", l_ordered_close},
+    {"close", l_reader_close},
     {NULL, NULL},
 };
+
+static const luaL_Reg reader_metamethods[] = {
+    {"__gc", l_reader_close},
+    {"__close", l_reader_close},
+    {"__tostring", l_reader_tostring},
+    {NULL, NULL},
+};
+
+/* The metatable of t, every function with t as its first upvalue. */
+static void register_reader(lua_State *L, const reader_type *t,
+                            const luaL_Reg *methods)
+{
+    luaL_newmetatable(L, t->tname);
+    lua_pushlightuserdata(L, (void *)t);
+    luaL_setfuncs(L, reader_metamethods, 1);
+    lua_newtable(L);
+    lua_pushlightuserdata(L, (void *)t);
+    luaL_setfuncs(L, methods, 1);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+}
 
 /* Add fn as method name of the type tname. */
 static void add_method(lua_State *L, const char *tname, const char *name,
@@ -355,10 +349,8 @@ static void add_method(lua_State *L, const char *tname, const char *name,
 
 void ljw_consume_register(lua_State *L)
 {
-    ljw_register_type(L, LJW_MESSAGES, messages_methods, l_messages_gc,
-                      l_messages_tostring);
-    ljw_register_type(L, LJW_ORDERED, ordered_methods, l_ordered_gc,
-                      l_ordered_tostring);
+    register_reader(L, &messages_type, messages_methods);
+    register_reader(L, &ordered_type, ordered_methods);
     add_method(L, LJW_CONSUMER, "messages", l_cons_messages);
     add_method(L, LJW_JS, "ordered_consumer", l_ordered_consumer);
 }

@@ -324,7 +324,7 @@ local function read_n(r, want)
     return got
 end
 
-test("continuous consumption: before and after it started, with acks", function()
+test("continuous consumption before and after the start, with acks", function()
     local nc <close> = connect()
     local js = assert(nc:jetstream())
     fresh_stream(js, "CONT")
