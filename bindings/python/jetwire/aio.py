@@ -743,8 +743,8 @@ class OrderedConsumer:
                 fut = loop.run_in_executor(None, self._oc._take, _BATCH,
                                            step)
                 self._inflight = fut
-            # Shielded: a cancelled task leaves the slice running; its
-            # messages wait in the future for the next call.
+            # Waited on, not awaited: a cancelled task leaves the slice
+            # running, and what it takes waits in it for the next call.
             await asyncio.wait({fut})
             if self._inflight is fut:
                 self._inflight = None
