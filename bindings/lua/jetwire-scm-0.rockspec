@@ -40,6 +40,7 @@ build = {
                 "bindings/lua/sub.c",
                 "bindings/lua/pack.c",
                 "bindings/lua/js.c",
+                "bindings/lua/consume.c",
                 "bindings/lua/kv.c",
                 "core/status.c",
                 "core/parser.c",

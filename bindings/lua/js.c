@@ -3,6 +3,8 @@
  * (sync and async), consumers with fetch, and the acks and metadata of
  * JetStream messages. Everything wraps the engine's pulled API one to one.
  *
+ * Continuous and ordered consumption are in consume.c.
+ *
  * Configurations are Lua tables encoded to the engine's JSON (the server's
  * field names) with durations converted from seconds to milliseconds; the
  * "config" of info replies comes back with durations in seconds. A
@@ -17,13 +19,6 @@
 #include <string.h>
 
 #include "ljw.h"
-
-#define LJW_CONSUMER "jetwire.Consumer"
-
-typedef struct ljw_consumer {
-    jw_consumer *cons; /* NULL once released */
-    ljw_js *owner;     /* retained while cons lives */
-} ljw_consumer;
 
 /* Fields that are durations: seconds in Lua, milliseconds in the engine. */
 static const char *const duration_fields[] = {
@@ -421,7 +416,7 @@ static int l_delete_stream(lua_State *L)
     return ljw_ok_or_fail(L, jw_js_stream_delete(js, name));
 }
 
-static uint64_t opt_uint(lua_State *L, int opts, const char *name)
+uint64_t ljw_opt_uint(lua_State *L, int opts, const char *name)
 {
     uint64_t v = 0;
     lua_getfield(L, opts, name);
@@ -451,8 +446,8 @@ static int l_purge_stream(lua_State *L)
         lua_getfield(L, 3, "subject");
         if (!lua_isnil(L, -1))
             filter = ljw_check_string(L, lua_gettop(L), NULL);
-        seq = opt_uint(L, 3, "seq");
-        keep = opt_uint(L, 3, "keep");
+        seq = ljw_opt_uint(L, 3, "seq");
+        keep = ljw_opt_uint(L, 3, "keep");
     }
     LIVE_JS(L, j, js);
     uint64_t purged = 0;
@@ -629,7 +624,8 @@ static jw_js_pub_opts *pub_opts(lua_State *L, int arg, int *headers)
         int present = !lua_isnil(L, -1);
         lua_pop(L, 1);
         if (present)
-            jw_js_pub_opts_set_uint(o, uints[i], opt_uint(L, arg, uints[i]));
+            jw_js_pub_opts_set_uint(o, uints[i],
+                                    ljw_opt_uint(L, arg, uints[i]));
     }
     lua_getfield(L, arg, "timeout");
     if (!lua_isnil(L, -1)) {
@@ -781,7 +777,8 @@ static ljw_consumer *new_consumer(lua_State *L, int js_idx)
 {
     js_idx = lua_absindex(L, js_idx);
     ljw_consumer *c = lua_newuserdatauv(L, sizeof(*c), 1);
-    c->cons = NULL;
+    c->cons = c->held = NULL;
+    c->users = 0;
     c->owner = NULL;
     luaL_setmetatable(L, LJW_CONSUMER);
     lua_pushvalue(L, js_idx);
@@ -871,14 +868,31 @@ static int l_consumers(lua_State *L)
     return listing(L, jw_js_consumer_list, 1, 1);
 }
 
+void ljw_consumer_retain(ljw_consumer *c)
+{
+    c->users++;
+}
+
+void ljw_consumer_release(ljw_consumer *c)
+{
+    if (--c->users == 0 && c->held) {
+        jw_consumer *cons = c->held;
+        c->held = NULL;
+        jw_consumer_free(cons);
+        ljw_js_release(c->owner);
+    }
+}
+
+/* A consumer closed while consumptions (cons:messages) borrow it is freed
+ * after the last of them. */
 static int l_cons_gc(lua_State *L)
 {
     ljw_consumer *c = check_consumer(L, 1);
     if (c->cons) {
-        jw_consumer *cons = c->cons;
+        c->held = c->cons;
         c->cons = NULL;
-        jw_consumer_free(cons);
-        ljw_js_release(c->owner);
+        c->users++;
+        ljw_consumer_release(c);
     }
     return 0;
 }
@@ -954,7 +968,7 @@ static int l_fetch(lua_State *L)
     uint64_t max_bytes = 0;
     int no_wait = 0;
     if (!lua_isnil(L, 4)) {
-        max_bytes = opt_uint(L, 4, "max_bytes");
+        max_bytes = ljw_opt_uint(L, 4, "max_bytes");
         lua_getfield(L, 4, "no_wait");
         no_wait = lua_toboolean(L, -1);
         lua_pop(L, 1);

@@ -11,10 +11,12 @@
  *    collected while they can still reach it. (The engine itself keeps the
  *    memory of a freed connection alive for them; the pin keeps the Lua
  *    object, its state table, reachable.)
- *  - An engine handle that borrows another (a consumer or KV bucket its
- *    jw_js, a KV watcher its bucket) retains the Lua handle that owns it;
- *    closing that owner only frees the engine object after the last
- *    borrower is released (ljw_js_retain/ljw_js_release, kv.c).
+ *  - An engine handle that borrows another (a consumer, an ordered
+ *    consumer or a KV bucket its jw_js, a continuous consumption its
+ *    consumer, a KV watcher its bucket) retains the Lua handle that owns
+ *    it; closing that owner only frees the engine object after the last
+ *    borrower is released (ljw_js_retain/ljw_js_release,
+ *    ljw_consumer_retain/ljw_consumer_release, kv.c).
  *  - Anything C allocates before a call that may raise (luaL_error, or a
  *    Lua allocation failing) sits in a "box" userdata whose __gc frees it,
  *    so a longjmp never leaks.
@@ -141,6 +143,9 @@ const char *ljw_config_json(lua_State *L, int idx, int arg);
 /* Push the engine's JSON text (released here) as Lua values; info: the
  * "config" durations back to seconds (list: of each element). */
 int ljw_push_result(lua_State *L, char *text, int info, int list);
+/* Field name of the options table at opts: a non-negative integer, 0 when
+ * absent; anything else raises. */
+uint64_t ljw_opt_uint(lua_State *L, int opts, const char *name);
 /* true, or nil, err for a failure. */
 int ljw_ok_or_fail(lua_State *L, jw_status st);
 /* A metatable with methods in __index, __gc = __close = gc, __tostring. */
@@ -155,6 +160,24 @@ int ljw_msg_nak(lua_State *L);
 int ljw_msg_term(lua_State *L);
 int ljw_msg_in_progress(lua_State *L);
 int ljw_msg_metadata(lua_State *L);
+
+/* Consumers (js.c). A continuous consumption borrows its jw_consumer
+ * the way a consumer borrows its context: retained while it lives. */
+#define LJW_CONSUMER "jetwire.Consumer"
+
+typedef struct ljw_consumer {
+    jw_consumer *cons; /* NULL once released */
+    jw_consumer *held; /* released, but still borrowed by consumptions */
+    int users;         /* live consumptions borrowing it */
+    ljw_js *owner;     /* retained while the engine's consumer exists */
+} ljw_consumer;
+
+void ljw_consumer_retain(ljw_consumer *c);
+void ljw_consumer_release(ljw_consumer *c);
+
+/* Continuous consumption (cons:messages) and ordered consumers
+ * (js:ordered_consumer), consume.c. After ljw_js_register. */
+void ljw_consume_register(lua_State *L);
 
 /* Key-Value (kv.c): the bucket methods of JetStream contexts, the
  * KeyValue and KeyValueWatcher types. After ljw_js_register. */

@@ -1,7 +1,8 @@
 -- Tests of the Lua JetStream API against a nats-server with JetStream:
 -- the tutorial's ORDERS flow, durable resume on a new connection, acks
 -- (nak, term, in_progress, double ack), publish options, fetch timeouts,
--- bad arguments and garbage collection of the handles in every state.
+-- continuous consumption (cons:messages), ordered consumers, bad
+-- arguments and garbage collection of the handles in every state.
 --
 --   lua5.4 tests/lua/test_js.lua nats://127.0.0.1:4222
 --
@@ -233,6 +234,28 @@ test("wrong argument types raise", function()
     raises(m.nak, m, "soon")
     raises(m.ack, cons)
     assert(m:ack())
+    raises(cons.messages, cons, "batch")
+    raises(cons.messages, cons, { batch = 0 })
+    raises(cons.messages, cons, { batch = 1.5 })
+    raises(cons.messages, cons, { max_bytes = -1 })
+    raises(cons.messages, cons, { expires = 0.5 })
+    raises(cons.messages, cons, { expires = math.huge })
+    raises(cons.messages, cons, { nope = 1 })
+    raises(cons.messages, js)
+    raises(js.ordered_consumer, js, 5)
+    raises(js.ordered_consumer, js, "ARGS", "filter")
+    raises(js.ordered_consumer, js, "ARGS", { f = print })
+    raises(js.ordered_consumer, cons, "ARGS")
+    local cm <close> = assert(cons:messages())
+    raises(cm.next, cm, -1)
+    raises(cm.next, cm, "soon")
+    raises(cm.messages, cm, 0 / 0)
+    raises(cm.next, cons)
+    local oc <close> = assert(js:ordered_consumer("ARGS"))
+    raises(oc.next, oc, -1)
+    raises(oc.messages, oc, "x")
+    raises(oc.last_sequence, cm)
+    raises(cm.stop, oc)
     js:delete_stream("ARGS")
 end)
 
@@ -282,6 +305,207 @@ test("handles are collected in every state", function()
     js:delete_stream("GC")
     js = nil
     collectgarbage()
+end)
+
+-- Read from r (a consumption or an ordered consumer) until want messages
+-- came or ten seconds passed; returns them.
+local function read_n(r, want)
+    local got = {}
+    local deadline = h.jetwire.now() + 10
+    while #got < want and h.jetwire.now() < deadline do
+        local m, err = r:next(1)
+        if m then
+            got[#got + 1] = m
+        else
+            eq(err.code, "TIMEOUT", "only timeouts while reading")
+        end
+    end
+    eq(#got, want, "messages read")
+    return got
+end
+
+test("continuous consumption before and after the start, with acks", function()
+    local nc <close> = connect()
+    local js = assert(nc:jetstream())
+    fresh_stream(js, "CONT")
+    for i = 1, 5 do assert(js:publish("cont.x", "m" .. i)) end
+    local cons = assert(js:create_or_update_consumer("CONT", {
+        durable = "c", ack_policy = "explicit", ack_wait = 10 }))
+    local cm <close> = assert(cons:messages { batch = 4, expires = 2 })
+    assert(tostring(cm):find("ConsumerMessages", 1, true), "tostring")
+    for i, m in ipairs(read_n(cm, 5)) do
+        eq(m.data, "m" .. i, "data before")
+        local md = assert(m:metadata())
+        eq(md.stream_seq, i, "stream order")
+        eq(md.consumer, "c", "meta consumer")
+        assert(m:ack())
+    end
+    for i = 6, 12 do assert(js:publish("cont.x", "m" .. i)) end
+    local i = 5
+    for m in cm:messages(2) do
+        i = i + 1
+        eq(m.data, "m" .. i, "data after")
+        assert(m:ack_sync())
+        if i == 12 then break end
+    end
+    eq(i, 12, "every message published after the start")
+    local info = assert(cons:info())
+    eq(info.num_ack_pending, 0, "all acked")
+    eq(info.num_pending, 0, "none pending")
+    -- Idle for longer than a request lives: the requests are renewed.
+    fails("TIMEOUT", cm.next, cm, 2.5)
+    assert(js:publish("cont.x", "m13"))
+    local m = assert(cm:next(3))
+    eq(m.data, "m13", "after renewal")
+    assert(m:ack())
+    assert(cm:stop())
+    assert(cm:stop())
+    fails("INVALID_SUBSCRIPTION", cm.next, cm, 0.1)
+    for _ in cm:messages(0.1) do error("no message after stop") end
+    assert(tostring(cm):find("stopped", 1, true), "tostring stopped")
+    -- A deleted consumer ends consumption with an error, not a hang.
+    local cm2 <close> = assert(cons:messages { expires = 2 })
+    assert(js:delete_consumer("CONT", "c"))
+    fails("CONSUMER_NOT_FOUND", cm2.next, cm2, 3)
+    js:delete_stream("CONT")
+end)
+
+test("continuous consumption outlives the consumer handle", function()
+    local nc <close> = connect()
+    local js = assert(nc:jetstream())
+    fresh_stream(js, "CONTGC")
+    local cons = assert(js:create_or_update_consumer("CONTGC",
+                                                     { durable = "g" }))
+    local cm = assert(cons:messages())
+    -- Closing (or losing) the consumer and the context keeps the
+    -- consumption working until it is stopped.
+    assert(cons:close())
+    fails("INVALID_ARG", cons.messages, cons)
+    assert(js:close())
+    cons, js = nil, nil
+    collectgarbage()
+    local js2 = assert(nc:jetstream())
+    for i = 1, 3 do assert(js2:publish("contgc.x", tostring(i))) end
+    for i, m in ipairs(read_n(cm, 3)) do
+        eq(m.data, tostring(i), "data")
+        assert(m:ack())
+    end
+    cm = nil
+    collectgarbage()
+    -- Dropped with messages still held: collected without a leak or a
+    -- crash, and the consumer stays usable.
+    for i = 4, 9 do assert(js2:publish("contgc.x", tostring(i))) end
+    local c2 = assert(js2:consumer("CONTGC", "g"))
+    local cm2 = assert(c2:messages { batch = 10 })
+    assert(cm2:next(2))
+    c2, cm2 = nil, nil
+    collectgarbage()
+    collectgarbage()
+    -- After the connection closed: errors, not crashes.
+    local c3 = assert(js2:consumer("CONTGC", "g"))
+    local cm3 = assert(c3:messages())
+    nc:close()
+    local _, err = cm3:next(0.2)
+    assert(err, "closed connection: an error")
+    for _ in cm3:messages(0.1) do end
+    assert(cm3:close())
+end)
+
+test("ordered consumer: stream order, recreated after deletion", function()
+    local nc <close> = connect()
+    local js = assert(nc:jetstream())
+    fresh_stream(js, "ORD")
+    for i = 1, 50 do assert(js:publish("ord.new", tostring(i))) end
+    fails("INVALID_ARG", js.ordered_consumer, js, "ORD", { durable = "x" })
+    fails("INVALID_ARG", js.ordered_consumer, js, "ORD",
+          { ack_policy = "explicit" })
+    fails("STREAM_NOT_FOUND", js.ordered_consumer, js, "NOPE")
+    local oc <close> = assert(js:ordered_consumer("ORD",
+                                                  { idle_heartbeat = 0.3 }))
+    assert(tostring(oc):find("OrderedConsumer", 1, true), "tostring")
+    eq(oc:last_sequence(), 0, "nothing handed out yet")
+    local got = read_n(oc, 20)
+    eq(oc:last_sequence(), 20, "last sequence after 20")
+    local n = 20
+    for m in oc:messages(1) do
+        n = n + 1
+        got[n] = m
+        if n == 50 then break end
+    end
+    eq(oc:last_sequence(), 50, "last sequence after 50")
+    for i, m in ipairs(got) do
+        eq(m.data, tostring(i), "data in order")
+        local md = assert(m:metadata())
+        eq(md.stream_seq, i, "stream sequence")
+    end
+    -- Lose the server's consumer: after three silent heartbeats it is
+    -- made again from sequence 51, without gaps or duplicates.
+    local names = assert(js:consumer_names("ORD"))
+    eq(#names, 1, "one server consumer")
+    local first = names[1]
+    assert(js:delete_consumer("ORD", first))
+    for i = 51, 60 do assert(js:publish("ord.new", tostring(i))) end
+    for i, m in ipairs(read_n(oc, 10)) do
+        eq(assert(m:metadata()).stream_seq, 50 + i, "continues at 51")
+        eq(m.data, tostring(50 + i), "data after recreation")
+    end
+    fails("TIMEOUT", oc.next, oc, 0.3)
+    names = assert(js:consumer_names("ORD"))
+    eq(#names, 1, "a new server consumer")
+    assert(names[1] ~= first, "recreated under another name")
+    assert(oc:close())
+    assert(oc:close())
+    eq(oc:last_sequence(), 60, "last sequence kept after close")
+    fails("INVALID_SUBSCRIPTION", oc.next, oc, 0.1)
+    for _ in oc:messages(0.1) do error("no message after close") end
+    eq(#assert(js:consumer_names("ORD")), 0, "close deleted it")
+
+    -- Filtered, from a start sequence.
+    assert(js:publish("ord.special", "s"))
+    local f <close> = assert(js:ordered_consumer("ORD", {
+        filter_subject = "ord.special", deliver_policy = "by_start_sequence",
+        opt_start_seq = 5 }))
+    local m = assert(f:next(3))
+    eq(m.subject, "ord.special", "filtered subject")
+    eq(assert(m:metadata()).stream_seq, 61, "the special one")
+    eq(f:last_sequence(), 61, "last sequence")
+    fails("TIMEOUT", f.next, f, 0.3)
+    -- New messages keep coming (following the stream).
+    assert(js:publish("ord.special", "t"))
+    eq(assert(f:next(3)).data, "t", "followed")
+    js:delete_stream("ORD")
+end)
+
+test("ordered consumer handles outlive their context", function()
+    local nc = connect()
+    local js = assert(nc:jetstream())
+    fresh_stream(js, "ORDGC")
+    for i = 1, 3 do assert(js:publish("ordgc.x", tostring(i))) end
+    local oc = assert(js:ordered_consumer("ORDGC", {
+        deliver_policy = "last" }))
+    assert(js:close())
+    fails("INVALID_ARG", js.ordered_consumer, js, "ORDGC")
+    js = nil
+    collectgarbage()
+    local m = assert(oc:next(3))
+    eq(m.data, "3", "deliver_policy last")
+    local kept = m
+    oc = nil
+    collectgarbage()
+    collectgarbage()
+    eq(kept.data, "3", "a message outlives its ordered consumer")
+    -- Dropped by the collector with the connection closed.
+    local js2 = assert(nc:jetstream())
+    local oc2 = assert(js2:ordered_consumer("ORDGC"))
+    assert(oc2:next(3))
+    nc:close()
+    local _, err = oc2:next(0.2)
+    assert(err, "closed connection: an error")
+    oc2, js2 = nil, nil
+    collectgarbage()
+    local nc2 <close> = connect()
+    local js3 = assert(nc2:jetstream())
+    js3:delete_stream("ORDGC")
 end)
 
 h.finish()

@@ -1,6 +1,7 @@
 -- The bad-input sweep: every function of the module and every method of
 -- connections, subscriptions, messages, JetStream contexts, consumers,
--- Key-Value buckets and watchers, one argument at a time replaced
+-- continuous consumptions, ordered consumers, Key-Value buckets and
+-- watchers, one argument at a time replaced
 -- by a value of the wrong kind, on live objects and on closed ones, and
 -- every method called on something that is not its object. Each call
 -- returns a value, returns nil plus an error value, or raises an error
@@ -100,6 +101,8 @@ local BASE = {
         delete_consumer = { "SWEEP", "c" },
         consumer_names = { "SWEEP" },
         consumers = { "SWEEP" },
+        ordered_consumer = { "SWEEP", { filter_subject = "sweepjs.x",
+                                        idle_heartbeat = 1 } },
         create_key_value = { { bucket = "SWEEPKV2" } },
         update_key_value = { { bucket = "SWEEPKV", history = 2 } },
         create_or_update_key_value = { { bucket = "SWEEPKV", ttl = 60 } },
@@ -133,9 +136,22 @@ local BASE = {
     },
     cons = {
         fetch = { 1, 0.01 },
+        messages = { { batch = 2, max_bytes = 0, expires = 1 } },
         info = {},
         name = {},
         stream = {},
+        close = {},
+    },
+    cm = {
+        next = { 0 },
+        messages = { 0 },
+        stop = {},
+        close = {},
+    },
+    oc = {
+        next = { 0 },
+        messages = { 0 },
+        last_sequence = {},
         close = {},
     },
     module = {
@@ -173,6 +189,8 @@ local TIMEOUT = {
     ["sub.messages#1"] = true, ["module.poll#2"] = true,
     ["cons.fetch#2"] = true, ["js.publish_async_complete#1"] = true,
     ["msg.ack_sync#1"] = true, ["watcher.next#1"] = true,
+    ["cm.next#1"] = true, ["cm.messages#1"] = true,
+    ["oc.next#1"] = true, ["oc.messages#1"] = true,
 }
 local function waits(where, value)
     return TIMEOUT[where] and (value == nil or value == math.maxinteger)
@@ -220,8 +238,10 @@ local function objects()
     local kv = assert(js:create_or_update_key_value { bucket = "SWEEPKV" })
     assert(kv:put("k", "v"))
     local watcher = assert(kv:watch_all())
+    local cm = assert(cons:messages { batch = 2, expires = 1 })
+    local oc = assert(js:ordered_consumer("SWEEP"))
     return { conn = nc, sub = sub, msg = msg, js = js, cons = cons, kv = kv,
-             watcher = watcher }
+             watcher = watcher, cm = cm, oc = oc }
 end
 
 local function methods_of(obj)
@@ -288,7 +308,8 @@ end
 -- first, so children outlive the context and bucket they borrow from).
 local probe = objects()
 local names = {}
-local KINDS = { "conn", "sub", "msg", "js", "cons", "kv", "watcher" }
+local KINDS = { "conn", "sub", "msg", "js", "cons", "kv", "watcher", "cm",
+                "oc" }
 for _, kind in ipairs(KINDS) do
     names[kind] = methods_of(probe[kind])
     for name in pairs(BASE[kind]) do
@@ -299,7 +320,7 @@ for _, kind in ipairs(KINDS) do
 end
 probe.conn:close()
 
-local RELEASED = { "js", "kv", "watcher", "cons", "sub" }
+local RELEASED = { "js", "kv", "watcher", "cons", "cm", "oc", "sub" }
 for _, mode in ipairs { "live", "conn closed", "handles closed" } do
     local live = mode == "live"
     for _, kind in ipairs(KINDS) do
@@ -314,7 +335,7 @@ for _, mode in ipairs { "live", "conn closed", "handles closed" } do
             -- Called on something that is not its object: raises.
             for _, other in ipairs { 5, "x", {}, objs.conn, objs.sub,
                                       objs.msg, objs.js, objs.cons, objs.kv,
-                                      objs.watcher } do
+                                      objs.watcher, objs.cm, objs.oc } do
                 if other ~= objs[kind] then
                     local ok = outcome(kind .. "." .. name .. " on a " ..
                                        type(other), pcall(fn, other))

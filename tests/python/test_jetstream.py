@@ -379,3 +379,175 @@ def test_close_while_other_threads_are_in_jetstream_calls(nats_server):
         assert "CONNECTION_CLOSED" in codes
         with pytest.raises(jetwire.ConnectionClosedError):
             js.publish("race.x", b"late")
+
+
+def read_ordered(oc, want, first):
+    """want messages from an ordered consumer within ten seconds; their
+    stream sequences must be first, first+1, ..."""
+    got = []
+    deadline = time.monotonic() + 10
+    while len(got) < want and time.monotonic() < deadline:
+        got += oc.fetch(want - len(got), timeout=1.0)
+    assert [m.metadata.sequence.stream for m in got] == \
+        list(range(first, first + want))
+    return got
+
+
+def test_ordered_consumer_in_order_and_recreated(js):
+    orders(js)
+    for i in range(50):
+        js.publish("orders.new", b"%d" % i)
+    with pytest.raises(TypeError):
+        js.ordered_consumer("ORDERS", durable="x")
+    with pytest.raises(jetwire.StreamNotFoundError):
+        js.ordered_consumer("NOPE")
+    with pytest.raises(jetwire.InvalidArgError):
+        js.ordered_consumer("ORDERS", idle_heartbeat=0.01)
+    oc = js.ordered_consumer("ORDERS", idle_heartbeat=0.3)
+    assert isinstance(oc, jetwire.OrderedConsumer)
+    assert oc.last_sequence == 0
+    got = [oc.next(timeout=2.0) for _ in range(20)]
+    assert oc.last_sequence == 20
+    for m in oc.messages(timeout=1.0):
+        got.append(m)
+        if len(got) == 50:
+            break
+    assert oc.last_sequence == 50
+    assert [m.data for m in got] == [b"%d" % i for i in range(50)]
+    assert [m.metadata.sequence.stream for m in got] == list(range(1, 51))
+    # No acks: the consumer's ack policy is none.
+    (name,) = js.consumer_names("ORDERS")
+    assert got[0].metadata.consumer == name
+    assert js.consumer_info("ORDERS", name)["config"]["ack_policy"] == "none"
+    # Lose the server's consumer: after three silent heartbeats the
+    # engine makes it again from sequence 51, without gaps or duplicates.
+    js.delete_consumer("ORDERS", name)
+    for i in range(50, 60):
+        js.publish("orders.new", b"%d" % i)
+    again = read_ordered(oc, 10, 51)
+    assert [m.data for m in again] == [b"%d" % i for i in range(50, 60)]
+    with pytest.raises(jetwire.TimeoutError):
+        oc.next(timeout=0.3)
+    (new_name,) = js.consumer_names("ORDERS")
+    assert new_name != name
+    assert oc.last_sequence == 60
+    oc.close()
+    oc.close()
+    assert js.consumer_names("ORDERS") == []  # close deleted it
+    assert oc.last_sequence == 60
+    with pytest.raises(jetwire.InvalidSubscriptionError):
+        oc.next(timeout=0.1)
+    assert list(oc.messages(timeout=0.1)) == []
+    assert "closed" in repr(oc)
+
+
+def test_ordered_consumer_filter_and_start(js):
+    orders(js)
+    for i in range(1, 11):
+        js.publish("orders.a" if i % 2 else "orders.b", b"%d" % i)
+    with js.ordered_consumer("ORDERS", "orders.b",
+                             deliver_policy="by_start_sequence",
+                             opt_start_seq=5) as oc:
+        got = oc.fetch(10, timeout=2.0)
+        assert [m.data for m in got] == [b"6", b"8", b"10"]
+        assert oc.last_sequence == 10
+        with pytest.raises(jetwire.TimeoutError):
+            oc.next(timeout=0.3)
+        js.publish("orders.a", b"11")
+        js.publish("orders.b", b"12")
+        m = oc.next(timeout=2.0)
+        assert (m.subject, m.data) == ("orders.b", b"12")
+        assert oc.last_sequence == 12
+        assert len(js.consumer_names("ORDERS")) == 1
+    assert js.consumer_names("ORDERS") == []
+    with js.ordered_consumer("ORDERS", deliver_policy="last") as oc:
+        assert oc.next(timeout=2.0).data == b"12"
+    with js.ordered_consumer("ORDERS", "orders.a",
+                             deliver_policy="new") as oc:
+        with pytest.raises(jetwire.TimeoutError):
+            oc.next(timeout=0.3)
+        js.publish("orders.a", b"13")
+        assert oc.next(timeout=2.0).data == b"13"
+
+
+def test_ordered_consumer_closed_from_other_threads(nats_server):
+    """close() from another thread ends an iteration waiting forever; a
+    closed connection ends one with CONNECTION_CLOSED."""
+    import threading
+    nc = jetwire.connect(nats_server.url)
+    js = nc.jetstream()
+    orders(js)
+    js.publish("orders.x", b"1")
+    oc = js.ordered_consumer("ORDERS")
+    seen = []
+    t = threading.Thread(target=lambda: seen.extend(m.data for m in oc))
+    t.start()
+    time.sleep(0.3)
+    oc.close()
+    t.join(5)
+    assert not t.is_alive() and seen == [b"1"]
+    oc = js.ordered_consumer("ORDERS")
+    codes = []
+
+    def follow():
+        try:
+            for _ in oc:
+                pass
+        except jetwire.Error as e:
+            codes.append(e.code)
+    t = threading.Thread(target=follow)
+    t.start()
+    time.sleep(0.3)
+    nc.close()
+    t.join(5)
+    assert not t.is_alive() and codes == ["CONNECTION_CLOSED"]
+    oc.close()  # harmless after the connection's close
+
+
+def test_aio_ordered_consumer(nats_server):
+    async def main():
+        nc = await jetwire.aio.connect(nats_server.url)
+        js = nc.jetstream()
+        await js.create_or_update_stream(name="ORDERS",
+                                         subjects=["orders.>"])
+        for i in range(10):
+            await js.publish("orders.new", b"%d" % i)
+        oc = await js.ordered_consumer("ORDERS", idle_heartbeat=0.3)
+        assert isinstance(oc, jetwire.aio.OrderedConsumer)
+        got = []
+        async for m in oc:
+            assert isinstance(m, jetwire.aio.Msg)
+            got.append(m.metadata.sequence.stream)
+            if len(got) == 10:
+                break
+        assert got == list(range(1, 11)) and oc.last_sequence == 10
+        (name,) = await js.consumer_names("ORDERS")
+        await js.delete_consumer("ORDERS", name)
+        for i in range(10, 15):
+            await js.publish("orders.new", b"%d" % i)
+        for seq in range(11, 16):
+            m = await oc.next(timeout=5.0)
+            assert m.metadata.sequence.stream == seq
+        # A cancelled wait loses nothing: its slice's message comes next.
+        task = asyncio.ensure_future(oc.next(timeout=None))
+        await asyncio.sleep(0.1)
+        task.cancel()
+        await js.publish("orders.new", b"15")
+        m = await oc.next(timeout=3.0)
+        assert (m.data, oc.last_sequence) == (b"15", 16)
+        with pytest.raises(jetwire.TimeoutError):
+            await oc.next(timeout=0.2)
+        assert await oc.fetch(5, timeout=0.2) == []
+        await js.publish("orders.new", b"16")
+        assert [m.data for m in await oc.fetch(5, timeout=2.0)] == [b"16"]
+        assert [m async for m in oc.messages(timeout=0.2)] == []
+        await oc.close()
+        assert await js.consumer_names("ORDERS") == []
+        with pytest.raises(jetwire.InvalidSubscriptionError):
+            await oc.next(timeout=0.1)
+        async with await js.ordered_consumer(
+                "ORDERS", "orders.new", deliver_policy="by_start_sequence",
+                opt_start_seq=17) as oc2:
+            assert (await oc2.next(timeout=2.0)).data == b"16"
+        await nc.close()
+    asyncio.run(main())

@@ -69,6 +69,15 @@ VALID = {
     "no_wait": False,
     "expires": 1.0,
     "handler": print,
+    # js.ordered_consumer
+    "filter_subject": None,
+    "deliver_policy": None,
+    "opt_start_seq": None,
+    "opt_start_time": None,
+    "headers_only": None,
+    "replay_policy": None,
+    "idle_heartbeat": None,
+    "description": None,
     # Key-Value (js.*key_value*, buckets, watchers); "value" is KV_VALID's
     "bucket": "sweep-kv",
     "key": "k",
@@ -312,21 +321,26 @@ def test_aio_sweep(nats_server):
 
 
 def js_objects(nats_server):
-    """A connection, its JetStream context, a stream and a consumer."""
+    """A connection, its JetStream context, a stream, a consumer and an
+    ordered consumer."""
     nc = jetwire.connect(nats_server.url, name="sweep-js")
     js = nc.jetstream(timeout=2.0)
     js.create_or_update_stream(name="SWEEP", subjects=["sweep.>"])
     js.publish("sweep.subject", b"x")
     cons = js.create_or_update_consumer("SWEEP", durable="sweep-c")
-    return nc, {"js": js, "cons": cons}
+    return nc, {"js": js, "cons": cons,
+                "ordered": js.ordered_consumer("SWEEP")}
 
 
 def finish(result):
-    """End what a call started (a generator, a consume, a watcher)."""
+    """End what a call started (a generator, a consume, a watcher, an
+    ordered consumer)."""
     if inspect.isgenerator(result):
         result.close()
     elif isinstance(result, (jetwire.ConsumeContext, jetwire.KeyWatcher)):
         result.stop()
+    elif isinstance(result, jetwire.OrderedConsumer):
+        result.close()
 
 
 def required_args(fn, valid):
@@ -401,7 +415,8 @@ def test_aio_jetstream_sweep(nats_server):
         await js.create_or_update_stream(name="SWEEP", subjects=["sweep.>"])
         await js.publish("sweep.subject", b"x")
         cons = await js.create_or_update_consumer("SWEEP", durable="c")
-        return nc, {"js": js, "cons": cons}
+        return nc, {"js": js, "cons": cons,
+                    "ordered": await js.ordered_consumer("SWEEP")}
 
     asyncio.run(aio_sweep_objects(objects))
 

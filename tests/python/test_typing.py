@@ -45,6 +45,14 @@ USER_PROGRAM = textwrap.dedent('''
             for m in cons.fetch(10, timeout=1.0):
                 seq: int = m.metadata.sequence.stream
                 m.ack()
+            oc: jetwire.OrderedConsumer
+            with js.ordered_consumer("T", "t.a", deliver_policy="all",
+                                     idle_heartbeat=1.0) as oc:
+                first: jetwire.Msg = oc.next(timeout=1.0)
+                batch: List[jetwire.Msg] = oc.fetch(10, timeout=0.5)
+                for m in oc.messages(timeout=0.5):
+                    data: bytes = m.data
+                last: int = oc.last_sequence
             return ack.seq
 
 
@@ -55,6 +63,13 @@ USER_PROGRAM = textwrap.dedent('''
         cons = await js.create_or_update_consumer("T", durable="d")
         for m in await cons.fetch(1, timeout=1.0):
             await m.ack()
+        async with await js.ordered_consumer("T", opt_start_seq=1,
+                                             deliver_policy="by_start_sequence"
+                                             ) as oc:
+            got: jetwire.aio.Msg = await oc.next(timeout=1.0)
+            async for om in oc.messages(timeout=0.5):
+                stream_seq: int = om.metadata.sequence.stream
+            last: int = oc.last_sequence
         await nc.close()
         return ack.seq
 

@@ -10,8 +10,9 @@ from ._codec import pack, unpack
 from ._errors import *  # noqa: F401,F403
 from ._errors import Error, error_for
 from ._client import Connection, Event, Headers, Msg, Subscription, connect
-from ._jetstream import (JetStream, Consumer, ConsumeContext, PubAck,
-                         PubAckFuture, MsgMetadata, SequencePair)
+from ._jetstream import (JetStream, Consumer, ConsumeContext,
+                         OrderedConsumer, PubAck, PubAckFuture, MsgMetadata,
+                         SequencePair)
 from ._kv import Entry, KeyValue, KeyValueStatus, KeyWatcher
 from ._jetwire import ffi as _ffi, lib as _lib
 
@@ -25,6 +26,7 @@ __all__ = [
     "JetStream",
     "Consumer",
     "ConsumeContext",
+    "OrderedConsumer",
     "PubAck",
     "PubAckFuture",
     "MsgMetadata",

@@ -198,6 +198,12 @@ int jw_consume_next(jw_consume *cc, jw_msg **msgs, int max,
                     int64_t timeout_ms);
 int jw_consume_stop(jw_consume *cc);
 void jw_consume_free(jw_consume *cc);
+typedef struct jw_ordered jw_ordered;
+int jw_js_ordered_consumer(jw_js *js, const char *stream,
+                           const char *config_json, jw_ordered **out);
+int jw_ordered_next(jw_ordered *oc, jw_msg **msgs, int max,
+                    int64_t timeout_ms);
+void jw_ordered_free(jw_ordered *oc);
 int jw_msg_ack(jw_msg *msg);
 int jw_msg_ack_sync(jw_msg *msg, int64_t timeout_ms);
 int jw_msg_nak(jw_msg *msg);

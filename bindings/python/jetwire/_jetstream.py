@@ -11,20 +11,22 @@ from __future__ import annotations
 import json
 import math
 import threading
+import time
 import weakref
 from typing import (TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Mapping, Optional,
                     Sequence, Tuple)
 
 from ._client import (JW_OK, HeadersIn, Msg, Payload, _BATCH, _build_msg,
                       _int_arg, _ms, _raise, _read_messages, _subject)
-from ._errors import Error
+from ._errors import Error, error_for
 from ._jetwire import ffi, lib
 
 if TYPE_CHECKING:
     from ._kv import KeyValue
 
 __all__ = ["JetStream", "Consumer", "PubAck", "PubAckFuture",
-           "MsgMetadata", "SequencePair", "ConsumeContext"]
+           "MsgMetadata", "SequencePair", "ConsumeContext",
+           "OrderedConsumer"]
 
 # Fields a 2.9.10 server knows (the engine refuses newer ones with
 # NOT_SUPPORTED), and which of them are durations.
@@ -46,6 +48,10 @@ _CONSUMER_FIELDS = frozenset((
     "max_expires", "max_bytes", "deliver_subject", "deliver_group",
     "inactive_threshold", "num_replicas", "mem_storage", "filter_subjects",
     "metadata"))
+# What an ordered consumer may set (the engine forces the rest).
+_ORDERED_FIELDS = frozenset((
+    "deliver_policy", "opt_start_seq", "opt_start_time", "filter_subject",
+    "headers_only", "replay_policy", "idle_heartbeat", "description"))
 _DURATIONS = frozenset(("max_age", "duplicate_window", "ack_wait",
                         "idle_heartbeat", "inactive_threshold",
                         "max_expires"))
@@ -594,6 +600,34 @@ class JetStream:
                                       _name(stream, "stream"))
         return names
 
+    def ordered_consumer(self, stream: str,
+                         filter_subject: Optional[str] = None, *,
+                         deliver_policy: Optional[str] = None,
+                         opt_start_seq: Optional[int] = None,
+                         opt_start_time: Optional[str] = None,
+                         headers_only: Optional[bool] = None,
+                         replay_policy: Optional[str] = None,
+                         idle_heartbeat: Optional[float] = None,
+                         description: Optional[str] = None
+                         ) -> "OrderedConsumer":
+        """Every message of stream (or of filter_subject) in stream order,
+        without gaps, duplicates or acks: an ephemeral push consumer the
+        engine makes again from the next sequence when a gap shows or the
+        server's consumer goes silent. deliver_policy ("all", "last",
+        "new", "by_start_sequence" with opt_start_seq, "by_start_time"
+        with opt_start_time, RFC 3339), idle_heartbeat in seconds (5.0).
+        StreamNotFoundError when there is no such stream."""
+        fields: Dict[str, Any] = dict(
+            filter_subject=filter_subject, deliver_policy=deliver_policy,
+            opt_start_seq=opt_start_seq, opt_start_time=opt_start_time,
+            headers_only=headers_only, replay_policy=replay_policy,
+            idle_heartbeat=idle_heartbeat, description=description)
+        cfg = _config(_ORDERED_FIELDS, "ordered consumer", None, fields)
+        p = ffi.new("jw_ordered **")
+        _js_check(self._call(lib.jw_js_ordered_consumer,
+                             _name(stream, "stream"), cfg, p))
+        return OrderedConsumer(self, p[0], stream)
+
     # -- key-value buckets ------------------------------------------------
 
     def _kv_call(self, fn: Callable[..., int], bucket: Optional[str],
@@ -813,6 +847,154 @@ class ConsumeContext:
         if self._thread is not threading.current_thread():
             self._thread.join(None if timeout is None or
                               timeout == math.inf else timeout)
+
+
+#: A blocking wait on an ordered consumer is made of engine waits this
+#: long, so that close() from another thread gets in soon.
+_SLICE_MS = 500
+
+
+def _free_ordered(handle: Any, lock: Any) -> None:
+    with lock:  # not while another thread is inside jw_ordered_next
+        lib.jw_ordered_free(handle)
+
+
+def _stream_seq(reply: Optional[str]) -> int:
+    return 0 if reply is None else _metadata(reply).sequence.stream
+
+
+class OrderedConsumer:
+    """An ordered consumer (``js.ordered_consumer``): ``next``, ``fetch``
+    or iterate (``messages(timeout)``, ``for msg in oc``); messages need no
+    ack. ``close()`` or ``with`` ends it and deletes the server's
+    consumer."""
+
+    def __init__(self, js: JetStream, handle: Any, stream: str) -> None:
+        self._js = js  # the context must outlive the handle
+        self._handle = handle
+        self.stream = stream
+        self._lock = threading.Lock()
+        self._finalizer = weakref.finalize(self, _free_ordered, handle,
+                                           self._lock)
+        _own(js._conn, self._finalizer)
+        # The reply subject of the last message handed out: its sequence
+        # is last_sequence. (The engine's count includes messages taken in
+        # a batch but not yet handed out by an iterator.)
+        self._last_reply: Optional[str] = None
+        self._closed = False  # by close(): iteration ends quietly
+
+    _cls: type = Msg
+
+    def _h(self) -> Any:
+        self._js._h()
+        if not self._finalizer.alive:
+            raise error_for("INVALID_SUBSCRIPTION",
+                            "ordered consumer was closed")
+        return self._handle
+
+    def _take(self, max_msgs: int, ms: int) -> List[Msg]:
+        """One jw_ordered_next, waiting up to ms: [] when nothing came."""
+        msgs = ffi.new("jw_msg *[]", max_msgs)
+        state = self._js._conn._state
+        with self._lock:
+            got = _guarded(state, self._h, lib.jw_ordered_next,
+                           (msgs, max_msgs, ms))
+        if got < 0:
+            _js_check(got)
+        return _read_messages(state, msgs, got, self._cls, keep=True)
+
+    def _wait(self, max_msgs: int, ms: int) -> List[Msg]:
+        """Up to max_msgs, waiting up to ms (< 0: until one comes) in
+        slices: [] when nothing came in time."""
+        deadline = None if ms < 0 else time.monotonic() + ms / 1000
+        while True:
+            left = _SLICE_MS if deadline is None else min(
+                _SLICE_MS, max(0, int((deadline - time.monotonic()) * 1000)))
+            got = self._take(max_msgs, left)
+            if got or (deadline is not None and
+                       time.monotonic() >= deadline):
+                return got
+
+    def next(self, timeout: Optional[float] = 5.0) -> Msg:
+        """The next message; jetwire.TimeoutError when none came within
+        timeout seconds (None: wait until one comes)."""
+        got = self._wait(1, _ms(timeout))
+        if not got:
+            raise error_for("TIMEOUT", "no message within %s s" % timeout)
+        self._last_reply = got[0].reply
+        return got[0]
+
+    def fetch(self, batch: int = 1,
+              timeout: Optional[float] = 5.0) -> List[Msg]:
+        """Up to batch messages, waiting up to timeout seconds for the
+        first (then taking only what is there); an empty list when none
+        came."""
+        n = _int_arg(batch, "batch", 1)
+        if n > 1 << 20:
+            raise ValueError("batch must be at most %d" % (1 << 20))
+        got = self._wait(min(n, _BATCH), _ms(timeout))
+        while got and len(got) < n:
+            more = self._take(min(n - len(got), _BATCH), 0)
+            if not more:
+                break
+            got += more
+        if got:
+            self._last_reply = got[-1].reply
+        return got
+
+    def messages(self, timeout: Optional[float] = None) -> Iterator[Msg]:
+        """Iterate until timeout seconds pass without a message (None:
+        never) or the consumer is closed."""
+        return self._iterate(_ms(timeout))
+
+    def _iterate(self, ms: int) -> Iterator[Msg]:
+        while True:
+            try:
+                got = self._wait(_BATCH, ms)
+            except Error:
+                if self._closed:
+                    return
+                raise
+            if not got:
+                return
+            for m in got:
+                if self._closed:
+                    return
+                self._last_reply = m.reply
+                yield m
+
+    def __iter__(self) -> Iterator[Msg]:
+        return self._iterate(-1)
+
+    @property
+    def last_sequence(self) -> int:
+        """The stream sequence of the last message handed out (0: none
+        yet); it stays readable after close."""
+        return _stream_seq(self._last_reply)
+
+    def close(self) -> None:
+        """Stop and delete the server's consumer. Closing twice is
+        harmless."""
+        self._closed = True
+        state = self._js._conn._state
+        try:
+            state.enter()
+        except Error:
+            return  # the connection's close frees it (or has)
+        try:
+            self._finalizer()  # a round trip: counted as a call
+        finally:
+            state.leave()
+
+    def __enter__(self) -> "OrderedConsumer":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return "<jetwire.OrderedConsumer %s%s>" % (
+            self.stream, "" if self._finalizer.alive else " closed")
 
 
 # Lists the sweep and the docs share.

@@ -32,7 +32,7 @@ from ._jetstream import PubAck, _js_check
 from ._jetwire import ffi, lib
 
 __all__ = ["connect", "Connection", "Subscription", "Msg", "JetStream",
-           "Consumer", "KeyValue", "KeyWatcher"]
+           "Consumer", "OrderedConsumer", "KeyValue", "KeyWatcher"]
 
 Callback = Callable[..., Any]
 
@@ -605,6 +605,14 @@ class JetStream:
         out: List[str] = await self._run(self._js.consumer_names, stream)
         return out
 
+    async def ordered_consumer(self, stream: str,
+                               filter_subject: Optional[str] = None,
+                               **options: Any) -> "OrderedConsumer":
+        """As the blocking ordered_consumer (deliver_policy=,
+        opt_start_seq=, ..., idle_heartbeat= seconds)."""
+        return OrderedConsumer(await self._run(
+            self._js.ordered_consumer, stream, filter_subject, **options))
+
     # -- key-value buckets ------------------------------------------------
 
     async def _key_value(self, fn: Callable[..., Any], *args: Any,
@@ -704,6 +712,111 @@ class Consumer:
 
     def __repr__(self) -> str:
         return "<jetwire.aio.Consumer %s/%s>" % (self.stream, self.name)
+
+
+class OrderedConsumer:
+    """An asyncio ordered consumer: ``await oc.next(timeout)``,
+    ``await oc.fetch(batch, timeout)``, ``async for msg in oc`` (or
+    ``oc.messages(timeout)``), ``oc.last_sequence``; ``await oc.close()``
+    or ``async with``. The engine's waits run on the loop's default
+    executor in slices of at most a second; what a slice took after its
+    task was cancelled is kept for the next call, so no message is lost."""
+
+    def __init__(self, oc: "_js.OrderedConsumer") -> None:
+        self._oc = oc
+        oc._cls = Msg
+        self.stream = oc.stream
+        self._buffer: Deque[Msg] = collections.deque()
+        self._inflight: "Optional[asyncio.Future[Any]]" = None
+        self._last_reply: Optional[str] = None
+
+    async def _fill(self, ms: int) -> None:
+        """Wait up to ms (< 0: until one comes) for messages in the
+        buffer."""
+        loop = asyncio.get_running_loop()
+        deadline = None if ms < 0 else loop.time() + ms / 1000
+        while not self._buffer:
+            fut = self._inflight
+            if fut is None:
+                step = 1000 if deadline is None else min(
+                    1000, max(0, int((deadline - loop.time()) * 1000)))
+                fut = loop.run_in_executor(None, self._oc._take, _BATCH,
+                                           step)
+                self._inflight = fut
+            # Waited on, not awaited: a cancelled task leaves the slice
+            # running, and what it takes waits in it for the next call.
+            await asyncio.wait({fut})
+            if self._inflight is fut:
+                self._inflight = None
+                self._buffer.extend(fut.result())  # or raise its error
+            if deadline is not None and loop.time() >= deadline:
+                return
+
+    def _hand_out(self) -> Msg:
+        m = self._buffer.popleft()
+        self._last_reply = m.reply
+        return m
+
+    async def next(self, timeout: Optional[float] = 5.0) -> Msg:
+        """The next message; jetwire.TimeoutError when none came within
+        timeout seconds (None: wait until one comes)."""
+        await self._fill(_ms(timeout))
+        if not self._buffer:
+            raise error_for("TIMEOUT", "no message within %s s" % timeout)
+        return self._hand_out()
+
+    async def fetch(self, batch: int = 1,
+                    timeout: Optional[float] = 5.0) -> List[Msg]:
+        """Up to batch messages, waiting up to timeout seconds for the
+        first; [] when none came."""
+        n = _int_arg(batch, "batch", 1)
+        await self._fill(_ms(timeout))
+        return [self._hand_out() for _ in range(min(n, len(self._buffer)))]
+
+    def messages(self,
+                 timeout: Optional[float] = None) -> AsyncIterator[Msg]:
+        """Iterate until timeout seconds pass without a message (None:
+        never) or the consumer is closed."""
+        return self._iterate(_ms(timeout))
+
+    async def _iterate(self, ms: int) -> AsyncIterator[Msg]:
+        while True:
+            try:
+                await self._fill(ms)
+            except Error:
+                if self._oc._closed:
+                    return
+                raise
+            if not self._buffer or self._oc._closed:
+                return
+            yield self._hand_out()
+
+    def __aiter__(self) -> AsyncIterator[Msg]:
+        return self._iterate(-1)
+
+    @property
+    def last_sequence(self) -> int:
+        """The stream sequence of the last message handed out (0: none
+        yet)."""
+        return _js._stream_seq(self._last_reply)
+
+    async def close(self) -> None:
+        """Stop and delete the server's consumer (a round trip, on the
+        executor). Closing twice is harmless."""
+        self._oc._closed = True
+        self._buffer.clear()
+        await asyncio.get_running_loop().run_in_executor(None,
+                                                         self._oc.close)
+
+    async def __aenter__(self) -> "OrderedConsumer":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return "<jetwire.aio.OrderedConsumer %s%s>" % (
+            self.stream, " closed" if self._oc._closed else "")
 
 
 class KeyValue:
