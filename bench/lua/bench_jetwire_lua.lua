@@ -323,7 +323,7 @@ local function run_responder(a)
     io.stdout:write("READY\n")
     io.stdout:flush()
     while true do
-        local msg, err = sub:next_msg(-1)
+        local msg, err = sub:next_msg(math.huge)
         if not msg then die("next_msg", err, 1) end
         local data = msg.data
         if data == "CPU?" or data == "STOP" then
