@@ -8,10 +8,11 @@
 #   ROUNDS=5                  rounds per (mode, size); the median is reported
 #   SIZES="16 128"            payload bytes
 #   N_PUB=2000000 N_PUBSUB=500000 N_REQREP=5000     both clients, the same n
-#   BENCH_CLIENTS="lua lua-proc c c-pull"   which clients (lua: one Lua
+#   BENCH_CLIENTS="lua lua-proc lua-driven c c-pull"   which clients (lua: one Lua
 #                  state; lua-proc: the publisher or the responder in a
 #                  second Lua process; c-pull: reqrep with C's pulling
-#                  responder thread)
+#                  responder thread; lua-driven: reqrep with both Lua
+#                  processes on loop = "driven")
 #   LUA=lua5.4
 #   BUILD_DIR=<repo>/build-bench, BENCH_JETWIRE_BIN   as for bench/run.sh
 set -euo pipefail
@@ -23,7 +24,7 @@ SIZES=${SIZES:-16 128}
 N_PUB=${N_PUB:-2000000}
 N_PUBSUB=${N_PUBSUB:-500000}
 N_REQREP=${N_REQREP:-5000}
-BENCH_CLIENTS=${BENCH_CLIENTS:-lua lua-proc c c-pull}
+BENCH_CLIENTS=${BENCH_CLIENTS:-lua lua-proc lua-driven c c-pull}
 LUA=${LUA:-lua5.4}
 LUA_BENCH=$ROOT/bench/lua/bench_jetwire_lua.lua
 OUT_DIR=$ROOT/bench/results
@@ -63,6 +64,10 @@ run_one() { # client mode size
     lua-proc)
         [ "$2" != pub ] || return 0
         cmd=("$LUA" "$LUA_BENCH" --variant proc)
+        ;;
+    lua-driven)
+        [ "$2" = reqrep ] || return 0
+        cmd=("$LUA" "$LUA_BENCH" --variant driven)
         ;;
     c) cmd=("$JW_BIN") ;;
     c-pull)

@@ -23,6 +23,9 @@
 --           a second lua5.4 process (--role responder) pulling with
 --           sub:next_msg and the requester calls nc:request; CPU is both
 --           processes' (the responder reports its own, in the window).
+--           Variant "driven": the same two processes with connections made
+--           with loop = "driven", the engine's loop running on the Lua
+--           thread inside nc:request and sub:next_msg.
 --
 --   lua5.4 bench_jetwire_lua.lua --mode pub|pubsub|reqrep [--size B]
 --       [--n N] [--url URL] [--warmup N] [--timeout-ms MS] [--variant V]
@@ -39,7 +42,7 @@ local jetwire = require "jetwire"
 local LIB = "jetwire-lua"
 local VARIANTS = { pub = { default = true },
                    pubsub = { default = true, next = true, proc = true },
-                   reqrep = { default = true, proc = true } }
+                   reqrep = { default = true, proc = true, driven = true } }
 local CHUNK = 1024 -- pubsub: messages published between two pulls
 local BATCH = 256  -- pubsub: messages per next_msgs call
 
@@ -147,7 +150,11 @@ local function report(a, w, count, samples)
 end
 
 local function connect(a, name)
-    local nc, err = jetwire.connect{ servers = a.url, name = name }
+    -- Variant "driven": the connection's loop runs on this thread, inside
+    -- the calls that wait (connect's loop = "driven").
+    local nc, err = jetwire.connect{ servers = a.url, name = name,
+                                     loop = a.variant == "driven" and "driven"
+                                         or nil }
     if not nc then die("connect", err) end
     return nc
 end
@@ -197,9 +204,10 @@ end
 -- "r": returns the pipe from its stdout; "w": the pipe to its stdin and
 -- the file its stdout goes to.
 local function spawn(a, role, mode)
-    local cmd = ("%q %q --role %s --url %q --subject %q --size %d --n %d")
+    local cmd = ("%q %q --role %s --url %q --subject %q --size %d --n %d "
+                 .. "--variant %s")
         :format(arg[-1] or "lua5.4", arg[0], role, a.url, a.subject, a.size,
-                a.n)
+                a.n, a.variant)
     local out
     if mode == "w" then
         out = os.tmpname()
@@ -453,7 +461,7 @@ elseif a.mode == "pub" then
     status = run_pub(a)
 elseif a.mode == "pubsub" then
     status = run_pubsub(a)
-elseif a.variant == "proc" then
+elseif a.variant == "proc" or a.variant == "driven" then
     status = run_reqrep_process(a)
 else
     status = run_reqrep_fd(a)

@@ -10,6 +10,9 @@ local LUA = { lib = "jetwire-lua", variant = "default",
 local LUA_PROC = { lib = "jetwire-lua", variant = "proc",
                    name = "Lua, responder process (nc:request)",
                    row = "(other side in a second process)" }
+local LUA_DRIVEN = { lib = "jetwire-lua", variant = "driven",
+                     name = "Lua, both processes loop = \"driven\"",
+                     row = "(two processes, loop = \"driven\")" }
 local C = { lib = "jetwire", variant = "default",
             name = "C engine (responder: handler on the loop thread)" }
 local C_PULL = { lib = "jetwire", variant = "pull",
@@ -83,7 +86,7 @@ w("| mode | size B | Lua msg/s | C msg/s | rate Lua / C | Lua CPU s/M | " ..
 w("|---|---:|---:|---:|---:|---:|---:|---:|")
 for _, mode in ipairs(MODES) do
     for _, size in ipairs(sizes) do
-        for _, lua in ipairs({ LUA, LUA_PROC }) do
+        for _, lua in ipairs({ LUA, LUA_PROC, LUA_DRIVEN }) do
             local lr = median(lua, mode, size, "rate")
             local cr = median(C, mode, size, "rate")
             if lr or (lua == LUA and cr) then
@@ -106,7 +109,7 @@ w("| client | size B | p50 | p90 | p99 | mean | req/s | p50 / C | " ..
   "best p50 | best p50 / C |")
 w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for _, size in ipairs(sizes) do
-    for _, who in ipairs({ LUA, LUA_PROC, C, C_PULL }) do
+    for _, who in ipairs({ LUA, LUA_PROC, LUA_DRIVEN, C, C_PULL }) do
         local p50 = median(who, "reqrep", size, "p50_us")
         if p50 then
             w(("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |"):format(
@@ -137,6 +140,18 @@ for _, t in ipairs(TARGETS) do
             w(("| %s | %d | %.2f | %s |"):format(label, size, r,
                                                  met and "yes" or "no"))
         end
+    end
+end
+w("")
+w("Request/reply p50 <= 1.2x C with the Lua processes on a driven loop " ..
+  "(connect's loop = \"driven\"): ")
+w("")
+for _, size in ipairs(sizes) do
+    local r = ratio(median(LUA_DRIVEN, "reqrep", size, "p50_us"),
+                    median(C, "reqrep", size, "p50_us"))
+    if r then
+        w(("- %d B: %.2f %s"):format(size, r, r <= 1.2 and "(met)"
+                                                  or "(not met)"))
     end
 end
 w("")

@@ -173,6 +173,41 @@ static void push_servers(lua_State *L, int idx, int arg)
         luaL_argerror(L, arg, "servers contain NUL");
 }
 
+static int driven_loop_gc(lua_State *L)
+{
+    jw_loop **slot = lua_touserdata(L, 1);
+    jw_loop_free(*slot);
+    *slot = NULL;
+    return 0;
+}
+
+/* The Lua state's driven loop, shared by its connections made with
+ * loop = "driven" (so that a call waiting on one keeps the others
+ * moving), made on first use; the registry holds it until the state
+ * closes. NULL when it cannot be made. */
+jw_loop *ljw_driven_loop(lua_State *L)
+{
+    static const char key = 0;
+    jw_loop *loop = NULL;
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &key) == LUA_TUSERDATA)
+        loop = *(jw_loop **)lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    if (loop)
+        return loop;
+    jw_loop **slot = lua_newuserdatauv(L, sizeof(*slot), 0);
+    *slot = NULL;
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, driven_loop_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_setmetatable(L, -2);
+    if (jw_loop_new_driven(slot) != JW_OK) {
+        lua_pop(L, 1);
+        return NULL;
+    }
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &key);
+    return *slot;
+}
+
 /* jetwire.connect{servers = ..., name = ..., ...} or
  * jetwire.connect(servers [, options]). */
 int ljw_connect(lua_State *L)
@@ -202,6 +237,7 @@ int ljw_connect(lua_State *L)
     /* Check everything before allocating anything. */
     option_value values[OPTION_COUNT];
     int count = 0;
+    int driven = 0;
     if (opts) {
         lua_pushnil(L);
         while (lua_next(L, opts)) {
@@ -211,6 +247,18 @@ int ljw_connect(lua_State *L)
             for (int i = 0; key && i < OPTION_COUNT; i++)
                 if (strcmp(key, option_table[i].name) == 0)
                     index = i;
+            if (key && strcmp(key, "loop") == 0) {
+                const char *mode = lua_type(L, -1) == LUA_TSTRING
+                                       ? lua_tostring(L, -1)
+                                       : "";
+                if (strcmp(mode, "driven") && strcmp(mode, "thread"))
+                    luaL_argerror(L, opts,
+                                  "option 'loop' must be \"thread\" or "
+                                  "\"driven\"");
+                driven = strcmp(mode, "driven") == 0;
+                lua_pop(L, 1);
+                continue;
+            }
             if (index < 0 && !(key && strcmp(key, "servers") == 0))
                 luaL_argerror(
                     L, opts,
@@ -223,6 +271,7 @@ int ljw_connect(lua_State *L)
 
     ljw_conn *c = lua_newuserdatauv(L, sizeof(*c), 1);
     c->conn = NULL;
+    c->loop = NULL;
     luaL_setmetatable(L, LJW_CONN);
     lua_createtable(L, 0, 2);
     lua_newtable(L);
@@ -239,6 +288,12 @@ int ljw_connect(lua_State *L)
     void **slot = ljw_box_new(L, free_opts);
     jw_status st = jw_opts_new((jw_opts **)slot);
     jw_opts *o = *slot;
+    if (st == JW_OK && driven) {
+        /* The loop runs on this thread, inside the calls that wait and
+         * nc:run(): no thread hand-off per message or request. */
+        c->loop = ljw_driven_loop(L);
+        st = c->loop ? jw_opts_set_loop(o, c->loop) : JW_ENO_MEMORY;
+    }
     for (int i = 0; st == JW_OK && i < count; i++) {
         const char *name = option_table[values[i].index].name;
         switch (option_table[values[i].index].kind) {
@@ -256,8 +311,10 @@ int ljw_connect(lua_State *L)
     if (st == JW_OK)
         st = jw_conn_connect(lua_tostring(L, servers), o, &c->conn);
     ljw_box_forget(slot);
-    if (st != JW_OK)
+    if (st != JW_OK) {
+        c->loop = NULL;
         return ljw_fail(L, st);
+    }
     lua_pushvalue(L, conn_idx);
     return 1;
 }
@@ -493,6 +550,7 @@ static void release(lua_State *L, int idx, int keep_completions)
     jw_conn *conn = c->conn;
     c->conn = NULL;
     jw_conn_free(conn);
+    c->loop = NULL;
 }
 
 static int l_close(lua_State *L)

@@ -45,6 +45,7 @@
 
 typedef struct ljw_conn {
     jw_conn *conn; /* NULL once closed */
+    jw_loop *loop; /* the state's driven loop (loop = "driven"), or NULL */
 } ljw_conn;
 
 typedef struct ljw_sub {
@@ -76,6 +77,7 @@ void *ljw_check_self(lua_State *L, int arg, int mt_idx, const char *tname);
 
 /* Arguments (jetwire.c). */
 int64_t ljw_timeout_ms(lua_State *L, int arg, double default_seconds);
+jw_loop *ljw_driven_loop(lua_State *L);
 const char *ljw_check_string(lua_State *L, int arg, size_t *len);
 const char *ljw_opt_data(lua_State *L, int arg, size_t *len);
 int ljw_has_nul(const char *s, size_t len);

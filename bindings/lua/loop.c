@@ -77,6 +77,27 @@ static int l_fd(lua_State *L)
     return 1;
 }
 
+/* nc:run([timeout = 0]) -> true: a connection made with loop = "driven"
+ * does its socket and timer work here (and inside the calls that wait):
+ * run it whenever the program is not inside a jetwire call, waiting up to
+ * timeout seconds for something to happen. */
+static int l_run(lua_State *L)
+{
+    ljw_conn *c = ljw_check_conn(L, 1);
+    int64_t ms = ljw_timeout_ms(L, 2, 0);
+    if (!c->conn)
+        return ljw_conn_closed(L);
+    if (!c->loop)
+        return ljw_fail_code(L, "INVALID_ARG",
+                             "run() is for connections made with "
+                             "loop = \"driven\"");
+    jw_status st = jw_loop_run(c->loop, ms);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 static const char *const request_options[] = {"headers", NULL};
 
 /* nc:request_start(subject, data [, {headers = }]) -> id */
@@ -365,6 +386,7 @@ void ljw_run_handlers(lua_State *L, int conn_idx)
 
 static const luaL_Reg loop_methods[] = {
     {"fd", l_fd},
+    {"run", l_run},
     {"process", l_process},
     {"request_start", l_request_start},
     {"request_poll", l_request_poll},

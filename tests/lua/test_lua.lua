@@ -130,6 +130,35 @@ test("batches, iterator, pending, limits", function()
     nc:close()
 end)
 
+test("a driven loop: the engine's work on this thread", function()
+    local a = assert(jetwire.connect{ servers = url, loop = "driven" })
+    local b = assert(jetwire.connect{ servers = url, loop = "driven" })
+    local t = connect()
+    -- Waiting calls run the loop: subscribe, flush, next_msg, request.
+    local sub = assert(b:subscribe("drv.svc"))
+    assert(b:flush(2))
+    assert(t:publish("drv.svc", "from a thread loop"))
+    eq(assert(sub:next_msg(2)).data, "from a thread loop")
+    -- Both connections share the state's loop: a request started on one
+    -- is answered from the other while either runs it.
+    local id = assert(a:request_start("drv.svc", "q"))
+    assert(assert(sub:next_msg(2)):respond("r"))
+    local rid, reply
+    local deadline = jetwire.now() + 2
+    repeat
+        assert(a:run(0.05))
+        a:process()
+        rid, reply = a:request_poll()
+    until rid or jetwire.now() > deadline
+    eq(rid, id); eq(reply.data, "r")
+    fails("NO_RESPONDERS", a.request, a, "drv.nobody", "x", 2)
+    fails("INVALID_ARG", t.run, t) -- not a driven connection
+    local ok, err = pcall(jetwire.connect, { servers = url, loop = "x" })
+    assert(not ok and tostring(err):find("loop"), tostring(err))
+    a:close(); b:close(); t:close()
+    fails("CONNECTION_CLOSED", a.run, a)
+end)
+
 test("request, respond, no responders, timeout", function()
     local nc = connect()
     local svc = assert(nc:subscribe("t.svc"))

@@ -25,6 +25,7 @@ local BASE = {
         request = { "sweep.nobody", "x", 0.05 },
         subscribe = { "sweep.other" },
         flush = { 1 },
+        run = { 0 },
         rtt = {},
         drain = { 1 },
         close = {},
