@@ -779,14 +779,20 @@ static int entries_step(lua_State *L)
     ljw_watcher *w = lua_touserdata(L, lua_upvalueindex(1));
     int64_t ms = lua_tointeger(L, lua_upvalueindex(2));
     lua_settop(L, 0);
-    if (!w->w || watch_step(L, w, ms) != JW_OK)
-        return 0; /* stopped, timed out or failed: the loop ends */
+    if (!w->w)
+        return 0; /* stopped: the loop ends */
+    jw_status st = watch_step(L, w, ms);
+    if (st == JW_ETIMEOUT)
+        return 0; /* nothing within the timeout: the loop ends */
+    if (st != JW_OK) /* a failure must not look like the end */
+        return raise_status(L, st);
     return 1;
 }
 
 /* for entry in w:entries([timeout]) do ... end: entries, and false once
  * for the marker, until nothing came within timeout (default: wait
- * forever), the watcher stopped or failed. */
+ * forever) or the watcher stopped; a failure (the connection closed, ...)
+ * raises "CODE: message". */
 static int l_watcher_entries(lua_State *L)
 {
     check_watcher(L, 1);

@@ -244,6 +244,14 @@ bucket_test("the marker comes exactly once, after the current values",
     fails("TIMEOUT", w2.next, w2, 0)
     w2:stop()
     for _ in w2:entries(0) do error("a stopped watcher gives nothing") end
+    -- A failure is not the end: iterating a watcher whose connection
+    -- closed raises.
+    local other = connect()
+    local okv = assert(assert(other:jetstream()):key_value(kv:bucket()))
+    local w3 = assert(okv:watch_all())
+    other:close()
+    local ok, err = pcall(function() for _ in w3:entries(1) do end end)
+    assert(not ok and tostring(err):find("CLOSED"), tostring(err))
 end)
 
 bucket_test("watch options", "lua-kv-opts", { history = 10 }, function(kv)
