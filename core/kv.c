@@ -504,68 +504,53 @@ static jw_status entry_new(const jw_kv *kv, const char *key, const jw_msg *m,
 
 /* Direct get: by subject (the latest) or by sequence. A delete or purge
  * marker is JW_EKEY_DELETED, its revision in *marker (may be NULL). */
-static jw_status direct_get(jw_kv *kv, const char *key, uint64_t seq,
-                            jw_kv_entry **out, uint64_t *marker)
+/* The direct get of key (the latest, or seq): its request subject into
+ * api and its body into body (empty for the latest). */
+static jw_status direct_get_request(jw_kv *kv, const char *key, uint64_t seq,
+                                    char *api, size_t api_size, char *body,
+                                    size_t body_size, char *subject)
 {
-    char subject[KV_SUBJECT_MAX], api[2 * KV_SUBJECT_MAX + 600];
     jw_status st = check_key(key, 0);
     if (st == JW_OK)
-        st = subject_of(kv, key, subject, sizeof subject);
+        st = subject_of(kv, key, subject, KV_SUBJECT_MAX);
     if (st)
         return st;
-    char body[64] = "";
+    body[0] = 0;
     if (seq) {
-        snprintf(api, sizeof api, "%s.DIRECT.GET.%s", kv->js->prefix,
+        snprintf(api, api_size, "%s.DIRECT.GET.%s", kv->js->prefix,
                  kv->stream);
-        snprintf(body, sizeof body, "{\"seq\":%llu}", (unsigned long long)seq);
+        snprintf(body, body_size, "{\"seq\":%llu}", (unsigned long long)seq);
     } else {
-        snprintf(api, sizeof api, "%s.DIRECT.GET.%s.%s", kv->js->prefix,
+        snprintf(api, api_size, "%s.DIRECT.GET.%s.%s", kv->js->prefix,
                  kv->stream, subject);
     }
-    jw_msg *m = NULL;
-    st = jw_conn_request(kv->js->conn, api, body, strlen(body),
-                         kv->js->timeout_ms, &m);
-    if (st == JW_ENO_RESPONDERS)
-        return jw__fail(JW_EBUCKET_NOT_FOUND,
-                        "bucket '%s' not found (or JetStream is off)",
-                        kv->bucket);
-    if (st == JW_ETIMEOUT) {
-        /* Nobody answers direct gets for a stream that is gone. */
-        char *info = NULL;
-        if (jw_js_stream_info(kv->js, kv->stream, &info) ==
-            JW_ESTREAM_NOT_FOUND)
-            return jw__fail(JW_EBUCKET_NOT_FOUND, "bucket '%s' not found",
-                            kv->bucket);
-        jw_free(info);
-        return jw__fail(JW_ETIMEOUT, "no reply to the get of '%s'", key);
-    }
-    if (st)
-        return st;
+    return JW_OK;
+}
+
+/* A direct get's reply (m) to the entry of key. A delete or purge marker
+ * is JW_EKEY_DELETED, its revision in *marker (may be NULL). */
+static jw_status direct_get_reply(jw_kv *kv, const char *key,
+                                  const char *subject, const jw_msg *m,
+                                  jw_kv_entry **out, uint64_t *marker)
+{
     int code = jw_msg_status_code(m);
     const char *got_subject = NULL;
     jw_msg_header_get(m, "Nats-Subject", 0, &got_subject);
     if (code == 404 || (code == 0 && (!got_subject ||
-                                      strcmp(got_subject, subject) != 0))) {
-        jw_msg_free(m);
+                                      strcmp(got_subject, subject) != 0)))
         return jw__fail(JW_EKEY_NOT_FOUND, "key '%s' not found", key);
-    }
-    if (code) {
-        jw_msg_free(m);
+    if (code)
         return jw__fail(JW_EJETSTREAM, "direct get of '%s': status %d", key,
                         code);
-    }
     const char *hdr = NULL;
     jw_kv_entry *e = NULL;
-    st = entry_new(kv, key, m, &e);
-    if (st == JW_OK) {
-        if (jw_msg_header_get(m, "Nats-Sequence", 0, &hdr) == JW_OK && hdr)
-            e->revision = strtoull(hdr, NULL, 10);
-        if (jw_msg_header_get(m, "Nats-Time-Stamp", 0, &hdr) == JW_OK)
-            e->created_ns = parse_time(hdr);
-    }
-    jw_msg_free(m);
+    jw_status st = entry_new(kv, key, m, &e);
     if (st)
         return st;
+    if (jw_msg_header_get(m, "Nats-Sequence", 0, &hdr) == JW_OK && hdr)
+        e->revision = strtoull(hdr, NULL, 10);
+    if (jw_msg_header_get(m, "Nats-Time-Stamp", 0, &hdr) == JW_OK)
+        e->created_ns = parse_time(hdr);
     if (e->op != JW_KV_PUT) {
         if (marker)
             *marker = e->revision;
@@ -574,6 +559,129 @@ static jw_status direct_get(jw_kv *kv, const char *key, uint64_t seq,
     }
     *out = e;
     return JW_OK;
+}
+
+/* A get nobody answered: nobody answers direct gets for a stream that is
+ * gone, so ask for the stream (one API request). */
+static jw_status get_timed_out(jw_kv *kv, const char *key)
+{
+    char *info = NULL;
+    if (jw_js_stream_info(kv->js, kv->stream, &info) == JW_ESTREAM_NOT_FOUND)
+        return jw__fail(JW_EBUCKET_NOT_FOUND, "bucket '%s' not found",
+                        kv->bucket);
+    jw_free(info);
+    return jw__fail(JW_ETIMEOUT, "no reply to the get of '%s'", key);
+}
+
+/* Direct get: by subject (the latest) or by sequence. */
+static jw_status direct_get(jw_kv *kv, const char *key, uint64_t seq,
+                            jw_kv_entry **out, uint64_t *marker)
+{
+    char subject[KV_SUBJECT_MAX], api[2 * KV_SUBJECT_MAX + 600], body[64];
+    jw_status st = direct_get_request(kv, key, seq, api, sizeof api, body,
+                                      sizeof body, subject);
+    if (st)
+        return st;
+    jw_msg *m = NULL;
+    st = jw_conn_request(kv->js->conn, api, body, strlen(body),
+                         kv->js->timeout_ms, &m);
+    if (st == JW_ENO_RESPONDERS)
+        return jw__fail(JW_EBUCKET_NOT_FOUND,
+                        "bucket '%s' not found (or JetStream is off)",
+                        kv->bucket);
+    if (st == JW_ETIMEOUT)
+        return get_timed_out(kv, key);
+    if (st)
+        return st;
+    st = direct_get_reply(kv, key, subject, m, out, marker);
+    jw_msg_free(m);
+    return st;
+}
+
+/* ---- reads and writes for other event loops ---- */
+
+jw_status jw_kv_get_start(jw_kv *kv, const char *key, uint64_t revision,
+                          uint64_t *id)
+{
+    if (id)
+        *id = 0;
+    if (!kv || !id)
+        return jw__fail(JW_EINVAL, "kv and id must not be NULL");
+    char subject[KV_SUBJECT_MAX], api[2 * KV_SUBJECT_MAX + 600], body[64];
+    jw_status st = direct_get_request(kv, key, revision, api, sizeof api,
+                                      body, sizeof body, subject);
+    jw_msg *m = NULL;
+    if (st == JW_OK)
+        st = jw_msg_new(api, NULL, body, strlen(body), &m);
+    if (st == JW_OK)
+        st = jw_conn_request_start(kv->js->conn, m, id);
+    jw_msg_free(m);
+    return st;
+}
+
+jw_status jw_kv_get_result(jw_kv *kv, const char *key, jw_status status,
+                           const jw_msg *reply, jw_kv_entry **out)
+{
+    if (out)
+        *out = NULL;
+    if (!kv || !key || !out || (status == JW_OK && !reply))
+        return jw__fail(JW_EINVAL, "kv, key, out and the reply must not be "
+                                   "NULL");
+    if (status == JW_ENO_RESPONDERS)
+        return jw__fail(JW_EBUCKET_NOT_FOUND,
+                        "bucket '%s' not found (or JetStream is off)",
+                        kv->bucket);
+    if (status == JW_ETIMEOUT)
+        return get_timed_out(kv, key);
+    if (status)
+        return status;
+    char subject[KV_SUBJECT_MAX];
+    jw_status st = subject_of(kv, key, subject, sizeof subject);
+    return st ? st : direct_get_reply(kv, key, subject, reply, out, NULL);
+}
+
+jw_status jw_kv_put_start(jw_kv *kv, const char *key, const void *value,
+                          size_t len, uint64_t last, uint64_t *id)
+{
+    if (id)
+        *id = 0;
+    if (!kv || !id || (len && !value))
+        return jw__fail(JW_EINVAL, "kv, id and value must not be NULL");
+    char subject[KV_SUBJECT_MAX];
+    jw_status st = check_key(key, 0);
+    if (st == JW_OK)
+        st = subject_of(kv, key, subject, sizeof subject);
+    jw_js_pub_opts *opts = NULL;
+    jw_msg *m = NULL;
+    if (st == JW_OK && last && (st = jw_js_pub_opts_new(&opts)) == JW_OK)
+        st = jw_js_pub_opts_set_uint(opts, "expected_last_subject_seq", last);
+    if (st == JW_OK)
+        st = jw_msg_new(subject, NULL, value, len, &m);
+    if (st == JW_OK)
+        st = jw_js_publish_start(kv->js, m, opts, id);
+    jw_msg_free(m);
+    jw_js_pub_opts_free(opts);
+    return st;
+}
+
+jw_status jw_kv_put_result(jw_kv *kv, jw_status status, const jw_msg *reply,
+                           uint64_t *revision)
+{
+    if (revision)
+        *revision = 0;
+    if (!kv || (status == JW_OK && !reply))
+        return jw__fail(JW_EINVAL, "kv and the reply must not be NULL");
+    if (status == JW_ENO_RESPONDERS)
+        return jw__fail(JW_EBUCKET_NOT_FOUND, "bucket '%s' not found",
+                        kv->bucket);
+    if (status)
+        return status;
+    jw_js_pub_ack *ack = NULL;
+    jw_status st = jw_js_pub_ack_parse(reply, &ack);
+    if (st == JW_OK && revision)
+        *revision = jw_js_pub_ack_seq(ack);
+    jw_js_pub_ack_free(ack);
+    return st;
 }
 
 jw_status jw_kv_get(jw_kv *kv, const char *key, jw_kv_entry **out)

@@ -973,6 +973,26 @@ JW_EXTERN jw_status jw_kv_purge_deletes(jw_kv *kv, int64_t older_than_ms);
 JW_EXTERN jw_status jw_kv_get(jw_kv *kv, const char *key, jw_kv_entry **out);
 JW_EXTERN jw_status jw_kv_get_revision(jw_kv *kv, const char *key,
                                        uint64_t revision, jw_kv_entry **out);
+/* The same reads and writes for another event loop, each one request on
+ * the bucket's connection: start gives the request's id, its completion
+ * comes as for jw_conn_request_start (the connection's fd,
+ * jw_conn_request_poll with its status and reply, jw_conn_request_cancel
+ * when the caller stops waiting), and result turns that status and reply
+ * into what jw_kv_get / jw_kv_put / jw_kv_update give (no responders is
+ * JW_EBUCKET_NOT_FOUND). put_start is a put when last is 0, else an
+ * update expecting revision last. The timeout is the caller's; given
+ * JW_ETIMEOUT, jw_kv_get_result asks whether the bucket is gone (one
+ * blocking API request), as jw_kv_get does. */
+JW_EXTERN jw_status jw_kv_get_start(jw_kv *kv, const char *key,
+                                    uint64_t revision, uint64_t *id);
+JW_EXTERN jw_status jw_kv_get_result(jw_kv *kv, const char *key,
+                                     jw_status status, const jw_msg *reply,
+                                     jw_kv_entry **out);
+JW_EXTERN jw_status jw_kv_put_start(jw_kv *kv, const char *key,
+                                    const void *value, size_t len,
+                                    uint64_t last, uint64_t *id);
+JW_EXTERN jw_status jw_kv_put_result(jw_kv *kv, jw_status status,
+                                     const jw_msg *reply, uint64_t *revision);
 /* The live keys matching filter (NULL: all), as a JSON array; an empty
  * bucket gives []. */
 JW_EXTERN jw_status jw_kv_keys(jw_kv *kv, const char *filter,

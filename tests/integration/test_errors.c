@@ -489,6 +489,12 @@ TEST(null_handles)
         CHECK_STATUS(jw_kv_lister_next(NULL, &lkey), JW_EINVAL);
         CHECK(lkey == NULL);
         jw_kv_lister_free(NULL);
+        jw_kv_entry *kve = (jw_kv_entry *)1;
+        CHECK_STATUS(jw_kv_get_start(NULL, "k", 0, &rev), JW_EINVAL);
+        CHECK_STATUS(jw_kv_get_result(NULL, "k", JW_OK, NULL, &kve), JW_EINVAL);
+        CHECK(kve == NULL);
+        CHECK_STATUS(jw_kv_put_start(NULL, "k", "v", 1, 0, &rev), JW_EINVAL);
+        CHECK_STATUS(jw_kv_put_result(NULL, JW_OK, NULL, &rev), JW_EINVAL);
         CHECK_STATUS(jw_kv_history(NULL, "k", &entries, &n), JW_EINVAL);
         jw_kv_entries_free(NULL, 0);
         CHECK(jw_kv_entry_bucket(NULL) == NULL);

@@ -517,3 +517,34 @@ def test_aio_watch_options_and_close(nats_server):
             await kv.put("a", b"x")
 
     asyncio.run(main())
+
+
+def test_aio_put_get_update_run_on_the_connection(nats_server):
+    """The asyncio put, update and get are requests on the connection's fd
+    (no executor): the same results and errors as the blocking calls."""
+    async def main():
+        async with await jetwire.aio.connect(nats_server.url) as nc:
+            js = nc.jetstream(timeout=1.0)
+            kv = await js.create_key_value(bucket="aio-fd", history=3)
+            r1 = await kv.put("k", b"one")
+            r2 = await kv.update("k", b"two", last=r1)
+            with pytest.raises(jetwire.WrongLastSequenceError):
+                await kv.update("k", b"stale", last=r1)
+            assert (await kv.get("k")).value == b"two"
+            first = await kv.get("k", revision=r1)
+            assert (first.value, first.revision, first.bucket) == (
+                b"one", r1, "aio-fd")
+            with pytest.raises(jetwire.KeyNotFoundError):
+                await kv.get("missing")
+            await kv.delete("k")
+            with pytest.raises(jetwire.KeyDeletedError):
+                await kv.get("k")
+            assert r2 > r1
+            with pytest.raises(TypeError):
+                await kv.put("k", 5)
+            await js.delete_key_value("aio-fd")
+            with pytest.raises(jetwire.BucketNotFoundError):
+                await kv.get("k")
+            with pytest.raises(jetwire.BucketNotFoundError):
+                await kv.put("k", b"gone")
+    asyncio.run(main())

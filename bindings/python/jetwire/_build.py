@@ -251,6 +251,16 @@ typedef struct jw_kv_lister jw_kv_lister;
 int jw_kv_list_keys(jw_kv *kv, const char *filter, jw_kv_lister **out);
 int jw_kv_lister_next(jw_kv_lister *l, const char **key);
 void jw_kv_lister_free(jw_kv_lister *l);
+static const int JW_ENO_RESPONDERS;
+static const int JW_ETIMEOUT;
+int jw_kv_get_start(jw_kv *kv, const char *key, uint64_t revision,
+                    uint64_t *id);
+int jw_kv_get_result(jw_kv *kv, const char *key, int status,
+                     const jw_msg *reply, jw_kv_entry **out);
+int jw_kv_put_start(jw_kv *kv, const char *key, const void *value,
+                    size_t len, uint64_t last, uint64_t *id);
+int jw_kv_put_result(jw_kv *kv, int status, const jw_msg *reply,
+                     uint64_t *revision);
 int jw_kv_history(jw_kv *kv, const char *key, jw_kv_entry ***entries,
                   size_t *count);
 void jw_kv_entries_free(jw_kv_entry **entries, size_t count);

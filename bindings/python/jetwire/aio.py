@@ -16,14 +16,14 @@ import collections
 import inspect
 import weakref
 from typing import (Any, AsyncIterator, Callable, Deque, Dict, Generator,
-                    List, Optional, Sequence, Set, Union)
+                    List, Optional, Sequence, Set, Tuple, Union)
 
 from . import _codec
 from ._client import (JW_OK, HeadersIn, Msg as _SyncMsg, Payload, _BATCH,
                       _build_msg, _ConnectionState, _ConnState, _event,
                       _make_opts, _ms, _publish, _raise, _read_messages,
                       _servers, _subject, _subscribe, _check, _CALLBACKS,
-                      _int_arg, _register_callbacks)
+                      _int_arg, _payload, _register_callbacks)
 from ._errors import Error, error_for
 from . import _jetstream as _js
 from . import _kv
@@ -820,26 +820,55 @@ class OrderedConsumer:
 
 
 class KeyValue:
-    """An asyncio bucket: the blocking KeyValue's calls as coroutines, each
-    one engine round trip on the loop's default executor; ``watch()``
-    gives an async iterator."""
+    """An asyncio bucket: the blocking KeyValue's calls as coroutines;
+    get, put and update are requests on the connection's fd, the others
+    one engine round trip each on the loop's default executor;
+    ``watch()`` gives an async iterator."""
 
     def __init__(self, js: JetStream, kv: "_kv.KeyValue") -> None:
         self._js = js
         self._kv = kv
         self.bucket = kv.bucket
 
+    async def _on_fd(self, start: Callable[..., int], args: Tuple[Any, ...],
+                     what: str) -> Any:
+        """One request started on the connection's fd like nc.request
+        (no executor): start(kv, *args, id_p); the engine's reply, or the
+        completion's status when it failed."""
+        conn = self._js._conn
+        id_p = ffi.new("uint64_t *")
+        _js_check(self._kv._call(start, *args, id_p))
+        try:
+            return await conn._completion(id_p[0], _ms(self._js._js.timeout),
+                                          what, True)
+        except Error as e:
+            if e.code != "NO_RESPONDERS":
+                raise
+            return int(lib.JW_ENO_RESPONDERS)  # the result call names it
+
     async def put(self, key: str, value: Payload) -> int:
-        rev: int = await self._js._run(self._kv.put, key, value)
-        return rev
+        return await self._write(key, value, 0)
+
+    async def _write(self, key: str, value: Payload, last: int) -> int:
+        data = _payload(value)
+        reply = await self._on_fd(lib.jw_kv_put_start,
+                                  (_kv._key(key), data, len(data), last),
+                                  key)
+        rev = ffi.new("uint64_t *")
+        status = reply if isinstance(reply, int) else JW_OK
+        _js_check(self._kv._call(lib.jw_kv_put_result, status,
+                                 ffi.NULL if status else reply, rev))
+        return int(rev[0])
 
     async def create(self, key: str, value: Payload) -> int:
         rev: int = await self._js._run(self._kv.create, key, value)
         return rev
 
     async def update(self, key: str, value: Payload, last: int) -> int:
-        rev: int = await self._js._run(self._kv.update, key, value, last)
-        return rev
+        if _int_arg(last, "last", 0) == 0:  # "must not exist": as blocking
+            rev: int = await self._js._run(self._kv.update, key, value, last)
+            return rev
+        return await self._write(key, value, last)
 
     async def delete(self, key: str, last: Optional[int] = None) -> None:
         await self._js._run(self._kv.delete, key, last)
@@ -851,8 +880,23 @@ class KeyValue:
         await self._js._run(self._kv.purge_deletes, older_than)
 
     async def get(self, key: str, revision: Optional[int] = None) -> Entry:
-        entry: Entry = await self._js._run(self._kv.get, key, revision)
-        return entry
+        k = _kv._key(key)
+        rev = 0 if revision is None else _int_arg(revision, "revision", 1)
+        p = ffi.new("jw_kv_entry **")
+        try:
+            reply = await self._on_fd(lib.jw_kv_get_start, (k, rev), key)
+        except Error as e:
+            if e.code != "TIMEOUT":
+                raise
+            # Is the bucket gone? One blocking API request: the executor.
+            _js_check(await self._js._run(self._kv._call,
+                                          lib.jw_kv_get_result, k,
+                                          lib.JW_ETIMEOUT, ffi.NULL, p))
+            raise  # not reached: the result call raised
+        status = reply if isinstance(reply, int) else JW_OK
+        _js_check(self._kv._call(lib.jw_kv_get_result, k, status,
+                                 ffi.NULL if status else reply, p))
+        return _kv._take_entry(p, self.bucket)
 
     async def keys(self, filter: Optional[str] = None) -> List[str]:
         out: List[str] = await self._js._run(self._kv.keys, filter)
