@@ -465,6 +465,20 @@ static jw_status pub_headers(const jw_msg *msg, const jw_js_pub_opts *o,
     return st;
 }
 
+/* The message a publish sends when it has headers: a view of subject, the
+ * header block and data, not a copy (the request calls only read it). */
+static jw_msg pub_view(const char *subject, const char *hdr, size_t hdr_len,
+                       const void *data, size_t len)
+{
+    jw_msg view = {.kind = JW__MSG_RECEIVED,
+                   .subject = subject,
+                   .hdr = hdr,
+                   .hdr_len = hdr_len,
+                   .data = data ? data : "",
+                   .data_len = len};
+    return view;
+}
+
 /* One try: the request and its PubAck. */
 static jw_status publish_once(jw_js *js, const char *subject, const char *hdr,
                               size_t hdr_len, const void *data, size_t len,
@@ -473,13 +487,7 @@ static jw_status publish_once(jw_js *js, const char *subject, const char *hdr,
     jw_msg *reply = NULL;
     jw_status st;
     if (hdr) {
-        /* A view, not a copy: request_msg only reads it. */
-        jw_msg view = {.kind = JW__MSG_RECEIVED,
-                       .subject = subject,
-                       .hdr = hdr,
-                       .hdr_len = hdr_len,
-                       .data = data ? data : "",
-                       .data_len = len};
+        jw_msg view = pub_view(subject, hdr, hdr_len, data, len);
         st = jw_conn_request_msg(js->conn, &view, timeout, &reply);
     } else {
         st = jw_conn_request(js->conn, subject, data, len, timeout, &reply);
@@ -548,13 +556,8 @@ jw_status jw_js_publish_start(jw_js *js, const jw_msg *msg,
         return st;
     if (!hdr)
         return jw_conn_request_start(js->conn, msg, id);
-    const void *data = jw_msg_data(msg);
-    jw_msg view = {.kind = JW__MSG_RECEIVED,
-                   .subject = jw_msg_subject(msg),
-                   .hdr = hdr,
-                   .hdr_len = hdr_len,
-                   .data = data ? data : "",
-                   .data_len = jw_msg_data_len(msg)};
+    jw_msg view = pub_view(jw_msg_subject(msg), hdr, hdr_len,
+                           jw_msg_data(msg), jw_msg_data_len(msg));
     st = jw_conn_request_start(js->conn, &view, id);
     free(hdr);
     return st;

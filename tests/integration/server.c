@@ -538,3 +538,21 @@ int jw_test_cluster_grow(jw_test_server **nodes, int n)
     nodes[n] = NULL;
     return -1;
 }
+
+jw_status jw_test_completion(jw_conn *nc, uint64_t want, jw_msg **reply)
+{
+    struct pollfd pfd = {.fd = jw_conn_fd(nc), .events = POLLIN};
+    for (int spins = 0; spins < 500; spins++) {
+        uint64_t id = 0;
+        jw_status st = JW_OK;
+        jw_conn_fd_reset(nc);
+        while (jw_conn_request_poll(nc, &id, &st, reply) == 1) {
+            if (id == want)
+                return st;
+            jw_msg_free(*reply);
+        }
+        poll(&pfd, 1, 10);
+    }
+    *reply = NULL;
+    return JW_ETIMEOUT;
+}

@@ -76,6 +76,11 @@ void jw_test_sleep_ms(int ms);
 /* jw_conn_connect(s->url, NULL, out). */
 jw_status jw_test_connect(const jw_test_server *s, jw_conn **out);
 
+/* Wait (polling the connection's fd, up to 5 s) for the completion of the
+ * started request `id`: its status, and its reply in *reply (the caller's;
+ * NULL unless JW_OK). JW_ETIMEOUT when none came. */
+jw_status jw_test_completion(jw_conn *nc, uint64_t id, jw_msg **reply);
+
 /* Fail the test unless expr evaluates to the status `expected`; prints the
  * names of both and jw_last_error(). */
 #define CHECK_STATUS(expr, expected)                                           \

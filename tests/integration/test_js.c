@@ -2,7 +2,6 @@
  * the tutorial's ORDERS flow, consumers, acks, publish options, admin. */
 #include "server.h"
 
-#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1144,24 +1143,6 @@ TEST(js_publish_retries_no_responders)
     return 0;
 }
 
-/* Wait (polling the connection's fd) for the completion of request id. */
-static jw_status wait_completion(jw_conn *nc, uint64_t want, jw_msg **reply)
-{
-    struct pollfd pfd = {.fd = jw_conn_fd(nc), .events = POLLIN};
-    for (int spins = 0; spins < 500; spins++) {
-        uint64_t id = 0;
-        jw_status st = JW_OK;
-        jw_conn_fd_reset(nc);
-        while (jw_conn_request_poll(nc, &id, &st, reply) == 1) {
-            if (id == want)
-                return st;
-            jw_msg_free(*reply);
-        }
-        poll(&pfd, 1, 10);
-    }
-    return JW_ETIMEOUT;
-}
-
 /* The publish for other event loops: start, the completion through the
  * connection, the reply parsed into the PubAck or the publish's error. */
 TEST(js_publish_start)
@@ -1180,7 +1161,7 @@ TEST(js_publish_start)
     for (int round = 0; round < 2; round++) { /* the second is a duplicate */
         CHECK_OK(jw_js_publish_start(js, m, o, &id));
         CHECK(id != 0);
-        CHECK_OK(wait_completion(nc, id, &reply));
+        CHECK_OK(jw_test_completion(nc, id, &reply));
         CHECK_OK(jw_js_pub_ack_parse(reply, &ack));
         jw_msg_free(reply);
         CHECK_EQ_INT(jw_js_pub_ack_seq(ack), 1);
@@ -1192,7 +1173,7 @@ TEST(js_publish_start)
     CHECK_OK(jw_js_pub_opts_new(&stale));
     CHECK_OK(jw_js_pub_opts_set_uint(stale, "expected_last_seq", 7));
     CHECK_OK(jw_js_publish_start(js, m, stale, &id));
-    CHECK_OK(wait_completion(nc, id, &reply));
+    CHECK_OK(jw_test_completion(nc, id, &reply));
     CHECK_STATUS(jw_js_pub_ack_parse(reply, &ack), JW_EWRONG_LAST_SEQUENCE);
     CHECK(ack == NULL);
     jw_msg_free(reply);
@@ -1200,7 +1181,7 @@ TEST(js_publish_start)
     jw_msg *lost = NULL;
     CHECK_OK(jw_msg_new("nowhere", NULL, "x", 1, &lost));
     CHECK_OK(jw_js_publish_start(js, lost, NULL, &id));
-    CHECK_STATUS(wait_completion(nc, id, &reply), JW_ENO_RESPONDERS);
+    CHECK_STATUS(jw_test_completion(nc, id, &reply), JW_ENO_RESPONDERS);
     CHECK_EQ_INT(stream_msgs(js, "ORDERS"), 1);
     jw_msg_free(lost);
     jw_js_pub_opts_free(stale);

@@ -6,7 +6,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define KV_SETUP(srv, nc, js, kv, config)                                      \
@@ -389,25 +388,6 @@ TEST(kv_ten_thousand_keys)
     return 0;
 }
 
-/* The completion of request id (the connection's fd polled), its status;
- * *reply is the caller's. */
-static jw_status completion(jw_conn *nc, uint64_t want, jw_msg **reply)
-{
-    for (int i = 0; i < 500; i++) {
-        uint64_t id = 0;
-        jw_status st = JW_OK;
-        jw_conn_fd_reset(nc);
-        while (jw_conn_request_poll(nc, &id, &st, reply) == 1) {
-            if (id == want)
-                return st;
-            jw_msg_free(*reply);
-        }
-        struct timespec pause = {0, 10 * 1000000};
-        nanosleep(&pause, NULL);
-    }
-    return JW_ETIMEOUT;
-}
-
 /* Gets and writes for other event loops: start, completion, result. */
 TEST(kv_started_requests)
 {
@@ -416,28 +396,28 @@ TEST(kv_started_requests)
     uint64_t id = 0, r1 = 0, r2 = 0;
     jw_msg *reply = NULL;
     CHECK_OK(jw_kv_put_start(kv, "k", "one", 3, 0, &id));
-    jw_status st = completion(nc, id, &reply);
+    jw_status st = jw_test_completion(nc, id, &reply);
     CHECK_OK(jw_kv_put_result(kv, st, reply, &r1));
     jw_msg_free(reply);
     CHECK_OK(jw_kv_put_start(kv, "k", "two", 3, r1, &id)); /* an update */
-    st = completion(nc, id, &reply);
+    st = jw_test_completion(nc, id, &reply);
     CHECK_OK(jw_kv_put_result(kv, st, reply, &r2));
     jw_msg_free(reply);
     CHECK(r2 > r1);
     CHECK_OK(jw_kv_put_start(kv, "k", "stale", 5, r1, &id));
-    st = completion(nc, id, &reply);
+    st = jw_test_completion(nc, id, &reply);
     CHECK_STATUS(jw_kv_put_result(kv, st, reply, &r2),
                  JW_EWRONG_LAST_SEQUENCE);
     jw_msg_free(reply);
     jw_kv_entry *e = NULL;
     CHECK_OK(jw_kv_get_start(kv, "k", r1, &id));
-    st = completion(nc, id, &reply);
+    st = jw_test_completion(nc, id, &reply);
     CHECK_OK(jw_kv_get_result(kv, "k", st, reply, &e));
     jw_msg_free(reply);
     CHECK(value_is(e, "one") && jw_kv_entry_revision(e) == r1);
     jw_kv_entry_free(e);
     CHECK_OK(jw_kv_get_start(kv, "nope", 0, &id));
-    st = completion(nc, id, &reply);
+    st = jw_test_completion(nc, id, &reply);
     CHECK_STATUS(jw_kv_get_result(kv, "nope", st, reply, &e),
                  JW_EKEY_NOT_FOUND);
     CHECK(e == NULL);

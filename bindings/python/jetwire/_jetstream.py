@@ -700,16 +700,17 @@ def _own(conn: Any, fin: Any) -> None:
     children.append(fin)
 
 
-class Consumer:
-    """A pull consumer: ``fetch`` batches, ``messages()`` continuously."""
+class _Child:
+    """A handle made through a JetStream context (a consumer, a bucket):
+    it keeps the context alive, the connection frees it before itself, and
+    each engine call on it counts as running on the connection."""
 
-    def __init__(self, js: JetStream, handle: Any) -> None:
-        self._js = js
+    def __init__(self, js: Any, handle: Any, free: Callable[[Any], None]
+                 ) -> None:
+        self._js = js  # the context must outlive the handle
         self._handle = handle
-        self._finalizer = weakref.finalize(self, lib.jw_consumer_free, handle)
+        self._finalizer = weakref.finalize(self, free, handle)
         _own(js._conn, self._finalizer)
-        self.name = ffi.string(lib.jw_consumer_name(handle)).decode()
-        self.stream = ffi.string(lib.jw_consumer_stream(handle)).decode()
 
     def _h(self) -> Any:
         self._js._h()
@@ -719,7 +720,18 @@ class Consumer:
         return self._handle
 
     def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """fn(handle, *args), counted as running on the connection (a
+        close from another thread waits for it before freeing handles)."""
         return _guarded(self._js._conn._state, self._h, fn, args)
+
+
+class Consumer(_Child):
+    """A pull consumer: ``fetch`` batches, ``messages()`` continuously."""
+
+    def __init__(self, js: JetStream, handle: Any) -> None:
+        super().__init__(js, handle, lib.jw_consumer_free)
+        self.name = ffi.string(lib.jw_consumer_name(handle)).decode()
+        self.stream = ffi.string(lib.jw_consumer_stream(handle)).decode()
 
     def info(self) -> Dict[str, Any]:
         p = ffi.new("char **")

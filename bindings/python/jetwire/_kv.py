@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional
 
 from ._client import _INT64_MAX, Payload, _int_arg, _ms, _payload
 from ._errors import error_for
-from ._jetstream import _guarded, _js_check, _name, _own, _text
+from ._jetstream import _Child, _guarded, _js_check, _name, _own, _text
 from ._jetwire import ffi, lib
 
 __all__ = ["KeyValue", "Entry", "KeyValueStatus", "KeyWatcher",
@@ -182,29 +182,15 @@ def _watch_flags(include_history: Any, ignore_deletes: Any, meta_only: Any,
     return flags
 
 
-class KeyValue:
+class KeyValue(_Child):
     """A bucket: ``js.create_key_value(bucket=...)`` or
     ``js.key_value("name")``. Reading a deleted key raises KeyDeletedError,
     a key never written KeyNotFoundError (KeyDeletedError is a subclass,
     so ``except jetwire.KeyNotFoundError`` catches both)."""
 
     def __init__(self, js: Any, handle: Any) -> None:
-        self._js = js  # the jw_js must outlive the bucket handle
-        self._handle = handle
-        self._finalizer = weakref.finalize(self, lib.jw_kv_free, handle)
-        _own(js._conn, self._finalizer)
+        super().__init__(js, handle, lib.jw_kv_free)
         self.bucket = ffi.string(lib.jw_kv_bucket(handle)).decode()
-
-    def _h(self) -> Any:
-        self._js._h()
-        if not self._finalizer.alive:
-            raise error_for("CONNECTION_CLOSED", "connection is closed")
-        return self._handle
-
-    def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """fn(handle, *args), counted as running on the connection (a
-        close from another thread waits for it before freeing handles)."""
-        return _guarded(self._js._conn._state, self._h, fn, args)
 
     def _write(self, fn: Any, key: str, value: Payload, *last: int) -> int:
         data = _payload(value)

@@ -831,33 +831,32 @@ class KeyValue:
         self.bucket = kv.bucket
 
     async def _on_fd(self, start: Callable[..., int], args: Tuple[Any, ...],
-                     what: str) -> Any:
+                     what: str) -> Tuple[int, Any]:
         """One request started on the connection's fd like nc.request
-        (no executor): start(kv, *args, id_p); the engine's reply, or the
-        completion's status when it failed."""
-        conn = self._js._conn
+        (no executor): start(kv, *args, id_p). (JW_OK, the engine's reply),
+        or the status of no responders or a timeout (the engine's result
+        calls say what they mean for a bucket) with NULL."""
         id_p = ffi.new("uint64_t *")
         _js_check(self._kv._call(start, *args, id_p))
         try:
-            return await conn._completion(id_p[0], _ms(self._js._js.timeout),
-                                          what, True)
+            return JW_OK, await self._js._conn._completion(
+                id_p[0], _ms(self._js._js.timeout), what, True)
         except Error as e:
-            if e.code != "NO_RESPONDERS":
-                raise
-            return int(lib.JW_ENO_RESPONDERS)  # the result call names it
+            if e.code == "NO_RESPONDERS":
+                return int(lib.JW_ENO_RESPONDERS), ffi.NULL
+            if e.code == "TIMEOUT":
+                return int(lib.JW_ETIMEOUT), ffi.NULL
+            raise
 
     async def put(self, key: str, value: Payload) -> int:
         return await self._write(key, value, 0)
 
     async def _write(self, key: str, value: Payload, last: int) -> int:
         data = _payload(value)
-        reply = await self._on_fd(lib.jw_kv_put_start,
-                                  (_kv._key(key), data, len(data), last),
-                                  key)
+        status, reply = await self._on_fd(
+            lib.jw_kv_put_start, (_kv._key(key), data, len(data), last), key)
         rev = ffi.new("uint64_t *")
-        status = reply if isinstance(reply, int) else JW_OK
-        _js_check(self._kv._call(lib.jw_kv_put_result, status,
-                                 ffi.NULL if status else reply, rev))
+        _js_check(self._kv._call(lib.jw_kv_put_result, status, reply, rev))
         return int(rev[0])
 
     async def create(self, key: str, value: Payload) -> int:
@@ -883,19 +882,16 @@ class KeyValue:
         k = _kv._key(key)
         rev = 0 if revision is None else _int_arg(revision, "revision", 1)
         p = ffi.new("jw_kv_entry **")
-        try:
-            reply = await self._on_fd(lib.jw_kv_get_start, (k, rev), key)
-        except Error as e:
-            if e.code != "TIMEOUT":
-                raise
-            # Is the bucket gone? One blocking API request: the executor.
-            _js_check(await self._js._run(self._kv._call,
-                                          lib.jw_kv_get_result, k,
-                                          lib.JW_ETIMEOUT, ffi.NULL, p))
-            raise  # not reached: the result call raised
-        status = reply if isinstance(reply, int) else JW_OK
-        _js_check(self._kv._call(lib.jw_kv_get_result, k, status,
-                                 ffi.NULL if status else reply, p))
+        status, reply = await self._on_fd(lib.jw_kv_get_start, (k, rev), key)
+        call = self._kv._call
+        if status == lib.JW_ETIMEOUT:
+            # The result then asks whether the bucket is gone: a blocking
+            # API request, so on the executor.
+            st = await self._js._run(call, lib.jw_kv_get_result, k, status,
+                                     reply, p)
+        else:
+            st = call(lib.jw_kv_get_result, k, status, reply, p)
+        _js_check(st)
         return _kv._take_entry(p, self.bucket)
 
     async def keys(self, filter: Optional[str] = None) -> List[str]:
