@@ -129,6 +129,40 @@ void jw__conn_schedule_write(jw_conn *c)
     }
 }
 
+/* Larger backlogs are the loop's: a caller would copy and block on them. */
+#define JW__DIRECT_MAX (64 * 1024)
+
+void jw__conn_send_now(jw_conn *c)
+{
+    if (!c->direct_ok || c->wbuf_busy || c->out.len > JW__DIRECT_MAX) {
+        jw__conn_schedule_write(c);
+        return;
+    }
+    ssize_t n;
+    do
+        n = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    while (n < 0 && errno == EINTR);
+    if (n <= 0) {
+        /* A full socket or an error: the loop writes and sees the error. */
+        jw__conn_schedule_write(c);
+        return;
+    }
+    c->out_pings = 0;
+    if ((size_t)n == c->out.len) {
+        c->out.len = 0;
+        return;
+    }
+    /* The rest of a frame must never open the next socket's stream: it
+     * becomes the loop's, as if its own write had been cut short (wbuf is
+     * empty while wbuf_busy is 0, and close_socket drops it). */
+    jw__buf tmp = c->wbuf;
+    c->wbuf = c->out;
+    c->out = tmp;
+    c->wpos = (size_t)n;
+    c->wbuf_busy = 1;
+    jw__conn_schedule_write(c);
+}
+
 jw_status jw__conn_queue(jw_conn *c, const char *p, size_t n)
 {
     if (jw__buf_append(&c->out, p, n))
@@ -176,6 +210,10 @@ static void enter(jw_conn *c)
 
 static void close_socket(jw_conn *c)
 {
+    pthread_mutex_lock(&c->mu);
+    c->direct_ok = 0; /* no caller thread touches fd or wbuf from here */
+    c->wbuf_busy = 1;
+    pthread_mutex_unlock(&c->mu);
     if (c->read_ev) {
         event_free(c->read_ev);
         c->read_ev = NULL;
@@ -495,6 +533,8 @@ static void handshake_done(jw_conn *c)
     c->status = JW_CONN_CONNECTED;
     c->ever_connected = 1;
     c->keepalive_out = 0;
+    c->direct_ok = c->tls == NULL; /* the TLS session is the loop's alone */
+    c->wbuf_busy = 1;              /* until do_write below looks */
     pthread_cond_broadcast(&c->cond);
     pthread_mutex_unlock(&c->mu);
     struct timeval tv = {(time_t)(c->opts.ping_interval_ms / 1000),
@@ -807,10 +847,12 @@ static int read_once(jw_conn *c)
 static int do_write(jw_conn *c)
 {
     for (;;) {
-        if (c->wpos == c->wbuf.len) {
-            c->wbuf.len = c->wpos = 0;
-            if (c->phase == JW__PHASE_OPEN) {
-                pthread_mutex_lock(&c->mu);
+        if (c->phase == JW__PHASE_OPEN) {
+            /* Under mu: while wbuf_busy is 0 a caller may fill wbuf
+             * (jw__conn_send_now). */
+            pthread_mutex_lock(&c->mu);
+            if (c->wpos == c->wbuf.len) {
+                c->wbuf.len = c->wpos = 0;
                 if (c->out.len) {
                     jw__buf tmp = c->out;
                     c->out = c->wbuf;
@@ -821,10 +863,14 @@ static int do_write(jw_conn *c)
                 } else {
                     c->write_scheduled = 0;
                 }
-                pthread_mutex_unlock(&c->mu);
             }
-            if (!c->wbuf.len)
+            int busy = c->wbuf_busy = c->wpos < c->wbuf.len;
+            pthread_mutex_unlock(&c->mu);
+            if (!busy)
                 return 0;
+        } else if (c->wpos == c->wbuf.len) {
+            c->wbuf.len = c->wpos = 0;
+            return 0;
         }
         int want = JW__TLS_WANT_WRITE;
         ssize_t n =

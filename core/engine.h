@@ -258,6 +258,13 @@ struct jw_conn {
     jw__buf wbuf;
     size_t wpos;
     int write_scheduled; /* the loop will look at `out` again */
+    /* Latency-sensitive frames (requests, replies) may be sent by the
+     * calling thread itself while the socket is plain TCP (direct_ok) and
+     * the loop has nothing in flight (!wbuf_busy): one thread hand-off less
+     * per round trip. Both under mu; the loop reads wbuf and wpos under mu
+     * whenever wbuf_busy is 0. */
+    int direct_ok;
+    int wbuf_busy;
     int out_waiters;     /* publishers waiting for room */
 
     /* Loop-thread state. */
@@ -333,17 +340,22 @@ jw_status jw__conn_check_open(jw_conn *conn, int allow_draining);
 jw_status jw__conn_queue(jw_conn *conn, const char *p, size_t n);
 /* After appending directly to conn->out (mu held): schedule a write. */
 void jw__conn_schedule_write(jw_conn *conn);
+/* Send what `out` holds now from this thread when the loop is idle, else
+ * schedule the loop's write (mu held). */
+void jw__conn_send_now(jw_conn *conn);
 
-/* Append a PUB/HPUB for these parts to `out` (mu held). */
+/* Append a PUB/HPUB for these parts to `out` (mu held); with `now`, a
+ * round trip waits on it: jw__conn_send_now instead of the loop's write. */
 jw_status jw__conn_queue_pub(jw_conn *conn, const char *subject,
                              size_t subject_len, const char *reply,
                              size_t reply_len, const char *hdr,
-                             size_t hdr_len, const void *data, size_t len);
+                             size_t hdr_len, const void *data, size_t len,
+                             int now);
 
-/* Validate and publish (takes mu). */
+/* Validate and publish (takes mu); `now` as for jw__conn_queue_pub. */
 jw_status jw__conn_publish(jw_conn *conn, const char *subject,
                            const char *reply, const char *hdr, size_t hdr_len,
-                           const void *data, size_t len);
+                           const void *data, size_t len, int now);
 
 /* Queue an event: run the handler (loop thread), keep it for pulling. */
 void jw__conn_emit(jw_conn *conn, jw_event_kind kind, jw_status status,

@@ -725,7 +725,8 @@ jw_status jw_js_publish_async(jw_js *js, const jw_msg *msg,
         reply[js->ack_prefix_len + jw__u64_to_dec(reply + js->ack_prefix_len,
                                                   id)] = 0;
         st = jw__conn_publish(js->conn, jw_msg_subject(msg), reply, hdr,
-                              hdr_len, jw_msg_data(msg), jw_msg_data_len(msg));
+                              hdr_len, jw_msg_data(msg), jw_msg_data_len(msg),
+                              0);
         if (st) {
             jw_status keep = st;
             char text[256];

@@ -40,7 +40,7 @@ static jw_status send_ack(jw_msg *m, const char *what, const char *payload,
     if (st)
         return st;
     st = jw__conn_publish(m->conn, m->reply, NULL, NULL, 0, payload,
-                          strlen(payload));
+                          strlen(payload), 0);
     if (st == JW_OK && terminal)
         m->js_acked = 1;
     return st;

@@ -270,7 +270,7 @@ jw_status jw_msg_respond(const jw_msg *m, const void *data, size_t len)
         return jw__fail(JW_EINVAL, "msg is NULL");
     if (!m->reply || !m->conn)
         return jw__fail(JW_EINVAL, "message has no reply subject");
-    return jw__conn_publish(m->conn, m->reply, NULL, NULL, 0, data, len);
+    return jw__conn_publish(m->conn, m->reply, NULL, NULL, 0, data, len, 1);
 }
 
 jw_status jw_conn_publish_msg(jw_conn *c, const jw_msg *m)
@@ -280,5 +280,5 @@ jw_status jw_conn_publish_msg(jw_conn *c, const jw_msg *m)
     size_t hdr_len;
     const char *hdr = jw_msg_headers_raw(m, &hdr_len);
     return jw__conn_publish(c, m->subject, m->reply, hdr, hdr_len, m->data,
-                            m->data_len);
+                            m->data_len, 0);
 }

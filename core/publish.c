@@ -11,7 +11,8 @@
 jw_status jw__conn_queue_pub(jw_conn *c, const char *subject,
                              size_t subject_len, const char *reply,
                              size_t reply_len, const char *hdr,
-                             size_t hdr_len, const void *data, size_t len)
+                             size_t hdr_len, const void *data, size_t len,
+                             int now)
 {
     size_t need = subject_len + reply_len + hdr_len + len + 64;
     /* While there is no socket the buffer is bounded by reconnect_buf_size:
@@ -62,13 +63,16 @@ jw_status jw__conn_queue_pub(jw_conn *c, const char *subject,
     b->len = (size_t)(p - b->data);
     c->out_msgs++;
     c->out_bytes += hdr_len + len;
-    jw__conn_schedule_write(c);
+    if (now)
+        jw__conn_send_now(c);
+    else
+        jw__conn_schedule_write(c);
     return JW_OK;
 }
 
 jw_status jw__conn_publish(jw_conn *c, const char *subject, const char *reply,
                            const char *hdr, size_t hdr_len, const void *data,
-                           size_t len)
+                           size_t len, int now)
 {
     if (!c)
         return jw__fail(JW_EINVAL, "conn is NULL");
@@ -103,7 +107,7 @@ jw_status jw__conn_publish(jw_conn *c, const char *subject, const char *reply,
     }
     if (st == JW_OK)
         st = jw__conn_queue_pub(c, subject, subject_len, reply, reply_len,
-                                hdr, hdr_len, data, len);
+                                hdr, hdr_len, data, len, now);
     pthread_mutex_unlock(&c->mu);
     return st;
 }
@@ -111,12 +115,12 @@ jw_status jw__conn_publish(jw_conn *c, const char *subject, const char *reply,
 jw_status jw_conn_publish(jw_conn *c, const char *subject, const void *data,
                           size_t len)
 {
-    return jw__conn_publish(c, subject, NULL, NULL, 0, data, len);
+    return jw__conn_publish(c, subject, NULL, NULL, 0, data, len, 0);
 }
 
 jw_status jw_conn_publish_reply(jw_conn *c, const char *subject,
                                 const char *reply, const void *data,
                                 size_t len)
 {
-    return jw__conn_publish(c, subject, reply, NULL, 0, data, len);
+    return jw__conn_publish(c, subject, reply, NULL, 0, data, len, 0);
 }

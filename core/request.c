@@ -7,6 +7,7 @@
 #include "engine.h"
 #include "subject.h"
 
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,9 @@
  * asynchronous one (is_async) gets a completion queued instead. */
 typedef struct waiter {
     pthread_cond_t cond;
+    /* Set while the loop signals cond after unlocking mu: the waiter keeps
+     * cond alive until it is clear. */
+    atomic_int signalling;
     int pending;
     int is_async;
     uint64_t id;
@@ -81,6 +85,7 @@ void jw__request_deliver(jw_conn *c, const jw__proto_event *ev)
     }
     jw_msg *reply = no_responders ? NULL : jw__msg_from_event(ev, c);
     int notify = 0;
+    waiter *wake = NULL;
     pthread_mutex_lock(&c->mu);
     waiter *w = jw__map_remove(&c->requests, id);
     if (w) {
@@ -93,11 +98,18 @@ void jw__request_deliver(jw_conn *c, const jw__proto_event *ev)
             w->pending = 0;
             w->status = status;
             w->reply = reply;
-            pthread_cond_signal(&w->cond);
+            atomic_store_explicit(&w->signalling, 1, memory_order_relaxed);
+            wake = w;
         }
         reply = NULL;
     }
     pthread_mutex_unlock(&c->mu);
+    if (wake) {
+        /* Signalled without mu, so the requester does not wake into a
+         * held lock; it waits for `signalling` before cond goes away. */
+        pthread_cond_signal(&wake->cond);
+        atomic_store_explicit(&wake->signalling, 0, memory_order_release);
+    }
     jw_msg_free(reply); /* a late or duplicate reply */
     if (notify)
         jw__conn_notify(c);
@@ -189,7 +201,7 @@ static jw_status send_request(jw_conn *c, waiter *w, const char *subject,
                jw__u64_to_dec(inbox + c->inbox_prefix_len, w->id);
     inbox[n] = 0;
     st = jw__conn_queue_pub(c, subject, strlen(subject), inbox, n, hdr,
-                            hdr_len, data, len);
+                            hdr_len, data, len, 1);
     if (st)
         jw__map_remove(&c->requests, w->id);
     return st;
@@ -227,6 +239,8 @@ static jw_status request(jw_conn *c, const char *subject, const char *hdr,
                  : jw__fail(w.status, "request failed: %s",
                             jw_strerror(w.status));
     pthread_mutex_unlock(&c->mu);
+    while (atomic_load_explicit(&w.signalling, memory_order_acquire))
+        sched_yield(); /* the loop is between its unlock and its signal */
     pthread_cond_destroy(&w.cond);
     if (st == JW_OK)
         *reply = w.reply;

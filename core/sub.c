@@ -273,9 +273,12 @@ void jw__sub_deliver(jw_sub *sub, const jw__proto_event *ev)
         sub->tail = msg;
         sub->pending_msgs++;
         sub->pending_bytes += (int64_t)size;
-        if (was_empty && sub->waiters)
-            pthread_cond_signal(&sub->cond);
+        int wake = was_empty && sub->waiters;
         pthread_mutex_unlock(&sub->mu);
+        /* After the unlock, so the woken reader does not block on mu at
+         * once (the caller's reference keeps sub->cond alive). */
+        if (wake)
+            pthread_cond_signal(&sub->cond);
         if (was_empty)
             jw__conn_notify(c);
     }
