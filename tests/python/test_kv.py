@@ -354,6 +354,29 @@ def test_watch_iterator_and_stop_from_another_thread(js):
     w.stop()  # twice is harmless
 
 
+def test_watch_batches_large_and_many_entries(js):
+    """Entries cross in batches: many small ones beside values larger than
+    the batch buffer arrive whole, in revision order, marker once."""
+    kv = js.create_key_value(bucket="batches", max_value_size=1 << 20)
+    want = {}
+    for i in range(700):
+        value = bytes([i % 251]) * (300_000 if i in (5, 400, 699) else 100)
+        want["k%03d" % i] = value
+        kv.put("k%03d" % i, value)
+    w = kv.watch()
+    got = drain_initial(w)
+    assert [e.key for e in got] == sorted(want)
+    assert all(e.value == want[e.key] for e in got)
+    assert [e.revision for e in got] == list(range(1, 701))
+    kv.put("k000", b"new")
+    e = w.updates(5.0)
+    assert (e.key, e.value, e.revision, e.operation) == \
+        ("k000", b"new", 701, "PUT")
+    with pytest.raises(jetwire.TimeoutError):
+        w.updates(0.2)
+    w.stop()
+
+
 def test_closed_connection(nats_server):
     nc = jetwire.connect(nats_server.url)
     js = nc.jetstream()

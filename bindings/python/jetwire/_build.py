@@ -283,6 +283,9 @@ long long jwpy_flatten(jw_msg **msgs, int n, int64_t *meta, char *buf,
                        size_t cap);
 int jwpy_publish(jw_conn *conn, const char *subject, const char *data,
                  size_t len);
+int jwpy_watch_take(jw_kv_watcher *w, int64_t timeout_ms, int max,
+                    jw_kv_entry **held, int64_t *meta, char *buf, size_t cap,
+                    size_t *used, int *status);
 int jw_conn_publish(jw_conn *conn, const char *subject, const void *data,
                     size_t len);
 """
@@ -339,6 +342,65 @@ static long long jwpy_flatten(jw_msg **msgs, int n, int64_t *meta, char *buf,
         meta[5 * i + 4] = headers ? jw_msg_status_code(msgs[i]) : 0;
     }
     return (long long)(p - buf);
+}
+
+/* Up to max watch items in one call, flat as in jwpy_flatten: per item six
+ * integers in meta (key length, or -1 for the end-of-initial-values
+ * marker; value length; revision; created; delta; operation) and each key
+ * and value one after the other in buf (*used bytes). Only the first item
+ * may wait (timeout_ms). An entry too large for what is left of buf waits
+ * in *held for the next call; when it is first, the count is 0 and *used
+ * says how many bytes it needs. *status is JW_OK, JW_ETIMEOUT when nothing
+ * came, or the error that ended the batch (after the items returned). */
+static int jwpy_watch_take(jw_kv_watcher *w, int64_t timeout_ms, int max,
+                           jw_kv_entry **held, int64_t *meta, char *buf,
+                           size_t cap, size_t *used, int *status)
+{
+    int n = 0;
+    size_t pos = 0;
+    *status = JW_OK;
+    while (n < max) {
+        jw_kv_entry *e = *held;
+        *held = NULL;
+        if (!e) {
+            int st = jw_kv_watch_next(w, n ? 0 : timeout_ms, &e);
+            if (st) {
+                if (!(st == JW_ETIMEOUT && n))
+                    *status = st;
+                break;
+            }
+        }
+        int64_t *m = meta + 6 * n;
+        if (!e) {
+            m[0] = -1;
+            m[1] = m[2] = m[3] = m[4] = m[5] = 0;
+            n++;
+            continue;
+        }
+        const char *key = jw_kv_entry_key(e);
+        size_t kl = strlen(key), vl = 0;
+        const void *value = jw_kv_entry_value(e, &vl);
+        if (kl + vl > cap - pos) {
+            *held = e;
+            if (!n)
+                pos = kl + vl;
+            break;
+        }
+        memcpy(buf + pos, key, kl);
+        if (vl)
+            memcpy(buf + pos + kl, value, vl);
+        pos += kl + vl;
+        m[0] = (int64_t)kl;
+        m[1] = (int64_t)vl;
+        m[2] = (int64_t)jw_kv_entry_revision(e);
+        m[3] = jw_kv_entry_created(e);
+        m[4] = (int64_t)jw_kv_entry_delta(e);
+        m[5] = jw_kv_entry_operation(e);
+        jw_kv_entry_free(e);
+        n++;
+    }
+    *used = pos;
+    return n;
 }
 
 static void jwpy_free(jw_msg **msgs, int n)
