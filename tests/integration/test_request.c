@@ -1,6 +1,7 @@
 /* Request/reply: handler and pulling responders, concurrency through the
  * shared inbox, no responders, timeouts. */
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -408,6 +409,120 @@ TEST(request_reply_id_strict)
     jw_msg_free(got);
     jw_msg_free(req);
     jw_sub_free(svc);
+    jw_conn_free(nc);
+    jw_test_server_stop(s);
+    return 0;
+}
+
+/* Requests leave from the caller's thread while the loop has nothing in
+ * flight, the rest of a short send from the loop. With the server stopped,
+ * the first requests fill the socket from the callers' threads until one
+ * goes out only in part; whatever the split, every request must arrive
+ * whole and each reply match its request. */
+#define PRESSURE_THREADS 2
+#define PRESSURE_REQUESTS 200
+#define PRESSURE_SIZE (40 * 1024)
+
+static void echo_all(jw_sub *sub, jw_msg *msg, void *arg)
+{
+    (void)sub;
+    (void)arg;
+    jw_msg_respond(msg, jw_msg_data(msg), jw_msg_data_len(msg));
+    jw_msg_free(msg);
+}
+
+static char pressure_byte(int request, size_t k)
+{
+    return (char)('a' + (request * 7 + (int)(k % 1000)) % 26);
+}
+
+struct pressure {
+    jw_conn *nc;
+    int first; /* request numbers first .. first + PRESSURE_REQUESTS - 1 */
+    uint64_t *ids;
+    int started;
+};
+
+static void *pressure_start(void *arg)
+{
+    struct pressure *p = arg;
+    char *data = malloc(PRESSURE_SIZE);
+    jw_msg *m = NULL;
+    for (int i = 0; data && i < PRESSURE_REQUESTS; i++) {
+        for (size_t k = 0; k < PRESSURE_SIZE; k++)
+            data[k] = pressure_byte(p->first + i, k);
+        if (jw_msg_new("svc.all", NULL, data, PRESSURE_SIZE, &m) ||
+            jw_conn_request_start(p->nc, m, &p->ids[p->first + i]))
+            break;
+        jw_msg_free(m);
+        m = NULL;
+        p->started++;
+    }
+    jw_msg_free(m);
+    free(data);
+    return NULL;
+}
+
+TEST(request_direct_send_under_pressure)
+{
+    enum { TOTAL = PRESSURE_THREADS * PRESSURE_REQUESTS };
+    START_SERVER(s, NULL);
+    jw_conn *rc = NULL, *nc = NULL;
+    CHECK_OK(jw_test_connect(s, &rc));
+    CHECK_OK(jw_test_connect(s, &nc));
+    jw_sub *svc = NULL;
+    CHECK_OK(jw_conn_subscribe_cb(rc, "svc.all", NULL, echo_all, NULL, &svc));
+    CHECK_OK(jw_conn_flush(rc, 5000));
+    CHECK_OK(jw_conn_flush(nc, 5000));
+
+    static uint64_t ids[TOTAL];
+    static int done[TOTAL];
+    pthread_t th[PRESSURE_THREADS];
+    struct pressure p[PRESSURE_THREADS];
+    CHECK(kill(s->pid, SIGSTOP) == 0);
+    for (int i = 0; i < PRESSURE_THREADS; i++) {
+        p[i] = (struct pressure){nc, i * PRESSURE_REQUESTS, ids, 0};
+        CHECK(pthread_create(&th[i], NULL, pressure_start, &p[i]) == 0);
+    }
+    for (int i = 0; i < PRESSURE_THREADS; i++)
+        pthread_join(th[i], NULL);
+    CHECK(kill(s->pid, SIGCONT) == 0);
+    for (int i = 0; i < PRESSURE_THREADS; i++)
+        CHECK_EQ_INT(p[i].started, PRESSURE_REQUESTS);
+
+    int replies = 0, intact = 0;
+    int64_t deadline = jw_test_now_ms() + 30000;
+    while (replies < TOTAL && jw_test_now_ms() < deadline) {
+        struct pollfd pfd = {jw_conn_fd(nc), POLLIN, 0};
+        poll(&pfd, 1, 100);
+        jw_conn_fd_reset(nc);
+        uint64_t id;
+        jw_status status;
+        jw_msg *reply;
+        while (jw_conn_request_poll(nc, &id, &status, &reply) == 1) {
+            int r = 0;
+            while (r < TOTAL && ids[r] != id)
+                r++;
+            CHECK(r < TOTAL && !done[r]);
+            CHECK_OK(status);
+            done[r] = 1;
+            replies++;
+            const char *got = jw_msg_data(reply);
+            size_t k = 0;
+            if (jw_msg_data_len(reply) == PRESSURE_SIZE)
+                while (k < PRESSURE_SIZE && got[k] == pressure_byte(r, k))
+                    k++;
+            intact += k == PRESSURE_SIZE;
+            jw_msg_free(reply);
+        }
+    }
+    CHECK_EQ_INT(replies, TOTAL);
+    CHECK_EQ_INT(intact, TOTAL);
+    CHECK_EQ_INT(jw_conn_status_get(nc), JW_CONN_CONNECTED);
+    CHECK_EQ_INT(jw_conn_stat(nc, JW_STAT_RECONNECTS), 0);
+
+    jw_sub_free(svc);
+    jw_conn_free(rc);
     jw_conn_free(nc);
     jw_test_server_stop(s);
     return 0;
