@@ -4,8 +4,6 @@ Blocking API here (``jetwire.connect``); the asyncio API is
 ``jetwire.aio``. Errors are ``jetwire.Error`` subclasses carrying the code
 name shared with the C and Lua APIs.
 """
-from typing import Any
-
 from ._codec import pack, unpack
 from ._errors import *  # noqa: F401,F403
 from ._errors import Error, error_for
@@ -72,7 +70,7 @@ __version__ = "0.1.0"
 engine_version = _ffi.string(_lib.jw_version()).decode()
 
 
-def __getattr__(name: str) -> Any:  # asyncio costs import time: lazy
+def __getattr__(name: str) -> object:  # asyncio costs import time: lazy
     if name == "aio":
         import importlib
         return importlib.import_module(".aio", __name__)

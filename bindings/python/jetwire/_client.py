@@ -7,21 +7,25 @@ Python thread of its own, which waits on the engine's readable fd and pulls.
 """
 from __future__ import annotations
 
-import inspect
-import json
 import math
 import select
 import threading
 import weakref
-from typing import (TYPE_CHECKING, Any, Callable, Dict, Iterator, List,
-                    Mapping, Optional, Sequence, Tuple, Union)
+from collections.abc import Mapping
 
 from . import _codec
 from ._errors import Error, error_for
 from ._jetwire import ffi, lib
 
+TYPE_CHECKING = False  # typing costs start-up time: annotations only
 if TYPE_CHECKING:
+    from typing import (Any, Callable, Dict, Iterator, List, Optional,
+                        Sequence, Tuple, Union)
+
     from ._jetstream import JetStream, MsgMetadata
+
+    Payload = Union[bytes, bytearray, memoryview]
+    HeadersIn = Optional[Mapping[str, Union[str, Sequence[str]]]]
 
 __all__ = ["connect", "Connection", "Subscription", "Msg", "Headers", "Event"]
 
@@ -31,10 +35,6 @@ _CONN_STATUS = {1: "CONNECTING", 2: "CONNECTED", 3: "RECONNECTING",
                 4: "DRAINING_SUBS", 5: "DRAINING_PUBS", 6: "CLOSED"}
 _EVENTS = {1: "disconnected", 2: "reconnected", 3: "closed", 4: "error",
            5: "discovered_servers", 6: "lame_duck"}
-
-Payload = Union[bytes, bytearray, memoryview]
-HeadersIn = Optional[Mapping[str, Union[str, Sequence[str]]]]
-
 
 def _raise(status: int) -> None:
     code = ffi.string(lib.jw_status_name(status)).decode()
@@ -601,6 +601,7 @@ _CALLBACKS = ("disconnected_cb", "reconnected_cb", "closed_cb", "error_cb",
 
 def _takes_argument(cb: Callable[..., Any]) -> bool:
     try:
+        import inspect  # only here: it costs start-up time
         inspect.signature(cb).bind(None)
     except (TypeError, ValueError):
         return False
@@ -718,6 +719,7 @@ class _ConnectionState:
         buf = ffi.new("char[65536]")
         _check(lib.jw_conn_server_info(self._h(), buf, 65536))
         text = ffi.string(buf).decode()
+        import json
         return json.loads(text) if text else {}
 
     @property

@@ -7,10 +7,12 @@ list/tuple -> array (unpacked as list), dict <-> map. Map keys may be any of
 these except list and dict (unpacked keys that are lists become tuples)."""
 from __future__ import annotations
 
-from typing import Any
-
 from ._errors import error_for
 from ._jetwire import ffi, lib
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["pack", "unpack", "MISSING"]
 

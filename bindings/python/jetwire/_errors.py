@@ -5,7 +5,9 @@ Python users expect."""
 from __future__ import annotations
 
 import builtins
-from typing import Dict, Optional, Type
+TYPE_CHECKING = False  # typing costs start-up time: annotations only
+if TYPE_CHECKING:
+    from typing import Dict, Optional, Type
 
 __all__ = ["Error", "error_for",
            "TimeoutError",

@@ -8,20 +8,23 @@ of their "config" in seconds again.
 """
 from __future__ import annotations
 
-import json
 import math
 import threading
 import time
 import weakref
-from typing import (TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Mapping, Optional,
-                    Sequence, Tuple)
+from collections.abc import Mapping
 
-from ._client import (JW_OK, HeadersIn, Msg, Payload, _BATCH, _build_msg,
-                      _int_arg, _ms, _raise, _read_messages, _subject)
+from ._client import (JW_OK, Msg, _BATCH, _build_msg, _int_arg, _ms, _raise,
+                      _read_messages, _subject)
 from ._errors import Error, error_for
 from ._jetwire import ffi, lib
 
+TYPE_CHECKING = False  # typing costs start-up time: annotations only
 if TYPE_CHECKING:
+    from typing import (Any, Callable, Dict, Iterator, List, Optional,
+                        Sequence, Tuple)
+
+    from ._client import HeadersIn, Payload
     from ._kv import KeyValue
 
 __all__ = ["JetStream", "Consumer", "PubAck", "PubAckFuture",
@@ -120,6 +123,7 @@ def _config(fields: "frozenset[str]", what: str, config: Optional[Mapping[str, A
                 raise TypeError("%s must be a list of str" % key)
         out[field] = value
     try:
+        import json
         return json.dumps(out).encode()
     except (TypeError, ValueError) as e:
         raise TypeError("%s configuration is not JSON: %s" % (what, e))
@@ -308,6 +312,7 @@ class JetStream:
     def _json(self, fn: Callable[..., int], *args: Any) -> Any:
         p = ffi.new("char **")
         _js_check(self._call(fn, *args, p))
+        import json
         return json.loads(_text(p))
 
     def account_info(self) -> Dict[str, Any]:
@@ -736,6 +741,7 @@ class Consumer(_Child):
     def info(self) -> Dict[str, Any]:
         p = ffi.new("char **")
         _js_check(self._call(lib.jw_consumer_info, p))
+        import json
         info: Dict[str, Any] = _config_seconds(json.loads(_text(p)))
         return info
 

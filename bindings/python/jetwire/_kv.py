@@ -7,18 +7,23 @@ engine as JSON with the ttl in milliseconds. See docs/kv.md.
 """
 from __future__ import annotations
 
-import json
 import threading
 import time
 import weakref
 from collections import deque
-from typing import (Any, Callable, Deque, Dict, Iterator, List, Mapping,
-                    Optional)
+from collections.abc import Mapping
 
-from ._client import _INT64_MAX, Payload, _int_arg, _ms, _payload
+from ._client import _INT64_MAX, _int_arg, _ms, _payload
 from ._errors import error_for
 from ._jetstream import _Child, _guarded, _js_check, _name, _own, _text
 from ._jetwire import ffi, lib
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations only
+if TYPE_CHECKING:
+    from typing import (Any, Callable, Deque, Dict, Iterator, List,
+                        Optional)
+
+    from ._client import Payload
 
 __all__ = ["KeyValue", "Entry", "KeyValueStatus", "KeyWatcher",
            "KV_FIELDS"]
@@ -76,6 +81,7 @@ def _kv_config(config: Optional[Mapping[str, Any]],
     if "bucket" not in out:
         raise TypeError("the bucket name is missing (bucket=...)")
     try:
+        import json
         return json.dumps(out).encode()
     except (TypeError, ValueError) as e:
         raise TypeError("key-value configuration is not JSON: %s" % e)
@@ -247,6 +253,7 @@ class KeyValue(_Child):
         f = ffi.NULL if filter is None else _key(filter, "filter")
         p = ffi.new("char **")
         _js_check(self._call(lib.jw_kv_keys, f, p))
+        import json
         keys: List[str] = json.loads(_text(p))
         return keys
 
@@ -299,6 +306,7 @@ class KeyValue(_Child):
     def status(self) -> KeyValueStatus:
         p = ffi.new("char **")
         _js_check(self._call(lib.jw_kv_status, p))
+        import json
         return KeyValueStatus(json.loads(_text(p)))
 
     def watch(self, keys: str = ">", *, include_history: bool = False,

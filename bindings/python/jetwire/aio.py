@@ -15,11 +15,11 @@ import asyncio
 import collections
 import inspect
 import weakref
-from typing import (Any, AsyncIterator, Callable, Deque, Dict, Generator,
-                    List, Optional, Sequence, Set, Tuple, Union)
+from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, Deque, Dict,
+                    Generator, List, Optional, Sequence, Set, Tuple, Union)
 
 from . import _codec
-from ._client import (JW_OK, HeadersIn, Msg as _SyncMsg, Payload, _BATCH,
+from ._client import (JW_OK, Msg as _SyncMsg, _BATCH,
                       _build_msg, _ConnectionState, _ConnState, _event,
                       _make_opts, _ms, _publish, _raise, _read_messages,
                       _servers, _subject, _subscribe, _check, _CALLBACKS,
@@ -30,6 +30,9 @@ from . import _kv
 from ._kv import Entry, KeyValueStatus
 from ._jetstream import PubAck, _js_check
 from ._jetwire import ffi, lib
+
+if TYPE_CHECKING:
+    from ._client import HeadersIn, Payload
 
 __all__ = ["connect", "Connection", "Subscription", "Msg", "JetStream",
            "Consumer", "OrderedConsumer", "KeyValue", "KeyWatcher"]
