@@ -734,6 +734,44 @@ class _ConnectionState:
 
 
 
+# Subjects published to, as the engine takes them: the common publish skips
+# the type and NUL checks and the encoding (bounded; the engine still
+# checks the subject itself).
+_PUB_SUBJECTS: Dict[str, bytes] = {}
+_PUB_SUBJECTS_MAX = 1024
+_MISSING = _codec.MISSING
+_jw_publish = lib.jw_conn_publish
+
+
+def _pub_subject(subject: Any) -> Optional[bytes]:
+    """subject as bytes for the common publish; None when it needs the
+    full checks (not a str, or holding a NUL)."""
+    if type(subject) is not str or "\0" in subject:
+        return None
+    if len(_PUB_SUBJECTS) >= _PUB_SUBJECTS_MAX:
+        _PUB_SUBJECTS.clear()
+    subj = _PUB_SUBJECTS[subject] = subject.encode()
+    return subj
+
+
+def _publish_common(state: "_ConnState", subject: Any, payload: bytes
+                    ) -> bool:
+    """publish(str, bytes) as Connection.publish does it inline, for the
+    asyncio API; False when the call needs _publish."""
+    subj: Optional[bytes]
+    try:
+        subj = _PUB_SUBJECTS[subject]
+    except (KeyError, TypeError):
+        subj = _pub_subject(subject)
+    handle = state.handle
+    if subj is None or handle is None:
+        return False
+    st = _jw_publish(handle, subj, payload, len(payload))
+    if st:
+        _raise(st)
+    return True
+
+
 def _publish(handle: Any, subject: str, payload: Payload,
              reply: Optional[str], headers: HeadersIn, obj: Any) -> None:
     """The publish both APIs share: bytes, headers, or a packed obj."""
@@ -805,16 +843,20 @@ class Connection(_ConnectionState):
         """Publish payload (bytes) to subject. ``obj=value`` publishes the
         value packed with MessagePack and sets ``Content-Type:
         application/msgpack``."""
-        handle = self._state.handle
         # The common call, publish(str, bytes), in as few steps as possible.
-        if (type(payload) is bytes and type(subject) is str and
-                reply is None and not headers and obj is _codec.MISSING and
-                handle is not None and "\0" not in subject):
-            st = lib.jw_conn_publish(handle, subject.encode(), payload,
-                                     len(payload))
-            if st:
-                _raise(st)
-            return
+        if (type(payload) is bytes and reply is None and headers is None and
+                obj is _MISSING):
+            subj: Optional[bytes]
+            try:
+                subj = _PUB_SUBJECTS[subject]
+            except (KeyError, TypeError):
+                subj = _pub_subject(subject)
+            handle = self._state.handle
+            if subj is not None and handle is not None:
+                st = _jw_publish(handle, subj, payload, len(payload))
+                if st:
+                    _raise(st)
+                return
         _publish(self._h(), subject, payload, reply, headers, obj)
 
     def request(self, subject: str, payload: Payload = b"",

@@ -19,7 +19,8 @@ from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, Deque, Dict,
                     Generator, List, Optional, Sequence, Set, Tuple, Union)
 
 from . import _codec
-from ._client import (JW_OK, Msg as _SyncMsg, _BATCH,
+from ._client import (JW_OK, Msg as _SyncMsg, _BATCH, _MISSING,
+                      _publish_common,
                       _build_msg, _ConnectionState, _ConnState, _event,
                       _make_opts, _ms, _publish, _raise, _read_messages,
                       _servers, _subject, _subscribe, _check, _CALLBACKS,
@@ -306,15 +307,10 @@ class Connection(_ConnectionState):
     async def publish(self, subject: str, payload: Payload = b"",
                       reply: Optional[str] = None, headers: HeadersIn = None,
                       *, obj: Any = _codec.MISSING) -> None:
-        handle = self._state.handle
         # The common call, publish(str, bytes), as in the blocking API.
-        if (type(payload) is bytes and type(subject) is str and
-                reply is None and not headers and obj is _codec.MISSING and
-                handle is not None and "\0" not in subject):
-            st = lib.jw_conn_publish(handle, subject.encode(), payload,
-                                     len(payload))
-            if st:
-                _raise(st)
+        if (type(payload) is bytes and reply is None and headers is None and
+                obj is _MISSING and
+                _publish_common(self._state, subject, payload)):
             return
         _publish(self._h(), subject, payload, reply, headers, obj)
 
