@@ -79,6 +79,40 @@ def test_requests_concurrent_on_one_thread(nats_server):
     run(main())
 
 
+def test_cancelled_request_and_next_msg_leave_nothing_behind(nats_server):
+    async def main():
+        nc = await aio.connect(nats_server.url)
+        held = []
+
+        async def slow(msg):  # answers only after the requester gave up
+            held.append(msg)
+
+        await nc.subscribe("aio.slow", cb=slow)
+        await nc.flush()
+        task = asyncio.ensure_future(nc.request("aio.slow", b"", timeout=10))
+        await asyncio.sleep(0.2)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert nc._requests == {}
+        await held[0].respond(b"late")  # the engine drops it: nobody waits
+        sub = await nc.subscribe("aio.none")
+        waiting = asyncio.ensure_future(sub.next_msg(timeout=10))
+        await asyncio.sleep(0.1)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        # Both still work, timeouts included.
+        await nc.publish("aio.none", b"x")
+        assert (await sub.next_msg(timeout=5)).data == b"x"
+        with pytest.raises(jetwire.TimeoutError):
+            await sub.next_msg(timeout=0.1)
+        with pytest.raises(jetwire.TimeoutError):
+            await nc.request("aio.slow", b"", timeout=0.1)
+        await nc.close()
+    run(main())
+
+
 def test_pending_request_fails_when_closed(nats_server):
     async def main():
         nc = await aio.connect(nats_server.url)
