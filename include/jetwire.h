@@ -125,8 +125,9 @@ struct event_base; /* libevent */
  * Every connection runs on a jw_loop. Three modes:
  *
  *  - Own thread (the default): a connection given no loop creates a private
- *    one with a thread of its own. All socket and timer work happens there;
- *    any other thread may call the API.
+ *    one with a thread of its own. Socket and timer work happens there
+ *    (a request or reply may leave from the calling thread when the loop is
+ *    idle: docs/threading.md); any other thread may call the API.
  *  - Host-driven: jw_loop_new_driven() creates a loop without a thread and
  *    the host runs it with jw_loop_run(). Use it from that one thread only.
  *    Calls that wait run the loop themselves while they wait, so they work
