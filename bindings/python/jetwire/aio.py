@@ -190,7 +190,10 @@ class Subscription:
         return self._iterate()
 
     async def _iterate(self) -> AsyncIterator[Msg]:
+        buffer = self._buffer
         while True:
+            while buffer:  # what is here already, without a wait each
+                yield buffer.popleft()
             try:
                 msg = await self.next_msg(None)
             except Error as e:
@@ -202,7 +205,9 @@ class Subscription:
     async def _run_callback(self, cb: Callback) -> None:
         async for msg in self.messages:
             try:
-                await _maybe_await(cb(msg))
+                result = cb(msg)
+                if result is not None and inspect.isawaitable(result):
+                    await result
             except Exception:  # one bad message must not stop the rest
                 import traceback
                 traceback.print_exc()
