@@ -140,7 +140,16 @@ static int b64_decode(const char *in, size_t len, unsigned char **out,
 /* ------------------------------------------------------------------------
  * Handles
  */
-enum handle_kind { H_NONE = 0, H_CONN, H_SUB, H_JS, H_CONSUMER, H_JSMSG };
+enum handle_kind {
+    H_NONE = 0,
+    H_CONN,
+    H_SUB,
+    H_JS,
+    H_CONSUMER,
+    H_JSMSG,
+    H_KV,
+    H_WATCHER
+};
 
 struct serve_state {
     jw_conn *conn;
@@ -159,7 +168,10 @@ struct handle {
     jw_js *js;         /* H_JS */
     jw_consumer *cons; /* H_CONSUMER */
     jw_msg *msg;       /* H_JSMSG: a fetched message */
-    /* H_JS, H_CONSUMER: the handle it was made through, freed with it. */
+    jw_kv *kv;         /* H_KV: a bucket, borrowing its jw_js */
+    jw_kv_watcher *watcher; /* H_WATCHER, borrowing its jw_kv */
+    /* H_JS, H_CONSUMER, H_KV, H_WATCHER: the handle it was made through,
+     * freed with it (before it). */
     int parent;
 };
 
@@ -2054,6 +2066,553 @@ static jw_status op_nak(json_t *req, json_t *res)
     return JW_OK;
 }
 
+/* ------------------------------------------------------------------------
+ * Key-Value
+ *
+ * A bucket configuration comes in with its ttl in seconds and goes to the
+ * engine in milliseconds; the members are checked here, so that a member
+ * the protocol does not list (even one the engine knows) or a value of the
+ * wrong type is INVALID_ARG before any request.
+ */
+static const struct {
+    const char *name;
+    enum { KVC_STR, KVC_INT, KVC_SECONDS } type;
+} kv_config_members[] = {
+    {"bucket", KVC_STR},         {"description", KVC_STR},
+    {"history", KVC_INT},        {"ttl", KVC_SECONDS},
+    {"max_value_size", KVC_INT}, {"max_bytes", KVC_INT},
+    {"storage", KVC_STR},        {"replicas", KVC_INT},
+};
+
+/* Check one member of the bucket configuration and set it on out. */
+static jw_status kv_config_member(json_t *out, const char *key, json_t *v)
+{
+    size_t i, n = sizeof kv_config_members / sizeof kv_config_members[0];
+    for (i = 0; i < n; i++)
+        if (strcmp(kv_config_members[i].name, key) == 0)
+            break;
+    if (i == n)
+        return fail(JW_EINVAL, "unknown bucket configuration member '%s'",
+                    key);
+    if (json_is_null(v))
+        return JW_OK; /* absent */
+    json_t *value = NULL;
+    switch (kv_config_members[i].type) {
+    case KVC_STR:
+        if (!json_is_string(v) ||
+            strlen(json_string_value(v)) != json_string_length(v))
+            return fail(JW_EINVAL, "'config.%s' must be a string without NUL",
+                        key);
+        value = json_incref(v);
+        break;
+    case KVC_INT:
+        if (!json_is_integer(v))
+            return fail(JW_EINVAL, "'config.%s' must be an integer", key);
+        value = json_incref(v);
+        break;
+    case KVC_SECONDS: {
+        int64_t ms;
+        jw_status st = seconds_to_ms(v, key, &ms);
+        if (st != JW_OK)
+            return st;
+        if (ms < 0)
+            return fail(JW_EINVAL, "'config.%s' must be seconds >= 0", key);
+        value = json_integer((json_int_t)ms);
+        break;
+    }
+    }
+    if (!value || json_object_set_new(out, key, value) != 0)
+        return fail(JW_ENO_MEMORY, "out of memory");
+    return JW_OK;
+}
+
+/* The "config" argument as the engine's bucket configuration text (free
+ * it). */
+static jw_status arg_kv_config(json_t *req, char **out)
+{
+    json_t *v = json_object_get(req, "config");
+    *out = NULL;
+    if (!json_is_object(v))
+        return fail(JW_EINVAL, "'config' must be an object");
+    json_t *cfg = json_object();
+    if (!cfg)
+        return fail(JW_ENO_MEMORY, "out of memory");
+    jw_status st = JW_OK;
+    const char *key;
+    json_t *member;
+    json_object_foreach(v, key, member)
+    {
+        st = kv_config_member(cfg, key, member);
+        if (st != JW_OK)
+            break;
+    }
+    if (st == JW_OK && !json_object_get(cfg, "bucket"))
+        st = fail(JW_EINVAL, "missing 'config.bucket'");
+    if (st == JW_OK && !(*out = json_dumps(cfg, JSON_COMPACT)))
+        st = fail(JW_ENO_MEMORY, "out of memory");
+    json_decref(cfg);
+    return st;
+}
+
+/* Parse a JSON text of the engine (released here). */
+static jw_status engine_json(char *text, json_t **out)
+{
+    json_error_t err;
+    *out = json_loads(text ? text : "", 0, &err);
+    jw_free(text);
+    if (!*out)
+        return fail(JW_EPROTOCOL, "engine result is not JSON: %s", err.text);
+    return JW_OK;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A new array of the strings of list, sorted (bytewise); NULL when list
+ * holds anything but strings, or no memory. */
+static json_t *sorted_strings(json_t *list)
+{
+    size_t n = json_array_size(list);
+    const char **v = malloc((n ? n : 1) * sizeof *v);
+    json_t *out = v ? json_array() : NULL;
+    for (size_t i = 0; out && i < n; i++)
+        if (!(v[i] = json_string_value(json_array_get(list, i)))) {
+            json_decref(out);
+            out = NULL;
+        }
+    if (out)
+        qsort(v, n, sizeof *v, cmp_str);
+    for (size_t i = 0; out && i < n; i++)
+        if (json_array_append_new(out, json_string(v[i])) != 0) {
+            json_decref(out);
+            out = NULL;
+        }
+    free(v);
+    return out;
+}
+
+/* Put the engine's JSON array text (released here) as key, sorted. */
+static jw_status put_sorted(json_t *res, const char *key, char *text)
+{
+    json_t *list = NULL;
+    jw_status st = engine_json(text, &list);
+    if (st != JW_OK)
+        return st;
+    if (!json_is_array(list)) {
+        json_decref(list);
+        return fail(JW_EPROTOCOL, "engine result is not a JSON array");
+    }
+    json_t *sorted = sorted_strings(list);
+    json_decref(list);
+    if (!sorted)
+        return fail(JW_EPROTOCOL, "could not sort the engine's names");
+    PUT(res, key, sorted);
+    return JW_OK;
+}
+
+static const char *kv_op_name(jw_kv_op op)
+{
+    switch (op) {
+    case JW_KV_PUT:
+        return "PUT";
+    case JW_KV_DEL:
+        return "DEL";
+    case JW_KV_PURGE:
+        return "PURGE";
+    }
+    return NULL;
+}
+
+/* An entry as the protocol's object. */
+static jw_status entry_json(const jw_kv_entry *e, json_t **out)
+{
+    const char *op = kv_op_name(jw_kv_entry_operation(e));
+    if (!op)
+        return fail(JW_EPROTOCOL, "entry with unknown operation %d",
+                    (int)jw_kv_entry_operation(e));
+    size_t len = 0;
+    const void *value = jw_kv_entry_value(e, &len);
+    json_t *o = json_object();
+    int ok = o != NULL &&
+             put(o, "bucket", json_string(jw_kv_entry_bucket(e))) &&
+             put(o, "key", json_string(jw_kv_entry_key(e))) &&
+             put(o, "value", b64_json(value ? value : "", value ? len : 0)) &&
+             put(o, "revision",
+                 json_integer((json_int_t)jw_kv_entry_revision(e))) &&
+             put(o, "delta", json_integer((json_int_t)jw_kv_entry_delta(e))) &&
+             put(o, "operation", json_string(op)) &&
+             put(o, "created",
+                 json_integer((json_int_t)jw_kv_entry_created(e)));
+    if (!ok) {
+        json_decref(o);
+        return fail(JW_ENO_MEMORY, "could not build the entry");
+    }
+    *out = o;
+    return JW_OK;
+}
+
+/* The "kv" handle's bucket and, when key_required >= 0, the "key"
+ * argument (required when 1). */
+static jw_status arg_kv_key(json_t *req, int key_required, jw_kv **kv,
+                            const char **key)
+{
+    struct handle *h = NULL;
+    jw_status st = arg_handle(req, "kv", H_KV, &h);
+    if (st == JW_OK && key_required >= 0)
+        st = arg_str(req, "key", key_required, key);
+    if (st == JW_OK)
+        *kv = h->kv;
+    return st;
+}
+
+/* An optional revision argument ("last", "revision"): absent gives 0;
+ * given, it must be >= min. */
+static jw_status arg_revision(json_t *req, const char *key, int required,
+                              int64_t min, uint64_t *out)
+{
+    int64_t v;
+    jw_status st = arg_int(req, key, required, 0, &v);
+    if (st != JW_OK)
+        return st;
+    json_t *given = json_object_get(req, key);
+    if (given && !json_is_null(given) && v < min)
+        return fail(JW_EINVAL, "'%s' must be >= %lld", key, (long long)min);
+    *out = (uint64_t)(v < 0 ? 0 : v);
+    return JW_OK;
+}
+
+/* A kv handle made through the "js" handle js_id, taking kv. */
+static jw_status put_kv(json_t *res, int js_id, jw_kv *kv)
+{
+    int id = handle_child(H_KV, js_id);
+    if (id < 0) {
+        jw_kv_free(kv);
+        return fail(JW_ENO_MEMORY, "out of memory");
+    }
+    g_handles[id].kv = kv;
+    PUT(res, "kv", json_integer(id));
+    return JW_OK;
+}
+
+static jw_status op_kv_bucket_create(json_t *req, json_t *res)
+{
+    struct handle *h;
+    char *config = NULL;
+    int update;
+    jw_status st = arg_handle(req, "js", H_JS, &h);
+    if (st == JW_OK)
+        st = arg_bool(req, "update", 0, &update);
+    if (st == JW_OK)
+        st = arg_kv_config(req, &config);
+    if (st != JW_OK)
+        return st;
+    int js_id = (int)(h - g_handles);
+    jw_kv *kv = NULL;
+    st = update ? jw_js_kv_create_or_update(h->js, config, &kv)
+                : jw_js_kv_create(h->js, config, &kv);
+    free(config);
+    if (st != JW_OK)
+        return lib_fail(st);
+    return put_kv(res, js_id, kv);
+}
+
+static jw_status op_kv_bucket(json_t *req, json_t *res)
+{
+    struct handle *h;
+    const char *bucket;
+    jw_status st = arg_handle(req, "js", H_JS, &h);
+    if (st == JW_OK)
+        st = arg_str(req, "bucket", 1, &bucket);
+    if (st != JW_OK)
+        return st;
+    int js_id = (int)(h - g_handles);
+    jw_kv *kv = NULL;
+    TRY(jw_js_kv(h->js, bucket, &kv));
+    return put_kv(res, js_id, kv);
+}
+
+static jw_status op_kv_bucket_delete(json_t *req, json_t *res)
+{
+    jw_js *js;
+    const char *bucket;
+    jw_status st = arg_js_str(req, "bucket", &js, &bucket);
+    if (st != JW_OK)
+        return st;
+    TRY(jw_js_kv_delete(js, bucket));
+    return JW_OK;
+}
+
+static jw_status op_kv_bucket_names(json_t *req, json_t *res)
+{
+    struct handle *h;
+    jw_status st = arg_handle(req, "js", H_JS, &h);
+    if (st != JW_OK)
+        return st;
+    char *names = NULL;
+    TRY(jw_js_kv_names(h->js, &names));
+    return put_sorted(res, "names", names);
+}
+
+static jw_status op_kv_status(json_t *req, json_t *res)
+{
+    jw_kv *kv;
+    jw_status st = arg_kv_key(req, -1, &kv, NULL);
+    if (st != JW_OK)
+        return st;
+    char *text = NULL;
+    json_t *doc = NULL;
+    TRY(jw_kv_status(kv, &text));
+    if ((st = engine_json(text, &doc)) != JW_OK)
+        return st;
+    /* The members the protocol lists, the ttl from ms to seconds. */
+    static const char *const members[] = {"bucket", "values", "history",
+                                          "storage", NULL};
+    json_t *status = json_object();
+    json_t *ttl = json_object_get(doc, "ttl");
+    int ok = status != NULL && json_is_number(ttl) &&
+             put(status, "ttl", json_real(json_number_value(ttl) / 1000.0));
+    for (int i = 0; ok && members[i]; i++) {
+        json_t *v = json_object_get(doc, members[i]);
+        ok = v != NULL && json_object_set(status, members[i], v) == 0;
+    }
+    json_decref(doc);
+    if (!ok) {
+        json_decref(status);
+        return fail(JW_EPROTOCOL, "unexpected bucket status");
+    }
+    PUT(res, "status", status);
+    return JW_OK;
+}
+
+/* kv_put, kv_create and kv_update: a write giving a revision. */
+static jw_status kv_write(json_t *req, json_t *res, int update)
+{
+    jw_kv *kv;
+    const char *key;
+    unsigned char *data = NULL;
+    size_t len = 0;
+    uint64_t last = 0, revision = 0;
+    jw_status st = arg_kv_key(req, 1, &kv, &key);
+    if (st == JW_OK && update > 0)
+        st = arg_revision(req, "last", 1, 0, &last);
+    if (st == JW_OK)
+        st = arg_data(req, "data", &data, &len);
+    if (st != JW_OK)
+        return st;
+    if (update > 0)
+        st = jw_kv_update(kv, key, data, len, last, &revision);
+    else if (update < 0)
+        st = jw_kv_create(kv, key, data, len, &revision);
+    else
+        st = jw_kv_put(kv, key, data, len, &revision);
+    free(data);
+    if (st != JW_OK)
+        return lib_fail(st);
+    PUT(res, "revision", json_integer((json_int_t)revision));
+    return JW_OK;
+}
+
+static jw_status op_kv_put(json_t *req, json_t *res)
+{
+    return kv_write(req, res, 0);
+}
+
+static jw_status op_kv_create(json_t *req, json_t *res)
+{
+    return kv_write(req, res, -1);
+}
+
+static jw_status op_kv_update(json_t *req, json_t *res)
+{
+    return kv_write(req, res, 1);
+}
+
+static jw_status op_kv_get(json_t *req, json_t *res)
+{
+    jw_kv *kv;
+    const char *key;
+    uint64_t revision = 0;
+    jw_status st = arg_kv_key(req, 1, &kv, &key);
+    if (st == JW_OK)
+        st = arg_revision(req, "revision", 0, 1, &revision);
+    if (st != JW_OK)
+        return st;
+    jw_kv_entry *e = NULL;
+    TRY(revision ? jw_kv_get_revision(kv, key, revision, &e)
+                 : jw_kv_get(kv, key, &e));
+    json_t *o = NULL;
+    st = entry_json(e, &o);
+    jw_kv_entry_free(e);
+    if (st != JW_OK)
+        return st;
+    PUT(res, "entry", o);
+    return JW_OK;
+}
+
+/* kv_delete and kv_purge. */
+static jw_status kv_remove(json_t *req,
+                           jw_status (*fn)(jw_kv *, const char *, uint64_t))
+{
+    jw_kv *kv;
+    const char *key;
+    uint64_t last = 0;
+    jw_status st = arg_kv_key(req, 1, &kv, &key);
+    if (st == JW_OK)
+        st = arg_revision(req, "last", 0, 0, &last);
+    if (st != JW_OK)
+        return st;
+    TRY(fn(kv, key, last));
+    return JW_OK;
+}
+
+static jw_status op_kv_delete(json_t *req, json_t *res)
+{
+    return kv_remove(req, jw_kv_delete);
+}
+
+static jw_status op_kv_purge(json_t *req, json_t *res)
+{
+    return kv_remove(req, jw_kv_purge);
+}
+
+static jw_status op_kv_keys(json_t *req, json_t *res)
+{
+    jw_kv *kv;
+    const char *filter = NULL;
+    jw_status st = arg_kv_key(req, -1, &kv, NULL);
+    if (st == JW_OK)
+        st = arg_str(req, "filter", 0, &filter);
+    if (st != JW_OK)
+        return st;
+    char *keys = NULL;
+    TRY(jw_kv_keys(kv, filter, &keys));
+    return put_sorted(res, "keys", keys);
+}
+
+static jw_status op_kv_list_keys(json_t *req, json_t *res)
+{
+    jw_kv *kv;
+    jw_status st = arg_kv_key(req, -1, &kv, NULL);
+    if (st != JW_OK)
+        return st;
+    jw_kv_lister *l = NULL;
+    TRY(jw_kv_list_keys(kv, NULL, &l));
+    json_t *keys = json_array();
+    st = keys ? JW_OK : fail(JW_ENO_MEMORY, "out of memory");
+    while (st == JW_OK) {
+        const char *key = NULL;
+        if ((st = jw_kv_lister_next(l, &key)) != JW_OK) {
+            lib_fail(st);
+            break;
+        }
+        if (!key)
+            break;
+        if (json_array_append_new(keys, json_string(key)) != 0)
+            st = fail(JW_ENO_MEMORY, "out of memory");
+    }
+    jw_kv_lister_free(l);
+    json_t *sorted = st == JW_OK ? sorted_strings(keys) : NULL;
+    json_decref(keys);
+    if (st != JW_OK)
+        return st;
+    if (!sorted)
+        return fail(JW_ENO_MEMORY, "out of memory");
+    PUT(res, "keys", sorted);
+    return JW_OK;
+}
+
+static jw_status op_kv_history(json_t *req, json_t *res)
+{
+    jw_kv *kv;
+    const char *key;
+    jw_status st = arg_kv_key(req, 1, &kv, &key);
+    if (st != JW_OK)
+        return st;
+    jw_kv_entry **entries = NULL;
+    size_t n = 0;
+    TRY(jw_kv_history(kv, key, &entries, &n));
+    json_t *list = json_array();
+    st = list ? JW_OK : fail(JW_ENO_MEMORY, "out of memory");
+    for (size_t i = 0; st == JW_OK && i < n; i++) {
+        json_t *o = NULL;
+        st = entry_json(entries[i], &o);
+        if (st == JW_OK && json_array_append_new(list, o) != 0)
+            st = fail(JW_ENO_MEMORY, "out of memory");
+    }
+    jw_kv_entries_free(entries, n);
+    if (st != JW_OK) {
+        json_decref(list);
+        return st;
+    }
+    PUT(res, "entries", list);
+    return JW_OK;
+}
+
+static jw_status op_kv_watch(json_t *req, json_t *res)
+{
+    static const struct {
+        const char *name;
+        int flag;
+    } flags[] = {
+        {"include_history", JW_KV_INCLUDE_HISTORY},
+        {"ignore_deletes", JW_KV_IGNORE_DELETES},
+        {"meta_only", JW_KV_META_ONLY},
+        {"updates_only", JW_KV_UPDATES_ONLY},
+    };
+    struct handle *h;
+    const char *keys = NULL;
+    int mask = 0;
+    jw_status st = arg_handle(req, "kv", H_KV, &h);
+    if (st == JW_OK)
+        st = arg_str(req, "keys", 0, &keys);
+    for (size_t i = 0; st == JW_OK && i < sizeof flags / sizeof flags[0];
+         i++) {
+        int on;
+        st = arg_bool(req, flags[i].name, 0, &on);
+        if (on)
+            mask |= flags[i].flag;
+    }
+    if (st != JW_OK)
+        return st;
+    int kv_id = (int)(h - g_handles);
+    jw_kv_watcher *w = NULL;
+    TRY(jw_kv_watch(h->kv, keys ? keys : ">", mask, &w));
+    int id = handle_child(H_WATCHER, kv_id);
+    if (id < 0) {
+        jw_kv_watcher_free(w);
+        return fail(JW_ENO_MEMORY, "out of memory");
+    }
+    g_handles[id].watcher = w;
+    PUT(res, "watcher", json_integer(id));
+    return JW_OK;
+}
+
+static jw_status op_kv_watch_next(json_t *req, json_t *res)
+{
+    struct handle *h;
+    int64_t ms;
+    jw_status st = arg_handle(req, "watcher", H_WATCHER, &h);
+    if (st == JW_OK)
+        st = arg_timeout(req, "timeout", 5, &ms);
+    if (st != JW_OK)
+        return st;
+    jw_kv_entry *e = NULL;
+    TRY(jw_kv_watch_next(h->watcher, ms, &e));
+    if (!e) {
+        PUT(res, "entry", json_null()); /* the end of the initial values */
+        return JW_OK;
+    }
+    json_t *o = NULL;
+    st = entry_json(e, &o);
+    jw_kv_entry_free(e);
+    if (st != JW_OK)
+        return st;
+    PUT(res, "entry", o);
+    return JW_OK;
+}
+
 /* Release handle id and, first, the handles made through it. */
 static void free_handle(int id)
 {
@@ -2076,6 +2635,12 @@ static void free_handle(int id)
         break;
     case H_JSMSG:
         jw_msg_free(h->msg);
+        break;
+    case H_KV:
+        jw_kv_free(h->kv);
+        break;
+    case H_WATCHER:
+        jw_kv_watcher_free(h->watcher);
         break;
     case H_NONE:
         break;
@@ -2154,6 +2719,22 @@ static const struct {
     {"nak", op_nak},
     {"term", op_term},
     {"in_progress", op_in_progress},
+    {"kv_bucket_create", op_kv_bucket_create},
+    {"kv_bucket", op_kv_bucket},
+    {"kv_bucket_delete", op_kv_bucket_delete},
+    {"kv_bucket_names", op_kv_bucket_names},
+    {"kv_status", op_kv_status},
+    {"kv_put", op_kv_put},
+    {"kv_create", op_kv_create},
+    {"kv_update", op_kv_update},
+    {"kv_get", op_kv_get},
+    {"kv_delete", op_kv_delete},
+    {"kv_purge", op_kv_purge},
+    {"kv_keys", op_kv_keys},
+    {"kv_list_keys", op_kv_list_keys},
+    {"kv_history", op_kv_history},
+    {"kv_watch", op_kv_watch},
+    {"kv_watch_next", op_kv_watch_next},
 };
 
 /* ------------------------------------------------------------------------
@@ -2245,7 +2826,8 @@ static void handle_line(const char *line, size_t len)
 static void cleanup(void)
 {
     /* Messages and subscriptions, then connections with the JetStream
-     * handles made through them. */
+     * and Key-Value handles made through them (watchers before their
+     * bucket, buckets before their context). */
     for (int i = 1; i < g_nhandles; i++)
         if (g_handles[i].kind == H_JSMSG || g_handles[i].kind == H_SUB)
             free_handle(i);

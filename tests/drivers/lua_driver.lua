@@ -847,8 +847,188 @@ function ops.in_progress(req)
     check(get(req, "msg", "jsmsg"):in_progress())
 end
 
--- Release h and, first, what was made through it. Fetched messages have
--- no close: dropping them is enough.
+-- ------------------------------------------------------------------------
+-- Key-Value. A bucket is made through its context, a watcher through its
+-- bucket, so freeing a context (or its connection) frees them first.
+
+-- The members PROTOCOL.md allows in a bucket configuration (the binding
+-- also takes republish and placement, which the protocol does not).
+local bucket_members = {
+    bucket = true, description = true, history = true, ttl = true,
+    max_value_size = true, max_bytes = true, storage = true, replicas = true,
+}
+
+-- An iterator of the binding raises "CODE: message" (after the position
+-- Lua may prepend): back to an error with its code (INVALID_ARG for
+-- anything else).
+local function raised(err)
+    if type(err) == "table" then return err end
+    local text = tostring(err)
+    local code, message = text:match("^([A-Z][A-Z_]*): (.*)$")
+    if not code then
+        code, message = text:match("^[^\n]-:%d+: ([A-Z][A-Z_]*): (.*)$")
+    end
+    if not code then
+        code, message = "INVALID_ARG", text
+    end
+    return { code = code, message = message }
+end
+
+local function entry_json(e)
+    return { bucket = e.bucket, key = e.key, value = b64encode(e.value),
+             revision = e.revision, delta = e.delta,
+             operation = e.operation, created = e.created_ns }
+end
+
+local function sorted_list(t)
+    local out = A()
+    for i, v in ipairs(t) do out[i] = v end
+    table.sort(out)
+    return out
+end
+
+local function key_of(req)
+    return arg(req, "key", "string", nil, true)
+end
+
+function ops.kv_bucket_create(req)
+    local js, h = get(req, "js", "js")
+    local config = config_of(req)
+    for key in pairs(config) do
+        if not bucket_members[key] then
+            bad("unknown bucket configuration member '" .. tostring(key) ..
+                "'")
+        end
+    end
+    local make = arg(req, "update", "boolean", false) and
+                 js.create_or_update_key_value or js.create_key_value
+    return { kv = made_by(h, check(make(js, config)), "kv") }
+end
+
+function ops.kv_bucket(req)
+    local js, h = get(req, "js", "js")
+    local kv = check(js:key_value(arg(req, "bucket", "string", nil, true)))
+    return { kv = made_by(h, kv, "kv") }
+end
+
+function ops.kv_bucket_delete(req)
+    local js = get(req, "js", "js")
+    check(js:delete_key_value(arg(req, "bucket", "string", nil, true)))
+end
+
+function ops.kv_bucket_names(req)
+    local js = get(req, "js", "js")
+    return { names = sorted_list(check(js:key_value_names())) }
+end
+
+function ops.kv_status(req)
+    local st = check(get(req, "kv", "kv"):status())
+    return { status = { bucket = st.bucket, values = st.values,
+                        history = st.history, ttl = st.ttl,
+                        storage = st.storage } }
+end
+
+function ops.kv_put(req)
+    local kv = get(req, "kv", "kv")
+    return { revision = check(kv:put(key_of(req), data_of(req))) }
+end
+
+function ops.kv_create(req)
+    local kv = get(req, "kv", "kv")
+    return { revision = check(kv:create(key_of(req), data_of(req))) }
+end
+
+function ops.kv_update(req)
+    local kv = get(req, "kv", "kv")
+    local key, data = key_of(req), data_of(req)
+    local last = arg(req, "last", "integer", nil, true)
+    if last < 0 then bad("last must not be negative") end
+    return { revision = check(kv:update(key, data, last)) }
+end
+
+function ops.kv_get(req)
+    local kv = get(req, "kv", "kv")
+    local key = key_of(req)
+    local revision = arg(req, "revision", "integer")
+    if revision and revision < 1 then bad("revision must be positive") end
+    return { entry = entry_json(check(kv:get(key, revision))) }
+end
+
+local function marker_op(method)
+    return function(req)
+        local kv = get(req, "kv", "kv")
+        local key = key_of(req)
+        local last = arg(req, "last", "integer")
+        if last and last < 0 then bad("last must not be negative") end
+        check(kv[method](kv, key, last))
+    end
+end
+
+ops.kv_delete = marker_op("delete")
+ops.kv_purge = marker_op("purge")
+
+function ops.kv_keys(req)
+    local kv = get(req, "kv", "kv")
+    local keys = check(kv:keys(arg(req, "filter", "string")))
+    return { keys = sorted_list(keys) }
+end
+
+function ops.kv_list_keys(req)
+    local kv = get(req, "kv", "kv")
+    local keys = {}
+    local ok, err = pcall(function()
+        for key in kv:list_keys() do keys[#keys + 1] = key end
+    end)
+    if not ok then error(raised(err), 0) end
+    return { keys = sorted_list(keys) }
+end
+
+function ops.kv_history(req)
+    local kv = get(req, "kv", "kv")
+    local out = A()
+    for i, e in ipairs(check(kv:history(key_of(req)))) do
+        out[i] = entry_json(e)
+    end
+    return { entries = out }
+end
+
+local watch_flags = { "include_history", "ignore_deletes", "meta_only",
+                      "updates_only" }
+
+function ops.kv_watch(req)
+    local kv, h = get(req, "kv", "kv")
+    local keys = arg(req, "keys", "string", ">")
+    local flags = {}
+    for _, name in ipairs(watch_flags) do
+        flags[name] = arg(req, name, "boolean", false)
+    end
+    return { watcher = made_by(h, check(kv:watch(keys, flags)), "watcher") }
+end
+
+-- w:next gives an entry, false for the marker, or nil, err. While serve
+-- subscriptions run, it waits in short steps and answers between them.
+local function watch_next(w, timeout)
+    if #serving == 0 then return w:next(timeout) end
+    local deadline = jetwire.now() + timeout
+    while true do
+        serve_pending()
+        local left = math.max(0, deadline - jetwire.now())
+        local e, err = w:next(math.min(left, 0.05))
+        if e ~= nil or err.code ~= "TIMEOUT" or left <= 0.05 then
+            return e, err
+        end
+    end
+end
+
+function ops.kv_watch_next(req)
+    local w = get(req, "watcher", "watcher")
+    local e = check(watch_next(w, timeout_of(req)))
+    return { entry = e and entry_json(e) or null }
+end
+
+-- Release h and, first, what was made through it (a watcher before its
+-- bucket, a bucket before its context). Fetched messages have no close:
+-- dropping them is enough; a watcher's close stops it.
 local function free_handle(h)
     for child, owner in pairs(parent) do
         if owner == h then free_handle(child) end

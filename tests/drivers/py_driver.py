@@ -338,7 +338,7 @@ def free_handle(h):
         free_handle(child)
     parent.pop(h, None)
     obj = handles.pop(h)
-    close = getattr(obj, "close", None)
+    close = getattr(obj, "close", None) or getattr(obj, "stop", None)
     if close is not None:
         close()
 
@@ -432,6 +432,96 @@ OPS.update({
     "nak": op_nak,
     "term": lambda r: get(r, "msg", M).term() or {},
     "in_progress": lambda r: get(r, "msg", M).in_progress() or {},
+})
+
+
+# -- Key-Value ---------------------------------------------------------------
+KV = jetwire.KeyValue
+W = jetwire.KeyWatcher
+KV_CONFIG = ("bucket", "description", "history", "ttl", "max_value_size",
+             "max_bytes", "storage", "replicas")
+
+
+def entry_json(e):
+    if e is None:
+        return None
+    return {"bucket": e.bucket, "key": e.key,
+            "value": base64.b64encode(e.value).decode(),
+            "revision": e.revision, "delta": e.delta,
+            "operation": e.operation, "created": e.created_ns}
+
+
+def op_kv_bucket_create(req):
+    h, js = handle_arg(req, "js", JS)
+    config = config_of(req)
+    unknown = set(config) - set(KV_CONFIG)
+    if unknown:
+        raise BadArg("unknown bucket configuration %s" % sorted(unknown))
+    make = (js.create_or_update_key_value if arg(req, "update", bool, False)
+            else js.create_key_value)
+    return {"kv": made_by(h, make(config=config))}
+
+
+def op_kv_bucket(req):
+    h, js = handle_arg(req, "js", JS)
+    return {"kv": made_by(h, js.key_value(arg(req, "bucket", str,
+                                                required=True)))}
+
+
+def op_kv_status(req):
+    st = get(req, "kv", KV).status()
+    return {"status": {"bucket": st.bucket, "values": st.values,
+                       "history": st.history, "ttl": st.ttl,
+                       "storage": st.storage}}
+
+
+def kv_key(req):
+    return arg(req, "key", str, required=True)
+
+
+def op_kv_get(req):
+    kv = get(req, "kv", KV)
+    return {"entry": entry_json(kv.get(kv_key(req),
+                                       revision=arg(req, "revision", int)))}
+
+
+def op_kv_watch(req):
+    h, kv = handle_arg(req, "kv", KV)
+    flags = {name: arg(req, name, bool, False) for name in
+             ("include_history", "ignore_deletes", "meta_only",
+              "updates_only")}
+    return {"watcher": made_by(h, kv.watch(arg(req, "keys", str, ">"),
+                                           **flags))}
+
+
+OPS.update({
+    "kv_bucket_create": op_kv_bucket_create,
+    "kv_bucket": op_kv_bucket,
+    "kv_bucket_delete": lambda r: get(r, "js", JS).delete_key_value(
+        arg(r, "bucket", str, required=True)) or {},
+    "kv_bucket_names": lambda r: {
+        "names": sorted(get(r, "js", JS).key_value_names())},
+    "kv_status": op_kv_status,
+    "kv_put": lambda r: {"revision": get(r, "kv", KV).put(
+        kv_key(r), data_of(r))},
+    "kv_create": lambda r: {"revision": get(r, "kv", KV).create(
+        kv_key(r), data_of(r))},
+    "kv_update": lambda r: {"revision": get(r, "kv", KV).update(
+        kv_key(r), data_of(r), arg(r, "last", int, required=True))},
+    "kv_get": op_kv_get,
+    "kv_delete": lambda r: get(r, "kv", KV).delete(
+        kv_key(r), last=arg(r, "last", int)) or {},
+    "kv_purge": lambda r: get(r, "kv", KV).purge(
+        kv_key(r), last=arg(r, "last", int)) or {},
+    "kv_keys": lambda r: {"keys": sorted(get(r, "kv", KV).keys(
+        arg(r, "filter", str)))},
+    "kv_list_keys": lambda r: {"keys": sorted(
+        get(r, "kv", KV).list_keys())},
+    "kv_history": lambda r: {"entries": [entry_json(e) for e in get(
+        r, "kv", KV).history(kv_key(r))]},
+    "kv_watch": op_kv_watch,
+    "kv_watch_next": lambda r: {"entry": entry_json(get(
+        r, "watcher", W).updates(timeout_of(r)))},
 })
 
 

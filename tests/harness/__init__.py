@@ -1,6 +1,7 @@
 """The cross-language conformance harness: nats-server processes and the
 per-language driver processes of tests/drivers/PROTOCOL.md."""
 from .drivers import (Driver, DriverError, DriverFailure, DriverPool, JsMsg,
+                      KvEntry,
                       Msg,
                       available_languages, b64d, b64e, build_dir,
                       headers_by_name,
@@ -9,7 +10,7 @@ from .drivers import (Driver, DriverError, DriverFailure, DriverPool, JsMsg,
 from .server import NatsServer, ServerError, ServerFactory, free_port
 
 __all__ = [
-    "Driver", "DriverError", "DriverFailure", "DriverPool", "JsMsg", "Msg",
+    "Driver", "DriverError", "DriverFailure", "DriverPool", "JsMsg", "KvEntry", "Msg",
     "available_languages", "b64d", "b64e", "build_dir", "headers_by_name", "language_pairs",
     "languages", "value_from_wire", "value_to_wire",
     "NatsServer", "ServerError", "ServerFactory", "free_port",

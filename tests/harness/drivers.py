@@ -587,6 +587,81 @@ class Driver:
     def in_progress(self, msg: JsMsg | int) -> None:
         self.call("in_progress", msg=_msg_handle(msg))
 
+    # -- Key-Value (PROTOCOL.md "Key-Value") ---------------------------------
+
+    def kv_bucket_create(self, js: int, update: bool = False,
+                         **config: Any) -> int:
+        """config: bucket, history, ttl (seconds), storage, ..."""
+        return self.call("kv_bucket_create", js=js, config=config,
+                         update=update)["kv"]
+
+    def kv_bucket(self, js: int, bucket: str) -> int:
+        return self.call("kv_bucket", js=js, bucket=bucket)["kv"]
+
+    def kv_bucket_delete(self, js: int, bucket: str) -> None:
+        self.call("kv_bucket_delete", js=js, bucket=bucket)
+
+    def kv_bucket_names(self, js: int) -> list[str]:
+        return self.call("kv_bucket_names", js=js)["names"]
+
+    def kv_status(self, kv: int) -> dict:
+        return self.call("kv_status", kv=kv)["status"]
+
+    def kv_put(self, kv: int, key: str, value: bytes) -> int:
+        return self.call("kv_put", kv=kv, key=key,
+                         data=b64e(value))["revision"]
+
+    def kv_create(self, kv: int, key: str, value: bytes) -> int:
+        return self.call("kv_create", kv=kv, key=key,
+                         data=b64e(value))["revision"]
+
+    def kv_update(self, kv: int, key: str, value: bytes, last: int) -> int:
+        return self.call("kv_update", kv=kv, key=key, data=b64e(value),
+                         last=last)["revision"]
+
+    def kv_get(self, kv: int, key: str,
+               revision: int | None = None) -> "KvEntry":
+        args: dict[str, Any] = {"kv": kv, "key": key}
+        if revision is not None:
+            args["revision"] = revision
+        return KvEntry.from_wire(self.call("kv_get", **args)["entry"])
+
+    def kv_delete(self, kv: int, key: str, last: int | None = None) -> None:
+        args: dict[str, Any] = {"kv": kv, "key": key}
+        if last is not None:
+            args["last"] = last
+        self.call("kv_delete", **args)
+
+    def kv_purge(self, kv: int, key: str, last: int | None = None) -> None:
+        args: dict[str, Any] = {"kv": kv, "key": key}
+        if last is not None:
+            args["last"] = last
+        self.call("kv_purge", **args)
+
+    def kv_keys(self, kv: int, filter: str | None = None) -> list[str]:
+        args: dict[str, Any] = {"kv": kv}
+        if filter is not None:
+            args["filter"] = filter
+        return self.call("kv_keys", **args)["keys"]
+
+    def kv_list_keys(self, kv: int, _wait: float | None = None) -> list[str]:
+        return self.call("kv_list_keys", kv=kv, _wait=_wait)["keys"]
+
+    def kv_history(self, kv: int, key: str) -> list["KvEntry"]:
+        return [KvEntry.from_wire(e) for e in
+                self.call("kv_history", kv=kv, key=key)["entries"]]
+
+    def kv_watch(self, kv: int, keys: str = ">", **flags: bool) -> int:
+        """flags: include_history, ignore_deletes, meta_only,
+        updates_only."""
+        return self.call("kv_watch", kv=kv, keys=keys, **flags)["watcher"]
+
+    def kv_watch_next(self, watcher: int,
+                      timeout: float = 5.0) -> "KvEntry | None":
+        e = self.call("kv_watch_next", watcher=watcher,
+                      timeout=timeout)["entry"]
+        return None if e is None else KvEntry.from_wire(e)
+
 
 def _msg_handle(msg: "JsMsg | int") -> int:
     return msg.handle if isinstance(msg, JsMsg) else msg
@@ -614,3 +689,21 @@ class DriverPool:
             if not was_dead and rc != 0:
                 problems.append(f"{d} exited with status {rc}\n{d.stderr_tail()}")
         return problems
+
+
+@dataclass(frozen=True)
+class KvEntry:
+    """A Key-Value entry as a driver reports it."""
+    bucket: str
+    key: str
+    value: bytes
+    revision: int
+    delta: int
+    operation: str
+    created: int
+
+    @classmethod
+    def from_wire(cls, obj: dict) -> "KvEntry":
+        return cls(obj["bucket"], obj["key"], b64d(obj["value"]),
+                   obj["revision"], obj["delta"], obj["operation"],
+                   obj["created"])

@@ -1,0 +1,287 @@
+"""Key-Value, per language and between languages, through the drivers: the
+tutorial's service-config flow, create over a deleted key, stale updates,
+history limits, TTL expiry, purge, the watch options, the end-of-initial-
+values marker under 1,000 concurrent writes, 10,000 keys listed; then a
+bucket shared by two languages.
+
+Bulk writes that only set the stage (the concurrent writer, the 10,000
+keys) come from this process through the jetwire package, so that the
+driver under test does the reading the scenario is about."""
+import json
+import threading
+import time
+
+import pytest
+
+import jetwire
+from harness import DriverError
+
+
+def config(timeout_ms, retries=3):
+    return json.dumps({"endpoint": "https://api.example.com",
+                       "timeout_ms": timeout_ms,
+                       "max_retries": retries}).encode()
+
+
+def initial(d, w, timeout=5.0):
+    """The entries a watcher gives before its marker."""
+    out = []
+    while True:
+        e = d.kv_watch_next(w, timeout)
+        if e is None:
+            return out
+        out.append(e)
+
+
+def fill(url, bucket, n, prefix):
+    """n keys of bucket from this process, one round trip for all."""
+    with jetwire.connect(url) as nc:
+        js = nc.jetstream(timeout=30.0)
+        for i in range(n):
+            js.publish_async("$KV.%s.%s%d" % (bucket, prefix, i), b"v")
+        js.publish_async_complete(timeout=60.0)
+
+
+def code_of(call, *args, **kwargs):
+    with pytest.raises(DriverError) as err:
+        call(*args, **kwargs)
+    return err.value.code
+
+
+@pytest.fixture
+def js(driver, conn):
+    return driver.jetstream(conn)
+
+
+# -- per language -----------------------------------------------------------
+
+def test_kv_service_config_flow(driver, js, nats_server):
+    d = driver
+    kv = d.kv_bucket_create(js, bucket="service-config",
+                            description="Service configuration store",
+                            history=5, ttl=86400, storage="file")
+    rev = d.kv_put(kv, "payment-service", config(5000))
+    e = d.kv_get(kv, "payment-service")
+    assert (e.bucket, e.key, e.value, e.revision, e.operation, e.delta) == (
+        "service-config", "payment-service", config(5000), rev, "PUT", 0)
+    assert abs(e.created / 1e9 - time.time()) < 60
+
+    # A watcher on another connection sees the update made here.
+    other = d.kv_bucket(d.jetstream(d.connect(nats_server.url)),
+                        "service-config")
+    w = d.kv_watch(other, "payment-service")
+    assert [x.value for x in initial(d, w)] == [config(5000)]
+    newer = d.kv_update(kv, "payment-service", config(10000), e.revision)
+    assert newer > rev
+    seen = d.kv_watch_next(w, 5.0)
+    assert (seen.key, seen.value, seen.revision) == (
+        "payment-service", config(10000), newer)
+    assert code_of(d.kv_update, kv, "payment-service", config(1),
+                   e.revision) == "WRONG_LAST_SEQUENCE"
+    assert d.kv_get(kv, "payment-service").value == config(10000)
+    assert d.kv_get(kv, "payment-service", revision=rev).value == \
+        config(5000)
+    assert d.kv_keys(kv) == ["payment-service"]
+    assert d.kv_bucket_names(js) == ["service-config"]
+    st = d.kv_status(kv)
+    assert (st["bucket"], st["values"], st["history"], st["ttl"],
+            st["storage"]) == ("service-config", 2, 5, 86400, "file")
+    d.free(w)
+    assert code_of(d.kv_watch_next, w, 0.1) == "INVALID_ARG"
+
+
+def test_kv_create_delete_purge(driver, js):
+    d = driver
+    kv = d.kv_bucket_create(js, bucket="entries", history=10)
+    first = d.kv_create(kv, "user.1", b"alice")
+    assert code_of(d.kv_create, kv, "user.1", b"again") == "KEY_EXISTS"
+    assert code_of(d.kv_delete, kv, "user.1", last=first + 5) == \
+        "WRONG_LAST_SEQUENCE"
+    d.kv_delete(kv, "user.1", last=first)
+    assert code_of(d.kv_get, kv, "user.1") == "KEY_DELETED"
+    assert code_of(d.kv_get, kv, "nobody") == "KEY_NOT_FOUND"
+    assert d.kv_keys(kv) == []  # a deleted key is not listed
+    again = d.kv_create(kv, "user.1", b"alice-2")  # over the delete marker
+    assert d.kv_get(kv, "user.1").revision == again
+    assert [(h.operation, h.value) for h in d.kv_history(kv, "user.1")] == [
+        ("PUT", b"alice"), ("DEL", b""), ("PUT", b"alice-2")]
+    d.kv_put(kv, "user.2", b"bob")
+    d.kv_purge(kv, "user.1")
+    assert [h.operation for h in d.kv_history(kv, "user.1")] == ["PURGE"]
+    assert code_of(d.kv_get, kv, "user.1") == "KEY_DELETED"
+    assert d.kv_keys(kv) == ["user.2"]
+    assert code_of(d.kv_history, kv, "never") == "KEY_NOT_FOUND"
+
+
+def test_kv_history_limit_and_ttl(driver, js):
+    d = driver
+    kv = d.kv_bucket_create(js, bucket="limited", history=3)
+    revs = [d.kv_put(kv, "k", b"v%d" % i) for i in range(5)]
+    hist = d.kv_history(kv, "k")
+    assert [(h.revision, h.value) for h in hist] == [
+        (revs[2], b"v2"), (revs[3], b"v3"), (revs[4], b"v4")]
+    assert [h.delta for h in hist] == [2, 1, 0]
+    assert code_of(d.kv_get, kv, "k", revision=revs[0]) == "KEY_NOT_FOUND"
+
+    short = d.kv_bucket_create(js, bucket="short", ttl=1)
+    d.kv_put(short, "session", b"token")
+    assert d.kv_get(short, "session").value == b"token"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            d.kv_get(short, "session")
+        except DriverError as e:
+            assert e.code == "KEY_NOT_FOUND"
+            break
+        time.sleep(0.25)
+    else:
+        pytest.fail("the entry outlived the bucket's 1 s TTL")
+    assert d.kv_keys(short) == []
+
+
+def test_kv_watch_options(driver, js):
+    d = driver
+    kv = d.kv_bucket_create(js, bucket="opts", history=5)
+    d.kv_put(kv, "a", b"a1")
+    d.kv_put(kv, "a", b"a2")
+    d.kv_put(kv, "b", b"b1")
+    d.kv_delete(kv, "b")
+
+    w = d.kv_watch(kv)  # the latest per key, delete markers included
+    assert [(e.key, e.operation) for e in initial(d, w)] == [
+        ("a", "PUT"), ("b", "DEL")]
+    d.free(w)
+    w = d.kv_watch(kv, ignore_deletes=True)
+    assert [e.value for e in initial(d, w)] == [b"a2"]
+    d.kv_delete(kv, "a")
+    d.kv_put(kv, "c", b"c1")
+    assert d.kv_watch_next(w, 5.0).key == "c"  # the delete was left out
+    d.free(w)
+    w = d.kv_watch(kv, include_history=True)
+    got = initial(d, w)
+    assert [(e.key, e.value) for e in got] == [
+        ("a", b"a1"), ("a", b"a2"), ("b", b"b1"), ("b", b""), ("a", b""),
+        ("c", b"c1")]
+    d.free(w)
+    w = d.kv_watch(kv, "c", meta_only=True)
+    e = d.kv_watch_next(w, 5.0)
+    assert (e.key, e.value, e.operation) == ("c", b"", "PUT")
+    assert d.kv_watch_next(w, 5.0) is None
+    d.free(w)
+    w = d.kv_watch(kv, "c", updates_only=True)
+    assert d.kv_watch_next(w, 5.0) is None  # at once, nothing before it
+    rev = d.kv_put(kv, "c", b"c2")
+    e = d.kv_watch_next(w, 5.0)
+    assert (e.value, e.revision) == (b"c2", rev)
+    assert code_of(d.kv_watch_next, w, 0.2) == "TIMEOUT"
+    d.free(w)
+    empty = d.kv_bucket_create(js, bucket="empty")
+    w = d.kv_watch(empty)
+    assert d.kv_watch_next(w, 5.0) is None  # the marker alone
+    assert code_of(d.kv_watch_next, w, 0.2) == "TIMEOUT"
+
+
+def test_kv_watch_marker_once_under_writes(driver, js, nats_server):
+    """The marker comes once, after the initial values, while this process
+    writes 1,000 more keys during the watcher's initial phase."""
+    d = driver
+    kv = d.kv_bucket_create(js, bucket="busy")
+    fill(nats_server.url, "busy", 200, "pre")
+    started = threading.Event()
+    failed = []
+
+    def writer():
+        started.wait(5)
+        try:
+            fill(nats_server.url, "busy", 1000, "live")
+        except Exception as e:  # reported by the assertion below
+            failed.append(e)
+
+    t = threading.Thread(target=writer)
+    t.start()
+    try:
+        w = d.kv_watch(kv)
+        started.set()
+        markers, keys = 0, set()
+        while len(keys) < 1200:
+            e = d.kv_watch_next(w, 10.0)
+            if e is None:
+                markers += 1
+                assert len(keys) >= 200  # after the initial values
+            else:
+                keys.add(e.key)
+        assert code_of(d.kv_watch_next, w, 0.3) == "TIMEOUT"
+    finally:
+        t.join()
+    assert not failed
+    assert markers == 1
+    assert keys == {"pre%d" % i for i in range(200)} | \
+        {"live%d" % i for i in range(1000)}
+
+
+def test_kv_ten_thousand_keys(driver, js, nats_server):
+    d = driver
+    kv = d.kv_bucket_create(js, bucket="many", storage="memory")
+    fill(nats_server.url, "many", 10000, "k")
+    want = sorted("k%d" % i for i in range(10000))
+    assert d.kv_keys(kv) == want
+    assert d.kv_list_keys(kv, _wait=60.0) == want
+    assert d.kv_keys(kv, filter="k42") == ["k42"]
+    assert code_of(d.kv_keys, kv, filter="k99*") == "INVALID_ARG"
+    assert d.kv_status(kv)["values"] == 10000
+
+
+def test_kv_bad_requests(driver, conn):
+    d = driver
+    # A get from a deleted bucket is answered by nobody: a short timeout.
+    js = d.jetstream(conn, timeout=1.0)
+    assert code_of(d.kv_bucket, js, "missing") == "BUCKET_NOT_FOUND"
+    assert code_of(d.kv_bucket_delete, js, "missing") == "BUCKET_NOT_FOUND"
+    assert code_of(d.kv_bucket_create, js, bucket="bad.name") == \
+        "INVALID_ARG"
+    assert code_of(d.kv_bucket_create, js, bucket="ok",
+                   colour="blue") == "INVALID_ARG"
+    kv = d.kv_bucket_create(js, bucket="ok", history=2)
+    assert code_of(d.kv_bucket_create, js, bucket="ok", history=3) == \
+        "JETSTREAM"
+    assert d.kv_status(d.kv_bucket_create(
+        js, update=True, bucket="ok", history=3))["history"] == 3
+    for key in ("", "a b", ".a", "a.", "a..b", "a>", "$KV"):
+        assert code_of(d.kv_put, kv, key, b"x") == "INVALID_ARG", key
+    assert code_of(d.call, "kv_put", kv=kv) == "INVALID_ARG"
+    assert code_of(d.call, "kv_update", kv=kv, key="k",
+                   last="1") == "INVALID_ARG"
+    d.kv_bucket_delete(js, "ok")
+    assert code_of(d.kv_get, kv, "k") == "BUCKET_NOT_FOUND"
+    d.free(kv)
+    assert code_of(d.kv_get, kv, "k") == "INVALID_ARG"
+
+
+# -- between languages ------------------------------------------------------
+
+@pytest.mark.cross
+def test_kv_cross(drivers, lang_pair, nats_server):
+    """A creates the bucket and puts; B watches, reads by revision and
+    updates with the revision; A sees B's value and B's watcher A's next
+    one."""
+    a_lang, b_lang = lang_pair
+    a = drivers.start(a_lang, label=f"A-{a_lang}")
+    b = drivers.start(b_lang, label=f"B-{b_lang}")
+    ajs = a.jetstream(a.connect(nats_server.url))
+    bjs = b.jetstream(b.connect(nats_server.url))
+    akv = a.kv_bucket_create(ajs, bucket="shared", history=5)
+    r1 = a.kv_put(akv, "svc.timeout", b"5000")
+    r2 = a.kv_put(akv, "svc.retries", b"3")
+    bkv = b.kv_bucket(bjs, "shared")
+    w = b.kv_watch(bkv, "svc.>")
+    assert [(e.key, e.value, e.revision) for e in initial(b, w)] == [
+        ("svc.timeout", b"5000", r1), ("svc.retries", b"3", r2)]
+    assert b.kv_get(bkv, "svc.timeout", revision=r1).value == b"5000"
+    r3 = b.kv_update(bkv, "svc.timeout", b"10000", r1)
+    assert a.kv_get(akv, "svc.timeout").revision == r3
+    assert b.kv_watch_next(w, 5.0).value == b"10000"
+    a.kv_delete(akv, "svc.retries")
+    e = b.kv_watch_next(w, 5.0)
+    assert (e.key, e.operation) == ("svc.retries", "DEL")
+    assert code_of(b.kv_get, bkv, "svc.retries") == "KEY_DELETED"
+    assert b.kv_keys(bkv) == ["svc.timeout"]
