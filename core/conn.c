@@ -129,40 +129,6 @@ void jw__conn_schedule_write(jw_conn *c)
     }
 }
 
-/* Larger backlogs are the loop's: a caller would copy and block on them. */
-#define JW__DIRECT_MAX (64 * 1024)
-
-void jw__conn_send_now(jw_conn *c)
-{
-    if (!c->direct_ok || c->wbuf_busy || c->out.len > JW__DIRECT_MAX) {
-        jw__conn_schedule_write(c);
-        return;
-    }
-    ssize_t n;
-    do
-        n = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
-    while (n < 0 && errno == EINTR);
-    if (n <= 0) {
-        /* A full socket or an error: the loop writes and sees the error. */
-        jw__conn_schedule_write(c);
-        return;
-    }
-    c->out_pings = 0;
-    if ((size_t)n == c->out.len) {
-        c->out.len = 0;
-        return;
-    }
-    /* The rest of a frame must never open the next socket's stream: it
-     * becomes the loop's, as if its own write had been cut short (wbuf is
-     * empty while wbuf_busy is 0, and close_socket drops it). */
-    jw__buf tmp = c->wbuf;
-    c->wbuf = c->out;
-    c->out = tmp;
-    c->wpos = (size_t)n;
-    c->wbuf_busy = 1;
-    jw__conn_schedule_write(c);
-}
-
 jw_status jw__conn_queue(jw_conn *c, const char *p, size_t n)
 {
     if (jw__buf_append(&c->out, p, n))

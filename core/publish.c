@@ -1,12 +1,52 @@
 /*
  * Publishing: checks on the calling thread (subject, max_payload,
  * back-pressure), then the PUB/HPUB frame appended to the connection's
- * `out` under its lock; the loop writes it (conn.c).
+ * `out` under its lock; the loop writes it (conn.c), or, for a frame a
+ * round trip waits on, the calling thread when the loop is idle
+ * (jw__conn_send_now).
  */
 #include "engine.h"
 #include "subject.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
+
+/* Larger backlogs are the loop's: a caller would copy and block on them. */
+#define JW__DIRECT_MAX (64 * 1024)
+
+void jw__conn_send_now(jw_conn *c)
+{
+    if (!c->direct_ok || c->wbuf_busy || c->out.len > JW__DIRECT_MAX) {
+        jw__conn_schedule_write(c);
+        return;
+    }
+    ssize_t n;
+    do
+        n = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    while (n < 0 && errno == EINTR);
+    if (n <= 0) {
+        /* A full socket or an error: the loop writes and sees the error. */
+        jw__conn_schedule_write(c);
+        return;
+    }
+    c->out_pings = 0;
+    if (c->out_waiters) /* publishers held back by max_pending_out */
+        pthread_cond_broadcast(&c->cond);
+    if ((size_t)n == c->out.len) {
+        c->out.len = 0;
+        return;
+    }
+    /* The rest of a frame must never open the next socket's stream: it
+     * becomes the loop's, as if its own write had been cut short (wbuf is
+     * empty while wbuf_busy is 0, and close_socket drops it). */
+    jw__buf tmp = c->wbuf;
+    c->wbuf = c->out;
+    c->out = tmp;
+    c->wpos = (size_t)n;
+    c->wbuf_busy = 1;
+    jw__conn_schedule_write(c);
+}
 
 jw_status jw__conn_queue_pub(jw_conn *c, const char *subject,
                              size_t subject_len, const char *reply,
