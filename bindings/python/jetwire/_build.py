@@ -302,11 +302,18 @@ static int jwpy_publish(jw_conn *conn, const char *subject, const char *data,
     return jw_conn_publish(conn, subject, data, len);
 }
 
-/* A batch as two flat arrays Python converts in one step each: per message
- * five integers in meta (subject length, reply length or -1, data length,
- * header count, status) and the subject, reply and data bytes one after
- * the other in buf. Returns the bytes used, or minus the bytes needed when
- * cap is too small (nothing is written then). */
+/* A batch as two flat arrays Python converts in one step each: the
+ * subject, reply and data bytes of the messages one after the other in buf,
+ * and per message JWPY_META integers in meta, the offsets in buf where
+ * each part ends (it begins where the one before ended): subject end,
+ * reply end (-1: no reply), data end, and 1 when the message has headers
+ * (Python asks for them and the status then), else 0. A subject equal to
+ * the previous message's is not copied again: its end is -1 and Python
+ * keeps the string it made for that one. Few integers, most of them
+ * offsets: each costs Python an object. Returns the bytes used, or minus
+ * the bytes needed when cap is too small (nothing is written then). */
+#define JWPY_META 4
+
 static long long jwpy_flatten(jw_msg **msgs, int n, int64_t *meta, char *buf,
                               size_t cap)
 {
@@ -318,30 +325,35 @@ static long long jwpy_flatten(jw_msg **msgs, int n, int64_t *meta, char *buf,
     }
     if (need > cap)
         return -(long long)need;
-    char *p = buf;
-    for (int i = 0; i < n; i++) {
+    size_t pos = 0;
+    const char *last = NULL;
+    for (int i = 0; i < n; i++, meta += JWPY_META) {
         const char *subject = jw_msg_subject(msgs[i]);
         const char *reply = jw_msg_reply(msgs[i]);
-        size_t sl = strlen(subject), rl = reply ? strlen(reply) : 0;
         size_t dl = jw_msg_data_len(msgs[i]);
-        int headers = jw_msg_headers_raw(msgs[i], NULL) != NULL;
-        memcpy(p, subject, sl);
-        p += sl;
-        if (rl) {
-            memcpy(p, reply, rl);
-            p += rl;
+        meta[0] = -1;
+        if (!last || strcmp(subject, last) != 0) {
+            size_t sl = strlen(subject);
+            memcpy(buf + pos, subject, sl);
+            pos += sl;
+            meta[0] = (int64_t)pos;
+            last = subject;
+        }
+        meta[1] = -1;
+        if (reply) {
+            size_t rl = strlen(reply);
+            memcpy(buf + pos, reply, rl);
+            pos += rl;
+            meta[1] = (int64_t)pos;
         }
         if (dl) {
-            memcpy(p, jw_msg_data(msgs[i]), dl);
-            p += dl;
+            memcpy(buf + pos, jw_msg_data(msgs[i]), dl);
+            pos += dl;
         }
-        meta[5 * i] = (int64_t)sl;
-        meta[5 * i + 1] = reply ? (int64_t)rl : -1;
-        meta[5 * i + 2] = (int64_t)dl;
-        meta[5 * i + 3] = headers ? jw_msg_header_count(msgs[i]) : 0;
-        meta[5 * i + 4] = headers ? jw_msg_status_code(msgs[i]) : 0;
+        meta[2] = (int64_t)pos;
+        meta[3] = jw_msg_headers_raw(msgs[i], NULL) != NULL;
     }
-    return (long long)(p - buf);
+    return (long long)pos;
 }
 
 /* Up to max watch items in one call, flat as in jwpy_flatten: per item six

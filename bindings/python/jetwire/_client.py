@@ -31,6 +31,7 @@ __all__ = ["connect", "Connection", "Subscription", "Msg", "Headers", "Event"]
 
 JW_OK = 0
 _BATCH = 256
+_META = 4  # integers per message from jwpy_flatten
 _CONN_STATUS = {1: "CONNECTING", 2: "CONNECTED", 3: "RECONNECTING",
                 4: "DRAINING_SUBS", 5: "DRAINING_PUBS", 6: "CLOSED"}
 _EVENTS = {1: "disconnected", 2: "reconnected", 3: "closed", 4: "error",
@@ -233,7 +234,7 @@ class _Scratch(threading.local):
     read batches at the same time, with the GIL released inside C."""
 
     def __init__(self) -> None:
-        self.meta = ffi.new("int64_t[]", 5 * _BATCH)
+        self.meta = ffi.new("int64_t[]", _META * _BATCH)
         self.size = 64 * 1024
         self.buf = ffi.new("char[]", self.size)
 
@@ -253,30 +254,42 @@ def _read_messages(state: "_ConnState", msgs: Any, n: int,
         sc.size = max(-used, 2 * sc.size)
         sc.buf = ffi.new("char[]", sc.size)
         used = lib.jwpy_flatten(msgs, n, sc.meta, sc.buf, sc.size)
-    meta = ffi.unpack(sc.meta, 5 * n)
     raw = ffi.unpack(sc.buf, used)
+    it = iter(ffi.unpack(sc.meta, _META * n))
     conn = state.owner()
     out: List[Any] = []
     append = out.append
+    new = object.__new__
     kept: List[int] = list(range(n)) if keep else []
+    subject = ""
     pos = 0
-    for i in range(n):
-        k = 5 * i
-        end = pos + meta[k]
-        subject = raw[pos:end].decode()
-        rl = meta[k + 1]
-        if rl >= 0:
-            pos, end = end, end + rl
-            text = raw[pos:end].decode()
-            if not keep and text.startswith("$JS.ACK."):
-                kept.append(i)
-            reply: Optional[str] = text
+    # Msg.__init__ is for users; here the slots are filled directly, which
+    # halves what a message costs.
+    for subject_end, reply_end, data_end, has_headers in zip(it, it, it, it):
+        if subject_end >= 0:  # else the previous message's subject
+            subject = raw[pos:subject_end].decode()
+            pos = subject_end
+        m: Any = new(cls)
+        m.subject = subject
+        if reply_end >= 0:
+            reply = m.reply = raw[pos:reply_end].decode()
+            pos = reply_end
+            if not keep and reply.startswith("$JS.ACK."):
+                kept.append(len(out))
         else:
-            reply = None
-        pos, end = end, end + meta[k + 2]
-        headers = _read_headers(msgs[i]) if meta[k + 3] else None
-        append(cls(subject, reply, raw[pos:end], headers, meta[k + 4], conn))
-        pos = end
+            m.reply = None
+        m.data = raw[pos:data_end]
+        pos = data_end
+        if has_headers:
+            engine_msg = msgs[len(out)]
+            m._headers = _read_headers(engine_msg)
+            m._status = lib.jw_msg_status_code(engine_msg)
+        else:
+            m._headers = None
+            m._status = 0
+        m._conn = conn
+        m._engine_msg = None
+        append(m)
     if not kept:
         lib.jwpy_free(msgs, n)
         return out

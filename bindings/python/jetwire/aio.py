@@ -46,13 +46,17 @@ class Msg(_SyncMsg):
 
     __slots__ = ()
 
-    async def respond(self, data: Payload = b"",  # type: ignore[override]
-                      headers: HeadersIn = None) -> None:
+    def respond(self, data: Payload = b"",  # type: ignore[override]
+                headers: HeadersIn = None) -> "asyncio.Future[None]":
+        """Publish to the reply subject; awaitable like Connection.publish
+        (the reply is queued by the call)."""
         if not self.reply:
             raise error_for("INVALID_ARG", "message has no reply subject")
         if self._conn is None:
             raise error_for("INVALID_ARG", "message has no connection")
-        await self._conn.publish(self.reply, data, headers=headers)
+        done: "asyncio.Future[None]" = self._conn.publish(
+            self.reply, data, headers=headers)
+        return done
 
     # JetStream acks. ack, nak, term and in_progress only queue a publish
     # and return at once; ack_sync waits for the server on the executor.
@@ -275,6 +279,10 @@ class Connection(_ConnectionState):
         opts = _make_opts(options)
         urls = _servers(servers)
         self._loop = asyncio.get_running_loop()
+        # What publish returns: awaiting a finished future costs no loop
+        # iteration, and one future serves every call.
+        self._done: "asyncio.Future[None]" = self._loop.create_future()
+        self._done.set_result(None)
         conn_p = ffi.new("jw_conn **")
         status = await self._loop.run_in_executor(
             None, lib.jw_conn_connect, urls, opts, conn_p)
@@ -335,15 +343,19 @@ class Connection(_ConnectionState):
 
     # -- publishing and requests ------------------------------------------
 
-    async def publish(self, subject: str, payload: Payload = b"",
-                      reply: Optional[str] = None, headers: HeadersIn = None,
-                      *, obj: Any = _codec.MISSING) -> None:
+    def publish(self, subject: str, payload: Payload = b"",
+                reply: Optional[str] = None, headers: HeadersIn = None,
+                *, obj: Any = _codec.MISSING) -> "asyncio.Future[None]":
+        """Queue a message, as the blocking publish does, and return an
+        awaitable that is already done: ``await nc.publish(...)`` reads as
+        with nats-py, without a coroutine made and run for every message.
+        Errors are raised by the call itself."""
         # The common call, publish(str, bytes), as in the blocking API.
-        if (type(payload) is bytes and reply is None and headers is None and
-                obj is _MISSING and
+        if not (type(payload) is bytes and reply is None and
+                headers is None and obj is _MISSING and
                 _publish_common(self._state, subject, payload)):
-            return
-        _publish(self._h(), subject, payload, reply, headers, obj)
+            _publish(self._h(), subject, payload, reply, headers, obj)
+        return self._done
 
     async def request(self, subject: str, payload: Payload = b"",
                       timeout: Optional[float] = 2.0,
