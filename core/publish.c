@@ -158,6 +158,12 @@ jw_status jw_conn_publish(jw_conn *c, const char *subject, const void *data,
     return jw__conn_publish(c, subject, NULL, NULL, 0, data, len, 0);
 }
 
+jw_status jw_conn_respond(jw_conn *c, const char *reply, const void *data,
+                          size_t len)
+{
+    return jw__conn_publish(c, reply, NULL, NULL, 0, data, len, 1);
+}
+
 jw_status jw_conn_publish_reply(jw_conn *c, const char *subject,
                                 const char *reply, const void *data,
                                 size_t len)

@@ -520,6 +520,12 @@ JW_EXTERN const char *jw_msg_headers_raw(const jw_msg *msg, size_t *len);
  * from. JW_EINVAL when the message has no reply. */
 JW_EXTERN jw_status jw_msg_respond(const jw_msg *msg, const void *data,
                                    size_t len);
+/* The same for a host that kept the reply subject and let the message go
+ * (a binding that copies messages out): publish data to reply, leaving
+ * from the calling thread when it can, as requests and jw_msg_respond do,
+ * where a plain publish waits for the loop. */
+JW_EXTERN jw_status jw_conn_respond(jw_conn *conn, const char *reply,
+                                   const void *data, size_t len);
 
 /* ------------------------------------------------------------------------
  * Subjects

@@ -68,6 +68,11 @@ TEST(request_reply_cb)
     CHECK_OK(jw_sub_next(plain, 5000, &m));
     CHECK_STATUS(jw_msg_respond(m, "y", 1), JW_EINVAL);
     jw_msg_free(m);
+    /* jw_conn_respond checks what jw_conn_publish does. */
+    CHECK_STATUS(jw_conn_respond(NULL, "_INBOX.x", "y", 1), JW_EINVAL);
+    CHECK_STATUS(jw_conn_respond(rc, NULL, "y", 1), JW_EINVALID_SUBJECT);
+    CHECK_STATUS(jw_conn_respond(rc, "bad subject", "y", 1),
+                 JW_EINVALID_SUBJECT);
 
     jw_sub_free(plain);
     jw_sub_free(svc);
@@ -78,6 +83,7 @@ TEST(request_reply_cb)
 }
 
 struct puller {
+    jw_conn *conn;
     jw_sub *sub;
     int want;
     int answered;
@@ -92,11 +98,17 @@ static void *pulling_responder(void *arg)
         p->last = jw_sub_next(p->sub, 10000, &m);
         if (p->last != JW_OK)
             break;
-        char buf[64];
+        char buf[64], reply[128];
         int n = snprintf(buf, sizeof buf, "pulled:%.*s",
                          (int)jw_msg_data_len(m), (const char *)jw_msg_data(m));
-        p->last = jw_msg_respond(m, buf, (size_t)n);
-        jw_msg_free(m);
+        if (p->answered % 2) {
+            p->last = jw_msg_respond(m, buf, (size_t)n);
+            jw_msg_free(m);
+        } else { /* as bindings do: keep the reply subject, not the msg */
+            snprintf(reply, sizeof reply, "%s", jw_msg_reply(m));
+            jw_msg_free(m);
+            p->last = jw_conn_respond(p->conn, reply, buf, (size_t)n);
+        }
         if (p->last != JW_OK)
             break;
         p->answered++;
@@ -110,7 +122,7 @@ TEST(request_reply_thread)
     jw_conn *rc = NULL, *nc = NULL;
     CHECK_OK(jw_test_connect(s, &rc));
     CHECK_OK(jw_test_connect(s, &nc));
-    struct puller p = {NULL, 20, 0, JW_OK};
+    struct puller p = {rc, NULL, 20, 0, JW_OK};
     CHECK_OK(jw_conn_subscribe(rc, "svc.pull", NULL, &p.sub));
     CHECK_OK(jw_conn_flush(rc, 5000));
     pthread_t th;

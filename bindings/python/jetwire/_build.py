@@ -281,8 +281,10 @@ void jw_kv_watcher_free(jw_kv_watcher *w);
 void jwpy_free(jw_msg **msgs, int n);
 long long jwpy_flatten(jw_msg **msgs, int n, int64_t *meta, char *buf,
                        size_t cap);
-int jwpy_publish(jw_conn *conn, const char *subject, const char *data,
-                 size_t len);
+int jw_conn_respond(jw_conn *conn, const char *reply, const void *data,
+                    size_t len);
+int jwpy_request_start(jw_conn *conn, const char *subject, const char *data,
+                       size_t len, uint64_t *id);
 int jwpy_watch_take(jw_kv_watcher *w, int64_t timeout_ms, int max,
                     jw_kv_entry **held, int64_t *meta, char *buf, size_t cap,
                     size_t *used, int *status);
@@ -294,12 +296,17 @@ SOURCE = r"""
 #include "jetwire.h"
 #include <string.h>
 
-/* jw_conn_publish with char pointers, which cffi passes from bytes
- * without conversion work. */
-static int jwpy_publish(jw_conn *conn, const char *subject, const char *data,
-                        size_t len)
+/* jw_conn_request_start for a request without headers: the message is
+ * made and freed here, not by three calls from Python. */
+static int jwpy_request_start(jw_conn *conn, const char *subject,
+                              const char *data, size_t len, uint64_t *id)
 {
-    return jw_conn_publish(conn, subject, data, len);
+    jw_msg *msg = NULL;
+    int st = jw_msg_new(subject, NULL, data, len, &msg);
+    if (st == JW_OK)
+        st = jw_conn_request_start(conn, msg, id);
+    jw_msg_free(msg);
+    return st;
 }
 
 /* A batch as two flat arrays Python converts in one step each: the

@@ -161,11 +161,17 @@ class Msg:
         return self._status
 
     def respond(self, data: Payload = b"", headers: HeadersIn = None) -> None:
+        """Publish data to the reply subject. Without headers the reply
+        leaves from this thread when the connection's loop is idle
+        (jw_conn_respond), a thread hand-off less than a publish."""
         if not self.reply:
             raise error_for("INVALID_ARG", "message has no reply subject")
         if self._conn is None:
             raise error_for("INVALID_ARG", "message has no connection")
-        self._conn.publish(self.reply, data, headers=headers)
+        if headers:
+            self._conn.publish(self.reply, data, headers=headers)
+        else:
+            _respond(self._conn._h(), self.reply, data)
 
     # -- JetStream ------------------------------------------------------
 
@@ -783,6 +789,13 @@ def _publish_common(state: "_ConnState", subject: Any, payload: bytes
     if st:
         _raise(st)
     return True
+
+
+def _respond(handle: Any, reply: str, payload: Payload) -> None:
+    """A reply without headers, for both APIs' Msg.respond."""
+    data = _payload(payload)
+    _check(lib.jw_conn_respond(handle, _subject(reply, "reply"), data,
+                               len(data)))
 
 
 def _publish(handle: Any, subject: str, payload: Payload,

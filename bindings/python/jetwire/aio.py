@@ -20,7 +20,7 @@ from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, Deque, Dict,
 
 from . import _codec
 from ._client import (JW_OK, Msg as _SyncMsg, _BATCH, _MISSING,
-                      _publish_common,
+                      _publish_common, _respond,
                       _build_msg, _ConnectionState, _ConnState, _event,
                       _make_opts, _ms, _publish, _raise, _read_messages,
                       _servers, _subject, _subscribe, _check, _CALLBACKS,
@@ -54,9 +54,12 @@ class Msg(_SyncMsg):
             raise error_for("INVALID_ARG", "message has no reply subject")
         if self._conn is None:
             raise error_for("INVALID_ARG", "message has no connection")
-        done: "asyncio.Future[None]" = self._conn.publish(
-            self.reply, data, headers=headers)
-        return done
+        if headers:
+            done: "asyncio.Future[None]" = self._conn.publish(
+                self.reply, data, headers=headers)
+            return done
+        _respond(self._conn._h(), self.reply, data)
+        return self._conn._done  # type: ignore[no-any-return]
 
     # JetStream acks. ack, nak, term and in_progress only queue a publish
     # and return at once; ack_sync waits for the server on the executor.
@@ -207,14 +210,34 @@ class Subscription:
             yield msg
 
     async def _run_callback(self, cb: Callback) -> None:
-        async for msg in self.messages:
-            try:
-                result = cb(msg)
-                if result is not None and inspect.isawaitable(result):
-                    await result
-            except Exception:  # one bad message must not stop the rest
-                import traceback
-                traceback.print_exc()
+        # next_msg(None) written out, so that each message resumes this
+        # coroutine alone rather than a stack of three.
+        buffer = self._buffer
+        loop = asyncio.get_running_loop()
+        while True:
+            if not buffer:
+                self._fill()
+            while buffer:
+                msg = buffer.popleft()
+                try:
+                    result = cb(msg)
+                    if result is not None and inspect.isawaitable(result):
+                        await result
+                except Exception:  # one bad message must not stop the rest
+                    import traceback
+                    traceback.print_exc()
+            ended = self._ended
+            if ended is not None:
+                if ended.code in ("INVALID_SUBSCRIPTION",
+                                  "CONNECTION_CLOSED"):
+                    return
+                raise ended
+            if not self._finalizer.alive:
+                return
+            fut = loop.create_future()
+            self._waiters.append(fut)
+            self._conn._watch(self)
+            await fut
 
     async def unsubscribe(self, limit: int = 0) -> None:
         if not self._finalizer.alive:
@@ -267,9 +290,10 @@ class Connection(_ConnectionState):
         self._watched: Dict[int, "Union[Subscription, KeyWatcher]"] = {}
         self._subs: "weakref.WeakSet[Subscription]" = weakref.WeakSet()
         self._fd = -1
-        # jw_conn_request_poll's out cells, used on the loop's thread only.
+        # Out cells for jw_conn_request_poll, jw_conn_next_event and
+        # request ids, used on the loop's thread only.
         self._poll_cells = (ffi.new("uint64_t *"), ffi.new("jw_status *"),
-                            ffi.new("jw_msg **"))
+                            ffi.new("jw_msg **"), ffi.new("jw_event **"))
 
     async def _open(self, servers: Any, options: Dict[str, Any]) -> None:
         for key in _CALLBACKS:
@@ -305,7 +329,7 @@ class Connection(_ConnectionState):
         if handle is None:
             return
         lib.jw_conn_fd_reset(handle)
-        id_p, status_p, reply_p = self._poll_cells
+        id_p, status_p, reply_p, ev_p = self._poll_cells
         while lib.jw_conn_request_poll(handle, id_p, status_p, reply_p) == 1:
             fut = self._requests.pop(id_p[0], None)
             if status_p[0] == JW_OK:
@@ -321,7 +345,6 @@ class Connection(_ConnectionState):
                                             % code.lower()))
         # Events first: a reconnected callback comes before the messages
         # that were buffered during the outage.
-        ev_p = ffi.new("jw_event **")
         while self._state.event_cbs and lib.jw_conn_next_event(
                 handle, 0, ev_p) == JW_OK:
             event = _event(self._state, ev_p[0])
@@ -364,28 +387,38 @@ class Connection(_ConnectionState):
         jetwire.TimeoutError."""
         handle = self._h()
         ms = _ms(timeout)
-        msg = _build_msg(_subject(subject), None, payload, headers or {})
-        id_p = ffi.new("uint64_t *")
-        _check(lib.jw_conn_request_start(handle, msg, id_p))
+        id_p = self._poll_cells[0]  # read before any other call can run
+        if headers:
+            msg = _build_msg(_subject(subject), None, payload, headers)
+            _check(lib.jw_conn_request_start(handle, msg, id_p))
+        else:
+            data = _payload(payload)
+            _check(lib.jwpy_request_start(handle, _subject(subject), data,
+                                          len(data), id_p))
         reply: Msg = await self._completion(id_p[0], ms, subject, False)
         return reply
 
     async def _completion(self, request_id: int, ms: int, subject: str,
                           raw: bool) -> Any:
         """Wait for a started request's reply (ms < 0: forever); raw gives
-        the engine's jw_msg instead of a Msg."""
-        fut = self._loop.create_future()
+        the engine's jw_msg instead of a Msg. The wait is _wait_for's,
+        written out: one coroutine less to resume on every reply."""
+        loop = self._loop
+        fut = loop.create_future()
         self._requests[request_id] = fut
         if raw:
             self._raw_replies.add(request_id)
+        timer = None if ms < 0 else loop.call_later(ms / 1000, _expire, fut)
         try:
-            return await _wait_for(fut, None if ms < 0
-                                          else ms / 1000)
-        except asyncio.TimeoutError:
+            return await fut
+        except _Expired:
             raise error_for("TIMEOUT", "no reply from %r within %s s"
                             % (subject, ms / 1000)) from None
         finally:
-            self._raw_replies.discard(request_id)
+            if timer is not None:
+                timer.cancel()
+            if raw:
+                self._raw_replies.discard(request_id)
             if self._requests.pop(request_id, None) is not None and \
                     self._state.handle is not None:
                 lib.jw_conn_request_cancel(self._state.handle, request_id)
