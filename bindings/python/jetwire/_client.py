@@ -773,24 +773,6 @@ def _pub_subject(subject: Any) -> Optional[bytes]:
     return subj
 
 
-def _publish_common(state: "_ConnState", subject: Any, payload: bytes
-                    ) -> bool:
-    """publish(str, bytes) as Connection.publish does it inline, for the
-    asyncio API; False when the call needs _publish."""
-    subj: Optional[bytes]
-    try:
-        subj = _PUB_SUBJECTS[subject]
-    except (KeyError, TypeError):
-        subj = _pub_subject(subject)
-    handle = state.handle
-    if subj is None or handle is None:
-        return False
-    st = _jw_publish(handle, subj, payload, len(payload))
-    if st:
-        _raise(st)
-    return True
-
-
 def _respond(handle: Any, reply: str, payload: Payload) -> None:
     """A reply without headers, for both APIs' Msg.respond."""
     data = _payload(payload)
