@@ -210,6 +210,7 @@ TEST(null_handles)
     CHECK_STATUS(jw_conn_publish_msg(NULL, m), JW_EINVAL);
     CHECK_STATUS(jw_conn_publish_msg(nc, NULL), JW_EINVAL);
     CHECK_STATUS(jw_conn_publish_reply(NULL, "a", "r", "x", 1), JW_EINVAL);
+    CHECK_STATUS(jw_conn_respond(NULL, "a", "x", 1), JW_EINVAL);
     CHECK_STATUS(jw_conn_request(NULL, "a", "x", 1, 100, &got), JW_EINVAL);
     CHECK_STATUS(jw_conn_request(nc, "a", "x", 1, 100, NULL), JW_EINVAL);
     CHECK_STATUS(jw_conn_request_msg(NULL, m, 100, &got), JW_EINVAL);
@@ -567,6 +568,8 @@ TEST(after_close)
     CHECK_STATUS(jw_conn_publish(nc, "closed.x", "x", 1),
                  JW_ECONNECTION_CLOSED);
     CHECK_STATUS(jw_conn_publish_reply(nc, "closed.x", "r", "x", 1),
+                 JW_ECONNECTION_CLOSED);
+    CHECK_STATUS(jw_conn_respond(nc, "closed.reply", "x", 1),
                  JW_ECONNECTION_CLOSED);
     jw_msg *out = NULL;
     CHECK_OK(jw_msg_new("closed.x", NULL, "x", 1, &out));
