@@ -679,6 +679,32 @@ class _ConnectionState:
     """What both Connection classes report about their connection."""
 
     _state: "_ConnState"
+    # What publish returns: None here, a finished future in asyncio.
+    _done: Any = None
+
+    def publish(self, subject: str, payload: Payload = b"",
+                reply: Optional[str] = None, headers: HeadersIn = None,
+                *, obj: Any = _codec.MISSING) -> Any:
+        """Publish payload (bytes) to subject. ``obj=value`` publishes the
+        value packed with MessagePack and sets ``Content-Type:
+        application/msgpack``. Both APIs' publish: the asyncio one returns
+        an awaitable that is already done (see jetwire.aio)."""
+        # The common call, publish(str, bytes), in as few steps as possible.
+        if (type(payload) is bytes and reply is None and headers is None and
+                obj is _MISSING):
+            subj: Optional[bytes]
+            try:
+                subj = _PUB_SUBJECTS[subject]
+            except (KeyError, TypeError):
+                subj = _pub_subject(subject)
+            handle = self._state.handle
+            if subj is not None and handle is not None:
+                st = _jw_publish(handle, subj, payload, len(payload))
+                if st:
+                    _raise(st)
+                return self._done
+        _publish(self._h(), subject, payload, reply, headers, obj)
+        return self._done
 
     def _h(self) -> Any:
         handle = self._state.handle
@@ -845,27 +871,13 @@ class Connection(_ConnectionState):
 
     # -- publishing -------------------------------------------------------
 
-    def publish(self, subject: str, payload: Payload = b"",
-                reply: Optional[str] = None, headers: HeadersIn = None,
-                *, obj: Any = _codec.MISSING) -> None:
-        """Publish payload (bytes) to subject. ``obj=value`` publishes the
-        value packed with MessagePack and sets ``Content-Type:
-        application/msgpack``."""
-        # The common call, publish(str, bytes), in as few steps as possible.
-        if (type(payload) is bytes and reply is None and headers is None and
-                obj is _MISSING):
-            subj: Optional[bytes]
-            try:
-                subj = _PUB_SUBJECTS[subject]
-            except (KeyError, TypeError):
-                subj = _pub_subject(subject)
-            handle = self._state.handle
-            if subj is not None and handle is not None:
-                st = _jw_publish(handle, subj, payload, len(payload))
-                if st:
-                    _raise(st)
-                return
-        _publish(self._h(), subject, payload, reply, headers, obj)
+    if TYPE_CHECKING:
+        def publish(self, subject: str, payload: Payload = b"",
+                    reply: Optional[str] = None, headers: HeadersIn = None,
+                    *, obj: Any = _codec.MISSING) -> None:
+            """Publish payload (bytes) to subject. ``obj=value`` publishes
+            the value packed with MessagePack and sets ``Content-Type:
+            application/msgpack``."""
 
     def request(self, subject: str, payload: Payload = b"",
                 timeout: Optional[float] = 2.0,

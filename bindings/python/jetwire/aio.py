@@ -19,10 +19,9 @@ from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, Deque, Dict,
                     Generator, List, Optional, Sequence, Set, Tuple, Union)
 
 from . import _codec
-from ._client import (JW_OK, Msg as _SyncMsg, _BATCH, _MISSING,
-                      _PUB_SUBJECTS, _pub_subject, _jw_publish, _respond,
+from ._client import (JW_OK, Msg as _SyncMsg, _BATCH, _respond,
                       _build_msg, _ConnectionState, _ConnState, _event,
-                      _make_opts, _ms, _publish, _raise, _read_messages,
+                      _make_opts, _ms, _raise, _read_messages,
                       _servers, _subject, _subscribe, _check, _CALLBACKS,
                       _int_arg, _payload, _register_callbacks)
 from ._errors import Error, error_for
@@ -366,30 +365,15 @@ class Connection(_ConnectionState):
 
     # -- publishing and requests ------------------------------------------
 
-    def publish(self, subject: str, payload: Payload = b"",
-                reply: Optional[str] = None, headers: HeadersIn = None,
-                *, obj: Any = _codec.MISSING) -> "asyncio.Future[None]":
-        """Queue a message, as the blocking publish does, and return an
-        awaitable that is already done: ``await nc.publish(...)`` reads as
-        with nats-py, without a coroutine made and run for every message.
-        Errors are raised by the call itself."""
-        # The common call, publish(str, bytes), written out as in the
-        # blocking API: a function call less on the hottest path.
-        if (type(payload) is bytes and reply is None and headers is None and
-                obj is _MISSING):
-            subj: Optional[bytes]
-            try:
-                subj = _PUB_SUBJECTS[subject]
-            except (KeyError, TypeError):
-                subj = _pub_subject(subject)
-            handle = self._state.handle
-            if subj is not None and handle is not None:
-                st = _jw_publish(handle, subj, payload, len(payload))
-                if st:
-                    _raise(st)
-                return self._done
-        _publish(self._h(), subject, payload, reply, headers, obj)
-        return self._done
+    if TYPE_CHECKING:
+        def publish(self, subject: str, payload: Payload = b"",
+                    reply: Optional[str] = None, headers: HeadersIn = None,
+                    *, obj: Any = _codec.MISSING) -> "asyncio.Future[None]":
+            """Queue a message, as the blocking publish does (it is the
+            same code), and return an awaitable that is already done:
+            ``await nc.publish(...)`` reads as with nats-py, without a
+            coroutine made and run for every message. Errors are raised
+            by the call itself."""
 
     async def request(self, subject: str, payload: Payload = b"",
                       timeout: Optional[float] = 2.0,
