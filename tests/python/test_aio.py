@@ -53,6 +53,39 @@ def test_callbacks_are_coroutines_run_in_order(nats_server):
     run(main())
 
 
+def test_publish_is_queued_by_the_call(nats_server):
+    """publish and respond queue at once and return a finished future:
+    awaited or not, the message goes out; errors come from the call."""
+    async def main():
+        nc = await aio.connect(nats_server.url)
+        sub = await nc.subscribe("aio.now")
+        fut = nc.publish("aio.now", b"one")  # not awaited
+        assert fut.done() and fut.result() is None
+        await nc.publish("aio.now", b"two")
+        assert (await sub.next_msg(5)).data == b"one"
+        assert (await sub.next_msg(5)).data == b"two"
+        with pytest.raises(jetwire.InvalidSubjectError):
+            nc.publish("bad subject", b"x")  # raised without an await
+        with pytest.raises(TypeError):
+            nc.publish("aio.now", "not bytes")
+
+        async def echo(msg):
+            if msg.data == b"plain":
+                await msg.respond(b"re:" + msg.data)
+            else:
+                msg.respond(b"re:" + msg.data, headers={"K": "v"})
+
+        await nc.subscribe("aio.echo", cb=echo)
+        reply = await nc.request("aio.echo", b"plain", 5)
+        assert reply.data == b"re:plain"
+        reply = await nc.request("aio.echo", b"hdr", 5)
+        assert (reply.data, reply.headers["K"]) == (b"re:hdr", "v")
+        await nc.close()
+        with pytest.raises(jetwire.ConnectionClosedError):
+            nc.publish("aio.now", b"late")
+    run(main())
+
+
 def test_requests_concurrent_on_one_thread(nats_server):
     async def main():
         nc = await aio.connect(nats_server.url)
