@@ -5,12 +5,13 @@
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 FUZZ_BUILD ?= build-fuzz
 JOBS       ?= 2
 # Seconds per target for `make fuzz`.
 FUZZ_SECONDS ?= 60
 
-.PHONY: all setup build build-asan python test test-unit test-asan demo \
+.PHONY: all setup build build-asan build-tsan python test test-unit test-asan demo \
         bench clean build-fuzz fuzz fuzz-smoke valgrind
 
 all: build
@@ -26,6 +27,13 @@ build-asan: setup
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DJW_SANITIZE=ON \
 	  -DJW_BUILD_EXAMPLES=OFF >/dev/null
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
+
+# The C suite under ThreadSanitizer: the engine's loop thread, callers'
+# threads and the direct sends of requests and replies share its state.
+build-tsan: setup
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DJW_TSAN=ON \
+	  -DJW_BUILD_EXAMPLES=OFF >/dev/null
+	cmake --build $(TSAN_BUILD) -j$(JOBS)
 
 # The libFuzzer targets of fuzz/ (clang, ASan + UBSan), in their own build
 # directory; docs/fuzzing.md says what each covers.
@@ -48,14 +56,16 @@ python: setup
 	.venv/bin/pip install -q --no-build-isolation .
 
 # The C tests, the cross-language conformance suite (pytest, every
-# language), the C suite again under ASan + UBSan, then the fuzz targets
-# over their corpora (about ten seconds with the build).
-test: build build-asan python build-fuzz
+# language), the C suite again under ASan + UBSan and under TSan, then the
+# fuzz targets over their corpora (about ten seconds with the build).
+test: build build-asan build-tsan python build-fuzz
 	ctest --test-dir $(BUILD) -j$(JOBS) --output-on-failure
 	JW_BUILD_DIR=$(abspath $(BUILD)) .venv/bin/python -m pytest -q
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(ASAN_BUILD) -j$(JOBS) --output-on-failure
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --test-dir $(TSAN_BUILD) -j$(JOBS) --output-on-failure
 	ctest --test-dir $(FUZZ_BUILD) --output-on-failure
 
 # The C integration and unit tests under valgrind memcheck, no leak
@@ -81,4 +91,4 @@ bench-lua: setup
 	bash bench/run_lua.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) build-bench build-python
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) build-bench build-python
