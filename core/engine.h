@@ -194,8 +194,13 @@ struct jw_sub {
 };
 
 void jw__sub_release(jw_sub *sub);
-/* Loop thread: hand one message to the subscription. */
-void jw__sub_deliver(jw_sub *sub, const jw__proto_event *ev);
+/* Loop thread: run the handler of a subscription with a callback on its
+ * n-th message (the count is `delivered` after it). */
+void jw__sub_handle(jw_sub *sub, jw_msg *msg, uint64_t n);
+/* Loop thread: queue a list of messages (linked by next, the first being
+ * the n-th) for a pulled subscription under one hold of its lock, with
+ * the pending limits and max applied to each. */
+void jw__sub_queue(jw_sub *sub, jw_msg *head, uint64_t n);
 /* Close the subscription: keep (drain) or discard its queue. */
 void jw__sub_close(jw_sub *sub, jw_status why, int keep_queue);
 
@@ -279,6 +284,13 @@ struct jw_conn {
     size_t rbuf_cap;
     int64_t handshake_deadline_ms;
     int dispatching; /* inside read processing */
+    /* A read's messages in a row for one pulled subscription, queued
+     * together (route_msg, stage_flush): the subscription (with a
+     * reference), the list and the delivered count of its first. Loop
+     * thread only; empty outside jw__parser_feed. */
+    jw_sub *stage_sub;
+    jw_msg *stage_head, *stage_tail;
+    uint64_t stage_first;
     int teardown_pending; /* asked for while dispatching: done after */
     int fail_pending;     /* the socket failed while dispatching */
     int lame_duck_move;   /* leave this server once dispatching ends */

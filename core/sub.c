@@ -227,19 +227,20 @@ void jw__conn_close_subs(jw_conn *c, jw_status why, int keep_queue)
     c->inbox_sub = NULL;
 }
 
-void jw__sub_deliver(jw_sub *sub, const jw__proto_event *ev)
+/* After its max-th message the subscription ends (the server has
+ * forgotten it already): unmapped and closed, its queue kept. */
+static void end_at_max(jw_conn *c, jw_sub *sub)
 {
-    jw_conn *c = sub->conn;
-    uint64_t n = atomic_fetch_add_explicit(&sub->delivered, 1,
-                                           memory_order_relaxed) + 1;
-    jw_msg *msg = jw__msg_from_event(ev, c);
-    if (!msg) {
-        atomic_fetch_add(&sub->dropped, 1);
-        return;
-    }
-    size_t size = jw__msg_size(msg);
-    int reached_max = 0, slow_now = 0;
+    pthread_mutex_lock(&c->mu);
+    int mapped = unmap(c, sub);
+    pthread_mutex_unlock(&c->mu);
+    jw__sub_close(sub, JW_EINVALID_SUBSCRIPTION, 1);
+    if (mapped)
+        jw__sub_release(sub);
+}
 
+void jw__sub_handle(jw_sub *sub, jw_msg *msg, uint64_t n)
+{
     pthread_mutex_lock(&sub->mu);
     if (sub->state == JW__SUB_CLOSED || sub->user_freed ||
         (sub->max && n > sub->max)) {
@@ -247,25 +248,48 @@ void jw__sub_deliver(jw_sub *sub, const jw__proto_event *ev)
         jw_msg_free(msg);
         return;
     }
-    reached_max = sub->max && n == sub->max;
-    if (sub->cb) {
-        sub->in_handler = 1;
-        pthread_mutex_unlock(&sub->mu);
-        sub->cb(sub, msg, sub->cb_arg);
-        pthread_mutex_lock(&sub->mu);
-        sub->in_handler = 0;
-        pthread_cond_broadcast(&sub->cond);
-        pthread_mutex_unlock(&sub->mu);
-    } else if ((sub->limit_msgs > 0 && sub->pending_msgs >= sub->limit_msgs) ||
-               (sub->limit_bytes > 0 &&
-                sub->pending_bytes + (int64_t)size > sub->limit_bytes)) {
-        atomic_fetch_add(&sub->dropped, 1);
-        slow_now = !sub->slow;
-        sub->slow = 1;
-        pthread_mutex_unlock(&sub->mu);
-        jw_msg_free(msg);
-    } else {
-        int was_empty = sub->head == NULL;
+    int last = sub->max && n == sub->max;
+    sub->in_handler = 1;
+    pthread_mutex_unlock(&sub->mu);
+    sub->cb(sub, msg, sub->cb_arg);
+    pthread_mutex_lock(&sub->mu);
+    sub->in_handler = 0;
+    pthread_cond_broadcast(&sub->cond);
+    pthread_mutex_unlock(&sub->mu);
+    if (last)
+        end_at_max(sub->conn, sub);
+}
+
+void jw__sub_queue(jw_sub *sub, jw_msg *head, uint64_t n)
+{
+    jw_conn *c = sub->conn;
+    jw_msg *drop = NULL;
+    int slow_now = 0, last = 0;
+
+    pthread_mutex_lock(&sub->mu);
+    int was_empty = sub->head == NULL;
+    int closed = sub->state == JW__SUB_CLOSED || sub->user_freed;
+    for (; head; n++) {
+        jw_msg *msg = head;
+        head = msg->next;
+        msg->next = NULL;
+        size_t size = jw__msg_size(msg);
+        if (closed || (sub->max && n > sub->max)) {
+            msg->next = drop;
+            drop = msg;
+            continue;
+        }
+        last |= sub->max && n == sub->max;
+        if ((sub->limit_msgs > 0 && sub->pending_msgs >= sub->limit_msgs) ||
+            (sub->limit_bytes > 0 &&
+             sub->pending_bytes + (int64_t)size > sub->limit_bytes)) {
+            atomic_fetch_add(&sub->dropped, 1);
+            slow_now |= !sub->slow;
+            sub->slow = 1;
+            msg->next = drop;
+            drop = msg;
+            continue;
+        }
         if (sub->tail)
             sub->tail->next = msg;
         else
@@ -273,28 +297,28 @@ void jw__sub_deliver(jw_sub *sub, const jw__proto_event *ev)
         sub->tail = msg;
         sub->pending_msgs++;
         sub->pending_bytes += (int64_t)size;
-        int wake = was_empty && sub->waiters;
-        pthread_mutex_unlock(&sub->mu);
-        /* After the unlock, so the woken reader does not block on mu at
-         * once (the caller's reference keeps sub->cond alive). */
-        if (wake)
-            pthread_cond_signal(&sub->cond);
-        if (was_empty)
-            jw__conn_notify(c);
+    }
+    int filled = was_empty && sub->head != NULL;
+    int wake = filled && sub->waiters;
+    pthread_mutex_unlock(&sub->mu);
+    /* After the unlock, so the woken reader does not block on mu at once
+     * (the caller's reference keeps sub->cond alive). */
+    if (wake)
+        pthread_cond_signal(&sub->cond);
+    if (filled)
+        jw__conn_notify(c);
+    while (drop) {
+        jw_msg *m = drop;
+        drop = m->next;
+        jw_msg_free(m);
     }
     if (slow_now)
         jw__conn_emit(c, JW_EVENT_ERROR, JW_ESLOW_CONSUMER, sub,
                       "slow consumer on '%s': pending limits reached, "
                       "messages dropped",
                       sub->subject);
-    if (reached_max) {
-        pthread_mutex_lock(&c->mu);
-        int mapped = unmap(c, sub);
-        pthread_mutex_unlock(&c->mu);
-        jw__sub_close(sub, JW_EINVALID_SUBSCRIPTION, 1);
-        if (mapped)
-            jw__sub_release(sub);
-    }
+    if (last)
+        end_at_max(c, sub);
 }
 
 /* Pop up to max messages (sub mu held). */

@@ -368,6 +368,104 @@ TEST(handler_delivery)
     return 0;
 }
 
+/* The loop queues a read's run of messages for one pulled subscription
+ * under one lock hold. Runs end at another subscription's message, a
+ * handler's, and any other operation: a flush returns only once everything
+ * published before it is queued, each subscription in order, and the
+ * pending limit still counts message by message inside a run. */
+struct rising {
+    atomic_int count;
+    atomic_int last;
+    atomic_int in_order;
+};
+
+static void rising_handler(jw_sub *sub, jw_msg *msg, void *arg)
+{
+    struct rising *r = arg;
+    (void)sub;
+    int v = atoi((const char *)jw_msg_data(msg)); /* NUL-terminated */
+    if (v <= atomic_load(&r->last))
+        atomic_store(&r->in_order, 0);
+    atomic_store(&r->last, v);
+    jw_msg_free(msg);
+    atomic_fetch_add(&r->count, 1);
+}
+
+TEST(pubsub_runs_batched)
+{
+    START_SERVER(s, NULL);
+    TWO_CONNS(s, sc, pc);
+    struct rising st;
+    atomic_init(&st.count, 0);
+    atomic_init(&st.last, -1);
+    atomic_init(&st.in_order, 1);
+    jw_sub *a = NULL, *b = NULL, *h = NULL, *lim = NULL;
+    CHECK_OK(jw_conn_subscribe(sc, "run.a", NULL, &a));
+    CHECK_OK(jw_conn_subscribe(sc, "run.b", NULL, &b));
+    CHECK_OK(jw_conn_subscribe_cb(sc, "run.h", NULL, rising_handler, &st,
+                                  &h));
+    CHECK_OK(jw_conn_subscribe(sc, "run.lim", NULL, &lim));
+    CHECK_OK(jw_sub_set_pending_limits(lim, 50, 0));
+    CHECK_OK(jw_conn_flush(sc, 5000));
+
+    enum { N = 3000 };
+    char text[16];
+    for (int i = 0; i < N; i++) {
+        int n = snprintf(text, sizeof text, "%d", i);
+        /* Runs of one to three to a, then b, now and then the handler. */
+        const char *subject = i % 7 < 3 ? "run.a" : i % 7 < 6 ? "run.b"
+                                                               : "run.h";
+        CHECK_OK(jw_conn_publish(pc, subject, text, (size_t)n));
+    }
+    for (int i = 0; i < 200; i++) /* one run, past the limit of 50 */
+        CHECK_OK(jw_conn_publish(pc, "run.lim", "x", 1));
+    CHECK_OK(jw_conn_flush(pc, 5000));
+    CHECK_OK(jw_conn_flush(sc, 5000)); /* its PONG follows every message */
+
+    int64_t pa = -1, pbm = -1, bytes = -1;
+    CHECK_OK(jw_sub_pending(a, &pa, &bytes));
+    CHECK_OK(jw_sub_pending(b, &pbm, &bytes));
+    int want_a = 0, want_b = 0, want_h = 0;
+    for (int i = 0; i < N; i++) {
+        want_a += i % 7 < 3;
+        want_b += i % 7 >= 3 && i % 7 < 6;
+        want_h += i % 7 == 6;
+    }
+    CHECK_EQ_INT(pa, want_a);
+    CHECK_EQ_INT(pbm, want_b);
+    CHECK_EQ_INT(jw_sub_delivered(a), want_a);
+    JW_WAIT_FOR(atomic_load(&st.count) == want_h, 10000);
+    CHECK_EQ_INT(atomic_load(&st.in_order), 1);
+    int64_t pl = -1;
+    CHECK_OK(jw_sub_pending(lim, &pl, &bytes));
+    CHECK_EQ_INT(pl, 50);
+    CHECK_EQ_INT(jw_sub_dropped(lim), 150);
+    CHECK_EQ_INT(jw_sub_delivered(lim), 200);
+
+    /* Each subscription got its messages in publish order. */
+    jw_sub *subs[2] = {a, b};
+    for (int k = 0; k < 2; k++) {
+        int next = -1;
+        jw_msg *m = NULL;
+        while (jw_sub_next(subs[k], 0, &m) == JW_OK) {
+            int v = atoi((const char *)jw_msg_data(m));
+            CHECK(v > next);
+            CHECK_EQ_INT(k == 0 ? v % 7 < 3 : v % 7 >= 3 && v % 7 < 6, 1);
+            next = v;
+            jw_msg_free(m);
+        }
+    }
+
+    jw_sub_free(a);
+    jw_sub_free(b);
+    jw_sub_free(h);
+    jw_sub_free(lim);
+    jw_conn_free(sc);
+    jw_conn_free(pc);
+    jw_test_server_stop(s);
+    return 0;
+}
+
 TEST(auto_unsubscribe)
 {
     START_SERVER(s, NULL);
