@@ -569,85 +569,16 @@ static void got_pong(jw_conn *c)
         run_pong_actions(c, done);
 }
 
-/* Queue what route_msg staged (see stage_sub in engine.h). Before any
- * other protocol operation and at the end of each read, so a PONG (the end
- * of a flush or a drain) always comes after the messages before it. */
-static void stage_flush(jw_conn *c)
-{
-    jw_sub *sub = c->stage_sub;
-    if (!sub)
-        return;
-    jw_msg *head = c->stage_head;
-    uint64_t first = c->stage_first;
-    c->stage_sub = NULL;
-    c->stage_head = c->stage_tail = NULL;
-    jw__sub_queue(sub, head, first);
-    jw__sub_release(sub);
-}
-
-static void route_msg(jw_conn *c, const jw__proto_event *ev)
-{
-    atomic_store_explicit(
-        &c->in_msgs,
-        atomic_load_explicit(&c->in_msgs, memory_order_relaxed) + 1,
-        memory_order_relaxed);
-    atomic_store_explicit(
-        &c->in_bytes,
-        atomic_load_explicit(&c->in_bytes, memory_order_relaxed) +
-            ev->hdr_len + ev->data_len,
-        memory_order_relaxed);
-    pthread_mutex_lock(&c->mu);
-    jw_sub *sub = jw__map_get(&c->subs, ev->sid);
-    if (sub)
-        atomic_fetch_add_explicit(&sub->refs, 1, memory_order_relaxed);
-    pthread_mutex_unlock(&c->mu);
-    if (!sub)
-        return; /* a late message for a subscription that is gone */
-    if (sub->is_inbox) {
-        stage_flush(c);
-        jw__request_deliver(c, ev);
-        jw__sub_release(sub);
-        return;
-    }
-    uint64_t n = atomic_fetch_add_explicit(&sub->delivered, 1,
-                                           memory_order_relaxed) + 1;
-    jw_msg *msg = jw__msg_from_event(ev, c);
-    if (!msg) {
-        stage_flush(c); /* the counts of what is staged run on from here */
-        atomic_fetch_add(&sub->dropped, 1);
-        jw__sub_release(sub);
-        return;
-    }
-    if (sub->cb) { /* set before the subscription was mapped */
-        stage_flush(c);
-        jw__sub_handle(sub, msg, n);
-        jw__sub_release(sub);
-        return;
-    }
-    /* A pulled subscription: one lock hold for the run of messages to it
-     * (its lock was a tenth of the CPU of pub->sub, taken per message). */
-    if (c->stage_sub == sub) {
-        jw__sub_release(sub); /* the stage holds one */
-        c->stage_tail->next = msg;
-    } else {
-        stage_flush(c);
-        c->stage_sub = sub;
-        c->stage_first = n;
-        c->stage_head = msg;
-    }
-    c->stage_tail = msg;
-}
-
 static int on_proto(void *arg, const jw__proto_event *ev)
 {
     jw_conn *c = arg;
     if (ev->op != JW__OP_MSG)
-        stage_flush(c);
+        jw__conn_stage_flush(c);
     if (c->fail_pending || c->teardown_pending)
         return 1; /* the rest of the buffer belongs to a dead socket */
     switch (ev->op) {
     case JW__OP_MSG:
-        route_msg(c, ev);
+        jw__conn_route_msg(c, ev);
         break;
     case JW__OP_PING:
         if (c->phase == JW__PHASE_OPEN) {
@@ -817,7 +748,7 @@ static int read_once(jw_conn *c)
     if (n > 0) {
         c->dispatching = 1;
         int rc = jw__parser_feed(&c->parser, c->rbuf, (size_t)n, on_proto, c);
-        stage_flush(c);
+        jw__conn_stage_flush(c);
         c->dispatching = 0;
         int move = c->lame_duck_move;
         c->lame_duck_move = 0;

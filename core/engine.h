@@ -194,13 +194,14 @@ struct jw_sub {
 };
 
 void jw__sub_release(jw_sub *sub);
-/* Loop thread: run the handler of a subscription with a callback on its
- * n-th message (the count is `delivered` after it). */
-void jw__sub_handle(jw_sub *sub, jw_msg *msg, uint64_t n);
-/* Loop thread: queue a list of messages (linked by next, the first being
- * the n-th) for a pulled subscription under one hold of its lock, with
- * the pending limits and max applied to each. */
-void jw__sub_queue(jw_sub *sub, jw_msg *head, uint64_t n);
+/* Loop thread, inside a read: a MSG to its subscription (a handler runs
+ * now; a pulled subscription's run of messages is staged) or to the
+ * request inbox. */
+void jw__conn_route_msg(jw_conn *c, const jw__proto_event *ev);
+/* Loop thread: queue the staged run (see stage_sub). Before any other
+ * protocol operation and at the end of each read, so a PONG (the end of a
+ * flush or a drain) always comes after the messages before it. */
+void jw__conn_stage_flush(jw_conn *c);
 /* Close the subscription: keep (drain) or discard its queue. */
 void jw__sub_close(jw_sub *sub, jw_status why, int keep_queue);
 
@@ -285,9 +286,9 @@ struct jw_conn {
     int64_t handshake_deadline_ms;
     int dispatching; /* inside read processing */
     /* A read's messages in a row for one pulled subscription, queued
-     * together (route_msg, stage_flush): the subscription (with a
-     * reference), the list and the delivered count of its first. Loop
-     * thread only; empty outside jw__parser_feed. */
+     * together (jw__conn_route_msg, jw__conn_stage_flush): the
+     * subscription (with a reference), the list and the delivered count
+     * of its first. Loop thread only; empty outside jw__parser_feed. */
     jw_sub *stage_sub;
     jw_msg *stage_head, *stage_tail;
     uint64_t stage_first;

@@ -1,6 +1,7 @@
 /*
- * Subscriptions: sids, delivery queues with pending limits, pulls, and the
- * ways a subscription ends (unsubscribe, auto-unsubscribe, drain, close).
+ * Subscriptions: sids, delivery (routing a read's messages, queues with
+ * pending limits, handlers), pulls, and the ways a subscription ends
+ * (unsubscribe, auto-unsubscribe, drain, close).
  */
 #include "engine.h"
 #include "subject.h"
@@ -239,7 +240,9 @@ static void end_at_max(jw_conn *c, jw_sub *sub)
         jw__sub_release(sub);
 }
 
-void jw__sub_handle(jw_sub *sub, jw_msg *msg, uint64_t n)
+/* Run the handler of a subscription with a callback on its n-th message
+ * (the count is `delivered` after it). */
+static void sub_handle(jw_sub *sub, jw_msg *msg, uint64_t n)
 {
     pthread_mutex_lock(&sub->mu);
     if (sub->state == JW__SUB_CLOSED || sub->user_freed ||
@@ -260,7 +263,10 @@ void jw__sub_handle(jw_sub *sub, jw_msg *msg, uint64_t n)
         end_at_max(sub->conn, sub);
 }
 
-void jw__sub_queue(jw_sub *sub, jw_msg *head, uint64_t n)
+/* Queue a list of messages (linked by next, the first being the n-th) for
+ * a pulled subscription under one hold of its lock, with the pending
+ * limits and max applied to each. */
+static void sub_queue(jw_sub *sub, jw_msg *head, uint64_t n)
 {
     jw_conn *c = sub->conn;
     jw_msg *drop = NULL;
@@ -319,6 +325,71 @@ void jw__sub_queue(jw_sub *sub, jw_msg *head, uint64_t n)
                       sub->subject);
     if (last)
         end_at_max(c, sub);
+}
+
+void jw__conn_stage_flush(jw_conn *c)
+{
+    jw_sub *sub = c->stage_sub;
+    if (!sub)
+        return;
+    jw_msg *head = c->stage_head;
+    uint64_t first = c->stage_first;
+    c->stage_sub = NULL;
+    c->stage_head = c->stage_tail = NULL;
+    sub_queue(sub, head, first);
+    jw__sub_release(sub);
+}
+
+void jw__conn_route_msg(jw_conn *c, const jw__proto_event *ev)
+{
+    atomic_store_explicit(
+        &c->in_msgs,
+        atomic_load_explicit(&c->in_msgs, memory_order_relaxed) + 1,
+        memory_order_relaxed);
+    atomic_store_explicit(
+        &c->in_bytes,
+        atomic_load_explicit(&c->in_bytes, memory_order_relaxed) +
+            ev->hdr_len + ev->data_len,
+        memory_order_relaxed);
+    pthread_mutex_lock(&c->mu);
+    jw_sub *sub = jw__map_get(&c->subs, ev->sid);
+    if (sub)
+        atomic_fetch_add_explicit(&sub->refs, 1, memory_order_relaxed);
+    pthread_mutex_unlock(&c->mu);
+    if (!sub)
+        return; /* a late message for a subscription that is gone */
+    if (sub != c->stage_sub)
+        jw__conn_stage_flush(c); /* a run ends at any other message */
+    if (sub->is_inbox) {
+        jw__request_deliver(c, ev);
+        jw__sub_release(sub);
+        return;
+    }
+    uint64_t n = atomic_fetch_add_explicit(&sub->delivered, 1,
+                                           memory_order_relaxed) + 1;
+    jw_msg *msg = jw__msg_from_event(ev, c);
+    if (!msg) {
+        jw__conn_stage_flush(c); /* the staged counts run on from here */
+        atomic_fetch_add(&sub->dropped, 1);
+        jw__sub_release(sub);
+        return;
+    }
+    if (sub->cb) { /* set before the subscription was mapped */
+        sub_handle(sub, msg, n);
+        jw__sub_release(sub);
+        return;
+    }
+    /* A pulled subscription: one lock hold for the run of messages to it
+     * (taken per message, its lock was a tenth of pub->sub's CPU). */
+    if (c->stage_sub == sub) {
+        jw__sub_release(sub); /* the stage holds one */
+        c->stage_tail->next = msg;
+    } else {
+        c->stage_sub = sub;
+        c->stage_first = n;
+        c->stage_head = msg;
+    }
+    c->stage_tail = msg;
 }
 
 /* Pop up to max messages (sub mu held). */

@@ -114,7 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(chunk, data, size);
     c->dispatching = 1;
     jw__parser_feed(&c->parser, chunk, size, on_event, &s);
-    stage_flush(c); /* as read_once does after each read */
+    jw__conn_stage_flush(c); /* as read_once does after each read */
     c->dispatching = 0;
     free(chunk);
 
