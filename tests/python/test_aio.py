@@ -53,6 +53,67 @@ def test_callbacks_are_coroutines_run_in_order(nats_server):
     run(main())
 
 
+@pytest.mark.parametrize("kind", ["coroutine", "function"])
+def test_callbacks_get_a_whole_burst(nats_server, kind):
+    """More messages than one batch (256) queued at once: the callback must
+    look at the queue again before it waits, since the fd announces only
+    an empty queue becoming non-empty (it stopped at 256 before)."""
+    async def main():
+        nc = await aio.connect(nats_server.url)
+        pc = await aio.connect(nats_server.url)
+        seen = []
+        done = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        ran = []
+
+        def record(msg):
+            if not seen:  # runs only if the loop gets a turn meanwhile
+                loop.call_soon(ran.append, len(seen))
+            seen.append(int(msg.data))
+            if len(seen) == 5000:
+                ran.append(None)
+                done.set()
+
+        async def coro(msg):
+            record(msg)
+
+        sub = await nc.subscribe("aio.burst",
+                                 cb=coro if kind == "coroutine" else record)
+        await nc.flush()
+        for i in range(5000):
+            await pc.publish("aio.burst", b"%d" % i)
+        await pc.flush()
+        await asyncio.wait_for(done.wait(), 10)
+        assert seen == list(range(5000))
+        assert sub.dropped == 0
+        # The callbacks did not keep the loop to themselves for the burst.
+        assert ran[0] is not None and ran[0] < 5000, ran
+        await pc.close()
+        await nc.close()
+    run(main())
+
+
+def test_coroutine_responder_answers_concurrent_requests(nats_server):
+    """The service shape: 2,000 requests at once to a coroutine callback
+    that responds (256 were answered before, the rest timed out)."""
+    async def main():
+        srv = await aio.connect(nats_server.url)
+        cli = await aio.connect(nats_server.url)
+
+        async def responder(msg):
+            await msg.respond(msg.data)
+
+        await srv.subscribe("aio.svc", cb=responder)
+        await srv.flush()
+        replies = await asyncio.gather(*(
+            cli.request("aio.svc", b"%d" % i, timeout=10)
+            for i in range(2000)))
+        assert [r.data for r in replies] == [b"%d" % i for i in range(2000)]
+        await cli.close()
+        await srv.close()
+    run(main())
+
+
 def test_publish_is_queued_by_the_call(nats_server):
     """publish and respond queue at once and return a finished future:
     awaited or not, the message goes out; errors come from the call."""

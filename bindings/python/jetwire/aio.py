@@ -215,16 +215,26 @@ class Subscription:
         loop = asyncio.get_running_loop()
         while True:
             if not buffer:
+                # The fd announces a queue that goes from empty to
+                # non-empty, and a fill takes at most _BATCH: what a burst
+                # left queued behind the last batch is announced by
+                # nobody, so look before waiting, as next_msg does.
                 self._fill()
-            while buffer:
-                msg = buffer.popleft()
-                try:
-                    result = cb(msg)
-                    if result is not None and inspect.isawaitable(result):
-                        await result
-                except Exception:  # one bad message must not stop the rest
-                    import traceback
-                    traceback.print_exc()
+            if buffer:
+                while buffer:
+                    msg = buffer.popleft()
+                    try:
+                        result = cb(msg)
+                        if result is not None and \
+                                inspect.isawaitable(result):
+                            await result
+                    except Exception:  # one bad message stops no other
+                        import traceback
+                        traceback.print_exc()
+                # Let the loop run between batches: plain functions, and
+                # coroutines that finish without suspending, never yield.
+                await asyncio.sleep(0)
+                continue
             ended = self._ended
             if ended is not None:
                 if ended.code in ("INVALID_SUBSCRIPTION",
