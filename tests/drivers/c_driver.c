@@ -3,10 +3,13 @@
  * stdout and turns each request into calls of the public API (jetwire.h).
  *
  * One request at a time on the main thread. The only other code that runs
- * is the engine's loop thread calling the `serve` handler, which touches
- * nothing but its own serve state.
+ * is the engine's loop thread calling the `serve` and burst handlers, which
+ * touch nothing but their own state.
  */
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -1494,6 +1497,613 @@ static jw_status op_serve(json_t *req, json_t *res)
     return JW_OK;
 }
 
+/* ------------------------------------------------------------------------
+ * Delivery paths under load: burst_receive, burst_serve, request_many.
+ * Each op makes its own connection and closes it before answering.
+ */
+#define BURST_BATCH 256
+/* How often a wait looks again at what no message announces: drops, the
+ * end of the subscription, the deadline. */
+#define BURST_SLICE_MS 50
+
+static void put_seq(unsigned char *p, uint64_t seq)
+{
+    for (int b = 0; b < 8; b++)
+        p[b] = (unsigned char)(seq >> (56 - 8 * b));
+}
+
+static uint64_t get_seq(const unsigned char *p)
+{
+    uint64_t seq = 0;
+    for (int b = 0; b < 8; b++)
+        seq = seq << 8 | p[b];
+    return seq;
+}
+
+/* What a burst op counts. On the handler path the engine's loop thread
+ * updates it while the driver's thread waits, so both touch it under mu;
+ * the pull path takes the same lock uncontended, to share the code. */
+struct burst {
+    pthread_mutex_t mu;
+    pthread_cond_t cond; /* signalled when a goal may have been met */
+    int64_t count, after;
+    struct timespec delay; /* slept per message where user code works */
+    int serve;             /* burst_serve: answer instead of counting */
+    int64_t received, after_received, served;
+    uint64_t last_seq, after_last_seq;
+    uint64_t after_base; /* the dropped counter when the after phase began */
+    int in_order, after_in_order;
+};
+
+enum burst_goal { GOAL_BURST, GOAL_AFTER, GOAL_SERVED };
+
+static void burst_init(struct burst *b, int64_t count, int64_t after,
+                       struct timespec delay, int serve)
+{
+    memset(b, 0, sizeof *b);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(&b->mu, NULL);
+    pthread_cond_init(&b->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    b->count = count;
+    b->after = after;
+    b->delay = delay;
+    b->serve = serve;
+    b->in_order = b->after_in_order = 1;
+}
+
+static void burst_destroy(struct burst *b)
+{
+    pthread_cond_destroy(&b->cond);
+    pthread_mutex_destroy(&b->mu);
+}
+
+/* Whether goal is met (mu held). */
+static int burst_reached(const struct burst *b, const jw_sub *sub,
+                         enum burst_goal goal)
+{
+    switch (goal) {
+    case GOAL_BURST:
+        return b->received + (int64_t)jw_sub_dropped(sub) >= b->count;
+    case GOAL_AFTER:
+        return b->after_received >= b->after;
+    case GOAL_SERVED:
+        return b->served >= b->count;
+    }
+    return 1;
+}
+
+/* Count one message of burst_receive (mu held). It belongs to the burst
+ * until the burst is accounted for (received + dropped reaches count) and
+ * to the after phase from then on, since the peer sends those only once
+ * it hears `ready` again. A sequence number must equal its position while
+ * nothing was dropped; with drops it need only increase. */
+static void burst_take(struct burst *b, const jw_msg *m, uint64_t dropped)
+{
+    int whole = jw_msg_data_len(m) >= 8;
+    uint64_t seq = whole ? get_seq(jw_msg_data(m)) : 0;
+    if (b->received + (int64_t)dropped < b->count) {
+        if (!whole || (b->received > 0 && seq <= b->last_seq) ||
+            (dropped == 0 && seq != (uint64_t)b->received))
+            b->in_order = 0;
+        b->last_seq = seq;
+        b->received++;
+    } else if (b->after_received < b->after) {
+        if (!whole ||
+            (b->after_received > 0 && seq <= b->after_last_seq) ||
+            (dropped == b->after_base && seq != (uint64_t)b->after_received))
+            b->after_in_order = 0;
+        b->after_last_seq = seq;
+        b->after_received++;
+    }
+}
+
+/* The work of one message on either path: the user's delay, then count
+ * it or answer it with its own data. */
+static void burst_one(struct burst *b, jw_sub *sub, const jw_msg *m)
+{
+    if (b->delay.tv_sec > 0 || b->delay.tv_nsec > 0)
+        nanosleep(&b->delay, NULL);
+    uint64_t dropped = jw_sub_dropped(sub);
+    /* served is written by this thread only, so reading it unlocked is
+     * safe; the answer goes out without holding mu. */
+    int answered = b->serve && b->served < b->count &&
+                   jw_msg_respond(m, jw_msg_data(m), jw_msg_data_len(m)) ==
+                       JW_OK;
+    pthread_mutex_lock(&b->mu);
+    if (b->serve)
+        b->served += answered;
+    else
+        burst_take(b, m, dropped);
+    /* Only phase ends wake the waiter: a wake per message would cost
+     * the driver's thread more than the handler's work. */
+    if (b->serve ? b->served >= b->count
+                 : b->received + (int64_t)dropped >= b->count)
+        pthread_cond_signal(&b->cond);
+    pthread_mutex_unlock(&b->mu);
+}
+
+/* Runs on the engine's loop thread. */
+static void burst_handler(jw_sub *sub, jw_msg *msg, void *arg)
+{
+    burst_one(arg, sub, msg);
+    jw_msg_free(msg);
+}
+
+/* Pull path: take what is queued, waiting up to wait_ms for the first
+ * message. JW_ETIMEOUT only says that nothing came; the other failures
+ * say why the subscription ended. With a delay, a batch holds no more
+ * messages than can be worked on before the deadline, so that the work
+ * does not run on past the timeout. */
+static jw_status burst_pull(struct burst *b, jw_sub *sub, int64_t wait_ms,
+                            int64_t deadline)
+{
+    static jw_msg *batch[BURST_BATCH];
+    int max = BURST_BATCH;
+    double per_ms = (double)b->delay.tv_sec * 1e3 + b->delay.tv_nsec / 1e6;
+    if (per_ms > 0) {
+        double fit = (double)(deadline - now_ms()) / per_ms;
+        if (fit < max)
+            max = fit < 1 ? 1 : (int)fit;
+    }
+    int n = jw_sub_next_batch(sub, batch, max, wait_ms);
+    if (n < 0)
+        return (jw_status)n;
+    for (int i = 0; i < n; i++) {
+        burst_one(b, sub, batch[i]);
+        jw_msg_free(batch[i]);
+    }
+    return JW_OK;
+}
+
+/* Wait until goal is met (JW_OK), the deadline passes (JW_ETIMEOUT) or
+ * the subscription ends (why). Both paths wait in slices, so that the
+ * last messages being dropped, which no delivery announces, cannot make
+ * the wait hang. */
+static jw_status burst_until(struct burst *b, jw_conn *conn, jw_sub *sub,
+                             int handler, enum burst_goal goal,
+                             int64_t deadline)
+{
+    for (;;) {
+        pthread_mutex_lock(&b->mu);
+        int done = burst_reached(b, sub, goal);
+        pthread_mutex_unlock(&b->mu);
+        if (done)
+            return JW_OK;
+        int64_t left = deadline - now_ms();
+        if (left <= 0)
+            return JW_ETIMEOUT;
+        int64_t slice = left < BURST_SLICE_MS ? left : BURST_SLICE_MS;
+        if (!handler) {
+            jw_status st = burst_pull(b, sub, slice, deadline);
+            if (st != JW_OK && st != JW_ETIMEOUT)
+                return st;
+            continue;
+        }
+        if (!jw_sub_is_valid(sub))
+            return jw_conn_status_get(conn) == JW_CONN_CLOSED
+                       ? JW_ECONNECTION_CLOSED
+                       : JW_EINVALID_SUBSCRIPTION;
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += slice / 1000;
+        until.tv_nsec += (long)(slice % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&b->mu);
+        if (!burst_reached(b, sub, goal))
+            pthread_cond_timedwait(&b->cond, &b->mu, &until);
+        pthread_mutex_unlock(&b->mu);
+    }
+}
+
+/* Milliseconds left until deadline for a waiting call (-1: forever). */
+static int64_t ms_left(int64_t deadline)
+{
+    if (deadline == INT64_MAX)
+        return -1;
+    int64_t left = deadline - now_ms();
+    return left > 0 ? left : 0;
+}
+
+/* Publish messages [from, to) of a burst as op_publish_many does. */
+static jw_status burst_publish(jw_conn *conn, const char *subject,
+                               unsigned char *payload, int64_t size,
+                               int64_t from, int64_t to)
+{
+    for (int64_t i = from; i < to; i++) {
+        put_seq(payload, (uint64_t)i);
+        jw_status st = jw_conn_publish(conn, subject, payload, (size_t)size);
+        if (st != JW_OK)
+            return st;
+    }
+    return JW_OK;
+}
+
+/* Pull path with `publish`: runs of publishes, each followed by pulls
+ * that do not wait, so that the connection's own messages are taken
+ * while it is still publishing. */
+static jw_status burst_publish_pulling(struct burst *b, jw_conn *conn,
+                                       jw_sub *sub, const char *subject,
+                                       unsigned char *payload, int64_t size,
+                                       int64_t deadline)
+{
+    for (int64_t i = 0; i < b->count; i += BURST_BATCH) {
+        if (now_ms() >= deadline)
+            return JW_ETIMEOUT;
+        int64_t end = b->count - i > BURST_BATCH ? i + BURST_BATCH : b->count;
+        jw_status st = burst_publish(conn, subject, payload, size, i, end);
+        if (st != JW_OK)
+            return st;
+        while (st == JW_OK)
+            st = burst_pull(b, sub, 0, deadline);
+        if (st != JW_ETIMEOUT)
+            return st;
+    }
+    return JW_OK;
+}
+
+/* "path": 0 for pull, 1 for handler. */
+static jw_status arg_path(json_t *req, int *handler)
+{
+    const char *path;
+    jw_status st = arg_str(req, "path", 1, &path);
+    if (st != JW_OK)
+        return st;
+    if (strcmp(path, "pull") == 0)
+        *handler = 0;
+    else if (strcmp(path, "handler") == 0)
+        *handler = 1;
+    else
+        return fail(JW_EINVAL, "unknown path '%s'", path);
+    return JW_OK;
+}
+
+/* "delay": seconds (a number >= 0), absent: none. */
+static jw_status arg_delay(json_t *req, struct timespec *out)
+{
+    json_t *v = json_object_get(req, "delay");
+    double s = 0;
+    if (v && !json_is_null(v)) {
+        if (!json_is_number(v))
+            return fail(JW_EINVAL, "'delay' must be a number of seconds");
+        s = json_number_value(v);
+        if (!(s >= 0 && s <= 3600))
+            return fail(JW_EINVAL, "'delay' must be between 0 and 3600");
+    }
+    out->tv_sec = (time_t)s;
+    out->tv_nsec = (long)((s - (double)out->tv_sec) * 1e9);
+    return JW_OK;
+}
+
+/* Connect with default options, subscribe the path's way (handler: b's
+ * handler), apply the pending limits given (INT64_MIN: absent, the other
+ * one then keeps the connection's default) and flush; with `ready`,
+ * publish an empty message there and flush, so that the peer starts. */
+static jw_status burst_open(const char *url, const char *subject,
+                            struct burst *handler, int64_t msgs_limit,
+                            int64_t bytes_limit, const char *ready,
+                            int64_t deadline, jw_conn **conn, jw_sub **sub)
+{
+    *conn = NULL;
+    *sub = NULL;
+    jw_status st = jw_conn_connect(url, NULL, conn);
+    if (st == JW_OK && handler)
+        st = jw_conn_subscribe_cb(*conn, subject, NULL, burst_handler,
+                                  handler, sub);
+    else if (st == JW_OK)
+        st = jw_conn_subscribe(*conn, subject, NULL, sub);
+    if (st == JW_OK &&
+        (msgs_limit != INT64_MIN || bytes_limit != INT64_MIN))
+        st = jw_sub_set_pending_limits(
+            *sub, msgs_limit != INT64_MIN ? msgs_limit : 524288,
+            bytes_limit != INT64_MIN ? bytes_limit : 64LL * 1024 * 1024);
+    if (st == JW_OK)
+        st = jw_conn_flush(*conn, ms_left(deadline));
+    if (st == JW_OK && ready)
+        st = jw_conn_publish(*conn, ready, "", 0);
+    if (st == JW_OK && ready)
+        st = jw_conn_flush(*conn, ms_left(deadline));
+    if (st != JW_OK) {
+        lib_fail(st);
+        jw_sub_free(*sub);
+        jw_conn_free(*conn);
+        *sub = NULL;
+        *conn = NULL;
+    }
+    return st;
+}
+
+/* Take the connection's queued events without waiting and count its slow
+ * consumer errors. The others go to stderr: they explain a burst that
+ * ended early (a server that dropped a slow client shows as DISCONNECTED
+ * and RECONNECTED). */
+static int64_t burst_slow_events(jw_conn *conn)
+{
+    int64_t n = 0;
+    jw_event *ev = NULL;
+    while (jw_conn_next_event(conn, 0, &ev) == JW_OK) {
+        jw_event_kind kind = jw_event_kind_get(ev);
+        if (kind == JW_EVENT_ERROR &&
+            jw_event_status(ev) == JW_ESLOW_CONSUMER)
+            n++;
+        else
+            fprintf(stderr, "c_driver: burst: event %s %s: %s\n",
+                    event_kind_name(kind),
+                    jw_status_name(jw_event_status(ev)), jw_event_text(ev));
+        jw_event_free(ev);
+    }
+    return n;
+}
+
+static jw_status op_burst_paths(json_t *req, json_t *res)
+{
+    PUT(res, "paths", json_pack("[ss]", "pull", "handler"));
+    return JW_OK;
+}
+
+static jw_status op_burst_receive(json_t *req, json_t *res)
+{
+    const char *url, *subject, *ready;
+    int64_t count, size, after, ms, msgs_limit, bytes_limit;
+    int handler, publish;
+    struct timespec delay;
+    jw_status st = arg_str(req, "url", 1, &url);
+    if (st == JW_OK)
+        st = arg_str(req, "subject", 1, &subject);
+    if (st == JW_OK)
+        st = arg_path(req, &handler);
+    if (st == JW_OK)
+        st = arg_int(req, "count", 1, 0, &count);
+    if (st == JW_OK)
+        st = arg_str(req, "ready", 0, &ready);
+    if (st == JW_OK)
+        st = arg_bool(req, "publish", 0, &publish);
+    if (st == JW_OK)
+        st = arg_int(req, "size", 0, 16, &size);
+    if (st == JW_OK)
+        st = arg_delay(req, &delay);
+    if (st == JW_OK)
+        st = arg_int(req, "after", 0, 0, &after);
+    if (st == JW_OK)
+        st = arg_timeout(req, "timeout", 60, &ms);
+    if (st == JW_OK)
+        st = arg_int(req, "pending_msgs_limit", 0, INT64_MIN, &msgs_limit);
+    if (st == JW_OK)
+        st = arg_int(req, "pending_bytes_limit", 0, INT64_MIN, &bytes_limit);
+    if (st != JW_OK)
+        return st;
+    if (count < 0 || after < 0)
+        return fail(JW_EINVAL, "'count' and 'after' must not be negative");
+    if (size < 8 || size > 64 * 1024 * 1024)
+        return fail(JW_EINVAL, "'size' must be between 8 and 64 MiB");
+    if (after > 0 && !ready)
+        return fail(JW_EINVAL, "'after' needs 'ready'");
+    unsigned char *payload = publish ? calloc(1, (size_t)size) : NULL;
+    if (publish && !payload)
+        return fail(JW_ENO_MEMORY, "out of memory");
+    int64_t deadline = ms < 0 ? INT64_MAX : now_ms() + ms;
+    struct burst b;
+    burst_init(&b, count, after, delay, 0);
+    jw_conn *conn;
+    jw_sub *sub;
+    st = burst_open(url, subject, handler ? &b : NULL, msgs_limit,
+                    bytes_limit, ready, deadline, &conn, &sub);
+    if (st != JW_OK) {
+        free(payload);
+        burst_destroy(&b);
+        return st;
+    }
+    /* The handler receives on the loop thread while this one publishes. */
+    jw_status reason = JW_OK;
+    if (publish && handler)
+        reason = burst_publish(conn, subject, payload, size, 0, count);
+    else if (publish)
+        reason = burst_publish_pulling(&b, conn, sub, subject, payload, size,
+                                       deadline);
+    if (reason == JW_OK)
+        reason = burst_until(&b, conn, sub, handler, GOAL_BURST, deadline);
+    if (reason == JW_OK && after > 0) {
+        pthread_mutex_lock(&b.mu);
+        b.after_base = jw_sub_dropped(sub);
+        pthread_mutex_unlock(&b.mu);
+        reason = jw_conn_publish(conn, ready, "", 0);
+        if (reason == JW_OK)
+            reason = jw_conn_flush(conn, ms_left(deadline));
+        if (reason == JW_OK)
+            reason = burst_until(&b, conn, sub, handler, GOAL_AFTER,
+                                 deadline);
+    }
+    uint64_t dropped = jw_sub_dropped(sub);
+    jw_sub_free(sub); /* waits out a running handler: b is ours again */
+    int64_t slow = burst_slow_events(conn);
+    jw_conn_free(conn);
+    free(payload);
+    burst_destroy(&b);
+    PUT(res, "received", json_integer(b.received));
+    PUT(res, "dropped", json_integer((json_int_t)dropped));
+    PUT(res, "in_order", json_boolean(b.in_order));
+    PUT(res, "slow_events", json_integer(slow));
+    PUT(res, "after_received", json_integer(b.after_received));
+    PUT(res, "after_in_order", json_boolean(b.after_in_order));
+    PUT(res, "reason", json_string(jw_status_name(reason)));
+    return JW_OK;
+}
+
+static jw_status op_burst_serve(json_t *req, json_t *res)
+{
+    const char *url, *subject, *ready;
+    int64_t count, ms;
+    int handler;
+    jw_status st = arg_str(req, "url", 1, &url);
+    if (st == JW_OK)
+        st = arg_str(req, "subject", 1, &subject);
+    if (st == JW_OK)
+        st = arg_path(req, &handler);
+    if (st == JW_OK)
+        st = arg_int(req, "count", 1, 0, &count);
+    if (st == JW_OK)
+        st = arg_str(req, "ready", 0, &ready);
+    if (st == JW_OK)
+        st = arg_timeout(req, "timeout", 60, &ms);
+    if (st != JW_OK)
+        return st;
+    if (count < 0)
+        return fail(JW_EINVAL, "'count' must not be negative");
+    int64_t deadline = ms < 0 ? INT64_MAX : now_ms() + ms;
+    struct burst b;
+    burst_init(&b, count, 0, (struct timespec){0, 0}, 1);
+    jw_conn *conn;
+    jw_sub *sub;
+    st = burst_open(url, subject, handler ? &b : NULL, INT64_MIN, INT64_MIN,
+                    ready, deadline, &conn, &sub);
+    if (st != JW_OK) {
+        burst_destroy(&b);
+        return st;
+    }
+    jw_status reason =
+        burst_until(&b, conn, sub, handler, GOAL_SERVED, deadline);
+    jw_sub_free(sub);
+    /* Closing does not wait for unwritten answers: send them first. */
+    jw_status flushed = jw_conn_flush(conn, 5000);
+    if (flushed != JW_OK)
+        fprintf(stderr, "c_driver: burst_serve: final flush: %s\n",
+                jw_status_name(flushed));
+    jw_conn_free(conn);
+    burst_destroy(&b);
+    PUT(res, "served", json_integer(b.served));
+    PUT(res, "reason", json_string(jw_status_name(reason)));
+    return JW_OK;
+}
+
+/* A started request of request_many: its id and its payload's number. */
+struct started {
+    uint64_t id;
+    int64_t index;
+    int done;
+};
+
+static int cmp_started(const void *a, const void *b)
+{
+    uint64_t x = ((const struct started *)a)->id;
+    uint64_t y = ((const struct started *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
+/* errors[code] += 1. */
+static int count_error(json_t *errors, const char *code)
+{
+    json_t *n = json_object_get(errors, code);
+    if (n)
+        return json_integer_set(n, json_integer_value(n) + 1) == 0;
+    return put(errors, code, json_integer(1));
+}
+
+static jw_status op_request_many(json_t *req, json_t *res)
+{
+    const char *url, *subject;
+    int64_t count, size, ms;
+    jw_status st = arg_str(req, "url", 1, &url);
+    if (st == JW_OK)
+        st = arg_str(req, "subject", 1, &subject);
+    if (st == JW_OK)
+        st = arg_int(req, "count", 1, 0, &count);
+    if (st == JW_OK)
+        st = arg_int(req, "size", 0, 16, &size);
+    if (st == JW_OK)
+        st = arg_timeout(req, "timeout", 10, &ms);
+    if (st != JW_OK)
+        return st;
+    if (count < 0 || count > 10000000)
+        return fail(JW_EINVAL, "'count' must be between 0 and 10000000");
+    if (size > 64 * 1024 * 1024)
+        return fail(JW_EINVAL, "'size' must be at most 64 MiB");
+    if (size < 8)
+        size = 8; /* room for the distinct index */
+    int64_t deadline = ms < 0 ? INT64_MAX : now_ms() + ms;
+    json_t *errors = json_object();
+    unsigned char *payload = calloc(1, (size_t)size);
+    struct started *reqs = calloc((size_t)count + 1, sizeof *reqs);
+    jw_conn *conn = NULL;
+    if (!errors || !payload || !reqs)
+        st = fail(JW_ENO_MEMORY, "out of memory");
+    else if ((st = jw_conn_connect(url, NULL, &conn)) != JW_OK)
+        lib_fail(st);
+    /* All of them in flight before the first reply is taken. */
+    int64_t started = 0, pending = 0, answered = 0;
+    int ok = 1;
+    for (int64_t i = 0; st == JW_OK && ok && i < count; i++) {
+        jw_msg *m = NULL;
+        put_seq(payload, (uint64_t)i);
+        jw_status rs = jw_msg_new(subject, NULL, payload, (size_t)size, &m);
+        if (rs == JW_OK)
+            rs = jw_conn_request_start(conn, m, &reqs[started].id);
+        jw_msg_free(m);
+        if (rs != JW_OK) {
+            ok = count_error(errors, jw_status_name(rs));
+            continue;
+        }
+        reqs[started++].index = i;
+    }
+    qsort(reqs, (size_t)started, sizeof *reqs, cmp_started);
+    pending = started;
+    while (st == JW_OK && ok && pending > 0) {
+        /* Reset before taking, so a completion racing with the takes
+         * signals the fd again. */
+        jw_conn_fd_reset(conn);
+        uint64_t id;
+        jw_status rs;
+        jw_msg *reply;
+        while (ok && jw_conn_request_poll(conn, &id, &rs, &reply) == 1) {
+            struct started key = {id, 0, 0};
+            struct started *r = bsearch(&key, reqs, (size_t)started,
+                                        sizeof *reqs, cmp_started);
+            if (r && !r->done) {
+                r->done = 1;
+                pending--;
+                put_seq(payload, (uint64_t)r->index);
+                if (rs != JW_OK)
+                    ok = count_error(errors, jw_status_name(rs));
+                else if (jw_msg_data_len(reply) == (size_t)size &&
+                         memcmp(jw_msg_data(reply), payload,
+                                (size_t)size) == 0)
+                    answered++;
+                else
+                    ok = count_error(errors, "MISMATCH");
+            }
+            jw_msg_free(reply);
+        }
+        int64_t left = ms_left(deadline);
+        if (pending == 0 || left == 0)
+            break;
+        struct pollfd pfd = {jw_conn_fd(conn), POLLIN, 0};
+        poll(&pfd, 1, left < 0 || left > INT_MAX ? -1 : (int)left);
+    }
+    /* The requests still waiting had their time: stop waiting for them. */
+    for (int64_t i = 0; st == JW_OK && i < started; i++) {
+        if (reqs[i].done)
+            continue;
+        jw_conn_request_cancel(conn, reqs[i].id);
+        ok = ok && count_error(errors, "TIMEOUT");
+    }
+    jw_conn_free(conn);
+    free(reqs);
+    free(payload);
+    if (st == JW_OK && !ok)
+        st = fail(JW_ENO_MEMORY, "out of memory");
+    if (st != JW_OK) {
+        json_decref(errors);
+        return st;
+    }
+    PUT(res, "answered", json_integer(answered));
+    PUT(res, "errors", errors);
+    return JW_OK;
+}
+
 static jw_status op_pack(json_t *req, json_t *res)
 {
     json_t *value = json_object_get(req, "value");
@@ -2699,6 +3309,10 @@ static const struct {
     {"receive_count", op_receive_count},
     {"respond_next", op_respond_next},
     {"serve", op_serve},
+    {"burst_paths", op_burst_paths},
+    {"burst_receive", op_burst_receive},
+    {"burst_serve", op_burst_serve},
+    {"request_many", op_request_many},
     {"pack", op_pack},
     {"unpack", op_unpack},
     {"jetstream", op_jetstream},

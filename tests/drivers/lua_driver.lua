@@ -686,6 +686,255 @@ function ops.serve(req)
     return { sub = new_handle(sub, "serve") }
 end
 
+-- ------------------------------------------------------------------------
+-- Delivery paths under load. Each op makes its own connection, with the
+-- path's loop mode, and closes it before answering (to-be-closed
+-- variables: also when it fails). Pulls wait at most BURST_STEP seconds,
+-- so that a burst whose last messages were dropped is seen as accounted.
+
+local burst_loops = { pull = "thread", pull_driven = "driven" }
+local BURST_STEP = 0.1
+
+function ops.burst_paths()
+    return { paths = A { "pull", "pull_driven" } }
+end
+
+-- The loop mode of the request's path; an unknown path is INVALID_ARG.
+local function path_loop(req)
+    local path = arg(req, "path", "string", nil, true)
+    return burst_loops[path] or bad("unknown path '" .. path .. "'")
+end
+
+local function nonnegative(req, key, kind, default, required)
+    local v = arg(req, key, kind, default, required)
+    if v < 0 then bad("argument '" .. key .. "' must not be negative") end
+    return v
+end
+
+-- Zero bytes after the 8-byte sequence number, up to size (8 at least).
+local function padding(size)
+    return string.rep("\0", math.max(size, 8) - 8)
+end
+
+-- Where user code would work: a real sleep. jetwire.poll on no items is a
+-- plain poll(2) with a timeout, so it does not run a driven loop either.
+local function work(seconds)
+    if seconds > 0 then jetwire.poll({}, seconds) end
+end
+
+local function flush_by(nc, deadline)
+    check(nc:flush(math.max(deadline - jetwire.now(), 0.001)))
+end
+
+-- Publish an empty message to ready (when given) and flush.
+local function announce(nc, ready, deadline)
+    if ready then
+        check(nc:publish(ready, ""))
+        flush_by(nc, deadline)
+    end
+end
+
+-- The connection's SLOW_CONSUMER error events, taken without waiting.
+local function slow_consumer_events(nc)
+    local n = 0
+    while true do
+        local ev = nc:next_event(0)
+        if not ev then return n end
+        if ev.kind == "error" and ev.code == "SLOW_CONSUMER" then n = n + 1 end
+    end
+end
+
+function ops.burst_receive(req)
+    local url = arg(req, "url", "string", nil, true)
+    local subject = arg(req, "subject", "string", nil, true)
+    local loop = path_loop(req)
+    local count = nonnegative(req, "count", "integer", nil, true)
+    local ready = arg(req, "ready", "string")
+    local publish = arg(req, "publish", "boolean", false)
+    local pad = padding(nonnegative(req, "size", "integer", 16))
+    local delay = nonnegative(req, "delay", "number", 0)
+    local after = nonnegative(req, "after", "integer", 0)
+    if after > 0 and not ready then bad("'after' needs 'ready'") end
+    local deadline = jetwire.now() + timeout_of(req, 60.0)
+    local limits = {
+        pending_msgs_limit = arg(req, "pending_msgs_limit", "integer"),
+        pending_bytes_limit = arg(req, "pending_bytes_limit", "integer"),
+    }
+    local nc <close> = check(jetwire.connect{ servers = url, loop = loop })
+    local sub <close> = check(nc:subscribe(subject, limits))
+    flush_by(nc, deadline)
+    announce(nc, ready, deadline)
+
+    local unpack, now = string.unpack, jetwire.now
+    local received, last, increasing, positional = 0, -1, true, true
+    local function take(batch)
+        for _, m in ipairs(batch) do
+            local data = m.data
+            local seq = #data >= 8 and unpack(">i8", data) or nil
+            if not seq or seq <= last then increasing = false end
+            if seq ~= received then positional = false end
+            last, received = seq or last, received + 1
+            work(delay)
+        end
+    end
+    -- Pull what is queued without waiting: nil, or the code that ended it.
+    local function take_queued()
+        while true do
+            local batch, err = sub:next_msgs(256, 0)
+            if not batch then
+                return err.code ~= "TIMEOUT" and err.code or nil
+            end
+            take(batch)
+        end
+    end
+
+    local reason, sent = "OK", publish and 0 or count
+    local pack, publish_fn = string.pack, nc.publish
+    while received + (sub:dropped() or 0) < count do
+        local left = deadline - now()
+        if left <= 0 then reason = "TIMEOUT"; break end
+        if sent < count then
+            -- A run of 256 publishes, then the pulls that do not wait. A
+            -- driven connection's loop runs here too (nc:run(0) does not
+            -- wait), as a program runs it when not inside a jetwire call.
+            local stop = math.min(sent + 256, count)
+            local ok, err
+            for i = sent, stop - 1 do
+                ok, err = publish_fn(nc, subject, pack(">i8", i) .. pad)
+                if not ok then break end
+            end
+            if not ok then reason = err.code; break end
+            sent = stop
+            if loop == "driven" then check(nc:run(0)) end
+            local code = take_queued()
+            if code then reason = code; break end
+        else
+            local batch, err = sub:next_msgs(256, math.min(left, BURST_STEP))
+            if batch then
+                take(batch)
+            elseif err.code ~= "TIMEOUT" then
+                reason = err.code
+                break
+            end
+        end
+    end
+
+    -- The peer publishes `after` more messages, numbered from 0, once told.
+    local after_received, after_in_order = 0, true
+    if after > 0 and reason == "OK" then
+        announce(nc, ready, deadline)
+        while after_received < after do
+            local left = deadline - now()
+            if left <= 0 then reason = "TIMEOUT"; break end
+            local batch, err = sub:next_msgs(math.min(after - after_received,
+                                                      256),
+                                             math.min(left, BURST_STEP))
+            if batch then
+                for _, m in ipairs(batch) do
+                    local data = m.data
+                    if #data < 8 or unpack(">i8", data) ~= after_received then
+                        after_in_order = false
+                    end
+                    after_received = after_received + 1
+                    work(delay)
+                end
+            elseif err.code ~= "TIMEOUT" then
+                reason = err.code
+                break
+            end
+        end
+    end
+
+    local dropped = sub:dropped() or 0
+    return { received = received, dropped = dropped,
+             in_order = increasing and (positional or dropped > 0),
+             slow_events = slow_consumer_events(nc),
+             after_received = after_received,
+             after_in_order = after_in_order, reason = reason }
+end
+
+function ops.burst_serve(req)
+    local url = arg(req, "url", "string", nil, true)
+    local subject = arg(req, "subject", "string", nil, true)
+    local loop = path_loop(req)
+    local count = nonnegative(req, "count", "integer", nil, true)
+    local ready = arg(req, "ready", "string")
+    local deadline = jetwire.now() + timeout_of(req, 60.0)
+    local nc <close> = check(jetwire.connect{ servers = url, loop = loop })
+    local sub <close> = check(nc:subscribe(subject))
+    flush_by(nc, deadline)
+    announce(nc, ready, deadline)
+    local served, reason = 0, "OK"
+    while served < count do
+        local left = deadline - jetwire.now()
+        if left <= 0 then reason = "TIMEOUT"; break end
+        local batch, err = sub:next_msgs(math.min(count - served, 256), left)
+        if not batch then reason = err.code; break end
+        for _, m in ipairs(batch) do
+            if m.reply then
+                local ok, rerr = m:respond(m.data)
+                if not ok then reason = rerr.code; break end
+                served = served + 1
+            end
+        end
+        if reason ~= "OK" then break end
+    end
+    -- The answers leave before the connection closes.
+    if reason == "OK" then
+        local ok, err = nc:flush(math.max(deadline - jetwire.now(), 1.0))
+        if not ok then reason = err.code end
+    end
+    return { served = served, reason = reason }
+end
+
+function ops.request_many(req)
+    local url = arg(req, "url", "string", nil, true)
+    local subject = arg(req, "subject", "string", nil, true)
+    local count = nonnegative(req, "count", "integer", nil, true)
+    local pad = padding(nonnegative(req, "size", "integer", 16))
+    local deadline = jetwire.now() + timeout_of(req, 10.0)
+    local nc <close> = check(jetwire.connect{ servers = url })
+    local answered, errors = 0, {}
+    local function failed(code) errors[code] = (errors[code] or 0) + 1 end
+    -- Every request is in flight before the first reply is taken.
+    local waiting, nwaiting = {}, 0 -- id -> payload
+    for i = 0, count - 1 do
+        local payload = string.pack(">i8", i) .. pad
+        local id, err = nc:request_start(subject, payload)
+        if id then
+            waiting[id], nwaiting = payload, nwaiting + 1
+        else
+            failed(err.code)
+        end
+    end
+    while nwaiting > 0 do
+        nc:process() -- resets the fd before the replies are taken
+        while true do
+            local id, m, err = nc:request_poll()
+            if id == nil then break end
+            local payload = waiting[id]
+            if payload then
+                waiting[id], nwaiting = nil, nwaiting - 1
+                if not m then
+                    failed(err.code)
+                elseif m.data == payload then
+                    answered = answered + 1
+                else
+                    failed("MISMATCH")
+                end
+            end
+        end
+        local left = deadline - jetwire.now()
+        if nwaiting == 0 or left <= 0 then break end
+        jetwire.poll({ nc }, math.min(left, 0.25))
+    end
+    for id in pairs(waiting) do
+        nc:request_cancel(id)
+        failed("TIMEOUT")
+    end
+    return { answered = answered, errors = errors }
+end
+
 function ops.pack(req)
     return { data = b64encode(jetwire.pack(from_json(req.value))) }
 end

@@ -8,6 +8,7 @@ import sys
 import time
 
 import jetwire
+import py_burst
 
 handles = {}
 next_handle = [0]
@@ -535,6 +536,55 @@ def respond_next(req):
 
 
 OPS["respond_next"] = respond_next
+
+
+# -- Delivery paths under load (py_burst.py) ---------------------------------
+
+def burst_path(req):
+    path = arg(req, "path", str, required=True)
+    if path not in py_burst.PATHS:
+        raise BadArg("unknown path %r" % path)
+    return path
+
+
+def op_burst_receive(req):
+    params = {"url": arg(req, "url", str, required=True),
+              "subject": arg(req, "subject", str, required=True),
+              "path": burst_path(req),
+              "count": arg(req, "count", int, required=True),
+              "ready": arg(req, "ready", str),
+              "publish": arg(req, "publish", bool, False),
+              "size": arg(req, "size", int, 16),
+              "delay": float(arg(req, "delay", (int, float), 0)),
+              "after": arg(req, "after", int, 0),
+              "timeout": float(arg(req, "timeout", (int, float), 60)),
+              "pending_msgs_limit": arg(req, "pending_msgs_limit", int),
+              "pending_bytes_limit": arg(req, "pending_bytes_limit", int)}
+    if params["size"] < 8:
+        raise BadArg("size must be at least 8")
+    return py_burst.receive(params)
+
+
+def op_burst_serve(req):
+    return py_burst.serve({
+        "url": arg(req, "url", str, required=True),
+        "subject": arg(req, "subject", str, required=True),
+        "path": burst_path(req),
+        "count": arg(req, "count", int, required=True),
+        "ready": arg(req, "ready", str),
+        "timeout": float(arg(req, "timeout", (int, float), 60))})
+
+
+OPS.update({
+    "burst_paths": lambda r: {"paths": list(py_burst.PATHS)},
+    "burst_receive": op_burst_receive,
+    "burst_serve": op_burst_serve,
+    "request_many": lambda r: py_burst.request_many(
+        arg(r, "url", str, required=True),
+        arg(r, "subject", str, required=True),
+        arg(r, "count", int, required=True), arg(r, "size", int, 16),
+        float(arg(r, "timeout", (int, float), 10))),
+})
 
 
 def handle(line):
