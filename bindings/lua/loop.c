@@ -15,14 +15,42 @@
  * Started requests and the fd
  */
 
-/* Move the engine's request completions into state.done. */
+/* The finished started requests wait in state.done, a queue holding its
+ * entries at [done.first, done.last] (empty when first > last), so that
+ * taking one costs the same however many wait. */
+static lua_Integer queue_bound(lua_State *L, int queue, const char *which,
+                               lua_Integer empty)
+{
+    lua_Integer v = lua_getfield(L, queue, which) == LUA_TNUMBER
+                        ? lua_tointeger(L, -1)
+                        : empty;
+    lua_pop(L, 1);
+    return v;
+}
+
+static void queue_set(lua_State *L, int queue, lua_Integer first,
+                      lua_Integer last)
+{
+    if (first > last) { /* empty: start again from 1 */
+        first = 1;
+        last = 0;
+    }
+    lua_pushinteger(L, first);
+    lua_setfield(L, queue, "first");
+    lua_pushinteger(L, last);
+    lua_setfield(L, queue, "last");
+}
+
+/* Move the engine's request completions into state.done; returns how
+ * many wait there. */
 int ljw_take_completions(lua_State *L, int conn_idx)
 {
     ljw_conn *c = lua_touserdata(L, conn_idx);
     lua_getiuservalue(L, conn_idx, 1);
     lua_getfield(L, -1, "done");
     int done = lua_gettop(L);
-    lua_Integer n = (lua_Integer)lua_rawlen(L, done);
+    lua_Integer first = queue_bound(L, done, "first", 1);
+    lua_Integer last = queue_bound(L, done, "last", 0);
     while (c->conn) {
         uint64_t id;
         jw_status status;
@@ -45,11 +73,12 @@ int ljw_take_completions(lua_State *L, int conn_idx)
                                : jw_strerror(status));
             lua_setfield(L, -2, "err");
         }
-        lua_rawseti(L, done, ++n);
+        lua_rawseti(L, done, ++last);
         lua_pop(L, 1);
     }
+    queue_set(L, done, first, last);
     lua_pop(L, 2);
-    return (int)n;
+    return (int)(last - first + 1);
 }
 
 /* nc:process(): reset the readable fd, take the finished started
@@ -135,19 +164,17 @@ static int l_request_poll(lua_State *L)
     lua_getiuservalue(L, 1, 1);
     lua_getfield(L, -1, "done");
     int done = lua_gettop(L);
-    lua_Integer n = (lua_Integer)lua_rawlen(L, done);
-    if (n == 0) {
+    lua_Integer first = queue_bound(L, done, "first", 1);
+    lua_Integer last = queue_bound(L, done, "last", 0);
+    if (first > last) {
         lua_pushnil(L);
         return 1;
     }
-    lua_rawgeti(L, done, 1);
+    lua_rawgeti(L, done, first);
     int entry = lua_gettop(L);
-    for (lua_Integer i = 1; i < n; i++) {
-        lua_rawgeti(L, done, i + 1);
-        lua_rawseti(L, done, i);
-    }
     lua_pushnil(L);
-    lua_rawseti(L, done, n);
+    lua_rawseti(L, done, first);
+    queue_set(L, done, first + 1, last);
     lua_getfield(L, entry, "id");
     lua_getfield(L, entry, "msg");
     if (lua_getfield(L, entry, "err") != LUA_TNIL)
@@ -167,8 +194,9 @@ static int l_request_cancel(lua_State *L)
     lua_getiuservalue(L, 1, 1);
     lua_getfield(L, -1, "done");
     int done = lua_gettop(L);
-    lua_Integer n = (lua_Integer)lua_rawlen(L, done), kept = 0;
-    for (lua_Integer i = 1; i <= n; i++) {
+    lua_Integer first = queue_bound(L, done, "first", 1);
+    lua_Integer last = queue_bound(L, done, "last", 0), kept = first - 1;
+    for (lua_Integer i = first; i <= last; i++) {
         lua_rawgeti(L, done, i);
         lua_getfield(L, -1, "id");
         if (lua_tointeger(L, -1) == id) {
@@ -179,10 +207,11 @@ static int l_request_cancel(lua_State *L)
         lua_pop(L, 1);
         lua_rawseti(L, done, ++kept);
     }
-    for (lua_Integer i = kept + 1; i <= n; i++) {
+    for (lua_Integer i = kept + 1; i <= last; i++) {
         lua_pushnil(L);
         lua_rawseti(L, done, i);
     }
+    queue_set(L, done, first, kept);
     if (removed) {
         lua_pushboolean(L, 1);
         return 1;

@@ -208,6 +208,50 @@ test("request, respond, no responders, timeout", function()
     nc:close()
 end)
 
+test("many started requests wait in request_poll in order", function()
+    local nc = connect()
+    local svc = assert(nc:subscribe("t.many"))
+    assert(nc:flush())
+    local ids = {}
+    for i = 1, 300 do
+        ids[i] = assert(nc:request_start("t.many", tostring(i)))
+    end
+    for _ = 1, 300 do
+        local m = assert(svc:next_msg(2))
+        assert(m:respond(m.data))
+    end
+    assert(nc:flush())
+    local deadline = jetwire.now() + 2
+    local waiting = 0
+    repeat
+        jetwire.poll({ nc }, 0.1)
+        waiting = nc:process()
+    until waiting == 300 or jetwire.now() > deadline
+    eq(waiting, 300)
+    -- A completion taken already but not polled is dropped by a cancel.
+    eq(nc:request_cancel(ids[150]), true)
+    for i = 1, 300 do
+        if i ~= 150 then
+            local rid, reply = nc:request_poll()
+            eq(rid, ids[i]); eq(reply.data, tostring(i))
+        end
+    end
+    eq(nc:request_poll(), nil)
+    eq(nc:process(), 0)
+    -- The emptied queue starts again.
+    local again = assert(nc:request_start("t.many", "again"))
+    assert(assert(svc:next_msg(2)):respond("A"))
+    local rid, reply
+    deadline = jetwire.now() + 2
+    repeat
+        jetwire.poll({ nc }, 0.1)
+        nc:process()
+        rid, reply = nc:request_poll()
+    until rid or jetwire.now() > deadline
+    eq(rid, again); eq(reply.data, "A")
+    nc:close()
+end)
+
 test("two coroutines on one state: responder and requester", function()
     local nc = connect()
     local svc = assert(nc:subscribe("t.co"))
