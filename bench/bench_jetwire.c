@@ -8,7 +8,8 @@
  *           main thread while a second connection publishes from another
  *           thread ("next" variant: jw_sub_next, one message per call).
  *   reqrep  a responder connection answers in a jw_conn_subscribe_cb
- *           handler (loop thread) with jw_msg_respond; the requester makes
+ *           handler (its delivery thread) with jw_msg_respond; the
+ *           requester makes
  *           N sequential jw_conn_request calls ("pull" variant: the
  *           responder is a thread pulling with jw_sub_next, as a binding
  *           that never runs its code on the loop thread must do).

@@ -998,6 +998,16 @@ static void teardown(jw_conn *c, jw_status why, const char *text)
         conn_destroy(c);
 }
 
+void jw__conn_drain_pubs(jw_conn *c)
+{
+    uint64_t ping;
+    if (c->status != JW_CONN_DRAINING_SUBS)
+        return;
+    c->status = JW_CONN_DRAINING_PUBS;
+    if (jw__conn_queue_ping(c, &ping) == JW_OK)
+        jw__conn_on_pong(c, ping, JW__PA_DRAIN_PUBS, NULL);
+}
+
 static void run_pong_actions(jw_conn *c, jw__pong_action *done)
 {
     while (done) {
@@ -1012,16 +1022,16 @@ static void run_pong_actions(jw_conn *c, jw__pong_action *done)
             pthread_mutex_unlock(&c->mu);
             jw__sub_close(a->sub, JW_EINVALID_SUBSCRIPTION, 1);
         } else if (a->kind == JW__PA_DRAIN_SUBS) {
-            /* The server has seen every UNSUB: nothing more arrives. Now
-             * write what publishers queued, and close once it is out. */
-            uint64_t ping;
+            /* The server has seen every UNSUB: nothing more arrives. Once
+             * the handlers have worked through what came (their replies
+             * are publishes too), write what publishers queued, and close
+             * once it is out. */
             pthread_mutex_lock(&c->mu);
             jw__conn_close_subs(c, JW_ECONNECTION_CLOSED, 1);
-            if (c->status == JW_CONN_DRAINING_SUBS) {
-                c->status = JW_CONN_DRAINING_PUBS;
-                if (jw__conn_queue_ping(c, &ping) == JW_OK)
-                    jw__conn_on_pong(c, ping, JW__PA_DRAIN_PUBS, NULL);
-            }
+            if (c->delivering > 0)
+                c->drain_after_handlers = 1;
+            else
+                jw__conn_drain_pubs(c);
             pthread_mutex_unlock(&c->mu);
         } else if (a->kind == JW__PA_DRAIN_PUBS) {
             c->drain_deadline_ms = 0;

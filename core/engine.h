@@ -188,9 +188,15 @@ struct jw_sub {
     int64_t limit_msgs, limit_bytes;
     int slow; /* in a slow-consumer episode */
     int waiters;
-    int in_handler; /* the loop is running cb for this subscription */
+    int in_handler; /* cb is running for this subscription */
     atomic_uint_fast64_t delivered, dropped;
     uint64_t max; /* auto-unsubscribe after this many (0: none) */
+    /* A handler subscription on a loop jetwire runs itself: the loop
+     * queues its messages like a pulled one's and `thread` hands them to
+     * cb (sub.c, "Delivery threads"). Set before the sid is mapped. */
+    int threaded;
+    pthread_t thread;
+    atomic_int discard; /* closed without its queue: hand out no more */
 };
 
 void jw__sub_release(jw_sub *sub);
@@ -204,6 +210,12 @@ void jw__conn_route_msg(jw_conn *c, const jw__proto_event *ev);
 void jw__conn_stage_flush(jw_conn *c);
 /* Close the subscription: keep (drain) or discard its queue. */
 void jw__sub_close(jw_sub *sub, jw_status why, int keep_queue);
+/* A handler that runs inline on the loop thread whatever the loop (the
+ * engine's own short handlers, such as JetStream's async acks). */
+jw_status jw__conn_subscribe_inline(jw_conn *c, const char *subject,
+                                    jw_msg_cb cb, void *arg, jw_sub **out);
+/* Whether the calling thread is a delivery thread of c's handlers. */
+int jw__sub_delivering_for(const jw_conn *c);
 
 /* ---- events ---- */
 
@@ -318,6 +330,12 @@ struct jw_conn {
     uint64_t lost_pings; /* PINGs up to this number died with a socket */
     int64_t drain_deadline_ms;
     jw__pong_action *actions;
+    /* Delivery threads of handler subscriptions still running, and a
+     * drain whose subscriptions are drained but whose handlers are still
+     * working through what came before: the last one to finish moves the
+     * drain on to the publishes (jw__conn_drain_pubs). */
+    int delivering;
+    int drain_after_handlers;
 
     /* Subscriptions by sid; request waiters by id. */
     jw__map subs;
@@ -383,6 +401,9 @@ jw_status jw__conn_queue_ping(jw_conn *conn, uint64_t *ping);
 /* Register an action for when PING `ping` is answered (mu held). */
 jw_status jw__conn_on_pong(jw_conn *conn, uint64_t ping, int kind,
                            jw_sub *sub);
+/* A drain's subscriptions are done: write what publishers queued, then
+ * close (mu held; any thread). */
+void jw__conn_drain_pubs(jw_conn *conn);
 
 /* A finished asynchronous request, waiting for jw_conn_request_poll. */
 typedef struct jw__completion {

@@ -651,8 +651,8 @@ static jw_status ensure_ack_sub(jw_js *js)
     js->ack_prefix[n + 1] = 0;
     js->ack_prefix_len = n + 1;
     memcpy(inbox + n, ".*", 3);
-    return jw_conn_subscribe_cb(js->conn, inbox, NULL, async_ack, js,
-                                &js->ack_sub);
+    return jw__conn_subscribe_inline(js->conn, inbox, async_ack, js,
+                                     &js->ack_sub);
 }
 
 static void fail_one(void *value, void *arg)

@@ -117,8 +117,11 @@ jw_status jw__sub_create(jw_conn *c, const char *subject, const char *queue,
     return JW_OK;
 }
 
+static jw_status start_delivery(jw_sub *sub);
+
 static jw_status subscribe(jw_conn *c, const char *subject, const char *queue,
-                           jw_msg_cb cb, void *arg, jw_sub **out)
+                           jw_msg_cb cb, void *arg, int inline_cb,
+                           jw_sub **out)
 {
     if (!out)
         return jw__fail(JW_EINVAL, "out is NULL");
@@ -136,14 +139,28 @@ static jw_status subscribe(jw_conn *c, const char *subject, const char *queue,
     st = jw__conn_check_open(c, 0);
     if (st == JW_OK)
         st = jw__sub_create(c, subject, queue, cb, arg, out);
+    /* Threaded before the loop can route a message to it, which needs mu. */
+    if (st == JW_OK && cb && !inline_cb &&
+        c->loop->mode == JW__LOOP_OWN_THREAD)
+        st = start_delivery(*out);
     pthread_mutex_unlock(&c->mu);
+    if (st != JW_OK && *out) {
+        jw_sub_free(*out);
+        *out = NULL;
+    }
     return st;
 }
 
 jw_status jw_conn_subscribe(jw_conn *c, const char *subject, const char *queue,
                             jw_sub **out)
 {
-    return subscribe(c, subject, queue, NULL, NULL, out);
+    return subscribe(c, subject, queue, NULL, NULL, 0, out);
+}
+
+jw_status jw__conn_subscribe_inline(jw_conn *c, const char *subject,
+                                    jw_msg_cb cb, void *arg, jw_sub **out)
+{
+    return subscribe(c, subject, NULL, cb, arg, 1, out);
 }
 
 jw_status jw_conn_subscribe_cb(jw_conn *c, const char *subject,
@@ -155,7 +172,7 @@ jw_status jw_conn_subscribe_cb(jw_conn *c, const char *subject,
             *out = NULL;
         return jw__fail(JW_EINVAL, "cb is NULL");
     }
-    return subscribe(c, subject, queue, cb, arg, out);
+    return subscribe(c, subject, queue, cb, arg, 0, out);
 }
 
 /* Take the subscription out of the sid map (conn mu held); returns 1 when
@@ -180,6 +197,7 @@ void jw__sub_close(jw_sub *sub, jw_status why, int keep_queue)
         discard = sub->head;
         sub->head = sub->tail = NULL;
         sub->pending_msgs = sub->pending_bytes = 0;
+        atomic_store(&sub->discard, 1);
     }
     pthread_cond_broadcast(&sub->cond);
     pthread_mutex_unlock(&sub->mu);
@@ -192,13 +210,22 @@ void jw__sub_close(jw_sub *sub, jw_status why, int keep_queue)
         jw__conn_notify(sub->conn); /* pullers learn it ended */
 }
 
+/* The subscription whose handler the calling thread delivers to, if it is
+ * a delivery thread. */
+static _Thread_local jw_sub *delivering;
+
+int jw__sub_delivering_for(const jw_conn *c)
+{
+    return delivering && delivering->conn == c;
+}
+
 /* No handler may run after jw_sub_unsubscribe or jw_sub_free returned: wait
- * out one in progress on the loop thread, unless this is that handler (or
- * another callback, which must not block). Called without the connection's
- * lock, which the handler may need. */
+ * out one in progress, unless this is that handler or another handler
+ * (which must not block on a handler that may be waiting for it). Called
+ * without the connection's lock, which the handler may need. */
 static void wait_handler(jw_sub *sub)
 {
-    if (!sub->cb || jw__loop_in_callback())
+    if (!sub->cb || jw__loop_in_callback() || delivering)
         return;
     pthread_mutex_lock(&sub->mu);
     while (sub->in_handler)
@@ -311,7 +338,7 @@ static void sub_queue(jw_sub *sub, jw_msg *head, uint64_t n)
      * (the caller's reference keeps sub->cond alive). */
     if (wake)
         pthread_cond_signal(&sub->cond);
-    if (filled)
+    if (filled && !sub->threaded)
         jw__conn_notify(c);
     while (drop) {
         jw_msg *m = drop;
@@ -374,13 +401,14 @@ void jw__conn_route_msg(jw_conn *c, const jw__proto_event *ev)
         jw__sub_release(sub);
         return;
     }
-    if (sub->cb) { /* set before the subscription was mapped */
+    if (sub->cb && !sub->threaded) { /* set before it was mapped */
         sub_handle(sub, msg, n);
         jw__sub_release(sub);
         return;
     }
-    /* A pulled subscription: one lock hold for the run of messages to it
-     * (taken per message, its lock was a tenth of pub->sub's CPU). */
+    /* A pulled subscription, or one with a delivery thread: one lock
+     * hold for the run of messages to it (taken per message, its lock
+     * was a tenth of pub->sub's CPU). */
     if (c->stage_sub == sub) {
         jw__sub_release(sub); /* the stage holds one */
         c->stage_tail->next = msg;
@@ -458,6 +486,89 @@ jw_status jw_sub_next(jw_sub *sub, int64_t timeout_ms, jw_msg **msg)
     *msg = NULL;
     int n = jw_sub_next_batch(sub, msg, 1, timeout_ms);
     return n > 0 ? JW_OK : n;
+}
+
+/* ------------------------------------------------------------------------
+ * Delivery threads
+ *
+ * On a loop jetwire runs on its own thread, a handler subscription gets a
+ * thread of its own, as in nats.c: the loop queues its messages as for a
+ * pulled subscription, under the same pending limits, and the thread
+ * hands them to the handler in order. A slow handler then costs drops
+ * that are counted and reported as a slow consumer, not a stalled socket
+ * that holds back every other subscription and that the server ends up
+ * cutting off; and a handler may wait (a request, a flush). On a host's
+ * loop (driven or an external base) handlers run on that loop, where the
+ * host wants all of its work.
+ */
+#define DELIVERY_BATCH 64
+
+static void *delivery_main(void *arg)
+{
+    jw_sub *sub = arg;
+    jw_conn *c = sub->conn;
+    jw_msg *batch[DELIVERY_BATCH];
+    delivering = sub;
+    pthread_mutex_lock(&sub->mu);
+    for (;;) {
+        while (!sub->head && sub->state != JW__SUB_CLOSED) {
+            sub->waiters++;
+            pthread_cond_wait(&sub->cond, &sub->mu);
+            sub->waiters--;
+        }
+        if (!sub->head)
+            break; /* closed, and what was kept is delivered */
+        /* A few at a time, so the pending limits still bound what waits
+         * behind a slow handler. */
+        int n = pop(sub, batch, DELIVERY_BATCH);
+        sub->in_handler = 1;
+        pthread_mutex_unlock(&sub->mu);
+        for (int i = 0; i < n; i++) {
+            if (atomic_load(&sub->discard))
+                jw_msg_free(batch[i]); /* unsubscribed or freed meanwhile */
+            else
+                sub->cb(sub, batch[i], sub->cb_arg);
+        }
+        pthread_mutex_lock(&sub->mu);
+        sub->in_handler = 0;
+        pthread_cond_broadcast(&sub->cond);
+    }
+    pthread_mutex_unlock(&sub->mu);
+    pthread_mutex_lock(&c->mu);
+    if (--c->delivering == 0 && c->drain_after_handlers) {
+        c->drain_after_handlers = 0;
+        jw__conn_drain_pubs(c);
+    }
+    pthread_mutex_unlock(&c->mu);
+    delivering = NULL;
+    jw__sub_release(sub);
+    return NULL;
+}
+
+/* Start sub's delivery thread (conn mu held), which holds a reference. */
+static jw_status start_delivery(jw_sub *sub)
+{
+    sub->threaded = 1;
+    atomic_fetch_add(&sub->refs, 1);
+    if (pthread_create(&sub->thread, NULL, delivery_main, sub) != 0) {
+        sub->threaded = 0;
+        atomic_fetch_sub(&sub->refs, 1);
+        return jw__fail(JW_ENO_MEMORY, "cannot start a delivery thread");
+    }
+    sub->conn->delivering++;
+    return JW_OK;
+}
+
+/* After jw_sub_free closed it: reclaim the delivery thread, waiting for
+ * it unless that would wait for a handler (see wait_handler). */
+static void end_delivery(jw_sub *sub)
+{
+    if (!sub->threaded)
+        return;
+    if (jw__loop_in_callback() || delivering)
+        pthread_detach(sub->thread);
+    else
+        pthread_join(sub->thread, NULL);
 }
 
 /* Common start of the calls that end a subscription. */
@@ -548,6 +659,7 @@ void jw_sub_free(jw_sub *sub)
     pthread_mutex_unlock(&sub->mu);
     jw__sub_close(sub, JW_EINVALID_SUBSCRIPTION, 0);
     wait_handler(sub);
+    end_delivery(sub);
     if (mapped)
         jw__sub_release(sub);
     jw__sub_release(sub);

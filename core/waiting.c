@@ -101,6 +101,9 @@ jw_status jw_conn_drain(jw_conn *c, int64_t timeout_ms)
     jw_status st = blocking_allowed(c);
     if (st)
         return st;
+    if (jw__sub_delivering_for(c))
+        return jw__fail(JW_EINVAL, "cannot drain from one of the "
+                        "connection's handlers: the drain waits for them");
     if (timeout_ms < 0)
         timeout_ms = c->opts.drain_timeout_ms;
     int64_t started = jw__now_ms();

@@ -21,8 +21,11 @@
  *    forever"; zero means "do not wait".
  *  - Threads: unless a function says otherwise it may be called from any
  *    thread. Calls that wait (connect, flush, request, jw_sub_next with a
- *    timeout, drain) must not be made from a handler running on the engine's
- *    loop thread; there they fail with JW_EINVAL instead of deadlocking.
+ *    timeout, drain) must not be made from a callback running on the
+ *    engine's loop thread (event handlers, and message handlers on a loop
+ *    the host runs); there they fail with JW_EINVAL instead of
+ *    deadlocking. Message handlers on jetwire's own loop run on a delivery
+ *    thread of their subscription, where they may wait.
  */
 #ifndef JETWIRE_H
 #define JETWIRE_H
@@ -425,8 +428,8 @@ JW_EXTERN void jw_event_free(jw_event *ev);
  * Subscriptions
  */
 
-/* A message handler run on the loop thread. The message belongs to the
- * handler (jw_msg_free it, or keep it). */
+/* A message handler (see jw_conn_subscribe_cb for the thread it runs on).
+ * The message belongs to the handler (jw_msg_free it, or keep it). */
 typedef void (*jw_msg_cb)(jw_sub *sub, jw_msg *msg, void *arg);
 
 /* Subscribe to a subject (wildcards allowed), optionally as a member of a
@@ -436,8 +439,15 @@ typedef void (*jw_msg_cb)(jw_sub *sub, jw_msg *msg, void *arg);
 JW_EXTERN jw_status jw_conn_subscribe(jw_conn *conn, const char *subject,
                                       const char *queue, jw_sub **out);
 
-/* Like jw_conn_subscribe, but each message is handed to cb on the loop
- * thread instead of being queued. */
+/* Like jw_conn_subscribe, but each message is handed to cb, in order.
+ * On jetwire's own loop (the default) the subscription gets a delivery
+ * thread that runs cb, as nats.c does: the loop queues the messages under
+ * the pending limits (past them they are dropped, counted and reported as
+ * a JW_ESLOW_CONSUMER event) and cb may wait (request, flush; not
+ * jw_conn_drain of its own connection, which would wait for it). On a
+ * loop the host runs (driven or an external base) cb runs on that loop's
+ * thread and must not wait. jw_sub_unsubscribe and jw_sub_free wait for a
+ * running cb to return, except when called from a handler. */
 JW_EXTERN jw_status jw_conn_subscribe_cb(jw_conn *conn, const char *subject,
                                          const char *queue, jw_msg_cb cb,
                                          void *arg, jw_sub **out);

@@ -9,9 +9,10 @@
  *
  *   NATS_URL=nats://127.0.0.1:4222 ./example_responder [COUNT]
  *
- * Requests are handled in a handler (jw_conn_subscribe_cb) on the engine's
- * loop thread, which answers with jw_msg_respond. Handlers must not wait,
- * and this one does not: it looks up, formats and publishes.
+ * Requests are handled in a handler (jw_conn_subscribe_cb), which runs on
+ * the subscription's delivery thread and answers with jw_msg_respond. A
+ * handler may wait (ask another service, say); this one only looks up,
+ * formats and publishes.
  */
 #include "example.h"
 

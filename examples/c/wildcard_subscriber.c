@@ -9,7 +9,8 @@
  *
  *   NATS_URL=nats://127.0.0.1:4222 ./example_wildcard_subscriber [COUNT]
  *
- * Handlers run on the engine's loop thread; the main thread only waits.
+ * Each handler runs on its subscription's delivery thread; the main thread
+ * only waits.
  */
 #include "example.h"
 

@@ -126,4 +126,10 @@ jw_status jw_test_completion(jw_conn *nc, uint64_t id, jw_msg **reply);
     jw_test_server *var = jw_test_server_start(extra);                         \
     CHECK(var != NULL)
 
+/* Two connections to server s, declared as sc and pc, or fail the test. */
+#define TWO_CONNS(s, sc, pc)                                                   \
+    jw_conn *sc = NULL, *pc = NULL;                                            \
+    CHECK_OK(jw_test_connect((s), &sc));                                       \
+    CHECK_OK(jw_test_connect((s), &pc))
+
 #endif

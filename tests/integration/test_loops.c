@@ -21,6 +21,25 @@ static void loop_echo(jw_sub *sub, jw_msg *msg, void *arg)
     jw_msg_free(msg);
 }
 
+/* On a host's loop a handler runs on the loop's thread, where it must not
+ * wait: the waiting call fails instead of blocking the host's loop. */
+struct inline_state {
+    jw_conn *conn;
+    pthread_t loop_thread;
+    atomic_int on_loop_thread;
+    atomic_int wait_status;
+};
+
+static void inline_handler(jw_sub *sub, jw_msg *msg, void *arg)
+{
+    struct inline_state *st = arg;
+    (void)sub;
+    atomic_store(&st->on_loop_thread,
+                 pthread_equal(pthread_self(), st->loop_thread));
+    atomic_store(&st->wait_status, jw_conn_flush(st->conn, 1000));
+    jw_msg_free(msg);
+}
+
 /* Subscribe, publish to self, receive; then a request to self. */
 static int self_traffic(jw_conn *nc, const char *prefix)
 {
@@ -156,6 +175,21 @@ TEST(loop_external_base)
     }
     CHECK_EQ_INT(atomic_load(&calls), 20);
     jw_sub_free(svc);
+
+    struct inline_state st;
+    st.conn = b;
+    st.loop_thread = th;
+    atomic_init(&st.on_loop_thread, -1);
+    atomic_init(&st.wait_status, 12345);
+    jw_sub *h = NULL;
+    CHECK_OK(jw_conn_subscribe_cb(b, "ext.inline", NULL, inline_handler, &st,
+                                  &h));
+    CHECK_OK(jw_conn_flush(b, 5000));
+    CHECK_OK(jw_conn_publish(a, "ext.inline", "x", 1));
+    JW_WAIT_FOR(atomic_load(&st.wait_status) != 12345, 5000);
+    CHECK_STATUS(atomic_load(&st.wait_status), JW_EINVAL);
+    CHECK_EQ_INT(atomic_load(&st.on_loop_thread), 1);
+    jw_sub_free(h);
 
     jw_conn_free(a);
     jw_conn_free(b);
