@@ -139,8 +139,9 @@ static jw_status subscribe(jw_conn *c, const char *subject, const char *queue,
     st = jw__conn_check_open(c, 0);
     if (st == JW_OK)
         st = jw__sub_create(c, subject, queue, cb, arg, out);
-    /* Threaded before the loop can route a message to it, which needs mu. */
-    if (st == JW_OK && cb && !inline_cb &&
+    /* Threaded before the loop can route a message to it, which needs mu
+     * (the fuzz targets' connections have no loop: inline there). */
+    if (st == JW_OK && cb && !inline_cb && c->loop &&
         c->loop->mode == JW__LOOP_OWN_THREAD)
         st = start_delivery(*out);
     pthread_mutex_unlock(&c->mu);
