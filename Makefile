@@ -12,7 +12,7 @@ JOBS       ?= 2
 FUZZ_SECONDS ?= 60
 
 .PHONY: all setup build build-asan build-tsan python test test-unit test-asan demo \
-        bench clean build-fuzz fuzz fuzz-smoke valgrind
+        bench clean build-fuzz fuzz fuzz-smoke valgrind soak
 
 all: build
 
@@ -72,6 +72,12 @@ test: build build-asan build-tsan python build-fuzz
 # allowed (about 35 s with JOBS=2; not part of `make test`).
 valgrind: build
 	JOBS=$(JOBS) bash scripts/valgrind.sh $(BUILD)
+
+# Every delivery path of every language for SOAK_SECONDS (default 120)
+# each under a random mix of bursts, trickles and idle gaps (about 23
+# minutes; not part of `make test`). docs/soak.md: SOAK_PATHS, SOAK_SEED.
+soak: build python
+	JW_BUILD_DIR=$(abspath $(BUILD)) .venv/bin/python tests/soak/soak.py
 
 test-unit: build
 	ctest --test-dir $(BUILD) -j$(JOBS) -L unit --output-on-failure

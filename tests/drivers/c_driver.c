@@ -3,8 +3,8 @@
  * stdout and turns each request into calls of the public API (jetwire.h).
  *
  * One request at a time on the main thread. The only other code that runs
- * is the engine's loop thread calling the `serve` and burst handlers, which
- * touch nothing but their own state.
+ * is the `serve` and burst handlers on their subscriptions' delivery
+ * threads, which touch nothing but their own state.
  */
 #include <errno.h>
 #include <limits.h>
@@ -1039,7 +1039,7 @@ static jw_status op_publish_many(json_t *req, json_t *res)
 {
     struct handle *h;
     const char *subject;
-    int64_t count, size;
+    int64_t count, size, start;
     jw_status st = arg_conn(req, &h);
     if (st == JW_OK)
         st = arg_str(req, "subject", 1, &subject);
@@ -1047,10 +1047,14 @@ static jw_status op_publish_many(json_t *req, json_t *res)
         st = arg_int(req, "count", 1, 0, &count);
     if (st == JW_OK)
         st = arg_int(req, "size", 1, 0, &size);
+    if (st == JW_OK)
+        st = arg_int(req, "start", 0, 0, &start);
     if (st != JW_OK)
         return st;
     if (count < 0)
         return fail(JW_EINVAL, "'count' must not be negative");
+    if (start < 0)
+        return fail(JW_EINVAL, "'start' must not be negative");
     if (size < 8 || size > 64 * 1024 * 1024)
         return fail(JW_EINVAL, "'size' must be between 8 and 64 MiB");
     unsigned char *payload = calloc(1, (size_t)size);
@@ -1058,7 +1062,7 @@ static jw_status op_publish_many(json_t *req, json_t *res)
         return fail(JW_ENO_MEMORY, "out of memory");
     int64_t i;
     for (i = 0; i < count; i++) {
-        uint64_t seq = (uint64_t)i;
+        uint64_t seq = (uint64_t)start + (uint64_t)i;
         for (int b = 0; b < 8; b++)
             payload[b] = (unsigned char)(seq >> (56 - 8 * b));
         st = jw_conn_publish(h->conn, subject, payload, (size_t)size);
@@ -1391,7 +1395,7 @@ static jw_status op_respond_next(json_t *req, json_t *res)
     return JW_OK;
 }
 
-/* Runs on the engine's loop thread. */
+/* Runs on the subscription's delivery thread. */
 static void serve_handler(jw_sub *sub, jw_msg *msg, void *arg)
 {
     struct serve_state *s = arg;
@@ -1477,7 +1481,7 @@ static jw_status op_serve(json_t *req, json_t *res)
     s->upper = upper;
     s->count = count;
     atomic_init(&s->answered, 0);
-    /* Kept until exit: the handler may still be running on the loop thread
+    /* Kept until exit: the handler may still be running on its thread
      * while the main thread frees the subscription. */
     s->next = g_serves;
     g_serves = s;
@@ -1520,7 +1524,7 @@ static uint64_t get_seq(const unsigned char *p)
     return seq;
 }
 
-/* What a burst op counts. On the handler path the engine's loop thread
+/* What a burst op counts. On the handler path the delivery thread
  * updates it while the driver's thread waits, so both touch it under mu;
  * the pull path takes the same lock uncontended, to share the code. */
 struct burst {
@@ -1625,7 +1629,7 @@ static void burst_one(struct burst *b, jw_sub *sub, const jw_msg *m)
     pthread_mutex_unlock(&b->mu);
 }
 
-/* Runs on the engine's loop thread. */
+/* Runs on the subscription's delivery thread. */
 static void burst_handler(jw_sub *sub, jw_msg *msg, void *arg)
 {
     burst_one(arg, sub, msg);
@@ -1898,7 +1902,7 @@ static jw_status op_burst_receive(json_t *req, json_t *res)
         burst_destroy(&b);
         return st;
     }
-    /* The handler receives on the loop thread while this one publishes. */
+    /* The handler receives on its thread while this one publishes. */
     jw_status reason = JW_OK;
     if (publish && handler)
         reason = burst_publish(conn, subject, payload, size, 0, count);

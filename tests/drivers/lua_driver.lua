@@ -562,10 +562,12 @@ function ops.publish_many(req)
     local subject = arg(req, "subject", "string", nil, true)
     local count = arg(req, "count", "integer", nil, true)
     local size = arg(req, "size", "integer", nil, true)
+    local start = arg(req, "start", "integer", 0)
     if size < 8 then bad("size must be at least 8") end
+    if start < 0 then bad("start must not be negative") end
     local pad = string.rep("\0", size - 8)
     local pack, publish = string.pack, nc.publish
-    for i = 0, count - 1 do
+    for i = start, start + count - 1 do
         check(publish(nc, subject, pack(">i8", i) .. pad))
     end
     return { published = count }

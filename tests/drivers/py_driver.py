@@ -150,11 +150,14 @@ def op_publish_many(req):
     subject = arg(req, "subject", str, required=True)
     count = arg(req, "count", int, required=True)
     size = arg(req, "size", int, required=True)
+    start = arg(req, "start", int, 0)
     if size < 8:
         raise BadArg("size must be at least 8")
+    if start < 0:
+        raise BadArg("start must not be negative")
     pad = bytes(size - 8)
     publish = conn.publish
-    for i in range(count):
+    for i in range(start, start + count):
         publish(subject, i.to_bytes(8, "big") + pad)
     return {"published": count}
 

@@ -434,9 +434,11 @@ class Driver:
                   value=value_to_wire(value))
 
     def publish_many(self, conn: int, subject: str, count: int, size: int,
-                     wait: float = 120.0) -> int:
+                     wait: float = 120.0, start: int | None = None) -> int:
+        """start: the first sequence number (absent: 0)."""
         return self.call("publish_many", conn=conn, subject=subject,
-                         count=count, size=size, _wait=wait)["published"]
+                         count=count, size=size, start=start,
+                         _wait=wait)["published"]
 
     def request(self, conn: int, subject: str, data: bytes = b"",
                 headers: list[tuple[str, str]] | None = None,
@@ -456,9 +458,10 @@ class Driver:
                          timeout=timeout)
 
     def publish_many_async(self, conn: int, subject: str, count: int,
-                           size: int, wait: float = 120.0) -> Pending:
+                           size: int, wait: float = 120.0,
+                           start: int | None = None) -> Pending:
         return self.send("publish_many", conn=conn, subject=subject,
-                         count=count, size=size, _wait=wait)
+                         count=count, size=size, start=start, _wait=wait)
 
     def subscribe(self, conn: int, subject: str, queue: str | None = None,
                   pending_msgs_limit: int | None = None,
