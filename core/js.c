@@ -68,6 +68,7 @@ jw_status jw_js_new(jw_conn *conn, jw_js **out)
     jw__conn_ref(conn);
     strcpy(js->prefix, "$JS.API");
     js->timeout_ms = 5000;
+    js->unit_ns = 1000000;
     js->max_pending = 4000;
     char version[32] = "";
     jw_conn_server_version(conn, version, sizeof version);
@@ -88,6 +89,15 @@ jw_status jw_js_set_str(jw_js *js, const char *name, const char *value)
             return jw__fail(JW_EINVAL, "invalid JetStream domain '%s'",
                             value);
         n = snprintf(js->prefix, sizeof js->prefix, "$JS.%s.API", value);
+    } else if (strcmp(name, "duration_unit") == 0) {
+        if (strcmp(value, "ms") == 0)
+            js->unit_ns = 1000000;
+        else if (strcmp(value, "s") == 0)
+            js->unit_ns = 1000000000;
+        else
+            return jw__fail(JW_EINVAL, "duration_unit must be \"ms\" or "
+                                       "\"s\", not '%s'", value);
+        return JW_OK;
     } else if (strcmp(name, "prefix") == 0) {
         size_t len = strlen(value);
         if (len && value[len - 1] == '.')
@@ -208,7 +218,7 @@ jw_status jw_js_account_info(jw_js *js, char **json)
     jw_status st = jw__js_api(js, "INFO", NULL, &doc);
     if (st)
         return st;
-    st = jw__js_info_out(0, doc, json);
+    st = jw__js_info_out(js, 0, doc, json);
     json_decref(doc);
     return st;
 }

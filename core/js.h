@@ -18,6 +18,9 @@ struct jw_js {
     int64_t timeout_ms;
     int64_t max_pending;
     int version; /* the server's, as major*10000 + minor*100 + patch */
+    /* Durations in JSON documents across the ABI: ns per unit (1e6: ms,
+     * the C default; 1e9: seconds, the bindings'). */
+    int64_t unit_ns;
 
     /* Async publish: acks come back on "<ack_prefix><id>" to ack_sub,
      * whose handler (loop thread) queues completions under mu. */
@@ -54,18 +57,29 @@ jw_status jw__js_error(const json_t *error, const char *what);
 jw_status jw__js_api(jw_js *js, const char *suffix, const char *body,
                      json_t **reply);
 
-/* Configurations (jsconf.c). kind is JW__JS_STREAM or JW__JS_CONSUMER. */
-enum { JW__JS_STREAM = 1, JW__JS_CONSUMER = 2 };
-/* Parse the user's JSON, refuse unknown fields and fields newer than
- * server_version (0: do not check), and convert durations from ms to ns.
- * *out is a new object. */
-jw_status jw__js_config_to_wire(int kind, const char *json,
-                                int server_version, json_t **out);
-/* Convert the durations of a server configuration from ns to ms, in
- * place. */
-void jw__js_config_from_wire(int kind, json_t *config);
-/* Dump an info document for the user, with its "config" converted. */
-jw_status jw__js_info_out(int kind, json_t *info, char **out);
+/* Configurations (jsconf.c): stream, consumer, KV bucket. */
+enum { JW__JS_STREAM = 1, JW__JS_CONSUMER = 2, JW__JS_KV = 3 };
+/* Parse the user's JSON, check the fields the table knows (type, server
+ * version) and convert their durations from js's unit to ns; unknown
+ * fields pass to servers that refuse them themselves. *out is a new
+ * object. */
+jw_status jw__js_config_to_wire(const jw_js *js, int kind, const char *json,
+                                json_t **out);
+/* Convert the durations of a server configuration from ns to js's unit,
+ * in place. */
+void jw__js_config_from_wire(const jw_js *js, int kind, json_t *config);
+/* A duration from the wire (ns) in js's unit, new. */
+json_t *jw__js_duration_out(const jw_js *js, const json_t *ns);
+/* Dump an info document for the user, with its "config" converted (kind
+ * 0: as it is). */
+jw_status jw__js_info_out(const jw_js *js, int kind, json_t *info,
+                          char **out);
+
+/* Create (JW__JS_CREATE), update, or both (create, then update when the
+ * stream exists with another configuration) a stream from a wire-form
+ * configuration (durations in ns). */
+enum { JW__JS_CREATE = 1, JW__JS_UPDATE = 2 };
+jw_status jw__js_stream_put(jw_js *js, int mode, json_t *cfg, char **info);
 
 /* JW_ENOT_SUPPORTED (naming the version) when the connected server is
  * older than `needed` for `what`; JW_OK otherwise or when unknown. */

@@ -1,8 +1,13 @@
 /*
- * Stream and consumer configurations: the user's JSON (durations in ms) is
- * checked against the fields each server version knows and converted to
- * the wire form (durations in ns). A 2.9.10 server ignores unknown keys, so
- * a misspelt or too-new field would otherwise be dropped without a word.
+ * Configurations: the one table of the fields of stream, consumer and KV
+ * bucket configurations (type, the first server version that knows each),
+ * and the conversions between the user's JSON and the wire's. Durations
+ * cross the ABI in the context's duration unit (milliseconds unless a
+ * binding asked for seconds) and the wire in nanoseconds. A field the
+ * table does not know goes to a server that refuses unknown fields
+ * (2.11 and newer) unchanged, so a configuration read from any server can
+ * be written back; an older server would ignore it without a word, so
+ * there it is refused.
  */
 #include "js.h"
 
@@ -11,103 +16,141 @@
 #include <string.h>
 
 enum field_type {
-    F_ANY,      /* not checked here; the server validates it */
+    F_ANY,  /* not checked here; the server validates it */
     F_STR,
     F_INT,
     F_BOOL,
-    F_STRS,     /* array of strings */
+    F_STRS, /* array of strings */
     F_OBJ,
-    F_DUR,      /* ms here, ns on the wire */
-    F_DURS      /* array of durations */
+    F_DUR,  /* the context's unit here, ns on the wire */
+    F_DURS  /* array of durations */
 };
 
 typedef struct field {
     const char *name;
     enum field_type type;
     int since; /* first server version that knows it */
+    const struct field *members; /* F_OBJ: fields of its own, or NULL */
 } field;
 
 #define V(a, b, c) ((a) * 10000 + (b) * 100 + (c))
+/* The first server that refuses fields it does not know. */
+#define STRICT_SINCE V(2, 11, 0)
+
+static const field consumer_limits_fields[] = {
+    {"inactive_threshold", F_DUR, 0, NULL},
+    {"max_ack_pending", F_INT, 0, NULL},
+    {NULL, F_ANY, 0, NULL},
+};
 
 static const field stream_fields[] = {
-    {"name", F_STR, 0},
-    {"description", F_STR, 0},
-    {"subjects", F_STRS, 0},
-    {"retention", F_STR, 0},
-    {"max_consumers", F_INT, 0},
-    {"max_msgs", F_INT, 0},
-    {"max_bytes", F_INT, 0},
-    {"max_age", F_DUR, 0},
-    {"max_msgs_per_subject", F_INT, 0},
-    {"max_msg_size", F_INT, 0},
-    {"discard", F_STR, 0},
-    {"storage", F_STR, 0},
-    {"num_replicas", F_INT, 0},
-    {"no_ack", F_BOOL, 0},
-    {"duplicate_window", F_DUR, 0},
-    {"placement", F_OBJ, 0},
-    {"mirror", F_OBJ, 0},
-    {"sources", F_ANY, 0},
-    {"republish", F_OBJ, V(2, 8, 3)},
-    {"allow_direct", F_BOOL, V(2, 9, 0)},
-    {"mirror_direct", F_BOOL, V(2, 9, 0)},
-    {"discard_new_per_subject", F_BOOL, V(2, 9, 0)},
-    {"sealed", F_BOOL, 0},
-    {"deny_delete", F_BOOL, 0},
-    {"deny_purge", F_BOOL, 0},
-    {"allow_rollup_hdrs", F_BOOL, 0},
-    {"template_owner", F_STR, 0},
-    {"compression", F_STR, V(2, 10, 0)},
-    {"first_seq", F_INT, V(2, 10, 0)},
-    {"subject_transform", F_OBJ, V(2, 10, 0)},
-    {"metadata", F_OBJ, V(2, 10, 0)},
-    {"consumer_limits", F_OBJ, V(2, 10, 0)},
-    {"allow_msg_ttl", F_BOOL, V(2, 11, 0)},
-    {"subject_delete_marker_ttl", F_DUR, V(2, 11, 0)},
-    {NULL, F_ANY, 0},
+    {"name", F_STR, 0, NULL},
+    {"description", F_STR, 0, NULL},
+    {"subjects", F_STRS, 0, NULL},
+    {"retention", F_STR, 0, NULL},
+    {"max_consumers", F_INT, 0, NULL},
+    {"max_msgs", F_INT, 0, NULL},
+    {"max_bytes", F_INT, 0, NULL},
+    {"max_age", F_DUR, 0, NULL},
+    {"max_msgs_per_subject", F_INT, 0, NULL},
+    {"max_msg_size", F_INT, 0, NULL},
+    {"discard", F_STR, 0, NULL},
+    {"storage", F_STR, 0, NULL},
+    {"num_replicas", F_INT, 0, NULL},
+    {"no_ack", F_BOOL, 0, NULL},
+    {"duplicate_window", F_DUR, 0, NULL},
+    {"placement", F_OBJ, 0, NULL},
+    {"mirror", F_OBJ, 0, NULL},
+    {"sources", F_ANY, 0, NULL},
+    {"republish", F_OBJ, V(2, 8, 3), NULL},
+    {"allow_direct", F_BOOL, V(2, 9, 0), NULL},
+    {"mirror_direct", F_BOOL, V(2, 9, 0), NULL},
+    {"discard_new_per_subject", F_BOOL, V(2, 9, 0), NULL},
+    {"sealed", F_BOOL, 0, NULL},
+    {"deny_delete", F_BOOL, 0, NULL},
+    {"deny_purge", F_BOOL, 0, NULL},
+    {"allow_rollup_hdrs", F_BOOL, 0, NULL},
+    {"template_owner", F_STR, 0, NULL},
+    {"compression", F_STR, V(2, 10, 0), NULL},
+    {"first_seq", F_INT, V(2, 10, 0), NULL},
+    {"subject_transform", F_OBJ, V(2, 10, 0), NULL},
+    {"metadata", F_OBJ, V(2, 10, 0), NULL},
+    {"consumer_limits", F_OBJ, V(2, 10, 0), consumer_limits_fields},
+    {"allow_msg_ttl", F_BOOL, V(2, 11, 0), NULL},
+    {"subject_delete_marker_ttl", F_DUR, V(2, 11, 0), NULL},
+    {"allow_msg_counter", F_BOOL, V(2, 12, 0), NULL},
+    {"allow_atomic", F_BOOL, V(2, 12, 0), NULL},
+    {"allow_msg_schedules", F_BOOL, V(2, 12, 0), NULL},
+    {"persist_mode", F_STR, V(2, 12, 0), NULL},
+    {"allow_batched", F_BOOL, V(2, 14, 0), NULL},
+    {NULL, F_ANY, 0, NULL},
 };
 
 static const field consumer_fields[] = {
-    {"durable_name", F_STR, 0},
-    {"name", F_STR, V(2, 9, 0)},
-    {"description", F_STR, 0},
-    {"deliver_policy", F_STR, 0},
-    {"opt_start_seq", F_INT, 0},
-    {"opt_start_time", F_STR, 0},
-    {"ack_policy", F_STR, 0},
-    {"ack_wait", F_DUR, 0},
-    {"max_deliver", F_INT, 0},
-    {"backoff", F_DURS, 0},
-    {"filter_subject", F_STR, 0},
-    {"replay_policy", F_STR, 0},
-    {"rate_limit_bps", F_INT, 0},
-    {"sample_freq", F_STR, 0},
-    {"max_waiting", F_INT, 0},
-    {"max_ack_pending", F_INT, 0},
-    {"flow_control", F_BOOL, 0},
-    {"idle_heartbeat", F_DUR, 0},
-    {"headers_only", F_BOOL, 0},
-    {"max_batch", F_INT, 0},
-    {"max_expires", F_DUR, 0},
-    {"max_bytes", F_INT, V(2, 8, 3)},
-    {"deliver_subject", F_STR, 0},
-    {"deliver_group", F_STR, 0},
-    {"inactive_threshold", F_DUR, 0},
-    {"num_replicas", F_INT, 0},
-    {"mem_storage", F_BOOL, 0},
-    {"filter_subjects", F_STRS, V(2, 10, 0)},
-    {"metadata", F_OBJ, V(2, 10, 0)},
-    {"pause_until", F_STR, V(2, 11, 0)},
-    {"priority_groups", F_STRS, V(2, 11, 0)},
-    {"priority_policy", F_STR, V(2, 11, 0)},
-    {"priority_timeout", F_DUR, V(2, 11, 0)},
-    {NULL, F_ANY, 0},
+    {"durable_name", F_STR, 0, NULL},
+    {"name", F_STR, V(2, 9, 0), NULL},
+    {"description", F_STR, 0, NULL},
+    {"deliver_policy", F_STR, 0, NULL},
+    {"opt_start_seq", F_INT, 0, NULL},
+    {"opt_start_time", F_STR, 0, NULL},
+    {"ack_policy", F_STR, 0, NULL},
+    {"ack_wait", F_DUR, 0, NULL},
+    {"max_deliver", F_INT, 0, NULL},
+    {"backoff", F_DURS, 0, NULL},
+    {"filter_subject", F_STR, 0, NULL},
+    {"replay_policy", F_STR, 0, NULL},
+    {"rate_limit_bps", F_INT, 0, NULL},
+    {"sample_freq", F_STR, 0, NULL},
+    {"max_waiting", F_INT, 0, NULL},
+    {"max_ack_pending", F_INT, 0, NULL},
+    {"flow_control", F_BOOL, 0, NULL},
+    {"idle_heartbeat", F_DUR, 0, NULL},
+    {"headers_only", F_BOOL, 0, NULL},
+    {"max_batch", F_INT, 0, NULL},
+    {"max_expires", F_DUR, 0, NULL},
+    {"max_bytes", F_INT, V(2, 8, 3), NULL},
+    {"deliver_subject", F_STR, 0, NULL},
+    {"deliver_group", F_STR, 0, NULL},
+    {"inactive_threshold", F_DUR, 0, NULL},
+    {"num_replicas", F_INT, 0, NULL},
+    {"mem_storage", F_BOOL, 0, NULL},
+    {"filter_subjects", F_STRS, V(2, 10, 0), NULL},
+    {"metadata", F_OBJ, V(2, 10, 0), NULL},
+    {"pause_until", F_STR, V(2, 11, 0), NULL},
+    {"priority_groups", F_STRS, V(2, 11, 0), NULL},
+    {"priority_policy", F_STR, V(2, 11, 0), NULL},
+    {"priority_timeout", F_DUR, V(2, 11, 0), NULL},
+    {NULL, F_ANY, 0, NULL},
 };
 
-static const field *fields_of(int kind)
-{
-    return kind == JW__JS_STREAM ? stream_fields : consumer_fields;
-}
+/* A KV bucket's configuration is ours (kv.c makes the stream's from it):
+ * a field not here is refused whatever the server. */
+static const field kv_fields[] = {
+    {"bucket", F_STR, 0, NULL},
+    {"description", F_STR, 0, NULL},
+    {"history", F_INT, 0, NULL},
+    {"ttl", F_DUR, 0, NULL},
+    {"max_value_size", F_INT, 0, NULL},
+    {"max_bytes", F_INT, 0, NULL},
+    {"storage", F_STR, 0, NULL},
+    {"replicas", F_INT, 0, NULL},
+    {"republish", F_OBJ, V(2, 8, 3), NULL},
+    {"placement", F_OBJ, 0, NULL},
+    {"compression", F_BOOL, V(2, 10, 0), NULL},
+    {"metadata", F_OBJ, V(2, 10, 0), NULL},
+    {"limit_marker_ttl", F_DUR, V(2, 11, 0), NULL},
+    {NULL, F_ANY, 0, NULL},
+};
+
+static const struct {
+    const char *name; /* also what messages call it */
+    const field *fields;
+    int open; /* the server's schema: unknown fields may pass */
+} kinds[] = {
+    [JW__JS_STREAM] = {"stream", stream_fields, 1},
+    [JW__JS_CONSUMER] = {"consumer", consumer_fields, 1},
+    [JW__JS_KV] = {"bucket", kv_fields, 0},
+};
 
 static const field *find(const field *fields, const char *name)
 {
@@ -146,35 +189,59 @@ jw_status jw__js_require(const jw_js *js, int needed, const char *what)
 static const char *type_name(enum field_type t)
 {
     switch (t) {
+    case F_STR: return "string";
+    case F_INT: return "integer";
+    case F_BOOL: return "boolean";
+    case F_STRS: return "strings";
+    case F_OBJ: return "object";
+    case F_DUR: return "duration";
+    case F_DURS: return "durations";
+    default: return "any";
+    }
+}
+
+static const char *type_text(enum field_type t, int64_t unit_ns)
+{
+    int s = unit_ns == 1000000000;
+    switch (t) {
     case F_STR: return "a string";
     case F_INT: return "an integer";
     case F_BOOL: return "true or false";
     case F_STRS: return "an array of strings";
     case F_OBJ: return "an object";
-    case F_DUR: return "a duration in milliseconds (a number >= 0)";
-    case F_DURS: return "an array of durations in milliseconds";
+    case F_DUR: return s ? "a duration in seconds (a number >= 0)"
+                         : "a duration in milliseconds (a number >= 0)";
+    case F_DURS: return s ? "an array of durations in seconds"
+                          : "an array of durations in milliseconds";
     default: return "a value";
     }
 }
 
-/* Milliseconds (integer or real, >= 0) to nanoseconds. */
-static int ms_to_ns(const json_t *v, json_int_t *ns)
+/* A duration in the unit (integer or real, >= 0) to nanoseconds. */
+static int to_ns(const json_t *v, int64_t unit_ns, json_int_t *ns)
 {
-    double ms;
     if (json_is_integer(v)) {
         json_int_t i = json_integer_value(v);
-        if (i < 0 || i > INT64_MAX / 1000000)
+        if (i < 0 || i > INT64_MAX / unit_ns)
             return -1;
-        *ns = i * 1000000;
+        *ns = i * unit_ns;
         return 0;
     }
     if (!json_is_real(v))
         return -1;
-    ms = json_real_value(v);
-    if (!(ms >= 0) || ms > (double)(INT64_MAX / 1000000))
+    double d = json_real_value(v) * (double)unit_ns;
+    if (!(d >= 0) || d >= 9.2e18)
         return -1;
-    *ns = (json_int_t)(ms * 1e6 + 0.5); /* ms >= 0: rounds */
+    *ns = (json_int_t)(d + 0.5); /* d >= 0: rounds */
     return 0;
+}
+
+/* Nanoseconds to the unit: whole numbers stay integers. */
+static json_t *from_ns(json_int_t ns, int64_t unit_ns)
+{
+    if (ns % unit_ns == 0)
+        return json_integer(ns / unit_ns);
+    return json_real((double)ns / (double)unit_ns);
 }
 
 static int type_ok(enum field_type t, const json_t *v)
@@ -198,39 +265,96 @@ static int type_ok(enum field_type t, const json_t *v)
     }
 }
 
-/* Convert one field in place (durations); -1 when its value is bad. */
-static int convert(json_t *obj, const char *key, const field *f)
+typedef struct conv {
+    const jw_js *js;
+    const char *what; /* "stream", "consumer", "bucket" */
+    int open;
+    char path[128]; /* the field's name, "consumer_limits.x" inside */
+} conv;
+
+static jw_status to_wire(conv *cv, json_t *obj, const field *fields);
+
+/* Convert one known field in place. */
+static jw_status field_to_wire(conv *cv, json_t *obj, const char *key,
+                               const field *f)
 {
+    int64_t unit = cv->js->unit_ns;
     json_t *v = json_object_get(obj, key);
     json_int_t ns;
+    int ok = 1;
     if (f->type == F_DUR) {
-        if (ms_to_ns(v, &ns))
-            return -1;
-        return json_object_set_new(obj, key, json_integer(ns));
-    }
-    if (f->type == F_DURS) {
-        if (json_is_null(v))
-            return 0;
-        if (!json_is_array(v))
-            return -1;
+        ok = !to_ns(v, unit, &ns) &&
+             !json_object_set_new(obj, key, json_integer(ns));
+    } else if (f->type == F_DURS && !json_is_null(v)) {
+        ok = json_is_array(v);
         size_t i;
         json_t *e;
         json_array_foreach(v, i, e)
         {
-            if (ms_to_ns(e, &ns))
-                return -1;
-            json_array_set_new(v, i, json_integer(ns));
+            ok = ok && !to_ns(e, unit, &ns);
+            if (ok)
+                json_array_set_new(v, i, json_integer(ns));
         }
-        return 0;
+    } else {
+        ok = type_ok(f->type, v);
     }
-    return type_ok(f->type, v) ? 0 : -1;
+    if (!ok)
+        return jw__fail(JW_EINVAL, "%s configuration field '%s' must be %s",
+                        cv->what, cv->path, type_text(f->type, unit));
+    if (f->members && json_is_object(v))
+        return to_wire(cv, v, f->members);
+    return JW_OK;
 }
 
-jw_status jw__js_config_to_wire(int kind, const char *text,
-                                int server_version, json_t **out)
+static jw_status to_wire(conv *cv, json_t *obj, const field *fields)
+{
+    int server = cv->js->version;
+    size_t base = strlen(cv->path);
+    const char *key;
+    json_t *v;
+    void *tmp;
+    json_object_foreach_safe(obj, tmp, key, v)
+    {
+        snprintf(cv->path + base, sizeof cv->path - base, "%s%s",
+                 base ? "." : "", key);
+        const field *f = find(fields, key);
+        jw_status st = JW_OK;
+        if (!f && (!cv->open || (server && server < STRICT_SINCE))) {
+            char have[32];
+            jw__js_version_text(server, have, sizeof have);
+            st = cv->open
+                     ? jw__fail(JW_EINVAL,
+                                "unknown %s configuration field '%s' (the "
+                                "connected nats-server %s would ignore it; "
+                                "docs/jetstream.md lists the fields)",
+                                cv->what, cv->path, have)
+                     : jw__fail(JW_EINVAL,
+                                "unknown %s configuration field '%s' (see "
+                                "docs/kv.md for the fields)",
+                                cv->what, cv->path);
+        } else if (f && server && f->since > server) {
+            char need[32], have[32];
+            jw__js_version_text(f->since, need, sizeof need);
+            jw__js_version_text(server, have, sizeof have);
+            st = jw__fail(JW_ENOT_SUPPORTED,
+                          "%s configuration field '%s' needs nats-server "
+                          "%s or newer (connected server: %s)",
+                          cv->what, cv->path, need, have);
+        } else if (f) {
+            st = field_to_wire(cv, obj, key, f);
+        }
+        if (st)
+            return st;
+        cv->path[base] = 0;
+    }
+    return JW_OK;
+}
+
+jw_status jw__js_config_to_wire(const jw_js *js, int kind, const char *text,
+                                json_t **out)
 {
     *out = NULL;
-    const char *what = kind == JW__JS_STREAM ? "stream" : "consumer";
+    const char *what = kinds[kind].name;
     if (!text)
         return jw__fail(JW_EINVAL, "%s configuration is NULL", what);
     json_error_t jerr;
@@ -245,79 +369,100 @@ jw_status jw__js_config_to_wire(int kind, const char *text,
         return jw__fail(JW_EINVAL, "%s configuration must be a JSON object",
                         what);
     }
-    const field *fields = fields_of(kind);
-    const char *key;
-    json_t *v;
-    void *tmp;
-    json_object_foreach_safe(cfg, tmp, key, v)
-    {
-        const field *f = find(fields, key);
-        jw_status st = JW_OK;
-        if (!f) {
-            st = jw__fail(JW_EINVAL,
-                          "unknown %s configuration field '%s' (see "
-                          "docs/jetstream.md for the fields)",
-                          what, key);
-        } else if (server_version && f->since > server_version) {
-            char need[32], have[32];
-            jw__js_version_text(f->since, need, sizeof need);
-            jw__js_version_text(server_version, have, sizeof have);
-            st = jw__fail(JW_ENOT_SUPPORTED,
-                          "%s configuration field '%s' needs nats-server "
-                          "%s or newer (connected server: %s)",
-                          what, key, need, have);
-        } else if (convert(cfg, key, f)) {
-            st = jw__fail(JW_EINVAL, "%s configuration field '%s' must be %s",
-                          what, key, type_name(f->type));
-        }
-        if (st) {
-            json_decref(cfg);
-            return st;
-        }
+    conv cv = {js, what, kinds[kind].open, ""};
+    jw_status st = to_wire(&cv, cfg, kinds[kind].fields);
+    if (st) {
+        json_decref(cfg);
+        return st;
     }
     *out = cfg;
     return JW_OK;
 }
 
-/* Nanoseconds to milliseconds: whole numbers stay integers. */
-static json_t *ns_to_ms(const json_t *v)
-{
-    json_int_t ns = json_integer_value(v);
-    if (ns % 1000000 == 0)
-        return json_integer(ns / 1000000);
-    return json_real((double)ns / 1e6);
-}
-
-void jw__js_config_from_wire(int kind, json_t *cfg)
+static void from_wire(const jw_js *js, json_t *cfg, const field *fields)
 {
     if (!json_is_object(cfg))
         return;
-    for (const field *f = fields_of(kind); f->name; f++) {
+    for (const field *f = fields; f->name; f++) {
         json_t *v = json_object_get(cfg, f->name);
         if (!v)
             continue;
         if (f->type == F_DUR && json_is_integer(v)) {
-            json_object_set_new(cfg, f->name, ns_to_ms(v));
+            json_object_set_new(cfg, f->name,
+                                from_ns(json_integer_value(v), js->unit_ns));
         } else if (f->type == F_DURS && json_is_array(v)) {
             size_t i;
             json_t *e;
             json_array_foreach(v, i, e) if (json_is_integer(e))
-                json_array_set_new(v, i, ns_to_ms(e));
+                json_array_set_new(v, i,
+                                   from_ns(json_integer_value(e),
+                                           js->unit_ns));
+        } else if (f->members) {
+            from_wire(js, v, f->members);
         }
     }
 }
 
-jw_status jw__js_info_out(int kind, json_t *info, char **out)
+void jw__js_config_from_wire(const jw_js *js, int kind, json_t *cfg)
+{
+    from_wire(js, cfg, kinds[kind].fields);
+}
+
+json_t *jw__js_duration_out(const jw_js *js, const json_t *ns)
+{
+    return json_is_integer(ns) ? from_ns(json_integer_value(ns), js->unit_ns)
+                               : json_integer(0);
+}
+
+jw_status jw__js_info_out(const jw_js *js, int kind, json_t *info,
+                          char **out)
 {
     if (!out)
         return JW_OK;
     *out = NULL;
-    jw__js_config_from_wire(kind, json_object_get(info, "config"));
+    if (kind)
+        jw__js_config_from_wire(js, kind, json_object_get(info, "config"));
     json_object_del(info, "type");
     *out = json_dumps(info, JSON_COMPACT);
     if (!*out)
         return jw__fail(JW_ENO_MEMORY, "out of memory");
     return JW_OK;
+}
+
+static json_t *fields_json(const field *fields)
+{
+    json_t *list = json_array();
+    for (const field *f = fields; list && f->name; f++) {
+        /* since: null for a field every JetStream server knows. */
+        char since[32];
+        jw__js_version_text(f->since, since, sizeof since);
+        json_t *item = json_pack("{ss ss so}", "name", f->name, "type",
+                                 type_name(f->type), "since",
+                                 f->since ? json_string(since) : json_null());
+        if (item && f->members)
+            json_object_set_new(item, "fields", fields_json(f->members));
+        json_array_append_new(list, item);
+    }
+    return list;
+}
+
+jw_status jw_js_config_fields(const char *kind, char **fields_json_out)
+{
+    if (fields_json_out)
+        *fields_json_out = NULL;
+    if (!kind || !fields_json_out)
+        return jw__fail(JW_EINVAL, "kind and fields_json must not be NULL");
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        if (!kinds[i].name || strcmp(kinds[i].name, kind) != 0)
+            continue;
+        json_t *list = fields_json(kinds[i].fields);
+        *fields_json_out = list ? json_dumps(list, JSON_COMPACT) : NULL;
+        json_decref(list);
+        return *fields_json_out ? JW_OK
+                                : jw__fail(JW_ENO_MEMORY, "out of memory");
+    }
+    return jw__fail(JW_EINVAL, "unknown configuration kind '%s' (stream, "
+                               "consumer or bucket)", kind);
 }
 
 jw_status jw__js_check_name(const char *what, const char *name)

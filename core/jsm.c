@@ -34,7 +34,7 @@ static jw_status api_info(jw_js *js, int kind, const char *suffix,
     free(text);
     if (st)
         return st;
-    st = jw__js_info_out(kind, reply, out);
+    st = jw__js_info_out(js, kind, reply, out);
     json_decref(reply);
     return st;
 }
@@ -64,7 +64,34 @@ static jw_status api_success(jw_js *js, const char *suffix, json_t *body,
 
 /* ---- streams ---- */
 
-enum { CREATE = 1, UPDATE = 2 };
+enum { CREATE = JW__JS_CREATE, UPDATE = JW__JS_UPDATE };
+
+static jw_status stream_put_once(jw_js *js, int mode, json_t *cfg,
+                                 char **info)
+{
+    const char *name = json_string_value(json_object_get(cfg, "name"));
+    char suffix[300];
+    jw_status st = JW_OK;
+    if (!name)
+        st = jw__fail(JW_EINVAL, "stream configuration needs a \"name\"");
+    else if ((st = jw__js_check_name("stream", name)) == JW_OK)
+        snprintf(suffix, sizeof suffix, "STREAM.%s.%s",
+                 mode == CREATE ? "CREATE" : "UPDATE", name);
+    if (st == JW_OK)
+        st = api_info(js, JW__JS_STREAM, suffix, cfg, info);
+    return st;
+}
+
+jw_status jw__js_stream_put(jw_js *js, int mode, json_t *cfg, char **info)
+{
+    if (mode != (CREATE | UPDATE))
+        return stream_put_once(js, mode, cfg, info);
+    jw_status st = stream_put_once(js, CREATE, cfg, info);
+    /* 10058: the stream exists with another configuration. */
+    if (st == JW_EJETSTREAM && jw_js_last_err_code() == 10058)
+        st = stream_put_once(js, UPDATE, cfg, info);
+    return st;
+}
 
 static jw_status stream_put(jw_js *js, int mode, const char *config,
                             char **info)
@@ -73,18 +100,10 @@ static jw_status stream_put(jw_js *js, int mode, const char *config,
     if (st)
         return st;
     json_t *cfg;
-    st = jw__js_config_to_wire(JW__JS_STREAM, config, js->version, &cfg);
+    st = jw__js_config_to_wire(js, JW__JS_STREAM, config, &cfg);
     if (st)
         return st;
-    const char *name = json_string_value(json_object_get(cfg, "name"));
-    char suffix[300];
-    if (!name)
-        st = jw__fail(JW_EINVAL, "stream configuration needs a \"name\"");
-    else if ((st = jw__js_check_name("stream", name)) == JW_OK)
-        snprintf(suffix, sizeof suffix, "STREAM.%s.%s",
-                 mode == CREATE ? "CREATE" : "UPDATE", name);
-    if (st == JW_OK)
-        st = api_info(js, JW__JS_STREAM, suffix, cfg, info);
+    st = jw__js_stream_put(js, mode, cfg, info);
     json_decref(cfg);
     return st;
 }
@@ -102,11 +121,7 @@ jw_status jw_js_stream_update(jw_js *js, const char *config, char **info)
 jw_status jw_js_stream_create_or_update(jw_js *js, const char *config,
                                         char **info)
 {
-    jw_status st = stream_put(js, CREATE, config, info);
-    /* 10058: the stream exists with another configuration. */
-    if (st == JW_EJETSTREAM && jw_js_last_err_code() == 10058)
-        st = stream_put(js, UPDATE, config, info);
-    return st;
+    return stream_put(js, CREATE | UPDATE, config, info);
 }
 
 /* "<verb>.<stream>" after checking the name. */
@@ -196,7 +211,7 @@ static jw_status paged(jw_js *js, const char *suffix, const char *key,
         for (size_t i = 0; i < n; i++) {
             json_t *item = json_array_get(page, i);
             if (info_kind)
-                jw__js_config_from_wire(info_kind,
+                jw__js_config_from_wire(js, info_kind,
                                         json_object_get(item, "config"));
             json_array_append(all, item);
         }
@@ -557,8 +572,7 @@ static jw_status consumer_put(jw_js *js, int mode, const char *stream,
     jw_status st = jw__js_check_name("stream", stream);
     json_t *cfg = NULL;
     if (st == JW_OK)
-        st = jw__js_config_to_wire(JW__JS_CONSUMER, config, js->version,
-                                   &cfg);
+        st = jw__js_config_to_wire(js, JW__JS_CONSUMER, config, &cfg);
     if (st)
         return st;
     const char *durable =

@@ -114,9 +114,8 @@ jw_status jw_js_ordered_consumer(jw_js *js, const char *stream,
     jw_status st = jw__js_check_name("stream", stream);
     json_t *cfg = NULL;
     if (st == JW_OK)
-        st = jw__js_config_to_wire(JW__JS_CONSUMER,
-                                   config_json ? config_json : "{}",
-                                   js->version, &cfg);
+        st = jw__js_config_to_wire(js, JW__JS_CONSUMER,
+                                   config_json ? config_json : "{}", &cfg);
     if (st)
         return st;
     const char *key;

@@ -114,107 +114,90 @@ static jw_status kv_new(jw_js *js, const char *bucket, jw_kv **out)
     return JW_OK;
 }
 
-/* The stream configuration (the library's form: durations in ms) for a
- * bucket configuration; kv.md 2. */
-static jw_status stream_config(const char *config_json, char *bucket_out,
-                               size_t bucket_size, char **stream_json)
+/* The stream configuration, in the wire's form (durations in ns), for a
+ * bucket configuration (checked against the bucket fields of jsconf.c, in
+ * js's duration unit); kv.md 2. */
+static jw_status stream_config(jw_js *js, const char *config_json,
+                               char *bucket_out, size_t bucket_size,
+                               json_t **stream_out)
 {
-    json_error_t jerr;
-    json_t *in = json_loads(config_json ? config_json : "", 0, &jerr);
-    if (!json_is_object(in)) {
-        json_decref(in);
-        return jw__fail(JW_EINVAL, "bucket configuration is not a JSON "
-                                   "object");
-    }
-    static const char *const known[] = {
-        "bucket", "description", "history", "ttl", "max_value_size",
-        "max_bytes", "storage", "replicas", "republish", "placement", NULL,
-    };
-    const char *k;
-    json_t *v;
-    jw_status st = JW_OK;
-    json_object_foreach(in, k, v)
-    {
-        int ok = 0;
-        for (int i = 0; known[i]; i++)
-            ok |= strcmp(k, known[i]) == 0;
-        if (!ok) {
-            st = jw__fail(JW_EINVAL, "unknown bucket configuration field "
-                                     "'%s'",
-                          k);
-            break;
-        }
-    }
+    json_t *in;
+    jw_status st = jw__js_config_to_wire(js, JW__JS_KV,
+                                         config_json ? config_json : "",
+                                         &in);
+    if (st)
+        return st;
     const char *bucket = json_string_value(json_object_get(in, "bucket"));
-    if (st == JW_OK)
-        st = check_bucket(bucket);
-    json_int_t history = 1, ttl = 0;
+    st = check_bucket(bucket);
+    json_t *v;
+    json_int_t history = 1;
     if (st == JW_OK && (v = json_object_get(in, "history"))) {
         history = json_integer_value(v);
-        if (!json_is_integer(v) || history < 1 || history > KV_MAX_HISTORY)
+        if (history < 1 || history > KV_MAX_HISTORY)
             st = jw__fail(JW_EINVAL, "history must be 1 to %d",
                           KV_MAX_HISTORY);
-    }
-    if (st == JW_OK && (v = json_object_get(in, "ttl"))) {
-        ttl = json_integer_value(v);
-        if (!json_is_integer(v) || ttl < 0)
-            st = jw__fail(JW_EINVAL, "ttl must be milliseconds >= 0");
     }
     if (st) {
         json_decref(in);
         return st;
     }
     snprintf(bucket_out, bucket_size, "%s", bucket);
+    json_int_t ttl = json_integer_value(json_object_get(in, "ttl"));
+    json_t *max_bytes = json_object_get(in, "max_bytes");
+    json_t *max_value = json_object_get(in, "max_value_size");
     char name[300], subject[300];
     snprintf(name, sizeof name, "KV_%s", bucket);
     snprintf(subject, sizeof subject, "$KV.%s.>", bucket);
     /* Duplicates are detected for two minutes, or the TTL if shorter. */
-    json_int_t window = ttl > 0 && ttl < 120000 ? ttl : 120000;
+    const json_int_t two_minutes = 120 * (json_int_t)1000000000;
+    json_int_t window = ttl > 0 && ttl < two_minutes ? ttl : two_minutes;
     json_t *out = json_pack(
-        "{ss s[s] ss sI sI sI si ss sb sb sb sI sI}", "name", name, "subjects",
-        subject, "retention", "limits", "max_msgs_per_subject", history,
-        "max_age", ttl, "duplicate_window", window, "max_consumers", -1,
-        "discard", "new", "allow_rollup_hdrs", 1, "deny_delete", 1,
+        "{ss s[s] ss sI sI sI si ss sb sb sb sI sI sI}", "name", name,
+        "subjects", subject, "retention", "limits", "max_msgs_per_subject",
+        history, "max_age", ttl, "duplicate_window", window, "max_consumers",
+        -1, "discard", "new", "allow_rollup_hdrs", 1, "deny_delete", 1,
         "allow_direct", 1, "max_msgs", (json_int_t)-1, "max_bytes",
-        json_is_integer(json_object_get(in, "max_bytes"))
-            ? json_integer_value(json_object_get(in, "max_bytes"))
-            : -1);
-    json_object_set_new(out, "max_msg_size",
-                        json_integer(json_is_integer(json_object_get(
-                                         in, "max_value_size"))
-                                         ? json_integer_value(json_object_get(
-                                               in, "max_value_size"))
-                                         : -1));
+        max_bytes ? json_integer_value(max_bytes) : -1, "max_msg_size",
+        max_value ? json_integer_value(max_value) : -1);
     v = json_object_get(in, "storage");
     json_object_set_new(out, "storage", v ? json_incref(v) : json_string("file"));
     if ((v = json_object_get(in, "replicas")))
         json_object_set(out, "num_replicas", v);
+    if (json_is_true(json_object_get(in, "compression")))
+        json_object_set_new(out, "compression", json_string("s2"));
+    /* Markers for keys that expired or were removed by limits (ADR-48)
+     * stay for limit_marker_ttl. */
+    if ((v = json_object_get(in, "limit_marker_ttl")) &&
+        json_integer_value(v) > 0) {
+        json_object_set_new(out, "allow_msg_ttl", json_true());
+        json_object_set(out, "subject_delete_marker_ttl", v);
+    }
     static const char *const copied[] = {"description", "republish",
-                                         "placement", NULL};
+                                         "placement", "metadata", NULL};
     for (int i = 0; copied[i]; i++)
         if ((v = json_object_get(in, copied[i])))
             json_object_set(out, copied[i], v);
-    *stream_json = json_dumps(out, JSON_COMPACT);
-    json_decref(out);
     json_decref(in);
-    return *stream_json ? JW_OK : jw__fail(JW_ENO_MEMORY, "out of memory");
+    if (!out)
+        return jw__fail(JW_ENO_MEMORY, "out of memory");
+    *stream_out = out;
+    return JW_OK;
 }
 
-typedef jw_status (*stream_fn)(jw_js *, const char *, char **);
-
-static jw_status bucket_call(jw_js *js, const char *config_json, stream_fn fn,
+static jw_status bucket_call(jw_js *js, const char *config_json, int mode,
                              jw_kv **out)
 {
     if (out)
         *out = NULL;
     if (!js || !out)
         return jw__fail(JW_EINVAL, "js and out must not be NULL");
-    char bucket[256], *cfg = NULL, *info = NULL;
-    jw_status st = stream_config(config_json, bucket, sizeof bucket, &cfg);
+    char bucket[256];
+    json_t *cfg = NULL;
+    jw_status st = stream_config(js, config_json, bucket, sizeof bucket,
+                                 &cfg);
     if (st == JW_OK)
-        st = fn(js, cfg, &info);
-    free(cfg);
-    jw_free(info);
+        st = jw__js_stream_put(js, mode, cfg, NULL);
+    json_decref(cfg);
     if (st == JW_OK)
         st = kv_new(js, bucket, out);
     return st;
@@ -222,12 +205,12 @@ static jw_status bucket_call(jw_js *js, const char *config_json, stream_fn fn,
 
 jw_status jw_js_kv_create(jw_js *js, const char *config_json, jw_kv **out)
 {
-    return bucket_call(js, config_json, jw_js_stream_create, out);
+    return bucket_call(js, config_json, JW__JS_CREATE, out);
 }
 
 jw_status jw_js_kv_update(jw_js *js, const char *config_json, jw_kv **out)
 {
-    jw_status st = bucket_call(js, config_json, jw_js_stream_update, out);
+    jw_status st = bucket_call(js, config_json, JW__JS_UPDATE, out);
     return st == JW_ESTREAM_NOT_FOUND
                ? jw__fail(JW_EBUCKET_NOT_FOUND, "bucket not found")
                : st;
@@ -236,7 +219,7 @@ jw_status jw_js_kv_update(jw_js *js, const char *config_json, jw_kv **out)
 jw_status jw_js_kv_create_or_update(jw_js *js, const char *config_json,
                                     jw_kv **out)
 {
-    return bucket_call(js, config_json, jw_js_stream_create_or_update, out);
+    return bucket_call(js, config_json, JW__JS_CREATE | JW__JS_UPDATE, out);
 }
 
 jw_status jw_js_kv(jw_js *js, const char *bucket, jw_kv **out)
@@ -338,15 +321,23 @@ jw_status jw_kv_status(jw_kv *kv, char **status_json)
     jw_free(info);
     json_t *cfg = json_object_get(j, "config");
     json_t *state = json_object_get(j, "state");
+    const char *compression =
+        json_string_value(json_object_get(cfg, "compression"));
+    json_t *metadata = json_object_get(cfg, "metadata");
+    /* The info's config came back in js's unit already. */
+    json_t *marker = json_object_get(cfg, "subject_delete_marker_ttl");
     json_t *out = json_pack(
-        "{ss sO sO sO sO sO sO ss ss sb}", "bucket", kv->bucket, "values",
-        json_object_get(state, "messages"), "history",
+        "{ss sO sO sO sO sO sO ss ss sb so so}", "bucket", kv->bucket,
+        "values", json_object_get(state, "messages"), "history",
         json_object_get(cfg, "max_msgs_per_subject"), "ttl",
         json_object_get(cfg, "max_age"), "bytes",
         json_object_get(state, "bytes"), "storage",
         json_object_get(cfg, "storage"), "replicas",
         json_object_get(cfg, "num_replicas"), "backing_store", "JetStream",
-        "stream", kv->stream, "is_compressed", 0);
+        "stream", kv->stream, "is_compressed",
+        compression && strcmp(compression, "none") != 0, "limit_marker_ttl",
+        marker ? json_incref(marker) : json_integer(0), "metadata",
+        metadata ? json_incref(metadata) : json_object());
     json_decref(j);
     *status_json = out ? json_dumps(out, JSON_COMPACT) : NULL;
     json_decref(out);

@@ -609,15 +609,20 @@ JW_EXTERN const jw_value *jw_value_map_val(const jw_value *v, uint32_t i);
  * A jw_js context sends JetStream API requests over a connection. Stream
  * and consumer configurations cross the ABI as JSON text in the server's
  * own schema (StreamConfig, ConsumerConfig: docs/jetstream.md), with one
- * difference: every duration is in MILLISECONDS here (max_age,
- * duplicate_window, ack_wait, backoff[], idle_heartbeat,
- * inactive_threshold, max_expires); the engine converts them to the
- * server's nanoseconds and converts the "config" of info replies back.
- * A field the target server does not know is refused: JW_EINVAL for a name
- * no server knows, JW_ENOT_SUPPORTED (naming the version) for a field of a
- * newer server than the connected one. Results that are documents
- * (StreamInfo, ConsumerInfo, name lists) come back as JSON text owned by
- * the caller and released with jw_free.
+ * difference: every duration is in the context's duration unit,
+ * MILLISECONDS unless the "duration_unit" option says "s" (max_age,
+ * duplicate_window, ack_wait, backoff[], ...: jw_js_config_fields lists
+ * them); the engine converts them to the server's nanoseconds and converts
+ * the "config" of info replies back. The engine's table of fields says
+ * each one's type and the first server version that knows it: a field of
+ * a newer server than the connected one is JW_ENOT_SUPPORTED (naming the
+ * version), a value of the wrong type JW_EINVAL. A field the table does
+ * not know goes to the server unchanged when the server refuses unknown
+ * fields itself (2.11 and newer), so that a configuration read from a
+ * server can always be written back; an older server would ignore it, so
+ * there it is JW_EINVAL. Results that are documents (StreamInfo,
+ * ConsumerInfo, name lists) come back as JSON text owned by the caller and
+ * released with jw_free.
  *
  * Errors: a server API error maps to JW_ESTREAM_NOT_FOUND (10059),
  * JW_ECONSUMER_NOT_FOUND (10014), JW_EWRONG_LAST_SEQUENCE (10071), or
@@ -647,6 +652,10 @@ JW_EXTERN int jw_js_last_err_code(void);
  * the context is shared between threads:
  *   string domain        JetStream domain: API prefix "$JS.<domain>.API"
  *   string prefix        API prefix (default "$JS.API"); not with domain
+ *   string duration_unit "ms" (default) or "s": the unit of every duration
+ *                        in the JSON documents of this context
+ *                        (configurations, infos, KV bucket configurations
+ *                        and status); seconds may have fractions
  *   int    timeout       ms each API request and sync publish waits (5000)
  *   int    max_pending   async publishes in flight before
  *                        jw_js_publish_async waits for acks (4000)
@@ -660,6 +669,15 @@ JW_EXTERN jw_status jw_js_set_int(jw_js *js, const char *name,
  * Free the jw_consumer, jw_consume and jw_ordered handles made through it
  * first. Accepts NULL. */
 JW_EXTERN void jw_js_free(jw_js *js);
+
+/* The engine's table of configuration fields for kind "stream",
+ * "consumer" or "bucket" (a KV bucket), as a JSON array of {"name",
+ * "type" ("string", "integer", "boolean", "strings", "object", "duration",
+ * "durations" or "any"), "since" (the first nats-server version that knows
+ * the field, or null when every JetStream server does), and "fields" for
+ * an object with fields of its own}. *fields_json: jw_free. */
+JW_EXTERN jw_status jw_js_config_fields(const char *kind,
+                                        char **fields_json);
 
 /* Account information ($JS.API.INFO) as JSON text. */
 JW_EXTERN jw_status jw_js_account_info(jw_js *js, char **json);
@@ -926,9 +944,13 @@ JW_EXTERN void jw_js_meta_free(jw_js_meta *m);
  *
  * A bucket is the stream KV_<bucket>; its configuration crosses the ABI as
  * JSON: {"bucket": "...", "description": "...", "history": 1..64 (1),
- * "ttl": ms (0: forever), "max_value_size": bytes, "max_bytes": bytes,
- * "storage": "file" | "memory", "replicas": n, "republish": {...},
- * "placement": {...}}; other fields are refused (JW_EINVAL). Bucket names
+ * "ttl": duration (0: forever), "max_value_size": bytes, "max_bytes":
+ * bytes, "storage": "file" | "memory", "replicas": n, "republish": {...},
+ * "placement": {...}, "compression": true (2.10), "metadata": {...}
+ * (2.10), "limit_marker_ttl": duration (2.11: how long the markers of keys
+ * removed by the TTL or limits stay)}, durations in the context's unit
+ * (jw_js_config_fields "bucket"); other fields are refused (JW_EINVAL), a
+ * field newer than the connected server is JW_ENOT_SUPPORTED. Bucket names
  * are letters, digits, '_' and '-'; keys letters, digits and -/_=. without
  * an empty token. A bucket handle borrows its jw_js: free it first.
  *
@@ -963,8 +985,10 @@ JW_EXTERN jw_status jw_js_kv_delete(jw_js *js, const char *bucket);
 JW_EXTERN jw_status jw_js_kv_names(jw_js *js, char **names_json);
 JW_EXTERN void jw_kv_free(jw_kv *kv);
 JW_EXTERN const char *jw_kv_bucket(const jw_kv *kv);
-/* {"bucket","values","history","ttl" (ms),"bytes","storage","replicas",
- *  "backing_store":"JetStream","stream","is_compressed"} (jw_free). */
+/* {"bucket","values","history","ttl","bytes","storage","replicas",
+ *  "backing_store":"JetStream","stream","is_compressed",
+ *  "limit_marker_ttl","metadata"}, durations in the context's unit
+ *  (jw_free). */
 JW_EXTERN jw_status jw_kv_status(jw_kv *kv, char **status_json);
 
 /* Writes; *revision (may be NULL) gets the new revision. create fails with

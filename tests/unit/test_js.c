@@ -78,23 +78,37 @@ static long long int_field(json_t *o, const char *k)
     return (long long)json_integer_value(json_object_get(o, k));
 }
 
+/* A context as the configuration calls see it: the server's version and
+ * the duration unit (ns per unit). */
+static jw_js *ctx(int version, int64_t unit_ns)
+{
+    static jw_js js;
+    memset(&js, 0, sizeof js);
+    js.version = version;
+    js.unit_ns = unit_ns;
+    return &js;
+}
+
+#define MS 1000000LL
+#define S 1000000000LL
+
 TEST(js_config_durations)
 {
     json_t *cfg = NULL;
-    CHECK_EQ_INT(jw__js_config_to_wire(JW__JS_STREAM,
+    CHECK_EQ_INT(jw__js_config_to_wire(ctx(20910, MS), JW__JS_STREAM,
                                        "{\"name\":\"S\",\"max_age\":86400000,"
                                        "\"duplicate_window\":1.5,"
                                        "\"max_msgs\":10}",
-                                       20910, &cfg),
+                                       &cfg),
                  JW_OK);
     CHECK_EQ_INT(int_field(cfg, "max_age"), 86400000000000LL);
     CHECK_EQ_INT(int_field(cfg, "duplicate_window"), 1500000LL);
     CHECK_EQ_INT(int_field(cfg, "max_msgs"), 10);
     json_decref(cfg);
-    CHECK_EQ_INT(jw__js_config_to_wire(JW__JS_CONSUMER,
+    CHECK_EQ_INT(jw__js_config_to_wire(ctx(20910, MS), JW__JS_CONSUMER,
                                        "{\"durable_name\":\"d\",\"ack_wait\":"
                                        "30000,\"backoff\":[1000,2000]}",
-                                       20910, &cfg),
+                                       &cfg),
                  JW_OK);
     CHECK_EQ_INT(int_field(cfg, "ack_wait"), 30000000000LL);
     json_t *b = json_object_get(cfg, "backoff");
@@ -103,43 +117,109 @@ TEST(js_config_durations)
     return 0;
 }
 
+/* The bindings' unit: seconds, with fractions; nested durations too. */
+TEST(js_config_seconds)
+{
+    json_t *cfg = NULL;
+    CHECK_EQ_INT(jw__js_config_to_wire(ctx(21500, S), JW__JS_STREAM,
+                                       "{\"name\":\"S\",\"max_age\":1.5,"
+                                       "\"subject_delete_marker_ttl\":60,"
+                                       "\"consumer_limits\":{"
+                                       "\"inactive_threshold\":0.25}}",
+                                       &cfg),
+                 JW_OK);
+    CHECK_EQ_INT(int_field(cfg, "max_age"), 1500000000LL);
+    CHECK_EQ_INT(int_field(cfg, "subject_delete_marker_ttl"), 60 * S);
+    CHECK_EQ_INT(int_field(json_object_get(cfg, "consumer_limits"),
+                           "inactive_threshold"),
+                 250000000LL);
+    /* Back to the user: whole seconds stay integers. */
+    jw__js_config_from_wire(ctx(21500, S), JW__JS_STREAM, cfg);
+    CHECK(json_real_value(json_object_get(cfg, "max_age")) == 1.5);
+    CHECK_EQ_INT(int_field(cfg, "subject_delete_marker_ttl"), 60);
+    CHECK(json_real_value(json_object_get(
+              json_object_get(cfg, "consumer_limits"),
+              "inactive_threshold")) == 0.25);
+    json_decref(cfg);
+    CHECK_EQ_INT(jw__js_config_to_wire(ctx(21500, S), JW__JS_CONSUMER,
+                                       "{\"priority_timeout\":30}", &cfg),
+                 JW_OK);
+    CHECK_EQ_INT(int_field(cfg, "priority_timeout"), 30 * S);
+    json_decref(cfg);
+    CHECK_EQ_INT(jw__js_config_to_wire(ctx(21500, S), JW__JS_STREAM,
+                                       "{\"name\":\"S\",\"max_age\":-0.5}",
+                                       &cfg),
+                 JW_EINVAL);
+    CHECK(strstr(jw_last_error(), "seconds") != NULL);
+    return 0;
+}
+
+/* A field no table knows: refused by a server that would ignore it,
+ * passed unchanged to one that refuses unknown fields itself. */
 TEST(js_config_unknown_field)
 {
     json_t *cfg = (json_t *)1;
-    CHECK_EQ_INT(jw__js_config_to_wire(JW__JS_STREAM,
+    CHECK_EQ_INT(jw__js_config_to_wire(ctx(20910, MS), JW__JS_STREAM,
                                        "{\"name\":\"S\",\"rollup_hdrs\":true}",
-                                       20910, &cfg),
+                                       &cfg),
                  JW_EINVAL);
     CHECK(cfg == NULL);
     CHECK(strstr(jw_last_error(), "rollup_hdrs") != NULL);
-    CHECK_EQ_INT(jw__js_config_to_wire(JW__JS_CONSUMER,
-                                       "{\"durable\":\"x\"}", 20910, &cfg),
+    CHECK(strstr(jw_last_error(), "2.9.10") != NULL);
+    CHECK_EQ_INT(jw__js_config_to_wire(ctx(21000, MS), JW__JS_CONSUMER,
+                                       "{\"durable\":\"x\"}", &cfg),
                  JW_EINVAL);
     CHECK(strstr(jw_last_error(), "'durable'") != NULL);
+    CHECK_EQ_INT(jw__js_config_to_wire(ctx(21100, MS), JW__JS_STREAM,
+                                       "{\"name\":\"S\",\"future_field\":"
+                                       "{\"x\":1},\"max_age\":1}",
+                                       &cfg),
+                 JW_OK);
+    CHECK_EQ_INT(int_field(json_object_get(cfg, "future_field"), "x"), 1);
+    CHECK_EQ_INT(int_field(cfg, "max_age"), MS);
+    json_decref(cfg);
+    /* A bucket's configuration is ours: refused whatever the server. */
+    CHECK_EQ_INT(jw__js_config_to_wire(ctx(21500, MS), JW__JS_KV,
+                                       "{\"bucket\":\"b\",\"historie\":2}",
+                                       &cfg),
+                 JW_EINVAL);
+    CHECK(strstr(jw_last_error(), "historie") != NULL);
     return 0;
 }
 
 TEST(js_config_newer_field)
 {
     json_t *cfg = NULL;
-    CHECK_EQ_INT(jw__js_config_to_wire(JW__JS_CONSUMER,
+    CHECK_EQ_INT(jw__js_config_to_wire(ctx(20910, MS), JW__JS_CONSUMER,
                                        "{\"filter_subjects\":[\"a\",\"b\"]}",
-                                       20910, &cfg),
+                                       &cfg),
                  JW_ENOT_SUPPORTED);
     CHECK(strstr(jw_last_error(), "2.10.0") != NULL);
     CHECK(strstr(jw_last_error(), "2.9.10") != NULL);
-    CHECK_EQ_INT(jw__js_config_to_wire(JW__JS_STREAM,
+    CHECK_EQ_INT(jw__js_config_to_wire(ctx(20910, MS), JW__JS_STREAM,
                                        "{\"name\":\"S\",\"compression\":"
                                        "\"s2\"}",
-                                       20910, &cfg),
+                                       &cfg),
                  JW_ENOT_SUPPORTED);
     /* A newer server knows it. */
-    CHECK_EQ_INT(jw__js_config_to_wire(JW__JS_STREAM,
+    CHECK_EQ_INT(jw__js_config_to_wire(ctx(21000, MS), JW__JS_STREAM,
                                        "{\"name\":\"S\",\"compression\":"
                                        "\"s2\"}",
-                                       21000, &cfg),
+                                       &cfg),
                  JW_OK);
     json_decref(cfg);
+    CHECK_EQ_INT(jw__js_config_to_wire(ctx(21100, S), JW__JS_STREAM,
+                                       "{\"name\":\"S\",\"allow_atomic\":"
+                                       "true}",
+                                       &cfg),
+                 JW_ENOT_SUPPORTED);
+    CHECK(strstr(jw_last_error(), "2.12.0") != NULL);
+    CHECK_EQ_INT(jw__js_config_to_wire(ctx(21000, S), JW__JS_KV,
+                                       "{\"bucket\":\"b\","
+                                       "\"limit_marker_ttl\":5}",
+                                       &cfg),
+                 JW_ENOT_SUPPORTED);
+    CHECK(strstr(jw_last_error(), "limit_marker_ttl") != NULL);
     return 0;
 }
 
@@ -156,17 +236,20 @@ TEST(js_config_bad_values)
         "{\"name\":\"S\",\"max_msgs\":1.5}",
         "{\"name\":\"S\",\"no_ack\":1}",
         "{\"name\":\"S\",\"name\":\"T\"}",
+        "{\"name\":\"S\",\"consumer_limits\":{\"inactive_threshold\":\"x\"}}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         json_t *cfg = NULL;
-        CHECK_EQ_INT(jw__js_config_to_wire(JW__JS_STREAM, bad[i], 20910,
-                                           &cfg),
+        CHECK_EQ_INT(jw__js_config_to_wire(ctx(21500, MS), JW__JS_STREAM,
+                                           bad[i], &cfg),
                      JW_EINVAL);
         CHECK(cfg == NULL);
     }
     json_t *cfg;
-    CHECK_EQ_INT(jw__js_config_to_wire(JW__JS_STREAM, NULL, 20910, &cfg),
+    CHECK_EQ_INT(jw__js_config_to_wire(ctx(20910, MS), JW__JS_STREAM, NULL,
+                                       &cfg),
                  JW_EINVAL);
+    CHECK(strstr(jw_last_error(), "NULL") != NULL);
     return 0;
 }
 
@@ -178,13 +261,54 @@ TEST(js_config_from_wire)
                               0, NULL);
     CHECK(info != NULL);
     char *out = NULL;
-    CHECK_EQ_INT(jw__js_info_out(JW__JS_STREAM, info, &out), JW_OK);
+    CHECK_EQ_INT(jw__js_info_out(ctx(20910, MS), JW__JS_STREAM, info, &out),
+                 JW_OK);
     json_decref(info);
     CHECK(strstr(out, "\"duplicate_window\":120000") != NULL);
     CHECK(strstr(out, "\"duplicate_window\":120000000000") == NULL);
     CHECK(strstr(out, "\"max_age\":2.5") != NULL);
     CHECK(strstr(out, "\"type\"") == NULL);
     jw_free(out);
+    return 0;
+}
+
+/* The table as the ABI gives it: every duration field is typed so. */
+TEST(js_config_fields_table)
+{
+    char *text = NULL;
+    CHECK_EQ_INT(jw_js_config_fields("stream", &text), JW_OK);
+    json_t *list = json_loads(text, 0, NULL);
+    jw_free(text);
+    CHECK(json_is_array(list));
+    int durations = 0, found_marker = 0;
+    size_t i;
+    json_t *f;
+    json_array_foreach(list, i, f)
+    {
+        const char *name = json_string_value(json_object_get(f, "name"));
+        const char *type = json_string_value(json_object_get(f, "type"));
+        durations += strcmp(type, "duration") == 0;
+        if (strcmp(name, "subject_delete_marker_ttl") == 0) {
+            found_marker = 1;
+            CHECK_STR(type, "duration");
+            CHECK_STR(json_string_value(json_object_get(f, "since")),
+                      "2.11.0");
+        }
+        if (strcmp(name, "name") == 0)
+            CHECK(json_is_null(json_object_get(f, "since")));
+    }
+    CHECK(found_marker);
+    CHECK_EQ_INT(durations, 3); /* max_age, duplicate_window, marker ttl */
+    json_decref(list);
+    CHECK_EQ_INT(jw_js_config_fields("bucket", &text), JW_OK);
+    CHECK(strstr(text, "\"limit_marker_ttl\"") != NULL);
+    jw_free(text);
+    CHECK_EQ_INT(jw_js_config_fields("consumer", &text), JW_OK);
+    CHECK(strstr(text, "\"priority_timeout\"") != NULL);
+    jw_free(text);
+    CHECK_EQ_INT(jw_js_config_fields("streams", &text), JW_EINVAL);
+    CHECK(text == NULL);
+    CHECK_EQ_INT(jw_js_config_fields(NULL, &text), JW_EINVAL);
     return 0;
 }
 
