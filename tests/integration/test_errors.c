@@ -372,6 +372,8 @@ TEST(null_handles)
         CHECK_STATUS(jw_js_set_int(NULL, "timeout", 1), JW_EINVAL);
         jw_js_free(NULL);
         CHECK_STATUS(jw_js_account_info(NULL, &json), JW_EINVAL);
+        CHECK_STATUS(jw_js_config_fields(NULL, &json), JW_EINVAL);
+        CHECK_STATUS(jw_js_config_fields("stream", NULL), JW_EINVAL);
         CHECK_STATUS(jw_js_stream_create(NULL, "{}", &json), JW_EINVAL);
         CHECK_STATUS(jw_js_stream_update(NULL, "{}", &json), JW_EINVAL);
         CHECK_STATUS(jw_js_stream_create_or_update(NULL, "{}", &json),
