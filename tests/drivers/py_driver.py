@@ -442,10 +442,6 @@ OPS.update({
 # -- Key-Value ---------------------------------------------------------------
 KV = jetwire.KeyValue
 W = jetwire.KeyWatcher
-KV_CONFIG = ("bucket", "description", "history", "ttl", "max_value_size",
-             "max_bytes", "storage", "replicas")
-
-
 def entry_json(e):
     if e is None:
         return None
@@ -458,9 +454,6 @@ def entry_json(e):
 def op_kv_bucket_create(req):
     h, js = handle_arg(req, "js", JS)
     config = config_of(req)
-    unknown = set(config) - set(KV_CONFIG)
-    if unknown:
-        raise BadArg("unknown bucket configuration %s" % sorted(unknown))
     make = (js.create_or_update_key_value if arg(req, "update", bool, False)
             else js.create_key_value)
     return {"kv": made_by(h, make(config=config))}

@@ -204,16 +204,25 @@ def test_ack_errors_are_clear(nc, js):
 
 
 def test_bad_arguments(js):
-    with pytest.raises(TypeError, match="unknown stream field 'colour'"):
+    # The engine checks configurations (its table of fields): a field a
+    # 2.9/2.10 server would ignore, a value of the wrong type or unit.
+    with pytest.raises(jetwire.InvalidArgError,
+                       match="unknown stream configuration field 'colour'"):
         js.create_or_update_stream(name="S", subjects=["s"], colour="red")
-    with pytest.raises(TypeError, match="unknown consumer field"):
+    with pytest.raises(jetwire.InvalidArgError,
+                       match="unknown consumer configuration field 'speed'"):
         js.create_or_update_consumer("S", durable="d", speed=3)
-    with pytest.raises(TypeError):
+    with pytest.raises(jetwire.InvalidArgError,
+                       match="'subjects' must be an array of strings"):
         js.create_or_update_stream(name="S", subjects="s")
-    with pytest.raises(TypeError):
+    with pytest.raises(jetwire.InvalidArgError,
+                       match="'max_age' must be a duration in seconds"):
         js.create_or_update_stream(name="S", subjects=["s"], max_age="1d")
-    with pytest.raises(ValueError):
+    with pytest.raises(jetwire.InvalidArgError, match="max_age"):
         js.create_or_update_stream(name="S", subjects=["s"], max_age=-1.0)
+    with pytest.raises(TypeError, match="not JSON"):
+        js.create_or_update_stream(name="S", subjects=["s"],
+                                   metadata={"k": object()})
     with pytest.raises(TypeError):
         js.stream_info(42)
     with pytest.raises(TypeError):
@@ -551,3 +560,60 @@ def test_aio_ordered_consumer(nats_server):
             assert (await oc2.next(timeout=2.0)).data == b"16"
         await nc.close()
     asyncio.run(main())
+
+
+def _version(nc):
+    text = nc.server_info["version"]
+    return tuple(int(p) for p in text.split("-")[0].split(".")[:3])
+
+
+def test_fields_of_later_servers_are_the_engines_to_judge(nc, js):
+    """Python holds no list of fields: the fields of 2.11 and 2.12 servers
+    reach the engine, which refuses them on an older server naming the
+    version (they were TypeError: unknown stream field), and sends them in
+    the right unit to a server that knows them."""
+    server = _version(nc)
+    cases = [("allow_msg_ttl", True, (2, 11, 0)),
+             ("subject_delete_marker_ttl", 60, (2, 11, 0)),
+             ("allow_atomic", True, (2, 12, 0)),
+             ("allow_msg_counter", True, (2, 12, 0))]
+    for i, (field, value, since) in enumerate(cases):
+        kwargs = {field: value}
+        if field == "subject_delete_marker_ttl":
+            kwargs["allow_msg_ttl"] = True
+        if server < since:
+            with pytest.raises(jetwire.NotSupportedError,
+                               match="'%s' needs nats-server %d.%d.%d"
+                               % ((field,) + since)):
+                js.add_stream("LATER%d" % i, subjects=["later%d" % i],
+                              **kwargs)
+        else:
+            cfg = js.add_stream("LATER%d" % i, subjects=["later%d" % i],
+                                **kwargs)["config"]
+            assert cfg[field] == value
+    # Consumer fields of 2.11 the same way, durations in seconds.
+    js.add_stream("LATERC", subjects=["laterc"])
+    if server < (2, 11, 0):
+        with pytest.raises(jetwire.NotSupportedError, match="2.11.0"):
+            js.add_consumer("LATERC", durable="p", priority_groups=["g"],
+                            priority_policy="pinned_client",
+                            priority_timeout=30)
+    else:
+        cfg = js.add_consumer("LATERC", durable="p", priority_groups=["g"],
+                              priority_policy="pinned_client",
+                              priority_timeout=30).info()["config"]
+        assert cfg["priority_timeout"] == 30
+
+
+def test_stream_config_round_trip(js):
+    """What the server says the configuration is can be written back as it
+    is, whatever fields the server adds (2.15 adds allow_msg_ttl)."""
+    js.add_stream("RT", subjects=["rt.>"], max_age=1.5, metadata=None)
+    cfg = js.stream_info("RT")["config"]
+    assert cfg["max_age"] == 1.5
+    assert js.update_stream(config=cfg)["config"] == cfg
+    cons = js.add_consumer("RT", durable="d", ack_wait=2.5)
+    ccfg = cons.info()["config"]
+    assert ccfg["ack_wait"] == 2.5
+    js.create_or_update_consumer("RT", config=ccfg)
+    assert js.consumer_info("RT", "d")["config"] == ccfg

@@ -10,7 +10,7 @@ from ._errors import Error, error_for
 from ._client import Connection, Event, Headers, Msg, Subscription, connect
 from ._jetstream import (JetStream, Consumer, ConsumeContext,
                          OrderedConsumer, PubAck, PubAckFuture, MsgMetadata,
-                         SequencePair)
+                         SequencePair, config_fields)
 from ._kv import Entry, KeyValue, KeyValueStatus, KeyWatcher
 from ._jetwire import ffi as _ffi, lib as _lib
 
@@ -29,6 +29,7 @@ __all__ = [
     "PubAckFuture",
     "MsgMetadata",
     "SequencePair",
+    "config_fields",
     "KeyValue",
     "KeyValueStatus",
     "KeyWatcher",

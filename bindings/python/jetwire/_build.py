@@ -125,6 +125,7 @@ typedef struct jw_consume jw_consume;
 void jw_free(void *p);
 int jw_js_last_err_code(void);
 int jw_js_new(jw_conn *conn, jw_js **out);
+int jw_js_config_fields(const char *kind, char **fields_json);
 int jw_js_set_str(jw_js *js, const char *name, const char *value);
 int jw_js_set_int(jw_js *js, const char *name, int64_t value);
 void jw_js_free(jw_js *js);

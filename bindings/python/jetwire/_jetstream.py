@@ -29,37 +29,11 @@ if TYPE_CHECKING:
 
 __all__ = ["JetStream", "Consumer", "PubAck", "PubAckFuture",
            "MsgMetadata", "SequencePair", "ConsumeContext",
-           "OrderedConsumer"]
+           "OrderedConsumer", "config_fields"]
 
-# Fields a 2.9.10 server knows (the engine refuses newer ones with
-# NOT_SUPPORTED), and which of them are durations.
-_STREAM_FIELDS = frozenset((
-    "name", "description", "subjects", "retention", "max_consumers",
-    "max_msgs", "max_bytes", "max_age", "max_msgs_per_subject",
-    "max_msg_size", "discard", "storage", "num_replicas", "no_ack",
-    "duplicate_window", "placement", "mirror", "sources", "republish",
-    "allow_direct", "mirror_direct", "discard_new_per_subject", "sealed",
-    "deny_delete", "deny_purge", "allow_rollup_hdrs", "template_owner",
-    "compression", "first_seq", "subject_transform", "metadata",
-    "consumer_limits"))
-_CONSUMER_FIELDS = frozenset((
-    "durable_name", "name", "description", "deliver_policy",
-    "opt_start_seq", "opt_start_time", "ack_policy", "ack_wait",
-    "max_deliver", "backoff", "filter_subject", "replay_policy",
-    "rate_limit_bps", "sample_freq", "max_waiting", "max_ack_pending",
-    "flow_control", "idle_heartbeat", "headers_only", "max_batch",
-    "max_expires", "max_bytes", "deliver_subject", "deliver_group",
-    "inactive_threshold", "num_replicas", "mem_storage", "filter_subjects",
-    "metadata"))
-# What an ordered consumer may set (the engine forces the rest).
-_ORDERED_FIELDS = frozenset((
-    "deliver_policy", "opt_start_seq", "opt_start_time", "filter_subject",
-    "headers_only", "replay_policy", "idle_heartbeat", "description"))
-_DURATIONS = frozenset(("max_age", "duplicate_window", "ack_wait",
-                        "idle_heartbeat", "inactive_threshold",
-                        "max_expires"))
-# Python spellings of server names.
-_ALIASES = {"replicas": "num_replicas", "durable": "durable_name"}
+# Python spellings of server names, per configuration.
+_ALIASES = {"stream": {"replicas": "num_replicas"},
+            "consumer": {"durable": "durable_name"}}
 
 
 def _js_check(status: int) -> None:
@@ -98,47 +72,24 @@ def _seconds_to_ms(value: Any, name: str) -> int:
     return ms
 
 
-def _config(fields: "frozenset[str]", what: str, config: Optional[Mapping[str, Any]],
+def _config(what: str, config: Optional[Mapping[str, Any]],
             kwargs: Dict[str, Any]) -> bytes:
-    """Keyword arguments (and a config dict) to the engine's JSON."""
+    """Keyword arguments (and a config dict) as JSON for the engine, which
+    knows the fields, their types and units (durations in seconds: the
+    context's duration_unit) and which server versions know them. A None
+    value means "not set"."""
     if config is not None and not isinstance(config, Mapping):
         raise TypeError("config must be a dict of %s fields" % what)
     merged: Dict[str, Any] = dict(config or {})
     merged.update(kwargs)
-    out: Dict[str, Any] = {}
-    for key, value in merged.items():
-        field = _ALIASES.get(key, key)
-        if field not in fields:
-            raise TypeError("unknown %s field %r" % (what, key))
-        if value is None:
-            continue
-        if field in _DURATIONS:
-            value = _seconds_to_ms(value, key)
-        elif field == "backoff":
-            if not isinstance(value, (list, tuple)):
-                raise TypeError("backoff must be a list of seconds")
-            value = [_seconds_to_ms(v, "backoff") for v in value]
-        elif field in ("subjects", "filter_subjects"):
-            if isinstance(value, str) or not isinstance(value, (list, tuple)):
-                raise TypeError("%s must be a list of str" % key)
-        out[field] = value
+    aliases = _ALIASES.get(what, {})
+    out = {aliases.get(key, key): value for key, value in merged.items()
+           if value is not None}
     try:
         import json
-        return json.dumps(out).encode()
+        return json.dumps(out, allow_nan=False).encode()
     except (TypeError, ValueError) as e:
         raise TypeError("%s configuration is not JSON: %s" % (what, e))
-
-
-def _config_seconds(info: Any) -> Any:
-    """An info dict with the durations of its config back in seconds."""
-    if isinstance(info, dict) and isinstance(info.get("config"), dict):
-        cfg = info["config"]
-        for key in _DURATIONS:
-            if isinstance(cfg.get(key), (int, float)):
-                cfg[key] = cfg[key] / 1000.0
-        if isinstance(cfg.get("backoff"), list):
-            cfg["backoff"] = [v / 1000.0 for v in cfg["backoff"]]
-    return info
 
 
 class SequencePair:
@@ -282,6 +233,9 @@ class JetStream:
         self._finalizer = weakref.finalize(self, lib.jw_js_free, p[0])
         _own(conn, self._finalizer)
         _js_check(lib.jw_js_set_int(self._handle, b"timeout", ms))
+        # Durations in configurations and infos are seconds, as everywhere
+        # in the Python API; the engine converts them.
+        _js_check(lib.jw_js_set_str(self._handle, b"duration_unit", b"s"))
         if domain is not None:
             _js_check(lib.jw_js_set_str(self._handle, b"domain",
                                         _name(domain, "domain")))
@@ -326,8 +280,8 @@ class JetStream:
                      kwargs: Dict[str, Any]) -> Dict[str, Any]:
         if name is not None:
             kwargs["name"] = name
-        cfg = _config(_STREAM_FIELDS, "stream", config, kwargs)
-        info: Dict[str, Any] = _config_seconds(self._json(fn, cfg))
+        cfg = _config("stream", config, kwargs)
+        info: Dict[str, Any] = self._json(fn, cfg)
         return info
 
     def add_stream(self, name: Optional[str] = None, *,
@@ -354,8 +308,8 @@ class JetStream:
                                  config, fields)
 
     def stream_info(self, name: str) -> Dict[str, Any]:
-        info: Dict[str, Any] = _config_seconds(
-            self._json(lib.jw_js_stream_info, _name(name, "stream")))
+        info: Dict[str, Any] = self._json(lib.jw_js_stream_info,
+                                          _name(name, "stream"))
         return info
 
     def delete_stream(self, name: str) -> None:
@@ -377,8 +331,9 @@ class JetStream:
     def streams(self, subject: Optional[str] = None) -> List[Dict[str, Any]]:
         """StreamInfo of every stream (those capturing subject)."""
         filt = _subject(subject) if subject is not None else ffi.NULL
-        return [_config_seconds(i)
-                for i in self._json(lib.jw_js_stream_list, filt)]
+        infos: List[Dict[str, Any]] = self._json(lib.jw_js_stream_list,
+                                                 filt)
+        return infos
 
     def stream_names(self, subject: Optional[str] = None) -> List[str]:
         filt = _subject(subject) if subject is not None else ffi.NULL
@@ -552,7 +507,7 @@ class JetStream:
     def _consumer_call(self, fn: Callable[..., int], stream: str,
                        config: Optional[Mapping[str, Any]],
                        kwargs: Dict[str, Any]) -> "Consumer":
-        cfg = _config(_CONSUMER_FIELDS, "consumer", config, kwargs)
+        cfg = _config("consumer", config, kwargs)
         p = ffi.new("jw_consumer **")
         _js_check(self._call(fn, _name(stream, "stream"), cfg, p))
         return Consumer(self, p[0])
@@ -586,9 +541,9 @@ class JetStream:
         return Consumer(self, p[0])
 
     def consumer_info(self, stream: str, name: str) -> Dict[str, Any]:
-        info: Dict[str, Any] = _config_seconds(self._json(
+        info: Dict[str, Any] = self._json(
             lib.jw_js_consumer_info, _name(stream, "stream"),
-            _name(name, "consumer")))
+            _name(name, "consumer"))
         return info
 
     def delete_consumer(self, stream: str, name: str) -> None:
@@ -597,8 +552,9 @@ class JetStream:
 
     def consumers(self, stream: str) -> List[Dict[str, Any]]:
         """ConsumerInfo of every consumer of stream."""
-        return [_config_seconds(i) for i in self._json(
-            lib.jw_js_consumer_list, _name(stream, "stream"))]
+        infos: List[Dict[str, Any]] = self._json(lib.jw_js_consumer_list,
+                                                 _name(stream, "stream"))
+        return infos
 
     def consumer_names(self, stream: str) -> List[str]:
         names: List[str] = self._json(lib.jw_js_consumer_names,
@@ -627,7 +583,7 @@ class JetStream:
             opt_start_seq=opt_start_seq, opt_start_time=opt_start_time,
             headers_only=headers_only, replay_policy=replay_policy,
             idle_heartbeat=idle_heartbeat, description=description)
-        cfg = _config(_ORDERED_FIELDS, "ordered consumer", None, fields)
+        cfg = _config("ordered consumer", None, fields)
         p = ffi.new("jw_ordered **")
         _js_check(self._call(lib.jw_js_ordered_consumer,
                              _name(stream, "stream"), cfg, p))
@@ -638,10 +594,10 @@ class JetStream:
     def _kv_call(self, fn: Callable[..., int], bucket: Optional[str],
                  config: Optional[Mapping[str, Any]],
                  fields: Dict[str, Any]) -> "KeyValue":
-        from ._kv import KeyValue, _kv_config
+        from ._kv import KeyValue
         if bucket is not None:
             fields["bucket"] = bucket
-        cfg = _kv_config(config, fields)
+        cfg = _config("key-value", config, fields)
         p = ffi.new("jw_kv **")
         _js_check(self._call(fn, cfg, p))
         return KeyValue(self, p[0])
@@ -651,9 +607,10 @@ class JetStream:
                          **fields: Any) -> "KeyValue":
         """Create a bucket and return it. Fields: description, history
         (1-64), ttl (seconds), max_value_size, max_bytes, storage ("file"
-        or "memory"), replicas, republish, placement; others raise
-        TypeError. JetStreamError when it exists with another
-        configuration."""
+        or "memory"), replicas, republish, placement, compression,
+        metadata, limit_marker_ttl (seconds): config_fields("bucket") has
+        them with the server version each needs. JetStreamError when it
+        exists with another configuration."""
         return self._kv_call(lib.jw_js_kv_create, bucket, config, fields)
 
     def update_key_value(self, bucket: Optional[str] = None, *,
@@ -742,7 +699,7 @@ class Consumer(_Child):
         p = ffi.new("char **")
         _js_check(self._call(lib.jw_consumer_info, p))
         import json
-        info: Dict[str, Any] = _config_seconds(json.loads(_text(p)))
+        info: Dict[str, Any] = json.loads(_text(p))
         return info
 
     def fetch(self, batch: int = 1, timeout: Optional[float] = 5.0,
@@ -1015,6 +972,16 @@ class OrderedConsumer:
             self.stream, "" if self._finalizer.alive else " closed")
 
 
-# Lists the sweep and the docs share.
-STREAM_FIELDS: Sequence[str] = sorted(_STREAM_FIELDS)
-CONSUMER_FIELDS: Sequence[str] = sorted(_CONSUMER_FIELDS)
+def config_fields(kind: str) -> List[Dict[str, Any]]:
+    """The engine's table of configuration fields for kind "stream",
+    "consumer" or "bucket": dicts with name, type ("duration" fields are
+    seconds in Python), since (the first nats-server version that knows the
+    field; None: every JetStream server) and, for objects with fields of
+    their own, fields."""
+    if not isinstance(kind, str):
+        raise TypeError("kind must be str")
+    p = ffi.new("char **")
+    _js_check(lib.jw_js_config_fields(kind.encode(), p))
+    import json
+    fields: List[Dict[str, Any]] = json.loads(_text(p))
+    return fields

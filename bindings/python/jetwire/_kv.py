@@ -25,12 +25,7 @@ if TYPE_CHECKING:
 
     from ._client import Payload
 
-__all__ = ["KeyValue", "Entry", "KeyValueStatus", "KeyWatcher",
-           "KV_FIELDS"]
-
-# The bucket configuration the engine knows (docs/kv.md); ttl in seconds.
-KV_FIELDS = ("bucket", "description", "history", "ttl", "max_value_size",
-             "max_bytes", "storage", "replicas", "republish", "placement")
+__all__ = ["KeyValue", "Entry", "KeyValueStatus", "KeyWatcher"]
 
 # jw_kv_op, and the flags of jw_kv_watch.
 _OPERATIONS = {1: "PUT", 2: "DEL", 3: "PURGE"}
@@ -49,42 +44,6 @@ def _seconds(value: Any, name: str) -> float:
         raise ValueError("%s must be a number of seconds >= 0, not %r"
                          % (name, value))
     return float(value)
-
-
-def _kv_config(config: Optional[Mapping[str, Any]],
-               fields: Dict[str, Any]) -> bytes:
-    """Keyword arguments (over a config dict) to the engine's JSON."""
-    if config is not None and not isinstance(config, Mapping):
-        raise TypeError("config must be a dict of key-value fields, not %s"
-                        % type(config).__name__)
-    merged: Dict[str, Any] = dict(config or {})
-    merged.update((k, v) for k, v in fields.items() if v is not None)
-    out: Dict[str, Any] = {}
-    for key, value in merged.items():
-        if key not in KV_FIELDS:
-            raise TypeError("unknown key-value field %r (known: %s)"
-                            % (key, ", ".join(KV_FIELDS)))
-        if value is None:
-            continue
-        if key in ("bucket", "description", "storage"):
-            if not isinstance(value, str):
-                raise TypeError("%s must be str, not %s"
-                                % (key, type(value).__name__))
-        elif key == "ttl":
-            value = int(_seconds(value, "ttl") * 1000)
-        elif key in ("history", "max_value_size", "max_bytes", "replicas"):
-            value = _int_arg(value, key, -1)
-        elif not isinstance(value, Mapping):  # republish, placement
-            raise TypeError("%s must be a dict, not %s"
-                            % (key, type(value).__name__))
-        out[key] = value
-    if "bucket" not in out:
-        raise TypeError("the bucket name is missing (bucket=...)")
-    try:
-        import json
-        return json.dumps(out).encode()
-    except (TypeError, ValueError) as e:
-        raise TypeError("key-value configuration is not JSON: %s" % e)
 
 
 def _key(value: Any, what: str = "key") -> bytes:
@@ -143,22 +102,26 @@ def _take_entry(p: Any, bucket: Optional[str] = None) -> Entry:
 class KeyValueStatus:
     """A bucket's status: bucket, values (stored entries, markers
     included), history, ttl (seconds), bytes, storage, replicas,
-    backing_store ("JetStream"), stream (KV_<bucket>), is_compressed."""
+    backing_store ("JetStream"), stream (KV_<bucket>), is_compressed,
+    limit_marker_ttl (seconds; 0: no markers) and metadata."""
 
     __slots__ = ("bucket", "values", "history", "ttl", "bytes", "storage",
-                 "replicas", "backing_store", "stream", "is_compressed")
+                 "replicas", "backing_store", "stream", "is_compressed",
+                 "limit_marker_ttl", "metadata")
 
     def __init__(self, doc: Dict[str, Any]) -> None:
         self.bucket = str(doc.get("bucket", ""))
         self.values = int(doc.get("values") or 0)
         self.history = int(doc.get("history") or 0)
-        self.ttl = (doc.get("ttl") or 0) / 1000.0
+        self.ttl = doc.get("ttl") or 0  # seconds: the engine's unit here
         self.bytes = int(doc.get("bytes") or 0)
         self.storage = str(doc.get("storage", ""))
         self.replicas = int(doc.get("replicas") or 1)
         self.backing_store = str(doc.get("backing_store", ""))
         self.stream = str(doc.get("stream", ""))
         self.is_compressed = bool(doc.get("is_compressed"))
+        self.limit_marker_ttl = doc.get("limit_marker_ttl") or 0
+        self.metadata: Dict[str, str] = dict(doc.get("metadata") or {})
 
     def __repr__(self) -> str:
         return ("KeyValueStatus(bucket=%r, values=%d, history=%d, ttl=%r, "

@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Write the engine's table of configuration fields (jw_js_config_fields,
+through the installed Python package) into the docs, between the markers
+<!-- fields:KIND --> and <!-- /fields:KIND -->, so that the docs list
+exactly what the engine knows. With --check, only say whether the docs
+are up to date (exit 1 when not): tests/python/test_docs.py runs that.
+
+    .venv/bin/python scripts/config_fields_doc.py [--check]
+"""
+import re
+import sys
+from pathlib import Path
+
+import jetwire
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = {"stream": "docs/jetstream.md", "consumer": "docs/jetstream.md",
+        "bucket": "docs/kv.md"}
+TYPES = {"duration": "duration", "durations": "array of durations",
+         "strings": "array of strings", "any": "any JSON"}
+
+
+def table(kind):
+    rows = ["| field | type | nats-server |", "|---|---|---|"]
+    for f in jetwire.config_fields(kind):
+        kind_text = TYPES.get(f["type"], f["type"])
+        if f.get("fields"):
+            kind_text += " (%s)" % ", ".join(
+                "`%s`: %s" % (m["name"], TYPES.get(m["type"], m["type"]))
+                for m in f["fields"])
+        rows.append("| `%s` | %s | %s |" % (
+            f["name"], kind_text, f["since"] or "all"))
+    return "\n".join(rows) + "\n"
+
+
+def render(text, kind):
+    pattern = re.compile(r"(<!-- fields:%s -->\n).*?(<!-- /fields:%s -->)"
+                         % (kind, kind), re.S)
+    if not pattern.search(text):
+        raise SystemExit("no markers for %s" % kind)
+    return pattern.sub(lambda m: m.group(1) + table(kind) + m.group(2),
+                       text)
+
+
+def main():
+    check = "--check" in sys.argv[1:]
+    stale = []
+    for path in sorted(set(DOCS.values())):
+        doc = ROOT / path
+        text = doc.read_text()
+        new = text
+        for kind, where in DOCS.items():
+            if where == path:
+                new = render(new, kind)
+        if new != text:
+            stale.append(path)
+            if not check:
+                doc.write_text(new)
+    if check and stale:
+        print("out of date with the engine's table: %s (run %s)"
+              % (", ".join(stale), "scripts/config_fields_doc.py"))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
