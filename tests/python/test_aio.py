@@ -321,3 +321,31 @@ def test_reconnect_coroutine_callbacks(nats_server):
         await nc.close()
 
     asyncio.run(main())
+
+
+def test_the_connection_keeps_its_subscriptions(nats_server):
+    """nats-py style: ``await nc.subscribe(subject, cb=...)`` without
+    keeping the result, and the responder keeps answering after a garbage
+    collection; an unreferenced pulled subscription keeps its interest."""
+    import gc
+
+    async def main():
+        nc = await aio.connect(nats_server.url)
+        other = await aio.connect(nats_server.url)
+
+        async def responder(msg):
+            await msg.respond(msg.data.upper())
+
+        await nc.subscribe("keep.svc", cb=responder)
+        await nc.subscribe("keep.pull")
+        await nc.flush()
+        gc.collect()
+        for i in range(3):
+            reply = await other.request("keep.svc", b"hi", timeout=2)
+            assert reply.data == b"HI"
+            gc.collect()
+        with pytest.raises(jetwire.TimeoutError):
+            await other.request("keep.pull", b"x", timeout=0.3)
+        await other.close()
+        await nc.close()
+    run(main())

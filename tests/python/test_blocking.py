@@ -285,3 +285,41 @@ def test_lame_duck_and_discovered_callbacks(server_factory):
         "lame_duck", "disconnected", "reconnected"]
     assert conn.connected_url == nodes[1].url
     conn.close()
+
+
+def test_the_connection_keeps_its_subscriptions(nats_server):
+    """As in nats.go and nats-py, a subscription nobody references stays
+    until it is unsubscribed or its connection closes: its interest is not
+    dropped by the garbage collector (a silent responder was
+    NoResponders)."""
+    import gc
+    nc = jetwire.connect(nats_server.url)
+    other = jetwire.connect(nats_server.url)
+    nc.subscribe("kept.pull")
+    answered = []
+    nc.subscribe("kept.cb", cb=lambda m: (answered.append(m.data),
+                                          m.respond(b"ok")))
+    nc.flush()
+    gc.collect()
+    with pytest.raises(jetwire.TimeoutError):  # heard, not answered
+        other.request("kept.pull", b"x", timeout=0.3)
+    assert other.request("kept.cb", b"y", timeout=2).data == b"ok"
+    assert answered == [b"y"]
+    # Unsubscribing lets it go: then nobody listens.
+    sub = nc.subscribe("kept.gone")
+    sub.unsubscribe()
+    del sub
+    gc.collect()
+    nc.flush()
+    with pytest.raises(jetwire.NoRespondersError):
+        other.request("kept.gone", b"z", timeout=2)
+    # Many ended subscriptions do not pile up in the connection.
+    for i in range(300):
+        nc.subscribe("kept.many.%d" % i).unsubscribe(limit=1)
+        nc.publish("kept.many.%d" % i, b"")
+    nc.flush()
+    for i in range(300):
+        nc.subscribe("kept.more.%d" % i).close()
+    assert len(nc._held) < 300
+    other.close()
+    nc.close()

@@ -485,6 +485,7 @@ class Subscription:
         # not pin the connection, or an unclosed one could never be
         # collected.
         self._conn = conn if cb is None else None
+        self._owner = weakref.ref(conn)  # to be let go by (_release)
         self._state = conn._state
         self._handle = handle
         self.subject = subject
@@ -554,7 +555,13 @@ class Subscription:
         if limit:
             _check(lib.jw_sub_auto_unsubscribe(handle, limit))
         else:
+            self._let_go()
             _check(lib.jw_sub_unsubscribe(handle))
+
+    def _let_go(self) -> None:
+        conn = self._owner()
+        if conn is not None:
+            conn._release(self)
 
     def drain(self) -> None:
         """Unsubscribe but keep what is on the way; returns at once."""
@@ -589,6 +596,7 @@ class Subscription:
     def close(self) -> None:
         """Unsubscribe if needed and release the handle (idempotent)."""
         self._state.callback_subs.pop(id(self), None)
+        self._let_go()
         self._finalizer()
 
     def __enter__(self) -> "Subscription":
@@ -681,6 +689,30 @@ class _ConnectionState:
     _state: "_ConnState"
     # What publish returns: None here, a finished future in asyncio.
     _done: Any = None
+    # The subscriptions this connection keeps (_hold); each Connection's
+    # __init__ makes the dict.
+    _held: Dict[int, Any]
+    _prune_at = 64
+
+    def _hold(self, sub: Any) -> None:
+        """Keep sub until it is closed or unsubscribed, as nats.go and
+        nats-py keep theirs: a subscription nobody else references still
+        receives, and its callback still runs. The connection object holds
+        them (not its state, which the dispatcher thread reaches), so an
+        unclosed connection nobody references can still be collected. Ended
+        subscriptions (auto-unsubscribed, drained) are let go whenever the
+        count has doubled since the last look."""
+        held = self._held
+        held[id(sub)] = sub
+        if len(held) >= self._prune_at:
+            for key, s in list(held.items()):
+                if not s._finalizer.alive or \
+                        not lib.jw_sub_is_valid(s._handle):
+                    del held[key]
+            self._prune_at = max(64, 2 * len(held))
+
+    def _release(self, sub: Any) -> None:
+        self._held.pop(id(sub), None)
 
     def publish(self, subject: str, payload: Payload = b"",
                 reply: Optional[str] = None, headers: HeadersIn = None,
@@ -863,6 +895,7 @@ class Connection(_ConnectionState):
         conn_p = ffi.new("jw_conn **")
         _check(lib.jw_conn_connect(_servers(servers), opts, conn_p))
         self._state = _ConnState(conn_p[0], self)
+        self._held = {}
         self._finalizer = weakref.finalize(self, _ConnState.shutdown,
                                            self._state)
         _register_callbacks(self._state, options)
@@ -907,6 +940,7 @@ class Connection(_ConnectionState):
         handle = _subscribe(self._h(), subject, queue, cb,
                             pending_msgs_limit, pending_bytes_limit)
         sub = Subscription(self, handle, subject, queue, cb)
+        self._hold(sub)
         if cb is not None:
             self._state.callback_subs[id(sub)] = sub
             self._state.start_dispatcher()
@@ -946,12 +980,14 @@ class Connection(_ConnectionState):
             # Let the dispatcher hand callbacks what arrived before closing.
             self._state.thread.join(timeout=5.0)
         self._finalizer()
+        self._held.clear()  # what they hold stays readable to their owners
         self._report_closed()
         _check(st)
 
     def close(self) -> None:
         """Close at once. Closing twice is harmless."""
         self._finalizer()
+        self._held.clear()
         self._report_closed()
 
     def _report_closed(self) -> None:

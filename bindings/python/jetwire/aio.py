@@ -255,6 +255,7 @@ class Subscription:
         if limit:
             _check(lib.jw_sub_auto_unsubscribe(self._handle, limit))
         else:
+            self._conn._release(self)
             _check(lib.jw_sub_unsubscribe(self._handle))
             self._fill()
 
@@ -277,6 +278,7 @@ class Subscription:
         if self._task is not None:
             self._task.cancel()
         self._conn._unwatch(self)
+        self._conn._release(self)
         self._finalizer()
         self._ended = error_for("INVALID_SUBSCRIPTION",
                                 "subscription was closed")
@@ -297,7 +299,7 @@ class Connection(_ConnectionState):
         # freed by its gc), not a Msg: JetStream publishes parse it in C.
         self._raw_replies: Set[int] = set()
         self._watched: Dict[int, "Union[Subscription, KeyWatcher]"] = {}
-        self._subs: "weakref.WeakSet[Subscription]" = weakref.WeakSet()
+        self._held = {}  # the subscriptions it keeps (_hold)
         self._fd = -1
         # Out cells for jw_conn_request_poll, jw_conn_next_event and
         # request ids, used on the loop's thread only.
@@ -438,7 +440,7 @@ class Connection(_ConnectionState):
         handle = _subscribe(self._h(), subject, queue, cb,
                             pending_msgs_limit, pending_bytes_limit)
         sub = Subscription(self, handle, subject, queue, cb)
-        self._subs.add(sub)
+        self._hold(sub)
         return sub
 
     # -- round trips and lifetime ----------------------------------------
@@ -463,9 +465,10 @@ class Connection(_ConnectionState):
             None, lib.jw_conn_drain, handle,
             -1 if timeout is None else _ms(timeout))
         # Hand callback subscriptions what was queued before the close.
-        for sub in list(self._subs):
+        subs = list(self._held.values())
+        for sub in subs:
             sub._fill()
-        tasks = [s._task for s in list(self._subs) if s._task is not None]
+        tasks = [s._task for s in subs if s._task is not None]
         if tasks:
             await asyncio.wait(tasks, timeout=5.0)
         await self.close()
@@ -476,7 +479,7 @@ class Connection(_ConnectionState):
         """Close at once; closing twice is harmless."""
         if self._fd >= 0 and self._state.handle is not None:
             self._loop.remove_reader(self._fd)
-        for sub in list(self._subs):
+        for sub in list(self._held.values()):
             sub.close()
         for fut in self._requests.values():
             if not fut.done():
