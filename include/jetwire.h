@@ -238,6 +238,10 @@ typedef enum jw_event_kind {
     JW_EVENT_LAME_DUCK = 6
 } jw_event_kind;
 
+/* "DISCONNECTED", "RECONNECTED", "CLOSED", "ERROR", "DISCOVERED_SERVERS",
+ * "LAME_DUCK"; NULL for a value that is no kind (static text). */
+JW_EXTERN const char *jw_event_kind_name(jw_event_kind kind);
+
 /* An event handler. Runs on the loop thread; ev is borrowed for the call. */
 typedef void (*jw_event_cb)(jw_conn *conn, const jw_event *ev, void *arg);
 
@@ -265,6 +269,9 @@ typedef enum jw_conn_status {
     JW_CONN_DRAINING_PUBS = 5,
     JW_CONN_CLOSED = 6
 } jw_conn_status;
+/* "CONNECTING", "CONNECTED", "RECONNECTING", "DRAINING_SUBS",
+ * "DRAINING_PUBS", "CLOSED"; NULL for another value (static text). */
+JW_EXTERN const char *jw_conn_status_name(jw_conn_status status);
 
 /* Connect to the first reachable server of `servers` (one URL or a
  * comma-separated list; NULL means the `servers` option, or
@@ -396,6 +403,10 @@ typedef enum jw_stat {
     JW_STAT_OUT_BYTES = 3,
     JW_STAT_RECONNECTS = 4
 } jw_stat;
+/* "in_msgs", "in_bytes", "out_msgs", "out_bytes", "reconnects": the
+ * stats are numbered from 0 and jw_stat_name gives NULL past the last, so
+ * a binding can list them all. */
+JW_EXTERN const char *jw_stat_name(jw_stat which);
 /* One counter; 0 for an unknown stat or a NULL connection. */
 JW_EXTERN uint64_t jw_conn_stat(const jw_conn *conn, jw_stat which);
 
@@ -970,6 +981,8 @@ typedef enum jw_kv_op {
     JW_KV_DEL = 2,
     JW_KV_PURGE = 3
 } jw_kv_op;
+/* "PUT", "DEL", "PURGE"; NULL for another value (static text). */
+JW_EXTERN const char *jw_kv_op_name(jw_kv_op op);
 
 JW_EXTERN jw_status jw_js_kv_create(jw_js *js, const char *config_json,
                                     jw_kv **out);
@@ -1076,6 +1089,10 @@ enum {
     JW_KV_META_ONLY = 4, /* values left out */
     JW_KV_UPDATES_ONLY = 8
 };
+/* The option name of one watch flag ("include_history", "ignore_deletes",
+ * "meta_only", "updates_only"), NULL for a value that is no single flag:
+ * the flags are the powers of two from 1 up to the first NULL. */
+JW_EXTERN const char *jw_kv_watch_flag_name(int flag);
 JW_EXTERN jw_status jw_kv_watch(jw_kv *kv, const char *keys, int flags,
                                 jw_kv_watcher **out);
 /* The next entry (owned by the caller), NULL once for the marker;

@@ -373,6 +373,20 @@ TEST(null_handles)
         jw_js_free(NULL);
         CHECK_STATUS(jw_js_account_info(NULL, &json), JW_EINVAL);
         CHECK_STATUS(jw_js_config_fields(NULL, &json), JW_EINVAL);
+        /* The enums' names: NULL outside the enum, never a crash. */
+        CHECK(jw_event_kind_name((jw_event_kind)0) == NULL);
+        CHECK_STR(jw_event_kind_name(JW_EVENT_LAME_DUCK), "LAME_DUCK");
+        CHECK(jw_conn_status_name((jw_conn_status)99) == NULL);
+        CHECK_STR(jw_conn_status_name(JW_CONN_DRAINING_PUBS),
+                  "DRAINING_PUBS");
+        CHECK(jw_stat_name((jw_stat)-1) == NULL);
+        CHECK_STR(jw_stat_name(JW_STAT_RECONNECTS), "reconnects");
+        CHECK(jw_stat_name((jw_stat)(JW_STAT_RECONNECTS + 1)) == NULL);
+        CHECK(jw_kv_op_name((jw_kv_op)0) == NULL);
+        CHECK_STR(jw_kv_op_name(JW_KV_PURGE), "PURGE");
+        CHECK(jw_kv_watch_flag_name(3) == NULL);
+        CHECK_STR(jw_kv_watch_flag_name(JW_KV_UPDATES_ONLY), "updates_only");
+        CHECK(jw_kv_watch_flag_name(JW_KV_UPDATES_ONLY * 2) == NULL);
         CHECK_STATUS(jw_js_config_fields("stream", NULL), JW_EINVAL);
         CHECK_STATUS(jw_js_stream_create(NULL, "{}", &json), JW_EINVAL);
         CHECK_STATUS(jw_js_stream_update(NULL, "{}", &json), JW_EINVAL);
