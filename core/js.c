@@ -64,6 +64,7 @@ jw_status jw_js_new(jw_conn *conn, jw_js **out)
     jw_js *js = calloc(1, sizeof(*js));
     if (!js)
         return jw__fail(JW_ENO_MEMORY, "out of memory");
+    atomic_init(&js->refs, 1);
     js->conn = conn;
     jw__conn_ref(conn);
     strcpy(js->prefix, "$JS.API");
@@ -147,9 +148,20 @@ static void done_free(jw__js_done *d)
     free(d);
 }
 
+void jw__js_ref(jw_js *js)
+{
+    atomic_fetch_add_explicit(&js->refs, 1, memory_order_relaxed);
+}
+
 void jw_js_free(jw_js *js)
 {
-    if (!js)
+    if (js)
+        jw__js_release(js);
+}
+
+void jw__js_release(jw_js *js)
+{
+    if (atomic_fetch_sub_explicit(&js->refs, 1, memory_order_acq_rel) != 1)
         return;
     /* After jw_sub_free no ack handler runs any more. */
     jw_sub_free(js->ack_sub);

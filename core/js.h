@@ -13,6 +13,10 @@
 #include <jansson.h>
 
 struct jw_js {
+    /* The user's reference and one per handle made through it (consumer,
+     * ordered consumer, bucket), so that handles may be freed in any
+     * order. */
+    atomic_int refs;
     jw_conn *conn; /* referenced */
     char prefix[128]; /* "$JS.API" or "$JS.<domain>.API" */
     int64_t timeout_ms;
@@ -35,9 +39,17 @@ struct jw_js {
 };
 
 struct jw_consumer {
-    jw_js *js;
+    atomic_int refs; /* the user's and each jw_consume's */
+    jw_js *js;       /* referenced */
     char *stream, *name;
 };
+
+/* A reference on a context or a consumer handle; releasing the last one
+ * frees it (and releases what it references). */
+void jw__js_ref(jw_js *js);
+void jw__js_release(jw_js *js);
+void jw__consumer_ref(jw_consumer *c);
+void jw__consumer_release(jw_consumer *c);
 
 /* Server version "2.9.10" as 20910 (0 when unknown). */
 int jw__js_version_parse(const char *text);

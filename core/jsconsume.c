@@ -12,7 +12,7 @@
 #include <string.h>
 
 struct jw_consume {
-    jw_consumer *consumer; /* borrowed: must outlive this */
+    jw_consumer *consumer; /* referenced */
     jw_sub *sub;
     char inbox[64];
     char next_subject[700];
@@ -66,6 +66,7 @@ jw_status jw_consumer_consume(jw_consumer *c, int batch, int64_t max_bytes,
     if (!cc)
         return jw__fail(JW_ENO_MEMORY, "out of memory");
     cc->consumer = c;
+    jw__consumer_ref(c);
     cc->batch = batch;
     cc->max_bytes = max_bytes;
     cc->expires_ms = expires_ms;
@@ -217,5 +218,6 @@ void jw_consume_free(jw_consume *cc)
     if (!cc)
         return;
     jw_sub_free(cc->sub);
+    jw__consumer_release(cc->consumer);
     free(cc);
 }

@@ -473,7 +473,9 @@ static jw_status new_handle(jw_js *js, const char *stream, const char *name,
 {
     jw_consumer *c = calloc(1, sizeof(*c));
     if (c) {
+        atomic_init(&c->refs, 1);
         c->js = js;
+        jw__js_ref(js);
         c->stream = strdup(stream);
         c->name = strdup(name);
     }
@@ -485,13 +487,25 @@ static jw_status new_handle(jw_js *js, const char *stream, const char *name,
     return JW_OK;
 }
 
-void jw_consumer_free(jw_consumer *c)
+void jw__consumer_ref(jw_consumer *c)
 {
-    if (!c)
+    atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+}
+
+void jw__consumer_release(jw_consumer *c)
+{
+    if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
         return;
+    jw__js_release(c->js);
     free(c->stream);
     free(c->name);
     free(c);
+}
+
+void jw_consumer_free(jw_consumer *c)
+{
+    if (c)
+        jw__consumer_release(c);
 }
 
 const char *jw_consumer_name(const jw_consumer *c)

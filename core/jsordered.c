@@ -13,7 +13,7 @@
 #include <string.h>
 
 struct jw_ordered {
-    jw_js *js; /* borrowed: must outlive this */
+    jw_js *js; /* referenced */
     char *stream;
     json_t *config; /* wire form, deliver_subject rewritten per reset */
     char *name;     /* the current server consumer, NULL when none */
@@ -151,6 +151,7 @@ jw_status jw_js_ordered_consumer(jw_js *js, const char *stream,
         return jw__fail(JW_ENO_MEMORY, "out of memory");
     }
     oc->js = js;
+    jw__js_ref(js);
     oc->config = cfg;
     oc->heartbeat_ms = hb_ns / 1000000;
     st = create(oc);
@@ -261,6 +262,7 @@ void jw_ordered_free(jw_ordered *oc)
         return;
     drop_consumer(oc);
     json_decref(oc->config);
+    jw__js_release(oc->js);
     free(oc->stream);
     free(oc);
 }

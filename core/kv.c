@@ -17,7 +17,8 @@
 #define KV_SUBJECT_MAX 512
 
 struct jw_kv {
-    jw_js *js; /* borrowed: must outlive the bucket handle */
+    atomic_int refs; /* the user's and each watcher's */
+    jw_js *js;       /* referenced */
     char *bucket;
     char stream[300];  /* KV_<bucket> */
     char prefix[300];  /* $KV.<bucket>. */
@@ -34,7 +35,7 @@ struct jw_kv_entry {
 };
 
 struct jw_kv_watcher {
-    jw_kv *kv;
+    jw_kv *kv; /* referenced */
     jw_ordered *oc;
     int flags;
     uint64_t initial, received;
@@ -106,7 +107,9 @@ static jw_status kv_new(jw_js *js, const char *bucket, jw_kv **out)
         free(kv);
         return jw__fail(JW_ENO_MEMORY, "out of memory");
     }
+    atomic_init(&kv->refs, 1);
     kv->js = js;
+    jw__js_ref(js);
     snprintf(kv->stream, sizeof kv->stream, "KV_%s", bucket);
     snprintf(kv->prefix, sizeof kv->prefix, "$KV.%s.", bucket);
     kv->prefix_len = strlen(kv->prefix);
@@ -291,12 +294,19 @@ jw_status jw_js_kv_names(jw_js *js, char **names_json)
     return *names_json ? JW_OK : jw__fail(JW_ENO_MEMORY, "out of memory");
 }
 
-void jw_kv_free(jw_kv *kv)
+static void kv_release(jw_kv *kv)
 {
-    if (!kv)
+    if (atomic_fetch_sub_explicit(&kv->refs, 1, memory_order_acq_rel) != 1)
         return;
+    jw__js_release(kv->js);
     free(kv->bucket);
     free(kv);
+}
+
+void jw_kv_free(jw_kv *kv)
+{
+    if (kv)
+        kv_release(kv);
 }
 
 const char *jw_kv_bucket(const jw_kv *kv)
@@ -792,6 +802,7 @@ jw_status jw_kv_watch(jw_kv *kv, const char *keys, int flags,
         free(w);
         return st;
     }
+    atomic_fetch_add_explicit(&kv->refs, 1, memory_order_relaxed);
     w->initial = flags & JW_KV_UPDATES_ONLY ? 0 : jw__ordered_initial(w->oc);
     w->marker_due = w->initial == 0;
     *out = w;
@@ -860,6 +871,7 @@ void jw_kv_watcher_free(jw_kv_watcher *w)
     if (!w)
         return;
     jw_ordered_free(w->oc);
+    kv_release(w->kv);
     free(w);
 }
 

@@ -16,7 +16,12 @@
  *  - Ownership: what jw_*_new, jw_conn_connect, jw_*_next, jw_*_request and
  *    jw_unpack return belongs to the caller and is released with the
  *    matching jw_*_free, which accepts NULL. Getters return borrowed views
- *    that stay valid while their owner lives.
+ *    that stay valid while their owner lives. A handle made through
+ *    another keeps it alive (a JetStream context its connection; a consumer,
+ *    ordered consumer or bucket its context; a jw_consume its consumer; a
+ *    watcher or key lister its bucket), so handles may be freed in any
+ *    order; a handle whose connection was closed reports
+ *    JW_ECONNECTION_CLOSED.
  *  - Durations are milliseconds (int64_t). A negative timeout means "wait
  *    forever"; zero means "do not wait".
  *  - Threads: unless a function says otherwise it may be called from any
@@ -659,7 +664,7 @@ JW_EXTERN void jw_free(void *p);
  * 0 when the last failing JetStream call was not a server API error. */
 JW_EXTERN int jw_js_last_err_code(void);
 
-/* A JetStream context on conn (which must outlive it). Options, set before
+/* A JetStream context on conn (which it keeps alive). Options, set before
  * the context is shared between threads:
  *   string domain        JetStream domain: API prefix "$JS.<domain>.API"
  *   string prefix        API prefix (default "$JS.API"); not with domain
@@ -677,8 +682,8 @@ JW_EXTERN jw_status jw_js_set_str(jw_js *js, const char *name,
 JW_EXTERN jw_status jw_js_set_int(jw_js *js, const char *name,
                                   int64_t value);
 /* Release the context. Async publishes still in flight are forgotten.
- * Free the jw_consumer, jw_consume and jw_ordered handles made through it
- * first. Accepts NULL. */
+ * Handles made through it keep it alive until they are freed too. Accepts
+ * NULL. */
 JW_EXTERN void jw_js_free(jw_js *js);
 
 /* The engine's table of configuration fields for kind "stream",
@@ -877,7 +882,7 @@ JW_EXTERN int jw_consumer_fetch(jw_consumer *c, jw_msg **msgs, int batch,
  * when neither a message nor a heartbeat came for two heartbeats, the
  * requests are made again (after a server restart, a reconnect). All of it
  * runs inside jw_consume_next, in the caller's thread: nothing is asked
- * for while nobody pulls. The consumer handle must outlive the jw_consume.
+ * for while nobody pulls. The jw_consume keeps its consumer handle alive.
  *
  * jw_consume_next takes up to max messages into msgs[], waiting up to
  * timeout_ms (< 0: until one comes) for the first; returns the count (0
@@ -903,7 +908,7 @@ JW_EXTERN void jw_consume_free(jw_consume *cc);
  * reconnect). config_json (may be NULL) may set only deliver_policy,
  * opt_start_seq, opt_start_time, filter_subject, headers_only,
  * replay_policy, idle_heartbeat (ms, default 5000) and description; the
- * other fields give JW_EINVAL. The context must outlive the handle.
+ * other fields give JW_EINVAL. The handle keeps its context alive.
  *
  * jw_ordered_next works like jw_consume_next (0 when nothing came within
  * timeout_ms); flow-control replies and resets happen inside it, so it
@@ -963,7 +968,7 @@ JW_EXTERN void jw_js_meta_free(jw_js_meta *m);
  * (jw_js_config_fields "bucket"); other fields are refused (JW_EINVAL), a
  * field newer than the connected server is JW_ENOT_SUPPORTED. Bucket names
  * are letters, digits, '_' and '-'; keys letters, digits and -/_=. without
- * an empty token. A bucket handle borrows its jw_js: free it first.
+ * an empty token. A bucket handle keeps its jw_js alive.
  *
  * An entry's revision is the stream sequence of its message; created is
  * the time it was stored (ns since the epoch); delta, in watches and
