@@ -49,6 +49,11 @@ const char *jw_version(void)
     return JW_VERSION_STRING;
 }
 
+int jw_version_number(void)
+{
+    return JW_VERSION_NUMBER;
+}
+
 int64_t jw__now_us(void)
 {
     struct timespec ts;

@@ -52,9 +52,16 @@ extern "C" {
 #define JW_VERSION_MINOR 1
 #define JW_VERSION_PATCH 0
 #define JW_VERSION_STRING "0.1.0"
+/* major * 10000 + minor * 100 + patch, for comparisons: 0.1.0 is 100. */
+#define JW_VERSION_NUMBER                                                     \
+    (JW_VERSION_MAJOR * 10000 + JW_VERSION_MINOR * 100 + JW_VERSION_PATCH)
 
 /* The library's version string, for example "0.1.0". */
 JW_EXTERN const char *jw_version(void);
+/* The library's JW_VERSION_NUMBER, as built: compare it with the header's
+ * to learn whether the program runs on the library it was compiled
+ * against. */
+JW_EXTERN int jw_version_number(void);
 
 /* ------------------------------------------------------------------------
  * Status codes

@@ -373,6 +373,13 @@ TEST(null_handles)
         jw_js_free(NULL);
         CHECK_STATUS(jw_js_account_info(NULL, &json), JW_EINVAL);
         CHECK_STATUS(jw_js_config_fields(NULL, &json), JW_EINVAL);
+        /* The version in its two forms agrees with the header. */
+        CHECK_EQ_INT(jw_version_number(), JW_VERSION_NUMBER);
+        char want[32];
+        snprintf(want, sizeof want, "%d.%d.%d", JW_VERSION_MAJOR,
+                 JW_VERSION_MINOR, JW_VERSION_PATCH);
+        CHECK_STR(jw_version(), want);
+        CHECK_STR(JW_VERSION_STRING, want);
         /* The enums' names: NULL outside the enum, never a crash. */
         CHECK(jw_event_kind_name((jw_event_kind)0) == NULL);
         CHECK_STR(jw_event_kind_name(JW_EVENT_LAME_DUCK), "LAME_DUCK");
