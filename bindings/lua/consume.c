@@ -268,7 +268,8 @@ static int l_ordered_consumer(lua_State *L)
     ljw_js *j = luaL_checkudata(L, 1, LJW_JS);
     const char *stream = ljw_check_string(L, 2, NULL);
     lua_settop(L, 3);
-    const char *cfg = lua_isnil(L, 3) ? NULL : ljw_config_json(L, 3, 3);
+    const char *cfg =
+        lua_isnil(L, 3) ? NULL : ljw_config_json(L, 3, "consumer");
     if (!j->js)
         return ljw_fail_code(L, "INVALID_ARG",
                              "JetStream context was released");

@@ -43,6 +43,7 @@ build = {
                 "bindings/lua/consume.c",
                 "bindings/lua/kv.c",
                 "core/status.c",
+                "core/names.c",
                 "core/parser.c",
                 "core/subject.c",
                 "core/headers.c",

@@ -342,6 +342,7 @@ static const luaL_Reg functions[] = {
     {"is_array", ljw_is_array},
     {"bin", ljw_bin},
     {"is_bin", ljw_is_bin},
+    {"config_fields", ljw_config_fields},
     {NULL, NULL},
 };
 

@@ -5,34 +5,23 @@
  *
  * Continuous and ordered consumption are in consume.c.
  *
- * Configurations are Lua tables encoded to the engine's JSON (the server's
- * field names) with durations converted from seconds to milliseconds; the
- * "config" of info replies comes back with durations in seconds. A
- * consumer pins its context, a context pins its connection (first user
- * values), and a consumer (or a KV bucket, kv.c) retains the context's
- * jw_js, which a close frees only after the last of them: the engine's
- * handles are released in a valid order whatever Lua closes first.
+ * Configurations are Lua tables turned into JSON generically and handed to
+ * the engine, which owns the fields (jw_js_config_fields: names, types,
+ * the server version each needs) and the units: every context made here
+ * has the duration_unit "s", so durations cross in seconds both ways and
+ * nothing is converted here. A consumer pins its context, a context pins
+ * its connection (first user values), and a consumer (or a KV bucket,
+ * kv.c) retains the context's jw_js, which a close frees only after the
+ * last of them: the engine's handles are released in a valid order
+ * whatever Lua closes first.
  */
 #include <jansson.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ljw.h"
-
-/* Fields that are durations: seconds in Lua, milliseconds in the engine. */
-static const char *const duration_fields[] = {
-    "max_age", "duplicate_window", "ack_wait", "idle_heartbeat",
-    "inactive_threshold", "max_expires", "backoff", NULL,
-};
-
-static int is_duration(const char *key)
-{
-    for (int i = 0; duration_fields[i]; i++)
-        if (strcmp(key, duration_fields[i]) == 0)
-            return 1;
-    return 0;
-}
 
 static void free_json(void *p)
 {
@@ -51,32 +40,112 @@ static void free_c(void *p)
 
 /* ------------------------------------------------------------------------
  * Lua tables to JSON
+ *
+ * A table is an array when it has a sequence part or is marked with
+ * jetwire.array (JSON arrays the binding returns are marked, so they go
+ * back as arrays); otherwise an object. An empty unmarked table is thus
+ * an object ({}: metadata = {} is an empty map), except where the
+ * engine's table of fields says the field is an array (type "strings" or
+ * "durations": subjects, backoff, filter_subjects, ...): there it is [].
+ * jetwire.null is JSON null.
  */
 
-static json_t *encode(lua_State *L, int idx, int arg, int depth, int ms);
+#define LJW_ARRAY_FIELDS "jetwire.config_array_fields"
 
-static json_t *encode_number(lua_State *L, int idx, int arg, int ms)
+/* Add the array fields of the engine's field list fl (a JSON array) to
+ * the set at set_idx, under path prefix. */
+static void add_array_fields(lua_State *L, int set_idx, json_t *fl,
+                             const char *prefix)
 {
-    if (lua_isinteger(L, idx) && !ms)
+    size_t i;
+    json_t *f;
+    json_array_foreach(fl, i, f)
+    {
+        const char *name = json_string_value(json_object_get(f, "name"));
+        const char *type = json_string_value(json_object_get(f, "type"));
+        if (!name || !type)
+            continue;
+        char path[256];
+        snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "",
+                 name);
+        if (strcmp(type, "strings") == 0 || strcmp(type, "durations") == 0) {
+            lua_pushboolean(L, 1);
+            lua_setfield(L, set_idx, path);
+        }
+        json_t *members = json_object_get(f, "fields");
+        if (json_is_array(members))
+            add_array_fields(L, set_idx, members, path);
+    }
+}
+
+/* Push the set of the array fields ("a", "a.b" inside objects) of the
+ * engine's configurations of kind, read once from jw_js_config_fields. */
+static void push_array_fields(lua_State *L, const char *kind)
+{
+    if (lua_getfield(L, LUA_REGISTRYINDEX, LJW_ARRAY_FIELDS) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, LJW_ARRAY_FIELDS);
+    }
+    if (lua_getfield(L, -1, kind) == LUA_TTABLE) {
+        lua_remove(L, -2);
+        return;
+    }
+    lua_pop(L, 1);
+    lua_newtable(L);
+    char *text = NULL;
+    if (jw_js_config_fields(kind, &text) == JW_OK) {
+        json_t *fl = json_loads(text, 0, NULL);
+        jw_free(text);
+        if (json_is_array(fl))
+            add_array_fields(L, lua_gettop(L), fl, "");
+        json_decref(fl);
+    }
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, kind);
+    lua_remove(L, -2);
+}
+
+typedef struct encoder {
+    lua_State *L;
+    int arg;     /* the argument errors name */
+    int arrays;  /* stack index of the engine's array fields of the kind */
+    char path[256]; /* the field being encoded, "a.b" inside objects */
+    int in_array;   /* inside an array: no field path */
+} encoder;
+
+static json_t *encode(encoder *e, int idx, int depth);
+
+static json_t *encode_number(encoder *e, int idx)
+{
+    lua_State *L = e->L;
+    if (lua_isinteger(L, idx))
         return json_integer(lua_tointeger(L, idx));
     double v = lua_tonumber(L, idx);
     if (!isfinite(v))
-        luaL_argerror(L, arg, "configuration numbers must be finite");
-    if (ms) {
-        double m = floor(v * 1000.0 + 0.5);
-        if (m > 9e15 || m < -9e15)
-            luaL_argerror(L, arg, "duration out of range");
-        return json_integer((json_int_t)m);
-    }
+        luaL_argerror(L, e->arg, "configuration numbers must be finite");
     if (v == floor(v) && fabs(v) < 9e15)
         return json_integer((json_int_t)v);
     return json_real(v);
 }
 
-static json_t *encode_table(lua_State *L, int idx, int arg, int depth, int ms)
+/* Whether the engine's table says the field being encoded is an array. */
+static int array_field(encoder *e)
 {
+    if (e->in_array || !e->path[0] || !e->arrays)
+        return 0;
+    int t = lua_getfield(e->L, e->arrays, e->path);
+    lua_pop(e->L, 1);
+    return t != LUA_TNIL;
+}
+
+static json_t *encode_table(encoder *e, int idx, int depth)
+{
+    lua_State *L = e->L;
     if (depth > 16)
-        luaL_argerror(L, arg, "configuration nested too deeply");
+        luaL_argerror(L, e->arg, "configuration nested too deeply");
+    luaL_checkstack(L, 6, "jetwire: configuration");
     lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
     int as_array = n > 0;
     if (!as_array) {
@@ -86,16 +155,25 @@ static json_t *encode_table(lua_State *L, int idx, int arg, int depth, int ms)
         as_array = lua_toboolean(L, -1);
         lua_pop(L, 1);
     }
+    if (!as_array) {
+        lua_pushnil(L);
+        if (lua_next(L, idx))
+            lua_pop(L, 2); /* not empty: an object */
+        else
+            as_array = array_field(e);
+    }
     json_t *out = as_array ? json_array() : json_object();
     void **slot = ljw_box_new(L, free_json); /* until handed to the parent */
     *slot = out;
     if (!out)
         luaL_error(L, "out of memory");
+    size_t base = strlen(e->path);
+    int was_in_array = e->in_array;
     if (as_array) {
+        e->in_array = 1;
         for (lua_Integer i = 1; i <= n; i++) {
             lua_rawgeti(L, idx, i);
-            json_array_append_new(out, encode(L, lua_gettop(L), arg, depth + 1,
-                                              ms));
+            json_array_append_new(out, encode(e, lua_gettop(L), depth + 1));
             lua_pop(L, 1);
         }
         lua_pushnil(L);
@@ -103,46 +181,57 @@ static json_t *encode_table(lua_State *L, int idx, int arg, int depth, int ms)
             lua_pop(L, 1);
             if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 ||
                 lua_tointeger(L, -1) > n)
-                luaL_argerror(L, arg, "array with non-sequence keys");
+                luaL_argerror(L, e->arg, "array with non-sequence keys");
         }
     } else {
         lua_pushnil(L);
         while (lua_next(L, idx)) {
             if (lua_type(L, -2) != LUA_TSTRING)
-                luaL_argerror(L, arg, "configuration keys must be strings");
-            const char *key = lua_tostring(L, -2);
-            int dur = depth == 0 && is_duration(key);
-            if (depth == 0 && strcmp(key, "durable") == 0)
-                key = "durable_name";
-            json_object_set_new(out, key,
-                                encode(L, lua_gettop(L), arg, depth + 1, dur));
+                luaL_argerror(L, e->arg, "configuration keys must be strings");
+            size_t klen;
+            const char *key = lua_tolstring(L, -2, &klen);
+            if (strlen(key) != klen)
+                luaL_argerror(L, e->arg, "configuration keys must not "
+                                         "contain NUL");
+            snprintf(e->path + base, sizeof e->path - base, "%s%s",
+                     base ? "." : "", key);
+            if (json_object_set_new(out, key,
+                                    encode(e, lua_gettop(L), depth + 1)))
+                luaL_argerror(L, e->arg, "configuration keys must be UTF-8");
+            e->path[base] = 0;
             lua_pop(L, 1);
         }
     }
+    e->in_array = was_in_array;
     *slot = NULL;
     lua_pop(L, 1);
     return out;
 }
 
-static json_t *encode(lua_State *L, int idx, int arg, int depth, int ms)
+static json_t *encode(encoder *e, int idx, int depth)
 {
+    lua_State *L = e->L;
     switch (lua_type(L, idx)) {
     case LUA_TBOOLEAN:
         return json_boolean(lua_toboolean(L, idx));
     case LUA_TNUMBER:
-        return encode_number(L, idx, arg, ms);
+        return encode_number(e, idx);
     case LUA_TSTRING: {
         size_t len;
         const char *s = lua_tolstring(L, idx, &len);
         json_t *j = json_stringn(s, len);
         if (!j)
-            luaL_argerror(L, arg, "configuration strings must be UTF-8");
+            luaL_argerror(L, e->arg, "configuration strings must be UTF-8");
         return j;
     }
     case LUA_TTABLE:
-        return encode_table(L, idx, arg, depth, ms);
+        return encode_table(e, idx, depth);
+    case LUA_TLIGHTUSERDATA:
+        if (lua_touserdata(L, idx) == NULL) /* jetwire.null */
+            return json_null();
+        /* fall through */
     default:
-        luaL_argerror(L, arg,
+        luaL_argerror(L, e->arg,
                       lua_pushfstring(L, "a %s cannot be in a configuration",
                                       luaL_typename(L, idx)));
         return NULL;
@@ -150,20 +239,33 @@ static json_t *encode(lua_State *L, int idx, int arg, int depth, int ms)
 }
 
 /* The table at idx as JSON text, kept alive by a box pushed on the stack;
- * errors name argument arg (the caller's table, of which idx may be a
- * converted copy). */
-const char *ljw_config_json(lua_State *L, int idx, int arg)
+ * kind ("stream", "consumer", "bucket") names the engine's fields that are
+ * arrays, and for "consumer" `durable` stands for durable_name. Errors
+ * name argument idx. */
+const char *ljw_config_json(lua_State *L, int idx, const char *kind)
 {
-    luaL_checktype(L, arg, LUA_TTABLE);
+    luaL_checktype(L, idx, LUA_TTABLE);
     idx = lua_absindex(L, idx);
+    encoder e = {L, idx, 0, "", 0};
+    push_array_fields(L, kind);
+    e.arrays = lua_gettop(L);
     void **jslot = ljw_box_new(L, free_json);
-    *jslot = encode_table(L, idx, arg, 0, 0);
+    *jslot = encode_table(&e, idx, 0);
+    json_t *cfg = *jslot;
+    json_t *durable = json_object_get(cfg, "durable");
+    if (durable && strcmp(kind, "consumer") == 0) {
+        if (json_object_get(cfg, "durable_name"))
+            luaL_argerror(L, idx, "durable and durable_name both given");
+        json_object_set(cfg, "durable_name", durable);
+        json_object_del(cfg, "durable");
+    }
     void **tslot = ljw_box_new(L, free_c);
-    *tslot = json_dumps(*jslot, JSON_COMPACT);
+    *tslot = json_dumps(cfg, JSON_COMPACT);
     if (!*tslot)
         luaL_error(L, "out of memory");
     ljw_box_forget(jslot);
-    lua_remove(L, -2);
+    lua_remove(L, -2); /* the JSON's box: released */
+    lua_remove(L, -2); /* the array fields */
     return *tslot;
 }
 
@@ -171,57 +273,33 @@ const char *ljw_config_json(lua_State *L, int idx, int arg)
  * JSON results
  */
 
-/* The durations of the config table at idx, milliseconds to seconds. */
-static void config_to_seconds(lua_State *L, int idx)
-{
-    if (lua_getfield(L, idx, "config") != LUA_TTABLE) {
-        lua_pop(L, 1);
-        return;
-    }
-    int cfg = lua_gettop(L);
-    for (int i = 0; duration_fields[i]; i++) {
-        int t = lua_getfield(L, cfg, duration_fields[i]);
-        if (t == LUA_TNUMBER) {
-            lua_pushnumber(L, lua_tonumber(L, -1) / 1000.0);
-            lua_setfield(L, cfg, duration_fields[i]);
-        } else if (t == LUA_TTABLE) {
-            int arr = lua_gettop(L);
-            for (lua_Integer k = 1; lua_rawgeti(L, arr, k) == LUA_TNUMBER;
-                 k++) {
-                lua_pushnumber(L, lua_tonumber(L, -1) / 1000.0);
-                lua_rawseti(L, arr, k);
-                lua_pop(L, 1);
-            }
-            lua_pop(L, 1);
-        }
-        lua_pop(L, 1);
-    }
-    lua_pop(L, 1);
-}
-
-/* Push the engine's JSON text (released here) as Lua values; info says
- * whether it is an info document (or, list, an array of them) whose
- * config durations become seconds. Returns the count of values pushed. */
-int ljw_push_result(lua_State *L, char *text, int info, int list)
+/* Push the engine's JSON text (released here) as Lua values: its
+ * durations are already in seconds. Returns the count of values pushed. */
+int ljw_push_result(lua_State *L, char *text)
 {
     void **slot = ljw_box_new(L, free_text);
     *slot = text;
     int n = ljw_push_json(L, text);
     ljw_box_forget(slot);
     lua_remove(L, -1 - n);
-    if (n == 1 && lua_istable(L, -1)) {
-        if (info)
-            config_to_seconds(L, lua_gettop(L));
-        if (list) {
-            int arr = lua_gettop(L);
-            for (lua_Integer k = 1; lua_rawgeti(L, arr, k) == LUA_TTABLE; k++) {
-                config_to_seconds(L, lua_gettop(L));
-                lua_pop(L, 1);
-            }
-            lua_pop(L, 1);
-        }
-    }
     return n;
+}
+
+/* jetwire.config_fields(kind) -> the engine's table of fields: an array
+ * of {name =, type =, since = (a version, or jetwire.null: every server),
+ * fields = (of an object with fields of its own)} | nil, err */
+int ljw_config_fields(lua_State *L)
+{
+    size_t len;
+    const char *kind = ljw_check_string(L, 1, &len);
+    if (ljw_has_nul(kind, len))
+        return ljw_fail_code(L, "INVALID_ARG",
+                             "configuration kind contains NUL");
+    char *text = NULL;
+    jw_status st = jw_js_config_fields(kind, &text);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    return ljw_push_result(L, text);
 }
 
 /* ------------------------------------------------------------------------
@@ -288,6 +366,9 @@ int ljw_jetstream(lua_State *L)
     lua_pushvalue(L, 1);
     lua_setiuservalue(L, -2, 1);
     jw_status st = jw_js_new(c->conn, &j->js);
+    /* Durations in every JSON document of this context are seconds. */
+    if (st == JW_OK)
+        st = jw_js_set_str(j->js, "duration_unit", "s");
     if (st == JW_OK && domain)
         st = jw_js_set_str(j->js, "domain", domain);
     if (st == JW_OK && prefix)
@@ -363,7 +444,7 @@ static int l_account_info(lua_State *L)
     jw_status st = jw_js_account_info(js, &text);
     if (st != JW_OK)
         return ljw_fail(L, st);
-    return ljw_push_result(L, text, 0, 0);
+    return ljw_push_result(L, text);
 }
 
 typedef jw_status (*stream_cfg_fn)(jw_js *, const char *, char **);
@@ -372,13 +453,13 @@ static int stream_config_call(lua_State *L, stream_cfg_fn fn)
 {
     ljw_js *j = check_js(L, 1);
     lua_settop(L, 2);
-    const char *cfg = ljw_config_json(L, 2, 2);
+    const char *cfg = ljw_config_json(L, 2, "stream");
     LIVE_JS(L, j, js);
     char *text = NULL;
     jw_status st = fn(js, cfg, &text);
     if (st != JW_OK)
         return ljw_fail(L, st);
-    return ljw_push_result(L, text, 1, 0);
+    return ljw_push_result(L, text);
 }
 
 static int l_create_stream(lua_State *L)
@@ -405,7 +486,7 @@ static int l_stream_info(lua_State *L)
     jw_status st = jw_js_stream_info(js, name, &text);
     if (st != JW_OK)
         return ljw_fail(L, st);
-    return ljw_push_result(L, text, 1, 0);
+    return ljw_push_result(L, text);
 }
 
 static int l_delete_stream(lua_State *L)
@@ -460,7 +541,7 @@ static int l_purge_stream(lua_State *L)
 
 typedef jw_status (*listing_fn)(jw_js *, const char *, char **);
 
-static int listing(lua_State *L, listing_fn fn, int required, int infos)
+static int listing(lua_State *L, listing_fn fn, int required)
 {
     ljw_js *j = check_js(L, 1);
     const char *arg = NULL;
@@ -471,17 +552,17 @@ static int listing(lua_State *L, listing_fn fn, int required, int infos)
     jw_status st = fn(js, arg, &text);
     if (st != JW_OK)
         return ljw_fail(L, st);
-    return ljw_push_result(L, text, 0, infos);
+    return ljw_push_result(L, text);
 }
 
 static int l_stream_names(lua_State *L)
 {
-    return listing(L, jw_js_stream_names, 0, 0);
+    return listing(L, jw_js_stream_names, 0);
 }
 
 static int l_streams(lua_State *L)
 {
-    return listing(L, jw_js_stream_list, 0, 1);
+    return listing(L, jw_js_stream_list, 0);
 }
 
 /* A stored message as a table: subject, data, headers, seq. */
@@ -794,7 +875,7 @@ static int consumer_config_call(lua_State *L, cons_cfg_fn fn)
     ljw_js *j = check_js(L, 1);
     const char *stream = ljw_check_string(L, 2, NULL);
     lua_settop(L, 3);
-    const char *cfg = ljw_config_json(L, 3, 3);
+    const char *cfg = ljw_config_json(L, 3, "consumer");
     LIVE_JS(L, j, js);
     ljw_consumer *c = new_consumer(L, 1);
     jw_status st = fn(js, stream, cfg, &c->cons);
@@ -846,7 +927,7 @@ static int l_consumer_info(lua_State *L)
     jw_status st = jw_js_consumer_info(js, stream, name, &text);
     if (st != JW_OK)
         return ljw_fail(L, st);
-    return ljw_push_result(L, text, 1, 0);
+    return ljw_push_result(L, text);
 }
 
 static int l_delete_consumer(lua_State *L)
@@ -860,12 +941,12 @@ static int l_delete_consumer(lua_State *L)
 
 static int l_consumer_names(lua_State *L)
 {
-    return listing(L, jw_js_consumer_names, 1, 0);
+    return listing(L, jw_js_consumer_names, 1);
 }
 
 static int l_consumers(lua_State *L)
 {
-    return listing(L, jw_js_consumer_list, 1, 1);
+    return listing(L, jw_js_consumer_list, 1);
 }
 
 void ljw_consumer_retain(ljw_consumer *c)
@@ -936,7 +1017,7 @@ static int l_cons_info(lua_State *L)
     jw_status st = jw_consumer_info(c->cons, &text);
     if (st != JW_OK)
         return ljw_fail(L, st);
-    return ljw_push_result(L, text, 1, 0);
+    return ljw_push_result(L, text);
 }
 
 typedef struct fetched {

@@ -153,76 +153,6 @@ static int js_released(lua_State *L)
     return ljw_fail_code(L, "INVALID_ARG", "JetStream context was released");
 }
 
-/* The fields of a bucket configuration and the Lua type each takes. */
-static const struct {
-    const char *name;
-    int type; /* LUA_TSTRING, LUA_TTABLE, LUA_TNUMBER (integer), or -1:
-               * ttl, a number of seconds */
-} bucket_fields[] = {
-    {"bucket", LUA_TSTRING},       {"description", LUA_TSTRING},
-    {"storage", LUA_TSTRING},      {"history", LUA_TNUMBER},
-    {"max_value_size", LUA_TNUMBER}, {"max_bytes", LUA_TNUMBER},
-    {"replicas", LUA_TNUMBER},     {"ttl", -1},
-    {"republish", LUA_TTABLE},     {"placement", LUA_TTABLE},
-};
-
-static const char *expected(int type)
-{
-    switch (type) {
-    case LUA_TNUMBER:
-        return "an integer";
-    case LUA_TSTRING:
-        return "a string";
-    default:
-        return "a table";
-    }
-}
-
-/* Push a copy of the bucket configuration at arg with ttl in milliseconds,
- * after checking every field's name and type. */
-static void bucket_config_copy(lua_State *L, int arg)
-{
-    luaL_checktype(L, arg, LUA_TTABLE);
-    lua_newtable(L);
-    int copy = lua_gettop(L);
-    lua_pushnil(L);
-    while (lua_next(L, arg)) {
-        if (lua_type(L, -2) != LUA_TSTRING)
-            luaL_argerror(L, arg, "configuration keys must be strings");
-        const char *key = lua_tostring(L, -2);
-        size_t n = sizeof bucket_fields / sizeof bucket_fields[0], i = 0;
-        while (i < n && strcmp(key, bucket_fields[i].name) != 0)
-            i++;
-        if (i == n)
-            luaL_argerror(L, arg,
-                          lua_pushfstring(L,
-                                          "unknown bucket configuration "
-                                          "field '%s'",
-                                          key));
-        int type = bucket_fields[i].type;
-        if (type == -1) {
-            double seconds = lua_tonumber(L, -1);
-            if (lua_type(L, -1) != LUA_TNUMBER || !isfinite(seconds) ||
-                seconds < 0 || seconds > 9e12)
-                luaL_argerror(L, arg,
-                              "ttl must be a number of seconds (0: forever)");
-            lua_pushinteger(L, (lua_Integer)floor(seconds * 1000.0 + 0.5));
-            lua_setfield(L, copy, key);
-        } else {
-            if (lua_type(L, -1) != type ||
-                (type == LUA_TNUMBER && !lua_isinteger(L, -1) &&
-                 lua_tonumber(L, -1) != floor(lua_tonumber(L, -1))))
-                luaL_argerror(L, arg,
-                              lua_pushfstring(L, "%s must be %s", key,
-                                              expected(type)));
-            lua_pushvalue(L, -2);
-            lua_pushvalue(L, -2);
-            lua_settable(L, copy);
-        }
-        lua_pop(L, 1);
-    }
-}
-
 /* Push a bucket handle pinning the context at js_idx. */
 static ljw_kv *new_kv(lua_State *L, int js_idx)
 {
@@ -253,8 +183,8 @@ static int bucket_config_call(lua_State *L, kv_cfg_fn fn)
 {
     ljw_js *j = check_js(L, 1);
     lua_settop(L, 2);
-    bucket_config_copy(L, 2);
-    const char *cfg = ljw_config_json(L, 3, 2);
+    /* The engine checks the fields (names, types, server versions). */
+    const char *cfg = ljw_config_json(L, 2, "bucket");
     if (!j->js)
         return js_released(L);
     ljw_kv *k = new_kv(L, 1);
@@ -313,7 +243,7 @@ static int l_key_value_names(lua_State *L)
     jw_status st = jw_js_kv_names(j->js, &text);
     if (st != JW_OK)
         return ljw_fail(L, st);
-    return ljw_push_result(L, text, 0, 0);
+    return ljw_push_result(L, text);
 }
 
 /* ------------------------------------------------------------------------
@@ -506,7 +436,7 @@ static int l_kv_keys(lua_State *L)
     jw_status st = jw_kv_keys(k->kv, filter, &text);
     if (st != JW_OK)
         return ljw_fail(L, st);
-    return ljw_push_result(L, text, 0, 0);
+    return ljw_push_result(L, text);
 }
 
 /* Raise "CODE: what went wrong" for a failed engine call. */
@@ -613,7 +543,8 @@ static int l_kv_history(lua_State *L)
     return 1;
 }
 
-/* kv:status() -> {bucket, values, history, ttl (seconds), bytes, ...} */
+/* kv:status() -> {bucket, values, history, ttl (seconds), bytes, ...}:
+ * the engine's status document, its durations in the context's seconds */
 static int l_kv_status(lua_State *L)
 {
     ljw_kv *k = check_kv(L, 1);
@@ -623,15 +554,7 @@ static int l_kv_status(lua_State *L)
     jw_status st = jw_kv_status(k->kv, &text);
     if (st != JW_OK)
         return ljw_fail(L, st);
-    int n = ljw_push_result(L, text, 0, 0);
-    if (n == 1 && lua_istable(L, -1)) {
-        if (lua_getfield(L, -1, "ttl") == LUA_TNUMBER) {
-            lua_pushnumber(L, lua_tonumber(L, -1) / 1000.0);
-            lua_setfield(L, -3, "ttl");
-        }
-        lua_pop(L, 1);
-    }
-    return n;
+    return ljw_push_result(L, text);
 }
 
 /* ------------------------------------------------------------------------

@@ -138,13 +138,17 @@ typedef struct ljw_js {
  * while borrowed is freed by the last release. */
 void ljw_js_retain(ljw_js *j);
 void ljw_js_release(ljw_js *j);
-/* The table at idx as the engine's configuration JSON (durations seconds
- * to milliseconds), kept alive by a box pushed on the stack. Errors name
- * argument arg, the caller's table (idx may be a converted copy of it). */
-const char *ljw_config_json(lua_State *L, int idx, int arg);
-/* Push the engine's JSON text (released here) as Lua values; info: the
- * "config" durations back to seconds (list: of each element). */
-int ljw_push_result(lua_State *L, char *text, int info, int list);
+/* Every context the binding makes has the duration_unit "s": the JSON
+ * documents of the engine (configurations, infos, KV status) carry
+ * durations in seconds, as Lua does, and the binding converts nothing. */
+/* The table at idx (an argument: errors name it) as JSON text for the
+ * engine, kept alive by a box pushed on the stack. kind is the engine's
+ * configuration kind ("stream", "consumer", "bucket"): its table of
+ * fields (jw_js_config_fields) decides whether an empty table is [] or
+ * {}; for "consumer", `durable` stands for durable_name. */
+const char *ljw_config_json(lua_State *L, int idx, const char *kind);
+/* Push the engine's JSON text (released here) as Lua values. */
+int ljw_push_result(lua_State *L, char *text);
 /* Field name of the options table at opts: a non-negative integer, 0 when
  * absent; anything else raises. */
 uint64_t ljw_opt_uint(lua_State *L, int opts, const char *name);
@@ -156,6 +160,9 @@ void ljw_register_type(lua_State *L, const char *name,
                        lua_CFunction tostring);
 void ljw_js_register(lua_State *L);
 int ljw_jetstream(lua_State *L);
+/* jetwire.config_fields(kind) -> the engine's table of the fields of
+ * "stream", "consumer" or "bucket" configurations | nil, err. */
+int ljw_config_fields(lua_State *L);
 int ljw_msg_ack(lua_State *L);
 int ljw_msg_ack_sync(lua_State *L);
 int ljw_msg_nak(lua_State *L);

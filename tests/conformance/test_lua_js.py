@@ -1,7 +1,8 @@
 """The Lua JetStream API (tests/lua/test_js.lua: the tutorial's ORDERS
 flow, durable resume on a new connection, nak/term/in_progress, publish
 options, fetch timeouts, ack errors, bad arguments, garbage collection of
-the JetStream and consumer handles) and its Key-Value API
+the JetStream and consumer handles, configurations handed to the engine
+with durations in seconds) and its Key-Value API
 (tests/lua/test_kv.lua: the tutorial's service-config flow with a watcher
 on another connection, create/update by revision, history, TTL, purge,
 the end-of-initial-values marker, watch options, 10,000 keys, handles

@@ -2151,82 +2151,40 @@ static jw_status op_unpack(json_t *req, json_t *res)
 /* ------------------------------------------------------------------------
  * JetStream
  *
- * Configurations come in with durations in seconds and go to the engine in
- * milliseconds; the config of an info goes back to seconds.
+ * Every context the driver makes has the duration_unit "s": the engine
+ * takes configurations with the protocol's durations in seconds and gives
+ * infos and KV status back in seconds, and checks the fields itself
+ * (jw_js_config_fields), so configurations pass through unchanged.
  */
-static const char *const duration_fields[] = {
-    "max_age",     "duplicate_window",   "ack_wait",    "idle_heartbeat",
-    "max_expires", "inactive_threshold", "backoff",     NULL,
-};
 
-static json_t *scale_duration(json_t *v, double factor, int to_ms)
-{
-    if (!json_is_number(v))
-        return json_incref(v); /* the engine refuses it */
-    double x = json_number_value(v) * factor;
-    if (to_ms)
-        return json_integer((json_int_t)(x + (x < 0 ? -0.5 : 0.5)));
-    return json_real(x);
-}
-
-/* Scale the duration members of obj (in place). */
-static int scale_durations(json_t *obj, double factor, int to_ms)
-{
-    for (int i = 0; duration_fields[i]; i++) {
-        json_t *v = json_object_get(obj, duration_fields[i]);
-        json_t *scaled;
-        if (!v)
-            continue;
-        if (json_is_array(v)) {
-            scaled = json_array();
-            size_t k;
-            json_t *item;
-            json_array_foreach(v, k, item)
-            {
-                if (!scaled || json_array_append_new(
-                                   scaled, scale_duration(item, factor,
-                                                          to_ms)) != 0)
-                    break;
-            }
-        } else {
-            scaled = scale_duration(v, factor, to_ms);
-        }
-        if (!scaled || json_object_set_new(obj, duration_fields[i], scaled))
-            return -1;
-    }
-    return 0;
-}
-
-/* The "config" argument as the engine's JSON text (free it). */
+/* The "config" argument (an object) as JSON text for the engine (free
+ * it). */
 static jw_status arg_config(json_t *req, char **out)
 {
     json_t *v = json_object_get(req, "config");
+    *out = NULL;
     if (!json_is_object(v))
         return fail(JW_EINVAL, "'config' must be an object");
-    json_t *copy = json_deep_copy(v);
-    *out = NULL;
-    if (copy && scale_durations(copy, 1000.0, 1) == 0)
-        *out = json_dumps(copy, JSON_COMPACT);
-    json_decref(copy);
+    *out = json_dumps(v, JSON_COMPACT);
     return *out ? JW_OK : fail(JW_ENO_MEMORY, "out of memory");
 }
 
-/* Put the engine's info text (released here) as "info", its config's
- * durations in seconds. */
-static jw_status put_info(json_t *res, char *text)
+/* Put the engine's JSON text (released here) as member key of res. */
+static jw_status put_doc(json_t *res, const char *key, char *text)
 {
     json_error_t err;
-    json_t *info = json_loads(text, 0, &err);
+    json_t *doc = json_loads(text, 0, &err);
     jw_free(text);
-    if (!info)
-        return fail(JW_EPROTOCOL, "info is not JSON: %s", err.text);
-    json_t *cfg = json_object_get(info, "config");
-    if (json_is_object(cfg) && scale_durations(cfg, 0.001, 0) != 0) {
-        json_decref(info);
-        return fail(JW_ENO_MEMORY, "out of memory");
-    }
-    PUT(res, "info", info);
+    if (!doc)
+        return fail(JW_EPROTOCOL, "%s is not JSON: %s", key, err.text);
+    PUT(res, key, doc);
     return JW_OK;
+}
+
+/* Put the engine's info text (released here) as "info". */
+static jw_status put_info(json_t *res, char *text)
+{
+    return put_doc(res, "info", text);
 }
 
 /* The "js" handle's context and a required string argument. */
@@ -2277,7 +2235,8 @@ static jw_status op_jetstream(json_t *req, json_t *res)
     int conn_id = (int)(h - g_handles);
     jw_js *js = NULL;
     TRY(jw_js_new(h->conn, &js));
-    if ((st = jw_js_set_int(js, "timeout", ms)) != JW_OK) {
+    if ((st = jw_js_set_int(js, "timeout", ms)) != JW_OK ||
+        (st = jw_js_set_str(js, "duration_unit", "s")) != JW_OK) {
         lib_fail(st);
         jw_js_free(js);
         return st;
@@ -2683,90 +2642,9 @@ static jw_status op_nak(json_t *req, json_t *res)
 /* ------------------------------------------------------------------------
  * Key-Value
  *
- * A bucket configuration comes in with its ttl in seconds and goes to the
- * engine in milliseconds; the members are checked here, so that a member
- * the protocol does not list (even one the engine knows) or a value of the
- * wrong type is INVALID_ARG before any request.
+ * A bucket configuration goes to the engine as it came (arg_config): the
+ * engine checks its members and takes its durations in seconds.
  */
-static const struct {
-    const char *name;
-    enum { KVC_STR, KVC_INT, KVC_SECONDS } type;
-} kv_config_members[] = {
-    {"bucket", KVC_STR},         {"description", KVC_STR},
-    {"history", KVC_INT},        {"ttl", KVC_SECONDS},
-    {"max_value_size", KVC_INT}, {"max_bytes", KVC_INT},
-    {"storage", KVC_STR},        {"replicas", KVC_INT},
-};
-
-/* Check one member of the bucket configuration and set it on out. */
-static jw_status kv_config_member(json_t *out, const char *key, json_t *v)
-{
-    size_t i, n = sizeof kv_config_members / sizeof kv_config_members[0];
-    for (i = 0; i < n; i++)
-        if (strcmp(kv_config_members[i].name, key) == 0)
-            break;
-    if (i == n)
-        return fail(JW_EINVAL, "unknown bucket configuration member '%s'",
-                    key);
-    if (json_is_null(v))
-        return JW_OK; /* absent */
-    json_t *value = NULL;
-    switch (kv_config_members[i].type) {
-    case KVC_STR:
-        if (!json_is_string(v) ||
-            strlen(json_string_value(v)) != json_string_length(v))
-            return fail(JW_EINVAL, "'config.%s' must be a string without NUL",
-                        key);
-        value = json_incref(v);
-        break;
-    case KVC_INT:
-        if (!json_is_integer(v))
-            return fail(JW_EINVAL, "'config.%s' must be an integer", key);
-        value = json_incref(v);
-        break;
-    case KVC_SECONDS: {
-        int64_t ms;
-        jw_status st = seconds_to_ms(v, key, &ms);
-        if (st != JW_OK)
-            return st;
-        if (ms < 0)
-            return fail(JW_EINVAL, "'config.%s' must be seconds >= 0", key);
-        value = json_integer((json_int_t)ms);
-        break;
-    }
-    }
-    if (!value || json_object_set_new(out, key, value) != 0)
-        return fail(JW_ENO_MEMORY, "out of memory");
-    return JW_OK;
-}
-
-/* The "config" argument as the engine's bucket configuration text (free
- * it). */
-static jw_status arg_kv_config(json_t *req, char **out)
-{
-    json_t *v = json_object_get(req, "config");
-    *out = NULL;
-    if (!json_is_object(v))
-        return fail(JW_EINVAL, "'config' must be an object");
-    json_t *cfg = json_object();
-    if (!cfg)
-        return fail(JW_ENO_MEMORY, "out of memory");
-    jw_status st = JW_OK;
-    const char *key;
-    json_t *member;
-    json_object_foreach(v, key, member)
-    {
-        st = kv_config_member(cfg, key, member);
-        if (st != JW_OK)
-            break;
-    }
-    if (st == JW_OK && !json_object_get(cfg, "bucket"))
-        st = fail(JW_EINVAL, "missing 'config.bucket'");
-    if (st == JW_OK && !(*out = json_dumps(cfg, JSON_COMPACT)))
-        st = fail(JW_ENO_MEMORY, "out of memory");
-    json_decref(cfg);
-    return st;
-}
 
 /* Parse a JSON text of the engine (released here). */
 static jw_status engine_json(char *text, json_t **out)
@@ -2919,7 +2797,7 @@ static jw_status op_kv_bucket_create(json_t *req, json_t *res)
     if (st == JW_OK)
         st = arg_bool(req, "update", 0, &update);
     if (st == JW_OK)
-        st = arg_kv_config(req, &config);
+        st = arg_config(req, &config);
     if (st != JW_OK)
         return st;
     int js_id = (int)(h - g_handles);
@@ -2976,28 +2854,9 @@ static jw_status op_kv_status(json_t *req, json_t *res)
     if (st != JW_OK)
         return st;
     char *text = NULL;
-    json_t *doc = NULL;
     TRY(jw_kv_status(kv, &text));
-    if ((st = engine_json(text, &doc)) != JW_OK)
-        return st;
-    /* The members the protocol lists, the ttl from ms to seconds. */
-    static const char *const members[] = {"bucket", "values", "history",
-                                          "storage", NULL};
-    json_t *status = json_object();
-    json_t *ttl = json_object_get(doc, "ttl");
-    int ok = status != NULL && json_is_number(ttl) &&
-             put(status, "ttl", json_real(json_number_value(ttl) / 1000.0));
-    for (int i = 0; ok && members[i]; i++) {
-        json_t *v = json_object_get(doc, members[i]);
-        ok = v != NULL && json_object_set(status, members[i], v) == 0;
-    }
-    json_decref(doc);
-    if (!ok) {
-        json_decref(status);
-        return fail(JW_EPROTOCOL, "unexpected bucket status");
-    }
-    PUT(res, "status", status);
-    return JW_OK;
+    /* The engine's status, its durations in seconds. */
+    return put_doc(res, "status", text);
 }
 
 /* kv_put, kv_create and kv_update: a write giving a revision. */

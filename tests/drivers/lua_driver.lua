@@ -949,6 +949,9 @@ end
 -- ------------------------------------------------------------------------
 -- JetStream. A handle made through another (a context through its
 -- connection, a consumer through its context) is freed with it.
+-- Configurations, infos and KV status pass through as they are: the
+-- binding's contexts take and give durations in seconds, as the protocol
+-- does, and the engine checks the fields.
 
 local parent = {} -- handle -> the handle it was made through
 
@@ -1102,13 +1105,6 @@ end
 -- Key-Value. A bucket is made through its context, a watcher through its
 -- bucket, so freeing a context (or its connection) frees them first.
 
--- The members PROTOCOL.md allows in a bucket configuration (the binding
--- also takes republish and placement, which the protocol does not).
-local bucket_members = {
-    bucket = true, description = true, history = true, ttl = true,
-    max_value_size = true, max_bytes = true, storage = true, replicas = true,
-}
-
 -- An iterator of the binding raises "CODE: message" (after the position
 -- Lua may prepend): back to an error with its code (INVALID_ARG for
 -- anything else).
@@ -1144,13 +1140,7 @@ end
 
 function ops.kv_bucket_create(req)
     local js, h = get(req, "js", "js")
-    local config = config_of(req)
-    for key in pairs(config) do
-        if not bucket_members[key] then
-            bad("unknown bucket configuration member '" .. tostring(key) ..
-                "'")
-        end
-    end
+    local config = config_of(req) -- the binding hands it to the engine
     local make = arg(req, "update", "boolean", false) and
                  js.create_or_update_key_value or js.create_key_value
     return { kv = made_by(h, check(make(js, config)), "kv") }
@@ -1173,10 +1163,7 @@ function ops.kv_bucket_names(req)
 end
 
 function ops.kv_status(req)
-    local st = check(get(req, "kv", "kv"):status())
-    return { status = { bucket = st.bucket, values = st.values,
-                        history = st.history, ttl = st.ttl,
-                        storage = st.storage } }
+    return { status = check(get(req, "kv", "kv"):status()) }
 end
 
 function ops.kv_put(req)

@@ -2,7 +2,9 @@
 -- the tutorial's ORDERS flow, durable resume on a new connection, acks
 -- (nak, term, in_progress, double ack), publish options, fetch timeouts,
 -- continuous consumption (cons:messages), ordered consumers, bad
--- arguments and garbage collection of the handles in every state.
+-- arguments and garbage collection of the handles in every state, and
+-- configurations as the engine takes them: durations in seconds (checked
+-- on the wire), fields of newer servers NOT_SUPPORTED, round trips.
 --
 --   lua5.4 tests/lua/test_js.lua nats://127.0.0.1:4222
 --
@@ -20,6 +22,30 @@ local function fresh_stream(js, name, extra)
     local cfg = { name = name, subjects = { name:lower() .. ".>" } }
     for k, v in pairs(extra or {}) do cfg[k] = v end
     return assert(js:create_or_update_stream(cfg))
+end
+
+-- The connected server's version as a number (2.9.10 -> 20910).
+local function server_version(nc)
+    local a, b, c = assert(nc:server_info()).version:match(
+        "^(%d+)%.(%d+)%.(%d+)")
+    return tonumber(a) * 10000 + tonumber(b) * 100 + tonumber(c)
+end
+
+-- A member of the server's own answer to an API request (durations in
+-- ns), read over plain NATS, past the binding and the engine.
+local function wire_number(nc, subject, field)
+    local m = assert(nc:request(subject, "", 2))
+    return tonumber(m.data:match('"' .. field .. '":(%-?%d+)'))
+end
+
+-- nil, err with code and a message naming each of the words.
+local function fails_naming(code, words, fn, ...)
+    local err = fails(code, fn, ...)
+    for _, w in ipairs(words) do
+        assert(err.message:find(w, 1, true),
+               "message names " .. w .. ": " .. err.message)
+    end
+    return err
 end
 
 test("the tutorial's ORDERS flow", function()
@@ -198,7 +224,10 @@ end)
 test("configuration errors come back as nil, err", function()
     local nc <close> = connect()
     local js = assert(nc:jetstream())
-    fails("INVALID_ARG", js.create_or_update_stream, js,
+    -- An unknown field: the engine refuses it for servers that would
+    -- ignore it, newer ones (2.11+) refuse it themselves.
+    fails(server_version(nc) < 21100 and "INVALID_ARG" or "JETSTREAM",
+          js.create_or_update_stream, js,
           { name = "BAD", subjects = { "bad.>" }, no_such_field = 1 })
     fails("STREAM_NOT_FOUND", js.update_stream, js,
           { name = "NOPE", subjects = { "nope.>" } })
@@ -506,6 +535,115 @@ test("ordered consumer handles outlive their context", function()
     local nc2 <close> = connect()
     local js3 = assert(nc2:jetstream())
     js3:delete_stream("ORDGC")
+end)
+
+test("durations cross in seconds, the engine decides the fields", function()
+    local nc <close> = connect()
+    local js = assert(nc:jetstream())
+    local version = server_version(nc)
+    -- Fractional seconds arrive as such on the wire and come back.
+    local info = fresh_stream(js, "UNITS", { max_age = 1.5,
+                                             duplicate_window = 0.25 })
+    eq(info.config.max_age, 1.5, "max_age back in seconds")
+    eq(info.config.duplicate_window, 0.25, "duplicate_window")
+    eq(wire_number(nc, "$JS.API.STREAM.INFO.UNITS", "max_age"), 1500000000,
+       "max_age on the wire")
+    eq(assert(js:stream_info("UNITS")).config.max_age, 1.5, "stream_info")
+    eq(assert(js:streams("units.x"))[1].config.max_age, 1.5, "streams")
+    local cons = assert(js:create_or_update_consumer("UNITS", {
+        durable = "u", ack_wait = 2.5, max_deliver = 5,
+        backoff = { 2.5, 4 } }))
+    local ci = assert(cons:info())
+    eq(ci.config.ack_wait, 2.5, "ack_wait back in seconds")
+    eq(ci.config.backoff[1], 2.5, "backoff[1]")
+    eq(ci.config.backoff[2], 4, "backoff[2]")
+    eq(wire_number(nc, "$JS.API.CONSUMER.INFO.UNITS.u", "ack_wait"),
+       2500000000, "ack_wait on the wire")
+    eq(assert(js:consumers("UNITS"))[1].config.ack_wait, 2.5, "consumers")
+    -- An empty table for a field the engine's table calls an array is
+    -- [] (here: no backoff), elsewhere {}.
+    ci = assert(assert(js:create_or_update_consumer("UNITS", {
+        durable = "u", ack_wait = 2.5, max_deliver = 5, backoff = {} })):info())
+    eq(ci.config.backoff, nil, "backoff {} is an empty array")
+    -- Round trips: what the server says can be written back unchanged.
+    local again = assert(js:update_stream(
+        assert(js:stream_info("UNITS")).config))
+    eq(again.config.max_age, 1.5, "stream config round trip")
+    assert(js:create_or_update_consumer("UNITS",
+        assert(js:consumer_info("UNITS", "u")).config))
+    eq(assert(js:consumer_info("UNITS", "u")).config.ack_wait, 2.5,
+       "consumer config round trip")
+    -- Fields of newer servers: NOT_SUPPORTED naming field and version; on
+    -- such a server, seconds again.
+    if version < 21100 then
+        fails_naming("NOT_SUPPORTED", { "subject_delete_marker_ttl", "2.11.0" },
+                     js.create_or_update_stream, js, { name = "UNITS2",
+                         subjects = { "units2.>" },
+                         subject_delete_marker_ttl = 60 })
+        fails_naming("NOT_SUPPORTED", { "priority_timeout", "2.11.0" },
+                     js.create_or_update_consumer, js, "UNITS",
+                     { durable = "p", priority_timeout = 30 })
+    else
+        js:delete_stream("UNITS2")
+        local i2 = assert(js:create_or_update_stream { name = "UNITS2",
+            subjects = { "units2.>" }, allow_msg_ttl = true,
+            subject_delete_marker_ttl = 60 })
+        eq(i2.config.subject_delete_marker_ttl, 60, "marker ttl in seconds")
+        eq(wire_number(nc, "$JS.API.STREAM.INFO.UNITS2",
+                       "subject_delete_marker_ttl"), 60 * 1000000000,
+           "marker ttl on the wire")
+        local pc = assert(js:create_or_update_consumer("UNITS", {
+            durable = "p", priority_groups = { "g" },
+            priority_policy = "pinned_client", priority_timeout = 30 }))
+        eq(assert(pc:info()).config.priority_timeout, 30,
+           "priority_timeout in seconds")
+        js:delete_stream("UNITS2")
+    end
+    if version < 21000 then
+        fails_naming("NOT_SUPPORTED", { "consumer_limits", "2.10.0" },
+                     js.create_or_update_stream, js, { name = "UNITS3",
+                         consumer_limits = { inactive_threshold = 30 } })
+        fails_naming("NOT_SUPPORTED", { "metadata", "2.10.0" },
+                     js.create_or_update_stream, js,
+                     { name = "UNITS3", metadata = {} })
+    else
+        js:delete_stream("UNITS3")
+        local i3 = assert(js:create_or_update_stream { name = "UNITS3",
+            consumer_limits = { inactive_threshold = 30 }, metadata = {} })
+        eq(i3.config.consumer_limits.inactive_threshold, 30,
+           "consumer_limits.inactive_threshold in seconds")
+        js:delete_stream("UNITS3")
+    end
+    -- The engine's table, as the engine gives it.
+    local fields = {}
+    for _, f in ipairs(assert(h.jetwire.config_fields("stream"))) do
+        fields[f.name] = f
+    end
+    eq(fields.max_age.type, "duration", "max_age is a duration")
+    eq(fields.max_age.since, h.jetwire.null, "every server knows max_age")
+    eq(fields.subject_delete_marker_ttl.since, "2.11.0", "marker ttl")
+    eq(fields.consumer_limits.fields[1].name, "inactive_threshold",
+       "consumer_limits has fields of its own")
+    local consumer = {}
+    for _, f in ipairs(assert(h.jetwire.config_fields("consumer"))) do
+        consumer[f.name] = f
+    end
+    eq(consumer.priority_timeout.type, "duration", "priority_timeout")
+    eq(consumer.backoff.type, "durations", "backoff")
+    fails("INVALID_ARG", h.jetwire.config_fields, "streams")
+    -- The engine's errors: an unknown field, a wrong type.
+    if version < 21100 then
+        fails_naming("INVALID_ARG", { "maxage" }, js.create_or_update_stream,
+                     js, { name = "UNITS", maxage = 1 })
+    end
+    fails_naming("INVALID_ARG", { "max_age", "seconds" },
+                 js.create_or_update_stream, js,
+                 { name = "UNITS", max_age = -1 })
+    fails_naming("INVALID_ARG", { "subjects" }, js.create_or_update_stream,
+                 js, { name = "UNITS", subjects = "units.>" })
+    fails_naming("INVALID_ARG", { "ack_wait" }, js.create_or_update_consumer,
+                 js, "UNITS", { durable = "u", ack_wait = "30s" })
+    assert(js:delete_stream("UNITS"))
 end)
 
 h.finish()

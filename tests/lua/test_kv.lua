@@ -2,7 +2,8 @@
 -- tutorial's service-config flow with a watcher seeing a write from another
 -- connection, create over deleted and live keys, stale updates, history
 -- limits, TTL expiry, purge, missing keys, the end-of-initial-values
--- marker, watch options, 10,000 keys, configurations refused, and handles
+-- marker, watch options, 10,000 keys, configurations refused (by the
+-- engine), ttl in seconds and the fields of newer servers, and handles
 -- closed in every order.
 --
 --   lua5.4 tests/lua/test_kv.lua nats://127.0.0.1:4222
@@ -336,14 +337,23 @@ test("bucket configurations: checked fields, create vs update", function()
     local nc <close> = connect()
     local js = assert(nc:jetstream())
     js:delete_key_value("lua-kv-cfg")
-    local err = raises(js.create_key_value, js,
-                       { bucket = "lua-kv-cfg", histroy = 5 })
-    assert(tostring(err):find("unknown bucket configuration field 'histroy'",
-                              1, true), err)
-    raises(js.create_key_value, js, { bucket = 5 })
-    raises(js.create_key_value, js, { bucket = "x", history = "5" })
-    raises(js.create_key_value, js, { bucket = "x", history = 1.5 })
-    raises(js.create_key_value, js, { bucket = "x", ttl = -1 })
+    -- The engine checks the fields: nil, err naming the field.
+    local err = fails("INVALID_ARG", js.create_key_value, js,
+                      { bucket = "lua-kv-cfg", histroy = 5 })
+    assert(err.message:find("unknown bucket configuration field 'histroy'",
+                            1, true), err.message)
+    for _, case in ipairs { { "bucket", { bucket = 5 } },
+                            { "history", { bucket = "x", history = "5" } },
+                            { "history", { bucket = "x", history = 1.5 } },
+                            { "ttl", { bucket = "x", ttl = -1 } },
+                            { "ttl", { bucket = "x", ttl = "1s" } },
+                            { "republish", { bucket = "x",
+                                             republish = "yes" } } } do
+        local e = fails("INVALID_ARG", js.create_key_value, js, case[2])
+        assert(e.message:find("'" .. case[1] .. "'", 1, true), e.message)
+    end
+    fails("INVALID_ARG", js.create_key_value, js, {})
+    -- What JSON cannot hold raises, as for any configuration.
     raises(js.create_key_value, js, { bucket = "x", ttl = 0 / 0 })
     raises(js.create_key_value, js, { bucket = "x", [1] = 2 })
     raises(js.create_key_value, js, "x")
@@ -435,6 +445,73 @@ test("handles closed in any order, never a crash", function()
         local w4 <close> = assert(kv4:watch_all())
     end
     assert(js3:delete_key_value("lua-kv-gc"))
+end)
+
+-- The connected server's version as a number (2.9.10 -> 20910).
+local function server_version(nc)
+    local a, b, c = assert(nc:server_info()).version:match(
+        "^(%d+)%.(%d+)%.(%d+)")
+    return tonumber(a) * 10000 + tonumber(b) * 100 + tonumber(c)
+end
+
+-- nil, err with code and a message naming each of the words.
+local function fails_naming(code, words, fn, ...)
+    local err = fails(code, fn, ...)
+    for _, w in ipairs(words) do
+        assert(err.message:find(w, 1, true),
+               "message names " .. w .. ": " .. err.message)
+    end
+    return err
+end
+
+test("bucket durations in seconds, fields of newer servers", function()
+    local nc <close> = connect()
+    local js = assert(nc:jetstream())
+    local version = server_version(nc)
+    local kv = fresh_bucket(js, "lua-kv-units", { ttl = 1.5 })
+    local st = assert(kv:status())
+    eq(st.ttl, 1.5, "status ttl in seconds")
+    eq(st.is_compressed, false, "not compressed")
+    eq(st.limit_marker_ttl, 0, "no limit markers")
+    -- On the wire: the stream's max_age in ns.
+    local m = assert(nc:request("$JS.API.STREAM.INFO.KV_lua-kv-units", "", 2))
+    eq(tonumber(m.data:match('"max_age":(%d+)')), 1500000000,
+       "ttl on the wire")
+    assert(js:delete_key_value("lua-kv-units"))
+    if version < 21000 then
+        fails_naming("NOT_SUPPORTED", { "compression", "2.10.0" },
+                     js.create_key_value, js,
+                     { bucket = "lua-kv-units", compression = true })
+        fails_naming("NOT_SUPPORTED", { "metadata", "2.10.0" },
+                     js.create_key_value, js,
+                     { bucket = "lua-kv-units", metadata = {} })
+        fails_naming("NOT_SUPPORTED", { "metadata", "2.10.0" },
+                     js.create_key_value, js,
+                     { bucket = "lua-kv-units", metadata = { a = "b" } })
+    else
+        kv = assert(js:create_key_value { bucket = "lua-kv-units",
+            compression = true, metadata = { owner = "lua" } })
+        st = assert(kv:status())
+        eq(st.is_compressed, true, "compressed")
+        eq(st.metadata.owner, "lua", "metadata")
+        assert(js:delete_key_value("lua-kv-units"))
+        -- An empty metadata table is an empty object.
+        kv = assert(js:create_key_value { bucket = "lua-kv-units",
+                                          metadata = {} })
+        assert(js:delete_key_value("lua-kv-units"))
+    end
+    if version < 21100 then
+        fails_naming("NOT_SUPPORTED", { "limit_marker_ttl", "2.11.0" },
+                     js.create_key_value, js,
+                     { bucket = "lua-kv-units", limit_marker_ttl = 2.5 })
+    else
+        kv = assert(js:create_key_value { bucket = "lua-kv-units",
+                                          limit_marker_ttl = 2.5 })
+        eq(assert(kv:status()).limit_marker_ttl, 2.5,
+           "limit_marker_ttl in seconds")
+        assert(js:delete_key_value("lua-kv-units"))
+    end
+    fails("BUCKET_NOT_FOUND", js.key_value, js, "lua-kv-units")
 end)
 
 h.finish()

@@ -165,6 +165,7 @@ local BASE = {
         is_array = { {} },
         bin = { "b" },
         is_bin = { "b" },
+        config_fields = { "stream" },
     },
 }
 
