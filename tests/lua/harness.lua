@@ -53,6 +53,23 @@ function M.fails(code, fn, ...)
     return err
 end
 
+-- nil, err with code and a message naming each of the words.
+function M.fails_naming(code, words, fn, ...)
+    local err = M.fails(code, fn, ...)
+    for _, w in ipairs(words) do
+        assert(err.message:find(w, 1, true),
+               "message names " .. w .. ": " .. err.message)
+    end
+    return err
+end
+
+-- The connected server's version as a number (2.9.10 -> 20910).
+function M.server_version(nc)
+    local a, b, c = assert(nc:server_info()).version:match(
+        "^(%d+)%.(%d+)%.(%d+)")
+    return tonumber(a) * 10000 + tonumber(b) * 100 + tonumber(c)
+end
+
 -- fn(...) must raise (a misused argument); returns the error.
 function M.raises(fn, ...)
     local ok, err = pcall(fn, ...)

@@ -24,12 +24,7 @@ local function fresh_stream(js, name, extra)
     return assert(js:create_or_update_stream(cfg))
 end
 
--- The connected server's version as a number (2.9.10 -> 20910).
-local function server_version(nc)
-    local a, b, c = assert(nc:server_info()).version:match(
-        "^(%d+)%.(%d+)%.(%d+)")
-    return tonumber(a) * 10000 + tonumber(b) * 100 + tonumber(c)
-end
+local server_version = h.server_version
 
 -- A member of the server's own answer to an API request (durations in
 -- ns), read over plain NATS, past the binding and the engine.
@@ -38,15 +33,7 @@ local function wire_number(nc, subject, field)
     return tonumber(m.data:match('"' .. field .. '":(%-?%d+)'))
 end
 
--- nil, err with code and a message naming each of the words.
-local function fails_naming(code, words, fn, ...)
-    local err = fails(code, fn, ...)
-    for _, w in ipairs(words) do
-        assert(err.message:find(w, 1, true),
-               "message names " .. w .. ": " .. err.message)
-    end
-    return err
-end
+local fails_naming = h.fails_naming
 
 test("the tutorial's ORDERS flow", function()
     local nc <close> = connect()

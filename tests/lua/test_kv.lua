@@ -447,22 +447,9 @@ test("handles closed in any order, never a crash", function()
     assert(js3:delete_key_value("lua-kv-gc"))
 end)
 
--- The connected server's version as a number (2.9.10 -> 20910).
-local function server_version(nc)
-    local a, b, c = assert(nc:server_info()).version:match(
-        "^(%d+)%.(%d+)%.(%d+)")
-    return tonumber(a) * 10000 + tonumber(b) * 100 + tonumber(c)
-end
+local server_version = h.server_version
 
--- nil, err with code and a message naming each of the words.
-local function fails_naming(code, words, fn, ...)
-    local err = fails(code, fn, ...)
-    for _, w in ipairs(words) do
-        assert(err.message:find(w, 1, true),
-               "message names " .. w .. ": " .. err.message)
-    end
-    return err
-end
+local fails_naming = h.fails_naming
 
 test("bucket durations in seconds, fields of newer servers", function()
     local nc <close> = connect()
