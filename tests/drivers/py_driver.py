@@ -2,6 +2,7 @@
 """The Python conformance driver: tests/drivers/PROTOCOL.md over the public
 API of the installed jetwire package, and nothing else."""
 import base64
+import inspect
 import json
 import math
 import sys
@@ -482,11 +483,14 @@ def op_kv_get(req):
                                        revision=arg(req, "revision", int)))}
 
 
+# The watch options (the engine's flags), as KeyValue.watch names them.
+WATCH_OPTIONS = [p.name for p in inspect.signature(
+    jetwire.KeyValue.watch).parameters.values() if p.kind is p.KEYWORD_ONLY]
+
+
 def op_kv_watch(req):
     h, kv = handle_arg(req, "kv", KV)
-    flags = {name: arg(req, name, bool, False) for name in
-             ("include_history", "ignore_deletes", "meta_only",
-              "updates_only")}
+    flags = {name: arg(req, name, bool, False) for name in WATCH_OPTIONS}
     return {"watcher": made_by(h, kv.watch(arg(req, "keys", str, ">"),
                                            **flags))}
 

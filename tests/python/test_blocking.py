@@ -313,13 +313,22 @@ def test_the_connection_keeps_its_subscriptions(nats_server):
     nc.flush()
     with pytest.raises(jetwire.NoRespondersError):
         other.request("kept.gone", b"z", timeout=2)
-    # Many ended subscriptions do not pile up in the connection.
-    for i in range(300):
-        nc.subscribe("kept.many.%d" % i).unsubscribe(limit=1)
+    # Many ended subscriptions do not pile up in the connection: they are
+    # let go when the count doubles.
+    ended = [nc.subscribe("kept.many.%d" % i) for i in range(300)]
+    for i, sub in enumerate(ended):
+        sub.unsubscribe(limit=1)
         nc.publish("kept.many.%d" % i, b"")
     nc.flush()
-    for i in range(300):
-        nc.subscribe("kept.more.%d" % i).close()
-    assert len(nc._held) < 300
+    deadline = time.monotonic() + 5
+    while any(s.is_valid for s in ended) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not any(s.is_valid for s in ended)
+    del ended
+    live = [nc.subscribe("kept.more.%d" % i) for i in range(300)]
+    assert len(nc._held) < 600  # (602 if no ended one was let go)
+    assert set(nc._held.values()) >= set(live)
+    for sub in live:
+        sub.close()
     other.close()
     nc.close()

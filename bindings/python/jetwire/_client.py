@@ -29,13 +29,26 @@ if TYPE_CHECKING:
 
 __all__ = ["connect", "Connection", "Subscription", "Msg", "Headers", "Event"]
 
-JW_OK = 0
+JW_OK = lib.JW_OK
 _BATCH = 256
 _META = 4  # integers per message from jwpy_flatten
-_CONN_STATUS = {1: "CONNECTING", 2: "CONNECTED", 3: "RECONNECTING",
-                4: "DRAINING_SUBS", 5: "DRAINING_PUBS", 6: "CLOSED"}
-_EVENTS = {1: "disconnected", 2: "reconnected", 3: "closed", 4: "error",
-           5: "discovered_servers", 6: "lame_duck"}
+
+
+def _engine_name(text: Any) -> Optional[str]:
+    """A static name an engine function returned; None for its NULL."""
+    return None if text == ffi.NULL else str(ffi.string(text).decode())
+
+
+def _enum_names(name_of: Any, first: int) -> List[str]:
+    """Every name of an engine enum numbered from first: its name function
+    gives NULL past the last value."""
+    names: List[str] = []
+    while True:
+        name = _engine_name(name_of(first + len(names)))
+        if name is None:
+            return names
+        names.append(name)
+
 
 def _raise(status: int) -> None:
     code = ffi.string(lib.jw_status_name(status)).decode()
@@ -336,8 +349,9 @@ def _event(state: "_ConnState", ev: Any) -> Event:
                           text)
     sub_ref = state.subs_by_handle.get(int(ffi.cast("uintptr_t",
                                                     lib.jw_event_sub(ev))))
-    return Event(_EVENTS.get(lib.jw_event_kind_get(ev), "unknown"), error,
-                 text, sub_ref() if sub_ref is not None else None)
+    kind = _engine_name(lib.jw_event_kind_name(lib.jw_event_kind_get(ev)))
+    return Event(kind.lower() if kind else "unknown", error, text,
+                 sub_ref() if sub_ref is not None else None)
 
 
 class _ConnState:
@@ -413,13 +427,15 @@ class _ConnState:
                 while True:
                     st = lib.jw_conn_next_event(self.handle, 0, ev_p)
                     if st != JW_OK:
-                        closed = closed or st != -1  # not TIMEOUT: closed
+                        # Anything but nothing-queued: closed.
+                        closed = closed or st != lib.JW_ETIMEOUT
                         break
                     # The CLOSED event is the last: stop after handing
                     # callbacks what is still queued (the engine may not
                     # have finished its teardown yet, so do not wait for
                     # a later status to say so).
-                    closed = closed or lib.jw_event_kind_get(ev_p[0]) == 3
+                    closed = closed or lib.jw_event_kind_get(
+                        ev_p[0]) == lib.JW_EVENT_CLOSED
                     self._run_event(ev_p[0])
                     lib.jw_event_free(ev_p[0])
                 subs = list(self.callback_subs.values())
@@ -622,8 +638,11 @@ _STR_OPTIONS = ("name", "user", "password", "token", "nkeys_seed",
 _BOOL_OPTIONS = ("no_echo", "verbose", "pedantic", "no_randomize",
                  "allow_reconnect", "retry_on_failed_connect",
                  "ignore_discovered_servers", "tls_insecure_skip_verify")
-_CALLBACKS = ("disconnected_cb", "reconnected_cb", "closed_cb", "error_cb",
-              "discovered_servers_cb", "lame_duck_cb")
+# The engine's counters: "in_msgs", ...
+_STATS = _enum_names(lib.jw_stat_name, lib.JW_STAT_IN_MSGS)
+# One callback option per event kind: "disconnected_cb", ...
+_CALLBACKS = tuple(kind.lower() + "_cb" for kind in _enum_names(
+    lib.jw_event_kind_name, lib.JW_EVENT_DISCONNECTED))
 
 
 def _takes_argument(cb: Callable[..., Any]) -> bool:
@@ -752,18 +771,21 @@ class _ConnectionState:
     @property
     def is_connected(self) -> bool:
         h = self._state.handle
-        return h is not None and lib.jw_conn_status_get(h) == 2
+        return h is not None and \
+            lib.jw_conn_status_get(h) == lib.JW_CONN_CONNECTED
 
     @property
     def is_closed(self) -> bool:
         h = self._state.handle
-        return h is None or lib.jw_conn_status_get(h) == 6
+        return h is None or \
+            lib.jw_conn_status_get(h) == lib.JW_CONN_CLOSED
 
     @property
     def status(self) -> str:
         h = self._state.handle
-        return "CLOSED" if h is None else _CONN_STATUS.get(
-            lib.jw_conn_status_get(h), "CLOSED")
+        name = None if h is None else _engine_name(
+            lib.jw_conn_status_name(lib.jw_conn_status_get(h)))
+        return name or "CLOSED"
 
     @property
     def connected_url(self) -> Optional[str]:
@@ -806,8 +828,8 @@ class _ConnectionState:
     @property
     def stats(self) -> Dict[str, int]:
         h = self._h()
-        keys = ("in_msgs", "in_bytes", "out_msgs", "out_bytes", "reconnects")
-        return {k: int(lib.jw_conn_stat(h, i)) for i, k in enumerate(keys)}
+        return {name: int(lib.jw_conn_stat(h, lib.JW_STAT_IN_MSGS + i))
+                for i, name in enumerate(_STATS)}
 
 
 

@@ -18,6 +18,15 @@ __all__ = ["pack", "unpack", "MISSING"]
 
 MISSING: Any = object()
 _MAX_DEPTH = 32
+_OK = lib.JW_OK
+# The value types, bound once: unpacking compares each value's type.
+_NIL, _BOOL, _INT, _UINT, _DOUBLE = (lib.JW_VALUE_NIL, lib.JW_VALUE_BOOL,
+                                     lib.JW_VALUE_INT, lib.JW_VALUE_UINT,
+                                     lib.JW_VALUE_DOUBLE)
+_STR, _BIN, _EXT, _ARRAY, _MAP = (lib.JW_VALUE_STR, lib.JW_VALUE_BIN,
+                                  lib.JW_VALUE_EXT, lib.JW_VALUE_ARRAY,
+                                  lib.JW_VALUE_MAP)
+_BYTES = frozenset((_STR, _BIN, _EXT))
 
 
 def _fail(status: int) -> None:
@@ -50,12 +59,12 @@ def _pack_into(p: Any, value: Any, depth: int) -> None:
         st = lib.jw_pack_bin(p, b, len(b))
     elif isinstance(value, (list, tuple)):
         st = lib.jw_pack_array(p, len(value))
-        if st == 0:
+        if st == _OK:
             for item in value:
                 _pack_into(p, item, depth + 1)
     elif isinstance(value, dict):
         st = lib.jw_pack_map(p, len(value))
-        if st == 0:
+        if st == _OK:
             for k, v in value.items():
                 if isinstance(k, (dict, list)):
                     raise TypeError("map keys cannot be %s"
@@ -64,7 +73,7 @@ def _pack_into(p: Any, value: Any, depth: int) -> None:
                 _pack_into(p, v, depth + 1)
     else:
         raise TypeError("cannot pack %s" % type(value).__name__)
-    if st != 0:
+    if st != _OK:
         _fail(st)
 
 
@@ -72,7 +81,7 @@ def pack(value: Any) -> bytes:
     """Encode value as MessagePack."""
     p_p = ffi.new("jw_packer **")
     st = lib.jw_packer_new(p_p)
-    if st != 0:
+    if st != _OK:
         _fail(st)
     p = ffi.gc(p_p[0], lib.jw_packer_free)
     _pack_into(p, value, 0)
@@ -83,25 +92,26 @@ def pack(value: Any) -> bytes:
 
 def _value(v: Any) -> Any:
     t = lib.jw_value_type_get(v)
-    if t == 0:
+    if t == _NIL:
         return None
-    if t == 1:
+    if t == _BOOL:
         return bool(lib.jw_value_bool(v))
-    if t == 2:
+    if t == _INT:
         return lib.jw_value_int(v)
-    if t == 3:
+    if t == _UINT:
         return lib.jw_value_uint(v)
-    if t == 4:
+    if t == _DOUBLE:
         return lib.jw_value_double(v)
-    if t in (5, 6, 9):
+    if t in _BYTES:
         size = ffi.new("size_t *")
         ptr = lib.jw_value_bytes(v, size)
         raw = ffi.unpack(ptr, size[0]) if size[0] else b""
-        return raw.decode("utf-8", "surrogateescape") if t == 5 else raw
-    if t == 7:
+        return (raw.decode("utf-8", "surrogateescape")
+                if t == _STR else raw)
+    if t == _ARRAY:
         return [_value(lib.jw_value_array_at(v, i))
                 for i in range(lib.jw_value_count(v))]
-    if t == 8:
+    if t == _MAP:
         out = {}
         for i in range(lib.jw_value_count(v)):
             key = _value(lib.jw_value_map_key(v, i))
@@ -119,7 +129,7 @@ def unpack(data: Any) -> Any:
     buf = bytes(data)
     u_p = ffi.new("jw_unpacked **")
     st = lib.jw_unpack(buf, len(buf), u_p)
-    if st != 0:
+    if st != _OK:
         _fail(st)
     u = ffi.gc(u_p[0], lib.jw_unpacked_free)
     return _value(lib.jw_unpacked_root(u))

@@ -1,13 +1,17 @@
 """Exceptions: one base class with the shared code name, one subclass per
 code. Where a builtin exception means the same thing, the subclass also
 derives from it, so ``except TimeoutError`` and ``except ValueError`` work as
-Python users expect."""
+Python users expect. Each subclass names the engine's status; its code name
+comes from the engine (jw_status_name)."""
 from __future__ import annotations
 
 import builtins
+
+from ._jetwire import ffi, lib
+
 TYPE_CHECKING = False  # typing costs start-up time: annotations only
 if TYPE_CHECKING:
-    from typing import Dict, Optional, Type
+    from typing import Any, Dict, Optional, Type
 
 __all__ = ["Error", "error_for",
            "TimeoutError",
@@ -38,15 +42,29 @@ __all__ = ["Error", "error_for",
            "TLSError"]
 
 
+# The class of each code name (the base class serves the others).
+_BY_CODE: Dict[str, Type[Error]] = {}
+
+
 class Error(Exception):
-    __module__ = "jetwire"
     """A jetwire failure. ``code`` is the code name shared by every language
     (``"TIMEOUT"``, ``"NO_RESPONDERS"``, ...)."""
 
+    __module__ = "jetwire"
     code: str = "UNKNOWN"
     #: The server's JetStream err_code (10059, ...) for JetStream API
     #: errors, else 0.
     err_code: int = 0
+    # A subclass's engine status (jw_status), which gives its code.
+    _status: int
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        status = cls.__dict__.get("_status")
+        if status is not None:  # the class of an engine status
+            cls.code = ffi.string(lib.jw_status_name(status)).decode()
+            _BY_CODE[cls.code] = cls
+            cls.__module__ = "jetwire"  # jetwire.TimeoutError, not _errors
 
     def __init__(self, message: str = "", code: Optional[str] = None) -> None:
         if code is not None:
@@ -60,132 +78,112 @@ class Error(Exception):
 
 
 class TimeoutError(Error, builtins.TimeoutError):
-    code = "TIMEOUT"
+    _status = lib.JW_ETIMEOUT
 
 
 class NoRespondersError(Error):
-    code = "NO_RESPONDERS"
+    _status = lib.JW_ENO_RESPONDERS
 
 
 class ConnectionClosedError(Error, builtins.ConnectionError):
-    code = "CONNECTION_CLOSED"
+    _status = lib.JW_ECONNECTION_CLOSED
 
 
 class NotConnectedError(Error, builtins.ConnectionError):
-    code = "NOT_CONNECTED"
+    _status = lib.JW_ENOT_CONNECTED
 
 
 class InvalidArgError(Error, ValueError):
-    code = "INVALID_ARG"
+    _status = lib.JW_EINVAL
 
 
 class InvalidSubjectError(Error, ValueError):
-    code = "INVALID_SUBJECT"
+    _status = lib.JW_EINVALID_SUBJECT
 
 
 class MaxPayloadError(Error, ValueError):
-    code = "MAX_PAYLOAD"
+    _status = lib.JW_EMAX_PAYLOAD
 
 
 class AuthError(Error):
-    code = "AUTH"
+    _status = lib.JW_EAUTH
 
 
 class ConnectError(Error, builtins.ConnectionError):
-    code = "CONNECT"
+    _status = lib.JW_ECONNECT
 
 
 class SlowConsumerError(Error):
-    code = "SLOW_CONSUMER"
+    _status = lib.JW_ESLOW_CONSUMER
 
 
 class DrainingError(Error):
-    code = "DRAINING"
+    _status = lib.JW_EDRAINING
 
 
 class PermissionViolationError(Error):
-    code = "PERMISSION"
+    _status = lib.JW_EPERMISSION
 
 
 class StreamNotFoundError(Error):
-    code = "STREAM_NOT_FOUND"
+    _status = lib.JW_ESTREAM_NOT_FOUND
 
 
 class ConsumerNotFoundError(Error):
-    code = "CONSUMER_NOT_FOUND"
+    _status = lib.JW_ECONSUMER_NOT_FOUND
 
 
 class BucketNotFoundError(Error):
-    code = "BUCKET_NOT_FOUND"
+    _status = lib.JW_EBUCKET_NOT_FOUND
 
 
 class KeyNotFoundError(Error, KeyError):
-    code = "KEY_NOT_FOUND"
+    _status = lib.JW_EKEY_NOT_FOUND
 
 
 class KeyDeletedError(KeyNotFoundError):
     """A key whose latest entry is a delete or purge marker: a kind of
     not found, so ``except KeyNotFoundError`` catches it too."""
-    code = "KEY_DELETED"
+    _status = lib.JW_EKEY_DELETED
 
 
 class KeyExistsError(Error):
-    code = "KEY_EXISTS"
+    _status = lib.JW_EKEY_EXISTS
 
 
 class WrongLastSequenceError(Error):
-    code = "WRONG_LAST_SEQUENCE"
+    _status = lib.JW_EWRONG_LAST_SEQUENCE
 
 
 class JetStreamError(Error):
-    code = "JETSTREAM"
+    _status = lib.JW_EJETSTREAM
 
 
 class NotSupportedError(Error):
-    code = "NOT_SUPPORTED"
+    _status = lib.JW_ENOT_SUPPORTED
 
 
 class ProtocolError(Error):
-    code = "PROTOCOL"
+    _status = lib.JW_EPROTOCOL
 
 
 class IOError(Error, builtins.OSError):  # noqa: A001
-    code = "IO"
+    _status = lib.JW_EIO
 
 
 class NoMemoryError(Error, MemoryError):
-    code = "NO_MEMORY"
+    _status = lib.JW_ENO_MEMORY
 
 
 class InvalidSubscriptionError(Error):
-    code = "INVALID_SUBSCRIPTION"
+    _status = lib.JW_EINVALID_SUBSCRIPTION
 
 
 class TLSError(Error):
-    code = "TLS"
-
-
-# "IOError" would shadow the builtin alias of OSError inside this module.
-IOError_ = IOError
-
-
-_BY_CODE: Dict[str, Type[Error]] = {
-    cls.code: cls
-    for cls in (TimeoutError, NoRespondersError, ConnectionClosedError,
-                NotConnectedError, InvalidArgError, InvalidSubjectError,
-                MaxPayloadError, AuthError, ConnectError, SlowConsumerError,
-                DrainingError, PermissionViolationError, StreamNotFoundError,
-                ConsumerNotFoundError, BucketNotFoundError, KeyNotFoundError,
-                KeyDeletedError, KeyExistsError, WrongLastSequenceError,
-                JetStreamError, NotSupportedError, ProtocolError, IOError_,
-                NoMemoryError, InvalidSubscriptionError, TLSError)
-}
+    _status = lib.JW_ETLS
 
 
 def error_for(code: str, message: str) -> Error:
     """The exception for a code name (the base class for unknown codes)."""
     cls = _BY_CODE.get(code)
     return cls(message) if cls else Error(message, code)
-
-for _cls in _BY_CODE.values():  # show as jetwire.TimeoutError, not _errors
-    _cls.__module__ = "jetwire"

@@ -13,7 +13,7 @@ import weakref
 from collections import deque
 from collections.abc import Mapping
 
-from ._client import _INT64_MAX, _int_arg, _ms, _payload
+from ._client import _INT64_MAX, _engine_name, _int_arg, _ms, _payload
 from ._errors import error_for
 from ._jetstream import _Child, _guarded, _js_check, _name, _own, _text
 from ._jetwire import ffi, lib
@@ -27,10 +27,9 @@ if TYPE_CHECKING:
 
 __all__ = ["KeyValue", "Entry", "KeyValueStatus", "KeyWatcher"]
 
-# jw_kv_op, and the flags of jw_kv_watch.
-_OPERATIONS = {1: "PUT", 2: "DEL", 3: "PURGE"}
-_INCLUDE_HISTORY, _IGNORE_DELETES, _META_ONLY, _UPDATES_ONLY = 1, 2, 4, 8
-_TIMEOUT = -1  # JW_ETIMEOUT
+_ETIMEOUT = lib.JW_ETIMEOUT
+# What KeyWatcher._next gives when nothing came in time.
+_NOTHING = object()
 # A blocking watch waits in slices this long, so that stop() from another
 # thread ends it soon (the engine's watcher has no wake-up of its own).
 _SLICE_MS = 500
@@ -83,13 +82,24 @@ class Entry:
         self.created_ns = int(lib.jw_kv_entry_created(e))
         self.created = self.created_ns / 1e9
         self.delta = int(lib.jw_kv_entry_delta(e))
-        self.operation = _OPERATIONS.get(int(lib.jw_kv_entry_operation(e)),
-                                         "PUT")
+        self.operation = _operation(lib.jw_kv_entry_operation(e))
 
     def __repr__(self) -> str:
         return ("Entry(bucket=%r, key=%r, value=%r, revision=%d, "
                 "operation=%r)" % (self.bucket, self.key, self.value[:32],
                                    self.revision, self.operation))
+
+
+# The names of the jw_kv_op values met so far ("PUT", "DEL", "PURGE").
+_OPERATIONS: Dict[int, str] = {}
+
+
+def _operation(op: int) -> str:
+    name = _OPERATIONS.get(op)
+    if name is None:
+        name = _OPERATIONS[op] = _engine_name(lib.jw_kv_op_name(op)) or \
+            "UNKNOWN"
+    return name
 
 
 def _take_entry(p: Any, bucket: Optional[str] = None) -> Entry:
@@ -129,21 +139,26 @@ class KeyValueStatus:
                                self.ttl, self.bytes))
 
 
-def _watch_flags(include_history: Any, ignore_deletes: Any, meta_only: Any,
-                 updates_only: Any) -> int:
+def _watch_flags(**options: Any) -> int:
+    """The jw_kv_watch flags of watch()'s keyword arguments, which are
+    named as the engine names its flags (the powers of two up to the
+    first without a name)."""
     flags = 0
-    for name, value, bit in (("include_history", include_history,
-                              _INCLUDE_HISTORY),
-                             ("ignore_deletes", ignore_deletes,
-                              _IGNORE_DELETES),
-                             ("meta_only", meta_only, _META_ONLY),
-                             ("updates_only", updates_only, _UPDATES_ONLY)):
+    bit = 1
+    while True:
+        name = _engine_name(lib.jw_kv_watch_flag_name(bit))
+        if name is None:
+            break
+        value = options.pop(name, False)
         if not isinstance(value, bool):
             raise TypeError("%s must be bool, not %s"
                             % (name, type(value).__name__))
         if value:
             flags |= bit
-    if include_history and updates_only:
+        bit <<= 1
+    if options:
+        raise TypeError("unknown watch option %r" % next(iter(options)))
+    if flags & lib.JW_KV_INCLUDE_HISTORY and flags & lib.JW_KV_UPDATES_ONLY:
         raise ValueError("include_history and updates_only exclude each "
                          "other")
     return flags
@@ -278,8 +293,9 @@ class KeyValue(_Child):
         """Watch keys (a key, a filter with '*' tokens and a final '>').
         Iterating yields the current entries, then exactly one None (the
         current values are all out), then live updates, until stop()."""
-        flags = _watch_flags(include_history, ignore_deletes, meta_only,
-                             updates_only)
+        flags = _watch_flags(include_history=include_history,
+                             ignore_deletes=ignore_deletes,
+                             meta_only=meta_only, updates_only=updates_only)
         p = ffi.new("jw_kv_watcher **")
         _js_check(self._call(lib.jw_kv_watch, _key(keys, "keys"), flags, p))
         return KeyWatcher(self, p[0])
@@ -309,7 +325,7 @@ def _entry(bucket: str, key: str, value: bytes, revision: int,
     e = Entry.__new__(Entry)
     e.bucket, e.key, e.value, e.revision = bucket, key, value, revision
     e.created_ns, e.created, e.delta = created_ns, created_ns / 1e9, delta
-    e.operation = _OPERATIONS.get(op, "PUT")
+    e.operation = _OPERATIONS.get(op) or _operation(op)
     return e
 
 
@@ -358,7 +374,7 @@ class KeyWatcher:
             # The next entry is larger than the buffer: grow it.
             self._cap = max(self._cap * 2, self._used_p[0])
             self._buf = ffi.new("char[]", self._cap)
-        if st and st != _TIMEOUT:
+        if st and st != _ETIMEOUT:
             try:
                 _js_check(st)
             except Exception as e:
@@ -384,8 +400,8 @@ class KeyWatcher:
             pos = end
 
     def _next(self, ms: int) -> Any:
-        """The next item: an Entry, None (the marker), or _TIMEOUT (an int)
-        when nothing came within ms."""
+        """The next item: an Entry, None (the marker), or _NOTHING when
+        nothing came within ms."""
         with self._lock:
             self._check()
             if not self._items:
@@ -393,7 +409,7 @@ class KeyWatcher:
                     raise self._error
                 self._fill(ms, _WATCH_BATCH)
                 if not self._items:
-                    return _TIMEOUT
+                    return _NOTHING
             return self._items.popleft()
 
     def _take(self, limit: int) -> List[Optional[Entry]]:
@@ -421,7 +437,7 @@ class KeyWatcher:
                 min(_SLICE_MS,
                     max(0, int((deadline - time.monotonic()) * 1000)))
             item = self._next(left)
-            if item is not _TIMEOUT:
+            if item is not _NOTHING:
                 result: Optional[Entry] = item
                 return result
             if deadline is not None and time.monotonic() >= deadline:

@@ -145,7 +145,7 @@ class Subscription:
         if n > 0:
             self._buffer.extend(_read_messages(
                 self._conn._state, self._msgs, n, Msg))
-        elif n != -1:  # anything but TIMEOUT: the subscription ended
+        elif n != lib.JW_ETIMEOUT:  # anything but nothing queued: ended
             code = ffi.string(lib.jw_status_name(n)).decode()
             self._ended = error_for(code, ffi.string(lib.jw_last_error())
                                     .decode("utf-8", "replace"))
