@@ -251,7 +251,8 @@ typedef enum jw_event_kind {
 } jw_event_kind;
 
 /* "DISCONNECTED", "RECONNECTED", "CLOSED", "ERROR", "DISCOVERED_SERVERS",
- * "LAME_DUCK"; NULL for a value that is no kind (static text). */
+ * "LAME_DUCK"; NULL for a value that is no kind (static text). The kinds
+ * are numbered from JW_EVENT_DISCONNECTED (1) up to the first NULL. */
 JW_EXTERN const char *jw_event_kind_name(jw_event_kind kind);
 
 /* An event handler. Runs on the loop thread; ev is borrowed for the call. */

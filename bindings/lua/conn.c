@@ -20,7 +20,7 @@ ljw_conn *ljw_check_conn(lua_State *L, int arg)
 
 int ljw_conn_closed(lua_State *L)
 {
-    return ljw_fail_code(L, "CONNECTION_CLOSED", "connection is closed");
+    return ljw_fail_msg(L, JW_ECONNECTION_CLOSED, NULL);
 }
 
 /* ------------------------------------------------------------------------
@@ -592,29 +592,18 @@ static int l_drain(lua_State *L)
  * Introspection and events
  */
 
-static const char *status_name(jw_conn_status s)
+/* The engine's name of the connection's status ("CONNECTED", ...); a
+ * closed handle (or a status without a name) is CLOSED. */
+static const char *status_name(const ljw_conn *c)
 {
-    switch (s) {
-    case JW_CONN_CONNECTING:
-        return "CONNECTING";
-    case JW_CONN_CONNECTED:
-        return "CONNECTED";
-    case JW_CONN_RECONNECTING:
-        return "RECONNECTING";
-    case JW_CONN_DRAINING_SUBS:
-        return "DRAINING_SUBS";
-    case JW_CONN_DRAINING_PUBS:
-        return "DRAINING_PUBS";
-    default:
-        return "CLOSED";
-    }
+    const char *name =
+        c->conn ? jw_conn_status_name(jw_conn_status_get(c->conn)) : NULL;
+    return name ? name : jw_conn_status_name(JW_CONN_CLOSED);
 }
 
 static int l_status(lua_State *L)
 {
-    ljw_conn *c = ljw_check_conn(L, 1);
-    lua_pushstring(L, c->conn ? status_name(jw_conn_status_get(c->conn))
-                              : "CLOSED");
+    lua_pushstring(L, status_name(ljw_check_conn(L, 1)));
     return 1;
 }
 
@@ -704,17 +693,19 @@ static int l_max_payload(lua_State *L)
     return 1;
 }
 
+/* nc:stats(): every counter the engine has, by the engine's names (the
+ * stats are numbered from 0 up to the first without a name). */
 static int l_stats(lua_State *L)
 {
-    static const char *const names[] = {"in_msgs", "in_bytes", "out_msgs",
-                                        "out_bytes", "reconnects"};
     ljw_conn *c = ljw_check_conn(L, 1);
     if (!c->conn)
         return ljw_conn_closed(L);
-    lua_createtable(L, 0, 5);
-    for (int i = 0; i < 5; i++) {
-        lua_pushinteger(L, (lua_Integer)jw_conn_stat(c->conn, (jw_stat)i));
-        lua_setfield(L, -2, names[i]);
+    lua_newtable(L);
+    const char *name;
+    for (jw_stat i = JW_STAT_IN_MSGS; (name = jw_stat_name(i)) != NULL;
+         i = (jw_stat)(i + 1)) {
+        lua_pushinteger(L, (lua_Integer)jw_conn_stat(c->conn, i));
+        lua_setfield(L, -2, name);
     }
     return 1;
 }
@@ -741,9 +732,8 @@ static int l_tostring(lua_State *L)
     }
     char url[1024] = "";
     jw_conn_connected_url(c->conn, url, sizeof url);
-    lua_pushfstring(L, "jetwire.Connection (%s%s%s)",
-                    status_name(jw_conn_status_get(c->conn)), *url ? " " : "",
-                    url);
+    lua_pushfstring(L, "jetwire.Connection (%s%s%s)", status_name(c),
+                    *url ? " " : "", url);
     return 1;
 }
 

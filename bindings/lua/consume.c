@@ -156,10 +156,10 @@ static int l_reader_next(lua_State *L)
     int64_t ms = ljw_timeout_ms(L, 2, 1.0);
     lua_settop(L, 1);
     if (!r->handle)
-        return ljw_fail_code(L, "INVALID_SUBSCRIPTION", t->closed);
+        return ljw_fail_msg(L, JW_EINVALID_SUBSCRIPTION, t->closed);
     int st = fill(r, t, ms);
     if (st == JW_ETIMEOUT)
-        return ljw_fail_code(L, "TIMEOUT", "no message within the timeout");
+        return ljw_fail_msg(L, JW_ETIMEOUT, "no message within the timeout");
     if (st)
         return ljw_fail(L, st);
     push_held(L, r, 1);
@@ -239,7 +239,7 @@ static int l_cons_messages(lua_State *L)
         lua_settop(L, 2);
     }
     if (!c->cons)
-        return ljw_fail_code(L, "INVALID_ARG", "consumer was released");
+        return ljw_fail_msg(L, JW_EINVAL, "consumer was released");
     /* The connection: consumer -> context -> connection. */
     lua_getiuservalue(L, 1, 1);
     lua_getiuservalue(L, -1, 1);
@@ -271,8 +271,8 @@ static int l_ordered_consumer(lua_State *L)
     const char *cfg =
         lua_isnil(L, 3) ? NULL : ljw_config_json(L, 3, "consumer");
     if (!j->js)
-        return ljw_fail_code(L, "INVALID_ARG",
-                             "JetStream context was released");
+        return ljw_fail_msg(L, JW_EINVAL,
+                            "JetStream context was released");
     lua_getiuservalue(L, 1, 1); /* the connection */
     ljw_reader *r = new_reader(L, &ordered_type, 1, -1);
     jw_ordered *oc = NULL;

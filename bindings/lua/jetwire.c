@@ -32,20 +32,20 @@ static int error_tostring(lua_State *L)
     return 1;
 }
 
-void ljw_push_error(lua_State *L, const char *code, const char *message)
+void ljw_push_error(lua_State *L, jw_status st, const char *message)
 {
     lua_createtable(L, 0, 2);
-    lua_pushstring(L, code);
+    lua_pushstring(L, jw_status_name(st));
     lua_setfield(L, -2, "code");
-    lua_pushstring(L, message ? message : "");
+    lua_pushstring(L, message ? message : jw_strerror(st));
     lua_setfield(L, -2, "message");
     luaL_setmetatable(L, LJW_ERROR);
 }
 
-int ljw_fail_code(lua_State *L, const char *code, const char *message)
+int ljw_fail_msg(lua_State *L, jw_status st, const char *message)
 {
     lua_pushnil(L);
-    ljw_push_error(L, code, message);
+    ljw_push_error(L, st, message);
     return 2;
 }
 
@@ -53,8 +53,7 @@ int ljw_fail(lua_State *L, jw_status st)
 {
     /* Read the thread's detail text before anything else can replace it. */
     const char *detail = jw_last_error();
-    return ljw_fail_code(L, jw_status_name(st),
-                         detail && *detail ? detail : jw_strerror(st));
+    return ljw_fail_msg(L, st, detail && *detail ? detail : NULL);
 }
 
 /* ------------------------------------------------------------------------
@@ -212,8 +211,8 @@ int ljw_push_headers_option(lua_State *L, int opts)
 
 int ljw_bad_subject(lua_State *L, const char *what)
 {
-    return ljw_fail_code(L, "INVALID_SUBJECT",
-                         lua_pushfstring(L, "%s contains NUL", what));
+    return ljw_fail_msg(L, JW_EINVALID_SUBJECT,
+                        lua_pushfstring(L, "%s contains NUL", what));
 }
 
 /* ------------------------------------------------------------------------

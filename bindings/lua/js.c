@@ -293,8 +293,8 @@ int ljw_config_fields(lua_State *L)
     size_t len;
     const char *kind = ljw_check_string(L, 1, &len);
     if (ljw_has_nul(kind, len))
-        return ljw_fail_code(L, "INVALID_ARG",
-                             "configuration kind contains NUL");
+        return ljw_fail_msg(L, JW_EINVAL,
+                            "configuration kind contains NUL");
     char *text = NULL;
     jw_status st = jw_js_config_fields(kind, &text);
     if (st != JW_OK)
@@ -315,7 +315,7 @@ static ljw_js *check_js(lua_State *L, int arg)
 static jw_js *live_js(lua_State *L, ljw_js *j)
 {
     if (!j->js) {
-        ljw_push_error(L, "INVALID_ARG", "JetStream context was released");
+        ljw_push_error(L, JW_EINVAL, "JetStream context was released");
         return NULL;
     }
     return j->js;
@@ -987,7 +987,7 @@ static int l_cons_close(lua_State *L)
 
 static int cons_released(lua_State *L)
 {
-    return ljw_fail_code(L, "INVALID_ARG", "consumer was released");
+    return ljw_fail_msg(L, JW_EINVAL, "consumer was released");
 }
 
 static int l_cons_name(lua_State *L)
@@ -1108,7 +1108,7 @@ static jw_msg *ack_target(lua_State *L)
 #define ACK_BODY(call)                                                         \
     jw_msg *msg = ack_target(L);                                               \
     if (!msg)                                                                  \
-        return ljw_fail_code(L, "INVALID_ARG", "message was released");        \
+        return ljw_fail_msg(L, JW_EINVAL, "message was released");        \
     return ljw_ok_or_fail(L, call)
 
 int ljw_msg_ack(lua_State *L)
@@ -1159,7 +1159,7 @@ int ljw_msg_metadata(lua_State *L)
 {
     jw_msg *msg = ack_target(L);
     if (!msg)
-        return ljw_fail_code(L, "INVALID_ARG", "message was released");
+        return ljw_fail_msg(L, JW_EINVAL, "message was released");
     void **slot = ljw_box_new(L, free_meta);
     jw_status st = jw_msg_metadata(msg, (jw_js_meta **)slot);
     if (st != JW_OK)

@@ -11,6 +11,7 @@
  * after the last borrower is gone, and no order of close or collection
  * reaches freed memory.
  */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,8 +56,8 @@ static void kv_release(ljw_kv *k)
 
 static int bad_name(lua_State *L, const char *what)
 {
-    return ljw_fail_code(L, "INVALID_ARG",
-                         lua_pushfstring(L, "%s contains NUL", what));
+    return ljw_fail_msg(L, JW_EINVAL,
+                        lua_pushfstring(L, "%s contains NUL", what));
 }
 
 /* An optional revision argument: 0 when absent; min is its least value. */
@@ -74,18 +75,6 @@ static uint64_t revision_arg(lua_State *L, int arg, lua_Integer min)
 /* ------------------------------------------------------------------------
  * Entries
  */
-
-static const char *op_name(jw_kv_op op)
-{
-    switch (op) {
-    case JW_KV_DEL:
-        return "DEL";
-    case JW_KV_PURGE:
-        return "PURGE";
-    default:
-        return "PUT";
-    }
-}
 
 static void push_entry(lua_State *L, const jw_kv_entry *e)
 {
@@ -107,7 +96,8 @@ static void push_entry(lua_State *L, const jw_kv_entry *e)
     lua_setfield(L, -2, "created_ns");
     lua_pushinteger(L, (lua_Integer)jw_kv_entry_delta(e));
     lua_setfield(L, -2, "delta");
-    lua_pushstring(L, op_name(jw_kv_entry_operation(e)));
+    /* The engine's name: "PUT", "DEL" or "PURGE". */
+    lua_pushstring(L, jw_kv_op_name(jw_kv_entry_operation(e)));
     lua_setfield(L, -2, "operation");
 }
 
@@ -150,7 +140,7 @@ static ljw_js *check_js(lua_State *L, int arg)
 
 static int js_released(lua_State *L)
 {
-    return ljw_fail_code(L, "INVALID_ARG", "JetStream context was released");
+    return ljw_fail_msg(L, JW_EINVAL, "JetStream context was released");
 }
 
 /* Push a bucket handle pinning the context at js_idx. */
@@ -257,7 +247,7 @@ static ljw_kv *check_kv(lua_State *L, int arg)
 
 static int kv_closed(lua_State *L)
 {
-    return ljw_fail_code(L, "INVALID_ARG", "bucket handle was closed");
+    return ljw_fail_msg(L, JW_EINVAL, "bucket handle was closed");
 }
 
 static int l_kv_gc(lua_State *L)
@@ -561,37 +551,36 @@ static int l_kv_status(lua_State *L)
  * Watchers
  */
 
-static const struct {
-    const char *name;
-    int flag;
-} watch_flags[] = {
-    {"include_history", JW_KV_INCLUDE_HISTORY},
-    {"ignore_deletes", JW_KV_IGNORE_DELETES},
-    {"meta_only", JW_KV_META_ONLY},
-    {"updates_only", JW_KV_UPDATES_ONLY},
-};
-
-static const char *const watch_options[] = {
-    "include_history", "ignore_deletes", "meta_only", "updates_only", NULL,
-};
-
+/* The watch options: a boolean for each of the engine's watch flags, by
+ * the engine's name for it ("include_history", ...). The flags are the
+ * powers of two from 1 up to the first without a name. */
 static int watch_flags_arg(lua_State *L, int arg)
 {
-    ljw_check_options(L, arg, watch_options);
-    int flags = 0;
+    const char *names[sizeof(int) * CHAR_BIT];
+    int flags[sizeof(int) * CHAR_BIT];
+    size_t n = 0;
+    for (unsigned bit = 0; bit + 1 < sizeof names / sizeof names[0]; bit++) {
+        int flag = (int)(1u << bit);
+        if ((names[n] = jw_kv_watch_flag_name(flag)) == NULL)
+            break;
+        flags[n++] = flag;
+    }
+    names[n] = NULL;
+    ljw_check_options(L, arg, names);
+    int mask = 0;
     if (lua_isnoneornil(L, arg))
         return 0;
-    for (size_t i = 0; i < sizeof watch_flags / sizeof watch_flags[0]; i++) {
-        int t = lua_getfield(L, arg, watch_flags[i].name);
+    for (size_t i = 0; i < n; i++) {
+        int t = lua_getfield(L, arg, names[i]);
         if (t != LUA_TNIL && t != LUA_TBOOLEAN)
             luaL_argerror(L, arg,
                           lua_pushfstring(L, "%s must be a boolean",
-                                          watch_flags[i].name));
+                                          names[i]));
         if (lua_toboolean(L, -1))
-            flags |= watch_flags[i].flag;
+            mask |= flags[i];
         lua_pop(L, 1);
     }
-    return flags;
+    return mask;
 }
 
 static int watch_call(lua_State *L, const char *keys, size_t len, int flags)
@@ -692,7 +681,7 @@ static int l_watcher_next(lua_State *L)
     ljw_watcher *w = check_watcher(L, 1);
     int64_t ms = ljw_timeout_ms(L, 2, 1.0);
     if (!w->w)
-        return ljw_fail_code(L, "INVALID_ARG", "watcher was stopped");
+        return ljw_fail_msg(L, JW_EINVAL, "watcher was stopped");
     jw_status st = watch_step(L, w, ms);
     return st == JW_OK ? 1 : ljw_fail(L, st);
 }

@@ -65,8 +65,10 @@ typedef struct ljw_msg {
  * jw_status (the detail from jw_last_error) and returns 2, so a function
  * ends with `return ljw_fail(L, st);`. */
 int ljw_fail(lua_State *L, jw_status st);
-int ljw_fail_code(lua_State *L, const char *code, const char *message);
-void ljw_push_error(lua_State *L, const char *code, const char *message);
+/* The same with a message of this binding's own (NULL: the engine's
+ * jw_strerror); the code is always the engine's name of st. */
+int ljw_fail_msg(lua_State *L, jw_status st, const char *message);
+void ljw_push_error(lua_State *L, jw_status st, const char *message);
 
 /* The handle of type tname at arg, checked as luaL_checkudata does, but
  * without its registry lookup when the value's metatable is the value at

@@ -6,6 +6,7 @@
  */
 #include "ljw.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -67,10 +68,7 @@ int ljw_take_completions(lua_State *L, int conn_idx)
             lua_pushvalue(L, -2);
             lua_setfield(L, -2, "msg");
         } else {
-            ljw_push_error(L, jw_status_name(status),
-                           status == JW_ENO_RESPONDERS
-                               ? "no responders for the request"
-                               : jw_strerror(status));
+            ljw_push_error(L, status, NULL);
             lua_setfield(L, -2, "err");
         }
         lua_rawseti(L, done, ++last);
@@ -117,9 +115,9 @@ static int l_run(lua_State *L)
     if (!c->conn)
         return ljw_conn_closed(L);
     if (!c->loop)
-        return ljw_fail_code(L, "INVALID_ARG",
-                             "run() is for connections made with "
-                             "loop = \"driven\"");
+        return ljw_fail_msg(L, JW_EINVAL,
+                            "run() is for connections made with "
+                            "loop = \"driven\"");
     jw_status st = jw_loop_run(c->loop, ms);
     if (st != JW_OK)
         return ljw_fail(L, st);
@@ -268,7 +266,7 @@ int ljw_poll(lua_State *L)
                                  : (int)ms;
     int rc = poll(fds, (nfds_t)n, timeout);
     if (rc < 0 && errno != EINTR)
-        return ljw_fail_code(L, "IO", strerror(errno));
+        return ljw_fail_msg(L, JW_EIO, strerror(errno));
     lua_newtable(L);
     lua_Integer out = 0;
     for (lua_Integer i = 1; i <= n; i++) {
@@ -295,31 +293,23 @@ static void free_event(void *p)
     jw_event_free(p);
 }
 
-static const char *event_kind(jw_event_kind kind)
+/* Push the Lua name of an event kind: the engine's name in lowercase
+ * ("disconnected", ...); "unknown" for a kind the engine does not name. */
+static void push_event_kind(lua_State *L, jw_event_kind kind)
 {
-    switch (kind) {
-    case JW_EVENT_DISCONNECTED:
-        return "disconnected";
-    case JW_EVENT_RECONNECTED:
-        return "reconnected";
-    case JW_EVENT_CLOSED:
-        return "closed";
-    case JW_EVENT_ERROR:
-        return "error";
-    case JW_EVENT_DISCOVERED_SERVERS:
-        return "discovered_servers";
-    case JW_EVENT_LAME_DUCK:
-        return "lame_duck";
-    default:
-        return "unknown";
-    }
+    const char *name = jw_event_kind_name(kind);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (const char *p = name ? name : "unknown"; *p; p++)
+        luaL_addchar(&b, (char)tolower((unsigned char)*p));
+    luaL_pushresult(&b);
 }
 
 /* Push {kind = , code = , text = , sub = } for ev. */
 static void push_event(lua_State *L, int conn_idx, const jw_event *ev)
 {
     lua_createtable(L, 0, 4);
-    lua_pushstring(L, event_kind(jw_event_kind_get(ev)));
+    push_event_kind(L, jw_event_kind_get(ev));
     lua_setfield(L, -2, "kind");
     lua_pushstring(L, jw_status_name(jw_event_status(ev)));
     lua_setfield(L, -2, "code");
@@ -352,9 +342,24 @@ static int l_next_event(lua_State *L)
     return 1;
 }
 
-static const char *const event_kinds[] = {
-    "disconnected", "reconnected", "closed", "error",
-    "discovered_servers", "lame_duck", NULL};
+/* Check that the string at arg is the Lua name of an event kind: the
+ * kinds are numbered from JW_EVENT_DISCONNECTED up to the first the engine
+ * does not name. */
+static void check_event_kind(lua_State *L, int arg)
+{
+    luaL_checkstring(L, arg);
+    for (jw_event_kind k = JW_EVENT_DISCONNECTED; jw_event_kind_name(k);
+         k = (jw_event_kind)(k + 1)) {
+        push_event_kind(L, k);
+        int same = lua_rawequal(L, arg, -1);
+        lua_pop(L, 1);
+        if (same)
+            return;
+    }
+    luaL_argerror(L, arg,
+                  lua_pushfstring(L, "invalid option '%s'",
+                                  lua_tostring(L, arg)));
+}
 
 /* nc:on(kind, fn | nil): run fn(event) inside process() for events of
  * this kind. Once any handler is set, process() takes every queued event
@@ -362,7 +367,8 @@ static const char *const event_kinds[] = {
 static int l_on(lua_State *L)
 {
     ljw_check_conn(L, 1);
-    const char *kind = event_kinds[luaL_checkoption(L, 2, NULL, event_kinds)];
+    check_event_kind(L, 2);
+    const char *kind = lua_tostring(L, 2);
     if (!lua_isnoneornil(L, 3))
         luaL_checktype(L, 3, LUA_TFUNCTION);
     lua_settop(L, 3);
@@ -400,7 +406,8 @@ void ljw_run_handlers(lua_State *L, int conn_idx)
             lua_pop(L, 1);
             break;
         }
-        lua_getfield(L, handlers, event_kind(jw_event_kind_get(*slot)));
+        push_event_kind(L, jw_event_kind_get(*slot));
+        lua_gettable(L, handlers);
         if (lua_isfunction(L, -1)) {
             push_event(L, conn_idx, *slot);
             lua_call(L, 1, 0);

@@ -405,7 +405,7 @@ int ljw_unpack_bytes(lua_State *L, const char *data, size_t len, int wrap_bin)
     const char *why = push_value(L, jw_unpacked_root(*slot), wrap_bin, arrays);
     if (why) {
         lua_settop(L, base);
-        return ljw_fail_code(L, "INVALID_ARG", why);
+        return ljw_fail_msg(L, JW_EINVAL, why);
     }
     lua_replace(L, base + 1);
     ljw_box_forget(slot);
@@ -494,7 +494,7 @@ int ljw_push_json(lua_State *L, const char *text)
     *slot = json_loads(text, JSON_DECODE_ANY, &error);
     if (!*slot) {
         lua_pop(L, 2);
-        return ljw_fail_code(L, "PROTOCOL", error.text);
+        return ljw_fail_msg(L, JW_EPROTOCOL, error.text);
     }
     push_json(L, *slot, arrays);
     ljw_box_forget(slot);

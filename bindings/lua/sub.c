@@ -18,7 +18,7 @@ static ljw_msg *check_msg(lua_State *L, int arg)
 
 static int sub_closed(lua_State *L)
 {
-    return ljw_fail_code(L, "INVALID_SUBSCRIPTION", "subscription is closed");
+    return ljw_fail_msg(L, JW_EINVALID_SUBSCRIPTION, NULL);
 }
 
 /* ------------------------------------------------------------------------
@@ -388,7 +388,7 @@ static int l_msg_index(lua_State *L)
 
 static int released(lua_State *L)
 {
-    return ljw_fail_code(L, "INVALID_ARG", "message was released");
+    return ljw_fail_msg(L, JW_EINVAL, "message was released");
 }
 
 /* msg:header_values(name) -> every value of name, in order. */
@@ -449,14 +449,13 @@ static int l_respond(lua_State *L)
         return released(L);
     const char *reply = jw_msg_reply(m->msg);
     if (!reply)
-        return ljw_fail_code(L, "INVALID_ARG", "message has no reply subject");
+        return ljw_fail_msg(L, JW_EINVAL, "message has no reply subject");
     jw_status st;
     if (headers) {
         lua_getiuservalue(L, 1, 1);
         ljw_conn *c = luaL_testudata(L, -1, LJW_CONN);
         if (!c || !c->conn)
-            return ljw_fail_code(L, "CONNECTION_CLOSED",
-                                 "connection is closed");
+            return ljw_fail_msg(L, JW_ECONNECTION_CLOSED, NULL);
         jw_msg *out;
         st = ljw_build_msg(L, reply, NULL, data, len, headers, &out);
         void **box = lua_touserdata(L, -1);

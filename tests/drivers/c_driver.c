@@ -827,30 +827,11 @@ static jw_status op_status(json_t *req, json_t *res)
     jw_status st = arg_conn(req, &h);
     if (st != JW_OK)
         return st;
-    const char *name;
-    switch (jw_conn_status_get(h->conn)) {
-    case JW_CONN_CONNECTING:
-        name = "CONNECTING";
-        break;
-    case JW_CONN_CONNECTED:
-        name = "CONNECTED";
-        break;
-    case JW_CONN_RECONNECTING:
-        name = "RECONNECTING";
-        break;
-    case JW_CONN_DRAINING_SUBS:
-        name = "DRAINING_SUBS";
-        break;
-    case JW_CONN_DRAINING_PUBS:
-        name = "DRAINING_PUBS";
-        break;
-    case JW_CONN_CLOSED:
-        name = "CLOSED";
-        break;
-    default:
+    jw_conn_status status = jw_conn_status_get(h->conn);
+    const char *name = jw_conn_status_name(status);
+    if (!name)
         return fail(JW_EPROTOCOL, "unknown connection status %d",
-                    (int)jw_conn_status_get(h->conn));
-    }
+                    (int)status);
     PUT(res, "status", json_string(name));
     return JW_OK;
 }
@@ -910,37 +891,13 @@ static jw_status op_stats(json_t *req, json_t *res)
     jw_status st = arg_conn(req, &h);
     if (st != JW_OK)
         return st;
-    static const struct {
-        const char *key;
-        jw_stat stat;
-    } stats[] = {{"in_msgs", JW_STAT_IN_MSGS},
-                 {"in_bytes", JW_STAT_IN_BYTES},
-                 {"out_msgs", JW_STAT_OUT_MSGS},
-                 {"out_bytes", JW_STAT_OUT_BYTES},
-                 {"reconnects", JW_STAT_RECONNECTS}};
-    for (size_t i = 0; i < sizeof stats / sizeof stats[0]; i++)
-        PUT(res, stats[i].key,
-            json_integer((json_int_t)jw_conn_stat(h->conn, stats[i].stat)));
+    /* Every counter the engine has: numbered from 0 up to the first
+     * without a name. */
+    const char *name;
+    for (jw_stat i = JW_STAT_IN_MSGS; (name = jw_stat_name(i)) != NULL;
+         i = (jw_stat)(i + 1))
+        PUT(res, name, json_integer((json_int_t)jw_conn_stat(h->conn, i)));
     return JW_OK;
-}
-
-static const char *event_kind_name(jw_event_kind kind)
-{
-    switch (kind) {
-    case JW_EVENT_DISCONNECTED:
-        return "DISCONNECTED";
-    case JW_EVENT_RECONNECTED:
-        return "RECONNECTED";
-    case JW_EVENT_CLOSED:
-        return "CLOSED";
-    case JW_EVENT_ERROR:
-        return "ERROR";
-    case JW_EVENT_DISCOVERED_SERVERS:
-        return "DISCOVERED_SERVERS";
-    case JW_EVENT_LAME_DUCK:
-        return "LAME_DUCK";
-    }
-    return "UNKNOWN";
 }
 
 static jw_status op_next_event(json_t *req, json_t *res)
@@ -955,8 +912,13 @@ static jw_status op_next_event(json_t *req, json_t *res)
     jw_event *ev = NULL;
     TRY(jw_conn_next_event(h->conn, ms, &ev));
     int sub = handle_of_sub(jw_event_sub(ev));
-    json_t *o = json_pack("{ssssss}", "kind",
-                          event_kind_name(jw_event_kind_get(ev)), "code",
+    jw_event_kind kind = jw_event_kind_get(ev);
+    const char *name = jw_event_kind_name(kind);
+    if (!name) {
+        jw_event_free(ev);
+        return fail(JW_EPROTOCOL, "event of unknown kind %d", (int)kind);
+    }
+    json_t *o = json_pack("{ssssss}", "kind", name, "code",
                           jw_status_name(jw_event_status(ev)), "text",
                           jw_event_text(ev));
     jw_event_free(ev);
@@ -1837,7 +1799,7 @@ static int64_t burst_slow_events(jw_conn *conn)
             n++;
         else
             fprintf(stderr, "c_driver: burst: event %s %s: %s\n",
-                    event_kind_name(kind),
+                    jw_event_kind_name(kind) ? jw_event_kind_name(kind) : "?",
                     jw_status_name(jw_event_status(ev)), jw_event_text(ev));
         jw_event_free(ev);
     }
@@ -2092,7 +2054,7 @@ static jw_status op_request_many(json_t *req, json_t *res)
         if (reqs[i].done)
             continue;
         jw_conn_request_cancel(conn, reqs[i].id);
-        ok = ok && count_error(errors, "TIMEOUT");
+        ok = ok && count_error(errors, jw_status_name(JW_ETIMEOUT));
     }
     jw_conn_free(conn);
     free(reqs);
@@ -2704,23 +2666,10 @@ static jw_status put_sorted(json_t *res, const char *key, char *text)
     return JW_OK;
 }
 
-static const char *kv_op_name(jw_kv_op op)
-{
-    switch (op) {
-    case JW_KV_PUT:
-        return "PUT";
-    case JW_KV_DEL:
-        return "DEL";
-    case JW_KV_PURGE:
-        return "PURGE";
-    }
-    return NULL;
-}
-
 /* An entry as the protocol's object. */
 static jw_status entry_json(const jw_kv_entry *e, json_t **out)
 {
-    const char *op = kv_op_name(jw_kv_entry_operation(e));
+    const char *op = jw_kv_op_name(jw_kv_entry_operation(e));
     if (!op)
         return fail(JW_EPROTOCOL, "entry with unknown operation %d",
                     (int)jw_kv_entry_operation(e));
@@ -3023,29 +2972,25 @@ static jw_status op_kv_history(json_t *req, json_t *res)
     return JW_OK;
 }
 
+/* The watch arguments: a boolean for each of the engine's watch flags, by
+ * the engine's name ("include_history", ...). The flags are the powers of
+ * two from 1 up to the first without a name. */
 static jw_status op_kv_watch(json_t *req, json_t *res)
 {
-    static const struct {
-        const char *name;
-        int flag;
-    } flags[] = {
-        {"include_history", JW_KV_INCLUDE_HISTORY},
-        {"ignore_deletes", JW_KV_IGNORE_DELETES},
-        {"meta_only", JW_KV_META_ONLY},
-        {"updates_only", JW_KV_UPDATES_ONLY},
-    };
     struct handle *h;
     const char *keys = NULL;
     int mask = 0;
     jw_status st = arg_handle(req, "kv", H_KV, &h);
     if (st == JW_OK)
         st = arg_str(req, "keys", 0, &keys);
-    for (size_t i = 0; st == JW_OK && i < sizeof flags / sizeof flags[0];
-         i++) {
+    const char *name;
+    for (unsigned bit = 0; st == JW_OK && bit + 1 < sizeof(int) * CHAR_BIT &&
+                           (name = jw_kv_watch_flag_name(1 << bit)) != NULL;
+         bit++) {
         int on;
-        st = arg_bool(req, flags[i].name, 0, &on);
+        st = arg_bool(req, name, 0, &on);
         if (on)
-            mask |= flags[i].flag;
+            mask |= 1 << bit;
     }
     if (st != JW_OK)
         return st;
@@ -3224,7 +3169,8 @@ static void write_line(json_t *resp)
         /* Cannot serialise the result: report that instead. */
         json_t *id = json_object_get(resp, "id");
         json_t *err = json_pack("{sOsbssss}", "id", id ? id : json_null(),
-                                "ok", 0, "code", "NO_MEMORY", "message",
+                                "ok", 0, "code",
+                                jw_status_name(JW_ENO_MEMORY), "message",
                                 "could not serialise the response");
         text = err ? json_dumps(err, JSON_COMPACT) : NULL;
         json_decref(err);

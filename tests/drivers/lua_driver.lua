@@ -419,7 +419,8 @@ local function pump(timeout, try)
         if done then return a, b end
         local left = deadline - jetwire.now()
         if left <= 0 then
-            return nil, { code = "TIMEOUT", message = "timed out" }
+            return nil, { code = "TIMEOUT",
+                          message = "nothing came within the timeout" }
         end
         jetwire.poll(poll_items(false), math.min(left, 0.25))
     end
@@ -1230,15 +1231,18 @@ function ops.kv_history(req)
     return { entries = out }
 end
 
-local watch_flags = { "include_history", "ignore_deletes", "meta_only",
-                      "updates_only" }
-
+-- The request's other arguments are the watch options, by the engine's
+-- names for its watch flags: kv:watch checks them (an unknown name or a
+-- value that is not a boolean is INVALID_ARG).
 function ops.kv_watch(req)
     local kv, h = get(req, "kv", "kv")
     local keys = arg(req, "keys", "string", ">")
     local flags = {}
-    for _, name in ipairs(watch_flags) do
-        flags[name] = arg(req, name, "boolean", false)
+    for name, value in pairs(req) do
+        if name ~= "id" and name ~= "op" and name ~= "kv" and
+                name ~= "keys" then
+            flags[name] = value
+        end
     end
     return { watcher = made_by(h, check(kv:watch(keys, flags)), "watcher") }
 end
