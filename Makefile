@@ -10,14 +10,25 @@ FUZZ_BUILD ?= build-fuzz
 JOBS       ?= 2
 # Seconds per target for `make fuzz`.
 FUZZ_SECONDS ?= 60
+# The servers `make test` runs the suite against (docs/servers.md): the
+# current release, built by scripts/servers.sh into .tools/bin, and
+# Debian's 2.9.10, the oldest supported. Every harness takes its server
+# from JW_NATS_SERVER.
+NATS_SERVER_CURRENT ?= $(abspath .tools/bin/nats-server)
+NATS_SERVER_OLDEST  ?= /usr/sbin/nats-server
 
-.PHONY: all setup build build-asan build-tsan python test test-unit test-asan demo \
-        bench clean build-fuzz fuzz fuzz-smoke valgrind soak
+.PHONY: all setup servers build build-asan build-tsan python test test-unit \
+        test-asan test-server demo bench clean build-fuzz fuzz fuzz-smoke \
+        valgrind soak
 
 all: build
 
 setup:
 	@bash scripts/setup.sh
+
+# nats-server 2.15.3 and natscli into .tools/bin (nothing when there).
+servers: setup
+	@bash scripts/servers.sh
 
 build: setup
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -55,18 +66,43 @@ fuzz-smoke: build-fuzz
 python: setup
 	.venv/bin/pip install -q --no-build-isolation .
 
-# The C tests, the cross-language conformance suite (pytest, every
-# language), the C suite again under ASan + UBSan and under TSan, then the
-# fuzz targets over their corpora (about ten seconds with the build).
-test: build build-asan build-tsan python build-fuzz
-	ctest --test-dir $(BUILD) -j$(JOBS) --output-on-failure
-	JW_BUILD_DIR=$(abspath $(BUILD)) .venv/bin/python -m pytest -q
+# The ABI guard (the built library against abi/libjetwire.abi), then the
+# C tests and the cross-language conformance suite (pytest, every
+# language) against each server of the matrix, nats-server 2.15.3 and then
+# 2.9.10 (the oldest supported); the C suite again under ASan + UBSan and
+# under TSan against 2.15.3; then the fuzz targets over their corpora
+# (about ten seconds with the build). About 14 minutes on 2 cores once
+# set up (each server pass: ctest 25 s, pytest 5-6 min), 3 more the first
+# time (venv, nats-server 2.15.3 built with Go: docs/servers.md).
+test: build build-asan build-tsan python build-fuzz servers
+	bash scripts/abi_check.sh $(BUILD)
+	$(MAKE) --no-print-directory test-server JW_NATS_SERVER=$(NATS_SERVER_CURRENT)
+	$(MAKE) --no-print-directory test-server JW_NATS_SERVER=$(NATS_SERVER_OLDEST)
+	JW_NATS_SERVER=$(NATS_SERVER_CURRENT) \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(ASAN_BUILD) -j$(JOBS) --output-on-failure
+	JW_NATS_SERVER=$(NATS_SERVER_CURRENT) \
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	  ctest --test-dir $(TSAN_BUILD) -j$(JOBS) --output-on-failure
 	ctest --test-dir $(FUZZ_BUILD) --output-on-failure
+
+# The ABI guard alone (scripts/abi_check.sh): abi-baseline records the
+# built library's ABI as the new baseline, after a deliberate change.
+.PHONY: abi-check abi-baseline
+abi-check: build
+	bash scripts/abi_check.sh $(BUILD)
+abi-baseline: build
+	bash scripts/abi_check.sh $(BUILD) --update
+
+# ctest of $(BUILD) and the pytest suite against one server, the one
+# JW_NATS_SERVER names (from the command line or the environment; Debian's
+# 2.9.10 when unset), without building:
+#   make test-server JW_NATS_SERVER=$PWD/.tools/bin/nats-server
+test-server:
+	@echo "== nats-server: $${JW_NATS_SERVER:-default} ($$($${JW_NATS_SERVER:-$(NATS_SERVER_OLDEST)} --version))"
+	ctest --test-dir $(BUILD) -j$(JOBS) --output-on-failure
+	JW_BUILD_DIR=$(abspath $(BUILD)) .venv/bin/python -m pytest -q
 
 # The C integration and unit tests under valgrind memcheck, no leak
 # allowed (about 35 s with JOBS=2; not part of `make test`).

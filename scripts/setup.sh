@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install what jetwire needs, once: Debian packages (compiler, libraries,
-# nats-server, Lua, nats.c for the benchmarks) and a Python venv with the
-# test and build tools. Safe to run again: it only installs what is missing.
+# nats-server 2.9.10, Lua, nats.c for the benchmarks), a Python venv with
+# the test and build tools, and the newer servers of the test matrix
+# (nats-server 2.15.3 and natscli, built with Go into .tools/bin by
+# scripts/servers.sh). Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,7 +12,7 @@ packages=(
   libevent-dev libmsgpack-dev libjansson-dev libssl-dev
   nats-server lua5.4 liblua5.4-dev luarocks libnats-dev
   python3 python3-venv python3-dev
-  valgrind procps
+  valgrind procps abigail-tools
 )
 
 missing=()
@@ -49,7 +51,16 @@ go_cmd=$(command -v go || echo /usr/local/go/bin/go)
 go_version=$("$go_cmd" env GOVERSION 2>/dev/null || true)
 if ! [[ $go_version =~ ^go1\.(2[6-9]|[3-9][0-9]) ]]; then
   echo "setup: warning: Go >= 1.26 not found (${go_version:-no go command})," \
-       "so tests/conformance/test_interop_go.py will fail: install it from" \
-       "https://go.dev/dl/ into /usr/local/go (see tests/interop/README.md)"
+       "so tests/conformance/test_interop_go.py will fail and nats-server" \
+       "2.15.3 cannot be built: install it from https://go.dev/dl/ into" \
+       "/usr/local/go (see tests/interop/README.md)"
+else
+  # nats-server v2.15.3 and natscli v0.5.0 into .tools/bin (git-ignored),
+  # each built once (a few minutes the first time, nothing after).
+  # `make test` needs them and builds them again (failing loudly) when
+  # this did not work.
+  bash scripts/servers.sh ||
+    echo "setup: warning: could not build nats-server 2.15.3 / natscli" \
+         "(scripts/servers.sh): make test needs them"
 fi
 echo "setup: ok"

@@ -11,12 +11,76 @@
   every driver is quit at teardown (a driver that does not exit cleanly
   fails the test). driver: one driver for `lang`.
 * conn: a connection of `driver` to `nats_server`.
+* server_version: the version of the nats-server the tests start
+  (JW_NATS_SERVER, else Debian's 2.9.10) as a tuple, (2, 15, 3).
+
+Server versions: the suite runs against the server JW_NATS_SERVER names
+(`make test` runs it against 2.15.3 and against 2.9.10, the oldest
+supported). A test of a feature of newer servers is marked
+`@pytest.mark.min_server("2.10.0")`; one of the NOT_SUPPORTED path an older
+server takes, `@pytest.mark.below_server("2.10.0")`. Outside its range a
+test is skipped with its name and both versions in the reason (`-rs`
+lists them), never passed. Where only an expectation differs, a test reads
+the `server_version` fixture and asserts each server's answer.
 """
 from __future__ import annotations
 
 import pytest
 
-from harness import DriverPool, ServerFactory, available_languages, language_pairs
+from harness import (DriverPool, ServerFactory, available_languages,
+                     language_pairs, nats_server_version, parse_version)
+
+
+def _marker_version(marker) -> tuple[str, str]:
+    """The version of a min_server / below_server marker, and its optional
+    reason= (why the behaviour depends on the server)."""
+    if len(marker.args) != 1 or set(marker.kwargs) - {"reason"}:
+        raise pytest.UsageError(
+            f"@pytest.mark.{marker.name} takes one version, like \"2.10.0\", "
+            "and an optional reason=")
+    why = marker.kwargs.get("reason")
+    return marker.args[0], f" ({why})" if why else ""
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip the tests outside the running server's range (min_server,
+    below_server), each skip naming the test and both versions."""
+    marked = [item for item in items
+              if item.get_closest_marker("min_server")
+              or item.get_closest_marker("below_server")]
+    if not marked:
+        return
+    running = nats_server_version()
+    have = parse_version(running)
+    for item in marked:
+        for marker in item.iter_markers("min_server"):
+            need, why = _marker_version(marker)
+            if have < parse_version(need):
+                item.add_marker(pytest.mark.skip(
+                    reason=f"{item.nodeid}: needs nats-server >= {need}, "
+                           f"running {running}{why}"))
+        for marker in item.iter_markers("below_server"):
+            below, why = _marker_version(marker)
+            if have >= parse_version(below):
+                item.add_marker(pytest.mark.skip(
+                    reason=f"{item.nodeid}: runs on servers older than "
+                           f"{below}, running {running}{why}"))
+
+
+def pytest_report_header(config):
+    from harness import nats_server_binary
+    try:
+        return (f"nats-server: {nats_server_binary()} "
+                f"({nats_server_version()})")
+    except Exception as e:  # pragma: no cover - reported by the tests
+        return f"nats-server: {e}"
+
+
+@pytest.fixture(scope="session")
+def server_version() -> tuple[int, ...]:
+    """The running server's version, (2, 15, 3): compare with tuples or
+    harness.parse_version("2.10.0")."""
+    return parse_version(nats_server_version())
 
 
 def pytest_generate_tests(metafunc):

@@ -101,11 +101,20 @@ def test_burst_from_own_thread(drivers, nats_server, case, count, size):
 # The path where nothing reads the socket while user code works on a
 # message: a driven Lua loop runs only inside jetwire calls. There a slow
 # consumer slows the publisher through TCP and the server instead of
-# dropping.
+# dropping, as long as the server holds the publisher back: up to 2.10 it
+# stalls a producer 100 ms to 1 s at a time for a consumer over its
+# pending limit; from 2.11 on only 2 to 5 ms, so the consumer's 64 MiB
+# fill up and the server closes it as a slow consumer (docs/servers.md).
 BACKPRESSURE = {("lua", "pull_driven")}
+SLOW_CASES = [
+    pytest.param(case, id=i, marks=[pytest.mark.below_server(
+        "2.11.0", reason="from 2.11 the server stalls a publisher for "
+        "milliseconds only, then disconnects the consumer that reads "
+        "nothing")] if case in BACKPRESSURE else [])
+    for case, i in zip(CASES, IDS)]
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", SLOW_CASES)
 def test_slow_consumer_drops_are_counted(drivers, nats_server, case):
     """1 ms of work per message under a burst of 5,000 x 64 KiB with the
     default limits: what does not fit 64 MiB is dropped, counted and

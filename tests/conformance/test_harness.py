@@ -1,10 +1,11 @@
 """The harness itself: servers start, stop and restart on the same port;
-every driver reports its language and the engine version."""
+the server is the one JW_NATS_SERVER names, at the version the harness
+reports; every driver reports its language and the engine version."""
 import socket
 
 import pytest
 
-from harness import DriverError
+from harness import DriverError, nats_server_binary, parse_version
 
 
 def test_harness_server_restart(driver, server_factory):
@@ -48,3 +49,19 @@ def test_harness_driver_version(driver):
     v = driver.version()
     assert v["lang"] == driver.lang
     assert v["version"].count(".") == 2
+
+
+def test_harness_server_selection_and_version(nats_server, server_version,
+                                              monkeypatch):
+    """JW_NATS_SERVER picks the server (NATS_SERVER, its older name, is
+    still read, after it); the version the harness reports is the one the
+    running server announces."""
+    assert f'"version":"{nats_server.version}"' in nats_server.info_line()
+    assert nats_server.version_info == server_version >= (2, 9, 10)
+    assert parse_version("2.10.0") > parse_version("2.9.10")
+    assert parse_version("v2.15") == (2, 15, 0)
+    monkeypatch.setenv("JW_NATS_SERVER", "/opt/a/nats-server")
+    monkeypatch.setenv("NATS_SERVER", "/opt/b/nats-server")
+    assert nats_server_binary() == "/opt/a/nats-server"
+    monkeypatch.delenv("JW_NATS_SERVER")
+    assert nats_server_binary() == "/opt/b/nats-server"

@@ -308,7 +308,7 @@ def test_js_stream_admin(driver, js):
     assert e.value.code == "NO_RESPONDERS"
 
 
-def test_js_bad_requests_and_free(driver, nats_server):
+def test_js_bad_requests_and_free(driver, nats_server, server_version):
     """Bad JetStream requests are INVALID_ARG and the driver carries on;
     freeing a connection frees the context and consumers made through
     it."""
@@ -316,11 +316,20 @@ def test_js_bad_requests_and_free(driver, nats_server):
     js = driver.jetstream(nc)
     cons = orders_consumer(driver, js, 1)
     [m] = driver.fetch(cons, 1)
+    # A field no server knows: the engine refuses it for 2.9 and 2.10,
+    # which would ignore it; 2.11 and newer refuse it themselves (10025).
+    with pytest.raises(DriverError) as e:
+        driver.call("stream_add", js=js, config={"name": "X",
+                                                 "subjects": ["x"],
+                                                 "maxage": 1})
+    assert "maxage" in str(e.value)
+    if server_version >= (2, 11, 0):
+        assert e.value.code == "JETSTREAM" and "10025" in str(e.value), e.value
+    else:
+        assert e.value.code == "INVALID_ARG", e.value
     bad_requests = [
         {"op": "jetstream", "conn": js},                       # wrong kind
         {"op": "stream_add", "js": js, "config": "ORDERS"},
-        {"op": "stream_add", "js": js,
-         "config": {"name": "X", "subjects": ["x"], "maxage": 1}},
         {"op": "stream_info", "js": js},                       # no stream
         {"op": "js_publish", "js": js, "subject": "orders.x",
          "expected_last_seq": -1},

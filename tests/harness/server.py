@@ -6,7 +6,9 @@ the same store (for reconnect scenarios).
 """
 from __future__ import annotations
 
+import functools
 import os
+import re
 import shutil
 import signal
 import socket
@@ -27,14 +29,48 @@ def free_port() -> int:
 
 
 def nats_server_binary() -> str:
-    found = os.environ.get("NATS_SERVER") or shutil.which("nats-server")
+    """The nats-server every test starts: $JW_NATS_SERVER (the variable the
+    C harness reads too; scripts/servers.sh builds 2.15.3 into
+    .tools/bin/nats-server), $NATS_SERVER (the older name, still honoured),
+    else nats-server on PATH, else Debian's /usr/sbin/nats-server (2.9.10,
+    the oldest supported)."""
+    found = (os.environ.get("JW_NATS_SERVER") or os.environ.get("NATS_SERVER")
+             or shutil.which("nats-server"))
     if not found and os.path.exists("/usr/sbin/nats-server"):
         found = "/usr/sbin/nats-server"
     if not found:
         raise RuntimeError(
             "nats-server not found (install the Debian package with "
-            "scripts/setup.sh, or set NATS_SERVER)")
+            "scripts/setup.sh, or set JW_NATS_SERVER)")
     return found
+
+
+def parse_version(text: str) -> tuple[int, ...]:
+    """"2.15.3" (or "v2.15.3", "2.10") -> (2, 15, 3): comparable tuples,
+    missing parts 0."""
+    m = re.match(r"v?(\d+(?:\.\d+)*)", text.strip())
+    if not m:
+        raise ValueError(f"not a version: {text!r}")
+    parts = tuple(int(p) for p in m.group(1).split("."))
+    return (parts + (0, 0, 0))[:3]
+
+
+@functools.lru_cache(maxsize=None)
+def _binary_version(binary: str) -> str:
+    out = subprocess.run([binary, "--version"], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, timeout=30,
+                         check=False).stdout.decode(errors="replace")
+    # "nats-server: v2.15.3"
+    m = re.search(r"v(\d+\.\d+\.\d+)", out)
+    if not m:
+        raise RuntimeError(f"{binary} --version said {out!r}")
+    return m.group(1)
+
+
+def nats_server_version(binary: str | None = None) -> str:
+    """The version ("2.15.3") of `binary` (default: the one the tests
+    start), from its --version, asked once per binary."""
+    return _binary_version(binary or nats_server_binary())
 
 
 class ServerError(RuntimeError):
@@ -58,6 +94,16 @@ class NatsServer:
         self.port = port if port is not None else 0
         self.route_port = 0  # cluster nodes: where routes connect
         self.proc: subprocess.Popen | None = None
+
+    @property
+    def version(self) -> str:
+        """The server's version, "2.15.3" (its binary's --version)."""
+        return nats_server_version()
+
+    @property
+    def version_info(self) -> tuple[int, ...]:
+        """The same as a comparable tuple, (2, 15, 3)."""
+        return parse_version(self.version)
 
     @property
     def url(self) -> str:

@@ -44,6 +44,111 @@ void jw_test_sleep_ms(int ms)
     }
 }
 
+/* The server binary and its version, found once per process. */
+static pthread_once_t binary_once = PTHREAD_ONCE_INIT;
+static char binary_path[1024];
+static char binary_version[64];
+
+static int is_executable(const char *path)
+{
+    return access(path, X_OK) == 0;
+}
+
+static void find_binary(void)
+{
+    const char *env = getenv("JW_NATS_SERVER");
+    if (env != NULL && env[0] != '\0') {
+        snprintf(binary_path, sizeof binary_path, "%s", env);
+    } else {
+        /* nats-server on PATH, else Debian's. */
+        snprintf(binary_path, sizeof binary_path, "/usr/sbin/nats-server");
+        const char *path = getenv("PATH");
+        char *copy = path != NULL ? strdup(path) : NULL;
+        char *save = NULL;
+        for (char *dir = copy != NULL ? strtok_r(copy, ":", &save) : NULL;
+             dir != NULL; dir = strtok_r(NULL, ":", &save)) {
+            char candidate[1024];
+            if (dir[0] == '\0' ||
+                snprintf(candidate, sizeof candidate, "%s/nats-server", dir) >=
+                    (int)sizeof candidate)
+                continue;
+            if (is_executable(candidate)) {
+                snprintf(binary_path, sizeof binary_path, "%s", candidate);
+                break;
+            }
+        }
+        free(copy);
+    }
+    /* `nats-server --version` prints "nats-server: v2.15.3". */
+    char cmd[1100];
+    snprintf(cmd, sizeof cmd, "'%s' --version 2>&1", binary_path);
+    FILE *p = strchr(binary_path, '\'') == NULL ? popen(cmd, "r") : NULL;
+    if (p == NULL)
+        return;
+    char line[256];
+    if (fgets(line, sizeof line, p) != NULL) {
+        const char *v = strstr(line, ": v");
+        v = v != NULL ? v + 3 : (line[0] == 'v' ? line + 1 : NULL);
+        if (v != NULL) {
+            size_t n = strspn(v, "0123456789.");
+            if (n > 0 && n < sizeof binary_version) {
+                memcpy(binary_version, v, n);
+                binary_version[n] = '\0';
+            }
+        }
+    }
+    while (fgets(line, sizeof line, p) != NULL) {
+    }
+    pclose(p);
+}
+
+const char *jw_test_server_binary(void)
+{
+    pthread_once(&binary_once, find_binary);
+    return binary_path;
+}
+
+const char *jw_test_server_version(void)
+{
+    pthread_once(&binary_once, find_binary);
+    return binary_version;
+}
+
+int jw_test_version_cmp(const char *a, const char *b)
+{
+    for (int part = 0; part < 4; part++) {
+        long x = 0, y = 0;
+        if (a != NULL && *a != '\0') {
+            char *end;
+            x = strtol(a, &end, 10);
+            a = *end == '.' ? end + 1 : NULL;
+        }
+        if (b != NULL && *b != '\0') {
+            char *end;
+            y = strtol(b, &end, 10);
+            b = *end == '.' ? end + 1 : NULL;
+        }
+        if (x != y)
+            return x < y ? -1 : 1;
+    }
+    return 0;
+}
+
+int jw_test_server_at_least(jw_conn *nc, const char *min, const char *what)
+{
+    char version[64];
+    if (jw_conn_server_version(nc, version, sizeof version) != JW_OK ||
+        version[0] == '\0') {
+        fprintf(stderr, "version branch: %s: the connection reports no "
+                        "server version\n", what);
+        return -1;
+    }
+    int newer = jw_test_version_cmp(version, min) >= 0;
+    fprintf(stderr, "version branch: %s: server %s %s %s\n", what, version,
+            newer ? ">=" : "<", min);
+    return newer;
+}
+
 jw_status jw_test_connect(const jw_test_server *s, jw_conn **out)
 {
     return jw_conn_connect(s->url, NULL, out);
@@ -260,8 +365,7 @@ static int spawn(jw_test_server *s, const char *extra_args)
     char *argv[MAX_ARGS];
     int argc = 0;
     char *extra_copy = NULL;
-    const char *env_bin = getenv("JW_NATS_SERVER");
-    const char *bin = env_bin != NULL ? env_bin : "nats-server";
+    const char *bin = jw_test_server_binary();
 
     snprintf(port_text, sizeof port_text, "%d", s->port);
     argv[argc++] = (char *)bin;
@@ -302,8 +406,6 @@ static int spawn(jw_test_server *s, const char *extra_args)
         dup2(log_fd, 1);
         dup2(log_fd, 2);
         execvp(argv[0], argv);
-        if (env_bin == NULL)
-            execv("/usr/sbin/nats-server", argv);
         _exit(127);
     }
     close(log_fd);

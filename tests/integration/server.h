@@ -58,6 +58,32 @@ int jw_test_cluster_start(int n, jw_test_server **out);
  * the others, and wait until every node sees it. 0 or -1. */
 int jw_test_cluster_grow(jw_test_server **nodes, int n);
 
+/* The nats-server the tests start: $JW_NATS_SERVER when set (the one
+ * variable every harness reads: scripts/servers.sh builds 2.15.3 into
+ * .tools/bin/nats-server), else nats-server on PATH, else Debian's
+ * /usr/sbin/nats-server (2.9.10, the oldest supported). */
+const char *jw_test_server_binary(void);
+
+/* That binary's version ("2.15.3"), from `<binary> --version`, run once
+ * per process; "" when it cannot be told. */
+const char *jw_test_server_version(void);
+
+/* Compare dotted versions ("2.10.0" < "2.15.3"; missing parts are 0):
+ * <0, 0 or >0. */
+int jw_test_version_cmp(const char *a, const char *b);
+
+/* For a test whose expectations differ by server version: 1 when the
+ * server nc is connected to (its INFO version) is at least `min`, 0 when
+ * older. Prints which branch runs ("version branch: <what>: server 2.15.3
+ * >= 2.10.0") to stderr, so a test log always says which one it took.
+ * A connection that reports no version fails the check (returns -1). */
+int jw_test_server_at_least(jw_conn *nc, const char *min, const char *what);
+
+/* CHECK-style: declare int var = jw_test_server_at_least(...) or fail. */
+#define SERVER_AT_LEAST(var, nc, min, what)                                    \
+    int var = jw_test_server_at_least((nc), (min), (what));                    \
+    CHECK(var >= 0)
+
 /* Print the server's log to stderr (for diagnosing a failure). */
 void jw_test_server_dump_log(const jw_test_server *s);
 

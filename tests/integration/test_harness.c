@@ -19,7 +19,20 @@ TEST(harness_server)
     int n = jw_test_raw_read_line(fd, line, sizeof line, 5000);
     CHECK(n > 5);
     CHECK(strncmp(line, "INFO {", 6) == 0);
-    CHECK(strstr(line, "\"version\":\"2.9.10\"") != NULL);
+    /* The server is the one JW_NATS_SERVER names (Debian's 2.9.10 by
+     * default): its INFO reports the version its --version does. */
+    char version[96];
+    CHECK(jw_test_server_version()[0] != '\0');
+    snprintf(version, sizeof version, "\"version\":\"%s\"",
+             jw_test_server_version());
+    fprintf(stderr, "harness_server: %s is nats-server %s\n",
+            jw_test_server_binary(), jw_test_server_version());
+    CHECK(strstr(line, version) != NULL);
+    CHECK(jw_test_version_cmp(jw_test_server_version(), "2.9.10") >= 0);
+    CHECK(jw_test_version_cmp("2.10.0", "2.9.10") > 0);
+    CHECK(jw_test_version_cmp("2.15.3", "2.15.3") == 0);
+    CHECK(jw_test_version_cmp("2.15", "2.15.0") == 0);
+    CHECK(jw_test_version_cmp("2.9.10", "2.11.0") < 0);
     CHECK(strstr(line, "\"jetstream\":true") != NULL);
     CHECK(jw_test_raw_write(fd, "CONNECT {\"verbose\":false}\r\nPING\r\n") ==
           0);

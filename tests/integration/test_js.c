@@ -537,15 +537,35 @@ TEST(js_stream_admin)
     CHECK(info == NULL);
     CHECK_EQ_INT(jw_js_last_err_code(), 10059);
     CHECK_STATUS(jw_js_stream_delete(js, "NOPE"), JW_ESTREAM_NOT_FOUND);
-    /* Config checks happen before anything is sent. */
-    CHECK_STATUS(jw_js_stream_create(js, "{\"name\":\"X\",\"maxage\":1}",
-                                     NULL),
-                 JW_EINVAL);
+    /* A field the engine does not know is refused before anything is
+     * sent to a server that would ignore it (2.9, 2.10); a 2.11 or newer
+     * server refuses unknown fields itself, so it gets the request. */
+    SERVER_AT_LEAST(strict, nc, "2.11.0", "js_stream_admin: unknown field");
+    if (strict) {
+        CHECK_STATUS(jw_js_stream_create(
+                         js, "{\"name\":\"X\",\"maxage\":1}", NULL),
+                     JW_EJETSTREAM);
+        CHECK_EQ_INT(jw_js_last_err_code(), 10025);
+    } else {
+        CHECK_STATUS(jw_js_stream_create(
+                         js, "{\"name\":\"X\",\"maxage\":1}", NULL),
+                     JW_EINVAL);
+    }
     CHECK(strstr(jw_last_error(), "maxage") != NULL);
-    CHECK_STATUS(jw_js_stream_create(js, "{\"name\":\"X\",\"metadata\":{}}",
-                                     NULL),
-                 JW_ENOT_SUPPORTED);
-    CHECK(strstr(jw_last_error(), "2.10.0") != NULL);
+    /* A field of a newer server is NOT_SUPPORTED, naming the version. */
+    SERVER_AT_LEAST(has_metadata, nc, "2.10.0", "js_stream_admin: metadata");
+    const char *with_metadata =
+        "{\"name\":\"X\",\"metadata\":{\"owner\":\"ops\"}}";
+    if (has_metadata) {
+        CHECK_OK(jw_js_stream_create(js, with_metadata, &info));
+        CHECK(strstr(info, "\"owner\":\"ops\"") != NULL);
+        jw_free(info);
+        CHECK_OK(jw_js_stream_delete(js, "X"));
+    } else {
+        CHECK_STATUS(jw_js_stream_create(js, with_metadata, NULL),
+                     JW_ENOT_SUPPORTED);
+        CHECK(strstr(jw_last_error(), "2.10.0") != NULL);
+    }
     CHECK_STATUS(jw_js_stream_create(js, "{\"subjects\":[\"x\"]}", NULL),
                  JW_EINVAL);
     CHECK_STATUS(jw_js_stream_create(js, "{\"name\":\"a.b\"}", NULL),
@@ -661,16 +681,34 @@ TEST(js_consumer_admin)
                                        "{\"durable_name\":\"ghost\"}", NULL),
                  JW_ECONSUMER_NOT_FOUND);
     CHECK_STATUS(jw_js_consumer_update(js, "ORDERS", "{}", NULL), JW_EINVAL);
-    CHECK_STATUS(jw_js_consumer_create(js, "ORDERS",
-                                       "{\"durable_name\":\"x\","
-                                       "\"filter_subjects\":[\"a\"]}",
-                                       NULL),
-                 JW_ENOT_SUPPORTED);
+    /* Several filter subjects need 2.10. */
+    SERVER_AT_LEAST(has_filters, nc, "2.10.0",
+                    "js_consumer_admin: filter_subjects");
+    const char *filters = "{\"durable_name\":\"x\",\"filter_subjects\":"
+                          "[\"orders.a\",\"orders.b\"]}";
+    if (has_filters) {
+        CHECK_OK(jw_js_consumer_create(js, "ORDERS", filters, NULL));
+        CHECK_OK(jw_js_consumer_info(js, "ORDERS", "x", &info));
+        CHECK(strstr(info, "\"filter_subjects\":[\"orders.a\","
+                           "\"orders.b\"]") != NULL);
+        jw_free(info);
+        CHECK_OK(jw_js_consumer_delete(js, "ORDERS", "x"));
+    } else {
+        CHECK_STATUS(jw_js_consumer_create(js, "ORDERS", filters, NULL),
+                     JW_ENOT_SUPPORTED);
+        CHECK(strstr(jw_last_error(), "2.10.0") != NULL);
+    }
+    /* An unknown field: refused by the engine for a server that would
+     * ignore it, by the server itself from 2.11 on. */
+    SERVER_AT_LEAST(strict, nc, "2.11.0", "js_consumer_admin: unknown field");
     CHECK_STATUS(jw_js_consumer_create(js, "ORDERS",
                                        "{\"durable_name\":\"x\","
                                        "\"ackwait\":1}",
                                        NULL),
-                 JW_EINVAL);
+                 strict ? JW_EJETSTREAM : JW_EINVAL);
+    if (strict)
+        CHECK_EQ_INT(jw_js_last_err_code(), 10025);
+    CHECK(strstr(jw_last_error(), "ackwait") != NULL);
     CHECK_STATUS(jw_js_consumer_create(js, "NOPE", "{\"durable_name\":\"x\"}",
                                        NULL),
                  JW_ESTREAM_NOT_FOUND);
@@ -909,10 +947,27 @@ TEST(js_async_unacked)
                                  "{\"name\":\"ORDERS\",\"subjects\":"
                                  "[\"orders.>\"],\"allow_rollup_hdrs\":true}",
                                  NULL));
-    /* An invalid Nats-Rollup value is dropped by the server without any
-     * ack (jetstream.md 6.3): these publishes stay in flight. */
+    /* Publishes the server never acknowledges stay in flight. Up to 2.10
+     * the server drops an invalid Nats-Rollup value without any ack
+     * (jetstream.md 6.3); from 2.11 on it answers it with error 10111, so
+     * there a plain subscriber that never replies stands in for the
+     * silent stream. */
     jw_msg *msg = NULL;
-    CHECK_OK(jw_msg_new("orders.x", NULL, "r", 1, &msg));
+    const char *subject = "orders.x";
+    jw_sub *silent = NULL;
+    SERVER_AT_LEAST(rollup_answered, nc, "2.11.0",
+                    "js_async_unacked: invalid Nats-Rollup");
+    if (rollup_answered) {
+        CHECK_OK(jw_msg_new("orders.x", NULL, "r", 1, &msg));
+        CHECK_OK(jw_msg_header_add(msg, "Nats-Rollup", "bogus"));
+        CHECK_STATUS(jw_js_publish_msg(js, msg, NULL, NULL), JW_EJETSTREAM);
+        CHECK_EQ_INT(jw_js_last_err_code(), 10111);
+        jw_msg_free(msg);
+        subject = "silent.x";
+        CHECK_OK(jw_conn_subscribe(nc, subject, NULL, &silent));
+        CHECK_OK(jw_conn_flush(nc, 5000));
+    }
+    CHECK_OK(jw_msg_new(subject, NULL, "r", 1, &msg));
     CHECK_OK(jw_msg_header_add(msg, "Nats-Rollup", "bogus"));
     uint64_t first = 0, second = 0;
     CHECK_OK(jw_js_publish_async(js, msg, NULL, &first));
@@ -922,7 +977,7 @@ TEST(js_async_unacked)
     CHECK_EQ_INT(jw_js_publish_async_pending(js), 2);
     /* The waiting publish times out the same way. */
     CHECK_OK(jw_js_set_int(js, "timeout", 300));
-    CHECK_OK(jw_msg_new("orders.x", NULL, "r", 1, &msg));
+    CHECK_OK(jw_msg_new(subject, NULL, "r", 1, &msg));
     CHECK_OK(jw_msg_header_add(msg, "Nats-Rollup", "bogus"));
     CHECK_STATUS(jw_js_publish_msg(js, msg, NULL, NULL), JW_ETIMEOUT);
     /* A full window waits for acks, then gives up. */
@@ -943,6 +998,7 @@ TEST(js_async_unacked)
         seen++;
     }
     CHECK_EQ_INT(seen, 2);
+    jw_sub_free(silent);
     jw_js_free(js);
     jw_conn_free(nc);
     jw_test_server_stop(srv);

@@ -611,9 +611,9 @@ TEST(lame_duck_moves)
     CHECK_OK(jw_conn_flush(nc, 5000));
 
     /* The way an operator does it (nats-server 2.9 sends SIGUSR2). */
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "nats-server --signal ldm=%d >/dev/null 2>&1",
-             (int)nodes[0]->pid);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "'%s' --signal ldm=%d >/dev/null 2>&1",
+             jw_test_server_binary(), (int)nodes[0]->pid);
     CHECK(system(cmd) == 0);
     EXPECT_EVENT(nc, JW_EVENT_LAME_DUCK, 10000);
     jw_event *ev = NULL;

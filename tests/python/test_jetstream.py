@@ -203,15 +203,29 @@ def test_ack_errors_are_clear(nc, js):
         plain.metadata
 
 
-def test_bad_arguments(js):
+def test_bad_arguments(nc, js):
     # The engine checks configurations (its table of fields): a field a
-    # 2.9/2.10 server would ignore, a value of the wrong type or unit.
-    with pytest.raises(jetwire.InvalidArgError,
-                       match="unknown stream configuration field 'colour'"):
-        js.create_or_update_stream(name="S", subjects=["s"], colour="red")
-    with pytest.raises(jetwire.InvalidArgError,
-                       match="unknown consumer configuration field 'speed'"):
-        js.create_or_update_consumer("S", durable="d", speed=3)
+    # 2.9/2.10 server would ignore, a value of the wrong type or unit. A
+    # 2.11+ server refuses unknown fields itself (10025).
+    if _version(nc) < (2, 11, 0):
+        with pytest.raises(jetwire.InvalidArgError,
+                           match="unknown stream configuration field "
+                                 "'colour'"):
+            js.create_or_update_stream(name="S", subjects=["s"],
+                                       colour="red")
+        with pytest.raises(jetwire.InvalidArgError,
+                           match="unknown consumer configuration field "
+                                 "'speed'"):
+            js.create_or_update_consumer("S", durable="d", speed=3)
+    else:
+        with pytest.raises(jetwire.JetStreamError, match="colour") as e:
+            js.create_or_update_stream(name="S", subjects=["s"],
+                                       colour="red")
+        assert e.value.err_code == 10025
+        js.create_or_update_stream(name="S", subjects=["s"])
+        with pytest.raises(jetwire.JetStreamError, match="speed"):
+            js.create_or_update_consumer("S", durable="d", speed=3)
+        js.delete_stream("S")
     with pytest.raises(jetwire.InvalidArgError,
                        match="'subjects' must be an array of strings"):
         js.create_or_update_stream(name="S", subjects="s")
