@@ -39,6 +39,7 @@ build = {
                 "bindings/lua/loop.c",
                 "bindings/lua/sub.c",
                 "bindings/lua/pack.c",
+                "bindings/lua/json.c",
                 "bindings/lua/js.c",
                 "bindings/lua/consume.c",
                 "bindings/lua/kv.c",

@@ -1,8 +1,7 @@
 /*
  * MessagePack through the engine's codec (so a value packed in Lua unpacks
  * to the same value in C and Python), the markers it needs (jetwire.null,
- * jetwire.array, jetwire.bin), and JSON text to Lua values for the
- * server's INFO.
+ * jetwire.array, jetwire.bin). JSON is json.c's.
  *
  * Lua -> MessagePack:
  *   nil, jetwire.null        nil
@@ -22,7 +21,6 @@
  */
 #include "ljw.h"
 
-#include <jansson.h>
 #include <math.h>
 #include <string.h>
 
@@ -426,81 +424,6 @@ int ljw_unpack(lua_State *L)
     }
     lua_settop(L, 1);
     return ljw_unpack_bytes(L, data, len, wrap_bin);
-}
-
-/* ------------------------------------------------------------------------
- * JSON (the server's INFO)
- */
-
-static void push_json(lua_State *L, json_t *j, int arrays)
-{
-    luaL_checkstack(L, 4, "jetwire: JSON");
-    switch (json_typeof(j)) {
-    case JSON_OBJECT: {
-        const char *key;
-        json_t *value;
-        lua_createtable(L, 0, (int)json_object_size(j));
-        json_object_foreach(j, key, value)
-        {
-            push_json(L, value, arrays);
-            lua_setfield(L, -2, key);
-        }
-        break;
-    }
-    case JSON_ARRAY: {
-        size_t i;
-        json_t *value;
-        lua_createtable(L, (int)json_array_size(j), 0);
-        json_array_foreach(j, i, value)
-        {
-            push_json(L, value, arrays);
-            lua_rawseti(L, -2, (lua_Integer)i + 1);
-        }
-        lua_pushvalue(L, -1);
-        lua_pushboolean(L, 1);
-        lua_rawset(L, arrays);
-        break;
-    }
-    case JSON_STRING:
-        lua_pushlstring(L, json_string_value(j), json_string_length(j));
-        break;
-    case JSON_INTEGER:
-        lua_pushinteger(L, (lua_Integer)json_integer_value(j));
-        break;
-    case JSON_REAL:
-        lua_pushnumber(L, json_real_value(j));
-        break;
-    case JSON_TRUE:
-    case JSON_FALSE:
-        lua_pushboolean(L, json_is_true(j));
-        break;
-    default:
-        lua_pushlightuserdata(L, NULL);
-        break;
-    }
-}
-
-static void free_json(void *p)
-{
-    json_decref(p);
-}
-
-int ljw_push_json(lua_State *L, const char *text)
-{
-    lua_getfield(L, LUA_REGISTRYINDEX, LJW_ARRAYS);
-    int arrays = lua_gettop(L);
-    void **slot = ljw_box_new(L, free_json);
-    json_error_t error;
-    *slot = json_loads(text, JSON_DECODE_ANY, &error);
-    if (!*slot) {
-        lua_pop(L, 2);
-        return ljw_fail_msg(L, JW_EPROTOCOL, error.text);
-    }
-    push_json(L, *slot, arrays);
-    ljw_box_forget(slot);
-    lua_replace(L, arrays);
-    lua_pop(L, 1);
-    return 1;
 }
 
 /* ------------------------------------------------------------------------
