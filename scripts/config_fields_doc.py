@@ -3,7 +3,7 @@
 through the installed Python package) into the docs, between the markers
 <!-- fields:KIND --> and <!-- /fields:KIND -->, so that the docs list
 exactly what the engine knows. With --check, only say whether the docs
-are up to date (exit 1 when not): tests/python/test_docs.py runs that.
+are up to date (exit 1 when not): tests/python/test_docs_fields.py runs that.
 
     .venv/bin/python scripts/config_fields_doc.py [--check]
 """

@@ -69,13 +69,13 @@ class Spy:
         self.version = version_tuple(self.d.call(
             "server_info", conn=self.conn)["info"]["version"])
 
-    def request_for(self, api, name):
+    def request_for(self, api, name, timeout=5):
         """The body of the next create request of `api` ("STREAM" or
         "CONSUMER"), which must be for the stream, consumer or bucket
         stream `name`: a request for another one first means one went out
         that should not have."""
         while True:
-            m = self.d.next_msg(self.sub, timeout=5)
+            m = self.d.next_msg(self.sub, timeout=timeout)
             tokens = m.subject.split(".")
             if tokens[2] != api or "CREATE" not in tokens:
                 continue  # info, names, the server's own: not checked
@@ -117,6 +117,13 @@ def walk(drivers, nats_server, lang, kind, make):
         assert cfg.get(key) == wire, (lang, kind, field, cfg.get(key))
         checked += 1
     assert checked > 0
+    # The refused fields come last in the tables: no request may follow.
+    with pytest.raises(DriverError) as nothing:
+        spy.request_for("CONSUMER" if kind == "consumer" else "STREAM", "-")
+    assert nothing.value.code == "TIMEOUT"
+    newest = max(version_tuple(f["since"]) for f in
+                 jetwire.config_fields(kind) if f["since"])
+    assert (refused > 0) == (server < newest), (refused, server, newest)
     return checked, refused
 
 

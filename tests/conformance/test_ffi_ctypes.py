@@ -4,7 +4,7 @@ libjetwire.so, nothing from bindings/ and no cffi.
 
 The library comes from the CMake build of JW_BUILD_DIR (harness.build_dir),
 installed into a temporary prefix with `cmake --install` as a user would
-get it; when that fails the build directory's libjetwire.so.0 is used.
+get it (a build that cannot be installed fails the test).
 Every function is declared here from include/jetwire.h (argtypes and
 restype): that table is the whole "binding". Status codes are looked up
 by name through jw_status_name, so no enum value is written down twice.
@@ -126,12 +126,13 @@ def _built_library() -> Path:
     return lib
 
 
-def _installed_library(prefix: Path) -> Path | None:
-    """Install the build into prefix as a user would; None when the build
-    has no install rule (or cmake is missing). A failing install fails."""
+def _installed_library(prefix: Path) -> Path:
+    """Install the build into prefix as a user would; a build without its
+    install rule, or a failing install, fails the test."""
     cmake = shutil.which("cmake")
     if not cmake or not (build_dir() / "cmake_install.cmake").exists():
-        return None
+        pytest.fail(f"cannot install {build_dir()} (cmake, and a CMake "
+                    "build directory, are needed)", pytrace=False)
     r = subprocess.run([cmake, "--install", str(build_dir()),
                         "--prefix", str(prefix)],
                        capture_output=True, text=True)
@@ -149,14 +150,16 @@ def jw(tmp_path_factory):
     """libjetwire loaded with ctypes, every function of SIGNATURES declared.
     Nothing is ever unloaded: ctypes has no dlclose, and the engine's
     threads must not outlive the code they run."""
-    built = _built_library()
-    path = _installed_library(tmp_path_factory.mktemp("prefix")) or built
+    _built_library()
+    prefix = tmp_path_factory.mktemp("prefix")
+    path = _installed_library(prefix)
     lib = ctypes.CDLL(str(path))
     for name, (restype, argtypes) in SIGNATURES.items():
         fn = getattr(lib, name)  # AttributeError: symbol not exported
         fn.restype = restype
         fn.argtypes = argtypes
     lib.path = path
+    lib.prefix = prefix
     return lib
 
 
@@ -220,6 +223,7 @@ def api(jw, codes):
 
 def test_ffi_library_and_status_names(jw, codes):
     assert jw.path.name == "libjetwire.so.0"
+    assert jw.prefix in jw.path.parents  # the installed copy, not the build
     assert re.fullmatch(rb"\d+\.\d+\.\d+.*", jw.jw_version())
     # The engine's names are contiguous from OK downwards and round-trip.
     assert codes["OK"] == 0
@@ -490,8 +494,8 @@ def test_ffi_callbacks(jw, api, codes, nats_server):
     seen = [got.get(timeout=5) for _ in range(10)]
     assert [d for _, d, _ in seen] == [b"m%d" % i for i in range(10)]
     assert all(s == b"ffi.cb" for s, _, _ in seen)
-    # Run on the engine's delivery thread, not on the test's.
-    assert {t for _, _, t in seen} != {threading.get_ident()}
+    # Run on the engine's delivery thread, never on the test's.
+    assert threading.get_ident() not in {t for _, _, t in seen}
 
     jw.jw_sub_free(sub)  # waits for a running handler
     jw.jw_conn_free(conn)

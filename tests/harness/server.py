@@ -101,11 +101,6 @@ class NatsServer:
         return nats_server_version()
 
     @property
-    def version_info(self) -> tuple[int, ...]:
-        """The same as a comparable tuple, (2, 15, 3)."""
-        return parse_version(self.version)
-
-    @property
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 

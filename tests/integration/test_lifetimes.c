@@ -66,8 +66,8 @@ static int use_the_rest(struct handles *h)
     char *text = NULL;
     jw_status st;
     if (h->consumer) {
-        st = jw_consumer_info(h->consumer, &text);
-        CHECK(st == JW_OK || st == JW_ECONNECTION_CLOSED);
+        CHECK_STATUS2(jw_consumer_info(h->consumer, &text), JW_OK,
+                      JW_ECONNECTION_CLOSED);
         jw_free(text);
         text = NULL;
     }
@@ -80,8 +80,8 @@ static int use_the_rest(struct handles *h)
         CHECK(n <= 0);
     }
     if (h->kv) {
-        st = jw_kv_status(h->kv, &text);
-        CHECK(st == JW_OK || st == JW_ECONNECTION_CLOSED);
+        CHECK_STATUS2(jw_kv_status(h->kv, &text), JW_OK,
+                      JW_ECONNECTION_CLOSED);
         jw_free(text);
     }
     if (h->watcher) {
@@ -101,7 +101,6 @@ static int use_the_rest(struct handles *h)
 TEST(handles_free_in_any_order)
 {
     START_SERVER(s, NULL);
-    int runs = 0;
     for (int first = 0; first < COUNT; first++) {
         for (int second = 0; second < COUNT; second++) {
             if (first == second)
@@ -118,10 +117,8 @@ TEST(handles_free_in_any_order)
             CHECK(use_the_rest(&h) == 0);
             for (int rest = 0; rest < COUNT; rest++)
                 free_one(&h, rest);
-            runs++;
         }
     }
-    CHECK_EQ_INT(runs, COUNT * (COUNT - 1));
     jw_test_server_stop(s);
     return 0;
 }
