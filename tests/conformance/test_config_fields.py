@@ -9,6 +9,7 @@ NOT_SUPPORTED, naming the version, and sends nothing.
 The round trips (a configuration read from the server written back
 unchanged) are here too, for streams, consumers and buckets."""
 import json
+import time
 
 import pytest
 
@@ -69,13 +70,19 @@ class Spy:
         self.version = version_tuple(self.d.call(
             "server_info", conn=self.conn)["info"]["version"])
 
-    def request_for(self, api, name, timeout=5):
+    def request_for(self, api, name, timeout=5.0):
         """The body of the next create request of `api` ("STREAM" or
         "CONSUMER"), which must be for the stream, consumer or bucket
         stream `name`: a request for another one first means one went out
-        that should not have."""
+        that should not have. TIMEOUT when none came within timeout
+        seconds in all (the server's own requests, such as those of
+        sourcing streams, keep coming and are skipped)."""
+        deadline = time.monotonic() + timeout
         while True:
-            m = self.d.next_msg(self.sub, timeout=timeout)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise DriverError("TIMEOUT", "no create request", "next_msg")
+            m = self.d.next_msg(self.sub, timeout=left)
             tokens = m.subject.split(".")
             if tokens[2] != api or "CREATE" not in tokens:
                 continue  # info, names, the server's own: not checked
@@ -119,7 +126,8 @@ def walk(drivers, nats_server, lang, kind, make):
     assert checked > 0
     # The refused fields come last in the tables: no request may follow.
     with pytest.raises(DriverError) as nothing:
-        spy.request_for("CONSUMER" if kind == "consumer" else "STREAM", "-")
+        spy.request_for("CONSUMER" if kind == "consumer" else "STREAM", "-",
+                        timeout=1.0)
     assert nothing.value.code == "TIMEOUT"
     newest = max(version_tuple(f["since"]) for f in
                  jetwire.config_fields(kind) if f["since"])
