@@ -418,17 +418,27 @@ static int run_jsconsume(const bench_args *args)
     bench_window w;
     bench_window_start(&w);
     if (continuous) {
-        rc = jw_consumer_consume(cons, BENCH_JS_CONSUME_BATCH, 0, 0, &cc);
+        jw_call_opts *opts = NULL;
+        rc = jw_call_opts_new("consume", &opts);
+        if (rc == JW_OK)
+            rc = jw_call_opts_set_int(opts, "batch", BENCH_JS_CONSUME_BATCH);
+        if (rc == JW_OK)
+            rc = jw_consumer_consume(cons, opts, &cc);
+        jw_call_opts_free(opts);
         if (rc != JW_OK)
             die("jw_consumer_consume", rc);
     }
+    jw_call_opts *fetch_opts = NULL;
+    if ((rc = jw_call_opts_new("fetch", &fetch_opts)) != JW_OK ||
+        (rc = jw_call_opts_set_int(fetch_opts, "timeout",
+                                   args->timeout_ms)) != JW_OK)
+        die("jw_call_opts", rc);
     while (received < args->n) {
         long left = args->n - received;
         int want = left < BENCH_JS_BATCH ? (int)left : BENCH_JS_BATCH;
         int n = continuous
                     ? jw_consume_next(cc, msgs, want, args->timeout_ms)
-                    : jw_consumer_fetch(cons, msgs, want, args->timeout_ms,
-                                        0, 0);
+                    : jw_consumer_fetch(cons, msgs, want, fetch_opts);
         if (n <= 0)
             die(continuous ? "jw_consume_next" : "jw_consumer_fetch",
                 n ? n : JW_ETIMEOUT);
@@ -446,6 +456,7 @@ static int run_jsconsume(const bench_args *args)
     bench_window_stop(&w);
     bench_report(LIB_NAME, args, &w, received, NULL);
     jw_consume_free(cc);
+    jw_call_opts_free(fetch_opts);
     jw_consumer_free(cons);
     js_teardown(js, args);
     jw_conn_free(conn);
@@ -504,7 +515,7 @@ static int run_kv(const bench_args *args)
         for (long i = 0; i < args->n; i++) {
             jw_kv_entry *e = NULL;
             bench_kv_key(key, sizeof key, i % BENCH_KV_KEYS);
-            rc = jw_kv_get(kv, key, &e);
+            rc = jw_kv_get(kv, key, NULL, &e);
             if (rc != JW_OK)
                 die("jw_kv_get", rc);
             jw_kv_entry_free(e);
@@ -515,7 +526,7 @@ static int run_kv(const bench_args *args)
         jw_kv_watcher *watcher = NULL;
         long seen = 0;
         bench_window_start(&w);
-        rc = jw_kv_watch(kv, NULL, 0, &watcher);
+        rc = jw_kv_watch(kv, NULL, NULL, &watcher);
         if (rc != JW_OK)
             die("jw_kv_watch", rc);
         for (;;) {

@@ -235,16 +235,7 @@ jw_status jw_js_account_info(jw_js *js, char **json)
     return st;
 }
 
-/* ---- publish options and acks ---- */
-
-struct jw_js_pub_opts {
-    char *msg_id, *expected_stream, *expected_last_msg_id;
-    int has_last_seq, has_last_subject_seq;
-    uint64_t last_seq, last_subject_seq;
-    int64_t timeout_ms; /* 0: the context's */
-    int64_t retry_attempts; /* -1: JW__JS_PUB_RETRIES */
-    int64_t retry_wait_ms;  /* 0: JW__JS_PUB_RETRY_WAIT_MS */
-};
+/* ---- publish acks ---- */
 
 /* A publish that meets no responders is tried again this many times, this
  * long apart (ADR-22): a stream whose leader is being elected in a cluster
@@ -257,97 +248,6 @@ struct jw_js_pub_ack {
     uint64_t seq;
     int duplicate;
 };
-
-jw_status jw_js_pub_opts_new(jw_js_pub_opts **out)
-{
-    if (!out)
-        return jw__fail(JW_EINVAL, "out is NULL");
-    *out = calloc(1, sizeof(**out));
-    if (!*out)
-        return jw__fail(JW_ENO_MEMORY, "out of memory");
-    (*out)->retry_attempts = -1;
-    return JW_OK;
-}
-
-void jw_js_pub_opts_free(jw_js_pub_opts *o)
-{
-    if (!o)
-        return;
-    free(o->msg_id);
-    free(o->expected_stream);
-    free(o->expected_last_msg_id);
-    free(o);
-}
-
-jw_status jw_js_pub_opts_set_str(jw_js_pub_opts *o, const char *name,
-                                 const char *value)
-{
-    if (!o || !name || !value)
-        return jw__fail(JW_EINVAL, "opts, name and value must not be NULL");
-    char **slot = strcmp(name, "msg_id") == 0 ? &o->msg_id
-                  : strcmp(name, "expected_stream") == 0
-                      ? &o->expected_stream
-                  : strcmp(name, "expected_last_msg_id") == 0
-                      ? &o->expected_last_msg_id
-                      : NULL;
-    if (!slot)
-        return jw__fail(JW_EINVAL, "unknown publish string option '%s'", name);
-    if (!*value || strpbrk(value, "\r\n"))
-        return jw__fail(JW_EINVAL, "publish option '%s' must be non-empty "
-                                   "and without CR or LF", name);
-    char *copy = strdup(value);
-    if (!copy)
-        return jw__fail(JW_ENO_MEMORY, "out of memory");
-    free(*slot);
-    *slot = copy;
-    return JW_OK;
-}
-
-jw_status jw_js_pub_opts_set_uint(jw_js_pub_opts *o, const char *name,
-                                  uint64_t value)
-{
-    if (!o || !name)
-        return jw__fail(JW_EINVAL, "opts and name must not be NULL");
-    if (strcmp(name, "expected_last_seq") == 0) {
-        o->has_last_seq = 1;
-        o->last_seq = value;
-    } else if (strcmp(name, "expected_last_subject_seq") == 0) {
-        o->has_last_subject_seq = 1;
-        o->last_subject_seq = value;
-    } else {
-        return jw__fail(JW_EINVAL, "unknown publish integer option '%s'",
-                        name);
-    }
-    return JW_OK;
-}
-
-jw_status jw_js_pub_opts_set_int(jw_js_pub_opts *o, const char *name,
-                                 int64_t value)
-{
-    if (!o || !name)
-        return jw__fail(JW_EINVAL, "opts and name must not be NULL");
-    if (strcmp(name, "timeout") == 0) {
-        if (value <= 0)
-            return jw__fail(JW_EINVAL, "publish timeout must be > 0 ms");
-        o->timeout_ms = value;
-        return JW_OK;
-    }
-    if (strcmp(name, "retry_attempts") == 0) {
-        if (value < 0 || value > 100)
-            return jw__fail(JW_EINVAL, "retry_attempts must be 0..100");
-        o->retry_attempts = value;
-        return JW_OK;
-    }
-    if (strcmp(name, "retry_wait") == 0) {
-        if (value <= 0 || value > 60000)
-            return jw__fail(JW_EINVAL, "retry_wait must be 1..60000 ms");
-        o->retry_wait_ms = value;
-        return JW_OK;
-    }
-    if (value < 0)
-        return jw__fail(JW_EINVAL, "publish option '%s' must be >= 0", name);
-    return jw_js_pub_opts_set_uint(o, name, (uint64_t)value);
-}
 
 const char *jw_js_pub_ack_stream(const jw_js_pub_ack *a)
 {
@@ -429,11 +329,15 @@ jw_status jw_js_pub_ack_parse(const jw_msg *reply, jw_js_pub_ack **ack)
 
 /* The headers to publish: the message's own, then the options'. On
  * success *block is NULL (no headers) or a finished block (free it). */
-static jw_status pub_headers(const jw_msg *msg, const jw_js_pub_opts *o,
-                             char **block, size_t *block_len)
+static jw_status pub_headers(const jw_js *js, const jw_msg *msg,
+                             const jw_call_opts *o, char **block,
+                             size_t *block_len)
 {
     *block = NULL;
     *block_len = 0;
+    jw_status used = jw__call_opts_use(o, JW__CALL_PUBLISH, js);
+    if (used)
+        return used;
     size_t own_len = 0;
     const char *own = msg ? jw_msg_headers_raw(msg, &own_len) : NULL;
     if (!o && !own)
@@ -456,21 +360,30 @@ static jw_status pub_headers(const jw_msg *msg, const jw_js_pub_opts *o,
             }
         }
     }
-    char num[24];
-    if (o && st == JW_OK && o->msg_id)
-        st = jw__hdr_add(&b, "Nats-Msg-Id", o->msg_id);
-    if (o && st == JW_OK && o->expected_stream)
-        st = jw__hdr_add(&b, "Nats-Expected-Stream", o->expected_stream);
-    if (o && st == JW_OK && o->expected_last_msg_id)
-        st = jw__hdr_add(&b, "Nats-Expected-Last-Msg-Id",
-                         o->expected_last_msg_id);
-    if (o && st == JW_OK && o->has_last_seq) {
-        num[jw__u64_to_dec(num, o->last_seq)] = 0;
-        st = jw__hdr_add(&b, "Nats-Expected-Last-Sequence", num);
-    }
-    if (o && st == JW_OK && o->has_last_subject_seq) {
-        num[jw__u64_to_dec(num, o->last_subject_seq)] = 0;
-        st = jw__hdr_add(&b, "Nats-Expected-Last-Subject-Sequence", num);
+    static const struct {
+        int option;
+        const char *header;
+    } headers[] = {
+        {JW__PUB_MSG_ID, "Nats-Msg-Id"},
+        {JW__PUB_EXPECTED_STREAM, "Nats-Expected-Stream"},
+        {JW__PUB_EXPECTED_LAST_MSG_ID, "Nats-Expected-Last-Msg-Id"},
+        {JW__PUB_EXPECTED_LAST_SEQ, "Nats-Expected-Last-Sequence"},
+        {JW__PUB_EXPECTED_LAST_SUBJECT_SEQ,
+         "Nats-Expected-Last-Subject-Sequence"},
+    };
+    for (size_t i = 0; st == JW_OK && i < sizeof headers / sizeof *headers;
+         i++) {
+        int opt = headers[i].option;
+        if (!jw__call_opts_has(o, opt))
+            continue;
+        const char *text = jw__call_opts_str(o, opt);
+        char num[24];
+        if (!text) {
+            num[jw__u64_to_dec(num, (uint64_t)jw__call_opts_int(o, opt, 0))] =
+                0;
+            text = num;
+        }
+        st = jw__hdr_add(&b, headers[i].header, text);
     }
     if (st == JW_OK && b.len) {
         char *full = realloc(b.buf, b.len + 2);
@@ -535,22 +448,28 @@ static jw_status publish_once(jw_js *js, const char *subject, const char *hdr,
 
 static jw_status publish(jw_js *js, const char *subject, const jw_msg *msg,
                          const void *data, size_t len,
-                         const jw_js_pub_opts *o, jw_js_pub_ack **ack)
+                         const jw_call_opts *o, jw_js_pub_ack **ack)
 {
     if (ack)
         *ack = NULL;
     if (!js)
         return jw__fail(JW_EINVAL, "js is NULL");
-    char *hdr;
-    size_t hdr_len;
-    jw_status st = pub_headers(msg, o, &hdr, &hdr_len);
+    int64_t timeout, wait_ms;
+    jw_status st = jw__call_opts_use(o, JW__CALL_PUBLISH, js);
+    if (st == JW_OK)
+        st = jw__call_opts_ms(o, JW__PUB_TIMEOUT, js, js->timeout_ms,
+                              &timeout);
+    if (st == JW_OK)
+        st = jw__call_opts_ms(o, JW__PUB_RETRY_WAIT, js,
+                              JW__JS_PUB_RETRY_WAIT_MS, &wait_ms);
+    int64_t retries = jw__call_opts_int(o, JW__PUB_RETRY_ATTEMPTS,
+                                        JW__JS_PUB_RETRIES);
+    char *hdr = NULL;
+    size_t hdr_len = 0;
+    if (st == JW_OK)
+        st = pub_headers(js, msg, o, &hdr, &hdr_len);
     if (st)
         return st;
-    int64_t timeout = o && o->timeout_ms ? o->timeout_ms : js->timeout_ms;
-    int64_t retries = o && o->retry_attempts >= 0 ? o->retry_attempts
-                                                  : JW__JS_PUB_RETRIES;
-    int64_t wait_ms = o && o->retry_wait_ms ? o->retry_wait_ms
-                                            : JW__JS_PUB_RETRY_WAIT_MS;
     for (int64_t attempt = 0;; attempt++) {
         st = publish_once(js, subject, hdr, hdr_len, data, len, timeout, ack);
         if (st != JW_ENO_RESPONDERS || attempt >= retries ||
@@ -565,15 +484,25 @@ static jw_status publish(jw_js *js, const char *subject, const jw_msg *msg,
 }
 
 jw_status jw_js_publish_start(jw_js *js, const jw_msg *msg,
-                              const jw_js_pub_opts *opts, uint64_t *id)
+                              const jw_call_opts *opts, uint64_t *id)
 {
     if (id)
         *id = 0;
     if (!js || !msg || !id)
         return jw__fail(JW_EINVAL, "js, msg and id must not be NULL");
+    /* The caller waits and retries, by these options: they are checked
+     * here as for jw_js_publish. */
+    int64_t unused;
+    jw_status st = jw__call_opts_use(opts, JW__CALL_PUBLISH, js);
+    if (st == JW_OK)
+        st = jw__call_opts_ms(opts, JW__PUB_TIMEOUT, js, 0, &unused);
+    if (st == JW_OK)
+        st = jw__call_opts_ms(opts, JW__PUB_RETRY_WAIT, js, 0, &unused);
+    if (st)
+        return st;
     char *hdr;
     size_t hdr_len;
-    jw_status st = pub_headers(msg, opts, &hdr, &hdr_len);
+    st = pub_headers(js, msg, opts, &hdr, &hdr_len);
     if (st)
         return st;
     if (!hdr)
@@ -586,14 +515,14 @@ jw_status jw_js_publish_start(jw_js *js, const jw_msg *msg,
 }
 
 jw_status jw_js_publish(jw_js *js, const char *subject, const void *data,
-                        size_t len, const jw_js_pub_opts *opts,
+                        size_t len, const jw_call_opts *opts,
                         jw_js_pub_ack **ack)
 {
     return publish(js, subject, NULL, data, len, opts, ack);
 }
 
 jw_status jw_js_publish_msg(jw_js *js, const jw_msg *msg,
-                            const jw_js_pub_opts *opts, jw_js_pub_ack **ack)
+                            const jw_call_opts *opts, jw_js_pub_ack **ack)
 {
     if (!msg) {
         if (ack)
@@ -717,7 +646,7 @@ static jw_status wait_acks(jw_js *js, int64_t deadline_us, size_t limit)
 }
 
 jw_status jw_js_publish_async(jw_js *js, const jw_msg *msg,
-                              const jw_js_pub_opts *o, uint64_t *id_out)
+                              const jw_call_opts *o, uint64_t *id_out)
 {
     if (id_out)
         *id_out = 0;
@@ -725,7 +654,7 @@ jw_status jw_js_publish_async(jw_js *js, const jw_msg *msg,
         return jw__fail(JW_EINVAL, "js and msg must not be NULL");
     char *hdr;
     size_t hdr_len;
-    jw_status st = pub_headers(msg, o, &hdr, &hdr_len);
+    jw_status st = pub_headers(js, msg, o, &hdr, &hdr_len);
     if (st)
         return st;
     pthread_mutex_lock(&js->mu);

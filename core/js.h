@@ -1,9 +1,10 @@
 /*
  * JetStream internals shared by js.c (context, API requests, publish),
  * jsack.c (acks, metadata), jsconf.c (configuration checks), jsm.c
- * (streams and consumers), jsfetch.c (fetch) and jsconsume.c (continuous
- * pull). Everything here rides on the public connection API
- * (requests, subscriptions): JetStream adds no state to the connection.
+ * (streams and consumers), jsfetch.c (fetch), jsconsume.c (continuous
+ * pull) and callopts.c (the options of calls). Everything here rides on
+ * the public connection API (requests, subscriptions): JetStream adds no
+ * state to the connection.
  */
 #ifndef JW_JS_H
 #define JW_JS_H
@@ -86,6 +87,52 @@ json_t *jw__js_duration_out(const jw_js *js, const json_t *ns);
  * 0: as it is). */
 jw_status jw__js_info_out(const jw_js *js, int kind, json_t *info,
                           char **out);
+
+/* Call options (callopts.c): the calls that take a jw_call_opts, and the
+ * index of each of their options in the call's table. */
+enum {
+    JW__CALL_PUBLISH = 1,
+    JW__CALL_FETCH,
+    JW__CALL_CONSUME,
+    JW__CALL_WATCH,
+    JW__CALL_GET
+};
+enum {
+    JW__PUB_MSG_ID,
+    JW__PUB_EXPECTED_STREAM,
+    JW__PUB_EXPECTED_LAST_MSG_ID,
+    JW__PUB_EXPECTED_LAST_SEQ,
+    JW__PUB_EXPECTED_LAST_SUBJECT_SEQ,
+    JW__PUB_TIMEOUT,
+    JW__PUB_RETRY_ATTEMPTS,
+    JW__PUB_RETRY_WAIT
+};
+enum {
+    JW__FETCH_BATCH,
+    JW__FETCH_MAX_BYTES,
+    JW__FETCH_TIMEOUT,
+    JW__FETCH_NO_WAIT
+};
+enum { JW__CONSUME_BATCH, JW__CONSUME_MAX_BYTES, JW__CONSUME_EXPIRES };
+enum {
+    JW__WATCH_INCLUDE_HISTORY,
+    JW__WATCH_IGNORE_DELETES,
+    JW__WATCH_META_ONLY,
+    JW__WATCH_UPDATES_ONLY
+};
+enum { JW__GET_REVISION };
+/* JW_OK when o (may be NULL) was made for call and every option set on it
+ * is known to js's server; JW_EINVAL / JW_ENOT_SUPPORTED otherwise. */
+jw_status jw__call_opts_use(const jw_call_opts *o, int call, const jw_js *js);
+/* Whether the option at index was set (o may be NULL), and its value
+ * (the default when not set; NULL for an unset string). */
+int jw__call_opts_has(const jw_call_opts *o, int index);
+const char *jw__call_opts_str(const jw_call_opts *o, int index);
+int64_t jw__call_opts_int(const jw_call_opts *o, int index, int64_t dflt);
+/* A duration option in ms, read in js's unit and checked against the
+ * table's limits; dflt when not set. */
+jw_status jw__call_opts_ms(const jw_call_opts *o, int index, const jw_js *js,
+                           int64_t dflt, int64_t *ms);
 
 /* Create (JW__JS_CREATE), update, or both (create, then update when the
  * stream exists with another configuration) a stream from a wire-form

@@ -43,31 +43,28 @@ static jw_status pull(jw_consume *cc, int64_t count)
     return st;
 }
 
-jw_status jw_consumer_consume(jw_consumer *c, int batch, int64_t max_bytes,
-                              int64_t expires_ms, jw_consume **out)
+jw_status jw_consumer_consume(jw_consumer *c, const jw_call_opts *opts,
+                              jw_consume **out)
 {
     if (out)
         *out = NULL;
     if (!c || !out)
         return jw__fail(JW_EINVAL, "consumer and out must not be NULL");
-    if (batch <= 0 || max_bytes < 0 || expires_ms < 0)
-        return jw__fail(JW_EINVAL, "consume needs batch > 0, max_bytes >= 0 "
-                                   "and expires_ms >= 0");
-    if (expires_ms == 0)
-        expires_ms = 30000;
-    if (expires_ms < 1000)
-        return jw__fail(JW_EINVAL, "consume expires_ms must be >= 1000");
-    jw_status need = max_bytes ? jw__js_require(c->js, 20900,
-                                                "consume with max_bytes")
-                               : JW_OK;
-    if (need)
-        return need;
+    int64_t expires_ms;
+    jw_status used = jw__call_opts_use(opts, JW__CALL_CONSUME, c->js);
+    if (used == JW_OK)
+        used = jw__call_opts_ms(opts, JW__CONSUME_EXPIRES, c->js, 30000,
+                                &expires_ms);
+    if (used)
+        return used;
+    int64_t batch = jw__call_opts_int(opts, JW__CONSUME_BATCH, 100);
+    int64_t max_bytes = jw__call_opts_int(opts, JW__CONSUME_MAX_BYTES, 0);
     jw_consume *cc = calloc(1, sizeof(*cc));
     if (!cc)
         return jw__fail(JW_ENO_MEMORY, "out of memory");
     cc->consumer = c;
     jw__consumer_ref(c);
-    cc->batch = batch;
+    cc->batch = (int)batch;
     cc->max_bytes = max_bytes;
     cc->expires_ms = expires_ms;
     /* The server wants 2 * heartbeat <= expires. */

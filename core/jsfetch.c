@@ -54,33 +54,34 @@ static enum verdict judge_status(const jw_msg *m, int have, jw_status *st)
     }
 }
 
-int jw_consumer_fetch(jw_consumer *c, jw_msg **msgs, int batch,
-                      int64_t timeout_ms, int64_t max_bytes, int no_wait)
+int jw_consumer_fetch(jw_consumer *c, jw_msg **msgs, int max,
+                      const jw_call_opts *opts)
 {
     if (!c || !msgs)
         return jw__fail(JW_EINVAL, "consumer and msgs must not be NULL");
-    if (batch <= 0)
-        return jw__fail(JW_EINVAL, "fetch batch must be > 0");
-    /* With no_wait, 0 means "what is there now": the server still has to
-     * say so, within the context's timeout. */
-    if (timeout_ms == 0 && no_wait)
-        timeout_ms = c->js->timeout_ms;
-    if (timeout_ms <= 0)
-        return jw__fail(JW_EINVAL, "fetch timeout must be > 0 ms (0 only "
-                                   "with no_wait)");
-    if (max_bytes < 0)
-        return jw__fail(JW_EINVAL, "fetch max_bytes must be >= 0");
+    if (max <= 0)
+        return jw__fail(JW_EINVAL, "fetch needs room for a message (max > "
+                                   "0)");
     jw_js *js = c->js;
+    int64_t timeout_ms;
+    jw_status st = jw__call_opts_use(opts, JW__CALL_FETCH, js);
+    if (st == JW_OK)
+        st = jw__call_opts_ms(opts, JW__FETCH_TIMEOUT, js, js->timeout_ms,
+                              &timeout_ms);
+    if (st)
+        return st;
+    int64_t batch = jw__call_opts_int(opts, JW__FETCH_BATCH, max);
+    if (batch > max)
+        return jw__fail(JW_EINVAL, "fetch batch %lld is more than the room "
+                                   "given (%d)",
+                        (long long)batch, max);
+    int64_t max_bytes = jw__call_opts_int(opts, JW__FETCH_MAX_BYTES, 0);
+    int no_wait = (int)jw__call_opts_int(opts, JW__FETCH_NO_WAIT, 0);
     jw__js_set_err_code(0);
-    if (max_bytes) {
-        jw_status need = jw__js_require(js, 20900, "fetch with max_bytes");
-        if (need)
-            return need;
-    }
 
     char inbox[64];
     jw_sub *sub = NULL;
-    jw_status st = jw_conn_new_inbox(js->conn, inbox, sizeof inbox);
+    st = jw_conn_new_inbox(js->conn, inbox, sizeof inbox);
     if (st == JW_OK)
         st = jw_conn_subscribe(js->conn, inbox, NULL, &sub);
     if (st)
@@ -89,7 +90,7 @@ int jw_consumer_fetch(jw_consumer *c, jw_msg **msgs, int batch,
     /* The server gives up a little before the client does, so that its 408
      * normally arrives in time to end the fetch. */
     char body[160];
-    int n = snprintf(body, sizeof body, "{\"batch\":%d", batch);
+    int n = snprintf(body, sizeof body, "{\"batch\":%lld", (long long)batch);
     if (no_wait)
         n += snprintf(body + n, sizeof body - (size_t)n, ",\"no_wait\":true");
     else
@@ -116,7 +117,7 @@ int jw_consumer_fetch(jw_consumer *c, jw_msg **msgs, int batch,
         if (left <= 0)
             break;
         jw_msg *got[CHUNK];
-        int want = batch - count < CHUNK ? batch - count : CHUNK;
+        int want = batch - count < CHUNK ? (int)(batch - count) : CHUNK;
         int k = jw_sub_next_batch(sub, got, want, left);
         if (k == JW_ETIMEOUT)
             break;

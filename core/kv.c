@@ -360,6 +360,16 @@ jw_status jw_kv_status(jw_kv *kv, char **status_json)
 static jw_status direct_get(jw_kv *kv, const char *key, uint64_t seq,
                             jw_kv_entry **out, uint64_t *marker);
 
+/* Publish options expecting the key's last revision to be `last`. */
+static jw_status last_opts(uint64_t last, jw_call_opts **opts)
+{
+    jw_status st = jw_call_opts_new("publish", opts);
+    if (st == JW_OK)
+        st = jw_call_opts_set_int(*opts, "expected_last_subject_seq",
+                                  (int64_t)last);
+    return st;
+}
+
 static jw_status publish(jw_kv *kv, const char *key, const char *op,
                          int rollup, const void *value, size_t len,
                          int has_last, uint64_t last, uint64_t *revision)
@@ -370,11 +380,11 @@ static jw_status publish(jw_kv *kv, const char *key, const char *op,
         st = subject_of(kv, key, subject, sizeof subject);
     if (st)
         return st;
-    jw_js_pub_opts *opts = NULL;
+    jw_call_opts *opts = NULL;
     jw_msg *msg = NULL;
     jw_js_pub_ack *ack = NULL;
-    if (has_last && (st = jw_js_pub_opts_new(&opts)) == JW_OK)
-        st = jw_js_pub_opts_set_uint(opts, "expected_last_subject_seq", last);
+    if (has_last)
+        st = last_opts(last, &opts);
     if (st == JW_OK && !op) {
         st = jw_js_publish(kv->js, subject, value, len, opts, &ack);
     } else if (st == JW_OK) {
@@ -390,7 +400,7 @@ static jw_status publish(jw_kv *kv, const char *key, const char *op,
         *revision = jw_js_pub_ack_seq(ack);
     jw_js_pub_ack_free(ack);
     jw_msg_free(msg);
-    jw_js_pub_opts_free(opts);
+    jw_call_opts_free(opts);
     if (st == JW_ENO_RESPONDERS)
         return jw__fail(JW_EBUCKET_NOT_FOUND, "bucket '%s' not found",
                         kv->bucket);
@@ -599,18 +609,26 @@ static jw_status direct_get(jw_kv *kv, const char *key, uint64_t seq,
     return st;
 }
 
+/* The revision a get asks for (0: the latest). */
+static uint64_t revision_of(const jw_call_opts *opts)
+{
+    return (uint64_t)jw__call_opts_int(opts, JW__GET_REVISION, 0);
+}
+
 /* ---- reads and writes for other event loops ---- */
 
-jw_status jw_kv_get_start(jw_kv *kv, const char *key, uint64_t revision,
-                          uint64_t *id)
+jw_status jw_kv_get_start(jw_kv *kv, const char *key,
+                          const jw_call_opts *opts, uint64_t *id)
 {
     if (id)
         *id = 0;
     if (!kv || !id)
         return jw__fail(JW_EINVAL, "kv and id must not be NULL");
     char subject[KV_SUBJECT_MAX], api[2 * KV_SUBJECT_MAX + 600], body[64];
-    jw_status st = direct_get_request(kv, key, revision, api, sizeof api,
-                                      body, sizeof body, subject);
+    jw_status st = jw__call_opts_use(opts, JW__CALL_GET, kv->js);
+    if (st == JW_OK)
+        st = direct_get_request(kv, key, revision_of(opts), api, sizeof api,
+                                body, sizeof body, subject);
     jw_msg *m = NULL;
     if (st == JW_OK)
         st = jw_msg_new(api, NULL, body, strlen(body), &m);
@@ -652,16 +670,16 @@ jw_status jw_kv_put_start(jw_kv *kv, const char *key, const void *value,
     jw_status st = check_key(key, 0);
     if (st == JW_OK)
         st = subject_of(kv, key, subject, sizeof subject);
-    jw_js_pub_opts *opts = NULL;
+    jw_call_opts *opts = NULL;
     jw_msg *m = NULL;
-    if (st == JW_OK && last && (st = jw_js_pub_opts_new(&opts)) == JW_OK)
-        st = jw_js_pub_opts_set_uint(opts, "expected_last_subject_seq", last);
+    if (st == JW_OK && last)
+        st = last_opts(last, &opts);
     if (st == JW_OK)
         st = jw_msg_new(subject, NULL, value, len, &m);
     if (st == JW_OK)
         st = jw_js_publish_start(kv->js, m, opts, id);
     jw_msg_free(m);
-    jw_js_pub_opts_free(opts);
+    jw_call_opts_free(opts);
     return st;
 }
 
@@ -685,24 +703,15 @@ jw_status jw_kv_put_result(jw_kv *kv, jw_status status, const jw_msg *reply,
     return st;
 }
 
-jw_status jw_kv_get(jw_kv *kv, const char *key, jw_kv_entry **out)
+jw_status jw_kv_get(jw_kv *kv, const char *key, const jw_call_opts *opts,
+                    jw_kv_entry **out)
 {
     if (out)
         *out = NULL;
     if (!kv || !out)
         return jw__fail(JW_EINVAL, "kv and out must not be NULL");
-    return direct_get(kv, key, 0, out, NULL);
-}
-
-jw_status jw_kv_get_revision(jw_kv *kv, const char *key, uint64_t revision,
-                             jw_kv_entry **out)
-{
-    if (out)
-        *out = NULL;
-    if (!kv || !out || !revision)
-        return jw__fail(JW_EINVAL, "kv and out must not be NULL, revision "
-                                   "not 0");
-    return direct_get(kv, key, revision, out, NULL);
+    jw_status st = jw__call_opts_use(opts, JW__CALL_GET, kv->js);
+    return st ? st : direct_get(kv, key, revision_of(opts), out, NULL);
 }
 
 /* ---- entries ---- */
@@ -756,17 +765,19 @@ jw_kv_op jw_kv_entry_operation(const jw_kv_entry *e)
 
 /* ---- watch ---- */
 
-jw_status jw_kv_watch(jw_kv *kv, const char *keys, int flags,
-                      jw_kv_watcher **out)
+/* What a watcher was asked for: the "watch" options as bits. */
+enum {
+    W_INCLUDE_HISTORY = 1,
+    W_IGNORE_DELETES = 2,
+    W_META_ONLY = 4,
+    W_UPDATES_ONLY = 8
+};
+
+static jw_status watch(jw_kv *kv, const char *keys, int flags,
+                       jw_kv_watcher **out)
 {
-    if (out)
-        *out = NULL;
-    if (!kv || !out)
-        return jw__fail(JW_EINVAL, "kv and out must not be NULL");
-    if (flags & ~(JW_KV_INCLUDE_HISTORY | JW_KV_IGNORE_DELETES |
-                  JW_KV_META_ONLY | JW_KV_UPDATES_ONLY))
-        return jw__fail(JW_EINVAL, "unknown watch flags 0x%x", flags);
-    if ((flags & JW_KV_INCLUDE_HISTORY) && (flags & JW_KV_UPDATES_ONLY))
+    *out = NULL;
+    if ((flags & W_INCLUDE_HISTORY) && (flags & W_UPDATES_ONLY))
         return jw__fail(JW_EINVAL,
                         "include_history and updates_only exclude each other");
     const char *filter = keys && *keys ? keys : ">";
@@ -776,12 +787,12 @@ jw_status jw_kv_watch(jw_kv *kv, const char *keys, int flags,
         st = subject_of(kv, filter, subject, sizeof subject);
     if (st)
         return st;
-    const char *policy = flags & JW_KV_UPDATES_ONLY     ? "new"
-                         : flags & JW_KV_INCLUDE_HISTORY ? "all"
-                                                         : "last_per_subject";
+    const char *policy = flags & W_UPDATES_ONLY      ? "new"
+                         : flags & W_INCLUDE_HISTORY ? "all"
+                                                     : "last_per_subject";
     json_t *cfg = json_pack("{ss ss sb}", "filter_subject", subject,
                             "deliver_policy", policy, "headers_only",
-                            (flags & JW_KV_META_ONLY) != 0);
+                            (flags & W_META_ONLY) != 0);
     char *text = cfg ? json_dumps(cfg, JSON_COMPACT) : NULL;
     json_decref(cfg);
     if (!text)
@@ -803,10 +814,35 @@ jw_status jw_kv_watch(jw_kv *kv, const char *keys, int flags,
         return st;
     }
     atomic_fetch_add_explicit(&kv->refs, 1, memory_order_relaxed);
-    w->initial = flags & JW_KV_UPDATES_ONLY ? 0 : jw__ordered_initial(w->oc);
+    w->initial = flags & W_UPDATES_ONLY ? 0 : jw__ordered_initial(w->oc);
     w->marker_due = w->initial == 0;
     *out = w;
     return JW_OK;
+}
+
+jw_status jw_kv_watch(jw_kv *kv, const char *keys, const jw_call_opts *opts,
+                      jw_kv_watcher **out)
+{
+    if (out)
+        *out = NULL;
+    if (!kv || !out)
+        return jw__fail(JW_EINVAL, "kv and out must not be NULL");
+    jw_status st = jw__call_opts_use(opts, JW__CALL_WATCH, kv->js);
+    if (st)
+        return st;
+    static const struct {
+        int option, flag;
+    } bits[] = {
+        {JW__WATCH_INCLUDE_HISTORY, W_INCLUDE_HISTORY},
+        {JW__WATCH_IGNORE_DELETES, W_IGNORE_DELETES},
+        {JW__WATCH_META_ONLY, W_META_ONLY},
+        {JW__WATCH_UPDATES_ONLY, W_UPDATES_ONLY},
+    };
+    int flags = 0;
+    for (size_t i = 0; i < sizeof bits / sizeof *bits; i++)
+        if (jw__call_opts_int(opts, bits[i].option, 0))
+            flags |= bits[i].flag;
+    return watch(kv, keys, flags, out);
 }
 
 jw_status jw_kv_watch_next(jw_kv_watcher *w, int64_t timeout_ms,
@@ -857,7 +893,7 @@ jw_status jw_kv_watch_next(jw_kv_watcher *w, int64_t timeout_ms,
             if ((e && e->delta == 0) || w->received >= w->initial)
                 w->marker_due = 1;
         }
-        if (!e || ((w->flags & JW_KV_IGNORE_DELETES) && e->op != JW_KV_PUT)) {
+        if (!e || ((w->flags & W_IGNORE_DELETES) && e->op != JW_KV_PUT)) {
             jw_kv_entry_free(e);
             continue;
         }
@@ -881,7 +917,7 @@ static jw_status initial_entries(jw_kv *kv, const char *keys, int flags,
                                  void (*fn)(jw_kv_entry *, void *), void *arg)
 {
     jw_kv_watcher *w = NULL;
-    jw_status st = jw_kv_watch(kv, keys, flags, &w);
+    jw_status st = watch(kv, keys, flags, &w);
     while (st == JW_OK) {
         jw_kv_entry *e = NULL;
         st = jw_kv_watch_next(w, kv->js->timeout_ms, &e);
@@ -908,8 +944,8 @@ jw_status jw_kv_keys(jw_kv *kv, const char *filter, char **keys_json)
         return jw__fail(JW_EINVAL, "kv and keys_json must not be NULL");
     json_t *keys = json_array();
     jw_status st = initial_entries(kv, filter,
-                                   JW_KV_IGNORE_DELETES | JW_KV_META_ONLY,
-                                   add_key, keys);
+                                   W_IGNORE_DELETES | W_META_ONLY, add_key,
+                                   keys);
     if (st == JW_OK && !(*keys_json = json_dumps(keys, JSON_COMPACT)))
         st = jw__fail(JW_ENO_MEMORY, "out of memory");
     json_decref(keys);
@@ -934,8 +970,7 @@ jw_status jw_kv_list_keys(jw_kv *kv, const char *filter, jw_kv_lister **out)
     jw_kv_lister *l = calloc(1, sizeof(*l));
     if (!l)
         return jw__fail(JW_ENO_MEMORY, "out of memory");
-    jw_status st = jw_kv_watch(kv, filter,
-                               JW_KV_IGNORE_DELETES | JW_KV_META_ONLY, &l->w);
+    jw_status st = watch(kv, filter, W_IGNORE_DELETES | W_META_ONLY, &l->w);
     if (st) {
         free(l);
         return st;
@@ -1020,7 +1055,7 @@ jw_status jw_kv_history(jw_kv *kv, const char *key, jw_kv_entry ***entries,
     if (st)
         return st;
     entry_list l = {0};
-    st = initial_entries(kv, key, JW_KV_INCLUDE_HISTORY, add_entry, &l);
+    st = initial_entries(kv, key, W_INCLUDE_HISTORY, add_entry, &l);
     if (st == JW_OK && l.failed)
         st = jw__fail(JW_ENO_MEMORY, "out of memory");
     if (st == JW_OK && l.count == 0)

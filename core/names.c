@@ -49,14 +49,3 @@ const char *jw_kv_op_name(jw_kv_op op)
     }
     return NULL;
 }
-
-const char *jw_kv_watch_flag_name(int flag)
-{
-    switch (flag) {
-    case JW_KV_INCLUDE_HISTORY: return "include_history";
-    case JW_KV_IGNORE_DELETES: return "ignore_deletes";
-    case JW_KV_META_ONLY: return "meta_only";
-    case JW_KV_UPDATES_ONLY: return "updates_only";
-    }
-    return NULL;
-}

@@ -2,7 +2,8 @@
  * jetwire: a NATS client engine.
  *
  * This header is the whole public API. Everything it declares is stable in
- * the sense of the soname: an ABI change bumps the major version. No struct
+ * the sense of the soname: an ABI change bumps the major version (while it
+ * is 0, the minor one, and the soname is libjetwire.so.0.MINOR). No struct
  * layout is public; every object is an opaque handle reached through
  * functions, so options and fields can grow without breaking callers.
  *
@@ -49,9 +50,9 @@ extern "C" {
 #endif
 
 #define JW_VERSION_MAJOR 0
-#define JW_VERSION_MINOR 1
+#define JW_VERSION_MINOR 2
 #define JW_VERSION_PATCH 0
-#define JW_VERSION_STRING "0.1.0"
+#define JW_VERSION_STRING "0.2.0"
 /* major * 10000 + minor * 100 + patch, for comparisons: 0.1.0 is 100. */
 #define JW_VERSION_NUMBER                                                     \
     (JW_VERSION_MAJOR * 10000 + JW_VERSION_MINOR * 100 + JW_VERSION_PATCH)
@@ -659,7 +660,7 @@ JW_EXTERN const jw_value *jw_value_map_val(const jw_value *v, uint32_t i);
  * from several threads once its options are set.
  */
 typedef struct jw_js jw_js;
-typedef struct jw_js_pub_opts jw_js_pub_opts;
+typedef struct jw_call_opts jw_call_opts;
 typedef struct jw_js_pub_ack jw_js_pub_ack;
 typedef struct jw_consumer jw_consumer;
 typedef struct jw_js_meta jw_js_meta;
@@ -750,31 +751,58 @@ JW_EXTERN jw_status jw_js_stream_get_last_msg(jw_js *js, const char *stream,
 JW_EXTERN jw_status jw_js_stream_delete_msg(jw_js *js, const char *stream,
                                             uint64_t seq, int erase);
 
-/* ---- publish ----
- * Publish options, set by name (unknown names give JW_EINVAL):
- *   string msg_id, expected_stream, expected_last_msg_id
- *   uint   expected_last_seq, expected_last_subject_seq (0 is a value:
- *          "the stream / subject must be empty")
- *   int    timeout   ms to wait for the PubAck (default: the context's)
- *   int    retry_attempts  tries after a no-responders answer (2)
- *   int    retry_wait      ms between those tries (250)
- * The str and uint options become the Nats-* headers of the published
- * message. A synchronous publish that meets no responders (no stream, or a
- * stream between leaders in a cluster) is tried again retry_attempts times
- * before JW_ENO_RESPONDERS is returned; async publishes are not.
- */
-JW_EXTERN jw_status jw_js_pub_opts_new(jw_js_pub_opts **out);
-JW_EXTERN jw_status jw_js_pub_opts_set_str(jw_js_pub_opts *o,
-                                           const char *name,
-                                           const char *value);
-JW_EXTERN jw_status jw_js_pub_opts_set_uint(jw_js_pub_opts *o,
-                                            const char *name,
-                                            uint64_t value);
-JW_EXTERN jw_status jw_js_pub_opts_set_int(jw_js_pub_opts *o,
-                                           const char *name, int64_t value);
-JW_EXTERN void jw_js_pub_opts_free(jw_js_pub_opts *o);
+/* ---- call options ----
+ * The calls that grow options take them in a jw_call_opts made for that
+ * call ("publish", "fetch", "consume", "watch" or "get"; NULL everywhere
+ * means all defaults), set by name, so that a new option is never a new
+ * function. Setting a name the call does not have, or a value of the
+ * wrong type or out of range, is JW_EINVAL at once; an option newer than
+ * the connected server is JW_ENOT_SUPPORTED (naming the version) when the
+ * call is made. A duration may be set as an integer or a double and is
+ * read in the duration unit of the context the call runs in (ms unless
+ * "duration_unit" says "s"). The same options may be used for many calls,
+ * from one thread at a time while they are being set.
+ *
+ *   publish  string   msg_id, expected_stream, expected_last_msg_id
+ *            integer  expected_last_seq, expected_last_subject_seq (0 is
+ *                     a value: "the stream / subject must be empty")
+ *            duration timeout (the context's), retry_wait (250 ms)
+ *            integer  retry_attempts (2): tries after no responders
+ *   fetch    integer  batch (the room given), max_bytes (0: no cap)
+ *            duration timeout (the context's)
+ *            boolean  no_wait
+ *   consume  integer  batch (100), max_bytes (0: no cap)
+ *            duration expires (30 s, at least 1 s)
+ *   watch    boolean  include_history, ignore_deletes, meta_only,
+ *                     updates_only
+ *   get      integer  revision (the latest)
+ *
+ * jw_call_opts_fields gives a call's table as a JSON array of {"name",
+ * "type" ("string", "integer", "boolean", "duration"), "since" (the first
+ * nats-server version that knows it, or null), "doc"} (*fields_json:
+ * jw_free). */
+JW_EXTERN jw_status jw_call_opts_new(const char *call, jw_call_opts **out);
+JW_EXTERN jw_status jw_call_opts_set_str(jw_call_opts *opts,
+                                         const char *name,
+                                         const char *value);
+JW_EXTERN jw_status jw_call_opts_set_int(jw_call_opts *opts,
+                                         const char *name, int64_t value);
+JW_EXTERN jw_status jw_call_opts_set_double(jw_call_opts *opts,
+                                            const char *name, double value);
+JW_EXTERN jw_status jw_call_opts_set_bool(jw_call_opts *opts,
+                                          const char *name, int value);
+/* Accepts NULL. */
+JW_EXTERN void jw_call_opts_free(jw_call_opts *opts);
+JW_EXTERN jw_status jw_call_opts_fields(const char *call,
+                                        char **fields_json);
 
-/* Publish and wait for the stream's PubAck. opts may be NULL; ack may be
+/* ---- publish ----
+ * The str and integer options become the Nats-* headers of the published
+ * message. A synchronous publish that meets no responders (no stream, or
+ * a stream between leaders in a cluster) is tried again retry_attempts
+ * times before JW_ENO_RESPONDERS is returned; async publishes are not.
+ */
+/* Publish and wait for the stream's PubAck. opts ("publish") may be NULL; ack may be
  * NULL when the caller does not need it (else *ack belongs to the caller).
  * JW_ENO_RESPONDERS when no stream captures the subject (or JetStream is
  * off); JW_EWRONG_LAST_SEQUENCE, JW_EJETSTREAM for refused messages.
@@ -782,10 +810,10 @@ JW_EXTERN void jw_js_pub_opts_free(jw_js_pub_opts *o);
  * ignored). */
 JW_EXTERN jw_status jw_js_publish(jw_js *js, const char *subject,
                                   const void *data, size_t len,
-                                  const jw_js_pub_opts *opts,
+                                  const jw_call_opts *opts,
                                   jw_js_pub_ack **ack);
 JW_EXTERN jw_status jw_js_publish_msg(jw_js *js, const jw_msg *msg,
-                                      const jw_js_pub_opts *opts,
+                                      const jw_call_opts *opts,
                                       jw_js_pub_ack **ack);
 JW_EXTERN const char *jw_js_pub_ack_stream(const jw_js_pub_ack *ack);
 JW_EXTERN const char *jw_js_pub_ack_domain(const jw_js_pub_ack *ack);
@@ -803,7 +831,7 @@ JW_EXTERN void jw_js_pub_ack_free(jw_js_pub_ack *ack);
  * PubAck (*ack, owned by the caller) or the publish's error, as
  * jw_js_publish reports them. The caller retries no-responders itself. */
 JW_EXTERN jw_status jw_js_publish_start(jw_js *js, const jw_msg *msg,
-                                        const jw_js_pub_opts *opts,
+                                        const jw_call_opts *opts,
                                         uint64_t *id);
 JW_EXTERN jw_status jw_js_pub_ack_parse(const jw_msg *reply,
                                         jw_js_pub_ack **ack);
@@ -819,7 +847,7 @@ JW_EXTERN jw_status jw_js_pub_ack_parse(const jw_msg *reply,
  * (JW_ETIMEOUT if acks are still missing at timeout_ms).
  * jw_js_publish_async_pending gives the number in flight. */
 JW_EXTERN jw_status jw_js_publish_async(jw_js *js, const jw_msg *msg,
-                                        const jw_js_pub_opts *opts,
+                                        const jw_call_opts *opts,
                                         uint64_t *id);
 JW_EXTERN int jw_js_publish_async_poll(jw_js *js, uint64_t *id,
                                        jw_status *status,
@@ -870,23 +898,21 @@ JW_EXTERN jw_status jw_consumer_info(jw_consumer *c, char **info_json);
 /* Release the handle (the consumer stays on the server). Accepts NULL. */
 JW_EXTERN void jw_consumer_free(jw_consumer *c);
 
-/* Pull up to batch messages into msgs[] (room for batch), waiting up to
- * timeout_ms (> 0) for them, with max_bytes (0: no limit) as a cap on
- * their total size, or, with no_wait, taking only what is available now
- * (timeout_ms 0 then means the context's timeout for the server's answer).
- * Returns the number of messages taken, 0 included (nothing arrived in
- * time is not an error), or a negative jw_status: JW_ECONSUMER_NOT_FOUND,
- * JW_EJETSTREAM for a refused request (409 with its description). The
- * messages belong to the caller; ack them with jw_msg_ack and friends.
- * Must not be called from a loop callback. */
-JW_EXTERN int jw_consumer_fetch(jw_consumer *c, jw_msg **msgs, int batch,
-                                int64_t timeout_ms, int64_t max_bytes,
-                                int no_wait);
+/* Pull up to batch messages into msgs[] (room for max; batch defaults to
+ * max), waiting up to the timeout for them, with max_bytes as a cap on
+ * their total size, or, with no_wait, taking only what is available now.
+ * opts ("fetch") may be NULL. Returns the number of messages taken, 0
+ * included (nothing arrived in time is not an error), or a negative
+ * jw_status: JW_ECONSUMER_NOT_FOUND, JW_EJETSTREAM for a refused request
+ * (409 with its description). The messages belong to the caller; ack them
+ * with jw_msg_ack and friends. Must not be called from a loop callback. */
+JW_EXTERN int jw_consumer_fetch(jw_consumer *c, jw_msg **msgs, int max,
+                                const jw_call_opts *opts);
 
 /* Continuous consumption, like Go's Consume/Messages: pull requests of
- * batch messages (and max_bytes, 0: no cap) that overlap, a new one going
- * out when half of the previous is used, each living expires_ms (0: 30000,
- * at least 1000) with idle heartbeats every expires_ms/2 (at most 30 s);
+ * batch messages (and max_bytes) that overlap, a new one going out when
+ * half of the previous is used, each living expires with idle heartbeats
+ * every expires/2 (at most 30 s); opts ("consume") may be NULL;
  * when neither a message nor a heartbeat came for two heartbeats, the
  * requests are made again (after a server restart, a reconnect). All of it
  * runs inside jw_consume_next, in the caller's thread: nothing is asked
@@ -899,8 +925,8 @@ JW_EXTERN int jw_consumer_fetch(jw_consumer *c, jw_msg **msgs, int batch,
  * jw_consume_stop ends the requests; jw_consume_free stops and releases.
  * One jw_consume is used from one thread at a time. */
 typedef struct jw_consume jw_consume;
-JW_EXTERN jw_status jw_consumer_consume(jw_consumer *c, int batch,
-                                        int64_t max_bytes, int64_t expires_ms,
+JW_EXTERN jw_status jw_consumer_consume(jw_consumer *c,
+                                        const jw_call_opts *opts,
                                         jw_consume **out);
 JW_EXTERN int jw_consume_next(jw_consume *cc, jw_msg **msgs, int max,
                               int64_t timeout_ms);
@@ -1036,10 +1062,10 @@ JW_EXTERN jw_status jw_kv_purge(jw_kv *kv, const char *key, uint64_t last);
  * minutes; negative: all of them). */
 JW_EXTERN jw_status jw_kv_purge_deletes(jw_kv *kv, int64_t older_than_ms);
 
-/* Reads (direct get). */
-JW_EXTERN jw_status jw_kv_get(jw_kv *kv, const char *key, jw_kv_entry **out);
-JW_EXTERN jw_status jw_kv_get_revision(jw_kv *kv, const char *key,
-                                       uint64_t revision, jw_kv_entry **out);
+/* Read a key (direct get): its latest entry, or with the option
+ * "revision" that one (opts: "get", may be NULL). */
+JW_EXTERN jw_status jw_kv_get(jw_kv *kv, const char *key,
+                              const jw_call_opts *opts, jw_kv_entry **out);
 /* The same reads and writes for another event loop, each one request on
  * the bucket's connection: start gives the request's id, its completion
  * comes as for jw_conn_request_start (the connection's fd,
@@ -1051,7 +1077,7 @@ JW_EXTERN jw_status jw_kv_get_revision(jw_kv *kv, const char *key,
  * JW_ETIMEOUT, jw_kv_get_result asks whether the bucket is gone (one
  * blocking API request), as jw_kv_get does. */
 JW_EXTERN jw_status jw_kv_get_start(jw_kv *kv, const char *key,
-                                    uint64_t revision, uint64_t *id);
+                                    const jw_call_opts *opts, uint64_t *id);
 JW_EXTERN jw_status jw_kv_get_result(jw_kv *kv, const char *key,
                                      jw_status status, const jw_msg *reply,
                                      jw_kv_entry **out);
@@ -1092,21 +1118,14 @@ JW_EXTERN void jw_kv_entry_free(jw_kv_entry *e);
 
 /* Watch keys (a key, a filter with '*' tokens and a final '>', or NULL for
  * all). First the current values (one per key, markers included; every
- * stored entry with JW_KV_INCLUDE_HISTORY; none with JW_KV_UPDATES_ONLY),
- * then exactly once an end-of-initial-values marker: jw_kv_watch_next
- * returns JW_OK with *entry NULL. Then live updates. The marker comes
- * after the initial values even while other clients write. */
-enum {
-    JW_KV_INCLUDE_HISTORY = 1,
-    JW_KV_IGNORE_DELETES = 2,
-    JW_KV_META_ONLY = 4, /* values left out */
-    JW_KV_UPDATES_ONLY = 8
-};
-/* The option name of one watch flag ("include_history", "ignore_deletes",
- * "meta_only", "updates_only"), NULL for a value that is no single flag:
- * the flags are the powers of two from 1 up to the first NULL. */
-JW_EXTERN const char *jw_kv_watch_flag_name(int flag);
-JW_EXTERN jw_status jw_kv_watch(jw_kv *kv, const char *keys, int flags,
+ * stored entry with include_history; none with updates_only), then
+ * exactly once an end-of-initial-values marker: jw_kv_watch_next returns
+ * JW_OK with *entry NULL. Then live updates. The marker comes after the
+ * initial values even while other clients write. opts ("watch", may be
+ * NULL): include_history, ignore_deletes, meta_only (values left out),
+ * updates_only; include_history with updates_only is JW_EINVAL. */
+JW_EXTERN jw_status jw_kv_watch(jw_kv *kv, const char *keys,
+                                const jw_call_opts *opts,
                                 jw_kv_watcher **out);
 /* The next entry (owned by the caller), NULL once for the marker;
  * JW_ETIMEOUT when nothing came within timeout_ms. */

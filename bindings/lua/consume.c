@@ -208,36 +208,14 @@ static int l_reader_tostring(lua_State *L)
  * cons:messages{...}
  */
 
-static const char *const consume_options[] = {"batch", "max_bytes",
-                                              "expires", NULL};
-
-/* cons:messages([{batch = 100, max_bytes = 0, expires = 30}]) -> a
- * running consumption | nil, err */
+/* cons:messages([opts]) -> a running consumption | nil, err. opts are
+ * the engine's "consume" options (batch = 100, max_bytes = 0, expires =
+ * 30 seconds). */
 static int l_cons_messages(lua_State *L)
 {
     ljw_consumer *c = luaL_checkudata(L, 1, LJW_CONSUMER);
-    ljw_check_options(L, 2, consume_options);
     lua_settop(L, 2);
-    lua_Integer batch = 100;
-    uint64_t max_bytes = 0;
-    int64_t expires = 30000;
-    if (!lua_isnil(L, 2)) {
-        if (lua_getfield(L, 2, "batch") != LUA_TNIL) {
-            if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 ||
-                lua_tointeger(L, -1) > 100000)
-                luaL_argerror(L, 2, "batch must be an integer from 1 to "
-                                    "100000");
-            batch = lua_tointeger(L, -1);
-        }
-        max_bytes = ljw_opt_uint(L, 2, "max_bytes");
-        if (lua_getfield(L, 2, "expires") != LUA_TNIL) {
-            expires = ljw_timeout_ms(L, lua_gettop(L), 30.0);
-            if (expires < 1000 || expires > INT32_MAX)
-                luaL_argerror(L, 2, "expires must be from 1 to 2147483 "
-                                    "seconds");
-        }
-        lua_settop(L, 2);
-    }
+    jw_call_opts **opts = ljw_call_opts(L, 2, "consume", NULL);
     if (!c->cons)
         return ljw_fail_msg(L, JW_EINVAL, "consumer was released");
     /* The connection: consumer -> context -> connection. */
@@ -245,8 +223,7 @@ static int l_cons_messages(lua_State *L)
     lua_getiuservalue(L, -1, 1);
     ljw_reader *r = new_reader(L, &messages_type, 1, -1);
     jw_consume *cc = NULL;
-    jw_status st = jw_consumer_consume(c->cons, (int)batch,
-                                       (int64_t)max_bytes, expires, &cc);
+    jw_status st = jw_consumer_consume(c->cons, *opts, &cc);
     if (st != JW_OK)
         return ljw_fail(L, st);
     r->handle = cc;

@@ -71,6 +71,7 @@ build = {
                 "core/jsm.c",
                 "core/jsfetch.c",
                 "core/jsconsume.c",
+                "core/callopts.c",
                 "core/jsordered.c",
                 "core/kv.c",
             },

@@ -140,6 +140,83 @@ void ljw_check_options(lua_State *L, int arg, const char *const *known)
     }
 }
 
+/* ------------------------------------------------------------------------
+ * Call options: a Lua table to the engine's jw_call_opts, by Lua type.
+ * The engine's table (jw_call_opts_fields) decides which names a call
+ * takes and of what type; nothing here knows an option.
+ */
+
+static void free_call_opts(void *p)
+{
+    jw_call_opts_free(p);
+}
+
+void ljw_call_opt(lua_State *L, jw_call_opts **slot, const char *call,
+                  const char *name, int value_idx, int arg)
+{
+    value_idx = lua_absindex(L, value_idx);
+    if (!*slot && jw_call_opts_new(call, slot) != JW_OK)
+        luaL_error(L, "%s", jw_last_error());
+    jw_call_opts *o = *slot;
+    jw_status st;
+    switch (lua_type(L, value_idx)) {
+    case LUA_TBOOLEAN:
+        st = jw_call_opts_set_bool(o, name, lua_toboolean(L, value_idx));
+        break;
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, value_idx))
+            st = jw_call_opts_set_int(o, name, lua_tointeger(L, value_idx));
+        else
+            st = jw_call_opts_set_double(o, name,
+                                         lua_tonumber(L, value_idx));
+        break;
+    case LUA_TSTRING: {
+        size_t len;
+        const char *s = lua_tolstring(L, value_idx, &len);
+        if (ljw_has_nul(s, len))
+            luaL_argerror(L, arg,
+                          lua_pushfstring(L, "%s option '%s' contains NUL",
+                                          call, name));
+        st = jw_call_opts_set_str(o, name, s);
+        break;
+    }
+    default:
+        luaL_argerror(L, arg,
+                      lua_pushfstring(L, "%s option '%s' cannot be a %s",
+                                      call, name,
+                                      luaL_typename(L, value_idx)));
+        return;
+    }
+    if (st != JW_OK)
+        luaL_argerror(L, arg, jw_last_error());
+}
+
+jw_call_opts **ljw_call_opts(lua_State *L, int idx, const char *call,
+                             const char *const *skip)
+{
+    idx = lua_absindex(L, idx);
+    jw_call_opts **slot = (jw_call_opts **)ljw_box_new(L, free_call_opts);
+    if (lua_isnoneornil(L, idx))
+        return slot;
+    luaL_checktype(L, idx, LUA_TTABLE);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        size_t len;
+        if (lua_type(L, -2) != LUA_TSTRING)
+            luaL_argerror(L, idx, "option names must be strings");
+        const char *name = lua_tolstring(L, -2, &len);
+        if (ljw_has_nul(name, len))
+            luaL_argerror(L, idx, "option names must not contain NUL");
+        int own = 0;
+        for (int i = 0; skip && skip[i] && !own; i++)
+            own = strcmp(name, skip[i]) == 0;
+        if (!own)
+            ljw_call_opt(L, slot, call, name, -1, idx);
+        lua_pop(L, 1);
+    }
+    return slot;
+}
+
 static void check_header_string(lua_State *L, int arg, int idx,
                                 const char *what)
 {
@@ -342,6 +419,7 @@ static const luaL_Reg functions[] = {
     {"bin", ljw_bin},
     {"is_bin", ljw_is_bin},
     {"config_fields", ljw_config_fields},
+    {"call_options", ljw_call_options},
     {NULL, NULL},
 };
 

@@ -5,6 +5,10 @@
  *
  * Continuous and ordered consumption are in consume.c.
  *
+ * The options tables of publish and fetch are the engine's call options,
+ * handed over by name and Lua type (ljw_call_opts, jetwire.c): the engine
+ * owns their names, types and ranges.
+ *
  * Configurations are Lua tables turned into JSON generically (json.c) and
  * handed to the engine, which owns the fields (jw_js_config_fields:
  * names, types, the server version each needs) and the units: every
@@ -378,70 +382,13 @@ static int l_delete_msg(lua_State *L)
  * Publish
  */
 
-static void free_pub_opts(void *p)
-{
-    jw_js_pub_opts_free(p);
-}
-
 static void free_ack(void *p)
 {
     jw_js_pub_ack_free(p);
 }
 
-static const char *const publish_options[] = {
-    "msg_id", "expected_stream", "expected_last_msg_id", "expected_last_seq",
-    "expected_last_subject_seq", "timeout", "headers", NULL,
-};
-
-/* Check the options at arg and build them in a box pushed on the stack
- * (NULL inside when there are none); *headers gets the index of a checked
- * headers table or 0. */
-static jw_js_pub_opts *pub_opts(lua_State *L, int arg, int *headers)
-{
-    ljw_check_options(L, arg, publish_options);
-    void **slot = ljw_box_new(L, free_pub_opts);
-    *headers = 0;
-    if (lua_isnoneornil(L, arg))
-        return NULL;
-    if (jw_js_pub_opts_new((jw_js_pub_opts **)slot) != JW_OK)
-        luaL_error(L, "out of memory");
-    jw_js_pub_opts *o = *slot;
-    static const char *const strs[] = {"msg_id", "expected_stream",
-                                       "expected_last_msg_id", NULL};
-    for (int i = 0; strs[i]; i++) {
-        lua_getfield(L, arg, strs[i]);
-        if (!lua_isnil(L, -1)) {
-            const char *s = ljw_check_string(L, lua_gettop(L), NULL);
-            if (jw_js_pub_opts_set_str(o, strs[i], s) != JW_OK)
-                luaL_argerror(L, arg, jw_last_error());
-        }
-        lua_pop(L, 1);
-    }
-    static const char *const uints[] = {"expected_last_seq",
-                                        "expected_last_subject_seq", NULL};
-    for (int i = 0; uints[i]; i++) {
-        lua_getfield(L, arg, uints[i]);
-        int present = !lua_isnil(L, -1);
-        lua_pop(L, 1);
-        if (present)
-            jw_js_pub_opts_set_uint(o, uints[i],
-                                    ljw_opt_uint(L, arg, uints[i]));
-    }
-    lua_getfield(L, arg, "timeout");
-    if (!lua_isnil(L, -1)) {
-        int64_t ms = ljw_timeout_ms(L, lua_gettop(L), 5.0);
-        jw_js_pub_opts_set_int(o, "timeout", ms < 0 ? INT32_MAX : ms);
-    }
-    lua_pop(L, 1);
-    lua_getfield(L, arg, "headers");
-    if (!lua_isnil(L, -1)) {
-        ljw_check_headers(L, -1, arg);
-        *headers = lua_gettop(L);
-    } else {
-        lua_pop(L, 1);
-    }
-    return o;
-}
+/* The keys of publish options the binding takes itself. */
+static const char *const publish_own[] = {"headers", NULL};
 
 static void push_ack(lua_State *L, const jw_js_pub_ack *ack)
 {
@@ -459,17 +406,18 @@ static void push_ack(lua_State *L, const jw_js_pub_ack *ack)
     }
 }
 
-/* Check subject, data and options (args 2..4) and build the message when
- * it has headers (else *msg is NULL). Leaves boxes on the stack. */
+/* Check subject, data and options (args 2..4: the engine's "publish"
+ * options and headers) and build the message. Leaves boxes on the
+ * stack. */
 static int publish_args(lua_State *L, const char **subject, const char **data,
-                        size_t *len, jw_js_pub_opts **opts, jw_msg **msg)
+                        size_t *len, jw_call_opts **opts, jw_msg **msg)
 {
     size_t slen;
     *subject = ljw_check_string(L, 2, &slen);
     *data = ljw_opt_data(L, 3, len);
     lua_settop(L, 4);
-    int headers;
-    *opts = pub_opts(L, 4, &headers);
+    *opts = *ljw_call_opts(L, 4, "publish", publish_own);
+    int headers = ljw_push_headers_option(L, 4);
     *msg = NULL;
     if (ljw_has_nul(*subject, slen))
         return ljw_bad_subject(L, "subject");
@@ -485,7 +433,7 @@ static int l_publish(lua_State *L)
     ljw_js *j = check_js(L, 1);
     const char *subject, *data;
     size_t len;
-    jw_js_pub_opts *opts;
+    jw_call_opts *opts;
     jw_msg *msg;
     int r = publish_args(L, &subject, &data, &len, &opts, &msg);
     if (r)
@@ -505,7 +453,7 @@ static int l_publish_async(lua_State *L)
     ljw_js *j = check_js(L, 1);
     const char *subject, *data;
     size_t len;
-    jw_js_pub_opts *opts;
+    jw_call_opts *opts;
     jw_msg *msg;
     int r = publish_args(L, &subject, &data, &len, &opts, &msg);
     if (r)
@@ -752,31 +700,33 @@ static void free_fetched(void *p)
     free(f);
 }
 
-static const char *const fetch_options[] = {"max_bytes", "no_wait", NULL};
-
-/* cons:fetch(batch [, timeout [, {max_bytes =, no_wait =}]]) -> array of
- * messages (empty when none came in time) | nil, err */
+/* cons:fetch(batch [, timeout [, opts]]) -> array of messages (empty
+ * when none came in time) | nil, err. batch sizes the array (the engine's
+ * max); timeout (seconds; 0: the least wait, math.huge: the longest) is
+ * the "timeout" option; opts are the engine's "fetch" options. */
 static int l_fetch(lua_State *L)
 {
     ljw_consumer *c = check_consumer(L, 1);
     lua_Integer batch = luaL_checkinteger(L, 2);
     luaL_argcheck(L, batch >= 1 && batch <= 100000, 2,
                   "batch must be between 1 and 100000");
-    int64_t ms = ljw_timeout_ms(L, 3, 5.0);
-    ljw_check_options(L, 4, fetch_options);
+    int64_t ms = lua_isnoneornil(L, 3) ? -2 : ljw_timeout_ms(L, 3, 0);
     lua_settop(L, 4);
-    uint64_t max_bytes = 0;
-    int no_wait = 0;
-    if (!lua_isnil(L, 4)) {
-        max_bytes = ljw_opt_uint(L, 4, "max_bytes");
-        lua_getfield(L, 4, "no_wait");
-        no_wait = lua_toboolean(L, -1);
-        lua_pop(L, 1);
+    jw_call_opts **opts = ljw_call_opts(L, 4, "fetch", NULL);
+    if (ms != -2) {
+        if (lua_istable(L, 4)) {
+            lua_pushliteral(L, "timeout");
+            if (lua_rawget(L, 4) != LUA_TNIL)
+                luaL_argerror(L, 4, "timeout given twice (argument 3 and "
+                                    "the options)");
+            lua_pop(L, 1);
+        }
+        /* The engine's range: from 1 ms to its int32 milliseconds. */
+        if (ms < 0 || ms > INT32_MAX)
+            ms = INT32_MAX;
+        lua_pushnumber(L, (lua_Number)(ms ? ms : 1) / 1000.0);
+        ljw_call_opt(L, opts, "fetch", "timeout", -1, 3);
     }
-    if (ms < 0 || ms > INT32_MAX)
-        ms = INT32_MAX;
-    if (ms == 0)
-        ms = 1;
     if (!c->cons)
         return cons_released(L);
     void **slot = ljw_box_new(L, free_fetched);
@@ -785,8 +735,7 @@ static int l_fetch(lua_State *L)
         luaL_error(L, "out of memory");
     f->pos = f->n = 0;
     *slot = f;
-    int n = jw_consumer_fetch(c->cons, f->msgs, (int)batch, ms,
-                              (int64_t)max_bytes, no_wait);
+    int n = jw_consumer_fetch(c->cons, f->msgs, (int)batch, *opts);
     if (n < 0)
         return ljw_fail(L, (jw_status)n);
     f->n = n;

@@ -1,9 +1,10 @@
 /*
  * JSON across the ABI, both ways: Lua tables to the JSON the engine takes
  * for configurations (stream, consumer, bucket), and the JSON documents it
- * returns (infos, status, the server's INFO, its table of fields) to Lua
- * values. The engine owns the fields, their types and units: nothing here
- * knows a field, only what jw_js_config_fields says is an array.
+ * returns (infos, status, the server's INFO, its tables of configuration
+ * fields and of call options) to Lua values. The engine owns the fields,
+ * their types and units: nothing here knows a field, only what
+ * jw_js_config_fields says is an array.
  */
 #include <jansson.h>
 #include <math.h>
@@ -363,3 +364,19 @@ int ljw_config_fields(lua_State *L)
     return ljw_push_result(L, text);
 }
 
+/* jetwire.call_options(call) -> the engine's table of the options of a
+ * call: an array of {name =, type = ("string", "integer", "boolean",
+ * "duration": seconds here), since = (a version, or jetwire.null: every
+ * server), doc =} | nil, err */
+int ljw_call_options(lua_State *L)
+{
+    size_t len;
+    const char *call = ljw_check_string(L, 1, &len);
+    if (ljw_has_nul(call, len))
+        return ljw_fail_msg(L, JW_EINVAL, "call name contains NUL");
+    char *text = NULL;
+    jw_status st = jw_call_opts_fields(call, &text);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    return ljw_push_result(L, text);
+}

@@ -11,7 +11,6 @@
  * after the last borrower is gone, and no order of close or collection
  * reaches freed memory.
  */
-#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -390,21 +389,26 @@ static int l_kv_purge_deletes(lua_State *L)
     return ljw_ok_or_fail(L, jw_kv_purge_deletes(k->kv, ms));
 }
 
-/* kv:get(key [, revision]) -> entry | nil, err (KEY_NOT_FOUND,
- * KEY_DELETED) */
+/* kv:get(key [, revision | opts]) -> entry | nil, err (KEY_NOT_FOUND,
+ * KEY_DELETED). A revision is the engine's "get" option of that name;
+ * a table is the "get" options themselves. */
 static int l_kv_get(lua_State *L)
 {
     ljw_kv *k = check_kv(L, 1);
     size_t len;
     const char *key = ljw_check_string(L, 2, &len);
-    uint64_t revision = revision_arg(L, 3, 1);
+    lua_settop(L, 3);
+    int table = lua_istable(L, 3);
+    lua_pushnil(L); /* 4: no options table, when 3 is not one */
+    jw_call_opts **opts = ljw_call_opts(L, table ? 3 : 4, "get", NULL);
+    if (!table && !lua_isnil(L, 3))
+        ljw_call_opt(L, opts, "get", "revision", 3, 3);
     if (ljw_has_nul(key, len))
         return bad_name(L, "key");
     if (!k->kv)
         return kv_closed(L);
     jw_kv_entry *e = NULL;
-    jw_status st = revision ? jw_kv_get_revision(k->kv, key, revision, &e)
-                            : jw_kv_get(k->kv, key, &e);
+    jw_status st = jw_kv_get(k->kv, key, *opts, &e);
     if (st != JW_OK)
         return ljw_fail(L, st);
     return entry_result(L, e);
@@ -551,40 +555,12 @@ static int l_kv_status(lua_State *L)
  * Watchers
  */
 
-/* The watch options: a boolean for each of the engine's watch flags, by
- * the engine's name for it ("include_history", ...). The flags are the
- * powers of two from 1 up to the first without a name. */
-static int watch_flags_arg(lua_State *L, int arg)
+/* The watcher of keys with the engine's "watch" options (the table at
+ * opts_arg: include_history, ignore_deletes, meta_only, updates_only). */
+static int watch_call(lua_State *L, const char *keys, size_t len,
+                      int opts_arg)
 {
-    const char *names[sizeof(int) * CHAR_BIT];
-    int flags[sizeof(int) * CHAR_BIT];
-    size_t n = 0;
-    for (unsigned bit = 0; bit + 1 < sizeof names / sizeof names[0]; bit++) {
-        int flag = (int)(1u << bit);
-        if ((names[n] = jw_kv_watch_flag_name(flag)) == NULL)
-            break;
-        flags[n++] = flag;
-    }
-    names[n] = NULL;
-    ljw_check_options(L, arg, names);
-    int mask = 0;
-    if (lua_isnoneornil(L, arg))
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        int t = lua_getfield(L, arg, names[i]);
-        if (t != LUA_TNIL && t != LUA_TBOOLEAN)
-            luaL_argerror(L, arg,
-                          lua_pushfstring(L, "%s must be a boolean",
-                                          names[i]));
-        if (lua_toboolean(L, -1))
-            mask |= flags[i];
-        lua_pop(L, 1);
-    }
-    return mask;
-}
-
-static int watch_call(lua_State *L, const char *keys, size_t len, int flags)
-{
+    jw_call_opts **opts = ljw_call_opts(L, opts_arg, "watch", NULL);
     ljw_kv *k = check_kv(L, 1);
     if (keys && ljw_has_nul(keys, len))
         return bad_name(L, "keys");
@@ -596,7 +572,7 @@ static int watch_call(lua_State *L, const char *keys, size_t len, int flags)
     luaL_setmetatable(L, LJW_KV_WATCHER);
     lua_pushvalue(L, 1);
     lua_setiuservalue(L, -2, 1);
-    jw_status st = jw_kv_watch(k->kv, keys, flags, &w->w);
+    jw_status st = jw_kv_watch(k->kv, keys, *opts, &w->w);
     if (st != JW_OK)
         return ljw_fail(L, st);
     w->owner = k;
@@ -613,18 +589,16 @@ static int l_kv_watch(lua_State *L)
     size_t len = 0;
     if (!lua_isnoneornil(L, 2))
         keys = ljw_check_string(L, 2, &len);
-    int flags = watch_flags_arg(L, 3);
-    lua_settop(L, 1);
-    return watch_call(L, keys, len, flags);
+    lua_settop(L, 3);
+    return watch_call(L, keys, len, 3);
 }
 
 /* kv:watch_all([opts]) -> a watcher of every key */
 static int l_kv_watch_all(lua_State *L)
 {
     check_kv(L, 1);
-    int flags = watch_flags_arg(L, 2);
-    lua_settop(L, 1);
-    return watch_call(L, NULL, 0, flags);
+    lua_settop(L, 2);
+    return watch_call(L, NULL, 0, 2);
 }
 
 static ljw_watcher *check_watcher(lua_State *L, int arg)

@@ -90,6 +90,23 @@ int ljw_push_headers_option(lua_State *L, int opts);
 /* nil, INVALID_SUBJECT for a subject (or reply, queue) containing NUL. */
 int ljw_bad_subject(lua_State *L, const char *what);
 
+/* Call options (jetwire.c). The options table at idx (nil or absent: none)
+ * for the engine's call ("publish", "fetch", "consume", "watch", "get"),
+ * built in a box pushed on the stack whose slot is returned: *slot is NULL
+ * when the table gave no option. Every string key but those in skip
+ * (NULL-terminated, may be NULL: the keys the binding handles itself)
+ * goes to the engine by its Lua type: a boolean with set_bool, an integer
+ * with set_int, another number with set_double, a string with set_str;
+ * another type, or the engine refusing the name, the type or the value,
+ * raises naming argument idx with the engine's message. The engine's table
+ * (jw_call_opts_fields, jetwire.call_options) is the only list of names. */
+jw_call_opts **ljw_call_opts(lua_State *L, int idx, const char *call,
+                             const char *const *skip);
+/* Set one option name from the Lua value at value_idx the same way,
+ * making *slot for call first when it is NULL; errors name arg. */
+void ljw_call_opt(lua_State *L, jw_call_opts **slot, const char *call,
+                  const char *name, int value_idx, int arg);
+
 /* Boxes (jetwire.c): a userdata owning one C pointer until released. */
 void **ljw_box_new(lua_State *L, void (*free_fn)(void *));
 void ljw_box_forget(void **slot);
@@ -165,6 +182,9 @@ int ljw_jetstream(lua_State *L);
 /* jetwire.config_fields(kind) -> the engine's table of the fields of
  * "stream", "consumer" or "bucket" configurations | nil, err. */
 int ljw_config_fields(lua_State *L);
+/* jetwire.call_options(call) -> the engine's table of the options of
+ * "publish", "fetch", "consume", "watch" or "get" | nil, err. */
+int ljw_call_options(lua_State *L);
 int ljw_msg_ack(lua_State *L);
 int ljw_msg_ack_sync(lua_State *L);
 int ljw_msg_nak(lua_State *L);

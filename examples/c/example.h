@@ -130,8 +130,14 @@ static inline int fetch_each(jw_consumer *cons, int want, int64_t timeout_ms,
                              jw_status (*handle)(jw_msg *msg))
 {
     jw_msg *batch[16];
-    int n = jw_consumer_fetch(cons, batch, want < 16 ? want : 16, timeout_ms,
-                              0, 0);
+    jw_call_opts *opts = NULL;
+    jw_status made = jw_call_opts_new("fetch", &opts);
+    if (made == JW_OK)
+        made = jw_call_opts_set_int(opts, "timeout", timeout_ms);
+    int n = made == JW_OK ? jw_consumer_fetch(cons, batch,
+                                              want < 16 ? want : 16, opts)
+                          : made;
+    jw_call_opts_free(opts);
     if (n < 0) {
         report("fetch", (jw_status)n);
         return -1;

@@ -72,7 +72,7 @@ int main(void)
     }
     printf("Stored config at revision: %llu\n", (unsigned long long)revision);
 
-    if ((st = jw_kv_get(kv, "payment-service", &entry)) != JW_OK) {
+    if ((st = jw_kv_get(kv, "payment-service", NULL, &entry)) != JW_OK) {
         report("get", st);
         goto out;
     }
@@ -103,7 +103,7 @@ int main(void)
     printf("Keys in bucket: %s\n", keys);
 
     printf("Watching for configuration changes...\n");
-    if ((st = jw_kv_watch(kv, "payment-service", 0, &watcher)) != JW_OK) {
+    if ((st = jw_kv_watch(kv, "payment-service", NULL, &watcher)) != JW_OK) {
         report("watch", st);
         goto out;
     }

@@ -30,6 +30,7 @@ from pathlib import Path
 import pytest
 
 from harness import build_dir
+from harness.drivers import REPO
 
 # Opaque handles (jw_conn *, jw_sub *, jw_msg *, ...) are plain pointers.
 H = c_void_p
@@ -114,12 +115,19 @@ SIGNATURES = {
 TIMEOUT_MS = 5000
 
 
+def _soname() -> str:
+    """The soname the header's version gives (tests/install/soname.sh)."""
+    return subprocess.run(
+        ["bash", str(REPO / "tests" / "install" / "soname.sh")],
+        capture_output=True, text=True, check=True).stdout.strip()
+
+
 # ---------------------------------------------------------------------------
 # Loading
 
 
 def _built_library() -> Path:
-    lib = build_dir() / "libjetwire.so.0"
+    lib = build_dir() / _soname()
     if not lib.exists():
         pytest.fail(f"{lib} not found: build with cmake first "
                     "(JW_BUILD_DIR names the build directory)", pytrace=False)
@@ -139,9 +147,9 @@ def _installed_library(prefix: Path) -> Path:
     if r.returncode != 0:
         pytest.fail(f"cmake --install failed:\n{r.stdout}{r.stderr}",
                     pytrace=False)
-    found = sorted(prefix.glob("lib*/libjetwire.so.0"))
+    found = sorted(prefix.glob(f"lib*/{_soname()}"))
     if not found:
-        pytest.fail(f"no lib*/libjetwire.so.0 under {prefix}", pytrace=False)
+        pytest.fail(f"no lib*/{_soname()} under {prefix}", pytrace=False)
     return found[0]
 
 
@@ -222,7 +230,7 @@ def api(jw, codes):
 
 
 def test_ffi_library_and_status_names(jw, codes):
-    assert jw.path.name == "libjetwire.so.0"
+    assert jw.path.name == _soname()
     assert jw.prefix in jw.path.parents  # the installed copy, not the build
     assert re.fullmatch(rb"\d+\.\d+\.\d+.*", jw.jw_version())
     # The engine's names are contiguous from OK downwards and round-trip.

@@ -1,8 +1,9 @@
 """Names have one home, the engine (issue 16, point 4): the Lua binding
 (bindings/lua) and the C and Lua drivers take the names of the engine's
 enums from the engine (jw_event_kind_name, jw_conn_status_name,
-jw_stat_name, jw_kv_op_name, jw_kv_watch_flag_name, jw_status_name) and
-hold no tables of their own, and no bare enum numbers. This reads their
+jw_stat_name, jw_kv_op_name, jw_status_name) and the options of calls from
+the engine's table (jw_call_opts_fields; a KV watch's modes are such
+options) and hold no tables of their own, and no bare enum numbers. This reads their
 source (comments left out; no server, no build) and fails on what would
 bring a copy back:
 
@@ -23,8 +24,8 @@ bring a copy back:
   compared with or assigned to a variable of an enum type or the result of
   a function returning one, or as a `case` label.
 
-The engine's names are read from core/names.c and the header's status
-table, the places they live."""
+The engine's names are read from core/names.c, core/callopts.c (the watch
+options) and the header's status table, the places they live."""
 import bisect
 import re
 
@@ -53,13 +54,17 @@ def engine_names():
             r"const char \*(jw_\w+_name)\s*\([^)]*\)\s*\{(.*?)\n\}", text,
             re.S):
         out[fn] = re.findall(r'"(\w+)"', body)
+    # The watch modes are options of the "watch" call: their table.
+    calls = (REPO / "core" / "callopts.c").read_text()
+    table = re.search(r"opt_def watch_opts\[\] = \{(.*?)\n\};", calls, re.S)
+    assert table, "core/callopts.c has no watch_opts table"
+    out["watch options"] = re.findall(r'\{"(\w+)", O_', table.group(1))
     # If names.c changes shape, this parser must follow it.
     assert {"DISCONNECTED", "LAME_DUCK"} <= set(out["jw_event_kind_name"])
     assert {"CONNECTING", "CLOSED"} <= set(out["jw_conn_status_name"])
     assert {"in_msgs", "reconnects"} <= set(out["jw_stat_name"])
     assert {"PUT", "DEL", "PURGE"} <= set(out["jw_kv_op_name"])
-    assert {"include_history", "updates_only"} <= set(
-        out["jw_kv_watch_flag_name"])
+    assert {"include_history", "updates_only"} <= set(out["watch options"])
     return out
 
 

@@ -2308,37 +2308,46 @@ static jw_status op_stream_get_msg(json_t *req, json_t *res)
     return ok ? JW_OK : fail(JW_ENO_MEMORY, "out of memory");
 }
 
-/* The publish options of the request, set on o. */
-static jw_status publish_options(json_t *req, jw_js_pub_opts *o)
+/* The call options of a request: every member but "op", "id" and the
+ * op's own (skip, NULL-terminated) goes to the engine by its JSON type, so
+ * the driver knows no option names; *o stays NULL when there is none. */
+static jw_status call_options(json_t *req, const char *call,
+                              const char *const *skip, jw_call_opts **o)
 {
-    static const char *const strs[] = {"msg_id", "expected_stream",
-                                       "expected_last_msg_id", NULL};
-    static const char *const uints[] = {"expected_last_seq",
-                                        "expected_last_subject_seq", NULL};
-    jw_status st = JW_OK;
-    for (int i = 0; st == JW_OK && strs[i]; i++) {
-        const char *v;
-        st = arg_str(req, strs[i], 0, &v);
-        if (st == JW_OK && v && (st = jw_js_pub_opts_set_str(o, strs[i], v)))
-            lib_fail(st);
+    *o = NULL;
+    const char *key;
+    json_t *v;
+    json_object_foreach(req, key, v)
+    {
+        int own = !strcmp(key, "op") || !strcmp(key, "id");
+        for (int i = 0; !own && skip[i]; i++)
+            own = !strcmp(key, skip[i]);
+        if (own || json_is_null(v))
+            continue;
+        jw_status st = *o ? JW_OK : jw_call_opts_new(call, o);
+        if (st == JW_OK) {
+            if (json_is_string(v))
+                st = jw_call_opts_set_str(*o, key, json_string_value(v));
+            else if (json_is_integer(v))
+                st = jw_call_opts_set_int(*o, key, json_integer_value(v));
+            else if (json_is_real(v))
+                st = jw_call_opts_set_double(*o, key, json_real_value(v));
+            else if (json_is_boolean(v))
+                st = jw_call_opts_set_bool(*o, key, json_is_true(v));
+            else
+                st = fail(JW_EINVAL, "%s option '%s' must be a string, a "
+                                     "number or a boolean",
+                          call, key);
+        }
+        if (st != JW_OK) {
+            if (json_is_string(v) || json_is_number(v) || json_is_boolean(v))
+                lib_fail(st);
+            jw_call_opts_free(*o);
+            *o = NULL;
+            return st;
+        }
     }
-    for (int i = 0; st == JW_OK && uints[i]; i++) {
-        int64_t v;
-        st = arg_int(req, uints[i], 0, -1, &v);
-        if (st == JW_OK && json_object_get(req, uints[i]) && v < 0)
-            st = fail(JW_EINVAL, "'%s' must be >= 0", uints[i]);
-        if (st == JW_OK && v >= 0 &&
-            (st = jw_js_pub_opts_set_uint(o, uints[i], (uint64_t)v)))
-            lib_fail(st);
-    }
-    if (st == JW_OK && json_object_get(req, "timeout")) {
-        int64_t ms;
-        st = arg_timeout(req, "timeout", 5, &ms);
-        if (st == JW_OK && (st = jw_js_pub_opts_set_int(
-                                o, "timeout", ms < 0 ? INT32_MAX : ms)))
-            lib_fail(st);
-    }
-    return st;
+    return JW_OK;
 }
 
 static jw_status op_js_publish(json_t *req, json_t *res)
@@ -2357,21 +2366,19 @@ static jw_status op_js_publish(json_t *req, json_t *res)
         st = arg_data(req, "data", &data, &len);
     if (st != JW_OK)
         return st;
-    jw_js_pub_opts *o = NULL;
+    static const char *const own[] = {"js", "subject", "data", "headers",
+                                      NULL};
+    jw_call_opts *o = NULL;
     jw_msg *m = NULL;
     jw_js_pub_ack *ack = NULL;
-    st = jw_js_pub_opts_new(&o);
-    if (st != JW_OK)
-        lib_fail(st);
-    if (st == JW_OK)
-        st = publish_options(req, o);
+    st = call_options(req, "publish", own, &o);
     if (st == JW_OK)
         st = build_msg(subject, NULL, data, len, headers, &m);
     if (st == JW_OK && (st = jw_js_publish_msg(h->js, m, o, &ack)) != JW_OK)
         lib_fail(st);
     free(data);
     jw_msg_free(m);
-    jw_js_pub_opts_free(o);
+    jw_call_opts_free(o);
     if (st != JW_OK)
         return st;
     json_int_t seq = (json_int_t)jw_js_pub_ack_seq(ack);
@@ -2499,24 +2506,22 @@ static jw_status fetched_json(jw_msg *m, json_t **out)
 
 static jw_status op_fetch(json_t *req, json_t *res)
 {
+    static const char *const own[] = {"consumer", "batch", NULL};
     struct handle *h;
-    int64_t batch, ms;
-    int no_wait;
+    int64_t batch;
+    jw_call_opts *opts = NULL;
     jw_status st = arg_handle(req, "consumer", H_CONSUMER, &h);
     if (st == JW_OK)
         st = arg_int(req, "batch", 1, 0, &batch);
+    if (st == JW_OK && (batch < 1 || batch > BATCH_MAX))
+        st = fail(JW_EINVAL, "'batch' must be between 1 and %d", BATCH_MAX);
     if (st == JW_OK)
-        st = arg_positive_timeout(req, 5, &ms);
-    if (st == JW_OK)
-        st = arg_bool(req, "no_wait", 0, &no_wait);
+        st = call_options(req, "fetch", own, &opts);
     if (st != JW_OK)
         return st;
-    if (batch < 1 || batch > BATCH_MAX)
-        return fail(JW_EINVAL, "'batch' must be between 1 and %d", BATCH_MAX);
-    if (ms > INT32_MAX)
-        ms = INT32_MAX;
     static jw_msg *msgs[BATCH_MAX];
-    int n = jw_consumer_fetch(h->cons, msgs, (int)batch, ms, 0, no_wait);
+    int n = jw_consumer_fetch(h->cons, msgs, (int)batch, opts);
+    jw_call_opts_free(opts);
     if (n < 0)
         return lib_fail((jw_status)n);
     json_t *list = json_array();
@@ -2853,17 +2858,20 @@ static jw_status op_kv_update(json_t *req, json_t *res)
 
 static jw_status op_kv_get(json_t *req, json_t *res)
 {
+    static const char *const own[] = {"kv", "key", NULL};
     jw_kv *kv;
     const char *key;
-    uint64_t revision = 0;
+    jw_call_opts *opts = NULL;
     jw_status st = arg_kv_key(req, 1, &kv, &key);
     if (st == JW_OK)
-        st = arg_revision(req, "revision", 0, 1, &revision);
+        st = call_options(req, "get", own, &opts);
     if (st != JW_OK)
         return st;
     jw_kv_entry *e = NULL;
-    TRY(revision ? jw_kv_get_revision(kv, key, revision, &e)
-                 : jw_kv_get(kv, key, &e));
+    st = jw_kv_get(kv, key, opts, &e);
+    jw_call_opts_free(opts);
+    if (st != JW_OK)
+        return lib_fail(st);
     json_t *o = NULL;
     st = entry_json(e, &o);
     jw_kv_entry_free(e);
@@ -2972,31 +2980,27 @@ static jw_status op_kv_history(json_t *req, json_t *res)
     return JW_OK;
 }
 
-/* The watch arguments: a boolean for each of the engine's watch flags, by
- * the engine's name ("include_history", ...). The flags are the powers of
- * two from 1 up to the first without a name. */
+/* The watch arguments: the engine's "watch" options by name
+ * ("include_history", ...). */
 static jw_status op_kv_watch(json_t *req, json_t *res)
 {
+    static const char *const own[] = {"kv", "keys", NULL};
     struct handle *h;
     const char *keys = NULL;
-    int mask = 0;
+    jw_call_opts *o = NULL;
     jw_status st = arg_handle(req, "kv", H_KV, &h);
     if (st == JW_OK)
         st = arg_str(req, "keys", 0, &keys);
-    const char *name;
-    for (unsigned bit = 0; st == JW_OK && bit + 1 < sizeof(int) * CHAR_BIT &&
-                           (name = jw_kv_watch_flag_name(1 << bit)) != NULL;
-         bit++) {
-        int on;
-        st = arg_bool(req, name, 0, &on);
-        if (on)
-            mask |= 1 << bit;
-    }
+    if (st == JW_OK)
+        st = call_options(req, "watch", own, &o);
     if (st != JW_OK)
         return st;
     int kv_id = (int)(h - g_handles);
     jw_kv_watcher *w = NULL;
-    TRY(jw_kv_watch(h->kv, keys ? keys : ">", mask, &w));
+    st = jw_kv_watch(h->kv, keys ? keys : ">", o, &w);
+    jw_call_opts_free(o);
+    if (st != JW_OK)
+        return lib_fail(st);
     int id = handle_child(H_WATCHER, kv_id);
     if (id < 0) {
         jw_kv_watcher_free(w);

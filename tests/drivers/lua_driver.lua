@@ -1022,18 +1022,25 @@ function ops.stream_get_msg(req)
     return { subject = m.subject, data = b64encode(m.data), seq = m.seq }
 end
 
-local publish_options = {
-    msg_id = "string", expected_stream = "string",
-    expected_last_msg_id = "string", expected_last_seq = "integer",
-    expected_last_subject_seq = "integer", timeout = "number",
-}
+-- The request's members that are options of the engine's call ("publish",
+-- "fetch", "watch", "get"), by the engine's table of them (jetwire.
+-- call_options), added to opts; skip: those the op takes itself. The
+-- binding hands them to the engine, which refuses a value of the wrong
+-- type (INVALID_ARG), so a new option needs no change here.
+local function call_options_of(req, call, opts, skip)
+    opts = opts or {}
+    for _, f in ipairs(check(jetwire.call_options(call))) do
+        if not (skip and skip[f.name]) then
+            opts[f.name] = req[f.name]
+        end
+    end
+    return opts
+end
 
 function ops.js_publish(req)
     local js = get(req, "js", "js")
-    local opts = { headers = headers_of(req) }
-    for key, kind in pairs(publish_options) do
-        opts[key] = arg(req, key, kind)
-    end
+    local opts = call_options_of(req, "publish",
+                                 { headers = headers_of(req) })
     local ack = check(js:publish(arg(req, "subject", "string", nil, true),
                                  data_of(req), opts))
     return { stream = ack.stream, seq = ack.seq, duplicate = ack.duplicate }
@@ -1071,7 +1078,7 @@ function ops.fetch(req)
     local batch = arg(req, "batch", "integer", nil, true)
     if batch < 1 then bad("batch must be at least 1") end
     local msgs = check(cons:fetch(batch, positive_timeout(req),
-                                  { no_wait = arg(req, "no_wait", "boolean") }))
+        call_options_of(req, "fetch", {}, { batch = true, timeout = true })))
     local out = A()
     for i, m in ipairs(msgs) do
         local item = msg_json(m)
@@ -1188,9 +1195,8 @@ end
 function ops.kv_get(req)
     local kv = get(req, "kv", "kv")
     local key = key_of(req)
-    local revision = arg(req, "revision", "integer")
-    if revision and revision < 1 then bad("revision must be positive") end
-    return { entry = entry_json(check(kv:get(key, revision))) }
+    return { entry = entry_json(check(kv:get(key,
+                                             call_options_of(req, "get")))) }
 end
 
 local function marker_op(method)
@@ -1231,20 +1237,13 @@ function ops.kv_history(req)
     return { entries = out }
 end
 
--- The request's other arguments are the watch options, by the engine's
--- names for its watch flags: kv:watch checks them (an unknown name or a
--- value that is not a boolean is INVALID_ARG).
+-- The request's other arguments are the engine's watch options: kv:watch
+-- hands them to the engine (a value that is not a boolean is INVALID_ARG).
 function ops.kv_watch(req)
     local kv, h = get(req, "kv", "kv")
     local keys = arg(req, "keys", "string", ">")
-    local flags = {}
-    for name, value in pairs(req) do
-        if name ~= "id" and name ~= "op" and name ~= "kv" and
-                name ~= "keys" then
-            flags[name] = value
-        end
-    end
-    return { watcher = made_by(h, check(kv:watch(keys, flags)), "watcher") }
+    local opts = call_options_of(req, "watch")
+    return { watcher = made_by(h, check(kv:watch(keys, opts)), "watcher") }
 end
 
 -- w:next gives an entry, false for the marker, or nil, err. While serve

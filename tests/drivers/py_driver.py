@@ -2,7 +2,6 @@
 """The Python conformance driver: tests/drivers/PROTOCOL.md over the public
 API of the installed jetwire package, and nothing else."""
 import base64
-import inspect
 import json
 import math
 import sys
@@ -287,17 +286,28 @@ def op_stream_get_msg(req):
             "data": base64.b64encode(m.data).decode()}
 
 
-PUBLISH_OPTIONS = {"msg_id": str, "expected_stream": str,
-                   "expected_last_msg_id": str, "expected_last_seq": int,
-                   "expected_last_subject_seq": int}
+# The JSON types a request gives the engine's option types in; the names
+# are the engine's (jetwire.option_fields), so a new option needs no change
+# here.
+OPTION_JSON_TYPES = {"string": str, "integer": int, "boolean": bool,
+                     "duration": (int, float)}
+
+
+def call_options(req, call, skip=()):
+    """The engine's options of call that req gives, as keyword arguments."""
+    out = {}
+    for field in jetwire.option_fields(call):
+        name = field["name"]
+        if name in req and name not in skip:
+            out[name] = arg(req, name,
+                            OPTION_JSON_TYPES.get(field["type"], object))
+    return out
 
 
 def op_js_publish(req):
     js = get(req, "js", jetwire.JetStream)
-    options = {k: arg(req, k, t) for k, t in PUBLISH_OPTIONS.items()}
-    t = arg(req, "timeout", (int, float))
     ack = js.publish(arg(req, "subject", str, required=True), data_of(req),
-                     headers=headers_of(req), timeout=t, **options)
+                     headers=headers_of(req), **call_options(req, "publish"))
     return {"stream": ack.stream, "seq": ack.seq, "duplicate": ack.duplicate}
 
 
@@ -321,7 +331,7 @@ def op_fetch(req):
     if batch < 1:
         raise BadArg("batch must be at least 1")
     msgs = cons.fetch(batch, positive_timeout(req),
-                      no_wait=arg(req, "no_wait", bool, False))
+                      **call_options(req, "fetch", ("batch", "timeout")))
     out = []
     for m in msgs:
         item = msg_json(m)
@@ -480,19 +490,13 @@ def kv_key(req):
 def op_kv_get(req):
     kv = get(req, "kv", KV)
     return {"entry": entry_json(kv.get(kv_key(req),
-                                       revision=arg(req, "revision", int)))}
-
-
-# The watch options (the engine's flags), as KeyValue.watch names them.
-WATCH_OPTIONS = [p.name for p in inspect.signature(
-    jetwire.KeyValue.watch).parameters.values() if p.kind is p.KEYWORD_ONLY]
+                                       **call_options(req, "get")))}
 
 
 def op_kv_watch(req):
     h, kv = handle_arg(req, "kv", KV)
-    flags = {name: arg(req, name, bool, False) for name in WATCH_OPTIONS}
     return {"watcher": made_by(h, kv.watch(arg(req, "keys", str, ">"),
-                                           **flags))}
+                                           **call_options(req, "watch")))}
 
 
 OPS.update({

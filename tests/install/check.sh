@@ -10,7 +10,7 @@ trap 'rm -rf "$tmp"' EXIT
 cmake --install "$build_dir" --prefix "$tmp/prefix" >/dev/null
 libdir=$(ls -d "$tmp"/prefix/lib*/ | head -n1)
 test -f "$tmp/prefix/include/jetwire.h"
-ls "$libdir"/libjetwire.so.0 "$libdir"/libjetwire.a >/dev/null
+ls "$libdir/$(bash "$src_dir/soname.sh")" "$libdir"/libjetwire.a >/dev/null
 
 cmake -S "$src_dir" -B "$tmp/cmake-consumer" \
   -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null

@@ -8,5 +8,6 @@ if [ -n "$others" ]; then
 fi
 count=$(nm -D --defined-only "$lib" | grep -c ' jw_')
 soname=$(objdump -p "$lib" | awk '/SONAME/ {print $2}')
-[ "$soname" = "libjetwire.so.0" ] || { echo "unexpected soname $soname"; exit 1; }
+want=$(bash "$(dirname "$0")/soname.sh")
+[ "$soname" = "$want" ] || { echo "soname $soname, expected $want"; exit 1; }
 echo "exports: $count jw_ symbols, soname $soname"

@@ -658,3 +658,85 @@ jw_status jw_test_completion(jw_conn *nc, uint64_t want, jw_msg **reply)
     *reply = NULL;
     return JW_ETIMEOUT;
 }
+
+jw_call_opts *jw_test_opts_int(const char *call, const char *name,
+                               int64_t value)
+{
+    jw_call_opts *o = NULL;
+    if (jw_call_opts_new(call, &o) != JW_OK ||
+        jw_call_opts_set_int(o, name, value) != JW_OK) {
+        fprintf(stderr, "call options %s.%s: %s\n", call, name,
+                jw_last_error());
+        jw_call_opts_free(o);
+        return NULL;
+    }
+    return o;
+}
+
+jw_call_opts *jw_test_opts_true(const char *call, const char *name)
+{
+    jw_call_opts *o = NULL;
+    if (jw_call_opts_new(call, &o) != JW_OK ||
+        jw_call_opts_set_bool(o, name, 1) != JW_OK) {
+        fprintf(stderr, "call options %s.%s: %s\n", call, name,
+                jw_last_error());
+        jw_call_opts_free(o);
+        return NULL;
+    }
+    return o;
+}
+
+int jw_test_fetch(jw_consumer *c, jw_msg **msgs, int max, int64_t timeout_ms,
+                  int64_t max_bytes, int no_wait)
+{
+    jw_call_opts *o = NULL;
+    int st = jw_call_opts_new("fetch", &o);
+    if (st == JW_OK && (timeout_ms || !no_wait))
+        st = jw_call_opts_set_int(o, "timeout", timeout_ms);
+    if (st == JW_OK && max_bytes)
+        st = jw_call_opts_set_int(o, "max_bytes", max_bytes);
+    if (st == JW_OK && no_wait)
+        st = jw_call_opts_set_bool(o, "no_wait", 1);
+    if (st == JW_OK)
+        st = jw_consumer_fetch(c, msgs, max, o);
+    jw_call_opts_free(o);
+    return st;
+}
+
+jw_status jw_test_consume(jw_consumer *c, int batch, int64_t max_bytes,
+                          int64_t expires_ms, jw_consume **out)
+{
+    jw_call_opts *o = NULL;
+    jw_status st = jw_call_opts_new("consume", &o);
+    if (st == JW_OK)
+        st = jw_call_opts_set_int(o, "batch", batch);
+    if (st == JW_OK && max_bytes)
+        st = jw_call_opts_set_int(o, "max_bytes", max_bytes);
+    if (st == JW_OK && expires_ms)
+        st = jw_call_opts_set_int(o, "expires", expires_ms);
+    if (st == JW_OK)
+        st = jw_consumer_consume(c, o, out);
+    else if (out)
+        *out = NULL;
+    jw_call_opts_free(o);
+    return st;
+}
+
+jw_status jw_test_kv_get(jw_kv *kv, const char *key, uint64_t revision,
+                         jw_kv_entry **out)
+{
+    jw_call_opts *o = NULL;
+    jw_status st = JW_OK;
+    if (revision &&
+        ((st = jw_call_opts_new("get", &o)) != JW_OK ||
+         (st = jw_call_opts_set_int(o, "revision", (int64_t)revision)) !=
+             JW_OK)) {
+        jw_call_opts_free(o);
+        if (out)
+            *out = NULL;
+        return st;
+    }
+    st = jw_kv_get(kv, key, o, out);
+    jw_call_opts_free(o);
+    return st;
+}

@@ -107,6 +107,23 @@ jw_status jw_test_connect(const jw_test_server *s, jw_conn **out);
  * NULL unless JW_OK). JW_ETIMEOUT when none came. */
 jw_status jw_test_completion(jw_conn *nc, uint64_t id, jw_msg **reply);
 
+/* The tests' short forms of the calls that take call options: a fetch of
+ * up to max messages waiting timeout_ms (0 with no_wait: the context's
+ * timeout), with max_bytes (0: no cap); a continuous consume of batch
+ * (max_bytes, expires_ms: 0 for the defaults); a KV get of a revision (0:
+ * the latest). Each makes its jw_call_opts, calls, and frees them. */
+int jw_test_fetch(jw_consumer *c, jw_msg **msgs, int max, int64_t timeout_ms,
+                  int64_t max_bytes, int no_wait);
+jw_status jw_test_consume(jw_consumer *c, int batch, int64_t max_bytes,
+                          int64_t expires_ms, jw_consume **out);
+jw_status jw_test_kv_get(jw_kv *kv, const char *key, uint64_t revision,
+                         jw_kv_entry **out);
+/* jw_call_opts for call with one option set (an integer or, with value
+ * NULL for a bool, true): NULL when making them failed. */
+jw_call_opts *jw_test_opts_int(const char *call, const char *name,
+                               int64_t value);
+jw_call_opts *jw_test_opts_true(const char *call, const char *name);
+
 /* Fail the test unless expr evaluates to the status `expected`; prints the
  * names of both and jw_last_error(). */
 #define CHECK_STATUS(expr, expected)                                           \

@@ -359,7 +359,7 @@ TEST(null_handles)
         jw_consumer *cons = NULL;
         jw_consume *cc = NULL;
         jw_ordered *oc = NULL;
-        jw_js_pub_opts *po = NULL;
+        jw_call_opts *po = NULL;
         jw_js_pub_ack *ack = NULL;
         jw_js_meta *meta = NULL;
         jw_msg *jm = NULL;
@@ -391,9 +391,6 @@ TEST(null_handles)
         CHECK(jw_stat_name((jw_stat)(JW_STAT_RECONNECTS + 1)) == NULL);
         CHECK(jw_kv_op_name((jw_kv_op)0) == NULL);
         CHECK_STR(jw_kv_op_name(JW_KV_PURGE), "PURGE");
-        CHECK(jw_kv_watch_flag_name(3) == NULL);
-        CHECK_STR(jw_kv_watch_flag_name(JW_KV_UPDATES_ONLY), "updates_only");
-        CHECK(jw_kv_watch_flag_name(JW_KV_UPDATES_ONLY * 2) == NULL);
         CHECK_STATUS(jw_js_config_fields("stream", NULL), JW_EINVAL);
         CHECK_STATUS(jw_js_stream_create(NULL, "{}", &json), JW_EINVAL);
         CHECK_STATUS(jw_js_stream_update(NULL, "{}", &json), JW_EINVAL);
@@ -409,12 +406,18 @@ TEST(null_handles)
         CHECK_STATUS(jw_js_stream_get_last_msg(NULL, "S", "a", &jm),
                      JW_EINVAL);
         CHECK_STATUS(jw_js_stream_delete_msg(NULL, "S", 1, 0), JW_EINVAL);
-        CHECK_STATUS(jw_js_pub_opts_new(NULL), JW_EINVAL);
-        CHECK_STATUS(jw_js_pub_opts_set_str(NULL, "msg_id", "x"), JW_EINVAL);
-        CHECK_STATUS(jw_js_pub_opts_set_uint(NULL, "expected_last_seq", 1),
+        CHECK_STATUS(jw_call_opts_new(NULL, &po), JW_EINVAL);
+        CHECK_STATUS(jw_call_opts_new("publish", NULL), JW_EINVAL);
+        CHECK_STATUS(jw_call_opts_new("nope", &po), JW_EINVAL);
+        CHECK(po == NULL);
+        CHECK_STATUS(jw_call_opts_set_str(NULL, "msg_id", "x"), JW_EINVAL);
+        CHECK_STATUS(jw_call_opts_set_int(NULL, "expected_last_seq", 1),
                      JW_EINVAL);
-        CHECK_STATUS(jw_js_pub_opts_set_int(NULL, "x", 1), JW_EINVAL);
-        jw_js_pub_opts_free(NULL);
+        CHECK_STATUS(jw_call_opts_set_double(NULL, "timeout", 1), JW_EINVAL);
+        CHECK_STATUS(jw_call_opts_set_bool(NULL, "no_wait", 1), JW_EINVAL);
+        CHECK_STATUS(jw_call_opts_fields(NULL, &json), JW_EINVAL);
+        CHECK_STATUS(jw_call_opts_fields("fetch", NULL), JW_EINVAL);
+        jw_call_opts_free(NULL);
         CHECK_STATUS(jw_js_publish(NULL, "a", "x", 1, po, &ack), JW_EINVAL);
         CHECK_STATUS(jw_js_publish_msg(NULL, m, po, &ack), JW_EINVAL);
         CHECK(jw_js_pub_ack_stream(NULL) == NULL);
@@ -444,8 +447,8 @@ TEST(null_handles)
         CHECK(jw_consumer_stream(NULL) == NULL);
         CHECK_STATUS(jw_consumer_info(NULL, &json), JW_EINVAL);
         jw_consumer_free(NULL);
-        CHECK(jw_consumer_fetch(NULL, batch, 4, 0, 0, 1) < 0);
-        CHECK_STATUS(jw_consumer_consume(NULL, 10, 0, 1000, &cc), JW_EINVAL);
+        CHECK(jw_consumer_fetch(NULL, batch, 4, NULL) < 0);
+        CHECK_STATUS(jw_consumer_consume(NULL, NULL, &cc), JW_EINVAL);
         CHECK(jw_consume_next(NULL, batch, 4, 0) < 0);
         CHECK_STATUS(jw_consume_stop(NULL), JW_EINVAL);
         jw_consume_free(NULL);
@@ -503,8 +506,7 @@ TEST(null_handles)
         CHECK_STATUS(jw_kv_delete(NULL, "k", 0), JW_EINVAL);
         CHECK_STATUS(jw_kv_purge(NULL, "k", 0), JW_EINVAL);
         CHECK_STATUS(jw_kv_purge_deletes(NULL, 0), JW_EINVAL);
-        CHECK_STATUS(jw_kv_get(NULL, "k", &e), JW_EINVAL);
-        CHECK_STATUS(jw_kv_get_revision(NULL, "k", 1, &e), JW_EINVAL);
+        CHECK_STATUS(jw_kv_get(NULL, "k", NULL, &e), JW_EINVAL);
         CHECK_STATUS(jw_kv_keys(NULL, NULL, &json), JW_EINVAL);
         jw_kv_lister *lister = (jw_kv_lister *)1;
         const char *lkey = "x";
@@ -514,7 +516,7 @@ TEST(null_handles)
         CHECK(lkey == NULL);
         jw_kv_lister_free(NULL);
         jw_kv_entry *kve = (jw_kv_entry *)1;
-        CHECK_STATUS(jw_kv_get_start(NULL, "k", 0, &rev), JW_EINVAL);
+        CHECK_STATUS(jw_kv_get_start(NULL, "k", NULL, &rev), JW_EINVAL);
         CHECK_STATUS(jw_kv_get_result(NULL, "k", JW_OK, NULL, &kve), JW_EINVAL);
         CHECK(kve == NULL);
         CHECK_STATUS(jw_kv_put_start(NULL, "k", "v", 1, 0, &rev), JW_EINVAL);
@@ -529,7 +531,7 @@ TEST(null_handles)
         CHECK_EQ_INT(jw_kv_entry_created(NULL), 0);
         CHECK_EQ_INT(jw_kv_entry_operation(NULL), 0);
         jw_kv_entry_free(NULL);
-        CHECK_STATUS(jw_kv_watch(NULL, NULL, 0, &w), JW_EINVAL);
+        CHECK_STATUS(jw_kv_watch(NULL, NULL, NULL, &w), JW_EINVAL);
         CHECK_STATUS(jw_kv_watch_next(NULL, 0, &e), JW_EINVAL);
         jw_kv_watcher_free(NULL);
         CHECK(kv == NULL && e == NULL && w == NULL && json == NULL);

@@ -151,7 +151,7 @@ TEST(js_orders_flow)
     jw_free(info);
 
     jw_msg *msgs[10];
-    int n = jw_consumer_fetch(cons, msgs, 10, 2000, 0, 0);
+    int n = jw_test_fetch(cons, msgs, 10, 2000, 0, 0);
     CHECK_EQ_INT(n, 5);
     for (int i = 0; i < n; i++) {
         char want[32];
@@ -176,8 +176,8 @@ TEST(js_orders_flow)
     CHECK_EQ_INT(json_num(info, "num_pending"), 0);
     jw_free(info);
     /* Nothing more: an empty fetch is not an error. */
-    CHECK_EQ_INT(jw_consumer_fetch(cons, msgs, 10, 300, 0, 0), 0);
-    CHECK_EQ_INT(jw_consumer_fetch(cons, msgs, 10, 300, 0, 1), 0);
+    CHECK_EQ_INT(jw_test_fetch(cons, msgs, 10, 300, 0, 0), 0);
+    CHECK_EQ_INT(jw_test_fetch(cons, msgs, 10, 300, 0, 1), 0);
 
     char *names = NULL;
     CHECK_OK(jw_js_consumer_names(js, "ORDERS", &names));
@@ -216,7 +216,7 @@ TEST(js_durable_resumes)
     jw_consumer *cons = NULL;
     CHECK_OK(jw_js_consumer_create(js, "ORDERS", PROCESSOR, &cons));
     jw_msg *msgs[5];
-    CHECK_EQ_INT(jw_consumer_fetch(cons, msgs, 2, 2000, 0, 0), 2);
+    CHECK_EQ_INT(jw_test_fetch(cons, msgs, 2, 2000, 0, 0), 2);
     for (int i = 0; i < 2; i++)
         CHECK_OK(jw_msg_ack_sync(msgs[i], 2000));
     free_msgs(msgs, 2);
@@ -227,7 +227,7 @@ TEST(js_durable_resumes)
     /* A new connection: the durable resumes after the acked ones. */
     JS_SETUP(srv, nc2, js2);
     CHECK_OK(jw_js_consumer_get(js2, "ORDERS", "order-processor", &cons));
-    int n = jw_consumer_fetch(cons, msgs, 5, 2000, 0, 0);
+    int n = jw_test_fetch(cons, msgs, 5, 2000, 0, 0);
     CHECK_EQ_INT(n, 3);
     for (int i = 0; i < n; i++) {
         CHECK_EQ_INT(stream_seq(msgs[i]), i + 3);
@@ -253,14 +253,14 @@ TEST(js_nak_redelivers)
     CHECK(orders_open(&f, 1, PROCESSOR) == 0);
     jw_consumer *cons = f.cons;
     jw_msg *m[1];
-    CHECK_EQ_INT(jw_consumer_fetch(cons, m, 1, 2000, 0, 0), 1);
+    CHECK_EQ_INT(jw_test_fetch(cons, m, 1, 2000, 0, 0), 1);
     CHECK_EQ_INT(delivered(m[0]), 1);
     CHECK_OK(jw_msg_nak(m[0]));
     /* A nak is terminal for this delivery. */
     CHECK_STATUS(jw_msg_ack(m[0]), JW_EINVAL);
     CHECK(strstr(jw_last_error(), "already acknowledged") != NULL);
     jw_msg_free(m[0]);
-    CHECK_EQ_INT(jw_consumer_fetch(cons, m, 1, 2000, 0, 0), 1);
+    CHECK_EQ_INT(jw_test_fetch(cons, m, 1, 2000, 0, 0), 1);
     CHECK_EQ_INT(stream_seq(m[0]), 1);
     CHECK_EQ_INT(delivered(m[0]), 2);
     CHECK_OK(jw_msg_ack(m[0]));
@@ -275,13 +275,13 @@ TEST(js_nak_delay)
     CHECK(orders_open(&f, 1, PROCESSOR) == 0);
     jw_consumer *cons = f.cons;
     jw_msg *m[1];
-    CHECK_EQ_INT(jw_consumer_fetch(cons, m, 1, 2000, 0, 0), 1);
+    CHECK_EQ_INT(jw_test_fetch(cons, m, 1, 2000, 0, 0), 1);
     CHECK_OK(jw_msg_nak_delay(m[0], 2000));
     jw_msg_free(m[0]);
     /* Not redelivered at once (a plain nak would be)... */
-    CHECK_EQ_INT(jw_consumer_fetch(cons, m, 1, 500, 0, 0), 0);
+    CHECK_EQ_INT(jw_test_fetch(cons, m, 1, 500, 0, 0), 0);
     /* ...but after the delay. */
-    CHECK_EQ_INT(jw_consumer_fetch(cons, m, 1, 5000, 0, 0), 1);
+    CHECK_EQ_INT(jw_test_fetch(cons, m, 1, 5000, 0, 0), 1);
     CHECK_EQ_INT(delivered(m[0]), 2);
     CHECK_OK(jw_msg_ack(m[0]));
     jw_msg_free(m[0]);
@@ -295,12 +295,12 @@ TEST(js_term_not_redelivered)
     CHECK(orders_open(&f, 1, "{\"durable_name\":\"t\",\"ack_wait\":500,\"max_deliver\":5}") == 0);
     jw_consumer *cons = f.cons;
     jw_msg *m[1];
-    CHECK_EQ_INT(jw_consumer_fetch(cons, m, 1, 2000, 0, 0), 1);
+    CHECK_EQ_INT(jw_test_fetch(cons, m, 1, 2000, 0, 0), 1);
     CHECK_OK(jw_msg_term(m[0]));
     CHECK_STATUS(jw_msg_term(m[0]), JW_EINVAL);
     jw_msg_free(m[0]);
     /* Well past ack_wait: still nothing. */
-    CHECK_EQ_INT(jw_consumer_fetch(cons, m, 1, 1500, 0, 0), 0);
+    CHECK_EQ_INT(jw_test_fetch(cons, m, 1, 1500, 0, 0), 0);
     char *info = NULL;
     CHECK_OK(jw_consumer_info(cons, &info));
     CHECK_EQ_INT(json_num(info, "num_ack_pending"), 0);
@@ -317,22 +317,22 @@ TEST(js_in_progress_extends)
     jw_js *js = f.js;
     jw_consumer *cons = f.cons;
     jw_msg *m[1], *again[1];
-    CHECK_EQ_INT(jw_consumer_fetch(cons, m, 1, 2000, 0, 0), 1);
+    CHECK_EQ_INT(jw_test_fetch(cons, m, 1, 2000, 0, 0), 1);
     /* Keep it in progress for 2.5 ack_waits: never redelivered. Each
      * in_progress restarts the 1 s timer. */
     for (int i = 0; i < 5; i++) {
         jw_test_sleep_ms(500);
         CHECK_OK(jw_msg_in_progress(m[0]));
     }
-    CHECK_EQ_INT(jw_consumer_fetch(cons, again, 1, 300, 0, 0), 0);
+    CHECK_EQ_INT(jw_test_fetch(cons, again, 1, 300, 0, 0), 0);
     CHECK_OK(jw_msg_ack_sync(m[0], 2000));
     CHECK_STATUS(jw_msg_in_progress(m[0]), JW_EINVAL);
     jw_msg_free(m[0]);
     /* Control: without in_progress the message comes back. */
     CHECK(publish_n(js, "orders.new", 1) == 0);
-    CHECK_EQ_INT(jw_consumer_fetch(cons, m, 1, 2000, 0, 0), 1);
+    CHECK_EQ_INT(jw_test_fetch(cons, m, 1, 2000, 0, 0), 1);
     jw_msg_free(m[0]);
-    CHECK_EQ_INT(jw_consumer_fetch(cons, m, 1, 3000, 0, 0), 1);
+    CHECK_EQ_INT(jw_test_fetch(cons, m, 1, 3000, 0, 0), 1);
     CHECK_EQ_INT(delivered(m[0]), 2);
     jw_msg_free(m[0]);
     orders_close(&f);
@@ -346,13 +346,13 @@ TEST(js_max_deliver)
     jw_consumer *cons = f.cons;
     jw_msg *m[1];
     for (int i = 1; i <= 3; i++) {
-        CHECK_EQ_INT(jw_consumer_fetch(cons, m, 1, 2000, 0, 0), 1);
+        CHECK_EQ_INT(jw_test_fetch(cons, m, 1, 2000, 0, 0), 1);
         CHECK_EQ_INT(delivered(m[0]), i);
         CHECK_OK(jw_msg_nak(m[0]));
         jw_msg_free(m[0]);
     }
     /* max_deliver 3: no fourth delivery. */
-    CHECK_EQ_INT(jw_consumer_fetch(cons, m, 1, 1000, 0, 0), 0);
+    CHECK_EQ_INT(jw_test_fetch(cons, m, 1, 1000, 0, 0), 0);
     orders_close(&f);
     return 0;
 }
@@ -362,10 +362,10 @@ TEST(js_publish_options)
     START_SERVER(srv, NULL);
     JS_SETUP(srv, nc, js);
     CHECK_OK(jw_js_stream_create(js, ORDERS_STREAM, NULL));
-    jw_js_pub_opts *o = NULL;
+    jw_call_opts *o = NULL;
     jw_js_pub_ack *ack = NULL;
-    CHECK_OK(jw_js_pub_opts_new(&o));
-    CHECK_OK(jw_js_pub_opts_set_str(o, "msg_id", "order-1"));
+    CHECK_OK(jw_call_opts_new("publish", &o));
+    CHECK_OK(jw_call_opts_set_str(o, "msg_id", "order-1"));
     CHECK_OK(jw_js_publish(js, "orders.new", "a", 1, o, &ack));
     CHECK_EQ_INT(jw_js_pub_ack_seq(ack), 1);
     CHECK_EQ_INT(jw_js_pub_ack_duplicate(ack), 0);
@@ -375,55 +375,55 @@ TEST(js_publish_options)
     CHECK_EQ_INT(jw_js_pub_ack_duplicate(ack), 1);
     jw_js_pub_ack_free(ack);
     CHECK_EQ_INT(stream_msgs(js, "ORDERS"), 1);
-    jw_js_pub_opts_free(o);
+    jw_call_opts_free(o);
 
     /* Expected last sequence. */
-    CHECK_OK(jw_js_pub_opts_new(&o));
-    CHECK_OK(jw_js_pub_opts_set_uint(o, "expected_last_seq", 5));
+    CHECK_OK(jw_call_opts_new("publish", &o));
+    CHECK_OK(jw_call_opts_set_int(o, "expected_last_seq", 5));
     CHECK_STATUS(jw_js_publish(js, "orders.new", "b", 1, o, &ack),
                  JW_EWRONG_LAST_SEQUENCE);
     CHECK(ack == NULL);
     CHECK_EQ_INT(jw_js_last_err_code(), 10071);
-    CHECK_OK(jw_js_pub_opts_set_uint(o, "expected_last_seq", 1));
+    CHECK_OK(jw_call_opts_set_int(o, "expected_last_seq", 1));
     CHECK_OK(jw_js_publish(js, "orders.new", "b", 1, o, NULL));
-    jw_js_pub_opts_free(o);
+    jw_call_opts_free(o);
 
     /* Expected last subject sequence (0: no message on it yet). */
-    CHECK_OK(jw_js_pub_opts_new(&o));
-    CHECK_OK(jw_js_pub_opts_set_int(o, "expected_last_subject_seq", 0));
+    CHECK_OK(jw_call_opts_new("publish", &o));
+    CHECK_OK(jw_call_opts_set_int(o, "expected_last_subject_seq", 0));
     CHECK_OK(jw_js_publish(js, "orders.other", "c", 1, o, &ack));
     CHECK_EQ_INT(jw_js_pub_ack_seq(ack), 3);
     jw_js_pub_ack_free(ack);
     CHECK_STATUS(jw_js_publish(js, "orders.other", "c", 1, o, NULL),
                  JW_EWRONG_LAST_SEQUENCE);
-    CHECK_OK(jw_js_pub_opts_set_uint(o, "expected_last_subject_seq", 3));
+    CHECK_OK(jw_call_opts_set_int(o, "expected_last_subject_seq", 3));
     CHECK_OK(jw_js_publish(js, "orders.other", "d", 1, o, NULL));
-    jw_js_pub_opts_free(o);
+    jw_call_opts_free(o);
 
     /* Expected stream and last msg id. */
-    CHECK_OK(jw_js_pub_opts_new(&o));
-    CHECK_OK(jw_js_pub_opts_set_str(o, "expected_stream", "PAYMENTS"));
+    CHECK_OK(jw_call_opts_new("publish", &o));
+    CHECK_OK(jw_call_opts_set_str(o, "expected_stream", "PAYMENTS"));
     CHECK_STATUS(jw_js_publish(js, "orders.new", "e", 1, o, NULL),
                  JW_EJETSTREAM);
     CHECK_EQ_INT(jw_js_last_err_code(), 10060);
-    CHECK_OK(jw_js_pub_opts_set_str(o, "expected_stream", "ORDERS"));
-    CHECK_OK(jw_js_pub_opts_set_str(o, "expected_last_msg_id", "nope"));
+    CHECK_OK(jw_call_opts_set_str(o, "expected_stream", "ORDERS"));
+    CHECK_OK(jw_call_opts_set_str(o, "expected_last_msg_id", "nope"));
     CHECK_STATUS(jw_js_publish(js, "orders.new", "e", 1, o, NULL),
                  JW_EJETSTREAM);
     CHECK_EQ_INT(jw_js_last_err_code(), 10070);
     CHECK(strstr(jw_last_error(), "10070") != NULL);
-    jw_js_pub_opts_free(o);
+    jw_call_opts_free(o);
 
     /* Headers of the message go along with the options'. */
     jw_msg *msg = NULL;
     CHECK_OK(jw_msg_new("orders.hdr", NULL, "f", 1, &msg));
     CHECK_OK(jw_msg_header_add(msg, "X-Order", "42"));
-    CHECK_OK(jw_js_pub_opts_new(&o));
-    CHECK_OK(jw_js_pub_opts_set_str(o, "msg_id", "hdr-1"));
+    CHECK_OK(jw_call_opts_new("publish", &o));
+    CHECK_OK(jw_call_opts_set_str(o, "msg_id", "hdr-1"));
     CHECK_OK(jw_js_publish_msg(js, msg, o, &ack));
     uint64_t seq = jw_js_pub_ack_seq(ack);
     jw_js_pub_ack_free(ack);
-    jw_js_pub_opts_free(o);
+    jw_call_opts_free(o);
     jw_msg_free(msg);
     jw_msg *got = NULL;
     const char *v = NULL;
@@ -434,13 +434,30 @@ TEST(js_publish_options)
     CHECK_STR(v, "hdr-1");
     jw_msg_free(got);
 
-    /* Bad options. */
-    CHECK_OK(jw_js_pub_opts_new(&o));
-    CHECK_STATUS(jw_js_pub_opts_set_str(o, "msgid", "x"), JW_EINVAL);
-    CHECK_STATUS(jw_js_pub_opts_set_str(o, "msg_id", "a\r\nb"), JW_EINVAL);
-    CHECK_STATUS(jw_js_pub_opts_set_uint(o, "expected_seq", 1), JW_EINVAL);
-    CHECK_STATUS(jw_js_pub_opts_set_int(o, "timeout", 0), JW_EINVAL);
-    jw_js_pub_opts_free(o);
+    /* Bad options: refused when set (name, type, range), or when used (a
+     * duration below its floor, options of another call). */
+    CHECK_OK(jw_call_opts_new("publish", &o));
+    CHECK_STATUS(jw_call_opts_set_str(o, "msgid", "x"), JW_EINVAL);
+    CHECK(strstr(jw_last_error(), "unknown publish option 'msgid'") != NULL);
+    CHECK_STATUS(jw_call_opts_set_str(o, "msg_id", "a\r\nb"), JW_EINVAL);
+    CHECK_STATUS(jw_call_opts_set_int(o, "expected_seq", 1), JW_EINVAL);
+    CHECK_STATUS(jw_call_opts_set_bool(o, "msg_id", 1), JW_EINVAL);
+    CHECK(strstr(jw_last_error(), "must be a string") != NULL);
+    CHECK_STATUS(jw_call_opts_set_double(o, "expected_last_seq", 1.5),
+                 JW_EINVAL);
+    CHECK_STATUS(jw_call_opts_set_int(o, "expected_last_seq", -1), JW_EINVAL);
+    CHECK_STATUS(jw_call_opts_set_int(o, "retry_attempts", 101), JW_EINVAL);
+    CHECK_STATUS(jw_call_opts_set_double(o, "timeout", -1), JW_EINVAL);
+    CHECK_STATUS(jw_call_opts_set_int(o, "timeout", 0), JW_EINVAL);
+    CHECK_OK(jw_call_opts_set_double(o, "timeout", 0.25)); /* ms */
+    CHECK_STATUS(jw_js_publish(js, "orders.new", "x", 1, o, NULL), JW_EINVAL);
+    CHECK(strstr(jw_last_error(), "'timeout' must be from") != NULL);
+    jw_call_opts_free(o);
+    CHECK_OK(jw_call_opts_new("fetch", &o));
+    CHECK_STATUS(jw_js_publish(js, "orders.new", "x", 1, o, NULL), JW_EINVAL);
+    CHECK(strstr(jw_last_error(), "made for fetch") != NULL);
+    jw_call_opts_free(o);
+    CHECK_EQ_INT(stream_msgs(js, "ORDERS"), 5);
 
     /* No stream captures the subject. */
     CHECK_STATUS(jw_js_publish(js, "payments.new", "x", 1, NULL, NULL),
@@ -467,7 +484,7 @@ TEST(js_workqueue)
     CHECK_OK(jw_js_consumer_create(js, "JOBS", "{\"durable_name\":\"worker\"}",
                                    &cons));
     jw_msg *m[3];
-    CHECK_EQ_INT(jw_consumer_fetch(cons, m, 3, 2000, 0, 0), 3);
+    CHECK_EQ_INT(jw_test_fetch(cons, m, 3, 2000, 0, 0), 3);
     for (int i = 0; i < 3; i++)
         CHECK_OK(jw_msg_ack_sync(m[i], 2000));
     free_msgs(m, 3);
@@ -504,7 +521,7 @@ TEST(js_restart_keeps_acked)
     jw_consumer *cons = NULL;
     CHECK_OK(jw_js_consumer_get(js2, "ORDERS", "order-processor", &cons));
     jw_msg *msgs[20];
-    CHECK_EQ_INT(jw_consumer_fetch(cons, msgs, 20, 3000, 0, 0), 20);
+    CHECK_EQ_INT(jw_test_fetch(cons, msgs, 20, 3000, 0, 0), 20);
     for (int i = 0; i < 20; i++)
         CHECK_EQ_INT(stream_seq(msgs[i]), i + 1);
     free_msgs(msgs, 20);
@@ -723,7 +740,7 @@ TEST(js_consumer_admin)
         NULL));
     CHECK(publish_n(js, "orders.created", 2) == 0);
     jw_msg *m[4];
-    CHECK_EQ_INT(jw_consumer_fetch(eph, m, 4, 1000, 0, 0), 2);
+    CHECK_EQ_INT(jw_test_fetch(eph, m, 4, 1000, 0, 0), 2);
     free_msgs(m, 2);
 
     char *names = NULL;
@@ -736,12 +753,12 @@ TEST(js_consumer_admin)
     CHECK_STATUS(jw_js_consumer_delete(js, "ORDERS", "audit"),
                  JW_ECONSUMER_NOT_FOUND);
     /* Fetching from a deleted consumer says so instead of waiting. */
-    int n = jw_consumer_fetch(cons, m, 1, 1000, 0, 0);
+    int n = jw_test_fetch(cons, m, 1, 1000, 0, 0);
     CHECK(n < 0);
     CHECK_STATUS(n, JW_ECONSUMER_NOT_FOUND);
-    CHECK_STATUS(jw_consumer_fetch(cons, m, 0, 1000, 0, 0), JW_EINVAL);
-    CHECK_STATUS(jw_consumer_fetch(cons, m, 1, 0, 0, 0), JW_EINVAL);
-    CHECK_STATUS(jw_consumer_fetch(NULL, m, 1, 10, 0, 0), JW_EINVAL);
+    CHECK_STATUS(jw_test_fetch(cons, m, 0, 1000, 0, 0), JW_EINVAL);
+    CHECK_STATUS(jw_test_fetch(cons, m, 1, 0, 0, 0), JW_EINVAL);
+    CHECK_STATUS(jw_test_fetch(NULL, m, 1, 10, 0, 0), JW_EINVAL);
     jw_consumer_free(eph);
     jw_consumer_free(cons);
     jw_js_free(js);
@@ -760,26 +777,44 @@ TEST(js_fetch_limits)
     jw_msg *m[10];
     /* no_wait on nothing: at once, empty; timeout 0 is fine with no_wait
      * (the context's timeout covers the answer) and refused without. */
-    CHECK_EQ_INT(jw_consumer_fetch(cons, m, 10, 5000, 0, 1), 0);
-    CHECK_EQ_INT(jw_consumer_fetch(cons, m, 10, 0, 0, 1), 0);
-    CHECK_EQ_INT(jw_consumer_fetch(cons, m, 10, 0, 0, 0), JW_EINVAL);
+    CHECK_EQ_INT(jw_test_fetch(cons, m, 10, 5000, 0, 1), 0);
+    CHECK_EQ_INT(jw_test_fetch(cons, m, 10, 0, 0, 1), 0);
+    CHECK_EQ_INT(jw_test_fetch(cons, m, 10, 0, 0, 0), JW_EINVAL);
     char big[200];
     memset(big, 'x', sizeof big);
     for (int i = 0; i < 6; i++)
         CHECK_OK(jw_js_publish(js, "orders.big", big, sizeof big, NULL, NULL));
     /* max_bytes fits two of them (the server counts subject, ack subject,
      * headers and data: about 270 bytes each). */
-    int n = jw_consumer_fetch(cons, m, 10, 2000, 700, 0);
+    int n = jw_test_fetch(cons, m, 10, 2000, 700, 0);
     CHECK_EQ_INT(n, 2);
     for (int i = 0; i < n; i++)
         CHECK_OK(jw_msg_ack(m[i]));
     free_msgs(m, n);
     /* no_wait takes what is there. */
-    n = jw_consumer_fetch(cons, m, 10, 2000, 0, 1);
+    n = jw_test_fetch(cons, m, 10, 2000, 0, 1);
     CHECK_EQ_INT(n, 4);
     for (int i = 0; i < n; i++)
         CHECK_OK(jw_msg_ack(m[i]));
     free_msgs(m, n);
+    for (int i = 0; i < 4; i++)
+        CHECK_OK(jw_js_publish(js, "orders.big", big, 10, NULL, NULL));
+    /* The batch option asks for fewer than the room given, never more;
+     * options of another call are refused. */
+    jw_call_opts *o = jw_test_opts_int("fetch", "batch", 3);
+    CHECK(o != NULL);
+    CHECK_OK(jw_call_opts_set_double(o, "timeout", 2000.0));
+    CHECK_EQ_INT(jw_consumer_fetch(cons, m, 10, o), 3);
+    free_msgs(m, 3);
+    CHECK_STATUS(jw_consumer_fetch(cons, m, 2, o), JW_EINVAL);
+    CHECK(strstr(jw_last_error(), "more than the room") != NULL);
+    jw_call_opts_free(o);
+    o = jw_test_opts_int("get", "revision", 1);
+    CHECK_STATUS(jw_consumer_fetch(cons, m, 10, o), JW_EINVAL);
+    jw_call_opts_free(o);
+    /* No options: a batch of the room given. */
+    CHECK_EQ_INT(jw_consumer_fetch(cons, m, 1, NULL), 1);
+    free_msgs(m, 1);
     jw_consumer_free(cons);
     jw_js_free(js);
     jw_conn_free(nc);
@@ -826,13 +861,13 @@ TEST(js_async_publish)
     CHECK_OK(jw_msg_new("payments.x", NULL, "p", 1, &msg));
     CHECK_OK(jw_js_publish_async(js, msg, NULL, NULL));
     jw_msg_free(msg);
-    jw_js_pub_opts *o = NULL;
-    CHECK_OK(jw_js_pub_opts_new(&o));
-    CHECK_OK(jw_js_pub_opts_set_uint(o, "expected_last_seq", 1));
+    jw_call_opts *o = NULL;
+    CHECK_OK(jw_call_opts_new("publish", &o));
+    CHECK_OK(jw_call_opts_set_int(o, "expected_last_seq", 1));
     CHECK_OK(jw_msg_new("orders.async", NULL, "q", 1, &msg));
     CHECK_OK(jw_js_publish_async(js, msg, o, NULL));
     jw_msg_free(msg);
-    jw_js_pub_opts_free(o);
+    jw_call_opts_free(o);
     CHECK_OK(jw_js_publish_async_complete(js, 5000));
     int results[2] = {0, 0};
     for (int i = 0; i < 2; i++) {
@@ -897,10 +932,10 @@ TEST(js_consume_continuous)
     jw_js *js = f.js;
     jw_consumer *cons = f.cons;
     jw_consume *cc = NULL;
-    CHECK_STATUS(jw_consumer_consume(cons, 0, 0, 0, &cc), JW_EINVAL);
-    CHECK_STATUS(jw_consumer_consume(cons, 10, 0, 500, &cc), JW_EINVAL);
+    CHECK_STATUS(jw_test_consume(cons, 0, 0, 0, &cc), JW_EINVAL);
+    CHECK_STATUS(jw_test_consume(cons, 10, 0, 500, &cc), JW_EINVAL);
     /* Batches of 10: 100 messages need many overlapping requests. */
-    CHECK_OK(jw_consumer_consume(cons, 10, 0, 2000, &cc));
+    CHECK_OK(jw_test_consume(cons, 10, 0, 2000, &cc));
     uint64_t next = 1;
     jw_msg *m[7];
     while (next <= 100) {
@@ -929,7 +964,7 @@ TEST(js_consume_continuous)
     jw_consume_free(cc);
 
     /* A deleted consumer ends consumption with an error, not a hang. */
-    CHECK_OK(jw_consumer_consume(cons, 10, 0, 2000, &cc));
+    CHECK_OK(jw_test_consume(cons, 10, 0, 2000, &cc));
     CHECK_OK(jw_js_consumer_delete(js, "ORDERS", "order-processor"));
     int n = jw_consume_next(cc, m, 7, 3000);
     CHECK_STATUS(n, JW_ECONSUMER_NOT_FOUND);
@@ -1167,19 +1202,19 @@ TEST(js_publish_retries_no_responders)
 {
     START_SERVER(srv, NULL);
     JS_SETUP(srv, nc, js);
-    jw_js_pub_opts *once = NULL;
-    CHECK_OK(jw_js_pub_opts_new(&once));
-    CHECK_OK(jw_js_pub_opts_set_int(once, "retry_attempts", 0));
-    CHECK_STATUS(jw_js_pub_opts_set_int(once, "retry_attempts", -1),
+    jw_call_opts *once = NULL;
+    CHECK_OK(jw_call_opts_new("publish", &once));
+    CHECK_OK(jw_call_opts_set_int(once, "retry_attempts", 0));
+    CHECK_STATUS(jw_call_opts_set_int(once, "retry_attempts", -1),
                  JW_EINVAL);
-    CHECK_STATUS(jw_js_pub_opts_set_int(once, "retry_wait", 0), JW_EINVAL);
+    CHECK_STATUS(jw_call_opts_set_int(once, "retry_wait", 0), JW_EINVAL);
     CHECK_STATUS(jw_js_publish(js, "orders.new", "x", 1, once, NULL),
                  JW_ENO_RESPONDERS);
 
-    jw_js_pub_opts *patient = NULL;
-    CHECK_OK(jw_js_pub_opts_new(&patient));
-    CHECK_OK(jw_js_pub_opts_set_int(patient, "retry_attempts", 40));
-    CHECK_OK(jw_js_pub_opts_set_int(patient, "retry_wait", 50));
+    jw_call_opts *patient = NULL;
+    CHECK_OK(jw_call_opts_new("publish", &patient));
+    CHECK_OK(jw_call_opts_set_int(patient, "retry_attempts", 40));
+    CHECK_OK(jw_call_opts_set_int(patient, "retry_wait", 50));
     late_stream ls = {srv, -1};
     pthread_t maker;
     CHECK(pthread_create(&maker, NULL, make_stream_later, &ls) == 0);
@@ -1191,8 +1226,8 @@ TEST(js_publish_retries_no_responders)
     CHECK_EQ_INT(jw_js_pub_ack_seq(ack), 1);
     CHECK(strcmp(jw_js_pub_ack_stream(ack), "ORDERS") == 0);
     jw_js_pub_ack_free(ack);
-    jw_js_pub_opts_free(once);
-    jw_js_pub_opts_free(patient);
+    jw_call_opts_free(once);
+    jw_call_opts_free(patient);
     jw_js_free(js);
     jw_conn_free(nc);
     jw_test_server_stop(srv);
@@ -1208,9 +1243,9 @@ TEST(js_publish_start)
     CHECK_OK(jw_js_stream_create(js, ORDERS_STREAM, NULL));
     jw_msg *m = NULL;
     CHECK_OK(jw_msg_new("orders.new", NULL, "o1", 2, &m));
-    jw_js_pub_opts *o = NULL;
-    CHECK_OK(jw_js_pub_opts_new(&o));
-    CHECK_OK(jw_js_pub_opts_set_str(o, "msg_id", "first"));
+    jw_call_opts *o = NULL;
+    CHECK_OK(jw_call_opts_new("publish", &o));
+    CHECK_OK(jw_call_opts_set_str(o, "msg_id", "first"));
     uint64_t id = 0;
     jw_msg *reply = NULL;
     jw_js_pub_ack *ack = NULL;
@@ -1225,9 +1260,9 @@ TEST(js_publish_start)
         jw_js_pub_ack_free(ack);
     }
     /* A refused publish: the error of jw_js_publish. */
-    jw_js_pub_opts *stale = NULL;
-    CHECK_OK(jw_js_pub_opts_new(&stale));
-    CHECK_OK(jw_js_pub_opts_set_uint(stale, "expected_last_seq", 7));
+    jw_call_opts *stale = NULL;
+    CHECK_OK(jw_call_opts_new("publish", &stale));
+    CHECK_OK(jw_call_opts_set_int(stale, "expected_last_seq", 7));
     CHECK_OK(jw_js_publish_start(js, m, stale, &id));
     CHECK_OK(jw_test_completion(nc, id, &reply));
     CHECK_STATUS(jw_js_pub_ack_parse(reply, &ack), JW_EWRONG_LAST_SEQUENCE);
@@ -1240,8 +1275,8 @@ TEST(js_publish_start)
     CHECK_STATUS(jw_test_completion(nc, id, &reply), JW_ENO_RESPONDERS);
     CHECK_EQ_INT(stream_msgs(js, "ORDERS"), 1);
     jw_msg_free(lost);
-    jw_js_pub_opts_free(stale);
-    jw_js_pub_opts_free(o);
+    jw_call_opts_free(stale);
+    jw_call_opts_free(o);
     jw_msg_free(m);
     jw_js_free(js);
     jw_conn_free(nc);

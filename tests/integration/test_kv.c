@@ -50,7 +50,7 @@ TEST(kv_service_config)
     CHECK_OK(jw_test_connect(s, &nc2));
     CHECK_OK(jw_js_new(nc2, &js2));
     CHECK_OK(jw_js_kv(js2, "service-config", &kv2));
-    CHECK_OK(jw_kv_watch(kv2, "payment-service", 0, &w));
+    CHECK_OK(jw_kv_watch(kv2, "payment-service", NULL, &w));
     jw_kv_entry *e = NULL;
     CHECK_OK(jw_kv_watch_next(w, 5000, &e));
     CHECK(e == NULL); /* nothing stored yet: the marker at once */
@@ -59,7 +59,7 @@ TEST(kv_service_config)
     uint64_t rev1 = 0, rev2 = 0;
     CHECK_OK(put(kv, "payment-service", cfg, &rev1));
     CHECK(rev1 > 0);
-    CHECK_OK(jw_kv_get(kv, "payment-service", &e));
+    CHECK_OK(jw_kv_get(kv, "payment-service", NULL, &e));
     CHECK(value_is(e, cfg));
     CHECK_EQ_INT(jw_kv_entry_revision(e), rev1);
     CHECK_EQ_INT(jw_kv_entry_operation(e), JW_KV_PUT);
@@ -86,10 +86,10 @@ TEST(kv_service_config)
     CHECK_STATUS(jw_kv_watch_next(w, 200, &e), JW_ETIMEOUT);
 
     /* Reads by revision; keys. */
-    CHECK_OK(jw_kv_get_revision(kv, "payment-service", rev1, &e));
+    CHECK_OK(jw_test_kv_get(kv, "payment-service", rev1, &e));
     CHECK(value_is(e, cfg));
     jw_kv_entry_free(e);
-    CHECK_STATUS(jw_kv_get_revision(kv, "other", rev1, &e),
+    CHECK_STATUS(jw_test_kv_get(kv, "other", rev1, &e),
                  JW_EKEY_NOT_FOUND);
     CHECK_OK(put(kv, "order-service", "{}", NULL));
     char *keys = NULL;
@@ -114,7 +114,7 @@ TEST(kv_service_config)
     jw_js_free(js2);
     jw_conn_free(nc2);
     CHECK_OK(jw_js_kv_delete(js, "service-config"));
-    CHECK_STATUS(jw_kv_get(kv, "payment-service", &e), JW_EBUCKET_NOT_FOUND);
+    CHECK_STATUS(jw_kv_get(kv, "payment-service", NULL, &e), JW_EBUCKET_NOT_FOUND);
     CHECK_STATUS(jw_js_kv(js, "service-config", &kv2), JW_EBUCKET_NOT_FOUND);
     KV_TEARDOWN(s, nc, js, kv);
     return 0;
@@ -128,18 +128,18 @@ TEST(kv_create_delete_purge)
     jw_kv_entry *e = NULL;
     CHECK_OK(jw_kv_create(kv, "k", "v1", 2, &rev));
     CHECK_STATUS(jw_kv_create(kv, "k", "v2", 2, NULL), JW_EKEY_EXISTS);
-    CHECK_STATUS(jw_kv_get(kv, "missing", &e), JW_EKEY_NOT_FOUND);
+    CHECK_STATUS(jw_kv_get(kv, "missing", NULL, &e), JW_EKEY_NOT_FOUND);
 
     /* Delete keeps the history; reading says deleted; create works again. */
     CHECK_STATUS(jw_kv_delete(kv, "k", rev + 100), JW_EWRONG_LAST_SEQUENCE);
     CHECK_OK(jw_kv_delete(kv, "k", 0));
-    CHECK_STATUS(jw_kv_get(kv, "k", &e), JW_EKEY_DELETED);
+    CHECK_STATUS(jw_kv_get(kv, "k", NULL, &e), JW_EKEY_DELETED);
     char *keys = NULL;
     CHECK_OK(jw_kv_keys(kv, NULL, &keys));
     CHECK_STR(keys, "[]");
     jw_free(keys);
     CHECK_OK(jw_kv_create(kv, "k", "v3", 2, NULL));
-    CHECK_OK(jw_kv_get(kv, "k", &e));
+    CHECK_OK(jw_kv_get(kv, "k", NULL, &e));
     CHECK(value_is(e, "v3"));
     jw_kv_entry_free(e);
 
@@ -160,7 +160,7 @@ TEST(kv_create_delete_purge)
     CHECK_EQ_INT(n, 1);
     CHECK_EQ_INT(jw_kv_entry_operation(hist[0]), JW_KV_PURGE);
     jw_kv_entries_free(hist, n);
-    CHECK_STATUS(jw_kv_get(kv, "k", &e), JW_EKEY_DELETED);
+    CHECK_STATUS(jw_kv_get(kv, "k", NULL, &e), JW_EKEY_DELETED);
     CHECK_OK(jw_kv_create(kv, "k", "v4", 2, NULL));
     CHECK_STATUS(jw_kv_history(kv, "never", &hist, &n), JW_EKEY_NOT_FOUND);
 
@@ -193,10 +193,10 @@ TEST(kv_history_limit_and_ttl)
                              &short_lived));
     CHECK_OK(put(short_lived, "k", "soon gone", NULL));
     jw_kv_entry *e = NULL;
-    CHECK_OK(jw_kv_get(short_lived, "k", &e));
+    CHECK_OK(jw_kv_get(short_lived, "k", NULL, &e));
     jw_kv_entry_free(e);
     jw_test_sleep_ms(2500);
-    CHECK_STATUS(jw_kv_get(short_lived, "k", &e), JW_EKEY_NOT_FOUND);
+    CHECK_STATUS(jw_kv_get(short_lived, "k", NULL, &e), JW_EKEY_NOT_FOUND);
     jw_kv_free(short_lived);
     KV_TEARDOWN(s, nc, js, kv);
     return 0;
@@ -222,12 +222,12 @@ TEST(kv_bad_names_and_config)
     for (size_t i = 0; i < sizeof bad_keys / sizeof bad_keys[0]; i++) {
         CHECK_STATUS(put(kv, bad_keys[i], "v", NULL), JW_EINVAL);
         jw_kv_entry *e = NULL;
-        CHECK_STATUS(jw_kv_get(kv, bad_keys[i], &e), JW_EINVAL);
+        CHECK_STATUS(jw_kv_get(kv, bad_keys[i], NULL, &e), JW_EINVAL);
     }
     CHECK_OK(put(kv, "a-b_c/d=e.f", "v", NULL));
     jw_kv_watcher *w = NULL;
-    CHECK_STATUS(jw_kv_watch(kv, "a.>.b", 0, &w), JW_EINVAL);
-    CHECK_OK(jw_kv_watch(kv, "a-b_c/d=e.*", 0, &w));
+    CHECK_STATUS(jw_kv_watch(kv, "a.>.b", NULL, &w), JW_EINVAL);
+    CHECK_OK(jw_kv_watch(kv, "a-b_c/d=e.*", NULL, &w));
     jw_kv_watcher_free(w);
     CHECK_STATUS(jw_js_kv(js, "nope", &other), JW_EBUCKET_NOT_FOUND);
     KV_TEARDOWN(s, nc, js, kv);
@@ -272,7 +272,7 @@ TEST(kv_watch_marker_under_writes)
     pthread_t t;
     CHECK(pthread_create(&t, NULL, write_keys, &wr) == 0);
     jw_kv_watcher *w = NULL;
-    CHECK_OK(jw_kv_watch(kv, NULL, 0, &w));
+    CHECK_OK(jw_kv_watch(kv, NULL, NULL, &w));
     int markers = 0, before = 0, after = 0, deletes = 0;
     for (;;) {
         jw_kv_entry *e = NULL;
@@ -300,7 +300,10 @@ TEST(kv_watch_marker_under_writes)
     jw_kv_watcher_free(w);
 
     /* ignore_deletes and updates_only. */
-    CHECK_OK(jw_kv_watch(kv, "init.*", JW_KV_IGNORE_DELETES, &w));
+    jw_call_opts *wo = jw_test_opts_true("watch", "ignore_deletes");
+    CHECK(wo != NULL);
+    CHECK_OK(jw_kv_watch(kv, "init.*", wo, &w));
+    jw_call_opts_free(wo);
     int n = 0;
     for (jw_kv_entry *e = NULL;;) {
         CHECK_OK(jw_kv_watch_next(w, 3000, &e));
@@ -311,7 +314,18 @@ TEST(kv_watch_marker_under_writes)
     }
     CHECK_EQ_INT(n, 199);
     jw_kv_watcher_free(w);
-    CHECK_OK(jw_kv_watch(kv, NULL, JW_KV_UPDATES_ONLY, &w));
+    wo = jw_test_opts_true("watch", "updates_only");
+    CHECK(wo != NULL);
+    /* Options of another call are refused. */
+    CHECK_STATUS(jw_kv_get(kv, "fresh", wo, &(jw_kv_entry *){NULL}),
+                 JW_EINVAL);
+    CHECK_OK(jw_kv_watch(kv, NULL, wo, &w));
+    /* include_history with updates_only cannot be. */
+    jw_kv_watcher *bad = NULL;
+    CHECK_OK(jw_call_opts_set_bool(wo, "include_history", 1));
+    CHECK_STATUS(jw_kv_watch(kv, NULL, wo, &bad), JW_EINVAL);
+    CHECK(bad == NULL);
+    jw_call_opts_free(wo);
     jw_kv_entry *e = NULL;
     CHECK_OK(jw_kv_watch_next(w, 3000, &e));
     CHECK(e == NULL);
@@ -410,19 +424,22 @@ TEST(kv_started_requests)
                  JW_EWRONG_LAST_SEQUENCE);
     jw_msg_free(reply);
     jw_kv_entry *e = NULL;
-    CHECK_OK(jw_kv_get_start(kv, "k", r1, &id));
+    jw_call_opts *go = jw_test_opts_int("get", "revision", (int64_t)r1);
+    CHECK(go != NULL);
+    CHECK_OK(jw_kv_get_start(kv, "k", go, &id));
+    jw_call_opts_free(go);
     st = jw_test_completion(nc, id, &reply);
     CHECK_OK(jw_kv_get_result(kv, "k", st, reply, &e));
     jw_msg_free(reply);
     CHECK(value_is(e, "one") && jw_kv_entry_revision(e) == r1);
     jw_kv_entry_free(e);
-    CHECK_OK(jw_kv_get_start(kv, "nope", 0, &id));
+    CHECK_OK(jw_kv_get_start(kv, "nope", NULL, &id));
     st = jw_test_completion(nc, id, &reply);
     CHECK_STATUS(jw_kv_get_result(kv, "nope", st, reply, &e),
                  JW_EKEY_NOT_FOUND);
     CHECK(e == NULL);
     jw_msg_free(reply);
-    CHECK_STATUS(jw_kv_get_start(kv, "bad key", 0, &id), JW_EINVAL);
+    CHECK_STATUS(jw_kv_get_start(kv, "bad key", NULL, &id), JW_EINVAL);
     /* The statuses a completion may carry instead of a reply. */
     CHECK_STATUS(jw_kv_put_result(kv, JW_ENO_RESPONDERS, NULL, &r2),
                  JW_EBUCKET_NOT_FOUND);

@@ -35,11 +35,11 @@ static int make_all(jw_test_server *s, struct handles *h)
     CHECK_OK(jw_js_consumer_create_or_update(h->js, "LT",
                                              "{\"durable_name\":\"d\"}",
                                              &h->consumer));
-    CHECK_OK(jw_consumer_consume(h->consumer, 10, 0, 0, &h->consume));
+    CHECK_OK(jw_test_consume(h->consumer, 10, 0, 0, &h->consume));
     CHECK_OK(jw_js_ordered_consumer(h->js, "LT", NULL, &h->ordered));
     CHECK_OK(jw_js_kv_create_or_update(h->js, "{\"bucket\":\"lt\"}",
                                        &h->kv));
-    CHECK_OK(jw_kv_watch(h->kv, NULL, 0, &h->watcher));
+    CHECK_OK(jw_kv_watch(h->kv, NULL, NULL, &h->watcher));
     CHECK_OK(jw_kv_list_keys(h->kv, NULL, &h->lister));
     return 0;
 }

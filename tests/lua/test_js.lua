@@ -4,7 +4,9 @@
 -- continuous consumption (cons:messages), ordered consumers, bad
 -- arguments and garbage collection of the handles in every state, and
 -- configurations as the engine takes them: durations in seconds (checked
--- on the wire), fields of newer servers NOT_SUPPORTED, round trips.
+-- on the wire), fields of newer servers NOT_SUPPORTED, round trips; and
+-- the engine's table of call options walked through the calls that take
+-- them (publish, fetch, consume, watch, get).
 --
 --   lua5.4 tests/lua/test_js.lua nats://127.0.0.1:4222
 --
@@ -254,7 +256,10 @@ test("wrong argument types raise", function()
     raises(cons.messages, cons, { batch = 0 })
     raises(cons.messages, cons, { batch = 1.5 })
     raises(cons.messages, cons, { max_bytes = -1 })
-    raises(cons.messages, cons, { expires = 0.5 })
+    -- A duration's range is the engine's at the call (it reads the
+    -- context's unit then): nil, err rather than a raise.
+    fails_naming("INVALID_ARG", { "expires" }, cons.messages, cons,
+                 { expires = 0.5 })
     raises(cons.messages, cons, { expires = math.huge })
     raises(cons.messages, cons, { nope = 1 })
     raises(cons.messages, js)
@@ -631,6 +636,129 @@ test("durations cross in seconds, the engine decides the fields", function()
     fails_naming("INVALID_ARG", { "ack_wait" }, js.create_or_update_consumer,
                  js, "UNITS", { durable = "u", ack_wait = "30s" })
     assert(js:delete_stream("UNITS"))
+end)
+
+-- The engine's table of call options, walked: every option of every call
+-- is taken with a value of its type (strings, integers, booleans, and
+-- durations in seconds, as an integer and as a float) by the call it
+-- belongs to, and refused with a value of another type or of no option
+-- type (raising with the engine's message, naming the option), as is a
+-- name the engine does not know. Nothing here lists an option.
+test("call options: the engine's table, walked", function()
+    local jetwire = h.jetwire
+    local nc <close> = connect()
+    local js = assert(nc:jetstream { timeout = 1 })
+    local version = server_version(nc)
+    fresh_stream(js, "CALLOPTS")
+    for i = 1, 60 do assert(js:publish("callopts.x", tostring(i))) end
+    local cons = assert(js:create_or_update_consumer("CALLOPTS",
+        { durable = "co", ack_wait = 60 }))
+    js:delete_key_value("lua-callopts")
+    local kv = assert(js:create_key_value { bucket = "lua-callopts",
+                                            history = 5 })
+    eq(assert(kv:put("k", "v1")), 1, "the key's first revision")
+    assert(kv:put("k", "v2"))
+
+    -- How each call takes its options.
+    local calls = {
+        publish = function(o) return js:publish("callopts.x", "p", o) end,
+        publish_async = function(o)
+            local id, err = js:publish_async("callopts.x", "p", o)
+            assert(js:publish_async_complete(5))
+            while js:publish_async_poll() do end
+            return id, err
+        end,
+        fetch = function(o) return cons:fetch(1, nil, o) end,
+        consume = function(o)
+            local cm, err = cons:messages(o)
+            if cm then cm:close() end
+            return cm, err
+        end,
+        watch = function(o)
+            local w, err = kv:watch("k", o)
+            if w then w:stop() end
+            return w, err
+        end,
+        watch_all = function(o)
+            local w, err = kv:watch_all(o)
+            if w then w:stop() end
+            return w, err
+        end,
+        get = function(o) return kv:get("k", o) end,
+    }
+    local engine_call = { publish_async = "publish", watch_all = "watch" }
+    local good = { string = { "v" }, integer = { 1 }, boolean = { true },
+                   duration = { 1, 1.5 } }
+    local wrong = { string = 1, integer = "1", boolean = 1, duration = "1" }
+    local function number(v)
+        local a, b, c = v:match("^(%d+)%.(%d+)%.(%d+)")
+        return tonumber(a) * 10000 + tonumber(b) * 100 + tonumber(c)
+    end
+
+    local walked = 0
+    for method, make in pairs(calls) do
+        local call = engine_call[method] or method
+        local fields = assert(jetwire.call_options(call))
+        assert(#fields > 0, call .. " has options")
+        for _, f in ipairs(fields) do
+            local what = method .. " option " .. f.name
+            assert(good[f.type], what .. ": a type of the table: " .. f.type)
+            eq(type(f.doc), "string", what .. " documented")
+            for _, value in ipairs(good[f.type]) do
+                local ok, result, err = pcall(make, { [f.name] = value })
+                assert(ok, what .. " = " .. tostring(value) .. " raised: " ..
+                       tostring(result))
+                if f.since ~= jetwire.null and version < number(f.since) then
+                    eq(err and err.code, "NOT_SUPPORTED", what ..
+                       " on an older server")
+                    assert(err.message:find(f.since, 1, true), err.message)
+                elseif result == nil then
+                    -- Refused by the server for what it says (an expected
+                    -- stream that is not this one, ...), never misuse.
+                    assert(err.code ~= "INVALID_ARG",
+                           what .. ": " .. tostring(err))
+                end
+            end
+            local e = raises(make, { [f.name] = wrong[f.type] })
+            assert(e:find(call .. " option '" .. f.name .. "' must be", 1,
+                          true), e)
+            e = raises(make, { [f.name] = {} })
+            assert(e:find(call .. " option '" .. f.name ..
+                          "' cannot be a table", 1, true), e)
+            walked = walked + 1
+        end
+        local e = raises(make, { no_such_option = 1 })
+        assert(e:find("unknown " .. call .. " option 'no_such_option'", 1,
+                      true), e)
+        e = raises(make, { [1] = true })
+        assert(e:find("option names must be strings", 1, true), e)
+        -- An empty table is no option at all.
+        local ok, result = pcall(make, {})
+        assert(ok and result, method .. " with no option")
+    end
+    assert(walked >= 20, "every call's options walked")
+    fails("INVALID_ARG", jetwire.call_options, "subscribe")
+
+    -- The call shapes around the options: fetch's timeout argument is
+    -- its "timeout" option, kv:get's revision argument its "revision".
+    local e = raises(cons.fetch, cons, 1, 0.5, { timeout = 0.5 })
+    assert(e:find("timeout given twice", 1, true), e)
+    eq(#assert(cons:fetch(2, 0.5, { no_wait = true, batch = 1 })), 1,
+       "batch within the room given")
+    fails_naming("INVALID_ARG", { "batch" }, cons.fetch, cons, 1, 0.5,
+                 { batch = 2 })
+    eq(assert(kv:get("k", 1)).value, "v1", "revision argument")
+    eq(assert(kv:get("k", { revision = 1 })).value, "v1", "revision option")
+    e = raises(kv.get, kv, "k", 0)
+    assert(e:find("get option 'revision' must be from 1", 1, true), e)
+    e = raises(kv.get, kv, "k", 1.5)
+    assert(e:find("get option 'revision' must be an integer", 1, true), e)
+    -- Headers are the binding's own publish option.
+    local ack = assert(js:publish("callopts.h", "h",
+        { headers = { K = "v" }, msg_id = "with-headers" }))
+    eq(assert(js:get_msg("CALLOPTS", ack.seq)).headers.K, "v", "headers")
+    assert(js:delete_key_value("lua-callopts"))
+    assert(js:delete_stream("CALLOPTS"))
 end)
 
 h.finish()

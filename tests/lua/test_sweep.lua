@@ -166,6 +166,7 @@ local BASE = {
         bin = { "b" },
         is_bin = { "b" },
         config_fields = { "stream" },
+        call_options = { "fetch" },
     },
 }
 

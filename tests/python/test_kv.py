@@ -505,8 +505,11 @@ def test_aio_watch_options_and_close(nats_server):
             await kv.put("c", b"payload")
             e = await w.updates(5.0)
             assert (e.key, e.value) == ("c", b"")
+        # The engine refuses the pair when the watch starts (await).
         with pytest.raises(ValueError):
-            kv.watch(include_history=True, updates_only=True)
+            await kv.watch(include_history=True, updates_only=True)
+        with pytest.raises(TypeError):
+            kv.watch(meta_only=1)
         with pytest.raises(TypeError):
             kv.watch(5)
 

@@ -42,8 +42,7 @@ def enum_returning_functions():
 def constants():
     """Every spelling a Python constant of an engine enum value could
     have, with the value: JW_ETIMEOUT as JW_ETIMEOUT, ETIMEOUT, TIMEOUT
-    (its code name); JW_KV_INCLUDE_HISTORY as KV_INCLUDE_HISTORY and
-    INCLUDE_HISTORY."""
+    (its code name); JW_KV_PURGE as KV_PURGE."""
     text = _header()
     out = {}
     for suffix, value, code in re.findall(
@@ -55,7 +54,7 @@ def constants():
         for i in range(1, len(tokens) - 1):  # keep two tokens at least
             out["_".join(tokens[i:])] = int(value)
         out[name] = int(value)
-    assert out["TIMEOUT"] == -1 and out["INCLUDE_HISTORY"] == 1
+    assert out["TIMEOUT"] == -1 and out["KV_PUT"] == 1
     return out
 
 
@@ -68,15 +67,30 @@ def _names_of(name_of, values):
     return out
 
 
+# The engine's call kinds: their option names are the engine's too.
+CALLS = ("publish", "fetch", "consume", "watch", "get")
+
+
+def _option_names(call):
+    p = ffi.new("char **")
+    assert lib.jw_call_opts_fields(call.encode(), p) == lib.JW_OK
+    try:
+        import json
+        return {f["name"] for f in json.loads(ffi.string(p[0]).decode())}
+    finally:
+        lib.jw_free(p[0])
+
+
 def engine_names():
-    """The names the engine gives its enums, lowercase: a binding should
-    ask for them rather than list them."""
+    """The names the engine gives its enums and its call options,
+    lowercase: a binding should ask for them rather than list them."""
     names = set()
     names |= _names_of(lib.jw_stat_name, range(64))
     names |= _names_of(lib.jw_event_kind_name, range(64))
     names |= _names_of(lib.jw_conn_status_name, range(64))
     names |= _names_of(lib.jw_kv_op_name, range(64))
-    names |= _names_of(lib.jw_kv_watch_flag_name, [1 << i for i in range(31)])
+    for call in CALLS:
+        names |= _option_names(call)
     names |= {ffi.string(lib.jw_status_name(-i)).decode().lower()
               for i in range(64)} - {"unknown"}
     assert {"in_msgs", "closed", "put", "include_history",
@@ -209,8 +223,10 @@ def test_no_enum_numbers_or_name_tables(path):
 BEFORE = [
     '_CONN_STATUS = {1: "CONNECTING", 2: "CONNECTED", 3: "RECONNECTING"}',
     '_OPERATIONS = {1: "PUT", 2: "DEL", 3: "PURGE"}',
-    "_INCLUDE_HISTORY, _IGNORE_DELETES, _META_ONLY, _UPDATES_ONLY = \\\n"
-    "    1, 2, 4, 8",
+    "_KV_PUT, _KV_DEL, _KV_PURGE = \\\n    1, 2, 3",
+    '_WATCH = ("include_history", "ignore_deletes", "meta_only",'
+    ' "updates_only")',
+    'FETCH_OPTIONS = ["batch", "max_bytes", "no_wait"]',
     "_TIMEOUT = -1",
     "JW_OK = 0",
     "closed = closed or st != -1",
@@ -248,22 +264,20 @@ def test_the_checks_allow_ordinary_numbers(source):
     assert problems(source) == []
 
 
-def test_watch_options_are_the_engines_flags():
-    """KeyValue.watch has a keyword for each of the engine's watch flags
-    (its arguments become the flags by these names)."""
+def test_watch_options_are_the_engines():
+    """KeyValue.watch names none of its options: they are the engine's
+    (jw_call_opts_fields "watch"), taken as keyword arguments."""
     import inspect
 
     import jetwire
-    flags = []
-    while True:
-        p = lib.jw_kv_watch_flag_name(1 << len(flags))
-        if p == ffi.NULL:
-            break
-        flags.append(ffi.string(p).decode())
-    for watch in (jetwire.KeyValue.watch, jetwire.KeyValue.watch_all):
-        options = [p.name for p in inspect.signature(watch).parameters
-                   .values() if p.kind is p.KEYWORD_ONLY]
-        assert options == flags, watch
+    import jetwire.aio
+    for watch in (jetwire.KeyValue.watch, jetwire.KeyValue.watch_all,
+                  jetwire.aio.KeyValue.watch, jetwire.aio.KeyValue.watch_all):
+        kinds = [p.kind for p in inspect.signature(watch).parameters
+                 .values()]
+        assert inspect.Parameter.KEYWORD_ONLY not in kinds, watch
+        assert kinds[-1] is inspect.Parameter.VAR_KEYWORD, watch
+    assert _option_names("watch") >= {"include_history", "updates_only"}
 
 
 def code_names_used(source):

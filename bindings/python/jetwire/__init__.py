@@ -10,7 +10,7 @@ from ._errors import Error, error_for
 from ._client import Connection, Event, Headers, Msg, Subscription, connect
 from ._jetstream import (JetStream, Consumer, ConsumeContext,
                          OrderedConsumer, PubAck, PubAckFuture, MsgMetadata,
-                         SequencePair, config_fields)
+                         SequencePair, config_fields, option_fields)
 from ._kv import Entry, KeyValue, KeyValueStatus, KeyWatcher
 from ._jetwire import ffi as _ffi, lib as _lib
 
@@ -30,6 +30,7 @@ __all__ = [
     "MsgMetadata",
     "SequencePair",
     "config_fields",
+    "option_fields",
     "KeyValue",
     "KeyValueStatus",
     "KeyWatcher",
@@ -67,8 +68,9 @@ __all__ = [
     "TLSError",
 ]
 
-__version__ = "0.1.0"
+# The package is built with its engine: one version, the header's.
 engine_version = _ffi.string(_lib.jw_version()).decode()
+__version__ = engine_version
 
 
 def __getattr__(name: str) -> object:  # asyncio costs import time: lazy

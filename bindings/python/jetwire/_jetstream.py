@@ -14,8 +14,8 @@ import time
 import weakref
 from collections.abc import Mapping
 
-from ._client import (JW_OK, Msg, _BATCH, _build_msg, _int_arg, _ms, _raise,
-                      _read_messages, _subject)
+from ._client import (JW_OK, Msg, _BATCH, _INT64_MAX, _build_msg, _int_arg,
+                      _ms, _raise, _read_messages, _subject)
 from ._errors import Error, error_for
 from ._jetwire import ffi, lib
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = ["JetStream", "Consumer", "PubAck", "PubAckFuture",
            "MsgMetadata", "SequencePair", "ConsumeContext",
-           "OrderedConsumer", "config_fields"]
+           "OrderedConsumer", "config_fields", "option_fields"]
 
 # Python spellings of server names, per configuration.
 _ALIASES = {"stream": {"replicas": "num_replicas"},
@@ -90,6 +90,107 @@ def _config(what: str, config: Optional[Mapping[str, Any]],
         return json.dumps(out, allow_nan=False).encode()
     except (TypeError, ValueError) as e:
         raise TypeError("%s configuration is not JSON: %s" % (what, e))
+
+
+# -- call options -----------------------------------------------------------
+#
+# What a call takes beyond its few essential arguments (publish's msg_id
+# and expectations, fetch and consume limits, watch modes, a get's
+# revision) is the engine's jw_call_opts, set by name. The names, their
+# types and limits are the engine's table (jw_call_opts_fields): this
+# binding lists none of them, so an option the engine gains works from
+# Python as a keyword argument at once.
+
+# The engine's options per call kind, {name: type}, read once.
+_OPTION_TYPES: Dict[str, Dict[str, str]] = {}
+
+# What a Python value of each engine option type must be (durations are
+# seconds: the JetStream context's duration_unit is "s"). A type not
+# listed here goes to the engine by its Python type, for it to judge.
+_WANTED: Dict[str, Tuple[Tuple[type, ...], str]] = {
+    "string": ((str,), "str"),
+    "integer": ((int,), "int"),
+    "boolean": ((bool,), "bool"),
+    "duration": ((int, float), "a number of seconds (int or float)"),
+}
+
+
+def option_fields(call: str) -> List[Dict[str, Any]]:
+    """The engine's table of options for call "publish", "fetch",
+    "consume", "watch" or "get": dicts with name, type ("string",
+    "integer", "boolean" or "duration", which is seconds in Python, int or
+    float), since (the first nats-server version that knows the option;
+    None: every JetStream server) and doc. They are the keyword arguments
+    of the calls that take options."""
+    p = ffi.new("char **")
+    _js_check(lib.jw_call_opts_fields(_name(call, "call"), p))
+    import json
+    fields: List[Dict[str, Any]] = json.loads(_text(p))
+    return fields
+
+
+def _option_types(call: str) -> Dict[str, str]:
+    types = _OPTION_TYPES.get(call)
+    if types is None:
+        types = {f["name"]: f["type"] for f in option_fields(call)}
+        _OPTION_TYPES[call] = types
+    return types
+
+
+def _call_opts(call: str, options: Mapping[str, Any], fn: str) -> Any:
+    """A jw_call_opts for call (an engine call kind) made of options, the
+    keyword arguments of the Python function fn; ffi.NULL when none is
+    given (a None value is "not given"). A name the engine's table does not
+    have, or a value of a Python type that does not fit the option, is a
+    TypeError; a value the engine refuses (out of range, an empty string)
+    its InvalidArgError, a ValueError."""
+    if not options:
+        return ffi.NULL  # the common case: nothing to allocate
+    types = _option_types(call)
+    given = []
+    for name, value in options.items():
+        kind = types.get(name)
+        if kind is None:
+            raise TypeError("%s() got an unexpected keyword argument %r"
+                            % (fn, name))
+        if value is None:
+            continue
+        wanted = _WANTED.get(kind)
+        if wanted is not None and (
+                not isinstance(value, wanted[0]) or
+                (isinstance(value, bool) and bool not in wanted[0])):
+            raise TypeError("%s() argument %r must be %s, not %s"
+                            % (fn, name, wanted[1], type(value).__name__))
+        given.append((name, value))
+    if not given:
+        return ffi.NULL
+    p = ffi.new("jw_call_opts **")
+    _js_check(lib.jw_call_opts_new(call.encode(), p))
+    opts = ffi.gc(p[0], lib.jw_call_opts_free)
+    for name, value in given:
+        _js_check(_set_option(opts, call, fn, name, value))
+    return opts
+
+
+def _set_option(opts: Any, call: str, fn: str, name: str, value: Any) -> int:
+    """One jw_call_opts_set_* by value's Python type; its status."""
+    key = name.encode()
+    if isinstance(value, bool):
+        return int(lib.jw_call_opts_set_bool(opts, key, value))
+    if isinstance(value, int):
+        if not -_INT64_MAX - 1 <= value <= _INT64_MAX:
+            raise error_for("INVALID_ARG", "%s option '%s' must be a 64-bit "
+                            "integer, not %d" % (call, name, value))
+        return int(lib.jw_call_opts_set_int(opts, key, value))
+    if isinstance(value, float):
+        return int(lib.jw_call_opts_set_double(opts, key, value))
+    if isinstance(value, str):
+        if "\0" in value:
+            raise error_for("INVALID_ARG", "%s option '%s' contains NUL"
+                            % (call, name))
+        return int(lib.jw_call_opts_set_str(opts, key, value.encode()))
+    raise TypeError("%s() argument %r must be a str, int, float or bool, "
+                    "not %s" % (fn, name, type(value).__name__))
 
 
 class SequencePair:
@@ -168,16 +269,17 @@ def _take_ack(p: Any) -> PubAck:
 
 
 #: The engine's blocking publish tries again this often, this many seconds
-#: apart, after no responders; the asyncio publish does the same.
+#: apart, after no responders (its retry_attempts and retry_wait
+#: defaults); the asyncio publish, which retries itself, does the same.
 PUB_RETRIES = 2
 PUB_RETRY_WAIT = 0.25
 
 
-def _plain(subject: Any, payload: Any, headers: Any, *options: Any) -> bool:
-    """The common publish: a str subject, bytes, no headers, no option; it
-    needs neither a message object nor an options handle."""
+def _plain(subject: Any, payload: Any, headers: Any) -> bool:
+    """The common publish: a str subject, bytes and no headers; it needs
+    no message object."""
     return (type(payload) is bytes and type(subject) is str and not headers
-            and options.count(None) == len(options) and "\0" not in subject)
+            and "\0" not in subject)
 
 
 class PubAckFuture:
@@ -366,89 +468,46 @@ class JetStream:
 
     # -- publish ----------------------------------------------------------
 
-    def _prepare(self, subject: str, payload: Payload, headers: HeadersIn,
-                 msg_id: Optional[str], expected_stream: Optional[str],
-                 expected_last_seq: Optional[int],
-                 expected_last_subject_seq: Optional[int],
-                 expected_last_msg_id: Optional[str],
-                 timeout: Optional[float]) -> Tuple[Any, Any]:
-        msg = _build_msg(_subject(subject), None, payload, headers or {})
-        if (msg_id is None and expected_stream is None and
-                expected_last_msg_id is None and expected_last_seq is None and
-                expected_last_subject_seq is None and timeout is None):
-            return msg, ffi.NULL  # the common case: no options to make
-        p = ffi.new("jw_js_pub_opts **")
-        _js_check(lib.jw_js_pub_opts_new(p))
-        opts = ffi.gc(p[0], lib.jw_js_pub_opts_free)
-        for key, sval in (("msg_id", msg_id),
-                          ("expected_stream", expected_stream),
-                          ("expected_last_msg_id", expected_last_msg_id)):
-            if sval is not None:
-                _js_check(lib.jw_js_pub_opts_set_str(opts, key.encode(),
-                                                     _name(sval, key)))
-        for key, ival in (("expected_last_seq", expected_last_seq),
-                          ("expected_last_subject_seq",
-                           expected_last_subject_seq)):
-            if ival is not None:
-                _js_check(lib.jw_js_pub_opts_set_uint(
-                    opts, key.encode(), _int_arg(ival, key, 0)))
-        if timeout is not None:
-            _js_check(lib.jw_js_pub_opts_set_int(
-                opts, b"timeout", _seconds_to_ms(timeout, "timeout")))
-        return msg, opts
-
     def publish(self, subject: str, payload: Payload = b"",
-                headers: HeadersIn = None, msg_id: Optional[str] = None,
-                expected_stream: Optional[str] = None,
-                expected_last_seq: Optional[int] = None,
-                expected_last_subject_seq: Optional[int] = None,
-                expected_last_msg_id: Optional[str] = None,
-                timeout: Optional[float] = None) -> PubAck:
-        """Publish and wait for the stream's PubAck. NoRespondersError when
-        no stream captures subject; WrongLastSequenceError,
-        JetStreamError for refused messages."""
+                headers: HeadersIn = None, **options: Any) -> PubAck:
+        """Publish and wait for the stream's PubAck. options are the
+        engine's publish options (option_fields("publish")): msg_id,
+        expected_stream, expected_last_seq, expected_last_subject_seq,
+        expected_last_msg_id, timeout (seconds), retry_attempts,
+        retry_wait, ... NoRespondersError when no stream captures subject;
+        WrongLastSequenceError, JetStreamError for refused messages."""
+        opts = _call_opts("publish", options, "publish") if options \
+            else ffi.NULL
         p = ffi.new("jw_js_pub_ack **")
-        if _plain(subject, payload, headers, msg_id, expected_stream,
-                  expected_last_seq, expected_last_subject_seq,
-                  expected_last_msg_id, timeout):
+        if _plain(subject, payload, headers):
             _js_check(self._call(lib.jw_js_publish, subject.encode(),
-                                        payload, len(payload), ffi.NULL, p))
-            return _take_ack(p)
-        msg, opts = self._prepare(subject, payload, headers, msg_id,
-                                  expected_stream, expected_last_seq,
-                                  expected_last_subject_seq,
-                                  expected_last_msg_id, timeout)
-        _js_check(self._call(lib.jw_js_publish_msg, msg, opts, p))
+                                 payload, len(payload), opts, p))
+        else:
+            msg = _build_msg(_subject(subject), None, payload, headers or {})
+            _js_check(self._call(lib.jw_js_publish_msg, msg, opts, p))
         return _take_ack(p)
 
     def publish_async(self, subject: str, payload: Payload = b"",
                       headers: HeadersIn = None,
-                      msg_id: Optional[str] = None,
-                      expected_stream: Optional[str] = None,
-                      expected_last_seq: Optional[int] = None,
-                      expected_last_subject_seq: Optional[int] = None,
-                      expected_last_msg_id: Optional[str] = None
-                      ) -> PubAckFuture:
+                      **options: Any) -> PubAckFuture:
         """Publish without waiting; the PubAckFuture resolves when the ack
-        comes. Waits when max_pending publishes are in flight."""
+        comes. Waits when max_pending publishes are in flight. options as
+        for publish (those that become headers matter here)."""
+        opts = _call_opts("publish", options, "publish_async") if options \
+            else ffi.NULL
         idp = ffi.new("uint64_t *")
-        if _plain(subject, payload, headers, msg_id, expected_stream,
-                  expected_last_seq, expected_last_subject_seq,
-                  expected_last_msg_id, None):
+        if _plain(subject, payload, headers):
             # A message freed at once rather than left to the gc.
             msg_p = ffi.new("jw_msg **")
             _js_check(lib.jw_msg_new(subject.encode(), ffi.NULL, payload,
                                      len(payload), msg_p))
             try:
                 _js_check(self._call(lib.jw_js_publish_async, msg_p[0],
-                                                  ffi.NULL, idp))
+                                     opts, idp))
             finally:
                 lib.jw_msg_free(msg_p[0])
         else:
-            msg, opts = self._prepare(subject, payload, headers, msg_id,
-                                      expected_stream, expected_last_seq,
-                                      expected_last_subject_seq,
-                                      expected_last_msg_id, None)
+            msg = _build_msg(_subject(subject), None, payload, headers or {})
             _js_check(self._call(lib.jw_js_publish_async, msg, opts, idp))
         fut = PubAckFuture(self, int(idp[0]))
         with self._lock:
@@ -703,21 +762,18 @@ class Consumer(_Child):
         return info
 
     def fetch(self, batch: int = 1, timeout: Optional[float] = 5.0,
-              max_bytes: int = 0, no_wait: bool = False) -> List[Msg]:
-        """Up to batch messages, waiting up to timeout seconds; what
-        arrived in time, an empty list when nothing did."""
+              **options: Any) -> List[Msg]:
+        """Up to batch messages, waiting up to timeout seconds (None: the
+        context's timeout); what arrived in time, an empty list when
+        nothing did. options are the engine's other fetch options
+        (option_fields("fetch")): max_bytes, no_wait, ..."""
         n = _int_arg(batch, "batch", 1)
         if n > 1 << 20:
             raise ValueError("batch must be at most %d" % (1 << 20))
-        ms = _seconds_to_ms(timeout, "timeout")
-        if ms <= 0 and not no_wait:
-            raise ValueError("timeout must be positive")
-        _int_arg(max_bytes, "max_bytes", 0)
-        if not isinstance(no_wait, bool):
-            raise TypeError("no_wait must be bool")
+        options["timeout"] = timeout
+        opts = _call_opts("fetch", options, "fetch")
         msgs = ffi.new("jw_msg *[]", n)
-        got = self._call(lib.jw_consumer_fetch, msgs, n, ms, max_bytes,
-                                    int(no_wait))
+        got = self._call(lib.jw_consumer_fetch, msgs, n, opts)
         if got < 0:
             _js_check(got)
         return _read_messages(self._js._conn._state, msgs, got, self._cls,
@@ -725,14 +781,16 @@ class Consumer(_Child):
 
     _cls: type = Msg
 
-    def _start(self, batch: int, max_bytes: int,
-               expires: float) -> Any:
-        _int_arg(batch, "batch", 1)
-        _int_arg(max_bytes, "max_bytes", 0)
+    def _consume_opts(self, batch: Optional[int], options: Dict[str, Any],
+                      fn: str) -> Any:
+        """The consume options of messages() / consume(), checked at the
+        call rather than at the first message."""
+        options["batch"] = batch
+        return _call_opts("consume", options, fn)
+
+    def _start(self, opts: Any) -> Any:
         p = ffi.new("jw_consume **")
-        _js_check(self._call(
-            lib.jw_consumer_consume, batch, max_bytes, _seconds_to_ms(expires, "expires"),
-            p))
+        _js_check(self._call(lib.jw_consumer_consume, opts, p))
         fin = weakref.finalize(self, lib.jw_consume_free, p[0])
         _own(self._js._conn, fin)
         return p[0], fin
@@ -745,25 +803,20 @@ class Consumer(_Child):
         return _read_messages(self._js._conn._state, msgs, got, self._cls,
                               keep=True)
 
-    def messages(self, batch: int = 100, max_bytes: int = 0,
-                 expires: float = 30.0,
-                 timeout: Optional[float] = None) -> Iterator[Msg]:
+    def messages(self, batch: Optional[int] = None, *,
+                 timeout: Optional[float] = None,
+                 **options: Any) -> Iterator[Msg]:
         """Continuous pull (like Go's Messages): overlapping pull requests
-        of batch messages. Ends when timeout seconds pass without a message
-        (None: never), or when the loop is left (the requests stop)."""
-        self._check_consume(batch, max_bytes, expires)
-        return self._iterate(batch, max_bytes, expires, _ms(timeout))
+        of batch messages (the engine's default: 100). Ends when timeout
+        seconds pass without a message (None: never), or when the loop is
+        left (the requests stop). options are the engine's other consume
+        options (option_fields("consume")): max_bytes, expires (seconds),
+        ..."""
+        opts = self._consume_opts(batch, options, "messages")
+        return self._iterate(opts, _ms(timeout))
 
-    @staticmethod
-    def _check_consume(batch: int, max_bytes: int, expires: float) -> None:
-        """Refuse bad arguments at the call, not at the first next()."""
-        _int_arg(batch, "batch", 1)
-        _int_arg(max_bytes, "max_bytes", 0)
-        _seconds_to_ms(expires, "expires")
-
-    def _iterate(self, batch: int, max_bytes: int, expires: float,
-                 ms: int) -> Iterator[Msg]:
-        cc, fin = self._start(batch, max_bytes, expires)
+    def _iterate(self, opts: Any, ms: int) -> Iterator[Msg]:
+        cc, fin = self._start(opts)
         msgs = ffi.new("jw_msg *[]", _BATCH)
         try:
             while True:
@@ -774,14 +827,15 @@ class Consumer(_Child):
         finally:
             fin()
 
-    def consume(self, handler: Callable[[Msg], Any], batch: int = 100,
-                max_bytes: int = 0,
-                expires: float = 30.0) -> "ConsumeContext":
+    def consume(self, handler: Callable[[Msg], Any],
+                batch: Optional[int] = None,
+                **options: Any) -> "ConsumeContext":
         """Continuous pull delivering to handler on a thread of its own
-        (like Go's Consume); ``stop()`` ends it."""
+        (like Go's Consume); ``stop()`` ends it. batch and options as for
+        messages()."""
         if not callable(handler):
             raise TypeError("handler must be callable")
-        cc, fin = self._start(batch, max_bytes, expires)
+        cc, fin = self._start(self._consume_opts(batch, options, "consume"))
         return ConsumeContext(self, cc, fin, handler)
 
     def __repr__(self) -> str:

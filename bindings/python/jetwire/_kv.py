@@ -15,7 +15,8 @@ from collections.abc import Mapping
 
 from ._client import _INT64_MAX, _engine_name, _int_arg, _ms, _payload
 from ._errors import error_for
-from ._jetstream import _Child, _guarded, _js_check, _name, _own, _text
+from ._jetstream import (_Child, _call_opts, _guarded, _js_check, _own,
+                         _text)
 from ._jetwire import ffi, lib
 
 TYPE_CHECKING = False  # typing costs start-up time: annotations only
@@ -139,29 +140,12 @@ class KeyValueStatus:
                                self.ttl, self.bytes))
 
 
-def _watch_flags(**options: Any) -> int:
-    """The jw_kv_watch flags of watch()'s keyword arguments, which are
-    named as the engine names its flags (the powers of two up to the
-    first without a name)."""
-    flags = 0
-    bit = 1
-    while True:
-        name = _engine_name(lib.jw_kv_watch_flag_name(bit))
-        if name is None:
-            break
-        value = options.pop(name, False)
-        if not isinstance(value, bool):
-            raise TypeError("%s must be bool, not %s"
-                            % (name, type(value).__name__))
-        if value:
-            flags |= bit
-        bit <<= 1
-    if options:
-        raise TypeError("unknown watch option %r" % next(iter(options)))
-    if flags & lib.JW_KV_INCLUDE_HISTORY and flags & lib.JW_KV_UPDATES_ONLY:
-        raise ValueError("include_history and updates_only exclude each "
-                         "other")
-    return flags
+def _get_opts(revision: Optional[int], options: Dict[str, Any]) -> Any:
+    """The engine's get options of get(key, revision, **options)."""
+    if revision is None and not options:
+        return ffi.NULL  # the common case: the latest entry
+    options["revision"] = revision
+    return _call_opts("get", options, "get")
 
 
 class KeyValue(_Child):
@@ -214,15 +198,15 @@ class KeyValue(_Child):
             ms = int(_seconds(older_than, "older_than") * 1000) or -1
         _js_check(self._call(lib.jw_kv_purge_deletes, ms))
 
-    def get(self, key: str, revision: Optional[int] = None) -> Entry:
+    def get(self, key: str, revision: Optional[int] = None,
+            **options: Any) -> Entry:
         """The latest entry of key, or the one at revision.
-        KeyNotFoundError, or KeyDeletedError when it was deleted."""
+        KeyNotFoundError, or KeyDeletedError when it was deleted. revision
+        and options are the engine's get options (option_fields("get"))."""
+        k = _key(key)
+        opts = _get_opts(revision, options)
         p = ffi.new("jw_kv_entry **")
-        if revision is None:
-            _js_check(self._call(lib.jw_kv_get, _key(key), p))
-        else:
-            _js_check(self._call(
-                lib.jw_kv_get_revision, _key(key), _int_arg(revision, "revision", 1), p))
+        _js_check(self._call(lib.jw_kv_get, k, opts, p))
         return _take_entry(p)
 
     def keys(self, filter: Optional[str] = None) -> List[str]:
@@ -287,26 +271,24 @@ class KeyValue(_Child):
         import json
         return KeyValueStatus(json.loads(_text(p)))
 
-    def watch(self, keys: str = ">", *, include_history: bool = False,
-              ignore_deletes: bool = False, meta_only: bool = False,
-              updates_only: bool = False) -> "KeyWatcher":
+    def watch(self, keys: str = ">", **options: Any) -> "KeyWatcher":
         """Watch keys (a key, a filter with '*' tokens and a final '>').
         Iterating yields the current entries, then exactly one None (the
-        current values are all out), then live updates, until stop()."""
-        flags = _watch_flags(include_history=include_history,
-                             ignore_deletes=ignore_deletes,
-                             meta_only=meta_only, updates_only=updates_only)
-        p = ffi.new("jw_kv_watcher **")
-        _js_check(self._call(lib.jw_kv_watch, _key(keys, "keys"), flags, p))
-        return KeyWatcher(self, p[0])
+        current values are all out), then live updates, until stop().
+        options are the engine's watch options (option_fields("watch")),
+        each a bool: include_history, ignore_deletes, meta_only,
+        updates_only, ..."""
+        k = _key(keys, "keys")
+        return self._watch(k, _call_opts("watch", options, "watch"))
 
-    def watch_all(self, *, include_history: bool = False,
-                  ignore_deletes: bool = False, meta_only: bool = False,
-                  updates_only: bool = False) -> "KeyWatcher":
+    def watch_all(self, **options: Any) -> "KeyWatcher":
         """watch(">"): every key of the bucket."""
-        return self.watch(">", include_history=include_history,
-                          ignore_deletes=ignore_deletes, meta_only=meta_only,
-                          updates_only=updates_only)
+        return self._watch(b">", _call_opts("watch", options, "watch_all"))
+
+    def _watch(self, keys: bytes, opts: Any) -> "KeyWatcher":
+        p = ffi.new("jw_kv_watcher **")
+        _js_check(self._call(lib.jw_kv_watch, keys, opts, p))
+        return KeyWatcher(self, p[0])
 
     def __repr__(self) -> str:
         return "<jetwire.KeyValue %s>" % self.bucket

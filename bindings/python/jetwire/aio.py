@@ -596,42 +596,36 @@ class JetStream:
     async def publish(self, subject: str, payload: Payload = b"",
                       headers: HeadersIn = None, **options: Any) -> PubAck:
         """Publish and wait for the PubAck (options as the blocking
-        publish: msg_id, expected_stream, expected_last_seq,
-        expected_last_subject_seq, expected_last_msg_id, timeout)."""
+        publish: the engine's publish options)."""
         js = self._js
-        known = ("msg_id", "expected_stream", "expected_last_seq",
-                 "expected_last_subject_seq", "expected_last_msg_id",
-                 "timeout")
-        for name in options:
-            if name not in known:
-                raise TypeError("publish() got an unexpected keyword "
-                                "argument %r" % name)
+        opts = _js._call_opts("publish", options, "publish")
+        msg = _build_msg(_subject(subject), None, payload, headers or {})
+        # The engine's publish_start sends the message with the options'
+        # headers; the waiting and the retries after no responders (a
+        # stream between leaders in a cluster) are this coroutine's, by the
+        # options the engine's blocking publish reads for them.
         timeout = options.get("timeout")
-        get = options.get
-        msg, opts = js._prepare(subject, payload, headers, get("msg_id"),
-                                get("expected_stream"),
-                                get("expected_last_seq"),
-                                get("expected_last_subject_seq"),
-                                get("expected_last_msg_id"), None)
         ms = _ms(js.timeout if timeout is None else timeout)
+        retries = options.get("retry_attempts")
+        retries = _js.PUB_RETRIES if retries is None else retries
+        wait = options.get("retry_wait")
+        wait = _js.PUB_RETRY_WAIT if wait is None else wait
         id_p = ffi.new("uint64_t *")
         ack_p = ffi.new("jw_js_pub_ack **")
-        # Driven by the connection's fd like a request; no responders is
-        # tried again as the engine's blocking publish does (a stream
-        # between leaders in a cluster).
-        for attempt in range(_js.PUB_RETRIES + 1):
+        attempt = 0
+        while True:
             _js_check(lib.jw_js_publish_start(js._h(), msg, opts, id_p))
             try:
                 reply = await self._conn._completion(id_p[0], ms, subject,
                                                      True)
             except Error as e:
-                if e.code != "NO_RESPONDERS" or attempt == _js.PUB_RETRIES:
+                if e.code != "NO_RESPONDERS" or attempt >= retries:
                     raise
-                await asyncio.sleep(_js.PUB_RETRY_WAIT)
+                attempt += 1
+                await asyncio.sleep(wait)
                 continue
             _js_check(lib.jw_js_pub_ack_parse(reply, ack_p))
             return _js._take_ack(ack_p)
-        raise AssertionError("unreachable")
 
     async def publish_async(self, subject: str, payload: Payload = b"",
                             headers: HeadersIn = None,
@@ -746,25 +740,26 @@ class Consumer:
         return info
 
     async def fetch(self, batch: int = 1, timeout: Optional[float] = 5.0,
-                    max_bytes: int = 0, no_wait: bool = False) -> List[Msg]:
-        """Up to batch messages within timeout; [] when none came."""
+                    **options: Any) -> List[Msg]:
+        """Up to batch messages within timeout; [] when none came (options
+        as the blocking fetch)."""
         out: List[Msg] = await self._js._run(self._cons.fetch, batch,
-                                             timeout, max_bytes, no_wait)
+                                             timeout, **options)
         return out
 
-    def messages(self, batch: int = 100, max_bytes: int = 0,
-                 expires: float = 30.0,
-                 timeout: Optional[float] = None) -> AsyncIterator[Msg]:
+    def messages(self, batch: Optional[int] = None, *,
+                 timeout: Optional[float] = None,
+                 **options: Any) -> AsyncIterator[Msg]:
         """Continuous pull, like the blocking messages(): ends after
         timeout seconds without a message (None: never) or when the loop
         is left."""
-        self._cons._check_consume(batch, max_bytes, expires)
+        opts = self._cons._consume_opts(batch, options, "messages")
         _ms(timeout)
-        return self._iterate(batch, max_bytes, expires, timeout)
+        return self._iterate(opts, timeout)
 
-    async def _iterate(self, batch: int, max_bytes: int, expires: float,
+    async def _iterate(self, opts: Any,
                        timeout: Optional[float]) -> AsyncIterator[Msg]:
-        cc, fin = self._cons._start(batch, max_bytes, expires)
+        cc, fin = self._cons._start(opts)
         msgs = ffi.new("jw_msg *[]", _BATCH)
         # Wait in slices so that a cancelled task leaves the executor soon.
         step = 1000 if timeout is None else min(1000, _ms(timeout))
@@ -961,11 +956,13 @@ class KeyValue:
     async def purge_deletes(self, older_than: Optional[float] = None) -> None:
         await self._js._run(self._kv.purge_deletes, older_than)
 
-    async def get(self, key: str, revision: Optional[int] = None) -> Entry:
+    async def get(self, key: str, revision: Optional[int] = None,
+                  **options: Any) -> Entry:
         k = _kv._key(key)
-        rev = 0 if revision is None else _int_arg(revision, "revision", 1)
+        opts = _kv._get_opts(revision, options)
         p = ffi.new("jw_kv_entry **")
-        status, reply = await self._on_fd(lib.jw_kv_get_start, (k, rev), key)
+        status, reply = await self._on_fd(lib.jw_kv_get_start, (k, opts),
+                                          key)
         call = self._kv._call
         if status == lib.JW_ETIMEOUT:
             # The result then asks whether the bucket is gone: a blocking
@@ -1011,25 +1008,20 @@ class KeyValue:
         st: KeyValueStatus = await self._js._run(self._kv.status)
         return st
 
-    def watch(self, keys: str = ">", *, include_history: bool = False,
-              ignore_deletes: bool = False, meta_only: bool = False,
-              updates_only: bool = False) -> "KeyWatcher":
+    def watch(self, keys: str = ">", **options: Any) -> "KeyWatcher":
         """``async for entry in kv.watch(keys)``, or ``w = await
         kv.watch(keys)`` then ``await w.updates(timeout)``: the current
-        entries, exactly one None, then live updates."""
-        options = dict(include_history=include_history,
-                       ignore_deletes=ignore_deletes, meta_only=meta_only,
-                       updates_only=updates_only)
-        _kv._watch_flags(**options)  # wrong arguments fail here
-        _kv._key(keys, "keys")
-        return KeyWatcher(self, keys, options)
+        entries, exactly one None, then live updates. options as the
+        blocking watch; a combination the engine refuses
+        (include_history with updates_only) is raised when the watch
+        starts, at the first await."""
+        _kv._key(keys, "keys")  # wrong arguments fail here
+        return KeyWatcher(self, keys, _js._call_opts("watch", options,
+                                                     "watch"))
 
-    def watch_all(self, *, include_history: bool = False,
-                  ignore_deletes: bool = False, meta_only: bool = False,
-                  updates_only: bool = False) -> "KeyWatcher":
-        return self.watch(">", include_history=include_history,
-                          ignore_deletes=ignore_deletes, meta_only=meta_only,
-                          updates_only=updates_only)
+    def watch_all(self, **options: Any) -> "KeyWatcher":
+        return KeyWatcher(self, ">",
+                          _js._call_opts("watch", options, "watch_all"))
 
     def __repr__(self) -> str:
         return "<jetwire.aio.KeyValue %s>" % self.bucket
@@ -1049,12 +1041,11 @@ class KeyWatcher:
     the engine recreates its consumer with a round trip the loop must not
     wait for. ``await w.stop()`` or ``async with`` ends it."""
 
-    def __init__(self, kv: KeyValue, keys: str,
-                 options: Dict[str, bool]) -> None:
+    def __init__(self, kv: KeyValue, keys: str, opts: Any) -> None:
         self._kv = kv
         self._conn = kv._js._conn
         self._keys = keys
-        self._options = options
+        self._opts = opts  # the engine's watch options (or NULL)
         self._w: "Optional[_kv.KeyWatcher]" = None
         self._buffer: Deque[Optional[Entry]] = collections.deque()
         self._waiters: Deque["asyncio.Future[None]"] = collections.deque()
@@ -1066,8 +1057,9 @@ class KeyWatcher:
 
     async def _start(self) -> "KeyWatcher":
         if self._w is None and not self._stopped:
-            w = await self._kv._js._run(self._kv._kv.watch, self._keys,
-                                        **self._options)
+            w = await self._kv._js._run(self._kv._kv._watch,
+                                        _kv._key(self._keys, "keys"),
+                                        self._opts)
             if self._w is None and not self._stopped:
                 self._w = w
             else:

@@ -75,9 +75,15 @@ static int get(jw_kv *kv, const char *key, const char *revision_text)
         uint64_t revision = parse_revision(revision_text);
         if (!revision)
             return 2;
-        st = jw_kv_get_revision(kv, key, revision, &entry);
+        jw_call_opts *opts = NULL;
+        st = jw_call_opts_new("get", &opts);
+        if (st == JW_OK)
+            st = jw_call_opts_set_int(opts, "revision", (int64_t)revision);
+        if (st == JW_OK)
+            st = jw_kv_get(kv, key, opts, &entry);
+        jw_call_opts_free(opts);
     } else {
-        st = jw_kv_get(kv, key, &entry);
+        st = jw_kv_get(kv, key, NULL, &entry);
     }
     if (st != JW_OK)
         return fail("get", st);

@@ -1,0 +1,385 @@
+/*
+ * Call options: what a JetStream or KV call can be told beyond its few
+ * essential arguments (publish expectations, fetch and consume limits,
+ * watch modes, the revision of a get), set by name on a jw_call_opts made
+ * for that call. One table per call says each option's type, its limits
+ * and the first server version that knows it, so a new server option is
+ * one line here and no new function. Durations are kept as given and read
+ * in the duration unit of the context the call runs in (milliseconds
+ * unless a binding asked for seconds).
+ */
+#include "js.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define V(a, b, c) ((a) * 10000 + (b) * 100 + (c))
+#define SECOND_NS INT64_C(1000000000)
+#define MS_NS INT64_C(1000000)
+
+enum opt_type { O_STR, O_INT, O_BOOL, O_DUR };
+
+typedef struct opt_def {
+    const char *name;
+    enum opt_type type;
+    int since;        /* first server version that knows it, 0: all */
+    int64_t min, max; /* O_INT: the value; O_DUR: in ns */
+    const char *doc;  /* what it does, for the docs and the fields list */
+} opt_def;
+
+#define INT_ANY 0, INT64_MAX
+
+static const opt_def publish_opts[] = {
+    [JW__PUB_MSG_ID] = {"msg_id", O_STR, 0, 0, 0,
+                        "Nats-Msg-Id: a duplicate within the stream's "
+                        "duplicate_window is not stored again"},
+    [JW__PUB_EXPECTED_STREAM] = {"expected_stream", O_STR, 0, 0, 0,
+                                 "the stream that must capture the subject"},
+    [JW__PUB_EXPECTED_LAST_MSG_ID] = {"expected_last_msg_id", O_STR, 0, 0, 0,
+                                      "the msg_id the stream's last message "
+                                      "must have"},
+    [JW__PUB_EXPECTED_LAST_SEQ] = {"expected_last_seq", O_INT, 0, INT_ANY,
+                                   "the stream's last sequence must be this "
+                                   "(0: the stream must be empty)"},
+    [JW__PUB_EXPECTED_LAST_SUBJECT_SEQ] =
+        {"expected_last_subject_seq", O_INT, 0, INT_ANY,
+         "the subject's last sequence must be this (0: no message on it)"},
+    [JW__PUB_TIMEOUT] = {"timeout", O_DUR, 0, MS_NS, INT64_MAX,
+                         "how long a synchronous publish waits for the "
+                         "PubAck (default: the context's timeout)"},
+    [JW__PUB_RETRY_ATTEMPTS] = {"retry_attempts", O_INT, 0, 0, 100,
+                                "tries after a no-responders answer "
+                                "(default 2)"},
+    [JW__PUB_RETRY_WAIT] = {"retry_wait", O_DUR, 0, MS_NS, 60 * SECOND_NS,
+                            "wait between those tries (default 250 ms)"},
+};
+
+static const opt_def fetch_opts[] = {
+    [JW__FETCH_BATCH] = {"batch", O_INT, 0, 1, INT32_MAX,
+                         "messages asked for (default: the room given, at "
+                         "most that)"},
+    [JW__FETCH_MAX_BYTES] = {"max_bytes", O_INT, V(2, 9, 0), INT_ANY,
+                             "cap on the batch's total size (0: none)"},
+    [JW__FETCH_TIMEOUT] = {"timeout", O_DUR, 0, MS_NS, INT64_MAX,
+                           "how long to wait for the batch (default: the "
+                           "context's timeout)"},
+    [JW__FETCH_NO_WAIT] = {"no_wait", O_BOOL, 0, 0, 0,
+                           "take only what is available now"},
+};
+
+static const opt_def consume_opts[] = {
+    [JW__CONSUME_BATCH] = {"batch", O_INT, 0, 1, INT32_MAX,
+                           "messages asked for per pull request (default "
+                           "100)"},
+    [JW__CONSUME_MAX_BYTES] = {"max_bytes", O_INT, V(2, 9, 0), INT_ANY,
+                               "cap on a pull request's total size (0: "
+                               "none)"},
+    [JW__CONSUME_EXPIRES] = {"expires", O_DUR, 0, SECOND_NS,
+                             INT32_MAX * MS_NS,
+                             "how long each pull request lives (default "
+                             "30 s; idle heartbeats every half of it, at "
+                             "most 30 s)"},
+};
+
+static const opt_def watch_opts[] = {
+    [JW__WATCH_INCLUDE_HISTORY] = {"include_history", O_BOOL, 0, 0, 0,
+                                   "every stored entry first, not only the "
+                                   "latest per key"},
+    [JW__WATCH_IGNORE_DELETES] = {"ignore_deletes", O_BOOL, 0, 0, 0,
+                                  "leave out delete and purge markers"},
+    [JW__WATCH_META_ONLY] = {"meta_only", O_BOOL, 0, 0, 0,
+                             "entries without their values"},
+    [JW__WATCH_UPDATES_ONLY] = {"updates_only", O_BOOL, 0, 0, 0,
+                                "no current values, only what changes "
+                                "from now"},
+};
+
+static const opt_def get_opts[] = {
+    [JW__GET_REVISION] = {"revision", O_INT, 0, 1, INT64_MAX,
+                          "this revision of the key rather than the "
+                          "latest"},
+};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct {
+    const char *name;
+    const opt_def *defs;
+    size_t count;
+} calls[] = {
+    [JW__CALL_PUBLISH] = {"publish", publish_opts, COUNT(publish_opts)},
+    [JW__CALL_FETCH] = {"fetch", fetch_opts, COUNT(fetch_opts)},
+    [JW__CALL_CONSUME] = {"consume", consume_opts, COUNT(consume_opts)},
+    [JW__CALL_WATCH] = {"watch", watch_opts, COUNT(watch_opts)},
+    [JW__CALL_GET] = {"get", get_opts, COUNT(get_opts)},
+};
+
+typedef struct slot {
+    int set;
+    int is_real; /* O_DUR given as a double */
+    int64_t i;   /* O_INT, O_BOOL, O_DUR as an integer */
+    double d;    /* O_DUR as a double */
+    char *s;     /* O_STR */
+} slot;
+
+struct jw_call_opts {
+    int call;
+    size_t count;
+    slot slots[];
+};
+
+static int find_call(const char *name)
+{
+    for (size_t i = 1; i < COUNT(calls); i++)
+        if (calls[i].name && strcmp(calls[i].name, name) == 0)
+            return (int)i;
+    return 0;
+}
+
+static const char *call_list(void)
+{
+    return "publish, fetch, consume, watch or get";
+}
+
+jw_status jw_call_opts_new(const char *call, jw_call_opts **out)
+{
+    if (out)
+        *out = NULL;
+    if (!call || !out)
+        return jw__fail(JW_EINVAL, "call and out must not be NULL");
+    int k = find_call(call);
+    if (!k)
+        return jw__fail(JW_EINVAL, "no options for call '%s' (%s)", call,
+                        call_list());
+    jw_call_opts *o = calloc(1, sizeof(*o) + calls[k].count * sizeof(slot));
+    if (!o)
+        return jw__fail(JW_ENO_MEMORY, "out of memory");
+    o->call = k;
+    o->count = calls[k].count;
+    *out = o;
+    return JW_OK;
+}
+
+void jw_call_opts_free(jw_call_opts *o)
+{
+    if (!o)
+        return;
+    for (size_t i = 0; i < o->count; i++)
+        free(o->slots[i].s);
+    free(o);
+}
+
+static const char *type_text(enum opt_type t)
+{
+    switch (t) {
+    case O_STR: return "a string";
+    case O_INT: return "an integer";
+    case O_BOOL: return "true or false";
+    case O_DUR: return "a duration (a number >= 0)";
+    }
+    return "a value";
+}
+
+/* The slot of name for a value of type `given`, or NULL with the error. */
+static slot *slot_for(jw_call_opts *o, const char *name, enum opt_type given,
+                      jw_status *st)
+{
+    if (!o || !name) {
+        *st = jw__fail(JW_EINVAL, "opts and name must not be NULL");
+        return NULL;
+    }
+    const opt_def *defs = calls[o->call].defs;
+    for (size_t i = 0; i < o->count; i++) {
+        if (strcmp(defs[i].name, name) != 0)
+            continue;
+        /* An integer is a duration too. */
+        if (defs[i].type != given &&
+            !(defs[i].type == O_DUR && given == O_INT)) {
+            *st = jw__fail(JW_EINVAL, "%s option '%s' must be %s",
+                           calls[o->call].name, name,
+                           type_text(defs[i].type));
+            return NULL;
+        }
+        return &o->slots[i];
+    }
+    *st = jw__fail(JW_EINVAL, "unknown %s option '%s'", calls[o->call].name,
+                   name);
+    return NULL;
+}
+
+static const opt_def *def_of(const jw_call_opts *o, const slot *s)
+{
+    return &calls[o->call].defs[s - o->slots];
+}
+
+jw_status jw_call_opts_set_str(jw_call_opts *o, const char *name,
+                               const char *value)
+{
+    jw_status st = JW_OK;
+    slot *s = slot_for(o, name, O_STR, &st);
+    if (!s)
+        return st;
+    if (!value || !*value || strpbrk(value, "\r\n"))
+        return jw__fail(JW_EINVAL, "%s option '%s' must be non-empty and "
+                                   "without CR or LF",
+                        calls[o->call].name, name);
+    char *copy = strdup(value);
+    if (!copy)
+        return jw__fail(JW_ENO_MEMORY, "out of memory");
+    free(s->s);
+    s->s = copy;
+    s->set = 1;
+    return JW_OK;
+}
+
+jw_status jw_call_opts_set_int(jw_call_opts *o, const char *name,
+                               int64_t value)
+{
+    jw_status st = JW_OK;
+    slot *s = slot_for(o, name, O_INT, &st);
+    if (!s)
+        return st;
+    const opt_def *d = def_of(o, s);
+    if (d->type == O_INT && (value < d->min || value > d->max))
+        return jw__fail(JW_EINVAL, "%s option '%s' must be from %lld to "
+                                   "%lld",
+                        calls[o->call].name, name, (long long)d->min,
+                        (long long)d->max);
+    if (d->type == O_DUR && (value < 0 || (value == 0 && d->min > 0)))
+        return jw__fail(JW_EINVAL, "%s option '%s' must be %s",
+                        calls[o->call].name, name, d->min ? "> 0" : ">= 0");
+    s->i = value;
+    s->is_real = 0;
+    s->set = 1;
+    return JW_OK;
+}
+
+jw_status jw_call_opts_set_double(jw_call_opts *o, const char *name,
+                                  double value)
+{
+    jw_status st = JW_OK;
+    slot *s = slot_for(o, name, O_DUR, &st);
+    if (!s)
+        return st;
+    const opt_def *d = def_of(o, s);
+    if (!(value >= 0) || isinf(value) || (value == 0 && d->min > 0))
+        return jw__fail(JW_EINVAL, "%s option '%s' must be a finite number "
+                                   "%s",
+                        calls[o->call].name, name, d->min ? "> 0" : ">= 0");
+    s->d = value;
+    s->is_real = 1;
+    s->set = 1;
+    return JW_OK;
+}
+
+jw_status jw_call_opts_set_bool(jw_call_opts *o, const char *name, int value)
+{
+    jw_status st = JW_OK;
+    slot *s = slot_for(o, name, O_BOOL, &st);
+    if (!s)
+        return st;
+    s->i = value != 0;
+    s->set = 1;
+    return JW_OK;
+}
+
+static const char *type_name(enum opt_type t)
+{
+    switch (t) {
+    case O_STR: return "string";
+    case O_INT: return "integer";
+    case O_BOOL: return "boolean";
+    case O_DUR: return "duration";
+    }
+    return "any";
+}
+
+jw_status jw_call_opts_fields(const char *call, char **fields_json)
+{
+    if (fields_json)
+        *fields_json = NULL;
+    if (!call || !fields_json)
+        return jw__fail(JW_EINVAL, "call and fields_json must not be NULL");
+    int k = find_call(call);
+    if (!k)
+        return jw__fail(JW_EINVAL, "no options for call '%s' (%s)", call,
+                        call_list());
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < calls[k].count; i++) {
+        const opt_def *d = &calls[k].defs[i];
+        char since[32];
+        jw__js_version_text(d->since, since, sizeof since);
+        json_array_append_new(
+            list, json_pack("{ss ss so ss}", "name", d->name, "type",
+                            type_name(d->type), "since",
+                            d->since ? json_string(since) : json_null(),
+                            "doc", d->doc));
+    }
+    *fields_json = list ? json_dumps(list, JSON_COMPACT) : NULL;
+    json_decref(list);
+    return *fields_json ? JW_OK : jw__fail(JW_ENO_MEMORY, "out of memory");
+}
+
+/* ---- the engine's side ---- */
+
+jw_status jw__call_opts_use(const jw_call_opts *o, int call, const jw_js *js)
+{
+    if (!o)
+        return JW_OK;
+    if (o->call != call)
+        return jw__fail(JW_EINVAL, "options made for %s given to %s",
+                        calls[o->call].name, calls[call].name);
+    for (size_t i = 0; i < o->count; i++) {
+        const opt_def *d = &calls[call].defs[i];
+        if (!o->slots[i].set || !d->since || !js->version ||
+            js->version >= d->since)
+            continue;
+        char need[32], have[32];
+        jw__js_version_text(d->since, need, sizeof need);
+        jw__js_version_text(js->version, have, sizeof have);
+        return jw__fail(JW_ENOT_SUPPORTED,
+                        "%s option '%s' needs nats-server %s or newer "
+                        "(connected server: %s)",
+                        calls[call].name, d->name, need, have);
+    }
+    return JW_OK;
+}
+
+int jw__call_opts_has(const jw_call_opts *o, int index)
+{
+    return o && index >= 0 && (size_t)index < o->count &&
+           o->slots[index].set;
+}
+
+const char *jw__call_opts_str(const jw_call_opts *o, int index)
+{
+    return jw__call_opts_has(o, index) ? o->slots[index].s : NULL;
+}
+
+int64_t jw__call_opts_int(const jw_call_opts *o, int index, int64_t dflt)
+{
+    return jw__call_opts_has(o, index) ? o->slots[index].i : dflt;
+}
+
+jw_status jw__call_opts_ms(const jw_call_opts *o, int index, const jw_js *js,
+                           int64_t dflt, int64_t *ms)
+{
+    *ms = dflt;
+    if (!jw__call_opts_has(o, index))
+        return JW_OK;
+    const slot *s = &o->slots[index];
+    const opt_def *d = &calls[o->call].defs[index];
+    double ns = s->is_real ? s->d * (double)js->unit_ns
+                           : (double)s->i * (double)js->unit_ns;
+    if (ns < (double)d->min || ns > (double)d->max) {
+        double unit = js->unit_ns == SECOND_NS ? 1e9 : 1e6;
+        return jw__fail(JW_EINVAL, "%s option '%s' must be from %g to %g %s",
+                        calls[o->call].name, d->name, (double)d->min / unit,
+                        (double)d->max / unit,
+                        js->unit_ns == SECOND_NS ? "s" : "ms");
+    }
+    *ms = (int64_t)(ns / (double)MS_NS + 0.5);
+    return JW_OK;
+}
