@@ -1,6 +1,6 @@
 /*
- * The MessagePack decoder (core/codec.c: the pre-scan, then msgpack-c) on
- * arbitrary bytes.
+ * The MessagePack decoder (core/protocol/codec.c: the pre-scan, then
+ * msgpack-c) on arbitrary bytes.
  *
  * jw_unpack must accept the input or reject it with JW_EINVAL, and never
  * disagree with msgpack-c: codec.c's scan promises that msgpack-c only

@@ -1,14 +1,15 @@
 /*
  * For the targets that drive the connection's inbound side (fuzz_info,
- * fuzz_session): core/conn.c itself, so that its static functions can be
- * called, and a connection built by hand in the state the loop thread has
- * it after the handshake, but without a socket or a loop. A write counts
- * as already scheduled, so what the engine queues stays in `out`.
+ * fuzz_session): core/connection/conn.c itself, so that its static
+ * functions can be called, and a connection built by hand in the state the
+ * loop thread has it after the handshake, but without a socket or a loop.
+ * A write counts as already scheduled, so what the engine queues stays in
+ * `out`.
  */
 #ifndef JW_FUZZ_CONN_H
 #define JW_FUZZ_CONN_H
 
-#include "../core/conn.c"
+#include "../core/connection/conn.c"
 
 #include "fuzz.h"
 

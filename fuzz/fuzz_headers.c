@@ -1,6 +1,6 @@
 /*
- * Header blocks (core/headers.c and the message accessors of core/msg.c)
- * on arbitrary bytes.
+ * Header blocks (core/protocol/headers.c and the message accessors of
+ * core/connection/msg.c) on arbitrary bytes.
  *
  * The input is one received header block. The reader must either walk it
  * or reject it, never read outside it; every line it returns must be one

@@ -1,6 +1,6 @@
 /*
- * The engine's JSON decoding: the server's INFO (core/conn.c, through
- * jansson), and the -ERR text classification next to it.
+ * The engine's JSON decoding: the server's INFO (core/connection/conn.c,
+ * through jansson), and the -ERR text classification next to it.
  *
  * Both are static functions of the connection, which takes a socket to
  * reach, so they are called on a connection built by hand (fuzz_conn.h).

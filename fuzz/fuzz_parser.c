@@ -1,5 +1,5 @@
 /*
- * The protocol reader (core/parser.c) on arbitrary bytes.
+ * The protocol reader (core/protocol/parser.c) on arbitrary bytes.
  *
  * Input: one control byte, then up to 15 chunk sizes, then the stream.
  *   control bits 0-1: max_line (default, 32, 128, 1024)

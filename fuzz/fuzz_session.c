@@ -1,8 +1,8 @@
 /*
- * The whole inbound path of an open connection (core/conn.c on_proto and
- * what it calls: sub.c delivery, pending limits and auto-unsubscribe,
- * request.c reply routing, msg.c, the event queue) on an arbitrary stream
- * from the server.
+ * The whole inbound path of an open connection (core/connection/conn.c
+ * on_proto and what it calls: sub.c delivery, pending limits and
+ * auto-unsubscribe, request.c reply routing, msg.c, the event queue) on an
+ * arbitrary stream from the server.
  *
  * The connection is built by hand (fuzz_conn.h). Through the public API it
  * then makes the state a client has mid-session: a pulled subscription on

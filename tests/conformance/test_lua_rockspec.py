@@ -12,9 +12,15 @@ LUA = shutil.which("lua5.4")
 
 
 def test_rockspec_lists_every_core_source():
-    listed = set(re.findall(r'"(core/[a-z_]+\.c)"', ROCKSPEC.read_text()))
-    on_disk = {f"core/{p.name}" for p in (REPO / "core").glob("*.c")}
+    text = ROCKSPEC.read_text()
+    listed = set(re.findall(r'"(core/[a-z_/]+\.c)"', text))
+    on_disk = {p.relative_to(REPO).as_posix()
+               for p in (REPO / "core").rglob("*.c")}
     assert listed == on_disk
+    # Every folder of the engine is an include directory.
+    folders = {p.relative_to(REPO).as_posix()
+               for p in (REPO / "core").iterdir() if p.is_dir()}
+    assert folders <= set(re.findall(r'"(core/[a-z_]+)"', text))
 
 
 def test_luarocks_make_builds_a_loadable_module(tmp_path):

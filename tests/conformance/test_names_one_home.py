@@ -24,8 +24,9 @@ bring a copy back:
   compared with or assigned to a variable of an enum type or the result of
   a function returning one, or as a `case` label.
 
-The engine's names are read from core/names.c, core/callopts.c (the watch
-options) and the header's status table, the places they live."""
+The engine's names are read from core/base/names.c,
+core/jetstream/callopts.c (the watch options) and the header's status
+table, the places they live."""
 import bisect
 import re
 
@@ -46,18 +47,18 @@ WINDOW = 12
 # The engine's names
 
 def engine_names():
-    """{function: [names]} for every jw_*_name function of core/names.c:
+    """{function: [names]} for every jw_*_name function of names.c:
     the string literals of its body."""
-    text = (REPO / "core" / "names.c").read_text()
+    text = (REPO / "core" / "base" / "names.c").read_text()
     out = {}
     for fn, body in re.findall(
             r"const char \*(jw_\w+_name)\s*\([^)]*\)\s*\{(.*?)\n\}", text,
             re.S):
         out[fn] = re.findall(r'"(\w+)"', body)
     # The watch modes are options of the "watch" call: their table.
-    calls = (REPO / "core" / "callopts.c").read_text()
+    calls = (REPO / "core" / "jetstream" / "callopts.c").read_text()
     table = re.search(r"opt_def watch_opts\[\] = \{(.*?)\n\};", calls, re.S)
-    assert table, "core/callopts.c has no watch_opts table"
+    assert table, "core/jetstream/callopts.c has no watch_opts table"
     out["watch options"] = re.findall(r'\{"(\w+)", O_', table.group(1))
     # If names.c changes shape, this parser must follow it.
     assert {"DISCONNECTED", "LAME_DUCK"} <= set(out["jw_event_kind_name"])

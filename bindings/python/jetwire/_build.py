@@ -232,8 +232,15 @@ static void jwpy_free(jw_msg **msgs, int n)
 """
 
 
+def _core_dirs() -> list:  # type: ignore[type-arg]
+    """The engine's folders (core/<layer>), for its sources and headers."""
+    return sorted(d for d in glob.glob(os.path.join(ROOT, "core", "*"))
+                  if os.path.isdir(d))
+
+
 def _sources() -> list:  # type: ignore[type-arg]
-    sources = sorted(glob.glob(os.path.join(ROOT, "core", "*.c")))
+    sources = sorted(s for d in _core_dirs()
+                     for s in glob.glob(os.path.join(d, "*.c")))
     if not sources:
         raise RuntimeError("engine sources not found under %s" % ROOT)
     # setuptools wants paths relative to setup.py's folder (the cwd).
@@ -246,7 +253,7 @@ ffibuilder.set_source(
     "jetwire._jetwire",
     SOURCE,
     sources=_sources(),
-    include_dirs=[os.path.join(ROOT, "include"), os.path.join(ROOT, "core")],
+    include_dirs=[os.path.join(ROOT, "include")] + _core_dirs(),
     define_macros=[("_GNU_SOURCE", None), ("JW_BUILDING_LIBRARY", None)],
     extra_compile_args=["-std=c11", "-O2", "-fvisibility=hidden"],
     libraries=["event_core", "event_pthreads", "msgpackc", "jansson", "ssl",
