@@ -763,19 +763,11 @@ JW_EXTERN jw_status jw_js_stream_delete_msg(jw_js *js, const char *stream,
  * "duration_unit" says "s"). The same options may be used for many calls,
  * from one thread at a time while they are being set.
  *
- *   publish  string   msg_id, expected_stream, expected_last_msg_id
- *            integer  expected_last_seq, expected_last_subject_seq (0 is
- *                     a value: "the stream / subject must be empty")
- *            duration timeout (the context's), retry_wait (250 ms)
- *            integer  retry_attempts (2): tries after no responders
- *   fetch    integer  batch (the room given), max_bytes (0: no cap)
- *            duration timeout (the context's)
- *            boolean  no_wait
- *   consume  integer  batch (100), max_bytes (0: no cap)
- *            duration expires (30 s, at least 1 s)
- *   watch    boolean  include_history, ignore_deletes, meta_only,
- *                     updates_only
- *   get      integer  revision (the latest)
+ * Each call's options, their types, limits, defaults and the servers that
+ * know them are in the engine's table: jw_call_opts_fields, and
+ * docs/jetstream.md and docs/kv.md, generated from it. For example:
+ * publish "msg_id" (string), "expected_last_seq" (integer), "timeout"
+ * (duration); fetch "no_wait" (boolean); watch "include_history".
  *
  * jw_call_opts_fields gives a call's table as a JSON array of {"name",
  * "type" ("string", "integer", "boolean", "duration"), "since" (the first

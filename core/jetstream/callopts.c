@@ -54,6 +54,9 @@ static const opt_def publish_opts[] = {
                                 "(default 2)"},
     [JW__PUB_RETRY_WAIT] = {"retry_wait", O_DUR, 0, MS_NS, 60 * SECOND_NS,
                             "wait between those tries (default 250 ms)"},
+    [JW__PUB_TTL] = {"ttl", O_DUR, V(2, 11, 0), SECOND_NS, INT64_MAX,
+                     "Nats-TTL: the message is removed after this, in whole "
+                     "seconds (the stream needs allow_msg_ttl)"},
 };
 
 static const opt_def fetch_opts[] = {

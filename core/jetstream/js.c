@@ -385,6 +385,14 @@ static jw_status pub_headers(const jw_js *js, const jw_msg *msg,
         }
         st = jw__hdr_add(&b, headers[i].header, text);
     }
+    int64_t ttl_ms = 0;
+    if (st == JW_OK && jw__call_opts_has(o, JW__PUB_TTL) &&
+        (st = jw__call_opts_ms(o, JW__PUB_TTL, js, 0, &ttl_ms)) == JW_OK) {
+        /* Whole seconds, as the server keeps them. */
+        char num[24];
+        num[jw__u64_to_dec(num, (uint64_t)(ttl_ms / 1000))] = 0;
+        st = jw__hdr_add(&b, "Nats-TTL", num);
+    }
     if (st == JW_OK && b.len) {
         char *full = realloc(b.buf, b.len + 2);
         if (!full) {

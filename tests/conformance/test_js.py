@@ -241,6 +241,42 @@ def test_js_expected_last_seq(driver, js):
     assert driver.stream_info(js, "ORDERS")["state"]["messages"] == 3
 
 
+@pytest.mark.min_server("2.11.0")
+def test_js_publish_ttl(driver, js):
+    """A per-message TTL (ADR-43: the publish option ttl, the header
+    Nats-TTL) removes that message only, on a stream that allows it."""
+    driver.stream_add(js, **dict(ORDERS, allow_msg_ttl=True))
+    assert driver.js_publish(js, "orders.created", b"brief",
+                             ttl=1)["seq"] == 1
+    assert driver.js_publish(js, "orders.created", b"kept")["seq"] == 2
+    assert driver.stream_get_msg(js, "ORDERS", 1)["data"] == b"brief"
+
+    def gone():
+        try:
+            driver.stream_get_msg(js, "ORDERS", 1)
+            return False
+        except DriverError as e:
+            assert e.code == "JETSTREAM", e
+            return True
+    assert settled(gone, wait=5.0)
+    assert driver.stream_get_msg(js, "ORDERS", 2)["data"] == b"kept"
+    # Below a second the server would refuse it: the engine says so first.
+    with pytest.raises(DriverError) as e:
+        driver.js_publish(js, "orders.created", b"x", ttl=0.5)
+    assert e.value.code == "INVALID_ARG"
+
+
+@pytest.mark.below_server("2.11.0")
+def test_js_publish_ttl_not_supported(driver, js, nats_server):
+    driver.stream_add(js, **ORDERS)
+    with pytest.raises(DriverError) as e:
+        driver.js_publish(js, "orders.created", b"x", ttl=60)
+    assert e.value.code == "NOT_SUPPORTED"
+    assert "'ttl'" in e.value.message and "2.11.0" in e.value.message
+    assert nats_server.version in e.value.message
+    assert driver.stream_info(js, "ORDERS")["state"]["messages"] == 0
+
+
 def test_js_work_queue_removes_acked(driver, js):
     driver.stream_add(js, name="JOBS", subjects=["jobs.>"],
                       retention="workqueue")
