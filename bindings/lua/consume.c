@@ -6,10 +6,10 @@
  * messages iterator, in the caller's thread, so nothing is requested while
  * Lua does not ask.
  *
- * A consumption borrows its consumer's jw_consumer and an ordered consumer
- * its context's jw_js: each retains what it borrows (ljw.h) and pins it as
- * its first user value; the second user value is the connection, which
- * the messages handed out pin in turn.
+ * Each pins its connection (ljw.h), which the messages handed out pin in
+ * turn, and its finalizer frees only its own engine handle: a jw_consume
+ * keeps its jw_consumer, a jw_ordered its jw_js alive in the engine, so
+ * the consumer or context may be closed or collected first.
  */
 #include <stdlib.h>
 
@@ -20,7 +20,6 @@
 
 typedef struct ljw_reader {
     void *handle;           /* jw_consume or jw_ordered; NULL once closed */
-    void *owner;            /* ljw_consumer or ljw_js, retained meanwhile */
     uint64_t last_sequence; /* an ordered consumer's, kept at close */
     /* Messages taken from the engine but not yet handed to Lua. */
     int held_pos, held_end;
@@ -35,7 +34,7 @@ typedef struct reader_type {
     const char *released; /* tostring's note once closed */
     int batch;            /* messages taken from the engine per call */
     int (*next)(void *handle, jw_msg **msgs, int max, int64_t ms);
-    void (*release)(ljw_reader *r); /* frees handle, releases owner */
+    void (*free_handle)(ljw_reader *r); /* frees r->handle, not NULL */
 } reader_type;
 
 static int consume_next(void *handle, jw_msg **msgs, int max, int64_t ms)
@@ -43,10 +42,9 @@ static int consume_next(void *handle, jw_msg **msgs, int max, int64_t ms)
     return jw_consume_next(handle, msgs, max, ms);
 }
 
-static void consume_release(ljw_reader *r)
+static void consume_free(ljw_reader *r)
 {
     jw_consume_free(r->handle);
-    ljw_consumer_release(r->owner);
 }
 
 static int ordered_next(void *handle, jw_msg **msgs, int max, int64_t ms)
@@ -54,11 +52,10 @@ static int ordered_next(void *handle, jw_msg **msgs, int max, int64_t ms)
     return jw_ordered_next(handle, msgs, max, ms);
 }
 
-static void ordered_release(ljw_reader *r)
+static void ordered_free(ljw_reader *r)
 {
     r->last_sequence = jw_ordered_last_sequence(r->handle);
     jw_ordered_free(r->handle);
-    ljw_js_release(r->owner);
 }
 
 static const reader_type messages_type = {
@@ -67,7 +64,7 @@ static const reader_type messages_type = {
     .released = "stopped",
     .batch = LJW_BATCH,
     .next = consume_next,
-    .release = consume_release,
+    .free_handle = consume_free,
 };
 
 /* One message per engine call, so that jw_ordered_last_sequence is the
@@ -78,25 +75,21 @@ static const reader_type ordered_type = {
     .released = "closed",
     .batch = 1,
     .next = ordered_next,
-    .release = ordered_release,
+    .free_handle = ordered_free,
 };
 
-/* Push a reader pinning the value at parent_idx and the connection at
- * conn_idx. */
+/* Push a reader pinning the connection of the handle at parent_idx (a
+ * consumer or a context). */
 static ljw_reader *new_reader(lua_State *L, const reader_type *t,
-                              int parent_idx, int conn_idx)
+                              int parent_idx)
 {
     parent_idx = lua_absindex(L, parent_idx);
-    conn_idx = lua_absindex(L, conn_idx);
-    ljw_reader *r = lua_newuserdatauv(L, sizeof(*r), 2);
-    r->handle = r->owner = NULL;
+    ljw_reader *r = lua_newuserdatauv(L, sizeof(*r), 1);
+    r->handle = NULL;
     r->last_sequence = 0;
     r->held_pos = r->held_end = 0;
     luaL_setmetatable(L, t->tname);
-    lua_pushvalue(L, parent_idx);
-    lua_setiuservalue(L, -2, 1);
-    lua_pushvalue(L, conn_idx);
-    lua_setiuservalue(L, -2, 2);
+    ljw_pin_conn(L, parent_idx);
     return r;
 }
 
@@ -114,7 +107,7 @@ static int l_reader_close(lua_State *L)
     while (r->held_pos < r->held_end)
         jw_msg_free(r->held[r->held_pos++]);
     if (r->handle) {
-        t->release(r);
+        t->free_handle(r);
         r->handle = NULL;
     }
     lua_pushboolean(L, 1);
@@ -139,7 +132,7 @@ static int fill(ljw_reader *r, const reader_type *t, int64_t ms)
  * idx) and push it. */
 static void push_held(lua_State *L, ljw_reader *r, int idx)
 {
-    lua_getiuservalue(L, idx, 2);
+    lua_getiuservalue(L, idx, 1);
     ljw_msg *m = ljw_new_msg(L, -1);
     m->msg = r->held[r->held_pos];
     r->held[r->held_pos++] = NULL;
@@ -218,17 +211,12 @@ static int l_cons_messages(lua_State *L)
     jw_call_opts **opts = ljw_call_opts(L, 2, "consume", NULL);
     if (!c->cons)
         return ljw_fail_msg(L, JW_EINVAL, "consumer was released");
-    /* The connection: consumer -> context -> connection. */
-    lua_getiuservalue(L, 1, 1);
-    lua_getiuservalue(L, -1, 1);
-    ljw_reader *r = new_reader(L, &messages_type, 1, -1);
+    ljw_reader *r = new_reader(L, &messages_type, 1);
     jw_consume *cc = NULL;
     jw_status st = jw_consumer_consume(c->cons, *opts, &cc);
     if (st != JW_OK)
         return ljw_fail(L, st);
     r->handle = cc;
-    r->owner = c;
-    ljw_consumer_retain(c);
     return 1;
 }
 
@@ -250,15 +238,12 @@ static int l_ordered_consumer(lua_State *L)
     if (!j->js)
         return ljw_fail_msg(L, JW_EINVAL,
                             "JetStream context was released");
-    lua_getiuservalue(L, 1, 1); /* the connection */
-    ljw_reader *r = new_reader(L, &ordered_type, 1, -1);
+    ljw_reader *r = new_reader(L, &ordered_type, 1);
     jw_ordered *oc = NULL;
     jw_status st = jw_js_ordered_consumer(j->js, stream, cfg, &oc);
     if (st != JW_OK)
         return ljw_fail(L, st);
     r->handle = oc;
-    r->owner = j;
-    ljw_js_retain(j);
     return 1;
 }
 

@@ -13,11 +13,11 @@
  * handed to the engine, which owns the fields (jw_js_config_fields:
  * names, types, the server version each needs) and the units: every
  * context made here has the duration_unit "s", so durations cross in
- * seconds both ways and nothing is converted here. A consumer pins its context, a context pins
- * its connection (first user values), and a consumer (or a KV bucket,
- * kv.c) retains the context's jw_js, which a close frees only after the
- * last of them: the engine's handles are released in a valid order
- * whatever Lua closes first.
+ * seconds both ways and nothing is converted here.
+ *
+ * A context and a consumer pin their connection (ljw.h) and free only
+ * their own engine handle: a consumer keeps its jw_js alive in the engine,
+ * so it works on after its context was closed or collected.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,8 +83,7 @@ int ljw_jetstream(lua_State *L)
     if (!c->conn)
         return ljw_conn_closed(L);
     ljw_js *j = lua_newuserdatauv(L, sizeof(*j), 1);
-    j->js = j->held = NULL;
-    j->users = 0;
+    j->js = NULL;
     luaL_setmetatable(L, LJW_JS);
     lua_pushvalue(L, 1);
     lua_setiuservalue(L, -2, 1);
@@ -109,31 +108,18 @@ int ljw_jetstream(lua_State *L)
     return 1;
 }
 
-void ljw_js_retain(ljw_js *j)
+void ljw_pin_conn(lua_State *L, int from_idx)
 {
-    j->users++;
+    lua_getiuservalue(L, from_idx, 1);
+    lua_setiuservalue(L, -2, 1);
 }
 
-void ljw_js_release(ljw_js *j)
-{
-    if (--j->users == 0 && j->held) {
-        jw_js *js = j->held;
-        j->held = NULL;
-        jw_js_free(js);
-    }
-}
-
-/* The engine's consumers, buckets and watchers borrow their jw_js: a
- * context closed while some are open is freed after the last of them. */
 static int l_js_gc(lua_State *L)
 {
     ljw_js *j = check_js(L, 1);
-    if (j->js) {
-        j->held = j->js;
-        j->js = NULL;
-        j->users++;
-        ljw_js_release(j);
-    }
+    jw_js *js = j->js;
+    j->js = NULL;
+    jw_js_free(js);
     return 0;
 }
 
@@ -520,17 +506,15 @@ static ljw_consumer *check_consumer(lua_State *L, int arg)
     return luaL_checkudata(L, arg, LJW_CONSUMER);
 }
 
-/* Push a consumer handle pinning the context at js_idx. */
+/* Push a consumer handle pinning the connection of the context at
+ * js_idx. */
 static ljw_consumer *new_consumer(lua_State *L, int js_idx)
 {
     js_idx = lua_absindex(L, js_idx);
     ljw_consumer *c = lua_newuserdatauv(L, sizeof(*c), 1);
-    c->cons = c->held = NULL;
-    c->users = 0;
-    c->owner = NULL;
+    c->cons = NULL;
     luaL_setmetatable(L, LJW_CONSUMER);
-    lua_pushvalue(L, js_idx);
-    lua_setiuservalue(L, -2, 1);
+    ljw_pin_conn(L, js_idx);
     return c;
 }
 
@@ -548,8 +532,6 @@ static int consumer_config_call(lua_State *L, cons_cfg_fn fn)
     jw_status st = fn(js, stream, cfg, &c->cons);
     if (st != JW_OK)
         return ljw_fail(L, st);
-    c->owner = j;
-    ljw_js_retain(j);
     return 1;
 }
 
@@ -579,8 +561,6 @@ static int l_consumer(lua_State *L)
     jw_status st = jw_js_consumer_get(js, stream, name, &c->cons);
     if (st != JW_OK)
         return ljw_fail(L, st);
-    c->owner = j;
-    ljw_js_retain(j);
     return 1;
 }
 
@@ -616,32 +596,12 @@ static int l_consumers(lua_State *L)
     return listing(L, jw_js_consumer_list, 1);
 }
 
-void ljw_consumer_retain(ljw_consumer *c)
-{
-    c->users++;
-}
-
-void ljw_consumer_release(ljw_consumer *c)
-{
-    if (--c->users == 0 && c->held) {
-        jw_consumer *cons = c->held;
-        c->held = NULL;
-        jw_consumer_free(cons);
-        ljw_js_release(c->owner);
-    }
-}
-
-/* A consumer closed while consumptions (cons:messages) borrow it is freed
- * after the last of them. */
 static int l_cons_gc(lua_State *L)
 {
     ljw_consumer *c = check_consumer(L, 1);
-    if (c->cons) {
-        c->held = c->cons;
-        c->cons = NULL;
-        c->users++;
-        ljw_consumer_release(c);
-    }
+    jw_consumer *cons = c->cons;
+    c->cons = NULL;
+    jw_consumer_free(cons);
     return 0;
 }
 
@@ -739,9 +699,7 @@ static int l_fetch(lua_State *L)
     if (n < 0)
         return ljw_fail(L, (jw_status)n);
     f->n = n;
-    /* The connection the messages pin: consumer -> context -> conn. */
-    lua_getiuservalue(L, 1, 1);
-    lua_getiuservalue(L, -1, 1);
+    lua_getiuservalue(L, 1, 1); /* the connection, which messages pin */
     int conn_idx = lua_gettop(L);
     lua_createtable(L, n, 0);
     while (f->pos < f->n) {

@@ -4,12 +4,10 @@
  * watchers (jetwire.KeyValueWatcher), each wrapping the engine's KV API one
  * to one. Entries are plain tables, so they outlive everything else.
  *
- * The engine's bucket handle borrows its jw_js and a watcher borrows both
- * its bucket and the context, so each Lua handle retains what it borrows
- * (ljw_js_retain, kv_retain) and pins its Lua parent (first user value):
- * closing a context or a bucket that something still borrows only frees it
- * after the last borrower is gone, and no order of close or collection
- * reaches freed memory.
+ * Buckets, watchers and key listers pin their connection (ljw.h) and
+ * free only their own engine handle: a jw_kv keeps its jw_js, a watcher
+ * and a lister their jw_kv alive in the engine, so a context or a bucket
+ * may be closed or collected while something made through it is in use.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -22,36 +20,16 @@
 #define LJW_KV_LISTER  "jetwire.KeyLister"
 
 typedef struct ljw_kv {
-    jw_kv *kv;     /* NULL once closed */
-    jw_kv *held;   /* closed, but still borrowed by watchers */
-    int users;     /* live watchers borrowing it */
-    ljw_js *owner; /* retained while the engine's bucket handle exists */
+    jw_kv *kv; /* NULL once closed */
 } ljw_kv;
 
 typedef struct ljw_watcher {
     jw_kv_watcher *w; /* NULL once stopped */
-    ljw_kv *owner;    /* retained while w exists */
 } ljw_watcher;
 
 typedef struct ljw_lister {
     jw_kv_lister *l; /* NULL once done or closed */
-    ljw_kv *owner;   /* retained while l exists */
 } ljw_lister;
-
-static void kv_retain(ljw_kv *k)
-{
-    k->users++;
-}
-
-static void kv_release(ljw_kv *k)
-{
-    if (--k->users == 0 && k->held) {
-        jw_kv *kv = k->held;
-        k->held = NULL;
-        jw_kv_free(kv);
-        ljw_js_release(k->owner);
-    }
-}
 
 static int bad_name(lua_State *L, const char *what)
 {
@@ -142,28 +120,21 @@ static int js_released(lua_State *L)
     return ljw_fail_msg(L, JW_EINVAL, "JetStream context was released");
 }
 
-/* Push a bucket handle pinning the context at js_idx. */
+/* Push a bucket handle pinning the connection of the context at js_idx. */
 static ljw_kv *new_kv(lua_State *L, int js_idx)
 {
     js_idx = lua_absindex(L, js_idx);
     ljw_kv *k = lua_newuserdatauv(L, sizeof(*k), 1);
-    k->kv = k->held = NULL;
-    k->users = 0;
-    k->owner = NULL;
+    k->kv = NULL;
     luaL_setmetatable(L, LJW_KV);
-    lua_pushvalue(L, js_idx);
-    lua_setiuservalue(L, -2, 1);
+    ljw_pin_conn(L, js_idx);
     return k;
 }
 
 /* The bucket handle on the stack's top, or nil, err. */
-static int kv_result(lua_State *L, ljw_js *j, ljw_kv *k, jw_status st)
+static int kv_result(lua_State *L, jw_status st)
 {
-    if (st != JW_OK)
-        return ljw_fail(L, st);
-    k->owner = j;
-    ljw_js_retain(j);
-    return 1;
+    return st == JW_OK ? 1 : ljw_fail(L, st);
 }
 
 typedef jw_status (*kv_cfg_fn)(jw_js *, const char *, jw_kv **);
@@ -177,7 +148,7 @@ static int bucket_config_call(lua_State *L, kv_cfg_fn fn)
     if (!j->js)
         return js_released(L);
     ljw_kv *k = new_kv(L, 1);
-    return kv_result(L, j, k, fn(j->js, cfg, &k->kv));
+    return kv_result(L, fn(j->js, cfg, &k->kv));
 }
 
 /* js:create_key_value(cfg) -> a bucket; fails when it exists otherwise */
@@ -207,7 +178,7 @@ static int l_key_value(lua_State *L)
     if (!j->js)
         return js_released(L);
     ljw_kv *k = new_kv(L, 1);
-    return kv_result(L, j, k, jw_js_kv(j->js, bucket, &k->kv));
+    return kv_result(L, jw_js_kv(j->js, bucket, &k->kv));
 }
 
 static int l_delete_key_value(lua_State *L)
@@ -252,12 +223,9 @@ static int kv_closed(lua_State *L)
 static int l_kv_gc(lua_State *L)
 {
     ljw_kv *k = check_kv(L, 1);
-    if (k->kv) {
-        k->held = k->kv;
-        k->kv = NULL;
-        k->users++;
-        kv_release(k);
-    }
+    jw_kv *kv = k->kv;
+    k->kv = NULL;
+    jw_kv_free(kv);
     return 0;
 }
 
@@ -442,12 +410,9 @@ static int raise_status(lua_State *L, jw_status st)
 static int l_lister_gc(lua_State *L)
 {
     ljw_lister *ls = luaL_checkudata(L, 1, LJW_KV_LISTER);
-    if (ls->l) {
-        jw_kv_lister *l = ls->l;
-        ls->l = NULL;
-        jw_kv_lister_free(l);
-        kv_release(ls->owner);
-    }
+    jw_kv_lister *l = ls->l;
+    ls->l = NULL;
+    jw_kv_lister_free(l);
     return 0;
 }
 
@@ -496,15 +461,11 @@ static int l_kv_list_keys(lua_State *L)
     lua_pushcfunction(L, lister_step);
     ljw_lister *ls = lua_newuserdatauv(L, sizeof(*ls), 1);
     ls->l = NULL;
-    ls->owner = NULL;
     luaL_setmetatable(L, LJW_KV_LISTER);
-    lua_pushvalue(L, 1);
-    lua_setiuservalue(L, -2, 1);
+    ljw_pin_conn(L, 1);
     jw_status st = jw_kv_list_keys(k->kv, filter, &ls->l);
     if (st != JW_OK)
         return raise_status(L, st);
-    ls->owner = k;
-    kv_retain(k);
     lua_pushnil(L);       /* the control variable's start */
     lua_pushvalue(L, -2); /* the closing value: the lister */
     return 4;             /* step, lister (the state), nil, lister */
@@ -568,15 +529,11 @@ static int watch_call(lua_State *L, const char *keys, size_t len,
         return kv_closed(L);
     ljw_watcher *w = lua_newuserdatauv(L, sizeof(*w), 1);
     w->w = NULL;
-    w->owner = NULL;
     luaL_setmetatable(L, LJW_KV_WATCHER);
-    lua_pushvalue(L, 1);
-    lua_setiuservalue(L, -2, 1);
+    ljw_pin_conn(L, 1);
     jw_status st = jw_kv_watch(k->kv, keys, *opts, &w->w);
     if (st != JW_OK)
         return ljw_fail(L, st);
-    w->owner = k;
-    kv_retain(k);
     return 1;
 }
 
@@ -609,12 +566,9 @@ static ljw_watcher *check_watcher(lua_State *L, int arg)
 static int l_watcher_gc(lua_State *L)
 {
     ljw_watcher *w = check_watcher(L, 1);
-    if (w->w) {
-        jw_kv_watcher *watcher = w->w;
-        w->w = NULL;
-        jw_kv_watcher_free(watcher);
-        kv_release(w->owner);
-    }
+    jw_kv_watcher *watcher = w->w;
+    w->w = NULL;
+    jw_kv_watcher_free(watcher);
     return 0;
 }
 

@@ -6,17 +6,19 @@
  *  - Every handle is a full userdata holding a pointer to the engine's
  *    object, NULL once released. Its finalizer (__gc and __close, and the
  *    explicit close method) is idempotent.
- *  - A userdata's first user value pins what it needs: a subscription and
- *    a message pin their connection userdata, so the connection is never
- *    collected while they can still reach it. (The engine itself keeps the
- *    memory of a freed connection alive for them; the pin keeps the Lua
- *    object, its state table, reachable.)
- *  - An engine handle that borrows another (a consumer, an ordered
- *    consumer or a KV bucket its jw_js, a continuous consumption its
- *    consumer, a KV watcher its bucket) retains the Lua handle that owns
- *    it; closing that owner only frees the engine object after the last
- *    borrower is released (ljw_js_retain/ljw_js_release,
- *    ljw_consumer_retain/ljw_consumer_release, kv.c).
+ *  - A userdata's first user value pins its connection userdata: a
+ *    subscription's, a message's and that of every handle made through
+ *    the connection (a JetStream context, a consumer, a consumption, an
+ *    ordered consumer, a bucket, a watcher, a key lister). Collecting the
+ *    connection's userdata closes the connection, so the pin keeps it open
+ *    while anything made through it can still be used; the messages they
+ *    hand out pin it in turn (a reply reaches the connection through it).
+ *    The engine itself keeps the memory of a freed connection alive for
+ *    them.
+ *  - Each finalizer frees its own engine handle and nothing else: the
+ *    engine counts references, and a handle keeps the one it was made
+ *    through alive (include/jetwire.h), so Lua closes and collects them in
+ *    any order.
  *  - Anything C allocates before a call that may raise (luaL_error, or a
  *    Lua allocation failing) sits in a "box" userdata whose __gc frees it,
  *    so a longjmp never leaks.
@@ -147,16 +149,12 @@ void ljw_sub_track(lua_State *L, int conn_idx, int sub_idx);
 #define LJW_JS "jetwire.JetStream"
 
 typedef struct ljw_js {
-    jw_js *js;   /* NULL once released */
-    jw_js *held; /* released, but still borrowed by handles made from it */
-    int users;   /* live engine handles (consumers, buckets) borrowing it */
+    jw_js *js; /* NULL once released */
 } ljw_js;
 
-/* A handle made through the context borrows its jw_js: retain once the
- * handle exists, release after the handle was freed. A context closed
- * while borrowed is freed by the last release. */
-void ljw_js_retain(ljw_js *j);
-void ljw_js_release(ljw_js *j);
+/* Pin the connection of the handle at from_idx (its first user value) as
+ * the first user value of the userdata on the top of the stack. */
+void ljw_pin_conn(lua_State *L, int from_idx);
 /* Every context the binding makes has the duration_unit "s": the JSON
  * documents of the engine (configurations, infos, KV status) carry
  * durations in seconds, as Lua does, and the binding converts nothing. */
@@ -192,19 +190,12 @@ int ljw_msg_term(lua_State *L);
 int ljw_msg_in_progress(lua_State *L);
 int ljw_msg_metadata(lua_State *L);
 
-/* Consumers (js.c). A continuous consumption borrows its jw_consumer
- * the way a consumer borrows its context: retained while it lives. */
+/* Consumers (js.c). */
 #define LJW_CONSUMER "jetwire.Consumer"
 
 typedef struct ljw_consumer {
     jw_consumer *cons; /* NULL once released */
-    jw_consumer *held; /* released, but still borrowed by consumptions */
-    int users;         /* live consumptions borrowing it */
-    ljw_js *owner;     /* retained while the engine's consumer exists */
 } ljw_consumer;
-
-void ljw_consumer_retain(ljw_consumer *c);
-void ljw_consumer_release(ljw_consumer *c);
 
 /* Continuous consumption (cons:messages) and ordered consumers
  * (js:ordered_consumer), consume.c. After ljw_js_register. */

@@ -2,7 +2,8 @@
 -- the tutorial's ORDERS flow, durable resume on a new connection, acks
 -- (nak, term, in_progress, double ack), publish options, fetch timeouts,
 -- continuous consumption (cons:messages), ordered consumers, bad
--- arguments and garbage collection of the handles in every state, and
+-- arguments and garbage collection of the handles in every state (a
+-- consumer fetching after its context was closed or collected), and
 -- configurations as the engine takes them: durations in seconds (checked
 -- on the wire), fields of newer servers NOT_SUPPORTED, round trips; and
 -- the engine's table of call options walked through the calls that take
@@ -430,6 +431,42 @@ test("continuous consumption outlives the consumer handle", function()
     assert(err, "closed connection: an error")
     for _ in cm3:messages(0.1) do end
     assert(cm3:close())
+end)
+
+test("a consumer fetches after its context was closed or collected",
+     function()
+    local nc = connect()
+    local js = assert(nc:jetstream())
+    fresh_stream(js, "ORPHAN")
+    for i = 1, 4 do assert(js:publish("orphan.x", tostring(i))) end
+    local a = assert(js:create_or_update_consumer("ORPHAN",
+                                                  { durable = "a" }))
+    assert(js:close())
+    fails("INVALID_ARG", js.stream_info, js, "ORPHAN")
+    eq(assert(a:fetch(1, 2))[1].data, "1", "after its context closed")
+    eq(assert(a:info()).name, "a", "info after its context closed")
+    -- Collected: nothing but the engine keeps the context now.
+    local weak = setmetatable({}, { __mode = "v" })
+    local b
+    do
+        local js2 = assert(nc:jetstream())
+        b = assert(js2:create_or_update_consumer("ORPHAN", { durable = "b" }))
+        weak.js = js2
+    end
+    collectgarbage()
+    collectgarbage()
+    eq(weak.js, nil, "the context was collected")
+    local msgs = assert(b:fetch(4, 2))
+    eq(#msgs, 4, "after its context was collected")
+    eq(msgs[4].data, "4", "in order")
+    eq(tostring(b), "jetwire.Consumer (b on ORPHAN)", "tostring")
+    -- Its connection closed: errors, also for the consumer made through
+    -- the closed context.
+    nc:close()
+    fails("CONNECTION_CLOSED", a.fetch, a, 1, 0.1)
+    fails("CONNECTION_CLOSED", b.info, b)
+    local nc2 <close> = connect()
+    assert(assert(nc2:jetstream()):delete_stream("ORPHAN"))
 end)
 
 test("ordered consumer: stream order, recreated after deletion", function()

@@ -4,7 +4,9 @@
 -- limits, TTL expiry, purge, missing keys, the end-of-initial-values
 -- marker, watch options, 10,000 keys, configurations refused (by the
 -- engine), ttl in seconds and the fields of newer servers, and handles
--- closed in every order.
+-- closed in every order: the connection, context, consumer, consumption,
+-- ordered consumer, bucket, watcher and key lister closed or collected
+-- parents first in all 120 such orders, the rest used after each step.
 --
 --   lua5.4 tests/lua/test_kv.lua nats://127.0.0.1:4222
 --
@@ -403,7 +405,7 @@ test("handles closed in any order, never a crash", function()
     assert(kv:put("k", "v"))
     local w = assert(kv:watch("k"))
     -- Closing the context and the bucket first: the watcher still works
-    -- (they are freed after it), the closed handles report errors.
+    -- (the engine keeps them for it), the closed handles report errors.
     assert(js:close())
     assert(kv:close())
     assert(kv:close(), "close twice")
@@ -445,6 +447,188 @@ test("handles closed in any order, never a crash", function()
         local w4 <close> = assert(kv4:watch_all())
     end
     assert(js3:delete_key_value("lua-kv-gc"))
+end)
+
+-- Every handle made through a connection, with the one it was made
+-- through (nil: the connection itself).
+local PARENT = { js = "nc", cons = "js", cm = "cons", oc = "js",
+                 kv = "js", w = "kv", ls = "kv" }
+local HANDLES = { "nc", "js", "cons", "cm", "oc", "kv", "w", "ls" }
+
+-- Every order of HANDLES that takes a parent before its children (120).
+local function parent_first_orders()
+    local orders, order, gone = {}, {}, {}
+    local function walk()
+        if #order == #HANDLES then
+            orders[#orders + 1] = table.move(order, 1, #order, 1, {})
+            return
+        end
+        for _, name in ipairs(HANDLES) do
+            if not gone[name] and (not PARENT[name] or gone[PARENT[name]]) then
+                gone[name], order[#order + 1] = true, name
+                walk()
+                gone[name], order[#order] = nil, nil
+            end
+        end
+    end
+    walk()
+    return orders
+end
+
+-- One of each handle: a consumption of an ephemeral consumer and an
+-- ordered consumer on the stream LIFE, a bucket, a watcher of it and a
+-- key lister (its step function in t.step).
+local function make_handles()
+    local t = { nc = connect() }
+    t.js = assert(t.nc:jetstream())
+    t.cons = assert(t.js:create_consumer("LIFE", { ack_policy = "explicit",
+        ack_wait = 60, inactive_threshold = 5 }))
+    t.cm = assert(t.cons:messages { batch = 2, expires = 5 })
+    t.oc = assert(t.js:ordered_consumer("LIFE"))
+    t.kv = assert(t.js:key_value("lua-kv-life"))
+    t.w = assert(t.kv:watch_all())
+    t.step, t.ls = t.kv:list_keys()
+    return t
+end
+
+-- A call that needs the handle and everything it was made through: a
+-- value, or nil and an error code.
+local USE = {
+    nc = function(t) return t.nc:rtt() end,
+    js = function(t) return t.js:account_info() end,
+    cons = function(t)
+        local msgs, err = t.cons:fetch(1, 2)
+        if msgs and #msgs ~= 1 then return nil, { code = "NO_MESSAGE" } end
+        return msgs, err
+    end,
+    cm = function(t) return t.cm:next(2) end,
+    oc = function(t) return t.oc:next(2) end,
+    kv = function(t) return t.kv:get("k01") end,
+    w = function(t) return t.w:next(2) end, -- entries: 20 keys, no marker
+    ls = function(t)
+        local ok, key = pcall(t.step, t.ls)
+        if not ok then return nil, { code = key:match("(%u[%u_]+):") } end
+        if key == nil then return nil, { code = "DONE" } end
+        return key
+    end,
+}
+
+-- What a closed handle reports.
+local CLOSED = {
+    nc = { "CONNECTION_CLOSED" },
+    js = { "INVALID_ARG", "JetStream context was released" },
+    cons = { "INVALID_ARG", "consumer was released" },
+    cm = { "INVALID_SUBSCRIPTION", "consumption was stopped" },
+    oc = { "INVALID_SUBSCRIPTION", "ordered consumer was closed" },
+    kv = { "INVALID_ARG", "bucket handle was closed" },
+    w = { "INVALID_ARG", "watcher was stopped" },
+    ls = { "DONE" }, -- a closed lister ends the loop
+}
+
+-- Readers may still hand out what arrived before their connection closed.
+local READERS = { cm = true, oc = true, w = true, ls = true }
+
+-- Use every handle not dropped: a closed one reports so, an open one
+-- works while its connection is open, whatever was closed before it.
+local function use_all(t, state, where)
+    for _, name in ipairs(HANDLES) do
+        if state[name] ~= "dropped" then
+            local v, err = USE[name](t)
+            local code = v == nil and err.code or "ok"
+            local what = where .. ": " .. name .. " gave " .. code ..
+                         (err and err.message and (" (" .. err.message ..
+                                                   ")") or "")
+            if state[name] == "closed" then
+                eq(code, CLOSED[name][1], what)
+                if CLOSED[name][2] then
+                    eq(err.message, CLOSED[name][2], what)
+                end
+            elseif state.nc == "closed" then
+                assert(code == "CONNECTION_CLOSED" or
+                       (READERS[name] and code == "ok"), what)
+            else
+                eq(code, "ok", what)
+            end
+        end
+    end
+end
+
+local function close_handle(t, name)
+    if name == "ls" then -- closed by the generic for, or by hand
+        getmetatable(t.ls).__close(t.ls)
+    else
+        eq(t[name]:close(), true, "close " .. name)
+    end
+end
+
+-- How the handles go in each pass: "close" calls close, "drop" forgets
+-- the handle and collects it, "last" closes the connection after all the
+-- others, "mixed" closes and drops by turns.
+test("parents closed or collected before their children, every order",
+     function()
+    local setup <close> = connect()
+    local sjs = assert(setup:jetstream())
+    sjs:delete_stream("LIFE")
+    assert(sjs:create_stream { name = "LIFE", subjects = { "life.>" } })
+    for i = 1, 100 do assert(sjs:publish("life.x", tostring(i))) end
+    local kv = fresh_bucket(sjs, "lua-kv-life")
+    for i = 1, 20 do assert(kv:put(string.format("k%02d", i), "v")) end
+    kv = nil
+    local orders = parent_first_orders()
+    eq(#orders, 120, "orders taking parents first")
+    local passes = 0
+    for _, mode in ipairs { "close", "last", "drop", "mixed" } do
+        for i, order in ipairs(orders) do
+            local where = mode .. " " .. table.concat(order, ",")
+            local t = make_handles()
+            local state = {}
+            local weak = setmetatable({}, { __mode = "v" })
+            for _, name in ipairs(HANDLES) do weak[name] = t[name] end
+            use_all(t, state, where .. ", all open")
+            for pos, name in ipairs(order) do
+                local how = mode == "last" and "close" or mode
+                if mode == "mixed" then
+                    how = (pos + i) % 2 == 0 and "close" or "drop"
+                end
+                if mode == "last" and name == "nc" then
+                    -- closed at the end
+                elseif how == "close" then
+                    close_handle(t, name)
+                    state[name] = "closed"
+                else
+                    t[name] = nil
+                    if name == "ls" then t.step = nil end
+                    state[name] = "dropped"
+                    collectgarbage()
+                    collectgarbage()
+                    -- Collected at once, but for the connection: what was
+                    -- made through it keeps it (and it open) while alive.
+                    if name == "nc" then
+                        assert(weak.nc, where .. ": connection pinned")
+                    else
+                        eq(weak[name], nil, where .. ": " .. name ..
+                                            " collected")
+                    end
+                end
+                use_all(t, state, where .. ", after " .. name)
+            end
+            if mode == "last" then
+                close_handle(t, "nc")
+                state.nc = "closed"
+                use_all(t, state, where .. ", connection closed last")
+            end
+            t = nil
+            collectgarbage()
+            collectgarbage()
+            for _, name in ipairs(HANDLES) do
+                eq(weak[name], nil, where .. ": " .. name .. " collected")
+            end
+            passes = passes + 1
+        end
+    end
+    eq(passes, 480, "passes")
+    assert(sjs:delete_key_value("lua-kv-life"))
+    assert(sjs:delete_stream("LIFE"))
 end)
 
 local server_version = h.server_version
