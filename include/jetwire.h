@@ -704,6 +704,16 @@ JW_EXTERN void jw_js_free(jw_js *js);
 JW_EXTERN jw_status jw_js_config_fields(const char *kind,
                                         char **fields_json);
 
+/* The JetStream API level of the account's servers (ADR-44: 0 before
+ * nats-server 2.11, 1 for 2.11, 2 for 2.12, 4 for 2.14, 5 for 2.15), asked
+ * of them now ($JS.API.INFO). The engine learns it by itself, once per
+ * context, the first time a feature of 2.11 or newer is used: a feature
+ * the level says they lack is JW_ENOT_SUPPORTED even when the connected
+ * server is newer (a leaf node, a domain), and API requests that use one
+ * carry Nats-Required-Api-Level, so that a server below it refuses them
+ * rather than dropping the fields it does not know. */
+JW_EXTERN jw_status jw_js_api_level(jw_js *js, int *level);
+
 /* Account information ($JS.API.INFO) as JSON text. */
 JW_EXTERN jw_status jw_js_account_info(jw_js *js, char **json);
 

@@ -156,6 +156,19 @@ static int l_account_info(lua_State *L)
     return ljw_push_result(L, text);
 }
 
+/* js:api_level(): the JetStream API level of the answering servers. */
+static int l_api_level(lua_State *L)
+{
+    ljw_js *j = check_js(L, 1);
+    LIVE_JS(L, j, js);
+    int level = 0;
+    jw_status st = jw_js_api_level(js, &level);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    lua_pushinteger(L, level);
+    return 1;
+}
+
 typedef jw_status (*stream_cfg_fn)(jw_js *, const char *, char **);
 
 static int stream_config_call(lua_State *L, stream_cfg_fn fn)
@@ -819,6 +832,7 @@ int ljw_msg_metadata(lua_State *L)
 
 static const luaL_Reg js_methods[] = {
     {"account_info", l_account_info},
+    {"api_level", l_api_level},
     {"create_stream", l_create_stream},
     {"update_stream", l_update_stream},
     {"create_or_update_stream", l_create_or_update_stream},

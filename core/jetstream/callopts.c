@@ -327,7 +327,7 @@ jw_status jw_call_opts_fields(const char *call, char **fields_json)
 
 /* ---- the engine's side ---- */
 
-jw_status jw__call_opts_use(const jw_call_opts *o, int call, const jw_js *js)
+jw_status jw__call_opts_use(const jw_call_opts *o, int call, jw_js *js)
 {
     if (!o)
         return JW_OK;
@@ -336,16 +336,14 @@ jw_status jw__call_opts_use(const jw_call_opts *o, int call, const jw_js *js)
                         calls[o->call].name, calls[call].name);
     for (size_t i = 0; i < o->count; i++) {
         const opt_def *d = &calls[call].defs[i];
-        if (!o->slots[i].set || !d->since || !js->version ||
-            js->version >= d->since)
+        if (!o->slots[i].set || !d->since)
             continue;
-        char need[32], have[32];
-        jw__js_version_text(d->since, need, sizeof need);
-        jw__js_version_text(js->version, have, sizeof have);
-        return jw__fail(JW_ENOT_SUPPORTED,
-                        "%s option '%s' needs nats-server %s or newer "
-                        "(connected server: %s)",
-                        calls[call].name, d->name, need, have);
+        char what[96];
+        snprintf(what, sizeof what, "%s option '%s'", calls[call].name,
+                 d->name);
+        jw_status st = jw__js_require(js, d->since, what);
+        if (st)
+            return st;
     }
     return JW_OK;
 }

@@ -74,6 +74,7 @@ jw_status jw_js_new(jw_conn *conn, jw_js **out)
     char version[32] = "";
     jw_conn_server_version(conn, version, sizeof version);
     js->version = jw__js_version_parse(version);
+    atomic_init(&js->api_level, -1);
     pthread_mutex_init(&js->mu, NULL);
     jw__cond_init(&js->cond);
     *out = js;
@@ -182,6 +183,29 @@ void jw__js_release(jw_js *js)
 jw_status jw__js_api(jw_js *js, const char *suffix, const char *body,
                      json_t **reply)
 {
+    return jw__js_api_at(js, suffix, body, 0, reply);
+}
+
+/* A request carrying Nats-Required-Api-Level: level. */
+static jw_status request_at(jw_js *js, const char *subject, const char *body,
+                            int level, jw_msg **reply)
+{
+    char text[16];
+    snprintf(text, sizeof text, "%d", level);
+    jw_msg *m = NULL;
+    jw_status st = jw_msg_new(subject, NULL, body, body ? strlen(body) : 0,
+                              &m);
+    if (st == JW_OK)
+        st = jw_msg_header_set(m, "Nats-Required-Api-Level", text);
+    if (st == JW_OK)
+        st = jw_conn_request_msg(js->conn, m, js->timeout_ms, reply);
+    jw_msg_free(m);
+    return st;
+}
+
+jw_status jw__js_api_at(jw_js *js, const char *suffix, const char *body,
+                        int level, json_t **reply)
+{
     *reply = NULL;
     last_err_code = 0;
     char subject[512];
@@ -189,9 +213,11 @@ jw_status jw__js_api(jw_js *js, const char *suffix, const char *body,
     if (n < 0 || (size_t)n >= sizeof subject)
         return jw__fail(JW_EINVAL, "JetStream API subject is too long");
     jw_msg *msg = NULL;
-    jw_status st = jw_conn_request(js->conn, subject, body,
-                                   body ? strlen(body) : 0, js->timeout_ms,
-                                   &msg);
+    jw_status st =
+        level > 0 ? request_at(js, subject, body, level, &msg)
+                  : jw_conn_request(js->conn, subject, body,
+                                    body ? strlen(body) : 0, js->timeout_ms,
+                                    &msg);
     if (st == JW_ENO_RESPONDERS)
         return jw__fail(st,
                         "no responders on '%s': JetStream is not enabled on "
@@ -218,6 +244,43 @@ jw_status jw__js_api(jw_js *js, const char *suffix, const char *body,
         return st;
     }
     *reply = doc;
+    return JW_OK;
+}
+
+/* The level in account information: 2.11 and newer say it, older
+ * servers have none (level 0). */
+static int level_in(const json_t *info)
+{
+    json_t *l = json_object_get(json_object_get(info, "api"), "level");
+    return json_is_integer(l) ? (int)json_integer_value(l) : 0;
+}
+
+int jw__js_api_level(jw_js *js)
+{
+    int level = atomic_load(&js->api_level);
+    if (level != -1)
+        return level < 0 ? -1 : level;
+    json_t *doc = NULL;
+    /* A failed request leaves it unknown (-2), not asked again. */
+    level = jw__js_api(js, "INFO", NULL, &doc) == JW_OK ? level_in(doc) : -2;
+    json_decref(doc);
+    atomic_store(&js->api_level, level);
+    return level < 0 ? -1 : level;
+}
+
+jw_status jw_js_api_level(jw_js *js, int *level)
+{
+    if (level)
+        *level = 0;
+    if (!js || !level)
+        return jw__fail(JW_EINVAL, "js and level must not be NULL");
+    json_t *doc = NULL;
+    jw_status st = jw__js_api(js, "INFO", NULL, &doc);
+    if (st)
+        return st;
+    *level = level_in(doc);
+    json_decref(doc);
+    atomic_store(&js->api_level, *level);
     return JW_OK;
 }
 
@@ -329,7 +392,7 @@ jw_status jw_js_pub_ack_parse(const jw_msg *reply, jw_js_pub_ack **ack)
 
 /* The headers to publish: the message's own, then the options'. On
  * success *block is NULL (no headers) or a finished block (free it). */
-static jw_status pub_headers(const jw_js *js, const jw_msg *msg,
+static jw_status pub_headers(jw_js *js, const jw_msg *msg,
                              const jw_call_opts *o, char **block,
                              size_t *block_len)
 {

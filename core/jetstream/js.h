@@ -23,6 +23,10 @@ struct jw_js {
     int64_t timeout_ms;
     int64_t max_pending;
     int version; /* the server's, as major*10000 + minor*100 + patch */
+    /* The JetStream API level of the account's servers ($JS.API.INFO,
+     * ADR-44), learned on first need: -1 not yet asked, -2 unknown (the
+     * request failed), else the level. */
+    atomic_int api_level;
     /* Durations in JSON documents across the ABI: ns per unit (1e6: ms,
      * the C default; 1e9: seconds, the bindings'). */
     int64_t unit_ns;
@@ -66,9 +70,23 @@ jw_status jw__js_error(const json_t *error, const char *what);
 
 /* Send an API request: subject "<prefix>.<suffix>", body (NULL: empty) and
  * parse the JSON reply. On JW_OK *reply is the parsed object (caller
- * decrefs); a reply with an "error" member becomes its status. */
+ * decrefs); a reply with an "error" member becomes its status.
+ * jw__js_api_at also sends Nats-Required-Api-Level: level (when > 0), so
+ * that a server below it refuses instead of dropping what it does not
+ * know (ADR-44). */
 jw_status jw__js_api(jw_js *js, const char *suffix, const char *body,
                      json_t **reply);
+jw_status jw__js_api_at(jw_js *js, const char *suffix, const char *body,
+                        int level, json_t **reply);
+
+/* API levels (ADR-44): the level a server version brings (0 before
+ * 2.11), and the level of the account's JetStream servers, asked once
+ * per context ($JS.API.INFO; -1 when it cannot be learned). */
+int jw__js_level_of_version(int version);
+int jw__js_api_level(jw_js *js);
+/* The API level a wire-form configuration needs: the highest of its
+ * fields' (0: any JetStream server). */
+int jw__js_config_level(int kind, const json_t *config);
 
 /* Configurations (jsconf.c): stream, consumer, KV bucket. */
 enum { JW__JS_STREAM = 1, JW__JS_CONSUMER = 2, JW__JS_KV = 3 };
@@ -76,7 +94,7 @@ enum { JW__JS_STREAM = 1, JW__JS_CONSUMER = 2, JW__JS_KV = 3 };
  * version) and convert their durations from js's unit to ns; unknown
  * fields pass to servers that refuse them themselves. *out is a new
  * object. */
-jw_status jw__js_config_to_wire(const jw_js *js, int kind, const char *json,
+jw_status jw__js_config_to_wire(jw_js *js, int kind, const char *json,
                                 json_t **out);
 /* Convert the durations of a server configuration from ns to js's unit,
  * in place. */
@@ -124,7 +142,7 @@ enum {
 enum { JW__GET_REVISION };
 /* JW_OK when o (may be NULL) was made for call and every option set on it
  * is known to js's server; JW_EINVAL / JW_ENOT_SUPPORTED otherwise. */
-jw_status jw__call_opts_use(const jw_call_opts *o, int call, const jw_js *js);
+jw_status jw__call_opts_use(const jw_call_opts *o, int call, jw_js *js);
 /* Whether the option at index was set (o may be NULL), and its value
  * (the default when not set; NULL for an unset string). */
 int jw__call_opts_has(const jw_call_opts *o, int index);
@@ -142,8 +160,11 @@ enum { JW__JS_CREATE = 1, JW__JS_UPDATE = 2 };
 jw_status jw__js_stream_put(jw_js *js, int mode, json_t *cfg, char **info);
 
 /* JW_ENOT_SUPPORTED (naming the version) when the connected server is
- * older than `needed` for `what`; JW_OK otherwise or when unknown. */
-jw_status jw__js_require(const jw_js *js, int needed, const char *what);
+ * older than `needed` for `what`, or when its version says yes but the
+ * account's JetStream servers answer at a lower API level than `needed`
+ * brings (a leaf node or domain on an older release); JW_OK otherwise or
+ * when unknown. */
+jw_status jw__js_require(jw_js *js, int needed, const char *what);
 
 /* JW_OK when the consumer exists, else the API's error. */
 jw_status jw__js_consumer_exists(jw_js *js, const char *stream,

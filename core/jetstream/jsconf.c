@@ -174,16 +174,47 @@ void jw__js_version_text(int version, char *buf, size_t size)
              version % 100);
 }
 
-jw_status jw__js_require(const jw_js *js, int needed, const char *what)
+/* The JetStream API level each release brought (ADR-44; nats-server's
+ * JSApiLevel), newest last. */
+static const struct {
+    int version, level;
+} api_levels[] = {
+    {V(2, 11, 0), 1},
+    {V(2, 12, 0), 2},
+    {V(2, 14, 0), 4},
+    {V(2, 15, 0), 5},
+};
+
+int jw__js_level_of_version(int version)
 {
-    if (!js->version || js->version >= needed)
-        return JW_OK;
+    int level = 0;
+    for (size_t i = 0; i < sizeof api_levels / sizeof *api_levels; i++)
+        if (version >= api_levels[i].version)
+            level = api_levels[i].level;
+    return level;
+}
+
+jw_status jw__js_require(jw_js *js, int needed, const char *what)
+{
     char need[32], have[32];
     jw__js_version_text(needed, need, sizeof need);
     jw__js_version_text(js->version, have, sizeof have);
-    return jw__fail(JW_ENOT_SUPPORTED,
-                    "%s needs nats-server %s or newer (connected server: %s)",
-                    what, need, have);
+    if (js->version && js->version < needed)
+        return jw__fail(JW_ENOT_SUPPORTED,
+                        "%s needs nats-server %s or newer (connected "
+                        "server: %s)",
+                        what, need, have);
+    /* The connected server may be newer than the JetStream servers behind
+     * it (a leaf node, a domain): their API level says what they know. */
+    int level = jw__js_level_of_version(needed);
+    int known = level ? jw__js_api_level(js) : -1;
+    if (known >= 0 && known < level)
+        return jw__fail(JW_ENOT_SUPPORTED,
+                        "%s needs nats-server %s or newer (JetStream API "
+                        "level %d; the account's JetStream servers answer "
+                        "at level %d, connected server: %s)",
+                        what, need, level, known, have);
+    return JW_OK;
 }
 
 static const char *type_name(enum field_type t)
@@ -266,7 +297,7 @@ static int type_ok(enum field_type t, const json_t *v)
 }
 
 typedef struct conv {
-    const jw_js *js;
+    jw_js *js;
     const char *what; /* "stream", "consumer", "bucket" */
     int open;
     char path[128]; /* the field's name, "consumer_limits.x" inside */
@@ -332,17 +363,14 @@ static jw_status to_wire(conv *cv, json_t *obj, const field *fields)
                                 "unknown %s configuration field '%s' (see "
                                 "docs/kv.md for the fields)",
                                 cv->what, cv->path);
-        } else if (f && server && f->since > server) {
-            char need[32], have[32];
-            jw__js_version_text(f->since, need, sizeof need);
-            jw__js_version_text(server, have, sizeof have);
-            st = jw__fail(JW_ENOT_SUPPORTED,
-                          "%s configuration field '%s' needs nats-server "
-                          "%s or newer (connected server: %s)",
-                          cv->what, cv->path, need, have);
-        } else if (f) {
-            st = field_to_wire(cv, obj, key, f);
+        } else if (f && f->since) {
+            char what[192];
+            snprintf(what, sizeof what, "%s configuration field '%s'",
+                     cv->what, cv->path);
+            st = jw__js_require(cv->js, f->since, what);
         }
+        if (st == JW_OK && f)
+            st = field_to_wire(cv, obj, key, f);
         if (st)
             return st;
         cv->path[base] = 0;
@@ -350,7 +378,7 @@ static jw_status to_wire(conv *cv, json_t *obj, const field *fields)
     return JW_OK;
 }
 
-jw_status jw__js_config_to_wire(const jw_js *js, int kind, const char *text,
+jw_status jw__js_config_to_wire(jw_js *js, int kind, const char *text,
                                 json_t **out)
 {
     *out = NULL;
@@ -406,6 +434,32 @@ static void from_wire(const jw_js *js, json_t *cfg, const field *fields)
 void jw__js_config_from_wire(const jw_js *js, int kind, json_t *cfg)
 {
     from_wire(js, cfg, kinds[kind].fields);
+}
+
+static int level_of(const field *fields, const json_t *cfg)
+{
+    int level = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)cfg, key, v)
+    {
+        const field *f = find(fields, key);
+        if (!f || json_is_null(v) || json_is_false(v) ||
+            (json_is_integer(v) && json_integer_value(v) == 0))
+            continue; /* not used: any server takes it */
+        int l = jw__js_level_of_version(f->since);
+        if (f->members && json_is_object(v)) {
+            int inner = level_of(f->members, v);
+            l = inner > l ? inner : l;
+        }
+        level = l > level ? l : level;
+    }
+    return level;
+}
+
+int jw__js_config_level(int kind, const json_t *cfg)
+{
+    return json_is_object(cfg) ? level_of(kinds[kind].fields, cfg) : 0;
 }
 
 json_t *jw__js_duration_out(const jw_js *js, const json_t *ns)

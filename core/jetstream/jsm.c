@@ -19,9 +19,10 @@ static jw_status check_js(jw_js *js, char **out)
     return JW_OK;
 }
 
-/* Request with a JSON body (NULL: empty) and dump the info reply. */
+/* Request with a JSON body (NULL: empty) and dump the info reply; level
+ * > 0 is the API level the request needs (jw__js_api_at). */
 static jw_status api_info(jw_js *js, int kind, const char *suffix,
-                          json_t *body, char **out)
+                          json_t *body, int level, char **out)
 {
     char *text = NULL;
     if (body) {
@@ -30,7 +31,7 @@ static jw_status api_info(jw_js *js, int kind, const char *suffix,
             return jw__fail(JW_ENO_MEMORY, "out of memory");
     }
     json_t *reply;
-    jw_status st = jw__js_api(js, suffix, text, &reply);
+    jw_status st = jw__js_api_at(js, suffix, text, level, &reply);
     free(text);
     if (st)
         return st;
@@ -78,7 +79,8 @@ static jw_status stream_put_once(jw_js *js, int mode, json_t *cfg,
         snprintf(suffix, sizeof suffix, "STREAM.%s.%s",
                  mode == CREATE ? "CREATE" : "UPDATE", name);
     if (st == JW_OK)
-        st = api_info(js, JW__JS_STREAM, suffix, cfg, info);
+        st = api_info(js, JW__JS_STREAM, suffix, cfg,
+                      jw__js_config_level(JW__JS_STREAM, cfg), info);
     return st;
 }
 
@@ -142,7 +144,7 @@ jw_status jw_js_stream_info(jw_js *js, const char *stream, char **info)
         st = jw__fail(JW_EINVAL, "info_json is NULL");
     if (st == JW_OK)
         st = stream_suffix("STREAM.INFO", stream, suffix, sizeof suffix);
-    return st ? st : api_info(js, JW__JS_STREAM, suffix, NULL, info);
+    return st ? st : api_info(js, JW__JS_STREAM, suffix, NULL, 0, info);
 }
 
 jw_status jw_js_stream_delete(jw_js *js, const char *stream)
@@ -629,7 +631,8 @@ static jw_status consumer_put(jw_js *js, int mode, const char *stream,
                                  cfg);
         char *text = json_dumps(body, JSON_COMPACT);
         json_decref(body);
-        st = jw__js_api(js, suffix, text, &reply);
+        st = jw__js_api_at(js, suffix, text,
+                           jw__js_config_level(JW__JS_CONSUMER, cfg), &reply);
         free(text);
     }
     json_decref(cfg);
@@ -683,7 +686,7 @@ jw_status jw_js_consumer_info(jw_js *js, const char *stream, const char *name,
     if (st == JW_OK)
         st = consumer_suffix("CONSUMER.INFO", stream, name, suffix,
                              sizeof suffix);
-    return st ? st : api_info(js, JW__JS_CONSUMER, suffix, NULL, info);
+    return st ? st : api_info(js, JW__JS_CONSUMER, suffix, NULL, 0, info);
 }
 
 jw_status jw_consumer_info(jw_consumer *c, char **info)

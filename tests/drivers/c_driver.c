@@ -2189,16 +2189,20 @@ static jw_status op_jetstream(json_t *req, json_t *res)
 {
     struct handle *h;
     int64_t ms;
+    const char *domain = NULL;
     jw_status st = arg_conn(req, &h);
     if (st == JW_OK)
         st = arg_positive_timeout(req, 5, &ms);
+    if (st == JW_OK)
+        st = arg_str(req, "domain", 0, &domain);
     if (st != JW_OK)
         return st;
     int conn_id = (int)(h - g_handles);
     jw_js *js = NULL;
     TRY(jw_js_new(h->conn, &js));
     if ((st = jw_js_set_int(js, "timeout", ms)) != JW_OK ||
-        (st = jw_js_set_str(js, "duration_unit", "s")) != JW_OK) {
+        (st = jw_js_set_str(js, "duration_unit", "s")) != JW_OK ||
+        (domain && (st = jw_js_set_str(js, "domain", domain)) != JW_OK)) {
         lib_fail(st);
         jw_js_free(js);
         return st;
@@ -2261,6 +2265,18 @@ static jw_status op_stream_delete(json_t *req, json_t *res)
     if (st != JW_OK)
         return st;
     TRY(jw_js_stream_delete(js, stream));
+    return JW_OK;
+}
+
+static jw_status op_js_api_level(json_t *req, json_t *res)
+{
+    struct handle *h;
+    jw_status st = arg_handle(req, "js", H_JS, &h);
+    if (st != JW_OK)
+        return st;
+    int level = 0;
+    TRY(jw_js_api_level(h->js, &level));
+    PUT(res, "level", json_integer(level));
     return JW_OK;
 }
 
@@ -3132,6 +3148,7 @@ static const struct {
     {"stream_update", op_stream_update},
     {"stream_info", op_stream_info},
     {"stream_delete", op_stream_delete},
+    {"js_api_level", op_js_api_level},
     {"stream_purge", op_stream_purge},
     {"stream_get_msg", op_stream_get_msg},
     {"js_publish", op_js_publish},

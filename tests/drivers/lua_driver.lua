@@ -982,7 +982,8 @@ end
 
 function ops.jetstream(req)
     local nc, h = get(req, "conn", "conn")
-    local js = check(nc:jetstream{ timeout = positive_timeout(req) })
+    local js = check(nc:jetstream{ timeout = positive_timeout(req),
+                                   domain = arg(req, "domain", "string") })
     return { js = made_by(h, js, "js") }
 end
 
@@ -998,6 +999,10 @@ function ops.stream_info(req)
     local js = get(req, "js", "js")
     return { info = check(js:stream_info(arg(req, "stream", "string", nil,
                                              true))) }
+end
+
+function ops.js_api_level(req)
+    return { level = check(get(req, "js", "js"):api_level()) }
 end
 
 function ops.stream_delete(req)

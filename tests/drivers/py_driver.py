@@ -267,7 +267,8 @@ def positive_timeout(req):
 
 def op_jetstream(req):
     h, conn = handle_arg(req, "conn", jetwire.Connection)
-    return {"js": made_by(h, conn.jetstream(positive_timeout(req)))}
+    return {"js": made_by(h, conn.jetstream(positive_timeout(req),
+                                            domain=arg(req, "domain", str)))}
 
 
 def op_stream_purge(req):
@@ -428,6 +429,7 @@ OPS.update({
         config=config_of(r))},
     "stream_info": lambda r: {"info": get(r, "js", JS).stream_info(
         arg(r, "stream", str, required=True))},
+    "js_api_level": lambda r: {"level": get(r, "js", JS).api_level()},
     "stream_delete": lambda r: get(r, "js", JS).delete_stream(
         arg(r, "stream", str, required=True)) or {},
     "stream_purge": op_stream_purge,
@@ -478,9 +480,7 @@ def op_kv_bucket(req):
 
 def op_kv_status(req):
     st = get(req, "kv", KV).status()
-    return {"status": {"bucket": st.bucket, "values": st.values,
-                       "history": st.history, "ttl": st.ttl,
-                       "storage": st.storage}}
+    return {"status": {name: getattr(st, name) for name in st.__slots__}}
 
 
 def kv_key(req):

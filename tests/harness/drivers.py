@@ -515,8 +515,10 @@ class Driver:
 
 
     # -- JetStream ---------------------------------------------------------
-    def jetstream(self, conn: int, timeout: float | None = None) -> int:
-        return self.call("jetstream", conn=conn, timeout=timeout)["js"]
+    def jetstream(self, conn: int, timeout: float | None = None,
+                  domain: str | None = None) -> int:
+        return self.call("jetstream", conn=conn, timeout=timeout,
+                         domain=domain)["js"]
 
     def stream_add(self, js: int, **config: Any) -> dict:
         """config: StreamConfig fields, durations in seconds."""
@@ -527,6 +529,9 @@ class Driver:
 
     def stream_info(self, js: int, stream: str) -> dict:
         return self.call("stream_info", js=js, stream=stream)["info"]
+
+    def js_api_level(self, js: int) -> int:
+        return self.call("js_api_level", js=js)["level"]
 
     def stream_delete(self, js: int, stream: str) -> None:
         self.call("stream_delete", js=js, stream=stream)

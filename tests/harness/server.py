@@ -83,8 +83,9 @@ class NatsServer:
 
     def __init__(self, workdir: Path, port: int | None = None,
                  extra_args: list[str] | tuple[str, ...] = (),
-                 jetstream: bool = True):
+                 jetstream: bool = True, binary: str | None = None):
         self.jetstream = jetstream
+        self.binary = binary  # None: nats_server_binary()
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.store_dir = self.workdir / "store"
@@ -98,7 +99,7 @@ class NatsServer:
     @property
     def version(self) -> str:
         """The server's version, "2.15.3" (its binary's --version)."""
-        return nats_server_version()
+        return nats_server_version(self.binary)
 
     @property
     def url(self) -> str:
@@ -128,7 +129,8 @@ class NatsServer:
     def _spawn_and_wait(self) -> None:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         js = ["-js", "-sd", str(self.store_dir)] if self.jetstream else []
-        argv = [nats_server_binary(), "-a", "127.0.0.1", "-p", str(self.port),
+        argv = [self.binary or nats_server_binary(), "-a", "127.0.0.1",
+                "-p", str(self.port),
                 *js, *self.extra_args]
         log = open(self.log_path, "ab")
         try:

@@ -372,6 +372,8 @@ TEST(null_handles)
         CHECK_STATUS(jw_js_set_int(NULL, "timeout", 1), JW_EINVAL);
         jw_js_free(NULL);
         CHECK_STATUS(jw_js_account_info(NULL, &json), JW_EINVAL);
+        int level = 0;
+        CHECK_STATUS(jw_js_api_level(NULL, &level), JW_EINVAL);
         CHECK_STATUS(jw_js_config_fields(NULL, &json), JW_EINVAL);
         /* The version in its two forms agrees with the header. */
         CHECK_EQ_INT(jw_version_number(), JW_VERSION_NUMBER);

@@ -660,6 +660,13 @@ TEST(js_stream_admin)
     CHECK_OK(jw_js_account_info(js, &info));
     CHECK(strstr(info, "\"streams\":0") != NULL);
     jw_free(info);
+    /* The API level (ADR-44): none before 2.11, a level from there on. */
+    int level = -1;
+    CHECK_OK(jw_js_api_level(js, &level));
+    if (jw_test_version_cmp(jw_test_server_version(), "2.11.0") < 0)
+        CHECK_EQ_INT(level, 0);
+    else
+        CHECK(level >= 1);
     jw_js_free(js);
     jw_conn_free(nc);
     jw_test_server_stop(srv);
@@ -898,6 +905,9 @@ TEST(js_no_jetstream)
     char *info = NULL;
     CHECK_STATUS(jw_js_account_info(js, &info), JW_ENO_RESPONDERS);
     CHECK(strstr(jw_last_error(), "JetStream") != NULL);
+    int level = -1;
+    CHECK_STATUS(jw_js_api_level(js, &level), JW_ENO_RESPONDERS);
+    CHECK_EQ_INT(level, 0);
     CHECK_STATUS(jw_js_stream_create(js, ORDERS_STREAM, NULL),
                  JW_ENO_RESPONDERS);
     CHECK_OK(jw_js_set_str(js, "domain", "elsewhere"));

@@ -86,6 +86,8 @@ static jw_js *ctx(int version, int64_t unit_ns)
     memset(&js, 0, sizeof js);
     js.version = version;
     js.unit_ns = unit_ns;
+    /* The API level the version brings, as if learned (no connection). */
+    atomic_init(&js.api_level, jw__js_level_of_version(version));
     return &js;
 }
 
@@ -366,5 +368,40 @@ TEST(js_require_version)
     CHECK(strstr(jw_last_error(), "2.9.10") != NULL);
     js.version = 0; /* unknown: let the server decide */
     CHECK_EQ_INT(jw__js_require(&js, 21000, "x"), JW_OK);
+    return 0;
+}
+
+/* The API level of a server version (ADR-44), and what a configuration
+ * needs: its newest field in use, the unused ones (false, 0) not
+ * counted. */
+TEST(js_api_levels)
+{
+    CHECK_EQ_INT(jw__js_level_of_version(20910), 0);
+    CHECK_EQ_INT(jw__js_level_of_version(21000), 0);
+    CHECK_EQ_INT(jw__js_level_of_version(21100), 1);
+    CHECK_EQ_INT(jw__js_level_of_version(21207), 2);
+    CHECK_EQ_INT(jw__js_level_of_version(21400), 4);
+    CHECK_EQ_INT(jw__js_level_of_version(21503), 5);
+    json_t *cfg = json_loads("{\"name\":\"S\",\"allow_msg_ttl\":false,"
+                             "\"subject_delete_marker_ttl\":0}",
+                             0, NULL);
+    CHECK_EQ_INT(jw__js_config_level(JW__JS_STREAM, cfg), 0);
+    json_object_set_new(cfg, "allow_msg_ttl", json_true());
+    CHECK_EQ_INT(jw__js_config_level(JW__JS_STREAM, cfg), 1);
+    json_object_set_new(cfg, "allow_batched", json_true());
+    CHECK_EQ_INT(jw__js_config_level(JW__JS_STREAM, cfg), 4);
+    json_decref(cfg);
+    /* A server whose version knows a field but whose JetStream API level
+     * does not (a leaf node before an older hub): refused. */
+    jw_js *js = ctx(21503, S);
+    atomic_store(&js->api_level, 0);
+    cfg = NULL;
+    CHECK_EQ_INT(jw__js_config_to_wire(js, JW__JS_STREAM,
+                                       "{\"name\":\"S\",\"allow_msg_ttl\":"
+                                       "true}",
+                                       &cfg),
+                 JW_ENOT_SUPPORTED);
+    CHECK(strstr(jw_last_error(), "API level 1") != NULL);
+    CHECK(cfg == NULL);
     return 0;
 }

@@ -375,6 +375,15 @@ class JetStream:
         info: Dict[str, Any] = self._json(lib.jw_js_account_info)
         return info
 
+    def api_level(self) -> int:
+        """The JetStream API level of the servers answering this context
+        (ADR-44: 0 before nats-server 2.11), asked of them now. Features of
+        a higher level raise NotSupportedError even when the connected
+        server is newer (a leaf node in front of an older hub)."""
+        p = ffi.new("int *")
+        _js_check(self._call(lib.jw_js_api_level, p))
+        return int(p[0])
+
     # -- streams ----------------------------------------------------------
 
     def _stream_call(self, fn: Callable[..., int], name: Any,

@@ -539,6 +539,11 @@ class JetStream:
         info: Dict[str, Any] = await self._run(self._js.account_info)
         return info
 
+    async def api_level(self) -> int:
+        """As JetStream.api_level."""
+        level: int = await self._run(self._js.api_level)
+        return level
+
     async def add_stream(self, name: Optional[str] = None,
                          **fields: Any) -> Dict[str, Any]:
         info: Dict[str, Any] = await self._run(self._js.add_stream, name,
