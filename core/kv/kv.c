@@ -482,12 +482,18 @@ static int64_t parse_time(const char *s)
     return ns;
 }
 
+/* What a stored message means for its key: a put, or a delete or purge
+ * by KV-Operation; a marker the server wrote when the key went by a limit
+ * (ADR-48, nats-server 2.11: Nats-Marker-Reason MaxAge or Purge) is a
+ * purge, one for a removal (Remove) a delete. */
 static jw_kv_op op_of(const jw_msg *m)
 {
     const char *op = NULL;
-    if (jw_msg_header_get(m, "KV-Operation", 0, &op) != JW_OK || !op)
-        return JW_KV_PUT;
-    return strcmp(op, "PURGE") == 0 ? JW_KV_PURGE : JW_KV_DEL;
+    if (jw_msg_header_get(m, "KV-Operation", 0, &op) == JW_OK && op)
+        return strcmp(op, "PURGE") == 0 ? JW_KV_PURGE : JW_KV_DEL;
+    if (jw_msg_header_get(m, "Nats-Marker-Reason", 0, &op) == JW_OK && op)
+        return strcmp(op, "Remove") == 0 ? JW_KV_DEL : JW_KV_PURGE;
+    return JW_KV_PUT;
 }
 
 static jw_status entry_new(const jw_kv *kv, const char *key, const jw_msg *m,

@@ -139,6 +139,43 @@ def test_kv_history_limit_and_ttl(driver, js):
     assert d.kv_keys(short) == []
 
 
+@pytest.mark.min_server("2.11.0")
+def test_kv_limit_markers(driver, js):
+    """ADR-48: a bucket with limit_marker_ttl gets a marker from the server
+    when a key ages out (Nats-Marker-Reason: MaxAge). The marker is a purge
+    to every read: get says KEY_DELETED, keys() leaves the key out,
+    history and watch show PURGE, and create succeeds over it."""
+    d = driver
+    kv = d.kv_bucket_create(js, bucket="marked", ttl=1, limit_marker_ttl=5,
+                            history=2)
+    assert d.kv_status(kv)["limit_marker_ttl"] == 5
+    w = d.kv_watch(kv, updates_only=True)
+    assert d.kv_watch_next(w) is None  # the end of (no) initial values
+    rev = d.kv_put(kv, "session", b"token")
+    put = d.kv_watch_next(w)
+    assert (put.key, put.operation, put.revision) == ("session", "PUT", rev)
+    # The server's marker when the value ages out, a second later.
+    marker = d.kv_watch_next(w, timeout=10.0)
+    assert (marker.key, marker.operation) == ("session", "PURGE")
+    assert marker.revision > rev and marker.value == b""
+    assert code_of(d.kv_get, kv, "session") == "KEY_DELETED"
+    assert d.kv_keys(kv) == []
+    assert [h.operation for h in d.kv_history(kv, "session")] == ["PURGE"]
+    again = d.kv_create(kv, "session", b"fresh")
+    assert d.kv_get(kv, "session").value == b"fresh"
+    assert again > marker.revision
+
+
+@pytest.mark.below_server("2.11.0")
+def test_kv_limit_markers_not_supported(driver, js, nats_server):
+    with pytest.raises(DriverError) as e:
+        driver.kv_bucket_create(js, bucket="marked", limit_marker_ttl=5)
+    assert e.value.code == "NOT_SUPPORTED"
+    assert "2.11.0" in e.value.message
+    assert nats_server.version in e.value.message
+    assert "marked" not in driver.kv_bucket_names(js)
+
+
 def test_kv_watch_options(driver, js):
     d = driver
     kv = d.kv_bucket_create(js, bucket="opts", history=5)
