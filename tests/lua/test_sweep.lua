@@ -77,6 +77,7 @@ local BASE = {
     },
     js = {
         account_info = {},
+        api_level = {},
         create_stream = { { name = "SWEEP2", subjects = { "sweep2.>" } } },
         update_stream = { { name = "SWEEP", subjects = { "sweepjs.>" } } },
         create_or_update_stream = { { name = "SWEEP",
