@@ -886,6 +886,25 @@ JW_EXTERN jw_status jw_js_consumer_info(jw_js *js, const char *stream,
                                         const char *name, char **info_json);
 JW_EXTERN jw_status jw_js_consumer_delete(jw_js *js, const char *stream,
                                           const char *name);
+/* Pause a consumer until until_ns (ns since the epoch; nothing is
+ * delivered before, nats-server 2.11), or resume it now. *reply_json (may
+ * be NULL; jw_free) gets {"paused", "pause_until", "pause_remaining" (in
+ * the context's duration unit)}. ConsumerInfo says "paused" too, and a
+ * configuration may carry "pause_until" (RFC 3339) to create it paused.
+ * An older server: JW_ENOT_SUPPORTED. */
+JW_EXTERN jw_status jw_js_consumer_pause(jw_js *js, const char *stream,
+                                         const char *name, int64_t until_ns,
+                                         char **reply_json);
+JW_EXTERN jw_status jw_js_consumer_resume(jw_js *js, const char *stream,
+                                          const char *name,
+                                          char **reply_json);
+/* Release the client pinned to a priority group of a consumer with the
+ * "pinned_client" policy (ADR-42): the server pins another puller (or
+ * the same one) on its next pull. nats-server 2.11. */
+JW_EXTERN jw_status jw_js_consumer_unpin(jw_js *js, const char *stream,
+                                         const char *name,
+                                         const char *group);
+
 /* Every consumer name / ConsumerInfo of a stream, as a JSON array. */
 JW_EXTERN jw_status jw_js_consumer_names(jw_js *js, const char *stream,
                                          char **names_json);
@@ -1049,17 +1068,22 @@ JW_EXTERN jw_status jw_kv_status(jw_kv *kv, char **status_json);
  * JW_EKEY_EXISTS over a live value and succeeds over a deleted key; update
  * with JW_EWRONG_LAST_SEQUENCE when `last` is not the key's latest
  * revision. delete and purge take `last` too (0: unconditional); purge
- * also drops the key's history. */
+ * also drops the key's history. create and purge take options ("create",
+ * "purge"; may be NULL): "ttl", a per-key TTL for the value or for the
+ * purge marker (ADR-48, nats-server 2.11; the bucket needs
+ * limit_marker_ttl). */
 JW_EXTERN jw_status jw_kv_put(jw_kv *kv, const char *key, const void *value,
                               size_t len, uint64_t *revision);
 JW_EXTERN jw_status jw_kv_create(jw_kv *kv, const char *key,
                                  const void *value, size_t len,
+                                 const jw_call_opts *opts,
                                  uint64_t *revision);
 JW_EXTERN jw_status jw_kv_update(jw_kv *kv, const char *key,
                                  const void *value, size_t len, uint64_t last,
                                  uint64_t *revision);
 JW_EXTERN jw_status jw_kv_delete(jw_kv *kv, const char *key, uint64_t last);
-JW_EXTERN jw_status jw_kv_purge(jw_kv *kv, const char *key, uint64_t last);
+JW_EXTERN jw_status jw_kv_purge(jw_kv *kv, const char *key, uint64_t last,
+                                const jw_call_opts *opts);
 /* Drop the delete and purge markers older than older_than_ms (0: 30
  * minutes; negative: all of them). */
 JW_EXTERN jw_status jw_kv_purge_deletes(jw_kv *kv, int64_t older_than_ms);

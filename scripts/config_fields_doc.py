@@ -23,7 +23,8 @@ DOCS = {"stream": "docs/jetstream.md", "consumer": "docs/jetstream.md",
         "bucket": "docs/kv.md"}
 OPTION_DOCS = {"publish": "docs/jetstream.md", "fetch": "docs/jetstream.md",
                "consume": "docs/jetstream.md", "watch": "docs/kv.md",
-               "get": "docs/kv.md"}
+               "get": "docs/kv.md", "create": "docs/kv.md",
+               "purge": "docs/kv.md"}
 TYPES = {"duration": "duration", "durations": "array of durations",
          "strings": "array of strings", "any": "any JSON"}
 

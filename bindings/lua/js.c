@@ -590,6 +590,50 @@ static int l_consumer_info(lua_State *L)
     return ljw_push_result(L, text);
 }
 
+/* js:pause_consumer(stream, name, until): until in seconds since the
+ * epoch; js:resume_consumer(stream, name). The server's answer as a
+ * table {paused, pause_until, pause_remaining (seconds)}. */
+static int l_pause_consumer(lua_State *L)
+{
+    ljw_js *j = check_js(L, 1);
+    const char *stream = ljw_check_string(L, 2, NULL);
+    const char *name = ljw_check_string(L, 3, NULL);
+    lua_Number until = luaL_checknumber(L, 4);
+    if (!(until >= 0 && until < 9.2e9))
+        luaL_argerror(L, 4, "a time in seconds since the epoch");
+    LIVE_JS(L, j, js);
+    char *text = NULL;
+    jw_status st = jw_js_consumer_pause(js, stream, name,
+                                        (int64_t)(until * 1e9), &text);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    return ljw_push_result(L, text);
+}
+
+static int l_resume_consumer(lua_State *L)
+{
+    ljw_js *j = check_js(L, 1);
+    const char *stream = ljw_check_string(L, 2, NULL);
+    const char *name = ljw_check_string(L, 3, NULL);
+    LIVE_JS(L, j, js);
+    char *text = NULL;
+    jw_status st = jw_js_consumer_resume(js, stream, name, &text);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    return ljw_push_result(L, text);
+}
+
+/* js:unpin_consumer(stream, name, group) */
+static int l_unpin_consumer(lua_State *L)
+{
+    ljw_js *j = check_js(L, 1);
+    const char *stream = ljw_check_string(L, 2, NULL);
+    const char *name = ljw_check_string(L, 3, NULL);
+    const char *group = ljw_check_string(L, 4, NULL);
+    LIVE_JS(L, j, js);
+    return ljw_ok_or_fail(L, jw_js_consumer_unpin(js, stream, name, group));
+}
+
 static int l_delete_consumer(lua_State *L)
 {
     ljw_js *j = check_js(L, 1);
@@ -855,6 +899,9 @@ static const luaL_Reg js_methods[] = {
     {"consumer", l_consumer},
     {"consumer_info", l_consumer_info},
     {"delete_consumer", l_delete_consumer},
+    {"pause_consumer", l_pause_consumer},
+    {"resume_consumer", l_resume_consumer},
+    {"unpin_consumer", l_unpin_consumer},
     {"consumer_names", l_consumer_names},
     {"consumers", l_consumers},
     {"close", l_js_close},

@@ -278,6 +278,10 @@ static int write_call(lua_State *L, enum write_kind kind)
         luaL_checkinteger(L, 4);
         last = revision_arg(L, 4, 0);
     }
+    /* kv:create(key, value [, opts]): the engine's "create" options. */
+    jw_call_opts **opts = kind == WRITE_CREATE
+                              ? ljw_call_opts(L, 4, "create", NULL)
+                              : NULL;
     if (ljw_has_nul(key, klen))
         return bad_name(L, "key");
     if (!k->kv)
@@ -287,7 +291,7 @@ static int write_call(lua_State *L, enum write_kind kind)
     if (kind == WRITE_PUT)
         st = jw_kv_put(k->kv, key, value, vlen, &revision);
     else if (kind == WRITE_CREATE)
-        st = jw_kv_create(k->kv, key, value, vlen, &revision);
+        st = jw_kv_create(k->kv, key, value, vlen, *opts, &revision);
     else
         st = jw_kv_update(k->kv, key, value, vlen, last, &revision);
     return revision_result(L, st, revision);
@@ -308,30 +312,34 @@ static int l_kv_update(lua_State *L)
     return write_call(L, WRITE_UPDATE);
 }
 
-typedef jw_status (*marker_fn)(jw_kv *, const char *, uint64_t);
-
-/* kv:delete(key [, last]), kv:purge(key [, last]) -> true */
-static int marker_call(lua_State *L, marker_fn fn)
+/* kv:delete(key [, last]), kv:purge(key [, last] [, opts]) -> true; a
+ * purge takes the engine's "purge" options (ttl), after last or in its
+ * place. */
+static int marker_call(lua_State *L, int purge)
 {
     ljw_kv *k = check_kv(L, 1);
     size_t len;
     const char *key = ljw_check_string(L, 2, &len);
-    uint64_t last = revision_arg(L, 3, 0);
+    int opts_at = purge && lua_istable(L, 3) ? 3 : 4;
+    uint64_t last = opts_at == 3 ? 0 : revision_arg(L, 3, 0);
+    jw_call_opts **opts = purge ? ljw_call_opts(L, opts_at, "purge", NULL)
+                                : NULL;
     if (ljw_has_nul(key, len))
         return bad_name(L, "key");
     if (!k->kv)
         return kv_closed(L);
-    return ljw_ok_or_fail(L, fn(k->kv, key, last));
+    return ljw_ok_or_fail(L, purge ? jw_kv_purge(k->kv, key, last, *opts)
+                                   : jw_kv_delete(k->kv, key, last));
 }
 
 static int l_kv_delete(lua_State *L)
 {
-    return marker_call(L, jw_kv_delete);
+    return marker_call(L, 0);
 }
 
 static int l_kv_purge(lua_State *L)
 {
-    return marker_call(L, jw_kv_purge);
+    return marker_call(L, 1);
 }
 
 /* kv:purge_deletes([older_than]) -> true. Markers older than older_than

@@ -59,6 +59,19 @@ static const opt_def publish_opts[] = {
                      "seconds (the stream needs allow_msg_ttl)"},
 };
 
+/* Priority groups (ADR-42), the same for fetch and consume. */
+#define GROUP_DOC                                                              \
+    "the priority group to pull as (the consumer's priority_groups); a "     \
+    "pinned_client group's pin is kept and sent by the engine"
+#define MIN_PENDING_DOC                                                        \
+    "overflow policy: served only while the consumer has at least this "     \
+    "many messages pending"
+#define MIN_ACK_PENDING_DOC                                                    \
+    "overflow policy: served only while at least this many are "             \
+    "unacknowledged"
+#define PRIORITY_DOC                                                           \
+    "prioritized policy: 0 (first served) to 9"
+
 static const opt_def fetch_opts[] = {
     [JW__FETCH_BATCH] = {"batch", O_INT, 0, 1, INT32_MAX,
                          "messages asked for (default: the room given, at "
@@ -70,6 +83,13 @@ static const opt_def fetch_opts[] = {
                            "context's timeout)"},
     [JW__FETCH_NO_WAIT] = {"no_wait", O_BOOL, 0, 0, 0,
                            "take only what is available now"},
+    [JW__FETCH_GROUP] = {"group", O_STR, V(2, 11, 0), 0, 0, GROUP_DOC},
+    [JW__FETCH_MIN_PENDING] = {"min_pending", O_INT, V(2, 11, 0), 1,
+                               INT64_MAX, MIN_PENDING_DOC},
+    [JW__FETCH_MIN_ACK_PENDING] = {"min_ack_pending", O_INT, V(2, 11, 0), 1,
+                                   INT64_MAX, MIN_ACK_PENDING_DOC},
+    [JW__FETCH_PRIORITY] = {"priority", O_INT, V(2, 12, 0), 0, 9,
+                            PRIORITY_DOC},
 };
 
 static const opt_def consume_opts[] = {
@@ -84,6 +104,13 @@ static const opt_def consume_opts[] = {
                              "how long each pull request lives (default "
                              "30 s; idle heartbeats every half of it, at "
                              "most 30 s)"},
+    [JW__CONSUME_GROUP] = {"group", O_STR, V(2, 11, 0), 0, 0, GROUP_DOC},
+    [JW__CONSUME_MIN_PENDING] = {"min_pending", O_INT, V(2, 11, 0), 1,
+                                 INT64_MAX, MIN_PENDING_DOC},
+    [JW__CONSUME_MIN_ACK_PENDING] = {"min_ack_pending", O_INT, V(2, 11, 0),
+                                     1, INT64_MAX, MIN_ACK_PENDING_DOC},
+    [JW__CONSUME_PRIORITY] = {"priority", O_INT, V(2, 12, 0), 0, 9,
+                              PRIORITY_DOC},
 };
 
 static const opt_def watch_opts[] = {
@@ -105,6 +132,20 @@ static const opt_def get_opts[] = {
                           "latest"},
 };
 
+/* KV create and purge (ADR-48): a key that lives only so long, a purge
+ * marker that goes after so long. The bucket needs limit_marker_ttl. */
+static const opt_def create_opts[] = {
+    [JW__CREATE_TTL] = {"ttl", O_DUR, V(2, 11, 0), SECOND_NS, INT64_MAX,
+                        "the key is removed after this, in whole seconds "
+                        "(the bucket needs limit_marker_ttl)"},
+};
+
+static const opt_def purge_opts[] = {
+    [JW__PURGE_TTL] = {"ttl", O_DUR, V(2, 11, 0), SECOND_NS, INT64_MAX,
+                       "the purge marker is removed after this, in whole "
+                       "seconds (the bucket needs limit_marker_ttl)"},
+};
+
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct {
@@ -117,6 +158,8 @@ static const struct {
     [JW__CALL_CONSUME] = {"consume", consume_opts, COUNT(consume_opts)},
     [JW__CALL_WATCH] = {"watch", watch_opts, COUNT(watch_opts)},
     [JW__CALL_GET] = {"get", get_opts, COUNT(get_opts)},
+    [JW__CALL_CREATE] = {"create", create_opts, COUNT(create_opts)},
+    [JW__CALL_PURGE] = {"purge", purge_opts, COUNT(purge_opts)},
 };
 
 typedef struct slot {
@@ -143,7 +186,7 @@ static int find_call(const char *name)
 
 static const char *call_list(void)
 {
-    return "publish, fetch, consume, watch or get";
+    return "publish, fetch, consume, watch, get, create or purge";
 }
 
 jw_status jw_call_opts_new(const char *call, jw_call_opts **out)

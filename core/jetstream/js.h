@@ -47,7 +47,23 @@ struct jw_consumer {
     atomic_int refs; /* the user's and each jw_consume's */
     jw_js *js;       /* referenced */
     char *stream, *name;
+    /* The pin of a "pinned_client" priority group (ADR-42): the id the
+     * server gave with a message (Nats-Pin-Id), sent with every pull until
+     * it says the pin went to another client (423). */
+    pthread_mutex_t pin_mu;
+    char pin_id[64];
 };
+
+/* Priority groups in pull requests (jsfetch.c, jsconsume.c). The request
+ * fields of group (NULL: none) and its limits (0: not set), with the
+ * consumer's pin id, as JSON members to append (",\"group\":...") into
+ * buf; JW_EINVAL for a bad group name or limits without a group. */
+jw_status jw__pull_priority(jw_consumer *c, const char *group,
+                            int64_t min_pending, int64_t min_ack_pending,
+                            int64_t priority, char *buf, size_t size);
+/* Keep the pin id a delivered message carries; forget it (a 423). */
+void jw__consumer_pin_note(jw_consumer *c, const jw_msg *m);
+void jw__consumer_pin_clear(jw_consumer *c);
 
 /* A reference on a context or a consumer handle; releasing the last one
  * frees it (and releases what it references). */
@@ -113,7 +129,9 @@ enum {
     JW__CALL_FETCH,
     JW__CALL_CONSUME,
     JW__CALL_WATCH,
-    JW__CALL_GET
+    JW__CALL_GET,
+    JW__CALL_CREATE,
+    JW__CALL_PURGE
 };
 enum {
     JW__PUB_MSG_ID,
@@ -130,9 +148,21 @@ enum {
     JW__FETCH_BATCH,
     JW__FETCH_MAX_BYTES,
     JW__FETCH_TIMEOUT,
-    JW__FETCH_NO_WAIT
+    JW__FETCH_NO_WAIT,
+    JW__FETCH_GROUP,
+    JW__FETCH_MIN_PENDING,
+    JW__FETCH_MIN_ACK_PENDING,
+    JW__FETCH_PRIORITY
 };
-enum { JW__CONSUME_BATCH, JW__CONSUME_MAX_BYTES, JW__CONSUME_EXPIRES };
+enum {
+    JW__CONSUME_BATCH,
+    JW__CONSUME_MAX_BYTES,
+    JW__CONSUME_EXPIRES,
+    JW__CONSUME_GROUP,
+    JW__CONSUME_MIN_PENDING,
+    JW__CONSUME_MIN_ACK_PENDING,
+    JW__CONSUME_PRIORITY
+};
 enum {
     JW__WATCH_INCLUDE_HISTORY,
     JW__WATCH_IGNORE_DELETES,
@@ -140,6 +170,8 @@ enum {
     JW__WATCH_UPDATES_ONLY
 };
 enum { JW__GET_REVISION };
+enum { JW__CREATE_TTL };
+enum { JW__PURGE_TTL };
 /* JW_OK when o (may be NULL) was made for call and every option set on it
  * is known to js's server; JW_EINVAL / JW_ENOT_SUPPORTED otherwise. */
 jw_status jw__call_opts_use(const jw_call_opts *o, int call, jw_js *js);

@@ -20,13 +20,22 @@ struct jw_consume {
     int64_t max_bytes;
     int64_t expires_ms, heartbeat_ms;
     int64_t pending;        /* messages asked for and not yet settled */
+    char *group;            /* priority group (NULL: none), and limits */
+    int64_t min_pending, min_ack_pending, priority;
     int64_t last_activity;  /* ms: last message or heartbeat */
     int stopped;
 };
 
 static jw_status pull(jw_consume *cc, int64_t count)
 {
-    char body[200];
+    /* The group's part is made anew each time: the pin may have changed. */
+    char priority[200];
+    jw_status st = jw__pull_priority(cc->consumer, cc->group, cc->min_pending,
+                                     cc->min_ack_pending, cc->priority,
+                                     priority, sizeof priority);
+    if (st)
+        return st;
+    char body[400];
     int n = snprintf(body, sizeof body,
                      "{\"batch\":%lld,\"expires\":%lld,\"idle_heartbeat\":%lld",
                      (long long)count, (long long)cc->expires_ms * 1000000,
@@ -34,8 +43,8 @@ static jw_status pull(jw_consume *cc, int64_t count)
     if (cc->max_bytes)
         n += snprintf(body + n, sizeof body - (size_t)n, ",\"max_bytes\":%lld",
                       (long long)cc->max_bytes);
-    snprintf(body + n, sizeof body - (size_t)n, "}");
-    jw_status st = jw_conn_publish_reply(cc->consumer->js->conn,
+    snprintf(body + n, sizeof body - (size_t)n, "%s}", priority);
+    st = jw_conn_publish_reply(cc->consumer->js->conn,
                                          cc->next_subject, cc->inbox, body,
                                          strlen(body));
     if (st == JW_OK)
@@ -65,6 +74,15 @@ jw_status jw_consumer_consume(jw_consumer *c, const jw_call_opts *opts,
     cc->consumer = c;
     jw__consumer_ref(c);
     cc->batch = (int)batch;
+    const char *group = jw__call_opts_str(opts, JW__CONSUME_GROUP);
+    if (group && !(cc->group = strdup(group))) {
+        jw_consume_free(cc);
+        return jw__fail(JW_ENO_MEMORY, "out of memory");
+    }
+    cc->min_pending = jw__call_opts_int(opts, JW__CONSUME_MIN_PENDING, 0);
+    cc->min_ack_pending =
+        jw__call_opts_int(opts, JW__CONSUME_MIN_ACK_PENDING, 0);
+    cc->priority = jw__call_opts_int(opts, JW__CONSUME_PRIORITY, 0);
     cc->max_bytes = max_bytes;
     cc->expires_ms = expires_ms;
     /* The server wants 2 * heartbeat <= expires. */
@@ -131,6 +149,13 @@ static jw_status on_status(jw_consume *cc, const jw_msg *m)
     if (code == 503)
         return jw__fail(JW_ECONSUMER_NOT_FOUND,
                         "no responders: the consumer or its stream is gone");
+    if (code == 423) {
+        /* The group's pin went to another client: this request is over;
+         * the next one goes without the old id. */
+        jw__consumer_pin_clear(cc->consumer);
+        cc->pending = 0;
+        return JW_OK;
+    }
     return jw__fail(JW_EJETSTREAM, "pull request failed with status %d",
                     code);
 }
@@ -184,6 +209,7 @@ int jw_consume_next(jw_consume *cc, jw_msg **msgs, int max,
                     st = s;
                 jw_msg_free(m);
             } else {
+                jw__consumer_pin_note(cc->consumer, m);
                 msgs[count++] = m;
                 if (cc->pending > 0)
                     cc->pending--;
@@ -216,5 +242,6 @@ void jw_consume_free(jw_consume *cc)
         return;
     jw_sub_free(cc->sub);
     jw__consumer_release(cc->consumer);
+    free(cc->group);
     free(cc);
 }

@@ -11,10 +11,84 @@
 
 enum { CHUNK = 256 };
 
+/* ---- priority groups (ADR-42), for fetch and consume ---- */
+
+/* A group name: 1 to 16 of letters, digits and -_/= (ADR-42). */
+static int group_ok(const char *g)
+{
+    size_t n = strlen(g);
+    if (n < 1 || n > 16)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = g[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+              (ch >= '0' && ch <= '9') || strchr("-_/=", ch)))
+            return 0;
+    }
+    return 1;
+}
+
+jw_status jw__pull_priority(jw_consumer *c, const char *group,
+                            int64_t min_pending, int64_t min_ack_pending,
+                            int64_t priority, char *buf, size_t size)
+{
+    buf[0] = 0;
+    if (!group) {
+        if (min_pending || min_ack_pending || priority)
+            return jw__fail(JW_EINVAL, "min_pending, min_ack_pending and "
+                                       "priority need a group");
+        return JW_OK;
+    }
+    if (!group_ok(group))
+        return jw__fail(JW_EINVAL, "invalid priority group '%s': 1 to 16 "
+                                   "letters, digits, '-', '_', '/' or '='",
+                        group);
+    int n = snprintf(buf, size, ",\"group\":\"%s\"", group);
+    if (min_pending)
+        n += snprintf(buf + n, size - (size_t)n, ",\"min_pending\":%lld",
+                      (long long)min_pending);
+    if (min_ack_pending)
+        n += snprintf(buf + n, size - (size_t)n,
+                      ",\"min_ack_pending\":%lld",
+                      (long long)min_ack_pending);
+    if (priority)
+        n += snprintf(buf + n, size - (size_t)n, ",\"priority\":%lld",
+                      (long long)priority);
+    pthread_mutex_lock(&c->pin_mu);
+    if (c->pin_id[0])
+        snprintf(buf + n, size - (size_t)n, ",\"id\":\"%s\"", c->pin_id);
+    pthread_mutex_unlock(&c->pin_mu);
+    return JW_OK;
+}
+
+void jw__consumer_pin_note(jw_consumer *c, const jw_msg *m)
+{
+    const char *id = NULL;
+    if (jw_msg_header_get(m, "Nats-Pin-Id", 0, &id) != JW_OK || !id)
+        return;
+    /* An id is the server's NUID: letters and digits; anything else is
+     * not sent back. */
+    size_t n = strlen(id);
+    if (n == 0 || n >= sizeof c->pin_id || strspn(id,
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") != n)
+        return;
+    pthread_mutex_lock(&c->pin_mu);
+    memcpy(c->pin_id, id, n + 1);
+    pthread_mutex_unlock(&c->pin_mu);
+}
+
+void jw__consumer_pin_clear(jw_consumer *c)
+{
+    pthread_mutex_lock(&c->pin_mu);
+    c->pin_id[0] = 0;
+    pthread_mutex_unlock(&c->pin_mu);
+}
+
 /* What a status message means for the fetch in progress. */
 enum verdict { KEEP_GOING, FINISHED, FAILED };
 
-static enum verdict judge_status(const jw_msg *m, int have, jw_status *st)
+static enum verdict judge_status(jw_consumer *c, const jw_msg *m, int have,
+                                 jw_status *st)
 {
     int code = 0;
     const char *desc = "";
@@ -28,6 +102,9 @@ static enum verdict judge_status(const jw_msg *m, int have, jw_status *st)
         return KEEP_GOING;
     case 404: /* no messages (no_wait) */
     case 408: /* expired, or no_wait drained */
+        return FINISHED;
+    case 423: /* the group's pin went to another client: not ours now */
+        jw__consumer_pin_clear(c);
         return FINISHED;
     case 409:
         /* Hitting max_bytes ends a request normally; the other 409s refuse
@@ -77,6 +154,15 @@ int jw_consumer_fetch(jw_consumer *c, jw_msg **msgs, int max,
                         (long long)batch, max);
     int64_t max_bytes = jw__call_opts_int(opts, JW__FETCH_MAX_BYTES, 0);
     int no_wait = (int)jw__call_opts_int(opts, JW__FETCH_NO_WAIT, 0);
+    char priority[200];
+    st = jw__pull_priority(
+        c, jw__call_opts_str(opts, JW__FETCH_GROUP),
+        jw__call_opts_int(opts, JW__FETCH_MIN_PENDING, 0),
+        jw__call_opts_int(opts, JW__FETCH_MIN_ACK_PENDING, 0),
+        jw__call_opts_int(opts, JW__FETCH_PRIORITY, 0), priority,
+        sizeof priority);
+    if (st)
+        return st;
     jw__js_set_err_code(0);
 
     char inbox[64];
@@ -89,7 +175,7 @@ int jw_consumer_fetch(jw_consumer *c, jw_msg **msgs, int max,
 
     /* The server gives up a little before the client does, so that its 408
      * normally arrives in time to end the fetch. */
-    char body[160];
+    char body[400];
     int n = snprintf(body, sizeof body, "{\"batch\":%lld", (long long)batch);
     if (no_wait)
         n += snprintf(body + n, sizeof body - (size_t)n, ",\"no_wait\":true");
@@ -99,7 +185,7 @@ int jw_consumer_fetch(jw_consumer *c, jw_msg **msgs, int max,
     if (max_bytes)
         n += snprintf(body + n, sizeof body - (size_t)n, ",\"max_bytes\":%lld",
                       (long long)max_bytes);
-    snprintf(body + n, sizeof body - (size_t)n, "}");
+    snprintf(body + n, sizeof body - (size_t)n, "%s}", priority);
     char subject[700];
     n = snprintf(subject, sizeof subject, "%s.CONSUMER.MSG.NEXT.%s.%s",
                  js->prefix, c->stream, c->name);
@@ -129,10 +215,11 @@ int jw_consumer_fetch(jw_consumer *c, jw_msg **msgs, int max,
             jw_msg *m = got[i];
             if (v == KEEP_GOING && jw_msg_status_code(m) &&
                 jw_msg_data_len(m) == 0) {
-                v = judge_status(m, count, &st);
+                v = judge_status(c, m, count, &st);
                 statuses++;
                 jw_msg_free(m);
             } else if (v == KEEP_GOING) {
+                jw__consumer_pin_note(c, m);
                 msgs[count++] = m;
             } else {
                 jw_msg_free(m); /* nothing follows a terminal status */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static jw_status check_js(jw_js *js, char **out)
 {
@@ -476,6 +477,7 @@ static jw_status new_handle(jw_js *js, const char *stream, const char *name,
     jw_consumer *c = calloc(1, sizeof(*c));
     if (c) {
         atomic_init(&c->refs, 1);
+        pthread_mutex_init(&c->pin_mu, NULL);
         c->js = js;
         jw__js_ref(js);
         c->stream = strdup(stream);
@@ -499,6 +501,7 @@ void jw__consumer_release(jw_consumer *c)
     if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
         return;
     jw__js_release(c->js);
+    pthread_mutex_destroy(&c->pin_mu);
     free(c->stream);
     free(c->name);
     free(c);
@@ -708,6 +711,93 @@ jw_status jw_js_consumer_delete(jw_js *js, const char *stream,
         st = consumer_suffix("CONSUMER.DELETE", stream, name, suffix,
                              sizeof suffix);
     return st ? st : api_success(js, suffix, NULL, NULL);
+}
+
+/* ---- pause, resume and unpin (nats-server 2.11) ---- */
+
+/* ns since the epoch as the server's time: RFC 3339, UTC, nanoseconds. */
+static void rfc3339(int64_t ns, char *buf, size_t size)
+{
+    time_t secs = (time_t)(ns / 1000000000);
+    long frac = (long)(ns % 1000000000);
+    if (frac < 0) {
+        frac += 1000000000;
+        secs--;
+    }
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, size - n, ".%09ldZ", frac);
+}
+
+static jw_status pause_request(jw_js *js, const char *stream,
+                               const char *name, int pause, int64_t until_ns,
+                               char **reply_json)
+{
+    char suffix[600];
+    jw_status st = check_js(js, reply_json);
+    if (st == JW_OK)
+        st = jw__js_require(js, 21100, pause ? "consumer pause"
+                                              : "consumer resume");
+    if (st == JW_OK)
+        st = consumer_suffix("CONSUMER.PAUSE", stream, name, suffix,
+                             sizeof suffix);
+    if (st)
+        return st;
+    char body[96] = "";
+    if (pause) {
+        char when[64];
+        rfc3339(until_ns, when, sizeof when);
+        snprintf(body, sizeof body, "{\"pause_until\":\"%s\"}", when);
+    }
+    json_t *reply = NULL;
+    st = jw__js_api(js, suffix, pause ? body : NULL, &reply);
+    if (st == JW_OK) {
+        json_t *left = json_object_get(reply, "pause_remaining");
+        if (left)
+            json_object_set_new(reply, "pause_remaining",
+                                jw__js_duration_out(js, left));
+        st = jw__js_info_out(js, 0, reply, reply_json);
+    }
+    json_decref(reply);
+    return st;
+}
+
+jw_status jw_js_consumer_pause(jw_js *js, const char *stream,
+                               const char *name, int64_t until_ns,
+                               char **reply_json)
+{
+    return pause_request(js, stream, name, 1, until_ns, reply_json);
+}
+
+jw_status jw_js_consumer_resume(jw_js *js, const char *stream,
+                                const char *name, char **reply_json)
+{
+    return pause_request(js, stream, name, 0, 0, reply_json);
+}
+
+jw_status jw_js_consumer_unpin(jw_js *js, const char *stream,
+                               const char *name, const char *group)
+{
+    char suffix[600];
+    jw_status st = check_js(js, NULL);
+    if (st == JW_OK && (!group || !*group))
+        st = jw__fail(JW_EINVAL, "unpin needs a priority group");
+    if (st == JW_OK)
+        st = jw__js_require(js, 21100, "consumer unpin");
+    if (st == JW_OK)
+        st = consumer_suffix("CONSUMER.UNPIN", stream, name, suffix,
+                             sizeof suffix);
+    json_t *body = st ? NULL : json_pack("{ss}", "group", group);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    json_t *reply = NULL;
+    if (st == JW_OK)
+        st = text ? jw__js_api(js, suffix, text, &reply)
+                  : jw__fail(JW_ENO_MEMORY, "out of memory");
+    free(text);
+    json_decref(reply);
+    return st;
 }
 
 static jw_status consumer_paged(jw_js *js, const char *stream, int list,

@@ -360,19 +360,31 @@ jw_status jw_kv_status(jw_kv *kv, char **status_json)
 static jw_status direct_get(jw_kv *kv, const char *key, uint64_t seq,
                             jw_kv_entry **out, uint64_t *marker);
 
-/* Publish options expecting the key's last revision to be `last`. */
-static jw_status last_opts(uint64_t last, jw_call_opts **opts)
+/* Publish options expecting the key's last revision to be `last` (when
+ * has_last) and, with ttl_ms > 0, a per-message TTL (Nats-TTL); *opts
+ * stays NULL when neither is asked for. */
+static jw_status pub_opts(const jw_kv *kv, int has_last, uint64_t last,
+                          int64_t ttl_ms, jw_call_opts **opts)
 {
+    *opts = NULL;
+    if (!has_last && !ttl_ms)
+        return JW_OK;
     jw_status st = jw_call_opts_new("publish", opts);
-    if (st == JW_OK)
+    if (st == JW_OK && has_last)
         st = jw_call_opts_set_int(*opts, "expected_last_subject_seq",
                                   (int64_t)last);
+    /* The publish reads it in the context's unit. */
+    if (st == JW_OK && ttl_ms)
+        st = jw_call_opts_set_double(*opts, "ttl",
+                                     (double)ttl_ms * 1e6 /
+                                         (double)kv->js->unit_ns);
     return st;
 }
 
 static jw_status publish(jw_kv *kv, const char *key, const char *op,
                          int rollup, const void *value, size_t len,
-                         int has_last, uint64_t last, uint64_t *revision)
+                         int has_last, uint64_t last, int64_t ttl_ms,
+                         uint64_t *revision)
 {
     char subject[KV_SUBJECT_MAX];
     jw_status st = check_key(key, 0);
@@ -383,8 +395,7 @@ static jw_status publish(jw_kv *kv, const char *key, const char *op,
     jw_call_opts *opts = NULL;
     jw_msg *msg = NULL;
     jw_js_pub_ack *ack = NULL;
-    if (has_last)
-        st = last_opts(last, &opts);
+    st = pub_opts(kv, has_last, last, ttl_ms, &opts);
     if (st == JW_OK && !op) {
         st = jw_js_publish(kv->js, subject, value, len, opts, &ack);
     } else if (st == JW_OK) {
@@ -412,7 +423,7 @@ jw_status jw_kv_put(jw_kv *kv, const char *key, const void *value,
 {
     if (!kv || (len && !value))
         return jw__fail(JW_EINVAL, "kv is NULL or value is NULL");
-    return publish(kv, key, NULL, 0, value, len, 0, 0, revision);
+    return publish(kv, key, NULL, 0, value, len, 0, 0, 0, revision);
 }
 
 jw_status jw_kv_update(jw_kv *kv, const char *key, const void *value,
@@ -420,15 +431,29 @@ jw_status jw_kv_update(jw_kv *kv, const char *key, const void *value,
 {
     if (!kv || (len && !value))
         return jw__fail(JW_EINVAL, "kv is NULL or value is NULL");
-    return publish(kv, key, NULL, 0, value, len, 1, last, revision);
+    return publish(kv, key, NULL, 0, value, len, 1, last, 0, revision);
+}
+
+/* The ttl option of a create or purge, in ms (0: none). */
+static jw_status ttl_of(jw_kv *kv, const jw_call_opts *opts, int call,
+                        int index, int64_t *ttl_ms)
+{
+    *ttl_ms = 0;
+    jw_status st = jw__call_opts_use(opts, call, kv->js);
+    return st ? st : jw__call_opts_ms(opts, index, kv->js, 0, ttl_ms);
 }
 
 jw_status jw_kv_create(jw_kv *kv, const char *key, const void *value,
-                       size_t len, uint64_t *revision)
+                       size_t len, const jw_call_opts *opts,
+                       uint64_t *revision)
 {
     if (!kv || (len && !value))
         return jw__fail(JW_EINVAL, "kv is NULL or value is NULL");
-    jw_status st = publish(kv, key, NULL, 0, value, len, 1, 0, revision);
+    int64_t ttl_ms;
+    jw_status st = ttl_of(kv, opts, JW__CALL_CREATE, JW__CREATE_TTL, &ttl_ms);
+    if (st)
+        return st;
+    st = publish(kv, key, NULL, 0, value, len, 1, 0, ttl_ms, revision);
     if (st != JW_EWRONG_LAST_SEQUENCE)
         return st;
     /* Something is stored: a delete or purge marker may be replaced. */
@@ -436,7 +461,8 @@ jw_status jw_kv_create(jw_kv *kv, const char *key, const void *value,
     uint64_t marker = 0;
     st = direct_get(kv, key, 0, &e, &marker);
     if (st == JW_EKEY_DELETED)
-        return jw_kv_update(kv, key, value, len, marker, revision);
+        return publish(kv, key, NULL, 0, value, len, 1, marker, ttl_ms,
+                       revision);
     jw_kv_entry_free(e);
     if (st == JW_OK)
         return jw__fail(JW_EKEY_EXISTS, "key '%s' exists", key);
@@ -447,14 +473,19 @@ jw_status jw_kv_delete(jw_kv *kv, const char *key, uint64_t last)
 {
     if (!kv)
         return jw__fail(JW_EINVAL, "kv is NULL");
-    return publish(kv, key, "DEL", 0, NULL, 0, last != 0, last, NULL);
+    return publish(kv, key, "DEL", 0, NULL, 0, last != 0, last, 0, NULL);
 }
 
-jw_status jw_kv_purge(jw_kv *kv, const char *key, uint64_t last)
+jw_status jw_kv_purge(jw_kv *kv, const char *key, uint64_t last,
+                      const jw_call_opts *opts)
 {
     if (!kv)
         return jw__fail(JW_EINVAL, "kv is NULL");
-    return publish(kv, key, "PURGE", 1, NULL, 0, last != 0, last, NULL);
+    int64_t ttl_ms;
+    jw_status st = ttl_of(kv, opts, JW__CALL_PURGE, JW__PURGE_TTL, &ttl_ms);
+    return st ? st
+              : publish(kv, key, "PURGE", 1, NULL, 0, last != 0, last,
+                        ttl_ms, NULL);
 }
 
 /* ---- reads ---- */
@@ -678,8 +709,8 @@ jw_status jw_kv_put_start(jw_kv *kv, const char *key, const void *value,
         st = subject_of(kv, key, subject, sizeof subject);
     jw_call_opts *opts = NULL;
     jw_msg *m = NULL;
-    if (st == JW_OK && last)
-        st = last_opts(last, &opts);
+    if (st == JW_OK)
+        st = pub_opts(kv, last != 0, last, 0, &opts);
     if (st == JW_OK)
         st = jw_msg_new(subject, NULL, value, len, &m);
     if (st == JW_OK)
@@ -862,6 +893,11 @@ jw_status jw_kv_watch_next(jw_kv_watcher *w, int64_t timeout_ms,
         return jw__fail(JW_EINVAL, "watcher was stopped");
     int64_t deadline = timeout_ms < 0 ? -1 : jw__now_ms() + timeout_ms;
     for (;;) {
+        /* A closed connection ends the watch, the marker included, as
+         * every other call reports it. */
+        if (w->marker_due && !w->marker_sent &&
+            jw_conn_status_get(w->kv->js->conn) == JW_CONN_CLOSED)
+            return jw__fail(JW_ECONNECTION_CLOSED, "connection is closed");
         if (w->marker_due && !w->marker_sent) {
             w->marker_sent = 1;
             return JW_OK; /* *entry NULL: the initial values are all out */

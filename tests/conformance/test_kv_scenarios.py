@@ -166,8 +166,50 @@ def test_kv_limit_markers(driver, js):
     assert again > marker.revision
 
 
+@pytest.mark.min_server("2.11.0")
+def test_kv_per_key_ttl(driver, js):
+    """ADR-48: create with a ttl makes a key that goes by itself (the
+    bucket keeps values for a day); purge with a ttl leaves a marker that
+    goes too, and with it the key's last trace."""
+    d = driver
+    kv = d.kv_bucket_create(js, bucket="perkey", ttl=86400,
+                            limit_marker_ttl=60)
+    d.kv_put(kv, "stays", b"v")
+    d.kv_create(kv, "brief", b"x", ttl=1)
+    assert d.kv_get(kv, "brief").value == b"x"
+    deadline = time.monotonic() + 10
+    while code_of_or_none(d.kv_get, kv, "brief") is None:
+        assert time.monotonic() < deadline, "the key outlived its 1 s TTL"
+        time.sleep(0.2)
+    assert d.kv_keys(kv) == ["stays"]
+    d.kv_purge(kv, "stays", ttl=1)
+    assert code_of(d.kv_get, kv, "stays") == "KEY_DELETED"
+    deadline = time.monotonic() + 10
+    while code_of_or_none(d.kv_history, kv, "stays") != "KEY_NOT_FOUND":
+        assert time.monotonic() < deadline, "the purge marker stayed"
+        time.sleep(0.2)
+    with pytest.raises(DriverError) as e:
+        d.kv_create(kv, "bad", b"x", ttl=0.5)  # below a second
+    assert e.value.code == "INVALID_ARG"
+
+
+def code_of_or_none(call, *args, **kwargs):
+    try:
+        call(*args, **kwargs)
+        return None
+    except DriverError as e:
+        return e.code
+
+
 @pytest.mark.below_server("2.11.0")
 def test_kv_limit_markers_not_supported(driver, js, nats_server):
+    kv = driver.kv_bucket_create(js, bucket="plain")
+    for call in (lambda: driver.kv_create(kv, "k", b"x", ttl=5),
+                 lambda: driver.kv_purge(kv, "k", ttl=5)):
+        with pytest.raises(DriverError) as e:
+            call()
+        assert e.value.code == "NOT_SUPPORTED" and "2.11.0" in \
+            e.value.message
     with pytest.raises(DriverError) as e:
         driver.kv_bucket_create(js, bucket="marked", limit_marker_ttl=5)
     assert e.value.code == "NOT_SUPPORTED"

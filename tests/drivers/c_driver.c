@@ -2468,6 +2468,55 @@ static jw_status op_consumer_info(json_t *req, json_t *res)
     return put_info(res, info);
 }
 
+/* consumer_pause (until: seconds since the epoch), consumer_resume. */
+static jw_status op_consumer_pause(json_t *req, json_t *res)
+{
+    jw_js *js;
+    const char *stream, *name;
+    jw_status st = arg_js_str(req, "stream", &js, &stream);
+    if (st == JW_OK)
+        st = arg_str(req, "name", 1, &name);
+    json_t *until = json_object_get(req, "until");
+    if (st == JW_OK && !json_is_number(until))
+        st = fail(JW_EINVAL, "'until' (seconds since the epoch) is needed");
+    if (st != JW_OK)
+        return st;
+    char *reply = NULL;
+    TRY(jw_js_consumer_pause(js, stream, name,
+                             (int64_t)(json_number_value(until) * 1e9),
+                             &reply));
+    return put_doc(res, "pause", reply);
+}
+
+static jw_status op_consumer_resume(json_t *req, json_t *res)
+{
+    jw_js *js;
+    const char *stream, *name;
+    jw_status st = arg_js_str(req, "stream", &js, &stream);
+    if (st == JW_OK)
+        st = arg_str(req, "name", 1, &name);
+    if (st != JW_OK)
+        return st;
+    char *reply = NULL;
+    TRY(jw_js_consumer_resume(js, stream, name, &reply));
+    return put_doc(res, "pause", reply);
+}
+
+static jw_status op_consumer_unpin(json_t *req, json_t *res)
+{
+    jw_js *js;
+    const char *stream, *name, *group;
+    jw_status st = arg_js_str(req, "stream", &js, &stream);
+    if (st == JW_OK)
+        st = arg_str(req, "name", 1, &name);
+    if (st == JW_OK)
+        st = arg_str(req, "group", 1, &group);
+    if (st != JW_OK)
+        return st;
+    TRY(jw_js_consumer_unpin(js, stream, name, group));
+    return JW_OK;
+}
+
 static jw_status op_consumer_delete(json_t *req, json_t *res)
 {
     jw_js *js;
@@ -2829,27 +2878,35 @@ static jw_status op_kv_status(json_t *req, json_t *res)
     return put_doc(res, "status", text);
 }
 
-/* kv_put, kv_create and kv_update: a write giving a revision. */
+/* kv_put, kv_create and kv_update: a write giving a revision; a create
+ * takes the engine's "create" options (ttl). */
 static jw_status kv_write(json_t *req, json_t *res, int update)
 {
+    static const char *const own[] = {"kv", "key", "data", NULL};
     jw_kv *kv;
     const char *key;
     unsigned char *data = NULL;
     size_t len = 0;
     uint64_t last = 0, revision = 0;
+    jw_call_opts *opts = NULL;
     jw_status st = arg_kv_key(req, 1, &kv, &key);
     if (st == JW_OK && update > 0)
         st = arg_revision(req, "last", 1, 0, &last);
+    if (st == JW_OK && update < 0)
+        st = call_options(req, "create", own, &opts);
     if (st == JW_OK)
         st = arg_data(req, "data", &data, &len);
-    if (st != JW_OK)
+    if (st != JW_OK) {
+        jw_call_opts_free(opts);
         return st;
+    }
     if (update > 0)
         st = jw_kv_update(kv, key, data, len, last, &revision);
     else if (update < 0)
-        st = jw_kv_create(kv, key, data, len, &revision);
+        st = jw_kv_create(kv, key, data, len, opts, &revision);
     else
         st = jw_kv_put(kv, key, data, len, &revision);
+    jw_call_opts_free(opts);
     free(data);
     if (st != JW_OK)
         return lib_fail(st);
@@ -2898,29 +2955,35 @@ static jw_status op_kv_get(json_t *req, json_t *res)
 }
 
 /* kv_delete and kv_purge. */
-static jw_status kv_remove(json_t *req,
-                           jw_status (*fn)(jw_kv *, const char *, uint64_t))
+/* kv_delete, and kv_purge with the engine's "purge" options (ttl). */
+static jw_status kv_remove(json_t *req, int purge)
 {
+    static const char *const own[] = {"kv", "key", "last", NULL};
     jw_kv *kv;
     const char *key;
     uint64_t last = 0;
+    jw_call_opts *opts = NULL;
     jw_status st = arg_kv_key(req, 1, &kv, &key);
     if (st == JW_OK)
         st = arg_revision(req, "last", 0, 0, &last);
+    if (st == JW_OK && purge)
+        st = call_options(req, "purge", own, &opts);
     if (st != JW_OK)
         return st;
-    TRY(fn(kv, key, last));
-    return JW_OK;
+    st = purge ? jw_kv_purge(kv, key, last, opts)
+               : jw_kv_delete(kv, key, last);
+    jw_call_opts_free(opts);
+    return st ? lib_fail(st) : JW_OK;
 }
 
 static jw_status op_kv_delete(json_t *req, json_t *res)
 {
-    return kv_remove(req, jw_kv_delete);
+    return kv_remove(req, 0);
 }
 
 static jw_status op_kv_purge(json_t *req, json_t *res)
 {
-    return kv_remove(req, jw_kv_purge);
+    return kv_remove(req, 1);
 }
 
 static jw_status op_kv_keys(json_t *req, json_t *res)
@@ -3156,6 +3219,9 @@ static const struct {
     {"consumer_get", op_consumer_get},
     {"consumer_info", op_consumer_info},
     {"consumer_delete", op_consumer_delete},
+    {"consumer_pause", op_consumer_pause},
+    {"consumer_resume", op_consumer_resume},
+    {"consumer_unpin", op_consumer_unpin},
     {"fetch", op_fetch},
     {"ack", op_ack},
     {"ack_sync", op_ack_sync},

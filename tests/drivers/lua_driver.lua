@@ -1072,6 +1072,28 @@ function ops.consumer_info(req)
         arg(req, "name", "string", nil, true))) }
 end
 
+function ops.consumer_pause(req)
+    local js = get(req, "js", "js")
+    return { pause = check(js:pause_consumer(
+        arg(req, "stream", "string", nil, true),
+        arg(req, "name", "string", nil, true),
+        arg(req, "until", "number", nil, true))) }
+end
+
+function ops.consumer_resume(req)
+    local js = get(req, "js", "js")
+    return { pause = check(js:resume_consumer(
+        arg(req, "stream", "string", nil, true),
+        arg(req, "name", "string", nil, true))) }
+end
+
+function ops.consumer_unpin(req)
+    local js = get(req, "js", "js")
+    check(js:unpin_consumer(arg(req, "stream", "string", nil, true),
+                            arg(req, "name", "string", nil, true),
+                            arg(req, "group", "string", nil, true)))
+end
+
 function ops.consumer_delete(req)
     local js = get(req, "js", "js")
     check(js:delete_consumer(arg(req, "stream", "string", nil, true),
@@ -1186,7 +1208,8 @@ end
 
 function ops.kv_create(req)
     local kv = get(req, "kv", "kv")
-    return { revision = check(kv:create(key_of(req), data_of(req))) }
+    return { revision = check(kv:create(key_of(req), data_of(req),
+                                        call_options_of(req, "create"))) }
 end
 
 function ops.kv_update(req)
@@ -1210,7 +1233,11 @@ local function marker_op(method)
         local key = key_of(req)
         local last = arg(req, "last", "integer")
         if last and last < 0 then bad("last must not be negative") end
-        check(kv[method](kv, key, last))
+        if method == "purge" then
+            check(kv:purge(key, last or 0, call_options_of(req, "purge")))
+        else
+            check(kv:delete(key, last))
+        end
     end
 end
 

@@ -574,10 +574,26 @@ class Driver:
     def consumer_delete(self, js: int, stream: str, name: str) -> None:
         self.call("consumer_delete", js=js, stream=stream, name=name)
 
+    def consumer_pause(self, js: int, stream: str, name: str,
+                       until: float) -> dict:
+        """Pause until `until` (seconds since the epoch)."""
+        return self.call("consumer_pause", js=js, stream=stream, name=name,
+                         until=until)["pause"]
+
+    def consumer_resume(self, js: int, stream: str, name: str) -> dict:
+        return self.call("consumer_resume", js=js, stream=stream,
+                         name=name)["pause"]
+
+    def consumer_unpin(self, js: int, stream: str, name: str,
+                       group: str) -> None:
+        self.call("consumer_unpin", js=js, stream=stream, name=name,
+                  group=group)
+
     def fetch(self, consumer: int, batch: int, timeout: float = 5.0,
-              no_wait: bool | None = None) -> list[JsMsg]:
+              no_wait: bool | None = None, **options: Any) -> list[JsMsg]:
+        """options: the engine's other fetch options (group, ...)."""
         r = self.call("fetch", consumer=consumer, batch=batch,
-                      timeout=timeout, no_wait=no_wait)
+                      timeout=timeout, no_wait=no_wait, **options)
         return [JsMsg.from_wire(m) for m in r["msgs"]]
 
     def ack(self, msg: JsMsg | int) -> None:
@@ -619,9 +635,11 @@ class Driver:
         return self.call("kv_put", kv=kv, key=key,
                          data=b64e(value))["revision"]
 
-    def kv_create(self, kv: int, key: str, value: bytes) -> int:
-        return self.call("kv_create", kv=kv, key=key,
-                         data=b64e(value))["revision"]
+    def kv_create(self, kv: int, key: str, value: bytes,
+                  **options: Any) -> int:
+        """options: the engine's create options (ttl, seconds)."""
+        return self.call("kv_create", kv=kv, key=key, data=b64e(value),
+                         **options)["revision"]
 
     def kv_update(self, kv: int, key: str, value: bytes, last: int) -> int:
         return self.call("kv_update", kv=kv, key=key, data=b64e(value),
@@ -640,8 +658,10 @@ class Driver:
             args["last"] = last
         self.call("kv_delete", **args)
 
-    def kv_purge(self, kv: int, key: str, last: int | None = None) -> None:
-        args: dict[str, Any] = {"kv": kv, "key": key}
+    def kv_purge(self, kv: int, key: str, last: int | None = None,
+                 **options: Any) -> None:
+        """options: the engine's purge options (ttl, seconds)."""
+        args: dict[str, Any] = {"kv": kv, "key": key, **options}
         if last is not None:
             args["last"] = last
         self.call("kv_purge", **args)

@@ -443,6 +443,11 @@ TEST(null_handles)
         CHECK_STATUS(jw_js_consumer_get(NULL, "S", "C", &cons), JW_EINVAL);
         CHECK_STATUS(jw_js_consumer_info(NULL, "S", "C", &json), JW_EINVAL);
         CHECK_STATUS(jw_js_consumer_delete(NULL, "S", "C"), JW_EINVAL);
+        CHECK_STATUS(jw_js_consumer_pause(NULL, "S", "C", 0, &json),
+                     JW_EINVAL);
+        CHECK_STATUS(jw_js_consumer_resume(NULL, "S", "C", &json),
+                     JW_EINVAL);
+        CHECK_STATUS(jw_js_consumer_unpin(NULL, "S", "C", "g"), JW_EINVAL);
         CHECK_STATUS(jw_js_consumer_names(NULL, "S", &json), JW_EINVAL);
         CHECK_STATUS(jw_js_consumer_list(NULL, "S", &json), JW_EINVAL);
         CHECK(jw_consumer_name(NULL) == NULL);
@@ -503,10 +508,10 @@ TEST(null_handles)
         CHECK(jw_kv_bucket(NULL) == NULL);
         CHECK_STATUS(jw_kv_status(NULL, &json), JW_EINVAL);
         CHECK_STATUS(jw_kv_put(NULL, "k", "v", 1, &rev), JW_EINVAL);
-        CHECK_STATUS(jw_kv_create(NULL, "k", "v", 1, &rev), JW_EINVAL);
+        CHECK_STATUS(jw_kv_create(NULL, "k", "v", 1, NULL, &rev), JW_EINVAL);
         CHECK_STATUS(jw_kv_update(NULL, "k", "v", 1, 1, &rev), JW_EINVAL);
         CHECK_STATUS(jw_kv_delete(NULL, "k", 0), JW_EINVAL);
-        CHECK_STATUS(jw_kv_purge(NULL, "k", 0), JW_EINVAL);
+        CHECK_STATUS(jw_kv_purge(NULL, "k", 0, NULL), JW_EINVAL);
         CHECK_STATUS(jw_kv_purge_deletes(NULL, 0), JW_EINVAL);
         CHECK_STATUS(jw_kv_get(NULL, "k", NULL, &e), JW_EINVAL);
         CHECK_STATUS(jw_kv_keys(NULL, NULL, &json), JW_EINVAL);

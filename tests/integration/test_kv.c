@@ -126,8 +126,8 @@ TEST(kv_create_delete_purge)
     KV_SETUP(s, nc, js, kv, "{\"bucket\":\"cdp\",\"history\":10}");
     uint64_t rev = 0;
     jw_kv_entry *e = NULL;
-    CHECK_OK(jw_kv_create(kv, "k", "v1", 2, &rev));
-    CHECK_STATUS(jw_kv_create(kv, "k", "v2", 2, NULL), JW_EKEY_EXISTS);
+    CHECK_OK(jw_kv_create(kv, "k", "v1", 2, NULL, &rev));
+    CHECK_STATUS(jw_kv_create(kv, "k", "v2", 2, NULL, NULL), JW_EKEY_EXISTS);
     CHECK_STATUS(jw_kv_get(kv, "missing", NULL, &e), JW_EKEY_NOT_FOUND);
 
     /* Delete keeps the history; reading says deleted; create works again. */
@@ -138,7 +138,7 @@ TEST(kv_create_delete_purge)
     CHECK_OK(jw_kv_keys(kv, NULL, &keys));
     CHECK_STR(keys, "[]");
     jw_free(keys);
-    CHECK_OK(jw_kv_create(kv, "k", "v3", 2, NULL));
+    CHECK_OK(jw_kv_create(kv, "k", "v3", 2, NULL, NULL));
     CHECK_OK(jw_kv_get(kv, "k", NULL, &e));
     CHECK(value_is(e, "v3"));
     jw_kv_entry_free(e);
@@ -155,13 +155,13 @@ TEST(kv_create_delete_purge)
     jw_kv_entries_free(hist, n);
 
     /* Purge leaves only its marker; create works over it. */
-    CHECK_OK(jw_kv_purge(kv, "k", 0));
+    CHECK_OK(jw_kv_purge(kv, "k", 0, NULL));
     CHECK_OK(jw_kv_history(kv, "k", &hist, &n));
     CHECK_EQ_INT(n, 1);
     CHECK_EQ_INT(jw_kv_entry_operation(hist[0]), JW_KV_PURGE);
     jw_kv_entries_free(hist, n);
     CHECK_STATUS(jw_kv_get(kv, "k", NULL, &e), JW_EKEY_DELETED);
-    CHECK_OK(jw_kv_create(kv, "k", "v4", 2, NULL));
+    CHECK_OK(jw_kv_create(kv, "k", "v4", 2, NULL, NULL));
     CHECK_STATUS(jw_kv_history(kv, "never", &hist, &n), JW_EKEY_NOT_FOUND);
 
     /* purge_deletes removes old markers (negative: all of them). */

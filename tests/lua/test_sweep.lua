@@ -78,6 +78,9 @@ local BASE = {
     js = {
         account_info = {},
         api_level = {},
+        pause_consumer = { "SWEEP", "c", 1 },
+        resume_consumer = { "SWEEP", "c" },
+        unpin_consumer = { "SWEEP", "c", "g" },
         create_stream = { { name = "SWEEP2", subjects = { "sweep2.>" } } },
         update_stream = { { name = "SWEEP", subjects = { "sweepjs.>" } } },
         create_or_update_stream = { { name = "SWEEP",

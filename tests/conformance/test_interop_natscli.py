@@ -1,0 +1,126 @@
+"""Interop with natscli v0.5.0 (issue 17, point 6), the binary
+scripts/servers.sh builds into .tools/bin/nats: KV buckets with TTLs and
+limit markers, paused consumers and priority-group pins made by one side
+look right from the other, in every language."""
+import json
+import subprocess
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from harness import DriverError
+from harness.drivers import REPO
+
+NATS = REPO / ".tools" / "bin" / "nats"
+
+
+@pytest.fixture
+def nats(nats_server):
+    """Run natscli against the test's server; its stdout (check=False:
+    the CompletedProcess)."""
+    assert NATS.exists(), f"{NATS} is missing: scripts/servers.sh builds it"
+
+    def run(*args, check=True):
+        r = subprocess.run([str(NATS), "--server", nats_server.url, *args],
+                           capture_output=True, text=True, timeout=30)
+        if check and r.returncode != 0:
+            pytest.fail(f"nats {' '.join(args)}: {r.stdout}{r.stderr}")
+        return r.stdout if check else r
+    return run
+
+
+@pytest.fixture
+def js(driver, conn):
+    return driver.jetstream(conn)
+
+
+def gone(d, kv, key, wait=10.0):
+    """Wait until key reads as deleted (a marker) or not found."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            d.kv_get(kv, key)
+        except DriverError as e:
+            return e.code
+        if time.monotonic() > deadline:
+            pytest.fail(f"{key} outlived its TTL")
+        time.sleep(0.2)
+
+
+@pytest.mark.min_server("2.11.0")
+def test_natscli_bucket_with_markers_from_jetwire(driver, js, nats):
+    d = driver
+    nats("kv", "add", "MARKS", "--ttl", "1s", "--marker-ttl", "5s")
+    kv = d.kv_bucket(js, "MARKS")
+    assert d.kv_status(kv)["limit_marker_ttl"] == 5
+    nats("kv", "put", "MARKS", "session", "token")
+    assert d.kv_get(kv, "session").value == b"token"
+    assert gone(d, kv, "session") == "KEY_DELETED"  # the server's marker
+    assert d.kv_keys(kv) == []
+    assert [h.operation for h in d.kv_history(kv, "session")] == ["PURGE"]
+    # A per-key TTL set by natscli: the key goes after it, not before.
+    nats("kv", "create", "MARKS", "short", "x", "--ttl", "2s")
+    assert d.kv_get(kv, "short").value == b"x"
+    assert gone(d, kv, "short") in ("KEY_DELETED", "KEY_NOT_FOUND")
+
+
+@pytest.mark.min_server("2.11.0")
+def test_jetwire_bucket_with_markers_in_natscli(driver, js, nats):
+    d = driver
+    kv = d.kv_bucket_create(js, bucket="JWMARKS", ttl=1, limit_marker_ttl=5)
+    info = nats("kv", "info", "JWMARKS")
+    assert "Limit Marker TTL: 5s" in info and "Per-Key TTL Supported: true" \
+        in info, info
+    d.kv_put(kv, "session", b"token")
+    assert nats("kv", "get", "JWMARKS", "session", "--raw").strip() == "token"
+    gone(d, kv, "session")
+    r = nats("kv", "get", "JWMARKS", "session", check=False)
+    assert r.returncode != 0 and "key not found" in r.stdout + r.stderr
+    assert "PURGE" in nats("kv", "history", "JWMARKS", "session")
+
+
+@pytest.mark.min_server("2.11.0")
+def test_paused_consumer_both_ways(driver, js, nats):
+    d = driver
+    d.stream_add(js, name="ORDERS", subjects=["orders.>"])
+    d.consumer_add(js, "ORDERS", durable_name="jw")
+    d.consumer_pause(js, "ORDERS", "jw", time.time() + 60)
+    info = json.loads(nats("consumer", "info", "ORDERS", "jw", "--json"))
+    assert info["paused"] is True and info["pause_remaining"] > 0
+    d.consumer_resume(js, "ORDERS", "jw")
+    info = json.loads(nats("consumer", "info", "ORDERS", "jw", "--json"))
+    assert not info.get("paused")
+
+    nats("consumer", "add", "ORDERS", "cli", "--pull", "--defaults")
+    until = datetime.now(timezone.utc) + timedelta(seconds=60)
+    nats("consumer", "pause", "ORDERS", "cli",
+         until.strftime("%Y-%m-%d %H:%M:%S"), "-f")
+    assert d.consumer_info(js, "ORDERS", "cli")["paused"] is True
+    nats("consumer", "resume", "ORDERS", "cli", "-f")
+    assert not d.consumer_info(js, "ORDERS", "cli").get("paused")
+
+
+@pytest.mark.min_server("2.11.0")
+def test_natscli_unpins_a_jetwire_puller(driver, js, nats):
+    """jetwire is pinned to a pinned_client group; natscli unpins it: the
+    next pull is told and gets nothing, the one after is pinned again."""
+    d = driver
+    d.stream_add(js, name="JOBS", subjects=["jobs.>"])
+    for i in range(6):
+        d.js_publish(js, "jobs.new", b"job %d" % i)
+    cons = d.consumer_add(js, "JOBS", durable_name="pinned",
+                          priority_groups=["jobs"],
+                          priority_policy="pinned_client",
+                          priority_timeout=30)
+
+    def take(timeout=0.5):
+        got = d.fetch(cons, 2, timeout=timeout, group="jobs")
+        for m in got:
+            d.ack_sync(m)
+        return [m.data for m in got]
+
+    assert take(5.0) == [b"job 0", b"job 1"]
+    nats("consumer", "unpin", "JOBS", "pinned", "jobs", "-f")
+    assert take() == []                    # 423: the pin is gone
+    assert take(5.0) == [b"job 2", b"job 3"]  # pinned anew
