@@ -443,6 +443,17 @@ OPS.update({
     "consumer_delete": lambda r: get(r, "js", JS).delete_consumer(
         arg(r, "stream", str, required=True),
         arg(r, "name", str, required=True)) or {},
+    "consumer_pause": lambda r: {"pause": get(r, "js", JS).pause_consumer(
+        arg(r, "stream", str, required=True),
+        arg(r, "name", str, required=True),
+        arg(r, "until", (int, float), required=True))},
+    "consumer_resume": lambda r: {"pause": get(r, "js", JS).resume_consumer(
+        arg(r, "stream", str, required=True),
+        arg(r, "name", str, required=True))},
+    "consumer_unpin": lambda r: get(r, "js", JS).unpin_consumer(
+        arg(r, "stream", str, required=True),
+        arg(r, "name", str, required=True),
+        arg(r, "group", str, required=True)) or {},
     "fetch": op_fetch,
     "ack": lambda r: get(r, "msg", M).ack() or {},
     "ack_sync": lambda r: get(r, "msg", M).ack_sync(timeout_of(r)) or {},
@@ -510,14 +521,15 @@ OPS.update({
     "kv_put": lambda r: {"revision": get(r, "kv", KV).put(
         kv_key(r), data_of(r))},
     "kv_create": lambda r: {"revision": get(r, "kv", KV).create(
-        kv_key(r), data_of(r))},
+        kv_key(r), data_of(r), **call_options(r, "create"))},
     "kv_update": lambda r: {"revision": get(r, "kv", KV).update(
         kv_key(r), data_of(r), arg(r, "last", int, required=True))},
     "kv_get": op_kv_get,
     "kv_delete": lambda r: get(r, "kv", KV).delete(
         kv_key(r), last=arg(r, "last", int)) or {},
     "kv_purge": lambda r: get(r, "kv", KV).purge(
-        kv_key(r), last=arg(r, "last", int)) or {},
+        kv_key(r), last=arg(r, "last", int),
+        **call_options(r, "purge")) or {},
     "kv_keys": lambda r: {"keys": sorted(get(r, "kv", KV).keys(
         arg(r, "filter", str)))},
     "kv_list_keys": lambda r: {"keys": sorted(

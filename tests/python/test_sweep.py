@@ -61,6 +61,8 @@ VALID = {
     "erase": False,
     "batch": 1,
     "handler": print,
+    "until": 1.0,  # pause_consumer: seconds since the epoch (in the past)
+    "group": "g",
     # js.ordered_consumer
     "filter_subject": None,
     "deliver_policy": None,
@@ -103,6 +105,8 @@ BAD = {
     "queue": [12345, b"q", "", "a b", "q\0", Foreign()],
     "obj": [Foreign(), {1j: 2}, {"k": Foreign()}, [1, [2, [object()]]]],
     "batch": [0, -1, 1.5, "1", None, 10**20],
+    "until": [None, -1, math.nan, math.inf, "soon", b"1", Foreign(), []],
+    "group": [None, 12345, b"g", "", "g\0", "a b c", Foreign()],
     "seq": [0, -1, 1.5, "1", None, 10**20],
     "key": _KEY_BAD,
     "keys": [None, 12345, b">", "a b", "a\0b", "a..b", Foreign()],

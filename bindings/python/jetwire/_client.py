@@ -184,7 +184,7 @@ class Msg:
         if headers:
             self._conn.publish(self.reply, data, headers=headers)
         else:
-            _respond(self._conn._h(), self.reply, data)
+            self._conn._state.call(_respond, self.reply, data)
 
     # -- JetStream ------------------------------------------------------
 
@@ -372,32 +372,63 @@ class _ConnState:
         self.closed_reported = False  # closed_cb runs once, however closed
         self.thread: Optional[threading.Thread] = None
         self.wake_r, self.wake_w = -1, -1
-        # Finalizers of JetStream handles made on this connection, freed
-        # (newest first) before the connection itself.
-        self.children: List[Any] = []
-        # Engine calls on those handles now running, by thread: shutdown
-        # frees the handles only once every other thread is out of them.
-        self.calls: Dict[int, int] = {}
-        self.calls_done = threading.Condition(self.lock)
+        # Engine calls on the connection handle now running (one entry
+        # each; see call()), and the closed handle shutdown left for the
+        # last of them to free.
+        self.busy: List[None] = []
+        self.orphan: Any = None
+        self.free_lock = threading.Lock()
 
-    def enter(self) -> None:
-        """Before an engine call on a child handle: CONNECTION_CLOSED once
-        the connection is closed, else the call counts until leave()."""
-        with self.lock:
-            if self.handle is None:
+    # Why calls on the connection handle are counted: close() frees the
+    # handle (jw_conn_free) while other threads may be inside calls on
+    # that same handle (a request, a flush, a publish). The engine keeps a
+    # connection alive for the handles made through it (subscriptions,
+    # JetStream contexts, messages with a reply subject), never for a call
+    # running on the freed handle itself: ASan saw jw_conn_publish and
+    # jw_conn_flush read freed memory when another thread closed. So each
+    # such call counts in busy, and the handle is freed by whoever is last
+    # out: shutdown when nothing runs, else the last call to return (the
+    # close has woken the waiting ones). A list, because append and pop
+    # need no lock. Calls on the other handles (subscriptions, contexts,
+    # consumers, buckets, ...) are not counted: those handles keep the
+    # connection alive in the engine and report CONNECTION_CLOSED.
+
+    def call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """fn(handle, *args), counted (see above); CONNECTION_CLOSED once
+        the connection is closed."""
+        busy = self.busy
+        busy.append(None)
+        try:
+            handle = self.handle
+            if handle is None:
                 raise error_for("CONNECTION_CLOSED", "connection is closed")
-            tid = threading.get_ident()
-            self.calls[tid] = self.calls.get(tid, 0) + 1
+            return fn(handle, *args)
+        finally:
+            busy.pop()
+            if self.handle is None:
+                self.release()
 
-    def leave(self) -> None:
-        with self.lock:
-            tid = threading.get_ident()
-            left = self.calls[tid] - 1
-            if left:
-                self.calls[tid] = left
-            else:
-                del self.calls[tid]
-                self.calls_done.notify_all()
+    def peek(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """fn(handle, *args), counted; None once the connection is
+        closed (for the getters that report a closed connection)."""
+        busy = self.busy
+        busy.append(None)
+        try:
+            handle = self.handle
+            return None if handle is None else fn(handle, *args)
+        finally:
+            busy.pop()
+            if self.handle is None:
+                self.release()
+
+    def release(self) -> None:
+        """After a counted call of a closed connection: free the handle
+        shutdown left if no other call is running."""
+        with self.free_lock:
+            if self.busy or self.orphan is None:
+                return
+            handle, self.orphan = self.orphan, None
+        lib.jw_conn_free(handle)
 
     def start_dispatcher(self) -> None:
         if self.thread is not None:
@@ -419,6 +450,7 @@ class _ConnState:
                 return
             if self.wake_r in ready:
                 return
+            events = []
             with self.lock:
                 if self.handle is None:
                     return
@@ -436,16 +468,19 @@ class _ConnState:
                     # a later status to say so).
                     closed = closed or lib.jw_event_kind_get(
                         ev_p[0]) == lib.JW_EVENT_CLOSED
-                    self._run_event(ev_p[0])
+                    events.append(_event(self, ev_p[0]))
                     lib.jw_event_free(ev_p[0])
                 subs = list(self.callback_subs.values())
+            # The callbacks run without the lock: one may close the
+            # connection, and shutdown takes it.
+            for event in events:
+                self._run_event(event)
             for sub in subs:
                 sub._deliver_to_callback(msgs)
             if closed:
                 return
 
-    def _run_event(self, ev: Any) -> None:
-        event = _event(self, ev)
+    def _run_event(self, event: Event) -> None:
         if event.kind == "closed":
             if self.closed_reported:
                 return
@@ -464,22 +499,15 @@ class _ConnState:
 
     @staticmethod
     def shutdown(state: "_ConnState") -> None:
-        """Close and free the connection (idempotent; also the finalizer)."""
+        """Close and free the connection (idempotent; also the finalizer).
+        The handles made through it stay theirs to free: the engine keeps
+        the connection's memory for them, and their calls report
+        CONNECTION_CLOSED."""
         with state.lock:
             handle, state.handle = state.handle, None
         if handle is None:
             return
-        lib.jw_conn_close(handle)
-        # The close wakes every waiting call; the handles go once they are
-        # out (a call of this very thread, e.g. a handler closing its own
-        # connection, is not waited for: it is not inside the engine).
-        me = threading.get_ident()
-        with state.lock:
-            state.calls_done.wait_for(lambda: not [t for t in state.calls
-                                                   if t != me])
-        for child in reversed(state.children):
-            child()
-        state.children.clear()
+        lib.jw_conn_close(handle)  # wakes every waiting call
         if state.thread is not None:
             import os
             os.write(state.wake_w, b"x")
@@ -487,6 +515,10 @@ class _ConnState:
                 state.thread.join()
             os.close(state.wake_r)
             os.close(state.wake_w)
+        with state.free_lock:
+            if state.busy:  # the last of them frees it (release)
+                state.orphan = handle
+                return
         lib.jw_conn_free(handle)
 
 
@@ -748,57 +780,59 @@ class _ConnectionState:
                 subj = _PUB_SUBJECTS[subject]
             except (KeyError, TypeError):
                 subj = _pub_subject(subject)
-            handle = self._state.handle
-            if subj is not None and handle is not None:
-                st = _jw_publish(handle, subj, payload, len(payload))
+            if subj is not None:
+                # _ConnState.call written out: a counted call (see there).
+                state = self._state
+                busy = state.busy
+                busy.append(None)
+                try:
+                    handle = state.handle
+                    if handle is None:
+                        raise error_for("CONNECTION_CLOSED",
+                                        "connection is closed")
+                    st = _jw_publish(handle, subj, payload, len(payload))
+                finally:
+                    busy.pop()
+                    if state.handle is None:
+                        state.release()
                 if st:
                     _raise(st)
                 return self._done
-        _publish(self._h(), subject, payload, reply, headers, obj)
+        self._state.call(_publish, subject, payload, reply, headers, obj)
         return self._done
-
-    def _h(self) -> Any:
-        handle = self._state.handle
-        if handle is None:
-            raise error_for("CONNECTION_CLOSED", "connection is closed")
-        return handle
 
     def new_inbox(self) -> str:
         buf = ffi.new("char[64]")
-        _check(lib.jw_conn_new_inbox(self._h(), buf, 64))
+        _check(self._state.call(lib.jw_conn_new_inbox, buf, 64))
         return str(ffi.string(buf).decode())
 
     @property
     def is_connected(self) -> bool:
-        h = self._state.handle
-        return h is not None and \
-            lib.jw_conn_status_get(h) == lib.JW_CONN_CONNECTED
+        return bool(self._state.peek(lib.jw_conn_status_get) ==
+                    lib.JW_CONN_CONNECTED)
 
     @property
     def is_closed(self) -> bool:
-        h = self._state.handle
-        return h is None or \
-            lib.jw_conn_status_get(h) == lib.JW_CONN_CLOSED
+        st = self._state.peek(lib.jw_conn_status_get)
+        return st is None or st == lib.JW_CONN_CLOSED
 
     @property
     def status(self) -> str:
-        h = self._state.handle
-        name = None if h is None else _engine_name(
-            lib.jw_conn_status_name(lib.jw_conn_status_get(h)))
+        st = self._state.peek(lib.jw_conn_status_get)
+        name = None if st is None else _engine_name(
+            lib.jw_conn_status_name(st))
         return name or "CLOSED"
 
     @property
     def connected_url(self) -> Optional[str]:
-        h = self._state.handle
-        if h is None:
-            return None
         buf = ffi.new("char[512]")
-        lib.jw_conn_connected_url(h, buf, 512)
+        if self._state.peek(lib.jw_conn_connected_url, buf, 512) is None:
+            return None
         return ffi.string(buf).decode() or None
 
     def _server_list(self, getter: Any) -> List[str]:
         buf = ffi.new("char[65536]")
-        _check(getter(self._h(), buf, 65536))
+        _check(self._state.call(getter, buf, 65536))
         text = ffi.string(buf).decode()
         return text.split(",") if text else []
 
@@ -816,20 +850,19 @@ class _ConnectionState:
     @property
     def server_info(self) -> Dict[str, Any]:
         buf = ffi.new("char[65536]")
-        _check(lib.jw_conn_server_info(self._h(), buf, 65536))
+        _check(self._state.call(lib.jw_conn_server_info, buf, 65536))
         text = ffi.string(buf).decode()
         import json
         return json.loads(text) if text else {}
 
     @property
     def max_payload(self) -> int:
-        return int(lib.jw_conn_max_payload(self._h()))
+        return int(self._state.call(lib.jw_conn_max_payload))
 
     @property
     def stats(self) -> Dict[str, int]:
-        h = self._h()
-        return {name: int(lib.jw_conn_stat(h, lib.JW_STAT_IN_MSGS + i))
-                for i, name in enumerate(_STATS)}
+        stats: Dict[str, int] = self._state.call(_stats)
+        return stats
 
 
 
@@ -851,6 +884,11 @@ def _pub_subject(subject: Any) -> Optional[bytes]:
         _PUB_SUBJECTS.clear()
     subj = _PUB_SUBJECTS[subject] = subject.encode()
     return subj
+
+
+def _stats(handle: Any) -> Dict[str, int]:
+    return {name: int(lib.jw_conn_stat(handle, lib.JW_STAT_IN_MSGS + i))
+            for i, name in enumerate(_STATS)}
 
 
 def _respond(handle: Any, reply: str, payload: Payload) -> None:
@@ -939,17 +977,17 @@ class Connection(_ConnectionState):
                 headers: HeadersIn = None) -> Msg:
         """Send a request and wait for the first reply. Raises
         jetwire.NoRespondersError or jetwire.TimeoutError."""
-        handle = self._h()
+        call = self._state.call
         subj = _subject(subject)
         ms = _ms(timeout)
         reply_p = ffi.new("jw_msg **")
         if headers:
             msg = _build_msg(subj, None, payload, headers)
-            _check(lib.jw_conn_request_msg(handle, msg, ms, reply_p))
+            _check(call(lib.jw_conn_request_msg, msg, ms, reply_p))
         else:
             data = _payload(payload)
-            _check(lib.jw_conn_request(handle, subj, data, len(data), ms,
-                                       reply_p))
+            _check(call(lib.jw_conn_request, subj, data, len(data), ms,
+                        reply_p))
         reply: Msg = _read_messages(self._state, reply_p, 1)[0]
         return reply
 
@@ -959,8 +997,8 @@ class Connection(_ConnectionState):
                   cb: Optional[Callable[[Msg], Any]] = None, *,
                   pending_msgs_limit: Optional[int] = None,
                   pending_bytes_limit: Optional[int] = None) -> Subscription:
-        handle = _subscribe(self._h(), subject, queue, cb,
-                            pending_msgs_limit, pending_bytes_limit)
+        handle = self._state.call(_subscribe, subject, queue, cb,
+                                  pending_msgs_limit, pending_bytes_limit)
         sub = Subscription(self, handle, subject, queue, cb)
         self._hold(sub)
         if cb is not None:
@@ -982,12 +1020,12 @@ class Connection(_ConnectionState):
     # -- the rest ---------------------------------------------------------
 
     def flush(self, timeout: Optional[float] = 5.0) -> None:
-        _check(lib.jw_conn_flush(self._h(), _ms(timeout)))
+        _check(self._state.call(lib.jw_conn_flush, _ms(timeout)))
 
     def rtt(self) -> float:
         """Round-trip time to the server, in seconds."""
         us = ffi.new("int64_t *")
-        _check(lib.jw_conn_rtt(self._h(), us))
+        _check(self._state.call(lib.jw_conn_rtt, us))
         return float(us[0]) / 1e6
 
     def drain(self, timeout: Optional[float] = None) -> None:
@@ -995,9 +1033,8 @@ class Connection(_ConnectionState):
         publishes, then close. Messages already queued in subscriptions stay
         readable. Raises jetwire.TimeoutError if it took longer than
         timeout (default: the drain_timeout option); closed anyway."""
-        handle = self._h()
-        st = lib.jw_conn_drain(handle, -1 if timeout is None else
-                               _ms(timeout))
+        st = self._state.call(lib.jw_conn_drain, -1 if timeout is None
+                              else _ms(timeout))
         if self._state.thread is not None:
             # Let the dispatcher hand callbacks what arrived before closing.
             self._state.thread.join(timeout=5.0)
@@ -1031,7 +1068,8 @@ class Connection(_ConnectionState):
         (jetwire.TimeoutError when none). For connections without event
         callbacks: with callbacks, their thread takes the events."""
         ev_p = ffi.new("jw_event **")
-        _check(lib.jw_conn_next_event(self._h(), _ms(timeout), ev_p))
+        _check(self._state.call(lib.jw_conn_next_event, _ms(timeout),
+                                ev_p))
         try:
             return _event(self._state, ev_p[0])
         finally:

@@ -326,14 +326,19 @@ class JetStream:
     def __init__(self, conn: Any, timeout: Optional[float] = 5.0,
                  domain: Optional[str] = None, prefix: Optional[str] = None,
                  max_pending: Optional[int] = None) -> None:
-        self._conn = conn  # keeps the connection alive
+        # The Connection object, which the engine does not keep (it keeps
+        # the connection's handle alive for this context's): collecting an
+        # unclosed Connection closes it, and messages read here (get_msg)
+        # respond through it.
+        self._conn = conn
         self.timeout = timeout
         ms = _seconds_to_ms(timeout, "timeout")
         p = ffi.new("jw_js **")
-        _js_check(lib.jw_js_new(conn._h(), p))
+        _js_check(conn._state.call(lib.jw_js_new, p))
         self._handle = p[0]
+        # Frees this handle alone, whenever this object goes: what was
+        # made through the context keeps it alive in the engine.
         self._finalizer = weakref.finalize(self, lib.jw_js_free, p[0])
-        _own(conn, self._finalizer)
         _js_check(lib.jw_js_set_int(self._handle, b"timeout", ms))
         # Durations in configurations and infos are seconds, as everywhere
         # in the Python API; the engine converts them.
@@ -354,16 +359,12 @@ class JetStream:
         self._futures: Dict[int, PubAckFuture] = {}
 
     def _h(self) -> Any:
-        if not self._finalizer.alive:
-            from ._errors import error_for
-            raise error_for("CONNECTION_CLOSED", "connection is closed")
-        self._conn._h()
+        """The engine's handle: it lives as long as this object (once the
+        connection is closed, its calls report CONNECTION_CLOSED)."""
         return self._handle
 
     def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """fn(handle, *args), counted as running on the connection so that
-        a close from another thread waits for it before freeing handles."""
-        return _guarded(self._conn._state, self._h, fn, args)
+        return fn(self._handle, *args)
 
     def _json(self, fn: Callable[..., int], *args: Any) -> Any:
         p = ffi.new("char **")
@@ -529,20 +530,7 @@ class JetStream:
         idp = ffi.new("uint64_t *")
         stp = ffi.new("jw_status *")
         ackp = ffi.new("jw_js_pub_ack **")
-        state = self._conn._state
-        try:
-            state.enter()
-        except Error:
-            return  # closed: nothing more will complete
-        try:
-            self._poll_locked(idp, stp, ackp)
-        finally:
-            state.leave()
-
-    def _poll_locked(self, idp: Any, stp: Any, ackp: Any) -> None:
         with self._lock:
-            if not self._finalizer.alive:
-                return
             while lib.jw_js_publish_async_poll(self._handle, idp, stp,
                                                ackp) == 1:
                 fut = self._futures.pop(int(idp[0]), None)
@@ -617,6 +605,44 @@ class JetStream:
     def delete_consumer(self, stream: str, name: str) -> None:
         _js_check(self._call(lib.jw_js_consumer_delete, _name(stream, "stream"),
                                             _name(name, "consumer")))
+
+    def pause_consumer(self, stream: str, name: str,
+                       until: Any) -> Dict[str, Any]:
+        """Pause the consumer until `until` (a datetime, or seconds since
+        the epoch): nothing is delivered before (nats-server 2.11). The
+        server's answer: {"paused", "pause_until", "pause_remaining"
+        (seconds)}."""
+        import datetime
+        if isinstance(until, datetime.datetime):
+            if until.tzinfo is None:
+                raise ValueError("until must be an aware datetime (with a "
+                                 "tzinfo), or seconds since the epoch")
+            seconds = until.timestamp()
+        elif isinstance(until, (int, float)) and not isinstance(until, bool):
+            seconds = float(until)
+        else:
+            raise TypeError("until must be a datetime or seconds since the "
+                            "epoch, not %s" % type(until).__name__)
+        if not 0 <= seconds < 9.2e9:
+            raise ValueError("until is out of range")
+        out: Dict[str, Any] = self._json(
+            lib.jw_js_consumer_pause, _name(stream, "stream"),
+            _name(name, "consumer"), int(seconds * 1e9))
+        return out
+
+    def resume_consumer(self, stream: str, name: str) -> Dict[str, Any]:
+        """Resume a paused consumer now; the server's answer."""
+        out: Dict[str, Any] = self._json(
+            lib.jw_js_consumer_resume, _name(stream, "stream"),
+            _name(name, "consumer"))
+        return out
+
+    def unpin_consumer(self, stream: str, name: str, group: str) -> None:
+        """Release the client pinned to a pinned_client priority group
+        (ADR-42); the server pins another on its next pull."""
+        _js_check(self._call(lib.jw_js_consumer_unpin,
+                             _name(stream, "stream"), _name(name, "consumer"),
+                             _name(group, "group")))
 
     def consumers(self, stream: str) -> List[Dict[str, Any]]:
         """ConsumerInfo of every consumer of stream."""
@@ -713,46 +739,27 @@ class JetStream:
         return "<jetwire.JetStream timeout=%r>" % (self.timeout,)
 
 
-def _guarded(state: Any, handle: Callable[[], Any],
-             fn: Callable[..., Any], args: Tuple[Any, ...]) -> Any:
-    """fn(handle(), *args) while counted as a call on the connection."""
-    state.enter()
-    try:
-        return fn(handle(), *args)
-    finally:
-        state.leave()
-
-
-def _own(conn: Any, fin: Any) -> None:
-    """Have the connection free a handle before itself."""
-    children = conn._state.children
-    children[:] = [c for c in children if c.alive]
-    children.append(fin)
-
-
 class _Child:
-    """A handle made through a JetStream context (a consumer, a bucket):
-    it keeps the context alive, the connection frees it before itself, and
-    each engine call on it counts as running on the connection."""
+    """A handle made through a JetStream context (a consumer, a bucket).
+    Its finalizer frees this handle alone, whenever this object goes,
+    whatever else is open: the engine keeps the context and the
+    connection alive for it, and once the connection is closed its calls
+    report CONNECTION_CLOSED. Every handle below is held the same way."""
 
     def __init__(self, js: Any, handle: Any, free: Callable[[Any], None]
                  ) -> None:
-        self._js = js  # the context must outlive the handle
+        # The Connection object, not the context (the engine keeps that
+        # itself): collecting an unclosed Connection closes it, and the
+        # messages read here respond through it.
+        self._conn = js._conn
         self._handle = handle
         self._finalizer = weakref.finalize(self, free, handle)
-        _own(js._conn, self._finalizer)
 
     def _h(self) -> Any:
-        self._js._h()
-        if not self._finalizer.alive:
-            from ._errors import error_for
-            raise error_for("CONNECTION_CLOSED", "connection is closed")
         return self._handle
 
     def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """fn(handle, *args), counted as running on the connection (a
-        close from another thread waits for it before freeing handles)."""
-        return _guarded(self._js._conn._state, self._h, fn, args)
+        return fn(self._handle, *args)
 
 
 class Consumer(_Child):
@@ -782,10 +789,10 @@ class Consumer(_Child):
         options["timeout"] = timeout
         opts = _call_opts("fetch", options, "fetch")
         msgs = ffi.new("jw_msg *[]", n)
-        got = self._call(lib.jw_consumer_fetch, msgs, n, opts)
+        got = lib.jw_consumer_fetch(self._handle, msgs, n, opts)
         if got < 0:
             _js_check(got)
-        return _read_messages(self._js._conn._state, msgs, got, self._cls,
+        return _read_messages(self._conn._state, msgs, got, self._cls,
                               keep=True)
 
     _cls: type = Msg
@@ -797,21 +804,6 @@ class Consumer(_Child):
         options["batch"] = batch
         return _call_opts("consume", options, fn)
 
-    def _start(self, opts: Any) -> Any:
-        p = ffi.new("jw_consume **")
-        _js_check(self._call(lib.jw_consumer_consume, opts, p))
-        fin = weakref.finalize(self, lib.jw_consume_free, p[0])
-        _own(self._js._conn, fin)
-        return p[0], fin
-
-    def _next(self, cc: Any, msgs: Any, timeout_ms: int) -> List[Msg]:
-        got = _guarded(self._js._conn._state, lambda: cc,
-                       lib.jw_consume_next, (msgs, _BATCH, timeout_ms))
-        if got < 0:
-            _js_check(got)
-        return _read_messages(self._js._conn._state, msgs, got, self._cls,
-                              keep=True)
-
     def messages(self, batch: Optional[int] = None, *,
                  timeout: Optional[float] = None,
                  **options: Any) -> Iterator[Msg]:
@@ -822,19 +814,7 @@ class Consumer(_Child):
         options (option_fields("consume")): max_bytes, expires (seconds),
         ..."""
         opts = self._consume_opts(batch, options, "messages")
-        return self._iterate(opts, _ms(timeout))
-
-    def _iterate(self, opts: Any, ms: int) -> Iterator[Msg]:
-        cc, fin = self._start(opts)
-        msgs = ffi.new("jw_msg *[]", _BATCH)
-        try:
-            while True:
-                got = self._next(cc, msgs, ms)
-                if not got:
-                    return
-                yield from got
-        finally:
-            fin()
+        return _consume_messages(self, opts, _ms(timeout))
 
     def consume(self, handler: Callable[[Msg], Any],
                 batch: Optional[int] = None,
@@ -844,31 +824,74 @@ class Consumer(_Child):
         messages()."""
         if not callable(handler):
             raise TypeError("handler must be callable")
-        cc, fin = self._start(self._consume_opts(batch, options, "consume"))
-        return ConsumeContext(self, cc, fin, handler)
+        cc = _Consume(self, self._consume_opts(batch, options, "consume"))
+        return ConsumeContext(cc, handler)
 
     def __repr__(self) -> str:
         return "<jetwire.Consumer %s/%s>" % (self.stream, self.name)
 
 
+class _Consume:
+    """A running continuous pull (jw_consume) of messages() or consume();
+    whoever iterates it frees it at the end (free), else its finalizer."""
+
+    __slots__ = ("_conn", "_cls", "_handle", "_finalizer", "__weakref__")
+
+    def __init__(self, cons: Consumer, opts: Any) -> None:
+        p = ffi.new("jw_consume **")
+        _js_check(lib.jw_consumer_consume(cons._handle, opts, p))
+        self._conn = cons._conn  # as _Child's (the engine keeps cons)
+        self._cls = cons._cls
+        self._handle = p[0]
+        self._finalizer = weakref.finalize(self, lib.jw_consume_free, p[0])
+
+    def next(self, msgs: Any, timeout_ms: int) -> List[Msg]:
+        """What came within timeout_ms (up to _BATCH); [] when nothing."""
+        if not self._finalizer.alive:
+            raise error_for("INVALID_SUBSCRIPTION", "consume was stopped")
+        got = lib.jw_consume_next(self._handle, msgs, _BATCH, timeout_ms)
+        if got < 0:
+            _js_check(got)
+        return _read_messages(self._conn._state, msgs, got, self._cls,
+                              keep=True)
+
+    def free(self) -> None:
+        """Stop it (by the thread that iterates it, or once that is out
+        of next: never under a running next)."""
+        self._finalizer()
+
+
+def _consume_messages(cons: Consumer, opts: Any, ms: int) -> Iterator[Msg]:
+    """Consumer.messages(): the pull starts at the first next()."""
+    cc = _Consume(cons, opts)
+    del cons  # the iteration needs only the consume
+    msgs = ffi.new("jw_msg *[]", _BATCH)
+    try:
+        while True:
+            got = cc.next(msgs, ms)
+            if not got:
+                return
+            yield from got
+    finally:
+        cc.free()
+
+
 class ConsumeContext:
     """A running ``Consumer.consume``: ``stop()`` ends it."""
 
-    def __init__(self, cons: Consumer, cc: Any, fin: Any,
-                 handler: Callable[[Msg], Any]) -> None:
+    def __init__(self, cc: _Consume, handler: Callable[[Msg], Any]) -> None:
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run,
-                                        args=(cons, cc, fin, handler),
+                                        args=(cc, handler),
                                         name="jetwire-consume", daemon=True)
         self._thread.start()
 
-    def _run(self, cons: Consumer, cc: Any, fin: Any,
-             handler: Callable[[Msg], Any]) -> None:
+    def _run(self, cc: _Consume, handler: Callable[[Msg], Any]) -> None:
         msgs = ffi.new("jw_msg *[]", _BATCH)
         try:
             while not self._stopping.is_set():
                 try:
-                    got = cons._next(cc, msgs, 200)
+                    got = cc.next(msgs, 200)
                 except Error:
                     return
                 for m in got:
@@ -878,7 +901,7 @@ class ConsumeContext:
                         import traceback
                         traceback.print_exc()
         finally:
-            fin()
+            cc.free()
 
     def stop(self, timeout: Optional[float] = 5.0) -> None:
         self._stopping.set()
@@ -908,13 +931,12 @@ class OrderedConsumer:
     consumer."""
 
     def __init__(self, js: JetStream, handle: Any, stream: str) -> None:
-        self._js = js  # the context must outlive the handle
+        self._conn = js._conn  # as _Child's (the engine keeps js)
         self._handle = handle
         self.stream = stream
         self._lock = threading.Lock()
         self._finalizer = weakref.finalize(self, _free_ordered, handle,
                                            self._lock)
-        _own(js._conn, self._finalizer)
         # The reply subject of the last message handed out: its sequence
         # is last_sequence. (The engine's count includes messages taken in
         # a batch but not yet handed out by an iterator.)
@@ -924,7 +946,6 @@ class OrderedConsumer:
     _cls: type = Msg
 
     def _h(self) -> Any:
-        self._js._h()
         if not self._finalizer.alive:
             raise error_for("INVALID_SUBSCRIPTION",
                             "ordered consumer was closed")
@@ -933,13 +954,12 @@ class OrderedConsumer:
     def _take(self, max_msgs: int, ms: int) -> List[Msg]:
         """One jw_ordered_next, waiting up to ms: [] when nothing came."""
         msgs = ffi.new("jw_msg *[]", max_msgs)
-        state = self._js._conn._state
-        with self._lock:
-            got = _guarded(state, self._h, lib.jw_ordered_next,
-                           (msgs, max_msgs, ms))
+        with self._lock:  # close() frees the handle only between calls
+            got = lib.jw_ordered_next(self._h(), msgs, max_msgs, ms)
         if got < 0:
             _js_check(got)
-        return _read_messages(state, msgs, got, self._cls, keep=True)
+        return _read_messages(self._conn._state, msgs, got, self._cls,
+                              keep=True)
 
     def _wait(self, max_msgs: int, ms: int) -> List[Msg]:
         """Up to max_msgs, waiting up to ms (< 0: until one comes) in
@@ -1014,15 +1034,7 @@ class OrderedConsumer:
         """Stop and delete the server's consumer. Closing twice is
         harmless."""
         self._closed = True
-        state = self._js._conn._state
-        try:
-            state.enter()
-        except Error:
-            return  # the connection's close frees it (or has)
-        try:
-            self._finalizer()  # a round trip: counted as a call
-        finally:
-            state.leave()
+        self._finalizer()
 
     def __enter__(self) -> "OrderedConsumer":
         return self

@@ -15,8 +15,7 @@ from collections.abc import Mapping
 
 from ._client import _INT64_MAX, _engine_name, _int_arg, _ms, _payload
 from ._errors import error_for
-from ._jetstream import (_Child, _call_opts, _guarded, _js_check, _own,
-                         _text)
+from ._jetstream import _Child, _call_opts, _js_check, _text
 from ._jetwire import ffi, lib
 
 TYPE_CHECKING = False  # typing costs start-up time: annotations only
@@ -168,10 +167,14 @@ class KeyValue(_Child):
         """Store value under key; returns the new revision."""
         return self._write(lib.jw_kv_put, key, value)
 
-    def create(self, key: str, value: Payload) -> int:
+    def create(self, key: str, value: Payload, **options: Any) -> int:
         """Store only if key has no live value (a deleted or purged key can
-        be created again); KeyExistsError otherwise."""
-        return self._write(lib.jw_kv_create, key, value)
+        be created again); KeyExistsError otherwise. options are the
+        engine's create options (option_fields("create")): ttl, seconds
+        until the key goes by itself (nats-server 2.11; the bucket needs
+        limit_marker_ttl)."""
+        return self._write(lib.jw_kv_create, key, value,
+                           _call_opts("create", options, "create"))
 
     def update(self, key: str, value: Payload, last: int) -> int:
         """Store only if key's latest revision is last;
@@ -184,9 +187,12 @@ class KeyValue(_Child):
         key's latest revision is last."""
         _js_check(self._call(lib.jw_kv_delete, _key(key), _last(last)))
 
-    def purge(self, key: str, last: Optional[int] = None) -> None:
-        """Write a purge marker that drops key's history."""
-        _js_check(self._call(lib.jw_kv_purge, _key(key), _last(last)))
+    def purge(self, key: str, last: Optional[int] = None,
+              **options: Any) -> None:
+        """Write a purge marker that drops key's history. options are the
+        engine's purge options: ttl, seconds until the marker goes too."""
+        _js_check(self._call(lib.jw_kv_purge, _key(key), _last(last),
+                             _call_opts("purge", options, "purge")))
 
     def purge_deletes(self, older_than: Optional[float] = None) -> None:
         """Remove the delete and purge markers older than older_than
@@ -223,36 +229,7 @@ class KeyValue(_Child):
         """The live keys one at a time, for buckets too large for keys();
         leaving the loop early stops the listing."""
         f = ffi.NULL if filter is None else _key(filter, "filter")
-        p = ffi.new("jw_kv_lister **")
-        _js_check(self._call(lib.jw_kv_list_keys, f, p))
-        fin = weakref.finalize(self, lib.jw_kv_lister_free, p[0])
-        _own(self._js._conn, fin)
-        return self._list(p[0], fin)
-
-    def _list(self, lister: Any, fin: Any) -> Iterator[str]:
-        key = ffi.new("const char **")
-        try:
-            while True:
-                batch = self._list_some(lister, fin, key, 1)
-                if not batch:
-                    return
-                yield batch[0]
-        finally:
-            fin()
-
-    def _list_some(self, lister: Any, fin: Any, key: Any,
-                   limit: int) -> List[str]:
-        """Up to limit keys of a lister; [] at its end."""
-        out: List[str] = []
-        while len(out) < limit:
-            if not fin.alive:
-                raise error_for("CONNECTION_CLOSED", "connection is closed")
-            _js_check(_guarded(self._js._conn._state, lambda: lister,
-                               lib.jw_kv_lister_next, (key,)))
-            if key[0] == ffi.NULL:
-                break
-            out.append(ffi.string(key[0]).decode())
-        return out
+        return _list_keys(_Lister(self, f))
 
     def history(self, key: str) -> List[Entry]:
         """Every stored entry of key, oldest first, markers included;
@@ -294,6 +271,50 @@ class KeyValue(_Child):
         return "<jetwire.KeyValue %s>" % self.bucket
 
 
+class _Lister:
+    """A key listing (jw_kv_lister) of list_keys(); whoever iterates it
+    frees it at the end (free), else its finalizer."""
+
+    __slots__ = ("_conn", "_handle", "_key", "_finalizer", "__weakref__")
+
+    def __init__(self, kv: KeyValue, filter: Any) -> None:
+        p = ffi.new("jw_kv_lister **")
+        _js_check(kv._call(lib.jw_kv_list_keys, filter, p))
+        self._conn = kv._conn  # as _Child's (the engine keeps kv)
+        self._handle = p[0]
+        self._key = ffi.new("const char **")
+        self._finalizer = weakref.finalize(self, lib.jw_kv_lister_free, p[0])
+
+    def some(self, limit: int) -> List[str]:
+        """Up to limit keys; [] at the end."""
+        key = self._key
+        out: List[str] = []
+        while len(out) < limit:
+            if not self._finalizer.alive:
+                raise error_for("INVALID_SUBSCRIPTION",
+                                "key listing was stopped")
+            _js_check(lib.jw_kv_lister_next(self._handle, key))
+            if key[0] == ffi.NULL:
+                break
+            out.append(ffi.string(key[0]).decode())
+        return out
+
+    def free(self) -> None:
+        """Stop it (never under a running some())."""
+        self._finalizer()
+
+
+def _list_keys(lister: _Lister) -> Iterator[str]:
+    try:
+        while True:
+            batch = lister.some(1)
+            if not batch:
+                return
+            yield batch[0]
+    finally:
+        lister.free()
+
+
 def _free_watcher(handle: Any, lock: Any, held: Any) -> None:
     with lock:  # not while another thread is inside jwpy_watch_take
         if held[0] != ffi.NULL:
@@ -321,7 +342,8 @@ class KeyWatcher:
     ``updates(timeout)``; ``stop()`` or ``with`` ends it."""
 
     def __init__(self, kv: KeyValue, handle: Any) -> None:
-        self._kv = kv  # the bucket handle must outlive the watcher
+        self._conn = kv._conn  # as _Child's (the engine keeps kv)
+        self._bucket = kv.bucket
         self._handle = handle
         self._lock = threading.Lock()
         # Entries come in batches (jwpy_watch_take): one engine call and
@@ -336,12 +358,14 @@ class KeyWatcher:
         self._status_p = ffi.new("int *")
         self._finalizer = weakref.finalize(self, _free_watcher, handle,
                                            self._lock, self._held)
-        _own(kv._js._conn, self._finalizer)
 
     def _check(self) -> None:
-        self._kv._js._h()
         if not self._finalizer.alive:
             raise error_for("INVALID_SUBSCRIPTION", "watcher was stopped")
+        if self._conn._state.handle is None:
+            # Closing the connection ends the watch at once, as in nats-py:
+            # entries that had arrived before the close are not handed out.
+            raise error_for("CONNECTION_CLOSED", "connection is closed")
 
     def _fill(self, ms: int, limit: int) -> None:
         """One batch into _items (lock held); the first item waits up to
@@ -367,7 +391,7 @@ class KeyWatcher:
             return
         meta = ffi.unpack(self._meta, 6 * n)
         data = ffi.buffer(self._buf, self._used_p[0])[:]
-        bucket = self._kv.bucket
+        bucket = self._bucket
         items = self._items
         pos = 0
         for i in range(0, 6 * n, 6):
@@ -431,8 +455,10 @@ class KeyWatcher:
     def __next__(self) -> Optional[Entry]:
         try:
             return self.updates(None)
-        except Exception:
-            if not self._finalizer.alive:
+        except Exception as e:
+            # stop() or the connection's close ends the iteration.
+            if not self._finalizer.alive or \
+                    getattr(e, "code", None) == "CONNECTION_CLOSED":
                 raise StopIteration from None
             raise
 
@@ -449,5 +475,5 @@ class KeyWatcher:
 
     def __repr__(self) -> str:
         return "<jetwire.KeyWatcher %s%s>" % (
-            self._kv.bucket, "" if self._finalizer.alive else " stopped")
+            self._bucket, "" if self._finalizer.alive else " stopped")
 

@@ -57,7 +57,7 @@ class Msg(_SyncMsg):
             done: "asyncio.Future[None]" = self._conn.publish(
                 self.reply, data, headers=headers)
             return done
-        _respond(self._conn._h(), self.reply, data)
+        self._conn._state.call(_respond, self.reply, data)
         return self._conn._done  # type: ignore[no-any-return]
 
     # JetStream acks. ack, nak, term and in_progress only queue a publish
@@ -336,6 +336,9 @@ class Connection(_ConnectionState):
         self._watched.pop(id(sub), None)
 
     def _on_readable(self) -> None:
+        # Uncounted (_ConnState.call): this runs on the loop's thread, as
+        # close() does, and the loop's reader keeps the connection from
+        # being collected, so nothing frees the handle meanwhile.
         handle = self._state.handle
         if handle is None:
             return
@@ -392,16 +395,16 @@ class Connection(_ConnectionState):
                       headers: HeadersIn = None) -> Msg:
         """Send a request; the reply, or jetwire.NoRespondersError /
         jetwire.TimeoutError."""
-        handle = self._h()
+        call = self._state.call
         ms = _ms(timeout)
         id_p = self._poll_cells[0]  # read before any other call can run
         if headers:
             msg = _build_msg(_subject(subject), None, payload, headers)
-            _check(lib.jw_conn_request_start(handle, msg, id_p))
+            _check(call(lib.jw_conn_request_start, msg, id_p))
         else:
             data = _payload(payload)
-            _check(lib.jwpy_request_start(handle, _subject(subject), data,
-                                          len(data), id_p))
+            _check(call(lib.jwpy_request_start, _subject(subject), data,
+                        len(data), id_p))
         reply: Msg = await self._completion(id_p[0], ms, subject, False)
         return reply
 
@@ -426,9 +429,8 @@ class Connection(_ConnectionState):
                 timer.cancel()
             if raw:
                 self._raw_replies.discard(request_id)
-            if self._requests.pop(request_id, None) is not None and \
-                    self._state.handle is not None:
-                lib.jw_conn_request_cancel(self._state.handle, request_id)
+            if self._requests.pop(request_id, None) is not None:
+                self._state.peek(lib.jw_conn_request_cancel, request_id)
 
     # -- subscriptions ----------------------------------------------------
 
@@ -437,32 +439,33 @@ class Connection(_ConnectionState):
                         pending_msgs_limit: Optional[int] = None,
                         pending_bytes_limit: Optional[int] = None
                         ) -> Subscription:
-        handle = _subscribe(self._h(), subject, queue, cb,
-                            pending_msgs_limit, pending_bytes_limit)
+        handle = self._state.call(_subscribe, subject, queue, cb,
+                                  pending_msgs_limit, pending_bytes_limit)
         sub = Subscription(self, handle, subject, queue, cb)
         self._hold(sub)
         return sub
 
     # -- round trips and lifetime ----------------------------------------
 
+    # The waits run on the executor as counted calls (_ConnState.call):
+    # a close() meanwhile leaves the handle to be freed when they return.
+
     async def flush(self, timeout: Optional[float] = 5.0) -> None:
-        handle = self._h()
+        ms = _ms(timeout)
         _check(await self._loop.run_in_executor(
-            None, lib.jw_conn_flush, handle, _ms(timeout)))
+            None, self._state.call, lib.jw_conn_flush, ms))
 
     async def rtt(self) -> float:
-        handle = self._h()
         us = ffi.new("int64_t *")
-        _check(await self._loop.run_in_executor(None, lib.jw_conn_rtt,
-                                                handle, us))
+        _check(await self._loop.run_in_executor(
+            None, self._state.call, lib.jw_conn_rtt, us))
         return float(us[0]) / 1e6
 
     async def drain(self, timeout: Optional[float] = None) -> None:
         """Like the blocking drain; callbacks get what arrived before it
         closed."""
-        handle = self._h()
         st = await self._loop.run_in_executor(
-            None, lib.jw_conn_drain, handle,
+            None, self._state.call, lib.jw_conn_drain,
             -1 if timeout is None else _ms(timeout))
         # Hand callback subscriptions what was queued before the close.
         subs = list(self._held.values())
@@ -519,6 +522,13 @@ async def connect(servers: Union[str, Sequence[str], None] =
     return conn
 
 
+async def _run(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """fn(*args, **kwargs) on the running loop's default executor."""
+    import functools
+    return await asyncio.get_running_loop().run_in_executor(
+        None, functools.partial(fn, *args, **kwargs))
+
+
 class JetStream:
     """The asyncio JetStream context (``nc.jetstream()``). Each call is one
     blocking engine call (an API request, a publish waiting for its ack, a
@@ -531,9 +541,7 @@ class JetStream:
 
     async def _run(self, fn: Callable[..., Any], *args: Any,
                    **kwargs: Any) -> Any:
-        import functools
-        return await asyncio.get_running_loop().run_in_executor(
-            None, functools.partial(fn, *args, **kwargs))
+        return await _run(fn, *args, **kwargs)
 
     async def account_info(self) -> Dict[str, Any]:
         info: Dict[str, Any] = await self._run(self._js.account_info)
@@ -678,6 +686,23 @@ class JetStream:
     async def delete_consumer(self, stream: str, name: str) -> None:
         await self._run(self._js.delete_consumer, stream, name)
 
+    async def pause_consumer(self, stream: str, name: str,
+                             until: Any) -> Dict[str, Any]:
+        """As JetStream.pause_consumer."""
+        out: Dict[str, Any] = await self._run(self._js.pause_consumer,
+                                              stream, name, until)
+        return out
+
+    async def resume_consumer(self, stream: str, name: str
+                              ) -> Dict[str, Any]:
+        out: Dict[str, Any] = await self._run(self._js.resume_consumer,
+                                              stream, name)
+        return out
+
+    async def unpin_consumer(self, stream: str, name: str,
+                             group: str) -> None:
+        await self._run(self._js.unpin_consumer, stream, name, group)
+
     async def consumers(self, stream: str) -> List[Dict[str, Any]]:
         out: List[Dict[str, Any]] = await self._run(self._js.consumers,
                                                     stream)
@@ -734,22 +759,23 @@ class Consumer:
     (``await msg.ack()``)."""
 
     def __init__(self, js: JetStream, cons: "_js.Consumer") -> None:
-        self._js = js
+        # Only the blocking consumer: it holds what it needs (see
+        # _jetstream._Child), and the engine keeps the context alive.
         self._cons = cons
         cons._cls = Msg
         self.name = cons.name
         self.stream = cons.stream
 
     async def info(self) -> Dict[str, Any]:
-        info: Dict[str, Any] = await self._js._run(self._cons.info)
+        info: Dict[str, Any] = await _run(self._cons.info)
         return info
 
     async def fetch(self, batch: int = 1, timeout: Optional[float] = 5.0,
                     **options: Any) -> List[Msg]:
         """Up to batch messages within timeout; [] when none came (options
         as the blocking fetch)."""
-        out: List[Msg] = await self._js._run(self._cons.fetch, batch,
-                                             timeout, **options)
+        out: List[Msg] = await _run(self._cons.fetch, batch, timeout,
+                                    **options)
         return out
 
     def messages(self, batch: Optional[int] = None, *,
@@ -760,41 +786,43 @@ class Consumer:
         is left."""
         opts = self._cons._consume_opts(batch, options, "messages")
         _ms(timeout)
-        return self._iterate(opts, timeout)
-
-    async def _iterate(self, opts: Any,
-                       timeout: Optional[float]) -> AsyncIterator[Msg]:
-        cc, fin = self._cons._start(opts)
-        msgs = ffi.new("jw_msg *[]", _BATCH)
-        # Wait in slices so that a cancelled task leaves the executor soon.
-        step = 1000 if timeout is None else min(1000, _ms(timeout))
-        left = None if timeout is None else _ms(timeout)
-        loop = asyncio.get_running_loop()
-        fut: "Optional[asyncio.Future[Any]]" = None
-        try:
-            while True:
-                fut = loop.run_in_executor(None, self._cons._next, cc, msgs,
-                                           step)
-                # Shielded: a cancelled task must not free the handle
-                # while the executor still uses it (see finally).
-                got = await asyncio.shield(fut)
-                if got:
-                    left = None if timeout is None else _ms(timeout)
-                    for m in got:
-                        yield m
-                    continue
-                if left is not None:
-                    left -= step
-                    if left <= 0:
-                        return
-        finally:
-            if fut is not None and not fut.done():
-                fut.add_done_callback(lambda _f: fin())
-            else:
-                fin()
+        return _consume_messages(self._cons, opts, timeout)
 
     def __repr__(self) -> str:
         return "<jetwire.aio.Consumer %s/%s>" % (self.stream, self.name)
+
+
+async def _consume_messages(cons: "_js.Consumer", opts: Any,
+                            timeout: Optional[float]) -> AsyncIterator[Msg]:
+    """Consumer.messages(): the pull starts at the first __anext__."""
+    cc = _js._Consume(cons, opts)
+    del cons  # the iteration needs only the consume
+    msgs = ffi.new("jw_msg *[]", _BATCH)
+    # Wait in slices so that a cancelled task leaves the executor soon.
+    step = 1000 if timeout is None else min(1000, _ms(timeout))
+    left = None if timeout is None else _ms(timeout)
+    loop = asyncio.get_running_loop()
+    fut: "Optional[asyncio.Future[Any]]" = None
+    try:
+        while True:
+            fut = loop.run_in_executor(None, cc.next, msgs, step)
+            # Shielded: a cancelled task must not free the handle
+            # while the executor still uses it (see finally).
+            got = await asyncio.shield(fut)
+            if got:
+                left = None if timeout is None else _ms(timeout)
+                for m in got:
+                    yield m
+                continue
+            if left is not None:
+                left -= step
+                if left <= 0:
+                    return
+    finally:
+        if fut is not None and not fut.done():
+            fut.add_done_callback(lambda _f: cc.free())
+        else:
+            cc.free()
 
 
 class OrderedConsumer:
@@ -909,7 +937,10 @@ class KeyValue:
     ``watch()`` gives an async iterator."""
 
     def __init__(self, js: JetStream, kv: "_kv.KeyValue") -> None:
-        self._js = js
+        # Not the context: the blocking bucket holds what it needs (see
+        # _jetstream._Child); the connection for the requests on its fd.
+        self._conn = js._conn
+        self._timeout_ms = _ms(js._js.timeout)
         self._kv = kv
         self.bucket = kv.bucket
 
@@ -922,8 +953,8 @@ class KeyValue:
         id_p = ffi.new("uint64_t *")
         _js_check(self._kv._call(start, *args, id_p))
         try:
-            return JW_OK, await self._js._conn._completion(
-                id_p[0], _ms(self._js._js.timeout), what, True)
+            return JW_OK, await self._conn._completion(
+                id_p[0], self._timeout_ms, what, True)
         except Error as e:
             if e.code == "NO_RESPONDERS":
                 return int(lib.JW_ENO_RESPONDERS), ffi.NULL
@@ -942,24 +973,25 @@ class KeyValue:
         _js_check(self._kv._call(lib.jw_kv_put_result, status, reply, rev))
         return int(rev[0])
 
-    async def create(self, key: str, value: Payload) -> int:
-        rev: int = await self._js._run(self._kv.create, key, value)
+    async def create(self, key: str, value: Payload, **options: Any) -> int:
+        rev: int = await _run(self._kv.create, key, value, **options)
         return rev
 
     async def update(self, key: str, value: Payload, last: int) -> int:
         if _int_arg(last, "last", 0) == 0:  # "must not exist": as blocking
-            rev: int = await self._js._run(self._kv.update, key, value, last)
+            rev: int = await _run(self._kv.update, key, value, last)
             return rev
         return await self._write(key, value, last)
 
     async def delete(self, key: str, last: Optional[int] = None) -> None:
-        await self._js._run(self._kv.delete, key, last)
+        await _run(self._kv.delete, key, last)
 
-    async def purge(self, key: str, last: Optional[int] = None) -> None:
-        await self._js._run(self._kv.purge, key, last)
+    async def purge(self, key: str, last: Optional[int] = None,
+                    **options: Any) -> None:
+        await _run(self._kv.purge, key, last, **options)
 
     async def purge_deletes(self, older_than: Optional[float] = None) -> None:
-        await self._js._run(self._kv.purge_deletes, older_than)
+        await _run(self._kv.purge_deletes, older_than)
 
     async def get(self, key: str, revision: Optional[int] = None,
                   **options: Any) -> Entry:
@@ -972,45 +1004,29 @@ class KeyValue:
         if status == lib.JW_ETIMEOUT:
             # The result then asks whether the bucket is gone: a blocking
             # API request, so on the executor.
-            st = await self._js._run(call, lib.jw_kv_get_result, k, status,
-                                     reply, p)
+            st = await _run(call, lib.jw_kv_get_result, k, status, reply,
+                            p)
         else:
             st = call(lib.jw_kv_get_result, k, status, reply, p)
         _js_check(st)
         return _kv._take_entry(p, self.bucket)
 
     async def keys(self, filter: Optional[str] = None) -> List[str]:
-        out: List[str] = await self._js._run(self._kv.keys, filter)
+        out: List[str] = await _run(self._kv.keys, filter)
         return out
 
-    async def list_keys(self, filter: Optional[str] = None
-                        ) -> AsyncIterator[str]:
+    def list_keys(self, filter: Optional[str] = None) -> AsyncIterator[str]:
         """``async for key in kv.list_keys()``: the live keys, taken on
         the executor a batch at a time."""
-        kv = self._kv
         f = ffi.NULL if filter is None else _kv._key(filter, "filter")
-        p = ffi.new("jw_kv_lister **")
-        _js_check(await self._js._run(kv._call, lib.jw_kv_list_keys, f, p))
-        fin = weakref.finalize(self, lib.jw_kv_lister_free, p[0])
-        _js._own(kv._js._conn, fin)
-        key = ffi.new("const char **")
-        try:
-            while True:
-                batch: List[str] = await self._js._run(
-                    kv._list_some, p[0], fin, key, 256)
-                if not batch:
-                    return
-                for k in batch:
-                    yield k
-        finally:
-            fin()
+        return _list_keys(self._kv, f)
 
     async def history(self, key: str) -> List[Entry]:
-        out: List[Entry] = await self._js._run(self._kv.history, key)
+        out: List[Entry] = await _run(self._kv.history, key)
         return out
 
     async def status(self) -> KeyValueStatus:
-        st: KeyValueStatus = await self._js._run(self._kv.status)
+        st: KeyValueStatus = await _run(self._kv.status)
         return st
 
     def watch(self, keys: str = ">", **options: Any) -> "KeyWatcher":
@@ -1032,6 +1048,29 @@ class KeyValue:
         return "<jetwire.aio.KeyValue %s>" % self.bucket
 
 
+async def _list_keys(kv: "_kv.KeyValue", f: Any) -> AsyncIterator[str]:
+    """KeyValue.list_keys(): the listing starts at the first __anext__."""
+    lister = await _run(_kv._Lister, kv, f)
+    del kv  # the iteration needs only the lister
+    loop = asyncio.get_running_loop()
+    fut: "Optional[asyncio.Future[List[str]]]" = None
+    try:
+        while True:
+            fut = loop.run_in_executor(None, lister.some, 256)
+            # Shielded: a cancelled task must not free the lister while
+            # the executor still uses it (see finally).
+            batch: List[str] = await asyncio.shield(fut)
+            if not batch:
+                return
+            for k in batch:
+                yield k
+    finally:
+        if fut is not None and not fut.done():
+            fut.add_done_callback(lambda _f: lister.free())
+        else:
+            lister.free()
+
+
 # While a task waits on a watcher, it looks at it at least this often, so
 # that the engine notices a server consumer that went silent (it sends a
 # heartbeat every 5 s) and recreates it.
@@ -1047,8 +1086,11 @@ class KeyWatcher:
     wait for. ``await w.stop()`` or ``async with`` ends it."""
 
     def __init__(self, kv: KeyValue, keys: str, opts: Any) -> None:
-        self._kv = kv
-        self._conn = kv._js._conn
+        # The bucket until the watch has started (then the blocking
+        # watcher holds what it needs, see _jetstream._Child).
+        self._kv: Optional[KeyValue] = kv
+        self._bucket = kv.bucket
+        self._conn = kv._conn
         self._keys = keys
         self._opts = opts  # the engine's watch options (or NULL)
         self._w: "Optional[_kv.KeyWatcher]" = None
@@ -1061,12 +1103,13 @@ class KeyWatcher:
         self._stopped = False
 
     async def _start(self) -> "KeyWatcher":
-        if self._w is None and not self._stopped:
-            w = await self._kv._js._run(self._kv._kv._watch,
-                                        _kv._key(self._keys, "keys"),
-                                        self._opts)
+        kv = self._kv
+        if self._w is None and not self._stopped and kv is not None:
+            w = await _run(kv._kv._watch, _kv._key(self._keys, "keys"),
+                           self._opts)
             if self._w is None and not self._stopped:
                 self._w = w
+                self._kv = None
             else:
                 w.stop()
         return self
@@ -1176,4 +1219,4 @@ class KeyWatcher:
 
     def __repr__(self) -> str:
         return "<jetwire.aio.KeyWatcher %s %r%s>" % (
-            self._kv.bucket, self._keys, " stopped" if self._stopped else "")
+            self._bucket, self._keys, " stopped" if self._stopped else "")
