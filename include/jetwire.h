@@ -1116,6 +1116,9 @@ JW_EXTERN jw_status jw_kv_put_result(jw_kv *kv, jw_status status,
  * bucket gives []. */
 JW_EXTERN jw_status jw_kv_keys(jw_kv *kv, const char *filter,
                                char **keys_json);
+/* The live keys matching any of count filters (more than one: 2.10). */
+JW_EXTERN jw_status jw_kv_keys_multi(jw_kv *kv, const char *const *filters,
+                                     size_t count, char **keys_json);
 /* The same keys one at a time, for buckets too large for one array: each
  * jw_kv_lister_next gives the next key (valid until the next call or the
  * free), then JW_OK with *key NULL once every key was given. Each call
@@ -1153,6 +1156,12 @@ JW_EXTERN void jw_kv_entry_free(jw_kv_entry *e);
 JW_EXTERN jw_status jw_kv_watch(jw_kv *kv, const char *keys,
                                 const jw_call_opts *opts,
                                 jw_kv_watcher **out);
+/* The same over count key filters at once (count 0: every key; more than
+ * one needs nats-server 2.10: JW_ENOT_SUPPORTED before). */
+JW_EXTERN jw_status jw_kv_watch_multi(jw_kv *kv, const char *const *keys,
+                                      size_t count,
+                                      const jw_call_opts *opts,
+                                      jw_kv_watcher **out);
 /* The next entry (owned by the caller), NULL once for the marker;
  * JW_ETIMEOUT when nothing came within timeout_ms. */
 JW_EXTERN jw_status jw_kv_watch_next(jw_kv_watcher *w, int64_t timeout_ms,

@@ -279,6 +279,7 @@ static int write_call(lua_State *L, enum write_kind kind)
         last = revision_arg(L, 4, 0);
     }
     /* kv:create(key, value [, opts]): the engine's "create" options. */
+    lua_settop(L, 4);
     jw_call_opts **opts = kind == WRITE_CREATE
                               ? ljw_call_opts(L, 4, "create", NULL)
                               : NULL;
@@ -320,6 +321,7 @@ static int marker_call(lua_State *L, int purge)
     ljw_kv *k = check_kv(L, 1);
     size_t len;
     const char *key = ljw_check_string(L, 2, &len);
+    lua_settop(L, 4);
     int opts_at = purge && lua_istable(L, 3) ? 3 : 4;
     uint64_t last = opts_at == 3 ? 0 : revision_arg(L, 3, 0);
     jw_call_opts **opts = purge ? ljw_call_opts(L, opts_at, "purge", NULL)
@@ -391,19 +393,51 @@ static int l_kv_get(lua_State *L)
 }
 
 /* kv:keys([filter]) -> the live keys (an empty table for none) */
+enum { MAX_FILTERS = 16 };
+
+/* Key filters at idx: nil (every key), a string, or a list of strings
+ * (several need nats-server 2.10). The strings stay on the stack's
+ * table or argument. */
+static size_t key_filters(lua_State *L, int idx, const char *what,
+                          const char **out)
+{
+    if (lua_isnoneornil(L, idx))
+        return 0;
+    size_t len, n = 0;
+    if (!lua_istable(L, idx)) {
+        out[0] = ljw_check_string(L, idx, &len);
+        if (ljw_has_nul(out[0], len))
+            luaL_argerror(L, idx, lua_pushfstring(L, "%s contains NUL", what));
+        return 1;
+    }
+    lua_Integer count = luaL_len(L, idx);
+    if (count < 1 || count > MAX_FILTERS)
+        luaL_argerror(L, idx, lua_pushfstring(L, "1 to %d %s", MAX_FILTERS,
+                                              what));
+    for (lua_Integer i = 1; i <= count; i++) {
+        lua_geti(L, idx, i);
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_argerror(L, idx, lua_pushfstring(L, "%s must be strings",
+                                                  what));
+        out[n] = lua_tolstring(L, -1, &len);
+        if (ljw_has_nul(out[n], len))
+            luaL_argerror(L, idx, lua_pushfstring(L, "%s contains NUL", what));
+        n++;
+        lua_pop(L, 1); /* the table keeps it */
+    }
+    return n;
+}
+
+/* kv:keys([filter]): filter a string or a list of them. */
 static int l_kv_keys(lua_State *L)
 {
     ljw_kv *k = check_kv(L, 1);
-    const char *filter = NULL;
-    size_t len = 0;
-    if (!lua_isnoneornil(L, 2))
-        filter = ljw_check_string(L, 2, &len);
-    if (filter && ljw_has_nul(filter, len))
-        return bad_name(L, "filter");
+    const char *filters[MAX_FILTERS];
+    size_t count = key_filters(L, 2, "filter", filters);
     if (!k->kv)
         return kv_closed(L);
     char *text = NULL;
-    jw_status st = jw_kv_keys(k->kv, filter, &text);
+    jw_status st = jw_kv_keys_multi(k->kv, filters, count, &text);
     if (st != JW_OK)
         return ljw_fail(L, st);
     return ljw_push_result(L, text);
@@ -526,36 +560,32 @@ static int l_kv_status(lua_State *L)
 
 /* The watcher of keys with the engine's "watch" options (the table at
  * opts_arg: include_history, ignore_deletes, meta_only, updates_only). */
-static int watch_call(lua_State *L, const char *keys, size_t len,
+static int watch_call(lua_State *L, const char *const *keys, size_t count,
                       int opts_arg)
 {
     jw_call_opts **opts = ljw_call_opts(L, opts_arg, "watch", NULL);
     ljw_kv *k = check_kv(L, 1);
-    if (keys && ljw_has_nul(keys, len))
-        return bad_name(L, "keys");
     if (!k->kv)
         return kv_closed(L);
     ljw_watcher *w = lua_newuserdatauv(L, sizeof(*w), 1);
     w->w = NULL;
     luaL_setmetatable(L, LJW_KV_WATCHER);
     ljw_pin_conn(L, 1);
-    jw_status st = jw_kv_watch(k->kv, keys, *opts, &w->w);
+    jw_status st = jw_kv_watch_multi(k->kv, keys, count, *opts, &w->w);
     if (st != JW_OK)
         return ljw_fail(L, st);
     return 1;
 }
 
 /* kv:watch(keys [, opts]) -> a watcher of a key or a filter ("svc.*",
- * "svc.>"; nil: every key) */
+ * "svc.>"; nil: every key), or of a list of them (2.10) */
 static int l_kv_watch(lua_State *L)
 {
     check_kv(L, 1);
-    const char *keys = NULL;
-    size_t len = 0;
-    if (!lua_isnoneornil(L, 2))
-        keys = ljw_check_string(L, 2, &len);
     lua_settop(L, 3);
-    return watch_call(L, keys, len, 3);
+    const char *keys[MAX_FILTERS];
+    size_t count = key_filters(L, 2, "keys", keys);
+    return watch_call(L, keys, count, 3);
 }
 
 /* kv:watch_all([opts]) -> a watcher of every key */

@@ -29,7 +29,8 @@ struct jw_ordered {
 /* What a user may choose; the rest is forced by the algorithm. */
 static const char *const allowed[] = {
     "deliver_policy", "opt_start_seq", "opt_start_time", "filter_subject",
-    "headers_only", "replay_policy", "idle_heartbeat", "description", NULL,
+    "filter_subjects", "headers_only", "replay_policy", "idle_heartbeat",
+    "description", NULL,
 };
 
 static int is_allowed(const char *key)

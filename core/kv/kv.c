@@ -810,28 +810,63 @@ enum {
     W_UPDATES_ONLY = 8
 };
 
-static jw_status watch(jw_kv *kv, const char *keys, int flags,
-                       jw_kv_watcher **out)
+/* The stream subjects of key filters (NULL or none: every key), as the
+ * ordered consumer's filter_subject, or filter_subjects (2.10) for more
+ * than one. */
+static jw_status filters_json(jw_kv *kv, const char *const *keys,
+                              size_t count, json_t *cfg)
+{
+    if (count > 1) {
+        jw_status need = jw__js_require(kv->js, 21000,
+                                        "several key filters");
+        if (need)
+            return need;
+    }
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < (count ? count : 1); i++) {
+        const char *filter = count && keys && keys[i] && *keys[i] ? keys[i]
+                                                                   : ">";
+        char subject[KV_SUBJECT_MAX];
+        jw_status st = check_key(filter, 1);
+        if (st == JW_OK)
+            st = subject_of(kv, filter, subject, sizeof subject);
+        if (st) {
+            json_decref(list);
+            return st;
+        }
+        json_array_append_new(list, json_string(subject));
+    }
+    if (!list)
+        return jw__fail(JW_ENO_MEMORY, "out of memory");
+    if (json_array_size(list) == 1)
+        json_object_set(cfg, "filter_subject", json_array_get(list, 0));
+    else
+        json_object_set(cfg, "filter_subjects", list);
+    json_decref(list);
+    return JW_OK;
+}
+
+static jw_status watch(jw_kv *kv, const char *const *keys, size_t count,
+                       int flags, jw_kv_watcher **out)
 {
     *out = NULL;
     if ((flags & W_INCLUDE_HISTORY) && (flags & W_UPDATES_ONLY))
         return jw__fail(JW_EINVAL,
                         "include_history and updates_only exclude each other");
-    const char *filter = keys && *keys ? keys : ">";
-    jw_status st = check_key(filter, 1);
-    char subject[KV_SUBJECT_MAX];
-    if (st == JW_OK)
-        st = subject_of(kv, filter, subject, sizeof subject);
-    if (st)
-        return st;
+    if (count && !keys)
+        return jw__fail(JW_EINVAL, "keys is NULL");
     const char *policy = flags & W_UPDATES_ONLY      ? "new"
                          : flags & W_INCLUDE_HISTORY ? "all"
                                                      : "last_per_subject";
-    json_t *cfg = json_pack("{ss ss sb}", "filter_subject", subject,
-                            "deliver_policy", policy, "headers_only",
-                            (flags & W_META_ONLY) != 0);
-    char *text = cfg ? json_dumps(cfg, JSON_COMPACT) : NULL;
+    json_t *cfg = json_pack("{ss sb}", "deliver_policy", policy,
+                            "headers_only", (flags & W_META_ONLY) != 0);
+    if (!cfg)
+        return jw__fail(JW_ENO_MEMORY, "out of memory");
+    jw_status st = filters_json(kv, keys, count, cfg);
+    char *text = st ? NULL : json_dumps(cfg, JSON_COMPACT);
     json_decref(cfg);
+    if (st)
+        return st;
     if (!text)
         return jw__fail(JW_ENO_MEMORY, "out of memory");
     jw_kv_watcher *w = calloc(1, sizeof(*w));
@@ -860,6 +895,13 @@ static jw_status watch(jw_kv *kv, const char *keys, int flags,
 jw_status jw_kv_watch(jw_kv *kv, const char *keys, const jw_call_opts *opts,
                       jw_kv_watcher **out)
 {
+    return jw_kv_watch_multi(kv, keys ? &keys : NULL, keys ? 1 : 0, opts,
+                             out);
+}
+
+jw_status jw_kv_watch_multi(jw_kv *kv, const char *const *keys, size_t count,
+                            const jw_call_opts *opts, jw_kv_watcher **out)
+{
     if (out)
         *out = NULL;
     if (!kv || !out)
@@ -879,7 +921,7 @@ jw_status jw_kv_watch(jw_kv *kv, const char *keys, const jw_call_opts *opts,
     for (size_t i = 0; i < sizeof bits / sizeof *bits; i++)
         if (jw__call_opts_int(opts, bits[i].option, 0))
             flags |= bits[i].flag;
-    return watch(kv, keys, flags, out);
+    return watch(kv, keys, count, flags, out);
 }
 
 jw_status jw_kv_watch_next(jw_kv_watcher *w, int64_t timeout_ms,
@@ -955,11 +997,12 @@ void jw_kv_watcher_free(jw_kv_watcher *w)
 
 /* Everything up to the end-of-initial-values marker, through a watcher;
  * each entry goes to fn. */
-static jw_status initial_entries(jw_kv *kv, const char *keys, int flags,
+static jw_status initial_entries(jw_kv *kv, const char *const *keys,
+                                 size_t count, int flags,
                                  void (*fn)(jw_kv_entry *, void *), void *arg)
 {
     jw_kv_watcher *w = NULL;
-    jw_status st = watch(kv, keys, flags, &w);
+    jw_status st = watch(kv, keys, count, flags, &w);
     while (st == JW_OK) {
         jw_kv_entry *e = NULL;
         st = jw_kv_watch_next(w, kv->js->timeout_ms, &e);
@@ -980,12 +1023,19 @@ static void add_key(jw_kv_entry *e, void *arg)
 
 jw_status jw_kv_keys(jw_kv *kv, const char *filter, char **keys_json)
 {
+    return jw_kv_keys_multi(kv, filter ? &filter : NULL, filter ? 1 : 0,
+                            keys_json);
+}
+
+jw_status jw_kv_keys_multi(jw_kv *kv, const char *const *filters,
+                           size_t count, char **keys_json)
+{
     if (keys_json)
         *keys_json = NULL;
     if (!kv || !keys_json)
         return jw__fail(JW_EINVAL, "kv and keys_json must not be NULL");
     json_t *keys = json_array();
-    jw_status st = initial_entries(kv, filter,
+    jw_status st = initial_entries(kv, filters, count,
                                    W_IGNORE_DELETES | W_META_ONLY, add_key,
                                    keys);
     if (st == JW_OK && !(*keys_json = json_dumps(keys, JSON_COMPACT)))
@@ -1012,7 +1062,8 @@ jw_status jw_kv_list_keys(jw_kv *kv, const char *filter, jw_kv_lister **out)
     jw_kv_lister *l = calloc(1, sizeof(*l));
     if (!l)
         return jw__fail(JW_ENO_MEMORY, "out of memory");
-    jw_status st = watch(kv, filter, W_IGNORE_DELETES | W_META_ONLY, &l->w);
+    jw_status st = watch(kv, filter ? &filter : NULL, filter ? 1 : 0,
+                         W_IGNORE_DELETES | W_META_ONLY, &l->w);
     if (st) {
         free(l);
         return st;
@@ -1097,7 +1148,7 @@ jw_status jw_kv_history(jw_kv *kv, const char *key, jw_kv_entry ***entries,
     if (st)
         return st;
     entry_list l = {0};
-    st = initial_entries(kv, key, W_INCLUDE_HISTORY, add_entry, &l);
+    st = initial_entries(kv, &key, 1, W_INCLUDE_HISTORY, add_entry, &l);
     if (st == JW_OK && l.failed)
         st = jw__fail(JW_ENO_MEMORY, "out of memory");
     if (st == JW_OK && l.count == 0)
@@ -1116,7 +1167,7 @@ jw_status jw_kv_purge_deletes(jw_kv *kv, int64_t older_than_ms)
     if (!kv)
         return jw__fail(JW_EINVAL, "kv is NULL");
     entry_list l = {0};
-    jw_status st = initial_entries(kv, ">", 0, add_entry, &l);
+    jw_status st = initial_entries(kv, NULL, 0, 0, add_entry, &l);
     if (st == JW_OK && l.failed)
         st = jw__fail(JW_ENO_MEMORY, "out of memory");
     /* Young markers stay (keep 1) so a watcher briefly away still sees

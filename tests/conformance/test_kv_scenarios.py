@@ -218,6 +218,37 @@ def test_kv_limit_markers_not_supported(driver, js, nats_server):
     assert "marked" not in driver.kv_bucket_names(js)
 
 
+@pytest.mark.min_server("2.10.0")
+def test_kv_several_filters(driver, js):
+    """keys() and watch() over several filters at once (the consumer's
+    filter_subjects of 2.10), as nats.go's ListKeysFiltered and
+    WatchFiltered."""
+    d = driver
+    kv = d.kv_bucket_create(js, bucket="multi")
+    for key in ("a.1", "a.2", "b.1", "c.1"):
+        d.kv_put(kv, key, key.encode())
+    assert d.kv_keys(kv, ["a.*", "c.>"]) == ["a.1", "a.2", "c.1"]
+    w = d.kv_watch(kv, ["a.1", "c.*"])
+    assert sorted(e.key for e in initial(d, w)) == ["a.1", "c.1"]
+    d.kv_put(kv, "b.2", b"unseen")
+    d.kv_put(kv, "c.2", b"seen")
+    e = d.kv_watch_next(w)
+    assert (e.key, e.value) == ("c.2", b"seen")
+
+
+@pytest.mark.below_server("2.10.0")
+def test_kv_several_filters_not_supported(driver, js, nats_server):
+    d = driver
+    kv = d.kv_bucket_create(js, bucket="multi")
+    for call in (lambda: d.kv_keys(kv, ["a.*", "c.>"]),
+                 lambda: d.kv_watch(kv, ["a.1", "c.*"])):
+        with pytest.raises(DriverError) as e:
+            call()
+        assert e.value.code == "NOT_SUPPORTED"
+        assert "2.10.0" in e.value.message
+    assert d.kv_keys(kv, ["a.*"]) == []  # one filter is any server's
+
+
 def test_kv_watch_options(driver, js):
     d = driver
     kv = d.kv_bucket_create(js, bucket="opts", history=5)

@@ -2986,17 +2986,45 @@ static jw_status op_kv_purge(json_t *req, json_t *res)
     return kv_remove(req, 1);
 }
 
+/* The key filters of member name: a string or an array of strings, into
+ * out (room for max); *count 0 when absent. */
+static jw_status arg_filters(json_t *req, const char *name,
+                             const char **out, size_t max, size_t *count)
+{
+    json_t *v = json_object_get(req, name);
+    *count = 0;
+    if (!v || json_is_null(v))
+        return JW_OK;
+    if (json_is_string(v)) {
+        out[(*count)++] = json_string_value(v);
+        return JW_OK;
+    }
+    if (!json_is_array(v) || json_array_size(v) > max)
+        return fail(JW_EINVAL, "'%s' must be a string or an array of at "
+                               "most %zu strings", name, max);
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e)
+    {
+        if (!json_is_string(e))
+            return fail(JW_EINVAL, "'%s' must hold strings", name);
+        out[(*count)++] = json_string_value(e);
+    }
+    return JW_OK;
+}
+
 static jw_status op_kv_keys(json_t *req, json_t *res)
 {
     jw_kv *kv;
-    const char *filter = NULL;
+    const char *filters[16];
+    size_t count = 0;
     jw_status st = arg_kv_key(req, -1, &kv, NULL);
     if (st == JW_OK)
-        st = arg_str(req, "filter", 0, &filter);
+        st = arg_filters(req, "filter", filters, 16, &count);
     if (st != JW_OK)
         return st;
     char *keys = NULL;
-    TRY(jw_kv_keys(kv, filter, &keys));
+    TRY(jw_kv_keys_multi(kv, filters, count, &keys));
     return put_sorted(res, "keys", keys);
 }
 
@@ -3065,18 +3093,19 @@ static jw_status op_kv_watch(json_t *req, json_t *res)
 {
     static const char *const own[] = {"kv", "keys", NULL};
     struct handle *h;
-    const char *keys = NULL;
+    const char *keys[16];
+    size_t count = 0;
     jw_call_opts *o = NULL;
     jw_status st = arg_handle(req, "kv", H_KV, &h);
     if (st == JW_OK)
-        st = arg_str(req, "keys", 0, &keys);
+        st = arg_filters(req, "keys", keys, 16, &count);
     if (st == JW_OK)
         st = call_options(req, "watch", own, &o);
     if (st != JW_OK)
         return st;
     int kv_id = (int)(h - g_handles);
     jw_kv_watcher *w = NULL;
-    st = jw_kv_watch(h->kv, keys ? keys : ">", o, &w);
+    st = jw_kv_watch_multi(h->kv, keys, count, o, &w);
     jw_call_opts_free(o);
     if (st != JW_OK)
         return lib_fail(st);

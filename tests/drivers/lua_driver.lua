@@ -1244,9 +1244,21 @@ end
 ops.kv_delete = marker_op("delete")
 ops.kv_purge = marker_op("purge")
 
+-- Key filters: a string or an array of strings (2.10: several).
+local function filters_of(req, key)
+    local v = req[key]
+    if v == nil or v == null then return nil end
+    if type(v) == "string" then return v end
+    if type(v) ~= "table" then bad(key .. " must be a string or an array") end
+    for _, s in ipairs(v) do
+        if type(s) ~= "string" then bad(key .. " must hold strings") end
+    end
+    return v
+end
+
 function ops.kv_keys(req)
     local kv = get(req, "kv", "kv")
-    local keys = check(kv:keys(arg(req, "filter", "string")))
+    local keys = check(kv:keys(filters_of(req, "filter")))
     return { keys = sorted_list(keys) }
 end
 
@@ -1273,7 +1285,7 @@ end
 -- hands them to the engine (a value that is not a boolean is INVALID_ARG).
 function ops.kv_watch(req)
     local kv, h = get(req, "kv", "kv")
-    local keys = arg(req, "keys", "string", ">")
+    local keys = filters_of(req, "keys") or ">"
     local opts = call_options_of(req, "watch")
     return { watcher = made_by(h, check(kv:watch(keys, opts)), "watcher") }
 end

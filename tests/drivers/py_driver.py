@@ -506,8 +506,17 @@ def op_kv_get(req):
 
 def op_kv_watch(req):
     h, kv = handle_arg(req, "kv", KV)
-    return {"watcher": made_by(h, kv.watch(arg(req, "keys", str, ">"),
+    return {"watcher": made_by(h, kv.watch(filters_arg(req, "keys", ">"),
                                            **call_options(req, "watch")))}
+
+
+def filters_arg(req, key, default=None):
+    """Key filters: a string or a list of strings (2.10: several)."""
+    value = arg(req, key, (str, list), default)
+    if isinstance(value, list) and not all(isinstance(v, str)
+                                           for v in value):
+        raise BadArg("argument %r must hold strings" % key)
+    return value
 
 
 OPS.update({
@@ -531,7 +540,7 @@ OPS.update({
         kv_key(r), last=arg(r, "last", int),
         **call_options(r, "purge")) or {},
     "kv_keys": lambda r: {"keys": sorted(get(r, "kv", KV).keys(
-        arg(r, "filter", str)))},
+        filters_arg(r, "filter")))},
     "kv_list_keys": lambda r: {"keys": sorted(
         get(r, "kv", KV).list_keys())},
     "kv_history": lambda r: {"entries": [entry_json(e) for e in get(

@@ -539,6 +539,8 @@ TEST(null_handles)
         CHECK_EQ_INT(jw_kv_entry_operation(NULL), 0);
         jw_kv_entry_free(NULL);
         CHECK_STATUS(jw_kv_watch(NULL, NULL, NULL, &w), JW_EINVAL);
+        CHECK_STATUS(jw_kv_watch_multi(NULL, NULL, 0, NULL, &w), JW_EINVAL);
+        CHECK_STATUS(jw_kv_keys_multi(NULL, NULL, 0, &json), JW_EINVAL);
         CHECK_STATUS(jw_kv_watch_next(NULL, 0, &e), JW_EINVAL);
         jw_kv_watcher_free(NULL);
         CHECK(kv == NULL && e == NULL && w == NULL && json == NULL);

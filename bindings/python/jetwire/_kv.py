@@ -21,7 +21,7 @@ from ._jetwire import ffi, lib
 TYPE_CHECKING = False  # typing costs start-up time: annotations only
 if TYPE_CHECKING:
     from typing import (Any, Callable, Deque, Dict, Iterator, List,
-                        Optional)
+                        Optional, Sequence, Union)
 
     from ._client import Payload
 
@@ -54,6 +54,34 @@ def _key(value: Any, what: str = "key") -> bytes:
         raise error_for("INVALID_ARG", "invalid %s %r: contains NUL"
                         % (what, value))
     return value.encode()
+
+
+def _filters(value: Any, what: str, none: bool = True) -> Any:
+    """Key filters for the engine: None (every key, when none allows it),
+    a str, or a list or tuple of str; a char *[] whose strings it keeps
+    alive."""
+    if value is None and none:
+        items: List[bytes] = []
+    elif isinstance(value, (list, tuple)):
+        if not value:
+            raise error_for("INVALID_ARG", "%s must not be empty" % what)
+        items = [_key(v, what) for v in value]
+    else:
+        items = [_key(value, what)]
+    strings = [ffi.new("char[]", v) for v in items]
+    arr = ffi.new("char *[]", strings) if strings else ffi.new("char *[1]")
+    return _Filters(arr, strings, len(items))
+
+
+class _Filters:
+    """A char *[] for the engine and the strings it points to."""
+    __slots__ = ("arr", "strings", "count")
+
+    def __init__(self, arr: Any, strings: List[Any], count: int) -> None:
+        self.arr, self.strings, self.count = arr, strings, count
+
+    def __len__(self) -> int:
+        return self.count
 
 
 def _last(value: Any) -> int:
@@ -215,12 +243,14 @@ class KeyValue(_Child):
         _js_check(self._call(lib.jw_kv_get, k, opts, p))
         return _take_entry(p)
 
-    def keys(self, filter: Optional[str] = None) -> List[str]:
-        """The live keys (matching filter: '*' tokens, a final '>');
-        [] for an empty bucket."""
-        f = ffi.NULL if filter is None else _key(filter, "filter")
+    def keys(self, filter: Union[None, str, Sequence[str]] = None
+             ) -> List[str]:
+        """The live keys (matching filter: '*' tokens, a final '>'; or a
+        list of such filters, nats-server 2.10); [] for an empty bucket."""
+        filters = _filters(filter, "filter")
         p = ffi.new("char **")
-        _js_check(self._call(lib.jw_kv_keys, f, p))
+        _js_check(self._call(lib.jw_kv_keys_multi, filters.arr, len(filters),
+                             p))
         import json
         keys: List[str] = json.loads(_text(p))
         return keys
@@ -248,23 +278,27 @@ class KeyValue(_Child):
         import json
         return KeyValueStatus(json.loads(_text(p)))
 
-    def watch(self, keys: str = ">", **options: Any) -> "KeyWatcher":
-        """Watch keys (a key, a filter with '*' tokens and a final '>').
+    def watch(self, keys: Union[str, Sequence[str]] = ">",
+              **options: Any) -> "KeyWatcher":
+        """Watch keys (a key, a filter with '*' tokens and a final '>', or
+        a list of them, nats-server 2.10).
         Iterating yields the current entries, then exactly one None (the
         current values are all out), then live updates, until stop().
         options are the engine's watch options (option_fields("watch")),
         each a bool: include_history, ignore_deletes, meta_only,
         updates_only, ..."""
-        k = _key(keys, "keys")
+        k = _filters(keys, "keys", none=False)
         return self._watch(k, _call_opts("watch", options, "watch"))
 
     def watch_all(self, **options: Any) -> "KeyWatcher":
         """watch(">"): every key of the bucket."""
-        return self._watch(b">", _call_opts("watch", options, "watch_all"))
+        return self._watch(_filters(">", "keys"),
+                           _call_opts("watch", options, "watch_all"))
 
-    def _watch(self, keys: bytes, opts: Any) -> "KeyWatcher":
+    def _watch(self, keys: Any, opts: Any) -> "KeyWatcher":
         p = ffi.new("jw_kv_watcher **")
-        _js_check(self._call(lib.jw_kv_watch, keys, opts, p))
+        _js_check(self._call(lib.jw_kv_watch_multi, keys.arr, len(keys), opts,
+                             p))
         return KeyWatcher(self, p[0])
 
     def __repr__(self) -> str:

@@ -1011,7 +1011,8 @@ class KeyValue:
         _js_check(st)
         return _kv._take_entry(p, self.bucket)
 
-    async def keys(self, filter: Optional[str] = None) -> List[str]:
+    async def keys(self, filter: Union[None, str, Sequence[str]] = None
+                   ) -> List[str]:
         out: List[str] = await _run(self._kv.keys, filter)
         return out
 
@@ -1029,14 +1030,15 @@ class KeyValue:
         st: KeyValueStatus = await _run(self._kv.status)
         return st
 
-    def watch(self, keys: str = ">", **options: Any) -> "KeyWatcher":
+    def watch(self, keys: Union[str, Sequence[str]] = ">",
+              **options: Any) -> "KeyWatcher":
         """``async for entry in kv.watch(keys)``, or ``w = await
         kv.watch(keys)`` then ``await w.updates(timeout)``: the current
         entries, exactly one None, then live updates. options as the
         blocking watch; a combination the engine refuses
         (include_history with updates_only) is raised when the watch
         starts, at the first await."""
-        _kv._key(keys, "keys")  # wrong arguments fail here
+        _kv._filters(keys, "keys", none=False)  # wrong arguments fail here
         return KeyWatcher(self, keys, _js._call_opts("watch", options,
                                                      "watch"))
 
@@ -1085,7 +1087,8 @@ class KeyWatcher:
     the engine recreates its consumer with a round trip the loop must not
     wait for. ``await w.stop()`` or ``async with`` ends it."""
 
-    def __init__(self, kv: KeyValue, keys: str, opts: Any) -> None:
+    def __init__(self, kv: KeyValue, keys: Union[str, Sequence[str]],
+                 opts: Any) -> None:
         # The bucket until the watch has started (then the blocking
         # watcher holds what it needs, see _jetstream._Child).
         self._kv: Optional[KeyValue] = kv
@@ -1105,7 +1108,7 @@ class KeyWatcher:
     async def _start(self) -> "KeyWatcher":
         kv = self._kv
         if self._w is None and not self._stopped and kv is not None:
-            w = await _run(kv._kv._watch, _kv._key(self._keys, "keys"),
+            w = await _run(kv._kv._watch, _kv._filters(self._keys, "keys"),
                            self._opts)
             if self._w is None and not self._stopped:
                 self._w = w
