@@ -593,34 +593,32 @@ static int l_consumer_info(lua_State *L)
 /* js:pause_consumer(stream, name, until): until in seconds since the
  * epoch; js:resume_consumer(stream, name). The server's answer as a
  * table {paused, pause_until, pause_remaining (seconds)}. */
-static int l_pause_consumer(lua_State *L)
+static int pause_call(lua_State *L, int pause)
 {
     ljw_js *j = check_js(L, 1);
     const char *stream = ljw_check_string(L, 2, NULL);
     const char *name = ljw_check_string(L, 3, NULL);
-    lua_Number until = luaL_checknumber(L, 4);
+    lua_Number until = pause ? luaL_checknumber(L, 4) : 0;
     if (!(until >= 0 && until < 9.2e9))
         luaL_argerror(L, 4, "a time in seconds since the epoch");
     LIVE_JS(L, j, js);
     char *text = NULL;
-    jw_status st = jw_js_consumer_pause(js, stream, name,
-                                        (int64_t)(until * 1e9), &text);
+    jw_status st = pause ? jw_js_consumer_pause(js, stream, name,
+                                                (int64_t)(until * 1e9), &text)
+                         : jw_js_consumer_resume(js, stream, name, &text);
     if (st != JW_OK)
         return ljw_fail(L, st);
     return ljw_push_result(L, text);
 }
 
+static int l_pause_consumer(lua_State *L)
+{
+    return pause_call(L, 1);
+}
+
 static int l_resume_consumer(lua_State *L)
 {
-    ljw_js *j = check_js(L, 1);
-    const char *stream = ljw_check_string(L, 2, NULL);
-    const char *name = ljw_check_string(L, 3, NULL);
-    LIVE_JS(L, j, js);
-    char *text = NULL;
-    jw_status st = jw_js_consumer_resume(js, stream, name, &text);
-    if (st != JW_OK)
-        return ljw_fail(L, st);
-    return ljw_push_result(L, text);
+    return pause_call(L, 0);
 }
 
 /* js:unpin_consumer(stream, name, group) */

@@ -184,9 +184,21 @@ static int find_call(const char *name)
     return 0;
 }
 
-static const char *call_list(void)
+/* The call kind named call, or 0 after failing with JW_EINVAL naming the
+ * calls that have options. */
+static int call_of(const char *call)
 {
-    return "publish, fetch, consume, watch, get, create or purge";
+    int k = find_call(call);
+    if (k)
+        return k;
+    char names[200] = "";
+    size_t n = 0;
+    for (size_t i = 1; i < COUNT(calls) && n < sizeof names; i++)
+        n += (size_t)snprintf(names + n, sizeof names - n, "%s%s",
+                              i > 1 ? ", " : "", calls[i].name);
+    jw__fail(JW_EINVAL, "no options for call '%s' (the calls with options: "
+                        "%s)", call, names);
+    return 0;
 }
 
 jw_status jw_call_opts_new(const char *call, jw_call_opts **out)
@@ -195,10 +207,9 @@ jw_status jw_call_opts_new(const char *call, jw_call_opts **out)
         *out = NULL;
     if (!call || !out)
         return jw__fail(JW_EINVAL, "call and out must not be NULL");
-    int k = find_call(call);
+    int k = call_of(call);
     if (!k)
-        return jw__fail(JW_EINVAL, "no options for call '%s' (%s)", call,
-                        call_list());
+        return JW_EINVAL;
     jw_call_opts *o = calloc(1, sizeof(*o) + calls[k].count * sizeof(slot));
     if (!o)
         return jw__fail(JW_ENO_MEMORY, "out of memory");
@@ -348,10 +359,9 @@ jw_status jw_call_opts_fields(const char *call, char **fields_json)
         *fields_json = NULL;
     if (!call || !fields_json)
         return jw__fail(JW_EINVAL, "call and fields_json must not be NULL");
-    int k = find_call(call);
+    int k = call_of(call);
     if (!k)
-        return jw__fail(JW_EINVAL, "no options for call '%s' (%s)", call,
-                        call_list());
+        return JW_EINVAL;
     json_t *list = json_array();
     for (size_t i = 0; list && i < calls[k].count; i++) {
         const opt_def *d = &calls[k].defs[i];

@@ -2162,6 +2162,14 @@ static jw_status arg_js_str(json_t *req, const char *key, jw_js **js,
     return st;
 }
 
+/* The context, "stream" and "name" of a request about one consumer. */
+static jw_status arg_consumer_of(json_t *req, jw_js **js, const char **stream,
+                                 const char **name)
+{
+    jw_status st = arg_js_str(req, "stream", js, stream);
+    return st == JW_OK ? arg_str(req, "name", 1, name) : st;
+}
+
 /* An optional "timeout" that must be positive, in ms (dflt_s absent). */
 static jw_status arg_positive_timeout(json_t *req, double dflt_s,
                                       int64_t *out_ms)
@@ -2444,9 +2452,7 @@ static jw_status op_consumer_get(json_t *req, json_t *res)
 {
     jw_js *js;
     const char *stream, *name;
-    jw_status st = arg_js_str(req, "stream", &js, &stream);
-    if (st == JW_OK)
-        st = arg_str(req, "name", 1, &name);
+    jw_status st = arg_consumer_of(req, &js, &stream, &name);
     if (st != JW_OK)
         return st;
     jw_consumer *cons = NULL;
@@ -2473,9 +2479,7 @@ static jw_status op_consumer_pause(json_t *req, json_t *res)
 {
     jw_js *js;
     const char *stream, *name;
-    jw_status st = arg_js_str(req, "stream", &js, &stream);
-    if (st == JW_OK)
-        st = arg_str(req, "name", 1, &name);
+    jw_status st = arg_consumer_of(req, &js, &stream, &name);
     json_t *until = json_object_get(req, "until");
     if (st == JW_OK && !json_is_number(until))
         st = fail(JW_EINVAL, "'until' (seconds since the epoch) is needed");
@@ -2492,9 +2496,7 @@ static jw_status op_consumer_resume(json_t *req, json_t *res)
 {
     jw_js *js;
     const char *stream, *name;
-    jw_status st = arg_js_str(req, "stream", &js, &stream);
-    if (st == JW_OK)
-        st = arg_str(req, "name", 1, &name);
+    jw_status st = arg_consumer_of(req, &js, &stream, &name);
     if (st != JW_OK)
         return st;
     char *reply = NULL;
@@ -2506,9 +2508,7 @@ static jw_status op_consumer_unpin(json_t *req, json_t *res)
 {
     jw_js *js;
     const char *stream, *name, *group;
-    jw_status st = arg_js_str(req, "stream", &js, &stream);
-    if (st == JW_OK)
-        st = arg_str(req, "name", 1, &name);
+    jw_status st = arg_consumer_of(req, &js, &stream, &name);
     if (st == JW_OK)
         st = arg_str(req, "group", 1, &group);
     if (st != JW_OK)
@@ -2521,9 +2521,7 @@ static jw_status op_consumer_delete(json_t *req, json_t *res)
 {
     jw_js *js;
     const char *stream, *name;
-    jw_status st = arg_js_str(req, "stream", &js, &stream);
-    if (st == JW_OK)
-        st = arg_str(req, "name", 1, &name);
+    jw_status st = arg_consumer_of(req, &js, &stream, &name);
     if (st != JW_OK)
         return st;
     TRY(jw_js_consumer_delete(js, stream, name));
