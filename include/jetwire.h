@@ -763,15 +763,16 @@ JW_EXTERN jw_status jw_js_stream_delete_msg(jw_js *js, const char *stream,
 
 /* ---- call options ----
  * The calls that grow options take them in a jw_call_opts made for that
- * call ("publish", "fetch", "consume", "watch" or "get"; NULL everywhere
- * means all defaults), set by name, so that a new option is never a new
- * function. Setting a name the call does not have, or a value of the
- * wrong type or out of range, is JW_EINVAL at once; an option newer than
- * the connected server is JW_ENOT_SUPPORTED (naming the version) when the
- * call is made. A duration may be set as an integer or a double and is
- * read in the duration unit of the context the call runs in (ms unless
- * "duration_unit" says "s"). The same options may be used for many calls,
- * from one thread at a time while they are being set.
+ * call ("publish", "fetch", "consume", and KV's "watch", "get", "create"
+ * and "purge"; NULL everywhere means all defaults), set by name, so that
+ * a new option is never a new function. Setting a name the call does not
+ * have, or a value of the wrong type or out of range, is JW_EINVAL at
+ * once; an option newer than the connected server is JW_ENOT_SUPPORTED
+ * (naming the version) when the call is made. A duration may be set as
+ * an integer or a double and is read in the duration unit of the context
+ * the call runs in (ms unless "duration_unit" says "s"). The same options
+ * may be used for many calls, from one thread at a time while they are
+ * being set.
  *
  * Each call's options, their types, limits, defaults and the servers that
  * know them are in the engine's table: jw_call_opts_fields, and
@@ -804,8 +805,9 @@ JW_EXTERN jw_status jw_call_opts_fields(const char *call,
  * a stream between leaders in a cluster) is tried again retry_attempts
  * times before JW_ENO_RESPONDERS is returned; async publishes are not.
  */
-/* Publish and wait for the stream's PubAck. opts ("publish") may be NULL; ack may be
- * NULL when the caller does not need it (else *ack belongs to the caller).
+/* Publish and wait for the stream's PubAck. opts ("publish") may be NULL;
+ * ack may be NULL when the caller does not need it (else *ack belongs to
+ * the caller).
  * JW_ENO_RESPONDERS when no stream captures the subject (or JetStream is
  * off); JW_EWRONG_LAST_SEQUENCE, JW_EJETSTREAM for refused messages.
  * jw_js_publish_msg takes subject, headers and data from msg (its reply is

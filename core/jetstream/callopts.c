@@ -60,17 +60,16 @@ static const opt_def publish_opts[] = {
 };
 
 /* Priority groups (ADR-42), the same for fetch and consume. */
-#define GROUP_DOC                                                              \
-    "the priority group to pull as (the consumer's priority_groups); a "     \
+#define GROUP_DOC                                                       \
+    "the priority group to pull as (the consumer's priority_groups); a " \
     "pinned_client group's pin is kept and sent by the engine"
-#define MIN_PENDING_DOC                                                        \
-    "overflow policy: served only while the consumer has at least this "     \
+#define MIN_PENDING_DOC                                                   \
+    "overflow policy: served only while the consumer has at least this " \
     "many messages pending"
-#define MIN_ACK_PENDING_DOC                                                    \
-    "overflow policy: served only while at least this many are "             \
+#define MIN_ACK_PENDING_DOC                                             \
+    "overflow policy: served only while at least this many are "       \
     "unacknowledged"
-#define PRIORITY_DOC                                                           \
-    "prioritized policy: 0 (first served) to 9"
+#define PRIORITY_DOC "prioritized policy: 0 (first served) to 9"
 
 static const opt_def fetch_opts[] = {
     [JW__FETCH_BATCH] = {"batch", O_INT, 0, 1, INT32_MAX,
