@@ -609,10 +609,8 @@ static int wait_cluster(jw_test_server **nodes, int n, int from)
     return 0;
 }
 
-int jw_test_cluster_start(int n, jw_test_server **out)
+static int cluster_start_once(int n, jw_test_server **out)
 {
-    if (n < 1 || n > 5)
-        return -1;
     memset(out, 0, sizeof(*out) * (size_t)n);
     for (int i = 0; i < n; i++)
         if ((out[i] = node_new()) == NULL)
@@ -627,6 +625,19 @@ fail:
         jw_test_server_stop(out[i]);
         out[i] = NULL;
     }
+    return -1;
+}
+
+int jw_test_cluster_start(int n, jw_test_server **out)
+{
+    if (n < 1 || n > 5)
+        return -1;
+    /* A free port can be taken by another test between choosing it and
+     * the node binding it (the node then exits at once): start again on
+     * fresh ports, up to three times. */
+    for (int attempt = 0; attempt < 3; attempt++)
+        if (cluster_start_once(n, out) == 0)
+            return 0;
     return -1;
 }
 
