@@ -5,42 +5,12 @@
  * publish with expected-sequence headers for create/update, direct get for
  * reads, ordered consumers for watch, keys and history.
  */
-#include "js.h"
+#include "kv.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#define KV_MAX_HISTORY 64
-/* A subject is $KV.<bucket>.<key>: bounded by the subject limits. */
-#define KV_SUBJECT_MAX 512
-
-struct jw_kv {
-    atomic_int refs; /* the user's and each watcher's */
-    jw_js *js;       /* referenced */
-    char *bucket;
-    char stream[300];  /* KV_<bucket> */
-    char prefix[300];  /* $KV.<bucket>. */
-    size_t prefix_len;
-};
-
-struct jw_kv_entry {
-    char *bucket, *key;
-    char *value;
-    size_t len;
-    uint64_t revision, delta;
-    int64_t created_ns;
-    jw_kv_op op;
-};
-
-struct jw_kv_watcher {
-    jw_kv *kv; /* referenced */
-    jw_ordered *oc;
-    int flags;
-    uint64_t initial, received;
-    int marker_due, marker_sent;
-};
 
 /* ---- names ---- */
 
@@ -60,8 +30,7 @@ static jw_status check_bucket(const char *bucket)
     return JW_OK;
 }
 
-/* A key, or with wildcards a watch/keys filter ('*' tokens, a final '>'). */
-static jw_status check_key(const char *key, int wildcards)
+jw_status jw__kv_check_key(const char *key, int wildcards)
 {
     if (!key || !*key)
         return jw__fail(JW_EINVAL, "key is empty");
@@ -89,7 +58,7 @@ static jw_status check_key(const char *key, int wildcards)
     return JW_OK;
 }
 
-static jw_status subject_of(const jw_kv *kv, const char *key, char *buf,
+jw_status jw__kv_subject_of(const jw_kv *kv, const char *key, char *buf,
                             size_t size)
 {
     int n = snprintf(buf, size, "%s%s", kv->prefix, key);
@@ -387,9 +356,9 @@ static jw_status publish(jw_kv *kv, const char *key, const char *op,
                          uint64_t *revision)
 {
     char subject[KV_SUBJECT_MAX];
-    jw_status st = check_key(key, 0);
+    jw_status st = jw__kv_check_key(key, 0);
     if (st == JW_OK)
-        st = subject_of(kv, key, subject, sizeof subject);
+        st = jw__kv_subject_of(kv, key, subject, sizeof subject);
     if (st)
         return st;
     jw_call_opts *opts = NULL;
@@ -490,8 +459,7 @@ jw_status jw_kv_purge(jw_kv *kv, const char *key, uint64_t last,
 
 /* ---- reads ---- */
 
-/* RFC 3339 with nanoseconds ("2026-11-28T14:28:38.123456789Z") to ns. */
-static int64_t parse_time(const char *s)
+int64_t jw__kv_parse_time(const char *s)
 {
     if (!s)
         return 0;
@@ -527,7 +495,7 @@ static jw_kv_op op_of(const jw_msg *m)
     return JW_KV_PUT;
 }
 
-static jw_status entry_new(const jw_kv *kv, const char *key, const jw_msg *m,
+jw_status jw__kv_entry_new(const jw_kv *kv, const char *key, const jw_msg *m,
                            jw_kv_entry **out)
 {
     jw_kv_entry *e = calloc(1, sizeof(*e));
@@ -558,9 +526,9 @@ static jw_status direct_get_request(jw_kv *kv, const char *key, uint64_t seq,
                                     char *api, size_t api_size, char *body,
                                     size_t body_size, char *subject)
 {
-    jw_status st = check_key(key, 0);
+    jw_status st = jw__kv_check_key(key, 0);
     if (st == JW_OK)
-        st = subject_of(kv, key, subject, KV_SUBJECT_MAX);
+        st = jw__kv_subject_of(kv, key, subject, KV_SUBJECT_MAX);
     if (st)
         return st;
     body[0] = 0;
@@ -592,13 +560,13 @@ static jw_status direct_get_reply(jw_kv *kv, const char *key,
                         code);
     const char *hdr = NULL;
     jw_kv_entry *e = NULL;
-    jw_status st = entry_new(kv, key, m, &e);
+    jw_status st = jw__kv_entry_new(kv, key, m, &e);
     if (st)
         return st;
     if (jw_msg_header_get(m, "Nats-Sequence", 0, &hdr) == JW_OK && hdr)
         e->revision = strtoull(hdr, NULL, 10);
     if (jw_msg_header_get(m, "Nats-Time-Stamp", 0, &hdr) == JW_OK)
-        e->created_ns = parse_time(hdr);
+        e->created_ns = jw__kv_parse_time(hdr);
     if (e->op != JW_KV_PUT) {
         if (marker)
             *marker = e->revision;
@@ -692,7 +660,7 @@ jw_status jw_kv_get_result(jw_kv *kv, const char *key, jw_status status,
     if (status)
         return status;
     char subject[KV_SUBJECT_MAX];
-    jw_status st = subject_of(kv, key, subject, sizeof subject);
+    jw_status st = jw__kv_subject_of(kv, key, subject, sizeof subject);
     return st ? st : direct_get_reply(kv, key, subject, reply, out, NULL);
 }
 
@@ -704,9 +672,9 @@ jw_status jw_kv_put_start(jw_kv *kv, const char *key, const void *value,
     if (!kv || !id || (len && !value))
         return jw__fail(JW_EINVAL, "kv, id and value must not be NULL");
     char subject[KV_SUBJECT_MAX];
-    jw_status st = check_key(key, 0);
+    jw_status st = jw__kv_check_key(key, 0);
     if (st == JW_OK)
-        st = subject_of(kv, key, subject, sizeof subject);
+        st = jw__kv_subject_of(kv, key, subject, sizeof subject);
     jw_call_opts *opts = NULL;
     jw_msg *m = NULL;
     if (st == JW_OK)
@@ -827,9 +795,9 @@ static jw_status filters_json(jw_kv *kv, const char *const *keys,
         const char *filter = count && keys && keys[i] && *keys[i] ? keys[i]
                                                                    : ">";
         char subject[KV_SUBJECT_MAX];
-        jw_status st = check_key(filter, 1);
+        jw_status st = jw__kv_check_key(filter, 1);
         if (st == JW_OK)
-            st = subject_of(kv, filter, subject, sizeof subject);
+            st = jw__kv_subject_of(kv, filter, subject, sizeof subject);
         if (st) {
             json_decref(list);
             return st;
@@ -960,7 +928,7 @@ jw_status jw_kv_watch_next(jw_kv_watcher *w, int64_t timeout_ms,
         jw_kv_entry *e = NULL;
         if (st == JW_OK && strncmp(subject, w->kv->prefix,
                                    w->kv->prefix_len) == 0)
-            st = entry_new(w->kv, subject + w->kv->prefix_len, m, &e);
+            st = jw__kv_entry_new(w->kv, subject + w->kv->prefix_len, m, &e);
         if (st == JW_OK && e) {
             e->revision = jw_js_meta_stream_seq(meta);
             e->created_ns = jw_js_meta_timestamp(meta);
@@ -1144,7 +1112,7 @@ jw_status jw_kv_history(jw_kv *kv, const char *key, jw_kv_entry ***entries,
         *count = 0;
     if (!kv || !entries || !count)
         return jw__fail(JW_EINVAL, "kv, entries and count must not be NULL");
-    jw_status st = check_key(key, 0);
+    jw_status st = jw__kv_check_key(key, 0);
     if (st)
         return st;
     entry_list l = {0};
@@ -1181,7 +1149,7 @@ jw_status jw_kv_purge_deletes(jw_kv *kv, int64_t older_than_ms)
         if (e->op == JW_KV_PUT)
             continue;
         char subject[KV_SUBJECT_MAX];
-        subject_of(kv, e->key, subject, sizeof subject);
+        jw__kv_subject_of(kv, e->key, subject, sizeof subject);
         int young = threshold > 0 &&
                     now_ns - e->created_ns < threshold * 1000000LL;
         uint64_t purged = 0;
