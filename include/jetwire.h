@@ -866,11 +866,14 @@ JW_EXTERN int64_t jw_js_publish_async_pending(jw_js *js);
  * consumer is ephemeral. ack_policy defaults to "explicit" here (the
  * server's own default is "none"). Creation uses the named API
  * ($JS.API.CONSUMER.CREATE.<stream>.<name>[.<filter>]) on servers that have
- * it (2.9.0+). A 2.9.10 server has no create-only mode, so create first
- * asks whether the consumer exists (JW_EJETSTREAM "consumer already
- * exists" when it does), update requires that it exists
- * (JW_ECONSUMER_NOT_FOUND) and create_or_update sends the configuration
- * as it is. On success *out (may be NULL) is a handle for fetching. */
+ * it (2.9.0+). create makes a new consumer, or finds one with the same
+ * configuration (JW_EJETSTREAM, err_code 10148 "consumer already exists",
+ * for another configuration); update changes an existing one only
+ * (JW_ECONSUMER_NOT_FOUND, err_code 10149); create_or_update does either.
+ * From 2.10 the server checks (the request's create/update action); a 2.9
+ * server is asked for the consumer first, and create compares the fields
+ * the caller gave. On success *out (may be NULL) is a handle for
+ * fetching. */
 JW_EXTERN jw_status jw_js_consumer_create(jw_js *js, const char *stream,
                                           const char *config_json,
                                           jw_consumer **out);

@@ -34,7 +34,9 @@ static jw_status status_of_err_code(int err_code)
 {
     switch (err_code) {
     case 10059: return JW_ESTREAM_NOT_FOUND;
-    case 10014: return JW_ECONSUMER_NOT_FOUND;
+    case 10014: /* consumer not found */
+    case 10149: /* consumer does not exist (an update action, 2.10) */
+        return JW_ECONSUMER_NOT_FOUND;
     case 10071: return JW_EWRONG_LAST_SEQUENCE;
     default: return JW_EJETSTREAM;
     }

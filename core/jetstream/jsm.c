@@ -581,6 +581,55 @@ static jw_status create_suffix(jw_js *js, const char *stream,
     return JW_OK;
 }
 
+/* What a 2.10 server's create and update actions do, for a 2.9 server:
+ * update needs the consumer (10149 as 2.10 says it), create refuses one
+ * that exists (10148) unless every field of cfg has the same value there,
+ * and then *alike is set and nothing need be sent. 2.10 compares the whole
+ * configuration with its defaults filled in; this compares the fields the
+ * caller gave (docs/jetstream.md). */
+static jw_status emulate_action(jw_js *js, int mode, const char *stream,
+                                const char *name, const json_t *cfg,
+                                int *alike)
+{
+    char suffix[600];
+    jw_status st = consumer_suffix("CONSUMER.INFO", stream, name, suffix,
+                                   sizeof suffix);
+    json_t *info = NULL;
+    if (st == JW_OK)
+        st = jw__js_api(js, suffix, NULL, &info);
+    if (st == JW_ECONSUMER_NOT_FOUND) {
+        if (mode == CREATE)
+            return JW_OK;
+        jw__fail(st, "consumer '%s' does not exist on stream '%s'", name,
+                 stream);
+        jw__js_set_err_code(10149);
+        return st;
+    }
+    if (st || mode == UPDATE) {
+        json_decref(info);
+        return st;
+    }
+    const json_t *have = json_object_get(info, "config");
+    /* With a backoff, the server's ack_wait is its first step. */
+    const json_t *step = json_array_get(json_object_get(cfg, "backoff"), 0);
+    const char *key;
+    json_t *want;
+    int same = 1;
+    json_object_foreach((json_t *)cfg, key, want)
+        same = same && json_equal(step && strcmp(key, "ack_wait") == 0
+                                      ? step : want,
+                                  json_object_get(have, key));
+    json_decref(info);
+    if (same) {
+        *alike = 1;
+        return JW_OK;
+    }
+    jw__fail(JW_EJETSTREAM, "consumer '%s' already exists on stream '%s' "
+                            "with another configuration", name, stream);
+    jw__js_set_err_code(10148);
+    return JW_EJETSTREAM;
+}
+
 static jw_status consumer_put(jw_js *js, int mode, const char *stream,
                               const char *config, jw_consumer **out)
 {
@@ -613,16 +662,15 @@ static jw_status consumer_put(jw_js *js, int mode, const char *stream,
                  : JW_OK;
     if (st == JW_OK && !json_object_get(cfg, "ack_policy"))
         json_object_set_new(cfg, "ack_policy", json_string("explicit"));
-    if (st == JW_OK && name && mode != (CREATE | UPDATE)) {
-        /* 2.9.10 has no create-only or update-only action: ask first. */
-        jw_status found = jw__js_consumer_exists(js, stream, name);
-        if (mode == CREATE && found == JW_OK) {
-            st = jw__fail(JW_EJETSTREAM, "consumer '%s' already exists on "
-                                         "stream '%s'", name, stream);
-            jw__js_set_err_code(10013);
-        } else if (mode == UPDATE || found != JW_ECONSUMER_NOT_FOUND) {
-            st = found;
-        }
+    /* 2.10 added the create and update actions; before, ask first. */
+    int action = js->version == 0 || js->version >= 21000;
+    int exists_alike = 0;
+    if (st == JW_OK && name && mode != (CREATE | UPDATE) && !action)
+        st = emulate_action(js, mode, stream, name, cfg, &exists_alike);
+    if (st == JW_OK && exists_alike) {
+        st = out ? new_handle(js, stream, name, out) : JW_OK;
+        json_decref(cfg);
+        return st;
     }
     char suffix[1024];
     if (st == JW_OK)
@@ -632,6 +680,9 @@ static jw_status consumer_put(jw_js *js, int mode, const char *stream,
     if (st == JW_OK) {
         json_t *body = json_pack("{sssO}", "stream_name", stream, "config",
                                  cfg);
+        if (action && mode != (CREATE | UPDATE))
+            json_object_set_new(body, "action", json_string(
+                                    mode == CREATE ? "create" : "update"));
         char *text = json_dumps(body, JSON_COMPACT);
         json_decref(body);
         st = jw__js_api_at(js, suffix, text,

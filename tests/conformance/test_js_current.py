@@ -21,6 +21,38 @@ def orders(d, js, count, name="ORDERS"):
         d.js_publish(js, f"{name.lower()}.new", b"order %d" % i)
 
 
+def test_consumer_create_and_update_actions(driver, js):
+    """2.10's create and update actions (emulated on 2.9): create makes a
+    new consumer or finds the same one, update changes only one that
+    exists; neither touches a consumer it refuses."""
+    d = driver
+    orders(d, js, 2)
+    config = {"durable_name": "billing", "max_deliver": 3,
+              "filter_subject": "orders.new"}
+    d.consumer_add(js, "ORDERS", action="create", **config)
+    again = d.consumer_add(js, "ORDERS", action="create", **config)
+    with pytest.raises(DriverError) as e:
+        d.consumer_add(js, "ORDERS", action="create",
+                       **dict(config, max_deliver=5))
+    assert e.value.code == "JETSTREAM"
+    assert "already exists" in e.value.message
+    assert d.consumer_info(js, "ORDERS", "billing")["config"][
+        "max_deliver"] == 3
+    d.consumer_add(js, "ORDERS", action="update",
+                   **dict(config, max_deliver=5))
+    assert d.consumer_info(js, "ORDERS", "billing")["config"][
+        "max_deliver"] == 5
+    with pytest.raises(DriverError) as e:
+        d.consumer_add(js, "ORDERS", action="update", durable_name="ghost")
+    assert e.value.code == "CONSUMER_NOT_FOUND"
+    with pytest.raises(DriverError) as e:
+        d.consumer_info(js, "ORDERS", "ghost")
+    assert e.value.code == "CONSUMER_NOT_FOUND"
+    # The consumer made by create delivers.
+    got = d.fetch(again, 2, timeout=5.0)
+    assert [m.data for m in got] == [b"order 0", b"order 1"]
+
+
 @pytest.mark.min_server("2.11.0")
 def test_consumer_pause_and_resume(driver, js):
     d = driver

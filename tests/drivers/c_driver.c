@@ -2433,15 +2433,25 @@ static jw_status put_consumer(json_t *req, json_t *res, jw_consumer *cons)
 static jw_status op_consumer_add(json_t *req, json_t *res)
 {
     jw_js *js;
-    const char *stream;
+    const char *stream, *action;
     char *config = NULL;
     jw_status st = arg_js_str(req, "stream", &js, &stream);
+    if (st == JW_OK)
+        st = arg_str(req, "action", 0, &action);
+    if (st == JW_OK && action && strcmp(action, "create") != 0 &&
+        strcmp(action, "update") != 0)
+        st = fail(JW_EINVAL, "action must be \"create\" or \"update\"");
     if (st == JW_OK)
         st = arg_config(req, &config);
     if (st != JW_OK)
         return st;
     jw_consumer *cons = NULL;
-    st = jw_js_consumer_create_or_update(js, stream, config, &cons);
+    if (!action)
+        st = jw_js_consumer_create_or_update(js, stream, config, &cons);
+    else if (strcmp(action, "create") == 0)
+        st = jw_js_consumer_create(js, stream, config, &cons);
+    else
+        st = jw_js_consumer_update(js, stream, config, &cons);
     free(config);
     if (st != JW_OK)
         return lib_fail(st);

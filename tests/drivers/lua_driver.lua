@@ -1053,8 +1053,14 @@ end
 
 function ops.consumer_add(req)
     local js, h = get(req, "js", "js")
-    local cons = check(js:create_or_update_consumer(
-        arg(req, "stream", "string", nil, true), config_of(req)))
+    local calls = { create = js.create_consumer, update = js.update_consumer }
+    local action = arg(req, "action", "string")
+    local call = js.create_or_update_consumer
+    if action ~= nil then
+        call = calls[action] or bad('action must be "create" or "update"')
+    end
+    local cons = check(call(js, arg(req, "stream", "string", nil, true),
+                            config_of(req)))
     return { consumer = made_by(h, cons, "consumer"), name = cons:name() }
 end
 

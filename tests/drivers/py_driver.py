@@ -314,8 +314,13 @@ def op_js_publish(req):
 
 def op_consumer_add(req):
     h, js = handle_arg(req, "js", jetwire.JetStream)
-    cons = js.create_or_update_consumer(
-        arg(req, "stream", str, required=True), config=config_of(req))
+    calls = {None: js.create_or_update_consumer, "create": js.add_consumer,
+             "update": js.update_consumer}
+    action = arg(req, "action", str)
+    if action not in calls:
+        raise BadArg("action must be \"create\" or \"update\"")
+    cons = calls[action](arg(req, "stream", str, required=True),
+                         config=config_of(req))
     return {"consumer": made_by(h, cons), "name": cons.name}
 
 

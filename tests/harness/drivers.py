@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 REPO = Path(__file__).resolve().parents[2]
 DRIVERS_DIR = REPO / "tests" / "drivers"
@@ -557,11 +557,14 @@ class Driver:
                       timeout=timeout, **options)
         return {k: r[k] for k in ("stream", "seq", "duplicate")}
 
-    def consumer_add(self, js: int, stream: str, **config: Any) -> int:
-        """Create (or update) a consumer; config: ConsumerConfig fields,
-        durations in seconds. Returns the consumer handle."""
+    def consumer_add(self, js: int, stream: str,
+                     action: Optional[str] = None, **config: Any) -> int:
+        """Create or update a consumer; config: ConsumerConfig fields,
+        durations in seconds; action "create" or "update" for only one of
+        the two. Returns the consumer handle."""
+        extra = {"action": action} if action else {}
         return self.call("consumer_add", js=js, stream=stream,
-                         config=config)["consumer"]
+                         config=config, **extra)["consumer"]
 
     def consumer_get(self, js: int, stream: str, name: str) -> int:
         return self.call("consumer_get", js=js, stream=stream,

@@ -683,9 +683,19 @@ TEST(js_consumer_admin)
                       "\"backoff\":[1000,2000],\"max_deliver\":4}";
     jw_consumer *cons = NULL;
     CHECK_OK(jw_js_consumer_create(js, "ORDERS", cfg, &cons));
-    CHECK_STATUS(jw_js_consumer_create(js, "ORDERS", cfg, NULL),
+    /* Create again: the same configuration is the same consumer (2.10's
+     * create action; emulated on 2.9), another one is refused. */
+    jw_consumer *same = NULL;
+    CHECK_OK(jw_js_consumer_create(js, "ORDERS", cfg, &same));
+    CHECK_STR(jw_consumer_name(same), "audit");
+    jw_consumer_free(same);
+    CHECK_STATUS(jw_js_consumer_create(js, "ORDERS",
+                                       "{\"durable_name\":\"audit\","
+                                       "\"max_deliver\":5}",
+                                       NULL),
                  JW_EJETSTREAM);
     CHECK(strstr(jw_last_error(), "already exists") != NULL);
+    CHECK_EQ_INT(jw_js_last_err_code(), 10148);
     char *info = NULL;
     CHECK_OK(jw_consumer_info(cons, &info));
     /* With a backoff the server takes its first step as ack_wait. */
@@ -703,6 +713,9 @@ TEST(js_consumer_admin)
     jw_free(info);
     CHECK_STATUS(jw_js_consumer_update(js, "ORDERS",
                                        "{\"durable_name\":\"ghost\"}", NULL),
+                 JW_ECONSUMER_NOT_FOUND);
+    CHECK_EQ_INT(jw_js_last_err_code(), 10149);
+    CHECK_STATUS(jw_js_consumer_info(js, "ORDERS", "ghost", &info),
                  JW_ECONSUMER_NOT_FOUND);
     CHECK_STATUS(jw_js_consumer_update(js, "ORDERS", "{}", NULL), JW_EINVAL);
     /* Several filter subjects need 2.10. */

@@ -573,7 +573,8 @@ class JetStream:
                      **fields: Any) -> "Consumer":
         """Create a consumer (ConsumerConfig fields as keywords, durations
         in seconds, durable= for durable_name; ack_policy defaults to
-        "explicit"). JetStreamError when it exists already."""
+        "explicit"). The same consumer when one with this configuration
+        exists; JetStreamError when one has another."""
         return self._consumer_call(lib.jw_js_consumer_create, stream, config,
                                    fields)
 
