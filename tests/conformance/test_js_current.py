@@ -53,6 +53,21 @@ def test_consumer_create_and_update_actions(driver, js):
     assert [m.data for m in got] == [b"order 0", b"order 1"]
 
 
+@pytest.mark.min_server("2.10.0")
+def test_consumer_create_action_compares_whole_config(driver, js):
+    """From 2.10 the server compares the whole configuration: a field left
+    out that the consumer sets is a difference (2.9's stand-in compares the
+    given fields only, docs/jetstream.md)."""
+    orders(driver, js, 0)
+    driver.consumer_add(js, "ORDERS", durable_name="audit", max_deliver=3)
+    with pytest.raises(DriverError) as e:
+        driver.consumer_add(js, "ORDERS", action="create",
+                            durable_name="audit")
+    assert e.value.code == "JETSTREAM"
+    assert driver.consumer_info(js, "ORDERS", "audit")["config"][
+        "max_deliver"] == 3
+
+
 @pytest.mark.min_server("2.11.0")
 def test_consumer_pause_and_resume(driver, js):
     d = driver
