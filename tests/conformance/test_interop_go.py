@@ -13,6 +13,14 @@ nats-server per test.
 * Key-Value: Go puts, jetwire reads it and updates it with the revision
   it read (a stale revision is refused on both sides), Go's watcher sees
   each write; Go's watcher also sees the C kv_config example's writes.
+* Priority groups (ADR-42, nats-server 2.11+): a jetwire puller (the
+  conformance driver of each language) and a nats.go puller share one
+  consumer's group. pinned_client: one of them at a time gets messages,
+  the pin moves on unpin (by either client) or when its holder stops
+  pulling (or leaves) for priority_timeout; overflow: min_pending and
+  min_ack_pending hold a puller back while the other is served;
+  prioritized (2.12+): the waiting pull of lower priority number is
+  served first. Every message is taken and acked exactly once.
 
 The Go program is built once per session with the go command (module
 downloads go to the usual module cache, builds to Go's build cache). A
@@ -29,12 +37,13 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from harness import build_dir
-from harness.drivers import REPO
+from harness.drivers import REPO, JsMsg
 from harness.programs import (KV_LANGS, kv_peer_argv, parse_lines, run,
                               run_example)
 
@@ -77,9 +86,11 @@ class Background:
     """A program left running: its stdout's JSON lines are collected by a
     thread, so that the test can wait for one while doing other things."""
 
-    def __init__(self, argv: list[str], env: dict[str, str]):
+    def __init__(self, argv: list[str], env: dict[str, str],
+                 stdin: bool = False):
         self.argv = argv
         self.proc = subprocess.Popen(argv, cwd=REPO, env=env, text=True,
+                                     stdin=subprocess.PIPE if stdin else None,
                                      stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE)
         self.lines: list[dict] = []
@@ -141,8 +152,8 @@ class Go:
         self.url = url
         self.started: list[Background] = []
 
-    def argv(self, command: str, args) -> list[str]:
-        return [str(self.binary), "-server", self.url, "-timeout", "30s",
+    def argv(self, command: str, args, timeout: str = "30s") -> list[str]:
+        return [str(self.binary), "-server", self.url, "-timeout", timeout,
                 command, *map(str, args)]
 
     def run(self, command: str, *args) -> list[dict]:
@@ -152,6 +163,14 @@ class Go:
         bg = Background(self.argv(command, args), dict(os.environ))
         self.started.append(bg)
         return bg
+
+    def peer(self, *args) -> "GoPeer":
+        """group-peer: one nats.go consumer object driven on stdin."""
+        peer = GoPeer(self.argv("group-peer", args, timeout="180s"),
+                      dict(os.environ))
+        self.started.append(peer)
+        peer.wait_for("ready")
+        return peer
 
     def consumer_info(self) -> dict:
         (info,) = self.run("consumer-info")
@@ -315,3 +334,353 @@ def test_kv_config_example_seen_by_go_watcher(go, nats_server, kv_lang):
     assert [(json.loads(u["value"])["timeout_ms"],
              json.loads(u["value"])["max_retries"]) for u in updates] == [
         (5000, 3), (10000, 3), (10000, 5)], updates
+
+
+# -- Priority groups (ADR-42) shared with nats.go ---------------------------
+#
+# One consumer on the stream ORDERS (orders.>, messages "order N" on
+# orders.new published by jetwire), its priority group "jobs". The two
+# pullers below take the same calls, so that each scenario runs with the
+# roles either way round: `take` fetches as the group, acks what came
+# (waiting for the server's confirmation) and returns it.
+
+GROUP = "jobs"
+PIN_TIMEOUT = 2  # seconds: the pinned_client consumers' priority_timeout
+
+
+@dataclass(frozen=True)
+class Taken:
+    seq: int
+    data: bytes
+    delivered: int
+    pin_id: str  # the message's Nats-Pin-Id, "" when it has none
+
+
+class GoPeer(Background):
+    """gointerop group-peer: requests on its stdin, one answer line each."""
+
+    name = "nats.go"
+
+    def __init__(self, argv: list[str], env: dict[str, str]):
+        super().__init__(argv, env, stdin=True)
+        self.last_error: str | None = None
+
+    def request(self, answer: str, timeout: float = 30.0, **req) -> dict:
+        self.proc.stdin.write(json.dumps(req) + "\n")
+        self.proc.stdin.flush()
+        return self.wait_for(answer, timeout)
+
+    def take(self, batch: int = 2, wait: float = 0.5, ack: bool = True,
+             **opts) -> list[Taken]:
+        r = self.request("fetched", timeout=wait + 30, op="fetch",
+                         batch=batch, max_wait=wait, group=GROUP, ack=ack,
+                         **opts)
+        self.last_error = r["error"]
+        return [Taken(m["seq"], m["data"].encode(), m["delivered"],
+                      m["pin_id"]) for m in r["msgs"]]
+
+    def ack_held(self) -> list[int]:
+        return self.request("acked", op="ack")["seqs"]
+
+    def unpin(self) -> None:
+        assert self.request("unpinned", op="unpin", group=GROUP)["error"] \
+            is None
+
+    def info(self) -> dict:
+        return self.request("info", op="info")
+
+    def pinned_id(self) -> str:
+        """The server's pinned client id of the group ("" when none)."""
+        (g,) = self.info()["priority_groups"]
+        assert g["group"] == GROUP, g
+        return g.get("pinned_client_id", "")
+
+    def quit(self) -> None:
+        self.proc.stdin.write('{"op": "quit"}\n')
+        self.proc.stdin.flush()
+        self.wait_for("bye")
+        self.proc.stdin.close()
+        self.finish()
+
+
+class JetwirePuller:
+    """The same calls through a conformance driver's fetch."""
+
+    def __init__(self, d, js: int, consumer: int, name: str):
+        self.d, self.js, self.consumer = d, js, consumer
+        self.consumer_name = name
+        self.name = f"jetwire ({d.lang})"
+        self.held: list = []
+        self.last_error = None  # jetwire ends a fetch on 423 without error
+
+    def take(self, batch: int = 2, wait: float = 0.5, ack: bool = True,
+             **opts) -> list[Taken]:
+        got = self.d.fetch(self.consumer, batch, timeout=wait, group=GROUP,
+                           **opts)
+        for m in got:
+            if ack:
+                self.d.ack_sync(m)
+            else:
+                self.held.append(m)
+        return [Taken(m.seq, m.data, m.delivered,
+                      m.msg.header("Nats-Pin-Id") or "") for m in got]
+
+    def ack_held(self) -> list[int]:
+        seqs = []
+        for m in self.held:
+            self.d.ack_sync(m)
+            seqs.append(m.seq)
+        self.held = []
+        return seqs
+
+    def unpin(self) -> None:
+        self.d.consumer_unpin(self.js, "ORDERS", self.consumer_name, GROUP)
+
+
+def orders_stream(d, js: int, count: int, first: int = 0) -> None:
+    """jetwire creates ORDERS (on the first call) and publishes
+    "order FIRST" ... "order FIRST+COUNT-1"."""
+    if first == 0:
+        d.stream_add(js, name="ORDERS", subjects=["orders.>"])
+    for i in range(first, first + count):
+        d.js_publish(js, "orders.new", b"order %d" % i)
+
+
+def order_data(*numbers: int) -> list[bytes]:
+    return [b"order %d" % i for i in numbers]
+
+
+def check_taken_once(taken: list[Taken], total: int, info: dict) -> None:
+    """Every published message was taken by exactly one puller, once, and
+    the server has them all acked."""
+    assert sorted(t.seq for t in taken) == list(range(1, total + 1)), taken
+    assert all(t.data == b"order %d" % (t.seq - 1) for t in taken), taken
+    assert all(t.delivered == 1 for t in taken), taken
+    assert (info["num_pending"], info["num_ack_pending"],
+            info["num_redelivered"], info["delivered_stream_seq"],
+            info["ack_floor_stream_seq"]) == (0, 0, 0, total, total), info
+
+
+def one_pin(taken: list[Taken]) -> str:
+    """The pin id the messages of one pull carried: one, not empty."""
+    pins = {t.pin_id for t in taken}
+    assert len(pins) == 1 and "" not in pins, taken
+    return pins.pop()
+
+
+@pytest.fixture
+def jw(driver, nats_server):
+    """(driver, js) of the language's jetwire."""
+    return driver, driver.jetstream(driver.connect(nats_server.url))
+
+
+@pytest.mark.min_server("2.11.0")
+@pytest.mark.parametrize("first", ["nats.go", "jetwire"])
+def test_priority_pinned_client_shared_with_go(go, jw, first):
+    """pinned_client between nats.go and jetwire on a consumer jetwire
+    made: the first puller is pinned and alone served; the other's pulls
+    get nothing until it unpins the group itself, then it is pinned and
+    the old holder is told (423: nats.go reports "pin ID mismatch",
+    jetwire ends the fetch empty) and gets nothing, with or without its
+    old id; when the holder stops pulling for priority_timeout, the other
+    is pinned again, with a new id."""
+    d, js = jw
+    orders_stream(d, js, 12)
+    cons = d.consumer_add(js, "ORDERS", durable_name="pinned",
+                          ack_policy="explicit", priority_groups=[GROUP],
+                          priority_policy="pinned_client",
+                          priority_timeout=PIN_TIMEOUT)
+    g = go.peer("-consumer", "pinned")
+    j = JetwirePuller(d, js, cons, "pinned")
+    a, b = (g, j) if first == "nats.go" else (j, g)
+    taken: list[Taken] = []
+
+    def take(puller, *args, **kw) -> list[Taken]:
+        got = puller.take(*args, **kw)
+        taken.extend(got)
+        return got
+
+    assert g.pinned_id() == ""
+    got = take(a, wait=5.0)
+    assert [t.data for t in got] == order_data(0, 1), a.name
+    pin_a = one_pin(got)
+    assert g.pinned_id() == pin_a
+    assert take(b) == [], f"{b.name} served while {a.name} holds the pin"
+    got = take(a)
+    assert [t.data for t in got] == order_data(2, 3)
+    assert one_pin(got) == pin_a  # a sent its id back and kept the pin
+
+    b.unpin()  # b releases a's pin, and b is the next to pull
+    assert g.pinned_id() == ""
+    got = take(b, wait=5.0)
+    assert [t.data for t in got] == order_data(4, 5), b.name
+    pin_b = one_pin(got)
+    assert pin_b != pin_a and g.pinned_id() == pin_b
+    assert take(a) == [], f"{a.name} served with the pin it lost"
+    if a is g:
+        assert a.last_error == "nats: pin ID mismatch"
+    assert take(a) == [], f"{a.name} served while {b.name} holds the pin"
+    got = take(b)
+    assert [t.data for t in got] == order_data(6, 7)
+    assert one_pin(got) == pin_b
+
+    # b stops pulling: after priority_timeout the pin is gone, and a's
+    # next pull is pinned with a new id.
+    time.sleep(PIN_TIMEOUT + 0.5)
+    assert g.pinned_id() == ""
+    got = take(a, wait=5.0)
+    assert [t.data for t in got] == order_data(8, 9), a.name
+    pin_c = one_pin(got)
+    assert pin_c not in (pin_a, pin_b) and g.pinned_id() == pin_c
+    assert take(b) == [], f"{b.name} served with the pin that timed out"
+    if b is g:
+        assert b.last_error == "nats: pin ID mismatch"
+    got = take(a)
+    assert [t.data for t in got] == order_data(10, 11)
+
+    check_taken_once(taken, 12, g.info())
+    g.quit()
+
+
+@pytest.mark.min_server("2.11.0")
+def test_priority_pinned_go_leaves_jetwire_takes_over(go, jw):
+    """A consumer nats.go made (pinned_client, priority_timeout 2 s): a Go
+    process pulls 4 messages pinned and leaves; the pin outlives it until
+    priority_timeout, then jetwire's waiting pull is pinned and served."""
+    d, js = jw
+    orders_stream(d, js, 8)
+    out = go.run("group-pull", "-consumer", "pinned", "-create",
+                 "pinned_client", "-priority-timeout", f"{PIN_TIMEOUT}s",
+                 "-batch", 2, "-count", 4)
+    assert out[-1] == {"op": "done", "received": 4}, out
+    gone = [Taken(m["seq"], m["data"].encode(), m["delivered"], m["pin_id"])
+            for m in (line["msg"] for line in out[:-1])]
+    assert [t.data for t in gone] == order_data(0, 1, 2, 3)
+    pin_go = one_pin(gone)
+
+    info = d.consumer_info(js, "ORDERS", "pinned")
+    assert info["config"]["priority_policy"] == "pinned_client"
+    assert info["config"]["priority_timeout"] == PIN_TIMEOUT
+    (group,) = info["priority_groups"]
+    assert group.get("pinned_client_id") == pin_go, info  # still held
+
+    j = JetwirePuller(d, js, d.consumer_get(js, "ORDERS", "pinned"),
+                      "pinned")
+    started = time.monotonic()
+    got = j.take(batch=2, wait=PIN_TIMEOUT + 5)
+    waited = time.monotonic() - started
+    assert [t.data for t in got] == order_data(4, 5)
+    assert one_pin(got) != pin_go
+    assert waited > PIN_TIMEOUT / 4, (
+        f"jetwire served {waited:.2f} s after the pinned Go client left: "
+        "the pin did not outlive it")
+    got += j.take(batch=4)  # the pin is jetwire's now: no waiting
+    assert [t.data for t in got] == order_data(4, 5, 6, 7)
+    g = go.peer("-consumer", "pinned")
+    check_taken_once(gone + got, 8, g.info())
+    g.quit()
+
+
+@pytest.mark.min_server("2.11.0")
+@pytest.mark.parametrize("overflow_side", ["nats.go", "jetwire"])
+def test_priority_overflow_shared_with_go(go, jw, overflow_side):
+    """overflow on a consumer nats.go made: the puller with min_pending
+    is served only while at least that many messages are pending
+    (counting the one delivered), the one with min_ack_pending only while
+    that many are unacknowledged; the other puller of the group, without
+    either, is always served."""
+    d, js = jw
+    orders_stream(d, js, 10)
+    g = go.peer("-consumer", "overflow", "-create", "overflow")
+    j = JetwirePuller(d, js, d.consumer_get(js, "ORDERS", "overflow"),
+                      "overflow")
+    ov, plain = (g, j) if overflow_side == "nats.go" else (j, g)
+    taken: list[Taken] = []
+
+    def take(puller, *args, **kw) -> list[bytes]:
+        got = puller.take(*args, **kw)
+        taken.extend(got)
+        return [t.data for t in got]
+
+    # 10 pending.
+    assert take(ov, 5, min_pending=11) == [], ov.name
+    assert ov.last_error is None
+    # Served at 10 and 9 pending, not at 8: the pull waits out its time.
+    assert take(ov, 5, min_pending=9) == order_data(0, 1), ov.name
+    assert take(plain, 3) == order_data(2, 3, 4), plain.name  # 5 left
+    assert take(ov, 2, min_pending=6) == [], ov.name
+    orders_stream(d, js, 3, first=10)  # 8 pending
+    assert take(ov, 2, min_pending=6) == order_data(5, 6), ov.name
+    assert take(plain, 10) == order_data(7, 8, 9, 10, 11, 12), plain.name
+
+    # min_ack_pending: 3 delivered and unacknowledged to the plain puller.
+    orders_stream(d, js, 4, first=13)
+    assert take(plain, 3, wait=5.0, ack=False) == order_data(13, 14, 15)
+    assert take(ov, 1, min_ack_pending=4) == [], ov.name
+    assert take(ov, 1, min_ack_pending=3) == order_data(16), ov.name
+    assert plain.ack_held() == [14, 15, 16]
+
+    check_taken_once(taken, 17, g.info())
+    g.quit()
+
+
+@pytest.mark.min_server("2.12.0")
+@pytest.mark.parametrize("first", ["nats.go", "jetwire"])
+def test_priority_prioritized_shared_with_go(go, jw, drivers, nats_server,
+                                             lang, first):
+    """prioritized on a consumer nats.go made: with both pullers waiting,
+    new messages go to the pull of priority 0, none to that of priority
+    5; with only the priority-5 pull waiting, to it."""
+    d, js = jw
+    orders_stream(d, js, 0)
+    g = go.peer("-consumer", "ranked", "-create", "prioritized")
+    cons = d.consumer_get(js, "ORDERS", "ranked")
+    publisher = drivers.start(lang)  # d is busy with its waiting fetch
+    pjs = publisher.jetstream(publisher.connect(nats_server.url))
+    prio = ({"nats.go": 0, "jetwire": 5} if first == "nats.go"
+            else {"nats.go": 5, "jetwire": 0})
+    second = "jetwire" if first == "nats.go" else "nats.go"
+
+    def start_pull(side: str):
+        """Send a waiting pull (batch 2, 3 s) of `side` at its priority;
+        returns what collects its messages (acked)."""
+        if side == "nats.go":
+            g.proc.stdin.write(json.dumps({
+                "op": "fetch", "batch": 2, "max_wait": 3, "group": GROUP,
+                "priority": prio[side]}) + "\n")
+            g.proc.stdin.flush()
+
+            def collect() -> list[Taken]:
+                return [Taken(m["seq"], m["data"].encode(), m["delivered"],
+                              "")
+                        for m in g.wait_for("fetched", timeout=20)["msgs"]]
+            return collect
+        pending = d.send("fetch", consumer=cons, batch=2, timeout=3,
+                         group=GROUP, priority=prio[side])
+
+        def collect() -> list[Taken]:
+            got = [JsMsg.from_wire(m)
+                   for m in pending.result(wait=20)["msgs"]]
+            for m in got:
+                d.ack_sync(m)
+            return [Taken(m.seq, m.data, m.delivered, "") for m in got]
+        return collect
+
+    def publish(*numbers: int) -> None:
+        time.sleep(0.5)  # the pull requests are waiting at the server
+        for i in numbers:
+            publisher.js_publish(pjs, "orders.new", b"order %d" % i)
+
+    collect_first, collect_second = start_pull(first), start_pull(second)
+    publish(0, 1)
+    got_first, got_second = collect_first(), collect_second()
+    assert [t.data for t in got_first] == order_data(0, 1), first
+    assert got_second == [], f"{second} (priority 5) was served"
+
+    collect_second = start_pull(second)  # alone now
+    publish(2, 3)
+    got_later = collect_second()
+    assert [t.data for t in got_later] == order_data(2, 3), second
+
+    check_taken_once(got_first + got_later, 4, g.info())
+    g.quit()

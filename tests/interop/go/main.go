@@ -14,6 +14,8 @@
 //	kv-get         the latest entry of a key
 //	kv-update      a put only if the key is still at -revision
 //	kv-watch       the key's entries, the end of the initial values, N updates
+//	group-pull     pull a priority group (ADR-42) until N messages, then leave
+//	group-peer     one priority-group puller driven by JSON requests on stdin
 //
 // Every result is one JSON object per line on stdout, so that a test can
 // read it without parsing prose; failures go to stderr and exit 1.
@@ -44,6 +46,8 @@ var commands = map[string]command{
 	"kv-get":        {runKVGet, "print the latest entry of a key"},
 	"kv-update":     {runKVUpdate, "put a config only if the key is at -revision"},
 	"kv-watch":      {runKVWatch, "watch a key and print its entries"},
+	"group-pull":    {runGroupPull, "pull a priority group until N messages"},
+	"group-peer":    {runGroupPeer, "a priority-group puller driven on stdin"},
 }
 
 func main() {
