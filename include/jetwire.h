@@ -179,6 +179,10 @@ JW_EXTERN void jw_loop_free(jw_loop *loop);
  * Durations are milliseconds.
  *
  *   string  name                    client name shown by the server
+ *   string  lang, lang_version      what CONNECT calls the client ("c" and
+ *                                   this library's version; a binding
+ *                                   gives its language and version, which
+ *                                   the server's /connz shows)
  *   string  user, password, token   credentials (also accepted in the URL)
  *   string  nkeys_seed              path of a user NKey seed file
  *   string  user_credentials        path of a .creds file (JWT + seed),
@@ -761,10 +765,58 @@ JW_EXTERN jw_status jw_js_stream_get_last_msg(jw_js *js, const char *stream,
 JW_EXTERN jw_status jw_js_stream_delete_msg(jw_js *js, const char *stream,
                                             uint64_t seq, int erase);
 
+/* ---- direct get batches ----
+ * Many stored messages with one request (ADR-31, nats-server 2.11; the
+ * stream needs allow_direct): a run of them from a sequence
+ * (option "seq"), a subject ("next_by_subject", wildcards allowed) or a
+ * time ("start_time"), or, with multi_last (count subjects, wildcards
+ * allowed; NULL and 0 for none), the last message of each matching
+ * subject, in stream order, as of now or as of "up_to_seq" /
+ * "up_to_time". opts ("direct_get", may be NULL; "batch", "max_bytes",
+ * ...: jw_call_opts_fields) are checked before anything is sent: a run
+ * needs seq, next_by_subject or start_time; up_to_* need multi_last;
+ * times are RFC 3339 text ("2026-05-01T12:00:00Z"), up_to_time excluded.
+ * A run gives "batch" messages at most (default 1); multi_last every
+ * match (at most 1024 subjects: more is JW_EJETSTREAM) unless batch says
+ * fewer; both stop early past "max_bytes". An older server is
+ * JW_ENOT_SUPPORTED. *out belongs to the caller and keeps js alive.
+ *
+ * The server sends the batch at once; jw_direct_batch_next hands out the
+ * messages as they arrive (each belongs to the caller; its subject is the
+ * stored one, its headers carry Nats-Stream, Nats-Subject, Nats-Sequence,
+ * Nats-Time-Stamp, Nats-Num-Pending, Nats-Last-Sequence), then JW_OK with
+ * *msg NULL at the end of the batch, and again on every later call.
+ * Nothing matching is an empty batch. JW_ETIMEOUT when nothing came
+ * within timeout_ms (< 0: wait; the batch stays usable);
+ * JW_ESTREAM_NOT_FOUND, JW_EJETSTREAM (a stream without allow_direct, a
+ * refused request), JW_ESLOW_CONSUMER (replies lost on the way) or
+ * JW_ECONNECTION_CLOSED end it: every later call gives the same. One
+ * thread at a time.
+ *
+ * After the end, num_pending is how many more messages match (a batch cut
+ * by batch or max_bytes: ask again from last_seq + 1), last_seq the
+ * stream sequence of the last message sent, and up_to_seq (multi_last)
+ * the stream sequence the answer was read at: give it as "up_to_seq" to
+ * the next requests for a consistent read across them. 0 before the end.
+ * jw_direct_batch_free accepts NULL. */
+typedef struct jw_direct_batch jw_direct_batch;
+JW_EXTERN jw_status jw_js_direct_get_batch(jw_js *js, const char *stream,
+                                           const char *const *multi_last,
+                                           size_t count,
+                                           const jw_call_opts *opts,
+                                           jw_direct_batch **out);
+JW_EXTERN jw_status jw_direct_batch_next(jw_direct_batch *b,
+                                         int64_t timeout_ms, jw_msg **msg);
+JW_EXTERN uint64_t jw_direct_batch_num_pending(const jw_direct_batch *b);
+JW_EXTERN uint64_t jw_direct_batch_last_seq(const jw_direct_batch *b);
+JW_EXTERN uint64_t jw_direct_batch_up_to_seq(const jw_direct_batch *b);
+JW_EXTERN void jw_direct_batch_free(jw_direct_batch *b);
+
 /* ---- call options ----
  * The calls that grow options take them in a jw_call_opts made for that
- * call ("publish", "fetch", "consume", and KV's "watch", "get", "create"
- * and "purge"; NULL everywhere means all defaults), set by name, so that
+ * call ("publish", "fetch", "consume", "direct_get", and KV's "watch",
+ * "get", "create", "purge", "get_many" and "history"; NULL everywhere
+ * means all defaults), set by name, so that
  * a new option is never a new function. Setting a name the call does not
  * have, or a value of the wrong type or out of range, is JW_EINVAL at
  * once; an option newer than the connected server is JW_ENOT_SUPPORTED
@@ -1135,10 +1187,29 @@ JW_EXTERN jw_status jw_kv_lister_next(jw_kv_lister *l, const char **key);
 /* Accepts NULL. */
 JW_EXTERN void jw_kv_lister_free(jw_kv_lister *l);
 /* Every stored entry of a key, oldest first, markers included; free with
- * jw_kv_entries_free. JW_EKEY_NOT_FOUND when there is none. */
+ * jw_kv_entries_free. JW_EKEY_NOT_FOUND when there is none. opts
+ * ("history", may be NULL): "up_to_revision" (included) or "up_to_time"
+ * (RFC 3339, excluded) give the history as it stood then, through direct
+ * get batches (nats-server 2.11, JW_ENOT_SUPPORTED before; the bucket's
+ * allow_direct); without them an ordered consumer reads it on any
+ * server. delta counts the newer entries of the answer. */
 JW_EXTERN jw_status jw_kv_history(jw_kv *kv, const char *key,
+                                  const jw_call_opts *opts,
                                   jw_kv_entry ***entries, size_t *count);
 JW_EXTERN void jw_kv_entries_free(jw_kv_entry **entries, size_t count);
+/* The latest entry of each of count keys (filters with '*' and '>' too;
+ * NULL and 0: every key) in one consistent view, through direct get
+ * batches with multi_last (nats-server 2.11, JW_ENOT_SUPPORTED before):
+ * *entries (jw_kv_entries_free) holds *n live entries in revision order;
+ * keys never written, deleted, purged or removed by a limit are left out
+ * (no error), each key once. opts ("get_many", may be NULL):
+ * "up_to_revision" (included) or "up_to_time" (RFC 3339, excluded) give
+ * the values as they stood then. Literal keys go 256 to a request, a
+ * filter with wildcards alone; a filter matching more than 1024 keys is
+ * JW_EJETSTREAM (the server's limit). */
+JW_EXTERN jw_status jw_kv_get_many(jw_kv *kv, const char *const *keys,
+                                   size_t count, const jw_call_opts *opts,
+                                   jw_kv_entry ***entries, size_t *n);
 
 JW_EXTERN const char *jw_kv_entry_bucket(const jw_kv_entry *e);
 JW_EXTERN const char *jw_kv_entry_key(const jw_kv_entry *e);

@@ -24,7 +24,8 @@ DOCS = {"stream": "docs/jetstream.md", "consumer": "docs/jetstream.md",
 OPTION_DOCS = {"publish": "docs/jetstream.md", "fetch": "docs/jetstream.md",
                "consume": "docs/jetstream.md", "watch": "docs/kv.md",
                "get": "docs/kv.md", "create": "docs/kv.md",
-               "purge": "docs/kv.md"}
+               "purge": "docs/kv.md", "direct_get": "docs/jetstream.md",
+               "get_many": "docs/kv.md", "history": "docs/kv.md"}
 TYPES = {"duration": "duration", "durations": "array of durations",
          "strings": "array of strings", "any": "any JSON"}
 
@@ -37,8 +38,13 @@ def table(kind):
             kind_text += " (%s)" % ", ".join(
                 "`%s`: %s" % (m["name"], TYPES.get(m["type"], m["type"]))
                 for m in f["fields"])
-        rows.append("| `%s` | %s | %s |" % (
-            f["name"], kind_text, f["since"] or "all"))
+        if f.get("values"):
+            kind_text += ": %s" % ", ".join('`"%s"`' % v for v in f["values"])
+        name = "`%s`" % f["name"]
+        if f.get("alias"):
+            name += " (or `%s`)" % f["alias"]
+        rows.append("| %s | %s | %s |" % (name, kind_text,
+                                          f["since"] or "all"))
     return "\n".join(rows) + "\n"
 
 

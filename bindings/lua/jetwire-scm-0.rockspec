@@ -73,7 +73,9 @@ build = {
                 "core/jetstream/jsconsume.c",
                 "core/jetstream/callopts.c",
                 "core/jetstream/jsordered.c",
+                "core/jetstream/jsdirect.c",
                 "core/kv/kv.c",
+                "core/kv/kvbatch.c",
             },
             defines = { "_GNU_SOURCE" },
             incdirs = {

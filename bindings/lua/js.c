@@ -363,6 +363,209 @@ static int l_get_last_msg(lua_State *L)
     return stored_result(L, st, msg);
 }
 
+/* ------------------------------------------------------------------------
+ * Direct get batches
+ */
+
+#define LJW_DIRECT_BATCH "jetwire.DirectBatch"
+
+typedef struct ljw_direct_batch {
+    jw_direct_batch *b; /* NULL once closed */
+} ljw_direct_batch;
+
+static ljw_direct_batch *check_batch(lua_State *L, int arg)
+{
+    return luaL_checkudata(L, arg, LJW_DIRECT_BATCH);
+}
+
+static void free_strings(void *p)
+{
+    free(p);
+}
+
+/* multi_last at idx (nil: none; a string or a list of strings) as a
+ * char *[] in a box pushed on the stack; the strings stay in the table. */
+static size_t multi_last_arg(lua_State *L, int idx, int arg,
+                             const char ***out)
+{
+    idx = lua_absindex(L, idx);
+    void **slot = ljw_box_new(L, free_strings);
+    *out = NULL;
+    if (lua_isnil(L, idx))
+        return 0;
+    lua_Integer n = 1;
+    if (lua_istable(L, idx)) {
+        n = luaL_len(L, idx);
+        if (n < 1)
+            luaL_argerror(L, arg, "multi_last must not be empty");
+    } else if (lua_type(L, idx) != LUA_TSTRING) {
+        luaL_argerror(L, arg, "multi_last must be a string or a list of "
+                              "strings");
+    }
+    const char **list = calloc((size_t)n, sizeof(*list));
+    if (!list)
+        luaL_error(L, "out of memory");
+    *slot = list;
+    for (lua_Integer i = 0; i < n; i++) {
+        size_t len;
+        if (lua_istable(L, idx))
+            lua_geti(L, idx, i + 1);
+        else
+            lua_pushvalue(L, idx);
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_argerror(L, arg, "multi_last must be strings");
+        list[i] = lua_tolstring(L, -1, &len);
+        if (ljw_has_nul(list[i], len))
+            luaL_argerror(L, arg, "multi_last contains NUL");
+        lua_pop(L, 1); /* the table (or the argument) keeps it */
+    }
+    *out = list;
+    return (size_t)n;
+}
+
+static const char *const direct_own[] = {"multi_last", NULL};
+
+/* js:direct_get_batch(stream, {multi_last =, batch =, seq =, ...}) -> a
+ * batch to read with b:next() or b:messages() | nil, err */
+static int l_direct_get_batch(lua_State *L)
+{
+    ljw_js *j = check_js(L, 1);
+    const char *stream = ljw_check_string(L, 2, NULL);
+    lua_settop(L, 3);
+    if (!lua_isnil(L, 3))
+        luaL_checktype(L, 3, LUA_TTABLE);
+    jw_call_opts **opts = ljw_call_opts(L, 3, "direct_get", direct_own);
+    if (lua_istable(L, 3))
+        lua_getfield(L, 3, "multi_last");
+    else
+        lua_pushnil(L);
+    const char **multi = NULL;
+    size_t count = multi_last_arg(L, -1, 3, &multi);
+    LIVE_JS(L, j, js);
+    ljw_direct_batch *b = lua_newuserdatauv(L, sizeof(*b), 1);
+    b->b = NULL;
+    luaL_setmetatable(L, LJW_DIRECT_BATCH);
+    ljw_pin_conn(L, 1);
+    jw_status st = jw_js_direct_get_batch(js, stream, multi, count, *opts,
+                                          &b->b);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    return 1;
+}
+
+static int l_batch_gc(lua_State *L)
+{
+    ljw_direct_batch *b = check_batch(L, 1);
+    jw_direct_batch *batch = b->b;
+    b->b = NULL;
+    jw_direct_batch_free(batch);
+    return 0;
+}
+
+static int l_batch_close(lua_State *L)
+{
+    l_batch_gc(L);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int l_batch_tostring(lua_State *L)
+{
+    ljw_direct_batch *b = check_batch(L, 1);
+    lua_pushfstring(L, "jetwire.DirectBatch (%s)", b->b ? "open" : "closed");
+    return 1;
+}
+
+/* One step: a message table, false at the end, or a status. */
+static jw_status batch_step(lua_State *L, ljw_direct_batch *b, int64_t ms)
+{
+    jw_msg *msg = NULL;
+    jw_status st = jw_direct_batch_next(b->b, ms, &msg);
+    if (st != JW_OK)
+        return st;
+    if (!msg) {
+        lua_pushboolean(L, 0);
+        return JW_OK;
+    }
+    stored_result(L, JW_OK, msg);
+    return JW_OK;
+}
+
+/* b:next([timeout = 1]) -> msg | false (the end, and after it) |
+ * nil, err */
+static int l_batch_next(lua_State *L)
+{
+    ljw_direct_batch *b = check_batch(L, 1);
+    int64_t ms = ljw_timeout_ms(L, 2, 1.0);
+    if (!b->b)
+        return ljw_fail_msg(L, JW_EINVAL, "direct get batch was closed");
+    jw_status st = batch_step(L, b, ms);
+    return st == JW_OK ? 1 : ljw_fail(L, st);
+}
+
+static int messages_step(lua_State *L)
+{
+    ljw_direct_batch *b = lua_touserdata(L, lua_upvalueindex(1));
+    int64_t ms = lua_tointeger(L, lua_upvalueindex(2));
+    lua_settop(L, 0);
+    if (!b->b)
+        return 0;
+    jw_status st = batch_step(L, b, ms);
+    if (st != JW_OK) /* a failure must not look like the end */
+        return luaL_error(L, "%s: %s", jw_status_name(st), jw_last_error());
+    if (lua_isboolean(L, -1))
+        return 0; /* the end */
+    return 1;
+}
+
+/* for msg in b:messages([timeout = 5]) do ... end: every message of the
+ * batch; a failure or a timeout raises the error. */
+static int l_batch_messages(lua_State *L)
+{
+    check_batch(L, 1);
+    int64_t ms = ljw_timeout_ms(L, 2, 5.0);
+    lua_settop(L, 1);
+    lua_pushinteger(L, (lua_Integer)ms);
+    lua_pushcclosure(L, messages_step, 2);
+    return 1;
+}
+
+typedef uint64_t (*batch_counter)(const jw_direct_batch *b);
+
+static int batch_count(lua_State *L, batch_counter fn)
+{
+    ljw_direct_batch *b = check_batch(L, 1);
+    lua_pushinteger(L, (lua_Integer)fn(b->b));
+    return 1;
+}
+
+/* After the end: how many more match, the last sequence sent, and (with
+ * multi_last) the sequence the answer was read at; 0 before. */
+static int l_batch_num_pending(lua_State *L)
+{
+    return batch_count(L, jw_direct_batch_num_pending);
+}
+
+static int l_batch_last_seq(lua_State *L)
+{
+    return batch_count(L, jw_direct_batch_last_seq);
+}
+
+static int l_batch_up_to_seq(lua_State *L)
+{
+    return batch_count(L, jw_direct_batch_up_to_seq);
+}
+
+static const luaL_Reg batch_methods[] = {
+    {"next", l_batch_next},
+    {"messages", l_batch_messages},
+    {"num_pending", l_batch_num_pending},
+    {"last_seq", l_batch_last_seq},
+    {"up_to_seq", l_batch_up_to_seq},
+    {"close", l_batch_close},
+    {NULL, NULL},
+};
+
 /* js:delete_msg(stream, seq [, erase]) */
 static int l_delete_msg(lua_State *L)
 {
@@ -886,6 +1089,7 @@ static const luaL_Reg js_methods[] = {
     {"get_msg", l_get_msg},
     {"get_last_msg", l_get_last_msg},
     {"delete_msg", l_delete_msg},
+    {"direct_get_batch", l_direct_get_batch},
     {"publish", l_publish},
     {"publish_async", l_publish_async},
     {"publish_async_poll", l_publish_async_poll},
@@ -937,4 +1141,6 @@ void ljw_js_register(lua_State *L)
     ljw_register_type(L, LJW_JS, js_methods, l_js_gc, l_js_tostring);
     ljw_register_type(L, LJW_CONSUMER, cons_methods, l_cons_gc,
                       l_cons_tostring);
+    ljw_register_type(L, LJW_DIRECT_BATCH, batch_methods, l_batch_gc,
+                      l_batch_tostring);
 }

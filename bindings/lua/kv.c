@@ -513,12 +513,27 @@ static int l_kv_list_keys(lua_State *L)
     return 4;             /* step, lister (the state), nil, lister */
 }
 
-/* kv:history(key) -> every stored entry of the key, oldest first */
+/* Push a list of entries (taken from the box at slot) as a table. */
+static int push_entries(lua_State *L, void **slot, entry_list *l)
+{
+    lua_createtable(L, l->count > INT32_MAX ? 0 : (int)l->count, 0);
+    for (size_t i = 0; i < l->count; i++) {
+        push_entry(L, l->items[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    ljw_box_forget(slot);
+    return 1;
+}
+
+/* kv:history(key [, {up_to_revision =, up_to_time =}]) -> every stored
+ * entry of the key, oldest first (as it stood then, with options) */
 static int l_kv_history(lua_State *L)
 {
     ljw_kv *k = check_kv(L, 1);
     size_t len;
     const char *key = ljw_check_string(L, 2, &len);
+    lua_settop(L, 3);
+    jw_call_opts **opts = ljw_call_opts(L, 3, "history", NULL);
     if (ljw_has_nul(key, len))
         return bad_name(L, "key");
     if (!k->kv)
@@ -528,16 +543,59 @@ static int l_kv_history(lua_State *L)
     if (!l)
         luaL_error(L, "out of memory");
     *slot = l;
-    jw_status st = jw_kv_history(k->kv, key, &l->items, &l->count);
+    jw_status st = jw_kv_history(k->kv, key, *opts, &l->items, &l->count);
     if (st != JW_OK)
         return ljw_fail(L, st);
-    lua_createtable(L, l->count > INT32_MAX ? 0 : (int)l->count, 0);
-    for (size_t i = 0; i < l->count; i++) {
-        push_entry(L, l->items[i]);
-        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    return push_entries(L, slot, l);
+}
+
+static void free_key_list(void *p)
+{
+    free(p);
+}
+
+/* kv:get_many(keys [, {up_to_revision =, up_to_time =}]) -> the latest
+ * live entry of each key (a list of keys or filters; nil: every key), in
+ * revision order */
+static int l_kv_get_many(lua_State *L)
+{
+    ljw_kv *k = check_kv(L, 1);
+    lua_settop(L, 3);
+    size_t count = 0;
+    if (!lua_isnil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        lua_Integer n = luaL_len(L, 2);
+        luaL_argcheck(L, n >= 1, 2, "keys must not be empty");
+        count = (size_t)n;
     }
-    ljw_box_forget(slot);
-    return 1;
+    jw_call_opts **opts = ljw_call_opts(L, 3, "get_many", NULL);
+    void **keys_slot = ljw_box_new(L, free_key_list);
+    const char **keys = count ? calloc(count, sizeof(*keys)) : NULL;
+    if (count && !keys)
+        luaL_error(L, "out of memory");
+    *keys_slot = keys;
+    for (size_t i = 0; i < count; i++) {
+        size_t len;
+        lua_geti(L, 2, (lua_Integer)i + 1);
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_argerror(L, 2, "keys must be strings");
+        keys[i] = lua_tolstring(L, -1, &len);
+        if (ljw_has_nul(keys[i], len))
+            luaL_argerror(L, 2, "keys contain NUL");
+        lua_pop(L, 1); /* the table keeps it */
+    }
+    if (!k->kv)
+        return kv_closed(L);
+    void **slot = ljw_box_new(L, free_entry_list);
+    entry_list *l = calloc(1, sizeof(*l));
+    if (!l)
+        luaL_error(L, "out of memory");
+    *slot = l;
+    jw_status st = jw_kv_get_many(k->kv, keys, count, *opts, &l->items,
+                                  &l->count);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    return push_entries(L, slot, l);
 }
 
 /* kv:status() -> {bucket, values, history, ttl (seconds), bytes, ...}:
@@ -707,6 +765,7 @@ static const luaL_Reg kv_methods[] = {
     {"keys", l_kv_keys},
     {"list_keys", l_kv_list_keys},
     {"history", l_kv_history},
+    {"get_many", l_kv_get_many},
     {"status", l_kv_status},
     {"watch", l_kv_watch},
     {"watch_all", l_kv_watch_all},

@@ -361,7 +361,9 @@ static void send_connect(jw_conn *c)
         "{s:b, s:b, s:b, s:s, s:s, s:i, s:b, s:b, s:b}", "verbose",
         c->opts.verbose, "pedantic", c->opts.pedantic, "tls_required",
         c->tls != NULL,
-        "lang", "c", "version", JW_VERSION_STRING, "protocol", 1, "echo",
+        "lang", c->opts.lang ? c->opts.lang : "c", "version",
+        c->opts.lang_version ? c->opts.lang_version : JW_VERSION_STRING,
+        "protocol", 1, "echo",
         !c->opts.no_echo, "headers", 1, "no_responders", 1);
     if (o && c->opts.name)
         json_object_set_new(o, "name", json_string(c->opts.name));

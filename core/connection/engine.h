@@ -59,6 +59,7 @@ void jw__cond_init(pthread_cond_t *cond); /* monotonic clock */
 
 struct jw_opts {
     char *name, *user, *password, *token;
+    char *lang, *lang_version; /* what CONNECT says the client is */
     char *nkeys_seed, *user_credentials; /* file paths */
     char *tls_ca_file, *tls_cert_file, *tls_key_file, *tls_hostname;
     char *servers; /* comma-separated, added after jw_conn_connect's list */

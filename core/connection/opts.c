@@ -21,6 +21,8 @@ static const struct {
     {"tls_key_file", offsetof(jw_opts, tls_key_file)},
     {"tls_hostname", offsetof(jw_opts, tls_hostname)},
     {"servers", offsetof(jw_opts, servers)},
+    {"lang", offsetof(jw_opts, lang)},
+    {"lang_version", offsetof(jw_opts, lang_version)},
 };
 #define N_STR_FIELDS (sizeof(str_fields) / sizeof(str_fields[0]))
 

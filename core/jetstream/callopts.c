@@ -1,12 +1,13 @@
 /*
  * Call options: what a JetStream or KV call can be told beyond its few
  * essential arguments (publish expectations, fetch and consume limits,
- * watch modes, the revision of a get), set by name on a jw_call_opts made
- * for that call. One table per call says each option's type, its limits
- * and the first server version that knows it, so a new server option is
- * one line here and no new function. Durations are kept as given and read
- * in the duration unit of the context the call runs in (milliseconds
- * unless a binding asked for seconds).
+ * the shape of a direct get batch, watch modes, the revision of a get,
+ * the point in time of get_many and history), set by name on a
+ * jw_call_opts made for that call. One table per call says each option's
+ * type, its limits and the first server version that knows it, so a new
+ * server option is one line here and no new function. Durations are kept
+ * as given and read in the duration unit of the context the call runs in
+ * (milliseconds unless a binding asked for seconds).
  */
 #include "js.h"
 
@@ -145,6 +146,60 @@ static const opt_def purge_opts[] = {
                        "seconds (the bucket needs limit_marker_ttl)"},
 };
 
+/* Direct get batches (ADR-31): a run of messages from a sequence, a
+ * subject or a time, or the last message of each of several subjects
+ * (multi_last) as of a sequence or a time. The API knows seq and
+ * next_by_subj since 2.9; batches and the rest came with 2.11, which the
+ * call itself requires. */
+static const opt_def direct_get_opts[] = {
+    [JW__DIRECT_BATCH] = {"batch", O_INT, V(2, 11, 0), 1, INT32_MAX,
+                          "messages at most (default: 1, or with "
+                          "multi_last every match)"},
+    [JW__DIRECT_MAX_BYTES] = {"max_bytes", O_INT, V(2, 11, 0), 1,
+                              INT32_MAX,
+                              "cap on the batch's size; the message that "
+                              "crosses it is still sent (default: the "
+                              "server's max_pending, 64 MiB)"},
+    [JW__DIRECT_SEQ] = {"seq", O_INT, V(2, 9, 0), 1, INT64_MAX,
+                        "the first stream sequence to give (with "
+                        "multi_last: a lower bound)"},
+    [JW__DIRECT_NEXT_BY_SUBJECT] = {"next_by_subject", O_STR, V(2, 9, 0), 0,
+                                    0,
+                                    "only messages on this subject "
+                                    "(wildcards allowed); not with "
+                                    "multi_last"},
+    [JW__DIRECT_START_TIME] = {"start_time", O_STR, V(2, 11, 0), 0, 0,
+                               "RFC 3339: from the first message stored "
+                               "at or after it; not with seq or "
+                               "multi_last"},
+    [JW__DIRECT_UP_TO_SEQ] = {"up_to_seq", O_INT, V(2, 11, 0), 1, INT64_MAX,
+                              "multi_last only: the last messages as of "
+                              "this sequence (included)"},
+    [JW__DIRECT_UP_TO_TIME] = {"up_to_time", O_STR, V(2, 11, 0), 0, 0,
+                               "multi_last only, RFC 3339: the last "
+                               "messages stored before this time "
+                               "(excluded); not with up_to_seq"},
+};
+
+/* KV get_many and history as of a point: a revision or a time. */
+#define UP_TO_REVISION_DOC \
+    "values as of this revision (included); not with up_to_time"
+#define UP_TO_TIME_DOC                                                    \
+    "RFC 3339: values as of just before this time (entries stored at it " \
+    "or later are left out); not with up_to_revision"
+static const opt_def get_many_opts[] = {
+    [JW__UP_TO_REVISION] = {"up_to_revision", O_INT, V(2, 11, 0), 1,
+                            INT64_MAX, UP_TO_REVISION_DOC},
+    [JW__UP_TO_TIME] = {"up_to_time", O_STR, V(2, 11, 0), 0, 0,
+                        UP_TO_TIME_DOC},
+};
+static const opt_def history_opts[] = {
+    [JW__UP_TO_REVISION] = {"up_to_revision", O_INT, V(2, 11, 0), 1,
+                            INT64_MAX, UP_TO_REVISION_DOC},
+    [JW__UP_TO_TIME] = {"up_to_time", O_STR, V(2, 11, 0), 0, 0,
+                        UP_TO_TIME_DOC},
+};
+
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct {
@@ -159,6 +214,10 @@ static const struct {
     [JW__CALL_GET] = {"get", get_opts, COUNT(get_opts)},
     [JW__CALL_CREATE] = {"create", create_opts, COUNT(create_opts)},
     [JW__CALL_PURGE] = {"purge", purge_opts, COUNT(purge_opts)},
+    [JW__CALL_DIRECT_GET] = {"direct_get", direct_get_opts,
+                             COUNT(direct_get_opts)},
+    [JW__CALL_GET_MANY] = {"get_many", get_many_opts, COUNT(get_many_opts)},
+    [JW__CALL_HISTORY] = {"history", history_opts, COUNT(history_opts)},
 };
 
 typedef struct slot {

@@ -131,7 +131,10 @@ enum {
     JW__CALL_WATCH,
     JW__CALL_GET,
     JW__CALL_CREATE,
-    JW__CALL_PURGE
+    JW__CALL_PURGE,
+    JW__CALL_DIRECT_GET,
+    JW__CALL_GET_MANY,
+    JW__CALL_HISTORY
 };
 enum {
     JW__PUB_MSG_ID,
@@ -172,6 +175,17 @@ enum {
 enum { JW__GET_REVISION };
 enum { JW__CREATE_TTL };
 enum { JW__PURGE_TTL };
+enum {
+    JW__DIRECT_BATCH,
+    JW__DIRECT_MAX_BYTES,
+    JW__DIRECT_SEQ,
+    JW__DIRECT_NEXT_BY_SUBJECT,
+    JW__DIRECT_START_TIME,
+    JW__DIRECT_UP_TO_SEQ,
+    JW__DIRECT_UP_TO_TIME
+};
+/* KV get_many and history: the same two bounds, at the same indices. */
+enum { JW__UP_TO_REVISION, JW__UP_TO_TIME };
 /* JW_OK when o (may be NULL) was made for call and every option set on it
  * is known to js's server; JW_EINVAL / JW_ENOT_SUPPORTED otherwise. */
 jw_status jw__call_opts_use(const jw_call_opts *o, int call, jw_js *js);
@@ -197,6 +211,14 @@ jw_status jw__js_stream_put(jw_js *js, int mode, json_t *cfg, char **info);
  * brings (a leaf node or domain on an older release); JW_OK otherwise or
  * when unknown. */
 jw_status jw__js_require(jw_js *js, int needed, const char *what);
+
+/* Timestamps (jsdirect.c). RFC 3339 text ("2026-11-28T14:28:38Z",
+ * fractions up to ns, "Z" or an offset) to ns since the epoch, JW_EINVAL
+ * naming what for anything else; and ns to the UTC form the server
+ * parses ("...T14:28:38.123456789Z") into buf (at least 40 bytes). */
+jw_status jw__js_parse_time(const char *text, const char *what,
+                            int64_t *ns);
+void jw__js_time_text(int64_t ns, char *buf, size_t size);
 
 /* JW_OK when the consumer exists, else the API's error. */
 jw_status jw__js_consumer_exists(jw_js *js, const char *stream,

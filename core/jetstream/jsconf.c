@@ -31,115 +31,140 @@ typedef struct field {
     enum field_type type;
     int since; /* first server version that knows it */
     const struct field *members; /* F_OBJ: fields of its own, or NULL */
+    const char *const *values;   /* F_STR: the values it takes, or NULL */
+    const char *alias;           /* another name callers may use */
 } field;
+
+/* A table's rows: a field; a string of one of the values; a field callers
+ * may also name as nats.go and nats-py do. */
+#define FIELD(name, type, since, members)                                    \
+    {name, type, since, members, NULL, NULL}
+#define ENUM(name, since, values) {name, F_STR, since, NULL, values, NULL}
+#define ALIAS(name, type, alias) {name, type, 0, NULL, NULL, alias}
+
+/* The values of the enumerations (the server's spellings). */
+static const char *const retention_values[] = {"limits", "interest",
+                                               "workqueue", NULL};
+static const char *const storage_values[] = {"file", "memory", NULL};
+static const char *const discard_values[] = {"old", "new", NULL};
+static const char *const compression_values[] = {"none", "s2", NULL};
+static const char *const deliver_values[] = {
+    "all", "last", "new", "by_start_sequence", "by_start_time",
+    "last_per_subject", NULL};
+static const char *const ack_values[] = {"none", "all", "explicit", NULL};
+static const char *const replay_values[] = {"instant", "original", NULL};
+static const char *const priority_values[] = {
+    "none", "overflow", "pinned_client", "prioritized", NULL};
 
 #define V(a, b, c) ((a) * 10000 + (b) * 100 + (c))
 /* The first server that refuses fields it does not know. */
 #define STRICT_SINCE V(2, 11, 0)
 
 static const field consumer_limits_fields[] = {
-    {"inactive_threshold", F_DUR, 0, NULL},
-    {"max_ack_pending", F_INT, 0, NULL},
-    {NULL, F_ANY, 0, NULL},
+    FIELD("inactive_threshold", F_DUR, 0, NULL),
+    FIELD("max_ack_pending", F_INT, 0, NULL),
+    FIELD(NULL, F_ANY, 0, NULL),
 };
 
 static const field stream_fields[] = {
-    {"name", F_STR, 0, NULL},
-    {"description", F_STR, 0, NULL},
-    {"subjects", F_STRS, 0, NULL},
-    {"retention", F_STR, 0, NULL},
-    {"max_consumers", F_INT, 0, NULL},
-    {"max_msgs", F_INT, 0, NULL},
-    {"max_bytes", F_INT, 0, NULL},
-    {"max_age", F_DUR, 0, NULL},
-    {"max_msgs_per_subject", F_INT, 0, NULL},
-    {"max_msg_size", F_INT, 0, NULL},
-    {"discard", F_STR, 0, NULL},
-    {"storage", F_STR, 0, NULL},
-    {"num_replicas", F_INT, 0, NULL},
-    {"no_ack", F_BOOL, 0, NULL},
-    {"duplicate_window", F_DUR, 0, NULL},
-    {"placement", F_OBJ, 0, NULL},
-    {"mirror", F_OBJ, 0, NULL},
-    {"sources", F_ANY, 0, NULL},
-    {"republish", F_OBJ, V(2, 8, 3), NULL},
-    {"allow_direct", F_BOOL, V(2, 9, 0), NULL},
-    {"mirror_direct", F_BOOL, V(2, 9, 0), NULL},
-    {"discard_new_per_subject", F_BOOL, V(2, 9, 0), NULL},
-    {"sealed", F_BOOL, 0, NULL},
-    {"deny_delete", F_BOOL, 0, NULL},
-    {"deny_purge", F_BOOL, 0, NULL},
-    {"allow_rollup_hdrs", F_BOOL, 0, NULL},
-    {"template_owner", F_STR, 0, NULL},
-    {"compression", F_STR, V(2, 10, 0), NULL},
-    {"first_seq", F_INT, V(2, 10, 0), NULL},
-    {"subject_transform", F_OBJ, V(2, 10, 0), NULL},
-    {"metadata", F_OBJ, V(2, 10, 0), NULL},
-    {"consumer_limits", F_OBJ, V(2, 10, 0), consumer_limits_fields},
-    {"allow_msg_ttl", F_BOOL, V(2, 11, 0), NULL},
-    {"subject_delete_marker_ttl", F_DUR, V(2, 11, 0), NULL},
-    {"allow_msg_counter", F_BOOL, V(2, 12, 0), NULL},
-    {"allow_atomic", F_BOOL, V(2, 12, 0), NULL},
-    {"allow_msg_schedules", F_BOOL, V(2, 12, 0), NULL},
-    {"persist_mode", F_STR, V(2, 12, 0), NULL},
-    {"allow_batched", F_BOOL, V(2, 14, 0), NULL},
-    {NULL, F_ANY, 0, NULL},
+    FIELD("name", F_STR, 0, NULL),
+    FIELD("description", F_STR, 0, NULL),
+    FIELD("subjects", F_STRS, 0, NULL),
+    ENUM("retention", 0, retention_values),
+    FIELD("max_consumers", F_INT, 0, NULL),
+    FIELD("max_msgs", F_INT, 0, NULL),
+    FIELD("max_bytes", F_INT, 0, NULL),
+    FIELD("max_age", F_DUR, 0, NULL),
+    FIELD("max_msgs_per_subject", F_INT, 0, NULL),
+    FIELD("max_msg_size", F_INT, 0, NULL),
+    ENUM("discard", 0, discard_values),
+    ENUM("storage", 0, storage_values),
+    ALIAS("num_replicas", F_INT, "replicas"),
+    FIELD("no_ack", F_BOOL, 0, NULL),
+    FIELD("duplicate_window", F_DUR, 0, NULL),
+    FIELD("placement", F_OBJ, 0, NULL),
+    FIELD("mirror", F_OBJ, 0, NULL),
+    FIELD("sources", F_ANY, 0, NULL),
+    FIELD("republish", F_OBJ, V(2, 8, 3), NULL),
+    FIELD("allow_direct", F_BOOL, V(2, 9, 0), NULL),
+    FIELD("mirror_direct", F_BOOL, V(2, 9, 0), NULL),
+    FIELD("discard_new_per_subject", F_BOOL, V(2, 9, 0), NULL),
+    FIELD("sealed", F_BOOL, 0, NULL),
+    FIELD("deny_delete", F_BOOL, 0, NULL),
+    FIELD("deny_purge", F_BOOL, 0, NULL),
+    FIELD("allow_rollup_hdrs", F_BOOL, 0, NULL),
+    FIELD("template_owner", F_STR, 0, NULL),
+    ENUM("compression", V(2, 10, 0), compression_values),
+    FIELD("first_seq", F_INT, V(2, 10, 0), NULL),
+    FIELD("subject_transform", F_OBJ, V(2, 10, 0), NULL),
+    FIELD("metadata", F_OBJ, V(2, 10, 0), NULL),
+    FIELD("consumer_limits", F_OBJ, V(2, 10, 0), consumer_limits_fields),
+    FIELD("allow_msg_ttl", F_BOOL, V(2, 11, 0), NULL),
+    FIELD("subject_delete_marker_ttl", F_DUR, V(2, 11, 0), NULL),
+    FIELD("allow_msg_counter", F_BOOL, V(2, 12, 0), NULL),
+    FIELD("allow_atomic", F_BOOL, V(2, 12, 0), NULL),
+    FIELD("allow_msg_schedules", F_BOOL, V(2, 12, 0), NULL),
+    FIELD("persist_mode", F_STR, V(2, 12, 0), NULL),
+    FIELD("allow_batched", F_BOOL, V(2, 14, 0), NULL),
+    FIELD(NULL, F_ANY, 0, NULL),
 };
 
 static const field consumer_fields[] = {
-    {"durable_name", F_STR, 0, NULL},
-    {"name", F_STR, V(2, 9, 0), NULL},
-    {"description", F_STR, 0, NULL},
-    {"deliver_policy", F_STR, 0, NULL},
-    {"opt_start_seq", F_INT, 0, NULL},
-    {"opt_start_time", F_STR, 0, NULL},
-    {"ack_policy", F_STR, 0, NULL},
-    {"ack_wait", F_DUR, 0, NULL},
-    {"max_deliver", F_INT, 0, NULL},
-    {"backoff", F_DURS, 0, NULL},
-    {"filter_subject", F_STR, 0, NULL},
-    {"replay_policy", F_STR, 0, NULL},
-    {"rate_limit_bps", F_INT, 0, NULL},
-    {"sample_freq", F_STR, 0, NULL},
-    {"max_waiting", F_INT, 0, NULL},
-    {"max_ack_pending", F_INT, 0, NULL},
-    {"flow_control", F_BOOL, 0, NULL},
-    {"idle_heartbeat", F_DUR, 0, NULL},
-    {"headers_only", F_BOOL, 0, NULL},
-    {"max_batch", F_INT, 0, NULL},
-    {"max_expires", F_DUR, 0, NULL},
-    {"max_bytes", F_INT, V(2, 8, 3), NULL},
-    {"deliver_subject", F_STR, 0, NULL},
-    {"deliver_group", F_STR, 0, NULL},
-    {"inactive_threshold", F_DUR, 0, NULL},
-    {"num_replicas", F_INT, 0, NULL},
-    {"mem_storage", F_BOOL, 0, NULL},
-    {"filter_subjects", F_STRS, V(2, 10, 0), NULL},
-    {"metadata", F_OBJ, V(2, 10, 0), NULL},
-    {"pause_until", F_STR, V(2, 11, 0), NULL},
-    {"priority_groups", F_STRS, V(2, 11, 0), NULL},
-    {"priority_policy", F_STR, V(2, 11, 0), NULL},
-    {"priority_timeout", F_DUR, V(2, 11, 0), NULL},
-    {NULL, F_ANY, 0, NULL},
+    ALIAS("durable_name", F_STR, "durable"),
+    FIELD("name", F_STR, V(2, 9, 0), NULL),
+    FIELD("description", F_STR, 0, NULL),
+    ENUM("deliver_policy", 0, deliver_values),
+    FIELD("opt_start_seq", F_INT, 0, NULL),
+    FIELD("opt_start_time", F_STR, 0, NULL),
+    ENUM("ack_policy", 0, ack_values),
+    FIELD("ack_wait", F_DUR, 0, NULL),
+    FIELD("max_deliver", F_INT, 0, NULL),
+    FIELD("backoff", F_DURS, 0, NULL),
+    FIELD("filter_subject", F_STR, 0, NULL),
+    ENUM("replay_policy", 0, replay_values),
+    FIELD("rate_limit_bps", F_INT, 0, NULL),
+    FIELD("sample_freq", F_STR, 0, NULL),
+    FIELD("max_waiting", F_INT, 0, NULL),
+    FIELD("max_ack_pending", F_INT, 0, NULL),
+    FIELD("flow_control", F_BOOL, 0, NULL),
+    FIELD("idle_heartbeat", F_DUR, 0, NULL),
+    FIELD("headers_only", F_BOOL, 0, NULL),
+    FIELD("max_batch", F_INT, 0, NULL),
+    FIELD("max_expires", F_DUR, 0, NULL),
+    FIELD("max_bytes", F_INT, V(2, 8, 3), NULL),
+    FIELD("deliver_subject", F_STR, 0, NULL),
+    FIELD("deliver_group", F_STR, 0, NULL),
+    FIELD("inactive_threshold", F_DUR, 0, NULL),
+    ALIAS("num_replicas", F_INT, "replicas"),
+    FIELD("mem_storage", F_BOOL, 0, NULL),
+    FIELD("filter_subjects", F_STRS, V(2, 10, 0), NULL),
+    FIELD("metadata", F_OBJ, V(2, 10, 0), NULL),
+    FIELD("pause_until", F_STR, V(2, 11, 0), NULL),
+    FIELD("priority_groups", F_STRS, V(2, 11, 0), NULL),
+    ENUM("priority_policy", V(2, 11, 0), priority_values),
+    FIELD("priority_timeout", F_DUR, V(2, 11, 0), NULL),
+    FIELD(NULL, F_ANY, 0, NULL),
 };
 
 /* A KV bucket's configuration is ours (kv.c makes the stream's from it):
  * a field not here is refused whatever the server. */
 static const field kv_fields[] = {
-    {"bucket", F_STR, 0, NULL},
-    {"description", F_STR, 0, NULL},
-    {"history", F_INT, 0, NULL},
-    {"ttl", F_DUR, 0, NULL},
-    {"max_value_size", F_INT, 0, NULL},
-    {"max_bytes", F_INT, 0, NULL},
-    {"storage", F_STR, 0, NULL},
-    {"replicas", F_INT, 0, NULL},
-    {"republish", F_OBJ, V(2, 8, 3), NULL},
-    {"placement", F_OBJ, 0, NULL},
-    {"compression", F_BOOL, V(2, 10, 0), NULL},
-    {"metadata", F_OBJ, V(2, 10, 0), NULL},
-    {"limit_marker_ttl", F_DUR, V(2, 11, 0), NULL},
-    {NULL, F_ANY, 0, NULL},
+    FIELD("bucket", F_STR, 0, NULL),
+    FIELD("description", F_STR, 0, NULL),
+    FIELD("history", F_INT, 0, NULL),
+    FIELD("ttl", F_DUR, 0, NULL),
+    FIELD("max_value_size", F_INT, 0, NULL),
+    FIELD("max_bytes", F_INT, 0, NULL),
+    ENUM("storage", 0, storage_values),
+    FIELD("replicas", F_INT, 0, NULL),
+    FIELD("republish", F_OBJ, V(2, 8, 3), NULL),
+    FIELD("placement", F_OBJ, 0, NULL),
+    FIELD("mirror", F_OBJ, V(2, 9, 0), NULL),
+    FIELD("compression", F_BOOL, V(2, 10, 0), NULL),
+    FIELD("metadata", F_OBJ, V(2, 10, 0), NULL),
+    FIELD("sources", F_ANY, V(2, 10, 0), NULL),
+    FIELD("limit_marker_ttl", F_DUR, V(2, 11, 0), NULL),
+    FIELD(NULL, F_ANY, 0, NULL),
 };
 
 static const struct {
@@ -305,6 +330,45 @@ typedef struct conv {
 
 static jw_status to_wire(conv *cv, json_t *obj, const field *fields);
 
+/* value must be one of f's: the server would answer another with an
+ * unmarshalling error that names neither the field nor the choices. */
+static jw_status check_value(const conv *cv, const field *f,
+                             const char *value)
+{
+    char list[256] = "";
+    size_t used = 0;
+    for (const char *const *p = f->values; *p; p++) {
+        if (strcmp(*p, value) == 0)
+            return JW_OK;
+        int n = snprintf(list + used, sizeof list - used, "%s\"%s\"",
+                         p == f->values ? "" : ", ", *p);
+        if (n > 0 && (size_t)n < sizeof list - used)
+            used += (size_t)n;
+    }
+    return jw__fail(JW_EINVAL, "%s configuration field '%s' must be one of "
+                               "%s, not \"%s\"",
+                    cv->what, cv->path, list, value);
+}
+
+/* Rename the aliases among obj's keys (nats.go and nats-py spellings such
+ * as "replicas" for num_replicas) to the server's names. */
+static jw_status resolve_aliases(const conv *cv, json_t *obj,
+                                 const field *fields)
+{
+    for (const field *f = fields; f->name; f++) {
+        json_t *v = f->alias ? json_object_get(obj, f->alias) : NULL;
+        if (!v)
+            continue;
+        if (json_object_get(obj, f->name))
+            return jw__fail(JW_EINVAL, "%s configuration has both '%s' and "
+                                       "'%s' (the same field)",
+                            cv->what, f->alias, f->name);
+        json_object_set(obj, f->name, v);
+        json_object_del(obj, f->alias);
+    }
+    return JW_OK;
+}
+
 /* Convert one known field in place. */
 static jw_status field_to_wire(conv *cv, json_t *obj, const char *key,
                                const field *f)
@@ -332,6 +396,8 @@ static jw_status field_to_wire(conv *cv, json_t *obj, const char *key,
     if (!ok)
         return jw__fail(JW_EINVAL, "%s configuration field '%s' must be %s",
                         cv->what, cv->path, type_text(f->type, unit));
+    if (f->values && json_is_string(v))
+        return check_value(cv, f, json_string_value(v));
     if (f->members && json_is_object(v))
         return to_wire(cv, v, f->members);
     return JW_OK;
@@ -344,6 +410,9 @@ static jw_status to_wire(conv *cv, json_t *obj, const field *fields)
     const char *key;
     json_t *v;
     void *tmp;
+    jw_status aliased = resolve_aliases(cv, obj, fields);
+    if (aliased)
+        return aliased;
     json_object_foreach_safe(obj, tmp, key, v)
     {
         snprintf(cv->path + base, sizeof cv->path - base, "%s%s",
@@ -495,6 +564,13 @@ static json_t *fields_json(const field *fields)
                                  f->since ? json_string(since) : json_null());
         if (item && f->members)
             json_object_set_new(item, "fields", fields_json(f->members));
+        json_t *values = f->values ? json_array() : NULL;
+        for (const char *const *p = f->values; values && *p; p++)
+            json_array_append_new(values, json_string(*p));
+        if (item && values)
+            json_object_set_new(item, "values", values);
+        if (item && f->alias)
+            json_object_set_new(item, "alias", json_string(f->alias));
         json_array_append_new(list, item);
     }
     return list;

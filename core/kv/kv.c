@@ -67,9 +67,22 @@ jw_status jw__kv_subject_of(const jw_kv *kv, const char *key, char *buf,
                : jw__fail(JW_EINVAL, "key '%s' is too long", key);
 }
 
+jw_status jw__kv_put_subject(const jw_kv *kv, const char *key, char *buf,
+                             size_t size)
+{
+    int n = snprintf(buf, size, "%s%s", kv->put_prefix, key);
+    return n > 0 && (size_t)n < size
+               ? JW_OK
+               : jw__fail(JW_EINVAL, "key '%s' is too long", key);
+}
+
 /* ---- buckets ---- */
 
-static jw_status kv_new(jw_js *js, const char *bucket, jw_kv **out)
+/* A handle on bucket, whose stream has the configuration cfg (wire form):
+ * a mirror reads its own stream under the origin's subjects and writes to
+ * the origin (kv.md, mirrors). */
+static jw_status kv_new(jw_js *js, const char *bucket, const json_t *cfg,
+                        jw_kv **out)
 {
     jw_kv *kv = calloc(1, sizeof(*kv));
     if (!kv || !(kv->bucket = strdup(bucket))) {
@@ -80,10 +93,110 @@ static jw_status kv_new(jw_js *js, const char *bucket, jw_kv **out)
     kv->js = js;
     jw__js_ref(js);
     snprintf(kv->stream, sizeof kv->stream, "KV_%s", bucket);
-    snprintf(kv->prefix, sizeof kv->prefix, "$KV.%s.", bucket);
+    const json_t *mirror = json_object_get(cfg, "mirror");
+    const char *origin = json_string_value(json_object_get(mirror, "name"));
+    if (origin && strncmp(origin, "KV_", 3) == 0)
+        origin += 3;
+    else
+        origin = bucket;
+    snprintf(kv->prefix, sizeof kv->prefix, "$KV.%s.", origin);
     kv->prefix_len = strlen(kv->prefix);
+    const char *api = json_string_value(
+        json_object_get(json_object_get(mirror, "external"), "api"));
+    if (api && *api)
+        snprintf(kv->put_prefix, sizeof kv->put_prefix, "%s.%s", api,
+                 kv->prefix);
+    else
+        snprintf(kv->put_prefix, sizeof kv->put_prefix, "%s", kv->prefix);
     *out = kv;
     return JW_OK;
+}
+
+/* A stream source (or mirror) of a bucket's configuration, for the
+ * stream: a bucket name gets its KV_ prefix, a JetStream domain becomes the
+ * API prefix that reaches it. */
+static json_t *bucket_source(const json_t *in, const char **origin)
+{
+    json_t *src = json_deep_copy(in);
+    const char *name = json_string_value(json_object_get(src, "name"));
+    const char *domain = json_string_value(json_object_get(src, "domain"));
+    *origin = NULL;
+    if (!src || !name)
+        return src;
+    if (strncmp(name, "KV_", 3) != 0) {
+        char full[300];
+        snprintf(full, sizeof full, "KV_%s", name);
+        json_object_set_new(src, "name", json_string(full));
+    }
+    name = json_string_value(json_object_get(src, "name"));
+    *origin = name + 3;
+    if (domain && !json_object_get(src, "external")) {
+        char api[300];
+        snprintf(api, sizeof api, "$JS.%s.API", domain);
+        json_object_set_new(src, "external", json_pack("{ss}", "api", api));
+    }
+    json_object_del(src, "domain");
+    return src;
+}
+
+/* mirror or sources of a bucket's configuration into the stream's (out):
+ * a mirror has no subjects of its own and answers direct gets for its
+ * origin; a source bucket's subjects are transformed into this bucket's
+ * (unless the source says how: jsconf.c makes sources need 2.10). */
+static jw_status bucket_origins(const json_t *in, const char *bucket,
+                                json_t *out)
+{
+    const json_t *mirror = json_object_get(in, "mirror");
+    const json_t *sources = json_object_get(in, "sources");
+    const char *origin;
+    if (mirror && sources)
+        return jw__fail(JW_EINVAL, "a bucket has a mirror or sources, not "
+                                   "both");
+    if (mirror) {
+        json_t *m = bucket_source(mirror, &origin);
+        if (!origin) {
+            json_decref(m);
+            return jw__fail(JW_EINVAL, "mirror needs a \"name\"");
+        }
+        json_object_del(out, "subjects");
+        json_object_set_new(out, "mirror", m);
+        json_object_set_new(out, "mirror_direct", json_true());
+        return JW_OK;
+    }
+    if (!sources)
+        return JW_OK;
+    if (!json_is_array(sources))
+        return jw__fail(JW_EINVAL, "sources must be an array of objects");
+    json_t *list = json_array();
+    size_t i;
+    json_t *v;
+    jw_status st = JW_OK;
+    json_array_foreach(sources, i, v)
+    {
+        json_t *s = json_is_object(v) ? bucket_source(v, &origin) : NULL;
+        if (!s || !origin) {
+            json_decref(s);
+            st = jw__fail(JW_EINVAL, "each source needs a \"name\"");
+            break;
+        }
+        int own = json_object_get(s, "subject_transforms") != NULL;
+        int same = json_object_get(s, "external") &&
+                   strcmp(origin, bucket) == 0;
+        if (!own && !same) {
+            char src[300], dest[300];
+            snprintf(src, sizeof src, "$KV.%s.>", origin);
+            snprintf(dest, sizeof dest, "$KV.%s.>", bucket);
+            json_object_set_new(s, "subject_transforms",
+                                json_pack("[{ssss}]", "src", src, "dest",
+                                          dest));
+        }
+        json_array_append_new(list, s);
+    }
+    if (st == JW_OK)
+        json_object_set_new(out, "sources", list);
+    else
+        json_decref(list);
+    return st;
 }
 
 /* The stream configuration, in the wire's form (durations in ns), for a
@@ -149,9 +262,13 @@ static jw_status stream_config(jw_js *js, const char *config_json,
     for (int i = 0; copied[i]; i++)
         if ((v = json_object_get(in, copied[i])))
             json_object_set(out, copied[i], v);
+    st = out ? bucket_origins(in, bucket_out, out)
+             : jw__fail(JW_ENO_MEMORY, "out of memory");
     json_decref(in);
-    if (!out)
-        return jw__fail(JW_ENO_MEMORY, "out of memory");
+    if (st) {
+        json_decref(out);
+        return st;
+    }
     *stream_out = out;
     return JW_OK;
 }
@@ -169,9 +286,9 @@ static jw_status bucket_call(jw_js *js, const char *config_json, int mode,
                                  &cfg);
     if (st == JW_OK)
         st = jw__js_stream_put(js, mode, cfg, NULL);
-    json_decref(cfg);
     if (st == JW_OK)
-        st = kv_new(js, bucket, out);
+        st = kv_new(js, bucket, cfg, out);
+    json_decref(cfg);
     return st;
 }
 
@@ -212,12 +329,14 @@ jw_status jw_js_kv(jw_js *js, const char *bucket, jw_kv **out)
         return st;
     json_t *j = json_loads(info, 0, NULL);
     jw_free(info);
-    json_int_t history = json_integer_value(json_object_get(
-        json_object_get(j, "config"), "max_msgs_per_subject"));
+    const json_t *cfg = json_object_get(j, "config");
+    json_int_t history =
+        json_integer_value(json_object_get(cfg, "max_msgs_per_subject"));
+    st = history < 1 ? jw__fail(JW_EINVAL, "stream '%s' is not a KV bucket",
+                                stream)
+                     : kv_new(js, bucket, cfg, out);
     json_decref(j);
-    if (history < 1)
-        return jw__fail(JW_EINVAL, "stream '%s' is not a KV bucket", stream);
-    return kv_new(js, bucket, out);
+    return st;
 }
 
 jw_status jw_js_kv_delete(jw_js *js, const char *bucket)
@@ -317,6 +436,14 @@ jw_status jw_kv_status(jw_kv *kv, char **status_json)
         compression && strcmp(compression, "none") != 0, "limit_marker_ttl",
         marker ? json_incref(marker) : json_integer(0), "metadata",
         metadata ? json_incref(metadata) : json_object());
+    static const char *const copied[] = {"mirror", "sources", "republish",
+                                         NULL};
+    json_t *v;
+    for (int i = 0; out && copied[i]; i++)
+        json_object_set_new(out, copied[i],
+                            (v = json_object_get(cfg, copied[i]))
+                                ? json_incref(v)
+                                : json_null());
     json_decref(j);
     *status_json = out ? json_dumps(out, JSON_COMPACT) : NULL;
     json_decref(out);
@@ -358,7 +485,7 @@ static jw_status publish(jw_kv *kv, const char *key, const char *op,
     char subject[KV_SUBJECT_MAX];
     jw_status st = jw__kv_check_key(key, 0);
     if (st == JW_OK)
-        st = jw__kv_subject_of(kv, key, subject, sizeof subject);
+        st = jw__kv_put_subject(kv, key, subject, sizeof subject);
     if (st)
         return st;
     jw_call_opts *opts = NULL;
@@ -674,7 +801,7 @@ jw_status jw_kv_put_start(jw_kv *kv, const char *key, const void *value,
     char subject[KV_SUBJECT_MAX];
     jw_status st = jw__kv_check_key(key, 0);
     if (st == JW_OK)
-        st = jw__kv_subject_of(kv, key, subject, sizeof subject);
+        st = jw__kv_put_subject(kv, key, subject, sizeof subject);
     jw_call_opts *opts = NULL;
     jw_msg *m = NULL;
     if (st == JW_OK)
@@ -1103,8 +1230,8 @@ void jw_kv_entries_free(jw_kv_entry **entries, size_t count)
     free(entries);
 }
 
-jw_status jw_kv_history(jw_kv *kv, const char *key, jw_kv_entry ***entries,
-                        size_t *count)
+jw_status jw_kv_history(jw_kv *kv, const char *key, const jw_call_opts *opts,
+                        jw_kv_entry ***entries, size_t *count)
 {
     if (entries)
         *entries = NULL;
@@ -1114,6 +1241,13 @@ jw_status jw_kv_history(jw_kv *kv, const char *key, jw_kv_entry ***entries,
         return jw__fail(JW_EINVAL, "kv, entries and count must not be NULL");
     jw_status st = jw__kv_check_key(key, 0);
     if (st)
+        return st;
+    /* Bounds need direct get batches; without them the ordered consumer
+     * serves every server. */
+    if (jw__call_opts_has(opts, JW__UP_TO_REVISION) ||
+        jw__call_opts_has(opts, JW__UP_TO_TIME))
+        return jw__kv_history_up_to(kv, key, opts, entries, count);
+    if ((st = jw__call_opts_use(opts, JW__CALL_HISTORY, kv->js)))
         return st;
     entry_list l = {0};
     st = initial_entries(kv, &key, 1, W_INCLUDE_HISTORY, add_entry, &l);

@@ -38,7 +38,12 @@ BUCKET_SAMPLES = {"storage": ("memory", "memory"),
                   "compression": (True, "s2"),
                   "republish": ({"src": ">", "dest": "r.>"},
                                 {"src": ">", "dest": "r.>"}),
-                  "placement": ({"cluster": "c"}, {"cluster": "c"})}
+                  "placement": ({"cluster": "c"}, {"cluster": "c"}),
+                  "mirror": ({"name": "src"}, {"name": "KV_src"}),
+                  "sources": ([{"name": "src", "subject_transforms": [
+                      {"src": "$KV.src.>", "dest": "$KV.x.>"}]}],
+                      [{"name": "KV_src", "subject_transforms": [
+                          {"src": "$KV.src.>", "dest": "$KV.x.>"}]}])}
 # Fields every request carries already (identity).
 SKIP = {"stream": {"name"}, "consumer": {"name", "durable_name"},
         "bucket": {"bucket"}}
@@ -52,6 +57,8 @@ def sample(kind, field):
     if kind == "bucket" and field["name"] in BUCKET_SAMPLES:
         return BUCKET_SAMPLES[field["name"]]
     value, wire = SAMPLES[field["type"]]
+    if field.get("values"):  # an enumeration: one of its values
+        value = wire = field["values"][0]
     if field.get("fields"):  # an object with fields of its own
         inner = field["fields"][0]
         value, wire = ({inner["name"]: SAMPLES[inner["type"]][0]},
@@ -227,6 +234,61 @@ def test_bucket_status_in_seconds(drivers, nats_server, lang):
     assert status["ttl"] == 1.5 and status["history"] == 3
 
 
+def test_enumerations_checked_locally(drivers, nats_server, lang):
+    """A value outside an enumeration is refused by the engine, naming the
+    field and the values it takes, in the same words in every language
+    (the server would answer with an unmarshalling error, err_code 10025,
+    that names neither)."""
+    d = drivers.start(lang)
+    js = d.call("jetstream", conn=d.connect(nats_server.url))["js"]
+    with pytest.raises(DriverError) as e:
+        d.call("stream_add", js=js, config={
+            "name": "EN", "subjects": ["en.>"], "retention": "limit"})
+    assert e.value.code == "INVALID_ARG"
+    assert e.value.message.endswith(
+        "stream configuration field 'retention' must be one of \"limits\", "
+        "\"interest\", \"workqueue\", not \"limit\"")
+    d.call("stream_add", js=js, config={"name": "EN",
+                                        "subjects": ["en.>"]})
+    with pytest.raises(DriverError) as e:
+        d.call("consumer_add", js=js, stream="EN", config={
+            "durable_name": "c", "ack_policy": "explict"})
+    assert e.value.code == "INVALID_ARG"
+    assert '"none", "all", "explicit", not "explict"' in e.value.message
+    with pytest.raises(DriverError) as e:
+        d.call("stream_add", js=js, config={"name": "EN2",
+                                            "subjects": ["en2.>"],
+                                            "storage": "disk"})
+    assert '"file", "memory", not "disk"' in e.value.message
+    with pytest.raises(DriverError) as e:
+        d.call("kv_bucket_create", js=js, config={"bucket": "b",
+                                                   "storage": "disk"})
+    assert '"file", "memory", not "disk"' in e.value.message
+    with pytest.raises(DriverError) as e:
+        d.call("stream_info", js=js, stream="EN2")
+    assert e.value.code == "STREAM_NOT_FOUND"
+
+
+def test_aliases_in_every_language(drivers, nats_server, lang):
+    """The spellings of nats.go and nats-py the engine takes for the
+    server's names: replicas for num_replicas, durable for durable_name."""
+    d = drivers.start(lang)
+    js = d.call("jetstream", conn=d.connect(nats_server.url))["js"]
+    info = d.call("stream_add", js=js, config={
+        "name": "AL", "subjects": ["al.>"], "replicas": 1})["info"]
+    assert info["config"]["num_replicas"] == 1
+    d.call("consumer_add", js=js, stream="AL", config={"durable": "dur"})
+    cfg = d.call("consumer_info", js=js, stream="AL",
+                 name="dur")["info"]["config"]
+    assert cfg["durable_name"] == "dur"
+    with pytest.raises(DriverError) as e:
+        d.call("stream_add", js=js, config={
+            "name": "AL2", "subjects": ["al2.>"], "replicas": 1,
+            "num_replicas": 1})
+    assert e.value.code == "INVALID_ARG"
+    assert "both 'replicas' and 'num_replicas'" in e.value.message
+
+
 def test_config_fields_table():
     """The table itself: the durations of every kind are typed so, and
     the fields of later servers name their version."""
@@ -244,5 +306,9 @@ def test_config_fields_table():
     assert consumer["backoff"]["type"] == "durations"
     bucket = {f["name"]: f for f in jetwire.config_fields("bucket")}
     assert bucket["limit_marker_ttl"]["since"] == "2.11.0"
+    assert by_name["retention"]["values"] == ["limits", "interest",
+                                              "workqueue"]
+    assert by_name["num_replicas"]["alias"] == "replicas"
+    assert consumer["durable_name"]["alias"] == "durable"
     with pytest.raises(jetwire.InvalidArgError):
         jetwire.config_fields("streams")

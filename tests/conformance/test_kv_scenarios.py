@@ -249,6 +249,114 @@ def test_kv_several_filters_not_supported(driver, js, nats_server):
     assert d.kv_keys(kv, ["a.*"]) == []  # one filter is any server's
 
 
+def eventually(check, timeout=10.0):
+    """check() until it returns a true value (a mirror or a source copies
+    in the background); its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            got = check()
+        except DriverError:
+            got = None
+        if got or time.monotonic() > deadline:
+            return got
+        time.sleep(0.05)
+
+
+def test_kv_mirror(driver, js):
+    """A mirror bucket (ADR-8): reads come from the mirror's own stream,
+    under the origin's keys; writes go to the origin; the handle made by
+    create and the one bound by name behave the same."""
+    d = driver
+    origin = d.kv_bucket_create(js, bucket="origin", history=3)
+    d.kv_put(origin, "a", b"1")
+    d.kv_put(origin, "b", b"2")
+    made = d.kv_bucket_create(js, bucket="replica", history=3,
+                              mirror={"name": "origin"})
+    assert d.kv_status(made)["mirror"]["name"] == "KV_origin"
+    for replica in (made, d.kv_bucket(js, "replica")):
+        assert eventually(lambda: d.kv_get(replica, "b").value == b"2")
+    entry = d.kv_get(made, "a")
+    assert (entry.bucket, entry.key, entry.value) == ("replica", "a", b"1")
+    rev = d.kv_put(made, "c", b"3")  # to the origin, copied back
+    assert d.kv_get(origin, "c").revision == rev
+    assert eventually(lambda: d.kv_keys(made) == ["a", "b", "c"])
+    w = d.kv_watch(made, "a")
+    assert [e.value for e in initial(d, w)] == [b"1"]
+    d.kv_put(origin, "a", b"4")
+    e = d.kv_watch_next(w, 10.0)
+    assert (e.key, e.value, e.bucket) == ("a", b"4", "replica")
+    d.kv_delete(made, "b")
+    assert code_of(d.kv_get, origin, "b") == "KEY_DELETED"
+    assert eventually(lambda: code_of(d.kv_get, made, "b") == "KEY_DELETED")
+    assert [h.value for h in d.kv_history(made, "a")] == [b"1", b"4"]
+
+
+@pytest.mark.min_server("2.10.0")
+def test_kv_sources(driver, js):
+    """A bucket fed by others (ADR-8 sources): their keys appear under
+    this bucket's name, next to its own."""
+    d = driver
+    east = d.kv_bucket_create(js, bucket="east")
+    west = d.kv_bucket_create(js, bucket="west")
+    d.kv_put(east, "e1", b"east")
+    d.kv_put(west, "w1", b"west")
+    both = d.kv_bucket_create(js, bucket="both",
+                              sources=[{"name": "east"}, {"name": "west"}])
+    d.kv_put(both, "own", b"mine")
+    assert eventually(lambda: d.kv_keys(both) == ["e1", "own", "w1"])
+    assert d.kv_get(both, "w1").value == b"west"
+    d.kv_put(east, "e1", b"east 2")
+    assert eventually(lambda: d.kv_get(both, "e1").value == b"east 2")
+    assert d.kv_keys(east) == ["e1"]  # nothing flows back
+    assert [s["name"] for s in d.kv_status(both)["sources"]] == [
+        "KV_east", "KV_west"]
+
+
+@pytest.mark.below_server("2.10.0")
+def test_kv_sources_not_supported(driver, js, nats_server):
+    with pytest.raises(DriverError) as e:
+        driver.kv_bucket_create(js, bucket="both", sources=[{"name": "a"}])
+    assert e.value.code == "NOT_SUPPORTED"
+    assert "2.10.0" in e.value.message
+    assert nats_server.version in e.value.message
+    assert "both" not in driver.kv_bucket_names(js)
+
+
+def test_kv_republish(driver, conn, js):
+    """A bucket that republishes its writes (ADR-8): a plain subscriber
+    sees each put with the entry's subject in Nats-Subject, and with
+    headers_only the value's size instead of the value."""
+    d = driver
+    full = d.subscribe(conn, "changes.>")
+    sizes = d.subscribe(conn, "sizes.>")
+    d.flush(conn)
+    kv = d.kv_bucket_create(js, bucket="config", republish={
+        "src": ">", "dest": "changes.>"})
+    rev = d.kv_put(kv, "db.url", b"postgres://db")
+    m = d.next_msg(full)
+    assert (m.subject, m.data) == ("changes.$KV.config.db.url",
+                                   b"postgres://db")
+    headers = dict(m.headers)
+    assert headers["Nats-Subject"] == "$KV.config.db.url"
+    assert headers["Nats-Sequence"] == str(rev)
+    small = d.kv_bucket_create(js, bucket="meta", republish={
+        "src": "$KV.meta.>", "dest": "sizes.>", "headers_only": True})
+    d.kv_put(small, "blob", b"x" * 1000)
+    m = d.next_msg(sizes)
+    assert m.subject == "sizes.blob" and m.data == b""
+    assert dict(m.headers)["Nats-Msg-Size"] == "1000"
+    assert d.kv_status(small)["republish"]["dest"] == "sizes.>"
+
+
+def test_kv_mirror_and_sources_refused(driver, js):
+    for bad in ({"mirror": {"name": "a"}, "sources": [{"name": "b"}]},
+                {"mirror": {}}, {"mirror": "a"}):
+        with pytest.raises(DriverError) as e:
+            driver.kv_bucket_create(js, bucket="bad", **bad)
+        assert e.value.code in ("INVALID_ARG", "NOT_SUPPORTED")
+
+
 def test_kv_watch_options(driver, js):
     d = driver
     kv = d.kv_bucket_create(js, bucket="opts", history=5)

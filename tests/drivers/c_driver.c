@@ -3068,6 +3068,9 @@ static jw_status op_kv_list_keys(json_t *req, json_t *res)
     return JW_OK;
 }
 
+static jw_status put_entries(json_t *res, jw_kv_entry **entries,
+                             size_t n);
+
 static jw_status op_kv_history(json_t *req, json_t *res)
 {
     jw_kv *kv;
@@ -3075,9 +3078,22 @@ static jw_status op_kv_history(json_t *req, json_t *res)
     jw_status st = arg_kv_key(req, 1, &kv, &key);
     if (st != JW_OK)
         return st;
+    static const char *const own[] = {"kv", "key", NULL};
+    jw_call_opts *o = NULL;
+    if ((st = call_options(req, "history", own, &o)) != JW_OK)
+        return st;
     jw_kv_entry **entries = NULL;
     size_t n = 0;
-    TRY(jw_kv_history(kv, key, &entries, &n));
+    st = jw_kv_history(kv, key, o, &entries, &n);
+    jw_call_opts_free(o);
+    TRY(st);
+    return put_entries(res, entries, n);
+}
+
+/* entries (freed here) as the response's "entries". */
+static jw_status put_entries(json_t *res, jw_kv_entry **entries, size_t n)
+{
+    jw_status st;
     json_t *list = json_array();
     st = list ? JW_OK : fail(JW_ENO_MEMORY, "out of memory");
     for (size_t i = 0; st == JW_OK && i < n; i++) {
@@ -3092,6 +3108,102 @@ static jw_status op_kv_history(json_t *req, json_t *res)
         return st;
     }
     PUT(res, "entries", list);
+    return JW_OK;
+}
+
+/* The keys of get_many: absent (every key) or an array of strings. */
+static jw_status op_kv_get_many(json_t *req, json_t *res)
+{
+    jw_kv *kv;
+    jw_status st = arg_kv_key(req, -1, &kv, NULL);
+    if (st != JW_OK)
+        return st;
+    json_t *given = json_object_get(req, "keys");
+    size_t room = json_is_array(given) ? json_array_size(given) : 1;
+    const char **keys = calloc(room ? room : 1, sizeof(*keys));
+    if (!keys)
+        return fail(JW_ENO_MEMORY, "out of memory");
+    size_t count = 0;
+    static const char *const own[] = {"kv", "keys", NULL};
+    jw_call_opts *o = NULL;
+    st = arg_filters(req, "keys", keys, room, &count);
+    if (st == JW_OK)
+        st = call_options(req, "get_many", own, &o);
+    jw_kv_entry **entries = NULL;
+    size_t n = 0;
+    if (st == JW_OK &&
+        (st = jw_kv_get_many(kv, keys, count, o, &entries, &n)) != JW_OK)
+        lib_fail(st);
+    free(keys);
+    jw_call_opts_free(o);
+    return st ? st : put_entries(res, entries, n);
+}
+
+/* A whole direct get batch: every message, then what its end said. */
+static jw_status op_direct_get_batch(json_t *req, json_t *res)
+{
+    jw_js *js;
+    const char *stream;
+    int64_t ms;
+    jw_status st = arg_js_str(req, "stream", &js, &stream);
+    if (st == JW_OK)
+        st = arg_timeout(req, "timeout", 5, &ms);
+    if (st != JW_OK)
+        return st;
+    json_t *given = json_object_get(req, "multi_last");
+    size_t room = json_is_array(given) ? json_array_size(given) : 1;
+    const char **multi = calloc(room ? room : 1, sizeof(*multi));
+    if (!multi)
+        return fail(JW_ENO_MEMORY, "out of memory");
+    size_t count = 0;
+    static const char *const own[] = {"js", "stream", "multi_last",
+                                      "timeout", NULL};
+    jw_call_opts *o = NULL;
+    jw_direct_batch *b = NULL;
+    st = arg_filters(req, "multi_last", multi, room, &count);
+    if (st == JW_OK)
+        st = call_options(req, "direct_get", own, &o);
+    if (st == JW_OK &&
+        (st = jw_js_direct_get_batch(js, stream, multi, count, o, &b)) !=
+            JW_OK)
+        lib_fail(st);
+    free(multi);
+    jw_call_opts_free(o);
+    json_t *msgs = st == JW_OK ? json_array() : NULL;
+    if (st == JW_OK && !msgs)
+        st = fail(JW_ENO_MEMORY, "out of memory");
+    while (st == JW_OK) {
+        jw_msg *m = NULL;
+        if ((st = jw_direct_batch_next(b, ms, &m)) != JW_OK) {
+            lib_fail(st);
+            break;
+        }
+        if (!m)
+            break;
+        const char *seq = "0";
+        jw_msg_header_get(m, "Nats-Sequence", 0, &seq);
+        json_t *o2 = json_pack("{ss so sI}", "subject", jw_msg_subject(m),
+                               "data",
+                               b64_json(jw_msg_data(m), jw_msg_data_len(m)),
+                               "seq", (json_int_t)strtoll(seq, NULL, 10));
+        jw_msg_free(m);
+        if (!o2 || json_array_append_new(msgs, o2) != 0)
+            st = fail(JW_ENO_MEMORY, "out of memory");
+    }
+    if (st == JW_OK &&
+        !(put(res, "num_pending",
+              json_integer((json_int_t)jw_direct_batch_num_pending(b))) &&
+          put(res, "last_seq",
+              json_integer((json_int_t)jw_direct_batch_last_seq(b))) &&
+          put(res, "up_to_seq",
+              json_integer((json_int_t)jw_direct_batch_up_to_seq(b)))))
+        st = fail(JW_ENO_MEMORY, "out of memory");
+    jw_direct_batch_free(b);
+    if (st != JW_OK) {
+        json_decref(msgs);
+        return st;
+    }
+    PUT(res, "msgs", msgs);
     return JW_OK;
 }
 
@@ -3279,6 +3391,8 @@ static const struct {
     {"kv_keys", op_kv_keys},
     {"kv_list_keys", op_kv_list_keys},
     {"kv_history", op_kv_history},
+    {"kv_get_many", op_kv_get_many},
+    {"direct_get_batch", op_direct_get_batch},
     {"kv_watch", op_kv_watch},
     {"kv_watch_next", op_kv_watch_next},
 };

@@ -1278,13 +1278,42 @@ function ops.kv_list_keys(req)
     return { keys = sorted_list(keys) }
 end
 
+local function entries_json(list)
+    local out = A()
+    for i, e in ipairs(list) do out[i] = entry_json(e) end
+    return { entries = out }
+end
+
 function ops.kv_history(req)
     local kv = get(req, "kv", "kv")
-    local out = A()
-    for i, e in ipairs(check(kv:history(key_of(req)))) do
-        out[i] = entry_json(e)
-    end
-    return { entries = out }
+    return entries_json(check(kv:history(key_of(req),
+                                         call_options_of(req, "history"))))
+end
+
+function ops.kv_get_many(req)
+    local kv = get(req, "kv", "kv")
+    local keys = arg(req, "keys", "list")
+    return entries_json(check(kv:get_many(keys,
+                                          call_options_of(req, "get_many"))))
+end
+
+function ops.direct_get_batch(req)
+    local js = get(req, "js", "js")
+    local opts = call_options_of(req, "direct_get",
+                                 { multi_last = arg(req, "multi_last",
+                                                    "list") })
+    local b <close> = check(js:direct_get_batch(
+        arg(req, "stream", "string", nil, true), opts))
+    local msgs = A()
+    local ok, err = pcall(function()
+        for m in b:messages(timeout_of(req)) do
+            msgs[#msgs + 1] = { subject = m.subject, seq = m.seq,
+                                data = b64encode(m.data) }
+        end
+    end)
+    if not ok then error(raised(err), 0) end
+    return { msgs = msgs, num_pending = b:num_pending(),
+             last_seq = b:last_seq(), up_to_seq = b:up_to_seq() }
 end
 
 -- The request's other arguments are the engine's watch options: kv:watch

@@ -287,6 +287,18 @@ def op_stream_get_msg(req):
             "data": base64.b64encode(m.data).decode()}
 
 
+def op_direct_get_batch(req):
+    js = get(req, "js", jetwire.JetStream)
+    with js.direct_get_batch(
+            arg(req, "stream", str, required=True),
+            arg(req, "multi_last", list), timeout_of(req, 5.0),
+            **call_options(req, "direct_get")) as batch:
+        msgs = [{"subject": m.subject, "seq": int(m.headers["Nats-Sequence"]),
+                 "data": base64.b64encode(m.data).decode()} for m in batch]
+        return {"msgs": msgs, "num_pending": batch.num_pending,
+                "last_seq": batch.last_seq, "up_to_seq": batch.up_to_seq}
+
+
 # The JSON types a request gives the engine's option types in; the names
 # are the engine's (jetwire.option_fields), so a new option needs no change
 # here.
@@ -496,7 +508,7 @@ def op_kv_bucket(req):
 
 def op_kv_status(req):
     st = get(req, "kv", KV).status()
-    return {"status": {name: getattr(st, name) for name in st.__slots__}}
+    return {"status": st.as_dict()}
 
 
 def kv_key(req):
@@ -549,7 +561,11 @@ OPS.update({
     "kv_list_keys": lambda r: {"keys": sorted(
         get(r, "kv", KV).list_keys())},
     "kv_history": lambda r: {"entries": [entry_json(e) for e in get(
-        r, "kv", KV).history(kv_key(r))]},
+        r, "kv", KV).history(kv_key(r), **call_options(r, "history"))]},
+    "kv_get_many": lambda r: {"entries": [entry_json(e) for e in get(
+        r, "kv", KV).get_many(arg(r, "keys", list),
+                              **call_options(r, "get_many"))]},
+    "direct_get_batch": op_direct_get_batch,
     "kv_watch": op_kv_watch,
     "kv_watch_next": lambda r: {"entry": entry_json(get(
         r, "watcher", W).updates(timeout_of(r)))},

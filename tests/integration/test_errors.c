@@ -474,6 +474,19 @@ TEST(null_handles)
         /* A message that is not from JetStream cannot be acked. */
         CHECK_STATUS(jw_msg_ack(m), JW_EINVAL);
         CHECK_STATUS(jw_js_meta_parse(NULL, &meta), JW_EINVAL);
+        jw_direct_batch *db = (jw_direct_batch *)1;
+        const char *subjects[] = {"s.>"};
+        CHECK_STATUS(jw_js_direct_get_batch(NULL, "S", subjects, 1, NULL,
+                                            &db),
+                     JW_EINVAL);
+        CHECK(db == NULL);
+        jw_msg *dm = (jw_msg *)1;
+        CHECK_STATUS(jw_direct_batch_next(NULL, 0, &dm), JW_EINVAL);
+        CHECK(dm == NULL);
+        CHECK_EQ_INT(jw_direct_batch_num_pending(NULL), 0);
+        CHECK_EQ_INT(jw_direct_batch_last_seq(NULL), 0);
+        CHECK_EQ_INT(jw_direct_batch_up_to_seq(NULL), 0);
+        jw_direct_batch_free(NULL);
         CHECK(jw_js_meta_stream(NULL) == NULL);
         CHECK(jw_js_meta_consumer(NULL) == NULL);
         CHECK(jw_js_meta_domain(NULL) == NULL);
@@ -528,7 +541,12 @@ TEST(null_handles)
         CHECK(kve == NULL);
         CHECK_STATUS(jw_kv_put_start(NULL, "k", "v", 1, 0, &rev), JW_EINVAL);
         CHECK_STATUS(jw_kv_put_result(NULL, JW_OK, NULL, &rev), JW_EINVAL);
-        CHECK_STATUS(jw_kv_history(NULL, "k", &entries, &n), JW_EINVAL);
+        CHECK_STATUS(jw_kv_history(NULL, "k", NULL, &entries, &n),
+                     JW_EINVAL);
+        const char *keys[] = {"k"};
+        CHECK_STATUS(jw_kv_get_many(NULL, keys, 1, NULL, &entries, &n),
+                     JW_EINVAL);
+        CHECK(entries == NULL && n == 0);
         jw_kv_entries_free(NULL, 0);
         CHECK(jw_kv_entry_bucket(NULL) == NULL);
         CHECK(jw_kv_entry_key(NULL) == NULL);

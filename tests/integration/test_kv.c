@@ -145,7 +145,7 @@ TEST(kv_create_delete_purge)
 
     jw_kv_entry **hist = NULL;
     size_t n = 0;
-    CHECK_OK(jw_kv_history(kv, "k", &hist, &n));
+    CHECK_OK(jw_kv_history(kv, "k", NULL, &hist, &n));
     CHECK_EQ_INT(n, 3);
     CHECK_EQ_INT(jw_kv_entry_operation(hist[0]), JW_KV_PUT);
     CHECK_EQ_INT(jw_kv_entry_operation(hist[1]), JW_KV_DEL);
@@ -156,18 +156,20 @@ TEST(kv_create_delete_purge)
 
     /* Purge leaves only its marker; create works over it. */
     CHECK_OK(jw_kv_purge(kv, "k", 0, NULL));
-    CHECK_OK(jw_kv_history(kv, "k", &hist, &n));
+    CHECK_OK(jw_kv_history(kv, "k", NULL, &hist, &n));
     CHECK_EQ_INT(n, 1);
     CHECK_EQ_INT(jw_kv_entry_operation(hist[0]), JW_KV_PURGE);
     jw_kv_entries_free(hist, n);
     CHECK_STATUS(jw_kv_get(kv, "k", NULL, &e), JW_EKEY_DELETED);
     CHECK_OK(jw_kv_create(kv, "k", "v4", 2, NULL, NULL));
-    CHECK_STATUS(jw_kv_history(kv, "never", &hist, &n), JW_EKEY_NOT_FOUND);
+    CHECK_STATUS(jw_kv_history(kv, "never", NULL, &hist, &n),
+                 JW_EKEY_NOT_FOUND);
 
     /* purge_deletes removes old markers (negative: all of them). */
     CHECK_OK(jw_kv_delete(kv, "gone", 0));
     CHECK_OK(jw_kv_purge_deletes(kv, -1));
-    CHECK_STATUS(jw_kv_history(kv, "gone", &hist, &n), JW_EKEY_NOT_FOUND);
+    CHECK_STATUS(jw_kv_history(kv, "gone", NULL, &hist, &n),
+                 JW_EKEY_NOT_FOUND);
     KV_TEARDOWN(s, nc, js, kv);
     return 0;
 }
@@ -183,7 +185,7 @@ TEST(kv_history_limit_and_ttl)
     }
     jw_kv_entry **hist = NULL;
     size_t n = 0;
-    CHECK_OK(jw_kv_history(kv, "k", &hist, &n));
+    CHECK_OK(jw_kv_history(kv, "k", NULL, &hist, &n));
     CHECK_EQ_INT(n, 3);
     CHECK(value_is(hist[0], "v4") && value_is(hist[2], "v6"));
     jw_kv_entries_free(hist, n);

@@ -93,6 +93,7 @@ local BASE = {
         get_msg = { "SWEEP", 1 },
         get_last_msg = { "SWEEP", "sweepjs.x" },
         delete_msg = { "SWEEP", 1 },
+        direct_get_batch = { "SWEEP", { seq = 1, batch = 2 } },
         publish = { "sweepjs.x", "x", { msg_id = "a" } },
         publish_async = { "sweepjs.x", "x" },
         publish_async_poll = {},
@@ -128,6 +129,7 @@ local BASE = {
         keys = { "k.>" },
         list_keys = { "k.>" },
         history = { "k" },
+        get_many = { { "k" } },
         status = {},
         watch = { "k", { include_history = true } },
         watch_all = { { ignore_deletes = true } },
@@ -157,6 +159,14 @@ local BASE = {
         next = { 0 },
         messages = { 0 },
         last_sequence = {},
+        close = {},
+    },
+    db = {
+        next = { 0 },
+        messages = { 0 },
+        num_pending = {},
+        last_seq = {},
+        up_to_seq = {},
         close = {},
     },
     module = {
@@ -198,6 +208,7 @@ local TIMEOUT = {
     ["msg.ack_sync#1"] = true, ["watcher.next#1"] = true,
     ["cm.next#1"] = true, ["cm.messages#1"] = true,
     ["oc.next#1"] = true, ["oc.messages#1"] = true,
+    ["db.next#1"] = true, ["db.messages#1"] = true,
 }
 local function waits(where, value)
     return TIMEOUT[where] and (value == nil or value == math.maxinteger)
@@ -247,8 +258,10 @@ local function objects()
     local watcher = assert(kv:watch_all())
     local cm = assert(cons:messages { batch = 2, expires = 1 })
     local oc = assert(js:ordered_consumer("SWEEP"))
+    -- A direct get batch needs nats-server 2.11: nil before.
+    local db = js:direct_get_batch("SWEEP", { seq = 1, batch = 2 })
     return { conn = nc, sub = sub, msg = msg, js = js, cons = cons, kv = kv,
-             watcher = watcher, cm = cm, oc = oc }
+             watcher = watcher, cm = cm, oc = oc, db = db }
 end
 
 local function methods_of(obj)
@@ -317,6 +330,7 @@ local probe = objects()
 local names = {}
 local KINDS = { "conn", "sub", "msg", "js", "cons", "kv", "watcher", "cm",
                 "oc" }
+if probe.db then KINDS[#KINDS + 1] = "db" end
 for _, kind in ipairs(KINDS) do
     names[kind] = methods_of(probe[kind])
     for name in pairs(BASE[kind]) do
@@ -328,6 +342,7 @@ end
 probe.conn:close()
 
 local RELEASED = { "js", "kv", "watcher", "cons", "cm", "oc", "sub" }
+if probe.db then RELEASED[#RELEASED + 1] = "db" end
 for _, mode in ipairs { "live", "conn closed", "handles closed" } do
     local live = mode == "live"
     for _, kind in ipairs(KINDS) do
@@ -342,7 +357,8 @@ for _, mode in ipairs { "live", "conn closed", "handles closed" } do
             -- Called on something that is not its object: raises.
             for _, other in ipairs { 5, "x", {}, objs.conn, objs.sub,
                                       objs.msg, objs.js, objs.cons, objs.kv,
-                                      objs.watcher, objs.cm, objs.oc } do
+                                      objs.watcher, objs.cm, objs.oc,
+                                      objs.db or 5 } do
                 if other ~= objs[kind] then
                     local ok = outcome(kind .. "." .. name .. " on a " ..
                                        type(other), pcall(fn, other))

@@ -19,6 +19,9 @@ import jetwire
 import jetwire.aio
 
 ALLOWED = (jetwire.Error, TypeError, ValueError)
+# What js.direct_get_batch returns.
+DirectBatch = getattr(jetwire, "DirectBatch", None) or \
+    jetwire._jetstream.DirectBatch
 
 
 class Foreign:
@@ -80,6 +83,8 @@ VALID = {
     "older_than": None,
     "filter": None,
     "keys": ">",
+    # js.direct_get_batch
+    "multi_last": "sweep.>",
 }
 # The engine's call options (publish's msg_id, fetch's no_wait, watch's
 # include_history, ...) are keyword arguments of **options, not parameters:
@@ -110,6 +115,8 @@ BAD = {
     "seq": [0, -1, 1.5, "1", None, 10**20],
     "key": _KEY_BAD,
     "keys": [None, 12345, b">", "a b", "a\0b", "a..b", Foreign()],
+    "multi_last": [12345, b"s", "", "a b", "a\0b", "a..b", [], [5],
+                   Foreign()],
     "filter": [12345, b">", "a b", "a\0b", Foreign()],
     "bucket": [None, 12345, b"b", "", "a b", "a.b", "a\0b", Foreign()],
     "last": [-1, 1.5, "1", 10**20, Foreign()],
@@ -133,7 +140,7 @@ def must_refuse(param, value):
     if param == "timeout":
         return True  # every listed value is negative, NaN, huge or no number
     if param in ("batch", "seq", "last", "revision", "older_than", "key",
-                 "keys", "filter", "bucket"):
+                 "keys", "filter", "bucket", "multi_last"):
         return True  # every listed value is no count or name
     if param in ("max_msgs", "limit", "msgs", "bytes_"):
         if isinstance(value, bool) or not isinstance(value, int):
@@ -315,8 +322,12 @@ def js_objects(nats_server):
     js.create_or_update_stream(name="SWEEP", subjects=["sweep.>"])
     js.publish("sweep.subject", b"x")
     cons = js.create_or_update_consumer("SWEEP", durable="sweep-c")
-    return nc, {"js": js, "cons": cons,
-                "ordered": js.ordered_consumer("SWEEP")}
+    objs = {"js": js, "cons": cons, "ordered": js.ordered_consumer("SWEEP")}
+    try:  # nats-server 2.11
+        objs["batch"] = js.direct_get_batch("SWEEP", seq=1)
+    except jetwire.NotSupportedError:
+        pass
+    return nc, objs
 
 
 def finish(result):
@@ -326,7 +337,7 @@ def finish(result):
         result.close()
     elif isinstance(result, (jetwire.ConsumeContext, jetwire.KeyWatcher)):
         result.stop()
-    elif isinstance(result, jetwire.OrderedConsumer):
+    elif isinstance(result, (jetwire.OrderedConsumer, DirectBatch)):
         result.close()
 
 

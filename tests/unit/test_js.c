@@ -156,6 +156,48 @@ TEST(js_config_seconds)
     return 0;
 }
 
+/* The other spellings of fields, and the values of enumerations. */
+TEST(js_config_aliases_and_values)
+{
+    json_t *cfg = NULL;
+    CHECK_EQ_INT(jw__js_config_to_wire(ctx(20910, MS), JW__JS_CONSUMER,
+                                       "{\"durable\":\"x\","
+                                       "\"replicas\":1}",
+                                       &cfg),
+                 JW_OK);
+    CHECK_STR(json_string_value(json_object_get(cfg, "durable_name")), "x");
+    CHECK_EQ_INT(int_field(cfg, "num_replicas"), 1);
+    CHECK(json_object_get(cfg, "durable") == NULL);
+    CHECK(json_object_get(cfg, "replicas") == NULL);
+    json_decref(cfg);
+    cfg = (json_t *)1;
+    CHECK_EQ_INT(jw__js_config_to_wire(ctx(21500, MS), JW__JS_STREAM,
+                                       "{\"replicas\":1,"
+                                       "\"num_replicas\":3}",
+                                       &cfg),
+                 JW_EINVAL);
+    CHECK(cfg == NULL);
+    CHECK(strstr(jw_last_error(), "both 'replicas' and 'num_replicas'"));
+    CHECK_EQ_INT(jw__js_config_to_wire(ctx(21500, MS), JW__JS_STREAM,
+                                       "{\"retention\":\"limit\"}", &cfg),
+                 JW_EINVAL);
+    CHECK(strstr(jw_last_error(), "'retention' must be one of \"limits\", "
+                                  "\"interest\", \"workqueue\", not "
+                                  "\"limit\""));
+    CHECK_EQ_INT(jw__js_config_to_wire(ctx(21500, MS), JW__JS_STREAM,
+                                       "{\"retention\":\"workqueue\"}",
+                                       &cfg),
+                 JW_OK);
+    json_decref(cfg);
+    /* A KV bucket calls it replicas: no alias there. */
+    CHECK_EQ_INT(jw__js_config_to_wire(ctx(21500, MS), JW__JS_KV,
+                                       "{\"bucket\":\"b\","
+                                       "\"num_replicas\":1}",
+                                       &cfg),
+                 JW_EINVAL);
+    return 0;
+}
+
 /* A field no table knows: refused by a server that would ignore it,
  * passed unchanged to one that refuses unknown fields itself. */
 TEST(js_config_unknown_field)
@@ -169,9 +211,9 @@ TEST(js_config_unknown_field)
     CHECK(strstr(jw_last_error(), "rollup_hdrs") != NULL);
     CHECK(strstr(jw_last_error(), "2.9.10") != NULL);
     CHECK_EQ_INT(jw__js_config_to_wire(ctx(21000, MS), JW__JS_CONSUMER,
-                                       "{\"durable\":\"x\"}", &cfg),
+                                       "{\"durable_nam\":\"x\"}", &cfg),
                  JW_EINVAL);
-    CHECK(strstr(jw_last_error(), "'durable'") != NULL);
+    CHECK(strstr(jw_last_error(), "'durable_nam'") != NULL);
     CHECK_EQ_INT(jw__js_config_to_wire(ctx(21100, MS), JW__JS_STREAM,
                                        "{\"name\":\"S\",\"future_field\":"
                                        "{\"x\":1},\"max_age\":1}",

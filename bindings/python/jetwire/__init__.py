@@ -8,7 +8,7 @@ from ._codec import pack, unpack
 from ._errors import *  # noqa: F401,F403
 from ._errors import Error, error_for
 from ._client import Connection, Event, Headers, Msg, Subscription, connect
-from ._jetstream import (JetStream, Consumer, ConsumeContext,
+from ._jetstream import (JetStream, Consumer, ConsumeContext, DirectBatch,
                          OrderedConsumer, PubAck, PubAckFuture, MsgMetadata,
                          SequencePair, config_fields, option_fields)
 from ._kv import Entry, KeyValue, KeyValueStatus, KeyWatcher
@@ -25,6 +25,7 @@ __all__ = [
     "Consumer",
     "ConsumeContext",
     "OrderedConsumer",
+    "DirectBatch",
     "PubAck",
     "PubAckFuture",
     "MsgMetadata",

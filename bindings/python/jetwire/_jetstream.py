@@ -22,18 +22,16 @@ from ._jetwire import ffi, lib
 TYPE_CHECKING = False  # typing costs start-up time: annotations only
 if TYPE_CHECKING:
     from typing import (Any, Callable, Dict, Iterator, List, Optional,
-                        Sequence, Tuple)
+                        Sequence, Tuple, Union)
 
     from ._client import HeadersIn, Payload
     from ._kv import KeyValue
 
 __all__ = ["JetStream", "Consumer", "PubAck", "PubAckFuture",
            "MsgMetadata", "SequencePair", "ConsumeContext",
-           "OrderedConsumer", "config_fields", "option_fields"]
+           "OrderedConsumer", "DirectBatch", "config_fields",
+           "option_fields"]
 
-# Python spellings of server names, per configuration.
-_ALIASES = {"stream": {"replicas": "num_replicas"},
-            "consumer": {"durable": "durable_name"}}
 
 
 def _js_check(status: int) -> None:
@@ -82,9 +80,7 @@ def _config(what: str, config: Optional[Mapping[str, Any]],
         raise TypeError("config must be a dict of %s fields" % what)
     merged: Dict[str, Any] = dict(config or {})
     merged.update(kwargs)
-    aliases = _ALIASES.get(what, {})
-    out = {aliases.get(key, key): value for key, value in merged.items()
-           if value is not None}
+    out = {key: value for key, value in merged.items() if value is not None}
     try:
         import json
         return json.dumps(out, allow_nan=False).encode()
@@ -471,6 +467,40 @@ class JetStream:
             lib.jw_js_stream_get_last_msg, _name(stream, "stream"), _subject(subject), p))
         return self._stored(p)
 
+    def direct_get_batch(self, stream: str,
+                         multi_last: Union[None, str, Sequence[str]] = None,
+                         timeout: Optional[float] = 5.0,
+                         **options: Any) -> "DirectBatch":
+        """Many stored messages with one request (ADR-31, nats-server
+        2.11; the stream needs allow_direct): a run from ``seq``,
+        ``next_by_subject`` or ``start_time`` (RFC 3339 text), or with
+        multi_last (a subject or a list, wildcards allowed) the last
+        message of each matching subject, as of ``up_to_seq`` or
+        ``up_to_time``. options are the engine's direct_get options
+        (option_fields("direct_get")): batch, max_bytes, seq, ... The
+        DirectBatch yields the messages as they arrive, each waited for up
+        to timeout seconds (None: wait); a server before 2.11 raises
+        NotSupportedError."""
+        if multi_last is None:
+            subjects: List[Any] = []
+        elif isinstance(multi_last, str):
+            subjects = [_text_arg(multi_last, "multi_last")]
+        elif isinstance(multi_last, (list, tuple)):
+            if not multi_last:
+                raise error_for("INVALID_ARG", "multi_last must not be "
+                                "empty")
+            subjects = [_text_arg(v, "multi_last") for v in multi_last]
+        else:
+            raise TypeError("multi_last must be a str or a list of str, not "
+                            "%s" % type(multi_last).__name__)
+        arr = ffi.new("char *[]", subjects) if subjects else ffi.NULL
+        opts = _call_opts("direct_get", options, "direct_get_batch")
+        p = ffi.new("jw_direct_batch **")
+        _js_check(self._call(lib.jw_js_direct_get_batch,
+                             _name(stream, "stream"), arr, len(subjects),
+                             opts, p))
+        return DirectBatch(self, p[0], _ms(timeout))
+
     def delete_msg(self, stream: str, seq: int, erase: bool = False) -> None:
         _js_check(self._call(
             lib.jw_js_stream_delete_msg, _name(stream, "stream"), _int_arg(seq, "seq", 1),
@@ -761,6 +791,84 @@ class _Child:
 
     def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
         return fn(self._handle, *args)
+
+
+def _text_arg(value: Any, what: str) -> Any:
+    """A str for the engine as a char[] (the engine checks it)."""
+    if not isinstance(value, str):
+        raise TypeError("%s must be str, not %s" % (what,
+                                                    type(value).__name__))
+    if "\0" in value:
+        raise error_for("INVALID_ARG", "%s %r contains NUL" % (what, value))
+    return ffi.new("char[]", value.encode())
+
+
+class DirectBatch(_Child):
+    """The messages of one direct get batch (``js.direct_get_batch``), as
+    the server's replies arrive: iterate it, or call ``next()`` until it
+    gives None (the end). Each message has its stored subject, data and
+    headers (Nats-Sequence, Nats-Time-Stamp, Nats-Num-Pending, ...). After
+    the end, ``num_pending`` says how many more match (a batch cut by
+    batch or max_bytes), ``last_seq`` the sequence of the last message
+    sent, ``up_to_seq`` (multi_last) the sequence the answer was read at."""
+
+    def __init__(self, js: JetStream, handle: Any, timeout_ms: int) -> None:
+        super().__init__(js, handle, lib.jw_direct_batch_free)
+        self._js_state = js._conn._state
+        self._timeout_ms = timeout_ms
+
+    def _h(self) -> Any:
+        if not self._finalizer.alive:
+            raise error_for("INVALID_ARG", "direct get batch was closed")
+        return self._handle
+
+    def next(self, timeout: Optional[float] = 5.0) -> Optional[Msg]:
+        """The next message, or None at the end of the batch (and after
+        it); TimeoutError when none came within timeout seconds (None:
+        wait), the batch staying usable."""
+        return self._next(_ms(timeout))
+
+    def _next(self, ms: int) -> Optional[Msg]:
+        p = ffi.new("jw_msg **")
+        _js_check(lib.jw_direct_batch_next(self._h(), ms, p))
+        if p[0] == ffi.NULL:
+            return None
+        return _read_messages(self._js_state, p, 1)[0]  # type: ignore
+
+    def __iter__(self) -> Iterator[Msg]:
+        return self
+
+    def __next__(self) -> Msg:
+        m = self._next(self._timeout_ms)
+        if m is None:
+            raise StopIteration
+        return m
+
+    @property
+    def num_pending(self) -> int:
+        return int(lib.jw_direct_batch_num_pending(self._h()))
+
+    @property
+    def last_seq(self) -> int:
+        return int(lib.jw_direct_batch_last_seq(self._h()))
+
+    @property
+    def up_to_seq(self) -> int:
+        return int(lib.jw_direct_batch_up_to_seq(self._h()))
+
+    def close(self) -> None:
+        """Stop reading and release the batch; closing twice is harmless."""
+        self._finalizer()
+
+    def __enter__(self) -> "DirectBatch":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return "<jetwire.DirectBatch%s>" % (
+            "" if self._finalizer.alive else " closed")
 
 
 class Consumer(_Child):

@@ -73,6 +73,14 @@ def _filters(value: Any, what: str, none: bool = True) -> Any:
     return _Filters(arr, strings, len(items))
 
 
+def _entries(entries: Any, count: Any) -> List["Entry"]:
+    """The engine's entry array as Entry objects; the array is freed."""
+    try:
+        return [Entry(entries[0][i]) for i in range(count[0])]
+    finally:
+        lib.jw_kv_entries_free(entries[0], count[0])
+
+
 class _Filters:
     """A char *[] for the engine and the strings it points to."""
     __slots__ = ("arr", "strings", "count")
@@ -138,28 +146,27 @@ def _take_entry(p: Any, bucket: Optional[str] = None) -> Entry:
 
 
 class KeyValueStatus:
-    """A bucket's status: bucket, values (stored entries, markers
-    included), history, ttl (seconds), bytes, storage, replicas,
-    backing_store ("JetStream"), stream (KV_<bucket>), is_compressed,
-    limit_marker_ttl (seconds; 0: no markers) and metadata."""
+    """A bucket's status, as the engine reports it (docs/kv.md lists the
+    fields): bucket, values (stored entries, markers included), history,
+    ttl (seconds), bytes, storage, replicas, backing_store ("JetStream"),
+    stream (KV_<bucket>), is_compressed, limit_marker_ttl (seconds; 0: no
+    markers), metadata, and mirror, sources and republish (None when the
+    bucket has none), as attributes; ``as_dict()`` gives them all."""
 
-    __slots__ = ("bucket", "values", "history", "ttl", "bytes", "storage",
-                 "replicas", "backing_store", "stream", "is_compressed",
-                 "limit_marker_ttl", "metadata")
+    __slots__ = ("_doc",)
 
     def __init__(self, doc: Dict[str, Any]) -> None:
-        self.bucket = str(doc.get("bucket", ""))
-        self.values = int(doc.get("values") or 0)
-        self.history = int(doc.get("history") or 0)
-        self.ttl = doc.get("ttl") or 0  # seconds: the engine's unit here
-        self.bytes = int(doc.get("bytes") or 0)
-        self.storage = str(doc.get("storage", ""))
-        self.replicas = int(doc.get("replicas") or 1)
-        self.backing_store = str(doc.get("backing_store", ""))
-        self.stream = str(doc.get("stream", ""))
-        self.is_compressed = bool(doc.get("is_compressed"))
-        self.limit_marker_ttl = doc.get("limit_marker_ttl") or 0
-        self.metadata: Dict[str, str] = dict(doc.get("metadata") or {})
+        self._doc = dict(doc)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._doc[name]
+        except KeyError:
+            raise AttributeError("KeyValueStatus has no %r (its fields: %s)"
+                                 % (name, ", ".join(self._doc))) from None
+
+    def as_dict(self) -> Dict[str, Any]:
+        return dict(self._doc)
 
     def __repr__(self) -> str:
         return ("KeyValueStatus(bucket=%r, values=%d, history=%d, ttl=%r, "
@@ -261,16 +268,37 @@ class KeyValue(_Child):
         f = ffi.NULL if filter is None else _key(filter, "filter")
         return _list_keys(_Lister(self, f))
 
-    def history(self, key: str) -> List[Entry]:
+    def history(self, key: str, **options: Any) -> List[Entry]:
         """Every stored entry of key, oldest first, markers included;
-        KeyNotFoundError when there is none."""
+        KeyNotFoundError when there is none. options are the engine's
+        history options (option_fields("history")): up_to_revision
+        (included) or up_to_time (RFC 3339 text, excluded) give the
+        history as it stood then (nats-server 2.11: NotSupportedError
+        before)."""
+        opts = _call_opts("history", options, "history")
         entries = ffi.new("jw_kv_entry ***")
         count = ffi.new("size_t *")
-        _js_check(self._call(lib.jw_kv_history, _key(key), entries, count))
-        try:
-            return [Entry(entries[0][i]) for i in range(count[0])]
-        finally:
-            lib.jw_kv_entries_free(entries[0], count[0])
+        _js_check(self._call(lib.jw_kv_history, _key(key), opts, entries,
+                             count))
+        return _entries(entries, count)
+
+    def get_many(self, keys: Union[None, str, Sequence[str]] = None,
+                 **options: Any) -> List[Entry]:
+        """The latest live entry of each key (keys: a key or filter with
+        '*' and '>', a list of them, or None for every key), in revision
+        order, read as one consistent view; keys never written, deleted
+        or purged are left out. options are the engine's get_many options
+        (option_fields("get_many")): up_to_revision or up_to_time (RFC
+        3339 text) give the values as they stood then. nats-server 2.11
+        (NotSupportedError before); a filter matching more than 1024 keys
+        raises JetStreamError."""
+        k = _filters(keys, "keys")
+        opts = _call_opts("get_many", options, "get_many")
+        entries = ffi.new("jw_kv_entry ***")
+        count = ffi.new("size_t *")
+        _js_check(self._call(lib.jw_kv_get_many, k.arr, k.count, opts,
+                             entries, count))
+        return _entries(entries, count)
 
     def status(self) -> KeyValueStatus:
         p = ffi.new("char **")
