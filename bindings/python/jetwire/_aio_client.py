@@ -1,0 +1,515 @@
+"""The asyncio connection (jetwire.aio re-exports it): Connection and its
+readable fd, subscriptions, requests, events and Msg; see jetwire.aio for
+how the loop is used. JetStream is in _aio_js, Key-Value in _aio_kv.
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import inspect
+import weakref
+from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, Deque, Dict,
+                    List, Optional, Sequence, Set, Union)
+
+from . import _codec
+from ._client import (JW_OK, Msg as _SyncMsg, _BATCH, _respond,
+                      _build_msg, _ConnectionState, _ConnState, _event,
+                      _make_opts, _ms, _raise, _read_messages,
+                      _servers, _subject, _subscribe, _check, _CALLBACKS,
+                      _int_arg, _payload, _register_callbacks)
+from ._errors import Error, error_for
+from . import _jetstream as _js
+from ._jetstream import _js_check
+from ._jetwire import ffi, lib
+
+if TYPE_CHECKING:
+    from ._client import HeadersIn, Payload
+    from ._aio_js import JetStream
+    from ._aio_kv import KeyWatcher
+
+__all__ = ["connect", "Connection", "Subscription", "Msg"]
+
+Callback = Callable[..., Any]
+
+
+class Msg(_SyncMsg):
+    """A received message; ``await msg.respond(data)`` answers it."""
+
+    __slots__ = ()
+
+    def respond(self, data: Payload = b"",  # type: ignore[override]
+                headers: HeadersIn = None) -> "asyncio.Future[None]":
+        """Publish to the reply subject; awaitable like Connection.publish
+        (the reply is queued by the call)."""
+        if not self.reply:
+            raise error_for("INVALID_ARG", "message has no reply subject")
+        if self._conn is None:
+            raise error_for("INVALID_ARG", "message has no connection")
+        if headers:
+            done: "asyncio.Future[None]" = self._conn.publish(
+                self.reply, data, headers=headers)
+            return done
+        self._conn._state.call(_respond, self.reply, data)
+        return self._conn._done  # type: ignore[no-any-return]
+
+    # JetStream acks. ack, nak, term and in_progress only queue a publish
+    # and return at once; ack_sync waits for the server on the executor.
+
+    async def ack(self) -> None:  # type: ignore[override]
+        _SyncMsg.ack(self)
+
+    async def ack_sync(self,  # type: ignore[override]
+                       timeout: Optional[float] = 5.0) -> None:
+        m = self._engine("ack")
+        ms = _ms(timeout)
+        st = await asyncio.get_running_loop().run_in_executor(
+            None, lib.jw_msg_ack_sync, m, ms)
+        _js_check(st)
+
+    async def nak(self,  # type: ignore[override]
+                  delay: Optional[float] = None) -> None:
+        _SyncMsg.nak(self, delay)
+
+    async def term(self) -> None:  # type: ignore[override]
+        _SyncMsg.term(self)
+
+    async def in_progress(self) -> None:  # type: ignore[override]
+        _SyncMsg.in_progress(self)
+
+
+class _Expired(Exception):
+    """A _wait_for timer fired."""
+
+
+def _expire(fut: "asyncio.Future[Any]") -> None:
+    if not fut.done():
+        fut.set_exception(_Expired())
+
+
+async def _wait_for(fut: "asyncio.Future[Any]",
+                    timeout: Optional[float]) -> Any:
+    """asyncio.wait_for(fut, timeout) for the futures this module resolves,
+    without the inner waiter that costs wait_for an extra loop iteration on
+    every completion (a request round trip pays it)."""
+    if timeout is None:
+        return await fut
+    timer = asyncio.get_running_loop().call_later(timeout, _expire, fut)
+    try:
+        return await fut
+    except _Expired:
+        raise asyncio.TimeoutError from None
+    finally:
+        timer.cancel()
+
+
+async def _maybe_await(result: Any) -> None:
+    if inspect.isawaitable(result):
+        await result
+
+
+class Subscription:
+    """An asyncio subscription: ``await sub.next_msg()``, ``async for msg in
+    sub.messages``, or a ``cb`` coroutine run for each message in order."""
+
+    def __init__(self, conn: "Connection", handle: Any, subject: str,
+                 queue: Optional[str], cb: Optional[Callback]) -> None:
+        self._conn = conn
+        self._handle = handle
+        self.subject = subject
+        self.queue = queue
+        self._buffer: Deque[Msg] = collections.deque()
+        self._waiters: Deque["asyncio.Future[None]"] = collections.deque()
+        self._msgs = ffi.new("jw_msg *[]", _BATCH)
+        self._ended: Optional[Error] = None
+        self._task: Optional["asyncio.Task[None]"] = None
+        self._finalizer = weakref.finalize(self, lib.jw_sub_free, handle)
+        conn._state.subs_by_handle[int(ffi.cast("uintptr_t", handle))] = \
+            weakref.ref(self)
+        if cb is not None:
+            self._task = asyncio.get_running_loop().create_task(
+                self._run_callback(cb))
+
+    def _fill(self) -> None:
+        """Move what the engine has queued into the buffer (no waiting)."""
+        if not self._finalizer.alive or self._ended is not None:
+            return
+        n = lib.jw_sub_next_batch(self._handle, self._msgs, _BATCH, 0)
+        if n > 0:
+            self._buffer.extend(_read_messages(
+                self._conn._state, self._msgs, n, Msg))
+        elif n != lib.JW_ETIMEOUT:  # anything but nothing queued: ended
+            code = ffi.string(lib.jw_status_name(n)).decode()
+            self._ended = error_for(code, ffi.string(lib.jw_last_error())
+                                    .decode("utf-8", "replace"))
+        if self._buffer or self._ended is not None:
+            while self._waiters:
+                fut = self._waiters.popleft()
+                if not fut.done():
+                    fut.set_result(None)
+
+    async def next_msg(self, timeout: Optional[float] = 1.0) -> Msg:
+        """The next message, waiting up to timeout seconds (None: forever).
+        Raises jetwire.TimeoutError when none came."""
+        ms = _ms(timeout)
+        if not self._buffer:
+            self._fill()
+        if not self._buffer and self._ended is None:
+            if not self._finalizer.alive:
+                raise error_for("INVALID_SUBSCRIPTION",
+                                "subscription was closed")
+            fut = asyncio.get_running_loop().create_future()
+            self._waiters.append(fut)
+            self._conn._watch(self)
+            try:
+                await _wait_for(fut, None if ms < 0 else ms / 1000)
+            except asyncio.TimeoutError:
+                raise error_for("TIMEOUT", "no message within %s s"
+                                % timeout) from None
+            if not self._buffer:
+                self._fill()
+        if self._buffer:
+            return self._buffer.popleft()
+        if self._ended is not None:
+            raise self._ended
+        raise error_for("TIMEOUT", "no message")
+
+    async def next_msgs(self, max_msgs: int = _BATCH,
+                        timeout: Optional[float] = 1.0) -> List[Msg]:
+        _int_arg(max_msgs, "max_msgs", 1)
+        first = await self.next_msg(timeout)
+        out = [first]
+        while self._buffer and len(out) < max_msgs:
+            out.append(self._buffer.popleft())
+        return out
+
+    @property
+    def messages(self) -> AsyncIterator[Msg]:
+        """``async for msg in sub.messages``: until the subscription ends."""
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Msg]:
+        buffer = self._buffer
+        while True:
+            while buffer:  # what is here already, without a wait each
+                yield buffer.popleft()
+            try:
+                msg = await self.next_msg(None)
+            except Error as e:
+                if e.code in ("INVALID_SUBSCRIPTION", "CONNECTION_CLOSED"):
+                    return
+                raise
+            yield msg
+
+    async def _run_callback(self, cb: Callback) -> None:
+        # next_msg(None) written out, so that each message resumes this
+        # coroutine alone rather than a stack of three.
+        buffer = self._buffer
+        loop = asyncio.get_running_loop()
+        while True:
+            if not buffer:
+                # The fd announces a queue that goes from empty to
+                # non-empty, and a fill takes at most _BATCH: what a burst
+                # left queued behind the last batch is announced by
+                # nobody, so look before waiting, as next_msg does.
+                self._fill()
+            if buffer:
+                while buffer:
+                    msg = buffer.popleft()
+                    try:
+                        result = cb(msg)
+                        if result is not None and \
+                                inspect.isawaitable(result):
+                            await result
+                    except Exception:  # one bad message stops no other
+                        import traceback
+                        traceback.print_exc()
+                # Let the loop run between batches: plain functions, and
+                # coroutines that finish without suspending, never yield.
+                await asyncio.sleep(0)
+                continue
+            ended = self._ended
+            if ended is not None:
+                if ended.code in ("INVALID_SUBSCRIPTION",
+                                  "CONNECTION_CLOSED"):
+                    return
+                raise ended
+            if not self._finalizer.alive:
+                return
+            fut = loop.create_future()
+            self._waiters.append(fut)
+            self._conn._watch(self)
+            await fut
+
+    async def unsubscribe(self, limit: int = 0) -> None:
+        if not self._finalizer.alive:
+            raise error_for("INVALID_SUBSCRIPTION", "subscription was closed")
+        _int_arg(limit, "limit", 0)
+        if limit:
+            _check(lib.jw_sub_auto_unsubscribe(self._handle, limit))
+        else:
+            self._conn._release(self)
+            _check(lib.jw_sub_unsubscribe(self._handle))
+            self._fill()
+
+    async def drain(self) -> None:
+        if not self._finalizer.alive:
+            raise error_for("INVALID_SUBSCRIPTION", "subscription was closed")
+        _check(lib.jw_sub_drain(self._handle))
+
+    @property
+    def dropped(self) -> int:
+        return int(lib.jw_sub_dropped(self._handle)) \
+            if self._finalizer.alive else 0
+
+    @property
+    def delivered(self) -> int:
+        return int(lib.jw_sub_delivered(self._handle)) \
+            if self._finalizer.alive else 0
+
+    def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        self._conn._unwatch(self)
+        self._conn._release(self)
+        self._finalizer()
+        self._ended = error_for("INVALID_SUBSCRIPTION",
+                                "subscription was closed")
+        while self._waiters:
+            fut = self._waiters.popleft()
+            if not fut.done():
+                fut.set_result(None)
+
+
+class Connection(_ConnectionState):
+    """An asyncio connection. Make one with ``await jetwire.aio.connect()``."""
+
+    def __init__(self) -> None:  # use connect()
+        self._state: _ConnState
+        self._loop: asyncio.AbstractEventLoop
+        self._requests: Dict[int, "asyncio.Future[Any]"] = {}
+        # Requests whose future gets the engine's reply itself (a jw_msg,
+        # freed by its gc), not a Msg: JetStream publishes parse it in C.
+        self._raw_replies: Set[int] = set()
+        self._watched: Dict[int, "Union[Subscription, KeyWatcher]"] = {}
+        self._held = {}  # the subscriptions it keeps (_hold)
+        self._fd = -1
+        # Out cells for jw_conn_request_poll, jw_conn_next_event and
+        # request ids, used on the loop's thread only.
+        self._poll_cells = (ffi.new("uint64_t *"), ffi.new("jw_status *"),
+                            ffi.new("jw_msg **"), ffi.new("jw_event **"))
+
+    async def _open(self, servers: Any, options: Dict[str, Any]) -> None:
+        for key in _CALLBACKS:
+            cb = options.get(key)
+            if cb is not None and not callable(cb):
+                raise TypeError("%s must be callable" % key)
+        opts = _make_opts(options)
+        urls = _servers(servers)
+        self._loop = asyncio.get_running_loop()
+        # What publish returns: awaiting a finished future costs no loop
+        # iteration, and one future serves every call.
+        self._done: "asyncio.Future[None]" = self._loop.create_future()
+        self._done.set_result(None)
+        conn_p = ffi.new("jw_conn **")
+        status = await self._loop.run_in_executor(
+            None, lib.jw_conn_connect, urls, opts, conn_p)
+        _check(status)
+        self._state = _ConnState(conn_p[0], self)  # type: ignore[arg-type]
+        self._finalizer = weakref.finalize(self, _ConnState.shutdown,
+                                           self._state)
+        _register_callbacks(self._state, options)
+        self._fd = lib.jw_conn_fd(self._state.handle)
+        self._loop.add_reader(self._fd, self._on_readable)
+
+    def _watch(self, sub: "Union[Subscription, KeyWatcher]") -> None:
+        self._watched[id(sub)] = sub
+
+    def _unwatch(self, sub: "Union[Subscription, KeyWatcher]") -> None:
+        self._watched.pop(id(sub), None)
+
+    def _on_readable(self) -> None:
+        # Uncounted (_ConnState.call): this runs on the loop's thread, as
+        # close() does, and the loop's reader keeps the connection from
+        # being collected, so nothing frees the handle meanwhile.
+        handle = self._state.handle
+        if handle is None:
+            return
+        lib.jw_conn_fd_reset(handle)
+        id_p, status_p, reply_p, ev_p = self._poll_cells
+        while lib.jw_conn_request_poll(handle, id_p, status_p, reply_p) == 1:
+            fut = self._requests.pop(id_p[0], None)
+            if status_p[0] == JW_OK:
+                if id_p[0] in self._raw_replies:
+                    msg = ffi.gc(reply_p[0], lib.jw_msg_free)
+                else:
+                    msg = _read_messages(self._state, reply_p, 1, Msg)[0]
+                if fut is not None and not fut.done():
+                    fut.set_result(msg)
+            elif fut is not None and not fut.done():
+                code = ffi.string(lib.jw_status_name(status_p[0])).decode()
+                fut.set_exception(error_for(code, "request failed: %s"
+                                            % code.lower()))
+        # Events first: a reconnected callback comes before the messages
+        # that were buffered during the outage.
+        while self._state.event_cbs and lib.jw_conn_next_event(
+                handle, 0, ev_p) == JW_OK:
+            event = _event(self._state, ev_p[0])
+            lib.jw_event_free(ev_p[0])
+            if event.kind == "closed":
+                if self._state.closed_reported:
+                    continue
+                self._state.closed_reported = True
+            cb = self._state.event_cbs.get(event.kind)
+            if cb is not None:
+                result = (cb(event.error)
+                          if event.kind in self._state.wants_error else cb())
+                if inspect.isawaitable(result):
+                    self._loop.create_task(result)  # type: ignore[arg-type]
+        for sub in list(self._watched.values()):
+            sub._fill()
+            if not sub._waiters:
+                self._unwatch(sub)
+
+    # -- publishing and requests ------------------------------------------
+
+    if TYPE_CHECKING:
+        def publish(self, subject: str, payload: Payload = b"",
+                    reply: Optional[str] = None, headers: HeadersIn = None,
+                    *, obj: Any = _codec.MISSING) -> "asyncio.Future[None]":
+            """Queue a message, as the blocking publish does (it is the
+            same code), and return an awaitable that is already done:
+            ``await nc.publish(...)`` reads as with nats-py, without a
+            coroutine made and run for every message. Errors are raised
+            by the call itself."""
+
+    async def request(self, subject: str, payload: Payload = b"",
+                      timeout: Optional[float] = 2.0,
+                      headers: HeadersIn = None) -> Msg:
+        """Send a request; the reply, or jetwire.NoRespondersError /
+        jetwire.TimeoutError."""
+        call = self._state.call
+        ms = _ms(timeout)
+        id_p = self._poll_cells[0]  # read before any other call can run
+        if headers:
+            msg = _build_msg(_subject(subject), None, payload, headers)
+            _check(call(lib.jw_conn_request_start, msg, id_p))
+        else:
+            data = _payload(payload)
+            _check(call(lib.jwpy_request_start, _subject(subject), data,
+                        len(data), id_p))
+        reply: Msg = await self._completion(id_p[0], ms, subject, False)
+        return reply
+
+    async def _completion(self, request_id: int, ms: int, subject: str,
+                          raw: bool) -> Any:
+        """Wait for a started request's reply (ms < 0: forever); raw gives
+        the engine's jw_msg instead of a Msg. The wait is _wait_for's,
+        written out: one coroutine less to resume on every reply."""
+        loop = self._loop
+        fut = loop.create_future()
+        self._requests[request_id] = fut
+        if raw:
+            self._raw_replies.add(request_id)
+        timer = None if ms < 0 else loop.call_later(ms / 1000, _expire, fut)
+        try:
+            return await fut
+        except _Expired:
+            raise error_for("TIMEOUT", "no reply from %r within %s s"
+                            % (subject, ms / 1000)) from None
+        finally:
+            if timer is not None:
+                timer.cancel()
+            if raw:
+                self._raw_replies.discard(request_id)
+            if self._requests.pop(request_id, None) is not None:
+                self._state.peek(lib.jw_conn_request_cancel, request_id)
+
+    # -- subscriptions ----------------------------------------------------
+
+    async def subscribe(self, subject: str, queue: Optional[str] = None,
+                        cb: Optional[Callback] = None, *,
+                        pending_msgs_limit: Optional[int] = None,
+                        pending_bytes_limit: Optional[int] = None
+                        ) -> Subscription:
+        handle = self._state.call(_subscribe, subject, queue, cb,
+                                  pending_msgs_limit, pending_bytes_limit)
+        sub = Subscription(self, handle, subject, queue, cb)
+        self._hold(sub)
+        return sub
+
+    # -- round trips and lifetime ----------------------------------------
+
+    # The waits run on the executor as counted calls (_ConnState.call):
+    # a close() meanwhile leaves the handle to be freed when they return.
+
+    async def flush(self, timeout: Optional[float] = 5.0) -> None:
+        ms = _ms(timeout)
+        _check(await self._loop.run_in_executor(
+            None, self._state.call, lib.jw_conn_flush, ms))
+
+    async def rtt(self) -> float:
+        us = ffi.new("int64_t *")
+        _check(await self._loop.run_in_executor(
+            None, self._state.call, lib.jw_conn_rtt, us))
+        return float(us[0]) / 1e6
+
+    async def drain(self, timeout: Optional[float] = None) -> None:
+        """Like the blocking drain; callbacks get what arrived before it
+        closed."""
+        st = await self._loop.run_in_executor(
+            None, self._state.call, lib.jw_conn_drain,
+            -1 if timeout is None else _ms(timeout))
+        # Hand callback subscriptions what was queued before the close.
+        subs = list(self._held.values())
+        for sub in subs:
+            sub._fill()
+        tasks = [s._task for s in subs if s._task is not None]
+        if tasks:
+            await asyncio.wait(tasks, timeout=5.0)
+        await self.close()
+        if st != JW_OK:
+            _raise(st)
+
+    async def close(self) -> None:
+        """Close at once; closing twice is harmless."""
+        if self._fd >= 0 and self._state.handle is not None:
+            self._loop.remove_reader(self._fd)
+        for sub in list(self._held.values()):
+            sub.close()
+        for fut in self._requests.values():
+            if not fut.done():
+                fut.set_exception(error_for("CONNECTION_CLOSED",
+                                            "connection closed"))
+        self._requests.clear()
+        self._finalizer()
+        for watcher in list(self._watched.values()):
+            watcher._fill()  # KV watchers waiting learn of the close
+        if not self._state.closed_reported:
+            self._state.closed_reported = True
+            cb = self._state.event_cbs.get("closed")
+            if cb is not None:
+                await _maybe_await(cb())
+
+    def jetstream(self, timeout: Optional[float] = 5.0, *,
+                  domain: Optional[str] = None,
+                  prefix: Optional[str] = None,
+                  max_pending: Optional[int] = None) -> "JetStream":
+        """A JetStream context whose calls are coroutines."""
+        from ._aio_js import JetStream  # it imports this module
+        return JetStream(self, _js.JetStream(self, timeout, domain, prefix,
+                                             max_pending))
+
+    async def __aenter__(self) -> "Connection":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+
+async def connect(servers: Union[str, Sequence[str], None] =
+                  "nats://127.0.0.1:4222", **options: Any) -> Connection:
+    """Connect on the running loop. Options as jetwire.connect; callbacks
+    may be coroutines."""
+    conn = Connection()
+    await conn._open(servers, options)
+    return conn
