@@ -2,8 +2,10 @@
 its own NATS pattern (the Python counterpart of examples/c/example.h).
 
 - the server to use (``server_url``) and the optional COUNT argument;
-- leaving gracefully on SIGINT/SIGTERM, blocking (``StopOnSignal``) and
-  asyncio (``stop_event``, ``wait_until_stopped``);
+- leaving gracefully on SIGINT/SIGTERM, blocking (``raise_on_signal``
+  for programs that wait in jetwire calls, ``StopOnSignal`` for those
+  that wait for callbacks) and asyncio (``stop_event``,
+  ``wait_until_stopped``);
 - reporting a failure and the exit status (``run``);
 - the JSON the programs exchange: orders, user lookups and tasks, written
   and read with the json module in one place for the blocking and the
@@ -103,6 +105,28 @@ class StopOnSignal:
         signal came. Looks every 50 ms."""
         while not self.requested and not done.wait(0.05):
             pass
+
+
+class Stop(Exception):
+    """What raise_on_signal's handler raises in the main thread."""
+
+
+def raise_on_signal():
+    """Blocking programs that wait in jetwire calls (``for msg in sub``,
+    ``next_msg(timeout=None)``, ``request``...): the first SIGINT or
+    SIGTERM raises Stop in the main thread, out of the wait it is in
+    (within 50 ms), so that the program drains and leaves; later ones
+    are ignored, so they do not cut the drain short."""
+    sys.stdout.reconfigure(line_buffering=True)
+    raised = []
+
+    def on_signal(signum, frame):
+        if not raised:
+            raised.append(signum)
+            raise Stop(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
 
 
 def stop_event():

@@ -7,8 +7,10 @@ arrive and are printed, and only then does the connection close.
 
   NATS_URL=nats://127.0.0.1:4222 python subscriber.py [COUNT]
 
-Messages are pulled with sub.next_msg on the main thread, so the program
-can watch for the signal between two waits.
+Messages are pulled by iterating the subscription on the main thread: the
+iteration waits as long as it takes, and the signal ends the wait (jetwire's
+blocking waits let Python run signal handlers), which is the "run until
+signalled, then drain" recipe of docs/python.md.
 """
 import jetwire
 
@@ -18,7 +20,7 @@ import common
 def main():
     limit = common.arguments(__doc__, ("count", "exit after COUNT orders")
                              ).count
-    stop = common.StopOnSignal()
+    common.raise_on_signal()
 
     nc = jetwire.connect(common.server_url(), name="subscriber")
     try:
@@ -30,20 +32,15 @@ def main():
         print("Listening for orders on 'orders.created'...")
 
         received = 0
-        while not stop.requested and (limit is None or received < limit):
-            try:
-                # A short timeout, so that a signal is noticed quickly.
-                msg = sub.next_msg(timeout=0.2)
-            except jetwire.TimeoutError:
-                continue
-            print(common.describe_order(msg.data))
-            received += 1
-        if stop.requested:
+        try:
+            for msg in sub:  # waits as long as it takes; a signal ends it
+                print(common.describe_order(msg.data))
+                received += 1
+                if limit is not None and received >= limit:
+                    break
+        except common.Stop:
             print("Received shutdown signal")
 
-        # Graceful shutdown: unsubscribe, let in-flight messages land,
-        # close. What arrived meanwhile stays queued and is handled, not
-        # lost: iterating a drained subscription yields it, then ends.
         nc.drain(timeout=5)
         for msg in sub:
             print(common.describe_order(msg.data))

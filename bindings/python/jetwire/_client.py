@@ -1,9 +1,12 @@
 """The blocking API over the C engine.
 
 Every call into C releases the GIL (cffi does that), so a thread blocked in
-``next_msg`` or ``request`` lets other Python threads run. Callbacks never
-run on the engine's thread: a connection that has callbacks starts one
-Python thread of its own, which waits on the engine's readable fd and pulls.
+``next_msg`` or ``request`` lets other Python threads run. On the main
+thread the waits are cut in slices (_wait), so that Ctrl+C and signal
+handlers are seen. Callbacks never run on the engine's thread: a
+connection that has callbacks starts one Python thread of its own, which
+waits on the engine's readable fd and pulls (and runs them, or hands them
+to a pool of callback_threads).
 """
 from __future__ import annotations
 
@@ -13,8 +16,8 @@ import threading
 import weakref
 from collections.abc import Mapping
 
-from . import _codec
-from ._errors import Error, error_for
+from . import _codec, _wait
+from ._errors import Error, error_for, in_seconds, seconds_text
 from ._jetwire import ffi, lib
 
 TYPE_CHECKING = False  # typing costs start-up time: annotations only
@@ -30,6 +33,12 @@ if TYPE_CHECKING:
 __all__ = ["connect", "Connection", "Subscription", "Msg", "Headers", "Event"]
 
 JW_OK = lib.JW_OK
+_ETIMEOUT = lib.JW_ETIMEOUT
+_SLICE_MS = _wait.SLICE_MS
+
+
+def _timed_out(status: int) -> bool:
+    return bool(status == _ETIMEOUT)
 _BATCH = 256
 _META = 4  # integers per message from jwpy_flatten
 
@@ -53,8 +62,16 @@ def _enum_names(name_of: Any, first: int) -> List[str]:
 def _raise(status: int) -> None:
     code = ffi.string(lib.jw_status_name(status)).decode()
     detail = ffi.string(lib.jw_last_error()).decode("utf-8", "replace")
-    raise error_for(code, detail or ffi.string(lib.jw_strerror(status))
-                    .decode())
+    # Durations in the seconds the API takes, not the engine's ms.
+    raise error_for(code, in_seconds(detail) if detail else
+                    ffi.string(lib.jw_strerror(status)).decode())
+
+
+def _timeout(what: str, ms: int) -> Error:
+    """The TIMEOUT of a wait of ms (> 0) the binding cut in slices: the
+    engine's text would name the last slice. Worded as the engine words
+    it, in seconds: "no message within 0.5 s"."""
+    return error_for("TIMEOUT", "%s within %s s" % (what, seconds_text(ms)))
 
 
 def _check(status: int) -> None:
@@ -378,6 +395,25 @@ class _ConnState:
         self.busy: List[None] = []
         self.orphan: Any = None
         self.free_lock = threading.Lock()
+        # The counters as they were when the handle was freed: stats stays
+        # readable after close and drain, as Go's Stats() does.
+        self.last_stats: Dict[str, int] = {}
+        # error_cb(error, subscription) when it takes two arguments.
+        self.error_wants_sub = False
+        # Callback threads (the callback_threads option): 1 runs callbacks
+        # on the dispatcher itself; more start a pool (_schedule).
+        self.callback_threads = 1
+        self.pool: Any = None  # a queue.SimpleQueue of subscriptions
+        self.workers: List[threading.Thread] = []
+        self.pool_lock = threading.Lock()
+        # Started requests of the main thread (_request_main): id -> [lock
+        # released at completion, status (None: pending), reply]. Their
+        # completions come through the readable fd; req_lock orders a start
+        # with its registration against whoever polls the completions.
+        self.requests: Dict[int, List[Any]] = {}
+        self.req_lock = threading.Lock()
+        self.req_used = False
+        self.req_cells: Any = None
 
     # Why calls on the connection handle are counted: close() frees the
     # handle (jw_conn_free) while other threads may be inside calls on
@@ -428,6 +464,7 @@ class _ConnState:
             if self.busy or self.orphan is None:
                 return
             handle, self.orphan = self.orphan, None
+        self.last_stats = _stats(handle)
         lib.jw_conn_free(handle)
 
     def start_dispatcher(self) -> None:
@@ -435,50 +472,158 @@ class _ConnState:
             return
         import os
         self.wake_r, self.wake_w = os.pipe()
+        if self.callback_threads > 1:
+            import queue
+            self.pool = queue.SimpleQueue()
+            for i in range(self.callback_threads):
+                worker = threading.Thread(
+                    target=self._work, name="jetwire-callback-%d" % (i + 1),
+                    daemon=True)
+                self.workers.append(worker)
+                worker.start()
         self.thread = threading.Thread(target=self._dispatch,
                                        name="jetwire-dispatch", daemon=True)
         self.thread.start()
 
+    def kick(self) -> None:
+        """Make the dispatcher look at everything again: another thread
+        reset the readable fd (_request_main), which may have eaten a
+        signal meant for it."""
+        if self.thread is not None:
+            try:
+                import os
+                os.write(self.wake_w, b"k")
+            except OSError:  # closed meanwhile: the dispatcher is gone
+                pass
+
     def _dispatch(self) -> None:
+        import os
         msgs = ffi.new("jw_msg *[]", _BATCH)
         ev_p = ffi.new("jw_event **")
         fd = lib.jw_conn_fd(self.handle)
-        while True:
-            try:
-                ready, _, _ = select.select([fd, self.wake_r], [], [])
-            except (OSError, ValueError):
-                return
-            if self.wake_r in ready:
-                return
-            events = []
-            with self.lock:
-                if self.handle is None:
+        try:
+            # The first round without waiting: the fd may have been reset
+            # by a request of the main thread before this thread existed.
+            first = True
+            while True:
+                if not first:
+                    try:
+                        ready, _, _ = select.select([fd, self.wake_r], [],
+                                                    [])
+                        if self.wake_r in ready:  # kicked, or shut down
+                            os.read(self.wake_r, 512)
+                    except (OSError, ValueError):
+                        return
+                first = False
+                if self._round(msgs, ev_p):
                     return
-                lib.jw_conn_fd_reset(self.handle)
-                closed = False
-                while True:
-                    st = lib.jw_conn_next_event(self.handle, 0, ev_p)
-                    if st != JW_OK:
-                        # Anything but nothing-queued: closed.
-                        closed = closed or st != lib.JW_ETIMEOUT
-                        break
-                    # The CLOSED event is the last: stop after handing
-                    # callbacks what is still queued (the engine may not
-                    # have finished its teardown yet, so do not wait for
-                    # a later status to say so).
-                    closed = closed or lib.jw_event_kind_get(
-                        ev_p[0]) == lib.JW_EVENT_CLOSED
-                    events.append(_event(self, ev_p[0]))
-                    lib.jw_event_free(ev_p[0])
-                subs = list(self.callback_subs.values())
-            # The callbacks run without the lock: one may close the
-            # connection, and shutdown takes it.
-            for event in events:
-                self._run_event(event)
+        finally:
+            for _ in self.workers:  # let the pool finish, then stop
+                self.pool.put(None)
+
+    def _round(self, msgs: Any, ev_p: Any) -> bool:
+        """Take what the readable fd announced: events, request
+        completions, callback messages. True once the connection closed."""
+        events = []
+        with self.lock:
+            if self.handle is None:
+                return True
+            lib.jw_conn_fd_reset(self.handle)
+            closed = False
+            while True:
+                st = lib.jw_conn_next_event(self.handle, 0, ev_p)
+                if st != JW_OK:
+                    # Anything but nothing-queued: closed.
+                    closed = closed or st != lib.JW_ETIMEOUT
+                    break
+                # The CLOSED event is the last: stop after handing
+                # callbacks what is still queued (the engine may not
+                # have finished its teardown yet, so do not wait for
+                # a later status to say so).
+                closed = closed or lib.jw_event_kind_get(
+                    ev_p[0]) == lib.JW_EVENT_CLOSED
+                events.append(_event(self, ev_p[0]))
+                lib.jw_event_free(ev_p[0])
+            if self.req_used:
+                self.take_completions(self.handle)
+            subs = list(self.callback_subs.values())
+        # The callbacks run without the lock: one may close the
+        # connection, and shutdown takes it.
+        for event in events:
+            self._run_event(event)
+        if self.pool is None:
             for sub in subs:
                 sub._deliver_to_callback(msgs)
-            if closed:
+        else:
+            for sub in subs:
+                self._schedule(sub)
+        return closed
+
+    # The pool (callback_threads > 1): a subscription with messages is
+    # queued for the workers, and runs on one of them at a time, so its
+    # callbacks keep their order while other subscriptions' run beside
+    # them. The dispatcher marks a subscription that is already running
+    # (_again): its worker then looks once more before letting it go.
+
+    def _schedule(self, sub: "Subscription") -> None:
+        if not sub._finalizer.alive:
+            return
+        with self.pool_lock:
+            if sub._running:
+                sub._again = True
                 return
+            sub._running = True
+        self.pool.put(sub)
+
+    def _work(self) -> None:
+        msgs = ffi.new("jw_msg *[]", _BATCH)
+        while True:
+            sub = self.pool.get()
+            if sub is None:
+                return
+            while True:
+                sub._again = False
+                sub._deliver_to_callback(msgs)
+                with self.pool_lock:
+                    if not sub._again:
+                        sub._running = False
+                        break
+
+    def take_completions(self, handle: Any) -> None:
+        """Hand the started requests' completions to their waiters
+        (_request_main); drop those nobody waits for any more."""
+        with self.req_lock:
+            if self.req_cells is None:
+                self.req_cells = (ffi.new("uint64_t *"),
+                                  ffi.new("jw_status *"),
+                                  ffi.new("jw_msg **"))
+            id_p, status_p, reply_p = self.req_cells
+            while lib.jw_conn_request_poll(handle, id_p, status_p,
+                                           reply_p) == 1:
+                entry = self.requests.get(int(id_p[0]))
+                if entry is None or entry[1] is not None:
+                    lib.jw_msg_free(reply_p[0])
+                    continue
+                entry[2] = reply_p[0]
+                entry[1] = int(status_p[0])
+                entry[0].release()
+
+    def report_error(self, error: BaseException,
+                     sub: Optional["Subscription"]) -> None:
+        """An exception a callback raised, or an error event: to error_cb
+        (with the subscription when it takes two arguments), else printed
+        (nats-py logs it when no error_cb is set)."""
+        cb = self.event_cbs.get("error")
+        try:
+            if cb is None:
+                raise error
+            if self.error_wants_sub:
+                cb(error, sub)
+            else:
+                cb(error)
+        except Exception:  # a user's callback must not kill the thread
+            import traceback
+            traceback.print_exc()
 
     def _run_event(self, event: Event) -> None:
         if event.kind == "closed":
@@ -487,6 +632,10 @@ class _ConnState:
             self.closed_reported = True
         cb = self.event_cbs.get(event.kind)
         if cb is None:
+            return
+        if event.kind == "error":
+            self.report_error(event.error or error_for("UNKNOWN", event.text),
+                              event.subscription)
             return
         try:
             if event.kind in self.wants_error:
@@ -519,6 +668,7 @@ class _ConnState:
             if state.busy:  # the last of them frees it (release)
                 state.orphan = handle
                 return
+        state.last_stats = _stats(handle)
         lib.jw_conn_free(handle)
 
 
@@ -539,6 +689,9 @@ class Subscription:
         self.subject = subject
         self.queue = queue
         self._cb = cb
+        # On a callback pool: running on a worker; to be looked at again.
+        self._running = False
+        self._again = False
         self._msgs = ffi.new("jw_msg *[]", _BATCH)
         self._finalizer = weakref.finalize(self, lib.jw_sub_free, handle)
         conn._state.subs_by_handle[int(ffi.cast("uintptr_t", handle))] = \
@@ -565,11 +718,21 @@ class Subscription:
                             "subscription delivers to its callback")
         handle = self._h()
         ms = _ms(timeout)
-        n = lib.jw_sub_next_batch(handle, self._msgs,
-                                  min(max_msgs, _BATCH), ms)
+        msgs = self._msgs
+        k = min(max_msgs, _BATCH)
+        # The first wait is one slice at most (_wait): what is queued
+        # already costs one engine call, as it always did.
+        first = ms if 0 <= ms <= _SLICE_MS else _SLICE_MS
+        n = lib.jw_sub_next_batch(handle, msgs, k, first)
         if n < 0:
-            _raise(n)
-        return _read_messages(self._state, self._msgs, n)
+            if n == _ETIMEOUT and first != ms:
+                n = _wait.rest(lambda left: lib.jw_sub_next_batch(
+                    handle, msgs, k, left), ms, _timed_out)
+                if n == _ETIMEOUT:
+                    raise _timeout("no message", ms)
+            if n < 0:
+                _raise(n)
+        return _read_messages(self._state, msgs, n)
 
     def __iter__(self) -> Iterator[Msg]:
         """Messages until the subscription or its connection is closed."""
@@ -592,9 +755,8 @@ class Subscription:
             for m in _read_messages(self._state, msgs, n):
                 try:
                     self._cb(m)  # type: ignore[misc]
-                except Exception:
-                    import traceback
-                    traceback.print_exc()
+                except Exception as e:  # to error_cb, with this sub
+                    self._state.report_error(e, self)
 
     def unsubscribe(self, limit: int = 0) -> None:
         """Stop now, or after ``limit`` messages in total."""
@@ -686,6 +848,15 @@ def _takes_argument(cb: Callable[..., Any]) -> bool:
     return True
 
 
+def _takes_two(cb: Callable[..., Any]) -> bool:
+    try:
+        import inspect
+        inspect.signature(cb).bind(None, None)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def _register_callbacks(state: "_ConnState", options: Dict[str, Any]) -> None:
     """Keep the event callbacks of connect()'s options in state."""
     for key in _CALLBACKS:
@@ -695,6 +866,16 @@ def _register_callbacks(state: "_ConnState", options: Dict[str, Any]) -> None:
         state.event_cbs[key[:-3]] = cb
         if key == "disconnected_cb" and _takes_argument(cb):
             state.wants_error.add("disconnected")
+        if key == "error_cb" and _takes_two(cb):
+            state.error_wants_sub = True
+
+
+def _callback_threads(options: Dict[str, Any]) -> int:
+    """Take the binding's own callback_threads option out of options."""
+    value = options.pop("callback_threads", None)
+    if value is None:
+        return 1
+    return _int_arg(value, "callback_threads", 1)
 
 
 def _make_opts(options: Dict[str, Any]) -> Any:
@@ -861,8 +1042,10 @@ class _ConnectionState:
 
     @property
     def stats(self) -> Dict[str, int]:
-        stats: Dict[str, int] = self._state.call(_stats)
-        return stats
+        """The counters (in_msgs, in_bytes, out_msgs, out_bytes,
+        reconnects); after close or drain, their last values."""
+        stats: Optional[Dict[str, int]] = self._state.peek(_stats)
+        return dict(self._state.last_stats) if stats is None else stats
 
 
 
@@ -884,6 +1067,128 @@ def _pub_subject(subject: Any) -> Optional[bytes]:
         _PUB_SUBJECTS.clear()
     subj = _PUB_SUBJECTS[subject] = subject.encode()
     return subj
+
+
+def _connect_call(urls: bytes, opts: Any, conn_p: Any) -> Tuple[int, str]:
+    """jw_conn_connect and its detail text, read on the thread that ran it
+    (jw_last_error is per thread)."""
+    st = lib.jw_conn_connect(urls, opts, conn_p)
+    detail = "" if st == JW_OK else ffi.string(lib.jw_last_error()).decode(
+        "utf-8", "replace")
+    return st, detail
+
+
+def _flush(handle: Any, ms: int) -> int:
+    """jw_conn_flush in slices (_wait): a later PING's PONG answers for the
+    earlier ones, so a slice that ran out can simply flush again."""
+    first = ms if 0 <= ms <= _SLICE_MS else _SLICE_MS
+    st = lib.jw_conn_flush(handle, first)
+    if st == _ETIMEOUT and first != ms:
+        st = _wait.rest(lambda left: lib.jw_conn_flush(handle, left), ms,
+                        _timed_out)
+        if st == _ETIMEOUT:
+            raise _timeout("no PONG", ms)
+    return int(st)
+
+
+def _next_event(handle: Any, ms: int, ev_p: Any) -> int:
+    """jw_conn_next_event in slices (_wait)."""
+    first = ms if 0 <= ms <= _SLICE_MS else _SLICE_MS
+    st = lib.jw_conn_next_event(handle, first, ev_p)
+    if st == _ETIMEOUT and first != ms:
+        st = _wait.rest(lambda left: lib.jw_conn_next_event(
+            handle, left, ev_p), ms, _timed_out)
+        if st == _ETIMEOUT:
+            raise _timeout("no event", ms)
+    return int(st)
+
+
+def _drain_call(handle: Any, ms: int) -> Tuple[int, str]:
+    """jw_conn_drain and its detail text, read on the thread that ran it."""
+    st = lib.jw_conn_drain(handle, ms)
+    detail = "" if st == JW_OK else ffi.string(lib.jw_last_error()).decode(
+        "utf-8", "replace")
+    return st, detail
+
+
+def _ignore(result: Any) -> None:
+    """An interrupted drain's result: the close that followed says it."""
+
+
+def _join(thread: threading.Thread, seconds: float) -> None:
+    """thread.join(seconds), in slices (_wait)."""
+    import time
+    deadline = time.monotonic() + seconds
+    while thread.is_alive():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        thread.join(min(left, _SLICE_MS / 1000.0))
+
+
+def _request_main(handle: Any, state: "_ConnState", start: Tuple[Any, ...],
+                  ms: int, subject: str) -> Msg:
+    """A request of the main thread: started, then waited for in slices
+    (_wait), so that signal handlers run meanwhile; jw_conn_request would
+    wait in one call. The completion is announced by the connection's
+    readable fd. Without a dispatcher thread this thread waits on the fd
+    itself (and kicks a dispatcher started meanwhile, since resetting the
+    fd may have eaten a signal meant for it); with one, the dispatcher owns
+    the fd and hands the completion over (take_completions). Ids come from
+    the engine's counter, so a late completion of a given-up request is
+    never taken for another's."""
+    import time
+    entry: List[Any] = [threading.Lock(), None, ffi.NULL]
+    entry[0].acquire()
+    with state.req_lock:
+        state.req_used = True
+        id_p = ffi.new("uint64_t *")
+        st = start[0](handle, *start[1:], id_p)
+        if st != JW_OK:
+            _raise(st)
+        request_id = int(id_p[0])
+        state.requests[request_id] = entry
+    try:
+        fd = lib.jw_conn_fd(handle)
+        deadline = None if ms < 0 else time.monotonic() + ms / 1000.0
+        slice_s = _SLICE_MS / 1000.0
+        while entry[1] is None:
+            left = slice_s
+            if deadline is not None:
+                left = min(deadline - time.monotonic(), slice_s)
+                if left <= 0:
+                    break
+            if state.thread is None:
+                # select retries after a handler that returns (PEP 475).
+                select.select([fd], [], [], left)
+                lib.jw_conn_fd_reset(handle)
+                state.take_completions(handle)
+                state.kick()
+            elif not entry[0].acquire(timeout=left):
+                state.take_completions(handle)  # closed: no dispatcher
+    except BaseException:
+        with state.req_lock:
+            state.requests.pop(request_id, None)
+        if entry[1] is None:
+            lib.jw_conn_request_cancel(handle, request_id)
+        else:
+            lib.jw_msg_free(entry[2])
+        raise
+    with state.req_lock:
+        state.requests.pop(request_id, None)
+    status = entry[1]
+    if status is None:
+        lib.jw_conn_request_cancel(handle, request_id)
+        raise _timeout("no reply from '%s'" % subject, ms)
+    if status == lib.JW_ENO_RESPONDERS:
+        raise error_for("NO_RESPONDERS", "no responders on '%s'" % subject)
+    if status != JW_OK:
+        raise error_for(ffi.string(lib.jw_status_name(status)).decode(),
+                        "request failed: %s"
+                        % ffi.string(lib.jw_strerror(status)).decode())
+    reply: Msg = _read_messages(state, ffi.new("jw_msg *[1]", [entry[2]]),
+                                1)[0]
+    return reply
 
 
 def _stats(handle: Any) -> Dict[str, int]:
@@ -951,10 +1256,27 @@ class Connection(_ConnectionState):
             cb = options.get(key)
             if cb is not None and not callable(cb):
                 raise TypeError("%s must be callable" % key)
+        options = dict(options)
+        threads = _callback_threads(options)
         opts = _make_opts(options)
         conn_p = ffi.new("jw_conn **")
-        _check(lib.jw_conn_connect(_servers(servers), opts, conn_p))
+        urls = _servers(servers)
+        if _wait.on_main_thread():
+            # The handshake may take connect_timeout per server: on a
+            # thread of its own, so that Ctrl+C ends the wait (and the
+            # connection, once made, is closed).
+            st, detail = _wait.run_in_thread(
+                _connect_call, (urls, opts, conn_p),
+                lambda result: lib.jw_conn_free(conn_p[0])
+                if result[0] == JW_OK else None, "jetwire-connect")
+            if st != JW_OK:
+                code = ffi.string(lib.jw_status_name(st)).decode()
+                raise error_for(code, in_seconds(detail) or ffi.string(
+                    lib.jw_strerror(st)).decode())
+        else:
+            _check(lib.jw_conn_connect(urls, opts, conn_p))
         self._state = _ConnState(conn_p[0], self)
+        self._state.callback_threads = threads
         self._held = {}
         self._finalizer = weakref.finalize(self, _ConnState.shutdown,
                                            self._state)
@@ -980,6 +1302,18 @@ class Connection(_ConnectionState):
         call = self._state.call
         subj = _subject(subject)
         ms = _ms(timeout)
+        if (ms < 0 or ms > _SLICE_MS) and _wait.on_main_thread():
+            # A started request, waited for in slices (_request_main).
+            start: Tuple[Any, ...]
+            if headers:
+                msg = _build_msg(subj, None, payload, headers)
+                start = (lib.jw_conn_request_start, msg)
+            else:
+                data = _payload(payload)
+                start = (lib.jwpy_request_start, subj, data, len(data))
+            answer: Msg = call(_request_main, self._state, start, ms,
+                               subject)
+            return answer
         reply_p = ffi.new("jw_msg **")
         if headers:
             msg = _build_msg(subj, None, payload, headers)
@@ -1020,11 +1354,18 @@ class Connection(_ConnectionState):
     # -- the rest ---------------------------------------------------------
 
     def flush(self, timeout: Optional[float] = 5.0) -> None:
-        _check(self._state.call(lib.jw_conn_flush, _ms(timeout)))
+        """Write what is queued and wait for the server's PONG. Raises
+        jetwire.TimeoutError when none came within timeout seconds."""
+        _check(self._state.call(_flush, _ms(timeout)))
 
     def rtt(self) -> float:
         """Round-trip time to the server, in seconds."""
         us = ffi.new("int64_t *")
+        if _wait.on_main_thread():
+            # jw_conn_rtt waits up to 10 s for its PONG in one call: first
+            # a flush in slices, so that an unanswering server does not
+            # hold off Ctrl+C; then the measured PING is answered at once.
+            _check(self._state.call(_flush, 10000))
         _check(self._state.call(lib.jw_conn_rtt, us))
         return float(us[0]) / 1e6
 
@@ -1033,15 +1374,32 @@ class Connection(_ConnectionState):
         publishes, then close. Messages already queued in subscriptions stay
         readable. Raises jetwire.TimeoutError if it took longer than
         timeout (default: the drain_timeout option); closed anyway."""
-        st = self._state.call(lib.jw_conn_drain, -1 if timeout is None
-                              else _ms(timeout))
-        if self._state.thread is not None:
-            # Let the dispatcher hand callbacks what arrived before closing.
-            self._state.thread.join(timeout=5.0)
+        ms = -1 if timeout is None else _ms(timeout)
+        state = self._state
+        if _wait.on_main_thread():
+            # One engine call that cannot be cut in slices: on a thread of
+            # its own. Interrupted (Ctrl+C), the connection closes at once.
+            try:
+                st, detail = _wait.run_in_thread(
+                    state.call, (_drain_call, ms), _ignore, "jetwire-drain")
+            except BaseException:
+                self.close()
+                raise
+        else:
+            st, detail = state.call(_drain_call, ms)
+        me = threading.current_thread()
+        # Let the dispatcher (and the callback threads) hand callbacks what
+        # arrived before closing; in slices, for Ctrl+C.
+        for t in [state.thread] + state.workers:
+            if t is not None and t is not me:
+                _join(t, 5.0)
         self._finalizer()
         self._held.clear()  # what they hold stays readable to their owners
         self._report_closed()
-        _check(st)
+        if st != JW_OK:
+            code = ffi.string(lib.jw_status_name(st)).decode()
+            raise error_for(code, in_seconds(detail) or ffi.string(
+                lib.jw_strerror(st)).decode())
 
     def close(self) -> None:
         """Close at once. Closing twice is harmless."""
@@ -1068,8 +1426,7 @@ class Connection(_ConnectionState):
         (jetwire.TimeoutError when none). For connections without event
         callbacks: with callbacks, their thread takes the events."""
         ev_p = ffi.new("jw_event **")
-        _check(self._state.call(lib.jw_conn_next_event, _ms(timeout),
-                                ev_p))
+        _check(self._state.call(_next_event, _ms(timeout), ev_p))
         try:
             return _event(self._state, ev_p[0])
         finally:
@@ -1124,8 +1481,11 @@ def connect(servers: Union[str, Sequence[str], None] =
     (1.0), reconnect_buf_size (8 MiB; publishing past it while reconnecting
     raises jetwire.NotConnectedError), no_randomize,
     ignore_discovered_servers, retry_on_failed_connect; and the callbacks
-    disconnected_cb, reconnected_cb, closed_cb, error_cb(error),
-    discovered_servers_cb, lame_duck_cb (run on a jetwire Python thread);
+    disconnected_cb, reconnected_cb, closed_cb, error_cb(error) or
+    error_cb(error, subscription) (also for exceptions raised by
+    subscription callbacks), discovered_servers_cb, lame_duck_cb (run on a
+    jetwire Python thread); callback_threads (1: how many threads run the
+    subscriptions' callbacks; each subscription on one at a time, in order);
     disconnected_cb may take one argument, the error that ended the
     connection (None when it left a lame duck server). Requests waiting
     when the connection is lost raise jetwire.NotConnectedError."""

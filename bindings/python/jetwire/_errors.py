@@ -183,6 +183,24 @@ class TLSError(Error):
     _status = lib.JW_ETLS
 
 
+def seconds_text(ms: int) -> str:
+    """A duration the engine counts in milliseconds, written in the
+    seconds the Python API takes: 500 -> "0.5", 2000 -> "2". Every message
+    that names a duration uses it, in both APIs."""
+    text = "%.3f" % (ms / 1000.0)
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def in_seconds(text: str) -> str:
+    """An engine message with its durations ("within 500 ms") in seconds
+    ("within 0.5 s"): the engine words them in its C unit."""
+    if " ms" not in text:
+        return text
+    import re  # only here: it costs start-up time
+    return re.sub(r"\b(\d+) ms\b",
+                  lambda m: seconds_text(int(m.group(1))) + " s", text)
+
+
 def error_for(code: str, message: str) -> Error:
     """The exception for a code name (the base class for unknown codes)."""
     cls = _BY_CODE.get(code)

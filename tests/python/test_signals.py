@@ -1,0 +1,318 @@
+"""Ctrl+C and signal handlers during blocking waits (issue 18, point 1).
+
+Each case runs a child Python blocked in one wait of the blocking API,
+sends it a real signal with os.kill and measures, from the signal, when
+the child saw it: KeyboardInterrupt for SIGINT, a custom SIGTERM handler
+running (raising, or returning so that the wait goes on)."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+BOUND = 0.2  # seconds from the signal to the child's reaction
+
+CHILD = textwrap.dedent(r'''
+    import os, signal, sys, time
+    import jetwire
+
+    url, wait, mode = sys.argv[1:4]
+
+    class Stop(Exception):
+        pass
+
+    handled = []
+
+    def on_term(signum, frame):
+        handled.append(time.monotonic())
+        print("HANDLER %.6f" % handled[-1], flush=True)
+        if mode == "term-raise":
+            raise Stop()
+
+    signal.signal(signal.SIGTERM, on_term)
+
+    def ready():
+        print("READY", flush=True)
+
+    def run():
+        if wait == "connect":
+            ready()
+            jetwire.connect(url, connect_timeout=30.0)
+            return
+        nc = jetwire.connect(url, drain_timeout=30.0)
+        if wait.startswith("request"):
+            nc.subscribe("silent")  # answers nothing: no NoResponders
+            if wait == "request-dispatcher":
+                nc.subscribe("other", cb=lambda m: None)
+            nc.flush()
+            ready()
+            nc.request("silent", b"", timeout=None)
+        elif wait in ("next_msg", "next_msg-30"):
+            sub = nc.subscribe("nobody")
+            nc.flush()
+            ready()
+            sub.next_msg(timeout=None if wait == "next_msg" else 30.0)
+        elif wait == "next_msgs":
+            sub = nc.subscribe("nobody")
+            nc.flush()
+            ready()
+            sub.next_msgs(10, timeout=None)
+        elif wait == "iterate":
+            sub = nc.subscribe("nobody")
+            nc.flush()
+            ready()
+            for _ in sub:
+                pass
+        elif wait == "next_event":
+            ready()
+            nc.next_event(timeout=None)
+        elif wait == "flush":
+            ready()
+            nc.flush(timeout=30.0)
+        elif wait == "rtt":
+            ready()
+            nc.rtt()
+        elif wait == "drain":
+            ready()
+            nc.drain()
+        elif wait == "continue-timeout":
+            # A handler that returns: the wait goes on with its time.
+            sub = nc.subscribe("nobody")
+            nc.flush()
+            start = time.monotonic()
+            ready()
+            try:
+                sub.next_msg(timeout=1.0)
+            except jetwire.TimeoutError:
+                print("TIMEOUT %.3f" % (time.monotonic() - start),
+                      flush=True)
+            return
+        elif wait == "continue-message":
+            sub = nc.subscribe("later")
+            nc.flush()
+            ready()
+            msg = sub.next_msg(timeout=None)
+            print("MSG %s" % msg.data.decode(), flush=True)
+            return
+        elif wait == "continue-request":
+            nc.subscribe("late", cb=lambda m: (time.sleep(0.5),
+                                               m.respond(b"pong")))
+            nc.flush()
+            ready()
+            print("REPLY %s" % nc.request("late", b"", timeout=None)
+                  .data.decode(), flush=True)
+            return
+        print("RETURNED", flush=True)
+
+    try:
+        run()
+    except KeyboardInterrupt:
+        print("INTERRUPTED %.6f" % time.monotonic(), flush=True)
+    except Stop:
+        print("STOPPED %.6f" % time.monotonic(), flush=True)
+''')
+
+
+class SilentServer:
+    """A NATS server that greets, answers the handshake's PING, and then
+    answers nothing: flush, rtt and drain wait for a PONG that never comes.
+    With greet=False it never sends INFO: connect waits."""
+
+    def __init__(self, greet=True):
+        self.greet = greet
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.url = "nats://127.0.0.1:%d" % self.sock.getsockname()[1]
+        self.conns = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+            threading.Thread(target=self._talk, args=(conn,),
+                             daemon=True).start()
+
+    def _talk(self, conn):
+        if not self.greet:
+            return
+        conn.sendall(b'INFO {"server_id":"silent","version":"2.10.0",'
+                     b'"proto":1,"max_payload":1048576,"headers":true}\r\n')
+        seen = b""
+        answered = False
+        while True:
+            try:
+                data = conn.recv(65536)
+            except OSError:
+                return
+            if not data:
+                return
+            seen += data
+            if not answered and b"PING\r\n" in seen:
+                conn.sendall(b"PONG\r\n")  # the handshake's, then silence
+                answered = True
+
+    def close(self):
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+
+
+@pytest.fixture
+def child_script(tmp_path):
+    path = tmp_path / "blocked.py"
+    path.write_text(CHILD)
+    return path
+
+
+def _start(child_script, url, wait, mode):
+    proc = subprocess.Popen([sys.executable, str(child_script), url, wait,
+                             mode], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    assert line.strip() == "READY", (line, proc.stderr.read())
+    # The child is in the wait (or enters it now: a signal before the
+    # wait must be seen as well).
+    time.sleep(0.3)
+    return proc
+
+
+def _finish(proc):
+    try:
+        out, err = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail("the child did not end: %r %r" % (out, err))
+    return out.split("\n"), err
+
+
+def _stamp(lines, word):
+    for line in lines:
+        if line.startswith(word + " "):
+            return float(line.split()[1])
+    return None
+
+
+WAITS = ["next_msg", "next_msg-30", "next_msgs", "iterate", "request",
+         "request-dispatcher", "next_event"]
+SILENT_WAITS = ["flush", "rtt", "drain"]
+
+
+def _server_for(wait, nats_server):
+    if wait in SILENT_WAITS:
+        return SilentServer()
+    if wait == "connect":
+        return SilentServer(greet=False)
+    return None
+
+
+@pytest.mark.parametrize("wait", WAITS + SILENT_WAITS + ["connect"])
+def test_sigint_interrupts_the_wait(child_script, nats_server, wait):
+    fake = _server_for(wait, nats_server)
+    try:
+        proc = _start(child_script, fake.url if fake else nats_server.url,
+                      wait, "int")
+        sent = time.monotonic()
+        os.kill(proc.pid, signal.SIGINT)
+        lines, err = _finish(proc)
+    finally:
+        if fake:
+            fake.close()
+    seen = _stamp(lines, "INTERRUPTED")
+    assert seen is not None, (lines, err)
+    assert seen - sent <= BOUND, "KeyboardInterrupt %.3f s after SIGINT" % (
+        seen - sent)
+
+
+@pytest.mark.parametrize("wait", WAITS + SILENT_WAITS + ["connect"])
+def test_sigterm_handler_runs_and_raises(child_script, nats_server, wait):
+    fake = _server_for(wait, nats_server)
+    try:
+        proc = _start(child_script, fake.url if fake else nats_server.url,
+                      wait, "term-raise")
+        sent = time.monotonic()
+        os.kill(proc.pid, signal.SIGTERM)
+        lines, err = _finish(proc)
+    finally:
+        if fake:
+            fake.close()
+    ran = _stamp(lines, "HANDLER")
+    stopped = _stamp(lines, "STOPPED")
+    assert ran is not None and stopped is not None, (lines, err)
+    assert ran - sent <= BOUND
+    assert stopped - sent <= BOUND
+
+
+def test_handler_that_returns_lets_the_wait_go_on(child_script,
+                                                  nats_server):
+    proc = _start(child_script, nats_server.url, "continue-timeout",
+                  "term-continue")
+    sent = time.monotonic()
+    os.kill(proc.pid, signal.SIGTERM)
+    lines, err = _finish(proc)
+    ran = _stamp(lines, "HANDLER")
+    assert ran is not None and ran - sent <= BOUND, (lines, err)
+    waited = _stamp(lines, "TIMEOUT")
+    # The wait kept its full second (PEP 475), not cut short, not longer.
+    assert waited is not None and 0.95 <= waited <= 1.5, (lines, err)
+
+
+def test_handler_that_returns_then_the_message(child_script, nats_server):
+    import jetwire
+    proc = _start(child_script, nats_server.url, "continue-message",
+                  "term-continue")
+    sent = time.monotonic()
+    os.kill(proc.pid, signal.SIGTERM)
+    time.sleep(0.3)
+    with jetwire.connect(nats_server.url) as nc:
+        nc.publish("later", b"after the handler")
+        nc.flush()
+    lines, err = _finish(proc)
+    ran = _stamp(lines, "HANDLER")
+    assert ran is not None and ran - sent <= BOUND, (lines, err)
+    assert "MSG after the handler" in lines
+
+
+def test_handler_that_returns_then_the_reply(child_script, nats_server):
+    proc = _start(child_script, nats_server.url, "continue-request",
+                  "term-continue")
+    sent = time.monotonic()
+    os.kill(proc.pid, signal.SIGTERM)
+    lines, err = _finish(proc)
+    ran = _stamp(lines, "HANDLER")
+    assert ran is not None and ran - sent <= BOUND, (lines, err)
+    assert "REPLY pong" in lines, (lines, err)
+
+
+def test_other_threads_wait_in_one_call(nats_server):
+    # Slicing is for the main thread: elsewhere a wait is one engine call,
+    # and its timeout is worded in seconds all the same.
+    import jetwire
+    errors = []
+    with jetwire.connect(nats_server.url) as nc:
+        sub = nc.subscribe("nobody")
+
+        def wait():
+            try:
+                sub.next_msg(timeout=0.3)
+            except jetwire.TimeoutError as e:
+                errors.append(str(e))
+        t = threading.Thread(target=wait)
+        t.start()
+        t.join()
+        nc.subscribe("silent")
+        with pytest.raises(jetwire.TimeoutError,
+                           match=r"no reply from 'silent' within 0\.3 s"):
+            nc.request("silent", b"", timeout=0.3)
+    assert errors == ["no message within 0.3 s"]
