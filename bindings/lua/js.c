@@ -396,11 +396,12 @@ static size_t multi_last_arg(lua_State *L, int idx, int arg,
     lua_Integer n = 1;
     if (lua_istable(L, idx)) {
         n = luaL_len(L, idx);
-        if (n < 1)
-            luaL_argerror(L, arg, "multi_last must not be empty");
+        if (n < 1 || (lua_Unsigned)n > SIZE_MAX / sizeof(char *))
+            return (size_t)luaL_argerror(L, arg, "multi_last must not be "
+                                                 "empty");
     } else if (lua_type(L, idx) != LUA_TSTRING) {
-        luaL_argerror(L, arg, "multi_last must be a string or a list of "
-                              "strings");
+        return (size_t)luaL_argerror(L, arg, "multi_last must be a string "
+                                             "or a list of strings");
     }
     const char **list = calloc((size_t)n, sizeof(*list));
     if (!list)
