@@ -5,7 +5,10 @@
  */
 #include "ljw.h"
 
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* Each connection userdata's user value is a state table:
  *   subs  weak-valued: light userdata (jw_sub *) -> Subscription, so an
@@ -288,6 +291,11 @@ int ljw_connect(lua_State *L)
     void **slot = ljw_box_new(L, free_opts);
     jw_status st = jw_opts_new((jw_opts **)slot);
     jw_opts *o = *slot;
+    /* The server's /connz tells Lua clients from the others. */
+    if (st == JW_OK)
+        st = jw_opts_set_str(o, "lang", "lua");
+    if (st == JW_OK)
+        st = jw_opts_set_str(o, "lang_version", jw_version());
     if (st == JW_OK && driven) {
         /* The loop runs on this thread, inside the calls that wait and
          * nc:run(): no thread hand-off per message or request. */
@@ -417,23 +425,18 @@ static int l_request(lua_State *L)
         return ljw_conn_closed(L);
     if (ljw_has_nul(subject, subject_len))
         return ljw_bad_subject(L, "subject");
-    ljw_msg *reply = ljw_new_msg(L, 1);
-    int reply_idx = lua_gettop(L);
-    jw_status st;
-    if (headers) {
-        jw_msg *m;
-        st = ljw_build_msg(L, subject, NULL, data, len, headers, &m);
-        void **box = lua_touserdata(L, -1);
-        if (st == JW_OK)
-            st = jw_conn_request_msg(c->conn, m, ms, &reply->msg);
-        ljw_box_forget(box);
-    } else {
-        st = jw_conn_request(c->conn, subject, data, len, ms, &reply->msg);
-    }
+    /* Started and waited for here, in slices a signal can end: the
+     * engine's blocking request cannot be interrupted. */
+    jw_msg *m;
+    jw_status st = ljw_build_msg(L, subject, NULL, data, len, headers, &m);
+    void **box = lua_touserdata(L, -1);
+    uint64_t id = 0;
+    if (st == JW_OK)
+        st = jw_conn_request_start(c->conn, m, &id);
+    ljw_box_forget(box);
     if (st != JW_OK)
         return ljw_fail(L, st);
-    lua_pushvalue(L, reply_idx);
-    return 1;
+    return ljw_request_wait(L, 1, id, subject, ms);
 }
 
 /* ------------------------------------------------------------------------
@@ -508,13 +511,127 @@ static int l_subscribe(lua_State *L)
  * Round trips and lifetime
  */
 
+static void release(lua_State *L, int idx, int keep_completions);
+
+/* ------------------------------------------------------------------------
+ * Flush and drain on a thread of their own
+ *
+ * The engine's flush and drain wait on a condition no signal can break.
+ * A drain (and a flush the first slice did not finish) runs on a thread
+ * of its own while this one waits in slices; a signal closes the
+ * connection, which ends the engine's wait, and the call returns
+ * INTERRUPTED once the thread is done with the connection.
+ */
+
+typedef struct offload {
+    jw_conn *conn;
+    int64_t ms;
+    int drain;
+    jw_status st;
+    char detail[256];
+    int finished;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+} offload;
+
+static void *offload_main(void *arg)
+{
+    offload *o = arg;
+    jw_status st = o->drain ? jw_conn_drain(o->conn, o->ms)
+                            : jw_conn_flush(o->conn, o->ms);
+    if (st != JW_OK) /* the detail is the thread's own */
+        snprintf(o->detail, sizeof o->detail, "%s", jw_last_error());
+    pthread_mutex_lock(&o->mu);
+    o->st = st;
+    o->finished = 1;
+    pthread_cond_signal(&o->cond);
+    pthread_mutex_unlock(&o->mu);
+    return NULL;
+}
+
+/* Run the flush or drain of o; 1 when a signal interrupted it (the
+ * connection is closed then), else 0 with o->st and o->detail set. */
+static int offload_run(lua_State *L, offload *o)
+{
+    o->finished = 0;
+    o->detail[0] = 0;
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&o->cond, &attr);
+    pthread_condattr_destroy(&attr);
+    pthread_mutex_init(&o->mu, NULL);
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, offload_main, o) != 0) {
+        offload_main(o); /* no thread: wait here, uninterruptible */
+        pthread_cond_destroy(&o->cond);
+        pthread_mutex_destroy(&o->mu);
+        return 0;
+    }
+    ljw_wait w;
+    ljw_wait_begin(L, &w, -1); /* the engine keeps the time */
+    int interrupted = 0;
+    pthread_mutex_lock(&o->mu);
+    while (!o->finished) {
+        if (!interrupted && ljw_wait_step(&w) == LJW_WAIT_INTERRUPTED) {
+            interrupted = 1;
+            pthread_mutex_unlock(&o->mu);
+            jw_conn_close(o->conn); /* ends the engine's wait */
+            pthread_mutex_lock(&o->mu);
+            continue;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += LJW_SLICE_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&o->cond, &o->mu, &ts);
+    }
+    pthread_mutex_unlock(&o->mu);
+    pthread_join(thread, NULL);
+    pthread_cond_destroy(&o->cond);
+    pthread_mutex_destroy(&o->mu);
+    return interrupted;
+}
+
+static int offload_failed(lua_State *L, offload *o)
+{
+    return ljw_fail_msg(L, o->st, o->detail[0] ? o->detail : NULL);
+}
+
+/* nc:flush([timeout = 5]) -> true | nil, err */
 static int l_flush(lua_State *L)
 {
     ljw_conn *c = ljw_check_conn(L, 1);
     int64_t ms = ljw_timeout_ms(L, 2, 5.0);
     if (!c->conn)
         return ljw_conn_closed(L);
-    jw_status st = jw_conn_flush(c->conn, ms);
+    ljw_wait w;
+    ljw_wait_begin(L, &w, ms);
+    int64_t slice = ljw_wait_step(&w);
+    if (slice == LJW_WAIT_INTERRUPTED)
+        return ljw_fail_interrupted(L);
+    /* Mostly the server answers within the first slice, on this thread. */
+    jw_status st = jw_conn_flush(c->conn, slice);
+    if (st == JW_ETIMEOUT && (ms < 0 || ms > slice)) {
+        /* What is left of the timeout, on a thread of its own. */
+        offload o = {.conn = c->conn, .ms = ljw_wait_left_ms(&w)};
+        if (o.ms != 0) {
+            if (offload_run(L, &o)) {
+                release(L, 1, 1);
+                return ljw_fail_interrupted(L);
+            }
+            st = o.st;
+            if (st != JW_OK && st != JW_ETIMEOUT)
+                return offload_failed(L, &o);
+        }
+    }
+    if (st == JW_ETIMEOUT && ms > LJW_SLICE_MS)
+        return ljw_fail_msg(L, st,
+                            lua_pushfstring(L, "no PONG within %I ms",
+                                            (lua_Integer)ms));
     if (st != JW_OK)
         return ljw_fail(L, st);
     lua_pushboolean(L, 1);
@@ -578,12 +695,15 @@ static int l_drain(lua_State *L)
     lua_settop(L, 2);
     if (!c->conn)
         return ljw_conn_closed(L);
-    jw_status st = jw_conn_drain(c->conn, ms);
+    offload o = {.conn = c->conn, .ms = ms, .drain = 1};
+    int interrupted = offload_run(L, &o);
     /* The drain ended with the closed event queued: handlers see it now,
      * before the connection is released. */
     ljw_run_handlers(L, 1);
     lua_settop(L, 2);
-    int results = st == JW_OK ? (lua_pushboolean(L, 1), 1) : ljw_fail(L, st);
+    int results = interrupted      ? ljw_fail_interrupted(L)
+                  : o.st == JW_OK ? (lua_pushboolean(L, 1), 1)
+                                  : offload_failed(L, &o);
     release(L, 1, 1);
     return results;
 }

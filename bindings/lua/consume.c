@@ -114,18 +114,35 @@ static int l_reader_close(lua_State *L)
     return 1;
 }
 
+/* The wait fill ends with when a signal interrupted it (jw_status codes
+ * are negative). */
+
 /* Take messages into the held array unless some are left, waiting up to
- * ms for the first. 0, JW_ETIMEOUT when none came, or a jw_status. */
-static int fill(ljw_reader *r, const reader_type *t, int64_t ms)
+ * ms for the first, in slices that a signal can end (the engine's call
+ * keeps its pull requests and heartbeats across calls). 0, JW_ETIMEOUT
+ * when none came, LJW_INTERRUPTED, or a jw_status. */
+static int fill(lua_State *L, ljw_reader *r, const reader_type *t,
+                int64_t ms)
 {
     if (r->held_pos < r->held_end)
         return 0;
     r->held_pos = r->held_end = 0;
-    int n = t->next(r->handle, r->held, t->batch, ms);
-    if (n < 0)
-        return n;
-    r->held_end = n;
-    return n ? 0 : JW_ETIMEOUT;
+    ljw_wait w;
+    ljw_wait_begin(L, &w, ms);
+    for (;;) {
+        int64_t slice = ljw_wait_step(&w);
+        if (slice == LJW_WAIT_INTERRUPTED)
+            return LJW_INTERRUPTED;
+        if (slice == LJW_WAIT_EXPIRED)
+            return JW_ETIMEOUT;
+        int n = t->next(r->handle, r->held, t->batch, slice);
+        if (n < 0)
+            return n;
+        if (n > 0) {
+            r->held_end = n;
+            return 0;
+        }
+    }
 }
 
 /* Wrap the next held message (pinning the connection of the reader at
@@ -150,7 +167,9 @@ static int l_reader_next(lua_State *L)
     lua_settop(L, 1);
     if (!r->handle)
         return ljw_fail_msg(L, JW_EINVALID_SUBSCRIPTION, t->closed);
-    int st = fill(r, t, ms);
+    int st = fill(L, r, t, ms);
+    if (st == LJW_INTERRUPTED)
+        return ljw_fail_interrupted(L);
     if (st == JW_ETIMEOUT)
         return ljw_fail_msg(L, JW_ETIMEOUT, "no message within the timeout");
     if (st)
@@ -165,8 +184,8 @@ static int iterate_step(lua_State *L)
     int64_t ms = lua_tointeger(L, lua_upvalueindex(2));
     const reader_type *t = lua_touserdata(L, lua_upvalueindex(3));
     lua_settop(L, 0);
-    if (!r->handle || fill(r, t, ms) != 0)
-        return 0; /* timeout, closed or failed: the loop ends */
+    if (!r->handle || fill(L, r, t, ms) != 0)
+        return 0; /* timeout, closed, failed or a signal: the loop ends */
     push_held(L, r, lua_upvalueindex(1));
     return 1;
 }

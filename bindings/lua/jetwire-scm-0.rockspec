@@ -43,6 +43,7 @@ build = {
                 "bindings/lua/js.c",
                 "bindings/lua/consume.c",
                 "bindings/lua/kv.c",
+                "bindings/lua/sys.c",
                 "core/base/status.c",
                 "core/base/names.c",
                 "core/protocol/parser.c",

@@ -2,7 +2,7 @@
  * The Lua 5.4 module `jetwire`: module table, error values, argument
  * helpers and boxes. Connections live in conn.c, subscriptions and
  * messages in sub.c, JetStream in js.c, Key-Value in kv.c, MessagePack
- * and JSON in pack.c.
+ * in pack.c, JSON in json.c, waiting, signals and sleep in sys.c.
  *
  * Conventions (docs/lua.md): a failure at run time returns nil and an
  * error value (err.code is the shared code name, err.message the detail,
@@ -448,8 +448,11 @@ luaopen_jetwire(lua_State *L)
     ljw_js_register(L);
     ljw_consume_register(L);
     ljw_kv_register(L);
+    ljw_sys_register(L);
 
     luaL_newlib(L, functions);
+    ljw_sys_functions(L);  /* signals, sleep */
+    ljw_json_functions(L); /* json.encode, json.decode */
     lua_pushstring(L, jw_version());
     lua_setfield(L, -2, "version");
     /* The same value as cjson.null: a NULL light userdata. */

@@ -477,11 +477,22 @@ static int l_batch_tostring(lua_State *L)
     return 1;
 }
 
-/* One step: a message table, false at the end, or a status. */
+/* One step: a message table, false at the end, or a status
+ * (LJW_INTERRUPTED for a signal: the wait goes in slices, ljw.h). */
 static jw_status batch_step(lua_State *L, ljw_direct_batch *b, int64_t ms)
 {
     jw_msg *msg = NULL;
-    jw_status st = jw_direct_batch_next(b->b, ms, &msg);
+    jw_status st = JW_ETIMEOUT;
+    ljw_wait wait;
+    ljw_wait_begin(L, &wait, ms);
+    while (st == JW_ETIMEOUT) {
+        int64_t slice = ljw_wait_step(&wait);
+        if (slice == LJW_WAIT_INTERRUPTED)
+            return LJW_INTERRUPTED;
+        if (slice == LJW_WAIT_EXPIRED)
+            break;
+        st = jw_direct_batch_next(b->b, slice, &msg);
+    }
     if (st != JW_OK)
         return st;
     if (!msg) {
@@ -501,6 +512,8 @@ static int l_batch_next(lua_State *L)
     if (!b->b)
         return ljw_fail_msg(L, JW_EINVAL, "direct get batch was closed");
     jw_status st = batch_step(L, b, ms);
+    if (st == LJW_INTERRUPTED)
+        return ljw_fail_interrupted(L);
     return st == JW_OK ? 1 : ljw_fail(L, st);
 }
 
@@ -512,6 +525,8 @@ static int messages_step(lua_State *L)
     if (!b->b)
         return 0;
     jw_status st = batch_step(L, b, ms);
+    if (st == LJW_INTERRUPTED)
+        return 0; /* a signal ends the loop */
     if (st != JW_OK) /* a failure must not look like the end */
         return luaL_error(L, "%s: %s", jw_status_name(st), jw_last_error());
     if (lua_isboolean(L, -1))
@@ -703,7 +718,18 @@ static int l_publish_async_complete(lua_State *L)
     ljw_js *j = check_js(L, 1);
     int64_t ms = ljw_timeout_ms(L, 2, 5.0);
     LIVE_JS(L, j, js);
-    return ljw_ok_or_fail(L, jw_js_publish_async_complete(js, ms));
+    jw_status st = JW_ETIMEOUT;
+    ljw_wait wait;
+    ljw_wait_begin(L, &wait, ms);
+    while (st == JW_ETIMEOUT) {
+        int64_t slice = ljw_wait_step(&wait);
+        if (slice == LJW_WAIT_INTERRUPTED)
+            return ljw_fail_interrupted(L);
+        if (slice == LJW_WAIT_EXPIRED)
+            break;
+        st = jw_js_publish_async_complete(js, slice);
+    }
+    return ljw_ok_or_fail(L, st);
 }
 
 static int l_publish_async_pending(lua_State *L)

@@ -104,7 +104,14 @@ typedef struct encoder {
     int arrays;  /* stack index of the engine's array fields of the kind */
     char path[256]; /* the field being encoded, "a.b" inside objects */
     int in_array;   /* inside an array: no field path */
+    /* jetwire.json.encode: any value, floats stay floats (1.0 is 1.0, not
+     * 1), and the digits the floats need to read back the same. */
+    int plain;
+    int real_digits;
 } encoder;
+
+/* What errors call the value: "configuration" or "JSON". */
+#define WHAT(e) ((e)->plain ? "JSON" : "configuration")
 
 static json_t *encode(encoder *e, int idx, int depth);
 
@@ -115,9 +122,24 @@ static json_t *encode_number(encoder *e, int idx)
         return json_integer(lua_tointeger(L, idx));
     double v = lua_tonumber(L, idx);
     if (!isfinite(v))
-        luaL_argerror(L, e->arg, "configuration numbers must be finite");
-    if (v == floor(v) && fabs(v) < 9e15)
+        luaL_argerror(L, e->arg,
+                      lua_pushfstring(L, "%s numbers must be finite",
+                                      WHAT(e)));
+    if (!e->plain && v == floor(v) && fabs(v) < 9e15)
         return json_integer((json_int_t)v);
+    if (e->plain) {
+        /* The fewest digits (15 to 17) that read back as the same float;
+         * the text is written with the most any float of it needs. */
+        int digits = 15;
+        char text[40];
+        for (; digits < 17; digits++) {
+            snprintf(text, sizeof text, "%.*g", digits, v);
+            if (strtod(text, NULL) == v)
+                break;
+        }
+        if (digits > e->real_digits)
+            e->real_digits = digits;
+    }
     return json_real(v);
 }
 
@@ -134,9 +156,11 @@ static int array_field(encoder *e)
 static json_t *encode_table(encoder *e, int idx, int depth)
 {
     lua_State *L = e->L;
-    if (depth > 16)
-        luaL_argerror(L, e->arg, "configuration nested too deeply");
-    luaL_checkstack(L, 6, "jetwire: configuration");
+    if (depth > (e->plain ? 32 : 16))
+        luaL_argerror(L, e->arg,
+                      lua_pushfstring(L, "%s nested too deeply (a cycle?)",
+                                      WHAT(e)));
+    luaL_checkstack(L, 6, "jetwire: JSON");
     lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
     int as_array = n > 0;
     if (!as_array) {
@@ -178,17 +202,23 @@ static json_t *encode_table(encoder *e, int idx, int depth)
         lua_pushnil(L);
         while (lua_next(L, idx)) {
             if (lua_type(L, -2) != LUA_TSTRING)
-                luaL_argerror(L, e->arg, "configuration keys must be strings");
+                luaL_argerror(L, e->arg,
+                              lua_pushfstring(L, "%s keys must be strings",
+                                              WHAT(e)));
             size_t klen;
             const char *key = lua_tolstring(L, -2, &klen);
             if (strlen(key) != klen)
-                luaL_argerror(L, e->arg, "configuration keys must not "
-                                         "contain NUL");
+                luaL_argerror(L, e->arg,
+                              lua_pushfstring(L,
+                                              "%s keys must not contain NUL",
+                                              WHAT(e)));
             snprintf(e->path + base, sizeof e->path - base, "%s%s",
                      base ? "." : "", key);
             if (json_object_set_new(out, key,
                                     encode(e, lua_gettop(L), depth + 1)))
-                luaL_argerror(L, e->arg, "configuration keys must be UTF-8");
+                luaL_argerror(L, e->arg,
+                              lua_pushfstring(L, "%s keys must be UTF-8",
+                                              WHAT(e)));
             e->path[base] = 0;
             lua_pop(L, 1);
         }
@@ -212,7 +242,9 @@ static json_t *encode(encoder *e, int idx, int depth)
         const char *s = lua_tolstring(L, idx, &len);
         json_t *j = json_stringn(s, len);
         if (!j)
-            luaL_argerror(L, e->arg, "configuration strings must be UTF-8");
+            luaL_argerror(L, e->arg,
+                          lua_pushfstring(L, "%s strings must be UTF-8",
+                                          WHAT(e)));
         return j;
     }
     case LUA_TTABLE:
@@ -223,8 +255,9 @@ static json_t *encode(encoder *e, int idx, int depth)
         /* fall through */
     default:
         luaL_argerror(L, e->arg,
-                      lua_pushfstring(L, "a %s cannot be in a configuration",
-                                      luaL_typename(L, idx)));
+                      lua_pushfstring(L, "a %s cannot be in %s",
+                                      luaL_typename(L, idx),
+                                      e->plain ? "JSON" : "a configuration"));
         return NULL;
     }
 }
@@ -237,7 +270,7 @@ const char *ljw_config_json(lua_State *L, int idx, const char *kind)
 {
     luaL_checktype(L, idx, LUA_TTABLE);
     idx = lua_absindex(L, idx);
-    encoder e = {L, idx, 0, "", 0};
+    encoder e = {L, idx, 0, "", 0, 0, 0};
     push_array_fields(L, kind);
     e.arrays = lua_gettop(L);
     void **jslot = ljw_box_new(L, free_json);
@@ -313,22 +346,90 @@ static void push_json(lua_State *L, json_t *j, int arrays)
     }
 }
 
-int ljw_push_json(lua_State *L, const char *text)
+/* Push the JSON text of len bytes as Lua values; nil, err (code, message
+ * prefix) when it does not parse. */
+static int push_json_text(lua_State *L, const char *text, size_t len,
+                          jw_status code, int flags, const char *prefix)
 {
     lua_getfield(L, LUA_REGISTRYINDEX, LJW_ARRAYS);
     int arrays = lua_gettop(L);
     void **slot = ljw_box_new(L, free_json);
     json_error_t error;
-    *slot = json_loads(text, JSON_DECODE_ANY, &error);
+    *slot = json_loadb(text, len, JSON_DECODE_ANY | flags, &error);
+    if (!*slot && prefix) {
+        lua_pop(L, 2);
+        return ljw_fail_msg(L, code,
+                            lua_pushfstring(L,
+                                            "%s at line %d, column %d: %s",
+                                            prefix, error.line,
+                                            error.column, error.text));
+    }
     if (!*slot) {
         lua_pop(L, 2);
-        return ljw_fail_msg(L, JW_EPROTOCOL, error.text);
+        return ljw_fail_msg(L, code, error.text);
     }
     push_json(L, *slot, arrays);
     ljw_box_forget(slot);
     lua_replace(L, arrays);
     lua_pop(L, 1);
     return 1;
+}
+
+int ljw_push_json(lua_State *L, const char *text)
+{
+    return push_json_text(L, text, strlen(text), JW_EPROTOCOL, 0, NULL);
+}
+
+/* ------------------------------------------------------------------------
+ * jetwire.json: the same conversions for the program's own JSON
+ */
+
+/* jetwire.json.encode(value) -> text. Tables as above (arrays: a
+ * sequence, or jetwire.array; {} is an object), jetwire.null is null,
+ * integers stay integers and floats floats; keys sorted, no spaces.
+ * Anything JSON cannot hold raises. */
+static int l_json_encode(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    lua_settop(L, 1);
+    encoder e = {L, 1, 0, "", 0, 1, 0};
+    void **jslot = ljw_box_new(L, free_json);
+    *jslot = encode(&e, 1, 0);
+    size_t flags = JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY |
+                   JSON_REAL_PRECISION(e.real_digits ? e.real_digits : 17);
+    void **tslot = ljw_box_new(L, free_c);
+    *tslot = json_dumps(*jslot, flags);
+    if (!*tslot)
+        luaL_error(L, "out of memory");
+    lua_pushstring(L, *tslot);
+    ljw_box_forget(tslot);
+    ljw_box_forget(jslot);
+    return 1;
+}
+
+/* jetwire.json.decode(text) -> value | nil, err (INVALID_ARG naming the
+ * line and column). Arrays come back marked with jetwire.array (so they
+ * encode back as arrays, also empty), null as jetwire.null, numbers
+ * without a fraction or exponent as integers. */
+static int l_json_decode(lua_State *L)
+{
+    size_t len;
+    const char *text = ljw_check_string(L, 1, &len);
+    return push_json_text(L, text, len, JW_EINVAL, JSON_ALLOW_NUL,
+                          "invalid JSON");
+}
+
+void ljw_json_functions(lua_State *L)
+{
+    static const luaL_Reg json_functions[] = {
+        {"encode", l_json_encode},
+        {"decode", l_json_decode},
+        {NULL, NULL},
+    };
+    luaL_newlib(L, json_functions);
+    lua_pushlightuserdata(L, NULL);
+    lua_setfield(L, -2, "null");
+    lua_setfield(L, -2, "json");
 }
 
 /* ------------------------------------------------------------------------

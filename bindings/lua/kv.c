@@ -684,11 +684,22 @@ static int l_watcher_tostring(lua_State *L)
 }
 
 /* One step of a watcher: pushes an entry or false (the marker) and
- * returns 1, or returns the failure's status. */
+ * returns JW_OK, or returns the failure's status (LJW_INTERRUPTED for a
+ * signal: the wait goes in slices, ljw.h). */
 static jw_status watch_step(lua_State *L, ljw_watcher *w, int64_t ms)
 {
     jw_kv_entry *e = NULL;
-    jw_status st = jw_kv_watch_next(w->w, ms, &e);
+    jw_status st = JW_ETIMEOUT;
+    ljw_wait wait;
+    ljw_wait_begin(L, &wait, ms);
+    while (st == JW_ETIMEOUT) {
+        int64_t slice = ljw_wait_step(&wait);
+        if (slice == LJW_WAIT_INTERRUPTED)
+            return LJW_INTERRUPTED;
+        if (slice == LJW_WAIT_EXPIRED)
+            break;
+        st = jw_kv_watch_next(w->w, slice, &e);
+    }
     if (st != JW_OK)
         return st;
     if (!e)
@@ -707,6 +718,8 @@ static int l_watcher_next(lua_State *L)
     if (!w->w)
         return ljw_fail_msg(L, JW_EINVAL, "watcher was stopped");
     jw_status st = watch_step(L, w, ms);
+    if (st == LJW_INTERRUPTED)
+        return ljw_fail_interrupted(L);
     return st == JW_OK ? 1 : ljw_fail(L, st);
 }
 
@@ -718,8 +731,8 @@ static int entries_step(lua_State *L)
     if (!w->w)
         return 0; /* stopped: the loop ends */
     jw_status st = watch_step(L, w, ms);
-    if (st == JW_ETIMEOUT)
-        return 0; /* nothing within the timeout: the loop ends */
+    if (st == JW_ETIMEOUT || st == LJW_INTERRUPTED)
+        return 0; /* nothing within the timeout, or a signal: the end */
     if (st != JW_OK) /* a failure must not look like the end */
         return raise_status(L, st);
     return 1;

@@ -48,6 +48,9 @@
 typedef struct ljw_conn {
     jw_conn *conn; /* NULL once closed */
     jw_loop *loop; /* the state's driven loop (loop = "driven"), or NULL */
+    /* The program asked for the readable fd (nc:fd(), jetwire.poll): a
+     * blocking request that reset it signals it again (loop.c). */
+    int fd_used;
 } ljw_conn;
 
 typedef struct ljw_sub {
@@ -128,6 +131,12 @@ int ljw_conn_closed(lua_State *L); /* nil, CONNECTION_CLOSED */
 void ljw_run_handlers(lua_State *L, int conn_idx);
 
 /* Event-loop support (loop.c). */
+/* Wait for started request id of the connection at conn_idx (in slices
+ * a signal can end; the request is cancelled when the wait ends without
+ * it) and push its reply, or nil, err (TIMEOUT naming subject and ms,
+ * NO_RESPONDERS, INTERRUPTED, ...). Returns the count pushed. */
+int ljw_request_wait(lua_State *L, int conn_idx, uint64_t id,
+                     const char *subject, int64_t ms);
 int ljw_poll(lua_State *L);
 /* Move finished started requests into the connection's queue; returns
  * the queue's length. */
@@ -220,5 +229,58 @@ int ljw_unpack_bytes(lua_State *L, const char *data, size_t len, int wrap_bin);
 /* Push a JSON text as Lua values (objects as tables, null as
  * jetwire.null); nil, err when it does not parse. */
 int ljw_push_json(lua_State *L, const char *text);
+
+/* Waiting (sys.c). Every call that blocks waits in slices of at most
+ * LJW_SLICE_MS and looks between two slices whether a signal interrupted
+ * it: lua5.4's SIGINT handler (it sets a hook on the main thread) or a
+ * signal caught by jetwire.signals. The pattern:
+ *
+ *     ljw_wait w;
+ *     ljw_wait_begin(L, &w, timeout_ms);   (< 0: forever)
+ *     for (;;) {
+ *         int64_t slice = ljw_wait_step(&w);
+ *         if (slice < 0) break;   (LJW_WAIT_INTERRUPTED, LJW_WAIT_EXPIRED)
+ *         ... the engine's call with timeout slice; done? break ...
+ *     }
+ *
+ * The first step returns min(timeout, LJW_SLICE_MS) without a system call
+ * or a clock read. An interrupted wait returns ljw_fail_interrupted. */
+#define LJW_SLICE_MS          50
+/* What a step function returns for an interrupted wait: no jw_status is
+ * positive. */
+#define LJW_INTERRUPTED       1
+#define LJW_WAIT_INTERRUPTED  (-1)
+#define LJW_WAIT_EXPIRED      (-2)
+
+typedef struct ljw_wait {
+    lua_State *main;     /* the state's main thread: lua.c hooks it */
+    lua_Hook hook;       /* its hook when the wait began */
+    int64_t timeout_ms;  /* < 0: forever */
+    int64_t deadline_us; /* when timeout_ms > LJW_SLICE_MS */
+    int steps;
+} ljw_wait;
+
+void ljw_wait_begin(lua_State *L, ljw_wait *w, int64_t timeout_ms);
+int64_t ljw_wait_step(ljw_wait *w);
+/* The milliseconds left (-1: forever; 0: none). */
+int64_t ljw_wait_left_ms(ljw_wait *w);
+/* 1 when a signal came since the wait began (or a caught signal has not
+ * interrupted a wait yet); it then counts as reported. */
+int ljw_wait_interrupted(ljw_wait *w);
+/* nil and an error value with code INTERRUPTED; returns 2. */
+int ljw_fail_interrupted(lua_State *L);
+/* poll(2) fds[0..nfds-1] in slices until one is ready (its count), the
+ * timeout passed (0), a signal (LJW_WAIT_INTERRUPTED) or poll failed (-1,
+ * errno). fds must have room for one more entry (the signals' pipe). */
+struct pollfd;
+int ljw_poll_slices(lua_State *L, struct pollfd *fds, int nfds,
+                    int64_t timeout_ms);
+/* jetwire.signals, jetwire.sleep and the Signals type. */
+void ljw_sys_register(lua_State *L);
+void ljw_sys_functions(lua_State *L);
+
+/* jetwire.json (json.c): encode and decode, added to the module table on
+ * the top of the stack. */
+void ljw_json_functions(lua_State *L);
 
 #endif

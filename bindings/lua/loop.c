@@ -11,6 +11,8 @@
 #include <limits.h>
 #include <poll.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 /* ------------------------------------------------------------------------
  * Started requests and the fd
@@ -79,6 +81,113 @@ int ljw_take_completions(lua_State *L, int conn_idx)
     return (int)(last - first + 1);
 }
 
+/* Append a completion taken from the engine to state.done at done (the
+ * message userdata at msg_idx holds its reply, if any). */
+static void queue_completion(lua_State *L, int done, int msg_idx,
+                             uint64_t id, jw_status status)
+{
+    lua_Integer first = queue_bound(L, done, "first", 1);
+    lua_Integer last = queue_bound(L, done, "last", 0);
+    lua_createtable(L, 0, 3);
+    lua_pushinteger(L, (lua_Integer)id);
+    lua_setfield(L, -2, "id");
+    if (status == JW_OK) {
+        lua_pushvalue(L, msg_idx);
+        lua_setfield(L, -2, "msg");
+    } else {
+        ljw_push_error(L, status, NULL);
+        lua_setfield(L, -2, "err");
+    }
+    lua_rawseti(L, done, ++last);
+    queue_set(L, done, first, last);
+}
+
+/* Take completions until that of request id: 1 (its reply in the
+ * userdata on the top of the stack, its status in *status) or 0. Those of
+ * other started requests go to state.done, for request_poll. */
+static int take_reply(lua_State *L, int conn_idx, int done, uint64_t id,
+                      jw_status *status)
+{
+    ljw_conn *c = lua_touserdata(L, conn_idx);
+    for (;;) {
+        /* The userdata first, so that a reply is owned at once. */
+        ljw_msg *m = ljw_new_msg(L, conn_idx);
+        uint64_t got;
+        if (jw_conn_request_poll(c->conn, &got, status, &m->msg) != 1) {
+            lua_pop(L, 1);
+            return 0;
+        }
+        if (got == id)
+            return 1;
+        queue_completion(L, done, lua_gettop(L), got, *status);
+        lua_pop(L, 1);
+    }
+}
+
+int ljw_request_wait(lua_State *L, int conn_idx, uint64_t id,
+                     const char *subject, int64_t ms)
+{
+    ljw_conn *c = lua_touserdata(L, conn_idx);
+    lua_getiuservalue(L, conn_idx, 1);
+    lua_getfield(L, -1, "done");
+    int done = lua_gettop(L);
+    int fd = jw_conn_fd(c->conn), was_reset = 0;
+    jw_status status = JW_OK;
+    int64_t slice = 0;
+    ljw_wait w;
+    ljw_wait_begin(L, &w, ms);
+    while (!take_reply(L, conn_idx, done, id, &status)) {
+        slice = ljw_wait_step(&w);
+        if (slice < 0)
+            break;
+        if (c->loop) {
+            /* Driven: the reply is read and completed in this run. */
+            jw_loop_run(c->loop, slice);
+            continue;
+        }
+        struct pollfd pfd[2] = {{fd, POLLIN, 0}};
+        int rc = ljw_poll_slices(L, pfd, 1, slice);
+        if (rc == LJW_WAIT_INTERRUPTED) {
+            slice = LJW_WAIT_INTERRUPTED;
+            break;
+        }
+        if (rc > 0) {
+            jw_conn_fd_reset(c->conn);
+            was_reset = 1;
+        }
+    }
+    if (was_reset && c->fd_used) {
+        /* The reset may have taken a transition meant for the program's
+         * event loop (a delivery, an event, another request): signal it
+         * again. The engine's fd is an eventfd. */
+        uint64_t one = 1;
+        ssize_t rc = write(fd, &one, sizeof one);
+        (void)rc;
+    }
+    if (slice < 0) {
+        /* Forget it; a completion that raced in is taken instead. */
+        if (jw_conn_request_cancel(c->conn, id) != JW_OK &&
+            take_reply(L, conn_idx, done, id, &status))
+            slice = 0;
+    }
+    if (slice == LJW_WAIT_INTERRUPTED)
+        return ljw_fail_interrupted(L);
+    if (slice == LJW_WAIT_EXPIRED)
+        return ljw_fail_msg(L, JW_ETIMEOUT,
+                            lua_pushfstring(L,
+                                            "no reply from '%s' within %I ms",
+                                            subject, (lua_Integer)ms));
+    if (status == JW_ENO_RESPONDERS)
+        return ljw_fail_msg(L, status,
+                            lua_pushfstring(L, "no responders on '%s'",
+                                            subject));
+    if (status != JW_OK)
+        return ljw_fail_msg(L, status,
+                            lua_pushfstring(L, "request failed: %s",
+                                            jw_strerror(status)));
+    return 1;
+}
+
 /* nc:process(): reset the readable fd, take the finished started
  * requests and run the event handlers set with nc:on; returns how many
  * requests wait in request_poll. Call it when the fd
@@ -100,6 +209,7 @@ static int l_fd(lua_State *L)
     ljw_conn *c = ljw_check_conn(L, 1);
     if (!c->conn)
         return ljw_conn_closed(L);
+    c->fd_used = 1;
     lua_pushinteger(L, jw_conn_fd(c->conn));
     return 1;
 }
@@ -118,9 +228,27 @@ static int l_run(lua_State *L)
         return ljw_fail_msg(L, JW_EINVAL,
                             "run() is for connections made with "
                             "loop = \"driven\"");
-    jw_status st = jw_loop_run(c->loop, ms);
-    if (st != JW_OK)
-        return ljw_fail(L, st);
+    /* In slices a signal can end; the run ends with the first slice in
+     * which something happened (it returned before its timer). */
+    ljw_wait w;
+    ljw_wait_begin(L, &w, ms);
+    for (;;) {
+        int64_t slice = ljw_wait_step(&w);
+        if (slice == LJW_WAIT_INTERRUPTED)
+            return ljw_fail_interrupted(L);
+        if (slice == LJW_WAIT_EXPIRED)
+            break;
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        jw_status st = jw_loop_run(c->loop, slice);
+        if (st != JW_OK)
+            return ljw_fail(L, st);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        int64_t took_ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+                          (t1.tv_nsec - t0.tv_nsec) / 1000000;
+        if (slice == 0 || took_ms + 1 < slice)
+            break;
+    }
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -233,8 +361,9 @@ int ljw_poll(lua_State *L)
     lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
     if (n > 4096)
         return luaL_argerror(L, 1, "too many items");
+    /* One more slot: ljw_poll_slices adds the signals' pipe. */
     struct pollfd *fds =
-        lua_newuserdatauv(L, sizeof(*fds) * (size_t)(n ? n : 1), 0);
+        lua_newuserdatauv(L, sizeof(*fds) * (size_t)(n + 1), 0);
     int ready_now = 0;
     for (lua_Integer i = 1; i <= n; i++) {
         int fd = -1;
@@ -250,22 +379,22 @@ int ljw_poll(lua_State *L)
                 return luaL_argerror(L, 1,
                                      "items must be file descriptors "
                                      "or connections");
-            if (c->conn)
+            if (c->conn) {
                 fd = jw_conn_fd(c->conn);
-            else
+                c->fd_used = 1;
+            } else {
                 ready_now = 1;
+            }
         }
         lua_pop(L, 1);
         fds[i - 1].fd = fd; /* a negative fd is ignored by poll */
         fds[i - 1].events = POLLIN;
         fds[i - 1].revents = 0;
     }
-    int timeout = ready_now      ? 0
-                  : ms < 0       ? -1
-                  : ms > INT_MAX ? INT_MAX
-                                 : (int)ms;
-    int rc = poll(fds, (nfds_t)n, timeout);
-    if (rc < 0 && errno != EINTR)
+    int rc = ljw_poll_slices(L, fds, (int)n, ready_now ? 0 : ms);
+    if (rc == LJW_WAIT_INTERRUPTED)
+        return ljw_fail_interrupted(L);
+    if (rc < 0)
         return ljw_fail_msg(L, JW_EIO, strerror(errno));
     lua_newtable(L);
     lua_Integer out = 0;
@@ -334,7 +463,22 @@ static int l_next_event(lua_State *L)
     if (!c->conn)
         return ljw_conn_closed(L);
     void **slot = ljw_box_new(L, free_event);
-    jw_status st = jw_conn_next_event(c->conn, ms, (jw_event **)slot);
+    jw_status st;
+    ljw_wait w;
+    ljw_wait_begin(L, &w, ms);
+    for (;;) {
+        int64_t slice = ljw_wait_step(&w);
+        if (slice == LJW_WAIT_INTERRUPTED)
+            return ljw_fail_interrupted(L);
+        if (slice == LJW_WAIT_EXPIRED)
+            return ljw_fail_msg(L, JW_ETIMEOUT,
+                                lua_pushfstring(L,
+                                                "no event within %I ms",
+                                                (lua_Integer)ms));
+        st = jw_conn_next_event(c->conn, slice, (jw_event **)slot);
+        if (st != JW_ETIMEOUT)
+            break;
+    }
     if (st != JW_OK)
         return ljw_fail(L, st);
     push_event(L, 1, *slot);

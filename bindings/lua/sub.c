@@ -73,18 +73,47 @@ static void sub_release(lua_State *L, int idx)
     jw_sub_free(sub);
 }
 
-/* Take up to max messages (waiting up to ms for the first) into the
- * subscription's held array. 0 on success, else a jw_status. */
-static int fill(ljw_sub *s, int max, int64_t ms)
+/* The wait fill ends with when a signal interrupted it (jw_status codes
+ * are negative). */
+
+/* Take up to max messages (waiting up to ms for the first, in slices that
+ * a signal can end) into the subscription's held array. 0 on success,
+ * LJW_INTERRUPTED, else a jw_status. */
+static int fill(lua_State *L, ljw_sub *s, int max, int64_t ms)
 {
     if (s->held_pos < s->held_end)
         return 0;
     s->held_pos = s->held_end = 0;
-    int n = jw_sub_next_batch(s->sub, s->held_msgs, max, ms);
+    ljw_wait w;
+    ljw_wait_begin(L, &w, ms);
+    int n;
+    for (;;) {
+        int64_t slice = ljw_wait_step(&w);
+        if (slice == LJW_WAIT_INTERRUPTED)
+            return LJW_INTERRUPTED;
+        if (slice == LJW_WAIT_EXPIRED)
+            return JW_ETIMEOUT;
+        n = jw_sub_next_batch(s->sub, s->held_msgs, max, slice);
+        if (n != JW_ETIMEOUT)
+            break;
+    }
     if (n < 0)
         return n;
     s->held_end = n;
     return 0;
+}
+
+/* nil, err for what fill returned. */
+static int fill_failed(lua_State *L, int st, int64_t ms)
+{
+    if (st == LJW_INTERRUPTED)
+        return ljw_fail_interrupted(L);
+    /* The engine's text names the last slice's timeout. */
+    if (st == JW_ETIMEOUT && ms > LJW_SLICE_MS)
+        return ljw_fail_msg(L, JW_ETIMEOUT,
+                            lua_pushfstring(L, "no message within %I ms",
+                                            (lua_Integer)ms));
+    return ljw_fail(L, st);
 }
 
 /* Wrap the next held message in a userdata (pushed). */
@@ -105,9 +134,9 @@ static int l_next_msg(lua_State *L)
     if (!s->sub)
         return sub_closed(L);
     lua_getiuservalue(L, 1, 1);
-    int st = fill(s, 1, ms);
+    int st = fill(L, s, 1, ms);
     if (st)
-        return ljw_fail(L, st);
+        return fill_failed(L, st, ms);
     push_held(L, s, 2);
     return 1;
 }
@@ -124,9 +153,9 @@ static int l_next_msgs(lua_State *L)
     if (!s->sub)
         return sub_closed(L);
     lua_getiuservalue(L, 1, 1);
-    int st = fill(s, max > LJW_BATCH ? LJW_BATCH : (int)max, ms);
+    int st = fill(L, s, max > LJW_BATCH ? LJW_BATCH : (int)max, ms);
     if (st)
-        return ljw_fail(L, st);
+        return fill_failed(L, st, ms);
     int n = s->held_end - s->held_pos;
     if (n > max)
         n = (int)max;
@@ -146,8 +175,8 @@ static int messages_step(lua_State *L)
     if (!s->sub)
         return 0;
     lua_getiuservalue(L, lua_upvalueindex(1), 1);
-    if (fill(s, LJW_BATCH, ms) != 0)
-        return 0; /* timeout or closed: the loop ends */
+    if (fill(L, s, LJW_BATCH, ms) != 0)
+        return 0; /* timeout, closed or a signal: the loop ends */
     push_held(L, s, 1);
     return 1;
 }

@@ -5,12 +5,13 @@
 --  * finding the jetwire module: an installed one, else this repository's
 --    build (build/lua/jetwire.so; JW_BUILD_DIR names another build dir);
 --  * the server to use (NATS_URL) and the optional arguments;
---  * running until Ctrl-C (SIGINT) or until done, then leaving gracefully;
+--  * running until SIGINT (Ctrl-C) or SIGTERM or until done, then leaving
+--    gracefully (until_signalled: the tutorial's sigChan);
 --  * reporting a failure and the exit status (run);
 --  * the JSON the programs exchange with the C and Python examples:
---    orders, user lookups and tasks. Lua has no JSON library of its own, so
---    a few lines here write and read the flat objects these programs use;
---    a real service would use a JSON library (lua-cjson, dkjson).
+--    orders, user lookups and tasks, through jetwire.json (the engine's
+--    JSON library), with the members in the order the other languages
+--    write them.
 --
 -- Each program starts with
 --   package.path = (arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
@@ -78,13 +79,18 @@ end
 -- ------------------------------------------------------------------------
 -- Failures and the exit status
 
+-- Ctrl-C outside a signal set: lua5.4 raises "interrupted!"; inside one, a
+-- wait that a signal ended returns the error INTERRUPTED (which assert
+-- raises).
 local function is_interrupt(err)
+    if type(err) == "table" then return err.code == "INTERRUPTED" end
     return type(err) == "string" and err:find("interrupted!$") ~= nil
 end
 
 -- run(main): call main() and exit with its status (nil: 0). A jetwire
 -- error that escapes (assert(nil, err) raises err itself) is reported as
--- "program: message (CODE)" and the status is 1. Connections declared
+-- "program: message (CODE)" and the status is 1; a signal that stopped a
+-- wait, as "program: interrupted" with status 130. Connections declared
 -- <close> in main are closed on the way out in every case.
 function M.run(main)
     local ok, status = xpcall(main, function(err)
@@ -94,13 +100,13 @@ function M.run(main)
     end)
     if not ok then
         local err = status
-        if type(err) == "table" then
+        if is_interrupt(err) then
+            io.stderr:write(prog, ": interrupted\n")
+            status = 130
+        elseif type(err) == "table" then
             io.stderr:write(("%s: %s (%s)\n"):format(prog, err.message,
                                                       err.code))
             status = 1
-        elseif is_interrupt(err) then
-            io.stderr:write(prog, ": interrupted\n")
-            status = 130
         else
             io.stderr:write(prog, ": ", err, "\n")
             status = 1
@@ -110,180 +116,71 @@ function M.run(main)
 end
 
 -- ------------------------------------------------------------------------
--- Running until stopped.
+-- Running until stopped: the tutorial's
+--   signal.Notify(sigChan, syscall.SIGINT, syscall.SIGTERM); <-sigChan
 --
--- Plain Lua cannot catch signals, but the lua5.4 interpreter turns Ctrl-C
--- (SIGINT) into the error "interrupted!", raised in the main coroutine at
--- its next instruction. until_interrupted runs the work in another
--- coroutine, so that error can only come between two steps: a message is
--- never left half handled.
+-- jetwire.signals{"INT", "TERM"} catches Ctrl-C and SIGTERM (what the demo
+-- and service managers send) for as long as the set lives: a wait in
+-- progress (next_msg, request, flush, sleep, ...) ends at once with the
+-- error INTERRUPTED, and sig:wait hands out the signal's name. The set
+-- stays for the whole program, so a second signal while it drains ends
+-- the drain (INTERRUPTED), and a third one the program.
 
--- until_interrupted(step): call step() until it returns false or SIGINT
--- came between two calls. Returns true when interrupted.
-function M.until_interrupted(step)
-    local steps = coroutine.wrap(function()
-        while step() do coroutine.yield(true) end
-        return false
-    end)
-    local ok, err = pcall(function()
-        while steps() do end
-    end)
-    if ok then return false end
-    if is_interrupt(err) then return true end
-    error(err, 0)
-end
+local signals -- the program's set, made on first use
 
--- next_msg(sub, timeout): the next message, or nil when none came within
--- timeout seconds. Any other failure is raised.
-function M.next_msg(sub, timeout)
-    local msg, err = sub:next_msg(timeout)
-    if msg == nil and err.code ~= "TIMEOUT" then error(err, 0) end
-    return msg
-end
-
--- sleep(seconds), without busy waiting: jetwire.poll with nothing to
--- watch just waits.
-function M.sleep(seconds)
-    jetwire.poll({}, seconds)
-end
-
--- ------------------------------------------------------------------------
--- JSON, for flat objects only: string, number, boolean and null values,
--- and arrays of those.
-
-local escape = { ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n",
-                 ["\r"] = "\\r", ["\t"] = "\\t" }
-
-local function json_string(s)
-    return '"' .. s:gsub('[%c"\\]', function(c)
-        return escape[c] or ("\\u%04x"):format(c:byte())
-    end) .. '"'
-end
-
--- The JSON text of a value: a string, number or boolean, or a table as
--- an array of those; nil for anything else.
-local function json_value(v)
-    if type(v) == "string" then
-        return json_string(v)
-    elseif math.type(v) == "integer" then
-        return ("%d"):format(v)
-    elseif type(v) == "number" then
-        -- The shortest text that reads back as the same float.
-        local text
-        for digits = 15, 17 do
-            text = ("%." .. digits .. "g"):format(v)
-            if tonumber(text) == v then break end
-        end
-        return text
-    elseif type(v) == "boolean" then
-        return tostring(v)
-    elseif type(v) == "table" then
-        local items = {}
-        for i, item in ipairs(v) do items[i] = json_value(item) end
-        return "[" .. table.concat(items, ",") .. "]"
+-- until_signalled(step): call step() until it returns false, or SIGINT or
+-- SIGTERM came. Returns the signal's name ("INT", "TERM"), nil when step
+-- ended it.
+function M.until_signalled(step)
+    signals = signals or jetwire.signals{ "INT", "TERM" }
+    while true do
+        local name = signals:wait(0)
+        if name then return name end
+        if not step() then return signals:wait(0) end
     end
 end
 
--- to_json(t, keys): the object with the members keys lists, in that order
--- (a Lua table has no order of its own).
+-- next_msg(sub, timeout): the next message, or nil when none came within
+-- timeout seconds or a signal ended the wait. Any other failure is raised.
+function M.next_msg(sub, timeout)
+    local msg, err = sub:next_msg(timeout)
+    if msg == nil and err.code ~= "TIMEOUT" and err.code ~= "INTERRUPTED" then
+        error(err, 0)
+    end
+    return msg
+end
+
+-- sleep(seconds): a signal ends it early.
+function M.sleep(seconds)
+    jetwire.sleep(seconds)
+end
+
+-- ------------------------------------------------------------------------
+-- JSON: jetwire.json writes and reads it; to_json keeps the members in a
+-- given order (a Lua table has none), as the C and Python examples write
+-- them.
+
+local json = jetwire.json
+
+-- to_json(t, keys): the object with the members keys lists, in that order.
 function M.to_json(t, keys)
     local parts = {}
     for _, key in ipairs(keys) do
-        local text = json_value(t[key])
-        if text then parts[#parts + 1] = json_string(key) .. ":" .. text end
+        if t[key] ~= nil then
+            parts[#parts + 1] = json.encode(key) .. ":" .. json.encode(t[key])
+        end
     end
     return "{" .. table.concat(parts, ",") .. "}"
 end
 
-local unescape = { ['"'] = '"', ["\\"] = "\\", ["/"] = "/", b = "\b",
-                   f = "\f", n = "\n", r = "\r", t = "\t" }
-
--- A JSON string starting at s[pos] (the quote): its value and the position
--- after it, or nil.
-local function read_string(s, pos)
-    if s:sub(pos, pos) ~= '"' then return nil end
-    local parts = {}
-    pos = pos + 1
-    while true do
-        local at = s:find('["\\]', pos)
-        if not at then return nil end
-        parts[#parts + 1] = s:sub(pos, at - 1)
-        if s:sub(at, at) == '"' then return table.concat(parts), at + 1 end
-        local c = s:sub(at + 1, at + 1)
-        if c == "u" then
-            local hex = s:match("^%x%x%x%x", at + 2)
-            if not hex then return nil end
-            parts[#parts + 1] = utf8.char(tonumber(hex, 16))
-            pos = at + 6
-        elseif unescape[c] then
-            parts[#parts + 1] = unescape[c]
-            pos = at + 2
-        else
-            return nil
-        end
-    end
-end
-
--- A string, number, boolean or null starting at text[pos]: its value (nil
--- for null) and the position after it, or nil, nil, a reason.
-local function read_scalar(text, pos)
-    if text:sub(pos, pos) == '"' then
-        local value, after = read_string(text, pos)
-        if not value then return nil, nil, "bad string" end
-        return value, after
-    end
-    local word, value = text:match("^[%w.+-]+", pos), nil
-    if word == "true" or word == "false" then
-        value = word == "true"
-    elseif word ~= "null" then
-        value = math.tointeger(tonumber(word)) or tonumber(word)
-    end
-    if word == nil or (value == nil and word ~= "null") then
-        return nil, nil, "unsupported value"
-    end
-    return value, pos + #word
-end
-
--- An array of scalars starting at text[pos] (the bracket): a table and the
--- position after it, or nil, nil, a reason.
-local function read_array(text, pos)
-    local items, after = {}, text:match("^%[%s*()", pos)
-    if text:match("^%]", after) then return items, after + 1 end
-    while true do
-        local value, reason
-        value, after, reason = read_scalar(text, after)
-        if not after then return nil, nil, reason end
-        items[#items + 1] = value
-        local sep
-        sep, after = text:match("^%s*([,%]])%s*()", after)
-        if sep == "]" then return items, after end
-        if sep ~= "," then return nil, nil, "',' or ']' expected" end
-    end
-end
-
--- from_json(text): the table of a flat JSON object, or nil, a reason.
+-- from_json(text): the table of a JSON object, or nil, a reason.
 function M.from_json(text)
-    local t, pos = {}, text:match("^%s*{%s*()")
-    if not pos then return nil, "not a JSON object" end
-    if text:match("^}%s*$", pos) then return t end
-    while true do
-        local key, value, reason
-        key, pos = read_string(text, text:match("^%s*()", pos))
-        if not key then return nil, "bad member name" end
-        pos = text:match("^%s*:%s*()", pos)
-        if not pos then return nil, "':' expected" end
-        if text:sub(pos, pos) == "[" then
-            value, pos, reason = read_array(text, pos)
-        else
-            value, pos, reason = read_scalar(text, pos)
-        end
-        if not pos then return nil, reason end
-        t[key] = value
-        local sep
-        sep, pos = text:match("^%s*([,}])%s*()", pos)
-        if sep == "}" and pos > #text then return t end
-        if sep ~= "," then return nil, "',' or '}' expected" end
+    local value, err = json.decode(text)
+    if value == nil then return nil, err.message end
+    if type(value) ~= "table" or jetwire.is_array(value) then
+        return nil, "not a JSON object"
     end
+    return value
 end
 
 -- ------------------------------------------------------------------------

@@ -14,7 +14,7 @@ processor carries on after the last acked order.
   NATS_URL=nats://127.0.0.1:4222 lua5.4 js_durable.lua [COUNT]
 
 Runs until it has processed COUNT orders (when given) or until Ctrl-C
-(SIGINT). Run js_setup.lua first to create the stream.
+(SIGINT) or SIGTERM. Run js_setup.lua first to create the stream.
 ]==]
 
 -- Process one order: ack it when it parses, nak it otherwise.
@@ -45,12 +45,15 @@ common.run(function()
     print("Order processor running.")
 
     local processed = 0
-    common.until_interrupted(function()
+    common.until_signalled(function()
         local want = limit and math.min(10, limit - processed) or 10
         -- Up to 10 orders, waiting at most 1 s: an empty batch just means
         -- nothing new arrived. Orders not fetched stay with the consumer
         -- for the next run.
-        for _, msg in ipairs(assert(cons:fetch(want, 1))) do
+        -- A signal may end the wait (INTERRUPTED): the loop then stops.
+        local batch, err = cons:fetch(want, 1)
+        if not batch and err.code == "INTERRUPTED" then return true end
+        for _, msg in ipairs(assert(batch, err)) do
             assert(process(msg))
             processed = processed + 1
         end

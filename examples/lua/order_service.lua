@@ -8,7 +8,8 @@ local USAGE = [==[
 order_service: connects as a service does (reconnecting forever, 1 s
 between rounds), creates or updates the stream ORDERS over orders.> as a
 work queue (on disk, 7 days at most: each order stays until a worker acks
-it), then creates COUNT orders (default 3) numbered from FIRST (default 1).
+it), then creates COUNT orders (default 3) numbered from FIRST (default 1),
+or fewer when SIGINT (Ctrl-C) or SIGTERM comes first.
 Each order is published to orders.created with an acknowledgment from the
 stream; its JSON is printed, then "Order <id> created and published".
 Drains before leaving.
@@ -36,12 +37,16 @@ common.run(function()
     assert(js:create_or_update_stream(common.ORDERS_WORK_QUEUE))
     print("Order service ready: stream ORDERS over orders.> (work queue)")
 
-    for number = first, first + count - 1 do
+    -- SIGINT or SIGTERM stops it between two orders, then it drains.
+    local number = first
+    common.until_signalled(function()
         local order = common.service_order_json(number)
         -- Waits for the stream's acknowledgment: the order is stored.
         assert(js:publish("orders.created", order))
         print(order)
         print(("Order ORD-%d created and published"):format(number))
-    end
+        number = number + 1
+        return number < first + count
+    end)
     assert(nc:drain(5))
 end)

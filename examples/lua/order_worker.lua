@@ -15,7 +15,7 @@ never delivered again).
   NATS_URL=nats://127.0.0.1:4222 lua5.4 order_worker.lua [COUNT]
 
 Stops after COUNT orders (when given), when no order came for 2 s, or on
-Ctrl-C (SIGINT); then drains, so that its last acks reach the server.
+Ctrl-C (SIGINT) or SIGTERM; then drains, so that its last acks reach the server.
 ]==]
 
 -- Process one order and ack it (true), or terminate it when it does not
@@ -42,9 +42,12 @@ common.run(function()
     print("Order worker running.")
 
     local processed = 0
-    common.until_interrupted(function()
+    common.until_signalled(function()
         local want = limit and math.min(10, limit - processed) or 10
-        local batch = assert(cons:fetch(want, common.IDLE_SECONDS))
+        -- A signal may end the wait (INTERRUPTED): the loop then stops.
+        local batch, err = cons:fetch(want, common.IDLE_SECONDS)
+        if not batch and err.code == "INTERRUPTED" then return true end
+        assert(batch, err)
         if #batch == 0 then
             print("No order for 2 s: the queue is idle.")
             return false

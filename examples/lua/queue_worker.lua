@@ -7,7 +7,7 @@ local USAGE = [==[
 queue_worker: joins the queue group "workers" on tasks.process. The server
 hands each task to one member of the group only, so several workers share
 the load. Prints which worker got which task. Runs until it has processed
-COUNT tasks (when given) or until Ctrl-C (SIGINT), then drains, finishing
+COUNT tasks (when given) or until Ctrl-C (SIGINT) or SIGTERM, then drains, finishing
 every task already delivered to it.
 
   NATS_URL=nats://127.0.0.1:4222 lua5.4 queue_worker.lua [ID [COUNT]]
@@ -38,8 +38,9 @@ common.run(function()
     print(("[%s] Ready to process tasks..."):format(worker))
 
     local processed = 0
-    common.until_interrupted(function()
-        local msg = common.next_msg(sub, 0.2)
+    common.until_signalled(function()
+        -- No timeout needed: a signal ends the wait.
+        local msg = common.next_msg(sub, math.huge)
         if msg then
             process_task(worker, msg)
             processed = processed + 1

@@ -8,7 +8,8 @@ responder: a user service on user.get. A request is {"user_id":"user-1"};
 the reply is the user from a small in-memory table,
   {"user_id":"user-1","name":"Alice Smith","email":"...","found":true}
 or {"user_id":"...","found":false} for an unknown id. Runs until it has
-answered COUNT requests (when given) or until Ctrl-C (SIGINT), then
+answered COUNT requests (when given) or until Ctrl-C (SIGINT) or
+SIGTERM, then
 drains.
 
   NATS_URL=nats://127.0.0.1:4222 lua5.4 responder.lua [COUNT]
@@ -35,8 +36,9 @@ common.run(function()
         answered = answered + 1
     end
 
-    common.until_interrupted(function()
-        local msg = common.next_msg(sub, 0.2)
+    common.until_signalled(function()
+        -- No timeout needed: a signal ends the wait.
+        local msg = common.next_msg(sub, math.huge)
         if msg then answer(msg) end
         return limit == nil or answered < limit
     end)

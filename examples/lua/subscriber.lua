@@ -6,7 +6,7 @@ local jetwire = common.jetwire
 local USAGE = [==[
 subscriber: subscribes to orders.created and prints every order it
 receives, until it has received COUNT orders (when given) or until Ctrl-C
-(SIGINT). Then it drains: the subscription is closed, orders already on
+(SIGINT) or SIGTERM. Then it drains: the subscription is closed, orders already on
 their way still arrive and are printed, and only then does the connection
 close.
 
@@ -29,9 +29,9 @@ common.run(function()
     print("Listening for orders on 'orders.created'...")
 
     local received = 0
-    local interrupted = common.until_interrupted(function()
-        -- A short timeout, so that Ctrl-C is noticed quickly.
-        local msg = common.next_msg(sub, 0.2)
+    -- The tutorial's sigChan: SIGINT or SIGTERM ends the wait at once.
+    local interrupted = common.until_signalled(function()
+        local msg = common.next_msg(sub, math.huge)
         if msg then
             print(common.describe_order(msg.data))
             received = received + 1

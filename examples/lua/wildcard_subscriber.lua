@@ -8,7 +8,7 @@ wildcard_subscriber: two subscriptions,
   orders.*  one token after "orders": orders.created, orders.updated
   orders.>  one or more tokens:       orders.created, orders.eu.created
 A message matching both is delivered to both. Runs until COUNT deliveries
-in total (when given) or until Ctrl-C (SIGINT), then drains.
+in total (when given) or until Ctrl-C (SIGINT) or SIGTERM, then drains.
 
   NATS_URL=nats://127.0.0.1:4222 lua5.4 wildcard_subscriber.lua [COUNT]
 
@@ -35,10 +35,10 @@ common.run(function()
         delivered = delivered + 1
     end
 
-    common.until_interrupted(function()
+    common.until_signalled(function()
         -- The fd turns readable when a subscription's queue gets a message;
         -- process() resets it, then we take whatever each queue holds.
-        jetwire.poll({ nc }, 0.2)
+        jetwire.poll({ nc }) -- until a delivery or a signal
         nc:process()
         for _, sub in ipairs(subs) do
             while limit == nil or delivered < limit do

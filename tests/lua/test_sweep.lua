@@ -181,6 +181,8 @@ local BASE = {
         is_bin = { "b" },
         config_fields = { "stream" },
         call_options = { "fetch" },
+        sleep = { 0 },
+        signals = { { "USR2" } },
     },
 }
 
@@ -209,6 +211,7 @@ local TIMEOUT = {
     ["cm.next#1"] = true, ["cm.messages#1"] = true,
     ["oc.next#1"] = true, ["oc.messages#1"] = true,
     ["db.next#1"] = true, ["db.messages#1"] = true,
+    ["module.sleep#1"] = true,
 }
 local function waits(where, value)
     return TIMEOUT[where] and (value == nil or value == math.maxinteger)
