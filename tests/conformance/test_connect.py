@@ -20,6 +20,24 @@ def test_connect_info(driver, nats_server):
     assert driver.version()["version"]
 
 
+def test_connect_names_language(driver, lang, server_factory):
+    """CONNECT says which language the client is (the server's /connz
+    shows it), and the version of what speaks for it."""
+    import json
+    import urllib.request
+
+    from harness.server import free_port
+    port = free_port()
+    server = server_factory.start(extra_args=["-m", str(port)])
+    driver.connect(server.url, name="who-am-i")
+    with urllib.request.urlopen(
+            f"http://127.0.0.1:{port}/connz", timeout=5) as r:
+        conns = json.load(r)["connections"]
+    (mine,) = [c for c in conns if c.get("name") == "who-am-i"]
+    assert mine["lang"] == lang
+    assert mine["version"] == driver.version()["version"]
+
+
 def test_connect_server_list(driver, server_factory, nats_server):
     dead = server_factory.start()
     dead_url = dead.url

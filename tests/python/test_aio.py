@@ -349,3 +349,127 @@ def test_the_connection_keeps_its_subscriptions(nats_server):
         await other.close()
         await nc.close()
     run(main())
+
+
+def test_errors_worded_as_the_blocking_api(nats_server):
+    """No responders names the subject, and timeouts are worded in
+    seconds, as the blocking API words them."""
+    async def main():
+        nc = await aio.connect(nats_server.url)
+        with pytest.raises(jetwire.NoRespondersError,
+                           match=r"^no responders on 'nobody\.home'$"):
+            await nc.request("nobody.home", b"", timeout=1.0)
+        await nc.subscribe("silent")
+        with pytest.raises(jetwire.TimeoutError,
+                           match=r"^no reply from 'silent' within 0\.25 s$"):
+            await nc.request("silent", b"", timeout=0.25)
+        sub = await nc.subscribe("quiet")
+        with pytest.raises(jetwire.TimeoutError,
+                           match=r"^no message within 0\.1 s$"):
+            await sub.next_msg(timeout=0.1)
+        await nc.close()
+    run(main())
+
+
+@pytest.mark.parametrize("kind", ["function", "coroutine"])
+def test_two_argument_error_cb_gets_the_subscription(nats_server, kind):
+    """A slow consumer's error event reaches error_cb(error, subscription)
+    (a function or a coroutine), with the subscription it concerns."""
+    async def main():
+        seen = []
+
+        def on_error(err, sub):
+            seen.append((err, sub))
+
+        async def on_error_async(err, sub):
+            seen.append((err, sub))
+
+        nc = await aio.connect(nats_server.url, error_cb=on_error
+                               if kind == "function" else on_error_async)
+        slow = await nc.subscribe("aio.slow", pending_msgs_limit=3)
+        for _ in range(50):
+            await nc.publish("aio.slow", b"x")
+        await nc.flush()
+        for _ in range(100):
+            if seen:
+                break
+            await asyncio.sleep(0.02)
+        assert seen, "error_cb never ran"
+        err, where = seen[0]
+        assert isinstance(err, jetwire.SlowConsumerError)
+        assert where is slow
+        await nc.close()
+    run(main())
+
+
+@pytest.mark.parametrize("kind", ["one", "two", "coroutine", "none"])
+def test_callback_exceptions_go_to_error_cb(nats_server, kind, capfd):
+    """An exception raised by a subscription's callback (a function or a
+    coroutine) goes to error_cb, with the subscription when error_cb takes
+    two arguments; without error_cb it is printed. Later messages are
+    delivered as usual."""
+    async def main():
+        seen = []
+        options = {
+            "one": {"error_cb": lambda e: seen.append((e, None))},
+            "two": {"error_cb": lambda e, s: seen.append((e, s))},
+            "coroutine": {"error_cb": _async_two(seen)},
+            "none": {},
+        }[kind]
+        nc = await aio.connect(nats_server.url, **options)
+        got = []
+
+        async def boom(msg):
+            if msg.data == b"bad":
+                raise ValueError("bad message %r" % msg.data)
+            got.append(msg.data)
+
+        sub = await nc.subscribe("boom", cb=boom)
+        for data in (b"ok1", b"bad", b"ok2"):
+            await nc.publish("boom", data)
+        await nc.flush()
+        for _ in range(100):
+            if len(got) == 2 and (seen or kind == "none"):
+                break
+            await asyncio.sleep(0.02)
+        assert got == [b"ok1", b"ok2"]
+        await nc.close()
+        return sub, seen
+
+    sub, seen = run(main())
+    if kind == "none":
+        assert "bad message" in capfd.readouterr().err
+        return
+    err, where = seen[0]
+    assert isinstance(err, ValueError) and "bad message" in str(err)
+    assert where is (None if kind == "one" else sub)
+
+
+def _async_two(seen):
+    async def on_error(err, sub):
+        await asyncio.sleep(0)
+        seen.append((err, sub))
+    return on_error
+
+
+def test_a_raising_event_callback_does_not_stop_the_round(nats_server,
+                                                          capfd):
+    """An exception of an event callback is printed, and what the fd
+    announced is still handed out (the messages of the same round)."""
+    async def main():
+        def on_error(err, sub):
+            raise RuntimeError("error_cb failed")
+
+        nc = await aio.connect(nats_server.url, error_cb=on_error)
+        slow = await nc.subscribe("aio.slow", pending_msgs_limit=3)
+        fine = await nc.subscribe("aio.fine")
+        for _ in range(50):
+            await nc.publish("aio.slow", b"x")
+        await nc.publish("aio.fine", b"still here")
+        await nc.flush()
+        msg = await fine.next_msg(timeout=2.0)
+        assert msg.data == b"still here"
+        assert slow.dropped > 0
+        await nc.close()
+    run(main())
+    assert "error_cb failed" in capfd.readouterr().err

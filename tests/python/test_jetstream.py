@@ -631,3 +631,107 @@ def test_stream_config_round_trip(js):
     assert ccfg["ack_wait"] == 2.5
     js.create_or_update_consumer("RT", config=ccfg)
     assert js.consumer_info("RT", "d")["config"] == ccfg
+
+
+# -- asyncio direct get batches (nats-server 2.11) ---------------------------
+
+async def _filled_direct_stream(js):
+    """DG over dg.>: dg.a, dg.b, dg.c, dg.a, ... at sequences 1 to 9."""
+    await js.create_or_update_stream(name="DG", subjects=["dg.>"],
+                                     allow_direct=True)
+    for i in range(9):
+        await js.publish("dg." + "abc"[i % 3], b"v%d" % (i + 1))
+
+
+@pytest.mark.min_server("2.11.0")
+def test_aio_direct_get_batch(nats_server):
+    async def main():
+        nc = await jetwire.aio.connect(nats_server.url)
+        js = nc.jetstream()
+        await _filled_direct_stream(js)
+        ticks = []
+
+        async def tick():
+            while True:
+                ticks.append(1)
+                await asyncio.sleep(0.005)
+
+        ticker = asyncio.ensure_future(tick())
+        batch = await js.direct_get_batch("DG", seq=2, batch=3)
+        assert isinstance(batch, jetwire.aio.DirectBatch)
+        got = [m async for m in batch]
+        assert all(isinstance(m, jetwire.aio.Msg) for m in got)
+        assert [m.subject for m in got] == ["dg.b", "dg.c", "dg.a"]
+        assert [m.headers["Nats-Sequence"] for m in got] == ["2", "3", "4"]
+        assert got[0].data == b"v2"
+        assert (batch.num_pending, batch.last_seq) == (5, 4)
+        assert await batch.next() is None  # and again after the end
+        await batch.close()
+        await batch.close()  # twice is harmless
+        with pytest.raises(jetwire.InvalidArgError):
+            await batch.next()
+
+        # multi_last, with next() and async with.
+        async with await js.direct_get_batch(
+                "DG", multi_last=["dg.a", "dg.c"], up_to_seq=5,
+                timeout=2.0) as b:
+            seqs = []
+            while True:
+                m = await b.next(timeout=2.0)
+                if m is None:
+                    break
+                seqs.append(int(m.headers["Nats-Sequence"]))
+            assert seqs == [3, 4]
+            assert b.up_to_seq == 5
+        ticker.cancel()
+        assert ticks  # the loop ran while the batch was read
+
+        # Options are the engine's: checked at the call.
+        with pytest.raises(TypeError):
+            await js.direct_get_batch("DG", seq=1, colour="red")
+        with pytest.raises(jetwire.StreamNotFoundError):
+            b = await js.direct_get_batch("NOPE", seq=1)
+            await b.next()
+        await nc.close()
+
+    asyncio.run(main())
+
+
+@pytest.mark.min_server("2.11.0")
+def test_aio_direct_get_batch_cancelled_next_loses_nothing(nats_server):
+    async def main():
+        nc = await jetwire.aio.connect(nats_server.url)
+        js = nc.jetstream()
+        await js.create_or_update_stream(name="DG", subjects=["dg.>"],
+                                         allow_direct=True)
+        batch = await js.direct_get_batch("DG", next_by_subject="dg.x",
+                                          batch=10)
+        # An empty batch ends at once.
+        assert await batch.next() is None
+        await batch.close()
+        await _filled_direct_stream(js)
+        batch = await js.direct_get_batch("DG", seq=1, batch=9)
+        task = asyncio.ensure_future(batch.next(timeout=None))
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        got = [m.data async for m in batch]
+        assert got == [b"v%d" % i for i in range(1, 10)]
+        await batch.close()
+        await nc.close()
+
+    asyncio.run(main())
+
+
+@pytest.mark.below_server("2.11.0")
+def test_aio_direct_get_batch_not_supported(nats_server):
+    async def main():
+        nc = await jetwire.aio.connect(nats_server.url)
+        js = nc.jetstream()
+        await js.create_or_update_stream(name="DG", subjects=["dg.>"],
+                                         allow_direct=True)
+        with pytest.raises(jetwire.NotSupportedError, match="2.11"):
+            await js.direct_get_batch("DG", seq=1)
+        await nc.close()
+
+    asyncio.run(main())

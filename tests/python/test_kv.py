@@ -576,3 +576,54 @@ def test_aio_put_get_update_run_on_the_connection(nats_server):
             with pytest.raises(jetwire.BucketNotFoundError):
                 await kv.put("k", b"gone")
     asyncio.run(main())
+
+
+# -- asyncio get_many and history up to a point (nats-server 2.11) ----------
+
+@pytest.mark.min_server("2.11.0")
+def test_aio_get_many_and_history_options(nats_server):
+    async def main():
+        nc = await jetwire.aio.connect(nats_server.url)
+        js = nc.jetstream()
+        kv = await js.create_key_value(bucket="many", history=5)
+        r1 = await kv.put("a", b"a1")
+        await kv.put("b", b"b1")
+        r3 = await kv.put("a", b"a2")
+        await kv.put("c.x", b"c1")
+        await kv.delete("b")
+        got = await kv.get_many()
+        assert [(e.key, e.value) for e in got] == [("a", b"a2"),
+                                                  ("c.x", b"c1")]
+        assert [e.key for e in await kv.get_many(["a", "b"])] == ["a"]
+        assert [e.key for e in await kv.get_many("c.*")] == ["c.x"]
+        old = await kv.get_many(up_to_revision=r1 + 1)
+        assert [(e.key, e.value) for e in old] == [("a", b"a1"),
+                                                  ("b", b"b1")]
+        hist = await kv.history("a", up_to_revision=r1)
+        assert [e.revision for e in hist] == [r1]
+        assert [e.revision for e in await kv.history("a")] == [r1, r3]
+        with pytest.raises(TypeError):
+            await kv.get_many(colour="red")
+        with pytest.raises(TypeError):
+            await kv.history("a", up_to_revision="1")
+        await nc.close()
+
+    asyncio.run(main())
+
+
+@pytest.mark.below_server("2.11.0")
+def test_aio_get_many_and_history_options_not_supported(nats_server):
+    async def main():
+        nc = await jetwire.aio.connect(nats_server.url)
+        js = nc.jetstream()
+        kv = await js.create_key_value(bucket="many", history=5)
+        rev = await kv.put("a", b"a1")
+        with pytest.raises(jetwire.NotSupportedError, match="2.11"):
+            await kv.get_many()
+        with pytest.raises(jetwire.NotSupportedError, match="2.11"):
+            await kv.history("a", up_to_revision=rev)
+        # History without options works on every server.
+        assert [e.revision for e in await kv.history("a")] == [rev]
+        await nc.close()
+
+    asyncio.run(main())

@@ -118,6 +118,65 @@ CHILD = textwrap.dedent(r'''
 ''')
 
 
+JS_CHILD = CHILD.replace("\ntry:\n    run()\n", textwrap.dedent(r'''
+    JS_SILENT = ("stream_info", "key_value", "publish_async_complete",
+                 "pub_ack_result")
+
+
+    def run_js():
+        nc = jetwire.connect(url)
+        js = nc.jetstream(timeout=30.0)
+        if wait in JS_SILENT:
+            if wait == "stream_info":
+                ready()
+                js.stream_info("S")
+            elif wait == "key_value":
+                ready()
+                js.key_value("b")
+            elif wait == "publish_async_complete":
+                js.publish_async("s.a", b"x")
+                ready()
+                js.publish_async_complete(timeout=None)
+            elif wait == "pub_ack_result":
+                fut = js.publish_async("s.a", b"x")
+                ready()
+                fut.result(timeout=30.0)
+            print("RETURNED", flush=True)
+            return
+        js.create_or_update_stream(name="S", subjects=["s.>"])
+        cons = js.create_or_update_consumer("S", durable="d")
+        kv = js.create_or_update_key_value(bucket="b")
+        if wait == "fetch":
+            ready()
+            cons.fetch(1, timeout=30.0)
+        elif wait == "messages":
+            ready()
+            for _ in cons.messages():
+                pass
+        elif wait == "ordered":
+            oc = js.ordered_consumer("S")
+            ready()
+            oc.next(timeout=None)
+        elif wait == "kv-updates":
+            w = kv.watch("k", updates_only=True)
+            assert w.updates(timeout=5.0) is None  # the marker comes still
+            ready()
+            w.updates(timeout=None)
+        elif wait == "kv-iterate":
+            w = kv.watch("k")
+            ready()
+            for _ in w:
+                pass
+        print("RETURNED", flush=True)
+
+
+    run = run_js
+    try:
+        run()
+'''))
+assert JS_CHILD != CHILD
+
+
 class SilentServer:
     """A NATS server that greets, answers the handshake's PING, and then
     answers nothing: flush, rtt and drain wait for a PONG that never comes.
@@ -316,3 +375,44 @@ def test_other_threads_wait_in_one_call(nats_server):
                            match=r"no reply from 'silent' within 0\.3 s"):
             nc.request("silent", b"", timeout=0.3)
     assert errors == ["no message within 0.3 s"]
+
+
+JS_WAITS = ["fetch", "messages", "ordered", "kv-updates", "kv-iterate"]
+JS_SILENT = ["stream_info", "key_value", "publish_async_complete",
+             "pub_ack_result"]
+
+
+@pytest.fixture
+def js_child_script(tmp_path):
+    path = tmp_path / "blocked_js.py"
+    path.write_text(JS_CHILD)
+    return path
+
+
+@pytest.mark.parametrize("mode", ["int", "term-raise"])
+@pytest.mark.parametrize("wait", JS_WAITS + JS_SILENT)
+def test_jetstream_and_kv_waits_see_signals(js_child_script, nats_server,
+                                            wait, mode):
+    """JetStream and Key-Value waits: Ctrl+C raises KeyboardInterrupt, a
+    SIGTERM handler runs and its exception comes out, within the bound
+    (the management calls and publish acks against a server that never
+    answers)."""
+    fake = SilentServer() if wait in JS_SILENT else None
+    try:
+        proc = _start(js_child_script, fake.url if fake else nats_server.url,
+                      wait, mode)
+        sent = time.monotonic()
+        os.kill(proc.pid, signal.SIGINT if mode == "int" else signal.SIGTERM)
+        lines, err = _finish(proc)
+    finally:
+        if fake:
+            fake.close()
+    if mode == "int":
+        seen = _stamp(lines, "INTERRUPTED")
+    else:
+        ran = _stamp(lines, "HANDLER")
+        assert ran is not None and ran - sent <= BOUND, (lines, err)
+        seen = _stamp(lines, "STOPPED")
+    assert seen is not None, (lines, err)
+    assert seen - sent <= BOUND, "%s: %.3f s after the signal" % (
+        wait, seen - sent)

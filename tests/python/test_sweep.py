@@ -413,8 +413,13 @@ def test_aio_jetstream_sweep(nats_server):
         await js.create_or_update_stream(name="SWEEP", subjects=["sweep.>"])
         await js.publish("sweep.subject", b"x")
         cons = await js.create_or_update_consumer("SWEEP", durable="c")
-        return nc, {"js": js, "cons": cons,
-                    "ordered": await js.ordered_consumer("SWEEP")}
+        objs = {"js": js, "cons": cons,
+                "ordered": await js.ordered_consumer("SWEEP")}
+        try:  # nats-server 2.11
+            objs["batch"] = await js.direct_get_batch("SWEEP", seq=1)
+        except jetwire.NotSupportedError:
+            pass
+        return nc, objs
 
     asyncio.run(aio_sweep_objects(objects))
 

@@ -16,7 +16,7 @@ from ._client import (JW_OK, Msg as _SyncMsg, _BATCH, _respond,
                       _build_msg, _ConnectionState, _ConnState, _event,
                       _make_opts, _ms, _raise, _read_messages,
                       _servers, _subject, _subscribe, _check, _CALLBACKS,
-                      _int_arg, _payload, _register_callbacks)
+                      _int_arg, _payload, _register_callbacks, _timeout)
 from ._errors import Error, error_for
 from . import _jetstream as _js
 from ._jetstream import _js_check
@@ -107,6 +107,19 @@ async def _maybe_await(result: Any) -> None:
         await result
 
 
+async def _guarded(result: Any) -> None:
+    """Await what a callback returned, if it is awaitable; an exception it
+    raises is printed: it must not end the task that runs callbacks (nor
+    go back to error_cb, which may be what raised it)."""
+    if result is None or not inspect.isawaitable(result):
+        return
+    try:
+        await result
+    except Exception:
+        import traceback
+        traceback.print_exc()
+
+
 class Subscription:
     """An asyncio subscription: ``await sub.next_msg()``, ``async for msg in
     sub.messages``, or a ``cb`` coroutine run for each message in order."""
@@ -163,8 +176,7 @@ class Subscription:
             try:
                 await _wait_for(fut, None if ms < 0 else ms / 1000)
             except asyncio.TimeoutError:
-                raise error_for("TIMEOUT", "no message within %s s"
-                                % timeout) from None
+                raise _timeout("no message", ms) from None
             if not self._buffer:
                 self._fill()
         if self._buffer:
@@ -220,9 +232,11 @@ class Subscription:
                         if result is not None and \
                                 inspect.isawaitable(result):
                             await result
-                    except Exception:  # one bad message stops no other
-                        import traceback
-                        traceback.print_exc()
+                    except Exception as e:  # one bad message stops no other
+                        # To error_cb with this subscription, as in the
+                        # blocking API (printed without one).
+                        await _guarded(self._conn._state.report_error(
+                            e, self))
                 # Let the loop run between batches: plain functions, and
                 # coroutines that finish without suspending, never yield.
                 await asyncio.sleep(0)
@@ -347,8 +361,8 @@ class Connection(_ConnectionState):
                     fut.set_result(msg)
             elif fut is not None and not fut.done():
                 code = ffi.string(lib.jw_status_name(status_p[0])).decode()
-                fut.set_exception(error_for(code, "request failed: %s"
-                                            % code.lower()))
+                fut.set_exception(error_for(code, "request failed: %s" % (
+                    ffi.string(lib.jw_strerror(status_p[0])).decode())))
         # Events first: a reconnected callback comes before the messages
         # that were buffered during the outage.
         while self._state.event_cbs and lib.jw_conn_next_event(
@@ -360,11 +374,24 @@ class Connection(_ConnectionState):
                     continue
                 self._state.closed_reported = True
             cb = self._state.event_cbs.get(event.kind)
-            if cb is not None:
-                result = (cb(event.error)
-                          if event.kind in self._state.wants_error else cb())
-                if inspect.isawaitable(result):
-                    self._loop.create_task(result)  # type: ignore[arg-type]
+            if cb is None:
+                continue
+            if event.kind == "error":
+                # error_cb(error) or error_cb(error, subscription), as the
+                # blocking dispatcher calls it.
+                result = self._state.report_error(
+                    event.error or error_for("UNKNOWN", event.text),
+                    event.subscription)
+            else:
+                try:
+                    result = (cb(event.error) if event.kind in
+                              self._state.wants_error else cb())
+                except Exception:  # the rest of this round must run
+                    import traceback
+                    traceback.print_exc()
+                    continue
+            if result is not None and inspect.isawaitable(result):
+                self._loop.create_task(_guarded(result))
         for sub in list(self._watched.values()):
             sub._fill()
             if not sub._waiters:
@@ -414,8 +441,13 @@ class Connection(_ConnectionState):
         try:
             return await fut
         except _Expired:
-            raise error_for("TIMEOUT", "no reply from %r within %s s"
-                            % (subject, ms / 1000)) from None
+            raise _timeout("no reply from '%s'" % subject, ms) from None
+        except Error as e:
+            if e.code != "NO_RESPONDERS":
+                raise
+            # Worded as the blocking request words it.
+            raise error_for("NO_RESPONDERS", "no responders on '%s'"
+                            % subject) from None
         finally:
             if timer is not None:
                 timer.cancel()

@@ -7,10 +7,11 @@ from __future__ import annotations
 import asyncio
 import collections
 from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, Deque, Dict,
-                    List, Optional)
+                    List, Optional, Sequence, Union)
 
 from ._aio_client import Connection, Msg
-from ._client import _BATCH, _build_msg, _int_arg, _ms, _subject
+from ._client import (_BATCH, _build_msg, _int_arg, _ms, _read_messages,
+                      _subject, _timeout)
 from ._errors import Error, error_for
 from . import _jetstream as _js
 from ._jetstream import PubAck, _js_check
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from ._client import HeadersIn, Payload
     from ._aio_kv import KeyValue
 
-__all__ = ["JetStream", "Consumer", "OrderedConsumer"]
+__all__ = ["JetStream", "Consumer", "OrderedConsumer", "DirectBatch"]
 
 
 async def _run(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -102,6 +103,21 @@ class JetStream:
     async def get_last_msg(self, stream: str, subject: str) -> Msg:
         m: Msg = await self._run(self._js.get_last_msg, stream, subject)
         return m
+
+    async def direct_get_batch(self, stream: str,
+                               multi_last: Union[None, str,
+                                                 Sequence[str]] = None,
+                               timeout: Optional[float] = 5.0,
+                               **options: Any) -> "DirectBatch":
+        """As the blocking direct_get_batch (nats-server 2.11): the
+        request is sent on the executor (an older server or a refused
+        option raises here); the DirectBatch is iterated with ``async
+        for`` or ``await batch.next(timeout)``."""
+        _ms(timeout)  # a wrong timeout fails before anything is sent
+        batch: "_js.DirectBatch" = await self._run(
+            self._js.direct_get_batch, stream, multi_last, timeout,
+            **options)
+        return DirectBatch(batch)
 
     async def delete_msg(self, stream: str, seq: int,
                          erase: bool = False) -> None:
@@ -377,7 +393,7 @@ class OrderedConsumer:
         timeout seconds (None: wait until one comes)."""
         await self._fill(_ms(timeout))
         if not self._buffer:
-            raise error_for("TIMEOUT", "no message within %s s" % timeout)
+            raise _timeout("no message", _ms(timeout))
         return self._hand_out()
 
     async def fetch(self, batch: int = 1,
@@ -432,3 +448,132 @@ class OrderedConsumer:
     def __repr__(self) -> str:
         return "<jetwire.aio.OrderedConsumer %s%s>" % (
             self.stream, " closed" if self._oc._closed else "")
+
+
+class DirectBatch:
+    """An asyncio direct get batch (``await js.direct_get_batch(...)``):
+    ``async for msg in batch``, or ``await batch.next(timeout)`` until it
+    gives None (the end); then ``num_pending``, ``last_seq`` and
+    ``up_to_seq``; ``await batch.close()`` or ``async with``. The engine's
+    waits run on the loop's default executor, each taking every message
+    that has arrived (a batch comes from the server at once), in slices
+    of at most a second; what a slice took after its task was cancelled
+    is kept for the next call."""
+
+    def __init__(self, batch: "_js.DirectBatch") -> None:
+        self._batch = batch
+        self._timeout_ms = batch._timeout_ms
+        self._buffer: Deque[Msg] = collections.deque()
+        self._inflight: "Optional[asyncio.Future[Any]]" = None
+        self._end = False  # the engine said the batch is over
+        self._error: Optional[BaseException] = None  # after the buffer
+        self._closed = False
+
+    def _take(self, ms: int) -> "tuple[List[Msg], bool]":
+        """On the executor: what has arrived, waiting up to ms for the
+        first; and whether the batch ended. An error after messages is
+        kept for after them."""
+        b = self._batch
+        state = b._js_state
+        p = ffi.new("jw_msg **")
+        out: List[Msg] = []
+        while True:
+            st = lib.jw_direct_batch_next(b._h(), ms if not out else 0, p)
+            if st != lib.JW_OK:
+                if st == lib.JW_ETIMEOUT:
+                    return out, False
+                if not out:
+                    _js_check(st)
+                try:
+                    _js_check(st)
+                except Error as e:
+                    self._error = e
+                return out, False
+            if p[0] == ffi.NULL:
+                return out, True
+            out.extend(_read_messages(state, p, 1, Msg))
+            if len(out) >= _BATCH:
+                return out, False
+
+    async def _fill(self, ms: int) -> None:
+        """Wait up to ms (< 0: until one comes) for messages in the
+        buffer, or the end."""
+        if self._closed:
+            raise error_for("INVALID_ARG", "direct get batch was closed")
+        loop = asyncio.get_running_loop()
+        deadline = None if ms < 0 else loop.time() + ms / 1000
+        while not self._buffer and not self._end:
+            if self._error is not None:
+                raise self._error
+            fut = self._inflight
+            if fut is None:
+                step = 1000 if deadline is None else min(
+                    1000, max(0, int((deadline - loop.time()) * 1000)))
+                fut = loop.run_in_executor(None, self._take, step)
+                self._inflight = fut
+            # Waited on, not awaited: a cancelled task leaves the slice
+            # running, and what it takes waits in it for the next call.
+            await asyncio.wait({fut})
+            if self._inflight is fut:
+                self._inflight = None
+                got, end = fut.result()  # or raise its error
+                self._buffer.extend(got)
+                self._end = end
+            if deadline is not None and loop.time() >= deadline:
+                return
+
+    async def next(self, timeout: Optional[float] = 5.0) -> Optional[Msg]:
+        """The next message, or None at the end of the batch (and after
+        it); jetwire.TimeoutError when none came within timeout seconds
+        (None: wait), the batch staying usable."""
+        ms = _ms(timeout)
+        await self._fill(ms)
+        if self._buffer:
+            return self._buffer.popleft()
+        if self._end:
+            return None
+        raise _timeout("no direct get reply", ms)
+
+    def __aiter__(self) -> "DirectBatch":
+        return self
+
+    async def __anext__(self) -> Msg:
+        await self._fill(self._timeout_ms)
+        if self._buffer:
+            return self._buffer.popleft()
+        if self._end:
+            raise StopAsyncIteration
+        raise _timeout("no direct get reply", self._timeout_ms)
+
+    @property
+    def num_pending(self) -> int:
+        return self._batch.num_pending
+
+    @property
+    def last_seq(self) -> int:
+        return self._batch.last_seq
+
+    @property
+    def up_to_seq(self) -> int:
+        return self._batch.up_to_seq
+
+    async def close(self) -> None:
+        """Stop reading and release the batch; closing twice is harmless.
+        A slice still running on the executor releases it when done."""
+        self._closed = True
+        self._buffer.clear()
+        if self._inflight is None:
+            self._batch.close()
+        else:
+            self._inflight.add_done_callback(
+                lambda _f: self._batch.close())
+
+    async def __aenter__(self) -> "DirectBatch":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return "<jetwire.aio.DirectBatch%s>" % (
+            " closed" if self._closed else "")

@@ -10,7 +10,7 @@ from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, Deque,
 
 from ._aio_client import _wait_for
 from ._aio_js import JetStream, _run
-from ._client import JW_OK, _BATCH, _int_arg, _ms, _payload
+from ._client import JW_OK, _BATCH, _int_arg, _ms, _payload, _timeout
 from ._errors import Error, error_for
 from . import _jetstream as _js
 from . import _kv
@@ -116,8 +116,22 @@ class KeyValue:
         f = ffi.NULL if filter is None else _kv._key(filter, "filter")
         return _list_keys(self._kv, f)
 
-    async def history(self, key: str) -> List[Entry]:
-        out: List[Entry] = await _run(self._kv.history, key)
+    async def history(self, key: str, **options: Any) -> List[Entry]:
+        """As the blocking history: options are the engine's history
+        options (up_to_revision, up_to_time; nats-server 2.11), checked
+        at the call."""
+        opts = _js._call_opts("history", options, "history")
+        out: List[Entry] = await _run(self._kv._history, _kv._key(key), opts)
+        return out
+
+    async def get_many(self, keys: Union[None, str, Sequence[str]] = None,
+                       **options: Any) -> List[Entry]:
+        """As the blocking get_many (nats-server 2.11): the latest live
+        entry of each key or filter, in revision order; one engine call on
+        the executor."""
+        k = _kv._filters(keys, "keys")
+        opts = _js._call_opts("get_many", options, "get_many")
+        out: List[Entry] = await _run(self._kv._get_many, k, opts)
         return out
 
     async def status(self) -> KeyValueStatus:
@@ -250,8 +264,7 @@ class KeyWatcher:
                 await _wait_for(fut, wait)
             except asyncio.TimeoutError:
                 if deadline is not None and loop.time() >= deadline:
-                    raise error_for("TIMEOUT", "no update within %s s"
-                                    % timeout) from None
+                    raise _timeout("no update", ms) from None
         return self._buffer.popleft()
 
     def _fill(self) -> None:

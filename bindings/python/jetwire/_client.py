@@ -224,6 +224,7 @@ class Msg:
         jetwire.InvalidArgError ("already acknowledged")."""
         _check(lib.jw_msg_ack(self._engine("ack")))
 
+    @_wait.interruptible
     def ack_sync(self, timeout: Optional[float] = 5.0) -> None:
         """Acknowledge and wait for the server to confirm it."""
         from ._jetstream import _js_check
@@ -608,22 +609,22 @@ class _ConnState:
                 entry[1] = int(status_p[0])
                 entry[0].release()
 
-    def report_error(self, error: BaseException,
-                     sub: Optional["Subscription"]) -> None:
+    def report_error(self, error: BaseException, sub: Any) -> Any:
         """An exception a callback raised, or an error event: to error_cb
         (with the subscription when it takes two arguments), else printed
-        (nats-py logs it when no error_cb is set)."""
+        (nats-py logs it when no error_cb is set). Returns what error_cb
+        returned: asyncio awaits a coroutine's."""
         cb = self.event_cbs.get("error")
         try:
             if cb is None:
                 raise error
             if self.error_wants_sub:
-                cb(error, sub)
-            else:
-                cb(error)
+                return cb(error, sub)
+            return cb(error)
         except Exception:  # a user's callback must not kill the thread
             import traceback
             traceback.print_exc()
+        return None
 
     def _run_event(self, event: Event) -> None:
         if event.kind == "closed":
@@ -901,7 +902,20 @@ def _make_opts(options: Dict[str, Any]) -> Any:
         else:
             raise TypeError("connect() got an unexpected keyword argument %r"
                             % key)
+    # What CONNECT calls the client (the server's /connz shows it): set
+    # here, after the user's options, and not among them, so that no
+    # keyword argument can name the client another language.
+    _check(lib.jw_opts_set_str(opts, b"lang", b"python"))
+    _check(lib.jw_opts_set_str(opts, b"lang_version", _LANG_VERSION))
     return opts
+
+
+def _lang_version() -> bytes:
+    """The package's version (jetwire.__version__, the engine's)."""
+    return bytes(ffi.string(lib.jw_version()))
+
+
+_LANG_VERSION = _lang_version()
 
 
 def _servers(servers: Union[str, Sequence[str], None]) -> bytes:
@@ -1129,23 +1143,47 @@ def _join(thread: threading.Thread, seconds: float) -> None:
 def _request_main(handle: Any, state: "_ConnState", start: Tuple[Any, ...],
                   ms: int, subject: str) -> Msg:
     """A request of the main thread: started, then waited for in slices
-    (_wait), so that signal handlers run meanwhile; jw_conn_request would
-    wait in one call. The completion is announced by the connection's
-    readable fd. Without a dispatcher thread this thread waits on the fd
-    itself (and kicks a dispatcher started meanwhile, since resetting the
-    fd may have eaten a signal meant for it); with one, the dispatcher owns
-    the fd and hands the completion over (take_completions). Ids come from
-    the engine's counter, so a late completion of a given-up request is
-    never taken for another's."""
+    (_started), so that signal handlers run meanwhile; jw_conn_request
+    would wait in one call."""
+    status, reply_p = _started(handle, state, lambda id_p: start[0](
+        handle, *start[1:], id_p), ms)
+    if status is None:
+        raise _timeout("no reply from '%s'" % subject, ms)
+    if status == lib.JW_ENO_RESPONDERS:
+        raise error_for("NO_RESPONDERS", "no responders on '%s'" % subject)
+    if status != JW_OK:
+        raise error_for(ffi.string(lib.jw_status_name(status)).decode(),
+                        "request failed: %s"
+                        % ffi.string(lib.jw_strerror(status)).decode())
+    reply: Msg = _read_messages(state, reply_p, 1)[0]
+    return reply
+
+
+def _started(handle: Any, state: "_ConnState",
+             start: Callable[[Any], int], ms: int) -> Tuple[Any, Any]:
+    """A request started by start(id_p) (jw_conn_request_start,
+    jw_js_publish_start, jw_kv_get_start, ...; its status, raised unless
+    JW_OK), waited for in slices (_wait) up to ms (< 0: forever). Returns
+    (status, reply): the completion's status and a jw_msg *[1] holding
+    the reply (the caller's: NULL unless status is JW_OK), or (None,
+    NULL) when ms passed (the request is cancelled). The completion is
+    announced by the connection's readable fd. Without a dispatcher
+    thread this thread waits on the fd itself (and kicks a dispatcher
+    started meanwhile, since resetting the fd may have eaten a signal
+    meant for it); with one, the dispatcher owns the fd and hands the
+    completion over (take_completions). Ids come from the engine's
+    counter, so a late completion of a given-up request is never taken
+    for another's."""
     import time
     entry: List[Any] = [threading.Lock(), None, ffi.NULL]
     entry[0].acquire()
     with state.req_lock:
         state.req_used = True
         id_p = ffi.new("uint64_t *")
-        st = start[0](handle, *start[1:], id_p)
+        st = start(id_p)
         if st != JW_OK:
-            _raise(st)
+            from ._jetstream import _js_check
+            _js_check(st)
         request_id = int(id_p[0])
         state.requests[request_id] = entry
     try:
@@ -1179,16 +1217,8 @@ def _request_main(handle: Any, state: "_ConnState", start: Tuple[Any, ...],
     status = entry[1]
     if status is None:
         lib.jw_conn_request_cancel(handle, request_id)
-        raise _timeout("no reply from '%s'" % subject, ms)
-    if status == lib.JW_ENO_RESPONDERS:
-        raise error_for("NO_RESPONDERS", "no responders on '%s'" % subject)
-    if status != JW_OK:
-        raise error_for(ffi.string(lib.jw_status_name(status)).decode(),
-                        "request failed: %s"
-                        % ffi.string(lib.jw_strerror(status)).decode())
-    reply: Msg = _read_messages(state, ffi.new("jw_msg *[1]", [entry[2]]),
-                                1)[0]
-    return reply
+        return None, ffi.NULL
+    return status, ffi.new("jw_msg *[1]", [entry[2]])
 
 
 def _stats(handle: Any) -> Dict[str, int]:

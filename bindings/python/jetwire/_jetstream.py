@@ -15,8 +15,10 @@ import weakref
 from collections.abc import Mapping
 
 from ._client import (JW_OK, Msg, _BATCH, _INT64_MAX, _build_msg, _int_arg,
-                      _ms, _raise, _read_messages, _subject)
+                      _ms, _raise, _read_messages, _subject, _timeout)
 from ._errors import Error, error_for
+from ._wait import interruptible as _interruptible
+from . import _wait
 from ._jetwire import ffi, lib
 
 TYPE_CHECKING = False  # typing costs start-up time: annotations only
@@ -271,6 +273,18 @@ PUB_RETRIES = 2
 PUB_RETRY_WAIT = 0.25
 
 
+_ETIMEOUT = lib.JW_ETIMEOUT
+
+
+def _timed_out(status: int) -> bool:
+    return bool(status == _ETIMEOUT)
+
+
+def _nothing(got: int) -> bool:
+    """A jw_consume_next that took nothing in its time."""
+    return got == 0
+
+
 def _plain(subject: Any, payload: Any, headers: Any) -> bool:
     """The common publish: a str subject, bytes and no headers; it needs
     no message object."""
@@ -368,10 +382,12 @@ class JetStream:
         import json
         return json.loads(_text(p))
 
+    @_interruptible
     def account_info(self) -> Dict[str, Any]:
         info: Dict[str, Any] = self._json(lib.jw_js_account_info)
         return info
 
+    @_interruptible
     def api_level(self) -> int:
         """The JetStream API level of the servers answering this context
         (ADR-44: 0 before nats-server 2.11), asked of them now. Features of
@@ -392,6 +408,7 @@ class JetStream:
         info: Dict[str, Any] = self._json(fn, cfg)
         return info
 
+    @_interruptible
     def add_stream(self, name: Optional[str] = None, *,
                    config: Optional[Mapping[str, Any]] = None,
                    **fields: Any) -> Dict[str, Any]:
@@ -402,6 +419,7 @@ class JetStream:
         return self._stream_call(lib.jw_js_stream_create, name, config,
                                  fields)
 
+    @_interruptible
     def update_stream(self, name: Optional[str] = None, *,
                       config: Optional[Mapping[str, Any]] = None,
                       **fields: Any) -> Dict[str, Any]:
@@ -409,20 +427,24 @@ class JetStream:
         return self._stream_call(lib.jw_js_stream_update, name, config,
                                  fields)
 
+    @_interruptible
     def create_or_update_stream(self, name: Optional[str] = None, *,
                                 config: Optional[Mapping[str, Any]] = None,
                                 **fields: Any) -> Dict[str, Any]:
         return self._stream_call(lib.jw_js_stream_create_or_update, name,
                                  config, fields)
 
+    @_interruptible
     def stream_info(self, name: str) -> Dict[str, Any]:
         info: Dict[str, Any] = self._json(lib.jw_js_stream_info,
                                           _name(name, "stream"))
         return info
 
+    @_interruptible
     def delete_stream(self, name: str) -> None:
         _js_check(self._call(lib.jw_js_stream_delete, _name(name, "stream")))
 
+    @_interruptible
     def purge_stream(self, name: str, subject: Optional[str] = None,
                      seq: Optional[int] = None,
                      keep: Optional[int] = None) -> int:
@@ -436,6 +458,7 @@ class JetStream:
                                          filt, s, k, purged))
         return int(purged[0])
 
+    @_interruptible
     def streams(self, subject: Optional[str] = None) -> List[Dict[str, Any]]:
         """StreamInfo of every stream (those capturing subject)."""
         filt = _subject(subject) if subject is not None else ffi.NULL
@@ -443,6 +466,7 @@ class JetStream:
                                                  filt)
         return infos
 
+    @_interruptible
     def stream_names(self, subject: Optional[str] = None) -> List[str]:
         filt = _subject(subject) if subject is not None else ffi.NULL
         names: List[str] = self._json(lib.jw_js_stream_names, filt)
@@ -451,6 +475,7 @@ class JetStream:
     def _stored(self, p: Any) -> Msg:
         return _read_messages(self._conn._state, p, 1)[0]  # type: ignore
 
+    @_interruptible
     def get_msg(self, stream: str, seq: int) -> Msg:
         """The stored message with sequence seq (JetStreamError 10037 when
         there is none); headers carry Nats-Sequence, Nats-Time-Stamp."""
@@ -459,6 +484,7 @@ class JetStream:
                                            _int_arg(seq, "seq", 1), p))
         return self._stored(p)
 
+    @_interruptible
     def get_last_msg(self, stream: str, subject: str) -> Msg:
         """The last stored message on subject (direct get when the stream
         allows it)."""
@@ -467,6 +493,7 @@ class JetStream:
             lib.jw_js_stream_get_last_msg, _name(stream, "stream"), _subject(subject), p))
         return self._stored(p)
 
+    @_interruptible
     def direct_get_batch(self, stream: str,
                          multi_last: Union[None, str, Sequence[str]] = None,
                          timeout: Optional[float] = 5.0,
@@ -499,8 +526,9 @@ class JetStream:
         _js_check(self._call(lib.jw_js_direct_get_batch,
                              _name(stream, "stream"), arr, len(subjects),
                              opts, p))
-        return DirectBatch(self, p[0], _ms(timeout))
+        return DirectBatch(self, p[0], _ms(timeout), stream)
 
+    @_interruptible
     def delete_msg(self, stream: str, seq: int, erase: bool = False) -> None:
         _js_check(self._call(
             lib.jw_js_stream_delete_msg, _name(stream, "stream"), _int_arg(seq, "seq", 1),
@@ -580,8 +608,19 @@ class JetStream:
     def publish_async_complete(self, timeout: Optional[float] = 5.0) -> None:
         """Wait until every async publish is acknowledged (TimeoutError if
         some are still missing after timeout)."""
+        ms = _ms(timeout)
+        h = self._handle
         try:
-            _js_check(self._call(lib.jw_js_publish_async_complete, _ms(timeout)))
+            # Waiting again is harmless: sliced on the main thread (_wait).
+            first = _wait.first_slice(ms)
+            st = lib.jw_js_publish_async_complete(h, first)
+            if st == _ETIMEOUT and first != ms:
+                st = _wait.rest(lambda left: lib.jw_js_publish_async_complete(
+                    h, left), ms, _timed_out)
+                if st == _ETIMEOUT:
+                    raise _timeout("%d publishes still without a PubAck"
+                                   % lib.jw_js_publish_async_pending(h), ms)
+            _js_check(st)
         finally:
             self._poll_async()
 
@@ -598,6 +637,7 @@ class JetStream:
         _js_check(self._call(fn, _name(stream, "stream"), cfg, p))
         return Consumer(self, p[0])
 
+    @_interruptible
     def add_consumer(self, stream: str, *,
                      config: Optional[Mapping[str, Any]] = None,
                      **fields: Any) -> "Consumer":
@@ -608,18 +648,21 @@ class JetStream:
         return self._consumer_call(lib.jw_js_consumer_create, stream, config,
                                    fields)
 
+    @_interruptible
     def update_consumer(self, stream: str, *,
                         config: Optional[Mapping[str, Any]] = None,
                         **fields: Any) -> "Consumer":
         return self._consumer_call(lib.jw_js_consumer_update, stream, config,
                                    fields)
 
+    @_interruptible
     def create_or_update_consumer(self, stream: str, *,
                                   config: Optional[Mapping[str, Any]] = None,
                                   **fields: Any) -> "Consumer":
         return self._consumer_call(lib.jw_js_consumer_create_or_update,
                                    stream, config, fields)
 
+    @_interruptible
     def consumer(self, stream: str, name: str) -> "Consumer":
         """A handle on an existing consumer (ConsumerNotFoundError)."""
         p = ffi.new("jw_consumer **")
@@ -627,16 +670,19 @@ class JetStream:
                                          _name(name, "consumer"), p))
         return Consumer(self, p[0])
 
+    @_interruptible
     def consumer_info(self, stream: str, name: str) -> Dict[str, Any]:
         info: Dict[str, Any] = self._json(
             lib.jw_js_consumer_info, _name(stream, "stream"),
             _name(name, "consumer"))
         return info
 
+    @_interruptible
     def delete_consumer(self, stream: str, name: str) -> None:
         _js_check(self._call(lib.jw_js_consumer_delete, _name(stream, "stream"),
                                             _name(name, "consumer")))
 
+    @_interruptible
     def pause_consumer(self, stream: str, name: str,
                        until: Any) -> Dict[str, Any]:
         """Pause the consumer until `until` (a datetime, or seconds since
@@ -661,6 +707,7 @@ class JetStream:
             _name(name, "consumer"), int(seconds * 1e9))
         return out
 
+    @_interruptible
     def resume_consumer(self, stream: str, name: str) -> Dict[str, Any]:
         """Resume a paused consumer now; the server's answer."""
         out: Dict[str, Any] = self._json(
@@ -668,6 +715,7 @@ class JetStream:
             _name(name, "consumer"))
         return out
 
+    @_interruptible
     def unpin_consumer(self, stream: str, name: str, group: str) -> None:
         """Release the client pinned to a pinned_client priority group
         (ADR-42); the server pins another on its next pull."""
@@ -675,17 +723,20 @@ class JetStream:
                              _name(stream, "stream"), _name(name, "consumer"),
                              _name(group, "group")))
 
+    @_interruptible
     def consumers(self, stream: str) -> List[Dict[str, Any]]:
         """ConsumerInfo of every consumer of stream."""
         infos: List[Dict[str, Any]] = self._json(lib.jw_js_consumer_list,
                                                  _name(stream, "stream"))
         return infos
 
+    @_interruptible
     def consumer_names(self, stream: str) -> List[str]:
         names: List[str] = self._json(lib.jw_js_consumer_names,
                                       _name(stream, "stream"))
         return names
 
+    @_interruptible
     def ordered_consumer(self, stream: str,
                          filter_subject: Optional[str] = None, *,
                          deliver_policy: Optional[str] = None,
@@ -727,6 +778,7 @@ class JetStream:
         _js_check(self._call(fn, cfg, p))
         return KeyValue(self, p[0])
 
+    @_interruptible
     def create_key_value(self, bucket: Optional[str] = None, *,
                          config: Optional[Mapping[str, Any]] = None,
                          **fields: Any) -> "KeyValue":
@@ -738,18 +790,21 @@ class JetStream:
         exists with another configuration."""
         return self._kv_call(lib.jw_js_kv_create, bucket, config, fields)
 
+    @_interruptible
     def update_key_value(self, bucket: Optional[str] = None, *,
                          config: Optional[Mapping[str, Any]] = None,
                          **fields: Any) -> "KeyValue":
         """Change a bucket's configuration (BucketNotFoundError)."""
         return self._kv_call(lib.jw_js_kv_update, bucket, config, fields)
 
+    @_interruptible
     def create_or_update_key_value(self, bucket: Optional[str] = None, *,
                                    config: Optional[Mapping[str, Any]] = None,
                                    **fields: Any) -> "KeyValue":
         return self._kv_call(lib.jw_js_kv_create_or_update, bucket, config,
                              fields)
 
+    @_interruptible
     def key_value(self, bucket: str) -> "KeyValue":
         """Bind to an existing bucket (BucketNotFoundError)."""
         from ._kv import KeyValue
@@ -757,10 +812,12 @@ class JetStream:
         _js_check(self._call(lib.jw_js_kv, _name(bucket, "bucket"), p))
         return KeyValue(self, p[0])
 
+    @_interruptible
     def delete_key_value(self, bucket: str) -> None:
         """Delete a bucket and everything in it (BucketNotFoundError)."""
         _js_check(self._call(lib.jw_js_kv_delete, _name(bucket, "bucket")))
 
+    @_interruptible
     def key_value_names(self) -> List[str]:
         """The names of every bucket."""
         names: List[str] = self._json(lib.jw_js_kv_names)
@@ -812,10 +869,12 @@ class DirectBatch(_Child):
     batch or max_bytes), ``last_seq`` the sequence of the last message
     sent, ``up_to_seq`` (multi_last) the sequence the answer was read at."""
 
-    def __init__(self, js: JetStream, handle: Any, timeout_ms: int) -> None:
+    def __init__(self, js: JetStream, handle: Any, timeout_ms: int,
+                 stream: str = "") -> None:
         super().__init__(js, handle, lib.jw_direct_batch_free)
         self._js_state = js._conn._state
         self._timeout_ms = timeout_ms
+        self._stream = stream
 
     def _h(self) -> Any:
         if not self._finalizer.alive:
@@ -830,7 +889,17 @@ class DirectBatch(_Child):
 
     def _next(self, ms: int) -> Optional[Msg]:
         p = ffi.new("jw_msg **")
-        _js_check(lib.jw_direct_batch_next(self._h(), ms, p))
+        h = self._h()
+        # A timeout leaves the batch usable: sliced on the main thread.
+        first = _wait.first_slice(ms)
+        st = lib.jw_direct_batch_next(h, first, p)
+        if st == _ETIMEOUT and first != ms:
+            st = _wait.rest(lambda left: lib.jw_direct_batch_next(h, left, p),
+                            ms, _timed_out, first)
+            if st == _ETIMEOUT:
+                raise _timeout("no direct get reply from '%s'" % self._stream,
+                               ms)
+        _js_check(st)
         if p[0] == ffi.NULL:
             return None
         return _read_messages(self._js_state, p, 1)[0]  # type: ignore
@@ -879,6 +948,7 @@ class Consumer(_Child):
         self.name = ffi.string(lib.jw_consumer_name(handle)).decode()
         self.stream = ffi.string(lib.jw_consumer_stream(handle)).decode()
 
+    @_interruptible
     def info(self) -> Dict[str, Any]:
         p = ffi.new("char **")
         _js_check(self._call(lib.jw_consumer_info, p))
@@ -886,6 +956,7 @@ class Consumer(_Child):
         info: Dict[str, Any] = json.loads(_text(p))
         return info
 
+    @_interruptible
     def fetch(self, batch: int = 1, timeout: Optional[float] = 5.0,
               **options: Any) -> List[Msg]:
         """Up to batch messages, waiting up to timeout seconds (None: the
@@ -958,7 +1029,13 @@ class _Consume:
         """What came within timeout_ms (up to _BATCH); [] when nothing."""
         if not self._finalizer.alive:
             raise error_for("INVALID_SUBSCRIPTION", "consume was stopped")
-        got = lib.jw_consume_next(self._handle, msgs, _BATCH, timeout_ms)
+        h = self._handle
+        first = _wait.first_slice(timeout_ms)
+        got = lib.jw_consume_next(h, msgs, _BATCH, first)
+        if got == 0 and first != timeout_ms:
+            # Nothing yet: the rest of the wait, sliced on the main thread.
+            got = _wait.rest(lambda left: lib.jw_consume_next(
+                h, msgs, _BATCH, left), timeout_ms, _nothing, first)
         if got < 0:
             _js_check(got)
         return _read_messages(self._conn._state, msgs, got, self._cls,
@@ -1074,9 +1151,11 @@ class OrderedConsumer:
         """Up to max_msgs, waiting up to ms (< 0: until one comes) in
         slices: [] when nothing came in time."""
         deadline = None if ms < 0 else time.monotonic() + ms / 1000
+        # Short on the main thread too, for signal handlers (_wait).
+        step = _wait.slice_ms(_SLICE_MS)
         while True:
-            left = _SLICE_MS if deadline is None else min(
-                _SLICE_MS, max(0, int((deadline - time.monotonic()) * 1000)))
+            left = step if deadline is None else min(
+                step, max(0, int((deadline - time.monotonic()) * 1000)))
             got = self._take(max_msgs, left)
             if got or (deadline is not None and
                        time.monotonic() >= deadline):
@@ -1087,7 +1166,7 @@ class OrderedConsumer:
         timeout seconds (None: wait until one comes)."""
         got = self._wait(1, _ms(timeout))
         if not got:
-            raise error_for("TIMEOUT", "no message within %s s" % timeout)
+            raise _timeout("no message", _ms(timeout))
         self._last_reply = got[0].reply
         return got[0]
 

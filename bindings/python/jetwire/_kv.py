@@ -13,8 +13,11 @@ import weakref
 from collections import deque
 from collections.abc import Mapping
 
-from ._client import _INT64_MAX, _engine_name, _int_arg, _ms, _payload
-from ._errors import error_for
+from ._client import (_INT64_MAX, _engine_name, _int_arg, _ms, _payload,
+                      _timeout)
+from ._errors import Error, error_for
+from ._wait import interruptible as _interruptible
+from . import _wait
 from ._jetstream import _Child, _call_opts, _js_check, _text
 from ._jetwire import ffi, lib
 
@@ -191,6 +194,7 @@ class KeyValue(_Child):
     def __init__(self, js: Any, handle: Any) -> None:
         super().__init__(js, handle, lib.jw_kv_free)
         self.bucket = ffi.string(lib.jw_kv_bucket(handle)).decode()
+        self._timeout_ms = _ms(js.timeout)
 
     def _write(self, fn: Any, key: str, value: Payload, *last: int) -> int:
         data = _payload(value)
@@ -202,6 +206,7 @@ class KeyValue(_Child):
         """Store value under key; returns the new revision."""
         return self._write(lib.jw_kv_put, key, value)
 
+    @_interruptible
     def create(self, key: str, value: Payload, **options: Any) -> int:
         """Store only if key has no live value (a deleted or purged key can
         be created again); KeyExistsError otherwise. options are the
@@ -211,17 +216,20 @@ class KeyValue(_Child):
         return self._write(lib.jw_kv_create, key, value,
                            _call_opts("create", options, "create"))
 
+    @_interruptible
     def update(self, key: str, value: Payload, last: int) -> int:
         """Store only if key's latest revision is last;
         WrongLastSequenceError otherwise."""
         return self._write(lib.jw_kv_update, key, value,
                            _int_arg(last, "last", 0))
 
+    @_interruptible
     def delete(self, key: str, last: Optional[int] = None) -> None:
         """Write a delete marker (the history stays); with last, only if
         key's latest revision is last."""
         _js_check(self._call(lib.jw_kv_delete, _key(key), _last(last)))
 
+    @_interruptible
     def purge(self, key: str, last: Optional[int] = None,
               **options: Any) -> None:
         """Write a purge marker that drops key's history. options are the
@@ -229,6 +237,7 @@ class KeyValue(_Child):
         _js_check(self._call(lib.jw_kv_purge, _key(key), _last(last),
                              _call_opts("purge", options, "purge")))
 
+    @_interruptible
     def purge_deletes(self, older_than: Optional[float] = None) -> None:
         """Remove the delete and purge markers older than older_than
         seconds (None: 30 minutes; 0: all of them). Younger markers keep
@@ -250,6 +259,7 @@ class KeyValue(_Child):
         _js_check(self._call(lib.jw_kv_get, k, opts, p))
         return _take_entry(p)
 
+    @_interruptible
     def keys(self, filter: Union[None, str, Sequence[str]] = None
              ) -> List[str]:
         """The live keys (matching filter: '*' tokens, a final '>'; or a
@@ -265,9 +275,14 @@ class KeyValue(_Child):
     def list_keys(self, filter: Optional[str] = None) -> Iterator[str]:
         """The live keys one at a time, for buckets too large for keys();
         leaving the loop early stops the listing."""
-        f = ffi.NULL if filter is None else _key(filter, "filter")
-        return _list_keys(_Lister(self, f))
+        # The watch the engine's lister makes (ignore_deletes, meta_only)
+        # read through KeyWatcher, whose waits are cut in slices on the
+        # main thread (_wait) and which takes its entries in batches.
+        w = self.watch(">" if filter is None else filter,
+                       ignore_deletes=True, meta_only=True)
+        return _watched_keys(w, self._timeout_ms)
 
+    @_interruptible
     def history(self, key: str, **options: Any) -> List[Entry]:
         """Every stored entry of key, oldest first, markers included;
         KeyNotFoundError when there is none. options are the engine's
@@ -276,12 +291,15 @@ class KeyValue(_Child):
         history as it stood then (nats-server 2.11: NotSupportedError
         before)."""
         opts = _call_opts("history", options, "history")
+        return self._history(_key(key), opts)
+
+    def _history(self, key: bytes, opts: Any) -> List[Entry]:
         entries = ffi.new("jw_kv_entry ***")
         count = ffi.new("size_t *")
-        _js_check(self._call(lib.jw_kv_history, _key(key), opts, entries,
-                             count))
+        _js_check(self._call(lib.jw_kv_history, key, opts, entries, count))
         return _entries(entries, count)
 
+    @_interruptible
     def get_many(self, keys: Union[None, str, Sequence[str]] = None,
                  **options: Any) -> List[Entry]:
         """The latest live entry of each key (keys: a key or filter with
@@ -294,18 +312,23 @@ class KeyValue(_Child):
         raises JetStreamError."""
         k = _filters(keys, "keys")
         opts = _call_opts("get_many", options, "get_many")
+        return self._get_many(k, opts)
+
+    def _get_many(self, k: "_Filters", opts: Any) -> List[Entry]:
         entries = ffi.new("jw_kv_entry ***")
         count = ffi.new("size_t *")
         _js_check(self._call(lib.jw_kv_get_many, k.arr, k.count, opts,
                              entries, count))
         return _entries(entries, count)
 
+    @_interruptible
     def status(self) -> KeyValueStatus:
         p = ffi.new("char **")
         _js_check(self._call(lib.jw_kv_status, p))
         import json
         return KeyValueStatus(json.loads(_text(p)))
 
+    @_interruptible
     def watch(self, keys: Union[str, Sequence[str]] = ">",
               **options: Any) -> "KeyWatcher":
         """Watch keys (a key, a filter with '*' tokens and a final '>', or
@@ -318,6 +341,7 @@ class KeyValue(_Child):
         k = _filters(keys, "keys", none=False)
         return self._watch(k, _call_opts("watch", options, "watch"))
 
+    @_interruptible
     def watch_all(self, **options: Any) -> "KeyWatcher":
         """watch(">"): every key of the bucket."""
         return self._watch(_filters(">", "keys"),
@@ -366,15 +390,21 @@ class _Lister:
         self._finalizer()
 
 
-def _list_keys(lister: _Lister) -> Iterator[str]:
+def _watched_keys(w: "KeyWatcher", ms: int) -> Iterator[str]:
+    """KeyValue.list_keys(): the keys a watch gives before its None."""
     try:
         while True:
-            batch = lister.some(1)
-            if not batch:
+            try:
+                e = w.updates(None if ms < 0 else ms / 1000)
+            except Error as err:
+                if err.code == "TIMEOUT":
+                    raise _timeout("no key listed", ms) from None
+                raise
+            if e is None:
                 return
-            yield batch[0]
+            yield e.key
     finally:
-        lister.free()
+        w.stop()
 
 
 def _free_watcher(handle: Any, lock: Any, held: Any) -> None:
@@ -500,16 +530,17 @@ class KeyWatcher:
         (None: wait until one comes or the watcher stops)."""
         ms = _ms(timeout)
         deadline = None if ms < 0 else time.monotonic() + ms / 1000
+        # Short on the main thread too, for signal handlers (_wait).
+        step = _wait.slice_ms(_SLICE_MS)
         while True:
-            left = _SLICE_MS if deadline is None else \
-                min(_SLICE_MS,
-                    max(0, int((deadline - time.monotonic()) * 1000)))
+            left = step if deadline is None else \
+                min(step, max(0, int((deadline - time.monotonic()) * 1000)))
             item = self._next(left)
             if item is not _NOTHING:
                 result: Optional[Entry] = item
                 return result
             if deadline is not None and time.monotonic() >= deadline:
-                raise error_for("TIMEOUT", "no update within %s s" % timeout)
+                raise _timeout("no update", ms)
 
     def __iter__(self) -> Iterator[Optional[Entry]]:
         return self

@@ -23,9 +23,10 @@ TYPE_CHECKING = False  # typing costs start-up time: annotations only
 if TYPE_CHECKING:
     from typing import Any, Callable, TypeVar
     T = TypeVar("T")
+    F = TypeVar("F", bound=Callable[..., Any])
 
 __all__ = ["SLICE_MS", "first_slice", "rest", "on_main_thread",
-           "run_in_thread"]
+           "run_in_thread", "interruptible", "slice_ms"]
 
 #: The longest engine wait on the main thread, in milliseconds: a signal
 #: is handled within this (plus the handler's own time).
@@ -39,6 +40,13 @@ _monotonic = time.monotonic
 def on_main_thread() -> bool:
     """True on the thread Python runs signal handlers on."""
     return _get_ident() == _MAIN_IDENT
+
+
+def slice_ms(elsewhere: int) -> int:
+    """The slice of a wait that is cut in slices for another reason too
+    (a close from another thread must get in): SLICE_MS on the main
+    thread, elsewhere on the others."""
+    return SLICE_MS if _get_ident() == _MAIN_IDENT else elsewhere
 
 
 def first_slice(ms: int) -> int:
@@ -113,3 +121,25 @@ def run_in_thread(fn: "Callable[..., Any]", args: "tuple[Any, ...]",
     if isinstance(box[0], BaseException):
         raise box[0]
     return box[0]
+
+
+def _drop(result: "Any") -> None:
+    """An interrupted call's result: nobody takes it; the collector frees
+    what it holds."""
+
+
+def interruptible(fn: "F") -> "F":
+    """fn, run by run_in_thread when called on the main thread: for the
+    engine calls that wait for the server and cannot be repeated (an API
+    request, a fetch's pull). The whole call runs on the thread, since
+    the engine's error text (jw_last_error) is the thread's own. Other
+    threads call fn directly."""
+    import functools
+    name = "jetwire-" + fn.__name__
+
+    @functools.wraps(fn)
+    def call(*args: "Any", **kwargs: "Any") -> "Any":
+        if _get_ident() != _MAIN_IDENT:
+            return fn(*args, **kwargs)
+        return run_in_thread(lambda: fn(*args, **kwargs), (), _drop, name)
+    return call  # type: ignore[return-value]

@@ -20,11 +20,12 @@ blocking API's do.
 from __future__ import annotations
 
 from ._aio_client import Connection, Msg, Subscription, connect
-from ._aio_js import Consumer, JetStream, OrderedConsumer
+from ._aio_js import Consumer, DirectBatch, JetStream, OrderedConsumer
 from ._aio_kv import KeyValue, KeyWatcher
 
 __all__ = ["connect", "Connection", "Subscription", "Msg", "JetStream",
-           "Consumer", "OrderedConsumer", "KeyValue", "KeyWatcher"]
+           "Consumer", "OrderedConsumer", "DirectBatch", "KeyValue",
+           "KeyWatcher"]
 
 # Every other name this module had when it held the code, so that an
 # import of one from jetwire.aio keeps working. They are the modules'
