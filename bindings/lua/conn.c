@@ -651,8 +651,21 @@ static int l_rtt(lua_State *L)
     return 1;
 }
 
+/* The connection's counters as a table, by the engine's names. */
+static void push_stats(lua_State *L, jw_conn *conn)
+{
+    lua_newtable(L);
+    const char *name;
+    for (jw_stat i = JW_STAT_IN_MSGS; (name = jw_stat_name(i)) != NULL;
+         i = (jw_stat)(i + 1)) {
+        lua_pushinteger(L, (lua_Integer)jw_conn_stat(conn, i));
+        lua_setfield(L, -2, name);
+    }
+}
+
 /* The one finalizer of a connection (close, __close, __gc): close, keep
- * the completions of started requests (they report the close) unless the
+ * the completions of started requests (they report the close) and the last
+ * counters (nc:stats() after the close, as nats.go's Stats()) unless the
  * object itself is being collected, free. Idempotent. */
 static void release(lua_State *L, int idx, int keep_completions)
 {
@@ -662,8 +675,13 @@ static void release(lua_State *L, int idx, int keep_completions)
     jw_conn_close(c->conn);
     /* Not from __gc: nobody can poll them any more, and userdata made
      * while lua_close runs the finalizers would never be finalized. */
-    if (keep_completions)
+    if (keep_completions) {
         ljw_take_completions(L, idx);
+        lua_getiuservalue(L, idx, 1);
+        push_stats(L, c->conn);
+        lua_setfield(L, -2, "stats");
+        lua_pop(L, 1);
+    }
     jw_conn *conn = c->conn;
     c->conn = NULL;
     jw_conn_free(conn);
@@ -818,14 +836,20 @@ static int l_max_payload(lua_State *L)
 static int l_stats(lua_State *L)
 {
     ljw_conn *c = ljw_check_conn(L, 1);
-    if (!c->conn)
+    if (c->conn) {
+        push_stats(L, c->conn);
+        return 1;
+    }
+    /* Closed: the counters as they were at the close (a copy). */
+    lua_getiuservalue(L, 1, 1);
+    if (lua_getfield(L, -1, "stats") != LUA_TTABLE)
         return ljw_conn_closed(L);
     lua_newtable(L);
-    const char *name;
-    for (jw_stat i = JW_STAT_IN_MSGS; (name = jw_stat_name(i)) != NULL;
-         i = (jw_stat)(i + 1)) {
-        lua_pushinteger(L, (lua_Integer)jw_conn_stat(c->conn, i));
-        lua_setfield(L, -2, name);
+    lua_pushnil(L);
+    while (lua_next(L, -3)) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_settable(L, -4);
     }
     return 1;
 }
