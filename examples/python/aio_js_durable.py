@@ -35,13 +35,29 @@ async def main():
             deliver_policy="all", ack_wait=30.0, max_deliver=3,
             filter_subject="orders.created")
         print("Order processor running.")
-        while not stop.is_set() and (not args.count
-                                     or processed < args.count):
-            want = min(10, args.count - processed) if args.count else 10
-            for msg in await cons.fetch(want, timeout=1.0):
-                await process(msg)
-                processed += 1
+
+        async def process_orders():
+            # Runs until COUNT, or until cancelled on SIGINT/SIGTERM.
+            nonlocal processed
+            while not args.count or processed < args.count:
+                want = min(10, args.count - processed) if args.count else 10
+                for msg in await cons.fetch(want, timeout=1.0):
+                    await process(msg)
+                    processed += 1
+
+        # docs/python.md "Signals, shutdown and callbacks": the consuming
+        # task is cancelled (an order it was processing, not yet acked,
+        # is redelivered after ack_wait), then the connection drained.
+        worker = asyncio.create_task(process_orders())
+        done = asyncio.Event()
+        worker.add_done_callback(lambda _t: done.set())
+        await common.wait_until_stopped(stop, done)
         print("Shutting down...")
+        worker.cancel()
+        try:
+            await worker  # raises what made it end, but a cancel
+        except asyncio.CancelledError:
+            pass
         # Acks are written in the background: drain so that the last ones
         # reach the server before the connection closes.
         await nc.drain(timeout=5)

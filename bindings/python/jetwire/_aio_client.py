@@ -13,11 +13,12 @@ from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, Deque, Dict,
 
 from . import _codec
 from ._client import (JW_OK, Msg as _SyncMsg, _BATCH, _respond,
-                      _build_msg, _ConnectionState, _ConnState, _event,
+                      _build_msg, _connect_call, _ConnectionState,
+                      _ConnState, _event,
                       _make_opts, _ms, _raise, _read_messages,
                       _servers, _subject, _subscribe, _check, _CALLBACKS,
                       _int_arg, _payload, _register_callbacks, _timeout)
-from ._errors import Error, error_for
+from ._errors import Error, error_for, in_seconds
 from . import _jetstream as _js
 from ._jetstream import _js_check
 from ._jetwire import ffi, lib
@@ -77,6 +78,29 @@ class Msg(_SyncMsg):
         _SyncMsg.in_progress(self)
 
 
+def _retrieved(fut: "asyncio.Future[Any]") -> None:
+    """A done callback for an executor future whose waiter may be gone
+    (its task was cancelled while the engine call ran on): reads the
+    exception, so that asyncio does not log "Future exception was never
+    retrieved" for a result nobody wants any more (typically the
+    ConnectionClosedError of the drain that followed the cancel). A
+    later fut.result() still raises it: a call that takes the future up
+    again sees the error."""
+    if not fut.cancelled():
+        fut.exception()
+
+
+def _abandon(fut: "asyncio.Future[Any]", release: Callable[[], None]
+             ) -> None:
+    """Give up an executor future whose waiter is gone: release() (of
+    what the engine call uses) once the call has returned, its result or
+    error dropped (_retrieved)."""
+    def done(f: "asyncio.Future[Any]") -> None:
+        _retrieved(f)
+        release()
+    fut.add_done_callback(done)
+
+
 class _Expired(Exception):
     """A _wait_for timer fired."""
 
@@ -100,6 +124,15 @@ async def _wait_for(fut: "asyncio.Future[Any]",
         raise asyncio.TimeoutError from None
     finally:
         timer.cancel()
+
+
+def _abandon_connect(fut: "asyncio.Future[Any]", conn_p: Any) -> None:
+    """The end of a connect whose task was cancelled: a connection made
+    meanwhile is nobody's, so it is freed; a failure is nobody's to see."""
+    if fut.cancelled() or fut.exception() is not None:
+        return
+    if fut.result()[0] == JW_OK:
+        lib.jw_conn_free(conn_p[0])
 
 
 async def _maybe_await(result: Any) -> None:
@@ -325,9 +358,21 @@ class Connection(_ConnectionState):
         self._done: "asyncio.Future[None]" = self._loop.create_future()
         self._done.set_result(None)
         conn_p = ffi.new("jw_conn **")
-        status = await self._loop.run_in_executor(
-            None, lib.jw_conn_connect, urls, opts, conn_p)
-        _check(status)
+        # _connect_call reads the error text on the executor's thread
+        # (jw_last_error is per thread). Shielded: a cancelled connect (a
+        # wait_for's timeout) leaves the engine call to finish, and the
+        # connection it may still make is closed then (_abandon_connect).
+        fut = self._loop.run_in_executor(None, _connect_call, urls, opts,
+                                         conn_p)
+        try:
+            status, detail = await asyncio.shield(fut)
+        except asyncio.CancelledError:
+            fut.add_done_callback(lambda f: _abandon_connect(f, conn_p))
+            raise
+        if status != JW_OK:
+            code = ffi.string(lib.jw_status_name(status)).decode()
+            raise error_for(code, in_seconds(detail) or ffi.string(
+                lib.jw_strerror(status)).decode())
         self._state = _ConnState(conn_p[0], self)  # type: ignore[arg-type]
         self._finalizer = weakref.finalize(self, _ConnState.shutdown,
                                            self._state)

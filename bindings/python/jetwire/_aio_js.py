@@ -9,7 +9,7 @@ import collections
 from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, Deque, Dict,
                     List, Optional, Sequence, Union)
 
-from ._aio_client import Connection, Msg
+from ._aio_client import Connection, Msg, _abandon, _retrieved
 from ._client import (_BATCH, _build_msg, _int_arg, _ms, _read_messages,
                       _subject, _timeout)
 from ._errors import Error, error_for
@@ -340,7 +340,10 @@ async def _consume_messages(cons: "_js.Consumer", opts: Any,
                     return
     finally:
         if fut is not None and not fut.done():
-            fut.add_done_callback(lambda _f: cc.free())
+            # Left during a slice (the task was cancelled): what it gives
+            # is nobody's, messages (redelivered after ack_wait, as any
+            # not acknowledged) or the error of the drain that followed.
+            _abandon(fut, cc.free)
         else:
             cc.free()
 
@@ -373,6 +376,9 @@ class OrderedConsumer:
                     1000, max(0, int((deadline - loop.time()) * 1000)))
                 fut = loop.run_in_executor(None, self._oc._take, _BATCH,
                                            step)
+                # The next call takes it up (and raises its error); if
+                # none comes, nobody wants it: never logged as unseen.
+                fut.add_done_callback(_retrieved)
                 self._inflight = fut
             # Waited on, not awaited: a cancelled task leaves the slice
             # running, and what it takes waits in it for the next call.
@@ -510,6 +516,7 @@ class DirectBatch:
                 step = 1000 if deadline is None else min(
                     1000, max(0, int((deadline - loop.time()) * 1000)))
                 fut = loop.run_in_executor(None, self._take, step)
+                fut.add_done_callback(_retrieved)  # as OrderedConsumer's
                 self._inflight = fut
             # Waited on, not awaited: a cancelled task leaves the slice
             # running, and what it takes waits in it for the next call.

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, Deque,
-                    Generator, List, Optional, Sequence, Tuple, Union)
+from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, Coroutine,
+                    Deque, Generator, List, Optional, Sequence, Tuple,
+                    Union)
 
-from ._aio_client import _wait_for
+from ._aio_client import _abandon, _wait_for
 from ._aio_js import JetStream, _run
 from ._client import JW_OK, _BATCH, _int_arg, _ms, _payload, _timeout
 from ._errors import Error, error_for
@@ -176,9 +177,60 @@ async def _list_keys(kv: "_kv.KeyValue", f: Any) -> AsyncIterator[str]:
                 yield k
     finally:
         if fut is not None and not fut.done():
-            fut.add_done_callback(lambda _f: lister.free())
+            # Left during a batch (the task was cancelled): its keys, or
+            # its error, are nobody's.
+            _abandon(fut, lister.free)
         else:
             lister.free()
+
+
+_UPDATES_NOT_ITERABLE = (
+    "KeyWatcher.updates() is awaited for one entry: `entry = await "
+    "watcher.updates(timeout)` (None: the end of the initial values); to "
+    "go through the updates as Go's `for u := range w.Updates()` does, "
+    "iterate the watcher itself: `async for entry in watcher:`")
+
+
+class _Update(Coroutine[Any, Any, Optional[Entry]]):
+    """What KeyWatcher.updates() returns: its coroutine, which await,
+    create_task, gather and wait_for take as they take any coroutine,
+    and which fails with a message naming the right call when iterated
+    (a coroutine would say "'coroutine' object is not iterable" and warn
+    that it was never awaited)."""
+
+    __slots__ = ("_coro",)
+
+    def __init__(self, coro: "Coroutine[Any, Any, Optional[Entry]]"
+                 ) -> None:
+        self._coro = coro
+
+    def send(self, value: Any) -> Any:
+        return self._coro.send(value)
+
+    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
+        if val is None and tb is None:
+            return self._coro.throw(typ)
+        return self._coro.throw(typ, val, tb)  # pragma: no cover
+
+    def close(self) -> None:
+        self._coro.close()
+
+    def __await__(self) -> Generator[Any, None, Optional[Entry]]:
+        return self._coro.__await__()
+
+    def _not_iterable(self) -> "TypeError":
+        self._coro.close()  # never to run: no "never awaited" warning
+        return TypeError(_UPDATES_NOT_ITERABLE)
+
+    if not TYPE_CHECKING:  # type checkers keep seeing a non-iterable
+        def __iter__(self):
+            raise self._not_iterable()
+
+        def __aiter__(self):
+            raise self._not_iterable()
+
+    def __repr__(self) -> str:
+        return "<jetwire.aio.KeyWatcher.updates() %r>" % (self._coro,)
 
 
 # While a task waits on a watcher, it looks at it at least this often, so
@@ -233,17 +285,24 @@ class KeyWatcher:
 
     async def __anext__(self) -> Optional[Entry]:
         try:
-            return await self.updates(None)
+            return await self._update(None)
         except Error as e:
             if self._stopped or e.code in ("CONNECTION_CLOSED",
                                            "INVALID_SUBSCRIPTION"):
                 raise StopAsyncIteration from None
             raise
 
-    async def updates(self, timeout: Optional[float] = 5.0
-                      ) -> Optional[Entry]:
-        """The next entry, None for the end-of-initial-values marker;
-        jetwire.TimeoutError when nothing came within timeout seconds."""
+    def updates(self, timeout: Optional[float] = 5.0
+                ) -> "Coroutine[Any, Any, Optional[Entry]]":
+        """``await w.updates(timeout)``: the next entry, None for the
+        end-of-initial-values marker; jetwire.TimeoutError when nothing
+        came within timeout seconds. A coroutine as nats-py's (create_task
+        takes it); iterated (``for u in w.updates()``, Go's ``for u :=
+        range w.Updates()``), a TypeError that names ``async for entry
+        in w``."""
+        return _Update(self._update(timeout))
+
+    async def _update(self, timeout: Optional[float]) -> Optional[Entry]:
         ms = _ms(timeout)
         await self._start()
         loop = self._conn._loop

@@ -99,6 +99,15 @@ def _last(value: Any) -> int:
     return 0 if value is None else _int_arg(value, "last", 0)
 
 
+#: The TypeError of iterating an Entry (a watcher's updates() result).
+ENTRY_NOT_ITERABLE = (
+    "'Entry' object is not iterable: watcher.updates() returns one entry "
+    "(or None, the end of the initial values); to go through the updates "
+    "as Go's `for u := range w.Updates()` does, iterate the watcher "
+    "itself: `for entry in watcher:` (asyncio: `async for entry in "
+    "watcher:`)")
+
+
 class Entry:
     """One revision of a key: bucket, key, value (bytes), revision (the
     stream sequence), created (seconds since the epoch, float, like
@@ -127,6 +136,13 @@ class Entry:
         return ("Entry(bucket=%r, key=%r, value=%r, revision=%d, "
                 "operation=%r)" % (self.bucket, self.key, self.value[:32],
                                    self.revision, self.operation))
+
+    if not TYPE_CHECKING:  # type checkers keep seeing a non-iterable
+        def __iter__(self):
+            # `for u in w.updates():`, Go's `for u := range w.Updates()`
+            # in Python, iterates the one entry updates() returned: say
+            # what to write instead of "'Entry' object is not iterable".
+            raise TypeError(ENTRY_NOT_ITERABLE)
 
 
 # The names of the jw_kv_op values met so far ("PUT", "DEL", "PURGE").
