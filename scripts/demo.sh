@@ -303,10 +303,9 @@ check_lua() {
 # tour KIND LABEL: the tutorial's patterns with the examples of one kind.
 tour() {
   local kind=$1 label=$2
-  # Plain Lua cannot catch SIGTERM; lua5.4 turns SIGINT into an error the
-  # Lua examples catch to leave gracefully.
+  # Every language's services leave gracefully on SIGTERM (Lua through
+  # jetwire.signals).
   local stop_signal=TERM
-  [[ $kind != lua ]] || stop_signal=INT
 
   section "$label: Pub/Sub"
   example "$kind" subscriber

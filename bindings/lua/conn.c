@@ -629,9 +629,7 @@ static int l_flush(lua_State *L)
         }
     }
     if (st == JW_ETIMEOUT && ms > LJW_SLICE_MS)
-        return ljw_fail_msg(L, st,
-                            lua_pushfstring(L, "no PONG within %I ms",
-                                            (lua_Integer)ms));
+        return ljw_fail_timeout(L, "no PONG", ms);
     if (st != JW_OK)
         return ljw_fail(L, st);
     lua_pushboolean(L, 1);

@@ -171,7 +171,7 @@ static int l_reader_next(lua_State *L)
     if (st == LJW_INTERRUPTED)
         return ljw_fail_interrupted(L);
     if (st == JW_ETIMEOUT)
-        return ljw_fail_msg(L, JW_ETIMEOUT, "no message within the timeout");
+        return ljw_fail_timeout(L, "no message", ms);
     if (st)
         return ljw_fail(L, st);
     push_held(L, r, 1);

@@ -11,7 +11,10 @@
  */
 #include "ljw.h"
 
+#include <ctype.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -32,12 +35,67 @@ static int error_tostring(lua_State *L)
     return 1;
 }
 
+/* ms in the seconds the Lua API takes, as the Python binding writes them
+ * (bindings/python/jetwire/_errors.py, seconds_text): 500 -> "0.5",
+ * 2000 -> "2", 1250 -> "1.25". */
+static const char *seconds_text(char *buf, size_t size, int64_t ms)
+{
+    snprintf(buf, size, "%.3f", (double)ms / 1000.0);
+    char *end = buf + strlen(buf);
+    while (end > buf && end[-1] == '0')
+        *--end = '\0';
+    if (end > buf && end[-1] == '.')
+        *--end = '\0';
+    return buf;
+}
+
+static int is_word(char ch)
+{
+    return isalnum((unsigned char)ch) || ch == '_';
+}
+
+const char *ljw_in_seconds(lua_State *L, const char *text)
+{
+    if (!strstr(text, " ms")) {
+        lua_pushstring(L, text);
+        return lua_tostring(L, -1);
+    }
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (size_t i = 0; text[i];) {
+        size_t digits = 0;
+        int starts_word = i == 0 || !is_word(text[i - 1]);
+        while (starts_word && isdigit((unsigned char)text[i + digits]))
+            digits++;
+        /* "<digits> ms", the word ending there. */
+        const char *after = text + i + digits;
+        if (digits && digits <= 18 && strncmp(after, " ms", 3) == 0 &&
+            !is_word(after[3])) {
+            char buf[40];
+            luaL_addstring(&b, seconds_text(buf, sizeof buf,
+                                            strtoll(text + i, NULL, 10)));
+            luaL_addstring(&b, " s");
+            i += digits + 3;
+        } else {
+            size_t run = digits ? digits : 1;
+            luaL_addlstring(&b, text + i, run);
+            i += run;
+        }
+    }
+    luaL_pushresult(&b);
+    return lua_tostring(L, -1);
+}
+
 void ljw_push_error(lua_State *L, jw_status st, const char *message)
 {
+    /* The engine words durations in its C unit: this API's is seconds.
+     * Converted first, while message (maybe the engine's thread-local
+     * text) is as it was given. */
+    ljw_in_seconds(L, message ? message : jw_strerror(st));
     lua_createtable(L, 0, 2);
     lua_pushstring(L, jw_status_name(st));
     lua_setfield(L, -2, "code");
-    lua_pushstring(L, message ? message : jw_strerror(st));
+    lua_rotate(L, -2, -1); /* the table below its message */
     lua_setfield(L, -2, "message");
     luaL_setmetatable(L, LJW_ERROR);
 }
@@ -51,9 +109,43 @@ int ljw_fail_msg(lua_State *L, jw_status st, const char *message)
 
 int ljw_fail(lua_State *L, jw_status st)
 {
-    /* Read the thread's detail text before anything else can replace it. */
-    const char *detail = jw_last_error();
-    return ljw_fail_msg(L, st, detail && *detail ? detail : NULL);
+    /* Copy the thread's detail text before anything else can replace it
+     * (a finalizer run by an allocation may call the engine). */
+    char detail[1024];
+    snprintf(detail, sizeof detail, "%s", jw_last_error());
+    return ljw_fail_msg(L, st, detail[0] ? detail : NULL);
+}
+
+int ljw_raise(lua_State *L)
+{
+    lua_getfield(L, -1, "code");
+    lua_getfield(L, -2, "message");
+    return luaL_error(L, "%s: %s", lua_tostring(L, -2), lua_tostring(L, -1));
+}
+
+int ljw_fail_timeout(lua_State *L, const char *what, int64_t ms)
+{
+    char buf[40];
+    return ljw_fail_msg(L, JW_ETIMEOUT,
+                        lua_pushfstring(L, "%s within %s s", what,
+                                        seconds_text(buf, sizeof buf, ms)));
+}
+
+int ljw_fail_waited(lua_State *L, jw_status st, int64_t ms)
+{
+    char detail[1024];
+    snprintf(detail, sizeof detail, "%s", jw_last_error());
+    if (st != JW_ETIMEOUT || ms < 0)
+        return ljw_fail_msg(L, st, detail[0] ? detail : NULL);
+    /* "<what> within <slice> ms": what, within the whole wait. */
+    char *within = NULL;
+    for (char *at = strstr(detail, " within "); at;
+         at = strstr(at + 1, " within "))
+        within = at;
+    if (!within)
+        return ljw_fail_msg(L, st, detail[0] ? detail : NULL);
+    *within = '\0';
+    return ljw_fail_timeout(L, detail, ms);
 }
 
 /* ------------------------------------------------------------------------

@@ -514,7 +514,7 @@ static int l_batch_next(lua_State *L)
     jw_status st = batch_step(L, b, ms);
     if (st == LJW_INTERRUPTED)
         return ljw_fail_interrupted(L);
-    return st == JW_OK ? 1 : ljw_fail(L, st);
+    return st == JW_OK ? 1 : ljw_fail_waited(L, st, ms);
 }
 
 static int messages_step(lua_State *L)
@@ -527,8 +527,10 @@ static int messages_step(lua_State *L)
     jw_status st = batch_step(L, b, ms);
     if (st == LJW_INTERRUPTED)
         return 0; /* a signal ends the loop */
-    if (st != JW_OK) /* a failure must not look like the end */
-        return luaL_error(L, "%s: %s", jw_status_name(st), jw_last_error());
+    if (st != JW_OK) { /* a failure must not look like the end */
+        ljw_fail_waited(L, st, ms);
+        return ljw_raise(L);
+    }
     if (lua_isboolean(L, -1))
         return 0; /* the end */
     return 1;
@@ -729,7 +731,10 @@ static int l_publish_async_complete(lua_State *L)
             break;
         st = jw_js_publish_async_complete(js, slice);
     }
-    return ljw_ok_or_fail(L, st);
+    if (st != JW_OK)
+        return ljw_fail_waited(L, st, ms);
+    lua_pushboolean(L, 1);
+    return 1;
 }
 
 static int l_publish_async_pending(lua_State *L)

@@ -446,7 +446,8 @@ static int l_kv_keys(lua_State *L)
 /* Raise "CODE: what went wrong" for a failed engine call. */
 static int raise_status(lua_State *L, jw_status st)
 {
-    return luaL_error(L, "%s: %s", jw_status_name(st), jw_last_error());
+    ljw_fail(L, st);
+    return ljw_raise(L);
 }
 
 static int l_lister_gc(lua_State *L)
@@ -720,7 +721,7 @@ static int l_watcher_next(lua_State *L)
     jw_status st = watch_step(L, w, ms);
     if (st == LJW_INTERRUPTED)
         return ljw_fail_interrupted(L);
-    return st == JW_OK ? 1 : ljw_fail(L, st);
+    return st == JW_OK ? 1 : ljw_fail_waited(L, st, ms);
 }
 
 static int entries_step(lua_State *L)

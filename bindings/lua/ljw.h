@@ -74,6 +74,20 @@ int ljw_fail(lua_State *L, jw_status st);
  * jw_strerror); the code is always the engine's name of st. */
 int ljw_fail_msg(lua_State *L, jw_status st, const char *message);
 void ljw_push_error(lua_State *L, jw_status st, const char *message);
+/* Every message says its durations in the seconds the Lua API takes, in
+ * the words of the Python binding: the engine's "within 500 ms" reads
+ * "within 0.5 s" (ljw_push_error converts them; ljw_in_seconds pushes text
+ * converted and returns it, for messages that are raised). */
+const char *ljw_in_seconds(lua_State *L, const char *text);
+/* nil, TIMEOUT "<what> within <ms in seconds> s": a wait of ms the binding
+ * cut in slices, whose engine text would name the last slice. */
+int ljw_fail_timeout(lua_State *L, const char *what, int64_t ms);
+/* ljw_fail for the end of such a wait: a TIMEOUT keeps the engine's
+ * "<what>" and names the whole wait ("no update within 2 s"). */
+int ljw_fail_waited(lua_State *L, jw_status st, int64_t ms);
+/* Raise the error value on the top of the stack (pushed by ljw_fail...) as
+ * the string "CODE: message", for iterators, which cannot return nil, err. */
+int ljw_raise(lua_State *L);
 
 /* The handle of type tname at arg, checked as luaL_checkudata does, but
  * without its registry lookup when the value's metatable is the value at

@@ -173,10 +173,8 @@ int ljw_request_wait(lua_State *L, int conn_idx, uint64_t id,
     if (slice == LJW_WAIT_INTERRUPTED)
         return ljw_fail_interrupted(L);
     if (slice == LJW_WAIT_EXPIRED)
-        return ljw_fail_msg(L, JW_ETIMEOUT,
-                            lua_pushfstring(L,
-                                            "no reply from '%s' within %I ms",
-                                            subject, (lua_Integer)ms));
+        return ljw_fail_timeout(L, lua_pushfstring(L, "no reply from '%s'",
+                                                   subject), ms);
     if (status == JW_ENO_RESPONDERS)
         return ljw_fail_msg(L, status,
                             lua_pushfstring(L, "no responders on '%s'",
@@ -471,10 +469,7 @@ static int l_next_event(lua_State *L)
         if (slice == LJW_WAIT_INTERRUPTED)
             return ljw_fail_interrupted(L);
         if (slice == LJW_WAIT_EXPIRED)
-            return ljw_fail_msg(L, JW_ETIMEOUT,
-                                lua_pushfstring(L,
-                                                "no event within %I ms",
-                                                (lua_Integer)ms));
+            return ljw_fail_timeout(L, "no event", ms);
         st = jw_conn_next_event(c->conn, slice, (jw_event **)slot);
         if (st != JW_ETIMEOUT)
             break;

@@ -110,9 +110,7 @@ static int fill_failed(lua_State *L, int st, int64_t ms)
         return ljw_fail_interrupted(L);
     /* The engine's text names the last slice's timeout. */
     if (st == JW_ETIMEOUT && ms > LJW_SLICE_MS)
-        return ljw_fail_msg(L, JW_ETIMEOUT,
-                            lua_pushfstring(L, "no message within %I ms",
-                                            (lua_Integer)ms));
+        return ljw_fail_timeout(L, "no message", ms);
     return ljw_fail(L, st);
 }
 

@@ -46,7 +46,7 @@
  * next wait, and each signal interrupts one wait only. */
 static atomic_uint caught_total;
 static atomic_uint caught_seen;
-/* Per signal: caught and not yet taken by sig:wait. */
+/* Per signal: caught and not yet taken by sig:wait (0 or 1). */
 static atomic_uint pending[MAX_SIGNO];
 /* The disposition before the first set caught it, and how many open sets
  * catch it (both under set_lock). */
@@ -78,17 +78,33 @@ static const char *signal_name(int signo)
     return "?";
 }
 
+/* A repeat within this of the first untaken one is the same event sent
+ * twice, not a second request: timeout(1), and process managers, signal
+ * both the process and its process group. */
+#define REPEAT_GRACE_NS 100000000LL
+/* Per signal: when the untaken one came (CLOCK_MONOTONIC, ns). */
+static atomic_llong first_at[MAX_SIGNO];
+
 static void on_signal(int signo)
 {
     int saved_errno = errno;
-    if (atomic_fetch_add(&pending[signo], 1) > 0) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts); /* async-signal-safe */
+    long long now = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    if (atomic_load(&pending[signo]) > 0) {
         /* The previous one was never taken: the script is not listening
-         * (stuck in Lua code, or already stopping). This one does what it
-         * did before the script caught it: for SIGINT under lua5.4, the
-         * "interrupted!" error; for SIGTERM, the end of the process. */
-        sigaction(signo, &previous[signo], NULL);
-        raise(signo); /* delivered once this handler returns */
+         * (stuck in Lua code, or already stopping). A later one does what
+         * it did before the script caught it: for SIGINT under lua5.4,
+         * the "interrupted!" error; for SIGTERM, the end of the process. */
+        if (now - atomic_load(&first_at[signo]) >= REPEAT_GRACE_NS) {
+            sigaction(signo, &previous[signo], NULL);
+            raise(signo); /* delivered once this handler returns */
+        }
+        errno = saved_errno;
+        return;
     }
+    atomic_store(&first_at[signo], now);
+    atomic_store(&pending[signo], 1);
     atomic_fetch_add(&caught_total, 1);
     if (wake_pipe[1] >= 0) {
         char byte = (char)signo;
@@ -348,11 +364,7 @@ static ljw_signals *check_set(lua_State *L)
 static int take_pending(ljw_signals *s)
 {
     for (int i = 0; i < s->count; i++) {
-        atomic_uint *p = &pending[s->signos[i]];
-        unsigned n = atomic_load(p);
-        while (n > 0 && !atomic_compare_exchange_weak(p, &n, n - 1))
-            ;
-        if (n > 0) {
+        if (atomic_exchange(&pending[s->signos[i]], 0) > 0) {
             /* It interrupted (or was about to interrupt) a wait: the
              * script has it now, so no later wait is interrupted by it. */
             atomic_store(&caught_seen, atomic_load(&caught_total));
@@ -383,7 +395,7 @@ static int l_set_wait(lua_State *L)
         if (slice == LJW_WAIT_INTERRUPTED)
             return ljw_fail_interrupted(L);
         if (slice == LJW_WAIT_EXPIRED)
-            return ljw_fail_msg(L, JW_ETIMEOUT, "no signal within the timeout");
+            return ljw_fail_timeout(L, "no signal", ms);
         struct pollfd fd = {wake_pipe[0], POLLIN, 0};
         if (poll(&fd, 1, (int)slice) > 0)
             drain_wake_pipe();

@@ -176,7 +176,8 @@ static jw_status send_request(jw_conn *c, waiter *w, const char *subject,
     if (st == JW_OK && c->max_payload > 0 &&
         hdr_len + len > (uint64_t)c->max_payload)
         st = jw__fail(JW_EMAX_PAYLOAD,
-                      "request of %zu bytes exceeds max_payload %lld",
+                      "message of %zu bytes exceeds the server's "
+                      "max_payload of %lld",
                       hdr_len + len, (long long)c->max_payload);
     if (st == JW_OK && !c->inbox_sub) {
         char pattern[64];

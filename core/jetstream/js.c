@@ -691,11 +691,12 @@ static void fail_one(void *value, void *arg)
     queue_done(js, d);
 }
 
-/* Wait (mu held) until fewer than limit publishes are in flight. Acks
- * cannot come over a closed connection: its publishes then complete with
- * JW_ECONNECTION_CLOSED at once instead of at the deadline. */
-static jw_status wait_acks(jw_js *js, int64_t deadline_us, size_t limit)
+/* Wait (mu held) up to timeout_ms until fewer than limit publishes are in
+ * flight. Acks cannot come over a closed connection: its publishes then
+ * complete with JW_ECONNECTION_CLOSED at once instead of at the deadline. */
+static jw_status wait_acks(jw_js *js, int64_t timeout_ms, size_t limit)
 {
+    int64_t deadline_us = jw__deadline(timeout_ms);
     while (js->in_flight.count >= limit) {
         if (jw_conn_status_get(js->conn) == JW_CONN_CLOSED) {
             jw__map_each(&js->in_flight, fail_one, js);
@@ -712,8 +713,9 @@ static jw_status wait_acks(jw_js *js, int64_t deadline_us, size_t limit)
             js->in_flight.count >= limit && deadline_us >= 0 &&
             jw__now_us() >= deadline_us)
             return jw__fail(JW_ETIMEOUT,
-                            "%zu async publishes still unacknowledged",
-                            js->in_flight.count);
+                            "%zu publishes still without a PubAck within "
+                            "%lld ms",
+                            js->in_flight.count, (long long)timeout_ms);
     }
     return JW_OK;
 }
@@ -736,8 +738,7 @@ jw_status jw_js_publish_async(jw_js *js, const jw_msg *msg,
         st = jw__loop_in_callback()
                  ? jw__fail(JW_EINVAL, "async publish window is full and "
                                        "cannot be waited for in a callback")
-                 : wait_acks(js, jw__deadline(js->timeout_ms),
-                             low_water(js) + 1);
+                 : wait_acks(js, js->timeout_ms, low_water(js) + 1);
     uint64_t id = st == JW_OK ? ++js->next_id : 0;
     if (st == JW_OK &&
         jw__map_put(&js->in_flight, id, (void *)(uintptr_t)id))
@@ -806,7 +807,7 @@ jw_status jw_js_publish_async_complete(jw_js *js, int64_t timeout_ms)
     if (jw__loop_in_callback())
         return jw__fail(JW_EINVAL, "cannot wait inside a loop callback");
     pthread_mutex_lock(&js->mu);
-    jw_status st = wait_acks(js, jw__deadline(timeout_ms), 1);
+    jw_status st = wait_acks(js, timeout_ms, 1);
     pthread_mutex_unlock(&js->mu);
     return st;
 }

@@ -1180,6 +1180,9 @@ jw_status jw_kv_lister_next(jw_kv_lister *l, const char **key)
         return JW_OK;
     jw_kv_entry *e = NULL;
     jw_status st = jw_kv_watch_next(l->w, l->timeout_ms, &e);
+    if (st == JW_ETIMEOUT)
+        return jw__fail(st, "no key listed within %lld ms",
+                        (long long)l->timeout_ms);
     if (st)
         return st;
     if (!e) {

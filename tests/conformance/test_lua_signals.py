@@ -208,6 +208,23 @@ def test_second_signal_while_the_first_is_untaken(nats_server, signame):
         child.kill()
 
 
+def test_same_signal_sent_twice_at_once_is_one(nats_server):
+    """timeout(1) and process managers send a signal to the process and to
+    its group: two at once are one request to stop, not an escalation."""
+    child = Child(nats_server.url, "busy", catch="INT,TERM")
+    try:
+        child.start_wait()
+        child.proc.send_signal(signal.SIGTERM)
+        child.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        assert child.proc.poll() is None, "two at once killed the script"
+        took, out, err = child.signal(signal.SIGTERM)  # a later one does
+        assert took < LIMIT
+        assert child.proc.returncode == -signal.SIGTERM
+    finally:
+        child.kill()
+
+
 def test_unit(nats_server):
     """JSON round trips and errors, sleep, signal sets (in Lua)."""
     proc = subprocess.run([LUA, str(SCRIPT), nats_server.url, "unit"],

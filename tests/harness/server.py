@@ -209,6 +209,25 @@ class NatsServer:
         answered. resume() or stop() ends it."""
         if self.running:
             self.proc.send_signal(signal.SIGSTOP)
+            self._wait_stopped()
+
+    def _wait_stopped(self, timeout: float = 5.0) -> None:
+        """Until every thread of the server is stopped: SIGSTOP returns
+        before a thread running on another core has stopped, and such a
+        thread may still answer a PING sent just after."""
+        deadline = time.monotonic() + timeout
+        tasks = Path(f"/proc/{self.proc.pid}/task")
+        while time.monotonic() < deadline:
+            states = []
+            for task in tasks.iterdir():
+                try:
+                    stat = (task / "stat").read_text()
+                except OSError:
+                    continue  # the thread ended meanwhile
+                states.append(stat.rsplit(")", 1)[1].split()[0])
+            if states and all(st in ("T", "t") for st in states):
+                return
+            time.sleep(0.005)
 
     def resume(self) -> None:
         if self.running:

@@ -187,6 +187,33 @@ test("async publish with poll and complete", function()
     js:delete_stream("ASYNC")
 end)
 
+-- Timeouts say seconds, as the API takes them, in the words of the other
+-- languages (tests/conformance/test_error_wording.py compares what the
+-- drivers reach; these are the waits they do not).
+test("JetStream timeouts name the whole wait in seconds", function()
+    local nc <close> = connect()
+    local js = assert(nc:jetstream())
+    fresh_stream(js, "WAITS")
+    local cons = assert(js:create_or_update_consumer("WAITS",
+                                                     { durable = "w" }))
+    local cm <close> = assert(cons:messages{ expires = 1 })
+    eq(fails("TIMEOUT", cm.next, cm, 0.2).message, "no message within 0.2 s")
+    eq(fails("TIMEOUT", cm.next, cm, 1.2).message, "no message within 1.2 s")
+    -- A subject that a subscriber takes and nobody acknowledges.
+    local silent = assert(nc:subscribe("silent.acks"))
+    assert(nc:flush())
+    assert(js:publish_async("silent.acks", "x"))
+    eq(fails("TIMEOUT", js.publish_async_complete, js, 0.2).message,
+       "1 publishes still without a PubAck within 0.2 s")
+    eq(fails("TIMEOUT", js.publish_async_complete, js, 1.3).message,
+       "1 publishes still without a PubAck within 1.3 s")
+    eq(fails("TIMEOUT", js.publish, js, "silent.acks", "x",
+             { timeout = 0.25 }).message,
+       "no publish ack for 'silent.acks' within 0.25 s")
+    silent:close()
+    js:delete_stream("WAITS")
+end)
+
 test("fetch timeout gives an empty table; ack errors", function()
     local nc <close> = connect()
     local js = assert(nc:jetstream())

@@ -125,8 +125,9 @@ if what == "unit" then
         local sig = jetwire.signals{ "USR1", "SIGUSR2" }
         assert(tostring(sig):find("USR1, USR2", 1, true), tostring(sig))
         local t0 = jetwire.now()
-        h.fails("TIMEOUT", sig.wait, sig, 0.1)
+        local err = h.fails("TIMEOUT", sig.wait, sig, 0.1)
         assert(jetwire.now() - t0 >= 0.09)
+        h.eq(err.message, "no signal within 0.1 s", "timeout in seconds")
         h.fails("TIMEOUT", sig.wait, sig, 0)
         assert(math.type(sig:fd()) == "integer")
         assert(sig:close() and sig:close())
