@@ -479,20 +479,22 @@ static int l_batch_tostring(lua_State *L)
 
 /* One step: a message table, false at the end, or a status
  * (LJW_INTERRUPTED for a signal: the wait goes in slices, ljw.h). */
+typedef struct batch_call {
+    jw_direct_batch *b;
+    jw_msg *msg;
+} batch_call;
+
+static jw_status batch_slice(void *ctx, int64_t ms)
+{
+    batch_call *c = ctx;
+    return jw_direct_batch_next(c->b, ms, &c->msg);
+}
+
 static jw_status batch_step(lua_State *L, ljw_direct_batch *b, int64_t ms)
 {
-    jw_msg *msg = NULL;
-    jw_status st = JW_ETIMEOUT;
-    ljw_wait wait;
-    ljw_wait_begin(L, &wait, ms);
-    while (st == JW_ETIMEOUT) {
-        int64_t slice = ljw_wait_step(&wait);
-        if (slice == LJW_WAIT_INTERRUPTED)
-            return LJW_INTERRUPTED;
-        if (slice == LJW_WAIT_EXPIRED)
-            break;
-        st = jw_direct_batch_next(b->b, slice, &msg);
-    }
+    batch_call call = {b->b, NULL};
+    jw_status st = ljw_wait_sliced(L, ms, batch_slice, &call);
+    jw_msg *msg = call.msg;
     if (st != JW_OK)
         return st;
     if (!msg) {
@@ -714,23 +716,20 @@ static int l_publish_async_poll(lua_State *L)
     return 2;
 }
 
+static jw_status complete_slice(void *js, int64_t ms)
+{
+    return jw_js_publish_async_complete(js, ms);
+}
+
 /* js:publish_async_complete([timeout]) -> true | nil, err */
 static int l_publish_async_complete(lua_State *L)
 {
     ljw_js *j = check_js(L, 1);
     int64_t ms = ljw_timeout_ms(L, 2, 5.0);
     LIVE_JS(L, j, js);
-    jw_status st = JW_ETIMEOUT;
-    ljw_wait wait;
-    ljw_wait_begin(L, &wait, ms);
-    while (st == JW_ETIMEOUT) {
-        int64_t slice = ljw_wait_step(&wait);
-        if (slice == LJW_WAIT_INTERRUPTED)
-            return ljw_fail_interrupted(L);
-        if (slice == LJW_WAIT_EXPIRED)
-            break;
-        st = jw_js_publish_async_complete(js, slice);
-    }
+    jw_status st = ljw_wait_sliced(L, ms, complete_slice, js);
+    if (st == LJW_INTERRUPTED)
+        return ljw_fail_interrupted(L);
     if (st != JW_OK)
         return ljw_fail_waited(L, st, ms);
     lua_pushboolean(L, 1);

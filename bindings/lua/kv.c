@@ -687,20 +687,22 @@ static int l_watcher_tostring(lua_State *L)
 /* One step of a watcher: pushes an entry or false (the marker) and
  * returns JW_OK, or returns the failure's status (LJW_INTERRUPTED for a
  * signal: the wait goes in slices, ljw.h). */
+typedef struct watch_next_call {
+    jw_kv_watcher *w;
+    jw_kv_entry *e;
+} watch_next_call;
+
+static jw_status watch_slice(void *ctx, int64_t ms)
+{
+    watch_next_call *c = ctx;
+    return jw_kv_watch_next(c->w, ms, &c->e);
+}
+
 static jw_status watch_step(lua_State *L, ljw_watcher *w, int64_t ms)
 {
-    jw_kv_entry *e = NULL;
-    jw_status st = JW_ETIMEOUT;
-    ljw_wait wait;
-    ljw_wait_begin(L, &wait, ms);
-    while (st == JW_ETIMEOUT) {
-        int64_t slice = ljw_wait_step(&wait);
-        if (slice == LJW_WAIT_INTERRUPTED)
-            return LJW_INTERRUPTED;
-        if (slice == LJW_WAIT_EXPIRED)
-            break;
-        st = jw_kv_watch_next(w->w, slice, &e);
-    }
+    watch_next_call call = {w->w, NULL};
+    jw_status st = ljw_wait_sliced(L, ms, watch_slice, &call);
+    jw_kv_entry *e = call.e;
     if (st != JW_OK)
         return st;
     if (!e)

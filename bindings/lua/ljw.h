@@ -276,6 +276,12 @@ typedef struct ljw_wait {
 
 void ljw_wait_begin(lua_State *L, ljw_wait *w, int64_t timeout_ms);
 int64_t ljw_wait_step(ljw_wait *w);
+/* The pattern above for an engine call that can simply be made again:
+ * fn(ctx, slice) while it returns JW_ETIMEOUT. Its last status,
+ * LJW_INTERRUPTED for a signal, or JW_ETIMEOUT once timeout_ms passed. */
+typedef jw_status (*ljw_slice_fn)(void *ctx, int64_t slice_ms);
+jw_status ljw_wait_sliced(lua_State *L, int64_t timeout_ms,
+                          ljw_slice_fn fn, void *ctx);
 /* The milliseconds left (-1: forever; 0: none). */
 int64_t ljw_wait_left_ms(ljw_wait *w);
 /* 1 when a signal came since the wait began (or a caught signal has not

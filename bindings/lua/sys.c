@@ -172,6 +172,23 @@ int64_t ljw_wait_step(ljw_wait *w)
     return left < LJW_SLICE_MS ? left : LJW_SLICE_MS;
 }
 
+jw_status ljw_wait_sliced(lua_State *L, int64_t timeout_ms,
+                          ljw_slice_fn fn, void *ctx)
+{
+    ljw_wait w;
+    ljw_wait_begin(L, &w, timeout_ms);
+    jw_status st = JW_ETIMEOUT;
+    while (st == JW_ETIMEOUT) {
+        int64_t slice = ljw_wait_step(&w);
+        if (slice == LJW_WAIT_INTERRUPTED)
+            return LJW_INTERRUPTED;
+        if (slice == LJW_WAIT_EXPIRED)
+            break;
+        st = fn(ctx, slice);
+    }
+    return st;
+}
+
 int64_t ljw_wait_left_ms(ljw_wait *w)
 {
     if (w->timeout_ms < 0)
