@@ -18,6 +18,7 @@ from ._client import (JW_OK, Msg, _BATCH, _INT64_MAX, _build_msg, _int_arg,
                       _ms, _raise, _read_messages, _subject, _timeout)
 from ._errors import Error, error_for
 from ._wait import interruptible as _interruptible
+from ._wait import on_main_thread as _on_main_thread
 from . import _wait
 from ._jetwire import ffi, lib
 
@@ -956,13 +957,33 @@ class Consumer(_Child):
         info: Dict[str, Any] = json.loads(_text(p))
         return info
 
-    @_interruptible
     def fetch(self, batch: int = 1, timeout: Optional[float] = 5.0,
               **options: Any) -> List[Msg]:
         """Up to batch messages, waiting up to timeout seconds (None: the
         context's timeout); what arrived in time, an empty list when
         nothing did. options are the engine's other fetch options
         (option_fields("fetch")): max_bytes, no_wait, ..."""
+        if (not _on_main_thread() or options.get("no_wait")
+                or options.get("max_bytes") is not None):
+            return _interruptible(self._fetch)(batch, timeout, **options)
+        # On the main thread a wait goes to a thread of its own, so that a
+        # signal can interrupt it, which costs more than the fetch itself:
+        # take what is there now on this thread (a pull with no_wait is
+        # answered at once), and wait on a thread only for the rest.
+        start = time.monotonic()
+        got = self._fetch(batch, timeout, **dict(options, no_wait=True))
+        if len(got) >= batch:
+            return got
+        left = timeout
+        if timeout is not None:
+            left = timeout - (time.monotonic() - start)
+            if left <= 0:
+                return got
+        return got + _interruptible(self._fetch)(batch - len(got), left,
+                                                 **options)
+
+    def _fetch(self, batch: int, timeout: Optional[float],
+               **options: Any) -> List[Msg]:
         n = _int_arg(batch, "batch", 1)
         if n > 1 << 20:
             raise ValueError("batch must be at most %d" % (1 << 20))
