@@ -222,7 +222,6 @@ class KeyValue(_Child):
         """Store value under key; returns the new revision."""
         return self._write(lib.jw_kv_put, key, value)
 
-    @_interruptible
     def create(self, key: str, value: Payload, **options: Any) -> int:
         """Store only if key has no live value (a deleted or purged key can
         be created again); KeyExistsError otherwise. options are the
@@ -232,20 +231,17 @@ class KeyValue(_Child):
         return self._write(lib.jw_kv_create, key, value,
                            _call_opts("create", options, "create"))
 
-    @_interruptible
     def update(self, key: str, value: Payload, last: int) -> int:
         """Store only if key's latest revision is last;
         WrongLastSequenceError otherwise."""
         return self._write(lib.jw_kv_update, key, value,
                            _int_arg(last, "last", 0))
 
-    @_interruptible
     def delete(self, key: str, last: Optional[int] = None) -> None:
         """Write a delete marker (the history stays); with last, only if
         key's latest revision is last."""
         _js_check(self._call(lib.jw_kv_delete, _key(key), _last(last)))
 
-    @_interruptible
     def purge(self, key: str, last: Optional[int] = None,
               **options: Any) -> None:
         """Write a purge marker that drops key's history. options are the
