@@ -941,6 +941,12 @@ class DirectBatch(_Child):
             "" if self._finalizer.alive else " closed")
 
 
+# Fetch options that make a fetch one pull: a byte cap counts across the
+# whole batch, and a priority group's pull may be refused (423 ends a
+# pinned client's fetch: a second pull would be pinned anew).
+_WHOLE_FETCH = frozenset({"no_wait", "max_bytes", "group"})
+
+
 class Consumer(_Child):
     """A pull consumer: ``fetch`` batches, ``messages()`` continuously."""
 
@@ -963,8 +969,7 @@ class Consumer(_Child):
         context's timeout); what arrived in time, an empty list when
         nothing did. options are the engine's other fetch options
         (option_fields("fetch")): max_bytes, no_wait, ..."""
-        if (not _on_main_thread() or options.get("no_wait")
-                or options.get("max_bytes") is not None):
+        if not _on_main_thread() or options.keys() & _WHOLE_FETCH:
             return _interruptible(self._fetch)(batch, timeout, **options)
         # On the main thread a wait goes to a thread of its own, so that a
         # signal can interrupt it, which costs more than the fetch itself:
