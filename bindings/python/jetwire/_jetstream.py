@@ -941,12 +941,6 @@ class DirectBatch(_Child):
             "" if self._finalizer.alive else " closed")
 
 
-# Fetch options that make a fetch one pull: a byte cap counts across the
-# whole batch, and a priority group's pull may be refused (423 ends a
-# pinned client's fetch: a second pull would be pinned anew).
-_WHOLE_FETCH = frozenset({"no_wait", "max_bytes", "group"})
-
-
 class Consumer(_Child):
     """A pull consumer: ``fetch`` batches, ``messages()`` continuously."""
 
@@ -969,7 +963,11 @@ class Consumer(_Child):
         context's timeout); what arrived in time, an empty list when
         nothing did. options are the engine's other fetch options
         (option_fields("fetch")): max_bytes, no_wait, ..."""
-        if not _on_main_thread() or options.keys() & _WHOLE_FETCH:
+        # A byte cap counts across the whole batch, and a priority group's
+        # pull may be refused (a 423 ends a pinned client's fetch: a second
+        # pull would be pinned anew): with these, a fetch is one pull.
+        if (not _on_main_thread() or "no_wait" in options
+                or "max_bytes" in options or "group" in options):
             return _interruptible(self._fetch)(batch, timeout, **options)
         # On the main thread a wait goes to a thread of its own, so that a
         # signal can interrupt it, which costs more than the fetch itself:
