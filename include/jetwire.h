@@ -100,7 +100,8 @@ JW_EXTERN int jw_version_number(void);
     X(ENO_MEMORY, -24, "NO_MEMORY", "out of memory")                          \
     X(EINVALID_SUBSCRIPTION, -25, "INVALID_SUBSCRIPTION",                     \
       "subscription is closed")                                               \
-    X(ETLS, -26, "TLS", "TLS error")
+    X(ETLS, -26, "TLS", "TLS error")                                          \
+    X(EINTERRUPTED, -27, "INTERRUPTED", "interrupted while waiting")
 
 typedef enum jw_status {
 #define JW__STATUS_ENUM(suffix, value, name, text) JW_##suffix = value,
@@ -170,6 +171,28 @@ JW_EXTERN jw_status jw_loop_run(jw_loop *loop, int64_t timeout_ms);
 /* Release the caller's reference. An own-thread loop's thread stops once the
  * last connection on it is freed. Accepts NULL. */
 JW_EXTERN void jw_loop_free(jw_loop *loop);
+
+/* ------------------------------------------------------------------------
+ * Interrupting waits
+ *
+ * For runtimes that must see signals while a call waits (Ctrl+C in Python
+ * and Lua): once a check is set on a thread, every wait of that thread for
+ * the server (a request and the calls made of requests, flush, rtt,
+ * jw_sub_next and jw_sub_next_batch, fetch, consume and ordered reads,
+ * watch, jw_conn_next_event, the publish_async window) calls check(arg)
+ * each interval_ms it goes on, with no lock of the library held. A nonzero
+ * return ends the wait with JW_EINTERRUPTED, as a timeout would end it: a
+ * request's reply is no longer waited for (a late one is dropped), a
+ * fetch gives what it took so far, nothing queued is taken. Zero lets the
+ * wait go on. A wait answered within interval_ms never calls check. check
+ * may call the library (its own waits do not call it again). connect,
+ * drain, close and free are not interrupted.
+ *
+ * The setting belongs to the calling thread; check NULL removes it.
+ * JW_EINVAL when interval_ms < 1 (with a check). */
+typedef int (*jw_wait_check_cb)(void *arg);
+JW_EXTERN jw_status jw_wait_check_set(jw_wait_check_cb check, void *arg,
+                                      int64_t interval_ms);
 
 /* ------------------------------------------------------------------------
  * Connection options

@@ -260,9 +260,9 @@ int ljw_push_json(lua_State *L, const char *text);
  * The first step returns min(timeout, LJW_SLICE_MS) without a system call
  * or a clock read. An interrupted wait returns ljw_fail_interrupted. */
 #define LJW_SLICE_MS          50
-/* What a step function returns for an interrupted wait: no jw_status is
- * positive. */
-#define LJW_INTERRUPTED       1
+/* What a step function returns for an interrupted wait: the engine's own
+ * status, which its waits give too (the wait check, sys.c). */
+#define LJW_INTERRUPTED       JW_EINTERRUPTED
 #define LJW_WAIT_INTERRUPTED  (-1)
 #define LJW_WAIT_EXPIRED      (-2)
 

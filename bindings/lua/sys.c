@@ -465,9 +465,67 @@ static const luaL_Reg set_methods[] = {
     {NULL, NULL},
 };
 
+/* ------------------------------------------------------------------------
+ * The engine's wait check
+ *
+ * The calls that wait in one engine call (a request and what is made of
+ * one: JetStream and Key-Value calls, fetch, ack_sync) are interrupted by
+ * the engine itself: jw_wait_check_set, for the thread that loaded the
+ * module, calls engine_check every LJW_SLICE_MS of a wait. It looks for
+ *  - a signal caught by jetwire.signals, as ljw_wait_interrupted does;
+ *  - lua.c's SIGINT: its handler puts SIGINT back to the default and
+ *    sets a hook on the main thread, which the hook clears when it raises
+ *    "interrupted!". Both at once mean it came and is not raised yet.
+ *    Only when SIGINT had a handler (lua.c's) as the module was loaded:
+ *    elsewhere SIGINT is the default all along.
+ */
+
+static int sigint_handled_at_open;
+
+static int engine_check(void *arg)
+{
+    lua_State *main = arg;
+    unsigned total = atomic_load(&caught_total);
+    if (total != atomic_load(&caught_seen)) {
+        atomic_store(&caught_seen, total);
+        return 1;
+    }
+    struct sigaction now;
+    return sigint_handled_at_open && lua_gethook(main) != NULL &&
+           sigaction(SIGINT, NULL, &now) == 0 && now.sa_handler == SIG_DFL;
+}
+
+/* The registry's sentinel: when the state closes, its check goes too (if
+ * it is still this thread's). */
+static int check_gc(lua_State *L)
+{
+    (void)L;
+    jw_wait_check_set(NULL, NULL, 0);
+    return 0;
+}
+
+static void install_check(lua_State *L)
+{
+    struct sigaction now;
+    if (sigaction(SIGINT, NULL, &now) == 0 && now.sa_handler != SIG_DFL &&
+        now.sa_handler != SIG_IGN && now.sa_handler != on_signal)
+        sigint_handled_at_open = 1;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+    lua_State *main = lua_tothread(L, -1);
+    lua_pop(L, 1);
+    jw_wait_check_set(engine_check, main, LJW_SLICE_MS);
+    lua_newuserdatauv(L, 0, 0);
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, check_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_setmetatable(L, -2);
+    lua_setfield(L, LUA_REGISTRYINDEX, "jetwire.wait_check");
+}
+
 void ljw_sys_register(lua_State *L)
 {
     ljw_register_type(L, LJW_SIGNALS, set_methods, l_set_gc, l_set_tostring);
+    install_check(L);
 }
 
 /* Add signals and sleep to the module table on the top of the stack. */

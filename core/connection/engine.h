@@ -50,6 +50,13 @@ int jw__loop_in_callback(void);
 jw_status jw__loop_wait(jw_loop *loop, pthread_cond_t *cond,
                         pthread_mutex_t *mu, int64_t deadline_us);
 
+/* jw__loop_wait for the waits a user call makes for the server: with a
+ * wait check set on the thread (jw_wait_check_set) it wakes when the check
+ * is due and runs it without mu held; JW_EINTERRUPTED when the check says
+ * stop. Callers word that status as they word a timeout. */
+jw_status jw__loop_wait_user(jw_loop *loop, pthread_cond_t *cond,
+                             pthread_mutex_t *mu, int64_t deadline_us);
+
 /* Deadline in monotonic microseconds for a timeout in ms (< 0: none). */
 int64_t jw__deadline(int64_t timeout_ms);
 

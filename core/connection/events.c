@@ -102,16 +102,20 @@ jw_status jw_conn_next_event(jw_conn *c, int64_t timeout_ms, jw_event **out)
         }
         c->ev_waiters++;
         st = timeout_ms == 0 ? JW_ETIMEOUT
-                             : jw__loop_wait(c->loop, &c->cond, &c->mu,
-                                             deadline);
+                             : jw__loop_wait_user(c->loop, &c->cond, &c->mu,
+                                                  deadline);
         c->ev_waiters--;
-        if (st) {
+        if (st == JW_EINTERRUPTED) { /* takes nothing, even if one came */
+            st = jw__fail(st, "interrupted while waiting for an event");
+            break;
+        }
+        if (st && !c->ev_head) {
             st = jw__fail(JW_ETIMEOUT, "no event within %lld ms",
                           (long long)timeout_ms);
             break;
         }
     }
-    if (c->ev_head) {
+    if (st != JW_EINTERRUPTED && c->ev_head) {
         st = JW_OK;
         *out = c->ev_head;
         c->ev_head = (*out)->next;

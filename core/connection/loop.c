@@ -207,6 +207,61 @@ jw_status jw__loop_wait(jw_loop *loop, pthread_cond_t *cond,
     return rc == ETIMEDOUT ? JW_ETIMEOUT : JW_OK;
 }
 
+/* The calling thread's wait check (jw_wait_check_set): when the next call
+ * is due, and whether one is running (its own waits do not check). */
+typedef struct wait_check {
+    jw_wait_check_cb fn;
+    void *arg;
+    int64_t interval_us;
+    int64_t due_us;
+    int running;
+} wait_check;
+
+static _Thread_local wait_check thread_check;
+
+jw_status jw_wait_check_set(jw_wait_check_cb check, void *arg,
+                            int64_t interval_ms)
+{
+    if (check && (interval_ms < 1 || interval_ms > INT64_MAX / 1000))
+        return jw__fail(JW_EINVAL, "wait check interval must be >= 1 ms");
+    thread_check.fn = check;
+    thread_check.arg = check ? arg : NULL;
+    thread_check.interval_us = check ? interval_ms * 1000 : 0;
+    thread_check.due_us = 0;
+    return JW_OK;
+}
+
+jw_status jw__loop_wait_user(jw_loop *loop, pthread_cond_t *cond,
+                             pthread_mutex_t *mu, int64_t deadline_us)
+{
+    wait_check *wc = &thread_check;
+    if (!wc->fn || wc->running)
+        return jw__loop_wait(loop, cond, mu, deadline_us);
+    /* The schedule runs across the wake-ups of one wait: a due time in the
+     * past belongs to an earlier wait. */
+    int64_t now = jw__now_us();
+    if (wc->due_us < now)
+        wc->due_us = now + wc->interval_us;
+    int64_t until = deadline_us >= 0 && deadline_us < wc->due_us
+                        ? deadline_us
+                        : wc->due_us;
+    jw_status st = jw__loop_wait(loop, cond, mu, until);
+    if (st == JW_ETIMEOUT && until != wc->due_us)
+        return st; /* the caller's deadline */
+    now = jw__now_us();
+    if (now < wc->due_us)
+        return JW_OK; /* woken: the caller looks at its condition */
+    wc->due_us = now + wc->interval_us;
+    jw_wait_check_cb fn = wc->fn;
+    void *arg = wc->arg;
+    wc->running = 1;
+    pthread_mutex_unlock(mu);
+    int stop = fn(arg);
+    pthread_mutex_lock(mu);
+    wc->running = 0;
+    return stop ? JW_EINTERRUPTED : JW_OK;
+}
+
 void jw__loop_ref(jw_loop *loop)
 {
     atomic_fetch_add_explicit(&loop->refs, 1, memory_order_relaxed);

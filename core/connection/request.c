@@ -227,10 +227,18 @@ static jw_status request(jw_conn *c, const char *subject, const char *hdr,
     st = send_request(c, &w, subject, hdr, hdr_len, data, len);
     int64_t deadline = jw__deadline(timeout_ms);
     while (st == JW_OK && w.pending) {
-        if (jw__loop_wait(c->loop, &w.cond, &c->mu, deadline) && w.pending) {
+        jw_status waited =
+            jw__loop_wait_user(c->loop, &w.cond, &c->mu, deadline);
+        if (waited && w.pending) {
             jw__map_remove(&c->requests, w.id);
-            st = jw__fail(JW_ETIMEOUT, "no reply from '%s' within %lld ms",
-                          subject, (long long)timeout_ms);
+            st = waited == JW_EINTERRUPTED
+                     ? jw__fail(JW_EINTERRUPTED,
+                                "interrupted while waiting for a reply "
+                                "from '%s'",
+                                subject)
+                     : jw__fail(JW_ETIMEOUT,
+                                "no reply from '%s' within %lld ms", subject,
+                                (long long)timeout_ms);
         }
     }
     if (st == JW_OK && !w.pending && w.status)

@@ -465,16 +465,20 @@ int jw_sub_next_batch(jw_sub *sub, jw_msg **msgs, int max, int64_t timeout_ms)
             break;
         }
         sub->waiters++;
-        jw_status st =
-            jw__loop_wait(sub->conn->loop, &sub->cond, &sub->mu, deadline);
+        jw_status st = jw__loop_wait_user(sub->conn->loop, &sub->cond,
+                                          &sub->mu, deadline);
         sub->waiters--;
+        if (st == JW_EINTERRUPTED) { /* takes nothing, even if one came */
+            n = jw__fail(st, "interrupted while waiting for a message");
+            break;
+        }
         if (st && !sub->head) {
             n = jw__fail(JW_ETIMEOUT, "no message within %lld ms",
                          (long long)timeout_ms);
             break;
         }
     }
-    if (sub->head)
+    if (n == 0 && sub->head)
         n = pop(sub, msgs, max);
     pthread_mutex_unlock(&sub->mu);
     return n;

@@ -19,7 +19,11 @@ static jw_status wait_pong(jw_conn *c, uint64_t ping, int64_t timeout_ms)
         if (ping <= c->lost_pings)
             return jw__fail(JW_ENOT_CONNECTED,
                             "connection lost before the server answered");
-        if (jw__loop_wait(c->loop, &c->cond, &c->mu, deadline))
+        jw_status st = jw__loop_wait_user(c->loop, &c->cond, &c->mu,
+                                          deadline);
+        if (st == JW_EINTERRUPTED)
+            return jw__fail(st, "interrupted while waiting for a PONG");
+        if (st)
             return jw__fail(JW_ETIMEOUT, "no PONG within %lld ms",
                             (long long)timeout_ms);
     }

@@ -709,8 +709,13 @@ static jw_status wait_acks(jw_js *js, int64_t timeout_ms, size_t limit)
         int64_t slice = jw__deadline(100);
         if (deadline_us >= 0 && deadline_us < slice)
             slice = deadline_us;
-        if (jw__loop_wait(js->conn->loop, &js->cond, &js->mu, slice) &&
-            js->in_flight.count >= limit && deadline_us >= 0 &&
+        jw_status st =
+            jw__loop_wait_user(js->conn->loop, &js->cond, &js->mu, slice);
+        if (st == JW_EINTERRUPTED && js->in_flight.count >= limit)
+            return jw__fail(st, "interrupted while waiting for PubAcks "
+                                "(%zu in flight)",
+                            js->in_flight.count);
+        if (st && js->in_flight.count >= limit && deadline_us >= 0 &&
             jw__now_us() >= deadline_us)
             return jw__fail(JW_ETIMEOUT,
                             "%zu publishes still without a PubAck within "

@@ -437,6 +437,8 @@ jw_status jw_direct_batch_next(jw_direct_batch *b, int64_t timeout_ms,
         return jw__fail(JW_ETIMEOUT, "no direct get reply from '%s' within "
                                      "%lld ms",
                         b->stream, (long long)timeout_ms);
+    if (st == JW_EINTERRUPTED)
+        return st; /* the batch goes on with the next call */
     if (st)
         return fail(b, st);
     int code = jw_msg_status_code(m);

@@ -33,6 +33,12 @@ CONN_WAITS = ["next_msg", "next_msg_timeout", "next_msgs", "messages",
               "request", "next_event", "poll", "flush", "drain"]
 # Waits without a connection mode of their own to vary.
 OTHER_WAITS = ["sleep", "consume_next", "consume_messages", "ordered_next"]
+# One engine call waiting for one answer (the engine's wait check ends
+# it): the server is paused once the child is ready, but for fetch, which
+# waits for a message that never comes.
+JS_PAUSED = ["js_publish", "js_stream_info", "js_ack_sync", "js_kv_get",
+             "js_kv_put", "js_kv_update"]
+JS_WAITS = ["js_fetch"] + JS_PAUSED
 # What a wait gives back when a caught signal ends it.
 ENDED = {"messages": "true ended nil", "consume_messages": "true ended nil"}
 
@@ -104,7 +110,8 @@ class Child:
 def run_wait(url, wait, signo, loop="thread", catch=None, server=None):
     child = Child(url, wait, loop, catch)
     try:
-        if server is not None and wait in ("flush", "drain"):
+        if server is not None and (wait in ("flush", "drain") or
+                                   wait in JS_PAUSED):
             server.pause()  # no PONG: the flush or drain waits
         child.start_wait()
         return child.signal(signo) + (child.proc.returncode,)
@@ -162,6 +169,26 @@ def test_caught_signal_interrupts_other_waits(nats_server, wait, signame):
     want = ENDED.get(wait, "result true nil INTERRUPTED")
     assert out[0] == want or out[0] == "result " + want, (out, err)
     assert out[1] == "taken " + signame, (out, err)
+    assert took < LIMIT, f"{wait} took {took:.3f} s"
+
+
+@pytest.mark.parametrize("wait", JS_WAITS)
+def test_sigint_ends_jetstream_waits(server_factory, wait):
+    server = server_factory.start()
+    took, out, err, rc = run_wait(server.url, wait, signal.SIGINT,
+                                  server=server)
+    assert out[0].startswith("result false ") and "interrupted!" in out[0], (
+        out, err)
+    assert took < LIMIT, f"{wait} took {took:.3f} s"
+
+
+@pytest.mark.parametrize("wait", JS_WAITS)
+def test_caught_signal_interrupts_jetstream_waits(server_factory, wait):
+    server = server_factory.start()
+    took, out, err, rc = run_wait(server.url, wait, signal.SIGTERM,
+                                  catch="INT,TERM", server=server)
+    assert out[0] == "result true nil INTERRUPTED", (out, err)
+    assert out[1] == "taken TERM", (out, err)
     assert took < LIMIT, f"{wait} took {took:.3f} s"
 
 

@@ -185,6 +185,7 @@ TEST(null_handles)
     CHECK_STATUS(jw_loop_new_from_base(NULL, &loop), JW_EINVAL);
     CHECK_STATUS(jw_loop_run(NULL, 0), JW_EINVAL);
     jw_loop_free(NULL);
+    CHECK_OK(jw_wait_check_set(NULL, NULL, 0)); /* NULL: no check */
     CHECK_STATUS(jw_opts_new(NULL), JW_EINVAL);
     jw_opts_free(NULL);
     CHECK_STATUS(jw_opts_set_str(NULL, "name", "x"), JW_EINVAL);

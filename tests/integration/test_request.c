@@ -288,6 +288,95 @@ TEST(request_timeout)
     return 0;
 }
 
+/* jw_wait_check_set: the thread's check runs while a wait goes on, ends
+ * it with JW_EINTERRUPTED when it says so, and takes nothing away. */
+typedef struct check_state {
+    int calls;
+    int stop_at;  /* the call that says stop (0: never) */
+    jw_conn *nc;  /* when set, the check itself waits on it */
+    jw_status inner;
+} check_state;
+
+static int count_check(void *arg)
+{
+    check_state *cs = arg;
+    cs->calls++;
+    if (cs->nc)
+        cs->inner = jw_conn_flush(cs->nc, 5000); /* a wait of its own */
+    return cs->stop_at && cs->calls >= cs->stop_at;
+}
+
+TEST(wait_check)
+{
+    START_SERVER(s, NULL);
+    jw_conn *rc = NULL, *nc = NULL;
+    CHECK_OK(jw_test_connect(s, &rc));
+    CHECK_OK(jw_test_connect(s, &nc));
+    jw_sub *mute = NULL, *svc = NULL;
+    CHECK_OK(jw_conn_subscribe(rc, "svc.mute", NULL, &mute));
+    CHECK_OK(
+        jw_conn_subscribe_cb(rc, "svc.echo", NULL, echo_handler, NULL, &svc));
+    CHECK_OK(jw_conn_flush(rc, 5000));
+
+    check_state cs = {0, 3, NULL, JW_OK};
+    CHECK_STATUS(jw_wait_check_set(count_check, &cs, 0), JW_EINVAL);
+    CHECK_OK(jw_wait_check_set(count_check, &cs, 20));
+
+    /* A request nobody answers ends at the third check, long before its
+     * timeout would end it. */
+    jw_msg *reply = NULL;
+    CHECK_STATUS(jw_conn_request(nc, "svc.mute", "x", 1, 60000, &reply),
+                 JW_EINTERRUPTED);
+    CHECK(reply == NULL);
+    CHECK_EQ_INT(cs.calls, 3);
+    CHECK(strstr(jw_last_error(), "interrupted") != NULL);
+    CHECK_STR(jw_status_name(JW_EINTERRUPTED), "INTERRUPTED");
+    jw_msg *m = NULL;
+    CHECK_OK(jw_sub_next(mute, 5000, &m)); /* it did go out */
+    jw_msg_free(m);
+
+    /* A check that says go on leaves the timeout to end the wait; one
+     * that waits itself is not called again from inside. */
+    cs = (check_state){0, 0, nc, JW_OK};
+    CHECK_STATUS(jw_conn_request(nc, "svc.mute", "x", 1, 200, &reply),
+                 JW_ETIMEOUT);
+    CHECK(cs.calls >= 1);
+    CHECK_OK(cs.inner);
+    CHECK_OK(jw_sub_next(mute, 5000, &m));
+    jw_msg_free(m);
+
+    /* An answer within the interval never calls the check. */
+    CHECK_OK(jw_wait_check_set(count_check, &cs, 10000));
+    cs = (check_state){0, 1, NULL, JW_OK};
+    CHECK_OK(jw_conn_request(nc, "svc.echo", "hi", 2, 5000, &reply));
+    jw_msg_free(reply);
+    CHECK_EQ_INT(cs.calls, 0);
+
+    /* An interrupted jw_sub_next takes nothing: the message published
+     * after it is the next one read. */
+    CHECK_OK(jw_wait_check_set(count_check, &cs, 20));
+    cs = (check_state){0, 2, NULL, JW_OK};
+    CHECK_STATUS(jw_sub_next(mute, -1, &m), JW_EINTERRUPTED);
+    CHECK(m == NULL);
+    CHECK_OK(jw_conn_publish(nc, "svc.mute", "after", 5));
+    CHECK_OK(jw_sub_next(mute, 5000, &m));
+    CHECK_MEM_STR(jw_msg_data(m), jw_msg_data_len(m), "after");
+    jw_msg_free(m);
+
+    /* The setting is the thread's: removed, waits run to their end. */
+    CHECK_OK(jw_wait_check_set(NULL, NULL, 0));
+    cs = (check_state){0, 1, NULL, JW_OK};
+    CHECK_STATUS(jw_sub_next(mute, 100, &m), JW_ETIMEOUT);
+    CHECK_EQ_INT(cs.calls, 0);
+
+    jw_sub_free(mute);
+    jw_sub_free(svc);
+    jw_conn_free(rc);
+    jw_conn_free(nc);
+    jw_test_server_stop(s);
+    return 0;
+}
+
 /* The pull-style request API for event loops: completions arrive through
  * the readable fd, in any order, and a cancelled request never completes. */
 static void async_echo_handler(jw_sub *sub, jw_msg *msg, void *arg)

@@ -172,6 +172,22 @@ if what:match("^consume") or what == "ordered_next" then
         reader = assert(cons:messages())
     end
 end
+local kv, held, rev
+if what:match("^js_") then
+    -- One request each, answered by nobody once the test paused the
+    -- server (fetch waits for a message that never comes).
+    js = assert(nc:jetstream{ timeout = 100 })
+    local stream = "SIGNALS" .. (os.time() % 100000) .. math.random(1000)
+    assert(js:create_or_update_stream{ name = stream,
+                                        subjects = { stream .. ".>" } })
+    assert(js:publish(stream .. ".a", "x"))
+    cons = assert(js:create_or_update_consumer(stream,
+                  { durable = "c", ack_policy = "explicit", ack_wait = 100 }))
+    held = assert(cons:fetch(1, 5))[1]
+    kv = assert(js:create_or_update_key_value{ bucket = stream })
+    rev = assert(kv:put("k", "v"))
+    reader = stream
+end
 assert(nc:flush(2))
 
 local waits = {
@@ -207,6 +223,13 @@ local waits = {
         return "ended"
     end,
     ordered_next = function() return reader:next(FOREVER) end,
+    js_fetch = function() return cons:fetch(1, FOREVER) end,
+    js_publish = function() return js:publish(reader .. ".b", "y") end,
+    js_stream_info = function() return js:stream_info(reader) end,
+    js_ack_sync = function() return held:ack_sync(FOREVER) end,
+    js_kv_get = function() return kv:get("k") end,
+    js_kv_put = function() return kv:put("k", "w") end,
+    js_kv_update = function() return kv:update("k", "w", rev) end,
     busy = function() -- Lua code that never waits: only a signal ends it
         local n = 0
         while true do n = n + 1 end

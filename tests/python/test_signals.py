@@ -416,3 +416,153 @@ def test_jetstream_and_kv_waits_see_signals(js_child_script, nats_server,
     assert seen is not None, (lines, err)
     assert seen - sent <= BOUND, "%s: %.3f s after the signal" % (
         wait, seen - sent)
+
+
+class FreezingProxy:
+    """A TCP proxy in front of a real nats-server that stops passing the
+    server's bytes on once the client publishes to "freeze.now": a server
+    that stalls mid-session, which a real one never does on purpose. The
+    bytes before the freeze are the real server's own."""
+
+    def __init__(self, target_url):
+        host, port = target_url.rsplit("/", 1)[-1].rsplit(":", 1)
+        self.target = (host, int(port))
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.url = "nats://127.0.0.1:%d" % self.sock.getsockname()[1]
+        self.frozen = threading.Event()
+        self.socks = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.target)
+            self.socks += [client, server]
+            threading.Thread(target=self._pump, args=(client, server, True),
+                             daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client, False),
+                             daemon=True).start()
+
+    def _pump(self, src, dst, from_client):
+        while True:
+            try:
+                data = src.recv(65536)
+            except OSError:
+                return
+            if not data:
+                return
+            if from_client and b"freeze.now" in data:
+                self.frozen.set()  # before the request behind it goes on
+            if not from_client and self.frozen.is_set():
+                continue  # read and dropped: the client hears nothing
+            try:
+                dst.sendall(data)
+            except OSError:
+                return
+
+    def close(self):
+        self.sock.close()
+        for s in self.socks:
+            s.close()
+
+
+# Each wait is one call that sends one request and waits for its answer
+# (the engine's wait check interrupts it; there is nothing to repeat).
+FROZEN_WAITS = ["publish", "kv-get", "kv-put", "kv-create", "kv-update",
+                "kv-delete", "kv-purge", "ack_sync", "stream_info",
+                "fetch"]
+
+FROZEN_CHILD = textwrap.dedent(r'''
+    import signal, sys, time
+    import jetwire
+
+    url, waits = sys.argv[1], sys.argv[2].split(",")
+
+    class Stop(Exception):
+        pass
+
+    def on_term(signum, frame):
+        print("HANDLER %.6f" % time.monotonic(), flush=True)
+        raise Stop()
+
+    signal.signal(signal.SIGTERM, on_term)
+    nc = jetwire.connect(url)
+    js = nc.jetstream(timeout=30.0)
+    js.create_or_update_stream(name="S", subjects=["s.>"])
+    js.publish("s.a", b"x")
+    cons = js.create_or_update_consumer("S", durable="d", ack_wait=60.0)
+    msg = cons.fetch(1, timeout=5.0)[0]
+    kv = js.create_or_update_key_value(bucket="b")
+    rev = kv.put("k", b"v")
+    nc.publish("freeze.now", b"")  # from here on the server is silent
+    calls = {
+        "publish": lambda: js.publish("s.a", b"y"),
+        "kv-get": lambda: kv.get("k"),
+        "kv-put": lambda: kv.put("k", b"w"),
+        "kv-create": lambda: kv.create("new", b"w"),
+        "kv-update": lambda: kv.update("k", b"w", rev),
+        "kv-delete": lambda: kv.delete("k"),
+        "kv-purge": lambda: kv.purge("k"),
+        "ack_sync": lambda: msg.ack_sync(timeout=30.0),
+        "stream_info": lambda: js.stream_info("S"),
+        "fetch": lambda: cons.fetch(1, timeout=30.0),
+    }
+    for wait in waits:
+        for mode in ("int", "term"):
+            print("READY %s %s" % (wait, mode), flush=True)
+            try:
+                calls[wait]()
+                print("RETURNED", flush=True)
+            except KeyboardInterrupt:
+                print("INTERRUPTED %.6f" % time.monotonic(), flush=True)
+            except Stop:
+                print("STOPPED %.6f" % time.monotonic(), flush=True)
+            except Exception as e:
+                print("FAILED %r" % e, flush=True)
+    print("END", flush=True)
+    nc.close()
+''')
+
+
+def test_single_request_waits_see_signals(tmp_path, nats_server):
+    """The calls that wait for one answer in one engine call (a JetStream
+    publish, every Key-Value single-key call, ack_sync, a management
+    request, a fetch): against a server that went silent mid-session,
+    SIGINT raises KeyboardInterrupt and a SIGTERM handler's exception
+    comes out, each within the bound. One child goes through them all."""
+    script = tmp_path / "frozen.py"
+    script.write_text(FROZEN_CHILD)
+    proxy = FreezingProxy(nats_server.url)
+    proc = subprocess.Popen([sys.executable, str(script), proxy.url,
+                             ",".join(FROZEN_WAITS)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    seen = []
+    try:
+        for wait in FROZEN_WAITS:
+            for mode in ("int", "term"):
+                line = proc.stdout.readline().split()
+                assert line == ["READY", wait, mode], (line, proc.stderr.read())
+                time.sleep(0.3)  # in the wait by now
+                sent = time.monotonic()
+                os.kill(proc.pid, signal.SIGINT if mode == "int"
+                        else signal.SIGTERM)
+                if mode == "term":
+                    ran = proc.stdout.readline().split()
+                    assert ran[0] == "HANDLER", (wait, ran)
+                    assert float(ran[1]) - sent <= BOUND, (wait, ran)
+                out = proc.stdout.readline().split()
+                word = "INTERRUPTED" if mode == "int" else "STOPPED"
+                assert out and out[0] == word, (wait, mode, out)
+                seen.append((wait, mode, round(float(out[1]) - sent, 3)))
+                assert float(out[1]) - sent <= BOUND, (wait, mode, seen)
+        assert proc.stdout.readline().strip() == "END"
+    finally:
+        proc.kill()
+        proc.communicate()
+        proxy.close()

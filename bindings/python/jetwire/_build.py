@@ -92,6 +92,7 @@ int jwpy_request_start(jw_conn *conn, const char *subject, const char *data,
 int jwpy_watch_take(jw_kv_watcher *w, int64_t timeout_ms, int max,
                     jw_kv_entry **held, int64_t *meta, char *buf, size_t cap,
                     size_t *used, int *status);
+extern "Python" int jwpy_wait_check(void *);
 """
 
 SOURCE = r"""

@@ -2,8 +2,8 @@
 
 Every call into C releases the GIL (cffi does that), so a thread blocked in
 ``next_msg`` or ``request`` lets other Python threads run. On the main
-thread the waits are cut in slices (_wait), so that Ctrl+C and signal
-handlers are seen. Callbacks never run on the engine's thread: a
+thread Ctrl+C and signal handlers are seen during waits too (_wait: the
+engine's wait check, and slices for the waits the binding repeats). Callbacks never run on the engine's thread: a
 connection that has callbacks starts one Python thread of its own, which
 waits on the engine's readable fd and pulls (and runs them, or hands them
 to a pool of callback_threads).
@@ -34,6 +34,7 @@ __all__ = ["connect", "Connection", "Subscription", "Msg", "Headers", "Event"]
 
 JW_OK = lib.JW_OK
 _ETIMEOUT = lib.JW_ETIMEOUT
+_EINTERRUPTED = lib.JW_EINTERRUPTED
 _SLICE_MS = _wait.SLICE_MS
 
 
@@ -60,6 +61,8 @@ def _enum_names(name_of: Any, first: int) -> List[str]:
 
 
 def _raise(status: int) -> None:
+    if status == _EINTERRUPTED:  # by a signal handler: raise what it raised
+        _wait.raise_interrupt()
     code = ffi.string(lib.jw_status_name(status)).decode()
     detail = ffi.string(lib.jw_last_error()).decode("utf-8", "replace")
     # Durations in the seconds the API takes, not the engine's ms.
@@ -224,7 +227,6 @@ class Msg:
         jetwire.InvalidArgError ("already acknowledged")."""
         _check(lib.jw_msg_ack(self._engine("ack")))
 
-    @_wait.interruptible
     def ack_sync(self, timeout: Optional[float] = 5.0) -> None:
         """Acknowledge and wait for the server to confirm it."""
         from ._jetstream import _js_check
@@ -407,14 +409,6 @@ class _ConnState:
         self.pool: Any = None  # a queue.SimpleQueue of subscriptions
         self.workers: List[threading.Thread] = []
         self.pool_lock = threading.Lock()
-        # Started requests of the main thread (_request_main): id -> [lock
-        # released at completion, status (None: pending), reply]. Their
-        # completions come through the readable fd; req_lock orders a start
-        # with its registration against whoever polls the completions.
-        self.requests: Dict[int, List[Any]] = {}
-        self.req_lock = threading.Lock()
-        self.req_used = False
-        self.req_cells: Any = None
 
     # Why calls on the connection handle are counted: close() frees the
     # handle (jw_conn_free) while other threads may be inside calls on
@@ -486,36 +480,19 @@ class _ConnState:
                                        name="jetwire-dispatch", daemon=True)
         self.thread.start()
 
-    def kick(self) -> None:
-        """Make the dispatcher look at everything again: another thread
-        reset the readable fd (_request_main), which may have eaten a
-        signal meant for it."""
-        if self.thread is not None:
-            try:
-                import os
-                os.write(self.wake_w, b"k")
-            except OSError:  # closed meanwhile: the dispatcher is gone
-                pass
-
     def _dispatch(self) -> None:
         import os
         msgs = ffi.new("jw_msg *[]", _BATCH)
         ev_p = ffi.new("jw_event **")
         fd = lib.jw_conn_fd(self.handle)
         try:
-            # The first round without waiting: the fd may have been reset
-            # by a request of the main thread before this thread existed.
-            first = True
             while True:
-                if not first:
-                    try:
-                        ready, _, _ = select.select([fd, self.wake_r], [],
-                                                    [])
-                        if self.wake_r in ready:  # kicked, or shut down
-                            os.read(self.wake_r, 512)
-                    except (OSError, ValueError):
-                        return
-                first = False
+                try:
+                    ready, _, _ = select.select([fd, self.wake_r], [], [])
+                    if self.wake_r in ready:  # shut down
+                        os.read(self.wake_r, 512)
+                except (OSError, ValueError):
+                    return
                 if self._round(msgs, ev_p):
                     return
         finally:
@@ -523,8 +500,8 @@ class _ConnState:
                 self.pool.put(None)
 
     def _round(self, msgs: Any, ev_p: Any) -> bool:
-        """Take what the readable fd announced: events, request
-        completions, callback messages. True once the connection closed."""
+        """Take what the readable fd announced: events and callback
+        messages. True once the connection closed."""
         events = []
         with self.lock:
             if self.handle is None:
@@ -545,8 +522,6 @@ class _ConnState:
                     ev_p[0]) == lib.JW_EVENT_CLOSED
                 events.append(_event(self, ev_p[0]))
                 lib.jw_event_free(ev_p[0])
-            if self.req_used:
-                self.take_completions(self.handle)
             subs = list(self.callback_subs.values())
         # The callbacks run without the lock: one may close the
         # connection, and shutdown takes it.
@@ -589,25 +564,6 @@ class _ConnState:
                     if not sub._again:
                         sub._running = False
                         break
-
-    def take_completions(self, handle: Any) -> None:
-        """Hand the started requests' completions to their waiters
-        (_request_main); drop those nobody waits for any more."""
-        with self.req_lock:
-            if self.req_cells is None:
-                self.req_cells = (ffi.new("uint64_t *"),
-                                  ffi.new("jw_status *"),
-                                  ffi.new("jw_msg **"))
-            id_p, status_p, reply_p = self.req_cells
-            while lib.jw_conn_request_poll(handle, id_p, status_p,
-                                           reply_p) == 1:
-                entry = self.requests.get(int(id_p[0]))
-                if entry is None or entry[1] is not None:
-                    lib.jw_msg_free(reply_p[0])
-                    continue
-                entry[2] = reply_p[0]
-                entry[1] = int(status_p[0])
-                entry[0].release()
 
     def report_error(self, error: BaseException, sub: Any) -> Any:
         """An exception a callback raised, or an error event: to error_cb
@@ -1140,87 +1096,6 @@ def _join(thread: threading.Thread, seconds: float) -> None:
         thread.join(min(left, _SLICE_MS / 1000.0))
 
 
-def _request_main(handle: Any, state: "_ConnState", start: Tuple[Any, ...],
-                  ms: int, subject: str) -> Msg:
-    """A request of the main thread: started, then waited for in slices
-    (_started), so that signal handlers run meanwhile; jw_conn_request
-    would wait in one call."""
-    status, reply_p = _started(handle, state, lambda id_p: start[0](
-        handle, *start[1:], id_p), ms)
-    if status is None:
-        raise _timeout("no reply from '%s'" % subject, ms)
-    if status == lib.JW_ENO_RESPONDERS:
-        raise error_for("NO_RESPONDERS", "no responders on '%s'" % subject)
-    if status != JW_OK:
-        raise error_for(ffi.string(lib.jw_status_name(status)).decode(),
-                        "request failed: %s"
-                        % ffi.string(lib.jw_strerror(status)).decode())
-    reply: Msg = _read_messages(state, reply_p, 1)[0]
-    return reply
-
-
-def _started(handle: Any, state: "_ConnState",
-             start: Callable[[Any], int], ms: int) -> Tuple[Any, Any]:
-    """A request started by start(id_p) (jw_conn_request_start,
-    jw_js_publish_start, jw_kv_get_start, ...; its status, raised unless
-    JW_OK), waited for in slices (_wait) up to ms (< 0: forever). Returns
-    (status, reply): the completion's status and a jw_msg *[1] holding
-    the reply (the caller's: NULL unless status is JW_OK), or (None,
-    NULL) when ms passed (the request is cancelled). The completion is
-    announced by the connection's readable fd. Without a dispatcher
-    thread this thread waits on the fd itself (and kicks a dispatcher
-    started meanwhile, since resetting the fd may have eaten a signal
-    meant for it); with one, the dispatcher owns the fd and hands the
-    completion over (take_completions). Ids come from the engine's
-    counter, so a late completion of a given-up request is never taken
-    for another's."""
-    import time
-    entry: List[Any] = [threading.Lock(), None, ffi.NULL]
-    entry[0].acquire()
-    with state.req_lock:
-        state.req_used = True
-        id_p = ffi.new("uint64_t *")
-        st = start(id_p)
-        if st != JW_OK:
-            from ._jetstream import _js_check
-            _js_check(st)
-        request_id = int(id_p[0])
-        state.requests[request_id] = entry
-    try:
-        fd = lib.jw_conn_fd(handle)
-        deadline = None if ms < 0 else time.monotonic() + ms / 1000.0
-        slice_s = _SLICE_MS / 1000.0
-        while entry[1] is None:
-            left = slice_s
-            if deadline is not None:
-                left = min(deadline - time.monotonic(), slice_s)
-                if left <= 0:
-                    break
-            if state.thread is None:
-                # select retries after a handler that returns (PEP 475).
-                select.select([fd], [], [], left)
-                lib.jw_conn_fd_reset(handle)
-                state.take_completions(handle)
-                state.kick()
-            elif not entry[0].acquire(timeout=left):
-                state.take_completions(handle)  # closed: no dispatcher
-    except BaseException:
-        with state.req_lock:
-            state.requests.pop(request_id, None)
-        if entry[1] is None:
-            lib.jw_conn_request_cancel(handle, request_id)
-        else:
-            lib.jw_msg_free(entry[2])
-        raise
-    with state.req_lock:
-        state.requests.pop(request_id, None)
-    status = entry[1]
-    if status is None:
-        lib.jw_conn_request_cancel(handle, request_id)
-        return None, ffi.NULL
-    return status, ffi.new("jw_msg *[1]", [entry[2]])
-
-
 def _stats(handle: Any) -> Dict[str, int]:
     return {name: int(lib.jw_conn_stat(handle, lib.JW_STAT_IN_MSGS + i))
             for i, name in enumerate(_STATS)}
@@ -1332,18 +1207,6 @@ class Connection(_ConnectionState):
         call = self._state.call
         subj = _subject(subject)
         ms = _ms(timeout)
-        if (ms < 0 or ms > _SLICE_MS) and _wait.on_main_thread():
-            # A started request, waited for in slices (_request_main).
-            start: Tuple[Any, ...]
-            if headers:
-                msg = _build_msg(subj, None, payload, headers)
-                start = (lib.jw_conn_request_start, msg)
-            else:
-                data = _payload(payload)
-                start = (lib.jwpy_request_start, subj, data, len(data))
-            answer: Msg = call(_request_main, self._state, start, ms,
-                               subject)
-            return answer
         reply_p = ffi.new("jw_msg **")
         if headers:
             msg = _build_msg(subj, None, payload, headers)
@@ -1391,11 +1254,6 @@ class Connection(_ConnectionState):
     def rtt(self) -> float:
         """Round-trip time to the server, in seconds."""
         us = ffi.new("int64_t *")
-        if _wait.on_main_thread():
-            # jw_conn_rtt waits up to 10 s for its PONG in one call: first
-            # a flush in slices, so that an unanswering server does not
-            # hold off Ctrl+C; then the measured PING is answered at once.
-            _check(self._state.call(_flush, 10000))
         _check(self._state.call(lib.jw_conn_rtt, us))
         return float(us[0]) / 1e6
 

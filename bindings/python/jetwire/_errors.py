@@ -39,7 +39,8 @@ __all__ = ["Error", "error_for",
            "IOError",
            "NoMemoryError",
            "InvalidSubscriptionError",
-           "TLSError"]
+           "TLSError",
+           "InterruptedError"]
 
 
 # The class of each code name (the base class serves the others).
@@ -181,6 +182,13 @@ class InvalidSubscriptionError(Error):
 
 class TLSError(Error):
     _status = lib.JW_ETLS
+
+
+class InterruptedError(Error, builtins.InterruptedError):
+    """A wait the engine's wait check ended. Blocking Python raises what
+    the signal handler raised instead (KeyboardInterrupt); this class is
+    for a check that stopped a wait without a Python exception."""
+    _status = lib.JW_EINTERRUPTED
 
 
 def seconds_text(ms: int) -> str:

@@ -17,8 +17,6 @@ from collections.abc import Mapping
 from ._client import (JW_OK, Msg, _BATCH, _INT64_MAX, _build_msg, _int_arg,
                       _ms, _raise, _read_messages, _subject, _timeout)
 from ._errors import Error, error_for
-from ._wait import interruptible as _interruptible
-from ._wait import on_main_thread as _on_main_thread
 from . import _wait
 from ._jetwire import ffi, lib
 
@@ -383,12 +381,10 @@ class JetStream:
         import json
         return json.loads(_text(p))
 
-    @_interruptible
     def account_info(self) -> Dict[str, Any]:
         info: Dict[str, Any] = self._json(lib.jw_js_account_info)
         return info
 
-    @_interruptible
     def api_level(self) -> int:
         """The JetStream API level of the servers answering this context
         (ADR-44: 0 before nats-server 2.11), asked of them now. Features of
@@ -409,7 +405,6 @@ class JetStream:
         info: Dict[str, Any] = self._json(fn, cfg)
         return info
 
-    @_interruptible
     def add_stream(self, name: Optional[str] = None, *,
                    config: Optional[Mapping[str, Any]] = None,
                    **fields: Any) -> Dict[str, Any]:
@@ -420,7 +415,6 @@ class JetStream:
         return self._stream_call(lib.jw_js_stream_create, name, config,
                                  fields)
 
-    @_interruptible
     def update_stream(self, name: Optional[str] = None, *,
                       config: Optional[Mapping[str, Any]] = None,
                       **fields: Any) -> Dict[str, Any]:
@@ -428,24 +422,20 @@ class JetStream:
         return self._stream_call(lib.jw_js_stream_update, name, config,
                                  fields)
 
-    @_interruptible
     def create_or_update_stream(self, name: Optional[str] = None, *,
                                 config: Optional[Mapping[str, Any]] = None,
                                 **fields: Any) -> Dict[str, Any]:
         return self._stream_call(lib.jw_js_stream_create_or_update, name,
                                  config, fields)
 
-    @_interruptible
     def stream_info(self, name: str) -> Dict[str, Any]:
         info: Dict[str, Any] = self._json(lib.jw_js_stream_info,
                                           _name(name, "stream"))
         return info
 
-    @_interruptible
     def delete_stream(self, name: str) -> None:
         _js_check(self._call(lib.jw_js_stream_delete, _name(name, "stream")))
 
-    @_interruptible
     def purge_stream(self, name: str, subject: Optional[str] = None,
                      seq: Optional[int] = None,
                      keep: Optional[int] = None) -> int:
@@ -459,7 +449,6 @@ class JetStream:
                                          filt, s, k, purged))
         return int(purged[0])
 
-    @_interruptible
     def streams(self, subject: Optional[str] = None) -> List[Dict[str, Any]]:
         """StreamInfo of every stream (those capturing subject)."""
         filt = _subject(subject) if subject is not None else ffi.NULL
@@ -467,7 +456,6 @@ class JetStream:
                                                  filt)
         return infos
 
-    @_interruptible
     def stream_names(self, subject: Optional[str] = None) -> List[str]:
         filt = _subject(subject) if subject is not None else ffi.NULL
         names: List[str] = self._json(lib.jw_js_stream_names, filt)
@@ -476,7 +464,6 @@ class JetStream:
     def _stored(self, p: Any) -> Msg:
         return _read_messages(self._conn._state, p, 1)[0]  # type: ignore
 
-    @_interruptible
     def get_msg(self, stream: str, seq: int) -> Msg:
         """The stored message with sequence seq (JetStreamError 10037 when
         there is none); headers carry Nats-Sequence, Nats-Time-Stamp."""
@@ -485,7 +472,6 @@ class JetStream:
                                            _int_arg(seq, "seq", 1), p))
         return self._stored(p)
 
-    @_interruptible
     def get_last_msg(self, stream: str, subject: str) -> Msg:
         """The last stored message on subject (direct get when the stream
         allows it)."""
@@ -494,7 +480,6 @@ class JetStream:
             lib.jw_js_stream_get_last_msg, _name(stream, "stream"), _subject(subject), p))
         return self._stored(p)
 
-    @_interruptible
     def direct_get_batch(self, stream: str,
                          multi_last: Union[None, str, Sequence[str]] = None,
                          timeout: Optional[float] = 5.0,
@@ -529,7 +514,6 @@ class JetStream:
                              opts, p))
         return DirectBatch(self, p[0], _ms(timeout), stream)
 
-    @_interruptible
     def delete_msg(self, stream: str, seq: int, erase: bool = False) -> None:
         _js_check(self._call(
             lib.jw_js_stream_delete_msg, _name(stream, "stream"), _int_arg(seq, "seq", 1),
@@ -638,7 +622,6 @@ class JetStream:
         _js_check(self._call(fn, _name(stream, "stream"), cfg, p))
         return Consumer(self, p[0])
 
-    @_interruptible
     def add_consumer(self, stream: str, *,
                      config: Optional[Mapping[str, Any]] = None,
                      **fields: Any) -> "Consumer":
@@ -649,21 +632,18 @@ class JetStream:
         return self._consumer_call(lib.jw_js_consumer_create, stream, config,
                                    fields)
 
-    @_interruptible
     def update_consumer(self, stream: str, *,
                         config: Optional[Mapping[str, Any]] = None,
                         **fields: Any) -> "Consumer":
         return self._consumer_call(lib.jw_js_consumer_update, stream, config,
                                    fields)
 
-    @_interruptible
     def create_or_update_consumer(self, stream: str, *,
                                   config: Optional[Mapping[str, Any]] = None,
                                   **fields: Any) -> "Consumer":
         return self._consumer_call(lib.jw_js_consumer_create_or_update,
                                    stream, config, fields)
 
-    @_interruptible
     def consumer(self, stream: str, name: str) -> "Consumer":
         """A handle on an existing consumer (ConsumerNotFoundError)."""
         p = ffi.new("jw_consumer **")
@@ -671,19 +651,16 @@ class JetStream:
                                          _name(name, "consumer"), p))
         return Consumer(self, p[0])
 
-    @_interruptible
     def consumer_info(self, stream: str, name: str) -> Dict[str, Any]:
         info: Dict[str, Any] = self._json(
             lib.jw_js_consumer_info, _name(stream, "stream"),
             _name(name, "consumer"))
         return info
 
-    @_interruptible
     def delete_consumer(self, stream: str, name: str) -> None:
         _js_check(self._call(lib.jw_js_consumer_delete, _name(stream, "stream"),
                                             _name(name, "consumer")))
 
-    @_interruptible
     def pause_consumer(self, stream: str, name: str,
                        until: Any) -> Dict[str, Any]:
         """Pause the consumer until `until` (a datetime, or seconds since
@@ -708,7 +685,6 @@ class JetStream:
             _name(name, "consumer"), int(seconds * 1e9))
         return out
 
-    @_interruptible
     def resume_consumer(self, stream: str, name: str) -> Dict[str, Any]:
         """Resume a paused consumer now; the server's answer."""
         out: Dict[str, Any] = self._json(
@@ -716,7 +692,6 @@ class JetStream:
             _name(name, "consumer"))
         return out
 
-    @_interruptible
     def unpin_consumer(self, stream: str, name: str, group: str) -> None:
         """Release the client pinned to a pinned_client priority group
         (ADR-42); the server pins another on its next pull."""
@@ -724,20 +699,17 @@ class JetStream:
                              _name(stream, "stream"), _name(name, "consumer"),
                              _name(group, "group")))
 
-    @_interruptible
     def consumers(self, stream: str) -> List[Dict[str, Any]]:
         """ConsumerInfo of every consumer of stream."""
         infos: List[Dict[str, Any]] = self._json(lib.jw_js_consumer_list,
                                                  _name(stream, "stream"))
         return infos
 
-    @_interruptible
     def consumer_names(self, stream: str) -> List[str]:
         names: List[str] = self._json(lib.jw_js_consumer_names,
                                       _name(stream, "stream"))
         return names
 
-    @_interruptible
     def ordered_consumer(self, stream: str,
                          filter_subject: Optional[str] = None, *,
                          deliver_policy: Optional[str] = None,
@@ -779,7 +751,6 @@ class JetStream:
         _js_check(self._call(fn, cfg, p))
         return KeyValue(self, p[0])
 
-    @_interruptible
     def create_key_value(self, bucket: Optional[str] = None, *,
                          config: Optional[Mapping[str, Any]] = None,
                          **fields: Any) -> "KeyValue":
@@ -791,21 +762,18 @@ class JetStream:
         exists with another configuration."""
         return self._kv_call(lib.jw_js_kv_create, bucket, config, fields)
 
-    @_interruptible
     def update_key_value(self, bucket: Optional[str] = None, *,
                          config: Optional[Mapping[str, Any]] = None,
                          **fields: Any) -> "KeyValue":
         """Change a bucket's configuration (BucketNotFoundError)."""
         return self._kv_call(lib.jw_js_kv_update, bucket, config, fields)
 
-    @_interruptible
     def create_or_update_key_value(self, bucket: Optional[str] = None, *,
                                    config: Optional[Mapping[str, Any]] = None,
                                    **fields: Any) -> "KeyValue":
         return self._kv_call(lib.jw_js_kv_create_or_update, bucket, config,
                              fields)
 
-    @_interruptible
     def key_value(self, bucket: str) -> "KeyValue":
         """Bind to an existing bucket (BucketNotFoundError)."""
         from ._kv import KeyValue
@@ -813,12 +781,10 @@ class JetStream:
         _js_check(self._call(lib.jw_js_kv, _name(bucket, "bucket"), p))
         return KeyValue(self, p[0])
 
-    @_interruptible
     def delete_key_value(self, bucket: str) -> None:
         """Delete a bucket and everything in it (BucketNotFoundError)."""
         _js_check(self._call(lib.jw_js_kv_delete, _name(bucket, "bucket")))
 
-    @_interruptible
     def key_value_names(self) -> List[str]:
         """The names of every bucket."""
         names: List[str] = self._json(lib.jw_js_kv_names)
@@ -949,7 +915,6 @@ class Consumer(_Child):
         self.name = ffi.string(lib.jw_consumer_name(handle)).decode()
         self.stream = ffi.string(lib.jw_consumer_stream(handle)).decode()
 
-    @_interruptible
     def info(self) -> Dict[str, Any]:
         p = ffi.new("char **")
         _js_check(self._call(lib.jw_consumer_info, p))
@@ -963,30 +928,6 @@ class Consumer(_Child):
         context's timeout); what arrived in time, an empty list when
         nothing did. options are the engine's other fetch options
         (option_fields("fetch")): max_bytes, no_wait, ..."""
-        # A byte cap counts across the whole batch, and a priority group's
-        # pull may be refused (a 423 ends a pinned client's fetch: a second
-        # pull would be pinned anew): with these, a fetch is one pull.
-        if (not _on_main_thread() or "no_wait" in options
-                or "max_bytes" in options or "group" in options):
-            return _interruptible(self._fetch)(batch, timeout, **options)
-        # On the main thread a wait goes to a thread of its own, so that a
-        # signal can interrupt it, which costs more than the fetch itself:
-        # take what is there now on this thread (a pull with no_wait is
-        # answered at once), and wait on a thread only for the rest.
-        start = time.monotonic()
-        got = self._fetch(batch, timeout, **dict(options, no_wait=True))
-        if len(got) >= batch:
-            return got
-        left = timeout
-        if timeout is not None:
-            left = timeout - (time.monotonic() - start)
-            if left <= 0:
-                return got
-        return got + _interruptible(self._fetch)(batch - len(got), left,
-                                                 **options)
-
-    def _fetch(self, batch: int, timeout: Optional[float],
-               **options: Any) -> List[Msg]:
         n = _int_arg(batch, "batch", 1)
         if n > 1 << 20:
             raise ValueError("batch must be at most %d" % (1 << 20))
@@ -996,6 +937,11 @@ class Consumer(_Child):
         got = lib.jw_consumer_fetch(self._handle, msgs, n, opts)
         if got < 0:
             _js_check(got)
+        if got and _wait.interrupt_pending():
+            # Interrupted after some came: the exception goes on, and the
+            # messages taken come again after ack_wait, as unacked ones do.
+            lib.jwpy_free(msgs, got)
+            _wait.raise_interrupt()
         return _read_messages(self._conn._state, msgs, got, self._cls,
                               keep=True)
 

@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from ._client import (_INT64_MAX, _engine_name, _int_arg, _ms, _payload,
                       _timeout)
 from ._errors import Error, error_for
-from ._wait import interruptible as _interruptible
 from . import _wait
 from ._jetstream import _Child, _call_opts, _js_check, _text
 from ._jetwire import ffi, lib
@@ -249,7 +248,6 @@ class KeyValue(_Child):
         _js_check(self._call(lib.jw_kv_purge, _key(key), _last(last),
                              _call_opts("purge", options, "purge")))
 
-    @_interruptible
     def purge_deletes(self, older_than: Optional[float] = None) -> None:
         """Remove the delete and purge markers older than older_than
         seconds (None: 30 minutes; 0: all of them). Younger markers keep
@@ -271,7 +269,6 @@ class KeyValue(_Child):
         _js_check(self._call(lib.jw_kv_get, k, opts, p))
         return _take_entry(p)
 
-    @_interruptible
     def keys(self, filter: Union[None, str, Sequence[str]] = None
              ) -> List[str]:
         """The live keys (matching filter: '*' tokens, a final '>'; or a
@@ -294,7 +291,6 @@ class KeyValue(_Child):
                        ignore_deletes=True, meta_only=True)
         return _watched_keys(w, self._timeout_ms)
 
-    @_interruptible
     def history(self, key: str, **options: Any) -> List[Entry]:
         """Every stored entry of key, oldest first, markers included;
         KeyNotFoundError when there is none. options are the engine's
@@ -311,7 +307,6 @@ class KeyValue(_Child):
         _js_check(self._call(lib.jw_kv_history, key, opts, entries, count))
         return _entries(entries, count)
 
-    @_interruptible
     def get_many(self, keys: Union[None, str, Sequence[str]] = None,
                  **options: Any) -> List[Entry]:
         """The latest live entry of each key (keys: a key or filter with
@@ -333,14 +328,12 @@ class KeyValue(_Child):
                              entries, count))
         return _entries(entries, count)
 
-    @_interruptible
     def status(self) -> KeyValueStatus:
         p = ffi.new("char **")
         _js_check(self._call(lib.jw_kv_status, p))
         import json
         return KeyValueStatus(json.loads(_text(p)))
 
-    @_interruptible
     def watch(self, keys: Union[str, Sequence[str]] = ">",
               **options: Any) -> "KeyWatcher":
         """Watch keys (a key, a filter with '*' tokens and a final '>', or
@@ -353,7 +346,6 @@ class KeyValue(_Child):
         k = _filters(keys, "keys", none=False)
         return self._watch(k, _call_opts("watch", options, "watch"))
 
-    @_interruptible
     def watch_all(self, **options: Any) -> "KeyWatcher":
         """watch(">"): every key of the bucket."""
         return self._watch(_filters(">", "keys"),

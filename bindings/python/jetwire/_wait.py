@@ -2,22 +2,28 @@
 
 Python runs signal handlers on the main thread only, between bytecodes: a
 thread blocked inside one long C call (an engine wait on a condition
-variable) does not see SIGINT until the call returns. So on the main
-thread a long wait is made of engine waits of at most SLICE_MS, and
-Python runs any pending handler between two of them: KeyboardInterrupt
-(or whatever a handler raises) comes out of the wait within a slice, and
-after a handler that returns, the wait goes on with the time it has left,
-as PEP 475 does for system calls. Other threads never run handlers, so
-they wait in one call.
+variable) does not see SIGINT until the call returns. Two ways out:
 
-The first slice is the caller's own call (see Subscription.next_msgs):
-a wait satisfied at once costs what it did before, one engine call and no
-clock. ``rest`` is called only when that first slice timed out.
+- The engine's wait check (jw_wait_check_set), set for the main thread:
+  every engine wait of that thread for the server calls jwpy_wait_check
+  each SLICE_MS it goes on. Pending handlers run there; one that raised
+  (KeyboardInterrupt) ends the wait with INTERRUPTED and its exception is
+  raised when the call returns (raise_interrupt); after one that returned,
+  the wait goes on, as PEP 475 has it for system calls. A wait answered
+  within a slice never calls back: a fast call costs what it did before.
+- For the waits the engine does not interrupt (connect, drain) and the
+  ones the binding repeats, on the main thread a long wait is made of
+  engine waits of at most SLICE_MS (rest), or runs on a thread of its own
+  while this one waits in slices (run_in_thread).
+
+Other threads never run handlers, so they wait in one call.
 """
 from __future__ import annotations
 
 import threading
 import time
+
+from ._jetwire import ffi, lib
 
 TYPE_CHECKING = False  # typing costs start-up time: annotations only
 if TYPE_CHECKING:
@@ -26,7 +32,8 @@ if TYPE_CHECKING:
     F = TypeVar("F", bound=Callable[..., Any])
 
 __all__ = ["SLICE_MS", "first_slice", "rest", "on_main_thread",
-           "run_in_thread", "interruptible", "slice_ms"]
+           "run_in_thread", "slice_ms", "install",
+           "raise_interrupt", "interrupt_pending"]
 
 #: The longest engine wait on the main thread, in milliseconds: a signal
 #: is handled within this (plus the handler's own time).
@@ -35,6 +42,60 @@ SLICE_MS = 50
 _MAIN_IDENT = threading.main_thread().ident
 _get_ident = threading.get_ident
 _monotonic = time.monotonic
+
+
+# What a signal handler raised during an engine wait of the main thread,
+# until the call that was interrupted raises it.
+_interrupts: "list[BaseException]" = []
+
+
+def _keep_interrupt(exc_type: "Any", exc: "Any", tb: "Any") -> int:
+    _interrupts.append(exc if exc is not None else exc_type())
+    return 1  # the engine ends the wait with JW_EINTERRUPTED
+
+
+def _nothing() -> None:
+    pass
+
+
+def _wait_check(arg: "Any") -> int:
+    """Called by the engine while a wait of the main thread goes on.
+    Python runs pending signal handlers as a frame starts (here and in the
+    call below); what one raises reaches _keep_interrupt."""
+    if _interrupts:
+        return 1  # not raised yet: the next wait ends at once too
+    _nothing()
+    return 0
+
+
+ffi.def_extern(name="jwpy_wait_check", onerror=_keep_interrupt)(_wait_check)
+
+
+def raise_interrupt() -> None:
+    """Raise what a signal handler raised during the engine wait that just
+    ended with INTERRUPTED (nothing when none is kept)."""
+    if _interrupts:
+        exc = _interrupts.pop()
+        del _interrupts[:]
+        raise exc
+
+
+def interrupt_pending() -> bool:
+    """A handler raised during an engine call that still returned a result
+    (a fetch gives what it took): the caller raises it instead."""
+    return bool(_interrupts)
+
+
+_installed = False
+
+
+def install() -> None:
+    """Set the engine's wait check for the main thread (once; elsewhere
+    nothing: signal handlers run on the main thread only)."""
+    global _installed
+    if not _installed and _get_ident() == _MAIN_IDENT:
+        lib.jw_wait_check_set(lib.jwpy_wait_check, ffi.NULL, SLICE_MS)
+        _installed = True
 
 
 def on_main_thread() -> bool:
@@ -123,23 +184,4 @@ def run_in_thread(fn: "Callable[..., Any]", args: "tuple[Any, ...]",
     return box[0]
 
 
-def _drop(result: "Any") -> None:
-    """An interrupted call's result: nobody takes it; the collector frees
-    what it holds."""
-
-
-def interruptible(fn: "F") -> "F":
-    """fn, run by run_in_thread when called on the main thread: for the
-    engine calls that wait for the server and cannot be repeated (an API
-    request, a fetch's pull). The whole call runs on the thread, since
-    the engine's error text (jw_last_error) is the thread's own. Other
-    threads call fn directly."""
-    import functools
-    name = "jetwire-" + fn.__name__
-
-    @functools.wraps(fn)
-    def call(*args: "Any", **kwargs: "Any") -> "Any":
-        if _get_ident() != _MAIN_IDENT:
-            return fn(*args, **kwargs)
-        return run_in_thread(lambda: fn(*args, **kwargs), (), _drop, name)
-    return call  # type: ignore[return-value]
+install()
