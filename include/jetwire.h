@@ -121,6 +121,16 @@ JW_EXTERN const char *jw_strerror(int status);
  * belongs to the thread and is overwritten by its next failing call. */
 JW_EXTERN const char *jw_last_error(void);
 
+/* Seconds, the unit the Python and Lua APIs take for timeouts and delays,
+ * in the engine's milliseconds, by one rule for every binding: infinity
+ * is forever (-1); NaN, a negative value and more than JW_SECONDS_MAX
+ * (100 years) are JW_EINVAL, returned as such and worded with `what`
+ * ("timeout", "delay"; NULL: "timeout"); the rest is rounded to the
+ * nearest millisecond (so below half a millisecond is 0: do not wait).
+ * Returns the milliseconds (>= 0), -1, or JW_EINVAL. */
+#define JW_SECONDS_MAX 3153600000
+JW_EXTERN int64_t jw_seconds_to_ms(const char *what, double seconds);
+
 /* ------------------------------------------------------------------------
  * Handles
  */
@@ -298,6 +308,14 @@ JW_EXTERN jw_status jw_opts_set_callback(jw_opts *opts, const char *name,
                                          jw_event_cb cb, void *arg);
 /* Run the connection on this loop instead of a private own-thread one. */
 JW_EXTERN jw_status jw_opts_set_loop(jw_opts *opts, jw_loop *loop);
+/* The options set by name (not the callbacks, nor the loop), as a JSON
+ * array of {"name", "type" ("string", "boolean", "integer" or "duration":
+ * milliseconds, set with jw_opts_set_int), "default" (null for strings),
+ * "min" (the least value of an integer or duration; null where a negative
+ * one means none or forever), "binding" (true for those a language
+ * binding sets for its users: lang, lang_version)}, so that bindings
+ * take every option without a list of their own. *fields_json: jw_free. */
+JW_EXTERN jw_status jw_opts_fields(char **fields_json);
 
 /* ------------------------------------------------------------------------
  * Connections

@@ -30,112 +30,79 @@ int ljw_conn_closed(lua_State *L)
  * Connecting
  */
 
-enum opt_kind { OPT_STRING, OPT_BOOL, OPT_SECONDS, OPT_INT };
-
-static const struct {
-    const char *name;
-    enum opt_kind kind;
-} option_table[] = {
-    {"name", OPT_STRING},
-    {"user", OPT_STRING},
-    {"password", OPT_STRING},
-    {"token", OPT_STRING},
-    {"nkeys_seed", OPT_STRING},
-    {"user_credentials", OPT_STRING},
-    {"tls_ca_file", OPT_STRING},
-    {"tls_cert_file", OPT_STRING},
-    {"tls_key_file", OPT_STRING},
-    {"tls_hostname", OPT_STRING},
-    {"tls_insecure_skip_verify", OPT_BOOL},
-    {"no_echo", OPT_BOOL},
-    {"verbose", OPT_BOOL},
-    {"pedantic", OPT_BOOL},
-    {"connect_timeout", OPT_SECONDS},
-    {"ping_interval", OPT_SECONDS},
-    {"drain_timeout", OPT_SECONDS},
-    {"max_outstanding_pings", OPT_INT},
-    {"pending_msgs_limit", OPT_INT},
-    {"pending_bytes_limit", OPT_INT},
-    {"max_pending_out", OPT_INT},
-    {"no_randomize", OPT_BOOL},
-    {"allow_reconnect", OPT_BOOL},
-    {"retry_on_failed_connect", OPT_BOOL},
-    {"ignore_discovered_servers", OPT_BOOL},
-    {"reconnect_time_wait", OPT_SECONDS},
-    {"reconnect_jitter", OPT_SECONDS},
-    {"reconnect_jitter_tls", OPT_SECONDS},
-    {"max_reconnect_attempts", OPT_INT}, /* -1: forever */
-    {"reconnect_buf_size", OPT_INT},
-};
-#define OPTION_COUNT (int)(sizeof(option_table) / sizeof(option_table[0]))
-
-typedef struct option_value {
-    int index; /* into option_table */
-    const char *str;
-    int64_t num;
-} option_value;
-
-/* Read and check one option (value on top of the stack). */
-static void read_option(lua_State *L, int arg, const char *key, int index,
-                        option_value *out)
+/* The engine's connection options (jw_opts_fields) as a table name ->
+ * type, made once per state and kept in the registry; the ones a binding
+ * sets itself (lang) are left out. Pushed on the stack. */
+static void push_option_types(lua_State *L)
 {
-    out->index = index;
-    switch (option_table[index].kind) {
-    case OPT_STRING: {
+    static const char key = 0;
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &key) == LUA_TTABLE)
+        return;
+    lua_pop(L, 1);
+    char *text = NULL;
+    if (jw_opts_fields(&text) != JW_OK)
+        luaL_error(L, "jetwire: %s", jw_last_error());
+    int ok = ljw_push_json(L, text);
+    jw_free(text);
+    if (ok != 1)
+        luaL_error(L, "jetwire: the engine's option list does not parse");
+    int fields = lua_gettop(L);
+    lua_newtable(L);
+    for (lua_Integer i = 1; lua_rawgeti(L, fields, i) == LUA_TTABLE; i++) {
+        lua_getfield(L, -1, "binding");
+        int binding = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+        if (!binding) {
+            lua_getfield(L, -1, "name");
+            lua_getfield(L, -2, "type");
+            lua_rawset(L, -4);
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    lua_remove(L, fields);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &key);
+}
+
+/* Set one option (value on top of the stack) by its engine type; raises
+ * for a value of the wrong kind, as for any misused argument. */
+static jw_status set_option(lua_State *L, int arg, jw_opts *o,
+                            const char *key, const char *type)
+{
+    if (!strcmp(type, "string")) {
         size_t len;
         if (lua_type(L, -1) != LUA_TSTRING)
-            luaL_argerror(L, arg,
-                          lua_pushfstring(L,
-                                          "option '%s' must be "
-                                          "a string",
-                                          key));
-        out->str = lua_tolstring(L, -1, &len);
-        if (ljw_has_nul(out->str, len))
-            luaL_argerror(L, arg,
-                          lua_pushfstring(L,
-                                          "option '%s' contains "
-                                          "NUL",
-                                          key));
-        break;
+            luaL_argerror(L, arg, lua_pushfstring(L, "option '%s' must be "
+                                                     "a string", key));
+        const char *value = lua_tolstring(L, -1, &len);
+        if (ljw_has_nul(value, len))
+            luaL_argerror(L, arg, lua_pushfstring(L, "option '%s' contains "
+                                                     "NUL", key));
+        return jw_opts_set_str(o, key, value);
     }
-    case OPT_BOOL:
+    if (!strcmp(type, "boolean")) {
         if (lua_type(L, -1) != LUA_TBOOLEAN)
-            luaL_argerror(L, arg,
-                          lua_pushfstring(L,
-                                          "option '%s' must be "
-                                          "a boolean",
-                                          key));
-        out->num = lua_toboolean(L, -1);
-        break;
-    case OPT_SECONDS: {
+            luaL_argerror(L, arg, lua_pushfstring(L, "option '%s' must be "
+                                                     "a boolean", key));
+        return jw_opts_set_bool(o, key, lua_toboolean(L, -1));
+    }
+    if (!strcmp(type, "duration")) { /* seconds here, ms in the engine */
         if (lua_type(L, -1) != LUA_TNUMBER)
-            luaL_argerror(L, arg,
-                          lua_pushfstring(L,
-                                          "option '%s' must be "
-                                          "a number of seconds",
-                                          key));
-        lua_Number s = lua_tonumber(L, -1);
-        if (!(s >= 0) || s > 1e12)
-            luaL_argerror(L, arg,
-                          lua_pushfstring(L,
-                                          "option '%s' out of "
-                                          "range",
-                                          key));
-        out->num = (int64_t)(s * 1000.0 + 0.5);
-        break;
+            luaL_argerror(L, arg, lua_pushfstring(L, "option '%s' must be "
+                                                     "a number of seconds",
+                                                  key));
+        int64_t ms = jw_seconds_to_ms(key, lua_tonumber(L, -1));
+        if (ms == JW_EINVAL)
+            luaL_argerror(L, arg, jw_last_error());
+        return jw_opts_set_int(o, key, ms);
     }
-    case OPT_INT: {
-        int ok;
-        out->num = lua_tointegerx(L, -1, &ok);
-        if (!ok || lua_type(L, -1) != LUA_TNUMBER)
-            luaL_argerror(L, arg,
-                          lua_pushfstring(L,
-                                          "option '%s' must be "
-                                          "an integer",
-                                          key));
-        break;
-    }
-    }
+    int ok;
+    lua_Integer n = lua_tointegerx(L, -1, &ok);
+    if (!ok || lua_type(L, -1) != LUA_TNUMBER)
+        luaL_argerror(L, arg, lua_pushfstring(L, "option '%s' must be an "
+                                                 "integer", key));
+    return jw_opts_set_int(o, key, (int64_t)n);
 }
 
 static void free_opts(void *p)
@@ -237,19 +204,19 @@ int ljw_connect(lua_State *L)
     }
     int servers = lua_gettop(L);
 
-    /* Check everything before allocating anything. */
-    option_value values[OPTION_COUNT];
-    int count = 0;
+    /* The options go into a boxed jw_opts as they are read: an error
+     * raised on the way leaves the box to the collector. */
+    void **slot = ljw_box_new(L, free_opts);
+    jw_status st = jw_opts_new((jw_opts **)slot);
+    jw_opts *o = *slot;
     int driven = 0;
-    if (opts) {
+    if (opts && st == JW_OK) {
+        push_option_types(L);
+        int types = lua_gettop(L);
         lua_pushnil(L);
-        while (lua_next(L, opts)) {
+        while (st == JW_OK && lua_next(L, opts)) {
             const char *key =
                 lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-            int index = -1;
-            for (int i = 0; key && i < OPTION_COUNT; i++)
-                if (strcmp(key, option_table[i].name) == 0)
-                    index = i;
             if (key && strcmp(key, "loop") == 0) {
                 const char *mode = lua_type(L, -1) == LUA_TSTRING
                                        ? lua_tostring(L, -1)
@@ -259,18 +226,29 @@ int ljw_connect(lua_State *L)
                                   "option 'loop' must be \"thread\" or "
                                   "\"driven\"");
                 driven = strcmp(mode, "driven") == 0;
-                lua_pop(L, 1);
-                continue;
+            } else if (!(key && strcmp(key, "servers") == 0)) {
+                const char *type = NULL;
+                if (key) {
+                    lua_getfield(L, types, key);
+                    type = lua_tostring(L, -1);
+                    lua_pop(L, 1); /* the registry's table keeps it */
+                }
+                if (!type)
+                    luaL_argerror(L, opts,
+                                  lua_pushfstring(L, "unknown option '%s'",
+                                                  key ? key : "?"));
+                st = set_option(L, opts, o, key, type);
+                if (st == JW_EINVAL) /* a value the engine refuses */
+                    luaL_argerror(L, opts, jw_last_error());
             }
-            if (index < 0 && !(key && strcmp(key, "servers") == 0))
-                luaL_argerror(
-                    L, opts,
-                    lua_pushfstring(L, "unknown option '%s'", key ? key : "?"));
-            if (index >= 0)
-                read_option(L, opts, key, index, &values[count++]);
             lua_pop(L, 1);
         }
+        if (st != JW_OK)
+            lua_pop(L, 1); /* the key lua_next left */
+        lua_pop(L, 1);     /* types */
     }
+    if (st != JW_OK)
+        return ljw_fail(L, st);
 
     ljw_conn *c = lua_newuserdatauv(L, sizeof(*c), 1);
     c->conn = NULL;
@@ -288,12 +266,8 @@ int ljw_connect(lua_State *L)
     lua_setiuservalue(L, -2, 1);
     int conn_idx = lua_gettop(L);
 
-    void **slot = ljw_box_new(L, free_opts);
-    jw_status st = jw_opts_new((jw_opts **)slot);
-    jw_opts *o = *slot;
     /* The server's /connz tells Lua clients from the others. */
-    if (st == JW_OK)
-        st = jw_opts_set_str(o, "lang", "lua");
+    st = jw_opts_set_str(o, "lang", "lua");
     if (st == JW_OK)
         st = jw_opts_set_str(o, "lang_version", jw_version());
     if (st == JW_OK && driven) {
@@ -301,20 +275,6 @@ int ljw_connect(lua_State *L)
          * nc:run(): no thread hand-off per message or request. */
         c->loop = ljw_driven_loop(L);
         st = c->loop ? jw_opts_set_loop(o, c->loop) : JW_ENO_MEMORY;
-    }
-    for (int i = 0; st == JW_OK && i < count; i++) {
-        const char *name = option_table[values[i].index].name;
-        switch (option_table[values[i].index].kind) {
-        case OPT_STRING:
-            st = jw_opts_set_str(o, name, values[i].str);
-            break;
-        case OPT_BOOL:
-            st = jw_opts_set_bool(o, name, (int)values[i].num);
-            break;
-        default:
-            st = jw_opts_set_int(o, name, values[i].num);
-            break;
-        }
     }
     if (st == JW_OK)
         st = jw_conn_connect(lua_tostring(L, servers), o, &c->conn);

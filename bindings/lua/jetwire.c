@@ -156,21 +156,26 @@ int ljw_fail_waited(lua_State *L, jw_status st, int64_t ms)
  * milliseconds, rounded to the nearest. nil or absent: default_seconds. */
 int64_t ljw_timeout_ms(lua_State *L, int arg, double default_seconds)
 {
+    return ljw_seconds_ms(L, arg, default_seconds, "timeout");
+}
+
+int64_t ljw_seconds_ms(lua_State *L, int arg, double default_seconds,
+                       const char *what)
+{
     double seconds = default_seconds;
     if (!lua_isnoneornil(L, arg)) {
         if (lua_type(L, arg) != LUA_TNUMBER)
             luaL_typeerror(L, arg, "number of seconds");
         seconds = lua_tonumber(L, arg);
-        if (isnan(seconds))
-            luaL_argerror(L, arg, "timeout is NaN");
-        if (seconds < 0)
-            luaL_argerror(L, arg,
-                          "timeout must not be negative (math.huge: forever)");
     }
-    if (seconds < 0 || isinf(seconds))
-        return -1;
-    double ms = floor(seconds * 1000.0 + 0.5);
-    return ms > 1e15 ? -1 : (int64_t)ms; /* ~30,000 years: forever */
+    if (seconds < 0 && lua_isnoneornil(L, arg))
+        return -1; /* a default of "forever" */
+    /* The engine's rule: math.huge is forever; NaN, negative and more
+     * than 100 years are refused, in its words. */
+    int64_t ms = jw_seconds_to_ms(what, seconds);
+    if (ms == JW_EINVAL)
+        luaL_argerror(L, arg, jw_last_error());
+    return ms;
 }
 
 /* A string argument; numbers are not converted (they are misuse here). */

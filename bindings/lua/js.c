@@ -950,19 +950,33 @@ static void free_fetched(void *p)
 }
 
 /* cons:fetch(batch [, timeout [, opts]]) -> array of messages (empty
- * when none came in time) | nil, err. batch sizes the array (the engine's
- * max); timeout (seconds; 0: the least wait, math.huge: the longest) is
- * the "timeout" option; opts are the engine's "fetch" options. */
+ * when none came in time) | nil, err. batch sizes the array and is the
+ * "batch" option; timeout (seconds) is the "timeout" option; opts are the
+ * engine's other "fetch" options. */
 static int l_fetch(lua_State *L)
 {
     ljw_consumer *c = check_consumer(L, 1);
     lua_Integer batch = luaL_checkinteger(L, 2);
-    luaL_argcheck(L, batch >= 1 && batch <= 100000, 2,
-                  "batch must be between 1 and 100000");
-    int64_t ms = lua_isnoneornil(L, 3) ? -2 : ljw_timeout_ms(L, 3, 0);
+    if (!lua_isnoneornil(L, 3) && lua_type(L, 3) != LUA_TNUMBER)
+        luaL_typeerror(L, 3, "number of seconds");
     lua_settop(L, 4);
     jw_call_opts **opts = ljw_call_opts(L, 4, "fetch", NULL);
-    if (ms != -2) {
+    /* The engine checks the batch (its range: call_options("fetch"))
+     * before the room for it is made: the room given, or the smaller
+     * batch of the options (checked with them). The timeout is its
+     * "timeout" option, in seconds, by its rule (nil: the context's). */
+    lua_Integer asked = 0;
+    if (lua_istable(L, 4)) {
+        lua_pushliteral(L, "batch");
+        lua_rawget(L, 4);
+        asked = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : 0;
+        lua_pop(L, 1);
+    }
+    if (asked <= 0 || batch < 1)
+        ljw_call_opt(L, opts, "fetch", "batch", 2, 2);
+    else if (asked < batch)
+        batch = asked; /* else the engine says when it exceeds the room */
+    if (!lua_isnoneornil(L, 3)) {
         if (lua_istable(L, 4)) {
             lua_pushliteral(L, "timeout");
             if (lua_rawget(L, 4) != LUA_TNIL)
@@ -970,11 +984,7 @@ static int l_fetch(lua_State *L)
                                     "the options)");
             lua_pop(L, 1);
         }
-        /* The engine's range: from 1 ms to its int32 milliseconds. */
-        if (ms < 0 || ms > INT32_MAX)
-            ms = INT32_MAX;
-        lua_pushnumber(L, (lua_Number)(ms ? ms : 1) / 1000.0);
-        ljw_call_opt(L, opts, "fetch", "timeout", -1, 3);
+        ljw_call_opt(L, opts, "fetch", "timeout", 3, 3);
     }
     if (!c->cons)
         return cons_released(L);
@@ -1047,7 +1057,7 @@ int ljw_msg_nak(lua_State *L)
     if (lua_isnoneornil(L, 2)) {
         ACK_BODY(jw_msg_nak(msg));
     }
-    int64_t ms = ljw_timeout_ms(L, 2, 0);
+    int64_t ms = ljw_seconds_ms(L, 2, 0, "delay");
     if (ms < 0)
         luaL_argerror(L, 2, "delay must be finite");
     ACK_BODY(jw_msg_nak_delay(msg, ms));

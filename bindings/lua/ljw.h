@@ -98,6 +98,9 @@ void *ljw_check_self(lua_State *L, int arg, int mt_idx, const char *tname);
 
 /* Arguments (jetwire.c). */
 int64_t ljw_timeout_ms(lua_State *L, int arg, double default_seconds);
+/* The same for another duration argument, named what in its errors. */
+int64_t ljw_seconds_ms(lua_State *L, int arg, double default_seconds,
+                       const char *what);
 jw_loop *ljw_driven_loop(lua_State *L);
 const char *ljw_check_string(lua_State *L, int arg, size_t *len);
 const char *ljw_opt_data(lua_State *L, int arg, size_t *len);

@@ -1,6 +1,8 @@
-/* The status table and the per-thread detail text of the last failure. */
+/* The status table, the per-thread detail text of the last failure, and
+ * the seconds the bindings take. */
 #include "internal.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -64,4 +66,20 @@ int64_t jw__now_us(void)
 int64_t jw__now_ms(void)
 {
     return jw__now_us() / 1000;
+}
+
+int64_t jw_seconds_to_ms(const char *what, double seconds)
+{
+    if (!what)
+        what = "timeout";
+    if (isnan(seconds))
+        return jw__fail(JW_EINVAL, "%s is not a number (NaN)", what);
+    if (seconds < 0)
+        return jw__fail(JW_EINVAL, "%s must not be negative", what);
+    if (isinf(seconds))
+        return -1;
+    if (seconds > (double)JW_SECONDS_MAX)
+        return jw__fail(JW_EINVAL, "%s must be at most %lld s (100 years)",
+                        what, (long long)JW_SECONDS_MAX);
+    return (int64_t)(seconds * 1000.0 + 0.5); /* >= 0: truncation rounds */
 }

@@ -1,39 +1,86 @@
 /* Connection options, set by name so that new ones never change the ABI. */
 #include "engine.h"
 
+#include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The string options: set by name, copied and freed with the options. */
-static const struct {
+/* Every option set by name, in one table: its type, where it lives in
+ * jw_opts, the least value an integer or duration takes (INT64_MIN: a
+ * negative value means none or forever), and whether a binding sets it
+ * for its users (CONNECT's lang) rather than they. jw_opts_fields gives
+ * the table to the bindings, with the defaults. */
+enum opt_type { T_STR, T_BOOL, T_INT, T_MS };
+
+typedef struct opt_def {
     const char *name;
+    enum opt_type type;
     size_t offset;
-} str_fields[] = {
-    {"name", offsetof(jw_opts, name)},
-    {"user", offsetof(jw_opts, user)},
-    {"password", offsetof(jw_opts, password)},
-    {"token", offsetof(jw_opts, token)},
-    {"nkeys_seed", offsetof(jw_opts, nkeys_seed)},
-    {"user_credentials", offsetof(jw_opts, user_credentials)},
-    {"tls_ca_file", offsetof(jw_opts, tls_ca_file)},
-    {"tls_cert_file", offsetof(jw_opts, tls_cert_file)},
-    {"tls_key_file", offsetof(jw_opts, tls_key_file)},
-    {"tls_hostname", offsetof(jw_opts, tls_hostname)},
-    {"servers", offsetof(jw_opts, servers)},
-    {"lang", offsetof(jw_opts, lang)},
-    {"lang_version", offsetof(jw_opts, lang_version)},
+    int64_t min;
+    int binding;
+} opt_def;
+
+#define STR(n, f)     {n, T_STR, offsetof(jw_opts, f), 0, 0}
+#define BOOL(n, f)    {n, T_BOOL, offsetof(jw_opts, f), 0, 0}
+#define INT(n, f, m)  {n, T_INT, offsetof(jw_opts, f), m, 0}
+#define MS(n, f, m)   {n, T_MS, offsetof(jw_opts, f), m, 0}
+#define NONE_BELOW_0  INT64_MIN
+
+static const opt_def options[] = {
+    STR("name", name),
+    STR("user", user),
+    STR("password", password),
+    STR("token", token),
+    STR("nkeys_seed", nkeys_seed),
+    STR("user_credentials", user_credentials),
+    STR("tls_ca_file", tls_ca_file),
+    STR("tls_cert_file", tls_cert_file),
+    STR("tls_key_file", tls_key_file),
+    STR("tls_hostname", tls_hostname),
+    STR("servers", servers),
+    {"lang", T_STR, offsetof(jw_opts, lang), 0, 1},
+    {"lang_version", T_STR, offsetof(jw_opts, lang_version), 0, 1},
+    BOOL("tls_insecure_skip_verify", tls_insecure_skip_verify),
+    BOOL("no_echo", no_echo),
+    BOOL("verbose", verbose),
+    BOOL("pedantic", pedantic),
+    BOOL("no_randomize", no_randomize),
+    BOOL("allow_reconnect", allow_reconnect),
+    BOOL("retry_on_failed_connect", retry_on_failed_connect),
+    BOOL("ignore_discovered_servers", ignore_discovered_servers),
+    MS("connect_timeout", connect_timeout_ms, 0),
+    MS("ping_interval", ping_interval_ms, 1),
+    MS("drain_timeout", drain_timeout_ms, 0),
+    MS("reconnect_time_wait", reconnect_time_wait_ms, 0),
+    MS("reconnect_jitter", reconnect_jitter_ms, 0),
+    MS("reconnect_jitter_tls", reconnect_jitter_tls_ms, 0),
+    INT("max_outstanding_pings", max_outstanding_pings, 1),
+    INT("pending_msgs_limit", pending_msgs_limit, NONE_BELOW_0),
+    INT("pending_bytes_limit", pending_bytes_limit, NONE_BELOW_0),
+    INT("max_pending_out", max_pending_out, 0),
+    INT("max_reconnect_attempts", max_reconnect_attempts, NONE_BELOW_0),
+    INT("reconnect_buf_size", reconnect_buf_size, NONE_BELOW_0),
 };
-#define N_STR_FIELDS (sizeof(str_fields) / sizeof(str_fields[0]))
+#define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+
+static const opt_def *option_named(const char *name)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (!strcmp(name, options[i].name))
+            return &options[i];
+    return NULL;
+}
 
 static char **str_at(jw_opts *o, size_t i)
 {
-    return (char **)((char *)o + str_fields[i].offset);
+    return (char **)((char *)o + options[i].offset);
 }
 
 static const char *str_of(const jw_opts *o, size_t i)
 {
-    return *(char *const *)((const char *)o + str_fields[i].offset);
+    return *(char *const *)((const char *)o + options[i].offset);
 }
 
 void jw__opts_defaults(jw_opts *o)
@@ -68,8 +115,9 @@ jw_status jw_opts_new(jw_opts **out)
 
 void jw__opts_clear(jw_opts *o)
 {
-    for (size_t i = 0; i < N_STR_FIELDS; i++)
-        free(*str_at(o, i));
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (options[i].type == T_STR)
+            free(*str_at(o, i));
     if (o->loop)
         jw__loop_release(o->loop);
     memset(o, 0, sizeof(*o));
@@ -96,10 +144,12 @@ static int dup_into(char **dst, const char *src)
 jw_status jw__opts_copy(jw_opts *dst, const jw_opts *src)
 {
     *dst = *src;
-    for (size_t i = 0; i < N_STR_FIELDS; i++)
-        *str_at(dst, i) = NULL;
-    for (size_t i = 0; i < N_STR_FIELDS; i++) {
-        if (dup_into(str_at(dst, i), str_of(src, i))) {
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (options[i].type == T_STR)
+            *str_at(dst, i) = NULL;
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        if (options[i].type == T_STR &&
+            dup_into(str_at(dst, i), str_of(src, i))) {
             dst->loop = NULL;
             jw__opts_clear(dst);
             return jw__fail(JW_ENO_MEMORY, "out of memory");
@@ -108,60 +158,6 @@ jw_status jw__opts_copy(jw_opts *dst, const jw_opts *src)
     if (dst->loop)
         jw__loop_ref(dst->loop);
     return JW_OK;
-}
-
-static char **str_field(jw_opts *o, const char *name)
-{
-    for (size_t i = 0; i < N_STR_FIELDS; i++)
-        if (!strcmp(name, str_fields[i].name))
-            return str_at(o, i);
-    return NULL;
-}
-
-static int64_t *int_field(jw_opts *o, const char *name)
-{
-    static const struct {
-        const char *name;
-        size_t offset;
-    } fields[] = {
-        {"connect_timeout", offsetof(jw_opts, connect_timeout_ms)},
-        {"ping_interval", offsetof(jw_opts, ping_interval_ms)},
-        {"max_outstanding_pings", offsetof(jw_opts, max_outstanding_pings)},
-        {"drain_timeout", offsetof(jw_opts, drain_timeout_ms)},
-        {"pending_msgs_limit", offsetof(jw_opts, pending_msgs_limit)},
-        {"pending_bytes_limit", offsetof(jw_opts, pending_bytes_limit)},
-        {"max_pending_out", offsetof(jw_opts, max_pending_out)},
-        {"max_reconnect_attempts", offsetof(jw_opts, max_reconnect_attempts)},
-        {"reconnect_time_wait", offsetof(jw_opts, reconnect_time_wait_ms)},
-        {"reconnect_jitter", offsetof(jw_opts, reconnect_jitter_ms)},
-        {"reconnect_jitter_tls", offsetof(jw_opts, reconnect_jitter_tls_ms)},
-        {"reconnect_buf_size", offsetof(jw_opts, reconnect_buf_size)},
-    };
-    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-        if (!strcmp(name, fields[i].name))
-            return (int64_t *)((char *)o + fields[i].offset);
-    return NULL;
-}
-
-static int *bool_field(jw_opts *o, const char *name)
-{
-    if (!strcmp(name, "no_echo"))
-        return &o->no_echo;
-    if (!strcmp(name, "verbose"))
-        return &o->verbose;
-    if (!strcmp(name, "pedantic"))
-        return &o->pedantic;
-    if (!strcmp(name, "tls_insecure_skip_verify"))
-        return &o->tls_insecure_skip_verify;
-    if (!strcmp(name, "no_randomize"))
-        return &o->no_randomize;
-    if (!strcmp(name, "allow_reconnect"))
-        return &o->allow_reconnect;
-    if (!strcmp(name, "retry_on_failed_connect"))
-        return &o->retry_on_failed_connect;
-    if (!strcmp(name, "ignore_discovered_servers"))
-        return &o->ignore_discovered_servers;
-    return NULL;
 }
 
 static int event_index(const char *name)
@@ -185,13 +181,25 @@ static int event_index(const char *name)
             return jw__fail(JW_EINVAL, "opts and name must not be NULL");   \
     } while (0)
 
+/* The option called name if it has type t (else NULL, failure set). */
+static const opt_def *option_of(const char *name, enum opt_type t,
+                                const char *kind)
+{
+    const opt_def *d = option_named(name);
+    if (!d || (d->type != t && !(t == T_INT && d->type == T_MS))) {
+        jw__fail(JW_EINVAL, "no %s option named '%s'", kind, name);
+        return NULL;
+    }
+    return d;
+}
+
 jw_status jw_opts_set_str(jw_opts *opts, const char *name, const char *value)
 {
     CHECK_ARGS(opts, name);
-    char **field = str_field(opts, name);
-    if (!field)
-        return jw__fail(JW_EINVAL, "no string option named '%s'", name);
-    if (dup_into(field, value))
+    const opt_def *d = option_of(name, T_STR, "string");
+    if (!d)
+        return JW_EINVAL;
+    if (dup_into((char **)((char *)opts + d->offset), value))
         return jw__fail(JW_ENO_MEMORY, "out of memory");
     return JW_OK;
 }
@@ -199,31 +207,61 @@ jw_status jw_opts_set_str(jw_opts *opts, const char *name, const char *value)
 jw_status jw_opts_set_int(jw_opts *opts, const char *name, int64_t value)
 {
     CHECK_ARGS(opts, name);
-    int64_t *field = int_field(opts, name);
-    if (!field)
-        return jw__fail(JW_EINVAL, "no integer option named '%s'", name);
+    const opt_def *d = option_of(name, T_INT, "integer");
+    if (!d)
+        return JW_EINVAL;
     /* Negative values mean "no limit" for the pending limits, "forever"
      * for max_reconnect_attempts and "no buffer" for reconnect_buf_size. */
-    if (value < 0 && strcmp(name, "pending_msgs_limit") &&
-        strcmp(name, "pending_bytes_limit") &&
-        strcmp(name, "max_reconnect_attempts") &&
-        strcmp(name, "reconnect_buf_size"))
-        return jw__fail(JW_EINVAL, "option '%s' must not be negative", name);
-    if (value == 0 && (!strcmp(name, "ping_interval") ||
-                       !strcmp(name, "max_outstanding_pings")))
-        return jw__fail(JW_EINVAL, "option '%s' must be positive", name);
-    *field = value;
+    if (value < d->min)
+        return jw__fail(JW_EINVAL, d->min > 0
+                                       ? "option '%s' must be positive"
+                                       : "option '%s' must not be negative",
+                        name);
+    *(int64_t *)((char *)opts + d->offset) = value;
     return JW_OK;
 }
 
 jw_status jw_opts_set_bool(jw_opts *opts, const char *name, int value)
 {
     CHECK_ARGS(opts, name);
-    int *field = bool_field(opts, name);
-    if (!field)
-        return jw__fail(JW_EINVAL, "no boolean option named '%s'", name);
-    *field = value != 0;
+    const opt_def *d = option_of(name, T_BOOL, "boolean");
+    if (!d)
+        return JW_EINVAL;
+    *(int *)((char *)opts + d->offset) = value != 0;
     return JW_OK;
+}
+
+jw_status jw_opts_fields(char **fields_json)
+{
+    if (!fields_json)
+        return jw__fail(JW_EINVAL, "fields_json is NULL");
+    *fields_json = NULL;
+    static const char *const type_names[] = {"string", "boolean", "integer",
+                                             "duration"};
+    jw_opts defaults;
+    jw__opts_defaults(&defaults);
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < N_OPTIONS; i++) {
+        const opt_def *d = &options[i];
+        const char *at = (const char *)&defaults + d->offset;
+        json_t *def = d->type == T_STR    ? json_null()
+                      : d->type == T_BOOL ? json_boolean(*(const int *)at)
+                                          : json_integer(*(const int64_t *)at);
+        json_t *min = d->type == T_INT || d->type == T_MS
+                          ? (d->min == NONE_BELOW_0 ? json_null()
+                                                    : json_integer(d->min))
+                          : json_null();
+        json_t *f = json_pack("{s:s, s:s, s:o, s:o, s:b}", "name", d->name,
+                              "type", type_names[d->type], "default", def,
+                              "min", min, "binding", d->binding);
+        if (!f || json_array_append_new(list, f)) {
+            json_decref(list);
+            list = NULL;
+        }
+    }
+    *fields_json = list ? json_dumps(list, JSON_COMPACT) : NULL;
+    json_decref(list);
+    return *fields_json ? JW_OK : jw__fail(JW_ENO_MEMORY, "out of memory");
 }
 
 jw_status jw_opts_set_callback(jw_opts *opts, const char *name, jw_event_cb cb,

@@ -73,7 +73,7 @@ static const opt_def publish_opts[] = {
 #define PRIORITY_DOC "prioritized policy: 0 (first served) to 9"
 
 static const opt_def fetch_opts[] = {
-    [JW__FETCH_BATCH] = {"batch", O_INT, 0, 1, INT32_MAX,
+    [JW__FETCH_BATCH] = {"batch", O_INT, 0, 1, 1 << 20,
                          "messages asked for (default: the room given, at "
                          "most that)"},
     [JW__FETCH_MAX_BYTES] = {"max_bytes", O_INT, V(2, 9, 0), INT_ANY,

@@ -63,6 +63,8 @@ jw_status jw_js_new(jw_conn *conn, jw_js **out)
     *out = NULL;
     if (!conn)
         return jw__fail(JW_EINVAL, "conn is NULL");
+    if (jw_conn_status_get(conn) == JW_CONN_CLOSED)
+        return jw__fail(JW_ECONNECTION_CLOSED, "connection is closed");
     jw_js *js = calloc(1, sizeof(*js));
     if (!js)
         return jw__fail(JW_ENO_MEMORY, "out of memory");

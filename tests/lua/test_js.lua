@@ -223,7 +223,10 @@ test("fetch timeout gives an empty table; ack errors", function()
     local msgs = assert(cons:fetch(5, 0.2))
     eq(type(msgs), "table", "a table")
     eq(#msgs, 0, "empty")
-    eq(#assert(cons:fetch(5, 0, { no_wait = true })), 0, "no_wait empty")
+    eq(#assert(cons:fetch(5, nil, { no_wait = true })), 0, "no_wait empty")
+    -- The engine's rule for a fetch's timeout, as in Python: above 0.
+    local e0 = raises(cons.fetch, cons, 5, 0)
+    assert(e0:find("fetch option 'timeout' must be > 0", 1, true), e0)
     assert(js:publish("empty.x", "1"))
     local m = assert(cons:fetch(1, 2))[1]
     assert(m:ack())

@@ -91,10 +91,17 @@ def engine_names():
     names |= _names_of(lib.jw_kv_op_name, range(64))
     for call in CALLS:
         names |= _option_names(call)
+    p = ffi.new("char **")  # the connection options (jw_opts_fields)
+    assert lib.jw_opts_fields(p) == lib.JW_OK
+    try:
+        import json
+        names |= {f["name"] for f in json.loads(ffi.string(p[0]).decode())}
+    finally:
+        lib.jw_free(p[0])
     names |= {ffi.string(lib.jw_status_name(-i)).decode().lower()
               for i in range(64)} - {"unknown"}
     assert {"in_msgs", "closed", "put", "include_history",
-            "timeout"} <= names
+            "timeout", "connect_timeout", "no_echo"} <= names
     return names
 
 
@@ -237,6 +244,7 @@ BEFORE = [
     "if status_p[0] == 0: pass",
     'keys = ("in_msgs", "in_bytes", "out_msgs", "out_bytes", "reconnects")',
     '_CALLBACKS = ("disconnected_cb", "reconnected_cb", "closed_cb")',
+    '_STR_OPTIONS = ("name", "user", "password", "token")',
 ]
 
 # And these stay allowed: counts, timeouts, sizes, code names in checks.
@@ -250,7 +258,6 @@ ALLOWED = [
     "_META = 4",
     "if st != JW_OK: pass",
     "if t == lib.JW_VALUE_NIL: pass",
-    '_STR_OPTIONS = ("name", "user", "password", "token")',
 ]
 
 

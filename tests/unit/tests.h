@@ -6,3 +6,5 @@
 #include "list_nkeys.h"
 #include "list_js.h"
 #include "list_info.h"
+#include "list_status.h"
+#include "list_opts.h"

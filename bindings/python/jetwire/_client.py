@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import select
+import sys
 import threading
 import weakref
 from collections.abc import Mapping
@@ -83,20 +84,32 @@ def _check(status: int) -> None:
 
 
 def _ms(timeout: Optional[float], name: str = "timeout") -> int:
-    """Seconds (None or inf: forever) to the engine's milliseconds."""
-    if timeout is None or timeout == math.inf:
+    """Seconds (None or inf: forever) to the engine's milliseconds, by
+    the engine's rule (jw_seconds_to_ms: range, rounding, wording). The
+    values seen are kept: most calls pass one of a few constants."""
+    if timeout is None:
         return -1
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+    kind = timeout.__class__
+    if kind is float or kind is int:
+        ms = _MS_SEEN.get(timeout)
+        if ms is not None:
+            return ms
+    elif isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
         raise TypeError("%s must be a number of seconds or None, not %s"
                         % (name, type(timeout).__name__))
-    if not timeout >= 0 or timeout > _MAX_SECONDS:  # NaN fails >= too
-        raise ValueError("%s must be between 0 and %d seconds or None, not %r"
-                         % (name, _MAX_SECONDS, timeout))
-    return int(timeout * 1000)
+    try:
+        seconds = float(timeout)
+    except OverflowError:  # an int past any float: past the engine's limit
+        seconds = sys.float_info.max
+    ms = int(lib.jw_seconds_to_ms(name.encode(), seconds))
+    if ms == lib.JW_EINVAL:  # else >= 0, or -1 for forever
+        _raise(ms)
+    if len(_MS_SEEN) < 256:
+        _MS_SEEN[timeout] = ms
+    return ms
 
 
-# The engine counts milliseconds in an int64; a century is plenty.
-_MAX_SECONDS = 100 * 365 * 86400
+_MS_SEEN: Dict[Any, int] = {}
 _INT64_MAX = (1 << 63) - 1
 
 
@@ -777,18 +790,25 @@ class Subscription:
                                                         self.queue)
 
 
-_INT_OPTIONS = ("max_outstanding_pings", "pending_msgs_limit",
-                "pending_bytes_limit", "max_pending_out",
-                "max_reconnect_attempts", "reconnect_buf_size")
-_SECONDS_OPTIONS = ("connect_timeout", "ping_interval", "drain_timeout",
-                    "reconnect_time_wait", "reconnect_jitter",
-                    "reconnect_jitter_tls")
-_STR_OPTIONS = ("name", "user", "password", "token", "nkeys_seed",
-                "user_credentials", "tls_ca_file", "tls_cert_file",
-                "tls_key_file", "tls_hostname")
-_BOOL_OPTIONS = ("no_echo", "verbose", "pedantic", "no_randomize",
-                 "allow_reconnect", "retry_on_failed_connect",
-                 "ignore_discovered_servers", "tls_insecure_skip_verify")
+# The engine's connection options (jw_opts_fields): name -> type, read at
+# the first connect; those the binding sets itself (lang) left out.
+_OPTION_TYPES: Dict[str, str] = {}
+
+
+def _option_types() -> Dict[str, str]:
+    if not _OPTION_TYPES:
+        import json  # only here: it costs start-up time
+        p = ffi.new("char **")
+        _check(lib.jw_opts_fields(p))
+        try:
+            fields = json.loads(ffi.string(p[0]).decode())
+        finally:
+            lib.jw_free(p[0])
+        _OPTION_TYPES.update((f["name"], f["type"]) for f in fields
+                             if not f["binding"])
+    return _OPTION_TYPES
+
+
 # The engine's counters: "in_msgs", ...
 _STATS = _enum_names(lib.jw_stat_name, lib.JW_STAT_IN_MSGS)
 # One callback option per event kind: "disconnected_cb", ...
@@ -839,25 +859,27 @@ def _make_opts(options: Dict[str, Any]) -> Any:
     opts_p = ffi.new("jw_opts **")
     _check(lib.jw_opts_new(opts_p))
     opts = ffi.gc(opts_p[0], lib.jw_opts_free)
+    types = _option_types()
     for key, value in options.items():
         if value is None or key in _CALLBACKS:
             continue
         name = key.encode()
-        if key in _STR_OPTIONS:
+        kind = types.get(key)
+        if kind is None:
+            raise TypeError("connect() got an unexpected keyword argument %r"
+                            % key)
+        if kind == "string":
             if not isinstance(value, str):
                 raise TypeError("%s must be str" % key)
             _check(lib.jw_opts_set_str(opts, name, value.encode()))
-        elif key in _BOOL_OPTIONS:
+        elif kind == "boolean":
             if not isinstance(value, bool):
                 raise TypeError("%s must be bool" % key)
             _check(lib.jw_opts_set_bool(opts, name, int(value)))
-        elif key in _SECONDS_OPTIONS:
+        elif kind == "duration":  # seconds here, ms in the engine
             _check(lib.jw_opts_set_int(opts, name, _ms(value, key)))
-        elif key in _INT_OPTIONS:
-            _check(lib.jw_opts_set_int(opts, name, _int_arg(value, key)))
         else:
-            raise TypeError("connect() got an unexpected keyword argument %r"
-                            % key)
+            _check(lib.jw_opts_set_int(opts, name, _int_arg(value, key)))
     # What CONNECT calls the client (the server's /connz shows it): set
     # here, after the user's options, and not among them, so that no
     # keyword argument can name the client another language.

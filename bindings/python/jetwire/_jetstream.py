@@ -928,10 +928,11 @@ class Consumer(_Child):
         context's timeout); what arrived in time, an empty list when
         nothing did. options are the engine's other fetch options
         (option_fields("fetch")): max_bytes, no_wait, ..."""
-        n = _int_arg(batch, "batch", 1)
-        if n > 1 << 20:
-            raise ValueError("batch must be at most %d" % (1 << 20))
+        n = _int_arg(batch, "batch")
         options["timeout"] = timeout
+        # The engine checks the batch (its range: option_fields("fetch"))
+        # before the room for it is made.
+        options["batch"] = n
         opts = _call_opts("fetch", options, "fetch")
         msgs = ffi.new("jw_msg *[]", n)
         got = lib.jw_consumer_fetch(self._handle, msgs, n, opts)
@@ -1146,8 +1147,6 @@ class OrderedConsumer:
         first (then taking only what is there); an empty list when none
         came."""
         n = _int_arg(batch, "batch", 1)
-        if n > 1 << 20:
-            raise ValueError("batch must be at most %d" % (1 << 20))
         got = self._wait(min(n, _BATCH), _ms(timeout))
         while got and len(got) < n:
             more = self._take(min(n - len(got), _BATCH), 0)

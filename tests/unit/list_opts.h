@@ -1,0 +1,1 @@
+JW_TEST(opts_fields_match_setters)
