@@ -178,6 +178,20 @@ JW_EXTERN jw_status jw_loop_new_from_base(struct event_base *base,
  * something to happen (0: do not wait). Returns JW_EINVAL for other loops. */
 JW_EXTERN jw_status jw_loop_run(jw_loop *loop, int64_t timeout_ms);
 
+/* Host-driven loops under another event loop (asyncio, libuv, a Lua
+ * scheduler), Linux: jw_loop_fd gives one file descriptor that becomes
+ * readable when the loop has work (its sockets as its events want them,
+ * or a wake-up from any thread); watch it for reading, and call
+ * jw_loop_run(loop, 0) when it is readable and when jw_loop_timeout_ms
+ * (asked again after each run: -1 none, else ms until the next timer)
+ * has passed. The thread that first asks for the fd becomes the loop's
+ * runner: jw_loop_run from another thread is JW_EINVAL, and the waiting
+ * calls of other threads (a blocking request on a worker thread) wait
+ * for the runner instead of running the loop. A negative jw_status when
+ * the loop is not driven or the set cannot be made. */
+JW_EXTERN int jw_loop_fd(jw_loop *loop);
+JW_EXTERN int64_t jw_loop_timeout_ms(const jw_loop *loop);
+
 /* Release the caller's reference. An own-thread loop's thread stops once the
  * last connection on it is freed. Accepts NULL. */
 JW_EXTERN void jw_loop_free(jw_loop *loop);

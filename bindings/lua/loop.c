@@ -212,6 +212,45 @@ static int l_fd(lua_State *L)
     return 1;
 }
 
+/* nc:loop_fd() -> integer: for a scheduler or event library driving a
+ * connection made with loop = "driven" (shared by the state's driven
+ * connections): watch it for reading, and call nc:run(0) when it is
+ * readable and when nc:loop_timeout() seconds have passed (jw_loop_fd). */
+static int l_loop_fd(lua_State *L)
+{
+    ljw_conn *c = ljw_check_conn(L, 1);
+    if (!c->conn)
+        return ljw_conn_closed(L);
+    if (!c->loop)
+        return ljw_fail_msg(L, JW_EINVAL,
+                            "loop_fd() is for connections made with "
+                            "loop = \"driven\"");
+    int fd = jw_loop_fd(c->loop);
+    if (fd < 0)
+        return ljw_fail(L, (jw_status)fd);
+    lua_pushinteger(L, fd);
+    return 1;
+}
+
+/* nc:loop_timeout() -> seconds until the driven loop must run for its
+ * timers, or nil when none is set (asked again after each run). */
+static int l_loop_timeout(lua_State *L)
+{
+    ljw_conn *c = ljw_check_conn(L, 1);
+    if (!c->conn)
+        return ljw_conn_closed(L);
+    if (!c->loop)
+        return ljw_fail_msg(L, JW_EINVAL,
+                            "loop_timeout() is for connections made with "
+                            "loop = \"driven\"");
+    int64_t ms = jw_loop_timeout_ms(c->loop);
+    if (ms < 0)
+        lua_pushnil(L);
+    else
+        lua_pushnumber(L, (lua_Number)ms / 1000.0);
+    return 1;
+}
+
 /* nc:run([timeout = 0]) -> true: a connection made with loop = "driven"
  * does its socket and timer work here (and inside the calls that wait):
  * run it whenever the program is not inside a jetwire call, waiting up to
@@ -562,6 +601,8 @@ void ljw_run_handlers(lua_State *L, int conn_idx)
 static const luaL_Reg loop_methods[] = {
     {"fd", l_fd},
     {"run", l_run},
+    {"loop_fd", l_loop_fd},
+    {"loop_timeout", l_loop_timeout},
     {"process", l_process},
     {"request_start", l_request_start},
     {"request_poll", l_request_poll},

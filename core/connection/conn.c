@@ -35,6 +35,8 @@
 #include <unistd.h>
 
 #define READ_CHUNK (256 * 1024)
+/* Reads in a row while each fills the buffer: 4 MiB per readiness. */
+#define READS_PER_EVENT 16
 
 static void on_read(evutil_socket_t fd, short what, void *arg);
 static void on_write(evutil_socket_t fd, short what, void *arg);
@@ -121,11 +123,17 @@ jw_status jw__conn_check_open(jw_conn *c, int allow_draining)
     }
 }
 
+void jw__conn_wake(jw_conn *c)
+{
+    event_active(c->wake_ev, 0, 0);
+    jw__loop_kick(c->loop);
+}
+
 void jw__conn_schedule_write(jw_conn *c)
 {
     if (!c->write_scheduled && !c->closing) {
         c->write_scheduled = 1;
-        event_active(c->wake_ev, 0, 0);
+        jw__conn_wake(c);
     }
 }
 
@@ -728,12 +736,16 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     if (c->phase == JW__PHASE_TLS) {
         tls_step(c);
     } else {
-        /* OpenSSL may hold decrypted bytes the socket no longer signals.
-         * After a failure the connection may be gone: touch nothing. */
-        int alive;
+        /* OpenSSL may hold decrypted bytes the socket no longer signals;
+         * a read that filled the buffer was likely not all there is, and
+         * taking more now saves a round through the poller (a host's
+         * loop may come back late: asyncio between callbacks). After a
+         * failure the connection may be gone: touch nothing. */
+        int alive, reads = 0;
         do
             alive = read_once(c);
-        while (alive && c->tls && jw__tls_pending(c->tls) > 0);
+        while (alive && ((c->tls && jw__tls_pending(c->tls) > 0) ||
+                         (alive == 2 && ++reads < READS_PER_EVENT)));
         if (alive && c->tls && c->tls_write_wants_read) {
             c->tls_write_wants_read = 0;
             do_write(c);
@@ -743,7 +755,8 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 }
 
 /* One read and its processing; 0 when the connection failed (it may be
- * gone) or the read would block. */
+ * gone) or the read would block, 2 when the read filled the buffer (more
+ * may be waiting), else 1. */
 static int read_once(jw_conn *c)
 {
     ssize_t n = conn_recv(c);
@@ -777,7 +790,7 @@ static int read_once(jw_conn *c)
              * cluster is still there. */
             connection_lost(c, JW_OK, "left a server in lame duck mode");
         } else {
-            return 1;
+            return (size_t)n == c->rbuf_cap ? 2 : 1;
         }
     } else if (n == 0) {
         fail(c, JW_EIO, "connection closed by the server");
@@ -1152,7 +1165,7 @@ jw_status jw_conn_connect(const char *servers, const jw_opts *opts,
     }
 
     pthread_mutex_lock(&c->mu);
-    event_active(c->wake_ev, 0, 0);
+    jw__conn_wake(c);
     int64_t per_server = c->opts.connect_timeout_ms + 1000;
     int64_t deadline = jw__deadline(per_server * c->server_count);
     while (c->status == JW_CONN_CONNECTING && !c->torn_down) {

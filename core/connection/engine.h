@@ -23,6 +23,11 @@
 
 enum jw__loop_mode { JW__LOOP_OWN_THREAD, JW__LOOP_DRIVEN, JW__LOOP_EXTERNAL };
 
+/* What a host poller watches for a driven loop (jw_loop_fd): an epoll set
+ * of the loop's sockets as its events want them, plus an eventfd that the
+ * wake-ups of its connections write to. */
+#define JW__HOST_FDS 16
+
 struct jw_loop {
     atomic_int refs;
     enum jw__loop_mode mode;
@@ -31,7 +36,26 @@ struct jw_loop {
     pthread_t thread;
     int has_thread;
     atomic_int detached; /* released on its own thread: it frees itself */
+    /* Host polling (driven loops, once jw_loop_fd was asked): the epoll
+     * set, the wake-up eventfd, the thread that runs the loop (the others
+     * wait for it), the sockets in the set and when the next timer is
+     * due (monotonic us, -1: none). */
+    int host_fd;
+    int kick_fd;
+    atomic_int kicked;
+    pthread_t host_thread;
+    atomic_int host_polled;
+    int n_polled;
+    struct {
+        int fd;
+        short what;
+    } polled[JW__HOST_FDS];
+    int64_t next_timer_us;
 };
+
+/* Wake whoever runs the loop: a host poller (its fd becomes readable) or
+ * the loop's thread (event_active on ev, which may be NULL). */
+void jw__loop_kick(jw_loop *loop);
 
 jw_status jw__loop_private(jw_loop **out); /* own-thread loop for one conn */
 void jw__loop_ref(jw_loop *loop);
@@ -379,6 +403,9 @@ jw_status jw__conn_check_open(jw_conn *conn, int allow_draining);
 jw_status jw__conn_queue(jw_conn *conn, const char *p, size_t n);
 /* After appending directly to conn->out (mu held): schedule a write. */
 void jw__conn_schedule_write(jw_conn *conn);
+/* Make the loop run the connection's commands (wake_ev), whoever runs it:
+ * its thread, or a host polling it (jw__loop_kick). */
+void jw__conn_wake(jw_conn *conn);
 /* Send what `out` holds now from this thread when the loop is idle, else
  * schedule the loop's write (mu held). */
 void jw__conn_send_now(jw_conn *conn);

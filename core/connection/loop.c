@@ -8,7 +8,11 @@
 #include <errno.h>
 #include <event2/thread.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 static pthread_once_t threads_once = PTHREAD_ONCE_INIT;
 static int threads_ok;
@@ -69,6 +73,8 @@ static jw_status loop_alloc(enum jw__loop_mode mode, jw_loop **out)
         return jw__fail(JW_ENO_MEMORY, "out of memory");
     atomic_init(&loop->refs, 1);
     loop->mode = mode;
+    loop->host_fd = loop->kick_fd = -1;
+    loop->next_timer_us = -1;
     *out = loop;
     return JW_OK;
 }
@@ -145,10 +151,20 @@ static void run_timeout_cb(evutil_socket_t fd, short what, void *arg)
     JW_UNUSED(arg);
 }
 
+static void host_sync(jw_loop *loop);
+
 /* Run a driven loop once: handle what is ready, or wait for the first
  * event up to timeout_ms. */
 static void run_once(jw_loop *loop, int64_t timeout_ms)
 {
+    if (loop->host_polled) {
+        /* Taken before running, so a wake-up during the run is seen by
+         * the next poll. */
+        uint64_t n;
+        atomic_store(&loop->kicked, 0);
+        ssize_t rc = read(loop->kick_fd, &n, sizeof n);
+        JW_UNUSED(rc);
+    }
     struct event *timer = NULL;
     int flags = EVLOOP_ONCE;
     if (timeout_ms == 0) {
@@ -165,6 +181,8 @@ static void run_once(jw_loop *loop, int64_t timeout_ms)
     jw__loop_leave();
     if (timer)
         event_free(timer);
+    if (loop->host_polled)
+        host_sync(loop);
 }
 
 jw_status jw_loop_run(jw_loop *loop, int64_t timeout_ms)
@@ -175,8 +193,181 @@ jw_status jw_loop_run(jw_loop *loop, int64_t timeout_ms)
         return jw__fail(JW_EINVAL, "only a driven loop is run by the host");
     if (jw__loop_in_callback())
         return jw__fail(JW_EINVAL, "jw_loop_run called from a callback");
+    if (loop->host_polled && !pthread_equal(pthread_self(), loop->host_thread))
+        return jw__fail(JW_EINVAL, "a polled loop is run by the thread that "
+                                   "polls it (jw_loop_fd)");
     run_once(loop, timeout_ms);
     return JW_OK;
+}
+
+/* ---- host polling ---- */
+
+typedef struct host_want {
+    int n;
+    int full;
+    struct {
+        int fd;
+        short what;
+    } fds[JW__HOST_FDS];
+    int has_timer;
+    struct timeval first;
+} host_want;
+
+/* The loop's events, gathered by event_base_foreach_event, which holds
+ * the base's lock: what they wait for is asked after (event_pending takes
+ * that lock too). Nothing frees them meanwhile: this thread runs the
+ * loop, and other threads only wake it. */
+#define HOST_EVENTS 64
+typedef struct host_events {
+    int n;
+    const struct event *ev[HOST_EVENTS];
+} host_events;
+
+static int gather_event(const struct event_base *base,
+                        const struct event *ev, void *arg)
+{
+    JW_UNUSED(base);
+    host_events *all = arg;
+    if (all->n == HOST_EVENTS)
+        return 1; /* stops the walk; host_sync polls again soon */
+    all->ev[all->n++] = ev;
+    return 0;
+}
+
+static void want_event(host_want *w, const struct event *ev)
+{
+    struct timeval tv;
+    int pending = event_pending(ev, EV_READ | EV_WRITE | EV_TIMEOUT, &tv);
+    evutil_socket_t fd = event_get_fd(ev);
+    short what = (short)(pending & (EV_READ | EV_WRITE));
+    if (fd >= 0 && what) {
+        int i = 0;
+        while (i < w->n && w->fds[i].fd != fd)
+            i++;
+        if (i == w->n) {
+            if (w->n == JW__HOST_FDS) {
+                w->full = 1;
+                return;
+            }
+            w->fds[w->n].fd = fd;
+            w->fds[w->n++].what = 0;
+        }
+        w->fds[i].what |= what;
+    }
+    if ((pending & EV_TIMEOUT) &&
+        (!w->has_timer || evutil_timercmp(&tv, &w->first, <))) {
+        w->first = tv;
+        w->has_timer = 1;
+    }
+}
+
+static uint32_t epoll_events(short what)
+{
+    return (what & EV_READ ? EPOLLIN : 0u) | (what & EV_WRITE ? EPOLLOUT : 0u);
+}
+
+/* Bring the epoll set in line with the sockets the loop's events want now,
+ * and note when its first timer is due. */
+static void host_sync(jw_loop *loop)
+{
+    host_want w = {0};
+    host_events all = {0};
+    if (event_base_foreach_event(loop->base, gather_event, &all))
+        w.full = 1;
+    for (int i = 0; i < all.n; i++)
+        want_event(&w, all.ev[i]);
+    for (int i = 0; i < loop->n_polled; i++) {
+        int fd = loop->polled[i].fd, kept = 0;
+        for (int j = 0; j < w.n && !kept; j++)
+            kept = w.fds[j].fd == fd;
+        if (!kept) /* a closed socket has left the set by itself */
+            epoll_ctl(loop->host_fd, EPOLL_CTL_DEL, fd, NULL);
+    }
+    for (int j = 0; j < w.n; j++) {
+        struct epoll_event ev = {.events = epoll_events(w.fds[j].what),
+                                 .data.fd = w.fds[j].fd};
+        int i = 0;
+        while (i < loop->n_polled && loop->polled[i].fd != w.fds[j].fd)
+            i++;
+        if (i < loop->n_polled && loop->polled[i].what == w.fds[j].what)
+            continue;
+        /* A socket number may come back for a new socket, which the set
+         * has not seen: MOD fails then, and ADD is right. */
+        if (i == loop->n_polled ||
+            epoll_ctl(loop->host_fd, EPOLL_CTL_MOD, w.fds[j].fd, &ev))
+            if (epoll_ctl(loop->host_fd, EPOLL_CTL_ADD, w.fds[j].fd, &ev) &&
+                errno == EEXIST)
+                epoll_ctl(loop->host_fd, EPOLL_CTL_MOD, w.fds[j].fd, &ev);
+    }
+    loop->n_polled = w.n;
+    for (int j = 0; j < w.n; j++) {
+        loop->polled[j].fd = w.fds[j].fd;
+        loop->polled[j].what = w.fds[j].what;
+    }
+    loop->next_timer_us = -1;
+    if (w.has_timer) {
+        /* libevent gives the expiry in wall-clock time. */
+        struct timeval now;
+        evutil_gettimeofday(&now, NULL);
+        int64_t left = (int64_t)(w.first.tv_sec - now.tv_sec) * 1000000 +
+                       (w.first.tv_usec - now.tv_usec);
+        loop->next_timer_us = jw__now_us() + (left > 0 ? left : 0);
+    }
+    if (w.full) /* more sockets than the set follows: poll again soon */
+        loop->next_timer_us = jw__now_us() + 1000;
+}
+
+int jw_loop_fd(jw_loop *loop)
+{
+    if (!loop)
+        return jw__fail(JW_EINVAL, "loop is NULL");
+    if (loop->mode != JW__LOOP_DRIVEN)
+        return jw__fail(JW_EINVAL, "only a driven loop is polled by a host");
+    if (loop->host_polled) {
+        if (!pthread_equal(pthread_self(), loop->host_thread))
+            return jw__fail(JW_EINVAL, "the loop is polled by another "
+                                       "thread");
+        return loop->host_fd;
+    }
+    if (jw__loop_in_callback())
+        return jw__fail(JW_EINVAL, "jw_loop_fd called from a callback");
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    int kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = kick};
+    if (ep < 0 || kick < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, kick, &ev)) {
+        if (ep >= 0)
+            close(ep);
+        if (kick >= 0)
+            close(kick);
+        return jw__fail(JW_EIO, "cannot make the loop's poll set: %s",
+                        strerror(errno));
+    }
+    loop->host_fd = ep;
+    loop->kick_fd = kick;
+    loop->host_thread = pthread_self();
+    loop->host_polled = 1;
+    host_sync(loop);
+    /* Whatever was made ready before (a wake-up) is run at the first
+     * poll. */
+    jw__loop_kick(loop);
+    return ep;
+}
+
+int64_t jw_loop_timeout_ms(const jw_loop *loop)
+{
+    if (!loop || loop->mode != JW__LOOP_DRIVEN || loop->next_timer_us < 0)
+        return -1;
+    int64_t left = loop->next_timer_us - jw__now_us();
+    return left > 0 ? (left + 999) / 1000 : 0;
+}
+
+void jw__loop_kick(jw_loop *loop)
+{
+    if (loop->host_polled && !atomic_exchange(&loop->kicked, 1)) {
+        uint64_t one = 1;
+        ssize_t rc = write(loop->kick_fd, &one, sizeof one);
+        JW_UNUSED(rc); /* a full counter is readable already */
+    }
 }
 
 jw_status jw__loop_wait(jw_loop *loop, pthread_cond_t *cond,
@@ -185,7 +376,11 @@ jw_status jw__loop_wait(jw_loop *loop, pthread_cond_t *cond,
     int64_t now = jw__now_us();
     if (deadline_us >= 0 && now >= deadline_us)
         return JW_ETIMEOUT;
-    if (loop->mode == JW__LOOP_DRIVEN) {
+    if (loop->mode == JW__LOOP_DRIVEN && loop->host_polled &&
+        !pthread_equal(pthread_self(), loop->host_thread)) {
+        /* The host's thread runs this loop: wait to be signalled, as with
+         * a loop of its own thread (below). */
+    } else if (loop->mode == JW__LOOP_DRIVEN) {
         /* Nobody else runs this loop: run it here until something happens.
          * Bounded steps keep a missed wake-up from costing more than a
          * few milliseconds. */
@@ -296,6 +491,10 @@ void jw__loop_release(jw_loop *loop)
     }
     if (loop->owns_base)
         event_base_free(loop->base);
+    if (loop->host_fd >= 0)
+        close(loop->host_fd);
+    if (loop->kick_fd >= 0)
+        close(loop->kick_fd);
     free(loop);
 }
 

@@ -90,7 +90,7 @@ jw_status jw_conn_close(jw_conn *c)
         jw__request_fail_all(c, JW_ECONNECTION_CLOSED);
         c->commands |= JW__CMD_CLOSE;
         if (!c->closing)
-            event_active(c->wake_ev, 0, 0);
+            jw__conn_wake(c);
         pthread_cond_broadcast(&c->cond);
     }
     pthread_mutex_unlock(&c->mu);
@@ -159,7 +159,7 @@ jw_status jw_conn_drain(jw_conn *c, int64_t timeout_ms)
         st = jw__conn_on_pong(c, ping, JW__PA_DRAIN_SUBS, NULL);
     c->commands |= JW__CMD_DRAIN;
     if (!c->closing)
-        event_active(c->wake_ev, 0, 0);
+        jw__conn_wake(c);
     int64_t deadline = jw__deadline(timeout_ms + 1000);
     while (!c->torn_down) {
         if (jw__loop_wait(c->loop, &c->cond, &c->mu, deadline))

@@ -188,6 +188,8 @@ TEST(null_handles)
     CHECK_OK(jw_wait_check_set(NULL, NULL, 0)); /* NULL: no check */
     CHECK(jw_seconds_to_ms(NULL, 1.5) == 1500); /* NULL: "timeout" */
     CHECK_STATUS(jw_opts_fields(NULL), JW_EINVAL);
+    CHECK_EQ_INT(jw_loop_fd(NULL), JW_EINVAL);
+    CHECK_EQ_INT(jw_loop_timeout_ms(NULL), -1);
     CHECK_STATUS(jw_opts_new(NULL), JW_EINVAL);
     jw_opts_free(NULL);
     CHECK_STATUS(jw_opts_set_str(NULL, "name", "x"), JW_EINVAL);

@@ -152,7 +152,25 @@ test("a driven loop: the engine's work on this thread", function()
     until rid or jetwire.now() > deadline
     eq(rid, id); eq(reply.data, "r")
     fails("NO_RESPONDERS", a.request, a, "drv.nobody", "x", 2)
+    -- A scheduler's way: watch loop_fd, run(0) when it is readable or
+    -- loop_timeout() has passed; a message from elsewhere comes that way.
+    local fd = assert(a:loop_fd())
+    eq(b:loop_fd(), fd, "one loop for the state's driven connections")
+    local due = a:loop_timeout()
+    assert(due and due >= 0 and due <= 120, tostring(due))
+    assert(t:publish("drv.svc", "polled"))
+    assert(t:flush(2))
+    local got
+    deadline = jetwire.now() + 5
+    repeat
+        local ready = jetwire.poll({ fd }, 0.05)
+        assert(a:run(0))
+        got = sub:next_msg(0)
+    until got or jetwire.now() > deadline
+    eq(got and got.data, "polled")
     fails("INVALID_ARG", t.run, t) -- not a driven connection
+    fails("INVALID_ARG", t.loop_fd, t)
+    fails("INVALID_ARG", t.loop_timeout, t)
     local ok, err = pcall(jetwire.connect, { servers = url, loop = "x" })
     assert(not ok and tostring(err):find("loop"), tostring(err))
     a:close(); b:close(); t:close()

@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 
 __all__ = ["connect", "Connection", "Subscription", "Msg"]
 
+# Seconds of callbacks without a turn of the event loop after which the
+# engine's loop runs between two of them (Subscription._run_callback).
+_ENGINE_EVERY = 0.002
+
 Callback = Callable[..., Any]
 
 
@@ -250,6 +254,8 @@ class Subscription:
         # coroutine alone rather than a stack of three.
         buffer = self._buffer
         loop = asyncio.get_running_loop()
+        clock = loop.time
+        run_engine = self._conn._run_engine
         while True:
             if not buffer:
                 # The fd announces a queue that goes from empty to
@@ -258,6 +264,7 @@ class Subscription:
                 # nobody, so look before waiting, as next_msg does.
                 self._fill()
             if buffer:
+                ran = clock()
                 while buffer:
                     msg = buffer.popleft()
                     try:
@@ -270,6 +277,15 @@ class Subscription:
                         # blocking API (printed without one).
                         await _guarded(self._conn._state.report_error(
                             e, self))
+                    # The engine's loop runs on this thread: callbacks
+                    # that hold it (plain functions, coroutines that do
+                    # not suspend) let it read the socket every few ms,
+                    # so that the server keeps sending and the pending
+                    # limits, not a server-side slow consumer, decide.
+                    now = clock()
+                    if now - ran >= _ENGINE_EVERY:
+                        ran = now
+                        run_engine()
                 # Let the loop run between batches: plain functions, and
                 # coroutines that finish without suspending, never yield.
                 await asyncio.sleep(0)
@@ -340,6 +356,12 @@ class Connection(_ConnectionState):
         self._watched: Dict[int, "Union[Subscription, KeyWatcher]"] = {}
         self._held = {}  # the subscriptions it keeps (_hold)
         self._fd = -1
+        # The engine's loop, run on this event loop's thread (_run_engine):
+        # its poll fd, and the timer for its next due time.
+        self._engine_loop: Any = None
+        self._loop_fd = -1
+        self._timer: Optional[asyncio.TimerHandle] = None
+        self._timer_at = 0.0
         # Out cells for jw_conn_request_poll, jw_conn_next_event and
         # request ids, used on the loop's thread only.
         self._poll_cells = (ffi.new("uint64_t *"), ffi.new("jw_status *"),
@@ -353,6 +375,17 @@ class Connection(_ConnectionState):
         opts = _make_opts(options)
         urls = _servers(servers)
         self._loop = asyncio.get_running_loop()
+        # The connection's engine loop is driven from this event loop: its
+        # sockets and timers are watched here and it runs on this thread,
+        # so a reply read off the socket reaches its future without a
+        # thread hand-off. The connect itself (on the executor) runs it
+        # until then.
+        loop_p = ffi.new("jw_loop **")
+        _check(lib.jw_loop_new_driven(loop_p))
+        self._engine_loop = loop_p[0]
+        self._engine_free = weakref.finalize(self, lib.jw_loop_free,
+                                             loop_p[0])
+        _check(lib.jw_opts_set_loop(opts, loop_p[0]))
         # What publish returns: awaiting a finished future costs no loop
         # iteration, and one future serves every call.
         self._done: "asyncio.Future[None]" = self._loop.create_future()
@@ -379,6 +412,44 @@ class Connection(_ConnectionState):
         _register_callbacks(self._state, options)
         self._fd = lib.jw_conn_fd(self._state.handle)
         self._loop.add_reader(self._fd, self._on_readable)
+        fd = lib.jw_loop_fd(self._engine_loop)
+        if fd < 0:
+            _raise(fd)
+        self._loop_fd = fd
+        self._loop.add_reader(fd, self._run_engine)
+        self._run_engine()
+
+    def _run_engine(self) -> None:
+        """Run the engine's loop once (its fd is readable, or a timer is
+        due), hand out what it delivered, and set the timer for its next
+        due time."""
+        if self._state.handle is None or self._engine_loop is None:
+            return
+        lib.jw_loop_run(self._engine_loop, 0)
+        self._on_readable()
+        ms = lib.jw_loop_timeout_ms(self._engine_loop)
+        if ms < 0:
+            return
+        at = self._loop.time() + ms / 1000.0
+        if self._timer is not None:
+            if not self._timer.cancelled() and self._timer_at <= at:
+                return  # the one set already comes first
+            self._timer.cancel()
+        self._timer_at = at
+        self._timer = self._loop.call_at(at, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._run_engine()
+
+    def _stop_engine(self) -> None:
+        """Stop watching the engine's loop (before its fd goes away)."""
+        if self._loop_fd >= 0:
+            self._loop.remove_reader(self._loop_fd)
+            self._loop_fd = -1
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def _watch(self, sub: "Union[Subscription, KeyWatcher]") -> None:
         self._watched[id(sub)] = sub
@@ -551,6 +622,7 @@ class Connection(_ConnectionState):
         """Close at once; closing twice is harmless."""
         if self._fd >= 0 and self._state.handle is not None:
             self._loop.remove_reader(self._fd)
+        self._stop_engine()
         for sub in list(self._held.values()):
             sub.close()
         for fut in self._requests.values():
@@ -559,6 +631,7 @@ class Connection(_ConnectionState):
                                             "connection closed"))
         self._requests.clear()
         self._finalizer()
+        self._engine_free()  # the connection held the loop until now
         for watcher in list(self._watched.values()):
             watcher._fill()  # KV watchers waiting learn of the close
         if not self._state.closed_reported:
