@@ -560,7 +560,10 @@ JW_EXTERN jw_status jw_sub_drain(jw_sub *sub);
 
 /* Limits on queued messages and bytes (a value <= 0 means no limit on that
  * dimension). Past them messages are dropped, counted and reported once per
- * episode as a JW_ESLOW_CONSUMER error event. */
+ * episode as a JW_ESLOW_CONSUMER error event. The bytes are the memory the
+ * queued messages hold: payload, headers, subject, reply and the engine's
+ * structure per message, as the allocator rounds them; jw_sub_pending
+ * counts bytes the same way. */
 JW_EXTERN jw_status jw_sub_set_pending_limits(jw_sub *sub, int64_t msgs,
                                               int64_t bytes);
 JW_EXTERN jw_status jw_sub_pending(jw_sub *sub, int64_t *msgs, int64_t *bytes);

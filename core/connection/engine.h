@@ -173,6 +173,8 @@ typedef struct jw__hdr_index {
 struct jw_msg {
     struct jw_msg *next; /* queue link */
     int kind;
+    int js_acked;  /* a terminal JetStream ack was sent (js.c) */
+    size_t memory; /* heap bytes a received one holds (pending limits) */
     jw_conn *conn; /* referenced when the message has a reply */
     const char *subject;
     const char *reply;
@@ -182,15 +184,24 @@ struct jw_msg {
     size_t data_len;
     jw__hdr_index *index;  /* parsed headers, made on first access */
     jw__hdr_builder build; /* JW__MSG_BUILT: headers being added */
-    int js_acked;          /* a terminal JetStream ack was sent (js.c) */
 };
 
 /* One allocation holding a received message (ev is MSG/HMSG). */
 jw_msg *jw__msg_from_event(const jw__proto_event *ev, jw_conn *conn);
-/* Size counted against pending-byte limits. */
+/* What a malloc of n bytes takes from the heap: glibc's chunk, the
+ * request plus one size word rounded up to 16 bytes and 32 at least (on
+ * 64-bit; other allocators round to size classes of the same order). */
+static inline size_t jw__heap_size(size_t n)
+{
+    size_t chunk = (n + sizeof(size_t) + 15) & ~(size_t)15;
+    return chunk < 32 ? 32 : chunk;
+}
+/* Size counted against pending-byte limits: all the memory a queued
+ * message holds (its struct, subject, reply, headers and payload, as the
+ * heap allocated them), so that a limit bounds the process's growth. */
 static inline size_t jw__msg_size(const jw_msg *m)
 {
-    return m->hdr_len + m->data_len;
+    return m->memory;
 }
 
 /* ---- subscriptions ---- */

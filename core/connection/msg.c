@@ -15,6 +15,7 @@ jw_msg *jw__msg_from_event(const jw__proto_event *ev, jw_conn *conn)
         return NULL;
     memset(m, 0, sizeof(*m));
     m->kind = JW__MSG_RECEIVED;
+    m->memory = jw__heap_size(size);
     char *p = (char *)(m + 1);
     memcpy(p, ev->subject, ev->subject_len);
     p[ev->subject_len] = 0;

@@ -1,0 +1,164 @@
+/* Memory: a flooded subscription's pending bytes limit bounds what the
+ * process holds, measured by its resident set. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server.h"
+
+/* Sanitizers keep freed memory in quarantine and add shadow memory, so the
+ * resident set no longer says what the engine holds: the RSS check is
+ * skipped under them (the drop checks still run). */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) ||    \
+    __has_feature(memory_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+#ifndef SANITIZED
+#define SANITIZED 0
+#endif
+
+#define MIB (1024LL * 1024)
+
+/* A field of /proc/self/status in bytes ("VmRSS", "VmHWM"), or -1. */
+static int64_t proc_status_bytes(const char *field)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return -1;
+    char line[256];
+    size_t n = strlen(field);
+    int64_t kib = -1;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, field, n) == 0 && line[n] == ':') {
+            kib = strtoll(line + n + 1, NULL, 10);
+            break;
+        }
+    fclose(f);
+    return kib < 0 ? -1 : kib * 1024;
+}
+
+/* Make VmHWM start again from the current resident set (Linux >= 4.0). */
+static int reset_peak_rss(void)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (!f)
+        return -1;
+    int ok = fputs("5", f) >= 0;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+static jw_status next_error_event(jw_conn *nc, int64_t timeout_ms,
+                                  jw_event **out)
+{
+    int64_t deadline = jw_test_now_ms() + timeout_ms;
+    for (;;) {
+        int64_t left = deadline - jw_test_now_ms();
+        jw_event *ev = NULL;
+        jw_status st = jw_conn_next_event(nc, left > 0 ? left : 0, &ev);
+        if (st != JW_OK)
+            return st;
+        if (jw_event_kind_get(ev) == JW_EVENT_ERROR) {
+            *out = ev;
+            return JW_OK;
+        }
+        jw_event_free(ev);
+    }
+}
+
+/*
+ * A subscriber that reads nothing while a second connection publishes a
+ * million 128-byte messages as fast as it can. The engine's loop keeps
+ * reading and drops what is past the subscription's 32 MiB: the process
+ * must then hold the limit and a small constant more, not the limit times
+ * the per-message overhead the old accounting left out (a 128-byte message
+ * takes a 272-byte allocation, so counting payloads alone let the queue
+ * hold about 68 MiB). The constant, 16 MiB, covers what is not the queue:
+ * the publisher's two outbound buffers (max_pending_out is 1 MiB here),
+ * the subscriber's 256 KiB read buffer and one read's staged messages, the
+ * malloc arena of the loop thread, page tables and libc's buffers.
+ */
+TEST(pending_limit_bounds_rss)
+{
+    const int64_t limit = 32 * MIB;
+    const int64_t slack = 16 * MIB;
+    const int count = SANITIZED ? 300000 : 1000000;
+    START_SERVER(s, NULL);
+    jw_conn *sc = NULL, *pc = NULL;
+    CHECK_OK(jw_test_connect(s, &sc));
+    jw_opts *opts = NULL;
+    CHECK_OK(jw_opts_new(&opts));
+    CHECK_OK(jw_opts_set_int(opts, "max_pending_out", 1 * MIB));
+    CHECK_OK(jw_conn_connect(s->url, opts, &pc));
+    jw_opts_free(opts);
+
+    jw_sub *sub = NULL;
+    CHECK_OK(jw_conn_subscribe(sc, "rss.flood", NULL, &sub));
+    CHECK_OK(jw_sub_set_pending_limits(sub, 100 * 1000 * 1000, limit));
+    CHECK_OK(jw_conn_flush(sc, 5000));
+
+    char payload[128];
+    memset(payload, 'r', sizeof payload);
+    /* Warm the publishing path (its buffers reach their size) first. */
+    for (int i = 0; i < 1000; i++)
+        CHECK_OK(jw_conn_publish(pc, "rss.warm", payload, sizeof payload));
+    CHECK_OK(jw_conn_flush(pc, 5000));
+
+    int peak_ok = reset_peak_rss() == 0;
+    int64_t before = proc_status_bytes("VmRSS");
+    CHECK(before > 0);
+
+    for (int i = 0; i < count; i++)
+        CHECK_OK(jw_conn_publish(pc, "rss.flood", payload, sizeof payload));
+    CHECK_OK(jw_conn_flush(pc, 30000));
+    /* The PONG comes after every message the server sent before it. */
+    CHECK_OK(jw_conn_flush(sc, 30000));
+
+    int64_t after = proc_status_bytes("VmRSS");
+    int64_t peak = peak_ok ? proc_status_bytes("VmHWM") : after;
+    CHECK(after > 0 && peak > 0);
+    int64_t msgs = -1, bytes = -1;
+    CHECK_OK(jw_sub_pending(sub, &msgs, &bytes));
+    uint64_t dropped = jw_sub_dropped(sub);
+    fprintf(stderr,
+            "flood of %d x 128 B, limit %lld MiB: kept %lld (%lld bytes "
+            "counted), dropped %llu; RSS %+.1f MiB now, %+.1f MiB at the "
+            "peak%s\n",
+            count, (long long)(limit / MIB), (long long)msgs,
+            (long long)bytes, (unsigned long long)dropped,
+            (double)(after - before) / MIB, (double)(peak - before) / MIB,
+            peak_ok ? "" : " (no VmHWM reset: the current RSS)");
+
+    /* Every message was either kept or dropped and counted. */
+    CHECK(dropped > 0);
+    CHECK(msgs > 0);
+    CHECK(bytes <= limit);
+    CHECK_EQ_INT((int64_t)dropped + msgs, count);
+    jw_event *ev = NULL;
+    CHECK_OK(next_error_event(sc, 5000, &ev));
+    CHECK_STATUS(jw_event_status(ev), JW_ESLOW_CONSUMER);
+    jw_event_free(ev);
+
+    if (SANITIZED)
+        fprintf(stderr, "RSS bound not checked: built with a sanitizer, "
+                        "whose quarantine and shadow memory inflate it\n");
+    else
+        CHECK(peak - before <= limit + slack);
+    /* What a message counts covers more than its payload. */
+    CHECK(bytes > msgs * (int64_t)sizeof payload);
+
+    /* The kept messages are readable, oldest first. */
+    jw_msg *m = NULL;
+    CHECK_OK(jw_sub_next(sub, 1000, &m));
+    CHECK_EQ_INT(jw_msg_data_len(m), sizeof payload);
+    jw_msg_free(m);
+
+    jw_sub_free(sub);
+    jw_conn_free(sc);
+    jw_conn_free(pc);
+    jw_test_server_stop(s);
+    return 0;
+}
