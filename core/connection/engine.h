@@ -343,10 +343,14 @@ struct jw_conn {
     /* A read's messages in a row for one pulled subscription, queued
      * together (jw__conn_route_msg, jw__conn_stage_flush): the
      * subscription (with a reference), the list and the delivered count
-     * of its first. Loop thread only; empty outside jw__parser_feed. */
+     * of its first, and the bytes it counts (a run is queued once it
+     * counts STAGE_MAX_BYTES, sub.c: what waits here, where the pending
+     * limits do not look yet, stays small). Loop thread only; empty
+     * outside jw__parser_feed. */
     jw_sub *stage_sub;
     jw_msg *stage_head, *stage_tail;
     uint64_t stage_first;
+    size_t stage_bytes;
     int teardown_pending; /* asked for while dispatching: done after */
     int fail_pending;     /* the socket failed while dispatching */
     int lame_duck_move;   /* leave this server once dispatching ends */

@@ -355,6 +355,10 @@ static void sub_queue(jw_sub *sub, jw_msg *head, uint64_t n)
         end_at_max(c, sub);
 }
 
+/* Bytes (as jw__msg_size counts them) after which a staged run is queued:
+ * about a thousand 128-byte messages per lock hold. */
+#define STAGE_MAX_BYTES (256 * 1024)
+
 void jw__conn_stage_flush(jw_conn *c)
 {
     jw_sub *sub = c->stage_sub;
@@ -364,6 +368,7 @@ void jw__conn_stage_flush(jw_conn *c)
     uint64_t first = c->stage_first;
     c->stage_sub = NULL;
     c->stage_head = c->stage_tail = NULL;
+    c->stage_bytes = 0;
     sub_queue(sub, head, first);
     jw__sub_release(sub);
 }
@@ -419,18 +424,27 @@ void jw__conn_route_msg(jw_conn *c, const jw__proto_event *ev)
         c->stage_head = msg;
     }
     c->stage_tail = msg;
+    c->stage_bytes += jw__msg_size(msg);
+    /* A run is staged outside the pending limits: queue it before it
+     * holds much (a 256 KiB read of small messages makes megabytes of
+     * them). The rest of the run starts a new one. */
+    if (c->stage_bytes >= STAGE_MAX_BYTES)
+        jw__conn_stage_flush(c);
 }
 
-/* Pop up to max messages (sub mu held). */
-static int pop(jw_sub *sub, jw_msg **msgs, int max)
+/* Pop up to max messages, and no more once they count max_bytes (sub mu
+ * held). */
+static int pop(jw_sub *sub, jw_msg **msgs, int max, size_t max_bytes)
 {
     int n = 0;
-    while (n < max && sub->head) {
+    size_t bytes = 0;
+    while (n < max && sub->head && bytes < max_bytes) {
         jw_msg *m = sub->head;
         sub->head = m->next;
         m->next = NULL;
         sub->pending_msgs--;
         sub->pending_bytes -= (int64_t)jw__msg_size(m);
+        bytes += jw__msg_size(m);
         msgs[n++] = m;
     }
     if (!sub->head) {
@@ -479,7 +493,7 @@ int jw_sub_next_batch(jw_sub *sub, jw_msg **msgs, int max, int64_t timeout_ms)
         }
     }
     if (n == 0 && sub->head)
-        n = pop(sub, msgs, max);
+        n = pop(sub, msgs, max, SIZE_MAX);
     pthread_mutex_unlock(&sub->mu);
     return n;
 }
@@ -507,6 +521,10 @@ jw_status jw_sub_next(jw_sub *sub, int64_t timeout_ms, jw_msg **msg)
  * host wants all of its work.
  */
 #define DELIVERY_BATCH 64
+/* What a batch taken for the handler may count: popped, it is no longer
+ * pending, and big messages would otherwise let 64 of them wait here
+ * beside a full queue. */
+#define DELIVERY_BATCH_BYTES (256 * 1024)
 
 static void *delivery_main(void *arg)
 {
@@ -525,7 +543,7 @@ static void *delivery_main(void *arg)
             break; /* closed, and what was kept is delivered */
         /* A few at a time, so the pending limits still bound what waits
          * behind a slow handler. */
-        int n = pop(sub, batch, DELIVERY_BATCH);
+        int n = pop(sub, batch, DELIVERY_BATCH, DELIVERY_BATCH_BYTES);
         sub->in_handler = 1;
         pthread_mutex_unlock(&sub->mu);
         for (int i = 0; i < n; i++) {

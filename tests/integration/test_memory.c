@@ -1,5 +1,6 @@
 /* Memory: a flooded subscription's pending bytes limit bounds what the
  * process holds, measured by its resident set. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +158,138 @@ TEST(pending_limit_bounds_rss)
     jw_msg_free(m);
 
     jw_sub_free(sub);
+    jw_conn_free(sc);
+    jw_conn_free(pc);
+    jw_test_server_stop(s);
+    return 0;
+}
+
+/* The handler of pending_limit_bounds_handler: its first call returns
+ * once `open` is 1, the others once it is 2. */
+struct gated {
+    atomic_int calls;
+    atomic_int open;
+};
+
+static void gated_handler(jw_sub *sub, jw_msg *msg, void *arg)
+{
+    struct gated *g = arg;
+    (void)sub;
+    int need = atomic_fetch_add(&g->calls, 1) == 0 ? 1 : 2;
+    while (atomic_load(&g->open) < need)
+        jw_test_sleep_ms(2);
+    jw_msg_free(msg);
+}
+
+/* Publish count messages of size bytes and wait until the subscriber's
+ * connection has seen them all (its PONG follows them). */
+static jw_status flood(jw_conn *pc, jw_conn *sc, const char *subject,
+                       const void *payload, size_t size, int count)
+{
+    for (int i = 0; i < count; i++) {
+        jw_status st = jw_conn_publish(pc, subject, payload, size);
+        if (st)
+            return st;
+    }
+    jw_status st = jw_conn_flush(pc, 30000);
+    return st ? st : jw_conn_flush(sc, 30000);
+}
+
+/*
+ * A handler subscription's delivery thread takes messages off the queue in
+ * batches, which the pending limits no longer see: a batch must count
+ * little. The handler blocks on a first message while the queue fills to
+ * its 16 MiB limit with 256 KiB messages; let go, the thread takes its
+ * next batch from the full queue (which used to be up to 64 messages: all
+ * of it) and the handler blocks on that batch's first; the queue fills
+ * again. The process must then hold the limit and a small constant, not
+ * the limit twice. The constant, 8 MiB: the message the handler holds,
+ * the publisher's buffers (1 MiB max_pending_out and one message), the
+ * read buffer and the parser's buffer for a payload split across reads,
+ * one read's staged messages, and the allocator's slack.
+ */
+TEST(pending_limit_bounds_handler)
+{
+    const int64_t limit = 16 * MIB;
+    const int64_t slack = 8 * MIB;
+    const size_t size = 256 * 1024;
+    const int count = 2 * (int)(limit / (int64_t)size); /* twice the limit */
+    START_SERVER(s, NULL);
+    jw_conn *sc = NULL, *pc = NULL;
+    CHECK_OK(jw_test_connect(s, &sc));
+    jw_opts *opts = NULL;
+    CHECK_OK(jw_opts_new(&opts));
+    CHECK_OK(jw_opts_set_int(opts, "max_pending_out", 1 * MIB));
+    CHECK_OK(jw_conn_connect(s->url, opts, &pc));
+    jw_opts_free(opts);
+
+    struct gated g;
+    atomic_init(&g.calls, 0);
+    atomic_init(&g.open, 0);
+    jw_sub *sub = NULL;
+    CHECK_OK(jw_conn_subscribe_cb(sc, "rss.handler", NULL, gated_handler, &g,
+                                  &sub));
+    CHECK_OK(jw_sub_set_pending_limits(sub, 1000 * 1000, limit));
+    CHECK_OK(jw_conn_flush(sc, 5000));
+    char *payload = malloc(size);
+    CHECK(payload != NULL);
+    memset(payload, 'h', size);
+    /* Warm up: the buffers a message this size needs reach their size. */
+    CHECK_OK(flood(pc, sc, "rss.warm", payload, size, 8));
+
+    int peak_ok = reset_peak_rss() == 0;
+    int64_t before = proc_status_bytes("VmRSS");
+    CHECK(before > 0);
+
+    /* One message alone: the handler holds it, a batch of one. */
+    CHECK_OK(flood(pc, sc, "rss.handler", payload, size, 1));
+    JW_WAIT_FOR(atomic_load(&g.calls) == 1, 5000);
+    CHECK_EQ_INT(atomic_load(&g.calls), 1);
+    CHECK_OK(flood(pc, sc, "rss.handler", payload, size, count));
+    CHECK(jw_sub_dropped(sub) > 0); /* the queue is full */
+    int64_t queued_first = -1;
+    CHECK_OK(jw_sub_pending(sub, &queued_first, NULL));
+
+    /* The next batch comes from the full queue. */
+    atomic_store(&g.open, 1);
+    JW_WAIT_FOR(atomic_load(&g.calls) == 2, 5000);
+    CHECK_EQ_INT(atomic_load(&g.calls), 2);
+    int64_t left = -1;
+    CHECK_OK(jw_sub_pending(sub, &left, NULL));
+
+    uint64_t dropped_first = jw_sub_dropped(sub);
+    CHECK_OK(flood(pc, sc, "rss.handler", payload, size, count));
+    CHECK(jw_sub_dropped(sub) > dropped_first); /* full again */
+    int64_t msgs = -1, bytes = -1;
+    CHECK_OK(jw_sub_pending(sub, &msgs, &bytes));
+    CHECK(bytes <= limit);
+
+    int64_t after = proc_status_bytes("VmRSS");
+    int64_t peak = peak_ok ? proc_status_bytes("VmHWM") : after;
+    CHECK(after > 0 && peak > 0);
+    fprintf(stderr,
+            "handler held, 2 x %d x 256 KiB, limit %lld MiB: queued %lld, "
+            "a batch left %lld of %lld, dropped %llu; RSS %+.1f MiB now, "
+            "%+.1f MiB at the peak\n",
+            count, (long long)(limit / MIB), (long long)msgs,
+            (long long)left, (long long)queued_first,
+            (unsigned long long)jw_sub_dropped(sub),
+            (double)(after - before) / MIB, (double)(peak - before) / MIB);
+    if (SANITIZED)
+        fprintf(stderr, "RSS bound not checked: built with a sanitizer\n");
+    else
+        CHECK(peak - before <= limit + slack);
+    /* That batch was one message: the rest stayed queued, counted. */
+    CHECK_EQ_INT(left, queued_first - 1);
+
+    /* Let the handler go: it gets everything that was kept. */
+    atomic_store(&g.open, 2);
+    int64_t expect = 1 + 2 * (int64_t)count - (int64_t)jw_sub_dropped(sub);
+    JW_WAIT_FOR(atomic_load(&g.calls) == expect, 10000);
+    CHECK_EQ_INT(atomic_load(&g.calls), expect);
+
+    jw_sub_free(sub);
+    free(payload);
     jw_conn_free(sc);
     jw_conn_free(pc);
     jw_test_server_stop(s);
