@@ -12,8 +12,8 @@ from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, Deque, Dict,
                     List, Optional, Sequence, Set, Union)
 
 from . import _codec
-from ._client import (JW_OK, Msg as _SyncMsg, _BATCH, _respond,
-                      _build_msg, _connect_call, _ConnectionState,
+from ._client import (JW_OK, Msg as _SyncMsg, _BATCH, _BATCH_BYTES,
+                      _respond, _build_msg, _connect_call, _ConnectionState,
                       _ConnState, _event,
                       _make_opts, _ms, _raise, _read_messages,
                       _servers, _subject, _subscribe, _check, _CALLBACKS,
@@ -183,7 +183,9 @@ class Subscription:
         """Move what the engine has queued into the buffer (no waiting)."""
         if not self._finalizer.alive or self._ended is not None:
             return
-        n = lib.jw_sub_next_batch(self._handle, self._msgs, _BATCH, 0)
+        handle = self._handle
+        n = lib.jw_sub_next_batch(handle, self._msgs, lib.jwpy_batch_max(
+            handle, _BATCH, _BATCH_BYTES), 0)
         if n > 0:
             self._buffer.extend(_read_messages(
                 self._conn._state, self._msgs, n, Msg))

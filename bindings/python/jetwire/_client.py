@@ -42,6 +42,9 @@ _SLICE_MS = _wait.SLICE_MS
 def _timed_out(status: int) -> bool:
     return bool(status == _ETIMEOUT)
 _BATCH = 256
+# What a batch the library takes for a callback or an iterator may count
+# (jwpy_batch_max): outside the queue, it is not held by the pending limits.
+_BATCH_BYTES = 1 << 20
 _META = 4  # integers per message from jwpy_flatten
 
 
@@ -708,7 +711,8 @@ class Subscription:
         """Messages until the subscription or its connection is closed."""
         while True:
             try:
-                batch = self.next_msgs(_BATCH, None)
+                batch = self.next_msgs(lib.jwpy_batch_max(
+                self._h(), _BATCH, _BATCH_BYTES), None)
             except (Error,) as e:
                 if e.code in ("INVALID_SUBSCRIPTION", "CONNECTION_CLOSED"):
                     return
@@ -718,8 +722,10 @@ class Subscription:
     def _deliver_to_callback(self, msgs: Any) -> None:
         if not self._finalizer.alive:
             return
+        handle = self._handle
         while True:
-            n = lib.jw_sub_next_batch(self._handle, msgs, _BATCH, 0)
+            n = lib.jw_sub_next_batch(handle, msgs, lib.jwpy_batch_max(
+                handle, _BATCH, _BATCH_BYTES), 0)
             if n <= 0:
                 return
             for m in _read_messages(self._state, msgs, n):
