@@ -130,6 +130,32 @@ test("batches, iterator, pending, limits", function()
     nc:close()
 end)
 
+test("the iterator takes big messages a few at a time", function()
+    -- What sub:messages() holds is out of the queue and its pending
+    -- limits: about 1 MiB at a time, not 256 messages whatever their size.
+    local nc = connect()
+    local sub = assert(nc:subscribe("t.big"))
+    assert(nc:flush())
+    local big = string.rep("b", 512 * 1024)
+    for _ = 1, 8 do assert(nc:publish("t.big", big)) end
+    assert(nc:flush())
+    eq((sub:pending()), 8)
+    local seen = 0
+    for msg in sub:messages(1) do
+        seen = seen + 1
+        eq(#msg.data, #big)
+        -- One taken at a time (1 MiB holds a single 512 KiB message with
+        -- what the engine counts beside its payload): the rest is still
+        -- queued, its bytes counted (pending's count includes the taken).
+        local _, bytes = sub:pending()
+        eq(bytes >= (8 - seen) * #big, true, "bytes still queued")
+        eq(bytes < (9 - seen) * #big, true, "bytes still queued")
+        if seen == 8 then break end
+    end
+    eq(seen, 8)
+    nc:close()
+end)
+
 test("a driven loop: the engine's work on this thread", function()
     local a = assert(jetwire.connect{ servers = url, loop = "driven" })
     local b = assert(jetwire.connect{ servers = url, loop = "driven" })
