@@ -203,7 +203,7 @@ int ljw_fail_interrupted(lua_State *L)
 {
     lua_pushnil(L);
     lua_createtable(L, 0, 2);
-    lua_pushliteral(L, "INTERRUPTED");
+    lua_pushstring(L, jw_status_name(JW_EINTERRUPTED));
     lua_setfield(L, -2, "code");
     lua_pushliteral(L, "interrupted by a signal");
     lua_setfield(L, -2, "message");

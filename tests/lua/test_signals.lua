@@ -223,7 +223,7 @@ local waits = {
         return "ended"
     end,
     ordered_next = function() return reader:next(FOREVER) end,
-    js_fetch = function() return cons:fetch(1, FOREVER) end,
+    js_fetch = function() return cons:fetch(1, 1000) end, -- finite
     js_publish = function() return js:publish(reader .. ".b", "y") end,
     js_stream_info = function() return js:stream_info(reader) end,
     js_ack_sync = function() return held:ack_sync(FOREVER) end,
