@@ -19,6 +19,7 @@ static jw_conn *fuzz_conn_new(void)
     FUZZ_CHECK(c != NULL);
     atomic_init(&c->refs, 1);
     pthread_mutex_init(&c->mu, NULL);
+    pthread_mutex_init(&c->watch_mu, NULL);
     jw__cond_init(&c->cond);
     jw__opts_defaults(&c->opts);
     c->opts.no_randomize = 1; /* same input, same pool */

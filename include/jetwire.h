@@ -957,9 +957,25 @@ JW_EXTERN jw_status jw_js_pub_ack_parse(const jw_msg *reply,
  * jw_js_publish_async_poll: 1 when one was taken (*status is JW_OK or the
  * error, *ack the PubAck or NULL, owned by the caller; ack may be NULL to
  * drop it), 0 when none is ready, negative for bad arguments.
+ *
+ * A publish in flight when the connection loses its socket completes at
+ * once, before the DISCONNECTED event, with JW_ENOT_CONNECTED (its ack
+ * could only come to the dead socket; the stream may still have stored
+ * the message: a msg_id makes publishing it again safe), and one in
+ * flight when the connection closes with JW_ECONNECTION_CLOSED. They are
+ * not sent again after a reconnect.
+ *
  * jw_js_publish_async_complete waits until nothing is in flight
- * (JW_ETIMEOUT if acks are still missing at timeout_ms).
- * jw_js_publish_async_pending gives the number in flight. */
+ * (JW_ETIMEOUT if acks are still missing at timeout_ms); when publishes
+ * were completed by a loss of the connection since its last call it then
+ * returns that status (JW_ENOT_CONNECTED or JW_ECONNECTION_CLOSED) once.
+ * jw_js_publish_async_wait waits up to timeout_ms until an outcome is
+ * queued for the poll: JW_OK at once when one is, else JW_ETIMEOUT (or
+ * JW_EINTERRUPTED by a wait check); for a thread that hands outcomes on
+ * as they come. jw_js_publish_async_pending gives the number in flight.
+ * Any thread may call them; inside a loop callback the waits (the two
+ * above, and jw_js_publish_async with a full window) fail with
+ * JW_EINVAL. */
 JW_EXTERN jw_status jw_js_publish_async(jw_js *js, const jw_msg *msg,
                                         const jw_call_opts *opts,
                                         uint64_t *id);
@@ -968,6 +984,7 @@ JW_EXTERN int jw_js_publish_async_poll(jw_js *js, uint64_t *id,
                                        jw_js_pub_ack **ack);
 JW_EXTERN jw_status jw_js_publish_async_complete(jw_js *js,
                                                  int64_t timeout_ms);
+JW_EXTERN jw_status jw_js_publish_async_wait(jw_js *js, int64_t timeout_ms);
 JW_EXTERN int64_t jw_js_publish_async_pending(jw_js *js);
 
 /* ---- consumers ----

@@ -100,6 +100,7 @@ static void conn_destroy(jw_conn *c)
     if (c->notify_fd >= 0)
         close(c->notify_fd);
     pthread_mutex_destroy(&c->mu);
+    pthread_mutex_destroy(&c->watch_mu);
     pthread_cond_destroy(&c->cond);
     jw_loop *loop = c->loop;
     jw__opts_clear(&c->opts);
@@ -689,6 +690,9 @@ static void connection_lost(jw_conn *c, jw_status why, const char *why_text)
     /* Their replies went to the dead socket; see jw_conn_request. */
     jw__request_fail_all(c, JW_ENOT_CONNECTED);
     pthread_mutex_unlock(&c->mu);
+    /* So do the answers the engine's own requests wait for (JetStream's
+     * async publishes): failed before the event says so. */
+    jw__conn_watchers_run(c, JW_ENOT_CONNECTED);
     jw__conn_emit(c, JW_EVENT_DISCONNECTED, why, NULL, "%s", text);
     if (jw_conn_status_get(c) != JW_CONN_RECONNECTING)
         return; /* a handler closed it: on_wake tears down */
@@ -961,8 +965,9 @@ static void teardown(jw_conn *c, jw_status why, const char *text)
         if (!c->teardown_pending) {
             c->teardown_pending = 1;
             c->teardown_status = why;
-            snprintf(c->teardown_text, sizeof(c->teardown_text), "%s",
-                     text);
+            /* Cut to the buffer on purpose (the precision says so). */
+            snprintf(c->teardown_text, sizeof(c->teardown_text), "%.*s",
+                     (int)sizeof(c->teardown_text) - 1, text);
         }
         return;
     }
@@ -996,6 +1001,7 @@ static void teardown(jw_conn *c, jw_status why, const char *text)
     event_free(c->timer_ev);
     event_free(c->ping_ev);
     c->timer_ev = c->ping_ev = NULL;
+    jw__conn_watchers_run(c, JW_ECONNECTION_CLOSED);
     jw__conn_emit(c, JW_EVENT_CLOSED, by_user ? JW_OK : why, NULL, "%s",
                   by_user ? "closed" : text);
 
@@ -1110,6 +1116,7 @@ jw_status jw_conn_connect(const char *servers, const jw_opts *opts,
     c->fd = c->notify_fd = -1;
     atomic_init(&c->refs, 1);
     pthread_mutex_init(&c->mu, NULL);
+    pthread_mutex_init(&c->watch_mu, NULL);
     jw__cond_init(&c->cond);
     jw_status st;
     if (opts) {

@@ -270,6 +270,28 @@ struct jw_event {
     char text[256];
 };
 
+/* ---- watchers of a connection's losses ----
+ * A part of the engine with requests of its own on the connection, whose
+ * answers could only come to the socket that was lost (JetStream's async
+ * publishes), hears of the loss here: fn(arg, JW_ENOT_CONNECTED) when an
+ * open connection lost its socket and will reconnect, before the
+ * DISCONNECTED event, and fn(arg, JW_ECONNECTION_CLOSED) when it closes,
+ * before CLOSED. fn runs on the loop thread, with none of the
+ * connection's locks held but watch_mu, and must not add or remove
+ * watchers. Once jw__conn_watch_remove returned, w's fn is not running and
+ * will not run. Lock order: watch_mu before a watcher's own locks, so
+ * neither call may be made while holding one of those. */
+typedef struct jw__conn_watch {
+    struct jw__conn_watch *next;
+    void (*fn)(void *arg, jw_status why);
+    void *arg;
+} jw__conn_watch;
+
+void jw__conn_watch_add(jw_conn *conn, jw__conn_watch *w);
+void jw__conn_watch_remove(jw_conn *conn, jw__conn_watch *w);
+/* Loop thread, no lock held: tell every watcher (events.c). */
+void jw__conn_watchers_run(jw_conn *conn, jw_status why);
+
 /* ---- connections ---- */
 
 enum jw__phase {
@@ -393,6 +415,10 @@ struct jw_conn {
     jw__map requests;
     uint64_t next_request;
     struct jw__completion *done_head, *done_tail; /* async requests */
+
+    /* Watchers of the connection's losses (jw__conn_watch_add). */
+    pthread_mutex_t watch_mu;
+    jw__conn_watch *watchers;
 
     /* Events for jw_conn_next_event, and the readable fd. */
     jw_event *ev_head, *ev_tail;

@@ -157,3 +157,31 @@ void jw_event_free(jw_event *ev)
     free(ev);
 }
 
+
+void jw__conn_watch_add(jw_conn *c, jw__conn_watch *w)
+{
+    pthread_mutex_lock(&c->watch_mu);
+    w->next = c->watchers;
+    c->watchers = w;
+    pthread_mutex_unlock(&c->watch_mu);
+}
+
+void jw__conn_watch_remove(jw_conn *c, jw__conn_watch *w)
+{
+    pthread_mutex_lock(&c->watch_mu);
+    for (jw__conn_watch **p = &c->watchers; *p; p = &(*p)->next) {
+        if (*p == w) {
+            *p = w->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&c->watch_mu);
+}
+
+void jw__conn_watchers_run(jw_conn *c, jw_status why)
+{
+    pthread_mutex_lock(&c->watch_mu);
+    for (jw__conn_watch *w = c->watchers; w; w = w->next)
+        w->fn(w->arg, why);
+    pthread_mutex_unlock(&c->watch_mu);
+}

@@ -56,6 +56,8 @@ jw_status jw__js_error(const json_t *error, const char *what)
 
 /* ---- context ---- */
 
+static void conn_lost(void *arg, jw_status why);
+
 jw_status jw_js_new(jw_conn *conn, jw_js **out)
 {
     if (!out)
@@ -81,6 +83,10 @@ jw_status jw_js_new(jw_conn *conn, jw_js **out)
     atomic_init(&js->api_level, -1);
     pthread_mutex_init(&js->mu, NULL);
     jw__cond_init(&js->cond);
+    jw__cond_init(&js->done_cond);
+    js->watch.fn = conn_lost;
+    js->watch.arg = js;
+    jw__conn_watch_add(conn, &js->watch);
     *out = js;
     return JW_OK;
 }
@@ -168,7 +174,8 @@ void jw__js_release(jw_js *js)
 {
     if (atomic_fetch_sub_explicit(&js->refs, 1, memory_order_acq_rel) != 1)
         return;
-    /* After jw_sub_free no ack handler runs any more. */
+    /* After these no loss of the connection and no ack reaches it. */
+    jw__conn_watch_remove(js->conn, &js->watch);
     jw_sub_free(js->ack_sub);
     while (js->done_head) {
         jw__js_done *d = js->done_head;
@@ -177,6 +184,7 @@ void jw__js_release(jw_js *js)
     }
     jw__map_free(&js->in_flight);
     pthread_cond_destroy(&js->cond);
+    pthread_cond_destroy(&js->done_cond);
     pthread_mutex_destroy(&js->mu);
     jw__conn_release(js->conn);
     free(js);
@@ -651,6 +659,8 @@ static void async_ack(jw_sub *sub, jw_msg *reply, void *arg)
         if (d) {
             queue_done(js, d);
             d = NULL;
+            if (js->done_waiters)
+                pthread_cond_broadcast(&js->done_cond);
         }
         /* Wake waiters at two marks only (see low_water), not per ack. */
         if (js->in_flight.count == 0 ||
@@ -681,28 +691,91 @@ static jw_status ensure_ack_sub(jw_js *js)
                                      &js->ack_sub);
 }
 
+typedef struct fail_args {
+    jw_js *js;
+    jw_status why;
+} fail_args;
+
 static void fail_one(void *value, void *arg)
 {
-    jw_js *js = arg;
+    fail_args *a = arg;
     jw__js_done *d = calloc(1, sizeof(*d));
     if (!d)
         return;
     d->id = (uint64_t)(uintptr_t)value;
-    d->status = JW_ECONNECTION_CLOSED;
-    d->text = strdup("the connection closed before the ack came");
-    queue_done(js, d);
+    d->status = a->why;
+    d->text = strdup(a->why == JW_ECONNECTION_CLOSED
+                         ? "the connection closed before the ack came"
+                         : "the connection was lost before the ack came: "
+                           "the stream may have stored the message "
+                           "(publish it again with the same msg_id to be "
+                           "sure it is stored once)");
+    queue_done(a->js, d);
+}
+
+/* The connection lost the socket the acks would come to, or closed:
+ * complete every publish in flight with `why` now (mu held), wake every
+ * waiter, and keep it for jw_js_publish_async_complete to report. */
+static void fail_in_flight(jw_js *js, jw_status why)
+{
+    size_t n = js->in_flight.count;
+    if (!n)
+        return;
+    fail_args a = {js, why};
+    jw__map_each(&js->in_flight, fail_one, &a);
+    jw__map_free(&js->in_flight);
+    if (js->lost != JW_ECONNECTION_CLOSED)
+        js->lost = why;
+    js->lost_count += n;
+    pthread_cond_broadcast(&js->cond);
+    pthread_cond_broadcast(&js->done_cond);
+}
+
+/* The connection's watch (loop thread, before the DISCONNECTED or CLOSED
+ * event): acks of publishes written to the lost socket can no longer
+ * come. A publish still in the connection's buffer goes out after the
+ * reconnect and may be stored although it failed here: its ack then
+ * finds nobody waiting and is dropped. */
+static void conn_lost(void *arg, jw_status why)
+{
+    jw_js *js = arg;
+    pthread_mutex_lock(&js->mu);
+    fail_in_flight(js, why);
+    pthread_mutex_unlock(&js->mu);
+}
+
+/* Drop the completion of id queued by fail_in_flight for a publish that
+ * then failed to be queued itself (mu held): its caller hears of it from
+ * jw_js_publish_async instead. */
+static void drop_done(jw_js *js, uint64_t id)
+{
+    jw__js_done *prev = NULL;
+    for (jw__js_done *d = js->done_head; d; prev = d, d = d->next) {
+        if (d->id != id)
+            continue;
+        if (prev)
+            prev->next = d->next;
+        else
+            js->done_head = d->next;
+        if (js->done_tail == d)
+            js->done_tail = prev;
+        done_free(d);
+        if (js->lost_count && --js->lost_count == 0)
+            js->lost = JW_OK;
+        return;
+    }
 }
 
 /* Wait (mu held) up to timeout_ms until fewer than limit publishes are in
  * flight. Acks cannot come over a closed connection: its publishes then
- * complete with JW_ECONNECTION_CLOSED at once instead of at the deadline. */
+ * complete with JW_ECONNECTION_CLOSED at once instead of at the deadline
+ * (the connection's watch usually did that already). */
 static jw_status wait_acks(jw_js *js, int64_t timeout_ms, size_t limit)
 {
     int64_t deadline_us = jw__deadline(timeout_ms);
     while (js->in_flight.count >= limit) {
         if (jw_conn_status_get(js->conn) == JW_CONN_CLOSED) {
-            jw__map_each(&js->in_flight, fail_one, js);
-            jw__map_free(&js->in_flight);
+            fail_in_flight(js, JW_ECONNECTION_CLOSED);
             return jw__fail(JW_ECONNECTION_CLOSED,
                             "the connection closed with async publishes "
                             "unacknowledged");
@@ -764,7 +837,8 @@ jw_status jw_js_publish_async(jw_js *js, const jw_msg *msg,
             char text[256];
             snprintf(text, sizeof text, "%s", jw_last_error());
             pthread_mutex_lock(&js->mu);
-            jw__map_remove(&js->in_flight, id);
+            if (!jw__map_remove(&js->in_flight, id))
+                drop_done(js, id); /* failed meanwhile by a lost socket */
             pthread_cond_broadcast(&js->cond);
             pthread_mutex_unlock(&js->mu);
             st = jw__fail(keep, "%s", text);
@@ -815,6 +889,61 @@ jw_status jw_js_publish_async_complete(jw_js *js, int64_t timeout_ms)
         return jw__fail(JW_EINVAL, "cannot wait inside a loop callback");
     pthread_mutex_lock(&js->mu);
     jw_status st = wait_acks(js, timeout_ms, 1);
+    if (js->lost && st != JW_ETIMEOUT && st != JW_EINTERRUPTED) {
+        if (st == JW_OK)
+            st = jw__fail(js->lost,
+                          "%zu async publishes were in flight when the "
+                          "connection %s: they completed with %s",
+                          js->lost_count,
+                          js->lost == JW_ECONNECTION_CLOSED ? "closed"
+                                                            : "was lost",
+                          jw_status_name(js->lost));
+        js->lost = JW_OK;
+        js->lost_count = 0;
+    }
+    pthread_mutex_unlock(&js->mu);
+    return st;
+}
+
+jw_status jw_js_publish_async_wait(jw_js *js, int64_t timeout_ms)
+{
+    if (!js)
+        return jw__fail(JW_EINVAL, "js is NULL");
+    if (jw__loop_in_callback())
+        return jw__fail(JW_EINVAL, "cannot wait inside a loop callback");
+    pthread_mutex_lock(&js->mu);
+    int64_t deadline_us = jw__deadline(timeout_ms);
+    jw_status st = JW_OK;
+    js->done_waiters++;
+    while (!js->done_head) {
+        if (js->in_flight.count &&
+            jw_conn_status_get(js->conn) == JW_CONN_CLOSED) {
+            fail_in_flight(js, JW_ECONNECTION_CLOSED);
+            continue;
+        }
+        /* Look at the connection at least every 100 ms, as wait_acks. */
+        int64_t slice = jw__deadline(100);
+        if (deadline_us >= 0 && deadline_us < slice)
+            slice = deadline_us;
+        jw_status waited = jw__loop_wait_user(js->conn->loop,
+                                              &js->done_cond, &js->mu, slice);
+        if (js->done_head)
+            break;
+        if (waited == JW_EINTERRUPTED) {
+            st = jw__fail(waited, "interrupted while waiting for an async "
+                                  "publish to finish (%zu in flight)",
+                          js->in_flight.count);
+            break;
+        }
+        if (waited && deadline_us >= 0 && jw__now_us() >= deadline_us) {
+            st = jw__fail(JW_ETIMEOUT,
+                          "no async publish finished within %lld ms "
+                          "(%zu in flight)",
+                          (long long)timeout_ms, js->in_flight.count);
+            break;
+        }
+    }
+    js->done_waiters--;
     pthread_mutex_unlock(&js->mu);
     return st;
 }

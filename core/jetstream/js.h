@@ -34,13 +34,22 @@ struct jw_js {
     /* Async publish: acks come back on "<ack_prefix><id>" to ack_sub,
      * whose handler (loop thread) queues completions under mu. */
     pthread_mutex_t mu;
-    pthread_cond_t cond;
+    pthread_cond_t cond; /* in flight fell to a mark (wait_acks) */
     jw_sub *ack_sub;
     char ack_prefix[64];
     size_t ack_prefix_len;
     uint64_t next_id;
     jw__map in_flight; /* id -> the id, as a pointer */
     struct jw__js_done *done_head, *done_tail;
+    /* Callers of jw_js_publish_async_wait, woken by any completion. */
+    pthread_cond_t done_cond;
+    int done_waiters;
+    /* The connection's losses fail what is in flight at once (watch); the
+     * next jw_js_publish_async_complete reports it: the status those
+     * publishes got and how many there were (0: nothing to report). */
+    jw__conn_watch watch;
+    jw_status lost;
+    size_t lost_count;
 };
 
 struct jw_consumer {

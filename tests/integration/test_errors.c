@@ -435,6 +435,7 @@ TEST(null_handles)
         CHECK_STATUS(jw_js_publish_async(NULL, m, po, &u64), JW_EINVAL);
         CHECK(jw_js_publish_async_poll(NULL, &u64, &jst, &ack) < 0);
         CHECK_STATUS(jw_js_publish_async_complete(NULL, 0), JW_EINVAL);
+        CHECK_STATUS(jw_js_publish_async_wait(NULL, 0), JW_EINVAL);
         CHECK_EQ_INT(jw_js_publish_async_pending(NULL), 0);
         CHECK_STATUS(jw_js_publish_start(NULL, m, po, &u64), JW_EINVAL);
         CHECK_STATUS(jw_js_pub_ack_parse(NULL, &ack), JW_EINVAL);

@@ -2,7 +2,10 @@
  * the tutorial's ORDERS flow, consumers, acks, publish options, admin. */
 #include "server.h"
 
+#include <dirent.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -1059,6 +1062,220 @@ TEST(js_async_unacked)
     jw_sub_free(silent);
     jw_js_free(js);
     jw_conn_free(nc);
+    jw_test_server_stop(srv);
+    return 0;
+}
+
+/* Until every thread of the process is stopped (SIGSTOP returns before a
+ * thread running on another core has stopped, and such a thread may still
+ * answer). 0, or -1 after 5 s. */
+static int wait_stopped(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    int64_t deadline = jw_test_now_ms() + 5000;
+    while (jw_test_now_ms() < deadline) {
+        DIR *dir = opendir(path);
+        if (!dir)
+            return -1;
+        int running = 0, seen = 0;
+        struct dirent *e;
+        while ((e = readdir(dir)) != NULL) {
+            if (e->d_name[0] == '.')
+                continue;
+            char stat_path[sizeof path + 280], text[512];
+            snprintf(stat_path, sizeof stat_path, "%s/%s/stat", path,
+                     e->d_name);
+            FILE *f = fopen(stat_path, "r");
+            if (!f)
+                continue; /* the thread ended meanwhile */
+            size_t n = fread(text, 1, sizeof text - 1, f);
+            fclose(f);
+            text[n] = 0;
+            const char *close_paren = strrchr(text, ')');
+            seen++;
+            if (!close_paren || (close_paren[2] != 'T' && close_paren[2] != 't'))
+                running++;
+        }
+        closedir(dir);
+        if (seen && !running)
+            return 0;
+        jw_test_sleep_ms(5);
+    }
+    return -1;
+}
+
+typedef struct async_waiter {
+    jw_js *js;
+    int what; /* 0: publish_async_complete, 1: publish_async_wait, 2: a
+                 publish_async that finds the window full */
+    jw_status status;
+    int64_t done_ms;
+} async_waiter;
+
+static void *async_wait_thread(void *arg)
+{
+    async_waiter *w = arg;
+    if (w->what == 0) {
+        w->status = jw_js_publish_async_complete(w->js, 30000);
+    } else if (w->what == 1) {
+        w->status = jw_js_publish_async_wait(w->js, 30000);
+    } else {
+        jw_msg *msg = NULL;
+        w->status = jw_msg_new("orders.window", NULL, "w", 1, &msg);
+        if (w->status == JW_OK)
+            w->status = jw_js_publish_async(w->js, msg, NULL, NULL);
+        jw_msg_free(msg);
+    }
+    w->done_ms = jw_test_now_ms();
+    return NULL;
+}
+
+/* Take completions until `want` came or ms passed: how many had status
+ * `expected` (and how many another, in *other). */
+static int take_done(jw_js *js, int want, jw_status expected, int64_t ms,
+                     int *other)
+{
+    int same = 0;
+    *other = 0;
+    int64_t deadline = jw_test_now_ms() + ms;
+    while (same + *other < want && jw_test_now_ms() < deadline) {
+        uint64_t id;
+        jw_status st;
+        jw_js_pub_ack *ack = NULL;
+        if (jw_js_publish_async_poll(js, &id, &st, &ack) == 1) {
+            if (st == expected)
+                same++;
+            else
+                (*other)++;
+            jw_js_pub_ack_free(ack);
+        } else {
+            jw_test_sleep_ms(1);
+        }
+    }
+    return same;
+}
+
+/* Async publishes in flight when the socket is lost complete at once with
+ * NOT_CONNECTED, before the DISCONNECTED event, however long the
+ * context's timeout: waiters wake, the window opens, and what is
+ * published during the outage goes out after the reconnect. Two
+ * contexts on one connection: one with a full window and a thread
+ * waiting for an outcome, one with a thread in publish_async_complete. */
+TEST(js_async_lost_connection)
+{
+    START_SERVER(srv, NULL);
+    jw_opts *o = NULL;
+    CHECK_OK(jw_opts_new(&o));
+    CHECK_OK(jw_opts_set_int(o, "reconnect_time_wait", 100));
+    CHECK_OK(jw_opts_set_int(o, "reconnect_jitter", 10));
+    CHECK_OK(jw_opts_set_int(o, "max_reconnect_attempts", -1));
+    jw_conn *nc = NULL;
+    CHECK_OK(jw_conn_connect(srv->url, o, &nc));
+    jw_js *js = NULL, *js2 = NULL;
+    CHECK_OK(jw_js_new(nc, &js));
+    CHECK_OK(jw_js_new(nc, &js2));
+    /* A timeout the test would notice: nothing may wait for it. */
+    CHECK_OK(jw_js_set_int(js, "timeout", 30000));
+    CHECK_OK(jw_js_set_int(js2, "timeout", 30000));
+    enum { ACKED = 20, N = 200, M = 30 };
+    CHECK_OK(jw_js_set_int(js, "max_pending", N));
+    CHECK_OK(jw_js_stream_create(js, ORDERS_STREAM, NULL));
+    jw_msg *msg = NULL;
+    CHECK_OK(jw_msg_new("orders.lost", NULL, "data", 4, &msg));
+
+    /* Nothing queued yet: the wait for an outcome times out. */
+    CHECK_STATUS(jw_js_publish_async_wait(js, 0), JW_ETIMEOUT);
+    CHECK_STATUS(jw_js_publish_async_wait(js, 20), JW_ETIMEOUT);
+    for (int i = 0; i < ACKED; i++)
+        CHECK_OK(jw_js_publish_async(js, msg, NULL, NULL));
+    CHECK_OK(jw_js_publish_async_complete(js, 10000));
+    CHECK_OK(jw_js_publish_async_wait(js, 0)); /* outcomes are queued */
+    int other = 0;
+    CHECK_EQ_INT(take_done(js, ACKED, JW_OK, 5000, &other), ACKED);
+    CHECK_EQ_INT(other, 0);
+
+    /* Frozen, the server takes the publishes but acknowledges none. */
+    CHECK(kill(srv->pid, SIGSTOP) == 0);
+    CHECK(wait_stopped(srv->pid) == 0);
+    for (int i = 0; i < N; i++)
+        CHECK_OK(jw_js_publish_async(js, msg, NULL, NULL));
+    for (int i = 0; i < M; i++)
+        CHECK_OK(jw_js_publish_async(js2, msg, NULL, NULL));
+    CHECK_EQ_INT(jw_js_publish_async_pending(js), N);
+    CHECK_EQ_INT(jw_js_publish_async_pending(js2), M);
+    async_waiter waiters[3] = {{js2, 0, JW_OK, 0}, {js, 1, JW_OK, 0},
+                               {js, 2, JW_OK, 0}};
+    pthread_t threads[3];
+    for (int i = 0; i < 3; i++)
+        CHECK(pthread_create(&threads[i], NULL, async_wait_thread,
+                             &waiters[i]) == 0);
+    jw_test_sleep_ms(100); /* into their waits */
+    for (int i = 0; i < 3; i++)
+        CHECK_EQ_INT(waiters[i].done_ms, 0);
+
+    CHECK(jw_test_server_kill(srv) == 0);
+    jw_event *ev = NULL;
+    CHECK_OK(jw_conn_next_event(nc, 10000, &ev));
+    int kind = jw_event_kind_get(ev);
+    jw_event_free(ev);
+    CHECK_EQ_INT(kind, JW_EVENT_DISCONNECTED);
+    int64_t lost_ms = jw_test_now_ms();
+    /* The waiters woke within a second of the event: the complete
+     * reports the loss, the wait saw outcomes queued, and the publish
+     * that waited for room went on into the reconnect buffer. */
+    for (int i = 0; i < 3; i++) {
+        CHECK(pthread_join(threads[i], NULL) == 0);
+        CHECK(waiters[i].done_ms > 0);
+        CHECK(waiters[i].done_ms - lost_ms <= 1000);
+    }
+    CHECK_STATUS(waiters[0].status, JW_ENOT_CONNECTED);
+    CHECK_OK(waiters[1].status);
+    CHECK_OK(waiters[2].status);
+    CHECK_EQ_INT(jw_js_publish_async_pending(js), 1);
+    CHECK_EQ_INT(jw_js_publish_async_pending(js2), 0);
+    /* Each one completed with NOT_CONNECTED, within a second of the
+     * event too. */
+    CHECK_EQ_INT(take_done(js, N, JW_ENOT_CONNECTED, 1000, &other), N);
+    CHECK_EQ_INT(other, 0);
+    CHECK_EQ_INT(take_done(js2, M, JW_ENOT_CONNECTED, 1000, &other), M);
+    CHECK_EQ_INT(other, 0);
+    CHECK(jw_test_now_ms() - lost_ms <= 1000);
+
+    /* Published during the outage: out after the reconnect, acked. */
+    for (int i = 0; i < 4; i++)
+        CHECK_OK(jw_js_publish_async(js, msg, NULL, NULL));
+    CHECK(jw_test_server_revive(srv) == 0);
+    CHECK_OK(jw_conn_next_event(nc, 10000, &ev));
+    kind = jw_event_kind_get(ev);
+    jw_event_free(ev);
+    CHECK_EQ_INT(kind, JW_EVENT_RECONNECTED);
+    /* The loss is reported once, by the first complete after it. */
+    CHECK_STATUS(jw_js_publish_async_complete(js, 10000), JW_ENOT_CONNECTED);
+    CHECK(strstr(jw_last_error(), "200 async publishes") != NULL);
+    CHECK_OK(jw_js_publish_async_complete(js, 0));
+    CHECK_OK(jw_js_publish_async_complete(js2, 0));
+    CHECK_EQ_INT(take_done(js, 5, JW_OK, 5000, &other), 5);
+    CHECK_EQ_INT(other, 0);
+
+    /* A close completes what is in flight with CONNECTION_CLOSED. */
+    CHECK(kill(srv->pid, SIGSTOP) == 0);
+    CHECK(wait_stopped(srv->pid) == 0);
+    for (int i = 0; i < 3; i++)
+        CHECK_OK(jw_js_publish_async(js, msg, NULL, NULL));
+    CHECK_OK(jw_conn_close(nc));
+    CHECK_OK(jw_js_publish_async_wait(js, 5000));
+    CHECK_EQ_INT(take_done(js, 3, JW_ECONNECTION_CLOSED, 5000, &other), 3);
+    CHECK_EQ_INT(other, 0);
+    CHECK_STATUS(jw_js_publish_async_complete(js, 5000),
+                 JW_ECONNECTION_CLOSED);
+    CHECK(kill(srv->pid, SIGCONT) == 0);
+
+    jw_msg_free(msg);
+    jw_js_free(js);
+    jw_js_free(js2);
+    jw_conn_free(nc);
+    jw_opts_free(o);
     jw_test_server_stop(srv);
     return 0;
 }
