@@ -736,6 +736,27 @@ static int l_publish_async_complete(lua_State *L)
     return 1;
 }
 
+static jw_status outcome_slice(void *js, int64_t ms)
+{
+    return jw_js_publish_async_wait(js, ms);
+}
+
+/* js:publish_async_wait([timeout]) -> true once an outcome is ready for
+ * publish_async_poll | nil, err (TIMEOUT) */
+static int l_publish_async_wait(lua_State *L)
+{
+    ljw_js *j = check_js(L, 1);
+    int64_t ms = ljw_timeout_ms(L, 2, 5.0);
+    LIVE_JS(L, j, js);
+    jw_status st = ljw_wait_sliced(L, ms, outcome_slice, js);
+    if (st == LJW_INTERRUPTED)
+        return ljw_fail_interrupted(L);
+    if (st != JW_OK)
+        return ljw_fail_waited(L, st, ms);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 static int l_publish_async_pending(lua_State *L)
 {
     ljw_js *j = check_js(L, 1);
@@ -1135,6 +1156,7 @@ static const luaL_Reg js_methods[] = {
     {"publish_async", l_publish_async},
     {"publish_async_poll", l_publish_async_poll},
     {"publish_async_complete", l_publish_async_complete},
+    {"publish_async_wait", l_publish_async_wait},
     {"publish_async_pending", l_publish_async_pending},
     {"create_consumer", l_create_consumer},
     {"update_consumer", l_update_consumer},

@@ -7,11 +7,19 @@ with durations in seconds) and its Key-Value API
 on another connection, create/update by revision, history, TTL, purge,
 the end-of-initial-values marker, watch options, 10,000 keys, handles
 closed in any order), run by lua5.4 against a fresh nats-server with a
-temporary JetStream store."""
-from test_lua_module import REPO, run_lua
+temporary JetStream store; and async publishes in flight when the server
+dies (tests/lua/test_js_lost.lua, a child this test answers)."""
+import os
+import subprocess
+import time
+
+from harness import build_dir
+from test_lua_module import LUA, REPO, run_lua
 
 SCRIPT = REPO / "tests" / "lua" / "test_js.lua"
 KV_SCRIPT = REPO / "tests" / "lua" / "test_kv.lua"
+LOST_SCRIPT = REPO / "tests" / "lua" / "test_js_lost.lua"
+LIMIT = 1.0  # seconds from the kill to the publishes' outcomes
 
 
 def test_lua_jetstream(nats_server):
@@ -22,3 +30,49 @@ def test_lua_jetstream(nats_server):
 def test_lua_key_value(nats_server):
     out = run_lua(KV_SCRIPT, nats_server.url)
     assert " 0 failed" in out and "FAIL" not in out, out
+
+
+def test_lua_async_publishes_fail_fast_when_the_server_dies(nats_server):
+    """200 async publishes in flight on a frozen server with a 30 s
+    timeout; the server is killed while the child waits in
+    publish_async_complete(30): it must return NOT_CONNECTED within a
+    second of the kill (the DISCONNECTED event comes after the kill),
+    every outcome NOT_CONNECTED (the child checks)."""
+    env = dict(os.environ, JW_BUILD_DIR=str(build_dir()))
+    proc = subprocess.Popen([LUA, str(LOST_SCRIPT), nats_server.url],
+                            cwd=str(REPO), env=env, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    lines = []
+
+    def expect(line):
+        got = proc.stdout.readline().strip()
+        lines.append(got)
+        if got != line:
+            proc.kill()
+            _, err = proc.communicate(timeout=10)
+            raise AssertionError(f"child printed {got!r}, not {line!r}; "
+                                 f"so far {lines}\n{err}")
+
+    def answer(line):
+        proc.stdin.write(line + "\n")
+        proc.stdin.flush()
+
+    try:
+        expect("pause")
+        nats_server.pause()
+        answer("paused")
+        expect("kill")
+        nats_server.stop()
+        killed = time.monotonic()
+        expect("settled")
+        assert time.monotonic() - killed <= LIMIT
+        expect("restart")
+        nats_server.start()
+        answer("started")
+        expect("ok")
+        assert proc.wait(timeout=10) == 0, proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
