@@ -6,6 +6,7 @@ import textwrap
 
 USER_PROGRAM = textwrap.dedent('''
     import asyncio
+    from concurrent import futures
     from typing import List
 
     import jetwire
@@ -53,7 +54,11 @@ USER_PROGRAM = textwrap.dedent('''
                 for m in oc.messages(timeout=0.5):
                     data: bytes = m.data
                 last: int = oc.last_sequence
-            return ack.seq
+            fut: jetwire.PubAckFuture = js.publish_async("t.a", b"2")
+            acks: List[jetwire.PubAck] = [
+                f.result() for f in futures.as_completed([fut])]
+            later: "futures.Future[jetwire.PubAck]" = fut
+            return ack.seq + len(acks)
 
 
     async def persisted_aio(url: str) -> int:

@@ -9,7 +9,7 @@ from ._errors import *  # noqa: F401,F403
 from ._errors import Error, error_for
 from ._client import Connection, Event, Headers, Msg, Subscription, connect
 from ._jetstream import (JetStream, Consumer, ConsumeContext, DirectBatch,
-                         OrderedConsumer, PubAck, PubAckFuture, MsgMetadata,
+                         OrderedConsumer, PubAck, MsgMetadata,
                          SequencePair, config_fields, option_fields)
 from ._kv import Entry, KeyValue, KeyValueStatus, KeyWatcher
 from ._jetwire import ffi as _ffi, lib as _lib
@@ -74,8 +74,16 @@ engine_version = _ffi.string(_lib.jw_version()).decode()
 __version__ = engine_version
 
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ._puback import PubAckFuture
+
+
 def __getattr__(name: str) -> object:  # asyncio costs import time: lazy
     if name == "aio":
         import importlib
         return importlib.import_module(".aio", __name__)
+    if name == "PubAckFuture":  # so does concurrent.futures (logging)
+        from ._puback import PubAckFuture
+        return PubAckFuture
     raise AttributeError("module 'jetwire' has no attribute %r" % name)

@@ -160,8 +160,10 @@ class JetStream:
     async def publish_async(self, subject: str, payload: Payload = b"",
                             headers: HeadersIn = None,
                             **options: Any) -> "_js.PubAckFuture":
-        """Publish without waiting for the ack (a PubAckFuture; its
-        blocking result() is for after publish_async_complete). While the
+        """Publish without waiting for the ack: a PubAckFuture, a
+        concurrent.futures.Future (``await asyncio.wrap_future(fut)``
+        waits for the ack without blocking the loop; its blocking
+        result() is for after publish_async_complete). While the
         in-flight window has room this runs on the loop at once; a full
         window is waited for on the executor."""
         js = self._js

@@ -291,42 +291,29 @@ def _plain(subject: Any, payload: Any, headers: Any) -> bool:
             and "\0" not in subject)
 
 
-class PubAckFuture:
-    """The outcome of one publish_async: ``result(timeout)`` gives the
-    PubAck or raises the publish's error."""
+def __getattr__(name: str) -> Any:
+    # PubAckFuture is a concurrent.futures.Future: that module (and the
+    # logging it imports) loads on first use, not with jetwire.
+    if name == "PubAckFuture":
+        from ._puback import PubAckFuture
+        return PubAckFuture
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
 
-    __slots__ = ("_js", "id", "_done", "_ack", "_error")
 
-    def __init__(self, js: "JetStream", pub_id: int) -> None:
-        self._js = js
-        self.id = pub_id
-        self._done = False
-        # The engine's jw_js_pub_ack (owned, freed by its gc) until result()
-        # reads it into a PubAck: most acks of a burst are never looked at.
-        self._ack: Any = None
-        self._error: Optional[Error] = None
+if TYPE_CHECKING:
+    from ._puback import PubAckFuture, Pump
 
-    def done(self) -> bool:
-        if not self._done:
-            self._js._poll_async()
-        return self._done
 
-    def result(self, timeout: Optional[float] = 5.0) -> PubAck:
-        if not self.done():
-            try:
-                self._js.publish_async_complete(timeout)
-            finally:
-                self._js._poll_async()
-            if not self._done:
-                from ._errors import error_for
-                raise error_for("TIMEOUT", "no PubAck yet")
-        if self._error is not None:
-            raise self._error
-        assert self._ack is not None
-        if not isinstance(self._ack, PubAck):
-            self._ack = PubAck(self._ack)
-        ack: PubAck = self._ack
-        return ack
+def _free_context(handle: Any, pumps: "List[Pump]") -> None:
+    """A context's finalizer: its pump's thread ends before the handle
+    goes."""
+    if pumps:
+        pumps[0].close(handle)
+    else:
+        lib.jw_js_free(handle)
+
+
+_PUMP_LOCK = threading.Lock()
 
 
 class JetStream:
@@ -346,8 +333,12 @@ class JetStream:
         _js_check(conn._state.call(lib.jw_js_new, p))
         self._handle = p[0]
         # Frees this handle alone, whenever this object goes: what was
-        # made through the context keeps it alive in the engine.
-        self._finalizer = weakref.finalize(self, lib.jw_js_free, p[0])
+        # made through the context keeps it alive in the engine. The
+        # futures of publish_async (and their pump, made by the first)
+        # keep this object alive.
+        self._pumps: List[Pump] = []
+        self._finalizer = weakref.finalize(self, _free_context, p[0],
+                                           self._pumps)
         _js_check(lib.jw_js_set_int(self._handle, b"timeout", ms))
         # Durations in configurations and infos are seconds, as everywhere
         # in the Python API; the engine converts them.
@@ -364,8 +355,6 @@ class JetStream:
                                         _int_arg(max_pending,
                                                  "max_pending", 1)))
             self.max_pending = max_pending
-        self._lock = threading.Lock()
-        self._futures: Dict[int, PubAckFuture] = {}
 
     def _h(self) -> Any:
         """The engine's handle: it lives as long as this object (once the
@@ -562,37 +551,32 @@ class JetStream:
         else:
             msg = _build_msg(_subject(subject), None, payload, headers or {})
             _js_check(self._call(lib.jw_js_publish_async, msg, opts, idp))
-        fut = PubAckFuture(self, int(idp[0]))
-        with self._lock:
-            self._futures[fut.id] = fut
-        if len(self._futures) > 256:
-            self._poll_async()
-        return fut
+        pumps = self._pumps
+        return (pumps[0] if pumps else self._new_pump()).add(self,
+                                                             int(idp[0]))
+
+    @property
+    def _pump(self) -> "Pump":
+        """Where the futures of publish_async are completed (_puback)."""
+        return self._pumps[0] if self._pumps else self._new_pump()
+
+    def _new_pump(self) -> "Pump":
+        from ._puback import Pump
+        with _PUMP_LOCK:
+            if not self._pumps:
+                self._pumps.append(Pump(self._handle))
+        return self._pumps[0]
 
     def _poll_async(self) -> None:
-        idp = ffi.new("uint64_t *")
-        stp = ffi.new("jw_status *")
-        ackp = ffi.new("jw_js_pub_ack **")
-        with self._lock:
-            while lib.jw_js_publish_async_poll(self._handle, idp, stp,
-                                               ackp) == 1:
-                fut = self._futures.pop(int(idp[0]), None)
-                if stp[0] == JW_OK:
-                    if fut is not None:
-                        fut._ack = ffi.gc(ackp[0], lib.jw_js_pub_ack_free)
-                    else:
-                        lib.jw_js_pub_ack_free(ackp[0])
-                elif fut is not None:
-                    try:
-                        _js_check(stp[0])
-                    except Error as e:
-                        fut._error = e
-                if fut is not None:
-                    fut._done = True
+        if self._pumps:
+            self._pumps[0].poll()
 
     def publish_async_complete(self, timeout: Optional[float] = 5.0) -> None:
         """Wait until every async publish is acknowledged (TimeoutError if
-        some are still missing after timeout)."""
+        some are still missing after timeout). Once after the connection
+        lost its socket (or closed) with publishes in flight, which then
+        failed at once, raises NotConnectedError (ConnectionClosedError)
+        saying how many."""
         ms = _ms(timeout)
         h = self._handle
         try:
