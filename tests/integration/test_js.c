@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1110,7 +1111,7 @@ typedef struct async_waiter {
     int what; /* 0: publish_async_complete, 1: publish_async_wait, 2: a
                  publish_async that finds the window full */
     jw_status status;
-    int64_t done_ms;
+    _Atomic int64_t done_ms; /* read by the main thread while it waits */
 } async_waiter;
 
 static void *async_wait_thread(void *arg)
@@ -1127,7 +1128,7 @@ static void *async_wait_thread(void *arg)
             w->status = jw_js_publish_async(w->js, msg, NULL, NULL);
         jw_msg_free(msg);
     }
-    w->done_ms = jw_test_now_ms();
+    atomic_store(&w->done_ms, jw_test_now_ms());
     return NULL;
 }
 
@@ -1212,7 +1213,7 @@ TEST(js_async_lost_connection)
                              &waiters[i]) == 0);
     jw_test_sleep_ms(100); /* into their waits */
     for (int i = 0; i < 3; i++)
-        CHECK_EQ_INT(waiters[i].done_ms, 0);
+        CHECK_EQ_INT(atomic_load(&waiters[i].done_ms), 0);
 
     CHECK(jw_test_server_kill(srv) == 0);
     jw_event *ev = NULL;
