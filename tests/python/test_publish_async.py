@@ -209,6 +209,30 @@ def test_done_callbacks_run_once_the_ack_is_in(js):
         futs[0].add_done_callback("not callable")
 
 
+def test_a_callback_may_wait_for_another_future(nc, js):
+    """Done callbacks run on the pump thread: one that waits for a pending
+    future there pumps the outcomes itself instead of blocking them."""
+    # The first publish is answered by hand, after its callback is set.
+    stand_in = nc.subscribe("standin.x")
+    nc.flush()
+    first = js.publish_async("standin.x", b"1")
+    seen = []
+
+    def cb(f):
+        seen.append(threading.current_thread().name)
+        second = js.publish_async("f.a", b"2")
+        seen.append(second.result(timeout=5.0).seq)
+
+    first.add_done_callback(cb)
+    assert not seen
+    stand_in.next_msg(timeout=5.0).respond(b'{"stream":"F","seq":7}')
+    deadline = time.monotonic() + 10.0
+    while len(seen) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert seen == ["jetwire-puback", 1]
+    assert first.result(timeout=0).seq == 7
+
+
 def test_pending_future(nats_server, nc, js):
     # A subscriber that never answers holds the publish in flight.
     silent = nc.subscribe("silent.x")

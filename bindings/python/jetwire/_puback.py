@@ -182,21 +182,31 @@ class PubAckFuture(_FutureBase):
 
     def _wait(self, ms: int) -> None:
         """Until the outcome is in, up to ms (< 0: forever)."""
-        self._js._pump.poll()
+        pump = self._js._pump
+        pump.poll()
         if self._state is _FINISHED:
             return
-        cond = self._condition  # made now: the pump thread hands it on
-        with cond:
-            if ms < 0:
+        deadline = None if ms < 0 else time.monotonic() + ms / 1000.0
+        if threading.current_thread() is pump.thread:
+            # A done callback waiting on the pump thread: it pumps itself.
+            while self._state is not _FINISHED:
+                left = PUMP_SLICE_MS if deadline is None else min(
+                    PUMP_SLICE_MS, int((deadline - time.monotonic()) * 1000))
+                if left <= 0:
+                    break
+                lib.jw_js_publish_async_wait(pump.handle, left)
+                pump.poll()
+        else:
+            cond = self._condition  # made now: the pump thread hands it on
+            with cond:
                 while self._state is not _FINISHED:
-                    cond.wait()
-            else:
-                deadline = time.monotonic() + ms / 1000.0
-                while self._state is not _FINISHED:
-                    left = deadline - time.monotonic()
-                    if left <= 0:
+                    if deadline is None:
+                        cond.wait()
+                        continue
+                    left_s = deadline - time.monotonic()
+                    if left_s <= 0:
                         break
-                    cond.wait(left)
+                    cond.wait(left_s)
         if self._state is not _FINISHED:
             raise error_for("TIMEOUT", "no PubAck for publish %d within %s s"
                             % (self.id, seconds_text(ms)))
