@@ -198,6 +198,20 @@ jw_status jw__js_api(jw_js *js, const char *suffix, const char *body,
     return jw__js_api_at(js, suffix, body, 0, reply);
 }
 
+void jw__js_api_forget(jw_js *js, const char *suffix)
+{
+    char subject[512];
+    int n = snprintf(subject, sizeof subject, "%s.%s", js->prefix, suffix);
+    if (n < 0 || (size_t)n >= sizeof subject)
+        return;
+    jw_msg *m = NULL;
+    uint64_t id = 0;
+    if (jw_msg_new(subject, NULL, NULL, 0, &m) == JW_OK &&
+        jw_conn_request_start(js->conn, m, &id) == JW_OK)
+        jw_conn_request_cancel(js->conn, id); /* its answer is dropped */
+    jw_msg_free(m);
+}
+
 /* A request carrying Nats-Required-Api-Level: level. */
 static jw_status request_at(jw_js *js, const char *subject, const char *body,
                             int level, jw_msg **reply)

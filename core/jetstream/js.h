@@ -99,6 +99,9 @@ jw_status jw__js_error(const json_t *error, const char *what);
  * jw__js_api_at also sends Nats-Required-Api-Level: level (when > 0), so
  * that a server below it refuses instead of dropping what it does not
  * know (ADR-44). */
+/* Send an API request without waiting for its answer (best-effort
+ * clean-ups from calls that must not wait: a free). */
+void jw__js_api_forget(jw_js *js, const char *suffix);
 jw_status jw__js_api(jw_js *js, const char *suffix, const char *body,
                      json_t **reply);
 jw_status jw__js_api_at(jw_js *js, const char *suffix, const char *body,

@@ -44,13 +44,20 @@ static int is_allowed(const char *key)
 static void drop_consumer(jw_ordered *oc)
 {
     if (oc->name) {
-        /* Best effort: an unused ephemeral also expires on its own. */
+        /* Best effort: an unused ephemeral also expires on its own. The
+         * answer is waited for while connected (the consumer is gone when
+         * this returns), not while the connection is lost or closed: a
+         * free must not wait out a request's timeout then. */
         char suffix[700];
         snprintf(suffix, sizeof suffix, "CONSUMER.DELETE.%s.%s", oc->stream,
                  oc->name);
-        json_t *reply = NULL;
-        jw__js_api(oc->js, suffix, NULL, &reply);
-        json_decref(reply);
+        if (jw_conn_status_get(oc->js->conn) == JW_CONN_CONNECTED) {
+            json_t *reply = NULL;
+            jw__js_api(oc->js, suffix, NULL, &reply);
+            json_decref(reply);
+        } else {
+            jw__js_api_forget(oc->js, suffix);
+        }
         free(oc->name);
         oc->name = NULL;
     }

@@ -253,6 +253,35 @@ static void *write_keys(void *arg)
     return NULL;
 }
 
+/* A watcher freed while its server is gone does not wait out the
+ * context's timeout for the answer to the clean-up it sends (its
+ * consumer's delete): a program shutting down after losing the server
+ * would stall that long for each watcher. */
+TEST(kv_watcher_free_without_server)
+{
+    START_SERVER(s, NULL);
+    KV_SETUP(s, nc, js, kv, "{\"bucket\":\"gone\"}");
+    CHECK_OK(jw_js_set_int(js, "timeout", 20000));
+    CHECK_OK(put(kv, "k", "v", NULL));
+    jw_kv_watcher *w = NULL;
+    CHECK_OK(jw_kv_watch(kv, NULL, NULL, &w));
+    jw_kv_entry *e = NULL;
+    CHECK_OK(jw_kv_watch_next(w, 5000, &e));
+    jw_kv_entry_free(e);
+    jw_test_server_stop(s);
+    int64_t start = jw_test_now_ms();
+    while (jw_conn_status_get(nc) == JW_CONN_CONNECTED &&
+           jw_test_now_ms() - start < 5000)
+        jw_test_sleep_ms(10);
+    start = jw_test_now_ms();
+    jw_kv_watcher_free(w);
+    CHECK(jw_test_now_ms() - start < 10000); /* not the 20 s timeout */
+    jw_kv_free(kv);
+    jw_js_free(js);
+    jw_conn_free(nc);
+    return 0;
+}
+
 TEST(kv_watch_marker_under_writes)
 {
     START_SERVER(s, NULL);
