@@ -85,13 +85,3 @@ def test_build_script_holds_no_copy_of_the_header():
     assert not copied, ("declarations of the header copied into _build.py "
                         "(they are generated from it): %s" % copied)
 
-
-def test_one_version_for_package_engine_and_wheel():
-    # The package reports its engine's version, and the wheel's metadata
-    # (pyproject.toml) says the same: one version, the header's.
-    import jetwire
-    project = (HEADER.parents[1] / "pyproject.toml").read_text()
-    declared = re.search(r'^version = "([^"]+)"$', project, flags=re.M)
-    assert declared, "pyproject.toml declares no version"
-    assert jetwire.__version__ == ffi.string(lib.jw_version()).decode()
-    assert jetwire.__version__ == declared.group(1)

@@ -1,13 +1,17 @@
 -- Builds the Lua module from the engine's sources with LuaRocks' builtin
 -- backend, offline. Run from the repository root:
 --
---   luarocks make bindings/lua/jetwire-scm-0.rockspec
+--   luarocks --lua-version 5.4 make bindings/lua/jetwire-0.2.0-1.rockspec
 --
 -- The CMake build (bindings/lua/CMakeLists.txt) is the main path; the
--- list of core sources here must follow JW_CORE_SOURCES in CMakeLists.txt.
+-- list of core sources here must follow JW_CORE_SOURCES in CMakeLists.txt
+-- (tests/conformance/test_lua_rockspec.py checks it). The version is the
+-- engine's (JW_VERSION_* in include/jetwire.h) and a rockspec revision;
+-- LuaRocks wants it in the file name too, so a new engine version renames
+-- this file (tests/python/test_version.py fails until it is).
 rockspec_format = "3.0"
 package = "jetwire"
-version = "scm-0"
+version = "0.2.0-1"
 source = {
     url = "git+file://.",
 }
