@@ -19,7 +19,7 @@ NATS_SERVER_OLDEST  ?= /usr/sbin/nats-server
 
 .PHONY: all setup servers build build-asan build-tsan python test test-unit \
         test-asan test-server demo bench clean build-fuzz fuzz fuzz-smoke \
-        valgrind soak
+        valgrind soak wheel sdist test-wheel
 
 all: build
 
@@ -66,18 +66,42 @@ fuzz-smoke: build-fuzz
 python: setup
 	.venv/bin/pip install -q --no-build-isolation .
 
+# The Python distributions, made with the venv's tools (offline) by
+# scripts/dist.sh into dist/ (git-ignored):
+#   make sdist   dist/jetwire-VERSION.tar.gz: the engine's sources, the
+#                header, the package and its build files (MANIFEST.in)
+#   make wheel   the sdist, and a wheel built from it and repaired by
+#                auditwheel into a manylinux wheel carrying libevent,
+#                msgpack-c, jansson and OpenSSL (on Debian 12:
+#                dist/jetwire-VERSION-cp311-cp311-manylinux_2_36_x86_64.whl)
+wheel: setup
+	bash scripts/dist.sh wheel dist
+sdist: setup
+	bash scripts/dist.sh sdist dist
+
+# Both distributions installed into fresh venvs and tested there
+# (tests/install/wheel.sh): the wheel's extension loads its libraries from
+# the wheel (ldd) and part of the pytest suite passes against it; the
+# sdist builds with pip's build isolation against the system's libraries.
+# About 45 s; `make test` runs it once, against nats-server 2.15.3
+# (alone: JW_NATS_SERVER as for test-server).
+test-wheel: build
+	bash tests/install/wheel.sh $(BUILD)
+
 # The ABI guard (the built library against abi/libjetwire.abi), then the
 # C tests and the cross-language conformance suite (pytest, every
 # language) against each server of the matrix, nats-server 2.15.3 and then
-# 2.9.10 (the oldest supported); the C suite again under ASan + UBSan and
+# 2.9.10 (the oldest supported); the Python wheel and sdist installed and
+# tested (test-wheel, 45 s); the C suite again under ASan + UBSan and
 # under TSan against 2.15.3; then the fuzz targets over their corpora
-# (about ten seconds with the build). About 14 minutes on 2 cores once
+# (about ten seconds with the build). About 15 minutes on 2 cores once
 # set up (each server pass: ctest 25 s, pytest 5-6 min), 3 more the first
 # time (venv, nats-server 2.15.3 built with Go: docs/servers.md).
 test: build build-asan build-tsan python build-fuzz servers
 	bash scripts/abi_check.sh $(BUILD)
 	$(MAKE) --no-print-directory test-server JW_NATS_SERVER=$(NATS_SERVER_CURRENT)
 	$(MAKE) --no-print-directory test-server JW_NATS_SERVER=$(NATS_SERVER_OLDEST)
+	$(MAKE) --no-print-directory test-wheel JW_NATS_SERVER=$(NATS_SERVER_CURRENT)
 	JW_NATS_SERVER=$(NATS_SERVER_CURRENT) \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

