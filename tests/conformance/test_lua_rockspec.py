@@ -1,7 +1,8 @@
 """The rockspec's list of engine sources is the engine's: the same files
 as JW_CORE_SOURCES in CMakeLists.txt and as core/ on disk (the Python
-extension compiles every core/*/*.c). tests/install/rock.sh (ctest
-package.rock) builds, packs and installs the rock."""
+extension compiles every core/*/*.c); its module's own sources are the
+binding's files. tests/install/rock.sh (ctest package.rock) builds, packs
+and installs the rock."""
 import re
 
 from harness.drivers import REPO
@@ -33,3 +34,13 @@ def test_rockspec_lists_every_core_source():
     folders = {p.relative_to(REPO).as_posix()
                for p in (REPO / "core").iterdir() if p.is_dir()}
     assert folders <= set(re.findall(r'"(core/[a-z_]+)"', text))
+
+
+def test_rockspec_lists_every_binding_source():
+    listed = set(re.findall(r'"(bindings/lua/[a-z_]+\.c)"',
+                            ROCKSPEC.read_text()))
+    on_disk = {p.relative_to(REPO).as_posix()
+               for p in (REPO / "bindings" / "lua").glob("*.c")}
+    assert listed == on_disk, (
+        f"{ROCKSPEC.name} lacks {sorted(on_disk - listed)}, "
+        f"names missing files {sorted(listed - on_disk)}")
