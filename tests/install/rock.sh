@@ -61,8 +61,9 @@ case $(basename "${rocks_made[0]}") in
 esac
 
 quiet rocks --tree "$tmp/installed" install "${rocks_made[0]}"
-rocks --tree "$tmp/installed" list --porcelain | grep -q "^jetwire"$'\t'"$version-" ||
-    fail "jetwire $version is not listed in the second tree"
+listed=$(rocks --tree "$tmp/installed" list --porcelain)
+grep -q "^jetwire"$'\t'"$version-" <<<"$listed" ||
+    fail "jetwire $version is not listed in the second tree: $listed"
 
 # A server on a port of its choosing, which it writes into a ports file.
 mkdir "$tmp/ports"

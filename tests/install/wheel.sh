@@ -16,9 +16,10 @@
 #    system's -dev libraries, and passes the blocking and version tests.
 #
 # Offline: the fresh venvs install from .tools/wheelhouse (scripts/setup.sh
-# fills it). The harness takes the C build from BUILD_DIR (default build/)
-# and the server from JW_NATS_SERVER (Debian's 2.9.10 when unset). About
-# 45 s on 2 cores.
+# fills it), without pip's cache (which keeps the wheel pip builds from an
+# sdist and would skip the build the next time). The harness takes the C
+# build from BUILD_DIR (default build/) and the server from JW_NATS_SERVER
+# (Debian's 2.9.10 when unset). About 45 s on 2 cores.
 #
 #   tests/install/wheel.sh [BUILD_DIR]
 set -euo pipefail
@@ -69,8 +70,11 @@ done < <(cd "$repo" && {
         MANIFEST.in bindings/python/README.md
 })
 [ ${#missing[@]} -eq 0 ] || fail "the sdist lacks ${missing[*]}"
-tar -xOzf "$sdist" "jetwire-$version/PKG-INFO" |
-    grep -qx "Version: $version" || fail "the sdist's PKG-INFO is not $version"
+# (Each grep -q reads a variable: fed by a pipe, it could end before the
+# writer, which pipefail would count as a failure.)
+pkg_info=$(tar -xOzf "$sdist" "jetwire-$version/PKG-INFO")
+grep -qx "Version: $version" <<<"$pkg_info" ||
+    fail "the sdist's PKG-INFO is not $version"
 
 # The path of the extension a venv's python imports, checked to be the
 # venv's own.
@@ -134,7 +138,7 @@ run_pytest() {
 
 # 3. The wheel in a fresh venv.
 "$python" -m venv "$tmp/wheel-venv"
-quiet "$tmp/wheel-venv/bin/pip" install --no-index \
+quiet "$tmp/wheel-venv/bin/pip" install --no-cache-dir --no-index \
     --find-links "$wheelhouse" "$wheel" pytest
 ext=$(extension "$tmp/wheel-venv")
 libs_dir=$(realpath -m "$(dirname "$ext")/../jetwire.libs")
@@ -153,10 +157,11 @@ run_pytest "$tmp/wheel-venv" tests/python/test_blocking.py \
 
 # 4. The sdist in a fresh venv, built in isolation.
 "$python" -m venv "$tmp/sdist-venv"
-quiet "$tmp/sdist-venv/bin/pip" install --no-index \
+quiet "$tmp/sdist-venv/bin/pip" install --no-cache-dir --no-index \
     --find-links "$wheelhouse" "$sdist" pytest
 ext=$(extension "$tmp/sdist-venv")
-ldd "$ext" | grep -q "libevent_core.* => /" ||
+linked=$(ldd "$ext")
+grep -q "libevent_core.* => /" <<<"$linked" ||
     fail "the sdist's extension does not load the system's libevent"
 run_pytest "$tmp/sdist-venv" tests/python/test_blocking.py \
     tests/python/test_version.py
