@@ -567,6 +567,13 @@ JW_EXTERN jw_status jw_sub_drain(jw_sub *sub);
 JW_EXTERN jw_status jw_sub_set_pending_limits(jw_sub *sub, int64_t msgs,
                                               int64_t bytes);
 JW_EXTERN jw_status jw_sub_pending(jw_sub *sub, int64_t *msgs, int64_t *bytes);
+/* How many queued messages a binding should take in one batch: max, or
+ * fewer when that many would count more than JW_SUB_BATCH_BYTES (1 MiB)
+ * at the queue's average, at least 1. A batch taken is out of the queue
+ * and its limits while the program works through it, so what it may hold
+ * stays small beside them. max when sub is NULL or max < 1. */
+#define JW_SUB_BATCH_BYTES (1 << 20)
+JW_EXTERN int jw_sub_batch_size(jw_sub *sub, int max);
 JW_EXTERN uint64_t jw_sub_dropped(const jw_sub *sub);
 JW_EXTERN uint64_t jw_sub_delivered(const jw_sub *sub);
 JW_EXTERN const char *jw_sub_subject(const jw_sub *sub);

@@ -44,9 +44,6 @@
 
 /* Messages taken from a subscription per engine call. */
 #define LJW_BATCH 256
-/* What a batch sub:messages() takes may count (bytes as the pending limits
- * count them): held here, it is out of the queue and its limits. */
-#define LJW_BATCH_BYTES (1 << 20)
 
 typedef struct ljw_conn {
     jw_conn *conn; /* NULL once closed */

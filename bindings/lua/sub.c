@@ -165,19 +165,6 @@ static int l_next_msgs(lua_State *L)
     return 1;
 }
 
-/* How many messages the iterator takes at once: LJW_BATCH, or fewer when
- * that many would count more than LJW_BATCH_BYTES at the queue's average,
- * so that what it holds stays small beside the pending limits. */
-static int iterator_batch(jw_sub *sub)
-{
-    int64_t msgs = 0, bytes = 0;
-    if (jw_sub_pending(sub, &msgs, &bytes) != JW_OK || msgs <= 0 ||
-        bytes <= LJW_BATCH_BYTES)
-        return LJW_BATCH;
-    int64_t fit = LJW_BATCH_BYTES * msgs / bytes;
-    return fit < 1 ? 1 : fit < LJW_BATCH ? (int)fit : LJW_BATCH;
-}
-
 static int messages_step(lua_State *L)
 {
     ljw_sub *s = lua_touserdata(L, lua_upvalueindex(1));
@@ -186,7 +173,7 @@ static int messages_step(lua_State *L)
     if (!s->sub)
         return 0;
     lua_getiuservalue(L, lua_upvalueindex(1), 1);
-    if (fill(L, s, iterator_batch(s->sub), ms) != 0)
+    if (fill(L, s, jw_sub_batch_size(s->sub, LJW_BATCH), ms) != 0)
         return 0; /* timeout, closed or a signal: the loop ends */
     push_held(L, s, 1);
     return 1;

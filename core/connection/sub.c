@@ -718,6 +718,19 @@ jw_status jw_sub_pending(jw_sub *sub, int64_t *msgs, int64_t *bytes)
     return JW_OK;
 }
 
+int jw_sub_batch_size(jw_sub *sub, int max)
+{
+    if (!sub || max < 1)
+        return max;
+    pthread_mutex_lock(&sub->mu);
+    int64_t msgs = sub->pending_msgs, bytes = sub->pending_bytes;
+    pthread_mutex_unlock(&sub->mu);
+    if (msgs <= 0 || bytes <= JW_SUB_BATCH_BYTES)
+        return max;
+    int64_t fit = (int64_t)JW_SUB_BATCH_BYTES * msgs / bytes;
+    return fit < 1 ? 1 : fit < max ? (int)fit : max;
+}
+
 uint64_t jw_sub_dropped(const jw_sub *sub)
 {
     return sub ? atomic_load(&sub->dropped) : 0;

@@ -190,6 +190,7 @@ TEST(null_handles)
     CHECK_STATUS(jw_opts_fields(NULL), JW_EINVAL);
     CHECK_EQ_INT(jw_loop_fd(NULL), JW_EINVAL);
     CHECK_EQ_INT(jw_loop_timeout_ms(NULL), -1);
+    CHECK_EQ_INT(jw_sub_batch_size(NULL, 256), 256);
     CHECK_STATUS(jw_opts_new(NULL), JW_EINVAL);
     jw_opts_free(NULL);
     CHECK_STATUS(jw_opts_set_str(NULL, "name", "x"), JW_EINVAL);

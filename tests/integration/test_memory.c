@@ -295,3 +295,39 @@ TEST(pending_limit_bounds_handler)
     jw_test_server_stop(s);
     return 0;
 }
+
+/* jw_sub_batch_size: the batch a binding takes counts about 1 MiB at the
+ * queue's average (JW_SUB_BATCH_BYTES), whatever the room it has. */
+TEST(sub_batch_size)
+{
+    START_SERVER(s, NULL);
+    jw_conn *nc = NULL;
+    CHECK_OK(jw_test_connect(s, &nc));
+    jw_sub *sub = NULL;
+    CHECK_OK(jw_conn_subscribe(nc, "batch.size", NULL, &sub));
+    CHECK_OK(jw_conn_flush(nc, 5000));
+    CHECK_EQ_INT(jw_sub_batch_size(sub, 256), 256); /* empty queue */
+    CHECK_EQ_INT(jw_sub_batch_size(sub, 0), 0);
+    static char big[300 * 1024];
+    for (int i = 0; i < 10; i++)
+        CHECK_OK(jw_conn_publish(nc, "batch.size", big, sizeof big));
+    for (int i = 0; i < 100; i++)
+        CHECK_OK(jw_conn_publish(nc, "batch.size", "s", 1));
+    CHECK_OK(jw_conn_flush(nc, 5000));
+    int64_t msgs = 0, bytes = 0;
+    for (int i = 0; i < 500 && msgs < 110; i++) {
+        CHECK_OK(jw_sub_pending(sub, &msgs, &bytes));
+        if (msgs < 110)
+            jw_test_sleep_ms(10);
+    }
+    CHECK_EQ_INT(msgs, 110);
+    /* 110 messages of about 28 KiB on average: 37 fit in 1 MiB. */
+    int n = jw_sub_batch_size(sub, 256);
+    CHECK_EQ_INT(n, (int)((int64_t)JW_SUB_BATCH_BYTES * msgs / bytes));
+    CHECK(n > 30 && n < 40);
+    CHECK_EQ_INT(jw_sub_batch_size(sub, 5), 5); /* never more than max */
+    jw_sub_free(sub);
+    jw_conn_free(nc);
+    jw_test_server_stop(s);
+    return 0;
+}

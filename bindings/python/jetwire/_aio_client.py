@@ -12,7 +12,7 @@ from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, Deque, Dict,
                     List, Optional, Sequence, Set, Union)
 
 from . import _codec
-from ._client import (JW_OK, Msg as _SyncMsg, _BATCH, _BATCH_BYTES,
+from ._client import (JW_OK, Msg as _SyncMsg, _BATCH,
                       _respond, _build_msg, _connect_call, _ConnectionState,
                       _ConnState, _event,
                       _make_opts, _ms, _raise, _read_messages,
@@ -184,8 +184,8 @@ class Subscription:
         if not self._finalizer.alive or self._ended is not None:
             return
         handle = self._handle
-        n = lib.jw_sub_next_batch(handle, self._msgs, lib.jwpy_batch_max(
-            handle, _BATCH, _BATCH_BYTES), 0)
+        n = lib.jw_sub_next_batch(handle, self._msgs, lib.jw_sub_batch_size(
+            handle, _BATCH), 0)
         if n > 0:
             self._buffer.extend(_read_messages(
                 self._conn._state, self._msgs, n, Msg))

@@ -85,7 +85,6 @@ def header_cdef(path: str = HEADER) -> str:
 # Python-only C code (SOURCE below): declared here, not in the header.
 HELPERS = """
 void jwpy_free(jw_msg **msgs, int n);
-int jwpy_batch_max(jw_sub *sub, int max, long long budget);
 long long jwpy_flatten(jw_msg **msgs, int n, int64_t *meta, char *buf,
                        size_t cap);
 int jwpy_request_start(jw_conn *conn, const char *subject, const char *data,
@@ -224,21 +223,6 @@ static int jwpy_watch_take(jw_kv_watcher *w, int64_t timeout_ms, int max,
     }
     *used = pos;
     return n;
-}
-
-/* How many queued messages to take in one batch: max, or fewer when that
- * many would count more than budget bytes at the queue's average (bytes
- * as the pending limits count them). A batch taken is out of the queue
- * and its limits while Python works through it, so what it may hold stays
- * small beside the limit. */
-static int jwpy_batch_max(jw_sub *sub, int max, long long budget)
-{
-    int64_t msgs = 0, bytes = 0;
-    if (jw_sub_pending(sub, &msgs, &bytes) != JW_OK || msgs <= 0 ||
-        bytes <= budget)
-        return max;
-    int64_t fit = budget * msgs / bytes;
-    return fit < 1 ? 1 : fit < max ? (int)fit : max;
 }
 
 static void jwpy_free(jw_msg **msgs, int n)

@@ -42,9 +42,6 @@ _SLICE_MS = _wait.SLICE_MS
 def _timed_out(status: int) -> bool:
     return bool(status == _ETIMEOUT)
 _BATCH = 256
-# What a batch the library takes for a callback or an iterator may count
-# (jwpy_batch_max): outside the queue, it is not held by the pending limits.
-_BATCH_BYTES = 1 << 20
 _META = 4  # integers per message from jwpy_flatten
 
 
@@ -711,8 +708,10 @@ class Subscription:
         """Messages until the subscription or its connection is closed."""
         while True:
             try:
-                batch = self.next_msgs(lib.jwpy_batch_max(
-                self._h(), _BATCH, _BATCH_BYTES), None)
+                # At most about 1 MiB: a batch taken is out of the queue
+                # and its limits (jw_sub_batch_size).
+                batch = self.next_msgs(lib.jw_sub_batch_size(
+                    self._h(), _BATCH), None)
             except (Error,) as e:
                 if e.code in ("INVALID_SUBSCRIPTION", "CONNECTION_CLOSED"):
                     return
@@ -724,8 +723,8 @@ class Subscription:
             return
         handle = self._handle
         while True:
-            n = lib.jw_sub_next_batch(handle, msgs, lib.jwpy_batch_max(
-                handle, _BATCH, _BATCH_BYTES), 0)
+            n = lib.jw_sub_next_batch(handle, msgs, lib.jw_sub_batch_size(
+                handle, _BATCH), 0)
             if n <= 0:
                 return
             for m in _read_messages(self._state, msgs, n):
