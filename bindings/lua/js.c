@@ -721,19 +721,26 @@ static jw_status complete_slice(void *js, int64_t ms)
     return jw_js_publish_async_complete(js, ms);
 }
 
-/* js:publish_async_complete([timeout]) -> true | nil, err */
-static int l_publish_async_complete(lua_State *L)
+/* js:method([timeout = 5]) -> true | nil, err: one of the context's
+ * waits for acks, in slices (a signal ends it). */
+static int js_wait(lua_State *L, ljw_slice_fn fn)
 {
     ljw_js *j = check_js(L, 1);
     int64_t ms = ljw_timeout_ms(L, 2, 5.0);
     LIVE_JS(L, j, js);
-    jw_status st = ljw_wait_sliced(L, ms, complete_slice, js);
+    jw_status st = ljw_wait_sliced(L, ms, fn, js);
     if (st == LJW_INTERRUPTED)
         return ljw_fail_interrupted(L);
     if (st != JW_OK)
         return ljw_fail_waited(L, st, ms);
     lua_pushboolean(L, 1);
     return 1;
+}
+
+/* js:publish_async_complete([timeout]): every publish acked */
+static int l_publish_async_complete(lua_State *L)
+{
+    return js_wait(L, complete_slice);
 }
 
 static jw_status outcome_slice(void *js, int64_t ms)
@@ -741,20 +748,11 @@ static jw_status outcome_slice(void *js, int64_t ms)
     return jw_js_publish_async_wait(js, ms);
 }
 
-/* js:publish_async_wait([timeout]) -> true once an outcome is ready for
- * publish_async_poll | nil, err (TIMEOUT) */
+/* js:publish_async_wait([timeout]): an outcome is ready for
+ * publish_async_poll (TIMEOUT when none came) */
 static int l_publish_async_wait(lua_State *L)
 {
-    ljw_js *j = check_js(L, 1);
-    int64_t ms = ljw_timeout_ms(L, 2, 5.0);
-    LIVE_JS(L, j, js);
-    jw_status st = ljw_wait_sliced(L, ms, outcome_slice, js);
-    if (st == LJW_INTERRUPTED)
-        return ljw_fail_interrupted(L);
-    if (st != JW_OK)
-        return ljw_fail_waited(L, st, ms);
-    lua_pushboolean(L, 1);
-    return 1;
+    return js_wait(L, outcome_slice);
 }
 
 static int l_publish_async_pending(lua_State *L)
