@@ -935,6 +935,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     pthread_mutex_lock(&c->mu);
     int commands = c->commands;
     c->commands = 0;
+    int connecting = c->status == JW_CONN_CONNECTING; /* users close it */
     pthread_mutex_unlock(&c->mu);
     if (commands & JW__CMD_CLOSE) {
         /* What is queued (the last acks and publishes) goes out first if
@@ -945,7 +946,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     } else {
         if ((commands & JW__CMD_DRAIN) && c->drain_deadline_ms)
             arm_timer(c, c->drain_deadline_ms - jw__now_ms());
-        if (c->phase == JW__PHASE_IDLE && c->status == JW_CONN_CONNECTING)
+        if (c->phase == JW__PHASE_IDLE && connecting)
             start_connect(c);
         else if (c->phase == JW__PHASE_OPEN)
             do_write(c);
