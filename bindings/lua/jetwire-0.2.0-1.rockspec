@@ -80,6 +80,7 @@ build = {
                 "core/jetstream/jsordered.c",
                 "core/jetstream/jsdirect.c",
                 "core/kv/kv.c",
+                "core/kv/kvwatch.c",
                 "core/kv/kvbatch.c",
             },
             defines = { "_GNU_SOURCE" },

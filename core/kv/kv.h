@@ -41,6 +41,8 @@ struct jw_kv_watcher {
 
 /* A key, or with wildcards a watch/keys filter ('*' tokens, a final '>'). */
 jw_status jw__kv_check_key(const char *key, int wildcards);
+/* Drop a reference to the bucket (watchers hold one). */
+void jw__kv_release(jw_kv *kv);
 /* $KV.<bucket>.<key> into buf. */
 jw_status jw__kv_subject_of(const jw_kv *kv, const char *key, char *buf,
                             size_t size);
