@@ -10,7 +10,6 @@ to a pool of callback_threads).
 """
 from __future__ import annotations
 
-import math
 import select
 import sys
 import threading
@@ -34,13 +33,9 @@ if TYPE_CHECKING:
 __all__ = ["connect", "Connection", "Subscription", "Msg", "Headers", "Event"]
 
 JW_OK = lib.JW_OK
-_ETIMEOUT = lib.JW_ETIMEOUT
 _EINTERRUPTED = lib.JW_EINTERRUPTED
 _SLICE_MS = _wait.SLICE_MS
 
-
-def _timed_out(status: int) -> bool:
-    return bool(status == _ETIMEOUT)
 _BATCH = 256
 _META = 4  # integers per message from jwpy_flatten
 
@@ -689,19 +684,11 @@ class Subscription:
         handle = self._h()
         ms = _ms(timeout)
         msgs = self._msgs
-        k = min(max_msgs, _BATCH)
-        # The first wait is one slice at most (_wait): what is queued
-        # already costs one engine call, as it always did.
-        first = ms if 0 <= ms <= _SLICE_MS else _SLICE_MS
-        n = lib.jw_sub_next_batch(handle, msgs, k, first)
+        # One engine call: on the main thread its wait check lets signal
+        # handlers run (_wait).
+        n = lib.jw_sub_next_batch(handle, msgs, min(max_msgs, _BATCH), ms)
         if n < 0:
-            if n == _ETIMEOUT and first != ms:
-                n = _wait.rest(lambda left: lib.jw_sub_next_batch(
-                    handle, msgs, k, left), ms, _timed_out)
-                if n == _ETIMEOUT:
-                    raise _timeout("no message", ms)
-            if n < 0:
-                _raise(n)
+            _raise(n)
         return _read_messages(self._state, msgs, n)
 
     def __iter__(self) -> Iterator[Msg]:
@@ -1076,28 +1063,11 @@ def _connect_call(urls: bytes, opts: Any, conn_p: Any) -> Tuple[int, str]:
 
 
 def _flush(handle: Any, ms: int) -> int:
-    """jw_conn_flush in slices (_wait): a later PING's PONG answers for the
-    earlier ones, so a slice that ran out can simply flush again."""
-    first = ms if 0 <= ms <= _SLICE_MS else _SLICE_MS
-    st = lib.jw_conn_flush(handle, first)
-    if st == _ETIMEOUT and first != ms:
-        st = _wait.rest(lambda left: lib.jw_conn_flush(handle, left), ms,
-                        _timed_out)
-        if st == _ETIMEOUT:
-            raise _timeout("no PONG", ms)
-    return int(st)
+    return int(lib.jw_conn_flush(handle, ms))
 
 
 def _next_event(handle: Any, ms: int, ev_p: Any) -> int:
-    """jw_conn_next_event in slices (_wait)."""
-    first = ms if 0 <= ms <= _SLICE_MS else _SLICE_MS
-    st = lib.jw_conn_next_event(handle, first, ev_p)
-    if st == _ETIMEOUT and first != ms:
-        st = _wait.rest(lambda left: lib.jw_conn_next_event(
-            handle, left, ev_p), ms, _timed_out)
-        if st == _ETIMEOUT:
-            raise _timeout("no event", ms)
-    return int(st)
+    return int(lib.jw_conn_next_event(handle, ms, ev_p))
 
 
 def _drain_call(handle: Any, ms: int) -> Tuple[int, str]:

@@ -272,18 +272,6 @@ PUB_RETRIES = 2
 PUB_RETRY_WAIT = 0.25
 
 
-_ETIMEOUT = lib.JW_ETIMEOUT
-
-
-def _timed_out(status: int) -> bool:
-    return bool(status == _ETIMEOUT)
-
-
-def _nothing(got: int) -> bool:
-    """A jw_consume_next that took nothing in its time."""
-    return got == 0
-
-
 def _plain(subject: Any, payload: Any, headers: Any) -> bool:
     """The common publish: a str subject, bytes and no headers; it needs
     no message object."""
@@ -580,16 +568,7 @@ class JetStream:
         ms = _ms(timeout)
         h = self._handle
         try:
-            # Waiting again is harmless: sliced on the main thread (_wait).
-            first = _wait.first_slice(ms)
-            st = lib.jw_js_publish_async_complete(h, first)
-            if st == _ETIMEOUT and first != ms:
-                st = _wait.rest(lambda left: lib.jw_js_publish_async_complete(
-                    h, left), ms, _timed_out)
-                if st == _ETIMEOUT:
-                    raise _timeout("%d publishes still without a PubAck"
-                                   % lib.jw_js_publish_async_pending(h), ms)
-            _js_check(st)
+            _js_check(lib.jw_js_publish_async_complete(h, ms))
         finally:
             self._poll_async()
 
@@ -841,16 +820,7 @@ class DirectBatch(_Child):
     def _next(self, ms: int) -> Optional[Msg]:
         p = ffi.new("jw_msg **")
         h = self._h()
-        # A timeout leaves the batch usable: sliced on the main thread.
-        first = _wait.first_slice(ms)
-        st = lib.jw_direct_batch_next(h, first, p)
-        if st == _ETIMEOUT and first != ms:
-            st = _wait.rest(lambda left: lib.jw_direct_batch_next(h, left, p),
-                            ms, _timed_out, first)
-            if st == _ETIMEOUT:
-                raise _timeout("no direct get reply from '%s'" % self._stream,
-                               ms)
-        _js_check(st)
+        _js_check(lib.jw_direct_batch_next(h, ms, p))  # a timeout keeps it
         if p[0] == ffi.NULL:
             return None
         return _read_messages(self._js_state, p, 1)[0]  # type: ignore
@@ -984,13 +954,7 @@ class _Consume:
         """What came within timeout_ms (up to _BATCH); [] when nothing."""
         if not self._finalizer.alive:
             raise error_for("INVALID_SUBSCRIPTION", "consume was stopped")
-        h = self._handle
-        first = _wait.first_slice(timeout_ms)
-        got = lib.jw_consume_next(h, msgs, _BATCH, first)
-        if got == 0 and first != timeout_ms:
-            # Nothing yet: the rest of the wait, sliced on the main thread.
-            got = _wait.rest(lambda left: lib.jw_consume_next(
-                h, msgs, _BATCH, left), timeout_ms, _nothing, first)
+        got = lib.jw_consume_next(self._handle, msgs, _BATCH, timeout_ms)
         if got < 0:
             _js_check(got)
         return _read_messages(self._conn._state, msgs, got, self._cls,
@@ -1106,8 +1070,8 @@ class OrderedConsumer:
         """Up to max_msgs, waiting up to ms (< 0: until one comes) in
         slices: [] when nothing came in time."""
         deadline = None if ms < 0 else time.monotonic() + ms / 1000
-        # Short on the main thread too, for signal handlers (_wait).
-        step = _wait.slice_ms(_SLICE_MS)
+        # In steps, so that close() from another thread gets in.
+        step = _SLICE_MS
         while True:
             left = step if deadline is None else min(
                 step, max(0, int((deadline - time.monotonic()) * 1000)))

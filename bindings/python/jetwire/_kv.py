@@ -11,18 +11,16 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Mapping
 
 from ._client import (_INT64_MAX, _engine_name, _int_arg, _ms, _payload,
                       _timeout)
 from ._errors import Error, error_for
-from . import _wait
 from ._jetstream import _Child, _call_opts, _js_check, _text
 from ._jetwire import ffi, lib
 
 TYPE_CHECKING = False  # typing costs start-up time: annotations only
 if TYPE_CHECKING:
-    from typing import (Any, Callable, Deque, Dict, Iterator, List,
+    from typing import (Any, Deque, Dict, Iterator, List,
                         Optional, Sequence, Union)
 
     from ._client import Payload
@@ -534,8 +532,7 @@ class KeyWatcher:
         (None: wait until one comes or the watcher stops)."""
         ms = _ms(timeout)
         deadline = None if ms < 0 else time.monotonic() + ms / 1000
-        # Short on the main thread too, for signal handlers (_wait).
-        step = _wait.slice_ms(_SLICE_MS)
+        step = _SLICE_MS  # so that stop() from another thread gets in
         while True:
             left = step if deadline is None else \
                 min(step, max(0, int((deadline - time.monotonic()) * 1000)))

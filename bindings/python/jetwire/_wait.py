@@ -11,28 +11,23 @@ variable) does not see SIGINT until the call returns. Two ways out:
   raised when the call returns (raise_interrupt); after one that returned,
   the wait goes on, as PEP 475 has it for system calls. A wait answered
   within a slice never calls back: a fast call costs what it did before.
-- For the waits the engine does not interrupt (connect, drain) and the
-  ones the binding repeats, on the main thread a long wait is made of
-  engine waits of at most SLICE_MS (rest), or runs on a thread of its own
-  while this one waits in slices (run_in_thread).
+- The waits the engine does not interrupt (connect, drain) run on a
+  thread of their own while the main thread waits in slices
+  (run_in_thread).
 
 Other threads never run handlers, so they wait in one call.
 """
 from __future__ import annotations
 
 import threading
-import time
 
 from ._jetwire import ffi, lib
 
 TYPE_CHECKING = False  # typing costs start-up time: annotations only
 if TYPE_CHECKING:
-    from typing import Any, Callable, TypeVar
-    T = TypeVar("T")
-    F = TypeVar("F", bound=Callable[..., Any])
+    from typing import Any, Callable
 
-__all__ = ["SLICE_MS", "first_slice", "rest", "on_main_thread",
-           "run_in_thread", "slice_ms", "install",
+__all__ = ["SLICE_MS", "on_main_thread", "run_in_thread", "install",
            "raise_interrupt", "interrupt_pending"]
 
 #: The longest engine wait on the main thread, in milliseconds: a signal
@@ -41,7 +36,6 @@ SLICE_MS = 50
 
 _MAIN_IDENT = threading.main_thread().ident
 _get_ident = threading.get_ident
-_monotonic = time.monotonic
 
 
 # What a signal handler raised during an engine wait of the main thread,
@@ -101,45 +95,6 @@ def install() -> None:
 def on_main_thread() -> bool:
     """True on the thread Python runs signal handlers on."""
     return _get_ident() == _MAIN_IDENT
-
-
-def slice_ms(elsewhere: int) -> int:
-    """The slice of a wait that is cut in slices for another reason too
-    (a close from another thread must get in): SLICE_MS on the main
-    thread, elsewhere on the others."""
-    return SLICE_MS if _get_ident() == _MAIN_IDENT else elsewhere
-
-
-def first_slice(ms: int) -> int:
-    """The timeout of a wait's first engine call: ms itself when that is
-    short (or 0), else one slice. ms < 0 means forever."""
-    return ms if 0 <= ms <= SLICE_MS else SLICE_MS
-
-
-def rest(wait: "Callable[[int], T]", ms: int,
-         timed_out: "Callable[[T], bool]", spent: int = SLICE_MS) -> "T":
-    """Go on with a wait whose first slice (spent ms, see first_slice) ran
-    out: wait(timeout_ms) is called again, in slices on the main thread,
-    in one call elsewhere, until it gives a result timed_out() refuses or
-    ms has passed (ms < 0: never). Returns the last result, so a timeout
-    comes back as the engine's timeout, for the caller to word. Only for
-    waits that can be repeated: a repeated call must not redo anything
-    (taking from a queue, a PING answered by any later PONG)."""
-    main = _get_ident() == _MAIN_IDENT
-    deadline = None if ms < 0 else _monotonic() + (ms - spent) / 1000.0
-    while True:
-        if deadline is None:
-            left = SLICE_MS if main else -1
-        else:
-            left = int((deadline - _monotonic()) * 1000.0 + 0.999)
-            if left <= 0:
-                left = 0
-            elif main and left > SLICE_MS:
-                left = SLICE_MS
-        # Pending signal handlers run here, between two engine calls.
-        result = wait(left)
-        if left == 0 or not timed_out(result):
-            return result
 
 
 def run_in_thread(fn: "Callable[..., Any]", args: "tuple[Any, ...]",
