@@ -1,6 +1,6 @@
 // Command gointerop runs the nats.go tutorial's JetStream and Key-Value
-// programs against a server, as the Go side of jetwire's interop tests
-// (tests/conformance/test_interop_go.py).
+// programs, and a micro service, against a server, as the Go side of
+// jetwire's interop tests (tests/conformance/test_interop_go.py).
 //
 //	gointerop [-server URL] COMMAND [flags]
 //
@@ -16,6 +16,8 @@
 //	kv-watch       the key's entries, the end of the initial values, N updates
 //	group-pull     pull a priority group (ADR-42) until N messages, then leave
 //	group-peer     one priority-group puller driven by JSON requests on stdin
+//	micro-serve    a micro service (echo, math.add) until stdin closes
+//	micro-discover $SRV.PING/INFO/STATS replies as nats.go's micro types
 //
 // Every result is one JSON object per line on stdout, so that a test can
 // read it without parsing prose; failures go to stderr and exit 1.
@@ -39,15 +41,17 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"publish":       {runPublish, "create the stream ORDERS and publish orders"},
-	"consume":       {runConsume, "consume orders with the durable order-processor"},
-	"consumer-info": {runConsumerInfo, "print the state of order-processor"},
-	"kv-put":        {runKVPut, "create the bucket service-config and put a config"},
-	"kv-get":        {runKVGet, "print the latest entry of a key"},
-	"kv-update":     {runKVUpdate, "put a config only if the key is at -revision"},
-	"kv-watch":      {runKVWatch, "watch a key and print its entries"},
-	"group-pull":    {runGroupPull, "pull a priority group until N messages"},
-	"group-peer":    {runGroupPeer, "a priority-group puller driven on stdin"},
+	"publish":        {runPublish, "create the stream ORDERS and publish orders"},
+	"consume":        {runConsume, "consume orders with the durable order-processor"},
+	"consumer-info":  {runConsumerInfo, "print the state of order-processor"},
+	"kv-put":         {runKVPut, "create the bucket service-config and put a config"},
+	"kv-get":         {runKVGet, "print the latest entry of a key"},
+	"kv-update":      {runKVUpdate, "put a config only if the key is at -revision"},
+	"kv-watch":       {runKVWatch, "watch a key and print its entries"},
+	"group-pull":     {runGroupPull, "pull a priority group until N messages"},
+	"group-peer":     {runGroupPeer, "a priority-group puller driven on stdin"},
+	"micro-serve":    {runMicroServe, "run the micro service go-echo until stdin closes"},
+	"micro-discover": {runMicroDiscover, "ping, info or stats of micro services"},
 }
 
 func main() {
