@@ -1327,6 +1327,150 @@ JW_EXTERN jw_status jw_kv_watch_next(jw_kv_watcher *w, int64_t timeout_ms,
 /* Stop watching and release the watcher. Accepts NULL. */
 JW_EXTERN void jw_kv_watcher_free(jw_kv_watcher *w);
 
+/* ------------------------------------------------------------------------
+ * Services (the NATS "micro" API, ADR-32)
+ *
+ * A service is a named, versioned set of endpoints that answer requests in
+ * a queue group, and that answer the discovery requests of `nats micro`
+ * and of every client's micro API: PING, INFO and STATS on $SRV.<VERB>,
+ * $SRV.<VERB>.<name> and $SRV.<VERB>.<name>.<id>. The engine answers
+ * those itself, on the loop thread, from what it knows of the service and
+ * the statistics it keeps per endpoint: requests, errors, the last error
+ * ("code:description") and the time spent in handlers (nanoseconds).
+ *
+ * Configurations are JSON text:
+ *  - a service: {"name" (letters, digits, '-' and '_'), "version"
+ *    (semantic versioning 2.0), "description", "metadata" (an object of
+ *    strings), "queue_group" (default "q"), "queue_group_disabled"};
+ *  - a group: {"name" (a subject prefix; several tokens allowed),
+ *    "queue_group", "queue_group_disabled"};
+ *  - an endpoint: {"name" (as a service's), "subject" (default: the
+ *    name; wildcards allowed), "metadata", "queue_group",
+ *    "queue_group_disabled", "pending_msgs_limit",
+ *    "pending_bytes_limit"}.
+ * A queue group not set is the parent's (endpoint, then group, then
+ * service), "q" at the top; disabled, the endpoint subscribes without one.
+ * An endpoint in a group listens on "<group prefix>.<subject>". Unknown
+ * fields and fields of the wrong type are JW_EINVAL.
+ *
+ * Groups and endpoints belong to their service: their handles are
+ * borrowed and stay valid until jw_service_free.
+ */
+typedef struct jw_service jw_service;
+typedef struct jw_service_group jw_service_group;
+typedef struct jw_endpoint jw_endpoint;
+
+/* A request handler. req is borrowed: valid until the handler returns,
+ * when the engine frees it. Answer it with jw_msg_respond (or
+ * jw_endpoint_respond_error); the time the handler takes is the
+ * endpoint's processing time. It runs on the endpoint subscription's
+ * delivery thread, as handlers of jw_conn_subscribe_cb do. */
+typedef void (*jw_endpoint_cb)(jw_endpoint *ep, jw_msg *req, void *arg);
+
+/* Data an endpoint adds to STATS ("data"): JSON text allocated with
+ * malloc, which the engine frees, or NULL for none. Runs on the loop
+ * thread when a STATS request is answered; it must not wait. */
+typedef char *(*jw_service_stats_cb)(jw_endpoint *ep, void *arg);
+
+/* Start a service on conn: validate config_json, subscribe its PING, INFO
+ * and STATS subjects and give it an id (a NUID). *out: jw_service_free. */
+JW_EXTERN jw_status jw_service_new(jw_conn *conn, const char *config_json,
+                                   jw_service **out);
+/* A group of endpoints under parent (NULL: the service itself). */
+JW_EXTERN jw_status jw_service_add_group(jw_service *svc,
+                                         jw_service_group *parent,
+                                         const char *config_json,
+                                         jw_service_group **out);
+/* Add an endpoint to the service (group NULL) or to a group, and
+ * subscribe it. With cb, each request is handed to cb. Without (NULL),
+ * requests queue in the endpoint's subscription (jw_endpoint_sub) for a
+ * host that runs handlers itself: it brackets each with
+ * jw_endpoint_begin and jw_endpoint_end. *out (may be NULL) is borrowed. */
+JW_EXTERN jw_status jw_service_add_endpoint(jw_service *svc,
+                                            jw_service_group *group,
+                                            const char *config_json,
+                                            jw_endpoint_cb cb, void *arg,
+                                            jw_endpoint **out);
+/* Data for STATS from cb, for every endpoint (NULL: none). */
+JW_EXTERN jw_status jw_service_set_stats_handler(jw_service *svc,
+                                                 jw_service_stats_cb cb,
+                                                 void *arg);
+
+/* The service's id, name and version (borrowed). */
+JW_EXTERN const char *jw_service_id(const jw_service *svc);
+JW_EXTERN const char *jw_service_name(const jw_service *svc);
+JW_EXTERN const char *jw_service_version(const jw_service *svc);
+/* The answers to INFO and STATS as they stand, JSON text (jw_free), the
+ * same the service sends. */
+JW_EXTERN jw_status jw_service_info(jw_service *svc, char **json);
+JW_EXTERN jw_status jw_service_stats(jw_service *svc, char **json);
+/* Zero every endpoint's statistics and restart the service's clock. */
+JW_EXTERN jw_status jw_service_reset(jw_service *svc);
+
+/* Stop: the discovery subscriptions end at once, the endpoints'
+ * subscriptions drain (requests on the way are still handled). Returns
+ * at once; stopping twice is harmless. */
+JW_EXTERN jw_status jw_service_stop(jw_service *svc);
+/* 0 while running; 1 once stopped and every request taken was handled
+ * (nothing queued, no handler running); -1 while stopping. */
+JW_EXTERN int jw_service_stopped(const jw_service *svc);
+/* Wait up to timeout_ms until jw_service_stopped says 1 (JW_ETIMEOUT). */
+JW_EXTERN jw_status jw_service_wait(jw_service *svc, int64_t timeout_ms);
+/* Stop if running (endpoints unsubscribe at once, queued requests are
+ * dropped) and release the service with its groups and endpoints.
+ * Accepts NULL. */
+JW_EXTERN void jw_service_free(jw_service *svc);
+
+JW_EXTERN jw_service *jw_endpoint_service(const jw_endpoint *ep);
+JW_EXTERN const char *jw_endpoint_name(const jw_endpoint *ep);
+JW_EXTERN const char *jw_endpoint_subject(const jw_endpoint *ep);
+/* The queue group, NULL when disabled. */
+JW_EXTERN const char *jw_endpoint_queue_group(const jw_endpoint *ep);
+/* The subscription of an endpoint added without a handler (borrowed; the
+ * service owns it), NULL otherwise. */
+JW_EXTERN jw_sub *jw_endpoint_sub(const jw_endpoint *ep);
+/* Replace the endpoint's STATS data by JSON text (NULL: none); the stats
+ * handler, when set, has the last word. */
+JW_EXTERN jw_status jw_endpoint_set_stats_data(jw_endpoint *ep,
+                                               const char *json);
+
+/* Answer req with an error: headers Nats-Service-Error (description) and
+ * Nats-Service-Error-Code (code), data as body (may be NULL with len 0).
+ * Counts as the endpoint's error; last_error becomes "code:description".
+ * Both code and description must be non-empty. */
+JW_EXTERN jw_status jw_endpoint_respond_error(jw_endpoint *ep,
+                                              const jw_msg *req,
+                                              const char *code,
+                                              const char *description,
+                                              const void *data, size_t len);
+/* For a host running handlers itself (endpoints without cb): call
+ * jw_endpoint_begin as a handler starts, and jw_endpoint_end with what
+ * it returned when it finishes, for every request taken from the
+ * endpoint's subscription; the request counts then, with the time
+ * between the two, and jw_service_stopped waits for it. jw_endpoint_fail
+ * instead of jw_endpoint_end says the handler failed (an exception, a Lua
+ * error): the engine answers req with error code 500 and description
+ * (req NULL: the handler answered already) and counts the error. */
+JW_EXTERN int64_t jw_endpoint_begin(jw_endpoint *ep);
+JW_EXTERN void jw_endpoint_end(jw_endpoint *ep, int64_t begun);
+JW_EXTERN jw_status jw_endpoint_fail(jw_endpoint *ep, const jw_msg *req,
+                                     int64_t begun, const char *description);
+
+/* Discovery: send a PING, INFO or STATS request to every service (name
+ * NULL), to the services called name, or to one instance (name and id),
+ * and gather the answers that come within timeout_ms, or until
+ * max_responses came (<= 0: no limit). *json (jw_free) is a JSON array
+ * of the answers, in the order they came; none is an empty array. */
+typedef enum jw_service_verb {
+    JW_SERVICE_PING = 0,
+    JW_SERVICE_INFO = 1,
+    JW_SERVICE_STATS = 2
+} jw_service_verb;
+JW_EXTERN jw_status jw_service_discover(jw_conn *conn, jw_service_verb verb,
+                                        const char *name, const char *id,
+                                        int64_t timeout_ms,
+                                        int max_responses, char **json);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,5 +1,5 @@
-/* The status table, the per-thread detail text of the last failure, and
- * the seconds the bindings take. */
+/* The status table, the per-thread detail text of the last failure, the
+ * clocks, and the seconds the bindings take. */
 #include "internal.h"
 
 #include <math.h>
@@ -66,6 +66,28 @@ int64_t jw__now_us(void)
 int64_t jw__now_ms(void)
 {
     return jw__now_us() / 1000;
+}
+
+int64_t jw__wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void jw__time_text(int64_t ns, char *buf, size_t size)
+{
+    time_t secs = (time_t)(ns / 1000000000);
+    long frac = (long)(ns % 1000000000);
+    if (frac < 0) {
+        frac += 1000000000;
+        secs--;
+    }
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, frac);
 }
 
 int64_t jw_seconds_to_ms(const char *what, double seconds)

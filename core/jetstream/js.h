@@ -224,13 +224,11 @@ jw_status jw__js_stream_put(jw_js *js, int mode, json_t *cfg, char **info);
  * when unknown. */
 jw_status jw__js_require(jw_js *js, int needed, const char *what);
 
-/* Timestamps (jsdirect.c). RFC 3339 text ("2026-11-28T14:28:38Z",
+/* Timestamps (jsdirect.c): RFC 3339 text ("2026-11-28T14:28:38Z",
  * fractions up to ns, "Z" or an offset) to ns since the epoch, JW_EINVAL
- * naming what for anything else; and ns to the UTC form the server
- * parses ("...T14:28:38.123456789Z") into buf (at least 40 bytes). */
+ * naming what for anything else (jw__time_text goes the other way). */
 jw_status jw__js_parse_time(const char *text, const char *what,
                             int64_t *ns);
-void jw__js_time_text(int64_t ns, char *buf, size_t size);
 
 /* JW_OK when the consumer exists, else the API's error. */
 jw_status jw__js_consumer_exists(jw_js *js, const char *stream,

@@ -107,16 +107,6 @@ bad:
                     what, text ? text : "(null)");
 }
 
-void jw__js_time_text(int64_t ns, char *buf, size_t size)
-{
-    time_t t = (time_t)(ns / NS);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec, (long long)(ns % NS));
-}
-
 /* ---- the request ---- */
 
 /* An RFC 3339 option, normalized to UTC, into the body as key. */
@@ -132,7 +122,7 @@ static jw_status add_time(json_t *body, const char *key,
     if (st)
         return st;
     char buf[64];
-    jw__js_time_text(ns, buf, sizeof buf);
+    jw__time_text(ns, buf, sizeof buf);
     json_object_set_new(body, key, json_string(buf));
     return JW_OK;
 }

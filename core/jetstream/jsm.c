@@ -766,21 +766,6 @@ jw_status jw_js_consumer_delete(jw_js *js, const char *stream,
 
 /* ---- pause, resume and unpin (nats-server 2.11) ---- */
 
-/* ns since the epoch as the server's time: RFC 3339, UTC, nanoseconds. */
-static void rfc3339(int64_t ns, char *buf, size_t size)
-{
-    time_t secs = (time_t)(ns / 1000000000);
-    long frac = (long)(ns % 1000000000);
-    if (frac < 0) {
-        frac += 1000000000;
-        secs--;
-    }
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, size - n, ".%09ldZ", frac);
-}
-
 static jw_status pause_request(jw_js *js, const char *stream,
                                const char *name, int pause, int64_t until_ns,
                                char **reply_json)
@@ -798,7 +783,7 @@ static jw_status pause_request(jw_js *js, const char *stream,
     char body[96] = "";
     if (pause) {
         char when[64];
-        rfc3339(until_ns, when, sizeof when);
+        jw__time_text(until_ns, when, sizeof when);
         snprintf(body, sizeof body, "{\"pause_until\":\"%s\"}", when);
     }
     json_t *reply = NULL;

@@ -571,6 +571,49 @@ TEST(null_handles)
         CHECK(kv == NULL && e == NULL && w == NULL && json == NULL);
     }
 
+    /* Services. */
+    {
+        jw_service *svc = NULL;
+        jw_service_group *g = NULL;
+        jw_endpoint *ep = NULL;
+        char *json = NULL;
+        CHECK_STATUS(jw_service_new(NULL, "{}", &svc), JW_EINVAL);
+        CHECK_STATUS(jw_service_add_group(NULL, NULL, "{}", &g), JW_EINVAL);
+        CHECK_STATUS(jw_service_add_endpoint(NULL, NULL, "{}", NULL, NULL,
+                                             &ep),
+                     JW_EINVAL);
+        CHECK_STATUS(jw_service_set_stats_handler(NULL, NULL, NULL),
+                     JW_EINVAL);
+        CHECK(jw_service_id(NULL) == NULL);
+        CHECK(jw_service_name(NULL) == NULL);
+        CHECK(jw_service_version(NULL) == NULL);
+        CHECK_STATUS(jw_service_info(NULL, &json), JW_EINVAL);
+        CHECK_STATUS(jw_service_stats(NULL, &json), JW_EINVAL);
+        CHECK_STATUS(jw_service_reset(NULL), JW_EINVAL);
+        CHECK_STATUS(jw_service_stop(NULL), JW_EINVAL);
+        CHECK_EQ_INT(jw_service_stopped(NULL), 1);
+        CHECK_STATUS(jw_service_wait(NULL, 0), JW_EINVAL);
+        jw_service_free(NULL);
+        CHECK(jw_endpoint_service(NULL) == NULL);
+        CHECK(jw_endpoint_name(NULL) == NULL);
+        CHECK(jw_endpoint_subject(NULL) == NULL);
+        CHECK(jw_endpoint_queue_group(NULL) == NULL);
+        CHECK(jw_endpoint_sub(NULL) == NULL);
+        CHECK_STATUS(jw_endpoint_set_stats_data(NULL, NULL), JW_EINVAL);
+        CHECK_STATUS(jw_endpoint_respond_error(NULL, NULL, "1", "d", NULL, 0),
+                     JW_EINVAL);
+        CHECK_EQ_INT(jw_endpoint_begin(NULL), 0);
+        jw_endpoint_end(NULL, 1);
+        CHECK_STATUS(jw_endpoint_fail(NULL, NULL, 1, "d"), JW_EINVAL);
+        CHECK_STATUS(jw_service_discover(NULL, JW_SERVICE_PING, NULL, NULL, 0,
+                                         0, &json),
+                     JW_EINVAL);
+        CHECK_STATUS(jw_service_discover(nc, JW_SERVICE_PING, NULL, NULL, 0,
+                                         0, NULL),
+                     JW_EINVAL);
+        CHECK(svc == NULL && g == NULL && ep == NULL && json == NULL);
+    }
+
     /* Status text. */
     CHECK_STR(jw_status_name(JW_ETIMEOUT), "TIMEOUT");
     CHECK_STR(jw_status_name(12345), "UNKNOWN");
