@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define DEFAULT_QUEUE "q"
 #define ERROR_HEADER "Nats-Service-Error"
@@ -765,17 +766,23 @@ jw_status jw_service_reset(jw_service *svc)
 
 /* ---- requests ---- */
 
+/* Monotonic nanoseconds, never 0 (which jw_endpoint_end ignores). */
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + 1;
+}
+
 int64_t jw_endpoint_begin(jw_endpoint *ep)
 {
-    if (!ep)
-        return 0;
-    return jw__now_us() * 1000 + 1; /* never 0, which jw_endpoint_end ignores */
+    return ep ? now_ns() : 0;
 }
 
 static void count(jw_endpoint *ep, int64_t begun, const char *code,
                   const char *description)
 {
-    int64_t took = begun ? jw__now_us() * 1000 + 1 - begun : 0;
+    int64_t took = begun ? now_ns() - begun : 0;
     char *last = NULL;
     if (code) {
         size_t n = strlen(code) + strlen(description) + 2;

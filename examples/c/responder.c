@@ -9,10 +9,13 @@
  *
  *   NATS_URL=nats://127.0.0.1:4222 ./example_responder [COUNT]
  *
- * Requests are handled in a handler (jw_conn_subscribe_cb), which runs on
- * the subscription's delivery thread and answers with jw_msg_respond. A
- * handler may wait (ask another service, say); this one only looks up,
- * formats and publishes.
+ * It is a service of the NATS micro API: "users" 1.0.0 with one endpoint,
+ * "get", on user.get in the queue group "q", so that `nats micro list`,
+ * `nats micro stats users` and every client's discovery see it and its
+ * statistics. A request that is not {"user_id":"..."} gets an error reply
+ * (headers Nats-Service-Error and Nats-Service-Error-Code 400), which the
+ * statistics count. The handler runs on the endpoint's delivery thread and
+ * answers with jw_msg_respond; it may wait (ask another service, say).
  */
 #include "example.h"
 
@@ -38,24 +41,25 @@ static const struct user *find_user(const char *id)
     return NULL;
 }
 
-/* One request: runs on the loop thread and owns msg. */
-static void on_request(jw_sub *sub, jw_msg *msg, void *arg)
+/* One request. msg is the engine's until the handler returns. */
+static void on_request(jw_endpoint *ep, jw_msg *msg, void *arg)
 {
-    (void)sub;
     (void)arg;
     char request[256], user_id[64], reply[256];
-    int len;
+    jw_status st;
 
     snprintf(request, sizeof request, "%.*s", (int)jw_msg_data_len(msg),
              (const char *)jw_msg_data(msg));
     if (!json_string(request, "user_id", user_id, sizeof user_id)) {
         printf("Invalid request: %s\n", request);
-        len =
-            snprintf(reply, sizeof reply,
-                     "{\"error\":\"expected {\\\"user_id\\\":\\\"...\\\"}\"}");
+        st = jw_endpoint_respond_error(ep, msg, "400",
+                                       "expected {\"user_id\":\"...\"}",
+                                       NULL, 0);
+        snprintf(reply, sizeof reply, "error 400");
     } else {
         printf("Received request for user: %s\n", user_id);
         const struct user *u = find_user(user_id);
+        int len;
         if (u)
             len = snprintf(reply, sizeof reply,
                            "{\"user_id\":\"%s\",\"name\":\"%s\","
@@ -64,15 +68,13 @@ static void on_request(jw_sub *sub, jw_msg *msg, void *arg)
         else
             len = snprintf(reply, sizeof reply,
                            "{\"user_id\":\"%s\",\"found\":false}", user_id);
+        /* The reply goes to the request's reply subject (its inbox). */
+        st = jw_msg_respond(msg, reply, (size_t)len);
     }
-
-    /* The reply goes to the request's reply subject (its inbox). */
-    jw_status st = jw_msg_respond(msg, reply, (size_t)len);
     if (st != JW_OK)
         report("respond", st);
     else
         printf("Sent response: %s\n", reply);
-    jw_msg_free(msg);
     atomic_fetch_add(&answered, 1);
 }
 
@@ -86,16 +88,23 @@ int main(int argc, char **argv)
 
     int rc = 1;
     jw_conn *nc = NULL;
-    jw_sub *sub = NULL;
+    jw_service *svc = NULL;
 
     jw_status st = jw_conn_connect(server_url(), NULL, &nc);
     if (st != JW_OK) {
         report("connect", st);
         goto out;
     }
-    st = jw_conn_subscribe_cb(nc, "user.get", NULL, on_request, NULL, &sub);
+    st = jw_service_new(nc,
+                        "{\"name\":\"users\",\"version\":\"1.0.0\","
+                        "\"description\":\"the tutorial's user service\"}",
+                        &svc);
+    if (st == JW_OK)
+        st = jw_service_add_endpoint(
+            svc, NULL, "{\"name\":\"get\",\"subject\":\"user.get\"}",
+            on_request, NULL, NULL);
     if (st != JW_OK) {
-        report("subscribe", st);
+        report("service", st);
         goto out;
     }
     st = jw_conn_flush(nc, 2000); /* the server knows us from now on */
@@ -103,12 +112,18 @@ int main(int argc, char **argv)
         report("flush", st);
         goto out;
     }
-    printf("User service listening on 'user.get'...\n");
+    printf("User service listening on 'user.get'... (service id %s)\n",
+           jw_service_id(svc));
 
     wait_until_stopped(&answered, limit);
 
-    /* Drain: stop taking requests, answer those in flight, flush, close. */
-    st = jw_conn_drain(nc, 5000);
+    /* Stop the service (its requests in flight are answered), then drain
+     * the connection: what is still queued is written before it closes. */
+    st = jw_service_stop(svc);
+    if (st == JW_OK)
+        st = jw_service_wait(svc, 5000);
+    if (st == JW_OK)
+        st = jw_conn_drain(nc, 5000);
     if (st != JW_OK) {
         report("drain", st);
         goto out;
@@ -117,7 +132,7 @@ int main(int argc, char **argv)
            atomic_load(&answered));
     rc = 0;
 out:
-    jw_sub_free(sub);
+    jw_service_free(svc);
     jw_conn_free(nc);
     return rc;
 }

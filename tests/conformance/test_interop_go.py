@@ -684,3 +684,62 @@ def test_priority_prioritized_shared_with_go(go, jw, drivers, nats_server,
 
     check_taken_once(got_first + got_later, 4, g.info())
     g.quit()
+
+
+def test_go_micro_reads_jetwire_services(driver, go, nats_server):
+    """nats.go's micro types parse what a jetwire service answers to PING,
+    INFO and STATS (issue 20, point 5)."""
+    d = driver
+    conn = d.connect(nats_server.url)
+    svc, sid = d.service_add(conn, name="users", version="2.0.0-rc.1",
+                             metadata={"lang": d.lang})
+    d.service_endpoint(svc, name="get", subject="user.get",
+                       metadata={"kind": "read"})
+    d.flush(conn)
+    for _ in range(3):
+        d.request(conn, "user.get", b"x")
+    d.request(conn, "user.get", b"fail")
+    for verb in ("ping", "info", "stats"):
+        *answers, done = go.run("micro-discover", "-verb", verb, "-name",
+                                "users", "-id", sid)
+        assert done == {"op": "done", "count": 1}, (verb, answers)
+        (one,) = answers
+        assert one["type"] == f"io.nats.micro.v1.{verb}_response"
+        assert (one["name"], one["id"], one["version"], one["metadata"]) == (
+            "users", sid, "2.0.0-rc.1", {"lang": d.lang})
+        if verb == "info":
+            assert one["endpoints"] == [{"name": "get", "subject": "user.get",
+                                         "queue_group": "q",
+                                         "metadata": {"kind": "read"}}]
+        if verb == "stats":
+            (ep,) = one["endpoints"]
+            assert (ep["num_requests"], ep["num_errors"],
+                    ep["last_error"]) == (4, 1, "400:bad input")
+            assert ep["processing_time"] >= ep["average_processing_time"] > 0
+
+
+def test_jetwire_calls_and_discovers_a_go_service(driver, go, nats_server):
+    """A nats.go micro service, discovered and called by jetwire."""
+    d = driver
+    conn = d.connect(nats_server.url)
+    # It serves until its stdin closes: a pipe of its own.
+    serving = Background(go.argv("micro-serve", ["-name", "go-echo"]),
+                         dict(os.environ), stdin=True)
+    go.started.append(serving)
+    ready = serving.wait_for("ready")
+    (ping,) = d.service_discover(conn, "ping", "go-echo")
+    assert (ping["id"], ping["metadata"]) == (ready["id"], {"lang": "go"})
+    (info,) = d.service_discover(conn, "info", "go-echo", ready["id"])
+    assert [(e["name"], e["subject"]) for e in info["endpoints"]] == [
+        ("echo", "go.echo"), ("add", "math.add")]
+    assert d.request(conn, "go.echo", b"hi go").data == b"hi go"
+    assert json.loads(d.request(conn, "math.add", b'{"a":2,"b":40}').data) == {
+        "sum": 42}
+    bad = d.request(conn, "math.add", b"not json")
+    assert {n: v for n, v in bad.headers} == {
+        "Nats-Service-Error": "bad input", "Nats-Service-Error-Code": "400"}
+    (stats,) = d.service_discover(conn, "stats", "go-echo", timeout=2)
+    by_name = {e["name"]: e for e in stats["endpoints"]}
+    assert (by_name["add"]["num_requests"], by_name["add"]["num_errors"]) == (
+        2, 1)
+    serving.kill()

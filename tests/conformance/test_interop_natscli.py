@@ -124,3 +124,38 @@ def test_natscli_unpins_a_jetwire_puller(driver, js, nats):
     nats("consumer", "unpin", "JOBS", "pinned", "jobs", "-f")
     assert take() == []                    # 423: the pin is gone
     assert take(5.0) == [b"job 2", b"job 3"]  # pinned anew
+
+
+def test_natscli_sees_jetwire_services(driver, conn, nats):
+    """`nats micro list / info / stats` (issue 20, point 5) find a jetwire
+    service and read its statistics after requests and errors."""
+    d = driver
+    svc, sid = d.service_add(conn, name="users", version="1.4.0",
+                             description="jetwire users",
+                             metadata={"lang": d.lang})
+    d.service_endpoint(svc, name="get", subject="user.get")
+    orders = d.service_group(svc, name="orders")
+    d.service_endpoint(svc, group=orders, name="place")
+    d.flush(conn)
+    for i in range(7):
+        assert nats("request", "user.get", f"u{i}").startswith(f"u{i}")
+    nats("request", "orders.place", "fail")
+    nats("request", "orders.place", "fail")
+
+    (listed,) = json.loads(nats("micro", "list", "--json"))
+    assert (listed["name"], listed["id"], listed["version"]) == (
+        "users", sid, "1.4.0")
+    info = json.loads(nats("micro", "info", "users", "--json"))["info"]
+    assert info["description"] == "jetwire users"
+    assert info["metadata"] == {"lang": d.lang}
+    assert [(e["name"], e["subject"], e["queue_group"])
+            for e in info["endpoints"]] == [("get", "user.get", "q"),
+                                            ("place", "orders.place", "q")]
+    (stats,) = json.loads(nats("micro", "stats", "users", "--json"))
+    by_name = {e["name"]: e for e in stats["endpoints"]}
+    assert (by_name["get"]["num_requests"], by_name["get"]["num_errors"]) == (
+        7, 0)
+    assert (by_name["place"]["num_requests"], by_name["place"]["num_errors"],
+            by_name["place"]["last_error"]) == (2, 2, "400:bad input")
+    # nats micro ping by name answers with the instance.
+    assert sid in nats("micro", "ping", "users")

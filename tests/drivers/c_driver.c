@@ -151,7 +151,9 @@ enum handle_kind {
     H_CONSUMER,
     H_JSMSG,
     H_KV,
-    H_WATCHER
+    H_WATCHER,
+    H_SERVICE,
+    H_GROUP
 };
 
 struct serve_state {
@@ -173,6 +175,8 @@ struct handle {
     jw_msg *msg;       /* H_JSMSG: a fetched message */
     jw_kv *kv;         /* H_KV: a bucket, borrowing its jw_js */
     jw_kv_watcher *watcher; /* H_WATCHER, borrowing its jw_kv */
+    jw_service *svc;         /* H_SERVICE */
+    jw_service_group *group; /* H_GROUP, borrowed from its service */
     /* H_JS, H_CONSUMER, H_KV, H_WATCHER: the handle it was made through,
      * freed with it (before it). */
     int parent;
@@ -3263,6 +3267,211 @@ static jw_status op_kv_watch_next(json_t *req, json_t *res)
     return JW_OK;
 }
 
+/* ------------------------------------------------------------------------
+ * Services: the engine's micro API with handlers of fixed behaviour.
+ */
+
+/* Modes: "echo" answers with the request's data, except that "fail"
+ * gets an error reply (400, "bad input"); "slow" sleeps 20 ms first. */
+static void service_handler(jw_endpoint *ep, jw_msg *req, void *arg)
+{
+    if (arg)
+        usleep(20000);
+    const char *data = jw_msg_data(req);
+    size_t len = jw_msg_data_len(req);
+    jw_status st =
+        len == 4 && memcmp(data, "fail", 4) == 0
+            ? jw_endpoint_respond_error(ep, req, "400", "bad input", NULL, 0)
+            : jw_msg_respond(req, data, len);
+    if (st != JW_OK)
+        fprintf(stderr, "c_driver: service: %s [%s]\n", jw_status_name(st),
+                jw_last_error());
+}
+
+static jw_status op_service_add(json_t *req, json_t *res)
+{
+    struct handle *h;
+    char *config = NULL;
+    jw_status st = arg_conn(req, &h);
+    if (st == JW_OK)
+        st = arg_config(req, &config);
+    if (st != JW_OK)
+        return st;
+    int conn_id = (int)(h - g_handles);
+    jw_service *svc = NULL;
+    st = jw_service_new(h->conn, config, &svc);
+    free(config);
+    if (st != JW_OK)
+        return lib_fail(st);
+    int id = handle_child(H_SERVICE, conn_id);
+    if (id < 0) {
+        jw_service_free(svc);
+        return fail(JW_ENO_MEMORY, "out of memory");
+    }
+    g_handles[id].svc = svc;
+    PUT(res, "service", json_integer(id));
+    PUT(res, "service_id", json_string(jw_service_id(svc)));
+    return JW_OK;
+}
+
+/* The service of "service" and the group of "group" (absent: NULL). */
+static jw_status arg_service_group(json_t *req, struct handle **svc,
+                                   jw_service_group **group)
+{
+    jw_status st = arg_handle(req, "service", H_SERVICE, svc);
+    *group = NULL;
+    if (st == JW_OK && json_object_get(req, "group")) {
+        struct handle *g;
+        st = arg_handle(req, "group", H_GROUP, &g);
+        if (st == JW_OK)
+            *group = g->group;
+    }
+    return st;
+}
+
+static jw_status op_service_group(json_t *req, json_t *res)
+{
+    struct handle *h;
+    jw_service_group *parent, *g = NULL;
+    char *config = NULL;
+    jw_status st = arg_service_group(req, &h, &parent);
+    if (st == JW_OK)
+        st = arg_config(req, &config);
+    if (st != JW_OK)
+        return st;
+    int svc_id = (int)(h - g_handles);
+    st = jw_service_add_group(h->svc, parent, config, &g);
+    free(config);
+    if (st != JW_OK)
+        return lib_fail(st);
+    int id = handle_child(H_GROUP, svc_id);
+    if (id < 0)
+        return fail(JW_ENO_MEMORY, "out of memory");
+    g_handles[id].group = g;
+    PUT(res, "group", json_integer(id));
+    return JW_OK;
+}
+
+static jw_status op_service_endpoint(json_t *req, json_t *res)
+{
+    struct handle *h;
+    jw_service_group *group;
+    const char *mode;
+    char *config = NULL;
+    jw_status st = arg_service_group(req, &h, &group);
+    if (st == JW_OK)
+        st = arg_str(req, "mode", 1, &mode);
+    if (st == JW_OK && strcmp(mode, "echo") && strcmp(mode, "slow"))
+        st = fail(JW_EINVAL, "unknown endpoint mode '%s'", mode);
+    if (st == JW_OK)
+        st = arg_config(req, &config);
+    if (st != JW_OK)
+        return st;
+    jw_endpoint *ep = NULL;
+    /* The handler's argument says slow (non-NULL) or not. */
+    st = jw_service_add_endpoint(h->svc, group, config, service_handler,
+                                 strcmp(mode, "slow") ? NULL : (void *)h,
+                                 &ep);
+    free(config);
+    if (st != JW_OK)
+        return lib_fail(st);
+    const char *queue = jw_endpoint_queue_group(ep);
+    PUT(res, "name", json_string(jw_endpoint_name(ep)));
+    PUT(res, "subject", json_string(jw_endpoint_subject(ep)));
+    PUT(res, "queue_group", queue ? json_string(queue) : json_null());
+    return JW_OK;
+}
+
+/* res[key]: the document of a call that returned st. */
+static jw_status put_result(json_t *res, const char *key, jw_status st,
+                            char *text)
+{
+    return st == JW_OK ? put_doc(res, key, text) : lib_fail(st);
+}
+
+static jw_status op_service_info(json_t *req, json_t *res)
+{
+    struct handle *h;
+    char *text = NULL;
+    jw_status st = arg_handle(req, "service", H_SERVICE, &h);
+    if (st != JW_OK)
+        return st;
+    st = jw_service_info(h->svc, &text);
+    return put_result(res, "info", st, text);
+}
+
+static jw_status op_service_stats(json_t *req, json_t *res)
+{
+    struct handle *h;
+    char *text = NULL;
+    jw_status st = arg_handle(req, "service", H_SERVICE, &h);
+    if (st != JW_OK)
+        return st;
+    st = jw_service_stats(h->svc, &text);
+    return put_result(res, "stats", st, text);
+}
+
+static jw_status op_service_reset(json_t *req, json_t *res)
+{
+    struct handle *h;
+    (void)res;
+    jw_status st = arg_handle(req, "service", H_SERVICE, &h);
+    if (st == JW_OK && (st = jw_service_reset(h->svc)) != JW_OK)
+        lib_fail(st);
+    return st;
+}
+
+static jw_status op_service_stop(json_t *req, json_t *res)
+{
+    struct handle *h;
+    int64_t ms;
+    jw_status st = arg_handle(req, "service", H_SERVICE, &h);
+    if (st == JW_OK)
+        st = arg_timeout(req, "timeout", 5.0, &ms);
+    if (st != JW_OK)
+        return st;
+    st = jw_service_stop(h->svc);
+    if (st == JW_OK)
+        st = jw_service_wait(h->svc, ms);
+    if (st != JW_OK)
+        return lib_fail(st);
+    PUT(res, "stopped", json_boolean(jw_service_stopped(h->svc) == 1));
+    return JW_OK;
+}
+
+static jw_status op_service_discover(json_t *req, json_t *res)
+{
+    struct handle *h;
+    const char *verb, *name, *id;
+    int64_t ms, max;
+    jw_status st = arg_conn(req, &h);
+    if (st == JW_OK)
+        st = arg_str(req, "verb", 1, &verb);
+    if (st == JW_OK)
+        st = arg_str(req, "name", 0, &name);
+    if (st == JW_OK)
+        st = arg_str(req, "service_id", 0, &id);
+    if (st == JW_OK)
+        st = arg_timeout(req, "timeout", 1.0, &ms);
+    if (st == JW_OK)
+        st = arg_int(req, "max", 0, 0, &max);
+    if (st != JW_OK)
+        return st;
+    jw_service_verb v;
+    if (!strcmp(verb, "ping"))
+        v = JW_SERVICE_PING;
+    else if (!strcmp(verb, "info"))
+        v = JW_SERVICE_INFO;
+    else if (!strcmp(verb, "stats"))
+        v = JW_SERVICE_STATS;
+    else
+        return fail(JW_EINVAL, "unknown verb '%s'", verb);
+    char *text = NULL;
+    st = jw_service_discover(h->conn, v, name, id, ms,
+                             max > INT32_MAX ? INT32_MAX : (int)max, &text);
+    return put_result(res, "responses", st, text);
+}
+
 /* Release handle id and, first, the handles made through it. */
 static void free_handle(int id)
 {
@@ -3292,6 +3501,10 @@ static void free_handle(int id)
     case H_WATCHER:
         jw_kv_watcher_free(h->watcher);
         break;
+    case H_SERVICE:
+        jw_service_free(h->svc);
+        break;
+    case H_GROUP: /* the service's */
     case H_NONE:
         break;
     }
@@ -3395,6 +3608,14 @@ static const struct {
     {"direct_get_batch", op_direct_get_batch},
     {"kv_watch", op_kv_watch},
     {"kv_watch_next", op_kv_watch_next},
+    {"service_add", op_service_add},
+    {"service_group", op_service_group},
+    {"service_endpoint", op_service_endpoint},
+    {"service_info", op_service_info},
+    {"service_stats", op_service_stats},
+    {"service_reset", op_service_reset},
+    {"service_stop", op_service_stop},
+    {"service_discover", op_service_discover},
 };
 
 /* ------------------------------------------------------------------------

@@ -507,6 +507,44 @@ class Driver:
         return self.call("serve", conn=conn, subject=subject, count=count,
                          mode=mode, queue=queue)["sub"]
 
+    # -- services ------------------------------------------------------------
+    def service_add(self, conn: int, **config: Any) -> tuple[int, str]:
+        """A service from config (name, version, ...): (handle, its id)."""
+        r = self.call("service_add", conn=conn, config=config)
+        return r["service"], r["service_id"]
+
+    def service_group(self, service: int, group: int | None = None,
+                      **config: Any) -> int:
+        return self.call("service_group", service=service, group=group,
+                         config=config)["group"]
+
+    def service_endpoint(self, service: int, group: int | None = None,
+                         mode: str = "echo", **config: Any) -> dict:
+        """{name, subject, queue_group} of the endpoint added."""
+        r = self.call("service_endpoint", service=service, group=group,
+                      mode=mode, config=config)
+        return {k: r[k] for k in ("name", "subject", "queue_group")}
+
+    def service_info(self, service: int) -> dict:
+        return self.call("service_info", service=service)["info"]
+
+    def service_stats(self, service: int) -> dict:
+        return self.call("service_stats", service=service)["stats"]
+
+    def service_reset(self, service: int) -> None:
+        self.call("service_reset", service=service)
+
+    def service_stop(self, service: int, timeout: float = 5.0) -> bool:
+        return self.call("service_stop", service=service,
+                         timeout=timeout)["stopped"]
+
+    def service_discover(self, conn: int, verb: str, name: str | None = None,
+                         service_id: str | None = None, timeout: float = 1.0,
+                         max: int | None = None) -> list[dict]:
+        return self.call("service_discover", conn=conn, verb=verb, name=name,
+                         service_id=service_id, timeout=timeout,
+                         max=max)["responses"]
+
     def pack(self, value: Any) -> bytes:
         return b64d(self.call("pack", value=value_to_wire(value))["data"])
 
