@@ -160,9 +160,10 @@ static jw_status parse_config(const char *what, const char *config_json,
         while (f->name && strcmp(f->name, key))
             f++;
         if (!f->name) {
-            json_decref(o);
-            return jw__fail(JW_EINVAL, "%s config has no field '%s'", what,
-                            key);
+            jw_status st = jw__fail(JW_EINVAL, "%s config has no field '%s'",
+                                    what, key);
+            json_decref(o); /* key is o's */
+            return st;
         }
         int t = json_typeof(v);
         int ok = t == f->type || (f->type == JSON_TRUE && t == JSON_FALSE) ||
@@ -173,13 +174,14 @@ static jw_status parse_config(const char *what, const char *config_json,
             json_object_foreach(v, k, mv) ok &= json_is_string(mv);
         }
         if (!ok) {
+            jw_status st = jw__fail(
+                JW_EINVAL, "%s config: '%s' must be %s", what, key,
+                f->type == JSON_STRING    ? "a string"
+                : f->type == JSON_TRUE    ? "true or false"
+                : f->type == JSON_INTEGER ? "an integer"
+                                          : "an object of strings");
             json_decref(o);
-            return jw__fail(JW_EINVAL, "%s config: '%s' must be %s", what,
-                            key,
-                            f->type == JSON_STRING  ? "a string"
-                            : f->type == JSON_TRUE  ? "true or false"
-                            : f->type == JSON_INTEGER ? "an integer"
-                                                    : "an object of strings");
+            return st;
         }
     }
     *obj = o;
