@@ -35,7 +35,7 @@ typedef enum bench_mode {
  * put and get cycle over this many keys. */
 #define BENCH_KV_KEYS 1000
 
-static void bench_kv_key(char *buf, size_t size, long i)
+static inline void bench_kv_key(char *buf, size_t size, long i)
 {
     snprintf(buf, size, "k%ld", i);
 }
@@ -91,8 +91,8 @@ static int bench_parse_long(const char *text, long min, long *out)
  * `variants` lists the variant names the program accepts ("default" first,
  * separated by spaces); anything else is rejected here so that a typo
  * cannot silently measure the default. */
-static int bench_parse_args(int argc, char **argv, const char *variants,
-                            bench_args *args)
+static inline int bench_parse_args(int argc, char **argv,
+                                   const char *variants, bench_args *args)
 {
     memset(args, 0, sizeof *args);
     args->url = "nats://127.0.0.1:4222";
