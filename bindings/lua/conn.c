@@ -253,6 +253,7 @@ int ljw_connect(lua_State *L)
     ljw_conn *c = lua_newuserdatauv(L, sizeof(*c), 1);
     c->conn = NULL;
     c->loop = NULL;
+    c->fd_used = 0;
     luaL_setmetatable(L, LJW_CONN);
     lua_createtable(L, 0, 2);
     lua_newtable(L);
