@@ -82,12 +82,14 @@ build = {
                 "core/kv/kv.c",
                 "core/kv/kvwatch.c",
                 "core/kv/kvbatch.c",
+                "core/service/service.c",
             },
             defines = { "_GNU_SOURCE" },
             incdirs = {
                 "include", "core/base", "core/protocol", "core/connection",
-                "core/jetstream", "core/kv", "$(LIBEVENT_INCDIR)",
-                "$(MSGPACK_INCDIR)", "$(JANSSON_INCDIR)", "$(OPENSSL_INCDIR)",
+                "core/jetstream", "core/kv", "core/service",
+                "$(LIBEVENT_INCDIR)", "$(MSGPACK_INCDIR)", "$(JANSSON_INCDIR)",
+                "$(OPENSSL_INCDIR)",
             },
             libdirs = {
                 "$(LIBEVENT_LIBDIR)", "$(MSGPACK_LIBDIR)", "$(JANSSON_LIBDIR)",
