@@ -859,6 +859,10 @@ static const luaL_Reg methods[] = {
     {"stats", l_stats},
     {"new_inbox", l_new_inbox},
     {"jetstream", ljw_jetstream},
+    {"add_service", ljw_add_service},
+    {"service_ping", ljw_service_ping},
+    {"service_info", ljw_service_info},
+    {"service_stats", ljw_service_stats},
     {NULL, NULL},
 };
 

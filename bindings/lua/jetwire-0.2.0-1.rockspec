@@ -47,6 +47,7 @@ build = {
                 "bindings/lua/js.c",
                 "bindings/lua/consume.c",
                 "bindings/lua/kv.c",
+                "bindings/lua/service.c",
                 "bindings/lua/sys.c",
                 "core/base/status.c",
                 "core/base/names.c",

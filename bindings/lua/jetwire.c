@@ -2,7 +2,8 @@
  * The Lua 5.4 module `jetwire`: module table, error values, argument
  * helpers and boxes. Connections live in conn.c, subscriptions and
  * messages in sub.c, JetStream in js.c, Key-Value in kv.c, MessagePack
- * in pack.c, JSON in json.c, waiting, signals and sleep in sys.c.
+ * in pack.c, JSON in json.c, services in service.c, waiting, signals and
+ * sleep in sys.c.
  *
  * Conventions (docs/lua.md): a failure at run time returns nil and an
  * error value (err.code is the shared code name, err.message the detail,
@@ -545,6 +546,7 @@ luaopen_jetwire(lua_State *L)
     ljw_js_register(L);
     ljw_consume_register(L);
     ljw_kv_register(L);
+    ljw_service_register(L);
     ljw_sys_register(L);
 
     luaL_newlib(L, functions);

@@ -271,13 +271,16 @@ const char *ljw_config_json(lua_State *L, int idx, const char *kind)
     luaL_checktype(L, idx, LUA_TTABLE);
     idx = lua_absindex(L, idx);
     encoder e = {L, idx, 0, "", 0, 0, 0};
-    push_array_fields(L, kind);
+    if (kind)
+        push_array_fields(L, kind);
+    else
+        lua_newtable(L); /* no field is an array by the engine's word */
     e.arrays = lua_gettop(L);
     void **jslot = ljw_box_new(L, free_json);
     *jslot = encode_table(&e, idx, 0);
     json_t *cfg = *jslot;
     json_t *durable = json_object_get(cfg, "durable");
-    if (durable && strcmp(kind, "consumer") == 0) {
+    if (durable && kind && strcmp(kind, "consumer") == 0) {
         if (json_object_get(cfg, "durable_name"))
             luaL_argerror(L, idx, "durable and durable_name both given");
         json_object_set(cfg, "durable_name", durable);
@@ -392,9 +395,16 @@ static int l_json_encode(lua_State *L)
 {
     luaL_checkany(L, 1);
     lua_settop(L, 1);
-    encoder e = {L, 1, 0, "", 0, 1, 0};
+    ljw_json_encode(L, 1);
+    return 1;
+}
+
+void ljw_json_encode(lua_State *L, int idx)
+{
+    idx = lua_absindex(L, idx);
+    encoder e = {L, idx, 0, "", 0, 1, 0};
     void **jslot = ljw_box_new(L, free_json);
-    *jslot = encode(&e, 1, 0);
+    *jslot = encode(&e, idx, 0);
     size_t flags = JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY |
                    JSON_REAL_PRECISION(e.real_digits ? e.real_digits : 17);
     void **tslot = ljw_box_new(L, free_c);
@@ -404,7 +414,8 @@ static int l_json_encode(lua_State *L)
     lua_pushstring(L, *tslot);
     ljw_box_forget(tslot);
     ljw_box_forget(jslot);
-    return 1;
+    lua_replace(L, -3); /* the string in the place of the first box */
+    lua_pop(L, 1);
 }
 
 /* jetwire.json.decode(text) -> value | nil, err (INVALID_ARG naming the

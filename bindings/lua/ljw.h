@@ -169,6 +169,26 @@ ljw_msg *ljw_new_msg(lua_State *L, int conn_idx);
 /* Record the subscription at sub_idx in its connection's state, so that
  * events can name it. */
 void ljw_sub_track(lua_State *L, int conn_idx, int sub_idx);
+/* What messages and service requests (service.c) share. msg may be NULL
+ * (released): fields are nil then, and the methods return nil, err
+ * INVALID_ARG with the text gone after checking their arguments. */
+/* Push field key (data, subject, reply, headers, status) of msg for the
+ * userdata at idx, whose second user value caches the headers table. */
+void ljw_msg_push_field(lua_State *L, int idx, const jw_msg *msg,
+                        const char *key);
+/* The methods' bodies: their self is argument 1 (its first user value the
+ * connection, for a reply with headers), their arguments follow. */
+int ljw_msg_respond(lua_State *L, const jw_msg *msg, const char *gone);
+int ljw_msg_unpack(lua_State *L, const jw_msg *msg, const char *gone);
+int ljw_msg_header_values(lua_State *L, const jw_msg *msg);
+int ljw_msg_header_items(lua_State *L, const jw_msg *msg);
+/* A metatable whose __index function serves methods and fields. Each
+ * method, __gc and __close have the metatable as upvalue 1, the __index
+ * function the methods table and the metatable as upvalues 1 and 2
+ * (ljw_check_self). */
+void ljw_register_index_type(lua_State *L, const char *name,
+                             const luaL_Reg *methods, lua_CFunction index,
+                             lua_CFunction tostring, lua_CFunction gc);
 
 /* JetStream (js.c): nc:jetstream(), the JetStream and Consumer types, and
  * the ack methods of messages. */
@@ -188,10 +208,16 @@ void ljw_pin_conn(lua_State *L, int from_idx);
  * engine, kept alive by a box pushed on the stack. kind is the engine's
  * configuration kind ("stream", "consumer", "bucket"): its table of
  * fields (jw_js_config_fields) decides whether an empty table is [] or
- * {}; for "consumer", `durable` stands for durable_name. */
+ * {}; for "consumer", `durable` stands for durable_name. kind NULL: a
+ * configuration without array fields in the engine's tables (a service's,
+ * a group's, an endpoint's), where only a sequence or jetwire.array is an
+ * array. */
 const char *ljw_config_json(lua_State *L, int idx, const char *kind);
 /* Push the engine's JSON text (released here) as Lua values. */
 int ljw_push_result(lua_State *L, char *text);
+/* Push the value at idx as JSON text, as jetwire.json.encode does
+ * (raises for what JSON cannot hold). */
+void ljw_json_encode(lua_State *L, int idx);
 /* Field name of the options table at opts: a non-negative integer, 0 when
  * absent; anything else raises. */
 uint64_t ljw_opt_uint(lua_State *L, int opts, const char *name);
@@ -305,5 +331,16 @@ void ljw_sys_functions(lua_State *L);
 /* jetwire.json (json.c): encode and decode, added to the module table on
  * the top of the stack. */
 void ljw_json_functions(lua_State *L);
+
+/* Services, the micro API (service.c): nc:add_service and the discovery
+ * calls, the Service, ServiceGroup, Endpoint and ServiceRequest types. */
+int ljw_add_service(lua_State *L);
+int ljw_service_ping(lua_State *L);
+int ljw_service_info(lua_State *L);
+int ljw_service_stats(lua_State *L);
+void ljw_service_register(lua_State *L);
+/* Run the handlers of the services of the connection at conn_idx for
+ * every request queued (nc:process()). */
+void ljw_run_services(lua_State *L, int conn_idx);
 
 #endif

@@ -187,9 +187,10 @@ int ljw_request_wait(lua_State *L, int conn_idx, uint64_t id,
 }
 
 /* nc:process(): reset the readable fd, take the finished started
- * requests and run the event handlers set with nc:on; returns how many
- * requests wait in request_poll. Call it when the fd
- * fired, then pull subscriptions (next_msg(0)) until they are empty. */
+ * requests, run the event handlers set with nc:on and the handlers of the
+ * connection's services for every request queued (service.c); returns
+ * how many requests wait in request_poll. Call it when the fd fired,
+ * then pull subscriptions (next_msg(0)) until they are empty. */
 static int l_process(lua_State *L)
 {
     ljw_conn *c = ljw_check_conn(L, 1);
@@ -198,6 +199,7 @@ static int l_process(lua_State *L)
         jw_conn_fd_reset(c->conn);
     int done = ljw_take_completions(L, 1);
     ljw_run_handlers(L, 1);
+    ljw_run_services(L, 1);
     lua_pushinteger(L, done);
     return 1;
 }

@@ -380,20 +380,12 @@ static void push_headers(lua_State *L, int idx, const jw_msg *msg)
     lua_setiuservalue(L, idx, 2);
 }
 
-static int l_msg_index(lua_State *L)
+void ljw_msg_push_field(lua_State *L, int idx, const jw_msg *msg,
+                        const char *key)
 {
-    /* A method needs no check here: the method checks its self. */
-    lua_pushvalue(L, 2);
-    if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
-        return 1;
-    ljw_msg *m = ljw_check_self(L, 1, lua_upvalueindex(2), LJW_MSG);
-    const char *key = lua_tostring(L, 2);
-    if (!key || !m->msg) {
+    if (!key || !msg) {
         lua_pushnil(L);
-        return 1;
-    }
-    const jw_msg *msg = m->msg;
-    if (strcmp(key, "data") == 0) {
+    } else if (strcmp(key, "data") == 0) {
         lua_pushlstring(L, jw_msg_data(msg), jw_msg_data_len(msg));
     } else if (strcmp(key, "subject") == 0) {
         lua_pushstring(L, jw_msg_subject(msg));
@@ -404,29 +396,33 @@ static int l_msg_index(lua_State *L)
         else
             lua_pushnil(L);
     } else if (strcmp(key, "headers") == 0) {
-        push_headers(L, 1, msg);
+        push_headers(L, idx, msg);
     } else if (strcmp(key, "status") == 0) {
         lua_pushinteger(L, jw_msg_status_code(msg));
     } else {
         lua_pushnil(L);
     }
+}
+
+static int l_msg_index(lua_State *L)
+{
+    /* A method needs no check here: the method checks its self. */
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
+        return 1;
+    ljw_msg *m = ljw_check_self(L, 1, lua_upvalueindex(2), LJW_MSG);
+    ljw_msg_push_field(L, 1, m->msg, lua_tostring(L, 2));
     return 1;
 }
 
-static int released(lua_State *L)
-{
-    return ljw_fail_msg(L, JW_EINVAL, "message was released");
-}
-
 /* msg:header_values(name) -> every value of name, in order. */
-static int l_header_values(lua_State *L)
+int ljw_msg_header_values(lua_State *L, const jw_msg *msg)
 {
-    ljw_msg *m = check_msg(L, 1);
     const char *name = luaL_checkstring(L, 2);
     lua_newtable(L);
-    for (int i = 0; m->msg; i++) {
+    for (int i = 0; msg; i++) {
         const char *value;
-        if (jw_msg_header_get(m->msg, name, i, &value) != JW_OK)
+        if (jw_msg_header_get(msg, name, i, &value) != JW_OK)
             break;
         lua_pushstring(L, value);
         lua_rawseti(L, -2, i + 1);
@@ -434,15 +430,19 @@ static int l_header_values(lua_State *L)
     return 1;
 }
 
-/* msg:header_items() -> every header line as {name, value}, in order. */
-static int l_header_items(lua_State *L)
+static int l_header_values(lua_State *L)
 {
-    ljw_msg *m = check_msg(L, 1);
-    int count = m->msg ? jw_msg_header_count(m->msg) : 0;
+    return ljw_msg_header_values(L, check_msg(L, 1)->msg);
+}
+
+/* msg:header_items() -> every header line as {name, value}, in order. */
+int ljw_msg_header_items(lua_State *L, const jw_msg *msg)
+{
+    int count = msg ? jw_msg_header_count(msg) : 0;
     lua_createtable(L, count, 0);
     for (int i = 0; i < count; i++) {
         const char *name, *value;
-        if (jw_msg_header_at(m->msg, i, &name, &value) != JW_OK)
+        if (jw_msg_header_at(msg, i, &name, &value) != JW_OK)
             continue;
         lua_createtable(L, 2, 0);
         lua_pushstring(L, name);
@@ -454,12 +454,15 @@ static int l_header_items(lua_State *L)
     return 1;
 }
 
+static int l_header_items(lua_State *L)
+{
+    return ljw_msg_header_items(L, check_msg(L, 1)->msg);
+}
+
 static const char *const respond_options[] = {"headers", NULL};
 
-/* msg:respond(data [, {headers = }]): publish to the reply subject. */
-static int l_respond(lua_State *L)
+int ljw_msg_respond(lua_State *L, const jw_msg *msg, const char *gone)
 {
-    ljw_msg *m = ljw_check_self(L, 1, lua_upvalueindex(1), LJW_MSG);
     size_t len;
     const char *data = ljw_opt_data(L, 2, &len);
     ljw_check_options(L, 3, respond_options);
@@ -472,9 +475,9 @@ static int l_respond(lua_State *L)
             headers = lua_gettop(L);
         }
     }
-    if (!m->msg)
-        return released(L);
-    const char *reply = jw_msg_reply(m->msg);
+    if (!msg)
+        return ljw_fail_msg(L, JW_EINVAL, gone);
+    const char *reply = jw_msg_reply(msg);
     if (!reply)
         return ljw_fail_msg(L, JW_EINVAL, "message has no reply subject");
     jw_status st;
@@ -490,7 +493,7 @@ static int l_respond(lua_State *L)
             st = jw_conn_publish_msg(c->conn, out);
         ljw_box_forget(box);
     } else {
-        st = jw_msg_respond(m->msg, data, len);
+        st = jw_msg_respond(msg, data, len);
     }
     if (st != JW_OK)
         return ljw_fail(L, st);
@@ -498,10 +501,15 @@ static int l_respond(lua_State *L)
     return 1;
 }
 
-/* msg:unpack([{wrap_bin = true}]) -> the MessagePack value of the data. */
-static int l_msg_unpack(lua_State *L)
+/* msg:respond(data [, {headers = }]): publish to the reply subject. */
+static int l_respond(lua_State *L)
 {
-    ljw_msg *m = check_msg(L, 1);
+    ljw_msg *m = ljw_check_self(L, 1, lua_upvalueindex(1), LJW_MSG);
+    return ljw_msg_respond(L, m->msg, "message was released");
+}
+
+int ljw_msg_unpack(lua_State *L, const jw_msg *msg, const char *gone)
+{
     int wrap_bin = 0;
     if (!lua_isnoneornil(L, 2)) {
         luaL_checktype(L, 2, LUA_TTABLE);
@@ -509,10 +517,16 @@ static int l_msg_unpack(lua_State *L)
         wrap_bin = lua_toboolean(L, -1);
         lua_pop(L, 1);
     }
-    if (!m->msg)
-        return released(L);
-    return ljw_unpack_bytes(L, jw_msg_data(m->msg), jw_msg_data_len(m->msg),
+    if (!msg)
+        return ljw_fail_msg(L, JW_EINVAL, gone);
+    return ljw_unpack_bytes(L, jw_msg_data(msg), jw_msg_data_len(msg),
                             wrap_bin);
+}
+
+/* msg:unpack([{wrap_bin = true}]) -> the MessagePack value of the data. */
+static int l_msg_unpack(lua_State *L)
+{
+    return ljw_msg_unpack(L, check_msg(L, 1)->msg, "message was released");
 }
 
 static int l_msg_gc(lua_State *L)
@@ -555,9 +569,9 @@ static const luaL_Reg msg_methods[] = {
  * serves the fields. Each method, __gc and __close have the metatable as
  * upvalue 1, the __index function the methods table and the metatable as
  * upvalues 1 and 2 (ljw_check_self). */
-static void register_type(lua_State *L, const char *name,
-                          const luaL_Reg *methods, lua_CFunction index,
-                          lua_CFunction tostring, lua_CFunction gc)
+void ljw_register_index_type(lua_State *L, const char *name,
+                             const luaL_Reg *methods, lua_CFunction index,
+                             lua_CFunction tostring, lua_CFunction gc)
 {
     luaL_newmetatable(L, name);
     lua_newtable(L);
@@ -579,8 +593,8 @@ static void register_type(lua_State *L, const char *name,
 
 void ljw_sub_register(lua_State *L)
 {
-    register_type(L, LJW_SUB, sub_methods, l_sub_index, l_sub_tostring,
-                  l_sub_gc);
-    register_type(L, LJW_MSG, msg_methods, l_msg_index, l_msg_tostring,
-                  l_msg_gc);
+    ljw_register_index_type(L, LJW_SUB, sub_methods, l_sub_index,
+                            l_sub_tostring, l_sub_gc);
+    ljw_register_index_type(L, LJW_MSG, msg_methods, l_msg_index,
+                            l_msg_tostring, l_msg_gc);
 }
