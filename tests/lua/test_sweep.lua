@@ -1,7 +1,8 @@
 -- The bad-input sweep: every function of the module and every method of
 -- connections, subscriptions, messages, JetStream contexts, consumers,
 -- continuous consumptions, ordered consumers, Key-Value buckets and
--- watchers, one argument at a time replaced
+-- watchers, services, their groups, endpoints and requests (one kept
+-- after its handler returned), one argument at a time replaced
 -- by a value of the wrong kind, on live objects and on closed ones, and
 -- every method called on something that is not its object. Each call
 -- returns a value, returns nil plus an error value, or raises an error
@@ -51,6 +52,11 @@ local BASE = {
         servers = {},
         discovered_servers = {},
         on = { "closed", function() end },
+        add_service = { { name = "sweep2", version = "1.0.0" } },
+        service_ping = { { timeout = 0.05 } },
+        service_info = { { name = "sweep", timeout = 0.05 } },
+        service_stats = { { name = "sweep", max_responses = 1,
+                            timeout = 0.05 } },
     },
     sub = {
         next_msg = { 0 },
@@ -164,6 +170,36 @@ local BASE = {
         last_sequence = {},
         close = {},
     },
+    svc = {
+        add_endpoint = { { name = "swept", handler = function() end } },
+        add_group = { { name = "swept" } },
+        id = {},
+        name = {},
+        version = {},
+        info = {},
+        stats = {},
+        reset = {},
+        stop = {},
+        stopped = {},
+        wait = { 0 },
+        close = {},
+    },
+    group = {
+        add_endpoint = { { name = "gswept", handler = function() end } },
+        add_group = { { name = "inner", queue_group = "g" } },
+    },
+    ep = {
+        name = {},
+        subject = {},
+        queue_group = {},
+    },
+    req = {
+        respond = { "x" },
+        respond_error = { "400", "bad" },
+        header_values = { "K" },
+        header_items = {},
+        unpack = {},
+    },
     db = {
         next = { 0 },
         messages = { 0 },
@@ -215,7 +251,9 @@ local TIMEOUT = {
     ["cm.next#1"] = true, ["cm.messages#1"] = true,
     ["oc.next#1"] = true, ["oc.messages#1"] = true,
     ["db.next#1"] = true, ["db.messages#1"] = true,
-    ["module.sleep#1"] = true,
+    ["module.sleep#1"] = true, ["svc.wait#1"] = true,
+    ["conn.service_ping#1"] = true, ["conn.service_info#1"] = true,
+    ["conn.service_stats#1"] = true,
 }
 local function waits(where, value)
     return TIMEOUT[where] and (value == nil or value == math.maxinteger)
@@ -267,8 +305,26 @@ local function objects()
     local oc = assert(js:ordered_consumer("SWEEP"))
     -- A direct get batch needs nats-server 2.11: nil before.
     local db = js:direct_get_batch("SWEEP", { seq = 1, batch = 2 })
+    -- A service with a group and an endpoint, and a request kept after
+    -- its handler returned.
+    local svc = assert(nc:add_service { name = "sweep", version = "1.0.0",
+                                        stats_handler = function() end })
+    local group = assert(svc:add_group { name = "sweepsvc" })
+    local req
+    local ep = assert(group:add_endpoint { name = "ep", handler = function(r)
+        req = r
+        r:respond("x")
+    end })
+    assert(nc:request_start("sweepsvc.ep", "x", { headers = { K = "v" } }))
+    local deadline = jetwire.now() + 5
+    while not req and jetwire.now() < deadline do
+        jetwire.poll({ nc }, 0.05)
+        nc:process()
+    end
+    assert(req, "the sweep's service got no request")
     return { conn = nc, sub = sub, msg = msg, js = js, cons = cons, kv = kv,
-             watcher = watcher, cm = cm, oc = oc, db = db }
+             watcher = watcher, cm = cm, oc = oc, db = db, svc = svc,
+             group = group, ep = ep, req = req }
 end
 
 local function methods_of(obj)
@@ -336,7 +392,7 @@ end
 local probe = objects()
 local names = {}
 local KINDS = { "conn", "sub", "msg", "js", "cons", "kv", "watcher", "cm",
-                "oc" }
+                "oc", "svc", "group", "ep", "req" }
 if probe.db then KINDS[#KINDS + 1] = "db" end
 for _, kind in ipairs(KINDS) do
     names[kind] = methods_of(probe[kind])
@@ -348,7 +404,7 @@ for _, kind in ipairs(KINDS) do
 end
 probe.conn:close()
 
-local RELEASED = { "js", "kv", "watcher", "cons", "cm", "oc", "sub" }
+local RELEASED = { "js", "kv", "watcher", "cons", "cm", "oc", "sub", "svc" }
 if probe.db then RELEASED[#RELEASED + 1] = "db" end
 for _, mode in ipairs { "live", "conn closed", "handles closed" } do
     local live = mode == "live"
@@ -365,7 +421,8 @@ for _, mode in ipairs { "live", "conn closed", "handles closed" } do
             for _, other in ipairs { 5, "x", {}, objs.conn, objs.sub,
                                       objs.msg, objs.js, objs.cons, objs.kv,
                                       objs.watcher, objs.cm, objs.oc,
-                                      objs.db or 5 } do
+                                      objs.db or 5, objs.svc, objs.group,
+                                      objs.ep, objs.req } do
                 if other ~= objs[kind] then
                     local ok = outcome(kind .. "." .. name .. " on a " ..
                                        type(other), pcall(fn, other))
