@@ -1450,7 +1450,8 @@ JW_EXTERN jw_status jw_endpoint_respond_error(jw_endpoint *ep,
  * between the two, and jw_service_stopped waits for it. jw_endpoint_fail
  * instead of jw_endpoint_end says the handler failed (an exception, a Lua
  * error): the engine answers req with error code 500 and description
- * (req NULL: the handler answered already) and counts the error. */
+ * (its line breaks made spaces, at most 511 bytes kept; req NULL: the
+ * handler answered already) and counts the error. */
 JW_EXTERN int64_t jw_endpoint_begin(jw_endpoint *ep);
 JW_EXTERN void jw_endpoint_end(jw_endpoint *ep, int64_t begun);
 JW_EXTERN jw_status jw_endpoint_fail(jw_endpoint *ep, const jw_msg *req,

@@ -858,13 +858,18 @@ jw_status jw_endpoint_fail(jw_endpoint *ep, const jw_msg *req, int64_t begun,
 {
     if (!ep)
         return jw__fail(JW_EINVAL, "endpoint is NULL");
-    if (!description || !*description)
-        description = "handler failed";
+    /* An error's text may have several lines (a traceback); a header
+     * value has one. */
+    char text[512];
+    snprintf(text, sizeof text, "%s",
+             description && *description ? description : "handler failed");
+    for (char *p = text; *p; p++)
+        if (*p == '\r' || *p == '\n')
+            *p = ' ';
     jw_status st = req && jw_msg_reply(req)
-                       ? respond_error(req, HANDLER_FAILED_CODE, description,
-                                       NULL, 0)
+                       ? respond_error(req, HANDLER_FAILED_CODE, text, NULL, 0)
                        : JW_OK;
-    count(ep, begun, HANDLER_FAILED_CODE, description);
+    count(ep, begun, HANDLER_FAILED_CODE, text);
     return st;
 }
 

@@ -257,7 +257,7 @@ TEST(service_host_runs_handlers)
         CHECK(begun != 0);
         usleep(2000);
         if (jw_msg_data_len(req) == 4) {
-            CHECK_OK(jw_endpoint_fail(ep, req, begun, "it blew up"));
+            CHECK_OK(jw_endpoint_fail(ep, req, begun, "it blew\nup"));
         } else {
             CHECK_OK(jw_msg_respond(req, "ok", 2));
             jw_endpoint_end(ep, begun);
