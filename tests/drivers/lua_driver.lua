@@ -261,6 +261,12 @@ local handles, kinds = {}, {}
 local handle_of = setmetatable({}, { __mode = "k" }) -- sub userdata -> handle
 local open_conns = {}  -- handle -> connection, until close/drain/free
 local serving = {}     -- {sub = , mode = } of the serve subscriptions
+local services = {}    -- the running services (their handlers need process())
+
+-- Whether requests may come in that this state must answer meanwhile.
+local function busy()
+    return #serving > 0 or next(services) ~= nil
+end
 local last_handle = 0
 
 local function new_handle(obj, kind)
@@ -427,7 +433,7 @@ local function pump(timeout, try)
 end
 
 local function next_msgs(sub, max, timeout)
-    if #serving == 0 then return sub:next_msgs(max, timeout) end
+    if not busy() then return sub:next_msgs(max, timeout) end
     return pump(timeout, function()
         local msgs, err = sub:next_msgs(max, 0)
         if msgs then return true, msgs end
@@ -441,7 +447,7 @@ local function next_msg(sub, timeout)
 end
 
 local function request(nc, subject, data, headers, timeout)
-    if #serving == 0 then
+    if not busy() then
         return nc:request(subject, data, timeout, { headers = headers })
     end
     local id = check(nc:request_start(subject, data, { headers = headers }))
@@ -1328,7 +1334,7 @@ end
 -- w:next gives an entry, false for the marker, or nil, err. While serve
 -- subscriptions run, it waits in short steps and answers between them.
 local function watch_next(w, timeout)
-    if #serving == 0 then return w:next(timeout) end
+    if not busy() then return w:next(timeout) end
     local deadline = jetwire.now() + timeout
     while true do
         serve_pending()
@@ -1346,6 +1352,104 @@ function ops.kv_watch_next(req)
     return { entry = e and entry_json(e) or null }
 end
 
+-- ------------------------------------------------------------------------
+-- Services: handlers of fixed behaviour, run by nc:process() (serve_pending
+-- and the waits above run it while a service is up).
+
+local function service_handler(mode)
+    return function(req)
+        if mode == "slow" then jetwire.poll({}, 0.02) end
+        local ok, err
+        if req.data == "fail" then
+            ok, err = req:respond_error("400", "bad input")
+        else
+            ok, err = req:respond(req.data)
+        end
+        if not ok then
+            io.stderr:write("lua_driver: service: ", tostring(err), "\n")
+        end
+    end
+end
+
+local function config_of(req)
+    return arg(req, "config", "object", nil, true)
+end
+
+function ops.service_add(req)
+    local nc, conn_h = get(req, "conn", "conn")
+    local svc = check(nc:add_service(config_of(req)))
+    local h = new_handle(svc, "service")
+    parent[h] = conn_h
+    services[svc] = true
+    return { service = h, service_id = svc:id() }
+end
+
+-- The service of "service" and where to add: the group of "group", if any.
+local function service_and_group(req)
+    local svc, svc_h = get(req, "service", "service")
+    if req.group ~= nil then
+        return svc, svc_h, (get(req, "group", "group"))
+    end
+    return svc, svc_h, svc
+end
+
+function ops.service_group(req)
+    local _, svc_h, where = service_and_group(req)
+    local g = check(where:add_group(config_of(req)))
+    local h = new_handle(g, "group")
+    parent[h] = svc_h
+    return { group = h }
+end
+
+function ops.service_endpoint(req)
+    local _, _, where = service_and_group(req)
+    local mode = arg(req, "mode", "string", nil, true)
+    if mode ~= "echo" and mode ~= "slow" then
+        bad("unknown endpoint mode '" .. mode .. "'")
+    end
+    local config = config_of(req)
+    config.handler = service_handler(mode)
+    local ep = check(where:add_endpoint(config))
+    return { name = ep:name(), subject = ep:subject(),
+             queue_group = ep:queue_group() or null }
+end
+
+function ops.service_info(req)
+    return { info = check(get(req, "service", "service"):info()) }
+end
+
+function ops.service_stats(req)
+    return { stats = check(get(req, "service", "service"):stats()) }
+end
+
+function ops.service_reset(req)
+    check(get(req, "service", "service"):reset())
+end
+
+function ops.service_stop(req)
+    local svc = get(req, "service", "service")
+    check(svc:stop())
+    check(svc:wait(timeout_of(req)))
+    services[svc] = nil
+    return { stopped = svc:stopped() }
+end
+
+local verbs = { ping = "service_ping", info = "service_info",
+                stats = "service_stats" }
+
+function ops.service_discover(req)
+    local nc = get(req, "conn", "conn")
+    local verb = arg(req, "verb", "string", nil, true)
+    local method = verbs[verb] or bad("unknown verb '" .. verb .. "'")
+    local answers = check(nc[method](nc, {
+        name = arg(req, "name", "string"),
+        id = arg(req, "service_id", "string"),
+        timeout = timeout_of(req, 1),
+        max_responses = arg(req, "max", "integer"),
+    }))
+    return { responses = A(answers) }
+end
+
 -- Release h and, first, what was made through it (a watcher before its
 -- bucket, a bucket before its context). Fetched messages have no close:
 -- dropping them is enough; a watcher's close stops it.
@@ -1358,7 +1462,8 @@ local function free_handle(h)
         if serving[i].sub == obj then table.remove(serving, i) end
     end
     handles[h], kinds[h], open_conns[h], parent[h] = nil, nil, nil, nil
-    if kind ~= "jsmsg" then obj:close() end
+    services[obj] = nil
+    if kind ~= "jsmsg" and kind ~= "group" then obj:close() end
 end
 
 function ops.free(req)
@@ -1415,9 +1520,9 @@ end
 io.stdin:setvbuf("no")
 
 local function wait_for_stdin()
-    while #serving > 0 do
+    while busy() do
         serve_pending()
-        if #serving == 0 then return end
+        if not busy() then return end
         for _, item in ipairs(jetwire.poll(poll_items(true), math.huge)) do
             if item == 0 then return end
         end
