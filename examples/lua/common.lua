@@ -140,6 +140,20 @@ function M.until_signalled(step)
     end
 end
 
+-- serve(nc, done): run the handlers of nc's services (nc:process() does)
+-- until SIGINT or SIGTERM came or done() says so. Returns the signal's
+-- name, or nil.
+function M.serve(nc, done)
+    signals = signals or jetwire.signals{ "INT", "TERM" }
+    while not done() do
+        local name = signals:wait(0)
+        if name then return name end
+        jetwire.poll({ nc, signals:fd() }, math.huge)
+        nc:process()
+    end
+    return signals:wait(0)
+end
+
 -- next_msg(sub, timeout): the next message, or nil when none came within
 -- timeout seconds or a signal ended the wait. Any other failure is raised.
 function M.next_msg(sub, timeout)
@@ -226,13 +240,13 @@ function M.user_request(user_id)
     return M.to_json({ user_id = user_id }, { "user_id" })
 end
 
--- What the responder does with a request: the line it prints, the reply.
+-- What the responder does with a request: the line it prints and the
+-- reply, or the line, nil and the description of an error reply.
 function M.answer_user_request(data)
     local request = M.from_json(data)
     local user_id = request and request.user_id
     if type(user_id) ~= "string" then
-        return "Invalid request: " .. data,
-               M.to_json({ error = 'expected {"user_id":"..."}' }, { "error" })
+        return "Invalid request: " .. data, nil, 'expected {"user_id":"..."}'
     end
     local user = USERS[user_id] or { user_id = user_id, found = false }
     return "Received request for user: " .. user_id, M.to_json(user, USER_KEYS)
