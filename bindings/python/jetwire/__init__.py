@@ -12,6 +12,7 @@ from ._jetstream import (JetStream, Consumer, ConsumeContext, DirectBatch,
                          OrderedConsumer, PubAck, MsgMetadata,
                          SequencePair, config_fields, option_fields)
 from ._kv import Entry, KeyValue, KeyValueStatus, KeyWatcher
+from ._service import Endpoint, Service, ServiceGroup, ServiceRequest
 from ._jetwire import ffi as _ffi, lib as _lib
 
 __all__ = [
@@ -36,6 +37,10 @@ __all__ = [
     "KeyValueStatus",
     "KeyWatcher",
     "Entry",
+    "Service",
+    "ServiceGroup",
+    "Endpoint",
+    "ServiceRequest",
     "pack",
     "unpack",
     "Error",

@@ -13,7 +13,7 @@ from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, Deque, Dict,
 
 from . import _codec
 from ._client import (JW_OK, Msg as _SyncMsg, _BATCH,
-                      _respond, _build_msg, _connect_call, _ConnectionState,
+                      _reply_to, _build_msg, _connect_call, _ConnectionState,
                       _ConnState, _event,
                       _make_opts, _ms, _raise, _read_messages,
                       _servers, _subject, _subscribe, _check, _CALLBACKS,
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ._client import HeadersIn, Payload
     from ._aio_js import JetStream
     from ._aio_kv import KeyWatcher
+    from ._aio_service import Endpoint, Service
 
 __all__ = ["connect", "Connection", "Subscription", "Msg"]
 
@@ -46,16 +47,8 @@ class Msg(_SyncMsg):
                 headers: HeadersIn = None) -> "asyncio.Future[None]":
         """Publish to the reply subject; awaitable like Connection.publish
         (the reply is queued by the call)."""
-        if not self.reply:
-            raise error_for("INVALID_ARG", "message has no reply subject")
-        if self._conn is None:
-            raise error_for("INVALID_ARG", "message has no connection")
-        if headers:
-            done: "asyncio.Future[None]" = self._conn.publish(
-                self.reply, data, headers=headers)
-            return done
-        self._conn._state.call(_respond, self.reply, data)
-        return self._conn._done  # type: ignore[no-any-return]
+        done: "asyncio.Future[None]" = _reply_to(self, data, headers)
+        return done
 
     # JetStream acks. ack, nak, term and in_progress only queue a publish
     # and return at once; ack_sync waits for the server on the executor.
@@ -161,6 +154,11 @@ class Subscription:
     """An asyncio subscription: ``await sub.next_msg()``, ``async for msg in
     sub.messages``, or a ``cb`` coroutine run for each message in order."""
 
+    # What frees the handle when the subscription goes: a service's
+    # endpoints deliver through a subclass whose handle is the service's
+    # (_aio_service).
+    _free: Callable[[Any], None] = lib.jw_sub_free
+
     def __init__(self, conn: "Connection", handle: Any, subject: str,
                  queue: Optional[str], cb: Optional[Callback]) -> None:
         self._conn = conn
@@ -172,7 +170,7 @@ class Subscription:
         self._msgs = ffi.new("jw_msg *[]", _BATCH)
         self._ended: Optional[Error] = None
         self._task: Optional["asyncio.Task[None]"] = None
-        self._finalizer = weakref.finalize(self, lib.jw_sub_free, handle)
+        self._finalizer = weakref.finalize(self, self._free, handle)
         conn._state.subs_by_handle[int(ffi.cast("uintptr_t", handle))] = \
             weakref.ref(self)
         if cb is not None:
@@ -187,8 +185,7 @@ class Subscription:
         n = lib.jw_sub_next_batch(handle, self._msgs, lib.jw_sub_batch_size(
             handle, _BATCH), 0)
         if n > 0:
-            self._buffer.extend(_read_messages(
-                self._conn._state, self._msgs, n, Msg))
+            self._buffer.extend(self._take(self._msgs, n))
         elif n != lib.JW_ETIMEOUT:  # anything but nothing queued: ended
             code = ffi.string(lib.jw_status_name(n)).decode()
             self._ended = error_for(code, ffi.string(lib.jw_last_error())
@@ -198,6 +195,10 @@ class Subscription:
                 fut = self._waiters.popleft()
                 if not fut.done():
                     fut.set_result(None)
+
+    def _take(self, msgs: Any, n: int) -> List[Any]:
+        """The n engine messages taken into msgs, as Msg objects."""
+        return _read_messages(self._conn._state, msgs, n, Msg)
 
     async def next_msg(self, timeout: Optional[float] = 1.0) -> Msg:
         """The next message, waiting up to timeout seconds (None: forever).
@@ -357,6 +358,7 @@ class Connection(_ConnectionState):
         self._raw_replies: Set[int] = set()
         self._watched: Dict[int, "Union[Subscription, KeyWatcher]"] = {}
         self._held = {}  # the subscriptions it keeps (_hold)
+        self._services = {}  # its running services (_aio_service)
         self._fd = -1
         # The engine's loop, run on this event loop's thread (_run_engine):
         # its poll fd, and the timer for its next due time.
@@ -632,6 +634,7 @@ class Connection(_ConnectionState):
                 fut.set_exception(error_for("CONNECTION_CLOSED",
                                             "connection closed"))
         self._requests.clear()
+        self._services.clear()
         self._finalizer()
         self._engine_free()  # the connection held the loop until now
         for watcher in list(self._watched.values()):
@@ -641,6 +644,52 @@ class Connection(_ConnectionState):
             cb = self._state.event_cbs.get("closed")
             if cb is not None:
                 await _maybe_await(cb())
+
+    # -- services ---------------------------------------------------------
+
+    async def add_service(self, name: str, version: str, *,
+                          stats_handler: Optional[Callable[["Endpoint"],
+                                                           Any]] = None,
+                          **fields: Any) -> "Service":
+        """Start a service, as the blocking add_service does; its
+        endpoints' handlers (coroutine functions or plain ones) run on
+        this loop."""
+        from ._aio_service import Service
+        return Service(self, name, version, stats_handler, fields)
+
+    async def service_ping(self, name: Optional[str] = None,
+                           id: Optional[str] = None,
+                           timeout: Optional[float] = 1.0,
+                           max_responses: Optional[int] = None
+                           ) -> List[Dict[str, Any]]:
+        """As the blocking service_ping."""
+        return await self._discover(lib.JW_SERVICE_PING, name, id, timeout,
+                                    max_responses)
+
+    async def service_info(self, name: Optional[str] = None,
+                           id: Optional[str] = None,
+                           timeout: Optional[float] = 1.0,
+                           max_responses: Optional[int] = None
+                           ) -> List[Dict[str, Any]]:
+        """As the blocking service_info."""
+        return await self._discover(lib.JW_SERVICE_INFO, name, id, timeout,
+                                    max_responses)
+
+    async def service_stats(self, name: Optional[str] = None,
+                            id: Optional[str] = None,
+                            timeout: Optional[float] = 1.0,
+                            max_responses: Optional[int] = None
+                            ) -> List[Dict[str, Any]]:
+        """As the blocking service_stats."""
+        return await self._discover(lib.JW_SERVICE_STATS, name, id,
+                                    timeout, max_responses)
+
+    async def _discover(self, verb: int, *args: Any) -> List[Dict[str, Any]]:
+        """One wait for the answers, on the executor (a counted call)."""
+        from ._service import _discover, _discover_args
+        answers: List[Dict[str, Any]] = await self._loop.run_in_executor(
+            None, self._state.call, _discover, verb, *_discover_args(*args))
+        return answers
 
     def jetstream(self, timeout: Optional[float] = 5.0, *,
                   domain: Optional[str] = None,

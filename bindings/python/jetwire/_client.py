@@ -26,6 +26,7 @@ if TYPE_CHECKING:
                         Sequence, Tuple, Union)
 
     from ._jetstream import JetStream, MsgMetadata
+    from ._service import Endpoint, Service
 
     Payload = Union[bytes, bytearray, memoryview]
     HeadersIn = Optional[Mapping[str, Union[str, Sequence[str]]]]
@@ -205,14 +206,7 @@ class Msg:
         """Publish data to the reply subject. Without headers the reply
         leaves from this thread when the connection's loop is idle
         (jw_conn_respond), a thread hand-off less than a publish."""
-        if not self.reply:
-            raise error_for("INVALID_ARG", "message has no reply subject")
-        if self._conn is None:
-            raise error_for("INVALID_ARG", "message has no connection")
-        if headers:
-            self._conn.publish(self.reply, data, headers=headers)
-        else:
-            self._conn._state.call(_respond, self.reply, data)
+        _reply_to(self, data, headers)
 
     # -- JetStream ------------------------------------------------------
 
@@ -391,7 +385,11 @@ class _ConnState:
         self.handle = handle
         self.lock = threading.Lock()
         self.owner = weakref.ref(owner)
-        self.callback_subs: Dict[int, "Subscription"] = {}
+        # What the dispatcher delivers to: subscriptions with a callback
+        # and service endpoints (_service.Endpoint), each with
+        # _deliver_to_callback, _finalizer (alive while it may deliver),
+        # and the pool's _running and _again.
+        self.callback_subs: Dict[int, Any] = {}
         self.event_cbs: Dict[str, Callable[..., Any]] = {}
         # Kinds whose callback takes the event's error: "error", and
         # "disconnected" when its callback accepts an argument.
@@ -487,6 +485,16 @@ class _ConnState:
         self.thread = threading.Thread(target=self._dispatch,
                                        name="jetwire-dispatch", daemon=True)
         self.thread.start()
+
+    def wake(self) -> None:
+        """Make the dispatcher look at what it delivers to once more: a
+        subscription added while it ran a round may have had its fd
+        wake-up then, and the fd announces a queue that fills, not one
+        that stays full."""
+        with self.lock:  # shutdown closes the pipe after handle is None
+            if self.handle is not None and self.wake_w >= 0:
+                import os
+                os.write(self.wake_w, b"x")
 
     def _dispatch(self) -> None:
         import os
@@ -905,9 +913,10 @@ class _ConnectionState:
     _state: "_ConnState"
     # What publish returns: None here, a finished future in asyncio.
     _done: Any = None
-    # The subscriptions this connection keeps (_hold); each Connection's
-    # __init__ makes the dict.
+    # The subscriptions this connection keeps (_hold), and its running
+    # services (_service); each Connection's __init__ makes the dicts.
     _held: Dict[int, Any]
+    _services: Dict[int, Any]
     _prune_at = 64
 
     def _hold(self, sub: Any) -> None:
@@ -1098,6 +1107,21 @@ def _stats(handle: Any) -> Dict[str, int]:
             for i, name in enumerate(_STATS)}
 
 
+def _reply_to(msg: Any, data: Payload, headers: HeadersIn) -> Any:
+    """Every respond (Msg's, a service request's; both APIs): data to
+    msg's reply subject. Returns what the connection's publish returns:
+    None, or in asyncio an awaitable that is already done."""
+    if not msg.reply:
+        raise error_for("INVALID_ARG", "message has no reply subject")
+    conn = msg._conn
+    if conn is None:
+        raise error_for("INVALID_ARG", "message has no connection")
+    if headers:
+        return conn.publish(msg.reply, data, headers=headers)
+    conn._state.call(_respond, msg.reply, data)
+    return conn._done
+
+
 def _respond(handle: Any, reply: str, payload: Payload) -> None:
     """A reply without headers, for both APIs' Msg.respond."""
     data = _payload(payload)
@@ -1180,6 +1204,7 @@ class Connection(_ConnectionState):
         self._state = _ConnState(conn_p[0], self)
         self._state.callback_threads = threads
         self._held = {}
+        self._services = {}
         self._finalizer = weakref.finalize(self, _ConnState.shutdown,
                                            self._state)
         _register_callbacks(self._state, options)
@@ -1241,6 +1266,57 @@ class Connection(_ConnectionState):
         from ._jetstream import JetStream
         return JetStream(self, timeout, domain, prefix, max_pending)
 
+    # -- services ---------------------------------------------------------
+
+    def add_service(self, name: str, version: str, *,
+                    stats_handler: Optional[Callable[["Endpoint"], Any]]
+                    = None, **fields: Any) -> "Service":
+        """Start a service (the NATS micro API; jetwire.Service): name
+        (letters, digits, '-' and '_') and version (semantic versioning,
+        "1.0.0") and the engine's other fields: description, metadata (a
+        dict of str), queue_group ("q" by default), queue_group_disabled.
+        It answers discovery ($SRV PING, INFO, STATS) at once and serves
+        the endpoints added to it until stopped. stats_handler(endpoint)
+        gives the "data" of each endpoint's STATS (JSON-able), called when
+        the endpoint is added and after each request it handled."""
+        from ._service import Service
+        return Service(self, name, version, stats_handler, fields)
+
+    def service_ping(self, name: Optional[str] = None,
+                     id: Optional[str] = None,
+                     timeout: Optional[float] = 1.0,
+                     max_responses: Optional[int] = None
+                     ) -> List[Dict[str, Any]]:
+        """PING every service, those called name, or one instance (name
+        and id): the answers (dicts) that came within timeout seconds, or
+        the first max_responses of them."""
+        return self._discover(lib.JW_SERVICE_PING, name, id, timeout,
+                              max_responses)
+
+    def service_info(self, name: Optional[str] = None,
+                     id: Optional[str] = None,
+                     timeout: Optional[float] = 1.0,
+                     max_responses: Optional[int] = None
+                     ) -> List[Dict[str, Any]]:
+        """The INFO answers, as service_ping gathers them."""
+        return self._discover(lib.JW_SERVICE_INFO, name, id, timeout,
+                              max_responses)
+
+    def service_stats(self, name: Optional[str] = None,
+                      id: Optional[str] = None,
+                      timeout: Optional[float] = 1.0,
+                      max_responses: Optional[int] = None
+                      ) -> List[Dict[str, Any]]:
+        """The STATS answers, as service_ping gathers them."""
+        return self._discover(lib.JW_SERVICE_STATS, name, id, timeout,
+                              max_responses)
+
+    def _discover(self, verb: int, *args: Any) -> List[Dict[str, Any]]:
+        from ._service import _discover, _discover_args
+        answers: List[Dict[str, Any]] = self._state.call(
+            _discover, verb, *_discover_args(*args))
+        return answers
+
     # -- the rest ---------------------------------------------------------
 
     def flush(self, timeout: Optional[float] = 5.0) -> None:
@@ -1280,6 +1356,7 @@ class Connection(_ConnectionState):
                 _join(t, 5.0)
         self._finalizer()
         self._held.clear()  # what they hold stays readable to their owners
+        self._services.clear()
         self._report_closed()
         if st != JW_OK:
             code = ffi.string(lib.jw_status_name(st)).decode()
@@ -1290,6 +1367,7 @@ class Connection(_ConnectionState):
         """Close at once. Closing twice is harmless."""
         self._finalizer()
         self._held.clear()
+        self._services.clear()
         self._report_closed()
 
     def _report_closed(self) -> None:

@@ -9,23 +9,26 @@ drain) borrow the loop's default executor for their single wait.
 JetStream and Key-Value calls are such round trips too; a Key-Value watch
 learns of its entries from the same fd (see KeyWatcher).
 
-The code is in three modules, layered like the blocking API's: _aio_client
+The code is in four modules, layered like the blocking API's: _aio_client
 (the connection, subscriptions, requests, events, Msg), _aio_js (the
-JetStream context, consumers, ordered consumers) and _aio_kv (Key-Value
-buckets and watchers). At import each takes only from the ones before it;
-a call that returns an object of a later one (Connection.jetstream, the
-bucket calls of JetStream) imports that module when it runs, as the
-blocking API's do.
+JetStream context, consumers, ordered consumers), _aio_kv (Key-Value
+buckets and watchers) and _aio_service (services). At import each takes
+only from the ones before it; a call that returns an object of a later one
+(Connection.jetstream, the bucket calls of JetStream,
+Connection.add_service) imports that module when it runs, as the blocking
+API's do.
 """
 from __future__ import annotations
 
 from ._aio_client import Connection, Msg, Subscription, connect
 from ._aio_js import Consumer, DirectBatch, JetStream, OrderedConsumer
 from ._aio_kv import KeyValue, KeyWatcher
+from ._aio_service import Endpoint, Service, ServiceGroup, ServiceRequest
 
 __all__ = ["connect", "Connection", "Subscription", "Msg", "JetStream",
            "Consumer", "OrderedConsumer", "DirectBatch", "KeyValue",
-           "KeyWatcher"]
+           "KeyWatcher", "Service", "ServiceGroup", "Endpoint",
+           "ServiceRequest"]
 
 # Every other name this module had when it held the code, so that an
 # import of one from jetwire.aio keeps working. They are the modules'
