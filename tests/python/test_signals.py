@@ -71,6 +71,24 @@ CHILD = textwrap.dedent(r'''
         elif wait == "next_event":
             ready()
             nc.next_event(timeout=None)
+        elif wait == "service_stop":
+            # Waits for a request a handler holds for 2 s (the exit then
+            # waits for the handler too, not longer).
+            import threading
+            began = threading.Event()
+            svc = nc.add_service("signals", "1.0.0")
+            svc.add_endpoint("slow", lambda req: (began.set(),
+                                                  time.sleep(2.0)))
+            nc.publish("slow", b"", reply="nobody")
+            began.wait(5.0)
+            ready()
+            svc.stop(timeout=None)
+        elif wait == "service_ping":
+            # One answer comes (with none, no responders ends the wait);
+            # the wait goes on for more.
+            nc.add_service("signals", "1.0.0")
+            ready()
+            nc.service_ping(timeout=30.0)
         elif wait == "flush":
             ready()
             nc.flush(timeout=30.0)
@@ -264,7 +282,7 @@ def _stamp(lines, word):
 
 
 WAITS = ["next_msg", "next_msg-30", "next_msgs", "iterate", "request",
-         "request-dispatcher", "next_event"]
+         "request-dispatcher", "next_event", "service_stop", "service_ping"]
 SILENT_WAITS = ["flush", "rtt", "drain"]
 
 

@@ -12,6 +12,7 @@ fails test_every_parameter_is_known until it is added here.
 import asyncio
 import inspect
 import math
+import time
 
 import pytest
 
@@ -87,12 +88,22 @@ VALID = {
     "multi_last": "sweep.>",
     # PubAckFuture.add_done_callback
     "fn": print,
+    # services (nc.add_service, discovery, Service, ServiceRequest); "name"
+    # and "handler" are the ones above
+    "version": "1.0.0",
+    "stats_handler": None,
+    "id": None,
+    "max_responses": None,
+    "code": "400",
 }
 # The engine's call options (publish's msg_id, fetch's no_wait, watch's
 # include_history, ...) are keyword arguments of **options, not parameters:
 # test_call_options.py sweeps each of them.
 # A bucket's put(key, value) takes bytes where pack(value) takes anything.
 KV_VALID = dict(VALID, value=b"x")
+# ServiceRequest.respond_error(code, description): ordered_consumer's
+# description may be left out, an error's may not.
+SERVICE_VALID = dict(VALID, description="bad input")
 _KEY_BAD = [None, 12345, b"k", "", "a b", "a\0b", "a..b", ".a", "a>",
             Foreign()]
 BAD_COMMON = [None, 12345, -1, 1.5, math.nan, b"bytes", "text", [], {},
@@ -125,6 +136,12 @@ BAD = {
     "revision": [0, -1, 1.5, "1", 10**20, Foreign()],
     "older_than": [-1, -0.5, math.nan, math.inf, "1", b"1", Foreign()],
     "fn": [None, 12345, "print", b"x", [], Foreign()],
+    "version": [None, 12345, b"1.0.0", "", "1.0", "01.0.0", "1.0.0\0",
+                Foreign()],
+    "stats_handler": [12345, "print", b"x", [], Foreign()],
+    "id": [12345, b"id", "", "a b", "a\0b", "a.b", Foreign()],
+    "max_responses": [0, -1, 1.5, "1", True, [], Foreign()],
+    "code": [None, 1.5, b"400", "", "4\0", "4 0\r\n", [], True, Foreign()],
 }
 def bad_values(param):
     return BAD.get(param, BAD_COMMON)
@@ -147,6 +164,8 @@ def must_refuse(param, value):
         return True  # every listed value is no count or name
     if param == "fn":
         return True  # none is callable
+    if param in ("version", "stats_handler", "id", "max_responses", "code"):
+        return True  # every listed value is of the wrong type or form
     if param in ("max_msgs", "limit", "msgs", "bytes_"):
         if isinstance(value, bool) or not isinstance(value, int):
             return True
@@ -495,3 +514,41 @@ def test_aio_kv_sweep(nats_server):
         return nc, {"kv": kv, "watcher": await kv.watch("k")}
 
     asyncio.run(aio_sweep_objects(objects, KV_VALID, KV_CLOSED))
+
+
+def service_objects(nats_server):
+    """A connection, a service, a group of it and a request its endpoint
+    took (kept by the handler, unanswered)."""
+    nc = jetwire.connect(nats_server.url, name="sweep-svc")
+    svc = nc.add_service("sweep", "1.0.0")
+    kept = []
+    svc.add_endpoint("keep", kept.append)
+    nc.publish("keep", b"x", reply="sweep.reply")
+    for _ in range(500):
+        if kept:
+            break
+        time.sleep(0.01)
+    return nc, {"svc": svc, "group": svc.add_group("g"), "request": kept[0]}
+
+
+@pytest.mark.parametrize("closed", [False, True], ids=["live", "closed"])
+def test_service_sweep(nats_server, closed):
+    sweep_objects(lambda: service_objects(nats_server), closed,
+                  SERVICE_VALID)
+
+
+def test_aio_service_sweep(nats_server):
+    async def objects():
+        nc = await jetwire.aio.connect(nats_server.url, name="sweep-aio-svc")
+        svc = await nc.add_service("sweep", "1.0.0")
+        kept = []
+        await svc.add_endpoint("keep", kept.append)
+        await nc.publish("keep", b"x", reply="sweep.reply")
+        for _ in range(500):
+            if kept:
+                break
+            await asyncio.sleep(0.01)
+        return nc, {"svc": svc, "group": svc.add_group("g"),
+                    "request": kept[0]}
+
+    asyncio.run(aio_sweep_objects(objects, SERVICE_VALID))

@@ -7,7 +7,7 @@ import textwrap
 USER_PROGRAM = textwrap.dedent('''
     import asyncio
     from concurrent import futures
-    from typing import List
+    from typing import Any, Dict, List
 
     import jetwire
     import jetwire.aio
@@ -112,6 +112,45 @@ USER_PROGRAM = textwrap.dedent('''
         keys: List[str] = await kv.keys()
         await nc.close()
         return keys
+
+
+    def served(url: str) -> int:
+        def handler(req: jetwire.ServiceRequest) -> None:
+            if req.headers.get("K"):
+                req.respond_error(400, "no K please", req.data)
+            req.respond(req.data, headers={"K": "v"})
+
+        def stats_handler(ep: jetwire.Endpoint) -> Dict[str, str]:
+            return {"subject": ep.subject}
+
+        with jetwire.connect(url) as nc:
+            with nc.add_service("svc", "1.0.0", description="d",
+                                stats_handler=stats_handler) as svc:
+                ep: jetwire.Endpoint = svc.add_endpoint("echo", handler,
+                                                        subject="svc.echo")
+                group: jetwire.ServiceGroup = svc.add_group("g")
+                group.add_endpoint("e", handler, queue_group_disabled=True)
+                info: Dict[str, Any] = svc.info()
+                pings: List[Dict[str, Any]] = nc.service_ping(
+                    "svc", svc.id, timeout=0.5, max_responses=1)
+                queue: "str | None" = ep.queue_group
+            svc.stop(timeout=None)
+            return len(pings)
+
+
+    async def served_aio(url: str) -> bool:
+        nc = await jetwire.aio.connect(url)
+
+        async def handler(req: jetwire.aio.ServiceRequest) -> None:
+            await req.respond(req.data)
+
+        async with await nc.add_service("svc", "1.0.0") as svc:
+            ep: jetwire.aio.Endpoint = await svc.add_endpoint("e", handler)
+            await svc.add_group("g").add_endpoint("e", lambda r: None)
+            stats: List[Dict[str, Any]] = await nc.service_stats(
+                max_responses=1)
+        await nc.close()
+        return svc.stopped
 
 
     packed: bytes = jetwire.pack({"a": [1, 2.5, None]})
