@@ -233,6 +233,11 @@ struct jw_sub {
     int waiters;
     int in_handler; /* cb is running for this subscription */
     atomic_uint_fast64_t delivered, dropped;
+    /* Received and thrown away unhandled: queued when the subscription
+     * closed without its queue, or in a delivery batch after that. With
+     * delivered and dropped it tells a service whether every request it
+     * got was dealt with (core/service). */
+    atomic_uint_fast64_t discarded;
     uint64_t max; /* auto-unsubscribe after this many (0: none) */
     /* A handler subscription on a loop jetwire runs itself: the loop
      * queues its messages like a pulled one's and `thread` hands them to

@@ -196,6 +196,7 @@ void jw__sub_close(jw_sub *sub, jw_status why, int keep_queue)
     }
     if (!keep_queue) {
         discard = sub->head;
+        atomic_fetch_add(&sub->discarded, (uint64_t)sub->pending_msgs);
         sub->head = sub->tail = NULL;
         sub->pending_msgs = sub->pending_bytes = 0;
         atomic_store(&sub->discard, 1);
@@ -547,9 +548,10 @@ static void *delivery_main(void *arg)
         sub->in_handler = 1;
         pthread_mutex_unlock(&sub->mu);
         for (int i = 0; i < n; i++) {
-            if (atomic_load(&sub->discard))
+            if (atomic_load(&sub->discard)) {
                 jw_msg_free(batch[i]); /* unsubscribed or freed meanwhile */
-            else
+                atomic_fetch_add(&sub->discarded, 1);
+            } else
                 sub->cb(sub, batch[i], sub->cb_arg);
         }
         pthread_mutex_lock(&sub->mu);

@@ -899,8 +899,9 @@ jw_status jw_service_stop(jw_service *svc)
 }
 
 /* An endpoint's subscription has nothing more to hand out, and every
- * request it handed out was handled: each one received was dropped by the
- * pending limits or taken, and each taken one ended (svc->mu held). */
+ * request it received was dealt with: dropped by the pending limits,
+ * discarded by a close (of the connection, say), or taken and ended
+ * (svc->mu held). */
 static int endpoint_done(const jw_endpoint *e)
 {
     jw_sub *sub = e->sub;
@@ -909,7 +910,8 @@ static int endpoint_done(const jw_endpoint *e)
     pthread_mutex_lock(&sub->mu);
     int done = sub->state == JW__SUB_CLOSED && !sub->head && !sub->in_handler;
     pthread_mutex_unlock(&sub->mu);
-    return done && e->handled + atomic_load(&sub->dropped) >=
+    return done && e->handled + atomic_load(&sub->dropped) +
+                           atomic_load(&sub->discarded) >=
                        atomic_load(&sub->delivered);
 }
 

@@ -371,6 +371,14 @@ def free_handle(h):
         free_handle(child)
     parent.pop(h, None)
     obj = handles.pop(h)
+    if isinstance(obj, jetwire.Service):
+        # free stops at once: no waiting for requests on the way (the
+        # server may be gone already).
+        try:
+            obj.stop(timeout=0)
+        except jetwire.TimeoutError:
+            pass
+        return
     close = getattr(obj, "close", None) or getattr(obj, "stop", None)
     if close is not None:
         close()
@@ -630,6 +638,97 @@ OPS.update({
         arg(r, "subject", str, required=True),
         arg(r, "count", int, required=True), arg(r, "size", int, 16),
         float(arg(r, "timeout", (int, float), 10))),
+})
+
+
+# -- services: handlers of fixed behaviour (PROTOCOL.md, "Services") --------
+
+def service_handler(mode):
+    def handle(req):
+        if mode == "slow":
+            time.sleep(0.02)
+        if req.data == b"fail":
+            req.respond_error("400", "bad input")
+        else:
+            req.respond(req.data)
+    return handle
+
+
+def config_of(req):
+    return dict(arg(req, "config", dict, required=True))
+
+
+def op_service_add(req):
+    conn_h = req.get("conn")
+    conn = get(req, "conn", jetwire.Connection)
+    svc = conn.add_service(**config_of(req))
+    h = new_handle(svc)
+    parent[h] = conn_h
+    return {"service": h, "service_id": svc.id}
+
+
+def where_to_add(req):
+    """The service of "service", or the group of "group" when given."""
+    svc = get(req, "service", jetwire.Service)
+    if req.get("group") is not None:
+        return get(req, "group", jetwire.ServiceGroup)
+    return svc
+
+
+def op_service_group(req):
+    where = where_to_add(req)
+    group = where.add_group(**config_of(req))
+    h = new_handle(group)
+    parent[h] = req["service"]
+    return {"group": h}
+
+
+def op_service_endpoint(req):
+    where = where_to_add(req)
+    mode = arg(req, "mode", str, required=True)
+    if mode not in ("echo", "slow"):
+        raise BadArg("unknown endpoint mode %r" % mode)
+    config = config_of(req)
+    if "name" not in config:
+        raise BadArg("an endpoint needs a name")
+    ep = where.add_endpoint(config.pop("name"), service_handler(mode),
+                            **config)
+    return {"name": ep.name, "subject": ep.subject,
+            "queue_group": ep.queue_group}
+
+
+def op_service_stop(req):
+    svc = get(req, "service", jetwire.Service)
+    svc.stop(timeout=timeout_of(req))
+    return {"stopped": svc.stopped}
+
+
+VERBS = {"ping": "service_ping", "info": "service_info",
+         "stats": "service_stats"}
+
+
+def op_service_discover(req):
+    conn = get(req, "conn", jetwire.Connection)
+    verb = arg(req, "verb", str, required=True)
+    if verb not in VERBS:
+        raise BadArg("unknown verb %r" % verb)
+    found = getattr(conn, VERBS[verb])(
+        name=arg(req, "name", str), id=arg(req, "service_id", str),
+        timeout=timeout_of(req, 1.0), max_responses=arg(req, "max", int))
+    return {"responses": found}
+
+
+OPS.update({
+    "service_add": op_service_add,
+    "service_group": op_service_group,
+    "service_endpoint": op_service_endpoint,
+    "service_info": lambda r: {"info": get(r, "service",
+                                           jetwire.Service).info()},
+    "service_stats": lambda r: {"stats": get(r, "service",
+                                             jetwire.Service).stats()},
+    "service_reset": lambda r: get(r, "service", jetwire.Service).reset(),
+    "service_stop": op_service_stop,
+    "service_discover": op_service_discover,
 })
 
 

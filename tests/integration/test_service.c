@@ -452,3 +452,45 @@ TEST(service_bad_config)
     jw_test_server_stop(s);
     return 0;
 }
+
+/* The connection closes with requests queued: they can no longer be
+ * answered, and stopping does not wait for them. */
+TEST(service_stop_after_close)
+{
+    START_SERVER(s, NULL);
+    jw_conn *sc = NULL, *nc = NULL;
+    CHECK_OK(jw_test_connect(s, &sc));
+    CHECK_OK(jw_test_connect(s, &nc));
+    jw_service *svc = NULL;
+    CHECK_OK(jw_service_new(sc, "{\"name\":\"slow\",\"version\":\"1.0.0\"}",
+                            &svc));
+    jw_endpoint *pulled = NULL;
+    CHECK_OK(jw_service_add_endpoint(svc, NULL, "{\"name\":\"work\"}",
+                                     slow_echo, NULL, NULL));
+    CHECK_OK(jw_service_add_endpoint(svc, NULL, "{\"name\":\"pulled\"}",
+                                     NULL, NULL, &pulled));
+    CHECK_OK(jw_conn_flush(sc, 5000));
+    for (int i = 0; i < 40; i++) {
+        jw_msg *m = NULL;
+        uint64_t id;
+        CHECK_OK(jw_msg_new(i % 2 ? "work" : "pulled", NULL, "x", 1, &m));
+        CHECK_OK(jw_conn_request_start(nc, m, &id));
+        jw_msg_free(m);
+    }
+    CHECK_OK(jw_conn_flush(nc, 5000));
+    int64_t queued = 0;
+    for (int tries = 0; tries < 200 && queued < 20; tries++) {
+        CHECK_OK(jw_sub_pending(jw_endpoint_sub(pulled), &queued, NULL));
+        usleep(5000);
+    }
+    CHECK_EQ_INT(queued, 20);
+    jw_conn_close(sc);
+    CHECK_OK(jw_service_stop(svc));
+    CHECK_OK(jw_service_wait(svc, 2000));
+    CHECK_EQ_INT(jw_service_stopped(svc), 1);
+    jw_service_free(svc);
+    jw_conn_free(sc);
+    jw_conn_free(nc);
+    jw_test_server_stop(s);
+    return 0;
+}
