@@ -207,16 +207,17 @@ def user_request(user_id):
 
 def answer_user_request(data):
     """What the responder does with a request: (the line it prints, the
-    reply payload)."""
+    reply payload), or (the line, None, the description of an error
+    reply)."""
     try:
         user_id = from_json(data)["user_id"]
         if not isinstance(user_id, str):
             raise TypeError
     except (ValueError, KeyError, TypeError):
         return ("Invalid request: %s" % data.decode("utf-8", "replace"),
-                to_json({"error": 'expected {"user_id":"..."}'}))
+                None, 'expected {"user_id":"..."}')
     reply = USERS.get(user_id, {"user_id": user_id, "found": False})
-    return "Received request for user: %s" % user_id, to_json(reply)
+    return "Received request for user: %s" % user_id, to_json(reply), None
 
 
 def describe_user_reply(user_id, data):
