@@ -157,5 +157,11 @@ bench-python: setup
 bench-lua: setup
 	bash bench/run_lua.sh
 
+# Services: the C engine, the Python package and nats.go's micro serving
+# one echo endpoint to the same load client (needs the venv's package).
+.PHONY: bench-services
+bench-services: setup python
+	bash bench/run_services.sh
+
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) build-bench build-python
