@@ -309,13 +309,60 @@ local SERVICE_ORDER_KEYS = { "id", "customer", "items", "total", "status",
 -- total the items' prices added up. (It stands for the tutorial's HTTP
 -- request body.)
 function M.service_order_json(number)
-    local first, second = CATALOGUE[(number - 1) % 4 + 1],
-                          CATALOGUE[number % 4 + 1]
+    return M.make_order_json(number, CUSTOMERS[(number - 1) % 3 + 1],
+                             { CATALOGUE[(number - 1) % 4 + 1][1],
+                               CATALOGUE[number % 4 + 1][1] })
+end
+
+local PRICES = {} -- cents by item name
+for _, item in ipairs(CATALOGUE) do PRICES[item[1]] = item[2] end
+
+-- Order ORD-<number> of customer for items (names in the catalogue),
+-- created now, as JSON: the total is their prices added up.
+function M.make_order_json(number, customer, items)
+    local cents = 0
+    for _, name in ipairs(items) do cents = cents + PRICES[name] end
     return M.to_json({
-        id = "ORD-" .. number, customer = CUSTOMERS[(number - 1) % 3 + 1],
-        items = { first[1], second[1] }, total = (first[2] + second[2]) / 100,
-        status = "pending", created_at = os.date("!%Y-%m-%dT%H:%M:%SZ"),
+        id = "ORD-" .. number, customer = customer, items = items,
+        total = cents / 100, status = "pending",
+        created_at = os.date("!%Y-%m-%dT%H:%M:%SZ"),
     }, SERVICE_ORDER_KEYS)
+end
+
+-- The descriptions of the order service's error replies (code 400), the
+-- same in every language (examples/c/order_service.c, common.py).
+M.NOT_AN_ORDER = 'expected {"customer":"...","items":["...",...]}'
+M.UNKNOWN_ITEM =
+    "unknown item (the catalogue: keyboard, mouse, monitor, cable)"
+-- The answer (code 503) to a request that comes after the last order of
+-- a service told to stop after COUNT orders.
+M.STOPPING = "the service is stopping"
+
+-- A request to the order service's endpoint create,
+-- {"customer":"alice","items":["keyboard","mouse"]} (those two members, a
+-- customer and one or more items of the catalogue): customer, items, or
+-- nil, the description of the error reply.
+function M.read_order_request(data)
+    local request = M.from_json(data)
+    if not request then return nil, M.NOT_AN_ORDER end
+    for key in pairs(request) do
+        if key ~= "customer" and key ~= "items" then
+            return nil, M.NOT_AN_ORDER
+        end
+    end
+    local customer, items = request.customer, request.items
+    if type(customer) ~= "string" or customer == "" or
+            type(items) ~= "table" or not jetwire.is_array(items) or
+            #items == 0 then
+        return nil, M.NOT_AN_ORDER
+    end
+    for _, name in ipairs(items) do
+        if type(name) ~= "string" then return nil, M.NOT_AN_ORDER end
+    end
+    for _, name in ipairs(items) do
+        if not PRICES[name] then return nil, M.UNKNOWN_ITEM end
+    end
+    return customer, items
 end
 
 -- The worker's line for an order, or nil when it is not one.

@@ -292,16 +292,54 @@ def service_order(number):
     make it: the customer and two items picked by the number, the total
     the items' prices added up. (It stands for the tutorial's HTTP request
     body.)"""
-    picked = [CATALOGUE[(number - 1) % 4], CATALOGUE[number % 4]]
+    return make_order(number, CUSTOMERS[(number - 1) % 3],
+                      [CATALOGUE[(number - 1) % 4][0],
+                       CATALOGUE[number % 4][0]])
+
+
+def make_order(number, customer, items):
+    """Order ORD-<number> of customer for items (names in the catalogue),
+    created now: the total is their prices added up."""
+    prices = dict(CATALOGUE)
     return {
         "id": "ORD-%d" % number,
-        "customer": CUSTOMERS[(number - 1) % 3],
-        "items": [name for name, _ in picked],
-        "total": sum(cents for _, cents in picked) / 100,
+        "customer": customer,
+        "items": list(items),
+        "total": sum(prices[name] for name in items) / 100,
         "status": "pending",
         "created_at": datetime.now(timezone.utc).strftime(
             "%Y-%m-%dT%H:%M:%SZ"),
     }
+
+
+# The descriptions of the order service's error replies (code 400), the
+# same in every language (examples/c/order_service.c, common.lua).
+NOT_AN_ORDER = 'expected {"customer":"...","items":["...",...]}'
+UNKNOWN_ITEM = "unknown item (the catalogue: keyboard, mouse, monitor, cable)"
+# The answer (code 503) to a request that comes after the last order of
+# a service told to stop after COUNT orders.
+STOPPING = "the service is stopping"
+
+
+def read_order_request(data):
+    """A request to the order service's endpoint create,
+    {"customer":"alice","items":["keyboard","mouse"]} (those two members,
+    a customer and one or more items of the catalogue): (customer, items),
+    or (None, the description of the error reply)."""
+    try:
+        request = from_json(data)
+    except (ValueError, RecursionError):
+        return None, NOT_AN_ORDER
+    customer, items = request.get("customer"), request.get("items")
+    if (set(request) != {"customer", "items"}
+            or not isinstance(customer, str) or not customer
+            or not isinstance(items, list) or not items
+            or not all(isinstance(name, str) for name in items)):
+        return None, NOT_AN_ORDER
+    prices = dict(CATALOGUE)
+    if not all(name in prices for name in items):
+        return None, UNKNOWN_ITEM
+    return customer, items
 
 
 def describe_service_order(data):

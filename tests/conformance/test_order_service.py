@@ -8,7 +8,11 @@ test:
   Lua) makes ORDERS a work queue and stores exactly the orders it printed,
   and the auditor fails while they wait for a worker;
 * two workers in different languages share the queue: each order goes to
-  one of them, once.
+  one of them, once;
+* the order service's serve mode in each language: the micro service
+  "orders" takes orders as requests on order.create (natscli sends them
+  and reads its statistics), answers 400 to a bad one, stores and answers
+  the good ones and stops by itself after COUNT orders.
 
 The stream and the consumer are inspected through the C conformance
 driver, apart from the examples under test.
@@ -16,8 +20,11 @@ driver, apart from the examples under test.
 from __future__ import annotations
 
 import json
+import queue
 import re
 import subprocess
+import threading
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -28,6 +35,7 @@ from harness.programs import (RUN_TIMEOUT, example_argv, example_env,
 from harness.drivers import REPO
 
 DAY = 86400.0
+NATS = REPO / ".tools" / "bin" / "nats"
 
 
 def published_orders(output: str) -> list[dict]:
@@ -179,3 +187,152 @@ def test_workers_in_two_languages_share_the_queue(nats_server, orders_queue):
     audit = run_example("c", "order_audit", url)
     assert "published 20, processed 20, pending 0" in audit.splitlines()
     check_all_processed_once(orders_queue, 20)
+
+
+class Background:
+    """A program left running (as test_interop_go.py's Background, for
+    text lines): a thread collects its stdout, so that the test can wait
+    for a line while doing other things."""
+
+    def __init__(self, argv: list[str], env: dict[str, str]):
+        self.argv = argv
+        self.proc = subprocess.Popen(argv, cwd=REPO, env=env, text=True,
+                                     stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE)
+        self.lines: list[str] = []
+        self._queue: queue.Queue = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self._queue.put(line.rstrip("\n"))
+        self._queue.put(None)
+
+    def wait_for(self, prefix: str, timeout: float = 20.0) -> str:
+        """The next line that starts with prefix (the lines before it are
+        kept in .lines)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self._queue.get(
+                    timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"no {prefix!r} line from {self.argv} "
+                                     f"in {timeout} s; got {self.lines}")
+            if line is None:
+                raise AssertionError(f"{self.argv} ended before a {prefix!r}"
+                                     f" line: {self.lines}\n"
+                                     f"{self.proc.stderr.read()}")
+            self.lines.append(line)
+            if line.startswith(prefix):
+                return line
+
+    def finish(self, timeout: float = 30.0) -> list[str]:
+        """Wait for the program to exit 0 by itself; every line it
+        printed."""
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(f"{self.argv} still running after "
+                                 f"{timeout} s; printed {self.lines}")
+        while (line := self._queue.get(timeout=5)) is not None:
+            self.lines.append(line)
+        assert rc == 0, (f"{self.argv} exited {rc}\n{self.lines}\n"
+                         f"{self.proc.stderr.read()}")
+        return self.lines
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+def natscli(url: str, *args) -> subprocess.CompletedProcess:
+    """Run natscli against url; it must exit 0."""
+    assert NATS.exists(), f"{NATS} is missing: scripts/servers.sh builds it"
+    r = subprocess.run([str(NATS), "--server", url, *args],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, f"nats {' '.join(args)}: {r.stdout}{r.stderr}"
+    return r
+
+
+def order_request(url: str, customer: str, items: list[str]) -> dict:
+    """Ask the order service for an order; the order it answered."""
+    r = natscli(url, "request", "order.create",
+                json.dumps({"customer": customer, "items": items}))
+    assert "Nats-Service-Error" not in r.stderr, r.stderr
+    (line,) = [line for line in r.stdout.splitlines() if line.strip()]
+    return json.loads(line)
+
+
+READY = re.compile(r"^Order service ready: stream ORDERS over orders\.> "
+                   r"\(work queue\); service orders on order\.create "
+                   r"\(service id ([A-Za-z0-9]{22})\)$")
+
+
+@pytest.mark.parametrize("kind", ["c", "python", "asyncio", "lua"])
+def test_order_service_serves_orders(nats_server, orders_queue, kind):
+    url = nats_server.url
+    service = Background(example_argv(kind, "order_service") +
+                         ["serve", "3", "21"], example_env(url))
+    try:
+        ready = READY.match(service.wait_for("Order service ready"))
+        assert ready, service.lines
+        service_id = ready.group(1)
+
+        wanted = [("alice", ["keyboard", "mouse"], 69.98),
+                  ("bob", ["monitor", "cable", "cable"], 209.97),
+                  ("carol", ["mouse"], 19.99)]
+        replies = [order_request(url, *wanted[0][:2]),
+                   order_request(url, *wanted[1][:2])]
+
+        # An unknown item: error 400, no order.
+        bad = natscli(url, "request", "order.create",
+                      '{"customer":"dave","items":["keyboard","sofa"]}')
+        assert "Nats-Service-Error-Code: 400" in bad.stderr, bad.stderr
+        assert "Nats-Service-Error: unknown item" in bad.stderr, bad.stderr
+
+        # natscli's view of the running service: the bad request counts as
+        # a request and as an error.
+        (stats,) = json.loads(natscli(url, "micro", "stats", "orders",
+                                      "--json").stdout)
+        assert (stats["name"], stats["id"], stats["version"]) == (
+            "orders", service_id, "1.0.0"), stats
+        (endpoint,) = stats["endpoints"]
+        assert (endpoint["name"], endpoint["subject"]) == (
+            "create", "order.create"), endpoint
+        assert (endpoint["num_requests"], endpoint["num_errors"]) == (
+            3, 1), endpoint
+        assert endpoint["last_error"].startswith("400:"), endpoint
+
+        # The third order is the last one: the service stops by itself.
+        replies.append(order_request(url, *wanted[2][:2]))
+        lines = service.finish()
+    finally:
+        service.kill()
+
+    now = datetime.now(timezone.utc)
+    for n, reply, (customer, items, total) in zip(range(21, 24), replies,
+                                                  wanted):
+        created = datetime.strptime(reply["created_at"],
+                                    "%Y-%m-%dT%H:%M:%S%z")
+        assert now - timedelta(seconds=60) < created <= now, reply
+        assert {k: v for k, v in reply.items() if k != "created_at"} == {
+            "id": f"ORD-{n}", "customer": customer, "items": items,
+            "total": total, "status": "pending"}, reply
+    # Each order printed as the command-line mode prints it, then the end.
+    assert lines[1:] == [line for reply in replies for line in (
+        json.dumps(reply, separators=(",", ":")),
+        f"Order {reply['id']} created and published")] + [
+        "Order service stopped after 3 order(s)"], lines
+
+    # The stream holds those three orders, nothing else.
+    stream, consumer = orders_queue.state()
+    assert stream["config"]["subjects"] == ["orders.>"], stream["config"]
+    assert stream["state"]["messages"] == 3, stream["state"]
+    assert consumer is None
+    for seq, reply in enumerate(replies, 1):
+        stored = orders_queue.stored(seq)
+        assert stored["subject"] == "orders.created", stored
+        assert json.loads(stored["data"]) == reply, stored
