@@ -337,11 +337,16 @@ tour() {
 
   section "$label: Request/Reply"
   example "$kind" responder
-  start_bg responder "${EX[@]}" 3
+  start_bg responder "${EX[@]}"
   wait_for_line responder "listening on 'user.get'"
   example "$kind" requester
   run requester "${EX[@]}"
-  finish_bg responder
+  say "The user service is a service of the NATS micro API: natscli finds it"
+  say "and reads the statistics the engine keeps for it:"
+  run micro_stats "$ROOT/.tools/bin/nats" --server "$NATS_URL" micro stats users
+  expect micro_stats "get .* 3 .* q .* 0 "
+  stop_bg responder "$stop_signal"
+  expect_last responder "User service stopped after 3 request(s)"
   expect requester "User found: Alice Smith <alice@example.com>"
   expect requester "User found: Bob Johnson <bob@example.com>"
   expect requester "User not found: user-42"
@@ -511,6 +516,32 @@ tour_orders() {
   example c order_audit
   run order_audit env NATS_URL="$url" "${EX[@]}"
   expect order_audit "^published 11, processed 11, pending 0\$"
+
+  section "The order service as a micro service: orders taken on order.create"
+  local kind n=12 nats=$ROOT/.tools/bin/nats
+  for kind in c python asyncio lua; do
+    example "$kind" order_service
+    start_bg "order_service_$kind" env NATS_URL="$url" "${EX[@]}" serve 1 "$n"
+    wait_for_line "order_service_$kind" "service orders on order.create"
+    if [[ $kind == c ]]; then
+      say "A request with an unknown item gets an error reply (400):"
+      run bad_order "$nats" --server "$url" request order.create \
+        '{"customer":"dave","items":["sofa"]}'
+      expect bad_order "Nats-Service-Error-Code: 400"
+      run micro_stats_orders "$nats" --server "$url" micro stats orders
+      expect micro_stats_orders "create .* 1 .* q .* 1 "
+    fi
+    run "order_$kind" "$nats" --server "$url" request order.create \
+      '{"customer":"alice","items":["keyboard","mouse"]}'
+    expect "order_$kind" "\"id\":\"ORD-$n\",\"customer\":\"alice\""
+    finish_bg "order_service_$kind"
+    expect_last "order_service_$kind" "Order service stopped after 1 order(s)"
+    n=$((n + 1))
+  done
+  say "The four orders wait for a worker:"
+  example python order_worker
+  run order_worker_served env NATS_URL="$url" "${EX[@]}"
+  expect_processed 12 15 order_worker_served
   stop_server orders
 }
 
@@ -580,6 +611,9 @@ main() {
   check_c
   check_python
   check_lua
+  # natscli (scripts/servers.sh builds it) looks at the services.
+  [[ -x $ROOT/.tools/bin/nats ]] ||
+    fail "$ROOT/.tools/bin/nats missing (run scripts/setup.sh)"
   start_server main
   export NATS_URL=$SERVER_URL
   tour c C
