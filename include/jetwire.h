@@ -566,6 +566,10 @@ JW_EXTERN jw_status jw_sub_drain(jw_sub *sub);
  * counts bytes the same way. */
 JW_EXTERN jw_status jw_sub_set_pending_limits(jw_sub *sub, int64_t msgs,
                                               int64_t bytes);
+/* The limits in force: the connection's pending_msgs_limit and
+ * pending_bytes_limit options unless set for the subscription. */
+JW_EXTERN jw_status jw_sub_pending_limits(jw_sub *sub, int64_t *msgs,
+                                          int64_t *bytes);
 JW_EXTERN jw_status jw_sub_pending(jw_sub *sub, int64_t *msgs, int64_t *bytes);
 /* How many queued messages a binding should take in one batch: max, or
  * fewer when that many would count more than JW_SUB_BATCH_BYTES (1 MiB)

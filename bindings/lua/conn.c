@@ -407,10 +407,11 @@ static int l_request(lua_State *L)
 static const char *const subscribe_options[] = {"queue", "pending_msgs_limit",
                                                 "pending_bytes_limit", NULL};
 
-static int opt_limit(lua_State *L, int opts, const char *key, int64_t def,
-                     int64_t *out)
+/* Option key of the table at opts, an integer: 1 with *out, 0 when not
+ * given. */
+static int opt_limit(lua_State *L, int opts, const char *key, int64_t *out)
 {
-    *out = def;
+    *out = 0;
     if (lua_isnoneornil(L, opts))
         return 0;
     lua_getfield(L, opts, key);
@@ -445,8 +446,8 @@ static int l_subscribe(lua_State *L)
             queue = ljw_check_string(L, lua_gettop(L), &queue_len);
     }
     int64_t msgs, bytes;
-    int limits = opt_limit(L, 3, "pending_msgs_limit", 524288, &msgs);
-    limits |= opt_limit(L, 3, "pending_bytes_limit", 64 << 20, &bytes);
+    int has_msgs = opt_limit(L, 3, "pending_msgs_limit", &msgs);
+    int has_bytes = opt_limit(L, 3, "pending_bytes_limit", &bytes);
     if (!c->conn)
         return ljw_conn_closed(L);
     if (ljw_has_nul(subject, subject_len))
@@ -455,8 +456,12 @@ static int l_subscribe(lua_State *L)
         return ljw_bad_subject(L, "queue");
     ljw_sub *s = ljw_new_sub(L, 1);
     jw_status st = jw_conn_subscribe(c->conn, subject, queue, &s->sub);
-    if (st == JW_OK && limits) {
-        st = jw_sub_set_pending_limits(s->sub, msgs, bytes);
+    if (st == JW_OK && (has_msgs || has_bytes)) {
+        /* The one not given stays as the connection set it. */
+        int64_t now_msgs, now_bytes;
+        jw_sub_pending_limits(s->sub, &now_msgs, &now_bytes);
+        st = jw_sub_set_pending_limits(s->sub, has_msgs ? msgs : now_msgs,
+                                       has_bytes ? bytes : now_bytes);
         if (st != JW_OK) {
             jw_sub_free(s->sub);
             s->sub = NULL;

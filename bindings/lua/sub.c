@@ -236,6 +236,21 @@ static int l_pending(lua_State *L)
     return 2;
 }
 
+/* sub:pending_limits() -> msgs, bytes the queue may hold (<= 0: none). */
+static int l_pending_limits(lua_State *L)
+{
+    ljw_sub *s = check_sub(L, 1);
+    if (!s->sub)
+        return sub_closed(L);
+    int64_t msgs, bytes;
+    jw_status st = jw_sub_pending_limits(s->sub, &msgs, &bytes);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    lua_pushinteger(L, msgs);
+    lua_pushinteger(L, bytes);
+    return 2;
+}
+
 static int l_set_pending_limits(lua_State *L)
 {
     ljw_sub *s = check_sub(L, 1);
@@ -334,6 +349,7 @@ static const luaL_Reg sub_methods[] = {
     {"drain", l_drain},
     {"pending", l_pending},
     {"set_pending_limits", l_set_pending_limits},
+    {"pending_limits", l_pending_limits},
     {"dropped", l_dropped},
     {"delivered", l_delivered},
     {"is_valid", l_is_valid},

@@ -707,6 +707,19 @@ jw_status jw_sub_set_pending_limits(jw_sub *sub, int64_t msgs, int64_t bytes)
     return st;
 }
 
+jw_status jw_sub_pending_limits(jw_sub *sub, int64_t *msgs, int64_t *bytes)
+{
+    if (!sub)
+        return jw__fail(JW_EINVAL, "sub is NULL");
+    pthread_mutex_lock(&sub->mu);
+    if (msgs)
+        *msgs = sub->limit_msgs;
+    if (bytes)
+        *bytes = sub->limit_bytes;
+    pthread_mutex_unlock(&sub->mu);
+    return JW_OK;
+}
+
 jw_status jw_sub_pending(jw_sub *sub, int64_t *msgs, int64_t *bytes)
 {
     if (!sub)

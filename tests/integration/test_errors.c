@@ -289,6 +289,7 @@ TEST(null_handles)
     CHECK_STATUS(jw_sub_drain(NULL), JW_EINVAL);
     CHECK_STATUS(jw_sub_set_pending_limits(NULL, 1, 1), JW_EINVAL);
     CHECK_STATUS(jw_sub_pending(NULL, &i64, &i64b), JW_EINVAL);
+    CHECK_STATUS(jw_sub_pending_limits(NULL, &i64, &i64b), JW_EINVAL);
     CHECK_EQ_INT(jw_sub_dropped(NULL), 0);
     CHECK_EQ_INT(jw_sub_delivered(NULL), 0);
     (void)jw_sub_subject(NULL);

@@ -626,6 +626,9 @@ TEST(slow_consumer_bytes)
     CHECK_OK(jw_sub_pending(sub, &pm, &pb));
     CHECK(pb <= 10 * 1024);
     CHECK(pm > 0);
+    int64_t lm = 0, lb = 0;
+    CHECK_OK(jw_sub_pending_limits(sub, &lm, &lb));
+    CHECK(lm == -1 && lb == 10 * 1024);
     CHECK(jw_sub_dropped(sub) > 0);
     CHECK_EQ_INT((int64_t)jw_sub_dropped(sub) + pm, 100);
     jw_sub_free(sub);

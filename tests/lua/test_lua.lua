@@ -33,6 +33,13 @@ test("connect options and introspection", function()
                          pending_bytes_limit = 1 << 20 }
     eq(nc:status(), "CONNECTED")
     eq(nc:is_connected(), true)
+    -- A subscription's limits are the connection's unless given; one
+    -- given leaves the other as the connection set it.
+    local lm, lb = assert(nc:subscribe("t.lim")):pending_limits()
+    eq(lm, 1000); eq(lb, 1 << 20)
+    lm, lb = assert(nc:subscribe("t.lim", { pending_bytes_limit = 5000 }))
+        :pending_limits()
+    eq(lm, 1000); eq(lb, 5000)
     assert(nc:connected_url():find("^nats://"))
     assert(tostring(nc):find("CONNECTED"))
     local info = assert(nc:server_info())

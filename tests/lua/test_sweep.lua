@@ -66,6 +66,7 @@ local BASE = {
         drain = {},
         pending = {},
         set_pending_limits = { 10, 1024 },
+        pending_limits = {},
         dropped = {},
         delivered = {},
         is_valid = {},

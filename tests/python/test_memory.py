@@ -218,3 +218,15 @@ def test_aio_takes_big_messages_a_few_at_a_time(nats_server):
                 assert queued(sub) == 8 - seen
 
     asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_one_limit_given_keeps_the_connections_other(nats_server):
+    """subscribe(pending_bytes_limit=...) alone leaves the message limit
+    the connection's options set (it was reset to the engine's default)."""
+    with jetwire.connect(nats_server.url, pending_msgs_limit=1000,
+                         pending_bytes_limit=MIB) as nc:
+        assert nc.subscribe("lim.a").pending_limits == (1000, MIB)
+        assert nc.subscribe("lim.b", pending_bytes_limit=5000
+                            ).pending_limits == (1000, 5000)
+        assert nc.subscribe("lim.c", pending_msgs_limit=7
+                            ).pending_limits == (7, MIB)

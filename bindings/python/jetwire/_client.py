@@ -753,6 +753,14 @@ class Subscription:
             self._h(), _int_arg(msgs, "msgs"), _int_arg(bytes_, "bytes_")))
 
     @property
+    def pending_limits(self) -> Tuple[int, int]:
+        """(messages, bytes) the queue may hold (<= 0: no limit)."""
+        m = ffi.new("int64_t *")
+        b = ffi.new("int64_t *")
+        _check(lib.jw_sub_pending_limits(self._h(), m, b))
+        return m[0], b[0]
+
+    @property
     def pending(self) -> Tuple[int, int]:
         """(messages, bytes) queued."""
         m = ffi.new("int64_t *")
@@ -1162,11 +1170,13 @@ def _subscribe(handle: Any, subject: str, queue: Optional[str], cb: Any,
     sub_p = ffi.new("jw_sub **")
     _check(lib.jw_conn_subscribe(handle, subj, q, sub_p))
     if pending_msgs_limit is not None or pending_bytes_limit is not None:
+        # The one not given stays as the connection set it.
+        now = ffi.new("int64_t[2]")
+        lib.jw_sub_pending_limits(sub_p[0], now, now + 1)
         st = lib.jw_sub_set_pending_limits(
             sub_p[0],
-            524288 if pending_msgs_limit is None else pending_msgs_limit,
-            (64 << 20) if pending_bytes_limit is None
-            else pending_bytes_limit)
+            now[0] if pending_msgs_limit is None else pending_msgs_limit,
+            now[1] if pending_bytes_limit is None else pending_bytes_limit)
         if st != JW_OK:
             lib.jw_sub_free(sub_p[0])
             _raise(st)
