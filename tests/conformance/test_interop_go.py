@@ -699,6 +699,12 @@ def test_go_micro_reads_jetwire_services(driver, go, nats_server):
     for _ in range(3):
         d.request(conn, "user.get", b"x")
     d.request(conn, "user.get", b"fail")
+    # A request counts once its handler returned, just after the answer.
+    for _ in range(100):
+        stats = d.service_stats(svc)
+        if stats["endpoints"][0]["num_requests"] == 4:
+            break
+        time.sleep(0.02)
     for verb in ("ping", "info", "stats"):
         *answers, done = go.run("micro-discover", "-verb", verb, "-name",
                                 "users", "-id", sid)

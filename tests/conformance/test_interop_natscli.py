@@ -151,7 +151,12 @@ def test_natscli_sees_jetwire_services(driver, conn, nats):
     assert [(e["name"], e["subject"], e["queue_group"])
             for e in info["endpoints"]] == [("get", "user.get", "q"),
                                             ("place", "orders.place", "q")]
-    (stats,) = json.loads(nats("micro", "stats", "users", "--json"))
+    # A request counts once its handler returned, just after the answer.
+    for _ in range(50):
+        (stats,) = json.loads(nats("micro", "stats", "users", "--json"))
+        if sum(e["num_requests"] for e in stats["endpoints"]) == 9:
+            break
+        time.sleep(0.05)
     by_name = {e["name"]: e for e in stats["endpoints"]}
     assert (by_name["get"]["num_requests"], by_name["get"]["num_errors"]) == (
         7, 0)

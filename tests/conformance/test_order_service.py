@@ -295,8 +295,14 @@ def test_order_service_serves_orders(nats_server, orders_queue, kind):
 
         # natscli's view of the running service: the bad request counts as
         # a request and as an error.
-        (stats,) = json.loads(natscli(url, "micro", "stats", "orders",
-                                      "--json").stdout)
+        # (A request counts once its handler returned, just after the
+        # answer went out.)
+        for _ in range(50):
+            (stats,) = json.loads(natscli(url, "micro", "stats", "orders",
+                                          "--json").stdout)
+            if stats["endpoints"][0]["num_requests"] == 3:
+                break
+            time.sleep(0.05)
         assert (stats["name"], stats["id"], stats["version"]) == (
             "orders", service_id, "1.0.0"), stats
         (endpoint,) = stats["endpoints"]
