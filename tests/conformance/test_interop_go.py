@@ -707,7 +707,7 @@ def test_go_micro_reads_jetwire_services(driver, go, nats_server):
         time.sleep(0.02)
     for verb in ("ping", "info", "stats"):
         *answers, done = go.run("micro-discover", "-verb", verb, "-name",
-                                "users", "-id", sid)
+                                "users", "-id", sid, "-max", 1)
         assert done == {"op": "done", "count": 1}, (verb, answers)
         (one,) = answers
         assert one["type"] == f"io.nats.micro.v1.{verb}_response"
@@ -733,9 +733,10 @@ def test_jetwire_calls_and_discovers_a_go_service(driver, go, nats_server):
                          dict(os.environ), stdin=True)
     go.started.append(serving)
     ready = serving.wait_for("ready")
-    (ping,) = d.service_discover(conn, "ping", "go-echo")
+    (ping,) = d.service_discover(conn, "ping", "go-echo", max=1)
     assert (ping["id"], ping["metadata"]) == (ready["id"], {"lang": "go"})
-    (info,) = d.service_discover(conn, "info", "go-echo", ready["id"])
+    (info,) = d.service_discover(conn, "info", "go-echo", ready["id"],
+                                 max=1)
     assert [(e["name"], e["subject"]) for e in info["endpoints"]] == [
         ("echo", "go.echo"), ("add", "math.add")]
     assert d.request(conn, "go.echo", b"hi go").data == b"hi go"
@@ -744,7 +745,8 @@ def test_jetwire_calls_and_discovers_a_go_service(driver, go, nats_server):
     bad = d.request(conn, "math.add", b"not json")
     assert {n: v for n, v in bad.headers} == {
         "Nats-Service-Error": "bad input", "Nats-Service-Error-Code": "400"}
-    (stats,) = d.service_discover(conn, "stats", "go-echo", timeout=2)
+    (stats,) = d.service_discover(conn, "stats", "go-echo", timeout=2,
+                                  max=1)
     by_name = {e["name"]: e for e in stats["endpoints"]}
     assert (by_name["add"]["num_requests"], by_name["add"]["num_errors"]) == (
         2, 1)

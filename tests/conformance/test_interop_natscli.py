@@ -142,10 +142,11 @@ def test_natscli_sees_jetwire_services(driver, conn, nats):
     nats("request", "orders.place", "fail")
     nats("request", "orders.place", "fail")
 
-    (listed,) = json.loads(nats("micro", "list", "--json"))
+    (listed,) = json.loads(nats("micro", "list", "--json", "--timeout", "1s"))
     assert (listed["name"], listed["id"], listed["version"]) == (
         "users", sid, "1.4.0")
-    info = json.loads(nats("micro", "info", "users", "--json"))["info"]
+    info = json.loads(nats("micro", "info", "users", "--json",
+                           "--timeout", "1s"))["info"]
     assert info["description"] == "jetwire users"
     assert info["metadata"] == {"lang": d.lang}
     assert [(e["name"], e["subject"], e["queue_group"])
@@ -153,7 +154,8 @@ def test_natscli_sees_jetwire_services(driver, conn, nats):
                                             ("place", "orders.place", "q")]
     # A request counts once its handler returned, just after the answer.
     for _ in range(50):
-        (stats,) = json.loads(nats("micro", "stats", "users", "--json"))
+        (stats,) = json.loads(nats("micro", "stats", "users", "--json",
+                                "--timeout", "1s"))
         if sum(e["num_requests"] for e in stats["endpoints"]) == 9:
             break
         time.sleep(0.05)
@@ -163,4 +165,4 @@ def test_natscli_sees_jetwire_services(driver, conn, nats):
     assert (by_name["place"]["num_requests"], by_name["place"]["num_errors"],
             by_name["place"]["last_error"]) == (2, 2, "400:bad input")
     # nats micro ping by name answers with the instance.
-    assert sid in nats("micro", "ping", "users")
+    assert sid in nats("micro", "ping", "users", "--timeout", "1s")

@@ -89,13 +89,13 @@ def test_endpoints_groups_and_stats(driver, nats_server):
     assert info["endpoints"][0]["metadata"] == {"kind": "read"}
 
     # What the service answers is what it says of itself.
-    (ping,) = driver.service_discover(nc, "ping", "users", sid)
+    (ping,) = driver.service_discover(nc, "ping", "users", sid, max=1)
     assert ping == {"type": "io.nats.micro.v1.ping_response",
                     "name": "users", "id": sid, "version": "1.2.0",
                     "metadata": {"team": "core"}}
-    (found,) = driver.service_discover(nc, "info", "users")
+    (found,) = driver.service_discover(nc, "info", "users", max=1)
     assert found == info
-    (remote,) = driver.service_discover(nc, "stats")
+    (remote,) = driver.service_discover(nc, "stats", max=1)
     assert endpoint_stats(remote)["get"]["num_requests"] == 20
     assert driver.service_discover(nc, "ping", "nobody") == []
 
@@ -131,10 +131,10 @@ def test_instances_share_the_work(driver, nats_server):
         return [requests_of(driver.service_stats(s)) for s in (sa, sb)]
     counts = settled(counts, lambda c: sum(c) == 100)
     assert sum(counts) == 100 and min(counts) > 0, counts
-    pings = driver.service_discover(nc, "ping", "users")
+    pings = driver.service_discover(nc, "ping", "users", max=2)
     assert sorted(p["id"] for p in pings) == sorted([ida, idb])
     assert len(driver.service_discover(nc, "info", max=1, timeout=5)) == 1
-    (one,) = driver.service_discover(nc, "stats", "users", idb)
+    (one,) = driver.service_discover(nc, "stats", "users", idb, max=1)
     assert one["id"] == idb
 
 

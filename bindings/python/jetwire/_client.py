@@ -1263,6 +1263,8 @@ class Connection(_ConnectionState):
         if cb is not None:
             self._state.callback_subs[id(sub)] = sub
             self._state.start_dispatcher()
+            # A message may have come before the dispatcher knew of sub.
+            self._state.wake()
         return sub
 
     # -- JetStream --------------------------------------------------------
