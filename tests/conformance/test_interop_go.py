@@ -30,12 +30,9 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import re
 import shutil
 import subprocess
-import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,8 +41,8 @@ import pytest
 
 from harness import build_dir
 from harness.drivers import REPO, JsMsg
-from harness.programs import (KV_LANGS, kv_peer_argv, parse_lines, run,
-                              run_example)
+from harness.programs import (KV_LANGS, Background, kv_peer_argv,
+                              parse_lines, run, run_example)
 
 GO_MODULE = REPO / "tests" / "interop" / "go"
 GO_BUILD_TIMEOUT = 600  # a first build downloads nats.go and its modules
@@ -80,68 +77,6 @@ def gointerop_binary(tmp_path_factory) -> Path:
                     f"({proc.returncode}):\n{proc.stderr}", pytrace=False)
     print(f"gointerop built in {time.monotonic() - started:.1f} s")
     return out
-
-
-class Background:
-    """A program left running: its stdout's JSON lines are collected by a
-    thread, so that the test can wait for one while doing other things."""
-
-    def __init__(self, argv: list[str], env: dict[str, str],
-                 stdin: bool = False):
-        self.argv = argv
-        self.proc = subprocess.Popen(argv, cwd=REPO, env=env, text=True,
-                                     stdin=subprocess.PIPE if stdin else None,
-                                     stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE)
-        self.lines: list[dict] = []
-        self._queue: queue.Queue = queue.Queue()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        for line in self.proc.stdout:
-            if line.strip():
-                self._queue.put(json.loads(line))
-        self._queue.put(None)
-
-    def wait_for(self, op: str, timeout: float = 20.0) -> dict:
-        """The next line whose op is `op` (the lines before it are kept in
-        .lines)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                line = self._queue.get(
-                    timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                raise AssertionError(f"no {op!r} line from {self.argv} in "
-                                     f"{timeout} s; got {self.lines}")
-            if line is None:
-                raise AssertionError(f"{self.argv} ended before a {op!r} "
-                                     f"line: {self.lines}\n{self.stderr()}")
-            self.lines.append(line)
-            if line.get("op") == op:
-                return line
-
-    def finish(self, timeout: float = 30.0) -> list[dict]:
-        """Wait for the program to exit 0; every line it printed."""
-        try:
-            rc = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            raise AssertionError(f"{self.argv} still running after "
-                                 f"{timeout} s; printed {self.lines}")
-        while (line := self._queue.get(timeout=5)) is not None:
-            self.lines.append(line)
-        assert rc == 0, f"{self.argv} exited {rc}\n{self.stderr()}"
-        return self.lines
-
-    def stderr(self) -> str:
-        return self.proc.stderr.read() if self.proc.poll() is not None else ""
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
 
 
 class Go:

@@ -20,18 +20,16 @@ driver, apart from the examples under test.
 from __future__ import annotations
 
 import json
-import queue
 import re
 import subprocess
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from harness import DriverError
-from harness.programs import (RUN_TIMEOUT, example_argv, example_env,
-                              run_example)
+from harness.programs import (RUN_TIMEOUT, Background, example_argv,
+                              example_env, run_example)
 from harness.drivers import REPO
 
 DAY = 86400.0
@@ -189,65 +187,6 @@ def test_workers_in_two_languages_share_the_queue(nats_server, orders_queue):
     check_all_processed_once(orders_queue, 20)
 
 
-class Background:
-    """A program left running (as test_interop_go.py's Background, for
-    text lines): a thread collects its stdout, so that the test can wait
-    for a line while doing other things."""
-
-    def __init__(self, argv: list[str], env: dict[str, str]):
-        self.argv = argv
-        self.proc = subprocess.Popen(argv, cwd=REPO, env=env, text=True,
-                                     stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE)
-        self.lines: list[str] = []
-        self._queue: queue.Queue = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        for line in self.proc.stdout:
-            self._queue.put(line.rstrip("\n"))
-        self._queue.put(None)
-
-    def wait_for(self, prefix: str, timeout: float = 20.0) -> str:
-        """The next line that starts with prefix (the lines before it are
-        kept in .lines)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                line = self._queue.get(
-                    timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                raise AssertionError(f"no {prefix!r} line from {self.argv} "
-                                     f"in {timeout} s; got {self.lines}")
-            if line is None:
-                raise AssertionError(f"{self.argv} ended before a {prefix!r}"
-                                     f" line: {self.lines}\n"
-                                     f"{self.proc.stderr.read()}")
-            self.lines.append(line)
-            if line.startswith(prefix):
-                return line
-
-    def finish(self, timeout: float = 30.0) -> list[str]:
-        """Wait for the program to exit 0 by itself; every line it
-        printed."""
-        try:
-            rc = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            raise AssertionError(f"{self.argv} still running after "
-                                 f"{timeout} s; printed {self.lines}")
-        while (line := self._queue.get(timeout=5)) is not None:
-            self.lines.append(line)
-        assert rc == 0, (f"{self.argv} exited {rc}\n{self.lines}\n"
-                         f"{self.proc.stderr.read()}")
-        return self.lines
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-
-
 def natscli(url: str, *args) -> subprocess.CompletedProcess:
     """Run natscli against url; it must exit 0."""
     assert NATS.exists(), f"{NATS} is missing: scripts/servers.sh builds it"
@@ -275,7 +214,7 @@ READY = re.compile(r"^Order service ready: stream ORDERS over orders\.> "
 def test_order_service_serves_orders(nats_server, orders_queue, kind):
     url = nats_server.url
     service = Background(example_argv(kind, "order_service") +
-                         ["serve", "3", "21"], example_env(url))
+                         ["serve", "3", "21"], example_env(url), text=True)
     try:
         ready = READY.match(service.wait_for("Order service ready"))
         assert ready, service.lines
