@@ -284,7 +284,8 @@ static json_t *stats_json(jw_service *svc)
             json_integer(e->requests ? e->processing_ns / (json_int_t)e->requests
                                      : 0));
         if (e->data)
-            json_object_set_new(ej, "data", json_loads(e->data, 0, NULL));
+            json_object_set_new(ej, "data",
+                                json_loads(e->data, JSON_DECODE_ANY, NULL));
         json_array_append_new(eps, ej);
     }
     jw_service_stats_cb cb = svc->stats_cb;

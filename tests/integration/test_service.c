@@ -141,6 +141,10 @@ TEST(service_endpoints_and_discovery)
     CHECK(strstr(json, "\"processing_time\":0,") == NULL ||
           occurrences(json, "\"processing_time\":0,") == 1); /* solo: 0 */
     jw_free(json);
+    CHECK_OK(jw_endpoint_set_stats_data(get, "42")); /* a bare scalar */
+    CHECK_OK(jw_service_stats(svc, &json));
+    CHECK(strstr(json, "\"data\":42") != NULL);
+    jw_free(json);
     CHECK_OK(jw_service_set_stats_handler(svc, stats_data, NULL));
     CHECK_OK(jw_service_stats(svc, &json));
     CHECK(strstr(json, "\"data\":{\"endpoint\":\"solo\"}") != NULL);

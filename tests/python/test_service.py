@@ -230,6 +230,13 @@ def test_stats_handler_data(conns):
     assert remote["endpoints"][0]["data"] == {"endpoint": "a", "calls": 4}
 
 
+def test_stats_handler_scalar_data(conns):
+    nc, _ = conns
+    svc = nc.add_service("scalar", "1.0.0", stats_handler=lambda ep: 7)
+    svc.add_endpoint("a", echo)
+    assert endpoint_stats(svc, "a")["data"] == 7
+
+
 def test_stats_handler_errors_go_to_error_cb(nats_server):
     errors = []
     with jetwire.connect(nats_server.url,
