@@ -946,6 +946,13 @@ JW_EXTERN uint64_t jw_js_pub_ack_seq(const jw_js_pub_ack *ack);
 /* 1 when the msg_id was seen within the duplicate window: the message was
  * not stored again and seq is the original's. */
 JW_EXTERN int jw_js_pub_ack_duplicate(const jw_js_pub_ack *ack);
+/* A counter's new total (decimal text of any length, ADR-49) when the
+ * stream keeps counters, else NULL. */
+JW_EXTERN const char *jw_js_pub_ack_value(const jw_js_pub_ack *ack);
+/* The ack that ends a batch (ADR-50): the batch's id and how many of its
+ * messages were stored (seq is the last one's); NULL and 0 otherwise. */
+JW_EXTERN const char *jw_js_pub_ack_batch(const jw_js_pub_ack *ack);
+JW_EXTERN uint64_t jw_js_pub_ack_count(const jw_js_pub_ack *ack);
 JW_EXTERN void jw_js_pub_ack_free(jw_js_pub_ack *ack);
 
 /* A publish for another event loop: start sends it (with the options'

@@ -13,6 +13,7 @@
 #include "ljw.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -207,6 +208,17 @@ const char *ljw_opt_data(lua_State *L, int arg, size_t *len)
         return "";
     }
     return ljw_check_string(L, arg, len);
+}
+
+void ljw_push_bigint(lua_State *L, const char *text)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno == 0 && end != text && *end == 0)
+        lua_pushinteger(L, (lua_Integer)v);
+    else
+        lua_pushstring(L, text);
 }
 
 int ljw_has_nul(const char *s, size_t len)

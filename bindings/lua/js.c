@@ -626,6 +626,18 @@ static void push_ack(lua_State *L, const jw_js_pub_ack *ack)
         lua_pushstring(L, domain);
         lua_setfield(L, -2, "domain");
     }
+    const char *value = jw_js_pub_ack_value(ack);
+    if (value) {
+        ljw_push_bigint(L, value);
+        lua_setfield(L, -2, "value");
+    }
+    const char *batch = jw_js_pub_ack_batch(ack);
+    if (batch) {
+        lua_pushstring(L, batch);
+        lua_setfield(L, -2, "batch");
+        lua_pushinteger(L, (lua_Integer)jw_js_pub_ack_count(ack));
+        lua_setfield(L, -2, "count");
+    }
 }
 
 /* Check subject, data and options (args 2..4: the engine's "publish"

@@ -105,6 +105,9 @@ jw_loop *ljw_driven_loop(lua_State *L);
 const char *ljw_check_string(lua_State *L, int arg, size_t *len);
 const char *ljw_opt_data(lua_State *L, int arg, size_t *len);
 int ljw_has_nul(const char *s, size_t len);
+/* Push decimal text of any length (a counter's value): an integer when it
+ * fits in a lua_Integer, else the text itself (Lua has no big integer). */
+void ljw_push_bigint(lua_State *L, const char *text);
 void ljw_check_options(lua_State *L, int arg, const char *const *known);
 void ljw_check_headers(lua_State *L, int idx, int arg);
 /* Push options.headers (nil when absent), checked; its index or 0. */

@@ -334,7 +334,9 @@ jw_status jw_js_account_info(jw_js *js, char **json)
 
 struct jw_js_pub_ack {
     char *stream, *domain;
-    uint64_t seq;
+    char *value; /* a counter's total (ADR-49), NULL for other streams */
+    char *batch; /* the batch id of a batch's last ack (ADR-50), or NULL */
+    uint64_t seq, count;
     int duplicate;
 };
 
@@ -356,6 +358,21 @@ uint64_t jw_js_pub_ack_seq(const jw_js_pub_ack *a)
 int jw_js_pub_ack_duplicate(const jw_js_pub_ack *a)
 {
     return a ? a->duplicate : 0;
+}
+
+const char *jw_js_pub_ack_value(const jw_js_pub_ack *a)
+{
+    return a ? a->value : NULL;
+}
+
+const char *jw_js_pub_ack_batch(const jw_js_pub_ack *a)
+{
+    return a ? a->batch : NULL;
+}
+
+uint64_t jw_js_pub_ack_count(const jw_js_pub_ack *a)
+{
+    return a ? a->count : 0;
 }
 
 void jw_js_pub_ack_free(jw_js_pub_ack *a)
@@ -388,8 +405,13 @@ static jw_status parse_ack(const jw_msg *reply, jw_js_pub_ack **out)
     } else if (!stream) {
         st = jw__fail(JW_EPROTOCOL, "publish ack without a stream");
     } else {
+        /* One block: the struct, then its strings. */
+        const char *value = json_string_value(json_object_get(doc, "val"));
+        const char *batch = json_string_value(json_object_get(doc, "batch"));
         size_t sl = strlen(stream) + 1, dl = domain ? strlen(domain) + 1 : 1;
-        jw_js_pub_ack *a = malloc(sizeof(*a) + sl + dl);
+        size_t vl = value ? strlen(value) + 1 : 0;
+        size_t bl = batch ? strlen(batch) + 1 : 0;
+        jw_js_pub_ack *a = malloc(sizeof(*a) + sl + dl + vl + bl);
         if (!a) {
             st = jw__fail(JW_ENO_MEMORY, "out of memory");
         } else {
@@ -397,6 +419,10 @@ static jw_status parse_ack(const jw_msg *reply, jw_js_pub_ack **out)
             memcpy(a->stream, stream, sl);
             a->domain = a->stream + sl;
             memcpy(a->domain, domain ? domain : "", dl);
+            a->value = value ? memcpy(a->domain + dl, value, vl) : NULL;
+            a->batch = batch ? memcpy(a->domain + dl + vl, batch, bl) : NULL;
+            a->count =
+                (uint64_t)json_integer_value(json_object_get(doc, "count"));
             a->seq = (uint64_t)json_integer_value(json_object_get(doc, "seq"));
             a->duplicate = json_is_true(json_object_get(doc, "duplicate"));
             *out = a;

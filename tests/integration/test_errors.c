@@ -433,6 +433,9 @@ TEST(null_handles)
         CHECK(jw_js_pub_ack_domain(NULL) == NULL);
         CHECK_EQ_INT(jw_js_pub_ack_seq(NULL), 0);
         CHECK_EQ_INT(jw_js_pub_ack_duplicate(NULL), 0);
+        CHECK(jw_js_pub_ack_value(NULL) == NULL);
+        CHECK(jw_js_pub_ack_batch(NULL) == NULL);
+        CHECK_EQ_INT(jw_js_pub_ack_count(NULL), 0);
         jw_js_pub_ack_free(NULL);
         CHECK_STATUS(jw_js_publish_async(NULL, m, po, &u64), JW_EINVAL);
         CHECK(jw_js_publish_async_poll(NULL, &u64, &jst, &ack) < 0);

@@ -244,7 +244,8 @@ def _metadata(reply: Optional[str]) -> MsgMetadata:
 class PubAck:
     """The stream's acknowledgment of a publish."""
 
-    __slots__ = ("stream", "seq", "duplicate", "domain")
+    __slots__ = ("stream", "seq", "duplicate", "domain", "value", "batch",
+                 "count")
 
     def __init__(self, handle: Any) -> None:
         self.stream = ffi.string(lib.jw_js_pub_ack_stream(handle)).decode()
@@ -252,6 +253,13 @@ class PubAck:
         self.duplicate = bool(lib.jw_js_pub_ack_duplicate(handle))
         domain = lib.jw_js_pub_ack_domain(handle)
         self.domain = ffi.string(domain).decode() if domain else ""
+        #: A counter stream's new total (an int of any size), else None.
+        value = lib.jw_js_pub_ack_value(handle)
+        self.value = int(ffi.string(value)) if value else None
+        #: The batch id and its stored count, on the ack that ends a batch.
+        batch = lib.jw_js_pub_ack_batch(handle)
+        self.batch = ffi.string(batch).decode() if batch else None
+        self.count = int(lib.jw_js_pub_ack_count(handle))
 
     def __repr__(self) -> str:
         return "PubAck(stream=%r, seq=%d, duplicate=%r)" % (
