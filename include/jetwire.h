@@ -1054,6 +1054,17 @@ JW_EXTERN jw_status jw_js_consumer_resume(jw_js *js, const char *stream,
 JW_EXTERN jw_status jw_js_consumer_unpin(jw_js *js, const char *stream,
                                          const char *name,
                                          const char *group);
+/* Reset a consumer's delivery state without deleting it (nats-server
+ * 2.14): pending and redelivery state are dropped and delivery starts
+ * again above the ack floor, with delivery sequence 1. seq 0 keeps the
+ * ack floor; seq > 0 moves it to seq - 1, so that the next message is the
+ * first at or after seq (a consumer that delivers "all" only; one that
+ * starts by sequence or time may not go before its start: JW_EJETSTREAM).
+ * *info_json (may be NULL; jw_free) is the ConsumerInfo after the reset
+ * with "reset_seq". An older server: JW_ENOT_SUPPORTED. */
+JW_EXTERN jw_status jw_js_consumer_reset(jw_js *js, const char *stream,
+                                         const char *name, uint64_t seq,
+                                         char **info_json);
 
 /* Every consumer name / ConsumerInfo of a stream, as a JSON array. */
 JW_EXTERN jw_status jw_js_consumer_names(jw_js *js, const char *stream,

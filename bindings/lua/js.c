@@ -886,6 +886,24 @@ static int l_resume_consumer(lua_State *L)
     return pause_call(L, 0);
 }
 
+/* js:reset_consumer(stream, name [, seq]): ConsumerInfo after the reset,
+ * with reset_seq. */
+static int l_reset_consumer(lua_State *L)
+{
+    ljw_js *j = check_js(L, 1);
+    const char *stream = ljw_check_string(L, 2, NULL);
+    const char *name = ljw_check_string(L, 3, NULL);
+    lua_Integer seq = luaL_optinteger(L, 4, 0);
+    luaL_argcheck(L, seq >= 0, 4, "a stream sequence (>= 0)");
+    LIVE_JS(L, j, js);
+    char *text = NULL;
+    jw_status st = jw_js_consumer_reset(js, stream, name, (uint64_t)seq,
+                                        &text);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    return ljw_push_result(L, text);
+}
+
 /* js:unpin_consumer(stream, name, group) */
 static int l_unpin_consumer(lua_State *L)
 {
@@ -1177,6 +1195,7 @@ static const luaL_Reg js_methods[] = {
     {"pause_consumer", l_pause_consumer},
     {"resume_consumer", l_resume_consumer},
     {"unpin_consumer", l_unpin_consumer},
+    {"reset_consumer", l_reset_consumer},
     {"consumer_names", l_consumer_names},
     {"consumers", l_consumers},
     {"close", l_js_close},

@@ -58,6 +58,44 @@ static const opt_def publish_opts[] = {
     [JW__PUB_TTL] = {"ttl", O_DUR, V(2, 11, 0), SECOND_NS, INT64_MAX,
                      "Nats-TTL: the message is removed after this, in whole "
                      "seconds (the stream needs allow_msg_ttl)"},
+    /* Message schedules (ADR-51): the message holds a schedule on its own
+     * subject and the stream publishes its body to schedule_target. One
+     * of schedule, schedule_at and schedule_every. */
+    [JW__PUB_SCHEDULE] = {"schedule", O_STR, V(2, 12, 0), 0, 0,
+                          "Nats-Schedule: \"@at <RFC 3339 time>\", \"@every "
+                          "<Go duration>\", a 6-field cron expression (with "
+                          "seconds) or @hourly, @daily, ... (the stream needs "
+                          "allow_msg_schedules)"},
+    [JW__PUB_SCHEDULE_AT] = {"schedule_at", O_STR, V(2, 12, 0), 0, 0,
+                             "publish once at this RFC 3339 time (sent as "
+                             "schedule \"@at <time>\")"},
+    [JW__PUB_SCHEDULE_EVERY] = {"schedule_every", O_DUR, V(2, 12, 0),
+                                SECOND_NS, INT64_MAX,
+                                "publish every so long, 1 s at least (sent "
+                                "as schedule \"@every <ms>ms\")"},
+    [JW__PUB_SCHEDULE_TARGET] = {"schedule_target", O_STR, V(2, 12, 0), 0, 0,
+                                 "Nats-Schedule-Target: the subject the "
+                                 "schedule publishes to (in the same "
+                                 "stream)"},
+    [JW__PUB_SCHEDULE_SOURCE] = {"schedule_source", O_STR, V(2, 12, 0), 0, 0,
+                                 "Nats-Schedule-Source: publish the last "
+                                 "message of this subject instead (sampling; "
+                                 "the schedule's own body when it has "
+                                 "none)"},
+    [JW__PUB_SCHEDULE_TTL] = {"schedule_ttl", O_DUR, V(2, 12, 0), SECOND_NS,
+                              INT64_MAX,
+                              "Nats-Schedule-TTL: the messages the schedule "
+                              "makes are removed after this, in whole "
+                              "seconds (the stream needs allow_msg_ttl)"},
+    [JW__PUB_SCHEDULE_TIME_ZONE] = {"schedule_time_zone", O_STR, V(2, 14, 0),
+                                    0, 0,
+                                    "Nats-Schedule-Time-Zone: the IANA time "
+                                    "zone of a cron schedule (default "
+                                    "UTC)"},
+    [JW__PUB_SCHEDULE_ROLLUP] = {"schedule_rollup", O_STR, V(2, 14, 0), 0, 0,
+                                 "Nats-Schedule-Rollup: \"sub\" makes each "
+                                 "message the schedule publishes roll up its "
+                                 "subject"},
 };
 
 /* Priority groups (ADR-42), the same for fetch and consume. */
@@ -179,6 +217,9 @@ static const opt_def direct_get_opts[] = {
                                "multi_last only, RFC 3339: the last "
                                "messages stored before this time "
                                "(excluded); not with up_to_seq"},
+    [JW__DIRECT_NO_HDR] = {"no_hdr", O_BOOL, V(2, 12, 0), 0, 0,
+                           "leave out the stored headers (the Nats-* "
+                           "headers of the get itself stay)"},
 };
 
 /* KV get_many and history as of a point: a revision or a time. */

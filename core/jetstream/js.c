@@ -442,6 +442,53 @@ jw_status jw_js_pub_ack_parse(const jw_msg *reply, jw_js_pub_ack **ack)
     return parse_ack(reply, ack);
 }
 
+/* A duration option as a header of whole seconds, as the server keeps
+ * them. */
+static jw_status ttl_header(jw__hdr_builder *b, const jw_js *js,
+                            const jw_call_opts *o, int opt, const char *name)
+{
+    int64_t ms = 0;
+    if (!jw__call_opts_has(o, opt))
+        return JW_OK;
+    jw_status st = jw__call_opts_ms(o, opt, js, 0, &ms);
+    if (st)
+        return st;
+    char num[24];
+    num[jw__u64_to_dec(num, (uint64_t)(ms / 1000))] = 0;
+    return jw__hdr_add(b, name, num);
+}
+
+/* schedule_at and schedule_every: the Nats-Schedule they stand for. The
+ * schedule is one of the three options. */
+static jw_status schedule_header(jw__hdr_builder *b, const jw_js *js,
+                                 const jw_call_opts *o)
+{
+    int at = jw__call_opts_has(o, JW__PUB_SCHEDULE_AT);
+    int every = jw__call_opts_has(o, JW__PUB_SCHEDULE_EVERY);
+    if (at + every + jw__call_opts_has(o, JW__PUB_SCHEDULE) > 1)
+        return jw__fail(JW_EINVAL, "give one of the publish options "
+                                   "schedule, schedule_at and "
+                                   "schedule_every");
+    char text[96];
+    if (at) {
+        const char *when = jw__call_opts_str(o, JW__PUB_SCHEDULE_AT);
+        if (strlen(when) > sizeof text - 5)
+            return jw__fail(JW_EINVAL, "schedule_at '%s' is not an RFC 3339 "
+                                       "time", when);
+        snprintf(text, sizeof text, "@at %s", when);
+        return jw__hdr_add(b, "Nats-Schedule", text);
+    }
+    if (every) {
+        int64_t ms = 0;
+        jw_status st = jw__call_opts_ms(o, JW__PUB_SCHEDULE_EVERY, js, 0, &ms);
+        if (st)
+            return st;
+        snprintf(text, sizeof text, "@every %lldms", (long long)ms);
+        return jw__hdr_add(b, "Nats-Schedule", text);
+    }
+    return JW_OK;
+}
+
 /* The headers to publish: the message's own, then the options'. On
  * success *block is NULL (no headers) or a finished block (free it). */
 static jw_status pub_headers(jw_js *js, const jw_msg *msg,
@@ -485,6 +532,11 @@ static jw_status pub_headers(jw_js *js, const jw_msg *msg,
         {JW__PUB_EXPECTED_LAST_SEQ, "Nats-Expected-Last-Sequence"},
         {JW__PUB_EXPECTED_LAST_SUBJECT_SEQ,
          "Nats-Expected-Last-Subject-Sequence"},
+        {JW__PUB_SCHEDULE, "Nats-Schedule"},
+        {JW__PUB_SCHEDULE_TARGET, "Nats-Schedule-Target"},
+        {JW__PUB_SCHEDULE_SOURCE, "Nats-Schedule-Source"},
+        {JW__PUB_SCHEDULE_TIME_ZONE, "Nats-Schedule-Time-Zone"},
+        {JW__PUB_SCHEDULE_ROLLUP, "Nats-Schedule-Rollup"},
     };
     for (size_t i = 0; st == JW_OK && i < sizeof headers / sizeof *headers;
          i++) {
@@ -500,14 +552,12 @@ static jw_status pub_headers(jw_js *js, const jw_msg *msg,
         }
         st = jw__hdr_add(&b, headers[i].header, text);
     }
-    int64_t ttl_ms = 0;
-    if (st == JW_OK && jw__call_opts_has(o, JW__PUB_TTL) &&
-        (st = jw__call_opts_ms(o, JW__PUB_TTL, js, 0, &ttl_ms)) == JW_OK) {
-        /* Whole seconds, as the server keeps them. */
-        char num[24];
-        num[jw__u64_to_dec(num, (uint64_t)(ttl_ms / 1000))] = 0;
-        st = jw__hdr_add(&b, "Nats-TTL", num);
-    }
+    if (st == JW_OK)
+        st = ttl_header(&b, js, o, JW__PUB_TTL, "Nats-TTL");
+    if (st == JW_OK)
+        st = ttl_header(&b, js, o, JW__PUB_SCHEDULE_TTL, "Nats-Schedule-TTL");
+    if (st == JW_OK)
+        st = schedule_header(&b, js, o);
     if (st == JW_OK && b.len) {
         char *full = realloc(b.buf, b.len + 2);
         if (!full) {

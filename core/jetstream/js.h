@@ -157,7 +157,15 @@ enum {
     JW__PUB_TIMEOUT,
     JW__PUB_RETRY_ATTEMPTS,
     JW__PUB_RETRY_WAIT,
-    JW__PUB_TTL
+    JW__PUB_TTL,
+    JW__PUB_SCHEDULE,
+    JW__PUB_SCHEDULE_AT,
+    JW__PUB_SCHEDULE_EVERY,
+    JW__PUB_SCHEDULE_TARGET,
+    JW__PUB_SCHEDULE_SOURCE,
+    JW__PUB_SCHEDULE_TTL,
+    JW__PUB_SCHEDULE_TIME_ZONE,
+    JW__PUB_SCHEDULE_ROLLUP
 };
 enum {
     JW__FETCH_BATCH,
@@ -194,7 +202,8 @@ enum {
     JW__DIRECT_NEXT_BY_SUBJECT,
     JW__DIRECT_START_TIME,
     JW__DIRECT_UP_TO_SEQ,
-    JW__DIRECT_UP_TO_TIME
+    JW__DIRECT_UP_TO_TIME,
+    JW__DIRECT_NO_HDR
 };
 /* KV get_many and history: the same two bounds, at the same indices. */
 enum { JW__UP_TO_REVISION, JW__UP_TO_TIME };

@@ -199,6 +199,8 @@ static jw_status request_body(const char *const *multi_last, size_t count,
     add_int(body, "up_to_seq", opts, JW__DIRECT_UP_TO_SEQ);
     if (next)
         json_object_set_new(body, "next_by_subj", json_string(next));
+    if (jw__call_opts_int(opts, JW__DIRECT_NO_HDR, 0))
+        json_object_set_new(body, "no_hdr", json_true());
     if (st == JW_OK)
         st = add_time(body, "start_time", opts, JW__DIRECT_START_TIME,
                       "direct_get option 'start_time'");

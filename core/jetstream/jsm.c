@@ -836,6 +836,36 @@ jw_status jw_js_consumer_unpin(jw_js *js, const char *stream,
     return st;
 }
 
+/* ---- reset (nats-server 2.14, ADR-60) ---- */
+
+jw_status jw_js_consumer_reset(jw_js *js, const char *stream,
+                               const char *name, uint64_t seq,
+                               char **info_json)
+{
+    char suffix[600];
+    jw_status st = check_js(js, info_json);
+    if (st == JW_OK)
+        st = jw__js_require(js, 21400, "consumer reset");
+    if (st == JW_OK)
+        st = consumer_suffix("CONSUMER.RESET", stream, name, suffix,
+                             sizeof suffix);
+    /* The consumer answers its reset itself: an unknown one leaves the
+     * request to time out. Asking for it first says which is missing. */
+    char *known = NULL;
+    if (st == JW_OK)
+        st = jw_js_consumer_info(js, stream, name, &known);
+    free(known);
+    if (st)
+        return st;
+    /* No body keeps the ack floor; a sequence moves it to just below. */
+    json_t *body = seq ? json_pack("{sI}", "seq", (json_int_t)seq) : NULL;
+    if (seq && !body)
+        return jw__fail(JW_ENO_MEMORY, "out of memory");
+    st = api_info(js, JW__JS_CONSUMER, suffix, body, 0, info_json);
+    json_decref(body);
+    return st;
+}
+
 static jw_status consumer_paged(jw_js *js, const char *stream, int list,
                                 char **out)
 {

@@ -104,6 +104,42 @@ def test_consumer_pause_not_supported(driver, js, nats_server):
         assert nats_server.version in e.value.message
 
 
+@pytest.mark.min_server("2.14.0")
+def test_consumer_reset(driver, js):
+    """Reset (2.14) keeps the consumer: what was delivered and not acked
+    comes again at once, and a sequence moves delivery to it."""
+    d = driver
+    orders(d, js, 5)
+    cons = d.consumer_add(js, "ORDERS", durable_name="billing",
+                          ack_wait=60)
+    first = d.fetch(cons, 3, timeout=5.0)
+    for m in first[:2]:
+        d.ack(m)
+    info = d.consumer_reset(js, "ORDERS", "billing")
+    assert info["name"] == "billing"
+    assert info["delivered"]["consumer_seq"] == 0
+    got = d.fetch(cons, 3, timeout=5.0)  # not after ack_wait: now
+    assert [m.data for m in got] == [b"order 2", b"order 3", b"order 4"]
+    info = d.consumer_reset(js, "ORDERS", "billing", seq=2)
+    assert info["reset_seq"] == 2
+    got = d.fetch(cons, 1, timeout=5.0)
+    assert [m.data for m in got] == [b"order 1"]
+    with pytest.raises(DriverError) as e:
+        d.consumer_reset(js, "ORDERS", "nobody")
+    assert e.value.code == "CONSUMER_NOT_FOUND"
+
+
+@pytest.mark.below_server("2.14.0")
+def test_consumer_reset_not_supported(driver, js, nats_server):
+    orders(driver, js, 1)
+    driver.consumer_add(js, "ORDERS", durable_name="billing")
+    with pytest.raises(DriverError) as e:
+        driver.consumer_reset(js, "ORDERS", "billing")
+    assert e.value.code == "NOT_SUPPORTED"
+    assert "2.14.0" in e.value.message
+    assert nats_server.version in e.value.message
+
+
 @pytest.mark.min_server("2.11.0")
 def test_priority_group_overflow(driver, js):
     """overflow: a puller with min_pending is served only while at least

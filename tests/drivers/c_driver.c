@@ -2518,6 +2518,23 @@ static jw_status op_consumer_resume(json_t *req, json_t *res)
     return put_doc(res, "pause", reply);
 }
 
+/* consumer_reset (seq: optional, 0 keeps the ack floor). */
+static jw_status op_consumer_reset(json_t *req, json_t *res)
+{
+    jw_js *js;
+    const char *stream, *name;
+    jw_status st = arg_consumer_of(req, &js, &stream, &name);
+    json_t *seq = json_object_get(req, "seq");
+    if (st == JW_OK && seq && !json_is_integer(seq))
+        st = fail(JW_EINVAL, "'seq' must be an integer");
+    if (st != JW_OK)
+        return st;
+    char *info = NULL;
+    TRY(jw_js_consumer_reset(js, stream, name,
+                             (uint64_t)json_integer_value(seq), &info));
+    return put_info(res, info);
+}
+
 static jw_status op_consumer_unpin(json_t *req, json_t *res)
 {
     jw_js *js;
@@ -3584,6 +3601,7 @@ static const struct {
     {"consumer_pause", op_consumer_pause},
     {"consumer_resume", op_consumer_resume},
     {"consumer_unpin", op_consumer_unpin},
+    {"consumer_reset", op_consumer_reset},
     {"fetch", op_fetch},
     {"ack", op_ack},
     {"ack_sync", op_ack_sync},

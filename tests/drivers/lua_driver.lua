@@ -1099,6 +1099,14 @@ function ops.consumer_resume(req)
         arg(req, "name", "string", nil, true))) }
 end
 
+function ops.consumer_reset(req)
+    local js = get(req, "js", "js")
+    return { info = check(js:reset_consumer(
+        arg(req, "stream", "string", nil, true),
+        arg(req, "name", "string", nil, true),
+        arg(req, "seq", "number"))) }
+end
+
 function ops.consumer_unpin(req)
     local js = get(req, "js", "js")
     check(js:unpin_consumer(arg(req, "stream", "string", nil, true),

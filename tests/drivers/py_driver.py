@@ -475,6 +475,10 @@ OPS.update({
     "consumer_resume": lambda r: {"pause": get(r, "js", JS).resume_consumer(
         arg(r, "stream", str, required=True),
         arg(r, "name", str, required=True))},
+    "consumer_reset": lambda r: {"info": get(r, "js", JS).reset_consumer(
+        arg(r, "stream", str, required=True),
+        arg(r, "name", str, required=True),
+        arg(r, "seq", int) or 0)},
     "consumer_unpin": lambda r: get(r, "js", JS).unpin_consumer(
         arg(r, "stream", str, required=True),
         arg(r, "name", str, required=True),

@@ -625,6 +625,12 @@ class Driver:
         return self.call("consumer_resume", js=js, stream=stream,
                          name=name)["pause"]
 
+    def consumer_reset(self, js: int, stream: str, name: str,
+                       seq: int = 0) -> dict:
+        """Reset the consumer's delivery state (2.14); its info after."""
+        return self.call("consumer_reset", js=js, stream=stream, name=name,
+                         seq=seq)["info"]
+
     def consumer_unpin(self, js: int, stream: str, name: str,
                        group: str) -> None:
         self.call("consumer_unpin", js=js, stream=stream, name=name,

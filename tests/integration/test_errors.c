@@ -459,6 +459,9 @@ TEST(null_handles)
         CHECK_STATUS(jw_js_consumer_resume(NULL, "S", "C", &json),
                      JW_EINVAL);
         CHECK_STATUS(jw_js_consumer_unpin(NULL, "S", "C", "g"), JW_EINVAL);
+        CHECK_STATUS(jw_js_consumer_reset(NULL, "S", "C", 0, &json),
+                     JW_EINVAL);
+        CHECK(json == NULL);
         CHECK_STATUS(jw_js_consumer_names(NULL, "S", &json), JW_EINVAL);
         CHECK_STATUS(jw_js_consumer_list(NULL, "S", &json), JW_EINVAL);
         CHECK(jw_consumer_name(NULL) == NULL);

@@ -90,6 +90,7 @@ local BASE = {
         pause_consumer = { "SWEEP", "c", 1 },
         resume_consumer = { "SWEEP", "c" },
         unpin_consumer = { "SWEEP", "c", "g" },
+        reset_consumer = { "SWEEP", "c", 1 },
         create_stream = { { name = "SWEEP2", subjects = { "sweep2.>" } } },
         update_stream = { { name = "SWEEP", subjects = { "sweepjs.>" } } },
         create_or_update_stream = { { name = "SWEEP",

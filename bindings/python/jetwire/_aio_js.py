@@ -218,6 +218,13 @@ class JetStream:
                                               stream, name)
         return out
 
+    async def reset_consumer(self, stream: str, name: str,
+                             seq: int = 0) -> Dict[str, Any]:
+        """As JetStream.reset_consumer."""
+        out: Dict[str, Any] = await self._run(self._js.reset_consumer,
+                                              stream, name, seq)
+        return out
+
     async def unpin_consumer(self, stream: str, name: str,
                              group: str) -> None:
         await self._run(self._js.unpin_consumer, stream, name, group)

@@ -663,6 +663,17 @@ class JetStream:
             _name(name, "consumer"))
         return out
 
+    def reset_consumer(self, stream: str, name: str,
+                       seq: int = 0) -> Dict[str, Any]:
+        """Reset a consumer's delivery state without deleting it
+        (nats-server 2.14): delivery starts again above the ack floor, or
+        at the first message at or after seq; ConsumerInfo after the reset,
+        with "reset_seq"."""
+        out: Dict[str, Any] = self._json(
+            lib.jw_js_consumer_reset, _name(stream, "stream"),
+            _name(name, "consumer"), _int_arg(seq, "seq", 0))
+        return out
+
     def unpin_consumer(self, stream: str, name: str, group: str) -> None:
         """Release the client pinned to a pinned_client priority group
         (ADR-42); the server pins another on its next pull."""
