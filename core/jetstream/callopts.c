@@ -218,8 +218,8 @@ static const opt_def direct_get_opts[] = {
                                "messages stored before this time "
                                "(excluded); not with up_to_seq"},
     [JW__DIRECT_NO_HDR] = {"no_hdr", O_BOOL, V(2, 12, 0), 0, 0,
-                           "leave out the stored headers (the Nats-* "
-                           "headers of the get itself stay)"},
+                           "the stored data alone: no headers (not even "
+                           "the get's Nats-* ones) and an empty subject"},
 };
 
 /* KV get_many and history as of a point: a revision or a time. */

@@ -22,6 +22,7 @@ struct jw_direct_batch {
     jw_sub *sub;
     char *stream;
     int multi;           /* multi_last: the EOB carries Nats-UpTo-Sequence */
+    int no_hdr;          /* data only: no subject, sequence or headers */
     uint64_t given;      /* data messages handed out */
     uint64_t prev_seq;   /* the stream sequence of the last one */
     uint64_t num_pending, last_seq, up_to_seq; /* from the EOB */
@@ -262,6 +263,7 @@ jw_status jw_js_direct_get_batch(jw_js *js, const char *stream,
         return jw__fail(JW_ENO_MEMORY, "out of memory");
     }
     b->multi = count > 0;
+    b->no_hdr = (int)jw__call_opts_int(opts, JW__DIRECT_NO_HDR, 0);
     char inbox[64], subject[400];
     int n = snprintf(subject, sizeof subject, "%s.DIRECT.GET.%s", js->prefix,
                      stream);
@@ -335,7 +337,7 @@ static jw_status status_of(jw_direct_batch *b, const jw_msg *m, int code)
         b->last_seq = header_u64(m, "Nats-Last-Sequence", &found);
         b->up_to_seq = header_u64(m, "Nats-UpTo-Sequence", NULL);
         /* The EOB names the last message sent: one missing at the tail. */
-        if (found && b->last_seq != b->prev_seq)
+        if (found && !b->no_hdr && b->last_seq != b->prev_seq)
             return jw__fail(JW_ESLOW_CONSUMER, "direct get batch from '%s' "
                                                "lost messages: it ended at "
                                                "sequence %llu, the last "
@@ -376,6 +378,19 @@ static jw_status status_of(jw_direct_batch *b, const jw_msg *m, int code)
 static jw_status stored_msg(jw_direct_batch *b, const jw_msg *m, jw_msg **out)
 {
     const char *subject = NULL;
+    size_t hl = 0;
+    const char *hdr = jw_msg_headers_raw(m, &hl);
+    if (b->no_hdr && !hdr) {
+        /* Asked for: the data alone, under no subject. */
+        jw__proto_event ev = {.subject = "",
+                              .data = jw_msg_data(m),
+                              .data_len = jw_msg_data_len(m)};
+        *out = jw__msg_from_event(&ev, NULL);
+        if (!*out)
+            return jw__fail(JW_ENO_MEMORY, "out of memory");
+        b->given++;
+        return JW_OK;
+    }
     if (jw_msg_header_get(m, "Nats-Subject", 0, &subject) || !subject)
         return jw__fail(JW_EPROTOCOL, "direct get reply without "
                                       "Nats-Subject");
@@ -396,8 +411,6 @@ static jw_status stored_msg(jw_direct_batch *b, const jw_msg *m, jw_msg **out)
                                            "and %llu",
                         b->stream, (unsigned long long)b->prev_seq,
                         (unsigned long long)seq);
-    size_t hl = 0;
-    const char *hdr = jw_msg_headers_raw(m, &hl);
     jw__proto_event ev = {.subject = subject,
                           .subject_len = strlen(subject),
                           .hdr = hl ? hdr : NULL,

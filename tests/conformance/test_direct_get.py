@@ -65,6 +65,23 @@ def test_direct_get_batch_runs(driver, js):
     assert len(got["msgs"]) == 1 and got["num_pending"] == 8
 
 
+@pytest.mark.min_server("2.12.0")
+def test_direct_get_batch_no_hdr(driver, js):
+    """no_hdr: the stored data alone, without its headers or the get's."""
+    d = driver
+    d.stream_add(js, name="H", subjects=["h.>"], allow_direct=True)
+    for i in range(3):
+        d.js_publish(js, "h.a", b"v%d" % i, headers=[("App", "x")])
+    full = batch(d, js, "H", seq=1, batch=3)["msgs"]
+    assert ["App", "x"] in full[0]["headers"]
+    got = batch(d, js, "H", seq=1, batch=3, no_hdr=True)
+    assert [base64.b64decode(m["data"]) for m in got["msgs"]] == [
+        b"v0", b"v1", b"v2"]
+    assert all(m["headers"] == [] and m["subject"] == ""
+               for m in got["msgs"])
+    assert got["last_seq"] == 3
+
+
 @pytest.mark.min_server("2.11.0")
 def test_direct_get_batch_multi_last(driver, js):
     d = driver

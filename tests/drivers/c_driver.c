@@ -3201,15 +3201,17 @@ static jw_status op_direct_get_batch(json_t *req, json_t *res)
         }
         if (!m)
             break;
-        const char *seq = "0";
-        jw_msg_header_get(m, "Nats-Sequence", 0, &seq);
-        json_t *o2 = json_pack("{ss so sI}", "subject", jw_msg_subject(m),
-                               "data",
-                               b64_json(jw_msg_data(m), jw_msg_data_len(m)),
-                               "seq", (json_int_t)strtoll(seq, NULL, 10));
-        jw_msg_free(m);
-        if (!o2 || json_array_append_new(msgs, o2) != 0)
+        const char *seq = NULL; /* none with no_hdr */
+        if (jw_msg_header_get(m, "Nats-Sequence", 0, &seq) != JW_OK || !seq)
+            seq = "0";
+        json_t *o2 = NULL;
+        st = msg_json(m, &o2);
+        if (st == JW_OK &&
+            (!put(o2, "seq", json_integer(strtoll(seq, NULL, 10))) ||
+             json_array_append(msgs, o2) != 0))
             st = fail(JW_ENO_MEMORY, "out of memory");
+        json_decref(o2);
+        jw_msg_free(m);
     }
     if (st == JW_OK &&
         !(put(res, "num_pending",

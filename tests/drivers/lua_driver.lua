@@ -1321,8 +1321,12 @@ function ops.direct_get_batch(req)
     local msgs = A()
     local ok, err = pcall(function()
         for m in b:messages(timeout_of(req)) do
-            msgs[#msgs + 1] = { subject = m.subject, seq = m.seq,
-                                data = b64encode(m.data) }
+            local headers = A()
+            for name, value in pairs(m.headers) do
+                headers[#headers + 1] = A { name, value }
+            end
+            msgs[#msgs + 1] = { subject = m.subject, seq = m.seq or 0,
+                                data = b64encode(m.data), headers = headers }
         end
     end)
     if not ok then error(raised(err), 0) end

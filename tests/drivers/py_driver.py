@@ -293,8 +293,8 @@ def op_direct_get_batch(req):
             arg(req, "stream", str, required=True),
             arg(req, "multi_last", list), timeout_of(req, 5.0),
             **call_options(req, "direct_get")) as batch:
-        msgs = [{"subject": m.subject, "seq": int(m.headers["Nats-Sequence"]),
-                 "data": base64.b64encode(m.data).decode()} for m in batch]
+        msgs = [dict(msg_json(m), seq=int(m.headers.get("Nats-Sequence", 0)))
+                for m in batch]
         return {"msgs": msgs, "num_pending": batch.num_pending,
                 "last_seq": batch.last_seq, "up_to_seq": batch.up_to_seq}
 
