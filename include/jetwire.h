@@ -881,6 +881,98 @@ JW_EXTERN uint64_t jw_direct_batch_last_seq(const jw_direct_batch *b);
 JW_EXTERN uint64_t jw_direct_batch_up_to_seq(const jw_direct_batch *b);
 JW_EXTERN void jw_direct_batch_free(jw_direct_batch *b);
 
+/* ---- atomic batches ----
+ * Messages stored in a stream together or not at all (ADR-50, nats-server
+ * 2.12; the stream needs allow_atomic). jw_js_batch_new makes a batch with
+ * a fresh unique id (jw_js_batch_id; nothing is sent yet): an older server
+ * is JW_ENOT_SUPPORTED, naming the version. jw_js_batch_add sends msg
+ * (subject, headers, data; its reply is ignored) with the batch's headers
+ * (Nats-Batch-Id, Nats-Batch-Sequence). The first one waits for the
+ * stream to take it (up to the "timeout" option, else the context's), so
+ * a stream that refuses batches (without allow_atomic: JW_EJETSTREAM,
+ * err_code 10174) or a subject no stream captures (JW_ENO_RESPONDERS) is
+ * heard of at once; the ones after it are sent without waiting, and what
+ * the stream thought of them comes with the commit. jw_js_batch_commit
+ * sends msg as the last message, with Nats-Batch-Commit, and waits for the
+ * PubAck (*ack, owned by the caller; may be NULL): its seq is the last
+ * message's, jw_js_pub_ack_batch the batch id and jw_js_pub_ack_count the
+ * number stored. msg NULL commits the messages added without storing one
+ * more (nats-server 2.14; JW_ENOT_SUPPORTED before; JW_EINVAL for an
+ * empty batch).
+ *
+ * opts are "publish" call options for that message: msg_id (duplicates
+ * within the stream's duplicate_window refuse the whole batch, err_code
+ * 10201), expected_last_seq (first message only) and
+ * expected_last_subject_seq (checked when the batch commits, against the
+ * stream as it was before the batch), ttl, timeout (the first message and
+ * the commit; they are not retried, retry_* are ignored).
+ * expected_last_msg_id is refused by the server (10177).
+ *
+ * The stream's refusals come from the commit as for jw_js_publish, with
+ * the server's description and jw_js_last_err_code: an expectation that
+ * failed (JW_EWRONG_LAST_SEQUENCE, 10071), and as JW_EJETSTREAM a batch
+ * with a gap or dropped after 10 s without messages (10176), more messages
+ * than the server's limit (10199; 1,000 by default), an unsupported header
+ * (10177) or a duplicate msg_id (10201). Nothing of a refused batch is
+ * stored. After a commit, or a failed first add or commit, the batch
+ * takes nothing more (JW_EINVAL: start a new one); a failure of a later
+ * add sent nothing and the batch goes on. A commit that timed out may
+ * have been stored whole.
+ *
+ * jw_js_batch_count gives the messages sent so far (the commit's
+ * included). jw_js_batch_free releases a batch (accepts NULL); an
+ * uncommitted batch is abandoned: nothing is sent, the server drops it
+ * after 10 s without messages and stores none of it. A batch keeps js
+ * alive and is used from one thread at a time. */
+typedef struct jw_js_batch jw_js_batch;
+JW_EXTERN jw_status jw_js_batch_new(jw_js *js, jw_js_batch **out);
+JW_EXTERN jw_status jw_js_batch_add(jw_js_batch *b, const jw_msg *msg,
+                                    const jw_call_opts *opts);
+JW_EXTERN jw_status jw_js_batch_commit(jw_js_batch *b, const jw_msg *msg,
+                                       const jw_call_opts *opts,
+                                       jw_js_pub_ack **ack);
+JW_EXTERN const char *jw_js_batch_id(const jw_js_batch *b);
+JW_EXTERN uint64_t jw_js_batch_count(const jw_js_batch *b);
+JW_EXTERN void jw_js_batch_free(jw_js_batch *b);
+
+/* ---- counters ----
+ * A stream with allow_msg_counter (ADR-49, nats-server 2.12) keeps a
+ * counter per subject: each message adds its Nats-Incr to the subject's
+ * total, which the stream stores as the message's body. Values and
+ * deltas are decimal text of any length (the server counts with big
+ * integers). An older server is JW_ENOT_SUPPORTED, naming the version.
+ *
+ * jw_js_counter_add adds delta ("+5", "-3", "12": an optional sign and
+ * digits, else JW_EINVAL) to the counter on subject and gives its new
+ * total in *value (may be NULL; jw_free). opts are "publish" call options
+ * (timeout, retry_attempts, retry_wait; the server refuses expectations
+ * on counters). A stream without allow_msg_counter refuses it
+ * (JW_EJETSTREAM and its err_code).
+ *
+ * jw_js_counter_get reads the counter on subject in stream (its last
+ * message, by direct get when the stream has allow_direct) as a JSON
+ * entry (*entry_json: jw_free):
+ *   {"subject":"hits","val":"42","incr":"+1",
+ *    "sources":{"<stream>":{"<subject>":"<val>"}}}
+ * with every number as decimal text: val the total, incr the last delta
+ * added (as the stream wrote it), and sources, only for a stream that
+ * sources other counters, the last total seen from each source stream's
+ * subject. A subject without a message is JW_EKEY_NOT_FOUND (err_code
+ * 10037); a message that is not a counter's is JW_EINVAL.
+ *
+ * jw_js_counter_entry makes the same entry of one stored counter message
+ * (from jw_js_stream_get_last_msg, or many at once from
+ * jw_js_direct_get_batch with multi_last). */
+JW_EXTERN jw_status jw_js_counter_add(jw_js *js, const char *subject,
+                                      const char *delta,
+                                      const jw_call_opts *opts,
+                                      char **value);
+JW_EXTERN jw_status jw_js_counter_get(jw_js *js, const char *stream,
+                                      const char *subject,
+                                      char **entry_json);
+JW_EXTERN jw_status jw_js_counter_entry(const jw_msg *msg,
+                                        char **entry_json);
+
 /* ---- call options ----
  * The calls that grow options take them in a jw_call_opts made for that
  * call ("publish", "fetch", "consume", "direct_get", and KV's "watch",

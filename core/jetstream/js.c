@@ -489,11 +489,9 @@ static jw_status schedule_header(jw__hdr_builder *b, const jw_js *js,
     return JW_OK;
 }
 
-/* The headers to publish: the message's own, then the options'. On
- * success *block is NULL (no headers) or a finished block (free it). */
-static jw_status pub_headers(jw_js *js, const jw_msg *msg,
-                             const jw_call_opts *o, char **block,
-                             size_t *block_len)
+jw_status jw__js_pub_headers(jw_js *js, const jw_msg *msg,
+                             const jw_call_opts *o, const char *const *extra,
+                             char **block, size_t *block_len)
 {
     *block = NULL;
     *block_len = 0;
@@ -502,7 +500,7 @@ static jw_status pub_headers(jw_js *js, const jw_msg *msg,
         return used;
     size_t own_len = 0;
     const char *own = msg ? jw_msg_headers_raw(msg, &own_len) : NULL;
-    if (!o && !own)
+    if (!o && !own && !extra)
         return JW_OK;
     jw__hdr_builder b = {0};
     jw_status st = JW_OK;
@@ -558,6 +556,8 @@ static jw_status pub_headers(jw_js *js, const jw_msg *msg,
         st = ttl_header(&b, js, o, JW__PUB_SCHEDULE_TTL, "Nats-Schedule-TTL");
     if (st == JW_OK)
         st = schedule_header(&b, js, o);
+    for (size_t i = 0; st == JW_OK && extra && extra[i]; i += 2)
+        st = jw__hdr_add(&b, extra[i], extra[i + 1]);
     if (st == JW_OK && b.len) {
         char *full = realloc(b.buf, b.len + 2);
         if (!full) {
@@ -640,7 +640,7 @@ static jw_status publish(jw_js *js, const char *subject, const jw_msg *msg,
     char *hdr = NULL;
     size_t hdr_len = 0;
     if (st == JW_OK)
-        st = pub_headers(js, msg, o, &hdr, &hdr_len);
+        st = jw__js_pub_headers(js, msg, o, NULL, &hdr, &hdr_len);
     if (st)
         return st;
     for (int64_t attempt = 0;; attempt++) {
@@ -675,7 +675,7 @@ jw_status jw_js_publish_start(jw_js *js, const jw_msg *msg,
         return st;
     char *hdr;
     size_t hdr_len;
-    st = pub_headers(js, msg, opts, &hdr, &hdr_len);
+    st = jw__js_pub_headers(js, msg, opts, NULL, &hdr, &hdr_len);
     if (st)
         return st;
     if (!hdr)
@@ -899,7 +899,7 @@ jw_status jw_js_publish_async(jw_js *js, const jw_msg *msg,
         return jw__fail(JW_EINVAL, "js and msg must not be NULL");
     char *hdr;
     size_t hdr_len;
-    jw_status st = pub_headers(js, msg, o, &hdr, &hdr_len);
+    jw_status st = jw__js_pub_headers(js, msg, o, NULL, &hdr, &hdr_len);
     if (st)
         return st;
     pthread_mutex_lock(&js->mu);

@@ -220,6 +220,15 @@ int64_t jw__call_opts_int(const jw_call_opts *o, int index, int64_t dflt);
 jw_status jw__call_opts_ms(const jw_call_opts *o, int index, const jw_js *js,
                            int64_t dflt, int64_t *ms);
 
+/* The headers of a JetStream publish: msg's own (msg may be NULL), then
+ * those of the "publish" options o (checked here for the call and the
+ * server), then extra (NULL, or name/value pairs ending in NULL: an atomic
+ * batch's Nats-Batch-* headers, a counter's Nats-Incr). On JW_OK *block is
+ * NULL (no headers) or a finished block for the caller to free. */
+jw_status jw__js_pub_headers(jw_js *js, const jw_msg *msg,
+                             const jw_call_opts *o, const char *const *extra,
+                             char **block, size_t *block_len);
+
 /* Create (JW__JS_CREATE), update, or both (create, then update when the
  * stream exists with another configuration) a stream from a wire-form
  * configuration (durations in ns). */
