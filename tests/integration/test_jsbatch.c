@@ -271,6 +271,16 @@ TEST(js_batch_end_of_batch)
     /* Nothing to end yet. */
     CHECK_STATUS(commit_on(b, NULL, NULL), JW_EINVAL);
     CHECK_OK(add_run(b, "b", 0, 3));
+    /* Options of another call are refused before anything is sent: the
+     * batch goes on. */
+    jw_call_opts *fetch = jw_test_opts_true("fetch", "no_wait");
+    CHECK(fetch != NULL);
+    jw_msg *bad = NULL;
+    CHECK_OK(jw_msg_new("b.bad", NULL, "x", 1, &bad));
+    CHECK_STATUS(jw_js_batch_add(b, bad, fetch), JW_EINVAL);
+    jw_msg_free(bad);
+    jw_call_opts_free(fetch);
+    CHECK_EQ_INT(jw_js_batch_count(b), 3);
     SERVER_AT_LEAST(eob, nc, "2.14.0", "atomic batch end-of-batch commit");
     if (!eob) {
         CHECK_STATUS(commit_on(b, NULL, NULL), JW_ENOT_SUPPORTED);
