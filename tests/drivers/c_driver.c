@@ -153,7 +153,8 @@ enum handle_kind {
     H_KV,
     H_WATCHER,
     H_SERVICE,
-    H_GROUP
+    H_GROUP,
+    H_BATCH
 };
 
 struct serve_state {
@@ -177,6 +178,7 @@ struct handle {
     jw_kv_watcher *watcher; /* H_WATCHER, borrowing its jw_kv */
     jw_service *svc;         /* H_SERVICE */
     jw_service_group *group; /* H_GROUP, borrowed from its service */
+    jw_js_batch *batch;      /* H_BATCH */
     /* H_JS, H_CONSUMER, H_KV, H_WATCHER: the handle it was made through,
      * freed with it (before it). */
     int parent;
@@ -2378,6 +2380,8 @@ static jw_status call_options(json_t *req, const char *call,
     return JW_OK;
 }
 
+static jw_status put_ack(json_t *res, jw_js_pub_ack *ack);
+
 static jw_status op_js_publish(json_t *req, json_t *res)
 {
     struct handle *h;
@@ -2409,14 +2413,28 @@ static jw_status op_js_publish(json_t *req, json_t *res)
     jw_call_opts_free(o);
     if (st != JW_OK)
         return st;
+    return put_ack(res, ack);
+}
+
+/* A PubAck (released here) as js_publish's result. */
+static jw_status put_ack(json_t *res, jw_js_pub_ack *ack)
+{
     json_int_t seq = (json_int_t)jw_js_pub_ack_seq(ack);
+    const char *value = jw_js_pub_ack_value(ack);
+    const char *batch = jw_js_pub_ack_batch(ack);
     int ok = put(res, "stream", json_string(jw_js_pub_ack_stream(ack))) &&
              put(res, "seq", json_integer(seq)) &&
              put(res, "duplicate",
-                 json_boolean(jw_js_pub_ack_duplicate(ack)));
+                 json_boolean(jw_js_pub_ack_duplicate(ack))) &&
+             (!value || put(res, "value", json_string(value))) &&
+             (!batch || (put(res, "batch", json_string(batch)) &&
+                         put(res, "count",
+                             json_integer((json_int_t)jw_js_pub_ack_count(
+                                 ack)))));
     jw_js_pub_ack_free(ack);
     return ok ? JW_OK : fail(JW_ENO_MEMORY, "out of memory");
 }
+
 
 /* A consumer handle made through the "js" handle; *cons already made. */
 static jw_status put_consumer(json_t *req, json_t *res, jw_consumer *cons)
@@ -3523,11 +3541,185 @@ static void free_handle(int id)
     case H_SERVICE:
         jw_service_free(h->svc);
         break;
+    case H_BATCH:
+        jw_js_batch_free(h->batch);
+        break;
     case H_GROUP: /* the service's */
     case H_NONE:
         break;
     }
     memset(h, 0, sizeof *h);
+}
+
+/* ---- atomic batches and counters ---- */
+
+static jw_status op_atomic_batch(json_t *req, json_t *res)
+{
+    struct handle *h;
+    int64_t js_id;
+    jw_status st = arg_handle(req, "js", H_JS, &h);
+    if (st != JW_OK)
+        return st;
+    jw_js_batch *b = NULL;
+    TRY(jw_js_batch_new(h->js, &b));
+    arg_int(req, "js", 1, 0, &js_id); /* checked above */
+    int id = handle_child(H_BATCH, (int)js_id);
+    if (id < 0) {
+        jw_js_batch_free(b);
+        return fail(JW_ENO_MEMORY, "out of memory");
+    }
+    g_handles[id].batch = b;
+    PUT(res, "batch", json_integer(id));
+    PUT(res, "batch_id", json_string(jw_js_batch_id(b)));
+    return JW_OK;
+}
+
+/* batch_add and batch_commit: a message and its publish options. */
+static jw_status batch_send(json_t *req, json_t *res, int commit)
+{
+    struct handle *h;
+    const char *subject = NULL;
+    json_t *headers;
+    unsigned char *data = NULL;
+    size_t len = 0;
+    jw_status st = arg_handle(req, "batch", H_BATCH, &h);
+    if (st == JW_OK)
+        st = arg_str(req, "subject", !commit, &subject);
+    if (st == JW_OK)
+        st = arg_headers(req, &headers);
+    if (st == JW_OK)
+        st = arg_data(req, "data", &data, &len);
+    if (st != JW_OK)
+        return st;
+    static const char *const own[] = {"batch", "subject", "data", "headers",
+                                      NULL};
+    jw_call_opts *o = NULL;
+    jw_msg *m = NULL;
+    jw_js_pub_ack *ack = NULL;
+    st = call_options(req, "publish", own, &o);
+    if (st == JW_OK && subject)
+        st = build_msg(subject, NULL, data, len, headers, &m);
+    if (st == JW_OK) {
+        st = commit ? jw_js_batch_commit(h->batch, m, o, &ack)
+                    : jw_js_batch_add(h->batch, m, o);
+        if (st != JW_OK)
+            lib_fail(st);
+    }
+    free(data);
+    jw_msg_free(m);
+    jw_call_opts_free(o);
+    if (st != JW_OK)
+        return st;
+    if (commit)
+        return put_ack(res, ack);
+    PUT(res, "count", json_integer((json_int_t)jw_js_batch_count(h->batch)));
+    return JW_OK;
+}
+
+static jw_status op_batch_add(json_t *req, json_t *res)
+{
+    return batch_send(req, res, 0);
+}
+
+static jw_status op_batch_commit(json_t *req, json_t *res)
+{
+    return batch_send(req, res, 1);
+}
+
+static jw_status op_batch_close(json_t *req, json_t *res)
+{
+    int64_t id;
+    struct handle *h;
+    jw_status st = arg_handle(req, "batch", H_BATCH, &h);
+    if (st != JW_OK)
+        return st;
+    arg_int(req, "batch", 1, 0, &id);
+    free_handle((int)id);
+    (void)res;
+    return JW_OK;
+}
+
+static jw_status op_counter_add(json_t *req, json_t *res)
+{
+    jw_js *js;
+    const char *subject, *delta;
+    jw_status st = arg_js_str(req, "subject", &js, &subject);
+    if (st == JW_OK)
+        st = arg_str(req, "delta", 1, &delta);
+    if (st != JW_OK)
+        return st;
+    char *value = NULL;
+    TRY(jw_js_counter_add(js, subject, delta, NULL, &value));
+    json_t *v = json_string(value);
+    jw_free(value);
+    PUT(res, "value", v);
+    return JW_OK;
+}
+
+static jw_status op_counter_get(json_t *req, json_t *res)
+{
+    jw_js *js;
+    const char *stream, *subject;
+    jw_status st = arg_js_str(req, "stream", &js, &stream);
+    if (st == JW_OK)
+        st = arg_str(req, "subject", 1, &subject);
+    if (st != JW_OK)
+        return st;
+    char *entry = NULL;
+    TRY(jw_js_counter_get(js, stream, subject, &entry));
+    return put_doc(res, "entry", entry);
+}
+
+/* Many counters with one direct get (multi_last), each message parsed. */
+static jw_status op_counter_get_many(json_t *req, json_t *res)
+{
+    jw_js *js;
+    const char *stream;
+    jw_status st = arg_js_str(req, "stream", &js, &stream);
+    if (st != JW_OK)
+        return st;
+    json_t *given = json_object_get(req, "subjects");
+    size_t room = json_is_array(given) ? json_array_size(given) : 1;
+    const char **subjects = calloc(room ? room : 1, sizeof(*subjects));
+    if (!subjects)
+        return fail(JW_ENO_MEMORY, "out of memory");
+    size_t count = 0;
+    jw_direct_batch *b = NULL;
+    st = arg_filters(req, "subjects", subjects, room, &count);
+    if (st == JW_OK &&
+        (st = jw_js_direct_get_batch(js, stream, subjects, count, NULL, &b)))
+        lib_fail(st);
+    free(subjects);
+    json_t *entries = st == JW_OK ? json_array() : NULL;
+    if (st == JW_OK && !entries)
+        st = fail(JW_ENO_MEMORY, "out of memory");
+    while (st == JW_OK) {
+        jw_msg *m = NULL;
+        char *text = NULL;
+        if ((st = jw_direct_batch_next(b, 5000, &m)) != JW_OK) {
+            lib_fail(st);
+            break;
+        }
+        if (!m)
+            break;
+        st = jw_js_counter_entry(m, &text);
+        jw_msg_free(m);
+        if (st != JW_OK) {
+            lib_fail(st);
+            break;
+        }
+        json_t *e = json_loads(text, 0, NULL);
+        jw_free(text);
+        if (!e || json_array_append_new(entries, e) != 0)
+            st = fail(JW_ENO_MEMORY, "out of memory");
+    }
+    jw_direct_batch_free(b);
+    if (st != JW_OK) {
+        json_decref(entries);
+        return st;
+    }
+    PUT(res, "entries", entries);
+    return JW_OK;
 }
 
 static jw_status op_free(json_t *req, json_t *res)
@@ -3604,6 +3796,13 @@ static const struct {
     {"consumer_resume", op_consumer_resume},
     {"consumer_unpin", op_consumer_unpin},
     {"consumer_reset", op_consumer_reset},
+    {"atomic_batch", op_atomic_batch},
+    {"batch_add", op_batch_add},
+    {"batch_commit", op_batch_commit},
+    {"batch_close", op_batch_close},
+    {"counter_add", op_counter_add},
+    {"counter_get", op_counter_get},
+    {"counter_get_many", op_counter_get_many},
     {"fetch", op_fetch},
     {"ack", op_ack},
     {"ack_sync", op_ack_sync},

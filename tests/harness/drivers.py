@@ -593,7 +593,53 @@ class Driver:
         r = self.call("js_publish", js=js, subject=subject, data=b64e(data),
                       headers=None if headers is None else [list(h) for h in headers],
                       timeout=timeout, **options)
-        return {k: r[k] for k in ("stream", "seq", "duplicate")}
+        return _ack(r)
+
+    def atomic_batch(self, js: int) -> tuple[int, str]:
+        """A new atomic batch: (handle, id)."""
+        r = self.call("atomic_batch", js=js)
+        return r["batch"], r["batch_id"]
+
+    def batch_add(self, batch: int, subject: str, data: bytes = b"",
+                  headers: list[tuple[str, str]] | None = None,
+                  **options: Any) -> int:
+        """Add a message; the batch's count after it."""
+        return self.call("batch_add", batch=batch, subject=subject,
+                         data=b64e(data),
+                         headers=None if headers is None
+                         else [list(h) for h in headers], **options)["count"]
+
+    def batch_commit(self, batch: int, subject: str | None = None,
+                     data: bytes = b"",
+                     headers: list[tuple[str, str]] | None = None,
+                     **options: Any) -> dict:
+        """Commit (subject None: without a message of its own); the
+        PubAck."""
+        args = dict(options)
+        if subject is not None:
+            args.update(subject=subject, data=b64e(data))
+        if headers is not None:
+            args["headers"] = [list(h) for h in headers]
+        return _ack(self.call("batch_commit", batch=batch, **args))
+
+    def batch_close(self, batch: int) -> None:
+        self.call("batch_close", batch=batch)
+
+    def counter_add(self, js: int, subject: str, delta: int | str) -> int:
+        """Add delta; the new total (an int of any size)."""
+        return int(self.call("counter_add", js=js, subject=subject,
+                             delta=str(delta))["value"])
+
+    def counter_get(self, js: int, stream: str, subject: str) -> dict:
+        """The entry {"subject", "val", "incr", "sources"}, numbers as
+        decimal text."""
+        return self.call("counter_get", js=js, stream=stream,
+                         subject=subject)["entry"]
+
+    def counter_get_many(self, js: int, stream: str,
+                         subjects: list[str]) -> list[dict]:
+        return self.call("counter_get_many", js=js, stream=stream,
+                         subjects=subjects)["entries"]
 
     def consumer_add(self, js: int, stream: str,
                      action: Optional[str] = None, **config: Any) -> int:
@@ -736,6 +782,13 @@ class Driver:
         e = self.call("kv_watch_next", watcher=watcher,
                       timeout=timeout)["entry"]
         return None if e is None else KvEntry.from_wire(e)
+
+
+def _ack(r: dict) -> dict:
+    """A PubAck as the drivers give it: value (a counter's), batch and
+    count (a batch's) only when the ack has them."""
+    return {k: r[k] for k in ("stream", "seq", "duplicate", "value",
+                              "batch", "count") if k in r}
 
 
 def _msg_handle(msg: "JsMsg | int") -> int:
