@@ -1097,6 +1097,97 @@ JW_EXTERN jw_status jw_js_publish_async_complete(jw_js *js,
 JW_EXTERN jw_status jw_js_publish_async_wait(jw_js *js, int64_t timeout_ms);
 JW_EXTERN int64_t jw_js_publish_async_pending(jw_js *js);
 
+/* ---- fast-ingest batches ----
+ * A fast-ingest batch (ADR-50, nats-server 2.14.0 or newer, a stream with
+ * "allow_batched": true) publishes a run of messages at full speed: the
+ * server acknowledges them every so many ("flow", which it adapts) rather
+ * than one by one, and the publisher waits only when it is
+ * max_outstanding_acks acks ahead. The batch is not atomic: every message
+ * is stored as it comes. What the server guarantees depends on "gap":
+ *  - "fail" (the default): what is stored is the batch's messages in
+ *    order without gaps (other publishers' messages may fall between).
+ *    The first message the server did not get, or refused (an expected_*
+ *    option that failed), ends the batch there: nothing after it is
+ *    stored, and the final PubAck's count is how many were.
+ *  - "ok": a message lost or refused is reported (take_errors) and the
+ *    batch goes on; the PubAck's count is then the highest sequence the
+ *    server saw, not how many it stored.
+ *
+ * jw_js_fast_new makes a batch on js (opts: "fast" call options, may be
+ * NULL: "flow", "gap", "max_outstanding_acks", "timeout"; *out belongs to
+ * the caller). JW_ENOT_SUPPORTED, naming 2.14.0, from an older server
+ * before anything is sent (an older server would store the messages as
+ * plain publishes); JW_EINVAL for a "gap" other than "ok" and "fail".
+ *
+ * jw_js_fast_add publishes msg (its subject, headers and data; its reply
+ * is ignored) as the batch's next message, with the headers of pub_opts
+ * ("publish" options, may be NULL: msg_id, expected_*, ttl; their timeout
+ * and retries do not apply) and gives its batch sequence (from 1) in *seq
+ * (may be NULL). It returns at once while the window is open, else waits
+ * up to the timeout for an ack (pinging the server to have a lost ack
+ * sent again): JW_ETIMEOUT, and then the message was not sent. The first
+ * add waits for the server's first answer: JW_EJETSTREAM with err_code
+ * 10205 (jw_js_last_err_code) for a stream without allow_batched,
+ * JW_ENO_RESPONDERS when no stream captures the subject. With gap
+ * "fail", a refused first message ends the batch with the publish's
+ * error (JW_EWRONG_LAST_SEQUENCE, ...), which a later add or the commit
+ * returns; once the server reported an
+ * error or a gap, add sends nothing more and returns that error's status
+ * (JW_EWRONG_LAST_SEQUENCE, JW_EJETSTREAM with its err_code) or, for a
+ * gap, JW_EJETSTREAM (err_code 0); commit then gives what was stored.
+ *
+ * jw_js_fast_commit ends the batch: with msg, which is stored as its last
+ * message; with NULL, without a further message (after at least one
+ * add). It waits up to the timeout for the final PubAck (*ack, the
+ * caller's, may be NULL: jw_js_pub_ack_batch and jw_js_pub_ack_count say
+ * the batch's id and size). After a gap "fail" stop msg is not sent and
+ * the PubAck of what was stored comes back with JW_OK: its count is less
+ * than the messages added. An error PubAck (the batch unknown after 10 s
+ * without messages: err_code 10208) is its status. Add and commit after
+ * the commit are JW_EINVAL.
+ *
+ * A waiting add or commit returns JW_ENOT_CONNECTED at once when the
+ * connection loses its server (JW_ECONNECTION_CLOSED when it closes):
+ * what was handed to the connection counts in the batch, and later acks,
+ * gaps and the PubAck say what became of it. In a loop callback the calls
+ * that would wait return JW_EINVAL.
+ *
+ * jw_js_fast_acked is the highest batch sequence the server acknowledged
+ * (with gap "fail": every message up to it is stored). jw_js_fast_take_
+ * errors gives (*json, jw_free) the errors and gaps reported since the
+ * last call as a JSON array, "[]" when none:
+ *   {"type":"err","seq":N,"code":400,"err_code":10071,"description":"..."}
+ *   {"type":"gap","last_seq":N,"seq":M}  (messages N to M-1 were lost)
+ * Past 10,000 kept, further ones are counted in a last
+ * {"type":"dropped","count":N}.
+ *
+ * Threads: one thread at a time adds and commits (a batch is a sequence);
+ * acks are read on the loop thread, and acked and take_errors may be
+ * called from any thread. jw_js_fast_free (accepts NULL) abandons a batch
+ * that was not committed (what was sent stays stored; the server forgets
+ * the batch after 10 s).
+ *
+ * jw_js_publish_batch publishes msgs[0..count) as one batch (opts as for
+ * jw_js_fast_new, the last message as the commit) and returns when all are
+ * acknowledged, with the final PubAck in *ack (may be NULL), or the first
+ * failure's status. */
+typedef struct jw_js_fast jw_js_fast;
+JW_EXTERN jw_status jw_js_fast_new(jw_js *js, const jw_call_opts *opts,
+                                   jw_js_fast **out);
+JW_EXTERN jw_status jw_js_fast_add(jw_js_fast *f, const jw_msg *msg,
+                                   const jw_call_opts *pub_opts,
+                                   uint64_t *seq);
+JW_EXTERN jw_status jw_js_fast_commit(jw_js_fast *f, const jw_msg *msg,
+                                      jw_js_pub_ack **ack);
+JW_EXTERN uint64_t jw_js_fast_acked(const jw_js_fast *f);
+JW_EXTERN jw_status jw_js_fast_take_errors(jw_js_fast *f, char **json);
+JW_EXTERN void jw_js_fast_free(jw_js_fast *f);
+JW_EXTERN jw_status jw_js_publish_batch(jw_js *js,
+                                        const jw_msg *const *msgs,
+                                        size_t count,
+                                        const jw_call_opts *opts,
+                                        jw_js_pub_ack **ack);
+
 /* ---- consumers ----
  * config_json is a ConsumerConfig object. A durable consumer has
  * "durable_name" (or "name" with the same value); without either the

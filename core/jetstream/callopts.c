@@ -241,6 +241,28 @@ static const opt_def history_opts[] = {
                         UP_TO_TIME_DOC},
 };
 
+/* Fast-ingest batches (ADR-50): how the server acknowledges them and what
+ * it does with a message it did not get. The defaults are the ADR's
+ * advice: the server acks at most every 100 messages (it starts lower
+ * and ramps up, and never asks for more than 500), and with 2 acks
+ * outstanding the server works on one window while the next is sent. */
+static const opt_def fast_opts[] = {
+    [JW__FAST_FLOW] = {"flow", O_INT, V(2, 14, 0), 1, 65535,
+                       "the most messages per ack the server may use (it "
+                       "starts lower and adapts; default 100)"},
+    [JW__FAST_GAP] = {"gap", O_STR, V(2, 14, 0), 0, 0,
+                      "\"fail\" (default): a message the server did not "
+                      "get or refused ends the batch, what was stored has "
+                      "no gaps; \"ok\": it is reported and the batch goes "
+                      "on"},
+    [JW__FAST_MAX_OUTSTANDING_ACKS] =
+        {"max_outstanding_acks", O_INT, V(2, 14, 0), 1, 3,
+         "acks the publisher may be ahead of before it waits (default 2)"},
+    [JW__FAST_TIMEOUT] = {"timeout", O_DUR, V(2, 14, 0), MS_NS, INT64_MAX,
+                          "how long a waiting add or the commit waits for "
+                          "the server (default: the context's timeout)"},
+};
+
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct {
@@ -259,6 +281,7 @@ static const struct {
                              COUNT(direct_get_opts)},
     [JW__CALL_GET_MANY] = {"get_many", get_many_opts, COUNT(get_many_opts)},
     [JW__CALL_HISTORY] = {"history", history_opts, COUNT(history_opts)},
+    [JW__CALL_FAST] = {"fast", fast_opts, COUNT(fast_opts)},
 };
 
 typedef struct slot {

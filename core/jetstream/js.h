@@ -147,7 +147,8 @@ enum {
     JW__CALL_PURGE,
     JW__CALL_DIRECT_GET,
     JW__CALL_GET_MANY,
-    JW__CALL_HISTORY
+    JW__CALL_HISTORY,
+    JW__CALL_FAST
 };
 enum {
     JW__PUB_MSG_ID,
@@ -192,6 +193,12 @@ enum {
     JW__WATCH_IGNORE_DELETES,
     JW__WATCH_META_ONLY,
     JW__WATCH_UPDATES_ONLY
+};
+enum {
+    JW__FAST_FLOW,
+    JW__FAST_GAP,
+    JW__FAST_MAX_OUTSTANDING_ACKS,
+    JW__FAST_TIMEOUT
 };
 enum { JW__GET_REVISION };
 enum { JW__CREATE_TTL };

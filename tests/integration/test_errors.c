@@ -445,6 +445,20 @@ TEST(null_handles)
         CHECK_STATUS(jw_js_publish_start(NULL, m, po, &u64), JW_EINVAL);
         CHECK_STATUS(jw_js_pub_ack_parse(NULL, &ack), JW_EINVAL);
         CHECK(ack == NULL);
+        jw_js_fast *fast = NULL;
+        CHECK_STATUS(jw_js_fast_new(NULL, NULL, &fast), JW_EINVAL);
+        CHECK_STATUS(jw_js_fast_add(NULL, m, NULL, &u64), JW_EINVAL);
+        CHECK_STATUS(jw_js_fast_commit(NULL, m, &ack), JW_EINVAL);
+        CHECK(ack == NULL);
+        CHECK_EQ_INT(jw_js_fast_acked(NULL), 0);
+        CHECK_STATUS(jw_js_fast_take_errors(NULL, &json), JW_EINVAL);
+        CHECK(json == NULL);
+        jw_js_fast_free(NULL);
+        CHECK(fast == NULL);
+        const jw_msg *one[1] = {m};
+        CHECK_STATUS(jw_js_publish_batch(NULL, one, 1, NULL, &ack),
+                     JW_EINVAL);
+        CHECK(ack == NULL);
         CHECK_STATUS(jw_js_consumer_create(NULL, "S", "{}", &cons),
                      JW_EINVAL);
         CHECK_STATUS(jw_js_consumer_update(NULL, "S", "{}", &cons),
