@@ -4,6 +4,9 @@
  * 2.14, JW_ENOT_SUPPORTED before anything is sent. */
 #include "server.h"
 
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -361,6 +364,75 @@ TEST(js_publish_batch)
         jw_call_opts_free(o);
         for (int i = 0; i < N; i++)
             jw_msg_free(msgs[i]);
+    }
+    jw_js_free(js);
+    jw_conn_free(nc);
+    jw_test_server_stop(srv);
+    return 0;
+}
+
+typedef struct stalled_adder {
+    jw_js_fast *f;
+    jw_msg *msg;
+    atomic_int added;
+    atomic_int done;
+    jw_status last;
+    char text[256]; /* the last add's jw_last_error */
+} stalled_adder;
+
+static void *add_until_error(void *arg)
+{
+    stalled_adder *a = arg;
+    jw_status st = JW_OK;
+    for (int i = 0; i < 100000 && st == JW_OK; i++)
+        if ((st = jw_js_fast_add(a->f, a->msg, NULL, NULL)) == JW_OK)
+            atomic_fetch_add(&a->added, 1);
+    a->last = st;
+    snprintf(a->text, sizeof a->text, "%s", jw_last_error());
+    atomic_store(&a->done, 1);
+    return NULL;
+}
+
+TEST(js_fast_lost_connection)
+{
+    START_SERVER(srv, NULL);
+    JS_SETUP(srv, nc, js);
+    SERVER_AT_LEAST(fast, nc, "2.14.0", "fast-ingest batches");
+    if (!fast) {
+        CHECK(check_not_supported(js) == 0);
+    } else {
+        CHECK_OK(jw_js_stream_create(js, BATCHED_STREAM, NULL));
+        jw_call_opts *o = NULL;
+        CHECK_OK(jw_call_opts_new("fast", &o));
+        CHECK_OK(jw_call_opts_set_int(o, "flow", 10));
+        CHECK_OK(jw_call_opts_set_int(o, "max_outstanding_acks", 1));
+        /* A timeout the test would notice: nothing may wait for it. */
+        CHECK_OK(jw_call_opts_set_int(o, "timeout", 50000));
+        stalled_adder a = {.last = JW_OK};
+        atomic_init(&a.added, 0);
+        atomic_init(&a.done, 0);
+        CHECK_OK(jw_js_fast_new(js, o, &a.f));
+        CHECK_OK(jw_msg_new("fast.lost", NULL, "l", 1, &a.msg));
+        CHECK_OK(jw_js_fast_add(a.f, a.msg, NULL, NULL)); /* started */
+        /* Frozen, the server acknowledges nothing more: the adder
+         * fills its window of 10 and waits. */
+        CHECK(kill(srv->pid, SIGSTOP) == 0);
+        pthread_t thread;
+        CHECK(pthread_create(&thread, NULL, add_until_error, &a) == 0);
+        JW_WAIT_FOR(atomic_load(&a.added) >= 9, 5000);
+        CHECK(atomic_load(&a.added) >= 9);
+        CHECK(jw_test_server_kill(srv) == 0);
+        /* The waiting add gives up at once, not after its timeout. */
+        JW_WAIT_FOR(atomic_load(&a.done), 20000);
+        CHECK(atomic_load(&a.done));
+        pthread_join(thread, NULL);
+        fprintf(stderr, "added before the loss: %d (%s)\n",
+                atomic_load(&a.added), a.text);
+        CHECK_STATUS(a.last, JW_ENOT_CONNECTED);
+        CHECK(strstr(a.text, "lost its server") != NULL);
+        jw_msg_free(a.msg);
+        jw_js_fast_free(a.f);
+        jw_call_opts_free(o);
     }
     jw_js_free(js);
     jw_conn_free(nc);
