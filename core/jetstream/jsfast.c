@@ -407,8 +407,10 @@ static jw_status wait_until(jw_js_fast *f, int (*ready)(jw_js_fast *),
     jw_status st = JW_OK;
     f->waiting++;
     while (!ready(f)) {
+        /* A draining connection still reads: its answers can come. */
         jw_conn_status cs = jw_conn_status_get(f->conn);
-        if (f->losses != losses || cs != JW_CONN_CONNECTED) {
+        if (f->losses != losses || cs == JW_CONN_RECONNECTING ||
+            cs == JW_CONN_CLOSED) {
             int closed = cs == JW_CONN_CLOSED ||
                          (f->losses != losses &&
                           f->lost_why == JW_ECONNECTION_CLOSED);
