@@ -2,10 +2,10 @@
  * JetStream internals shared by js.c (context, API requests, publish),
  * jsack.c (acks, metadata), jsconf.c (configuration checks), jsm.c
  * (streams and consumers), jsfetch.c (fetch), jsconsume.c (continuous
- * pull), jsbatch.c (atomic batches), jscounter.c (counters) and
- * callopts.c (the options of calls). Everything here rides on
- * the public connection API (requests, subscriptions): JetStream adds no
- * state to the connection.
+ * pull), jsbatch.c (atomic batches), jsfast.c (fast-ingest batches),
+ * jscounter.c (counters) and callopts.c (the options of calls).
+ * Everything here rides on the public connection API (requests,
+ * subscriptions): JetStream adds no state to the connection.
  */
 #ifndef JW_JS_H
 #define JW_JS_H
