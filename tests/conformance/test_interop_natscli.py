@@ -1,7 +1,8 @@
-"""Interop with natscli v0.5.0 (issue 17, point 6), the binary
-scripts/servers.sh builds into .tools/bin/nats: KV buckets with TTLs and
-limit markers, paused consumers and priority-group pins made by one side
-look right from the other, in every language."""
+"""Interop with natscli v0.5.0 (issue 17, point 6; issue 21, point 6),
+the binary scripts/servers.sh builds into .tools/bin/nats: KV buckets with
+TTLs and limit markers, paused consumers, priority-group pins, counters,
+atomic batches and message schedules made by one side look right from the
+other, in every language."""
 import json
 import subprocess
 import time
@@ -21,9 +22,10 @@ def nats(nats_server):
     the CompletedProcess)."""
     assert NATS.exists(), f"{NATS} is missing: scripts/servers.sh builds it"
 
-    def run(*args, check=True):
+    def run(*args, check=True, input=None):
         r = subprocess.run([str(NATS), "--server", nats_server.url, *args],
-                           capture_output=True, text=True, timeout=30)
+                           capture_output=True, text=True, timeout=30,
+                           input=input)
         if check and r.returncode != 0:
             pytest.fail(f"nats {' '.join(args)}: {r.stdout}{r.stderr}")
         return r.stdout if check else r
@@ -166,3 +168,62 @@ def test_natscli_sees_jetwire_services(driver, conn, nats):
             by_name["place"]["last_error"]) == (2, 2, "400:bad input")
     # nats micro ping by name answers with the instance.
     assert sid in nats("micro", "ping", "users", "--timeout", "1s")
+
+
+@pytest.mark.min_server("2.12.0")
+def test_counters_both_ways(driver, js, nats):
+    d = driver
+    nats("stream", "add", "HITS", "--subjects", "hits.>", "--defaults",
+         "--allow-counter", "--allow-direct")
+    assert d.counter_add(js, "hits.home", 40) == 40
+    assert nats("counter", "get", "hits.home").strip() == "40"
+    nats("counter", "incr", "hits.home", "2")
+    assert d.counter_get(js, "HITS", "hits.home")["val"] == "42"
+    big = 10 ** 25  # past 64 bits on both sides
+    nats("counter", "incr", "hits.big", str(big))
+    assert d.counter_add(js, "hits.big", big) == 2 * big
+    assert nats("counter", "get", "hits.big").strip() == str(2 * big)
+
+
+@pytest.mark.min_server("2.12.0")
+def test_atomic_batches_both_ways(driver, js, nats):
+    d = driver
+    nats("stream", "add", "ORDERS", "--subjects", "orders.>", "--defaults",
+         "--allow-batch")
+    r = nats("pub", "orders.cli", "--atomic", "--send-on", "newline",
+             input="a\nb\nc\n", check=False)
+    assert r.returncode == 0 and "Messages: 3" in r.stderr, r.stderr
+    assert [d.stream_get_msg(js, "ORDERS", s)["data"] for s in (1, 2, 3)] \
+        == [b"a", b"b", b"c"]
+    batch, bid = d.atomic_batch(js)
+    d.batch_add(batch, "orders.jw", b"x")
+    assert d.batch_commit(batch, "orders.jw", b"y")["count"] == 2
+    shown = nats("stream", "get", "ORDERS", "--last-for", "orders.jw")
+    assert "Nats-Batch-Id: " + bid in shown
+    assert "Nats-Batch-Commit: 1" in shown
+
+
+@pytest.mark.min_server("2.12.0")
+def test_schedules_both_ways(driver, js, nats):
+    d = driver
+    nats("stream", "add", "SCHED", "--subjects", "sched.>", "--subjects",
+         "orders.>", "--defaults", "--allow-schedules")
+    cons = d.consumer_add(js, "SCHED", durable_name="ticks",
+                          filter_subject="orders.cli")
+    nats("pub", "sched.cli", "tick", "--schedule-every", "1s",
+         "--schedule-dest", "orders.cli")
+    assert [m.data for m in d.fetch(cons, 1, timeout=5.0)] == [b"tick"]
+    nats("stream", "purge", "SCHED", "--subject", "sched.cli", "-f")
+    when = (datetime.now(timezone.utc) + timedelta(seconds=1)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+    d.js_publish(js, "sched.jw", b"later", schedule_at=when,
+                 schedule_target="orders.jw")
+    deadline = time.monotonic() + 6
+    while True:
+        r = nats("stream", "get", "SCHED", "--last-for", "orders.jw",
+                 check=False)
+        if r.returncode == 0:
+            break
+        assert time.monotonic() < deadline, r.stdout + r.stderr
+        time.sleep(0.2)
+    assert "Nats-Scheduler: sched.jw" in r.stdout and "later" in r.stdout
