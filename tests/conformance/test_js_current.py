@@ -177,6 +177,24 @@ def test_priority_group_not_supported(driver, js, nats_server):
     assert e.value.code == "NOT_SUPPORTED"
 
 
+@pytest.mark.below_server("2.12.0")
+def test_prioritized_not_supported(driver, js, nats_server):
+    """The prioritized policy and a pull's priority came with 2.12 (their
+    sharing with nats.go is in test_interop_go.py)."""
+    orders(driver, js, 1)
+    cons = driver.consumer_add(js, "ORDERS", durable_name="plain")
+    with pytest.raises(DriverError) as e:
+        driver.fetch(cons, 1, timeout=1.0, priority=1)
+    assert e.value.code == "NOT_SUPPORTED"
+    assert "'priority'" in e.value.message and "2.12.0" in e.value.message
+    with pytest.raises(DriverError) as e:
+        driver.consumer_add(js, "ORDERS", durable_name="ranked",
+                            priority_groups=["jobs"],
+                            priority_policy="prioritized")
+    assert e.value.code == "NOT_SUPPORTED"
+    assert nats_server.version in e.value.message
+
+
 def pairs():
     langs = available_languages()
     return [(a, b) for a in langs for b in langs if a != b]
