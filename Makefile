@@ -163,5 +163,12 @@ bench-lua: setup
 bench-services: setup python
 	bash bench/run_services.sh
 
+# JetStream publishing with batches: fast-ingest and atomic batches from
+# the C engine (and the bindings' fast path) beside nats.c and nats.go's
+# async publish, on nats-server 2.15.3.
+.PHONY: bench-js-batch
+bench-js-batch: setup python
+	bash bench/run_js_batch.sh
+
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) build-bench build-python

@@ -7,12 +7,17 @@
  *           clock stops when the final PubAck is in.
  *   async   jw_js_publish_async N times (window max_pending, 4000), then
  *           jw_js_publish_async_complete.
+ *   atomic  atomic batches (ADR-50, 2.12+; not in "both") of --batch
+ *           messages, one after the other, until N are stored: messages
+ *           per second, and the commit's latency (the commit call: the
+ *           last message and its PubAck) as p50/p99.
  *
  * Each mode gets a fresh stream ("allow_batched", memory storage unless
  * --storage file) and checks that it holds N messages at the end.
  *
  *   bench_js_fast --url nats://127.0.0.1:4222 [--n 1000000] [--size 128]
- *                 [--mode fast|async|both] [--flow 100]
+ *                 [--mode fast|async|both|atomic] [--flow 100]
+ *                 [--batch 100]
  *                 [--max-outstanding-acks 2] [--storage memory|file]
  *
  * Prints one RESULT line per mode, in bench/common.h's shape.
@@ -36,14 +41,15 @@ typedef struct fast_args {
     size_t size;
     long flow, max_outstanding;
     const char *storage;
-    int fast, async;
+    int fast, async, atomic;
+    long batch;
 } fast_args;
 
 static void usage(const char *argv0)
 {
     fprintf(stderr,
             "usage: %s --url URL [--n COUNT] [--size BYTES] "
-            "[--mode fast|async|both] [--flow N] "
+            "[--mode fast|async|both|atomic] [--flow N] [--batch N] "
             "[--max-outstanding-acks 1..3] [--storage memory|file]\n",
             argv0);
     exit(2);
@@ -52,7 +58,7 @@ static void usage(const char *argv0)
 static void parse(int argc, char **argv, fast_args *a)
 {
     *a = (fast_args){"nats://127.0.0.1:4222", 1000000, 128, 0, 0, "memory",
-                     1, 1};
+                     1, 1, 0, 100};
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i];
         if (i + 1 >= argc)
@@ -70,13 +76,16 @@ static void parse(int argc, char **argv, fast_args *a)
             a->max_outstanding = atol(val);
         else if (strcmp(opt, "--storage") == 0)
             a->storage = val;
+        else if (strcmp(opt, "--batch") == 0)
+            a->batch = atol(val);
         else if (strcmp(opt, "--mode") == 0) {
-            a->fast = strcmp(val, "async") != 0;
-            a->async = strcmp(val, "fast") != 0;
+            a->atomic = strcmp(val, "atomic") == 0;
+            a->fast = !a->atomic && strcmp(val, "async") != 0;
+            a->async = !a->atomic && strcmp(val, "fast") != 0;
         } else
             usage(argv[0]);
     }
-    if (a->n < 1)
+    if (a->n < 1 || a->batch < 1)
         usage(argv[0]);
 }
 
@@ -90,8 +99,9 @@ static jw_js *stream_setup(jw_conn *conn, const fast_args *a,
     char cfg[256];
     snprintf(cfg, sizeof cfg,
              "{\"name\":\"%s\",\"subjects\":[\"%s\"],\"storage\":\"%s\","
-             "\"allow_batched\":true}",
-             stream, subject, a->storage);
+             "\"%s\":true}",
+             stream, subject, a->storage,
+             a->atomic ? "allow_atomic" : "allow_batched");
     if (rc == JW_OK)
         rc = jw_js_stream_create(js, cfg, NULL);
     if (rc != JW_OK)
@@ -111,14 +121,25 @@ static long long stored(jw_js *js, const char *stream)
 }
 
 static void report(const char *mode, const fast_args *a,
-                   const bench_window *w)
+                   const bench_window *w, const bench_latency *lat)
 {
     double elapsed = (double)(w->end_ns - w->start_ns) / 1e9;
     double cpu = w->cpu_end - w->cpu_start;
-    printf("RESULT lib=%s mode=%s size=%zu n=%ld variant=default rate=%.0f "
-           "elapsed_s=%.4f cpu_s=%.4f cpu_s_per_m=%.4f\n",
-           LIB_NAME, mode, a->size, a->n, (double)a->n / elapsed, elapsed,
-           cpu, cpu / ((double)a->n / 1e6));
+    char variant[32] = "default";
+    if (a->atomic)
+        snprintf(variant, sizeof variant, "batch%ld", a->batch);
+    else if (a->fast && a->flow)
+        snprintf(variant, sizeof variant, "flow%ld", a->flow);
+    printf("RESULT lib=%s mode=%s size=%zu n=%ld variant=%s rate=%.0f "
+           "elapsed_s=%.4f cpu_s=%.4f cpu_s_per_m=%.4f",
+           LIB_NAME, mode, a->size, a->n, variant, (double)a->n / elapsed,
+           elapsed, cpu, cpu / ((double)a->n / 1e6));
+    if (lat)
+        printf(" p50_us=%.1f p90_us=%.1f p99_us=%.1f max_us=%.1f "
+               "mean_us=%.1f",
+               lat->p50_us, lat->p90_us, lat->p99_us, lat->max_us,
+               lat->mean_us);
+    printf("\n");
     fflush(stdout);
 }
 
@@ -156,7 +177,7 @@ static void run_fast(jw_conn *conn, const fast_args *a, jw_msg *msg,
                 stored(js, stream), a->n);
         exit(1);
     }
-    report("fast", a, &w);
+    report("fast", a, &w, NULL);
     jw_js_pub_ack_free(ack);
     jw_js_fast_free(f);
     jw_call_opts_free(o);
@@ -191,7 +212,48 @@ static void run_async(jw_conn *conn, const fast_args *a, jw_msg *msg,
         fprintf(stderr, "bench_js_fast: async: %ld failed\n", failed);
         exit(1);
     }
-    report("async", a, &w);
+    report("async", a, &w, NULL);
+    jw_js_stream_delete(js, stream);
+    jw_js_free(js);
+}
+
+static void run_atomic(jw_conn *conn, fast_args *a, jw_msg *msg,
+                       const char *stream, const char *subject)
+{
+    jw_js *js = stream_setup(conn, a, stream, subject);
+    long batches = (a->n + a->batch - 1) / a->batch;
+    a->n = batches * a->batch; /* whole batches */
+    uint64_t *commit_ns = calloc((size_t)batches, sizeof *commit_ns);
+    if (!commit_ns)
+        die("calloc", JW_ENO_MEMORY);
+    bench_window w;
+    bench_window_start(&w);
+    for (long b = 0; b < batches; b++) {
+        jw_js_batch *batch = NULL;
+        int rc = jw_js_batch_new(js, &batch);
+        for (long i = 1; rc == JW_OK && i < a->batch; i++)
+            rc = jw_js_batch_add(batch, msg, NULL);
+        if (rc != JW_OK)
+            die("jw_js_batch_add", rc);
+        uint64_t t0 = bench_now_ns();
+        jw_js_pub_ack *ack = NULL;
+        if ((rc = jw_js_batch_commit(batch, msg, NULL, &ack)) != JW_OK)
+            die("jw_js_batch_commit", rc);
+        commit_ns[b] = bench_now_ns() - t0;
+        if (jw_js_pub_ack_count(ack) != (uint64_t)a->batch)
+            die("a batch's count", JW_EPROTOCOL);
+        jw_js_pub_ack_free(ack);
+        jw_js_batch_free(batch);
+    }
+    bench_window_stop(&w);
+    if (stored(js, stream) != a->n) {
+        fprintf(stderr, "bench_js_fast: atomic: %lld stored of %ld\n",
+                stored(js, stream), a->n);
+        exit(1);
+    }
+    bench_latency lat = bench_latency_of(commit_ns, batches);
+    report("atomic", a, &w, &lat);
+    free(commit_ns);
     jw_js_stream_delete(js, stream);
     jw_js_free(js);
 }
@@ -199,7 +261,6 @@ static void run_async(jw_conn *conn, const fast_args *a, jw_msg *msg,
 int main(int argc, char **argv)
 {
     (void)bench_report; /* common.h's, for the other programs */
-    (void)bench_latency_of;
     fast_args a;
     parse(argc, argv, &a);
     jw_conn *conn = NULL;
@@ -217,6 +278,8 @@ int main(int argc, char **argv)
         run_fast(conn, &a, msg, stream, subject);
     if (a.async)
         run_async(conn, &a, msg, stream, subject);
+    if (a.atomic)
+        run_atomic(conn, &a, msg, stream, subject);
     jw_msg_free(msg);
     free(payload);
     jw_conn_free(conn);

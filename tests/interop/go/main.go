@@ -18,6 +18,7 @@
 //	group-peer     one priority-group puller driven by JSON requests on stdin
 //	micro-serve    a micro service (echo, math.add) until stdin closes
 //	micro-discover $SRV.PING/INFO/STATS replies as nats.go's micro types
+//	bench-js-async the nats.go peer of bench/run_js_batch.sh
 //
 // Every result is one JSON object per line on stdout, so that a test can
 // read it without parsing prose; failures go to stderr and exit 1.
@@ -52,6 +53,7 @@ var commands = map[string]command{
 	"group-peer":     {runGroupPeer, "a priority-group puller driven on stdin"},
 	"micro-serve":    {runMicroServe, "run the micro service go-echo until stdin closes"},
 	"micro-discover": {runMicroDiscover, "ping, info or stats of micro services"},
+	"bench-js-async": {runBenchJSAsync, "publish N messages with PublishAsync, print a RESULT line"},
 }
 
 func main() {
