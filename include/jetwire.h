@@ -1177,6 +1177,12 @@ JW_EXTERN jw_status jw_js_fast_new(jw_js *js, const jw_call_opts *opts,
 JW_EXTERN jw_status jw_js_fast_add(jw_js_fast *f, const jw_msg *msg,
                                    const jw_call_opts *pub_opts,
                                    uint64_t *seq);
+/* jw_js_fast_add of subject and data (len bytes; NULL and 0 for none),
+ * without headers and without a jw_msg to make. */
+JW_EXTERN jw_status jw_js_fast_publish(jw_js_fast *f, const char *subject,
+                                       const void *data, size_t len,
+                                       const jw_call_opts *pub_opts,
+                                       uint64_t *seq);
 JW_EXTERN jw_status jw_js_fast_commit(jw_js_fast *f, const jw_msg *msg,
                                       jw_js_pub_ack **ack);
 JW_EXTERN uint64_t jw_js_fast_acked(const jw_js_fast *f);

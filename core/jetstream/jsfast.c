@@ -555,6 +555,23 @@ jw_status jw_js_fast_add(jw_js_fast *f, const jw_msg *msg,
     return st;
 }
 
+jw_status jw_js_fast_publish(jw_js_fast *f, const char *subject,
+                             const void *data, size_t len,
+                             const jw_call_opts *pub_opts, uint64_t *seq)
+{
+    if (!subject) {
+        if (seq)
+            *seq = 0;
+        return jw__fail(JW_EINVAL, "subject is NULL");
+    }
+    /* A view of the caller's subject and data, not a copy. */
+    jw_msg view = {.kind = JW__MSG_RECEIVED,
+                   .subject = subject,
+                   .data = data ? data : "",
+                   .data_len = data ? len : 0};
+    return jw_js_fast_add(f, &view, pub_opts, seq);
+}
+
 jw_status jw_js_fast_commit(jw_js_fast *f, const jw_msg *msg,
                             jw_js_pub_ack **ack)
 {

@@ -448,6 +448,10 @@ TEST(null_handles)
         jw_js_fast *fast = NULL;
         CHECK_STATUS(jw_js_fast_new(NULL, NULL, &fast), JW_EINVAL);
         CHECK_STATUS(jw_js_fast_add(NULL, m, NULL, &u64), JW_EINVAL);
+        CHECK_STATUS(jw_js_fast_publish(NULL, "a", "x", 1, NULL, &u64),
+                     JW_EINVAL);
+        CHECK_STATUS(jw_js_fast_publish(NULL, NULL, NULL, 0, NULL, NULL),
+                     JW_EINVAL);
         CHECK_STATUS(jw_js_fast_commit(NULL, m, &ack), JW_EINVAL);
         CHECK(ack == NULL);
         CHECK_EQ_INT(jw_js_fast_acked(NULL), 0);

@@ -80,7 +80,12 @@ TEST(js_fast_batch)
         CHECK_OK(jw_msg_new("fast.big", NULL, data, sizeof data, &m));
         for (uint64_t i = 1; i <= N; i++) {
             uint64_t seq = 0;
-            CHECK_OK(jw_js_fast_add(f, m, NULL, &seq));
+            /* Half as messages, half as subject and data. */
+            if (i % 2)
+                CHECK_OK(jw_js_fast_add(f, m, NULL, &seq));
+            else
+                CHECK_OK(jw_js_fast_publish(f, "fast.big", data, sizeof data,
+                                            NULL, &seq));
             CHECK(seq == i);
             CHECK(jw_js_fast_acked(f) <= i);
         }
