@@ -25,7 +25,8 @@ OPTION_DOCS = {"publish": "docs/jetstream.md", "fetch": "docs/jetstream.md",
                "consume": "docs/jetstream.md", "watch": "docs/kv.md",
                "get": "docs/kv.md", "create": "docs/kv.md",
                "purge": "docs/kv.md", "direct_get": "docs/jetstream.md",
-               "get_many": "docs/kv.md", "history": "docs/kv.md"}
+               "get_many": "docs/kv.md", "history": "docs/kv.md",
+               "fast": "docs/jetstream.md"}
 TYPES = {"duration": "duration", "durations": "array of durations",
          "strings": "array of strings", "any": "any JSON"}
 
