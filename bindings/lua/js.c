@@ -383,10 +383,8 @@ static void free_strings(void *p)
     free(p);
 }
 
-/* multi_last at idx (nil: none; a string or a list of strings) as a
- * char *[] in a box pushed on the stack; the strings stay in the table. */
-static size_t multi_last_arg(lua_State *L, int idx, int arg,
-                             const char ***out)
+size_t ljw_subject_list(lua_State *L, int idx, int arg, const char *what,
+                        const char ***out)
 {
     idx = lua_absindex(L, idx);
     void **slot = ljw_box_new(L, free_strings);
@@ -397,11 +395,13 @@ static size_t multi_last_arg(lua_State *L, int idx, int arg,
     if (lua_istable(L, idx)) {
         n = luaL_len(L, idx);
         if (n < 1 || (lua_Unsigned)n > SIZE_MAX / sizeof(char *))
-            return (size_t)luaL_argerror(L, arg, "multi_last must not be "
-                                                 "empty");
+            return (size_t)luaL_argerror(
+                L, arg, lua_pushfstring(L, "%s must not be empty", what));
     } else if (lua_type(L, idx) != LUA_TSTRING) {
-        return (size_t)luaL_argerror(L, arg, "multi_last must be a string "
-                                             "or a list of strings");
+        return (size_t)luaL_argerror(
+            L, arg,
+            lua_pushfstring(L, "%s must be a string or a list of strings",
+                            what));
     }
     const char **list = calloc((size_t)n, sizeof(*list));
     if (!list)
@@ -414,10 +414,11 @@ static size_t multi_last_arg(lua_State *L, int idx, int arg,
         else
             lua_pushvalue(L, idx);
         if (lua_type(L, -1) != LUA_TSTRING)
-            luaL_argerror(L, arg, "multi_last must be strings");
+            luaL_argerror(L, arg, lua_pushfstring(L, "%s must be strings",
+                                                  what));
         list[i] = lua_tolstring(L, -1, &len);
         if (ljw_has_nul(list[i], len))
-            luaL_argerror(L, arg, "multi_last contains NUL");
+            luaL_argerror(L, arg, lua_pushfstring(L, "%s contains NUL", what));
         lua_pop(L, 1); /* the table (or the argument) keeps it */
     }
     *out = list;
@@ -441,7 +442,7 @@ static int l_direct_get_batch(lua_State *L)
     else
         lua_pushnil(L);
     const char **multi = NULL;
-    size_t count = multi_last_arg(L, -1, 3, &multi);
+    size_t count = ljw_subject_list(L, -1, 3, "multi_last", &multi);
     LIVE_JS(L, j, js);
     ljw_direct_batch *b = lua_newuserdatauv(L, sizeof(*b), 1);
     b->b = NULL;
@@ -612,7 +613,7 @@ static void free_ack(void *p)
 /* The keys of publish options the binding takes itself. */
 static const char *const publish_own[] = {"headers", NULL};
 
-static void push_ack(lua_State *L, const jw_js_pub_ack *ack)
+void ljw_push_ack(lua_State *L, const jw_js_pub_ack *ack)
 {
     lua_createtable(L, 0, 4);
     lua_pushstring(L, jw_js_pub_ack_stream(ack));
@@ -640,11 +641,8 @@ static void push_ack(lua_State *L, const jw_js_pub_ack *ack)
     }
 }
 
-/* Check subject, data and options (args 2..4: the engine's "publish"
- * options and headers) and build the message. Leaves boxes on the
- * stack. */
-static int publish_args(lua_State *L, const char **subject, const char **data,
-                        size_t *len, jw_call_opts **opts, jw_msg **msg)
+int ljw_publish_args(lua_State *L, const char **subject, const char **data,
+                     size_t *len, jw_call_opts **opts, jw_msg **msg)
 {
     size_t slen;
     *subject = ljw_check_string(L, 2, &slen);
@@ -669,7 +667,7 @@ static int l_publish(lua_State *L)
     size_t len;
     jw_call_opts *opts;
     jw_msg *msg;
-    int r = publish_args(L, &subject, &data, &len, &opts, &msg);
+    int r = ljw_publish_args(L, &subject, &data, &len, &opts, &msg);
     if (r)
         return r;
     LIVE_JS(L, j, js);
@@ -677,7 +675,7 @@ static int l_publish(lua_State *L)
     jw_status st = jw_js_publish_msg(js, msg, opts, (jw_js_pub_ack **)ackslot);
     if (st != JW_OK)
         return ljw_fail(L, st);
-    push_ack(L, *ackslot);
+    ljw_push_ack(L, *ackslot);
     return 1;
 }
 
@@ -689,7 +687,7 @@ static int l_publish_async(lua_State *L)
     size_t len;
     jw_call_opts *opts;
     jw_msg *msg;
-    int r = publish_args(L, &subject, &data, &len, &opts, &msg);
+    int r = ljw_publish_args(L, &subject, &data, &len, &opts, &msg);
     if (r)
         return r;
     LIVE_JS(L, j, js);
@@ -724,7 +722,7 @@ static int l_publish_async_poll(lua_State *L)
         ljw_fail(L, st);
         return 3;
     }
-    push_ack(L, *ackslot);
+    ljw_push_ack(L, *ackslot);
     return 2;
 }
 

@@ -216,6 +216,11 @@ void ljw_pin_conn(lua_State *L, int from_idx);
  * a group's, an endpoint's), where only a sequence or jetwire.array is an
  * array. */
 const char *ljw_config_json(lua_State *L, int idx, const char *kind);
+/* The subjects at idx (nil: none; a string or a non-empty list of
+ * strings, else argument arg raises naming what) as a char *[] in a box
+ * pushed on the stack; the strings stay in the table. Returns the count. */
+size_t ljw_subject_list(lua_State *L, int idx, int arg, const char *what,
+                        const char ***out);
 /* Push the engine's JSON text (released here) as Lua values. */
 int ljw_push_result(lua_State *L, char *text);
 /* Push the value at idx as JSON text, as jetwire.json.encode does
@@ -232,6 +237,14 @@ void ljw_register_type(lua_State *L, const char *name,
                        lua_CFunction tostring);
 void ljw_js_register(lua_State *L);
 int ljw_jetstream(lua_State *L);
+/* A PubAck as a table: stream, seq, duplicate, and domain, value (a
+ * counter's total, ljw_push_bigint), batch and count when it has them. */
+void ljw_push_ack(lua_State *L, const jw_js_pub_ack *ack);
+/* Check a publish's subject, data and options (args 2..4: the engine's
+ * "publish" options and headers) and build the message, leaving boxes on
+ * the stack: 0, or the count of nil, err pushed (a subject with NUL). */
+int ljw_publish_args(lua_State *L, const char **subject, const char **data,
+                     size_t *len, jw_call_opts **opts, jw_msg **msg);
 /* jetwire.config_fields(kind) -> the engine's table of the fields of
  * "stream", "consumer" or "bucket" configurations | nil, err. */
 int ljw_config_fields(lua_State *L);
@@ -255,6 +268,10 @@ typedef struct ljw_consumer {
 /* Continuous consumption (cons:messages) and ordered consumers
  * (js:ordered_consumer), consume.c. After ljw_js_register. */
 void ljw_consume_register(lua_State *L);
+
+/* Atomic batches and counters (batch.c): their methods of JetStream
+ * contexts and the AtomicBatch type. After ljw_js_register. */
+void ljw_batch_register(lua_State *L);
 
 /* Key-Value (kv.c): the bucket methods of JetStream contexts, the
  * KeyValue and KeyValueWatcher types. After ljw_js_register. */
