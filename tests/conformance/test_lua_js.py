@@ -6,7 +6,10 @@ with durations in seconds) and its Key-Value API
 (tests/lua/test_kv.lua: the tutorial's service-config flow with a watcher
 on another connection, create/update by revision, history, TTL, purge,
 the end-of-initial-values marker, watch options, 10,000 keys, handles
-closed in any order), run by lua5.4 against a fresh nats-server with a
+closed in any order), its atomic batches and counters
+(tests/lua/test_js_batch.lua: 1,000 messages stored whole, abandoned and
+refused batches storing none, counters past 64 bits, entries, a sourced
+aggregate; NOT_SUPPORTED before 2.12), run by lua5.4 against a fresh nats-server with a
 temporary JetStream store; and async publishes in flight when the server
 dies (tests/lua/test_js_lost.lua, a child this test answers)."""
 import os
@@ -18,6 +21,7 @@ from test_lua_module import LUA, REPO, run_lua
 
 SCRIPT = REPO / "tests" / "lua" / "test_js.lua"
 KV_SCRIPT = REPO / "tests" / "lua" / "test_kv.lua"
+BATCH_SCRIPT = REPO / "tests" / "lua" / "test_js_batch.lua"
 LOST_SCRIPT = REPO / "tests" / "lua" / "test_js_lost.lua"
 LIMIT = 1.0  # seconds from the kill to the publishes' outcomes
 
@@ -29,6 +33,11 @@ def test_lua_jetstream(nats_server):
 
 def test_lua_key_value(nats_server):
     out = run_lua(KV_SCRIPT, nats_server.url)
+    assert " 0 failed" in out and "FAIL" not in out, out
+
+
+def test_lua_atomic_batches_and_counters(nats_server):
+    out = run_lua(BATCH_SCRIPT, nats_server.url)
     assert " 0 failed" in out and "FAIL" not in out, out
 
 
