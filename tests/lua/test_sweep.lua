@@ -1,9 +1,9 @@
 -- The bad-input sweep: every function of the module and every method of
 -- connections, subscriptions, messages, JetStream contexts, consumers,
--- continuous consumptions, ordered consumers, Key-Value buckets and
--- watchers, services, their groups, endpoints and requests (one kept
--- after its handler returned), one argument at a time replaced
--- by a value of the wrong kind, on live objects and on closed ones, and
+-- continuous consumptions, ordered consumers, direct get batches, atomic
+-- batches, Key-Value buckets and watchers, services, their groups,
+-- endpoints and requests (one kept after its handler returned), one
+-- argument at a time replaced by a value of the wrong kind, on live objects and on closed ones, and
 -- every method called on something that is not its object. Each call
 -- returns a value, returns nil plus an error value, or raises an error
 -- message: never a crash, a hang, or an invalid subject accepted.
@@ -110,6 +110,12 @@ local BASE = {
         publish_async_complete = { 0.05 },
         publish_async_wait = { 0 },
         publish_async_pending = {},
+        atomic_batch = {},
+        publish_atomic = { { { "sweepjs.x", "x" }, { "sweepjs.y", "y" } },
+                           { timeout = 1 } },
+        counter_add = { "sweepjs.n", 1 },
+        counter_get = { "SWEEP", "sweepjs.n" },
+        counter_get_many = { "SWEEP", { "sweepjs.n" }, 1 },
         create_consumer = { "SWEEP", { durable = "c2" } },
         update_consumer = { "SWEEP", { durable = "c", ack_wait = 10 } },
         create_or_update_consumer = { "SWEEP", { durable = "c" } },
@@ -202,6 +208,13 @@ local BASE = {
         header_items = {},
         unpack = {},
     },
+    ab = {
+        add = { "sweepjs.x", "x", { msg_id = "b" } },
+        commit = { "sweepjs.x", "x", { timeout = 1 } },
+        id = {},
+        count = {},
+        close = {},
+    },
     db = {
         next = { 0 },
         messages = { 0 },
@@ -253,6 +266,7 @@ local TIMEOUT = {
     ["cm.next#1"] = true, ["cm.messages#1"] = true,
     ["oc.next#1"] = true, ["oc.messages#1"] = true,
     ["db.next#1"] = true, ["db.messages#1"] = true,
+    ["js.counter_get_many#3"] = true,
     ["module.sleep#1"] = true, ["svc.wait#1"] = true,
     ["conn.service_ping#1"] = true, ["conn.service_info#1"] = true,
     ["conn.service_stats#1"] = true,
@@ -307,6 +321,8 @@ local function objects()
     local oc = assert(js:ordered_consumer("SWEEP"))
     -- A direct get batch needs nats-server 2.11: nil before.
     local db = js:direct_get_batch("SWEEP", { seq = 1, batch = 2 })
+    -- An atomic batch needs nats-server 2.12: nil before.
+    local ab = js:atomic_batch()
     -- A service with a group and an endpoint, and a request kept after
     -- its handler returned.
     local svc = assert(nc:add_service { name = "sweep", version = "1.0.0",
@@ -325,7 +341,7 @@ local function objects()
     end
     assert(req, "the sweep's service got no request")
     return { conn = nc, sub = sub, msg = msg, js = js, cons = cons, kv = kv,
-             watcher = watcher, cm = cm, oc = oc, db = db, svc = svc,
+             watcher = watcher, cm = cm, oc = oc, db = db, ab = ab, svc = svc,
              group = group, ep = ep, req = req }
 end
 
@@ -396,6 +412,7 @@ local names = {}
 local KINDS = { "conn", "sub", "msg", "js", "cons", "kv", "watcher", "cm",
                 "oc", "svc", "group", "ep", "req" }
 if probe.db then KINDS[#KINDS + 1] = "db" end
+if probe.ab then KINDS[#KINDS + 1] = "ab" end
 for _, kind in ipairs(KINDS) do
     names[kind] = methods_of(probe[kind])
     for name in pairs(BASE[kind]) do
@@ -408,6 +425,7 @@ probe.conn:close()
 
 local RELEASED = { "js", "kv", "watcher", "cons", "cm", "oc", "sub", "svc" }
 if probe.db then RELEASED[#RELEASED + 1] = "db" end
+if probe.ab then RELEASED[#RELEASED + 1] = "ab" end
 for _, mode in ipairs { "live", "conn closed", "handles closed" } do
     local live = mode == "live"
     for _, kind in ipairs(KINDS) do
@@ -423,7 +441,8 @@ for _, mode in ipairs { "live", "conn closed", "handles closed" } do
             for _, other in ipairs { 5, "x", {}, objs.conn, objs.sub,
                                       objs.msg, objs.js, objs.cons, objs.kv,
                                       objs.watcher, objs.cm, objs.oc,
-                                      objs.db or 5, objs.svc, objs.group,
+                                      objs.db or 5, objs.ab or 5, objs.svc,
+                                      objs.group,
                                       objs.ep, objs.req } do
                 if other ~= objs[kind] then
                     local ok = outcome(kind .. "." .. name .. " on a " ..
