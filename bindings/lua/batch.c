@@ -288,7 +288,8 @@ static int l_publish_atomic(lua_State *L)
 
 /* Push a counter entry of the engine's JSON text (released here):
  * {subject, value, incr, sources = {[stream] = {[subject] = value}}},
- * every number by ljw_push_bigint. */
+ * every number by ljw_push_bigint (incr without the sign a client
+ * writes before a positive delta). */
 static int push_entry(lua_State *L, char *text)
 {
     int n = ljw_push_result(L, text);
@@ -303,7 +304,9 @@ static int push_entry(lua_State *L, char *text)
     lua_setfield(L, -3, "value");
     lua_pop(L, 1);
     if (lua_getfield(L, doc, "incr") == LUA_TSTRING) {
-        ljw_push_bigint(L, lua_tostring(L, -1));
+        /* "+5" as written by a client, "5" by a source: the same 5. */
+        const char *incr = lua_tostring(L, -1);
+        ljw_push_bigint(L, incr + (*incr == '+'));
         lua_setfield(L, -3, "incr");
     }
     lua_pop(L, 1);

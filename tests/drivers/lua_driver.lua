@@ -1048,13 +1048,105 @@ local function call_options_of(req, call, opts, skip)
     return opts
 end
 
+-- Numbers of any size (a counter's): jetwire gives an integer, or the
+-- decimal text of one past 64 bits; the protocol has decimal text.
+local function decimal(v)
+    if v == nil then return nil end
+    return math.type(v) == "integer" and string.format("%d", v) or v
+end
+
+-- A PubAck: value when a counter's, batch and count when a batch's.
+local function ack_json(ack)
+    return { stream = ack.stream, seq = ack.seq, duplicate = ack.duplicate,
+             value = decimal(ack.value), batch = ack.batch,
+             count = ack.count }
+end
+
 function ops.js_publish(req)
     local js = get(req, "js", "js")
     local opts = call_options_of(req, "publish",
                                  { headers = headers_of(req) })
     local ack = check(js:publish(arg(req, "subject", "string", nil, true),
                                  data_of(req), opts))
-    return { stream = ack.stream, seq = ack.seq, duplicate = ack.duplicate }
+    return ack_json(ack)
+end
+
+-- Atomic batches: a batch is made through its context.
+function ops.atomic_batch(req)
+    local js, h = get(req, "js", "js")
+    local b = check(js:atomic_batch())
+    return { batch = made_by(h, b, "batch"), id = b:id() }
+end
+
+function ops.batch_add(req)
+    local b = get(req, "batch", "batch")
+    local opts = call_options_of(req, "publish",
+                                 { headers = headers_of(req) })
+    check(b:add(arg(req, "subject", "string", nil, true), data_of(req),
+                opts))
+    return { count = b:count() }
+end
+
+-- Without a subject: the commit carries no message of its own (data and
+-- headers then have no message to go with: the binding refuses them).
+function ops.batch_commit(req)
+    local b = get(req, "batch", "batch")
+    local subject = arg(req, "subject", "string")
+    local opts = call_options_of(req, "publish",
+                                 { headers = headers_of(req) })
+    local data = req.data ~= nil and data_of(req) or nil
+    return ack_json(check(b:commit(subject, data, opts)))
+end
+
+-- Abandon the batch; its handle stays (a later add is INVALID_ARG).
+function ops.batch_close(req)
+    check(get(req, "batch", "batch"):close())
+end
+
+-- Counters. Deltas and values cross as decimal text; an entry's numbers
+-- too, as the engine writes them, but incr is the binding's integer (or
+-- text past 64 bits): its text has no "+" sign.
+local function counter_entry_json(e)
+    local out = { subject = e.subject, val = decimal(e.value),
+                  incr = decimal(e.incr) }
+    if e.sources then
+        out.sources = {}
+        for stream, subjects in pairs(e.sources) do
+            out.sources[stream] = {}
+            for subject, value in pairs(subjects) do
+                out.sources[stream][subject] = decimal(value)
+            end
+        end
+    end
+    return out
+end
+
+function ops.counter_add(req)
+    local js = get(req, "js", "js")
+    local value = check(js:counter_add(
+        arg(req, "subject", "string", nil, true),
+        arg(req, "delta", "string", nil, true)))
+    return { value = decimal(value) }
+end
+
+function ops.counter_get(req)
+    local js = get(req, "js", "js")
+    local e = check(js:counter_get(arg(req, "stream", "string", nil, true),
+                                   arg(req, "subject", "string", nil, true)))
+    return { entry = counter_entry_json(e) }
+end
+
+function ops.counter_get_many(req)
+    local js = get(req, "js", "js")
+    local subjects = arg(req, "subjects", "list", nil, true)
+    for _, s in ipairs(subjects) do
+        if type(s) ~= "string" then bad("subjects must be strings") end
+    end
+    local list = check(js:counter_get_many(
+        arg(req, "stream", "string", nil, true), subjects))
+    local entries = A()
+    for i, e in ipairs(list) do entries[i] = counter_entry_json(e) end
+    return { entries = entries }
 end
 
 function ops.consumer_add(req)

@@ -277,6 +277,7 @@ test("counter entries, one and many", function()
     eq(e.sources, nil, "no sources")
     e = assert(js:counter_get("ENT", "ent.b"))
     eq(e.value, "99999999999999999999", "a value past 64 bits")
+    eq(e.incr, "99999999999999999999", "an incr past 64 bits, unsigned")
     fails("KEY_NOT_FOUND", js.counter_get, js, "ENT", "ent.none")
     fails("STREAM_NOT_FOUND", js.counter_get, js, "NOPE", "ent.a")
     local list = assert(js:counter_get_many("ENT",
