@@ -952,10 +952,10 @@ JW_EXTERN void jw_js_batch_free(jw_js_batch *b);
  * jw_js_counter_get reads the counter on subject in stream (its last
  * message, by direct get when the stream has allow_direct) as a JSON
  * entry (*entry_json: jw_free):
- *   {"subject":"hits","val":"42","incr":"+1",
+ *   {"subject":"hits","val":"42","incr":"1",
  *    "sources":{"<stream>":{"<subject>":"<val>"}}}
  * with every number as decimal text: val the total, incr the last delta
- * added (as the stream wrote it), and sources, only for a stream that
+ * added (without a "+"), and sources, only for a stream that
  * sources other counters, the last total seen from each source stream's
  * subject. A subject without a message is JW_EKEY_NOT_FOUND (err_code
  * 10037); a message that is not a counter's is JW_EINVAL.

@@ -82,6 +82,7 @@ build = {
                 "core/jetstream/jsordered.c",
                 "core/jetstream/jsdirect.c",
                 "core/jetstream/jsbatch.c",
+                "core/jetstream/jsfast.c",
                 "core/jetstream/jscounter.c",
                 "core/kv/kv.c",
                 "core/kv/kvwatch.c",

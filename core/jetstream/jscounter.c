@@ -106,8 +106,10 @@ jw_status jw_js_counter_entry(const jw_msg *msg, char **entry_json)
     jw_status st = JW_OK;
     const char *incr = NULL;
     if (jw_msg_header_get(msg, "Nats-Incr", 0, &incr) == JW_OK) {
-        /* As the server wrote it, sign and all. */
-        json_object_set_new(entry, "incr", json_string(incr));
+        /* One spelling however it was written: "5" for "+5" (a client's
+         * Nats-Incr has a sign, a sourced one the server wrote has not). */
+        json_object_set_new(entry, "incr",
+                            json_string(incr + (incr[0] == '+')));
     }
     const char *sources = NULL;
     if (jw_msg_header_get(msg, "Nats-Counter-Sources", 0, &sources) ==

@@ -1075,7 +1075,7 @@ end
 function ops.atomic_batch(req)
     local js, h = get(req, "js", "js")
     local b = check(js:atomic_batch())
-    return { batch = made_by(h, b, "batch"), id = b:id() }
+    return { batch = made_by(h, b, "batch"), batch_id = b:id() }
 end
 
 function ops.batch_add(req)

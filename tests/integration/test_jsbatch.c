@@ -356,7 +356,7 @@ TEST(js_counters)
     CHECK_OK(jw_js_counter_get(js, "C", "c.big", &entry));
     CHECK_STR(entry, "{\"subject\":\"c.big\",\"val\":"
                      "\"199999999999999999999998\",\"incr\":"
-                     "\"+99999999999999999999999\"}");
+                     "\"99999999999999999999999\"}");
     jw_free(entry);
     entry = (char *)1;
     CHECK_STATUS(jw_js_counter_get(js, "C", "c.none", &entry),
