@@ -11,6 +11,7 @@ from ._client import Connection, Event, Headers, Msg, Subscription, connect
 from ._jetstream import (JetStream, Consumer, ConsumeContext, DirectBatch,
                          OrderedConsumer, PubAck, MsgMetadata,
                          SequencePair, config_fields, option_fields)
+from ._batch import AtomicBatch, CounterEntry
 from ._kv import Entry, KeyValue, KeyValueStatus, KeyWatcher
 from ._service import Endpoint, Service, ServiceGroup, ServiceRequest
 from ._jetwire import ffi as _ffi, lib as _lib
@@ -27,6 +28,8 @@ __all__ = [
     "ConsumeContext",
     "OrderedConsumer",
     "DirectBatch",
+    "AtomicBatch",
+    "CounterEntry",
     "PubAck",
     "PubAckFuture",
     "MsgMetadata",

@@ -9,6 +9,7 @@ import collections
 from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, Deque, Dict,
                     List, Optional, Sequence, Union)
 
+from ._aio_batch import AioBatchCalls, AtomicBatch
 from ._aio_client import Connection, Msg, _abandon, _retrieved
 from ._client import (_BATCH, _build_msg, _int_arg, _ms, _read_messages,
                       _subject, _timeout)
@@ -21,7 +22,8 @@ if TYPE_CHECKING:
     from ._client import HeadersIn, Payload
     from ._aio_kv import KeyValue
 
-__all__ = ["JetStream", "Consumer", "OrderedConsumer", "DirectBatch"]
+__all__ = ["JetStream", "Consumer", "OrderedConsumer", "DirectBatch",
+           "AtomicBatch"]
 
 
 async def _run(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -31,7 +33,7 @@ async def _run(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         None, functools.partial(fn, *args, **kwargs))
 
 
-class JetStream:
+class JetStream(AioBatchCalls):
     """The asyncio JetStream context (``nc.jetstream()``). Each call is one
     blocking engine call (an API request, a publish waiting for its ack, a
     fetch) run on the loop's default executor, so the loop stays free while

@@ -18,6 +18,7 @@ from ._client import (JW_OK, Msg, _BATCH, _INT64_MAX, _build_msg, _int_arg,
                       _ms, _raise, _read_messages, _subject, _timeout)
 from ._errors import Error, error_for
 from . import _wait
+from ._batch import BatchCalls
 from ._jetwire import ffi, lib
 
 TYPE_CHECKING = False  # typing costs start-up time: annotations only
@@ -262,8 +263,13 @@ class PubAck:
         self.count = int(lib.jw_js_pub_ack_count(handle))
 
     def __repr__(self) -> str:
-        return "PubAck(stream=%r, seq=%d, duplicate=%r)" % (
-            self.stream, self.seq, self.duplicate)
+        extra = "".join(", %s=%r" % (name, getattr(self, name))
+                        for name in ("value", "batch") if getattr(self, name)
+                        is not None)
+        if self.batch is not None:
+            extra += ", count=%d" % self.count
+        return "PubAck(stream=%r, seq=%d, duplicate=%r%s)" % (
+            self.stream, self.seq, self.duplicate, extra)
 
 
 def _take_ack(p: Any) -> PubAck:
@@ -312,8 +318,9 @@ def _free_context(handle: Any, pumps: "List[Pump]") -> None:
 _PUMP_LOCK = threading.Lock()
 
 
-class JetStream:
-    """A JetStream context: ``nc.jetstream(timeout=5.0)``."""
+class JetStream(BatchCalls):
+    """A JetStream context: ``nc.jetstream(timeout=5.0)``. Atomic batches
+    and counters are BatchCalls' (_batch)."""
 
     def __init__(self, conn: Any, timeout: Optional[float] = 5.0,
                  domain: Optional[str] = None, prefix: Optional[str] = None,
