@@ -86,6 +86,10 @@ VALID = {
     "keys": ">",
     # js.direct_get_batch
     "multi_last": "sweep.>",
+    # atomic batches and counters (js.publish_atomic, js.counter_*)
+    "messages": [("sweep.subject", b"x")],
+    "delta": 1,
+    "subjects": "sweep.>",
     # PubAckFuture.add_done_callback
     "fn": print,
     # services (nc.add_service, discovery, Service, ServiceRequest); "name"
@@ -131,6 +135,10 @@ BAD = {
     "multi_last": [12345, b"s", "", "a b", "a\0b", "a..b", [], [5],
                    Foreign()],
     "filter": [12345, b">", "a b", "a\0b", Foreign()],
+    "messages": [None, 12345, [], "text", b"x", [("s",)], [["s", b""]],
+                 [(5, b"")], [("s", b"", {}, 1)], Foreign()],
+    "delta": [None, 1.5, "1", b"1", True, [], Foreign()],
+    "subjects": [None, 12345, b"s", "", "a b", "a\0b", [], [5], Foreign()],
     "bucket": [None, 12345, b"b", "", "a b", "a.b", "a\0b", Foreign()],
     "last": [-1, 1.5, "1", 10**20, Foreign()],
     "revision": [0, -1, 1.5, "1", 10**20, Foreign()],
@@ -160,7 +168,8 @@ def must_refuse(param, value):
     if param == "timeout":
         return True  # every listed value is negative, NaN, huge or no number
     if param in ("batch", "seq", "last", "revision", "older_than", "key",
-                 "keys", "filter", "bucket", "multi_last"):
+                 "keys", "filter", "bucket", "multi_last", "messages",
+                 "delta", "subjects"):
         return True  # every listed value is no count or name
     if param == "fn":
         return True  # none is callable
@@ -351,6 +360,10 @@ def js_objects(nats_server):
         objs["batch"] = js.direct_get_batch("SWEEP", seq=1)
     except jetwire.NotSupportedError:
         pass
+    try:  # nats-server 2.12
+        objs["atomic"] = js.atomic_batch()
+    except jetwire.NotSupportedError:
+        pass
     return nc, objs
 
 
@@ -361,7 +374,8 @@ def finish(result):
         result.close()
     elif isinstance(result, (jetwire.ConsumeContext, jetwire.KeyWatcher)):
         result.stop()
-    elif isinstance(result, (jetwire.OrderedConsumer, DirectBatch)):
+    elif isinstance(result, (jetwire.OrderedConsumer, DirectBatch,
+                             jetwire.AtomicBatch)):
         result.close()
 
 
@@ -441,6 +455,10 @@ def test_aio_jetstream_sweep(nats_server):
                 "ordered": await js.ordered_consumer("SWEEP")}
         try:  # nats-server 2.11
             objs["batch"] = await js.direct_get_batch("SWEEP", seq=1)
+        except jetwire.NotSupportedError:
+            pass
+        try:  # nats-server 2.12
+            objs["atomic"] = js.atomic_batch()
         except jetwire.NotSupportedError:
             pass
         return nc, objs
