@@ -317,11 +317,93 @@ def call_options(req, call, skip=()):
     return out
 
 
+def ack_json(ack):
+    """A PubAck as js_publish gives it: a counter's value and a batch's id
+    and count only when the ack has them."""
+    out = {"stream": ack.stream, "seq": ack.seq, "duplicate": ack.duplicate}
+    if ack.value is not None:
+        out["value"] = str(ack.value)
+    if ack.batch is not None:
+        out.update(batch=ack.batch, count=ack.count)
+    return out
+
+
 def op_js_publish(req):
     js = get(req, "js", jetwire.JetStream)
     ack = js.publish(arg(req, "subject", str, required=True), data_of(req),
                      headers=headers_of(req), **call_options(req, "publish"))
-    return {"stream": ack.stream, "seq": ack.seq, "duplicate": ack.duplicate}
+    return ack_json(ack)
+
+
+# -- atomic batches and counters ----------------------------------------------
+
+def op_atomic_batch(req):
+    h, js = handle_arg(req, "js", jetwire.JetStream)
+    batch = js.atomic_batch()
+    return {"batch": made_by(h, batch), "batch_id": batch.id}
+
+
+def op_batch_add(req):
+    batch = get(req, "batch", jetwire.AtomicBatch)
+    batch.add(arg(req, "subject", str, required=True), data_of(req),
+              headers=headers_of(req), **call_options(req, "publish"))
+    return {"count": batch.count}
+
+
+def op_batch_commit(req):
+    batch = get(req, "batch", jetwire.AtomicBatch)
+    subject = arg(req, "subject", str)
+    if subject is None:  # commit without a message of its own
+        if "data" in req or "headers" in req:
+            raise BadArg("data and headers need a subject")
+        ack = batch.commit(**call_options(req, "publish"))
+    else:
+        ack = batch.commit(subject, data_of(req), headers=headers_of(req),
+                           **call_options(req, "publish"))
+    return ack_json(ack)
+
+
+def op_batch_close(req):
+    get(req, "batch", jetwire.AtomicBatch)
+    free_handle(req["batch"])
+    return {}
+
+
+def op_counter_add(req):
+    js = get(req, "js", jetwire.JetStream)
+    delta = arg(req, "delta", str, required=True)
+    digits = delta[1:] if delta[:1] in ("+", "-") else delta
+    if not (digits.isascii() and digits.isdigit()):
+        raise BadArg("delta must be decimal text, not %r" % delta)
+    return {"value": str(js.counter_add(
+        arg(req, "subject", str, required=True), int(delta)))}
+
+
+def counter_json(e):
+    """A CounterEntry as the engine's entry: numbers as decimal text (the
+    engine writes a delta with its sign)."""
+    out = {"subject": e.subject, "val": str(e.value)}
+    if e.incr is not None:
+        out["incr"] = "%+d" % e.incr
+    if e.sources:
+        out["sources"] = {stream: {subject: str(v) for subject, v in
+                                   subjects.items()}
+                          for stream, subjects in e.sources.items()}
+    return out
+
+
+def op_counter_get(req):
+    js = get(req, "js", jetwire.JetStream)
+    return {"entry": counter_json(js.counter_get(
+        arg(req, "stream", str, required=True),
+        arg(req, "subject", str, required=True)))}
+
+
+def op_counter_get_many(req):
+    js = get(req, "js", jetwire.JetStream)
+    subjects = arg(req, "subjects", (str, list), required=True)
+    return {"entries": [counter_json(e) for e in js.counter_get_many(
+        arg(req, "stream", str, required=True), subjects)]}
 
 
 def op_consumer_add(req):
@@ -460,6 +542,13 @@ OPS.update({
     "stream_purge": op_stream_purge,
     "stream_get_msg": op_stream_get_msg,
     "js_publish": op_js_publish,
+    "atomic_batch": op_atomic_batch,
+    "batch_add": op_batch_add,
+    "batch_commit": op_batch_commit,
+    "batch_close": op_batch_close,
+    "counter_add": op_counter_add,
+    "counter_get": op_counter_get,
+    "counter_get_many": op_counter_get_many,
     "consumer_add": op_consumer_add,
     "consumer_get": op_consumer_get,
     "consumer_info": lambda r: {"info": get(r, "js", JS).consumer_info(
