@@ -203,7 +203,7 @@ def test_commit_without_a_message_not_supported(js):
             batch.commit()
 
 
-# -- counters ------------------------------------------------------------------
+# -- counters -----------------------------------------------------------------
 
 @pytest.mark.min_server("2.12.0")
 def test_counters(js):
@@ -309,7 +309,7 @@ def test_sourced_counters(js):
     assert "sources=" in repr(entry)
 
 
-# -- asyncio -------------------------------------------------------------------
+# -- asyncio ------------------------------------------------------------------
 
 @pytest.mark.min_server("2.12.0")
 def test_aio_batches_and_counters(nats_server):
@@ -383,7 +383,7 @@ def test_aio_cancelled_add_is_waited_for(nats_server):
     asyncio.run(main())
 
 
-# -- older servers ---------------------------------------------------------------
+# -- older servers ------------------------------------------------------------
 
 @pytest.mark.below_server("2.12.0")
 def test_not_supported(js):
