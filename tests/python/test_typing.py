@@ -7,7 +7,7 @@ import textwrap
 USER_PROGRAM = textwrap.dedent('''
     import asyncio
     from concurrent import futures
-    from typing import Any, Dict, List
+    from typing import Any, Dict, List, Optional
 
     import jetwire
     import jetwire.aio
@@ -58,7 +58,17 @@ USER_PROGRAM = textwrap.dedent('''
             acks: List[jetwire.PubAck] = [
                 f.result() for f in futures.as_completed([fut])]
             later: "futures.Future[jetwire.PubAck]" = fut
-            return ack.seq + len(acks)
+            ab: jetwire.AtomicBatch
+            with js.atomic_batch() as ab:
+                ab.add("t.a", b"1", msg_id="b1")
+                done: jetwire.PubAck = ab.commit("t.a", b"2")
+                batch_id: str = ab.id
+            total: int = js.counter_add("t.c", 2 ** 70)
+            entry: jetwire.CounterEntry = js.counter_get("T", "t.c")
+            incr: Optional[int] = entry.incr
+            entries: List[jetwire.CounterEntry] = js.counter_get_many(
+                "T", ["t.c"])
+            return ack.seq + len(acks) + done.count
 
 
     async def persisted_aio(url: str) -> int:
@@ -75,8 +85,13 @@ USER_PROGRAM = textwrap.dedent('''
             async for om in oc.messages(timeout=0.5):
                 stream_seq: int = om.metadata.sequence.stream
             last: int = oc.last_sequence
+        async with js.atomic_batch() as ab:
+            await ab.add("t.a", b"1")
+            done = await ab.commit()
+        total: int = await js.counter_add("t.c", -1)
+        entry = await js.counter_get("T", "t.c")
         await nc.close()
-        return ack.seq
+        return ack.seq + done.count + entry.value
 
 
     def config_store(url: str) -> int:

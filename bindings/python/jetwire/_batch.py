@@ -102,7 +102,7 @@ class AtomicBatch:
         self._handle = handle
         self._finalizer = weakref.finalize(self, lib.jw_js_batch_free,
                                            handle)
-        self._id = ffi.string(lib.jw_js_batch_id(handle)).decode()
+        self._id: str = ffi.string(lib.jw_js_batch_id(handle)).decode()
         self._count = 0
 
     def _h(self) -> Any:
