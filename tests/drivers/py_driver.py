@@ -380,11 +380,10 @@ def op_counter_add(req):
 
 
 def counter_json(e):
-    """A CounterEntry as the engine's entry: numbers as decimal text (the
-    engine writes a delta with its sign)."""
+    """A CounterEntry as the engine's entry: numbers as decimal text."""
     out = {"subject": e.subject, "val": str(e.value)}
     if e.incr is not None:
-        out["incr"] = "%+d" % e.incr
+        out["incr"] = str(e.incr)
     if e.sources:
         out["sources"] = {stream: {subject: str(v) for subject, v in
                                    subjects.items()}
