@@ -154,7 +154,8 @@ enum handle_kind {
     H_WATCHER,
     H_SERVICE,
     H_GROUP,
-    H_BATCH
+    H_BATCH,
+    H_FAST
 };
 
 struct serve_state {
@@ -179,6 +180,7 @@ struct handle {
     jw_service *svc;         /* H_SERVICE */
     jw_service_group *group; /* H_GROUP, borrowed from its service */
     jw_js_batch *batch;      /* H_BATCH */
+    jw_js_fast *fast;        /* H_FAST */
     /* H_JS, H_CONSUMER, H_KV, H_WATCHER: the handle it was made through,
      * freed with it (before it). */
     int parent;
@@ -3544,6 +3546,9 @@ static void free_handle(int id)
     case H_BATCH:
         jw_js_batch_free(h->batch);
         break;
+    case H_FAST:
+        jw_js_fast_free(h->fast);
+        break;
     case H_GROUP: /* the service's */
     case H_NONE:
         break;
@@ -3637,6 +3642,155 @@ static jw_status op_batch_close(json_t *req, json_t *res)
     free_handle((int)id);
     (void)res;
     return JW_OK;
+}
+
+/* ---- fast-ingest batches ---- */
+
+static jw_status op_fast_batch(json_t *req, json_t *res)
+{
+    struct handle *h;
+    int64_t js_id;
+    jw_status st = arg_handle(req, "js", H_JS, &h);
+    if (st != JW_OK)
+        return st;
+    static const char *const own[] = {"js", NULL};
+    jw_call_opts *o = NULL;
+    jw_js_fast *f = NULL;
+    if ((st = call_options(req, "fast", own, &o)) != JW_OK)
+        return st;
+    st = jw_js_fast_new(h->js, o, &f);
+    jw_call_opts_free(o);
+    if (st != JW_OK)
+        return lib_fail(st);
+    arg_int(req, "js", 1, 0, &js_id); /* checked above */
+    int id = handle_child(H_FAST, (int)js_id);
+    if (id < 0) {
+        jw_js_fast_free(f);
+        return fail(JW_ENO_MEMORY, "out of memory");
+    }
+    g_handles[id].fast = f;
+    PUT(res, "fast", json_integer(id));
+    return JW_OK;
+}
+
+/* fast_add and fast_commit: a message and its publish options. */
+static jw_status fast_send(json_t *req, json_t *res, int commit)
+{
+    struct handle *h;
+    const char *subject = NULL;
+    json_t *headers;
+    unsigned char *data = NULL;
+    size_t len = 0;
+    jw_status st = arg_handle(req, "fast", H_FAST, &h);
+    if (st == JW_OK)
+        st = arg_str(req, "subject", !commit, &subject);
+    if (st == JW_OK)
+        st = arg_headers(req, &headers);
+    if (st == JW_OK)
+        st = arg_data(req, "data", &data, &len);
+    if (st != JW_OK)
+        return st;
+    static const char *const own[] = {"fast", "subject", "data", "headers",
+                                      NULL};
+    jw_call_opts *o = NULL;
+    jw_msg *m = NULL;
+    jw_js_pub_ack *ack = NULL;
+    uint64_t seq = 0;
+    st = commit ? JW_OK : call_options(req, "publish", own, &o);
+    if (st == JW_OK && subject)
+        st = build_msg(subject, NULL, data, len, headers, &m);
+    if (st == JW_OK) {
+        st = commit ? jw_js_fast_commit(h->fast, m, &ack)
+                    : jw_js_fast_add(h->fast, m, o, &seq);
+        if (st != JW_OK)
+            lib_fail(st);
+    }
+    free(data);
+    jw_msg_free(m);
+    jw_call_opts_free(o);
+    if (st != JW_OK)
+        return st;
+    if (commit)
+        return put_ack(res, ack);
+    PUT(res, "seq", json_integer((json_int_t)seq));
+    return JW_OK;
+}
+
+static jw_status op_fast_add(json_t *req, json_t *res)
+{
+    return fast_send(req, res, 0);
+}
+
+static jw_status op_fast_commit(json_t *req, json_t *res)
+{
+    return fast_send(req, res, 1);
+}
+
+static jw_status op_fast_errors(json_t *req, json_t *res)
+{
+    struct handle *h;
+    jw_status st = arg_handle(req, "fast", H_FAST, &h);
+    if (st != JW_OK)
+        return st;
+    char *errors = NULL;
+    TRY(jw_js_fast_take_errors(h->fast, &errors));
+    PUT(res, "acked", json_integer((json_int_t)jw_js_fast_acked(h->fast)));
+    return put_doc(res, "errors", errors);
+}
+
+static jw_status op_fast_close(json_t *req, json_t *res)
+{
+    int64_t id;
+    struct handle *h;
+    jw_status st = arg_handle(req, "fast", H_FAST, &h);
+    if (st != JW_OK)
+        return st;
+    arg_int(req, "fast", 1, 0, &id);
+    free_handle((int)id);
+    (void)res;
+    return JW_OK;
+}
+
+/* publish_batch: msgs is a list of [subject, data (base64)] pairs. */
+static jw_status op_publish_batch(json_t *req, json_t *res)
+{
+    struct handle *h;
+    jw_status st = arg_handle(req, "js", H_JS, &h);
+    json_t *list = json_object_get(req, "msgs");
+    if (st == JW_OK && !json_is_array(list))
+        st = fail(JW_EINVAL, "'msgs' must be a list of [subject, data]");
+    if (st != JW_OK)
+        return st;
+    size_t n = json_array_size(list);
+    jw_msg **msgs = calloc(n ? n : 1, sizeof *msgs);
+    if (!msgs)
+        return fail(JW_ENO_MEMORY, "out of memory");
+    static const char *const own[] = {"js", "msgs", NULL};
+    jw_call_opts *o = NULL;
+    jw_js_pub_ack *ack = NULL;
+    st = call_options(req, "fast", own, &o);
+    for (size_t i = 0; st == JW_OK && i < n; i++) {
+        json_t *pair = json_array_get(list, i);
+        const char *subject = json_string_value(json_array_get(pair, 0));
+        const char *b64 = json_string_value(json_array_get(pair, 1));
+        unsigned char *data = NULL;
+        size_t len = 0;
+        if (!subject || !b64 || b64_decode(b64, strlen(b64), &data, &len))
+            st = fail(JW_EINVAL, "msgs[%zu] must be [subject, base64]", i);
+        else if ((st = jw_msg_new(subject, NULL, data, len, &msgs[i])) !=
+                 JW_OK)
+            lib_fail(st);
+        free(data);
+    }
+    if (st == JW_OK &&
+        (st = jw_js_publish_batch(h->js, (const jw_msg *const *)msgs, n, o,
+                                  &ack)) != JW_OK)
+        lib_fail(st);
+    for (size_t i = 0; i < n; i++)
+        jw_msg_free(msgs[i]);
+    free(msgs);
+    jw_call_opts_free(o);
+    return st == JW_OK ? put_ack(res, ack) : st;
 }
 
 static jw_status op_counter_add(json_t *req, json_t *res)
@@ -3801,6 +3955,12 @@ static const struct {
     {"batch_commit", op_batch_commit},
     {"batch_close", op_batch_close},
     {"counter_add", op_counter_add},
+    {"fast_batch", op_fast_batch},
+    {"fast_add", op_fast_add},
+    {"fast_commit", op_fast_commit},
+    {"fast_errors", op_fast_errors},
+    {"fast_close", op_fast_close},
+    {"publish_batch", op_publish_batch},
     {"counter_get", op_counter_get},
     {"counter_get_many", op_counter_get_many},
     {"fetch", op_fetch},

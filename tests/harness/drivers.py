@@ -625,6 +625,42 @@ class Driver:
     def batch_close(self, batch: int) -> None:
         self.call("batch_close", batch=batch)
 
+    def fast_batch(self, js: int, **options: Any) -> int:
+        """A fast-ingest batch (2.14); options: the engine's "fast"
+        options (flow, gap, max_outstanding_acks, timeout)."""
+        return self.call("fast_batch", js=js, **options)["fast"]
+
+    def fast_add(self, fast: int, subject: str, data: bytes = b"",
+                 headers: list[tuple[str, str]] | None = None,
+                 **options: Any) -> int:
+        """Add a message; its batch sequence."""
+        return self.call("fast_add", fast=fast, subject=subject,
+                         data=b64e(data),
+                         headers=None if headers is None
+                         else [list(h) for h in headers], **options)["seq"]
+
+    def fast_commit(self, fast: int, subject: str | None = None,
+                    data: bytes = b"") -> dict:
+        """End the batch (subject None: without a message); the PubAck."""
+        args = {} if subject is None else {"subject": subject,
+                                           "data": b64e(data)}
+        return _ack(self.call("fast_commit", fast=fast, **args))
+
+    def fast_errors(self, fast: int) -> tuple[list[dict], int]:
+        """(errors and gaps reported since the last call, acked)."""
+        r = self.call("fast_errors", fast=fast)
+        return r["errors"], r["acked"]
+
+    def fast_close(self, fast: int) -> None:
+        self.call("fast_close", fast=fast)
+
+    def publish_batch(self, js: int, msgs: list[tuple[str, bytes]],
+                      **options: Any) -> dict:
+        """Publish msgs as one fast-ingest batch; the final PubAck."""
+        return _ack(self.call("publish_batch", js=js,
+                              msgs=[[s, b64e(d)] for s, d in msgs],
+                              **options))
+
     def counter_add(self, js: int, subject: str, delta: int | str) -> int:
         """Add delta; the new total (an int of any size)."""
         return int(self.call("counter_add", js=js, subject=subject,
