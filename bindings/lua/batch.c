@@ -186,10 +186,7 @@ static int l_batch_tostring(lua_State *L)
     return 1;
 }
 
-/* The message at idx of publish_atomic's list, checked (arg 2):
- * {subject, data [, headers]}. 0, or nil, err pushed (2) for a subject
- * with NUL. */
-static int check_message(lua_State *L, int idx)
+int ljw_check_batch_message(lua_State *L, int idx)
 {
     if (!lua_istable(L, idx))
         luaL_argerror(L, 2, "messages must be {subject, data [, headers]} "
@@ -210,8 +207,7 @@ static int check_message(lua_State *L, int idx)
     return nul ? ljw_bad_subject(L, "subject") : 0;
 }
 
-/* Build the checked message at idx in a box pushed on the stack. */
-static jw_status build_message(lua_State *L, int idx, jw_msg **msg)
+jw_status ljw_build_batch_message(lua_State *L, int idx, jw_msg **msg)
 {
     int top = lua_gettop(L);
     size_t len = 0;
@@ -249,7 +245,7 @@ static int l_publish_atomic(lua_State *L)
     }
     for (lua_Integer i = 1; i <= n; i++) {
         lua_geti(L, 2, i);
-        if (check_message(L, lua_gettop(L)))
+        if (ljw_check_batch_message(L, lua_gettop(L)))
             return 2;
         lua_pop(L, 1);
     }
@@ -266,7 +262,7 @@ static int l_publish_atomic(lua_State *L)
     for (lua_Integer i = 1; i <= n; i++) {
         lua_geti(L, 2, i);
         jw_msg *msg = NULL;
-        st = build_message(L, top + 1, &msg);
+        st = ljw_build_batch_message(L, top + 1, &msg);
         if (st == JW_OK && i < n)
             st = jw_js_batch_add(*batch, msg, i == 1 ? opts : NULL);
         else if (st == JW_OK)

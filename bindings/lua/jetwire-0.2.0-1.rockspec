@@ -46,6 +46,7 @@ build = {
                 "bindings/lua/json.c",
                 "bindings/lua/js.c",
                 "bindings/lua/batch.c",
+                "bindings/lua/fast.c",
                 "bindings/lua/consume.c",
                 "bindings/lua/kv.c",
                 "bindings/lua/service.c",

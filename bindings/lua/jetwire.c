@@ -557,6 +557,7 @@ luaopen_jetwire(lua_State *L)
     ljw_pack_register(L);
     ljw_js_register(L);
     ljw_batch_register(L);
+    ljw_fast_register(L);
     ljw_consume_register(L);
     ljw_kv_register(L);
     ljw_service_register(L);

@@ -272,6 +272,17 @@ void ljw_consume_register(lua_State *L);
 /* Atomic batches and counters (batch.c): their methods of JetStream
  * contexts and the AtomicBatch type. After ljw_js_register. */
 void ljw_batch_register(lua_State *L);
+/* The message at idx of a list of messages (argument 2 of
+ * js:publish_atomic and js:publish_batch), checked: {subject, data [,
+ * headers]}; anything else raises. 0, or nil, err pushed (2) for a
+ * subject with NUL. */
+int ljw_check_batch_message(lua_State *L, int idx);
+/* Build the checked message at idx in a box pushed on the stack. */
+jw_status ljw_build_batch_message(lua_State *L, int idx, jw_msg **msg);
+
+/* Fast-ingest batches (fast.c): js:fast_batch, js:publish_batch and the
+ * FastBatch type. After ljw_js_register. */
+void ljw_fast_register(lua_State *L);
 
 /* Key-Value (kv.c): the bucket methods of JetStream contexts, the
  * KeyValue and KeyValueWatcher types. After ljw_js_register. */

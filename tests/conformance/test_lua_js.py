@@ -9,7 +9,10 @@ the end-of-initial-values marker, watch options, 10,000 keys, handles
 closed in any order), its atomic batches and counters
 (tests/lua/test_js_batch.lua: 1,000 messages stored whole, abandoned and
 refused batches storing none, counters past 64 bits, entries, a sourced
-aggregate; NOT_SUPPORTED before 2.12), run by lua5.4 against a fresh nats-server with a
+aggregate; NOT_SUPPORTED before 2.12), its fast-ingest batches
+(tests/lua/test_js_fast.lua: 10,000 adds, gap "fail" and "ok" with a
+refused message, 100,000 messages through publish_batch, closed batches;
+NOT_SUPPORTED before 2.14), run by lua5.4 against a fresh nats-server with a
 temporary JetStream store; and async publishes in flight when the server
 dies (tests/lua/test_js_lost.lua, a child this test answers)."""
 import os
@@ -22,6 +25,7 @@ from test_lua_module import LUA, REPO, run_lua
 SCRIPT = REPO / "tests" / "lua" / "test_js.lua"
 KV_SCRIPT = REPO / "tests" / "lua" / "test_kv.lua"
 BATCH_SCRIPT = REPO / "tests" / "lua" / "test_js_batch.lua"
+FAST_SCRIPT = REPO / "tests" / "lua" / "test_js_fast.lua"
 LOST_SCRIPT = REPO / "tests" / "lua" / "test_js_lost.lua"
 LIMIT = 1.0  # seconds from the kill to the publishes' outcomes
 
@@ -38,6 +42,11 @@ def test_lua_key_value(nats_server):
 
 def test_lua_atomic_batches_and_counters(nats_server):
     out = run_lua(BATCH_SCRIPT, nats_server.url)
+    assert " 0 failed" in out and "FAIL" not in out, out
+
+
+def test_lua_fast_ingest_batches(nats_server):
+    out = run_lua(FAST_SCRIPT, nats_server.url)
     assert " 0 failed" in out and "FAIL" not in out, out
 
 
