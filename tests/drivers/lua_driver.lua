@@ -1103,6 +1103,57 @@ function ops.batch_close(req)
     check(get(req, "batch", "batch"):close())
 end
 
+-- Fast-ingest batches: a batch is made through its context. An add
+-- without headers or options goes by the binding's hot path.
+function ops.fast_batch(req)
+    local js, h = get(req, "js", "js")
+    local fb = check(js:fast_batch(call_options_of(req, "fast")))
+    return { fast = made_by(h, fb, "fast") }
+end
+
+function ops.fast_add(req)
+    local fb = get(req, "fast", "fast")
+    local opts = call_options_of(req, "publish",
+                                 { headers = headers_of(req) })
+    local seq = check(fb:add(arg(req, "subject", "string", nil, true),
+                             data_of(req), next(opts) and opts or nil))
+    return { seq = seq }
+end
+
+-- Without a subject: the batch ends without a message of its own.
+function ops.fast_commit(req)
+    local fb = get(req, "fast", "fast")
+    local subject = arg(req, "subject", "string")
+    if subject == nil then return ack_json(check(fb:commit())) end
+    local headers = headers_of(req)
+    return ack_json(check(fb:commit(subject, data_of(req),
+                                    headers and { headers = headers })))
+end
+
+function ops.fast_errors(req)
+    local fb = get(req, "fast", "fast")
+    return { errors = A(check(fb:take_errors())), acked = fb:acked() }
+end
+
+-- Abandon the batch; its handle stays (a later add is INVALID_ARG).
+function ops.fast_close(req)
+    check(get(req, "fast", "fast"):close())
+end
+
+function ops.publish_batch(req)
+    local js = get(req, "js", "js")
+    local msgs = {}
+    for i, m in ipairs(arg(req, "msgs", "list", nil, true)) do
+        if not checks.list(m) or #m ~= 2 or type(m[1]) ~= "string" or
+                type(m[2]) ~= "string" then
+            bad("msgs must be [subject, data] pairs")
+        end
+        msgs[i] = { m[1], b64decode(m[2]) }
+    end
+    return ack_json(check(js:publish_batch(msgs,
+                                           call_options_of(req, "fast"))))
+end
+
 -- Counters. Deltas and values cross as decimal text; an entry's numbers
 -- too, as the engine writes them, but incr is the binding's integer (or
 -- text past 64 bits): its text has no "+" sign.
