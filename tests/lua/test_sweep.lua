@@ -1,7 +1,7 @@
 -- The bad-input sweep: every function of the module and every method of
 -- connections, subscriptions, messages, JetStream contexts, consumers,
 -- continuous consumptions, ordered consumers, direct get batches, atomic
--- batches, Key-Value buckets and watchers, services, their groups,
+-- and fast batches, Key-Value buckets and watchers, services, their groups,
 -- endpoints and requests (one kept after its handler returned), one
 -- argument at a time replaced by a value of the wrong kind, on live objects and on closed ones, and
 -- every method called on something that is not its object. Each call
@@ -116,6 +116,9 @@ local BASE = {
         counter_add = { "sweepjs.n", 1 },
         counter_get = { "SWEEP", "sweepjs.n" },
         counter_get_many = { "SWEEP", { "sweepjs.n" }, 1 },
+        fast_batch = { { timeout = 1 } },
+        publish_batch = { { { "sweepjs.x", "x" }, { "sweepjs.y", "y" } },
+                          { timeout = 1 } },
         create_consumer = { "SWEEP", { durable = "c2" } },
         update_consumer = { "SWEEP", { durable = "c", ack_wait = 10 } },
         create_or_update_consumer = { "SWEEP", { durable = "c" } },
@@ -213,6 +216,13 @@ local BASE = {
         commit = { "sweepjs.x", "x", { timeout = 1 } },
         id = {},
         count = {},
+        close = {},
+    },
+    fb = {
+        add = { "sweepjs.x", "x", { msg_id = "f" } },
+        commit = { "sweepjs.x", "x", { headers = { K = "v" } } },
+        acked = {},
+        take_errors = {},
         close = {},
     },
     db = {
@@ -323,6 +333,8 @@ local function objects()
     local db = js:direct_get_batch("SWEEP", { seq = 1, batch = 2 })
     -- An atomic batch needs nats-server 2.12: nil before.
     local ab = js:atomic_batch()
+    -- A fast batch needs nats-server 2.14: nil before.
+    local fb = js:fast_batch { timeout = 1 }
     -- A service with a group and an endpoint, and a request kept after
     -- its handler returned.
     local svc = assert(nc:add_service { name = "sweep", version = "1.0.0",
@@ -341,7 +353,8 @@ local function objects()
     end
     assert(req, "the sweep's service got no request")
     return { conn = nc, sub = sub, msg = msg, js = js, cons = cons, kv = kv,
-             watcher = watcher, cm = cm, oc = oc, db = db, ab = ab, svc = svc,
+             watcher = watcher, cm = cm, oc = oc, db = db, ab = ab, fb = fb,
+             svc = svc,
              group = group, ep = ep, req = req }
 end
 
@@ -413,6 +426,7 @@ local KINDS = { "conn", "sub", "msg", "js", "cons", "kv", "watcher", "cm",
                 "oc", "svc", "group", "ep", "req" }
 if probe.db then KINDS[#KINDS + 1] = "db" end
 if probe.ab then KINDS[#KINDS + 1] = "ab" end
+if probe.fb then KINDS[#KINDS + 1] = "fb" end
 for _, kind in ipairs(KINDS) do
     names[kind] = methods_of(probe[kind])
     for name in pairs(BASE[kind]) do
@@ -426,6 +440,7 @@ probe.conn:close()
 local RELEASED = { "js", "kv", "watcher", "cons", "cm", "oc", "sub", "svc" }
 if probe.db then RELEASED[#RELEASED + 1] = "db" end
 if probe.ab then RELEASED[#RELEASED + 1] = "ab" end
+if probe.fb then RELEASED[#RELEASED + 1] = "fb" end
 for _, mode in ipairs { "live", "conn closed", "handles closed" } do
     local live = mode == "live"
     for _, kind in ipairs(KINDS) do
@@ -441,7 +456,8 @@ for _, mode in ipairs { "live", "conn closed", "handles closed" } do
             for _, other in ipairs { 5, "x", {}, objs.conn, objs.sub,
                                       objs.msg, objs.js, objs.cons, objs.kv,
                                       objs.watcher, objs.cm, objs.oc,
-                                      objs.db or 5, objs.ab or 5, objs.svc,
+                                      objs.db or 5, objs.ab or 5,
+                                      objs.fb or 5, objs.svc,
                                       objs.group,
                                       objs.ep, objs.req } do
                 if other ~= objs[kind] then
