@@ -7,7 +7,7 @@ import pytest
 
 from harness.programs import run_example
 
-KINDS = ["c"]
+KINDS = ["c", "lua"]
 
 
 @pytest.mark.min_server("2.12.0")
