@@ -12,6 +12,7 @@ from ._jetstream import (JetStream, Consumer, ConsumeContext, DirectBatch,
                          OrderedConsumer, PubAck, MsgMetadata,
                          SequencePair, config_fields, option_fields)
 from ._batch import AtomicBatch, CounterEntry
+from ._fast import FastBatch
 from ._kv import Entry, KeyValue, KeyValueStatus, KeyWatcher
 from ._service import Endpoint, Service, ServiceGroup, ServiceRequest
 from ._jetwire import ffi as _ffi, lib as _lib
@@ -30,6 +31,7 @@ __all__ = [
     "DirectBatch",
     "AtomicBatch",
     "CounterEntry",
+    "FastBatch",
     "PubAck",
     "PubAckFuture",
     "MsgMetadata",

@@ -11,6 +11,7 @@ from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, Deque, Dict,
 
 from ._aio_batch import AioBatchCalls, AtomicBatch
 from ._aio_client import Connection, Msg, _abandon, _retrieved
+from ._aio_fast import AioFastCalls, FastBatch
 from ._client import (_BATCH, _build_msg, _int_arg, _ms, _read_messages,
                       _subject, _timeout)
 from ._errors import Error, error_for
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from ._aio_kv import KeyValue
 
 __all__ = ["JetStream", "Consumer", "OrderedConsumer", "DirectBatch",
-           "AtomicBatch"]
+           "AtomicBatch", "FastBatch"]
 
 
 async def _run(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -33,7 +34,7 @@ async def _run(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         None, functools.partial(fn, *args, **kwargs))
 
 
-class JetStream(AioBatchCalls):
+class JetStream(AioBatchCalls, AioFastCalls):
     """The asyncio JetStream context (``nc.jetstream()``). Each call is one
     blocking engine call (an API request, a publish waiting for its ack, a
     fetch) run on the loop's default executor, so the loop stays free while

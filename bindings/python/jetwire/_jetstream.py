@@ -19,6 +19,7 @@ from ._client import (JW_OK, Msg, _BATCH, _INT64_MAX, _build_msg, _int_arg,
 from ._errors import Error, error_for
 from . import _wait
 from ._batch import BatchCalls
+from ._fast import FastCalls
 from ._jetwire import ffi, lib
 
 TYPE_CHECKING = False  # typing costs start-up time: annotations only
@@ -318,9 +319,10 @@ def _free_context(handle: Any, pumps: "List[Pump]") -> None:
 _PUMP_LOCK = threading.Lock()
 
 
-class JetStream(BatchCalls):
+class JetStream(BatchCalls, FastCalls):
     """A JetStream context: ``nc.jetstream(timeout=5.0)``. Atomic batches
-    and counters are BatchCalls' (_batch)."""
+    and counters are BatchCalls' (_batch), fast-ingest batches
+    FastCalls' (_fast)."""
 
     def __init__(self, conn: Any, timeout: Optional[float] = 5.0,
                  domain: Optional[str] = None, prefix: Optional[str] = None,

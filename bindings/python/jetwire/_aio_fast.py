@@ -1,0 +1,146 @@
+"""The asyncio forms of fast-ingest batches (_fast): the JetStream methods
+(AioFastCalls, a base of jetwire.aio.JetStream) and the asyncio FastBatch.
+
+An add must not block the loop. The engine sends at once while the batch
+is fewer than flow * max_outstanding_acks messages ahead of the last ack;
+flow is the server's (it adapts, and is at least 1), so an add runs on the
+loop's thread only when the batch is fewer than max_outstanding_acks
+messages ahead (it cannot wait then), and on the loop's default executor
+otherwise (the first add, which waits for the server's first answer, as
+well). publish_batch is one blocking call on the executor.
+"""
+from __future__ import annotations
+
+import asyncio
+import functools
+from typing import (TYPE_CHECKING, Any, Callable, Dict, Iterable, List,
+                    Optional)
+
+from ._aio_client import _retrieved
+from ._errors import error_for
+from ._fast import FastBatch as _SyncFast
+from ._jetstream import PubAck
+from ._jetwire import lib
+
+if TYPE_CHECKING:
+    from ._client import HeadersIn, Payload
+    from . import _jetstream as _js
+
+__all__ = ["FastBatch"]
+
+
+class FastBatch:
+    """An asyncio fast-ingest batch (``js.fast_batch()``): ``await
+    batch.add(...)``, ``await batch.commit(...)``, ``async with`` (leaving
+    it without a commit abandons the batch) or ``await batch.close()``;
+    ``acked`` and ``take_errors()`` as the blocking FastBatch's. Calls run
+    one after the other, also when a task awaiting one was cancelled: the
+    next waits for the engine call it left running."""
+
+    def __init__(self, batch: _SyncFast) -> None:
+        self._batch = batch
+        self._lock = asyncio.Lock()
+        self._inflight: "Optional[asyncio.Future[Any]]" = None
+        self._closed = False
+
+    @property
+    def sent(self) -> int:
+        return self._batch.sent
+
+    @property
+    def acked(self) -> int:
+        return self._batch.acked
+
+    def take_errors(self) -> List[Dict[str, Any]]:
+        """As the blocking FastBatch.take_errors (it does not wait)."""
+        return self._batch.take_errors()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise error_for("INVALID_ARG", "fast batch was closed")
+
+    async def _serial(self, fn: Callable[..., Any], *args: Any,
+                      **kwargs: Any) -> Any:
+        async with self._lock:
+            if self._inflight is not None:  # left by a cancelled task
+                await asyncio.wait({self._inflight})
+                self._inflight = None
+            self._check_open()
+            fut = asyncio.get_running_loop().run_in_executor(
+                None, functools.partial(fn, *args, **kwargs))
+            fut.add_done_callback(_retrieved)
+            self._inflight = fut
+            # Waited on, not awaited: a cancelled task leaves the call
+            # running, and the next call waits for it.
+            await asyncio.wait({fut})
+            self._inflight = None
+            return fut.result()
+
+    async def add(self, subject: str, payload: Payload = b"",
+                  headers: HeadersIn = None, **options: Any) -> int:
+        """As the blocking FastBatch.add: the batch sequence."""
+        b = self._batch
+        sent = b._sent
+        # Cannot wait: the window (at least max_outstanding_acks messages
+        # past the last ack) is open. The lock is free: nothing runs.
+        if (sent and self._inflight is None and not self._lock.locked()
+                and not self._closed and b._finalizer.alive
+                and int(lib.jw_js_fast_acked(b._handle))
+                + b._max_outstanding > sent):
+            return b.add(subject, payload, headers, **options)
+        seq: int = await self._serial(b.add, subject, payload, headers,
+                                      **options)
+        return seq
+
+    async def commit(self, subject: Optional[str] = None,
+                     payload: Payload = b"",
+                     headers: HeadersIn = None) -> PubAck:
+        """As the blocking FastBatch.commit."""
+        ack: PubAck = await self._serial(self._batch.commit, subject,
+                                         payload, headers)
+        return ack
+
+    async def close(self) -> None:
+        """Release the batch (abandoned unless committed); twice is
+        harmless. A call still running on the executor releases it when
+        done."""
+        self._closed = True
+        fut = self._inflight
+        if fut is None or fut.done():
+            self._batch.close()
+        else:
+            fut.add_done_callback(lambda _f: self._batch.close())
+
+    async def __aenter__(self) -> "FastBatch":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return "<jetwire.aio.FastBatch sent=%d acked=%d%s>" % (
+            self._batch.sent, self._batch.acked,
+            " closed" if self._closed else "")
+
+
+class AioFastCalls:
+    """The asyncio JetStream's methods of fast-ingest batches."""
+
+    if TYPE_CHECKING:
+        _js: "_js.JetStream"
+
+        async def _run(self, fn: Callable[..., Any], *args: Any,
+                       **kwargs: Any) -> Any: ...
+
+    def fast_batch(self, **options: Any) -> FastBatch:
+        """A new fast-ingest batch (nothing is sent: no await);
+        NotSupportedError before nats-server 2.14."""
+        return FastBatch(self._js.fast_batch(**options))
+
+    async def publish_batch(self, messages: Iterable[Any],
+                            **options: Any) -> PubAck:
+        """As the blocking publish_batch, run on the executor (a generator
+        of messages is read there)."""
+        ack: PubAck = await self._run(self._js.publish_batch, messages,
+                                      **options)
+        return ack
