@@ -369,6 +369,57 @@ def op_batch_close(req):
     return {}
 
 
+# -- fast-ingest batches ------------------------------------------------------
+
+def op_fast_batch(req):
+    h, js = handle_arg(req, "js", jetwire.JetStream)
+    return {"fast": made_by(h, js.fast_batch(**call_options(req, "fast")))}
+
+
+def op_fast_add(req):
+    fast = get(req, "fast", jetwire.FastBatch)
+    return {"seq": fast.add(arg(req, "subject", str, required=True),
+                            data_of(req), headers=headers_of(req),
+                            **call_options(req, "publish"))}
+
+
+def op_fast_commit(req):
+    fast = get(req, "fast", jetwire.FastBatch)
+    subject = arg(req, "subject", str)
+    if subject is None:  # commit without a message of its own
+        if "data" in req or "headers" in req:
+            raise BadArg("data and headers need a subject")
+        return ack_json(fast.commit())
+    return ack_json(fast.commit(subject, data_of(req),
+                                headers=headers_of(req)))
+
+
+def op_fast_errors(req):
+    fast = get(req, "fast", jetwire.FastBatch)
+    return {"errors": fast.take_errors(), "acked": fast.acked}
+
+
+def op_fast_close(req):
+    get(req, "fast", jetwire.FastBatch)
+    free_handle(req["fast"])
+    return {}
+
+
+def op_publish_batch(req):
+    js = get(req, "js", jetwire.JetStream)
+    msgs = []
+    for pair in arg(req, "msgs", list, required=True):
+        if (not isinstance(pair, list) or len(pair) != 2 or
+                not all(isinstance(x, str) for x in pair)):
+            raise BadArg("msgs must be [subject, data] pairs")
+        try:
+            data = base64.b64decode(pair[1], validate=True)
+        except ValueError:
+            raise BadArg("msgs data is not base64")
+        msgs.append((pair[0], data))
+    return ack_json(js.publish_batch(msgs, **call_options(req, "fast")))
+
+
 def op_counter_add(req):
     js = get(req, "js", jetwire.JetStream)
     delta = arg(req, "delta", str, required=True)
@@ -545,6 +596,12 @@ OPS.update({
     "batch_add": op_batch_add,
     "batch_commit": op_batch_commit,
     "batch_close": op_batch_close,
+    "fast_batch": op_fast_batch,
+    "fast_add": op_fast_add,
+    "fast_commit": op_fast_commit,
+    "fast_errors": op_fast_errors,
+    "fast_close": op_fast_close,
+    "publish_batch": op_publish_batch,
     "counter_add": op_counter_add,
     "counter_get": op_counter_get,
     "counter_get_many": op_counter_get_many,

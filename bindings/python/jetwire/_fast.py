@@ -247,11 +247,11 @@ class FastCalls:
                 except (ValueError, KeyError, TypeError):
                     st = _add(handle, *_item(prev), null, null)
                 else:
-                    if type(payload) is bytes:
+                    if type(payload) is bytes and type(prev) is tuple:
                         st = publish(handle, subj, payload, len(payload),
                                      null, null)
                     else:
-                        st = _add(handle, subject, payload, None, null, null)
+                        st = _add(handle, *_item(prev), null, null)
                 if st:
                     check(st)
                 prev = item
