@@ -216,22 +216,25 @@ def test_aio_fast_batches(nats_server):
                 ticks[0] += 1
                 await asyncio.sleep(0.001)
 
+        # An add past the window it knows to be open runs on the executor:
+        # fewer messages one by one than with publish_batch.
+        n = N // 10
         t = asyncio.ensure_future(ticker())
         async with js.fast_batch() as batch:
             assert isinstance(batch, jetwire.aio.FastBatch)
-            for i in range(N - 1):
+            for i in range(n - 1):
                 assert await batch.add("f.a", b"%d" % i) == i + 1
             ack = await batch.commit("f.a", b"last", {"K": "v"})
             assert batch.take_errors() == []
-            assert batch.acked <= N
+            assert batch.acked <= n
         t.cancel()
         assert ticks[0] > 0
-        assert (ack.seq, ack.count) == (N, N)
+        assert (ack.seq, ack.count) == (n, n)
         with pytest.raises(jetwire.InvalidArgError, match="closed"):
             await batch.add("f.a", b"")
 
         ack = await js.publish_batch(("f.b", b"%d" % i) for i in range(N))
-        assert (ack.seq, ack.count) == (2 * N, N)
+        assert (ack.seq, ack.count) == (n + N, N)
         with pytest.raises(ValueError):
             await js.publish_batch([])
 
@@ -241,7 +244,7 @@ def test_aio_fast_batches(nats_server):
             ack = await batch.commit()
             errors = batch.take_errors()
         assert [(e["type"], e["seq"]) for e in errors] == [("err", 2)]
-        assert (await js.stream_info("F"))["state"]["messages"] == 2 * N + 1
+        assert (await js.stream_info("F"))["state"]["messages"] == n + N + 1
 
         batch = js.fast_batch()
         with pytest.raises(TypeError):
