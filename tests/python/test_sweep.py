@@ -364,6 +364,10 @@ def js_objects(nats_server):
         objs["atomic"] = js.atomic_batch()
     except jetwire.NotSupportedError:
         pass
+    try:  # nats-server 2.14
+        objs["fast"] = js.fast_batch()
+    except jetwire.NotSupportedError:
+        pass
     return nc, objs
 
 
@@ -375,7 +379,7 @@ def finish(result):
     elif isinstance(result, (jetwire.ConsumeContext, jetwire.KeyWatcher)):
         result.stop()
     elif isinstance(result, (jetwire.OrderedConsumer, DirectBatch,
-                             jetwire.AtomicBatch)):
+                             jetwire.AtomicBatch, jetwire.FastBatch)):
         result.close()
 
 
@@ -459,6 +463,10 @@ def test_aio_jetstream_sweep(nats_server):
             pass
         try:  # nats-server 2.12
             objs["atomic"] = js.atomic_batch()
+        except jetwire.NotSupportedError:
+            pass
+        try:  # nats-server 2.14
+            objs["fast"] = js.fast_batch()
         except jetwire.NotSupportedError:
             pass
         return nc, objs

@@ -63,6 +63,14 @@ USER_PROGRAM = textwrap.dedent('''
                 ab.add("t.a", b"1", msg_id="b1")
                 done: jetwire.PubAck = ab.commit("t.a", b"2")
                 batch_id: str = ab.id
+            fb: jetwire.FastBatch
+            with js.fast_batch(flow=50, gap="ok") as fb:
+                fseq: int = fb.add("t.a", b"1", msg_id="f1")
+                fast: jetwire.PubAck = fb.commit()
+                acked: int = fb.acked
+                errors: List[Dict[str, Any]] = fb.take_errors()
+            whole: jetwire.PubAck = js.publish_batch(
+                ("t.a", b"%d" % i) for i in range(10))
             total: int = js.counter_add("t.c", 2 ** 70)
             entry: jetwire.CounterEntry = js.counter_get("T", "t.c")
             incr: Optional[int] = entry.incr
@@ -88,6 +96,10 @@ USER_PROGRAM = textwrap.dedent('''
         async with js.atomic_batch() as ab:
             await ab.add("t.a", b"1")
             done = await ab.commit()
+        async with js.fast_batch() as fb:
+            fseq: int = await fb.add("t.a", b"1")
+            fast: jetwire.PubAck = await fb.commit("t.a", b"2")
+        whole = await js.publish_batch([("t.a", b"1", {"K": "v"})])
         total: int = await js.counter_add("t.c", -1)
         entry = await js.counter_get("T", "t.c")
         await nc.close()

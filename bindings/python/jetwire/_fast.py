@@ -20,7 +20,7 @@ from ._jetwire import ffi, lib
 
 TYPE_CHECKING = False  # typing costs start-up time: annotations only
 if TYPE_CHECKING:
-    from typing import Any, Dict, Iterable, List, Optional
+    from typing import Any, Dict, Iterable, List, Optional, Tuple
 
     from ._client import HeadersIn, Payload
     from ._jetstream import JetStream, PubAck
@@ -49,7 +49,7 @@ def _add(handle: Any, subject: Any, payload: Any, headers: Any, opts: Any,
     return int(lib.jw_js_fast_add(handle, msg, opts, seq_p))
 
 
-def _item(item: Any) -> Any:
+def _item(item: Any) -> Tuple[Any, Any, Any]:
     """A (subject, payload[, headers]) tuple of publish_batch, checked,
     as (subject, payload, headers)."""
     if not isinstance(item, tuple) or len(item) not in (2, 3):
