@@ -7,7 +7,7 @@ import pytest
 
 from harness.programs import run_example
 
-KINDS = ["c", "lua"]
+KINDS = ["c", "python", "lua"]
 
 
 @pytest.mark.min_server("2.12.0")
@@ -21,7 +21,7 @@ def test_counters_example(kind, nats_server):
 
 
 @pytest.mark.min_server("2.14.0")
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", KINDS + ["asyncio"])
 def test_batches_example(kind, nats_server):
     out = run_example(kind, "js_batches", nats_server.url)
     assert re.search(r"Order 1: batch \S+ stored 4 messages, last sequence 4",
