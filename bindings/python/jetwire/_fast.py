@@ -4,8 +4,8 @@ jetwire.JetStream) and FastBatch.
 
 The hot path is one engine call per message: a message without headers
 or options goes to jw_js_fast_publish with its bytes as they are (no
-engine message is made), and its subject's bytes are kept (_SUBJECTS),
-as the common publish keeps them.
+engine message is made), and its subject's bytes are kept in the cache
+the common publish keeps them in (_client._PUB_SUBJECTS).
 """
 from __future__ import annotations
 
