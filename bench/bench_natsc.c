@@ -364,6 +364,10 @@ static jsCtx *js_setup(natsConnection *conn, const bench_args *args)
     jsOptions_Init(&jo);
     jo.Wait = args->timeout_ms;
     jo.PublishAsync.ErrHandler = on_async_error;
+    /* The window jetwire (max_pending) and nats.go (PublishAsync) use:
+     * nats.c's default is none, and a million publishes in flight
+     * overrun the server's JetStream queue (its publishes then fail). */
+    jo.PublishAsync.MaxPending = 4000;
     jsCtx *js = NULL;
     natsStatus s = natsConnection_JetStream(&js, conn, &jo);
     if (s != NATS_OK)

@@ -1186,6 +1186,12 @@ JW_EXTERN jw_status jw_js_fast_publish(jw_js_fast *f, const char *subject,
 JW_EXTERN jw_status jw_js_fast_commit(jw_js_fast *f, const jw_msg *msg,
                                       jw_js_pub_ack **ack);
 JW_EXTERN uint64_t jw_js_fast_acked(const jw_js_fast *f);
+/* How many adds would return now without waiting for an ack (the window
+ * the server's flow leaves open); 0 when the next one may wait (the first
+ * add always waits for the server's first answer) or the batch is over.
+ * For a host whose thread must not block (an asyncio loop): add at once
+ * while it is above 0, else add from a thread that may wait. */
+JW_EXTERN uint64_t jw_js_fast_room(const jw_js_fast *f);
 JW_EXTERN jw_status jw_js_fast_take_errors(jw_js_fast *f, char **json);
 JW_EXTERN void jw_js_fast_free(jw_js_fast *f);
 JW_EXTERN jw_status jw_js_publish_batch(jw_js *js,

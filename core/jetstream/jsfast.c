@@ -346,6 +346,16 @@ uint64_t jw_js_fast_acked(const jw_js_fast *f)
     return f ? (uint64_t)atomic_load(&f->acked) : 0;
 }
 
+uint64_t jw_js_fast_room(const jw_js_fast *f)
+{
+    if (!f || f->committed || atomic_load(&f->ended) ||
+        !atomic_load(&f->started))
+        return 0;
+    uint64_t window = (uint64_t)atomic_load(&f->flow) * f->max_outstanding;
+    uint64_t end = (uint64_t)atomic_load(&f->acked) + window;
+    return end > f->sent ? end - f->sent : 0;
+}
+
 /* The reply subject for seq and op, in f->reply (returned). */
 static const char *reply_for(jw_js_fast *f, uint64_t seq, int op)
 {

@@ -453,6 +453,7 @@ TEST(null_handles)
         CHECK_STATUS(jw_js_fast_publish(NULL, NULL, NULL, 0, NULL, NULL),
                      JW_EINVAL);
         CHECK_STATUS(jw_js_fast_commit(NULL, m, &ack), JW_EINVAL);
+        CHECK_EQ_INT(jw_js_fast_room(NULL), 0);
         CHECK(ack == NULL);
         CHECK_EQ_INT(jw_js_fast_acked(NULL), 0);
         CHECK_STATUS(jw_js_fast_take_errors(NULL, &json), JW_EINVAL);

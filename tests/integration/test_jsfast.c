@@ -78,8 +78,12 @@ TEST(js_fast_batch)
         char data[128];
         memset(data, 'x', sizeof data);
         CHECK_OK(jw_msg_new("fast.big", NULL, data, sizeof data, &m));
+        CHECK_EQ_INT(jw_js_fast_room(f), 0); /* the first add waits */
         for (uint64_t i = 1; i <= N; i++) {
             uint64_t seq = 0;
+            /* Room only once the server answered, never more than the
+             * window (flow 100 by default, 2 acks ahead). */
+            CHECK(i == 1 || jw_js_fast_room(f) <= 200);
             /* Half as messages, half as subject and data. */
             if (i % 2)
                 CHECK_OK(jw_js_fast_add(f, m, NULL, &seq));

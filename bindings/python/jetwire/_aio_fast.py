@@ -2,12 +2,11 @@
 (AioFastCalls, a base of jetwire.aio.JetStream) and the asyncio FastBatch.
 
 An add must not block the loop. The engine sends at once while the batch
-is fewer than flow * max_outstanding_acks messages ahead of the last ack;
-flow is the server's (it adapts, and is at least 1), so an add runs on the
-loop's thread only when the batch is fewer than max_outstanding_acks
-messages ahead (it cannot wait then), and on the loop's default executor
-otherwise (the first add, which waits for the server's first answer, as
-well). publish_batch is one blocking call on the executor.
+is fewer than flow * max_outstanding_acks messages ahead of the last ack
+(flow is the server's, and adapts): an add runs on the loop's thread while
+the engine says there is room (jw_js_fast_room), and on the loop's default
+executor otherwise (the first add, which waits for the server's first
+answer, as well). publish_batch is one blocking call on the executor.
 """
 from __future__ import annotations
 
@@ -81,12 +80,11 @@ class FastBatch:
         """As the blocking FastBatch.add: the batch sequence."""
         b = self._batch
         sent = b._sent
-        # Cannot wait: the window (at least max_outstanding_acks messages
-        # past the last ack) is open. The lock is free: nothing runs.
+        # Cannot wait: the engine says the window is open. The lock is
+        # free: nothing runs.
         if (sent and self._inflight is None and not self._lock.locked()
                 and not self._closed and b._finalizer.alive
-                and int(lib.jw_js_fast_acked(b._handle))
-                + b._max_outstanding > sent):
+                and lib.jw_js_fast_room(b._handle) > 0):
             return b.add(subject, payload, headers, **options)
         seq: int = await self._serial(b.add, subject, payload, headers,
                                       **options)

@@ -73,8 +73,7 @@ class FastBatch:
     thread at a time adds and commits; ``acked`` and ``take_errors`` may
     be read from any thread."""
 
-    def __init__(self, js: "JetStream", handle: Any,
-                 max_outstanding: int = 2) -> None:
+    def __init__(self, js: "JetStream", handle: Any) -> None:
         self._conn = js._conn  # kept alive: see _jetstream._Child
         self._handle = handle
         self._finalizer = weakref.finalize(self, lib.jw_js_fast_free,
@@ -82,7 +81,6 @@ class FastBatch:
         self._seq_p = ffi.new("uint64_t *")
         self._sent = 0
         self._acked = 0
-        self._max_outstanding = max_outstanding
 
     def _h(self) -> Any:
         if not self._finalizer.alive:
@@ -186,11 +184,6 @@ class FastBatch:
             "" if self._finalizer.alive else " closed")
 
 
-def _max_outstanding(options: Dict[str, Any]) -> int:
-    value = options.get("max_outstanding_acks")
-    return value if type(value) is int and value > 0 else 2
-
-
 class FastCalls:
     """The JetStream methods of fast-ingest batches (a base of
     jetwire.JetStream, whose _call and _conn they use)."""
@@ -213,8 +206,7 @@ class FastCalls:
         max_outstanding_acks (1 to 3, default 2), timeout (seconds, for
         each wait). NotSupportedError before nats-server 2.14."""
         handle = self._fast_new(options, "fast_batch")
-        return FastBatch(self, handle,  # type: ignore[arg-type]
-                         _max_outstanding(options))
+        return FastBatch(self, handle)  # type: ignore[arg-type]
 
     def publish_batch(self, messages: Iterable[Any],
                       **options: Any) -> PubAck:
