@@ -4,7 +4,8 @@
 # the same run, rotated each round:
 #
 #   c-fast       jetwire C, fast-ingest batch (jw_js_fast_*), default flow
-#   c-fast-500   the same with flow 500 (the most the server grants)
+#                (500 for these small messages)
+#   c-fast-100   the same with flow 100 (orbit.go's default)
 #   c-async      jetwire C, jw_js_publish_async
 #   natsc        nats.c (Debian libnats-dev), js_PublishAsync
 #   natsgo       nats.go v1.56.0, PublishAsync (it has no batch publish)
@@ -19,7 +20,7 @@
 #
 # Environment (all optional):
 #   ROUNDS=3  N=1000000  N_ATOMIC=100000  SIZE=128
-#   CLIENTS="c-fast c-fast-500 c-async natsc natsgo python-fast lua-fast"
+#   CLIENTS="c-fast c-fast-100 c-async natsc natsgo python-fast lua-fast"
 #   ATOMIC="100 1000"  (empty: no atomic runs)
 #   BUILD_DIR=<repo>/build-bench  GO=go  PYTHON=<repo>/.venv/bin/python
 set -euo pipefail
@@ -30,7 +31,7 @@ ROUNDS=${ROUNDS:-3}
 N=${N:-1000000}
 N_ATOMIC=${N_ATOMIC:-100000}
 SIZE=${SIZE:-128}
-CLIENTS=${CLIENTS:-c-fast c-fast-500 c-async natsc natsgo python-fast lua-fast}
+CLIENTS=${CLIENTS:-c-fast c-fast-100 c-async natsc natsgo python-fast lua-fast}
 ATOMIC=${ATOMIC-100 1000}
 PYTHON=${PYTHON:-$ROOT/.venv/bin/python}
 GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
@@ -66,7 +67,7 @@ run_one() { # client [batch]
     local cmd
     case $1 in
     c-fast) cmd=("$FAST" --url "$URL" --mode fast --n "$N" --size "$SIZE") ;;
-    c-fast-500) cmd=("$FAST" --url "$URL" --mode fast --flow 500 --n "$N" --size "$SIZE") ;;
+    c-fast-100) cmd=("$FAST" --url "$URL" --mode fast --flow 100 --n "$N" --size "$SIZE") ;;
     c-async) cmd=("$FAST" --url "$URL" --mode async --n "$N" --size "$SIZE") ;;
     natsc) cmd=("$NATSC" --url "$URL" --mode jsasync --n "$N" --size "$SIZE") ;;
     natsgo) cmd=("$work/gointerop" -server "$URL" -timeout 300s bench-js-async -n "$N" -size "$SIZE") ;;
@@ -120,7 +121,7 @@ for line in open(sys.argv[1]):
 med = {k: [statistics.median(c) for c in zip(*v)] for k, v in runs.items()}
 peer = max((med[p][0] for p in ("natsc", "natsgo") if p in med), default=None)
 c_fast = med.get("c-fast", [None])[0]
-order = ["c-fast", "c-fast-500", "c-async", "natsc", "natsgo",
+order = ["c-fast", "c-fast-100", "c-async", "natsc", "natsgo",
          "python-fast", "lua-fast"]
 with open(sys.argv[2], "w") as out:
     out.write("| client | msg/s | client CPU us/msg | server CPU us/msg "

@@ -242,14 +242,17 @@ static const opt_def history_opts[] = {
 };
 
 /* Fast-ingest batches (ADR-50): how the server acknowledges them and what
- * it does with a message it did not get. The defaults are the ADR's
- * advice: the server acks at most every 100 messages (it starts lower
- * and ramps up, and never asks for more than 500), and with 2 acks
- * outstanding the server works on one window while the next is sent. */
+ * it does with a message it did not get. The server starts with a low
+ * flow and ramps up to the one asked for (500 at most); by default the
+ * engine asks for what keeps about 256 KiB per ack (500 for messages up
+ * to 500 B, 1 from 256 KiB), so small messages go at full speed and
+ * large ones do not pile up. With 2 acks outstanding (the ADR's advice)
+ * the server works on one window while the next is sent. */
 static const opt_def fast_opts[] = {
     [JW__FAST_FLOW] = {"flow", O_INT, V(2, 14, 0), 1, 65535,
                        "the most messages per ack the server may use (it "
-                       "starts lower and adapts; default 100)"},
+                       "starts lower and adapts; default: as many of the "
+                       "first message as fit in 256 KiB, 500 at most)"},
     [JW__FAST_GAP] = {"gap", O_STR, V(2, 14, 0), 0, 0,
                       "\"fail\" (default): a message the server did not "
                       "get or refused ends the batch, what was stored has "

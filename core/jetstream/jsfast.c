@@ -27,8 +27,12 @@
 
 #define V(a, b, c) ((a) * 10000 + (b) * 100 + (c))
 
-/* The ADR's defaults (see callopts.c). */
-#define FAST_FLOW 100
+/* Without a "flow" option, the flow asked for is as many of the first
+ * message as fit in FAST_FLOW_BYTES, 1 to FAST_FLOW_MAX (the most the
+ * server grants): small messages go at full speed, large ones keep what
+ * is in flight small (see callopts.c). */
+#define FAST_FLOW_BYTES (256 * 1024)
+#define FAST_FLOW_MAX 500
 #define FAST_MAX_OUTSTANDING 2
 /* Reports of errors and gaps kept between two takes; beyond, counted. */
 #define FAST_REPORTS_MAX 10000
@@ -56,6 +60,7 @@ struct jw_js_fast {
     char *subject;  /* the first message's: EOB and pings go to it */
     char reply[160];
     size_t reply_base; /* "<prefix>.<id>.<flow>.<gap>." */
+    int64_t flow_given; /* the option, or 0: chosen at the first message */
 
     /* Shared with the loop thread: written under mu; the publisher's
      * path reads the atomics without it. */
@@ -288,12 +293,12 @@ jw_status jw_js_fast_new(jw_js *js, const jw_call_opts *opts,
     f->timeout_ms = timeout_ms;
     f->max_outstanding = (uint64_t)jw__call_opts_int(
         opts, JW__FAST_MAX_OUTSTANDING_ACKS, FAST_MAX_OUTSTANDING);
-    int64_t flow = jw__call_opts_int(opts, JW__FAST_FLOW, FAST_FLOW);
+    f->flow_given = jw__call_opts_int(opts, JW__FAST_FLOW, 0);
     f->reports = reports;
     atomic_init(&f->started, 0);
     atomic_init(&f->ended, 0);
     atomic_init(&f->acked, 0);
-    atomic_init(&f->flow, (unsigned)flow);
+    atomic_init(&f->flow, 1);
     pthread_mutex_init(&f->mu, NULL);
     jw__cond_init(&f->cond);
 
@@ -304,8 +309,9 @@ jw_status jw_js_fast_new(jw_js *js, const jw_call_opts *opts,
     st = jw_conn_new_inbox(js->conn, inbox, sizeof inbox);
     if (st == JW_OK) {
         snprintf(filter, sizeof filter, "%s.>", inbox);
-        int n = snprintf(f->reply, sizeof f->reply, "%s.%lld.%s.", inbox,
-                         (long long)flow, gap_ok ? "ok" : "fail");
+        /* "<prefix>.<id>."; the flow and the gap follow at the first
+         * message (settle_flow). */
+        int n = snprintf(f->reply, sizeof f->reply, "%s.", inbox);
         f->reply_base = (size_t)n;
         st = jw__conn_subscribe_inline(js->conn, filter, on_reply, f,
                                        &f->sub);
@@ -516,10 +522,27 @@ static jw_status send_msg(jw_js_fast *f, const jw_msg *msg,
     return st;
 }
 
-static jw_status keep_subject(jw_js_fast *f, const jw_msg *msg)
+/* At the first message: the flow asked for (the option, else from the
+ * message's size), which every reply subject then carries with the gap
+ * mode, and the subject that EOB and pings go to. */
+static jw_status first_message(jw_js_fast *f, const jw_msg *msg)
 {
     if (f->subject)
         return JW_OK;
+    int64_t flow = f->flow_given;
+    if (!flow) {
+        size_t hl = 0;
+        jw_msg_headers_raw(msg, &hl);
+        size_t size = jw_msg_data_len(msg) + hl + 1;
+        flow = size >= FAST_FLOW_BYTES ? 1 : (int64_t)(FAST_FLOW_BYTES / size);
+        if (flow > FAST_FLOW_MAX)
+            flow = FAST_FLOW_MAX;
+    }
+    atomic_store(&f->flow, (unsigned)flow);
+    int n = snprintf(f->reply + f->reply_base,
+                     sizeof f->reply - f->reply_base, "%lld.%s.",
+                     (long long)flow, f->gap_ok ? "ok" : "fail");
+    f->reply_base += (size_t)n;
     f->subject = strdup(jw_msg_subject(msg) ? jw_msg_subject(msg) : "");
     return f->subject ? JW_OK : jw__fail(JW_ENO_MEMORY, "out of memory");
 }
@@ -545,7 +568,7 @@ jw_status jw_js_fast_add(jw_js_fast *f, const jw_msg *msg,
             return st;
     }
     int first = f->sent == 0;
-    if (first && (st = keep_subject(f, msg)))
+    if (first && (st = first_message(f, msg)))
         return st;
     st = send_msg(f, msg, pub_opts, f->sent + 1,
                   first ? OP_START : OP_APPEND);
@@ -600,7 +623,7 @@ jw_status jw_js_fast_commit(jw_js_fast *f, const jw_msg *msg,
          * stored and counts no further message. */
         uint64_t seq = f->sent + 1;
         if (msg && f->sent == 0)
-            st = keep_subject(f, msg);
+            st = first_message(f, msg);
         if (st == JW_OK && msg)
             st = send_msg(f, msg, NULL, seq, OP_COMMIT);
         else if (st == JW_OK)

@@ -82,8 +82,8 @@ TEST(js_fast_batch)
         for (uint64_t i = 1; i <= N; i++) {
             uint64_t seq = 0;
             /* Room only once the server answered, never more than the
-             * window (flow 100 by default, 2 acks ahead). */
-            CHECK(i == 1 || jw_js_fast_room(f) <= 200);
+             * window (128 B messages ask for flow 500, 2 acks ahead). */
+            CHECK(i == 1 || jw_js_fast_room(f) <= 1000);
             /* Half as messages, half as subject and data. */
             if (i % 2)
                 CHECK_OK(jw_js_fast_add(f, m, NULL, &seq));
@@ -116,6 +116,39 @@ TEST(js_fast_batch)
         CHECK(ack == NULL);
         jw_msg_free(m);
         jw_js_fast_free(f);
+        CHECK_EQ_INT(stream_msgs(js, "FAST"), N);
+    }
+    jw_js_free(js);
+    jw_conn_free(nc);
+    jw_test_server_stop(srv);
+    return 0;
+}
+
+/* Large messages ask for a small flow (256 KiB per ack by default): the
+ * publisher is never more than two 300 KB messages ahead of the acks. */
+TEST(js_fast_large_messages)
+{
+    START_SERVER(srv, NULL);
+    JS_SETUP(srv, nc, js);
+    SERVER_AT_LEAST(fast, nc, "2.14.0", "fast-ingest batches");
+    if (fast) {
+        CHECK_OK(jw_js_stream_create(js, BATCHED_STREAM, NULL));
+        enum { SIZE = 300 * 1000, N = 20 };
+        char *data = calloc(1, SIZE);
+        CHECK(data != NULL);
+        jw_js_fast *f = NULL;
+        CHECK_OK(jw_js_fast_new(js, NULL, &f));
+        for (int i = 0; i < N; i++) {
+            CHECK_OK(jw_js_fast_publish(f, "fast.big", data, SIZE, NULL,
+                                        NULL));
+            CHECK(jw_js_fast_room(f) <= 2);
+        }
+        jw_js_pub_ack *ack = NULL;
+        CHECK_OK(jw_js_fast_commit(f, NULL, &ack));
+        CHECK_EQ_INT(jw_js_pub_ack_count(ack), N);
+        jw_js_pub_ack_free(ack);
+        jw_js_fast_free(f);
+        free(data);
         CHECK_EQ_INT(stream_msgs(js, "FAST"), N);
     }
     jw_js_free(js);

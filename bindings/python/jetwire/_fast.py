@@ -202,7 +202,7 @@ class FastCalls:
     def fast_batch(self, **options: Any) -> FastBatch:
         """A new fast-ingest batch (nothing is sent yet). options are the
         engine's "fast" options (option_fields("fast")): flow (most
-        messages per ack, default 100), gap ("fail" or "ok"),
+        messages per ack), gap ("fail" or "ok"),
         max_outstanding_acks (1 to 3, default 2), timeout (seconds, for
         each wait). NotSupportedError before nats-server 2.14."""
         handle = self._fast_new(options, "fast_batch")
