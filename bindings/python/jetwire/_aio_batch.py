@@ -22,26 +22,25 @@ if TYPE_CHECKING:
 __all__ = ["AtomicBatch"]
 
 
-class AtomicBatch:
-    """An asyncio atomic batch (``js.atomic_batch()``): ``await
-    batch.add(...)``, ``await batch.commit(...)``, ``async with`` (leaving
-    it without a commit abandons the batch) or ``await batch.close()``.
-    Calls run one after the other, also when a task awaiting one was
-    cancelled: the next waits for the engine call it left running."""
+class _Serial:
+    """What the asyncio batches share: their calls run on the loop's
+    default executor one after the other, also when a task awaiting one
+    was cancelled (the next waits for the engine call it left running),
+    and closing releases the batch once no call is running. The batch
+    (``_batch``) has ``close()``; ``_what`` names it in errors."""
 
-    def __init__(self, batch: _SyncBatch) -> None:
+    def __init__(self, batch: Any) -> None:
         self._batch = batch
         self._lock = asyncio.Lock()
         self._inflight: "Optional[asyncio.Future[Any]]" = None
         self._closed = False
 
-    @property
-    def id(self) -> str:
-        return self._batch.id
+    def _what(self) -> str:
+        raise NotImplementedError
 
-    @property
-    def count(self) -> int:
-        return self._batch.count
+    def _check_open(self) -> None:
+        if self._closed:
+            raise error_for("INVALID_ARG", "%s was closed" % self._what())
 
     async def _serial(self, fn: Callable[..., Any], *args: Any,
                       **kwargs: Any) -> Any:
@@ -49,9 +48,7 @@ class AtomicBatch:
             if self._inflight is not None:  # left by a cancelled task
                 await asyncio.wait({self._inflight})
                 self._inflight = None
-            if self._closed:
-                raise error_for("INVALID_ARG", "atomic batch %s was closed"
-                                % self._batch.id)
+            self._check_open()
             fut = asyncio.get_running_loop().run_in_executor(
                 None, functools.partial(fn, *args, **kwargs))
             fut.add_done_callback(_retrieved)
@@ -61,6 +58,41 @@ class AtomicBatch:
             await asyncio.wait({fut})
             self._inflight = None
             return fut.result()
+
+    async def close(self) -> None:
+        """Release the batch (abandoned unless committed); twice is
+        harmless. A call still running on the executor releases it when
+        done."""
+        self._closed = True
+        fut = self._inflight
+        if fut is None or fut.done():
+            self._batch.close()
+        else:
+            fut.add_done_callback(lambda _f: self._batch.close())
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+
+class AtomicBatch(_Serial):
+    """An asyncio atomic batch (``js.atomic_batch()``): ``await
+    batch.add(...)``, ``await batch.commit(...)``, ``async with`` (leaving
+    it without a commit abandons the batch) or ``await batch.close()``.
+    Calls run one after the other, also when a task awaiting one was
+    cancelled: the next waits for the engine call it left running."""
+
+    _batch: _SyncBatch
+
+    def _what(self) -> str:
+        return "atomic batch %s" % self._batch.id
+
+    @property
+    def id(self) -> str:
+        return self._batch.id
+
+    @property
+    def count(self) -> int:
+        return self._batch.count
 
     async def add(self, subject: str, payload: Payload = b"",
                   headers: HeadersIn = None, **options: Any) -> None:
@@ -76,22 +108,8 @@ class AtomicBatch:
                                          payload, headers, **options)
         return ack
 
-    async def close(self) -> None:
-        """Release the batch (abandoned unless committed); twice is
-        harmless. A call still running on the executor releases it when
-        done."""
-        self._closed = True
-        fut = self._inflight
-        if fut is None or fut.done():
-            self._batch.close()
-        else:
-            fut.add_done_callback(lambda _f: self._batch.close())
-
     async def __aenter__(self) -> "AtomicBatch":
         return self
-
-    async def __aexit__(self, *exc: Any) -> None:
-        await self.close()
 
     def __repr__(self) -> str:
         return "<jetwire.aio.AtomicBatch %s count=%d%s>" % (

@@ -10,13 +10,10 @@ answer, as well). publish_batch is one blocking call on the executor.
 """
 from __future__ import annotations
 
-import asyncio
-import functools
 from typing import (TYPE_CHECKING, Any, Callable, Dict, Iterable, List,
                     Optional)
 
-from ._aio_client import _retrieved
-from ._errors import error_for
+from ._aio_batch import _Serial
 from ._fast import FastBatch as _SyncFast
 from ._jetstream import PubAck
 from ._jetwire import lib
@@ -28,7 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["FastBatch"]
 
 
-class FastBatch:
+class FastBatch(_Serial):
     """An asyncio fast-ingest batch (``js.fast_batch()``): ``await
     batch.add(...)``, ``await batch.commit(...)``, ``async with`` (leaving
     it without a commit abandons the batch) or ``await batch.close()``;
@@ -36,11 +33,10 @@ class FastBatch:
     one after the other, also when a task awaiting one was cancelled: the
     next waits for the engine call it left running."""
 
-    def __init__(self, batch: _SyncFast) -> None:
-        self._batch = batch
-        self._lock = asyncio.Lock()
-        self._inflight: "Optional[asyncio.Future[Any]]" = None
-        self._closed = False
+    _batch: _SyncFast
+
+    def _what(self) -> str:
+        return "fast batch"
 
     @property
     def sent(self) -> int:
@@ -53,27 +49,6 @@ class FastBatch:
     def take_errors(self) -> List[Dict[str, Any]]:
         """As the blocking FastBatch.take_errors (it does not wait)."""
         return self._batch.take_errors()
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise error_for("INVALID_ARG", "fast batch was closed")
-
-    async def _serial(self, fn: Callable[..., Any], *args: Any,
-                      **kwargs: Any) -> Any:
-        async with self._lock:
-            if self._inflight is not None:  # left by a cancelled task
-                await asyncio.wait({self._inflight})
-                self._inflight = None
-            self._check_open()
-            fut = asyncio.get_running_loop().run_in_executor(
-                None, functools.partial(fn, *args, **kwargs))
-            fut.add_done_callback(_retrieved)
-            self._inflight = fut
-            # Waited on, not awaited: a cancelled task leaves the call
-            # running, and the next call waits for it.
-            await asyncio.wait({fut})
-            self._inflight = None
-            return fut.result()
 
     async def add(self, subject: str, payload: Payload = b"",
                   headers: HeadersIn = None, **options: Any) -> int:
@@ -98,22 +73,8 @@ class FastBatch:
                                          payload, headers)
         return ack
 
-    async def close(self) -> None:
-        """Release the batch (abandoned unless committed); twice is
-        harmless. A call still running on the executor releases it when
-        done."""
-        self._closed = True
-        fut = self._inflight
-        if fut is None or fut.done():
-            self._batch.close()
-        else:
-            fut.add_done_callback(lambda _f: self._batch.close())
-
     async def __aenter__(self) -> "FastBatch":
         return self
-
-    async def __aexit__(self, *exc: Any) -> None:
-        await self.close()
 
     def __repr__(self) -> str:
         return "<jetwire.aio.FastBatch sent=%d acked=%d%s>" % (
