@@ -21,6 +21,10 @@ nats-server per test.
   min_ack_pending hold a puller back while the other is served;
   prioritized (2.12+): the waiting pull of lower priority number is
   served first. Every message is taken and acked exactly once.
+* Current servers (nats.go v1.56.0 has no batch publish or counters):
+  schedules published with nats.go's options fire for a jetwire
+  consumer; nats.go resets a consumer jetwire pulls (2.14) and jetwire
+  resets it again.
 
 The Go program is built once per session with the go command (module
 downloads go to the usual module cache, builds to Go's build cache). A
@@ -686,3 +690,54 @@ def test_jetwire_calls_and_discovers_a_go_service(driver, go, nats_server):
     assert (by_name["add"]["num_requests"], by_name["add"]["num_errors"]) == (
         2, 1)
     serving.kill()
+
+
+# --- current servers, part 2 (issue 21): what nats.go v1.56.0 has of it --
+
+
+@pytest.mark.min_server("2.12.0")
+def test_go_schedules_into_a_jetwire_stream(go, jw):
+    """A schedule published with nats.go's options (WithScheduleAt,
+    WithScheduleEvery, WithScheduleTarget) into a stream jetwire made
+    fires for jetwire's consumer; jetwire stops the repeating one by
+    purging its subject."""
+    d, js = jw
+    d.stream_add(js, name="SCHED", subjects=["sched.>", "due.>"],
+                 allow_msg_schedules=True)
+    cons = d.consumer_add(js, "SCHED", durable_name="due",
+                          filter_subject="due.>")
+    go.run("schedule", "-subject", "sched.once", "-target", "due.once",
+           "-data", "once", "-at", "1s")
+    go.run("schedule", "-subject", "sched.tick", "-target", "due.tick",
+           "-data", "tick", "-every", "1s")
+    got = []
+    deadline = time.monotonic() + 8
+    while (b"once" not in got or got.count(b"tick") < 2) and \
+            time.monotonic() < deadline:
+        for m in d.fetch(cons, 5, timeout=0.5):
+            d.ack(m)
+            got.append(m.data)
+    assert b"once" in got and got.count(b"tick") >= 2, got
+    d.stream_purge(js, "SCHED", subject="sched.tick")
+
+
+@pytest.mark.min_server("2.14.0")
+def test_go_resets_a_jetwire_consumer(go, jw):
+    """nats.go's ResetConsumerToSequence on a consumer jetwire pulls:
+    jetwire's next fetch starts at that sequence again; its own reset
+    answers as nats.go's does."""
+    d, js = jw
+    orders_stream(d, js, 0)
+    for i in range(1, 6):
+        d.js_publish(js, "orders.new", b"order %d" % i)
+    cons = d.consumer_add(js, "ORDERS", durable_name="billing")
+    for m in d.fetch(cons, 5, timeout=5.0):
+        d.ack(m)
+    (reset,) = go.run("consumer-reset", "-stream", "ORDERS", "-consumer",
+                      "billing", "-seq", 2)
+    assert (reset["reset_seq"], reset["delivered_consumer_seq"]) == (2, 0)
+    got = d.fetch(cons, 2, timeout=5.0)
+    assert [m.data for m in got] == [b"order 2", b"order 3"]
+    info = d.consumer_reset(js, "ORDERS", "billing", seq=4)
+    assert info["reset_seq"] == 4
+    assert [m.data for m in d.fetch(cons, 1, timeout=5.0)] == [b"order 4"]

@@ -19,6 +19,8 @@
 //	micro-serve    a micro service (echo, math.add) until stdin closes
 //	micro-discover $SRV.PING/INFO/STATS replies as nats.go's micro types
 //	bench-js-async the nats.go peer of bench/run_js_batch.sh
+//	schedule       a message schedule published with nats.go's options
+//	consumer-reset ResetConsumer / ResetConsumerToSequence of a consumer
 //
 // Every result is one JSON object per line on stdout, so that a test can
 // read it without parsing prose; failures go to stderr and exit 1.
@@ -54,6 +56,8 @@ var commands = map[string]command{
 	"micro-serve":    {runMicroServe, "run the micro service go-echo until stdin closes"},
 	"micro-discover": {runMicroDiscover, "ping, info or stats of micro services"},
 	"bench-js-async": {runBenchJSAsync, "publish N messages with PublishAsync, print a RESULT line"},
+	"schedule":       {runSchedule, "publish a message schedule (ADR-51)"},
+	"consumer-reset": {runConsumerReset, "reset a consumer's delivery (2.14)"},
 }
 
 func main() {
