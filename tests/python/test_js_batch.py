@@ -422,3 +422,34 @@ def test_wrong_types_are_refused_on_any_server(js):
         js.publish_atomic([("c.a",)])
     with pytest.raises(TypeError):
         js.counter_get_many("C", 5)
+
+
+# -- the other current-server calls, asyncio ---------------------------------
+
+
+@pytest.mark.min_server("2.14.0")
+def test_aio_schedule_and_consumer_reset(nats_server):
+    """asyncio: a schedule through the publish options fires, and
+    reset_consumer delivers it again (2.14)."""
+    async def main():
+        nc = await jetwire.aio.connect(nats_server.url)
+        js = nc.jetstream()
+        await js.add_stream("S", subjects=["s.>", "due.>"],
+                            allow_msg_schedules=True)
+        cons = await js.add_consumer("S", durable_name="due",
+                                     filter_subject="due.>")
+        await js.publish("s.tick", b"tick", schedule_every=1.0,
+                         schedule_target="due.tick")
+        first = await cons.fetch(1, timeout=5.0)
+        assert [m.data for m in first] == [b"tick"]
+        await first[0].ack_sync()
+        seq = first[0].metadata.sequence.stream
+        await js.purge_stream("S", subject="s.tick")
+        info = await js.reset_consumer("S", "due", seq)
+        assert info["reset_seq"] == seq
+        again = await cons.fetch(1, timeout=5.0)
+        assert [m.data for m in again] == [b"tick"]
+        with pytest.raises(jetwire.ConsumerNotFoundError):
+            await js.reset_consumer("S", "nobody")
+        await nc.close()
+    asyncio.run(main())
