@@ -24,16 +24,6 @@ typedef struct ljw_batch {
     uint64_t count; /* the messages sent, kept when it closes */
 } ljw_batch;
 
-/* The live context at arg 1, or NULL after pushing nil, err (the caller
- * returns 2). Called after the other arguments were checked. */
-static jw_js *live_js(lua_State *L)
-{
-    ljw_js *j = luaL_checkudata(L, 1, LJW_JS);
-    if (!j->js)
-        ljw_fail_msg(L, JW_EINVAL, "JetStream context was released");
-    return j->js;
-}
-
 static void free_batch(void *p)
 {
     jw_js_batch_free(p);
@@ -68,7 +58,7 @@ static int l_atomic_batch(lua_State *L)
 {
     luaL_checkudata(L, 1, LJW_JS);
     lua_settop(L, 1);
-    jw_js *js = live_js(L);
+    jw_js *js = ljw_js_arg1(L);
     if (!js)
         return 2;
     ljw_batch *b = lua_newuserdatauv(L, sizeof(*b), 2);
@@ -249,7 +239,7 @@ static int l_publish_atomic(lua_State *L)
             return 2;
         lua_pop(L, 1);
     }
-    jw_js *js = live_js(L);
+    jw_js *js = ljw_js_arg1(L);
     if (!js)
         return 2;
     /* A batch that fails is abandoned when its box is collected. */
@@ -360,7 +350,7 @@ static int l_counter_add(lua_State *L)
     jw_call_opts *opts = *ljw_call_opts(L, 4, "publish", NULL);
     if (ljw_has_nul(subject, slen))
         return ljw_bad_subject(L, "subject");
-    jw_js *js = live_js(L);
+    jw_js *js = ljw_js_arg1(L);
     if (!js)
         return 2;
     char *value = NULL;
@@ -384,7 +374,7 @@ static int l_counter_get(lua_State *L)
         return ljw_fail_msg(L, JW_EINVAL, "stream contains NUL");
     if (ljw_has_nul(subject, slen))
         return ljw_bad_subject(L, "subject");
-    jw_js *js = live_js(L);
+    jw_js *js = ljw_js_arg1(L);
     if (!js)
         return 2;
     char *text = NULL;
@@ -427,7 +417,7 @@ static int l_counter_get_many(lua_State *L)
     size_t count = ljw_subject_list(L, 3, 3, "subjects", &subjects);
     if (ljw_has_nul(stream, len))
         return ljw_fail_msg(L, JW_EINVAL, "stream contains NUL");
-    jw_js *js = live_js(L);
+    jw_js *js = ljw_js_arg1(L);
     if (!js)
         return 2;
     void **dslot = ljw_box_new(L, free_direct);

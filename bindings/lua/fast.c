@@ -37,16 +37,6 @@ static void free_ack(void *p)
     jw_js_pub_ack_free(p);
 }
 
-/* The live context at arg 1, or NULL after pushing nil, err (the caller
- * returns 2). Called after the other arguments were checked. */
-static jw_js *live_js(lua_State *L)
-{
-    ljw_js *j = luaL_checkudata(L, 1, LJW_JS);
-    if (!j->js)
-        ljw_fail_msg(L, JW_EINVAL, "JetStream context was released");
-    return j->js;
-}
-
 static ljw_fast *check_fast(lua_State *L)
 {
     return luaL_checkudata(L, 1, LJW_FAST_BATCH);
@@ -65,7 +55,7 @@ static int l_fast_batch(lua_State *L)
     luaL_checkudata(L, 1, LJW_JS);
     lua_settop(L, 2);
     jw_call_opts *opts = *ljw_call_opts(L, 2, "fast", NULL);
-    jw_js *js = live_js(L);
+    jw_js *js = ljw_js_arg1(L);
     if (!js)
         return 2;
     ljw_fast *fb = lua_newuserdatauv(L, sizeof(*fb), 1);
@@ -229,7 +219,7 @@ static int l_publish_batch(lua_State *L)
             return 2;
         lua_pop(L, 1);
     }
-    jw_js *js = live_js(L);
+    jw_js *js = ljw_js_arg1(L);
     if (!js)
         return 2;
     jw_js_fast **fslot = (jw_js_fast **)ljw_box_new(L, free_fast);

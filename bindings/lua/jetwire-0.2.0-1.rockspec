@@ -45,6 +45,7 @@ build = {
                 "bindings/lua/pack.c",
                 "bindings/lua/json.c",
                 "bindings/lua/js.c",
+                "bindings/lua/stored.c",
                 "bindings/lua/batch.c",
                 "bindings/lua/fast.c",
                 "bindings/lua/consume.c",

@@ -556,6 +556,7 @@ luaopen_jetwire(lua_State *L)
     ljw_sub_register(L);
     ljw_pack_register(L);
     ljw_js_register(L);
+    ljw_stored_register(L);
     ljw_batch_register(L);
     ljw_fast_register(L);
     ljw_consume_register(L);

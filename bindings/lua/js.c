@@ -3,7 +3,8 @@
  * (sync and async), consumers with fetch, and the acks and metadata of
  * JetStream messages. Everything wraps the engine's pulled API one to one.
  *
- * Continuous and ordered consumption are in consume.c.
+ * Continuous and ordered consumption are in consume.c; stored messages
+ * (get_msg, get_last_msg, delete_msg, direct get batches) in stored.c.
  *
  * The options tables of publish and fetch are the engine's call options,
  * handed over by name and Lua type (ljw_call_opts, jetwire.c): the engine
@@ -29,13 +30,20 @@
  * The context
  */
 
-static ljw_js *check_js(lua_State *L, int arg)
+ljw_js *ljw_check_js(lua_State *L, int arg)
 {
     return luaL_checkudata(L, arg, LJW_JS);
 }
 
-/* A live context, or NULL after pushing nil, err (the caller returns 2). */
-static jw_js *live_js(lua_State *L, ljw_js *j)
+jw_js *ljw_js_arg1(lua_State *L)
+{
+    ljw_js *j = ljw_check_js(L, 1);
+    if (!j->js)
+        ljw_fail_msg(L, JW_EINVAL, "JetStream context was released");
+    return j->js;
+}
+
+jw_js *ljw_live_js(lua_State *L, ljw_js *j)
 {
     if (!j->js) {
         ljw_push_error(L, JW_EINVAL, "JetStream context was released");
@@ -44,13 +52,6 @@ static jw_js *live_js(lua_State *L, ljw_js *j)
     return j->js;
 }
 
-#define LIVE_JS(L, j, var)                                                     \
-    jw_js *var = live_js(L, j);                                                \
-    if (!var) {                                                                \
-        lua_pushnil(L);                                                        \
-        lua_insert(L, -2);                                                     \
-        return 2;                                                              \
-    }
 
 static const char *const js_options[] = {"timeout", "domain", "prefix",
                                          "max_pending", NULL};
@@ -116,7 +117,7 @@ void ljw_pin_conn(lua_State *L, int from_idx)
 
 static int l_js_gc(lua_State *L)
 {
-    ljw_js *j = check_js(L, 1);
+    ljw_js *j = ljw_check_js(L, 1);
     jw_js *js = j->js;
     j->js = NULL;
     jw_js_free(js);
@@ -132,7 +133,7 @@ static int l_js_close(lua_State *L)
 
 static int l_js_tostring(lua_State *L)
 {
-    ljw_js *j = check_js(L, 1);
+    ljw_js *j = ljw_check_js(L, 1);
     lua_pushstring(L, j->js ? "jetwire.JetStream" : "jetwire.JetStream (released)");
     return 1;
 }
@@ -147,8 +148,8 @@ int ljw_ok_or_fail(lua_State *L, jw_status st)
 
 static int l_account_info(lua_State *L)
 {
-    ljw_js *j = check_js(L, 1);
-    LIVE_JS(L, j, js);
+    ljw_js *j = ljw_check_js(L, 1);
+    LJW_LIVE_JS(L, j, js);
     char *text = NULL;
     jw_status st = jw_js_account_info(js, &text);
     if (st != JW_OK)
@@ -159,8 +160,8 @@ static int l_account_info(lua_State *L)
 /* js:api_level(): the JetStream API level of the answering servers. */
 static int l_api_level(lua_State *L)
 {
-    ljw_js *j = check_js(L, 1);
-    LIVE_JS(L, j, js);
+    ljw_js *j = ljw_check_js(L, 1);
+    LJW_LIVE_JS(L, j, js);
     int level = 0;
     jw_status st = jw_js_api_level(js, &level);
     if (st != JW_OK)
@@ -173,10 +174,10 @@ typedef jw_status (*stream_cfg_fn)(jw_js *, const char *, char **);
 
 static int stream_config_call(lua_State *L, stream_cfg_fn fn)
 {
-    ljw_js *j = check_js(L, 1);
+    ljw_js *j = ljw_check_js(L, 1);
     lua_settop(L, 2);
     const char *cfg = ljw_config_json(L, 2, "stream");
-    LIVE_JS(L, j, js);
+    LJW_LIVE_JS(L, j, js);
     char *text = NULL;
     jw_status st = fn(js, cfg, &text);
     if (st != JW_OK)
@@ -201,9 +202,9 @@ static int l_create_or_update_stream(lua_State *L)
 
 static int l_stream_info(lua_State *L)
 {
-    ljw_js *j = check_js(L, 1);
+    ljw_js *j = ljw_check_js(L, 1);
     const char *name = ljw_check_string(L, 2, NULL);
-    LIVE_JS(L, j, js);
+    LJW_LIVE_JS(L, j, js);
     char *text = NULL;
     jw_status st = jw_js_stream_info(js, name, &text);
     if (st != JW_OK)
@@ -213,9 +214,9 @@ static int l_stream_info(lua_State *L)
 
 static int l_delete_stream(lua_State *L)
 {
-    ljw_js *j = check_js(L, 1);
+    ljw_js *j = ljw_check_js(L, 1);
     const char *name = ljw_check_string(L, 2, NULL);
-    LIVE_JS(L, j, js);
+    LJW_LIVE_JS(L, j, js);
     return ljw_ok_or_fail(L, jw_js_stream_delete(js, name));
 }
 
@@ -239,7 +240,7 @@ static const char *const purge_options[] = {"subject", "seq", "keep", NULL};
 /* js:purge_stream(name [, {subject =, seq =, keep =}]) -> purged count */
 static int l_purge_stream(lua_State *L)
 {
-    ljw_js *j = check_js(L, 1);
+    ljw_js *j = ljw_check_js(L, 1);
     const char *name = ljw_check_string(L, 2, NULL);
     ljw_check_options(L, 3, purge_options);
     lua_settop(L, 3);
@@ -252,7 +253,7 @@ static int l_purge_stream(lua_State *L)
         seq = ljw_opt_uint(L, 3, "seq");
         keep = ljw_opt_uint(L, 3, "keep");
     }
-    LIVE_JS(L, j, js);
+    LJW_LIVE_JS(L, j, js);
     uint64_t purged = 0;
     jw_status st = jw_js_stream_purge(js, name, filter, seq, keep, &purged);
     if (st != JW_OK)
@@ -265,11 +266,11 @@ typedef jw_status (*listing_fn)(jw_js *, const char *, char **);
 
 static int listing(lua_State *L, listing_fn fn, int required)
 {
-    ljw_js *j = check_js(L, 1);
+    ljw_js *j = ljw_check_js(L, 1);
     const char *arg = NULL;
     if (required || !lua_isnoneornil(L, 2))
         arg = ljw_check_string(L, 2, NULL);
-    LIVE_JS(L, j, js);
+    LJW_LIVE_JS(L, j, js);
     char *text = NULL;
     jw_status st = fn(js, arg, &text);
     if (st != JW_OK)
@@ -285,320 +286,6 @@ static int l_stream_names(lua_State *L)
 static int l_streams(lua_State *L)
 {
     return listing(L, jw_js_stream_list, 0);
-}
-
-/* A stored message as a table: subject, data, headers, seq. */
-static int push_stored(lua_State *L, jw_msg *msg)
-{
-    lua_createtable(L, 0, 4);
-    lua_pushstring(L, jw_msg_subject(msg));
-    lua_setfield(L, -2, "subject");
-    lua_pushlstring(L, jw_msg_data(msg), jw_msg_data_len(msg));
-    lua_setfield(L, -2, "data");
-    int count = jw_msg_header_count(msg);
-    lua_createtable(L, 0, count);
-    for (int i = 0; i < count; i++) {
-        const char *name, *value;
-        if (jw_msg_header_at(msg, i, &name, &value) != JW_OK)
-            continue;
-        if (lua_getfield(L, -1, name) == LUA_TNIL) {
-            lua_pushstring(L, value);
-            lua_setfield(L, -3, name);
-        }
-        lua_pop(L, 1);
-        if (strcmp(name, "Nats-Sequence") == 0) {
-            lua_pushinteger(L, (lua_Integer)strtoull(value, NULL, 10));
-            lua_setfield(L, -3, "seq");
-        }
-    }
-    lua_setfield(L, -2, "headers");
-    return 1;
-}
-
-static void free_msg_box(void *p)
-{
-    jw_msg_free(p);
-}
-
-static int stored_result(lua_State *L, jw_status st, jw_msg *msg)
-{
-    if (st != JW_OK)
-        return ljw_fail(L, st);
-    void **slot = ljw_box_new(L, free_msg_box);
-    *slot = msg;
-    push_stored(L, msg);
-    ljw_box_forget(slot);
-    lua_remove(L, -2);
-    return 1;
-}
-
-static lua_Integer check_seq(lua_State *L, int arg)
-{
-    lua_Integer seq = luaL_checkinteger(L, arg);
-    luaL_argcheck(L, seq > 0, arg, "sequence must be positive");
-    return seq;
-}
-
-/* js:get_msg(stream, seq) -> {subject, data, headers, seq} */
-static int l_get_msg(lua_State *L)
-{
-    ljw_js *j = check_js(L, 1);
-    const char *stream = ljw_check_string(L, 2, NULL);
-    lua_Integer seq = check_seq(L, 3);
-    LIVE_JS(L, j, js);
-    jw_msg *msg = NULL;
-    jw_status st = jw_js_stream_get_msg(js, stream, (uint64_t)seq, &msg);
-    return stored_result(L, st, msg);
-}
-
-/* js:get_last_msg(stream, subject) */
-static int l_get_last_msg(lua_State *L)
-{
-    ljw_js *j = check_js(L, 1);
-    const char *stream = ljw_check_string(L, 2, NULL);
-    const char *subject = ljw_check_string(L, 3, NULL);
-    LIVE_JS(L, j, js);
-    jw_msg *msg = NULL;
-    jw_status st = jw_js_stream_get_last_msg(js, stream, subject, &msg);
-    return stored_result(L, st, msg);
-}
-
-/* ------------------------------------------------------------------------
- * Direct get batches
- */
-
-#define LJW_DIRECT_BATCH "jetwire.DirectBatch"
-
-typedef struct ljw_direct_batch {
-    jw_direct_batch *b; /* NULL once closed */
-} ljw_direct_batch;
-
-static ljw_direct_batch *check_batch(lua_State *L, int arg)
-{
-    return luaL_checkudata(L, arg, LJW_DIRECT_BATCH);
-}
-
-static void free_strings(void *p)
-{
-    free(p);
-}
-
-size_t ljw_subject_list(lua_State *L, int idx, int arg, const char *what,
-                        const char ***out)
-{
-    idx = lua_absindex(L, idx);
-    void **slot = ljw_box_new(L, free_strings);
-    *out = NULL;
-    if (lua_isnil(L, idx))
-        return 0;
-    lua_Integer n = 1;
-    if (lua_istable(L, idx)) {
-        n = luaL_len(L, idx);
-        if (n < 1 || (lua_Unsigned)n > SIZE_MAX / sizeof(char *))
-            return (size_t)luaL_argerror(
-                L, arg, lua_pushfstring(L, "%s must not be empty", what));
-    } else if (lua_type(L, idx) != LUA_TSTRING) {
-        return (size_t)luaL_argerror(
-            L, arg,
-            lua_pushfstring(L, "%s must be a string or a list of strings",
-                            what));
-    }
-    const char **list = calloc((size_t)n, sizeof(*list));
-    if (!list)
-        luaL_error(L, "out of memory");
-    *slot = list;
-    for (lua_Integer i = 0; i < n; i++) {
-        size_t len;
-        if (lua_istable(L, idx))
-            lua_geti(L, idx, i + 1);
-        else
-            lua_pushvalue(L, idx);
-        if (lua_type(L, -1) != LUA_TSTRING)
-            luaL_argerror(L, arg, lua_pushfstring(L, "%s must be strings",
-                                                  what));
-        list[i] = lua_tolstring(L, -1, &len);
-        if (ljw_has_nul(list[i], len))
-            luaL_argerror(L, arg, lua_pushfstring(L, "%s contains NUL", what));
-        lua_pop(L, 1); /* the table (or the argument) keeps it */
-    }
-    *out = list;
-    return (size_t)n;
-}
-
-static const char *const direct_own[] = {"multi_last", NULL};
-
-/* js:direct_get_batch(stream, {multi_last =, batch =, seq =, ...}) -> a
- * batch to read with b:next() or b:messages() | nil, err */
-static int l_direct_get_batch(lua_State *L)
-{
-    ljw_js *j = check_js(L, 1);
-    const char *stream = ljw_check_string(L, 2, NULL);
-    lua_settop(L, 3);
-    if (!lua_isnil(L, 3))
-        luaL_checktype(L, 3, LUA_TTABLE);
-    jw_call_opts **opts = ljw_call_opts(L, 3, "direct_get", direct_own);
-    if (lua_istable(L, 3))
-        lua_getfield(L, 3, "multi_last");
-    else
-        lua_pushnil(L);
-    const char **multi = NULL;
-    size_t count = ljw_subject_list(L, -1, 3, "multi_last", &multi);
-    LIVE_JS(L, j, js);
-    ljw_direct_batch *b = lua_newuserdatauv(L, sizeof(*b), 1);
-    b->b = NULL;
-    luaL_setmetatable(L, LJW_DIRECT_BATCH);
-    ljw_pin_conn(L, 1);
-    jw_status st = jw_js_direct_get_batch(js, stream, multi, count, *opts,
-                                          &b->b);
-    if (st != JW_OK)
-        return ljw_fail(L, st);
-    return 1;
-}
-
-static int l_batch_gc(lua_State *L)
-{
-    ljw_direct_batch *b = check_batch(L, 1);
-    jw_direct_batch *batch = b->b;
-    b->b = NULL;
-    jw_direct_batch_free(batch);
-    return 0;
-}
-
-static int l_batch_close(lua_State *L)
-{
-    l_batch_gc(L);
-    lua_pushboolean(L, 1);
-    return 1;
-}
-
-static int l_batch_tostring(lua_State *L)
-{
-    ljw_direct_batch *b = check_batch(L, 1);
-    lua_pushfstring(L, "jetwire.DirectBatch (%s)", b->b ? "open" : "closed");
-    return 1;
-}
-
-/* One step: a message table, false at the end, or a status
- * (LJW_INTERRUPTED for a signal: the wait goes in slices, ljw.h). */
-typedef struct batch_call {
-    jw_direct_batch *b;
-    jw_msg *msg;
-} batch_call;
-
-static jw_status batch_slice(void *ctx, int64_t ms)
-{
-    batch_call *c = ctx;
-    return jw_direct_batch_next(c->b, ms, &c->msg);
-}
-
-static jw_status batch_step(lua_State *L, ljw_direct_batch *b, int64_t ms)
-{
-    batch_call call = {b->b, NULL};
-    jw_status st = ljw_wait_sliced(L, ms, batch_slice, &call);
-    jw_msg *msg = call.msg;
-    if (st != JW_OK)
-        return st;
-    if (!msg) {
-        lua_pushboolean(L, 0);
-        return JW_OK;
-    }
-    stored_result(L, JW_OK, msg);
-    return JW_OK;
-}
-
-/* b:next([timeout = 1]) -> msg | false (the end, and after it) |
- * nil, err */
-static int l_batch_next(lua_State *L)
-{
-    ljw_direct_batch *b = check_batch(L, 1);
-    int64_t ms = ljw_timeout_ms(L, 2, 1.0);
-    if (!b->b)
-        return ljw_fail_msg(L, JW_EINVAL, "direct get batch was closed");
-    jw_status st = batch_step(L, b, ms);
-    if (st == LJW_INTERRUPTED)
-        return ljw_fail_interrupted(L);
-    return st == JW_OK ? 1 : ljw_fail_waited(L, st, ms);
-}
-
-static int messages_step(lua_State *L)
-{
-    ljw_direct_batch *b = lua_touserdata(L, lua_upvalueindex(1));
-    int64_t ms = lua_tointeger(L, lua_upvalueindex(2));
-    lua_settop(L, 0);
-    if (!b->b)
-        return 0;
-    jw_status st = batch_step(L, b, ms);
-    if (st == LJW_INTERRUPTED)
-        return 0; /* a signal ends the loop */
-    if (st != JW_OK) { /* a failure must not look like the end */
-        ljw_fail_waited(L, st, ms);
-        return ljw_raise(L);
-    }
-    if (lua_isboolean(L, -1))
-        return 0; /* the end */
-    return 1;
-}
-
-/* for msg in b:messages([timeout = 5]) do ... end: every message of the
- * batch; a failure or a timeout raises the error. */
-static int l_batch_messages(lua_State *L)
-{
-    check_batch(L, 1);
-    int64_t ms = ljw_timeout_ms(L, 2, 5.0);
-    lua_settop(L, 1);
-    lua_pushinteger(L, (lua_Integer)ms);
-    lua_pushcclosure(L, messages_step, 2);
-    return 1;
-}
-
-typedef uint64_t (*batch_counter)(const jw_direct_batch *b);
-
-static int batch_count(lua_State *L, batch_counter fn)
-{
-    ljw_direct_batch *b = check_batch(L, 1);
-    lua_pushinteger(L, (lua_Integer)fn(b->b));
-    return 1;
-}
-
-/* After the end: how many more match, the last sequence sent, and (with
- * multi_last) the sequence the answer was read at; 0 before. */
-static int l_batch_num_pending(lua_State *L)
-{
-    return batch_count(L, jw_direct_batch_num_pending);
-}
-
-static int l_batch_last_seq(lua_State *L)
-{
-    return batch_count(L, jw_direct_batch_last_seq);
-}
-
-static int l_batch_up_to_seq(lua_State *L)
-{
-    return batch_count(L, jw_direct_batch_up_to_seq);
-}
-
-static const luaL_Reg batch_methods[] = {
-    {"next", l_batch_next},
-    {"messages", l_batch_messages},
-    {"num_pending", l_batch_num_pending},
-    {"last_seq", l_batch_last_seq},
-    {"up_to_seq", l_batch_up_to_seq},
-    {"close", l_batch_close},
-    {NULL, NULL},
-};
-
-/* js:delete_msg(stream, seq [, erase]) */
-static int l_delete_msg(lua_State *L)
-{
-    ljw_js *j = check_js(L, 1);
-    const char *stream = ljw_check_string(L, 2, NULL);
-    lua_Integer seq = check_seq(L, 3);
-    if (!lua_isnoneornil(L, 4))
-        luaL_checktype(L, 4, LUA_TBOOLEAN);
-    int erase = lua_toboolean(L, 4);
-    LIVE_JS(L, j, js);
-    return ljw_ok_or_fail(L, jw_js_stream_delete_msg(js, stream, (uint64_t)seq,
-                                                 erase));
 }
 
 /* ------------------------------------------------------------------------
@@ -662,7 +349,7 @@ int ljw_publish_args(lua_State *L, const char **subject, const char **data,
 /* js:publish(subject, data [, opts]) -> {stream, seq, duplicate} */
 static int l_publish(lua_State *L)
 {
-    ljw_js *j = check_js(L, 1);
+    ljw_js *j = ljw_check_js(L, 1);
     const char *subject, *data;
     size_t len;
     jw_call_opts *opts;
@@ -670,7 +357,7 @@ static int l_publish(lua_State *L)
     int r = ljw_publish_args(L, &subject, &data, &len, &opts, &msg);
     if (r)
         return r;
-    LIVE_JS(L, j, js);
+    LJW_LIVE_JS(L, j, js);
     void **ackslot = ljw_box_new(L, free_ack);
     jw_status st = jw_js_publish_msg(js, msg, opts, (jw_js_pub_ack **)ackslot);
     if (st != JW_OK)
@@ -682,7 +369,7 @@ static int l_publish(lua_State *L)
 /* js:publish_async(subject, data [, opts]) -> id (from 1) */
 static int l_publish_async(lua_State *L)
 {
-    ljw_js *j = check_js(L, 1);
+    ljw_js *j = ljw_check_js(L, 1);
     const char *subject, *data;
     size_t len;
     jw_call_opts *opts;
@@ -690,7 +377,7 @@ static int l_publish_async(lua_State *L)
     int r = ljw_publish_args(L, &subject, &data, &len, &opts, &msg);
     if (r)
         return r;
-    LIVE_JS(L, j, js);
+    LJW_LIVE_JS(L, j, js);
     uint64_t id = 0;
     jw_status st = jw_js_publish_async(js, msg, opts, &id);
     if (st != JW_OK)
@@ -703,7 +390,7 @@ static int l_publish_async(lua_State *L)
  * ready. */
 static int l_publish_async_poll(lua_State *L)
 {
-    ljw_js *j = check_js(L, 1);
+    ljw_js *j = ljw_check_js(L, 1);
     if (!j->js) {
         lua_pushnil(L);
         return 1;
@@ -735,9 +422,9 @@ static jw_status complete_slice(void *js, int64_t ms)
  * waits for acks, in slices (a signal ends it). */
 static int js_wait(lua_State *L, ljw_slice_fn fn)
 {
-    ljw_js *j = check_js(L, 1);
+    ljw_js *j = ljw_check_js(L, 1);
     int64_t ms = ljw_timeout_ms(L, 2, 5.0);
-    LIVE_JS(L, j, js);
+    LJW_LIVE_JS(L, j, js);
     jw_status st = ljw_wait_sliced(L, ms, fn, js);
     if (st == LJW_INTERRUPTED)
         return ljw_fail_interrupted(L);
@@ -767,7 +454,7 @@ static int l_publish_async_wait(lua_State *L)
 
 static int l_publish_async_pending(lua_State *L)
 {
-    ljw_js *j = check_js(L, 1);
+    ljw_js *j = ljw_check_js(L, 1);
     lua_pushinteger(L, j->js ? (lua_Integer)jw_js_publish_async_pending(j->js)
                              : 0);
     return 1;
@@ -799,11 +486,11 @@ typedef jw_status (*cons_cfg_fn)(jw_js *, const char *, const char *,
 
 static int consumer_config_call(lua_State *L, cons_cfg_fn fn)
 {
-    ljw_js *j = check_js(L, 1);
+    ljw_js *j = ljw_check_js(L, 1);
     const char *stream = ljw_check_string(L, 2, NULL);
     lua_settop(L, 3);
     const char *cfg = ljw_config_json(L, 3, "consumer");
-    LIVE_JS(L, j, js);
+    LJW_LIVE_JS(L, j, js);
     ljw_consumer *c = new_consumer(L, 1);
     jw_status st = fn(js, stream, cfg, &c->cons);
     if (st != JW_OK)
@@ -829,10 +516,10 @@ static int l_create_or_update_consumer(lua_State *L)
 /* js:consumer(stream, name) -> a handle on an existing consumer */
 static int l_consumer(lua_State *L)
 {
-    ljw_js *j = check_js(L, 1);
+    ljw_js *j = ljw_check_js(L, 1);
     const char *stream = ljw_check_string(L, 2, NULL);
     const char *name = ljw_check_string(L, 3, NULL);
-    LIVE_JS(L, j, js);
+    LJW_LIVE_JS(L, j, js);
     ljw_consumer *c = new_consumer(L, 1);
     jw_status st = jw_js_consumer_get(js, stream, name, &c->cons);
     if (st != JW_OK)
@@ -842,10 +529,10 @@ static int l_consumer(lua_State *L)
 
 static int l_consumer_info(lua_State *L)
 {
-    ljw_js *j = check_js(L, 1);
+    ljw_js *j = ljw_check_js(L, 1);
     const char *stream = ljw_check_string(L, 2, NULL);
     const char *name = ljw_check_string(L, 3, NULL);
-    LIVE_JS(L, j, js);
+    LJW_LIVE_JS(L, j, js);
     char *text = NULL;
     jw_status st = jw_js_consumer_info(js, stream, name, &text);
     if (st != JW_OK)
@@ -858,13 +545,13 @@ static int l_consumer_info(lua_State *L)
  * table {paused, pause_until, pause_remaining (seconds)}. */
 static int pause_call(lua_State *L, int pause)
 {
-    ljw_js *j = check_js(L, 1);
+    ljw_js *j = ljw_check_js(L, 1);
     const char *stream = ljw_check_string(L, 2, NULL);
     const char *name = ljw_check_string(L, 3, NULL);
     lua_Number until = pause ? luaL_checknumber(L, 4) : 0;
     if (!(until >= 0 && until < 9.2e9))
         luaL_argerror(L, 4, "a time in seconds since the epoch");
-    LIVE_JS(L, j, js);
+    LJW_LIVE_JS(L, j, js);
     char *text = NULL;
     jw_status st = pause ? jw_js_consumer_pause(js, stream, name,
                                                 (int64_t)(until * 1e9), &text)
@@ -888,12 +575,12 @@ static int l_resume_consumer(lua_State *L)
  * with reset_seq. */
 static int l_reset_consumer(lua_State *L)
 {
-    ljw_js *j = check_js(L, 1);
+    ljw_js *j = ljw_check_js(L, 1);
     const char *stream = ljw_check_string(L, 2, NULL);
     const char *name = ljw_check_string(L, 3, NULL);
     lua_Integer seq = luaL_optinteger(L, 4, 0);
     luaL_argcheck(L, seq >= 0, 4, "a stream sequence (>= 0)");
-    LIVE_JS(L, j, js);
+    LJW_LIVE_JS(L, j, js);
     char *text = NULL;
     jw_status st = jw_js_consumer_reset(js, stream, name, (uint64_t)seq,
                                         &text);
@@ -905,20 +592,20 @@ static int l_reset_consumer(lua_State *L)
 /* js:unpin_consumer(stream, name, group) */
 static int l_unpin_consumer(lua_State *L)
 {
-    ljw_js *j = check_js(L, 1);
+    ljw_js *j = ljw_check_js(L, 1);
     const char *stream = ljw_check_string(L, 2, NULL);
     const char *name = ljw_check_string(L, 3, NULL);
     const char *group = ljw_check_string(L, 4, NULL);
-    LIVE_JS(L, j, js);
+    LJW_LIVE_JS(L, j, js);
     return ljw_ok_or_fail(L, jw_js_consumer_unpin(js, stream, name, group));
 }
 
 static int l_delete_consumer(lua_State *L)
 {
-    ljw_js *j = check_js(L, 1);
+    ljw_js *j = ljw_check_js(L, 1);
     const char *stream = ljw_check_string(L, 2, NULL);
     const char *name = ljw_check_string(L, 3, NULL);
-    LIVE_JS(L, j, js);
+    LJW_LIVE_JS(L, j, js);
     return ljw_ok_or_fail(L, jw_js_consumer_delete(js, stream, name));
 }
 
@@ -1174,10 +861,6 @@ static const luaL_Reg js_methods[] = {
     {"purge_stream", l_purge_stream},
     {"stream_names", l_stream_names},
     {"streams", l_streams},
-    {"get_msg", l_get_msg},
-    {"get_last_msg", l_get_last_msg},
-    {"delete_msg", l_delete_msg},
-    {"direct_get_batch", l_direct_get_batch},
     {"publish", l_publish},
     {"publish_async", l_publish_async},
     {"publish_async_poll", l_publish_async_poll},
@@ -1231,6 +914,4 @@ void ljw_js_register(lua_State *L)
     ljw_register_type(L, LJW_JS, js_methods, l_js_gc, l_js_tostring);
     ljw_register_type(L, LJW_CONSUMER, cons_methods, l_cons_gc,
                       l_cons_tostring);
-    ljw_register_type(L, LJW_DIRECT_BATCH, batch_methods, l_batch_gc,
-                      l_batch_tostring);
 }

@@ -110,11 +110,6 @@ static void free_entry_list(void *p)
  * Bucket management: methods of jetwire.JetStream
  */
 
-static ljw_js *check_js(lua_State *L, int arg)
-{
-    return luaL_checkudata(L, arg, LJW_JS);
-}
-
 static int js_released(lua_State *L)
 {
     return ljw_fail_msg(L, JW_EINVAL, "JetStream context was released");
@@ -141,7 +136,7 @@ typedef jw_status (*kv_cfg_fn)(jw_js *, const char *, jw_kv **);
 
 static int bucket_config_call(lua_State *L, kv_cfg_fn fn)
 {
-    ljw_js *j = check_js(L, 1);
+    ljw_js *j = ljw_check_js(L, 1);
     lua_settop(L, 2);
     /* The engine checks the fields (names, types, server versions). */
     const char *cfg = ljw_config_json(L, 2, "bucket");
@@ -170,7 +165,7 @@ static int l_create_or_update_key_value(lua_State *L)
 /* js:key_value(bucket) -> a handle on an existing bucket */
 static int l_key_value(lua_State *L)
 {
-    ljw_js *j = check_js(L, 1);
+    ljw_js *j = ljw_check_js(L, 1);
     size_t len;
     const char *bucket = ljw_check_string(L, 2, &len);
     if (ljw_has_nul(bucket, len))
@@ -183,7 +178,7 @@ static int l_key_value(lua_State *L)
 
 static int l_delete_key_value(lua_State *L)
 {
-    ljw_js *j = check_js(L, 1);
+    ljw_js *j = ljw_check_js(L, 1);
     size_t len;
     const char *bucket = ljw_check_string(L, 2, &len);
     if (ljw_has_nul(bucket, len))
@@ -196,7 +191,7 @@ static int l_delete_key_value(lua_State *L)
 /* js:key_value_names() -> every bucket's name */
 static int l_key_value_names(lua_State *L)
 {
-    ljw_js *j = check_js(L, 1);
+    ljw_js *j = ljw_check_js(L, 1);
     if (!j->js)
         return js_released(L);
     char *text = NULL;

@@ -165,6 +165,7 @@ void ljw_loop_methods(lua_State *L);
 
 /* Subscriptions and messages (sub.c). */
 void ljw_sub_register(lua_State *L);
+void ljw_stored_register(lua_State *L); /* stored.c, after js.c's */
 /* Push a subscription (sub NULL until the caller fills it) or a message
  * (msg NULL likewise) pinning the connection at conn_idx. */
 ljw_sub *ljw_new_sub(lua_State *L, int conn_idx);
@@ -200,6 +201,22 @@ void ljw_register_index_type(lua_State *L, const char *name,
 typedef struct ljw_js {
     jw_js *js; /* NULL once released */
 } ljw_js;
+
+/* The context at arg (raises otherwise), and its engine handle, or NULL
+ * after pushing nil, err when it was released (js.c). LJW_LIVE_JS
+ * declares var as that handle, or returns nil, err from the caller. */
+ljw_js *ljw_check_js(lua_State *L, int arg);
+jw_js *ljw_live_js(lua_State *L, ljw_js *j);
+/* The live context at argument 1, or NULL after pushing nil, err (the
+ * caller returns 2); for calls that check their other arguments first. */
+jw_js *ljw_js_arg1(lua_State *L);
+#define LJW_LIVE_JS(L, j, var)                                                 \
+    jw_js *var = ljw_live_js(L, j);                                            \
+    if (!var) {                                                                \
+        lua_pushnil(L);                                                        \
+        lua_insert(L, -2);                                                     \
+        return 2;                                                              \
+    }
 
 /* Pin the connection of the handle at from_idx (its first user value) as
  * the first user value of the userdata on the top of the stack. */
