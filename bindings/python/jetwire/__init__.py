@@ -7,7 +7,8 @@ name shared with the C and Lua APIs.
 from ._codec import pack, unpack
 from ._errors import *  # noqa: F401,F403
 from ._errors import Error, error_for
-from ._client import Connection, Event, Headers, Msg, Subscription, connect
+from ._client import Connection, Event, Subscription, connect
+from ._msg import Headers, Msg
 from ._jetstream import (JetStream, Consumer, ConsumeContext, DirectBatch,
                          OrderedConsumer, PubAck, MsgMetadata,
                          SequencePair, config_fields, option_fields)

@@ -12,12 +12,12 @@ from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, Deque, Dict,
                     List, Optional, Sequence, Set, Union)
 
 from . import _codec
-from ._client import (JW_OK, Msg as _SyncMsg, _BATCH,
-                      _reply_to, _build_msg, _connect_call, _ConnectionState,
-                      _ConnState, _event,
-                      _make_opts, _ms, _raise, _read_messages,
-                      _servers, _subject, _subscribe, _check, _CALLBACKS,
-                      _int_arg, _payload, _register_callbacks, _timeout)
+from ._args import (JW_OK, _build_msg, _check, _int_arg, _ms, _payload,
+                    _raise, _subject, _timeout)
+from ._client import (_CALLBACKS, _ConnectionState, _ConnState,
+                      _connect_call, _event, _make_opts, _register_callbacks,
+                      _servers, _subscribe)
+from ._msg import Msg as _SyncMsg, _BATCH, _read_messages, _reply_to
 from ._errors import Error, error_for, in_seconds
 from . import _jetstream as _js
 from ._jetstream import _js_check

@@ -12,8 +12,8 @@ from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, Deque, Dict,
 from ._aio_batch import AioBatchCalls, AtomicBatch
 from ._aio_client import Connection, Msg, _abandon, _retrieved
 from ._aio_fast import AioFastCalls, FastBatch
-from ._client import (_BATCH, _build_msg, _int_arg, _ms, _read_messages,
-                      _subject, _timeout)
+from ._args import _build_msg, _int_arg, _ms, _subject, _timeout
+from ._msg import _BATCH, _read_messages
 from ._errors import Error, error_for
 from . import _jetstream as _js
 from ._jetstream import PubAck, _js_check

@@ -11,7 +11,8 @@ from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, Coroutine,
 
 from ._aio_client import _abandon, _wait_for
 from ._aio_js import JetStream, _run
-from ._client import JW_OK, _BATCH, _int_arg, _ms, _payload, _timeout
+from ._args import JW_OK, _int_arg, _ms, _payload, _timeout
+from ._msg import _BATCH
 from ._errors import Error, error_for
 from . import _jetstream as _js
 from . import _kv

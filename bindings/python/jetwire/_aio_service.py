@@ -13,7 +13,8 @@ import inspect
 from typing import TYPE_CHECKING, Any, Callable, List, Optional, Union
 
 from ._aio_client import Subscription, _guarded
-from ._client import _ms, _reply_to
+from ._args import _ms
+from ._msg import _reply_to
 from ._errors import error_for
 from ._jetwire import lib
 from . import _service

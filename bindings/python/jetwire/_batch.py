@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import weakref
 
-from ._client import _build_msg, _ms, _subject
+from ._args import _build_msg, _ms, _subject
 from ._errors import error_for
 from . import _jetstream as _js  # a cycle: its names are read at call time
 from ._jetwire import ffi, lib

@@ -11,336 +11,29 @@ to a pool of callback_threads).
 from __future__ import annotations
 
 import select
-import sys
 import threading
 import weakref
 from collections.abc import Mapping
 
 from . import _codec, _wait
-from ._errors import Error, error_for, in_seconds, seconds_text
+from ._args import (JW_OK, _SLICE_MS, _build_msg, _check, _engine_name,
+                    _enum_names, _int_arg, _ms, _payload, _raise, _subject)
+from ._errors import Error, error_for, in_seconds
 from ._jetwire import ffi, lib
+from ._msg import _BATCH, Headers, Msg, _read_messages
 
 TYPE_CHECKING = False  # typing costs start-up time: annotations only
 if TYPE_CHECKING:
     from typing import (Any, Callable, Dict, Iterator, List, Optional,
                         Sequence, Tuple, Union)
 
-    from ._jetstream import JetStream, MsgMetadata
+    from ._jetstream import JetStream
     from ._service import Endpoint, Service
 
     Payload = Union[bytes, bytearray, memoryview]
     HeadersIn = Optional[Mapping[str, Union[str, Sequence[str]]]]
 
 __all__ = ["connect", "Connection", "Subscription", "Msg", "Headers", "Event"]
-
-JW_OK = lib.JW_OK
-_EINTERRUPTED = lib.JW_EINTERRUPTED
-_SLICE_MS = _wait.SLICE_MS
-
-_BATCH = 256
-_META = 4  # integers per message from jwpy_flatten
-
-
-def _engine_name(text: Any) -> Optional[str]:
-    """A static name an engine function returned; None for its NULL."""
-    return None if text == ffi.NULL else str(ffi.string(text).decode())
-
-
-def _enum_names(name_of: Any, first: int) -> List[str]:
-    """Every name of an engine enum numbered from first: its name function
-    gives NULL past the last value."""
-    names: List[str] = []
-    while True:
-        name = _engine_name(name_of(first + len(names)))
-        if name is None:
-            return names
-        names.append(name)
-
-
-def _raise(status: int) -> None:
-    if status == _EINTERRUPTED:  # by a signal handler: raise what it raised
-        _wait.raise_interrupt()
-    code = ffi.string(lib.jw_status_name(status)).decode()
-    detail = ffi.string(lib.jw_last_error()).decode("utf-8", "replace")
-    # Durations in the seconds the API takes, not the engine's ms.
-    raise error_for(code, in_seconds(detail) if detail else
-                    ffi.string(lib.jw_strerror(status)).decode())
-
-
-def _timeout(what: str, ms: int) -> Error:
-    """The TIMEOUT of a wait of ms (> 0) the binding cut in slices: the
-    engine's text would name the last slice. Worded as the engine words
-    it, in seconds: "no message within 0.5 s"."""
-    return error_for("TIMEOUT", "%s within %s s" % (what, seconds_text(ms)))
-
-
-def _check(status: int) -> None:
-    if status != JW_OK:
-        _raise(status)
-
-
-def _ms(timeout: Optional[float], name: str = "timeout") -> int:
-    """Seconds (None or inf: forever) to the engine's milliseconds, by
-    the engine's rule (jw_seconds_to_ms: range, rounding, wording). The
-    values seen are kept: most calls pass one of a few constants."""
-    if timeout is None:
-        return -1
-    kind = timeout.__class__
-    if kind is float or kind is int:
-        ms = _MS_SEEN.get(timeout)
-        if ms is not None:
-            return ms
-    elif isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-        raise TypeError("%s must be a number of seconds or None, not %s"
-                        % (name, type(timeout).__name__))
-    try:
-        seconds = float(timeout)
-    except OverflowError:  # an int past any float: past the engine's limit
-        seconds = sys.float_info.max
-    ms = int(lib.jw_seconds_to_ms(name.encode(), seconds))
-    if ms == lib.JW_EINVAL:  # else >= 0, or -1 for forever
-        _raise(ms)
-    if len(_MS_SEEN) < 256:
-        _MS_SEEN[timeout] = ms
-    return ms
-
-
-_MS_SEEN: Dict[Any, int] = {}
-_INT64_MAX = (1 << 63) - 1
-
-
-def _int_arg(value: Any, name: str, minimum: int = -_INT64_MAX) -> int:
-    """An integer argument the engine takes as an int64."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError("%s must be int, not %s"
-                        % (name, type(value).__name__))
-    if not minimum <= value <= _INT64_MAX:
-        raise ValueError("%s must be between %d and %d, not %d"
-                         % (name, minimum, _INT64_MAX, value))
-    return value
-
-
-def _subject(value: Any, name: str = "subject") -> bytes:
-    if not isinstance(value, str):
-        raise TypeError("%s must be str, not %s" % (name,
-                                                    type(value).__name__))
-    if "\0" in value:  # C would read only up to it: another subject
-        raise error_for("INVALID_SUBJECT",
-                        "invalid %s %r: contains NUL" % (name, value))
-    return value.encode()
-
-
-def _payload(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, (bytearray, memoryview)):
-        return ffi.from_buffer(value)
-    raise TypeError("payload must be bytes, bytearray or memoryview, not %s"
-                    % type(value).__name__)
-
-
-class Headers(Mapping[str, str]):
-    """Message headers: names keep their case and a name may repeat.
-    ``h["K"]`` is the first value, ``h.get_all("K")`` all of them."""
-
-    __slots__ = ("_items",)
-
-    def __init__(self, items: Sequence[Tuple[str, str]] = ()) -> None:
-        self._items = list(items)
-
-    def __getitem__(self, name: str) -> str:
-        for k, v in self._items:
-            if k == name:
-                return v
-        raise KeyError(name)
-
-    def get_all(self, name: str) -> List[str]:
-        return [v for k, v in self._items if k == name]
-
-    def items_all(self) -> List[Tuple[str, str]]:
-        """Every (name, value) line, in order."""
-        return list(self._items)
-
-    def __iter__(self) -> Iterator[str]:
-        seen = []
-        for k, _ in self._items:
-            if k not in seen:
-                seen.append(k)
-        return iter(seen)
-
-    def __len__(self) -> int:
-        return len(set(k for k, _ in self._items))
-
-    def __repr__(self) -> str:
-        return "Headers(%r)" % self._items
-
-
-class Msg:
-    """A received message. ``respond`` publishes to its reply subject."""
-
-    __slots__ = ("subject", "reply", "data", "_headers", "_status", "_conn",
-                 "_engine_msg", "__weakref__")
-
-    def __init__(self, subject: str, reply: Optional[str], data: bytes,
-                 headers: Optional[Headers] = None, status: int = 0,
-                 conn: Any = None) -> None:
-        self.subject = subject
-        self.reply = reply
-        self.data = data
-        self._headers = headers
-        self._status = status
-        self._conn: Any = conn  # the sync or asyncio Connection
-        # The engine's message, kept for JetStream acks (consumer fetches).
-        self._engine_msg: Any = None
-
-    @property
-    def headers(self) -> Headers:
-        return self._headers if self._headers is not None else Headers()
-
-    @property
-    def status(self) -> int:
-        """The status code of a status message ("NATS/1.0 503"), else 0."""
-        return self._status
-
-    def respond(self, data: Payload = b"", headers: HeadersIn = None) -> None:
-        """Publish data to the reply subject. Without headers the reply
-        leaves from this thread when the connection's loop is idle
-        (jw_conn_respond), a thread hand-off less than a publish."""
-        _reply_to(self, data, headers)
-
-    # -- JetStream ------------------------------------------------------
-
-    @property
-    def metadata(self) -> "MsgMetadata":
-        """JetStream metadata parsed from the reply subject (a
-        jetwire.MsgMetadata); jetwire.InvalidArgError for other messages."""
-        from ._jetstream import _metadata
-        return _metadata(self.reply)
-
-    def _engine(self, what: str) -> Any:
-        if self._engine_msg is None:
-            raise error_for(
-                "INVALID_ARG", "cannot %s: not a JetStream message (no "
-                "$JS.ACK reply subject)" % what)
-        return self._engine_msg
-
-    def ack(self) -> None:
-        """Acknowledge a JetStream message. A second ack, nak or term raises
-        jetwire.InvalidArgError ("already acknowledged")."""
-        _check(lib.jw_msg_ack(self._engine("ack")))
-
-    def ack_sync(self, timeout: Optional[float] = 5.0) -> None:
-        """Acknowledge and wait for the server to confirm it."""
-        from ._jetstream import _js_check
-        _js_check(lib.jw_msg_ack_sync(self._engine("ack"), _ms(timeout)))
-
-    def nak(self, delay: Optional[float] = None) -> None:
-        """Ask for redelivery, after delay seconds when given."""
-        m = self._engine("nak")
-        if delay is None:
-            _check(lib.jw_msg_nak(m))
-        else:
-            _check(lib.jw_msg_nak_delay(m, _ms(delay, "delay")))
-
-    def term(self) -> None:
-        """Never deliver this message again."""
-        _check(lib.jw_msg_term(self._engine("term")))
-
-    def in_progress(self) -> None:
-        """Reset the ack_wait timer (may repeat)."""
-        _check(lib.jw_msg_in_progress(self._engine("in_progress")))
-
-    def unpack(self) -> Any:
-        """Decode the MessagePack payload."""
-        return _codec.unpack(self.data)
-
-    def __repr__(self) -> str:
-        return "<Msg subject=%r reply=%r data=%r>" % (
-            self.subject, self.reply, self.data[:64])
-
-
-def _read_headers(m: Any) -> Headers:
-    name_p = ffi.new("const char **")
-    value_p = ffi.new("const char **")
-    items = []
-    for k in range(lib.jw_msg_header_count(m)):
-        lib.jw_msg_header_at(m, k, name_p, value_p)
-        items.append((ffi.string(name_p[0]).decode("utf-8", "replace"),
-                      ffi.string(value_p[0]).decode("utf-8", "replace")))
-    return Headers(items)
-
-
-class _Scratch(threading.local):
-    """Per-thread buffers for jwpy_flatten: the dispatcher and user threads
-    read batches at the same time, with the GIL released inside C."""
-
-    def __init__(self) -> None:
-        self.meta = ffi.new("int64_t[]", _META * _BATCH)
-        self.size = 64 * 1024
-        self.buf = ffi.new("char[]", self.size)
-
-
-_scratch = _Scratch()
-
-
-def _read_messages(state: "_ConnState", msgs: Any, n: int,
-                   cls: type = Msg, keep: bool = False) -> List[Any]:
-    """Copy n engine messages into Msg objects and free them. A message a
-    JetStream consumer delivered (reply $JS.ACK.*) keeps its engine message
-    for the acks, and so does every message with keep. The batch crosses
-    in one call, as two flat arrays (see jwpy_flatten)."""
-    sc = _scratch
-    used = lib.jwpy_flatten(msgs, n, sc.meta, sc.buf, sc.size)
-    if used < 0:
-        sc.size = max(-used, 2 * sc.size)
-        sc.buf = ffi.new("char[]", sc.size)
-        used = lib.jwpy_flatten(msgs, n, sc.meta, sc.buf, sc.size)
-    raw = ffi.unpack(sc.buf, used)
-    it = iter(ffi.unpack(sc.meta, _META * n))
-    conn = state.owner()
-    out: List[Any] = []
-    append = out.append
-    new = object.__new__
-    kept: List[int] = list(range(n)) if keep else []
-    subject = ""
-    pos = 0
-    # Msg.__init__ is for users; here the slots are filled directly, which
-    # halves what a message costs.
-    for subject_end, reply_end, data_end, has_headers in zip(it, it, it, it):
-        if subject_end >= 0:  # else the previous message's subject
-            subject = raw[pos:subject_end].decode()
-            pos = subject_end
-        m: Any = new(cls)
-        m.subject = subject
-        if reply_end >= 0:
-            reply = m.reply = raw[pos:reply_end].decode()
-            pos = reply_end
-            if not keep and reply.startswith("$JS.ACK."):
-                kept.append(len(out))
-        else:
-            m.reply = None
-        m.data = raw[pos:data_end]
-        pos = data_end
-        if has_headers:
-            engine_msg = msgs[len(out)]
-            m._headers = _read_headers(engine_msg)
-            m._status = lib.jw_msg_status_code(engine_msg)
-        else:
-            m._headers = None
-            m._status = 0
-        m._conn = conn
-        m._engine_msg = None
-        append(m)
-    if not kept:
-        lib.jwpy_free(msgs, n)
-        return out
-    kept_set = set(kept)
-    for i in range(n):
-        if i in kept_set:
-            out[i]._engine_msg = ffi.gc(msgs[i], lib.jw_msg_free)
-        else:
-            lib.jw_msg_free(msgs[i])
-    return out
 
 
 class Event:
@@ -1115,28 +808,6 @@ def _stats(handle: Any) -> Dict[str, int]:
             for i, name in enumerate(_STATS)}
 
 
-def _reply_to(msg: Any, data: Payload, headers: HeadersIn) -> Any:
-    """Every respond (Msg's, a service request's; both APIs): data to
-    msg's reply subject. Returns what the connection's publish returns:
-    None, or in asyncio an awaitable that is already done."""
-    if not msg.reply:
-        raise error_for("INVALID_ARG", "message has no reply subject")
-    conn = msg._conn
-    if conn is None:
-        raise error_for("INVALID_ARG", "message has no connection")
-    if headers:
-        return conn.publish(msg.reply, data, headers=headers)
-    conn._state.call(_respond, msg.reply, data)
-    return conn._done
-
-
-def _respond(handle: Any, reply: str, payload: Payload) -> None:
-    """A reply without headers, for both APIs' Msg.respond."""
-    data = _payload(payload)
-    _check(lib.jw_conn_respond(handle, _subject(reply, "reply"), data,
-                               len(data)))
-
-
 def _publish(handle: Any, subject: str, payload: Payload,
              reply: Optional[str], headers: HeadersIn, obj: Any) -> None:
     """The publish both APIs share: bytes, headers, or a packed obj."""
@@ -1416,30 +1087,6 @@ class Connection(_ConnectionState):
     def __repr__(self) -> str:
         return "<jetwire.Connection %s %s>" % (self.status,
                                                self.connected_url or "")
-
-
-def _build_msg(subject: bytes, reply: Optional[str], payload: Payload,
-               headers: Mapping[str, Union[str, Sequence[str]]]) -> Any:
-    """An engine message with headers, for publish_msg / request_msg."""
-    if not isinstance(headers, Mapping):
-        raise TypeError("headers must be a mapping of str to str or list")
-    data = _payload(payload)
-    rep = _subject(reply, "reply") if reply is not None else ffi.NULL
-    msg_p = ffi.new("jw_msg **")
-    _check(lib.jw_msg_new(subject, rep, data, len(data), msg_p))
-    msg = ffi.gc(msg_p[0], lib.jw_msg_free)
-    for name, value in headers.items():
-        if not isinstance(name, str):
-            raise TypeError("header names must be str")
-        values = [value] if isinstance(value, str) else value
-        if not isinstance(values, (list, tuple)):
-            raise TypeError("header %r: value must be str or a list of str"
-                            % name)
-        for v in values:
-            if not isinstance(v, str):
-                raise TypeError("header %r: values must be str" % name)
-            _check(lib.jw_msg_header_add(msg, name.encode(), v.encode()))
-    return msg
 
 
 def connect(servers: Union[str, Sequence[str], None] =

@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 import weakref
 
-from ._client import (_PUB_SUBJECTS, _build_msg, _pub_subject, _payload,
-                      _subject)
+from ._args import _build_msg, _payload, _subject
+from ._client import _PUB_SUBJECTS, _pub_subject
 from ._errors import error_for
 from . import _jetstream as _js  # a cycle: its names are read at call time
 from ._jetwire import ffi, lib

@@ -14,8 +14,9 @@ import time
 import weakref
 from collections.abc import Mapping
 
-from ._client import (JW_OK, Msg, _BATCH, _INT64_MAX, _build_msg, _int_arg,
-                      _ms, _raise, _read_messages, _subject, _timeout)
+from ._args import (JW_OK, _INT64_MAX, _build_msg, _int_arg, _ms, _raise,
+                    _subject, _timeout)
+from ._msg import Msg, _BATCH, _read_messages
 from ._errors import Error, error_for
 from . import _wait
 from ._batch import BatchCalls

@@ -12,8 +12,7 @@ import time
 import weakref
 from collections import deque
 
-from ._client import (_INT64_MAX, _engine_name, _int_arg, _ms, _payload,
-                      _timeout)
+from ._args import _INT64_MAX, _engine_name, _int_arg, _ms, _payload, _timeout
 from ._errors import Error, error_for
 from ._jetstream import _Child, _call_opts, _js_check, _text
 from ._jetwire import ffi, lib

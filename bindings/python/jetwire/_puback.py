@@ -35,7 +35,7 @@ import time
 from concurrent import futures as _cf
 from concurrent.futures import _base
 
-from ._client import _ms
+from ._args import _ms
 from ._errors import Error, error_for, seconds_text
 from ._jetstream import PubAck, _js_check
 from ._jetwire import ffi, lib

@@ -27,8 +27,8 @@ import threading
 import weakref
 
 from . import _codec
-from ._client import (_BATCH, Headers, _check, _int_arg, _ms, _payload,
-                      _read_messages, _reply_to)
+from ._args import _check, _int_arg, _ms, _payload
+from ._msg import _BATCH, Headers, _read_messages, _reply_to
 from ._jetstream import _config, _text, _text_arg
 from ._jetwire import ffi, lib
 

@@ -47,11 +47,13 @@ from ._aio_client import (Callback, _Expired, _expire,  # noqa: E402,F401
                           _maybe_await, _wait_for)
 from ._aio_js import _consume_messages, _run  # noqa: E402,F401
 from ._aio_kv import _WATCH_CHECK, _list_keys  # noqa: E402,F401
-from ._client import (JW_OK, Msg as _SyncMsg, _BATCH,  # noqa: E402,F401
-                      _respond, _build_msg, _ConnectionState, _ConnState,
-                      _event, _make_opts, _ms, _raise, _read_messages,
-                      _servers, _subject, _subscribe, _check, _CALLBACKS,
-                      _int_arg, _payload, _register_callbacks)
+from ._args import (JW_OK, _build_msg, _check, _int_arg,  # noqa: E402,F401
+                    _ms, _payload, _raise, _subject)
+from ._client import (_CALLBACKS, _ConnectionState,  # noqa: E402,F401
+                      _ConnState, _event, _make_opts, _register_callbacks,
+                      _servers, _subscribe)
+from ._msg import (Msg as _SyncMsg, _BATCH,  # noqa: E402,F401
+                   _read_messages, _respond)
 from ._errors import Error, error_for  # noqa: E402,F401
 from ._kv import Entry, KeyValueStatus  # noqa: E402,F401
 from ._jetstream import PubAck, _js_check  # noqa: E402,F401
