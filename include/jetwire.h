@@ -1545,6 +1545,155 @@ JW_EXTERN jw_status jw_kv_watch_next(jw_kv_watcher *w, int64_t timeout_ms,
 JW_EXTERN void jw_kv_watcher_free(jw_kv_watcher *w);
 
 /* ------------------------------------------------------------------------
+ * Object store (ADR-20)
+ *
+ * The JetStream object store: large objects kept in chunks, as
+ * nats.go, nats-py and natscli keep them, so that each reads what the other
+ * wrote. A bucket is the stream OBJ_<bucket> over $O.<bucket>.C.> (chunks)
+ * and $O.<bucket>.M.> (meta); an object is its chunks on
+ * $O.<bucket>.C.<nuid> and one meta message on $O.<bucket>.M.<name in
+ * base64url>, a JSON document rolled up per subject and written after the
+ * chunks, so that an object is visible only once all of it is stored.
+ *
+ * A bucket configuration is JSON text: {"bucket" (letters, digits, '_'
+ * and '-'), "description", "ttl" (the context's duration unit), "storage"
+ * ("file" or "memory"), "replicas", "max_bytes", "placement",
+ * "compression" (a bool: s2, nats-server 2.10), "metadata" (an object of
+ * strings, 2.10)} (jw_js_config_fields "object_store"); other fields are
+ * JW_EINVAL, a field newer than the connected server JW_ENOT_SUPPORTED.
+ * A bucket handle keeps its jw_js alive; readers and watchers keep their
+ * bucket alive.
+ *
+ * An object's info is JSON text (jw_free): {"name", "description",
+ * "headers" (an object of arrays of strings), "metadata" (an object of
+ * strings), "options" ({"max_chunk_size"}, or {"link": {"bucket", "name"}}
+ * for a link), "bucket", "nuid", "size", "chunks", "digest"
+ * ("SHA-256=<base64url>"), "deleted" (only when true), "mtime" (RFC 3339:
+ * when the server stored the meta; the client's clock right after a
+ * write)}. Object names are any non-empty text of at most 1024 bytes.
+ *
+ * An object that does not exist, or was deleted, is JW_EKEY_NOT_FOUND; a
+ * name held by a live object where a link or rename wants it,
+ * JW_EKEY_EXISTS; a bucket that does not exist, JW_EBUCKET_NOT_FOUND. An
+ * object whose bytes do not match its size or digest (or whose chunks are
+ * gone) is JW_EPROTOCOL when its end is read.
+ */
+typedef struct jw_obs jw_obs;
+typedef struct jw_obs_reader jw_obs_reader;
+typedef struct jw_obs_watcher jw_obs_watcher;
+
+JW_EXTERN jw_status jw_js_obs_create(jw_js *js, const char *config_json,
+                                     jw_obs **out);
+JW_EXTERN jw_status jw_js_obs_update(jw_js *js, const char *config_json,
+                                     jw_obs **out);
+JW_EXTERN jw_status jw_js_obs_create_or_update(jw_js *js,
+                                               const char *config_json,
+                                               jw_obs **out);
+/* Bind to an existing bucket. */
+JW_EXTERN jw_status jw_js_obs_get(jw_js *js, const char *bucket,
+                                  jw_obs **out);
+JW_EXTERN jw_status jw_js_obs_delete(jw_js *js, const char *bucket);
+/* Every bucket's name (a JSON array of strings), or status (a JSON array
+ * of what jw_obs_status gives); jw_free. */
+JW_EXTERN jw_status jw_js_obs_names(jw_js *js, char **names_json);
+JW_EXTERN jw_status jw_js_obs_list(jw_js *js, char **status_json);
+/* Release the handle (the bucket stays). Accepts NULL. */
+JW_EXTERN void jw_obs_free(jw_obs *obs);
+/* The bucket's name, borrowed from the handle. */
+JW_EXTERN const char *jw_obs_bucket(const jw_obs *obs);
+/* {"bucket", "description", "ttl" (the context's unit), "storage",
+ *  "replicas", "size" (bytes stored), "sealed", "metadata",
+ *  "is_compressed", "backing_store": "JetStream"} (jw_free). */
+JW_EXTERN jw_status jw_obs_status(jw_obs *obs, char **status_json);
+/* Seal the bucket: nothing can be written or removed any more. */
+JW_EXTERN jw_status jw_obs_seal(jw_obs *obs);
+
+/* Source of a streamed put: copy up to cap bytes into buf and return how
+ * many, 0 at the end, or a negative number for a failure (the put fails
+ * with JW_EIO). Runs in the caller's thread. */
+typedef long (*jw_obs_read_fn)(void *arg, void *buf, size_t cap);
+/* Store an object: meta_json is {"name", "description", "headers",
+ * "metadata", "options": {"max_chunk_size" (default 131072)}}. The bytes
+ * go in chunks, published with a bounded window of acks pending and
+ * hashed (SHA-256) on the way; the meta goes last. An object of the same
+ * name is replaced, its chunks purged once the new one is stored. A failed
+ * put leaves no new object (its chunks are purged, best effort). At most
+ * a few chunks are held in memory whatever the size. *info_json (may be
+ * NULL; jw_free) gets the new object's info. The stream form reads the
+ * bytes from read(arg, ...) until it returns 0. */
+JW_EXTERN jw_status jw_obs_put(jw_obs *obs, const char *meta_json,
+                               const void *data, size_t len,
+                               char **info_json);
+JW_EXTERN jw_status jw_obs_put_stream(jw_obs *obs, const char *meta_json,
+                                      jw_obs_read_fn read, void *arg,
+                                      char **info_json);
+/* The whole object in memory (*data: jw_free, NUL-terminated for
+ * convenience; *len its size), its digest checked; *info_json may be NULL.
+ * A link to an object is followed (into its bucket); a link to a bucket
+ * is JW_EINVAL. For large objects use a reader. */
+JW_EXTERN jw_status jw_obs_get(jw_obs *obs, const char *name, void **data,
+                               size_t *len, char **info_json);
+/* Read an object as a stream, following a link as jw_obs_get does. Each
+ * jw_obs_reader_read copies up to cap bytes into buf (*got), waiting up
+ * to timeout_ms for chunks; JW_OK with *got 0 at the end, once the size
+ * and digest were checked (a mismatch: JW_EPROTOCOL, every later read
+ * too). The reader fetches a few chunks at a time from an ephemeral
+ * consumer, which jw_obs_reader_free deletes (accepts NULL).
+ * jw_obs_reader_info gives the object's info (borrowed, valid until the
+ * free). One reader is used from one thread at a time. */
+JW_EXTERN jw_status jw_obs_open(jw_obs *obs, const char *name,
+                                jw_obs_reader **out);
+JW_EXTERN jw_status jw_obs_reader_read(jw_obs_reader *r, void *buf,
+                                       size_t cap, int64_t timeout_ms,
+                                       size_t *got);
+JW_EXTERN const char *jw_obs_reader_info(const jw_obs_reader *r);
+JW_EXTERN void jw_obs_reader_free(jw_obs_reader *r);
+
+/* The info of an object (of a deleted one too when show_deleted). */
+JW_EXTERN jw_status jw_obs_info(jw_obs *obs, const char *name,
+                                int show_deleted, char **info_json);
+/* Every object's info, as a JSON array (deleted ones when show_deleted);
+ * an empty bucket gives []. */
+JW_EXTERN jw_status jw_obs_list(jw_obs *obs, int show_deleted,
+                                char **list_json);
+/* Delete an object: its meta becomes a deleted marker (size 0, no
+ * digest) and its chunks are purged. Deleting a deleted object again is
+ * harmless. */
+JW_EXTERN jw_status jw_obs_delete(jw_obs *obs, const char *name);
+/* Replace an object's name, description, headers and metadata by those of
+ * meta_json ({"name", "description", "headers", "metadata"}; a field left
+ * out is removed, a name left out keeps the name). Renaming onto a live
+ * object is JW_EKEY_EXISTS; a deleted or missing object,
+ * JW_EKEY_NOT_FOUND. */
+JW_EXTERN jw_status jw_obs_update_meta(jw_obs *obs, const char *name,
+                                       const char *meta_json);
+/* Add a link called name to the object target_name of target (a bucket
+ * handle; the same bucket or another), or to the whole bucket target.
+ * The target object must exist and not be a link (JW_EINVAL); name may
+ * replace a link or a deleted object, not a live object (JW_EKEY_EXISTS).
+ * *info_json (may be NULL; jw_free) gets the link's info. */
+JW_EXTERN jw_status jw_obs_add_link(jw_obs *obs, const char *name,
+                                    jw_obs *target, const char *target_name,
+                                    char **info_json);
+JW_EXTERN jw_status jw_obs_add_bucket_link(jw_obs *obs, const char *name,
+                                           jw_obs *target, char **info_json);
+
+/* Watch the bucket's objects: first the current info of each (every
+ * stored meta with include_history, none with updates_only), then exactly
+ * once an end-of-initial-values marker (jw_obs_watcher_next returns JW_OK
+ * with *info_json NULL), then live changes. opts ("watch", may be NULL):
+ * include_history, ignore_deletes, updates_only (meta_only is
+ * JW_EINVAL). jw_obs_watcher_next waits up to timeout_ms (JW_ETIMEOUT);
+ * *info_json belongs to the caller (jw_free). jw_obs_watcher_free stops
+ * and releases; accepts NULL. */
+JW_EXTERN jw_status jw_obs_watch(jw_obs *obs, const jw_call_opts *opts,
+                                 jw_obs_watcher **out);
+JW_EXTERN jw_status jw_obs_watcher_next(jw_obs_watcher *w,
+                                        int64_t timeout_ms,
+                                        char **info_json);
+JW_EXTERN void jw_obs_watcher_free(jw_obs_watcher *w);
+
+/* ------------------------------------------------------------------------
  * Services (the NATS "micro" API, ADR-32)
  *
  * A service is a named, versioned set of endpoints that answer requests in

@@ -117,8 +117,14 @@ int jw__js_api_level(jw_js *js);
  * fields' (0: any JetStream server). */
 int jw__js_config_level(int kind, const json_t *config);
 
-/* Configurations (jsconf.c): stream, consumer, KV bucket. */
-enum { JW__JS_STREAM = 1, JW__JS_CONSUMER = 2, JW__JS_KV = 3 };
+/* Configurations (jsconf.c): stream, consumer, KV bucket, object store
+ * bucket. */
+enum {
+    JW__JS_STREAM = 1,
+    JW__JS_CONSUMER = 2,
+    JW__JS_KV = 3,
+    JW__JS_OBS = 4
+};
 /* Parse the user's JSON, check the fields the table knows (type, server
  * version) and convert their durations from js's unit to ns; unknown
  * fields pass to servers that refuse them themselves. *out is a new

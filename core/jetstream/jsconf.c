@@ -167,6 +167,21 @@ static const field kv_fields[] = {
     FIELD(NULL, F_ANY, 0, NULL),
 };
 
+/* An object store bucket's configuration is ours too (objstore.c makes
+ * the stream's). */
+static const field obs_fields[] = {
+    FIELD("bucket", F_STR, 0, NULL),
+    FIELD("description", F_STR, 0, NULL),
+    FIELD("ttl", F_DUR, 0, NULL),
+    FIELD("max_bytes", F_INT, 0, NULL),
+    ENUM("storage", 0, storage_values),
+    FIELD("replicas", F_INT, 0, NULL),
+    FIELD("placement", F_OBJ, 0, NULL),
+    FIELD("compression", F_BOOL, V(2, 10, 0), NULL),
+    FIELD("metadata", F_OBJ, V(2, 10, 0), NULL),
+    FIELD(NULL, F_ANY, 0, NULL),
+};
+
 static const struct {
     const char *name; /* also what messages call it */
     const field *fields;
@@ -175,6 +190,7 @@ static const struct {
     [JW__JS_STREAM] = {"stream", stream_fields, 1},
     [JW__JS_CONSUMER] = {"consumer", consumer_fields, 1},
     [JW__JS_KV] = {"bucket", kv_fields, 0},
+    [JW__JS_OBS] = {"object_store", obs_fields, 0},
 };
 
 static const field *find(const field *fields, const char *name)
@@ -592,7 +608,7 @@ jw_status jw_js_config_fields(const char *kind, char **fields_json_out)
                                 : jw__fail(JW_ENO_MEMORY, "out of memory");
     }
     return jw__fail(JW_EINVAL, "unknown configuration kind '%s' (stream, "
-                               "consumer or bucket)", kind);
+                               "consumer, bucket or object_store)", kind);
 }
 
 jw_status jw__js_check_name(const char *what, const char *name)

@@ -1,12 +1,14 @@
 """The engine's folders are its layers (docs/contributing.md): base,
-protocol, connection, jetstream, kv, service. A file includes headers of its own
-layer and of the layers below, never above, so data flows one way (socket
-to caller) as STYLE.md asks. This reads the sources; no build, no server."""
+protocol, connection, jetstream, kv, objstore, service. A file includes
+headers of its own layer and of the layers below, never above, so data
+flows one way (socket to caller) as STYLE.md asks. This reads the
+sources; no build, no server."""
 import re
 
 from harness.drivers import REPO
 
-LAYERS = ["base", "protocol", "connection", "jetstream", "kv", "service"]
+LAYERS = ["base", "protocol", "connection", "jetstream", "kv", "objstore",
+          "service"]
 CORE = REPO / "core"
 
 
