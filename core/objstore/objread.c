@@ -203,7 +203,9 @@ jw_status jw_obs_reader_read(jw_obs_reader *r, void *buf, size_t cap,
     while (*got < cap) {
         if (r->batch_at == r->batch_len) {
             batch_clear(r);
-            if (r->done)
+            /* Hand out what is here before the end's verdict or a
+             * wait. */
+            if (r->done || *got)
                 break;
             if (r->got_chunks == r->chunks) {
                 jw_status st = finish(r);
@@ -211,8 +213,6 @@ jw_status jw_obs_reader_read(jw_obs_reader *r, void *buf, size_t cap,
                     return st;
                 break;
             }
-            if (*got)
-                break; /* hand out what is here before waiting */
             jw_status st = fetch_chunks(r, timeout_ms);
             if (st) {
                 if (st != JW_ETIMEOUT)

@@ -620,6 +620,53 @@ TEST(null_handles)
         CHECK(kv == NULL && e == NULL && w == NULL && json == NULL);
     }
 
+    /* Object store. */
+    {
+        jw_obs *obs = NULL;
+        jw_obs_reader *r = NULL;
+        jw_obs_watcher *w = NULL;
+        char *json = NULL;
+        void *data = NULL;
+        size_t n = 0;
+        CHECK_STATUS(jw_js_obs_create(NULL, "{\"bucket\":\"b\"}", &obs),
+                     JW_EINVAL);
+        CHECK_STATUS(jw_js_obs_update(NULL, "{\"bucket\":\"b\"}", &obs),
+                     JW_EINVAL);
+        CHECK_STATUS(jw_js_obs_create_or_update(NULL, "{}", &obs), JW_EINVAL);
+        CHECK_STATUS(jw_js_obs_get(NULL, "b", &obs), JW_EINVAL);
+        CHECK_STATUS(jw_js_obs_delete(NULL, "b"), JW_EINVAL);
+        CHECK_STATUS(jw_js_obs_names(NULL, &json), JW_EINVAL);
+        CHECK_STATUS(jw_js_obs_list(NULL, &json), JW_EINVAL);
+        jw_obs_free(NULL);
+        CHECK(jw_obs_bucket(NULL) == NULL);
+        CHECK_STATUS(jw_obs_status(NULL, &json), JW_EINVAL);
+        CHECK_STATUS(jw_obs_seal(NULL), JW_EINVAL);
+        CHECK_STATUS(jw_obs_put(NULL, "{\"name\":\"o\"}", "x", 1, &json),
+                     JW_EINVAL);
+        CHECK_STATUS(jw_obs_put_stream(NULL, "{\"name\":\"o\"}", NULL,
+                                       NULL, &json),
+                     JW_EINVAL);
+        CHECK_STATUS(jw_obs_get(NULL, "o", &data, &n, &json), JW_EINVAL);
+        CHECK_STATUS(jw_obs_open(NULL, "o", &r), JW_EINVAL);
+        CHECK_STATUS(jw_obs_reader_read(NULL, buf, sizeof buf, 0, &n),
+                     JW_EINVAL);
+        CHECK(jw_obs_reader_info(NULL) == NULL);
+        jw_obs_reader_free(NULL);
+        CHECK_STATUS(jw_obs_info(NULL, "o", 0, &json), JW_EINVAL);
+        CHECK_STATUS(jw_obs_list(NULL, 0, &json), JW_EINVAL);
+        CHECK_STATUS(jw_obs_delete(NULL, "o"), JW_EINVAL);
+        CHECK_STATUS(jw_obs_update_meta(NULL, "o", "{}"), JW_EINVAL);
+        CHECK_STATUS(jw_obs_add_link(NULL, "l", NULL, "o", &json),
+                     JW_EINVAL);
+        CHECK_STATUS(jw_obs_add_bucket_link(NULL, "l", NULL, &json),
+                     JW_EINVAL);
+        CHECK_STATUS(jw_obs_watch(NULL, NULL, &w), JW_EINVAL);
+        CHECK_STATUS(jw_obs_watcher_next(NULL, 0, &json), JW_EINVAL);
+        jw_obs_watcher_free(NULL);
+        CHECK(obs == NULL && r == NULL && w == NULL && json == NULL &&
+              data == NULL && n == 0);
+    }
+
     /* Services. */
     {
         jw_service *svc = NULL;
