@@ -20,7 +20,7 @@ from jetwire._jetwire import ffi, lib
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = {"stream": "docs/jetstream.md", "consumer": "docs/jetstream.md",
-        "bucket": "docs/kv.md"}
+        "bucket": "docs/kv.md", "object_store": "docs/objects.md"}
 OPTION_DOCS = {"publish": "docs/jetstream.md", "fetch": "docs/jetstream.md",
                "consume": "docs/jetstream.md", "watch": "docs/kv.md",
                "get": "docs/kv.md", "create": "docs/kv.md",
