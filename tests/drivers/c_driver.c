@@ -155,7 +155,8 @@ enum handle_kind {
     H_SERVICE,
     H_GROUP,
     H_BATCH,
-    H_FAST
+    H_FAST,
+    H_OBS
 };
 
 struct serve_state {
@@ -181,6 +182,7 @@ struct handle {
     jw_service_group *group; /* H_GROUP, borrowed from its service */
     jw_js_batch *batch;      /* H_BATCH */
     jw_js_fast *fast;        /* H_FAST */
+    jw_obs *obs;             /* H_OBS */
     /* H_JS, H_CONSUMER, H_KV, H_WATCHER: the handle it was made through,
      * freed with it (before it). */
     int parent;
@@ -3549,6 +3551,9 @@ static void free_handle(int id)
     case H_FAST:
         jw_js_fast_free(h->fast);
         break;
+    case H_OBS:
+        jw_obs_free(h->obs);
+        break;
     case H_GROUP: /* the service's */
     case H_NONE:
         break;
@@ -3876,6 +3881,283 @@ static jw_status op_counter_get_many(json_t *req, json_t *res)
     return JW_OK;
 }
 
+/* ---- object store ---- */
+
+static jw_status put_obs(json_t *res, int js_id, jw_obs *obs)
+{
+    int id = handle_child(H_OBS, js_id);
+    if (id < 0) {
+        jw_obs_free(obs);
+        return fail(JW_ENO_MEMORY, "out of memory");
+    }
+    g_handles[id].obs = obs;
+    PUT(res, "obs", json_integer(id));
+    return JW_OK;
+}
+
+static jw_status op_obs_create(json_t *req, json_t *res)
+{
+    struct handle *h;
+    char *config = NULL;
+    jw_status st = arg_handle(req, "js", H_JS, &h);
+    if (st == JW_OK)
+        st = arg_config(req, &config);
+    if (st != JW_OK)
+        return st;
+    jw_obs *obs = NULL;
+    st = jw_js_obs_create_or_update(h->js, config, &obs);
+    free(config);
+    if (st != JW_OK)
+        return lib_fail(st);
+    return put_obs(res, (int)(h - g_handles), obs);
+}
+
+static jw_status op_obs_bind(json_t *req, json_t *res)
+{
+    struct handle *h;
+    const char *bucket;
+    jw_status st = arg_handle(req, "js", H_JS, &h);
+    if (st == JW_OK)
+        st = arg_str(req, "bucket", 1, &bucket);
+    if (st != JW_OK)
+        return st;
+    jw_obs *obs = NULL;
+    TRY(jw_js_obs_get(h->js, bucket, &obs));
+    return put_obs(res, (int)(h - g_handles), obs);
+}
+
+static jw_status op_obs_delete_bucket(json_t *req, json_t *res)
+{
+    jw_js *js;
+    const char *bucket;
+    jw_status st = arg_js_str(req, "bucket", &js, &bucket);
+    if (st != JW_OK)
+        return st;
+    (void)res;
+    TRY(jw_js_obs_delete(js, bucket));
+    return JW_OK;
+}
+
+/* The bytes of an obs_put with stream: handed out 1,000 at a time. */
+struct obs_source {
+    const unsigned char *data;
+    size_t len, pos;
+};
+
+static long obs_read(void *arg, void *buf, size_t cap)
+{
+    struct obs_source *s = arg;
+    size_t n = s->len - s->pos;
+    if (n > 1000)
+        n = 1000;
+    if (n > cap)
+        n = cap;
+    memcpy(buf, s->data + s->pos, n);
+    s->pos += n;
+    return (long)n;
+}
+
+static jw_status op_obs_put(json_t *req, json_t *res)
+{
+    struct handle *h;
+    const char *name;
+    unsigned char *data = NULL;
+    size_t len = 0;
+    int stream;
+    jw_status st = arg_handle(req, "obs", H_OBS, &h);
+    if (st == JW_OK)
+        st = arg_str(req, "name", 1, &name);
+    if (st == JW_OK)
+        st = arg_bool(req, "stream", 0, &stream);
+    if (st == JW_OK)
+        st = arg_data(req, "data", &data, &len);
+    if (st != JW_OK)
+        return st;
+    json_t *meta = json_pack("{ss}", "name", name);
+    json_t *desc = json_object_get(req, "description");
+    json_t *md = json_object_get(req, "metadata");
+    json_t *chunk = json_object_get(req, "chunk_size");
+    if (meta && desc)
+        json_object_set(meta, "description", desc);
+    if (meta && md)
+        json_object_set(meta, "metadata", md);
+    if (meta && chunk)
+        json_object_set_new(meta, "options",
+                            json_pack("{sO}", "max_chunk_size", chunk));
+    char *text = meta ? json_dumps(meta, JSON_COMPACT) : NULL;
+    json_decref(meta);
+    char *info = NULL;
+    if (!text)
+        st = fail(JW_ENO_MEMORY, "out of memory");
+    else if (stream) {
+        struct obs_source src = {data, len, 0};
+        st = jw_obs_put_stream(h->obs, text, obs_read, &src, &info);
+    } else {
+        st = jw_obs_put(h->obs, text, data, len, &info);
+    }
+    free(text);
+    free(data);
+    if (st != JW_OK)
+        return lib_fail(st);
+    return put_doc(res, "info", info);
+}
+
+/* obs_get: the bytes form, or with piece the reader, piece bytes a read. */
+static jw_status op_obs_get(json_t *req, json_t *res)
+{
+    struct handle *h;
+    const char *name;
+    int64_t piece;
+    jw_status st = arg_handle(req, "obs", H_OBS, &h);
+    if (st == JW_OK)
+        st = arg_str(req, "name", 1, &name);
+    if (st == JW_OK)
+        st = arg_int(req, "piece", 0, 0, &piece);
+    if (st != JW_OK)
+        return st;
+    void *data = NULL;
+    size_t len = 0;
+    char *info = NULL;
+    if (piece <= 0) {
+        TRY(jw_obs_get(h->obs, name, &data, &len, &info));
+    } else {
+        jw_obs_reader *r = NULL;
+        TRY(jw_obs_open(h->obs, name, &r));
+        size_t cap = 0;
+        unsigned char *buf = NULL;
+        for (;;) {
+            if (len + (size_t)piece > cap) {
+                cap = (len + (size_t)piece) * 2;
+                unsigned char *more = realloc(buf, cap);
+                if (!more) {
+                    st = fail(JW_ENO_MEMORY, "out of memory");
+                    break;
+                }
+                buf = more;
+            }
+            size_t got = 0;
+            st = jw_obs_reader_read(r, buf + len, (size_t)piece, 5000, &got);
+            if (st != JW_OK) {
+                lib_fail(st);
+                break;
+            }
+            if (got == 0)
+                break;
+            len += got;
+        }
+        const char *text = jw_obs_reader_info(r);
+        info = st == JW_OK && text ? strdup(text) : NULL;
+        jw_obs_reader_free(r);
+        if (st != JW_OK) {
+            free(buf);
+            return st;
+        }
+        data = buf;
+    }
+    json_t *b64 = b64_json(data, len);
+    free(data);
+    PUT(res, "data", b64);
+    return put_doc(res, "info", info);
+}
+
+static jw_status op_obs_info(json_t *req, json_t *res)
+{
+    struct handle *h;
+    const char *name;
+    int deleted;
+    jw_status st = arg_handle(req, "obs", H_OBS, &h);
+    if (st == JW_OK)
+        st = arg_str(req, "name", 1, &name);
+    if (st == JW_OK)
+        st = arg_bool(req, "show_deleted", 0, &deleted);
+    if (st != JW_OK)
+        return st;
+    char *info = NULL;
+    TRY(jw_obs_info(h->obs, name, deleted, &info));
+    return put_doc(res, "info", info);
+}
+
+static jw_status op_obs_list(json_t *req, json_t *res)
+{
+    struct handle *h;
+    int deleted;
+    jw_status st = arg_handle(req, "obs", H_OBS, &h);
+    if (st == JW_OK)
+        st = arg_bool(req, "show_deleted", 0, &deleted);
+    if (st != JW_OK)
+        return st;
+    char *infos = NULL;
+    TRY(jw_obs_list(h->obs, deleted, &infos));
+    return put_doc(res, "infos", infos);
+}
+
+static jw_status op_obs_delete(json_t *req, json_t *res)
+{
+    struct handle *h;
+    const char *name;
+    jw_status st = arg_handle(req, "obs", H_OBS, &h);
+    if (st == JW_OK)
+        st = arg_str(req, "name", 1, &name);
+    if (st != JW_OK)
+        return st;
+    (void)res;
+    TRY(jw_obs_delete(h->obs, name));
+    return JW_OK;
+}
+
+static jw_status op_obs_update_meta(json_t *req, json_t *res)
+{
+    struct handle *h;
+    const char *name;
+    jw_status st = arg_handle(req, "obs", H_OBS, &h);
+    if (st == JW_OK)
+        st = arg_str(req, "name", 1, &name);
+    json_t *meta = json_object_get(req, "meta");
+    if (st == JW_OK && !json_is_object(meta))
+        st = fail(JW_EINVAL, "'meta' must be an object");
+    if (st != JW_OK)
+        return st;
+    char *text = json_dumps(meta, JSON_COMPACT);
+    if (!text)
+        return fail(JW_ENO_MEMORY, "out of memory");
+    st = jw_obs_update_meta(h->obs, name, text);
+    free(text);
+    (void)res;
+    return st == JW_OK ? JW_OK : lib_fail(st);
+}
+
+static jw_status op_obs_link(json_t *req, json_t *res)
+{
+    struct handle *h, *target;
+    const char *name, *target_name = NULL;
+    jw_status st = arg_handle(req, "obs", H_OBS, &h);
+    if (st == JW_OK)
+        st = arg_str(req, "name", 1, &name);
+    if (st == JW_OK)
+        st = arg_handle(req, "target", H_OBS, &target);
+    if (st == JW_OK)
+        st = arg_str(req, "target_name", 0, &target_name);
+    if (st != JW_OK)
+        return st;
+    char *info = NULL;
+    if (target_name)
+        TRY(jw_obs_add_link(h->obs, name, target->obs, target_name, &info));
+    else
+        TRY(jw_obs_add_bucket_link(h->obs, name, target->obs, &info));
+    return put_doc(res, "info", info);
+}
+
+static jw_status op_obs_status(json_t *req, json_t *res)
+{
+    struct handle *h;
+    jw_status st = arg_handle(req, "obs", H_OBS, &h);
+    if (st != JW_OK)
+        return st;
+    char *status = NULL;
+    TRY(jw_obs_status(h->obs, &status));
+    return put_doc(res, "status", status);
+}
+
 static jw_status op_free(json_t *req, json_t *res)
 {
     int64_t id;
@@ -3955,6 +4237,17 @@ static const struct {
     {"batch_commit", op_batch_commit},
     {"batch_close", op_batch_close},
     {"counter_add", op_counter_add},
+    {"obs_create", op_obs_create},
+    {"obs_bind", op_obs_bind},
+    {"obs_delete_bucket", op_obs_delete_bucket},
+    {"obs_put", op_obs_put},
+    {"obs_get", op_obs_get},
+    {"obs_info", op_obs_info},
+    {"obs_list", op_obs_list},
+    {"obs_delete", op_obs_delete},
+    {"obs_update_meta", op_obs_update_meta},
+    {"obs_link", op_obs_link},
+    {"obs_status", op_obs_status},
     {"fast_batch", op_fast_batch},
     {"fast_add", op_fast_add},
     {"fast_commit", op_fast_commit},

@@ -661,6 +661,58 @@ class Driver:
                               msgs=[[s, b64e(d)] for s, d in msgs],
                               **options))
 
+    # -- object store (ADR-20) --
+
+    def obs_create(self, js: int, **config: Any) -> int:
+        """Create or update an object store bucket; its handle."""
+        return self.call("obs_create", js=js, config=config)["obs"]
+
+    def obs_bind(self, js: int, bucket: str) -> int:
+        return self.call("obs_bind", js=js, bucket=bucket)["obs"]
+
+    def obs_delete_bucket(self, js: int, bucket: str) -> None:
+        self.call("obs_delete_bucket", js=js, bucket=bucket)
+
+    def obs_put(self, obs: int, name: str, data: bytes,
+                stream: bool = False, **meta: Any) -> dict:
+        """Put an object (stream: through the streaming form); meta:
+        description, metadata, chunk_size. Its info."""
+        return self.call("obs_put", obs=obs, name=name, data=b64e(data),
+                         stream=stream, **meta)["info"]
+
+    def obs_get(self, obs: int, name: str,
+                piece: int | None = None) -> tuple[bytes, dict]:
+        """(data, info); piece: read through the reader, piece bytes at a
+        time."""
+        args = {} if piece is None else {"piece": piece}
+        r = self.call("obs_get", obs=obs, name=name, **args)
+        return b64d(r["data"]), r["info"]
+
+    def obs_info(self, obs: int, name: str,
+                 show_deleted: bool = False) -> dict:
+        return self.call("obs_info", obs=obs, name=name,
+                         show_deleted=show_deleted)["info"]
+
+    def obs_list(self, obs: int, show_deleted: bool = False) -> list[dict]:
+        return self.call("obs_list", obs=obs,
+                         show_deleted=show_deleted)["infos"]
+
+    def obs_delete(self, obs: int, name: str) -> None:
+        self.call("obs_delete", obs=obs, name=name)
+
+    def obs_update_meta(self, obs: int, name: str, meta: dict) -> None:
+        """meta: the new name, description, metadata."""
+        self.call("obs_update_meta", obs=obs, name=name, meta=meta)
+
+    def obs_link(self, obs: int, name: str, target: int,
+                 target_name: str | None = None) -> dict:
+        args = {} if target_name is None else {"target_name": target_name}
+        return self.call("obs_link", obs=obs, name=name, target=target,
+                         **args)["info"]
+
+    def obs_status(self, obs: int) -> dict:
+        return self.call("obs_status", obs=obs)["status"]
+
     def counter_add(self, js: int, subject: str, delta: int | str) -> int:
         """Add delta; the new total (an int of any size)."""
         return int(self.call("counter_add", js=js, subject=subject,
