@@ -21,6 +21,7 @@
 //	bench-js-async the nats.go peer of bench/run_js_batch.sh
 //	schedule       a message schedule published with nats.go's options
 //	consumer-reset ResetConsumer / ResetConsumerToSequence of a consumer
+//	obj-put, obj-get, obj-link  the object store (ADR-20)
 //
 // Every result is one JSON object per line on stdout, so that a test can
 // read it without parsing prose; failures go to stderr and exit 1.
@@ -58,6 +59,9 @@ var commands = map[string]command{
 	"bench-js-async": {runBenchJSAsync, "publish N messages with PublishAsync, print a RESULT line"},
 	"schedule":       {runSchedule, "publish a message schedule (ADR-51)"},
 	"consumer-reset": {runConsumerReset, "reset a consumer's delivery (2.14)"},
+	"obj-put":        {runObjPut, "put a file into an object store bucket"},
+	"obj-get":        {runObjGet, "get an object's bytes into a file"},
+	"obj-link":       {runObjLink, "link to an object"},
 }
 
 func main() {
