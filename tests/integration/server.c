@@ -751,3 +751,29 @@ jw_status jw_test_kv_get(jw_kv *kv, const char *key, uint64_t revision,
     jw_call_opts_free(o);
     return st;
 }
+
+int64_t jw_test_proc_bytes(const char *field)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return -1;
+    char line[256];
+    size_t n = strlen(field);
+    int64_t kib = -1;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, field, n) == 0 && line[n] == ':') {
+            kib = strtoll(line + n + 1, NULL, 10);
+            break;
+        }
+    fclose(f);
+    return kib < 0 ? -1 : kib * 1024;
+}
+
+int jw_test_reset_peak_rss(void)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (!f)
+        return -1;
+    int ok = fputs("5", f) >= 0;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}

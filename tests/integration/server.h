@@ -97,6 +97,26 @@ int jw_test_raw_write(int fd, const char *text);
 /* Monotonic milliseconds, and a sleep for polling loops (never used to
  * assert timing). */
 int64_t jw_test_now_ms(void);
+
+/* Memory of this process, for the tests that bound it: a field of
+ * /proc/self/status in bytes ("VmRSS", "VmHWM"; -1 when missing), and
+ * VmHWM started again from the current resident set (0, or -1 on a kernel
+ * without clear_refs 5). Sanitizers keep freed memory in quarantine and
+ * add shadow memory, so under them (JW_TEST_SANITIZED) the resident set
+ * no longer says what the engine holds. */
+int64_t jw_test_proc_bytes(const char *field);
+int jw_test_reset_peak_rss(void);
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define JW_TEST_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) ||    \
+    __has_feature(memory_sanitizer)
+#define JW_TEST_SANITIZED 1
+#endif
+#endif
+#ifndef JW_TEST_SANITIZED
+#define JW_TEST_SANITIZED 0
+#endif
 void jw_test_sleep_ms(int ms);
 
 /* jw_conn_connect(s->url, NULL, out). */

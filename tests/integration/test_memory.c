@@ -7,50 +7,9 @@
 
 #include "server.h"
 
-/* Sanitizers keep freed memory in quarantine and add shadow memory, so the
- * resident set no longer says what the engine holds: the RSS check is
- * skipped under them (the drop checks still run). */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) ||    \
-    __has_feature(memory_sanitizer)
-#define SANITIZED 1
-#endif
-#endif
-#ifndef SANITIZED
-#define SANITIZED 0
-#endif
+#define SANITIZED JW_TEST_SANITIZED
 
 #define MIB (1024LL * 1024)
-
-/* A field of /proc/self/status in bytes ("VmRSS", "VmHWM"), or -1. */
-static int64_t proc_status_bytes(const char *field)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f)
-        return -1;
-    char line[256];
-    size_t n = strlen(field);
-    int64_t kib = -1;
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, field, n) == 0 && line[n] == ':') {
-            kib = strtoll(line + n + 1, NULL, 10);
-            break;
-        }
-    fclose(f);
-    return kib < 0 ? -1 : kib * 1024;
-}
-
-/* Make VmHWM start again from the current resident set (Linux >= 4.0). */
-static int reset_peak_rss(void)
-{
-    FILE *f = fopen("/proc/self/clear_refs", "w");
-    if (!f)
-        return -1;
-    int ok = fputs("5", f) >= 0;
-    return fclose(f) == 0 && ok ? 0 : -1;
-}
 
 static jw_status next_error_event(jw_conn *nc, int64_t timeout_ms,
                                   jw_event **out)
@@ -108,8 +67,8 @@ TEST(pending_limit_bounds_rss)
         CHECK_OK(jw_conn_publish(pc, "rss.warm", payload, sizeof payload));
     CHECK_OK(jw_conn_flush(pc, 5000));
 
-    int peak_ok = reset_peak_rss() == 0;
-    int64_t before = proc_status_bytes("VmRSS");
+    int peak_ok = jw_test_reset_peak_rss() == 0;
+    int64_t before = jw_test_proc_bytes("VmRSS");
     CHECK(before > 0);
 
     for (int i = 0; i < count; i++)
@@ -118,8 +77,8 @@ TEST(pending_limit_bounds_rss)
     /* The PONG comes after every message the server sent before it. */
     CHECK_OK(jw_conn_flush(sc, 30000));
 
-    int64_t after = proc_status_bytes("VmRSS");
-    int64_t peak = peak_ok ? proc_status_bytes("VmHWM") : after;
+    int64_t after = jw_test_proc_bytes("VmRSS");
+    int64_t peak = peak_ok ? jw_test_proc_bytes("VmHWM") : after;
     CHECK(after > 0 && peak > 0);
     int64_t msgs = -1, bytes = -1;
     CHECK_OK(jw_sub_pending(sub, &msgs, &bytes));
@@ -237,8 +196,8 @@ TEST(pending_limit_bounds_handler)
     /* Warm up: the buffers a message this size needs reach their size. */
     CHECK_OK(flood(pc, sc, "rss.warm", payload, size, 8));
 
-    int peak_ok = reset_peak_rss() == 0;
-    int64_t before = proc_status_bytes("VmRSS");
+    int peak_ok = jw_test_reset_peak_rss() == 0;
+    int64_t before = jw_test_proc_bytes("VmRSS");
     CHECK(before > 0);
 
     /* One message alone: the handler holds it, a batch of one. */
@@ -264,8 +223,8 @@ TEST(pending_limit_bounds_handler)
     CHECK_OK(jw_sub_pending(sub, &msgs, &bytes));
     CHECK(bytes <= limit);
 
-    int64_t after = proc_status_bytes("VmRSS");
-    int64_t peak = peak_ok ? proc_status_bytes("VmHWM") : after;
+    int64_t after = jw_test_proc_bytes("VmRSS");
+    int64_t peak = peak_ok ? jw_test_proc_bytes("VmHWM") : after;
     CHECK(after > 0 && peak > 0);
     fprintf(stderr,
             "handler held, 2 x %d x 256 KiB, limit %lld MiB: queued %lld, "
