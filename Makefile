@@ -170,5 +170,11 @@ bench-services: setup python
 bench-js-batch: setup python
 	bash bench/run_js_batch.sh
 
+# The object store: one 256 MiB object put and read back by the C engine
+# and by nats.go, on nats-server 2.15.3.
+.PHONY: bench-objects
+bench-objects: setup
+	bash bench/run_objects.sh
+
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) build-bench build-python

@@ -22,6 +22,7 @@
 //	schedule       a message schedule published with nats.go's options
 //	consumer-reset ResetConsumer / ResetConsumerToSequence of a consumer
 //	obj-put, obj-get, obj-link  the object store (ADR-20)
+//	bench-obj      the nats.go peer of bench/run_objects.sh
 //
 // Every result is one JSON object per line on stdout, so that a test can
 // read it without parsing prose; failures go to stderr and exit 1.
@@ -62,6 +63,7 @@ var commands = map[string]command{
 	"obj-put":        {runObjPut, "put a file into an object store bucket"},
 	"obj-get":        {runObjGet, "get an object's bytes into a file"},
 	"obj-link":       {runObjLink, "link to an object"},
+	"bench-obj":      {runBenchObj, "put and get one large object, print RESULT lines"},
 }
 
 func main() {

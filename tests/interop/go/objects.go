@@ -13,7 +13,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -114,5 +116,81 @@ func runObjLink(ctx context.Context, js jetstream.JetStream, args []string) erro
 		return fmt.Errorf("link: %w", err)
 	}
 	emit(map[string]any{"op": "linked", "name": link.Name})
+	return nil
+}
+
+// byteSource makes the object's bytes as they are read: byte i is the low
+// byte of i * 2654435761, as bench_objects makes them.
+type byteSource struct{ at, len int }
+
+func (s *byteSource) Read(p []byte) (int, error) {
+	if s.at >= s.len {
+		return 0, io.EOF
+	}
+	n := min(len(p), s.len-s.at)
+	for i := 0; i < n; i++ {
+		p[i] = byte(uint32(s.at+i) * 2654435761)
+	}
+	s.at += n
+	return n, nil
+}
+
+// byteCheck counts the bytes written that are not byteSource's.
+type byteCheck struct{ at, wrong int }
+
+func (c *byteCheck) Write(p []byte) (int, error) {
+	for i, b := range p {
+		if b != byte(uint32(c.at+i)*2654435761) {
+			c.wrong++
+		}
+	}
+	c.at += len(p)
+	return len(p), nil
+}
+
+func benchLine(mode string, n int, elapsed, cpu float64) {
+	fmt.Printf("RESULT lib=natsgo mode=%s size=%d n=%d variant=default "+
+		"rate=%.0f elapsed_s=%.4f cpu_s=%.4f cpu_s_per_m=%.4f mb_per_s=%.1f\n",
+		mode, n, n, float64(n)/elapsed, elapsed, cpu, cpu/(float64(n)/1e6),
+		float64(n)/1048576/elapsed)
+}
+
+// runBenchObj is the nats.go peer of bench/run_objects.sh: one object of
+// -mib MiB put from a reader into a fresh file bucket, then read back
+// through Get and checked byte for byte.
+func runBenchObj(ctx context.Context, js jetstream.JetStream, args []string) error {
+	fs := flag.NewFlagSet("bench-obj", flag.ExitOnError)
+	mib := fs.Int("mib", 256, "the object's size in MiB")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	bucket := fmt.Sprintf("benchgo%d", os.Getpid())
+	obs, err := js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{
+		Bucket: bucket, Storage: jetstream.FileStorage})
+	if err != nil {
+		return err
+	}
+	defer js.DeleteObjectStore(context.Background(), bucket)
+	n := *mib << 20
+	start, cpu0 := time.Now(), cpuSeconds()
+	if _, err := obs.Put(ctx, jetstream.ObjectMeta{Name: "big"},
+		&byteSource{len: n}); err != nil {
+		return fmt.Errorf("put: %w", err)
+	}
+	benchLine("put", n, time.Since(start).Seconds(), cpuSeconds()-cpu0)
+	start, cpu0 = time.Now(), cpuSeconds()
+	res, err := obs.Get(ctx, "big")
+	if err != nil {
+		return fmt.Errorf("get: %w", err)
+	}
+	check := &byteCheck{}
+	if _, err := io.Copy(check, res); err != nil {
+		return fmt.Errorf("read: %w", err)
+	}
+	res.Close()
+	if check.at != n || check.wrong != 0 {
+		return fmt.Errorf("read back %d bytes, %d wrong", check.at, check.wrong)
+	}
+	benchLine("get", n, time.Since(start).Seconds(), cpuSeconds()-cpu0)
 	return nil
 }
