@@ -616,7 +616,7 @@ static jw_status sub_check(jw_sub *sub, jw_conn **c)
 
 jw_status jw_sub_unsubscribe(jw_sub *sub)
 {
-    jw_conn *c;
+    jw_conn *c = NULL;
     jw_status st = sub_check(sub, &c);
     if (st)
         return st;
@@ -633,7 +633,7 @@ jw_status jw_sub_auto_unsubscribe(jw_sub *sub, uint64_t max)
 {
     if (!max)
         return jw__fail(JW_EINVAL, "max must be positive");
-    jw_conn *c;
+    jw_conn *c = NULL;
     jw_status st = sub_check(sub, &c);
     if (st)
         return st;
@@ -651,7 +651,7 @@ jw_status jw_sub_auto_unsubscribe(jw_sub *sub, uint64_t max)
 
 jw_status jw_sub_drain(jw_sub *sub)
 {
-    jw_conn *c;
+    jw_conn *c = NULL;
     jw_status st = sub_check(sub, &c);
     if (st)
         return st;

@@ -172,7 +172,7 @@ int jw__hdr_status(const char *block, size_t len, int *status,
         memcmp(block, STATUS_LINE, STATUS_LINE_LEN) != 0)
         return jw__fail(JW_EPROTOCOL,
                         "header block does not start with NATS/1.0");
-    size_t eol;
+    size_t eol = 0;
     int rc = line_end(block, len, 0, &eol);
     if (rc)
         return rc;
@@ -215,7 +215,7 @@ int jw__hdr_next(const char *block, size_t len, size_t *pos,
 {
     if (!block || !pos || !line)
         return jw__fail(JW_EINVAL, "NULL argument to header iteration");
-    size_t eol;
+    size_t eol = 0;
     int rc;
     if (*pos == 0) { /* skip the status line, parsed by jw__hdr_status */
         if ((rc = line_end(block, len, 0, &eol)) != 0)
