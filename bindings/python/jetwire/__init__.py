@@ -15,6 +15,7 @@ from ._jetstream import (JetStream, Consumer, ConsumeContext, DirectBatch,
 from ._batch import AtomicBatch, CounterEntry
 from ._fast import FastBatch
 from ._kv import Entry, KeyValue, KeyValueStatus, KeyWatcher
+from ._obs import ObjectInfo, ObjectReader, ObjectStore, ObjectWatcher
 from ._service import Endpoint, Service, ServiceGroup, ServiceRequest
 from ._jetwire import ffi as _ffi, lib as _lib
 
@@ -43,6 +44,10 @@ __all__ = [
     "KeyValueStatus",
     "KeyWatcher",
     "Entry",
+    "ObjectStore",
+    "ObjectInfo",
+    "ObjectReader",
+    "ObjectWatcher",
     "Service",
     "ServiceGroup",
     "Endpoint",

@@ -21,6 +21,7 @@ from ._errors import Error, error_for
 from . import _wait
 from ._batch import BatchCalls
 from ._fast import FastCalls
+from ._obs import ObsCalls
 from ._jetwire import ffi, lib
 
 TYPE_CHECKING = False  # typing costs start-up time: annotations only
@@ -320,10 +321,10 @@ def _free_context(handle: Any, pumps: "List[Pump]") -> None:
 _PUMP_LOCK = threading.Lock()
 
 
-class JetStream(BatchCalls, FastCalls):
+class JetStream(BatchCalls, FastCalls, ObsCalls):
     """A JetStream context: ``nc.jetstream(timeout=5.0)``. Atomic batches
     and counters are BatchCalls' (_batch), fast-ingest batches
-    FastCalls' (_fast)."""
+    FastCalls' (_fast), object stores ObsCalls' (_obs)."""
 
     def __init__(self, conn: Any, timeout: Optional[float] = 5.0,
                  domain: Optional[str] = None, prefix: Optional[str] = None,
