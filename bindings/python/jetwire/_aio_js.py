@@ -10,6 +10,7 @@ from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, Deque, Dict,
                     List, Optional, Sequence, Union)
 
 from ._aio_batch import AioBatchCalls, AtomicBatch
+from ._aio_obs import AioObsCalls
 from ._aio_client import Connection, Msg, _abandon, _retrieved
 from ._aio_fast import AioFastCalls, FastBatch
 from ._args import _build_msg, _int_arg, _ms, _subject, _timeout
@@ -34,7 +35,7 @@ async def _run(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         None, functools.partial(fn, *args, **kwargs))
 
 
-class JetStream(AioBatchCalls, AioFastCalls):
+class JetStream(AioBatchCalls, AioFastCalls, AioObsCalls):
     """The asyncio JetStream context (``nc.jetstream()``). Each call is one
     blocking engine call (an API request, a publish waiting for its ack, a
     fetch) run on the loop's default executor, so the loop stays free while

@@ -24,12 +24,14 @@ from ._aio_client import Connection, Msg, Subscription, connect
 from ._aio_js import (AtomicBatch, Consumer, DirectBatch, FastBatch,
                       JetStream, OrderedConsumer)
 from ._aio_kv import KeyValue, KeyWatcher
+from ._aio_obs import ObjectReader, ObjectStore, ObjectWatcher
 from ._aio_service import Endpoint, Service, ServiceGroup, ServiceRequest
 
 __all__ = ["connect", "Connection", "Subscription", "Msg", "JetStream",
            "Consumer", "OrderedConsumer", "DirectBatch", "AtomicBatch",
            "FastBatch", "KeyValue",
-           "KeyWatcher", "Service", "ServiceGroup", "Endpoint",
+           "KeyWatcher", "ObjectStore", "ObjectReader", "ObjectWatcher",
+           "Service", "ServiceGroup", "Endpoint",
            "ServiceRequest"]
 
 # Every other name this module had when it held the code, so that an
