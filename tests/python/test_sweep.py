@@ -99,6 +99,18 @@ VALID = {
     "id": None,
     "max_responses": None,
     "code": "400",
+    # object stores (js.*object_store*, ObjectStore, readers, watchers);
+    # "name" and "data" are the ones above, target_store OBS_VALID's
+    "metadata": None,
+    "chunk_size": None,
+    "show_deleted": False,
+    "new_name": None,
+    "target_name": "K",
+    "include_history": False,
+    "ignore_deletes": False,
+    "updates_only": False,
+    "n": 1,
+    "b": OMIT,  # readinto's buffer: tried with the bad values alone
 }
 # The engine's call options (publish's msg_id, fetch's no_wait, watch's
 # include_history, ...) are keyword arguments of **options, not parameters:
@@ -150,6 +162,17 @@ BAD = {
     "id": [12345, b"id", "", "a b", "a\0b", "a.b", Foreign()],
     "max_responses": [0, -1, 1.5, "1", True, [], Foreign()],
     "code": [None, 1.5, b"400", "", "4\0", "4 0\r\n", [], True, Foreign()],
+    "new_name": [12345, b"K", "", "a\0b", Foreign()],
+    "target_name": [None, 12345, b"K", "", "a\0b", Foreign()],
+    "target_store": [None, "sweep-obs", 12345, Foreign()],
+    "metadata": [12345, "k=v", {"k": 1}, {1: "v"}, ["k"], Foreign()],
+    "chunk_size": [0, -1, 1.5, "1", True, Foreign()],
+    "show_deleted": [None, 1, "yes", Foreign()],
+    "include_history": [None, 1, "yes", Foreign()],
+    "ignore_deletes": [None, 1, "yes", Foreign()],
+    "updates_only": [None, 1, "yes", Foreign()],
+    "n": [1.5, "1", b"1", True, Foreign()],
+    "b": [None, 12345, b"read-only", "text", Foreign()],
 }
 def bad_values(param):
     return BAD.get(param, BAD_COMMON)
@@ -173,6 +196,10 @@ def must_refuse(param, value):
         return True  # every listed value is no count or name
     if param == "fn":
         return True  # none is callable
+    if param in ("new_name", "target_name", "target_store",
+                 "metadata", "chunk_size", "show_deleted", "include_history",
+                 "ignore_deletes", "updates_only", "n", "b"):
+        return True  # every listed value is of the wrong type or form
     if param in ("version", "stats_handler", "id", "max_responses", "code"):
         return True  # every listed value is of the wrong type or form
     if param in ("max_msgs", "limit", "msgs", "bytes_"):
@@ -220,7 +247,10 @@ def call_variants(fn, valid=VALID):
             args[p.name] = bad
             # None is no bad value where it is the parameter's default.
             refuse = must_refuse(p.name, bad) and not (
-                bad is None and p.default is None)
+                bad is None and p.default is None) and not (
+                    # an empty iterable of chunks: an empty object
+                    p.name == "data" and bad == [] and
+                    fn.__qualname__ == "ObjectStore.put")
             yield args, f"{p.name}={bad!r}", refuse
 
 
@@ -578,3 +608,44 @@ def test_aio_service_sweep(nats_server):
                     "request": kept[0]}
 
     asyncio.run(aio_sweep_objects(objects, SERVICE_VALID))
+
+
+# A bucket's calls take a live bucket as target_store: the one made last.
+OBS_VALID = dict(VALID)
+
+
+def obs_objects(nats_server):
+    """A connection, an object store with an object, a reader of it and
+    a watcher."""
+    nc = jetwire.connect(nats_server.url, name="sweep-obs")
+    js = nc.jetstream(timeout=2.0)
+    try:  # a fresh one: seal() leaves a bucket no update unseals
+        js.delete_object_store("sweep-obs")
+    except jetwire.BucketNotFoundError:
+        pass
+    obs = js.create_object_store("sweep-obs")
+    obs.put("K", b"x" * 10)
+    OBS_VALID["target_store"] = obs
+    return nc, {"obs": obs, "reader": obs.get("K"), "watcher": obs.watch()}
+
+
+@pytest.mark.parametrize("closed", [False, True], ids=["live", "closed"])
+def test_obs_sweep(nats_server, closed):
+    sweep_objects(lambda: obs_objects(nats_server), closed, OBS_VALID)
+
+
+def test_aio_obs_sweep(nats_server):
+    async def objects():
+        nc = await jetwire.aio.connect(nats_server.url, name="sweep-aio-obs")
+        js = nc.jetstream(timeout=2.0)
+        try:
+            await js.delete_object_store("sweep-obs")
+        except jetwire.BucketNotFoundError:
+            pass
+        obs = await js.create_object_store("sweep-obs")
+        await obs.put("K", b"x" * 10)
+        OBS_VALID["target_store"] = obs
+        return nc, {"obs": obs, "reader": await obs.get("K"),
+                    "watcher": await obs.watch()}
+
+    asyncio.run(aio_sweep_objects(objects, OBS_VALID))

@@ -15,7 +15,7 @@ import threading
 import time
 import weakref
 
-from ._args import _ms, _timeout
+from ._args import _build_msg, _ms, _timeout
 from ._errors import error_for
 from . import _jetstream as _js  # a cycle: its names are read at call time
 from ._jetwire import ffi, lib
@@ -72,6 +72,9 @@ def _headers(value: Any) -> Optional[Dict[str, List[str]]]:
                 isinstance(x, str) for x in vals):
             raise TypeError("header %r must be str or a list of str" % k)
         out[k] = list(vals)
+    # The engine's rules of message headers (names, values without line
+    # breaks): the headers of an object are given back as such.
+    _build_msg(b"_", None, b"", out)
     return out
 
 
@@ -289,8 +292,8 @@ class ObjectStore:
             buf = ffi.from_buffer(data)
             _js._js_check(self._call(lib.jw_obs_put, meta, buf, len(buf), p))
             return ObjectInfo._from_text(p)
-        if isinstance(data, str) or not (hasattr(data, "read") or
-                                         hasattr(data, "__iter__")):
+        if isinstance(data, str) or hasattr(data, "keys") or not (
+                hasattr(data, "read") or hasattr(data, "__iter__")):
             raise TypeError("data must be bytes, bytearray, memoryview, a "
                             "binary file or an iterable of bytes, not %s"
                             % type(data).__name__)
