@@ -881,6 +881,101 @@ OPS.update({
 })
 
 
+# -- object store (ADR-20) ---------------------------------------------------
+OBS = jetwire.ObjectStore
+
+
+def op_obs_create(req):
+    h, js = handle_arg(req, "js", JS)
+    return {"obs": made_by(h, js.create_or_update_object_store(
+        config=config_of(req)))}
+
+
+def op_obs_bind(req):
+    h, js = handle_arg(req, "js", JS)
+    return {"obs": made_by(h, js.object_store(arg(req, "bucket", str,
+                                                  required=True)))}
+
+
+def obs_name(req, key="name"):
+    return arg(req, key, str, required=True)
+
+
+def pieces(data, size=1000):
+    """The streaming form's source: an iterable of 1,000-byte pieces."""
+    return (data[i:i + size] for i in range(0, len(data), size))
+
+
+def op_obs_put(req):
+    obs = get(req, "obs", OBS)
+    data = data_of(req)
+    info = obs.put(obs_name(req),
+                   pieces(data) if arg(req, "stream", bool, False) else data,
+                   description=arg(req, "description", str),
+                   metadata=arg(req, "metadata", dict),
+                   chunk_size=arg(req, "chunk_size", int))
+    return {"info": info.as_dict()}
+
+
+def op_obs_get(req):
+    obs = get(req, "obs", OBS)
+    name = obs_name(req)
+    piece = arg(req, "piece", int)
+    if piece is None:  # the bytes form; the info asked after it
+        data = obs.get_bytes(name)
+        info = obs.info(name)
+    else:
+        if piece <= 0:
+            raise BadArg("piece must be positive")
+        out = bytearray()
+        with obs.get(name) as r:
+            info = r.info
+            while True:
+                b = r.read(piece)
+                if not b:
+                    break
+                out += b
+        data = bytes(out)
+    return {"data": base64.b64encode(data).decode(), "info": info.as_dict()}
+
+
+def op_obs_update_meta(req):
+    meta = arg(req, "meta", dict, required=True)
+    get(req, "obs", OBS).update_meta(
+        obs_name(req), new_name=meta.get("name"),
+        description=meta.get("description"), metadata=meta.get("metadata"))
+    return {}
+
+
+def op_obs_link(req):
+    obs = get(req, "obs", OBS)
+    target = get(req, "target", OBS)
+    target_name = arg(req, "target_name", str)
+    if target_name is None:
+        info = obs.add_bucket_link(obs_name(req), target)
+    else:
+        info = obs.add_link(obs_name(req), target, target_name)
+    return {"info": info.as_dict()}
+
+
+OPS.update({
+    "obs_create": op_obs_create,
+    "obs_bind": op_obs_bind,
+    "obs_delete_bucket": lambda r: get(r, "js", JS).delete_object_store(
+        arg(r, "bucket", str, required=True)) or {},
+    "obs_put": op_obs_put,
+    "obs_get": op_obs_get,
+    "obs_info": lambda r: {"info": get(r, "obs", OBS).info(
+        obs_name(r), arg(r, "show_deleted", bool, False)).as_dict()},
+    "obs_list": lambda r: {"infos": [i.as_dict() for i in get(
+        r, "obs", OBS).list(arg(r, "show_deleted", bool, False))]},
+    "obs_delete": lambda r: get(r, "obs", OBS).delete(obs_name(r)) or {},
+    "obs_update_meta": op_obs_update_meta,
+    "obs_link": op_obs_link,
+    "obs_status": lambda r: {"status": get(r, "obs", OBS).status()},
+})
+
+
 def handle(line):
     try:
         req = json.loads(line)
