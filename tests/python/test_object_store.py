@@ -432,3 +432,66 @@ def test_asyncio(nats_server):
             await nc.close()
 
     asyncio.run(main())
+
+
+def test_asyncio_errors_and_close(nats_server):
+    class Boom(Exception):
+        pass
+
+    def chunks():
+        yield b"a" * 3000
+        raise Boom("late")
+
+    async def main():
+        nc = await jetwire.aio.connect(nats_server.url)
+        try:
+            js = nc.jetstream()
+            async with await js.create_object_store("aioerr") as obs:
+                with pytest.raises(Boom, match="late"):
+                    await obs.put("x", chunks(), chunk_size=1000)
+                with pytest.raises(jetwire.KeyNotFoundError):
+                    await obs.info("x")
+                with pytest.raises(TypeError):
+                    await obs.put("x", "text")
+                await obs.put("y", pattern(5000), chunk_size=1000)
+                r = await obs.get("y")
+                pieces = [p async for p in r]
+                assert b"".join(pieces) == pattern(5000)
+                await r.close()
+                with pytest.raises(jetwire.InvalidArgError):
+                    await r.read(1)
+                async with await obs.watch(updates_only=True) as w:
+                    assert await w.updates(5.0) is None
+                    with pytest.raises(jetwire.TimeoutError):
+                        await w.updates(0.05)
+            with pytest.raises(jetwire.InvalidArgError):
+                await obs.get_bytes("y")
+        finally:
+            await nc.close()
+
+    asyncio.run(main())
+
+
+def test_close_while_a_put_runs(js):
+    obs = js.create_object_store("busy")
+    started, closed = threading.Event(), threading.Event()
+    data = pattern(400000, 2)
+
+    def chunks():
+        yield data[:1000]
+        started.set()
+        assert closed.wait(10)
+        yield data[1000:]
+
+    result = []
+    t = threading.Thread(target=lambda: result.append(
+        obs.put("x", chunks(), chunk_size=4096)))
+    t.start()
+    assert started.wait(10)
+    obs.close()  # the running put keeps the handle until it returns
+    closed.set()
+    t.join(30)
+    assert not t.is_alive() and result[0].size == len(data)
+    with pytest.raises(jetwire.InvalidArgError):
+        obs.info("x")
+    assert js.object_store("busy").get_bytes("x") == data
