@@ -185,12 +185,13 @@ static const field obs_fields[] = {
 static const struct {
     const char *name; /* also what messages call it */
     const field *fields;
-    int open; /* the server's schema: unknown fields may pass */
+    int open;        /* the server's schema: unknown fields may pass */
+    const char *doc; /* the page whose table lists the fields */
 } kinds[] = {
-    [JW__JS_STREAM] = {"stream", stream_fields, 1},
-    [JW__JS_CONSUMER] = {"consumer", consumer_fields, 1},
-    [JW__JS_KV] = {"bucket", kv_fields, 0},
-    [JW__JS_OBS] = {"object_store", obs_fields, 0},
+    [JW__JS_STREAM] = {"stream", stream_fields, 1, "docs/jetstream.md"},
+    [JW__JS_CONSUMER] = {"consumer", consumer_fields, 1, "docs/jetstream.md"},
+    [JW__JS_KV] = {"bucket", kv_fields, 0, "docs/kv.md"},
+    [JW__JS_OBS] = {"object_store", obs_fields, 0, "docs/objects.md"},
 };
 
 static const field *find(const field *fields, const char *name)
@@ -341,6 +342,7 @@ typedef struct conv {
     jw_js *js;
     const char *what; /* "stream", "consumer", "bucket" */
     int open;
+    const char *doc;
     char path[128]; /* the field's name, "consumer_limits.x" inside */
 } conv;
 
@@ -442,12 +444,12 @@ static jw_status to_wire(conv *cv, json_t *obj, const field *fields)
                      ? jw__fail(JW_EINVAL,
                                 "unknown %s configuration field '%s' (the "
                                 "connected nats-server %s would ignore it; "
-                                "docs/jetstream.md lists the fields)",
-                                cv->what, cv->path, have)
+                                "%s lists the fields)",
+                                cv->what, cv->path, have, cv->doc)
                      : jw__fail(JW_EINVAL,
                                 "unknown %s configuration field '%s' (see "
-                                "docs/kv.md for the fields)",
-                                cv->what, cv->path);
+                                "%s for the fields)",
+                                cv->what, cv->path, cv->doc);
         } else if (f && f->since) {
             char what[192];
             snprintf(what, sizeof what, "%s configuration field '%s'",
@@ -482,7 +484,7 @@ jw_status jw__js_config_to_wire(jw_js *js, int kind, const char *text,
         return jw__fail(JW_EINVAL, "%s configuration must be a JSON object",
                         what);
     }
-    conv cv = {js, what, kinds[kind].open, ""};
+    conv cv = {js, what, kinds[kind].open, kinds[kind].doc, ""};
     jw_status st = to_wire(&cv, cfg, kinds[kind].fields);
     if (st) {
         json_decref(cfg);

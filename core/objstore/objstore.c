@@ -582,12 +582,9 @@ static jw_status check_meta_fields(json_t *meta)
             return jw__fail(JW_EINVAL, "headers must be an object");
         json_object_foreach(v, key, x)
         {
-            if (!*key || strpbrk(key, ": \r\n"))
-                return jw__fail(JW_EINVAL, "invalid header name '%s'", key);
-            if (json_is_string(x)) {
+            if (json_is_string(x))
                 json_object_set_new(v, key, json_pack("[O]", x));
-                continue;
-            }
+            x = json_object_get(v, key);
             size_t i;
             json_t *s;
             int ok = json_is_array(x);
@@ -596,6 +593,16 @@ static jw_status check_meta_fields(json_t *meta)
                 return jw__fail(JW_EINVAL, "header '%s' must be a string or "
                                            "an array of strings",
                                 key);
+            /* Names and values by the rules of every message's headers
+             * (no ':' or space in a name, no line break in a value). */
+            json_array_foreach(x, i, s)
+            {
+                jw__hdr_builder b = {0};
+                int st = jw__hdr_add(&b, key, json_string_value(s));
+                jw__hdr_free(&b);
+                if (st)
+                    return (jw_status)st;
+            }
         }
     }
     return JW_OK;
