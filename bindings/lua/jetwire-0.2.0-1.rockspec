@@ -50,6 +50,7 @@ build = {
                 "bindings/lua/fast.c",
                 "bindings/lua/consume.c",
                 "bindings/lua/kv.c",
+                "bindings/lua/obs.c",
                 "bindings/lua/service.c",
                 "bindings/lua/sys.c",
                 "core/base/status.c",

@@ -561,6 +561,7 @@ luaopen_jetwire(lua_State *L)
     ljw_fast_register(L);
     ljw_consume_register(L);
     ljw_kv_register(L);
+    ljw_obs_register(L);
     ljw_service_register(L);
     ljw_sys_register(L);
 

@@ -305,6 +305,11 @@ void ljw_fast_register(lua_State *L);
  * KeyValue and KeyValueWatcher types. After ljw_js_register. */
 void ljw_kv_register(lua_State *L);
 
+/* Object store (obs.c): the bucket methods of JetStream contexts, the
+ * ObjectStore, ObjectReader and ObjectWatcher types. After
+ * ljw_js_register. */
+void ljw_obs_register(lua_State *L);
+
 /* MessagePack and JSON (pack.c). */
 void ljw_pack_register(lua_State *L);
 int ljw_pack(lua_State *L);
