@@ -12,7 +12,10 @@ refused batches storing none, counters past 64 bits, entries, a sourced
 aggregate; NOT_SUPPORTED before 2.12), its fast-ingest batches
 (tests/lua/test_js_fast.lua: 10,000 adds, gap "fail" and "ok" with a
 refused message, 100,000 messages through publish_batch, closed batches;
-NOT_SUPPORTED before 2.14), run by lua5.4 against a fresh nats-server with a
+NOT_SUPPORTED before 2.14), its object store (tests/lua/test_objstore.lua:
+sizes 0 to 5 MB read whole and in pieces, puts from files and reader
+functions, a corrupted object, deletes, meta updates, links, watchers),
+run by lua5.4 against a fresh nats-server with a
 temporary JetStream store; and async publishes in flight when the server
 dies (tests/lua/test_js_lost.lua, a child this test answers)."""
 import os
@@ -26,6 +29,7 @@ SCRIPT = REPO / "tests" / "lua" / "test_js.lua"
 KV_SCRIPT = REPO / "tests" / "lua" / "test_kv.lua"
 BATCH_SCRIPT = REPO / "tests" / "lua" / "test_js_batch.lua"
 FAST_SCRIPT = REPO / "tests" / "lua" / "test_js_fast.lua"
+OBS_SCRIPT = REPO / "tests" / "lua" / "test_objstore.lua"
 LOST_SCRIPT = REPO / "tests" / "lua" / "test_js_lost.lua"
 LIMIT = 1.0  # seconds from the kill to the publishes' outcomes
 
@@ -47,6 +51,11 @@ def test_lua_atomic_batches_and_counters(nats_server):
 
 def test_lua_fast_ingest_batches(nats_server):
     out = run_lua(FAST_SCRIPT, nats_server.url)
+    assert " 0 failed" in out and "FAIL" not in out, out
+
+
+def test_lua_object_store(nats_server):
+    out = run_lua(OBS_SCRIPT, nats_server.url)
     assert " 0 failed" in out and "FAIL" not in out, out
 
 
