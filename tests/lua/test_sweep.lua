@@ -1,7 +1,8 @@
 -- The bad-input sweep: every function of the module and every method of
 -- connections, subscriptions, messages, JetStream contexts, consumers,
 -- continuous consumptions, ordered consumers, direct get batches, atomic
--- and fast batches, Key-Value buckets and watchers, services, their groups,
+-- and fast batches, Key-Value buckets and watchers, object stores, their
+-- readers and watchers, services, their groups,
 -- endpoints and requests (one kept after its handler returned), one
 -- argument at a time replaced by a value of the wrong kind, on live objects and on closed ones, and
 -- every method called on something that is not its object. Each call
@@ -17,6 +18,10 @@
 package.path = (arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
 local h = require "harness"
 local jetwire, url = h.jetwire, h.url
+
+-- In BASE, the object the method is called on (an object store linking
+-- to itself).
+local SELF = setmetatable({}, { __name = "the sweep's self" })
 
 -- The valid arguments of each call (after self for methods).
 local BASE = {
@@ -135,6 +140,39 @@ local BASE = {
         key_value = { "SWEEPKV" },
         delete_key_value = { "SWEEPKV" },
         key_value_names = {},
+        create_object_store = { { bucket = "SWEEPOBS2" } },
+        update_object_store = { { bucket = "SWEEPOBS", description = "d" } },
+        create_or_update_object_store = { { bucket = "SWEEPOBS" } },
+        object_store = { "SWEEPOBS" },
+        delete_object_store = { "SWEEPOBS" },
+        object_store_names = {},
+        object_stores = {},
+        close = {},
+    },
+    obs = {
+        bucket = {},
+        put = { "p", "x" },
+        get = { "o" },
+        open = { "o" },
+        info = { "o", true },
+        list = { true },
+        delete = { "o" },
+        update_meta = { "o", { description = "d" } },
+        add_link = { "l", SELF, "o" },
+        add_bucket_link = { "bl", SELF },
+        watch = { { include_history = true } },
+        status = {},
+        seal = {},
+        close = {},
+    },
+    oreader = {
+        read = { 1, 0.05 },
+        info = {},
+        close = {},
+    },
+    owatcher = {
+        next = { 0 },
+        stop = {},
         close = {},
     },
     kv = {
@@ -273,6 +311,7 @@ local TIMEOUT = {
     ["cons.fetch#2"] = true, ["js.publish_async_complete#1"] = true,
     ["js.publish_async_wait#1"] = true,
     ["msg.ack_sync#1"] = true, ["watcher.next#1"] = true,
+    ["owatcher.next#1"] = true, ["oreader.read#2"] = true,
     ["cm.next#1"] = true, ["cm.messages#1"] = true,
     ["oc.next#1"] = true, ["oc.messages#1"] = true,
     ["db.next#1"] = true, ["db.messages#1"] = true,
@@ -327,6 +366,13 @@ local function objects()
     local kv = assert(js:create_or_update_key_value { bucket = "SWEEPKV" })
     assert(kv:put("k", "v"))
     local watcher = assert(kv:watch_all())
+    -- A fresh object store each time: one method seals it.
+    js:delete_object_store("SWEEPOBS2")
+    js:delete_object_store("SWEEPOBS")
+    local obs = assert(js:create_object_store { bucket = "SWEEPOBS" })
+    assert(obs:put("o", "object"))
+    local oreader = assert(obs:open("o"))
+    local owatcher = assert(obs:watch())
     local cm = assert(cons:messages { batch = 2, expires = 1 })
     local oc = assert(js:ordered_consumer("SWEEP"))
     -- A direct get batch needs nats-server 2.11: nil before.
@@ -353,7 +399,8 @@ local function objects()
     end
     assert(req, "the sweep's service got no request")
     return { conn = nc, sub = sub, msg = msg, js = js, cons = cons, kv = kv,
-             watcher = watcher, cm = cm, oc = oc, db = db, ab = ab, fb = fb,
+             watcher = watcher, obs = obs, oreader = oreader,
+             owatcher = owatcher, cm = cm, oc = oc, db = db, ab = ab, fb = fb,
              svc = svc,
              group = group, ep = ep, req = req }
 end
@@ -388,6 +435,9 @@ local function sweep_fn(kind, name, fn, self_of, live)
     local function call(args)
         if trace then io.stderr:write(kind, ".", name, " ", args.n, "\n") end
         local self = self_of()
+        for i = 1, args.n do
+            if args[i] == SELF then args[i] = self end
+        end
         if self == nil then
             return pcall(fn, table.unpack(args, 1, args.n))
         end
@@ -422,7 +472,8 @@ end
 -- first, so children outlive the context and bucket they borrow from).
 local probe = objects()
 local names = {}
-local KINDS = { "conn", "sub", "msg", "js", "cons", "kv", "watcher", "cm",
+local KINDS = { "conn", "sub", "msg", "js", "cons", "kv", "watcher",
+                "obs", "oreader", "owatcher", "cm",
                 "oc", "svc", "group", "ep", "req" }
 if probe.db then KINDS[#KINDS + 1] = "db" end
 if probe.ab then KINDS[#KINDS + 1] = "ab" end
@@ -437,7 +488,8 @@ for _, kind in ipairs(KINDS) do
 end
 probe.conn:close()
 
-local RELEASED = { "js", "kv", "watcher", "cons", "cm", "oc", "sub", "svc" }
+local RELEASED = { "js", "kv", "watcher", "obs", "oreader", "owatcher",
+                   "cons", "cm", "oc", "sub", "svc" }
 if probe.db then RELEASED[#RELEASED + 1] = "db" end
 if probe.ab then RELEASED[#RELEASED + 1] = "ab" end
 if probe.fb then RELEASED[#RELEASED + 1] = "fb" end
@@ -455,7 +507,8 @@ for _, mode in ipairs { "live", "conn closed", "handles closed" } do
             -- Called on something that is not its object: raises.
             for _, other in ipairs { 5, "x", {}, objs.conn, objs.sub,
                                       objs.msg, objs.js, objs.cons, objs.kv,
-                                      objs.watcher, objs.cm, objs.oc,
+                                      objs.watcher, objs.obs, objs.oreader,
+                                      objs.owatcher, objs.cm, objs.oc,
                                       objs.db or 5, objs.ab or 5,
                                       objs.fb or 5, objs.svc,
                                       objs.group,
