@@ -1629,6 +1629,14 @@ function ops.free(req)
     free_handle(h)
 end
 
+-- The object store ops live in lua_obs_ops.lua, next to this file.
+dofile(((_G.arg and _G.arg[0] or ""):match("^(.*)/") or ".") ..
+       "/lua_obs_ops.lua")(ops, {
+    get = get, arg = arg, check = check, bad = bad, made_by = made_by,
+    config_of = config_of, b64encode = b64encode, b64decode = b64decode,
+    timeout_of = timeout_of, A = A,
+})
+
 -- ------------------------------------------------------------------------
 -- The loop
 
