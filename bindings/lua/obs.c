@@ -25,6 +25,10 @@
 
 typedef struct ljw_obs {
     jw_obs *obs; /* NULL once closed */
+    /* Streamed puts under way: a reader function may close the handle
+     * meanwhile, which then leaves the engine handle to the last put. */
+    int puts;
+    jw_obs *closed;
 } ljw_obs;
 
 typedef struct ljw_obs_reader {
@@ -72,6 +76,8 @@ static ljw_obs *new_obs(lua_State *L, int js_idx)
     js_idx = lua_absindex(L, js_idx);
     ljw_obs *o = lua_newuserdatauv(L, sizeof(*o), 1);
     o->obs = NULL;
+    o->puts = 0;
+    o->closed = NULL;
     luaL_setmetatable(L, LJW_OBS);
     ljw_pin_conn(L, js_idx);
     return o;
@@ -173,7 +179,10 @@ static int l_obs_gc(lua_State *L)
     ljw_obs *o = check_obs(L, 1);
     jw_obs *obs = o->obs;
     o->obs = NULL;
-    jw_obs_free(obs);
+    if (o->puts > 0 && obs)
+        o->closed = obs; /* freed when the last put returns */
+    else
+        jw_obs_free(obs);
     return 0;
 }
 
@@ -365,7 +374,12 @@ static int l_obs_put(lua_State *L)
         }
         lua_pushnil(L);
         s.str_idx = lua_gettop(L);
+        o->puts++;
         st = jw_obs_put_stream(o->obs, meta, source_read, &s, &info);
+        if (--o->puts == 0 && o->closed) {
+            jw_obs_free(o->closed);
+            o->closed = NULL;
+        }
         if (s.failed == 1) {
             jw_free(info);
             lua_pushvalue(L, s.str_idx);

@@ -211,6 +211,18 @@ test("puts from a file and from a reader function", function()
         return nil, "disk on fire"
     end)
     assert(e.message:find("disk on fire", 1, true), e.message)
+    -- The function may close the bucket handle: the put ends first.
+    local closing = assert(js:object_store("LSTREAM"))
+    local sent = 0
+    info = assert(closing:put("closed", function()
+        sent = sent + 1
+        if sent == 2 then assert(closing:close()) end
+        if sent > 3 then return nil end
+        return "abc"
+    end))
+    eq(info.size, 9, "a put outliving its handle's close")
+    fails("INVALID_ARG", closing.get, closing, "closed")
+    eq(assert(obs:get("closed")), "abcabcabc", "stored")
     -- A value that is not a string raises.
     raises(obs.put, obs, "broken", function() return 42 end)
     fails("KEY_NOT_FOUND", obs.info, obs, "broken")
