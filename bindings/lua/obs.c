@@ -598,8 +598,9 @@ static void free_grow(void *p)
 }
 
 /* reader:read([n [, timeout = 5]]) -> up to n bytes (all of the rest
- * without n; fewer only at the end), nil at the end | nil, err (PROTOCOL:
- * the bytes do not match the object's digest or size) */
+ * without n; fewer only at the end, or when a failure or the timeout
+ * cuts the read short after some bytes came), nil at the end | nil, err
+ * (PROTOCOL: the bytes do not match the object's digest or size) */
 static int l_reader_read(lua_State *L)
 {
     ljw_obs_reader *r = check_reader(L, 1);
@@ -630,15 +631,13 @@ static int l_reader_read(lua_State *L)
         }
         read_call c = {r->r, b->data + b->len, b->cap - b->len, 0};
         jw_status st = ljw_wait_sliced(L, ms, read_slice, &c);
+        if (st != JW_OK && b->len)
+            break; /* the bytes read come first; the engine repeats a
+                      failure at the next read, a wait starts again */
         if (st == LJW_INTERRUPTED)
             return ljw_fail_interrupted(L);
-        if (st != JW_OK) {
-            /* Bytes already read come first; the error stays for the
-             * next read (the engine repeats it). */
-            if (b->len && st != JW_ETIMEOUT)
-                break;
+        if (st != JW_OK)
             return ljw_fail_waited(L, st, ms);
-        }
         if (c.got == 0)
             break; /* the end */
         b->len += c.got;
