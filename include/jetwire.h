@@ -1637,7 +1637,7 @@ JW_EXTERN jw_status jw_obs_get(jw_obs *obs, const char *name, void **data,
  * jw_obs_reader_read copies up to cap bytes into buf (*got), waiting up
  * to timeout_ms for chunks; JW_OK with *got 0 at the end, once the size
  * and digest were checked (a mismatch: JW_EPROTOCOL, every later read
- * too). The reader fetches a few chunks at a time from an ephemeral
+ * too). The reader fetches about 4 MiB at a time from an ephemeral
  * consumer, which jw_obs_reader_free deletes (accepts NULL).
  * jw_obs_reader_info gives the object's info (borrowed, valid until the
  * free). One reader is used from one thread at a time. */
