@@ -82,10 +82,10 @@ int main(void)
     jw_js *js = NULL;
     jw_obs *obs = NULL;
     jw_obs_reader *r = NULL;
-    char *info = NULL, *report_text = NULL;
+    char *info = NULL, *info2 = NULL;
     void *linked = NULL;
     size_t len = 0, made = 0, total = 0, got = 0;
-    static char piece[65536];
+    static char report_text[180000], piece[65536];
     jw_status st;
 
     if (!connect_jetstream(NULL, &nc, &js))
@@ -98,26 +98,18 @@ int main(void)
     }
 
     /* From bytes, with a description; then from a read callback. */
-    report_text = malloc(180000 + 1);
-    if (!report_text)
-        goto out;
     for (int i = 0; i < 10000; i++)
         memcpy(report_text + i * 18, "quarterly numbers\n", 18);
     if ((st = jw_obs_put(obs, "{\"name\":\"report.txt\","
                               "\"description\":\"Q3 report\"}",
-                         report_text, 180000, &info))) {
-        report("put report.txt", st);
+                         report_text, sizeof report_text, &info)) ||
+        (st = jw_obs_put_stream(obs, "{\"name\":\"data.bin\"}", read_data,
+                                &made, &info2))) {
+        report("put", st);
         goto out;
     }
     stored(info);
-    jw_free(info);
-    info = NULL;
-    if ((st = jw_obs_put_stream(obs, "{\"name\":\"data.bin\"}", read_data,
-                                &made, &info))) {
-        report("put data.bin", st);
-        goto out;
-    }
-    stored(info);
+    stored(info2);
 
     /* Back through a reader, 64 KiB at a time: JW_OK with got 0 is the end,
      * once size and digest were checked (JW_EPROTOCOL if not). */
@@ -147,16 +139,14 @@ int main(void)
 
     /* A delete leaves a marker and purges the chunks; a link to the
      * deleted object stays (a get through it is JW_EKEY_NOT_FOUND). */
-    if ((st = jw_obs_delete(obs, "report.txt"))) {
+    if ((st = jw_obs_delete(obs, "report.txt")) != JW_OK)
         report("delete", st);
-        goto out;
-    }
-    if (print_names(obs, "After delete"))
+    else if (print_names(obs, "After delete"))
         rc = 0;
 out:
     jw_free(linked);
     jw_free(info);
-    free(report_text);
+    jw_free(info2);
     jw_obs_reader_free(r);
     jw_obs_free(obs);
     jw_js_free(js);

@@ -1,6 +1,9 @@
 """The examples of docs/jetstream.md's "Batches, counters and schedules"
-(examples/{c,python,lua}/js_counters, js_batches, js_schedules) run to
-their end in every language and print the same lines."""
+(examples/{c,python,lua}/js_counters, js_batches, js_schedules) and of
+docs/objects.md (obs_files) run to their end in every language and print
+the same lines."""
+import base64
+import hashlib
 import re
 
 import pytest
@@ -8,6 +11,12 @@ import pytest
 from harness.programs import run_example
 
 KINDS = ["c", "python", "lua"]
+
+
+def _sha256(data: bytes) -> str:
+    """An object's digest as the object store writes it."""
+    return "SHA-256=" + base64.urlsafe_b64encode(
+        hashlib.sha256(data).digest()).decode()
 
 
 @pytest.mark.min_server("2.12.0")
@@ -39,3 +48,28 @@ def test_schedules_example(kind, nats_server):
     assert sum("still here" in line for line in lines) == 2
     assert "Heartbeat stopped (its schedule purged)" in out
     assert "call the bank" in lines[-1]  # read again after the reset
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_object_store_example(kind, nats_server):
+    # The object store is there on every supported server (2.9.10 too).
+    out = run_example(kind, "obs_files", nats_server.url)
+    # The digest as the info gives it: SHA-256= and 32 bytes in base64url.
+    digest = r"SHA-256=[A-Za-z0-9_-]{43}="
+    lines = out.splitlines()
+    assert len(lines) == 6, out
+    assert re.fullmatch(r"Stored report\.txt: 180000 bytes in 2 chunks, "
+                        + digest, lines[0]), lines[0]
+    assert re.fullmatch(r"Stored data\.bin: 1048576 bytes in 8 chunks, "
+                        + digest, lines[1]), lines[1]
+    # The same bytes in every language, so the same digests (hashlib's).
+    assert lines[0].endswith(_sha256(b"quarterly numbers\n" * 10000))
+    assert lines[1].endswith(_sha256(bytes(i % 256
+                                           for i in range(1024 * 1024))))
+    assert lines[2:] == [
+        "Read data.bin back: 1048576 bytes, digest checked",
+        "latest -> report.txt: 180000 bytes",
+        "Objects: data.bin, latest, report.txt",
+        # The link outlives its target: list still shows it.
+        "After delete: data.bin, latest",
+    ]
