@@ -417,7 +417,8 @@ tour_jetstream() {
 }
 
 # tour_kv KIND LABEL: the tutorial's Key-Value store: put, get, an update
-# guarded by the revision, keys, and a watch that sees another writer.
+# guarded by the revision, keys, and a watch that sees another writer; then
+# the object store (not for asyncio).
 # C and Python (blocking and asyncio), on the main server: each run updates
 # the same bucket.
 tour_kv() {
@@ -431,6 +432,15 @@ tour_kv() {
   expect kv_config "Updated config to revision:"
   expect kv_config 'Keys in bucket: ."payment-service".'
   expect kv_config "Config updated: key=payment-service"
+
+  # The object store (docs/objects.md); its example has no asyncio twin.
+  [[ $kind == asyncio ]] && return 0
+  section "$label: Object store"
+  example "$kind" obs_files
+  run obs_files "${EX[@]}"
+  expect obs_files "Stored data.bin: 1048576 bytes in 8 chunks"
+  expect obs_files "Read data.bin back: 1048576 bytes, digest checked"
+  expect obs_files "latest -> report.txt: 180000 bytes"
 }
 
 # expect_orders NAME FIRST LAST: NAME (an order service) printed the JSON of
