@@ -15,7 +15,7 @@ import threading
 import time
 import weakref
 
-from ._args import _build_msg, _ms, _timeout
+from ._args import JW_OK, _build_msg, _ms, _timeout
 from ._errors import error_for
 from . import _jetstream as _js  # a cycle: its names are read at call time
 from ._jetwire import ffi, lib
@@ -301,7 +301,7 @@ class ObjectStore:
         st = self._call(lib.jw_obs_put_stream, meta, src.callback, ffi.NULL,
                         p)
         if src.error is not None:
-            if st == 0:  # cannot be: the engine stops at a failed read
+            if st == JW_OK:  # cannot be: the engine stops at a failed read
                 lib.jw_free(p[0])
             raise src.error
         _js._js_check(st)
