@@ -445,6 +445,19 @@ static jw_status last_meta(jw_obs *obs, const char *subject, jw_msg **out)
                             obs->bucket);
         return st;
     }
+    if (st == JW_ETIMEOUT) {
+        /* A 2.9 server leaves a direct get of a deleted stream without an
+         * answer: say which it was. */
+        char *info = NULL;
+        jw_status known = jw_js_stream_info(js, obs->stream, &info);
+        jw_free(info);
+        if (known == JW_ESTREAM_NOT_FOUND)
+            return jw__fail(JW_EBUCKET_NOT_FOUND, "bucket '%s' not found",
+                            obs->bucket);
+        return jw__fail(JW_ETIMEOUT, "no answer from bucket '%s' within "
+                                     "%lld ms",
+                        obs->bucket, (long long)js->timeout_ms);
+    }
     if (st)
         return st;
     int code = jw_msg_status_code(m);
