@@ -851,10 +851,8 @@ jw_status jw_js_consumer_reset(jw_js *js, const char *stream,
                              sizeof suffix);
     /* The consumer answers its reset itself: an unknown one leaves the
      * request to time out. Asking for it first says which is missing. */
-    char *known = NULL;
     if (st == JW_OK)
-        st = jw_js_consumer_info(js, stream, name, &known);
-    free(known);
+        st = jw__js_consumer_exists(js, stream, name);
     if (st)
         return st;
     /* No body keeps the ack floor; a sequence moves it to just below. */
