@@ -266,6 +266,14 @@ jw_status jw__js_parse_time(const char *text, const char *what,
 jw_status jw__js_consumer_exists(jw_js *js, const char *stream,
                                  const char *name);
 
+/* jw_js_consumer_create that also gives the new consumer's num_pending
+ * from the create reply (what it has to deliver; 0 when an existing
+ * consumer of the same configuration was taken on a server before 2.10). */
+jw_status jw__js_consumer_create_pending(jw_js *js, const char *stream,
+                                        const char *config,
+                                        jw_consumer **out,
+                                        uint64_t *num_pending);
+
 /* A stream or consumer name usable in an API subject. */
 jw_status jw__js_check_name(const char *what, const char *name);
 

@@ -631,10 +631,13 @@ static jw_status emulate_action(jw_js *js, int mode, const char *stream,
 }
 
 static jw_status consumer_put(jw_js *js, int mode, const char *stream,
-                              const char *config, jw_consumer **out)
+                              const char *config, jw_consumer **out,
+                              uint64_t *num_pending)
 {
     if (out)
         *out = NULL;
+    if (num_pending)
+        *num_pending = 0;
     if (!js)
         return jw__fail(JW_EINVAL, "js is NULL");
     jw_status st = jw__js_check_name("stream", stream);
@@ -696,6 +699,11 @@ static jw_status consumer_put(jw_js *js, int mode, const char *stream,
                   : jw__fail(JW_EPROTOCOL, "consumer create reply has no "
                                            "name");
     }
+    if (st == JW_OK && num_pending) {
+        json_int_t n = json_integer_value(json_object_get(reply,
+                                                          "num_pending"));
+        *num_pending = n > 0 ? (uint64_t)n : 0;
+    }
     json_decref(reply);
     return st;
 }
@@ -703,20 +711,28 @@ static jw_status consumer_put(jw_js *js, int mode, const char *stream,
 jw_status jw_js_consumer_create(jw_js *js, const char *stream,
                                 const char *config, jw_consumer **out)
 {
-    return consumer_put(js, CREATE, stream, config, out);
+    return consumer_put(js, CREATE, stream, config, out, NULL);
+}
+
+jw_status jw__js_consumer_create_pending(jw_js *js, const char *stream,
+                                        const char *config,
+                                        jw_consumer **out,
+                                        uint64_t *num_pending)
+{
+    return consumer_put(js, CREATE, stream, config, out, num_pending);
 }
 
 jw_status jw_js_consumer_update(jw_js *js, const char *stream,
                                 const char *config, jw_consumer **out)
 {
-    return consumer_put(js, UPDATE, stream, config, out);
+    return consumer_put(js, UPDATE, stream, config, out, NULL);
 }
 
 jw_status jw_js_consumer_create_or_update(jw_js *js, const char *stream,
                                           const char *config,
                                           jw_consumer **out)
 {
-    return consumer_put(js, CREATE | UPDATE, stream, config, out);
+    return consumer_put(js, CREATE | UPDATE, stream, config, out, NULL);
 }
 
 jw_status jw_js_consumer_get(jw_js *js, const char *stream, const char *name,

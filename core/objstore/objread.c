@@ -1,12 +1,13 @@
 /*
  * Object store reads (ADR-20, objects.md): readers, get, watch and list.
- * A reader pulls an object's chunks a few at a time from an ephemeral
- * consumer without acks on the object's chunk subject, so that memory
- * stays bounded whatever the object's size (an ordered push consumer may
- * have up to 32 MiB in flight under the server's flow control), and
- * hashes them on the way: the size and digest are checked at the end.
- * Watch and list ride on an ordered consumer over the meta subjects, as
- * KV watch does.
+ * A reader pulls an object's chunks from an ephemeral consumer without
+ * acks on the object's chunk subject, with pull requests that overlap
+ * (jw_consume): the server sends the next chunks while the reader hashes
+ * and copies the last ones, and what is in flight stays bounded whatever
+ * the object's size (an ordered push consumer may have up to 32 MiB in
+ * flight under the server's flow control). The size and digest are
+ * checked at the end. Watch and list ride on an ordered consumer over the
+ * meta subjects, as KV watch does.
  */
 #include "objstore.h"
 
@@ -15,11 +16,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* What one fetch of a reader asks for: fewer round trips against what a
- * reader holds (a 256 MiB object read in 64 KiB pieces peaks at about
- * 10 MB of RSS with 1 MiB fetches). */
-#define OBS_READ_BYTES (4 << 20)
-#define OBS_READ_BATCH_MAX 64
+/* What a reader's pull requests ask for at a time: a reader holds about
+ * twice this (what it hands out and what is on the way); a 256 MiB object
+ * read in 64 KiB pieces stays near 10 MB of RSS. */
+#define OBS_READ_BYTES (8 << 20)
+#define OBS_READ_BATCH_MAX 128
+
+/* How long a reader's pull requests live (their idle heartbeats come
+ * every half of it), and how long a reader waits in silence before it
+ * asks the server what is left (at most; less when the caller's timeout
+ * is shorter). */
+enum { OBS_PULL_EXPIRES_MS = 10000, OBS_SILENCE_MS = 5000 };
 
 /* Links are one hop (a link to a link cannot be made); a bound anyway
  * against a loop written by hand. */
@@ -36,6 +43,7 @@ struct jw_obs_reader {
     uint64_t got_bytes, got_chunks;
     uint64_t last_sseq, expected_cseq;
     jw_consumer *consumer;
+    jw_consume *pull;
     jw_msg *batch[OBS_READ_BATCH_MAX];
     int batch_len, batch_at;
     size_t chunk_at; /* bytes of batch[batch_at] already handed out */
@@ -45,15 +53,37 @@ struct jw_obs_reader {
     int done;
 };
 
-/* A consumer for the chunks from after last_sseq (the start: all). */
-static jw_status reader_consumer(jw_obs_reader *r)
+static void reader_stop(jw_obs_reader *r)
 {
+    jw_consume_free(r->pull);
+    r->pull = NULL;
     if (r->consumer) {
-        jw_js_consumer_delete(r->obs->js, r->obs->stream,
-                              jw_consumer_name(r->consumer));
+        /* An idle consumer also goes on its own (inactive_threshold). */
+        if (jw_conn_status_get(r->obs->js->conn) == JW_CONN_CONNECTED)
+            jw_js_consumer_delete(r->obs->js, r->obs->stream,
+                                  jw_consumer_name(r->consumer));
         jw_consumer_free(r->consumer);
         r->consumer = NULL;
     }
+}
+
+static jw_status incomplete(jw_obs_reader *r)
+{
+    return jw__fail(JW_EPROTOCOL,
+                    "object '%s' is incomplete: %llu of %llu chunks read, "
+                    "the rest are gone",
+                    json_string_value(json_object_get(r->info, "name")),
+                    (unsigned long long)r->got_chunks,
+                    (unsigned long long)r->chunks);
+}
+
+/* A consumer, and its pull requests, for the chunks after last_sseq (at
+ * the start: all). Every chunk is stored before the object's meta, so a
+ * stream with fewer of them left than the object needs lost them (a purge
+ * under the reader): that fails here, without a wait. */
+static jw_status reader_consumer(jw_obs_reader *r)
+{
+    reader_stop(r);
     jw_js *js = r->obs->js;
     json_t *cfg = json_pack(
         "{ss ss ss sb si sI}", "ack_policy", "none", "filter_subject",
@@ -68,13 +98,30 @@ static jw_status reader_consumer(jw_obs_reader *r)
     json_decref(cfg);
     if (!text)
         return jw__fail(JW_ENO_MEMORY, "out of memory");
-    jw_status st = jw_js_consumer_create(js, r->obs->stream, text,
-                                         &r->consumer);
+    uint64_t pending = 0;
+    jw_status st = jw__js_consumer_create_pending(js, r->obs->stream, text,
+                                                  &r->consumer, &pending);
     free(text);
     if (st == JW_ESTREAM_NOT_FOUND)
-        st = jw__fail(JW_EBUCKET_NOT_FOUND, "bucket '%s' not found",
-                      r->obs->bucket);
+        return jw__fail(JW_EBUCKET_NOT_FOUND, "bucket '%s' not found",
+                        r->obs->bucket);
+    if (st)
+        return st;
     r->expected_cseq = 1;
+    if (pending < r->chunks - r->got_chunks)
+        return incomplete(r);
+    jw_call_opts *opts = NULL;
+    st = jw_call_opts_new("consume", &opts);
+    if (st == JW_OK)
+        st = jw_call_opts_set_int(opts, "batch", r->batch_max);
+    /* Durations are read in the context's unit. */
+    if (st == JW_OK)
+        st = jw_call_opts_set_double(opts, "expires",
+                                     OBS_PULL_EXPIRES_MS * 1e6 /
+                                         (double)js->unit_ns);
+    if (st == JW_OK)
+        st = jw_consumer_consume(r->consumer, opts, &r->pull);
+    jw_call_opts_free(opts);
     return st;
 }
 
@@ -106,29 +153,48 @@ static int batch_in_order(jw_obs_reader *r)
     return 1;
 }
 
+/* The next chunks into the batch, waiting up to timeout_ms (< 0: for
+ * ever). A silence asks the server again with a new consumer, which also
+ * tells whether the chunks left are still there. */
 static jw_status fetch_chunks(jw_obs_reader *r, int64_t timeout_ms)
 {
-    jw_call_opts *opts = NULL;
-    jw_status st = jw_call_opts_new("fetch", &opts);
-    if (st == JW_OK)
-        st = jw_call_opts_set_bool(opts, "no_wait", 1);
-    /* The fetch reads its timeout in the context's unit. */
-    if (st == JW_OK && timeout_ms >= 0)
-        st = jw_call_opts_set_double(
-            opts, "timeout",
-            (double)(timeout_ms ? timeout_ms : 1) * 1e6 /
-                (double)r->obs->js->unit_ns);
-    for (int attempt = 0; st == JW_OK && attempt < 3; attempt++) {
+    int64_t deadline = timeout_ms < 0 ? -1 : jw__now_ms() + timeout_ms;
+    int asked_again = 0;
+    for (;;) {
+        /* Half of a round at most: the next pull request goes out while
+         * these are handed out (see jw_consume_next). */
         uint64_t left = r->chunks - r->got_chunks;
-        int want = left < (uint64_t)r->batch_max ? (int)left : r->batch_max;
-        int n = jw_consumer_fetch(r->consumer, r->batch, want, opts);
+        int half = r->batch_max / 2;
+        int want = left < (uint64_t)half ? (int)left : half;
+        int64_t wait = OBS_SILENCE_MS;
+        if (deadline >= 0) {
+            int64_t rest = deadline - jw__now_ms();
+            rest = rest < 0 ? 0 : rest;
+            /* Keep half of a short wait for asking again. */
+            wait = asked_again ? rest : rest / 2 < wait ? rest / 2 : wait;
+        }
+        int n = jw_consume_next(r->pull, r->batch, want, wait);
         if (n == JW_ECONSUMER_NOT_FOUND) {
-            st = reader_consumer(r); /* it went idle too long */
+            /* It went idle too long, or was deleted under us. */
+            jw_status st = reader_consumer(r);
+            if (st)
+                return st;
             continue;
         }
-        if (n < 0) {
-            st = n;
-            break;
+        if (n < 0)
+            return (jw_status)n;
+        if (n == 0) {
+            if (deadline >= 0 && asked_again)
+                return jw__fail(JW_ETIMEOUT,
+                                "no chunk of object '%s' came within %lld ms",
+                                json_string_value(
+                                    json_object_get(r->info, "name")),
+                                (long long)timeout_ms);
+            asked_again = 1;
+            jw_status st = reader_consumer(r);
+            if (st)
+                return st;
+            continue;
         }
         r->batch_len = n;
         r->batch_at = 0;
@@ -143,32 +209,13 @@ static jw_status fetch_chunks(jw_obs_reader *r, int64_t timeout_ms)
         }
         if (!whole) {
             /* Again from after the last chunk kept. */
-            st = reader_consumer(r);
-            if (r->batch_len)
-                break;
-            continue;
+            jw_status st = reader_consumer(r);
+            if (st)
+                return st;
         }
-        if (n > 0)
-            break;
-        /* Nothing there: every chunk was stored before the meta, so they
-         * are gone (purged), unless the consumer is. */
-        jw_status found = jw__js_consumer_exists(
-            r->obs->js, r->obs->stream, jw_consumer_name(r->consumer));
-        if (found == JW_ECONSUMER_NOT_FOUND) {
-            st = reader_consumer(r);
-            continue;
-        }
-        st = jw__fail(JW_EPROTOCOL,
-                      "object '%s' is incomplete: %llu of %llu chunks read, "
-                      "the rest are gone",
-                      json_string_value(json_object_get(r->info, "name")),
-                      (unsigned long long)r->got_chunks,
-                      (unsigned long long)r->chunks);
+        if (r->batch_len)
+            return JW_OK;
     }
-    jw_call_opts_free(opts);
-    if (st == JW_OK && r->batch_len == 0)
-        st = jw__fail(JW_EPROTOCOL, "object chunks could not be read");
-    return st;
 }
 
 /* The end: size and digest against the info. */
@@ -373,13 +420,7 @@ void jw_obs_reader_free(jw_obs_reader *r)
     if (!r)
         return;
     batch_clear(r);
-    if (r->consumer) {
-        /* An idle consumer also goes on its own (inactive_threshold). */
-        if (jw_conn_status_get(r->obs->js->conn) == JW_CONN_CONNECTED)
-            jw_js_consumer_delete(r->obs->js, r->obs->stream,
-                                  jw_consumer_name(r->consumer));
-        jw_consumer_free(r->consumer);
-    }
+    reader_stop(r);
     EVP_MD_CTX_free(r->md);
     json_decref(r->info);
     free(r->info_text);
