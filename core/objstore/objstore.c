@@ -832,8 +832,8 @@ jw_status jw_obs_put_stream(jw_obs *obs, const char *meta_json,
     if (st == JW_OK)
         st = new_nuid(nuid);
     put_state p = {obs, NULL, "", 0, 0};
-    p.window = chunk_size ? (4u << 20) / chunk_size : 2;
-    p.window = p.window < 2 ? 2 : p.window > 64 ? 64 : p.window;
+    p.window = chunk_size ? (8u << 20) / chunk_size : 2;
+    p.window = p.window < 2 ? 2 : p.window > 128 ? 128 : p.window;
     if (st == JW_OK)
         st = jw_conn_new_inbox(obs->js->conn, p.inbox, sizeof p.inbox);
     if (st == JW_OK)

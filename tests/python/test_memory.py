@@ -230,3 +230,34 @@ def test_one_limit_given_keeps_the_connections_other(nats_server):
                             ).pending_limits == (1000, 5000)
         assert nc.subscribe("lim.c", pending_msgs_limit=7
                             ).pending_limits == (7, MIB)
+
+
+def test_object_store_streams_256_mib_in_bounded_memory(nats_server):
+    # Issue 22: an object of 256 MiB put from an iterator of 64 KiB pieces
+    # and read back into a 64 KiB buffer: the engine holds a few MiB of
+    # chunks in flight each way, so the process's peak resident set grows
+    # by well under 32 MiB (about 16 MiB measured, as in C's
+    # obs_256_mib_bounded_memory). Every byte read is compared.
+    piece = bytes((i * 2654435761) & 0xFF for i in range(64 * 1024))
+    pieces = 256 * 16
+    with jetwire.connect(nats_server.url) as nc:
+        js = nc.jetstream(timeout=30.0)
+        obs = js.create_object_store("big", storage="file")
+        buf = bytearray(len(piece))
+        growth = _Growth()
+        info = obs.put("huge", (piece for _ in range(pieces)))
+        assert info.size == pieces * len(piece)
+        got = wrong = 0
+        with obs.get("huge") as reader:
+            while True:
+                n = reader.readinto(buf)
+                if not n:
+                    break
+                # Chunks of 128 KiB into a buffer of 64 KiB: whole pieces.
+                wrong += buf[:n] != piece[:n]
+                got += n
+        peak = growth.peak()
+        js.delete_object_store("big")
+    assert (got, wrong) == (info.size, 0)
+    print("object store 256 MiB: peak RSS growth %.1f MiB" % (peak / MIB))
+    assert peak < 32 * MIB, "peak RSS grew by %.1f MiB" % (peak / MIB)

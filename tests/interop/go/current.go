@@ -61,7 +61,7 @@ func runConsumerReset(ctx context.Context, js jetstream.JetStream, args []string
 		return fmt.Errorf("reset: %w", err)
 	}
 	emit(map[string]any{"op": "reset", "reset_seq": resp.ResetSeq,
-		"name": resp.Name,
+		"name":                   resp.Name,
 		"delivered_consumer_seq": resp.Delivered.Consumer})
 	return nil
 }

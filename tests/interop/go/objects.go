@@ -10,6 +10,7 @@ package main
 //	obj-link  -bucket B -name N -target-bucket T -target-name TN
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -119,28 +120,39 @@ func runObjLink(ctx context.Context, js jetstream.JetStream, args []string) erro
 	return nil
 }
 
-// byteSource makes the object's bytes as they are read: byte i is the low
-// byte of i * 2654435761, as bench_objects makes them.
+// objPattern holds the object's bytes: byte i is the low byte of
+// i * 2654435761, as bench_objects makes them, a pattern with a period of
+// 256; 64 KiB of it and one period more, so that any piece of up to 64 KiB
+// starting anywhere is a slice of it.
+var objPattern = func() []byte {
+	p := make([]byte, 64*1024+256)
+	for i := range p {
+		p[i] = byte(uint32(i) * 2654435761)
+	}
+	return p
+}()
+
+// byteSource gives the object's bytes as they are read.
 type byteSource struct{ at, len int }
 
 func (s *byteSource) Read(p []byte) (int, error) {
 	if s.at >= s.len {
 		return 0, io.EOF
 	}
-	n := min(len(p), s.len-s.at)
-	for i := 0; i < n; i++ {
-		p[i] = byte(uint32(s.at+i) * 2654435761)
-	}
+	n := min(len(p), s.len-s.at, 64*1024)
+	copy(p, objPattern[s.at%256:s.at%256+n])
 	s.at += n
 	return n, nil
 }
 
-// byteCheck counts the bytes written that are not byteSource's.
+// byteCheck counts the pieces written that are not byteSource's bytes.
 type byteCheck struct{ at, wrong int }
 
 func (c *byteCheck) Write(p []byte) (int, error) {
-	for i, b := range p {
-		if b != byte(uint32(c.at+i)*2654435761) {
+	for off := 0; off < len(p); off += 64 * 1024 {
+		piece := p[off:min(len(p), off+64*1024)]
+		at := (c.at + off) % 256
+		if !bytes.Equal(piece, objPattern[at:at+len(piece)]) {
 			c.wrong++
 		}
 	}
