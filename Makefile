@@ -170,10 +170,10 @@ bench-services: setup python
 bench-js-batch: setup python
 	bash bench/run_js_batch.sh
 
-# The object store: one 256 MiB object put and read back by the C engine
-# and by nats.go, on nats-server 2.15.3.
+# The object store: one 256 MiB object put and read back by the C engine,
+# the Python package and nats.go, on nats-server 2.15.3.
 .PHONY: bench-objects
-bench-objects: setup
+bench-objects: setup python
 	bash bench/run_objects.sh
 
 clean:
