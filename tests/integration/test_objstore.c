@@ -431,6 +431,83 @@ TEST(obs_256_mib_bounded_memory)
     return 0;
 }
 
+/* A source that kills the server once it has given kill_at bytes (the
+ * connection is lost in the middle of the put) and goes on giving. */
+typedef struct killing_source {
+    source src;
+    size_t kill_at;
+    jw_test_server *server;
+    int killed;
+} killing_source;
+
+static long read_then_kill(void *arg, void *buf, size_t cap)
+{
+    killing_source *k = arg;
+    if (!k->killed && k->src.at >= k->kill_at) {
+        k->killed = 1;
+        if (jw_test_server_kill(k->server) != 0)
+            return -1;
+    }
+    return read_source(&k->src, buf, cap);
+}
+
+/* Issue 22, point 4: the connection lost in the middle of a put leaves no
+ * object (the meta goes last), whatever chunks were stored; the same put
+ * again, once the connection is back, stores the object whole. */
+TEST(obs_put_connection_lost)
+{
+    START_SERVER(s, NULL);
+    jw_opts *o = NULL;
+    CHECK_OK(jw_opts_new(&o));
+    CHECK_OK(jw_opts_set_int(o, "reconnect_time_wait", 50));
+    CHECK_OK(jw_opts_set_int(o, "max_reconnect_attempts", -1));
+    jw_conn *nc = NULL;
+    jw_js *js = NULL;
+    jw_obs *obs = NULL;
+    CHECK_OK(jw_conn_connect(s->url, o, &nc));
+    CHECK_OK(jw_js_new(nc, &js));
+    CHECK_OK(jw_js_set_int(js, "timeout", 1000));
+    CHECK_OK(jw_js_obs_create(js, "{\"bucket\":\"lost\",\"storage\":"
+                                  "\"file\"}",
+                              &obs));
+    const size_t len = 4 * 1024 * 1024;
+    unsigned char *data = pattern(len, 11);
+    killing_source k = {{data, len, 0, 0}, len / 2, s, 0};
+    char *info = NULL;
+    jw_status st = jw_obs_put_stream(obs, "{\"name\":\"doc\",\"options\":"
+                                          "{\"max_chunk_size\":65536}}",
+                                     read_then_kill, &k, &info);
+    CHECK(k.killed);
+    CHECK(st != JW_OK && info == NULL);
+    fprintf(stderr, "put with the server gone: %s (%s)\n",
+            jw_status_name(st), jw_last_error());
+
+    CHECK(jw_test_server_revive(s) == 0);
+    JW_WAIT_FOR(jw_conn_status_get(nc) == JW_CONN_CONNECTED, 10000);
+    CHECK_EQ_INT(jw_conn_status_get(nc), JW_CONN_CONNECTED);
+    /* Nothing visible: not the object, not in the list. */
+    CHECK_STATUS(jw_obs_info(obs, "doc", 1, &info), JW_EKEY_NOT_FOUND);
+    char *list = NULL;
+    CHECK_OK(jw_obs_list(obs, 1, &list));
+    CHECK_STR(list, "[]");
+    jw_free(list);
+
+    /* Again: whole, byte for byte. */
+    source again = {data, len, 0, 0};
+    CHECK_OK(jw_obs_put_stream(obs, "{\"name\":\"doc\",\"options\":"
+                                    "{\"max_chunk_size\":65536}}",
+                               read_source, &again, NULL));
+    void *back = NULL;
+    size_t back_len = 0;
+    CHECK_OK(jw_obs_get(obs, "doc", &back, &back_len, NULL));
+    CHECK(back_len == len && memcmp(back, data, len) == 0);
+    jw_free(back);
+    free(data);
+    jw_opts_free(o);
+    OBS_TEARDOWN(s, nc, js, obs);
+    return 0;
+}
+
 TEST(obs_corrupt_and_purged_chunks)
 {
     START_SERVER(s, NULL);

@@ -5,6 +5,7 @@ import base64
 import hashlib
 import io
 import threading
+import time
 
 import pytest
 
@@ -218,6 +219,38 @@ def test_reader_small_pieces(obs):
         assert b"".join(r) == data
     with pytest.raises(jetwire.KeyNotFoundError):
         obs.get("missing")
+
+
+def test_connection_lost_in_the_middle_of_a_put(nats_server):
+    # The server dies while the pieces are being sent: the put fails, no
+    # object shows (the meta is written last), and once the connection is
+    # back the same put stores it whole.
+    data = pattern(2 * 1024 * 1024, seed=5)
+    pieces = [data[i:i + 65536] for i in range(0, len(data), 65536)]
+
+    def dying_source():
+        for i, piece in enumerate(pieces):
+            if i == len(pieces) // 2:
+                nats_server.stop()
+            yield piece
+
+    with jetwire.connect(nats_server.url, reconnect_time_wait=0.05,
+                         max_reconnect_attempts=-1) as conn:
+        js = conn.jetstream(timeout=1.0)
+        store = js.create_object_store("lost", storage="file")
+        with pytest.raises(jetwire.Error):
+            store.put("doc", dying_source(), chunk_size=65536)
+        nats_server.start()
+        deadline = time.monotonic() + 10
+        while not conn.is_connected and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert conn.is_connected
+        with pytest.raises(jetwire.KeyNotFoundError):
+            store.info("doc", show_deleted=True)
+        assert store.list(show_deleted=True) == []
+        info = store.put("doc", iter(pieces), chunk_size=65536)
+        assert info.digest == digest(data)
+        assert store.get_bytes("doc") == data
 
 
 def test_digest_mismatch(js, obs):
