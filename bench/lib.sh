@@ -5,7 +5,8 @@
 #   quiet CMD...          run CMD, show its output only if it fails
 #   bench_start_server    a private nats-server (with JetStream, its store
 #                         in the work directory) on a free loopback port:
-#                         sets URL and server_version
+#                         sets URL and server_version; $NATS_SERVER, when
+#                         set, is the binary (else nats-server on PATH)
 #   bench_run LABEL CMD...    one benchmark program: its RESULT line into
 #                         $raw, a progress line; a failure counted
 #   bench_rotate FN CLIENT... FN CLIENT MODE SIZE for every mode
@@ -51,8 +52,9 @@ s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null && return
 
 bench_start_server() {
     local port
+    local server=${NATS_SERVER:-nats-server}
     port=$(bench_free_port)
-    nats-server -a 127.0.0.1 -p "$port" -js -sd "$work/jetstream" \
+    "$server" -a 127.0.0.1 -p "$port" -js -sd "$work/jetstream" \
         >"$work/server.log" 2>&1 &
     server_pid=$!
     for _ in $(seq 100); do
@@ -61,7 +63,7 @@ bench_start_server() {
         sleep 0.05
     done
     URL=nats://127.0.0.1:$port
-    server_version=$(nats-server --version 2>&1 | head -1)
+    server_version=$("$server" --version 2>&1 | head -1)
 }
 
 bench_run() {

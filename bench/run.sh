@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
-# Run the jetwire vs nats.c benchmarks against a private nats-server and
-# print a table of medians and jetwire/nats.c ratios; the same table goes
-# to bench/results/latest.md. See bench/README.md.
+# Run jetwire against nats.c and nats.go on a private nats-server and print
+# a table of medians with jetwire's ratios to the better peer and to
+# nats.go; the same table goes to bench/results/latest.md. See
+# bench/README.md.
 #
 # Environment (all optional):
 #   ROUNDS=3                 rounds per (mode, size); the median is reported
 #   SIZES="16 128"           payload sizes in bytes
 #   N_PUB=5000000 N_PUBSUB=1000000 N_REQREP=10000
-#   MODES="pub pubsub reqrep jspub jsasync jsfetch jsconsume"   which modes
+#   MODES="pub pubsub reqrep jspub jsasync jsfetch jsconsume kvput kvget kvwatch"
 #   JS_SIZES="128"           payload sizes of the JetStream modes
 #   N_JSPUB=20000 N_JSASYNC=500000 N_JSFETCH=500000 (also jsconsume's)
 #   N_KVPUT=20000 N_KVGET=50000 N_KVWATCH=20000   (modes kvput kvget kvwatch,
 #                            at the JetStream sizes)
-#   BENCH_LIBS="jetwire natsc"   which programs to build and run
-#   BUILD_DIR=<repo>/build-bench
-#   BENCH_JETWIRE_BIN, BENCH_NATSC_BIN   use these binaries, skip the build
+#   BENCH_LIBS="jetwire natsc natsgo"   which programs to build and run
+#   NATS_SERVER=<repo>/.tools/bin/nats-server (2.15.3, scripts/servers.sh)
+#                            else nats-server on PATH; e.g.
+#                            NATS_SERVER=/usr/sbin/nats-server for Debian's
+#   BUILD_DIR=<repo>/build-bench   GO=go (bench/go needs Go >= 1.26)
+#   BENCH_JETWIRE_BIN, BENCH_NATSC_BIN, BENCH_NATSGO_BIN   use these
+#                            binaries, skip their build
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,7 +37,11 @@ N_JSFETCH=${N_JSFETCH:-500000}
 N_KVPUT=${N_KVPUT:-20000}
 N_KVGET=${N_KVGET:-50000}
 N_KVWATCH=${N_KVWATCH:-20000}
-BENCH_LIBS=${BENCH_LIBS:-jetwire natsc}
+BENCH_LIBS=${BENCH_LIBS:-jetwire natsc natsgo}
+GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
+if [ -z "${NATS_SERVER:-}" ] && [ -x "$ROOT/.tools/bin/nats-server" ]; then
+    NATS_SERVER=$ROOT/.tools/bin/nats-server
+fi
 OUT_DIR=$ROOT/bench/results
 OUT=$OUT_DIR/latest.md
 
@@ -57,14 +66,27 @@ if [ ${#targets[@]} -gt 0 ]; then
 fi
 JW_BIN=${BENCH_JETWIRE_BIN:-$BUILD_DIR/bench/bench_jetwire}
 NC_BIN=${BENCH_NATSC_BIN:-$BUILD_DIR/bench/bench_natsc}
+GO_BIN=${BENCH_NATSGO_BIN:-$work/bench_natsgo}
+if has_lib natsgo && [ -z "${BENCH_NATSGO_BIN:-}" ]; then
+    (cd "$ROOT/bench/go" &&
+        quiet "$GO" build -buildvcs=false -o "$GO_BIN" .) ||
+        { echo "building bench/go failed" >&2; exit 1; }
+fi
+natsgo_version=$(awk '$1 == "require" && $2 == "github.com/nats-io/nats.go" \
+    { print $3 }' "$ROOT/bench/go/go.mod")
 
 # --- server ----------------------------------------------------------------
 bench_start_server
 
 # --- runs ------------------------------------------------------------------
+libs=()
+for lib in jetwire natsc natsgo; do has_lib "$lib" && libs+=("$lib"); done
+[ ${#libs[@]} -gt 0 ] || { echo "BENCH_LIBS names no known library" >&2; exit 1; }
+
 run_one() { # lib variant mode size n
     local bin=$JW_BIN
     [ "$1" = natsc ] && bin=$NC_BIN
+    [ "$1" = natsgo ] && bin=$GO_BIN
     bench_run "$1 $2 $3 $4 B" "$bin" --url "$URL" --mode "$3" \
         --size "$4" --n "$5" --variant "$2"
 }
@@ -82,12 +104,11 @@ for mode in $MODES; do
     esac
     for size in $sizes; do
         for round in $(seq "$ROUNDS"); do
-            # Alternate which library goes first so that neither always
-            # meets the server warm (or cold).
-            if [ $((round % 2)) -eq 1 ]; then order="jetwire natsc"
-            else order="natsc jetwire"; fi
-            for lib in $order; do
-                has_lib "$lib" && run_one "$lib" default "$mode" "$size" "$n"
+            # Rotate which library goes first so that none always meets
+            # the server warm (or cold).
+            k=$(((round - 1) % ${#libs[@]}))
+            for lib in "${libs[@]:k}" "${libs[@]:0:k}"; do
+                run_one "$lib" default "$mode" "$size" "$n"
             done
             # The tuned nats.c ceiling where it matters: replies written at
             # once instead of after the flusher's ~1 ms batching wait.
@@ -100,7 +121,7 @@ done
 
 # --- table -----------------------------------------------------------------
 table=$work/table.md
-awk -v rounds="$ROUNDS" '
+awk '
 function field(name,   i, kv) {
     for (i = 2; i <= NF; i++) {
         split($i, kv, "=")
@@ -121,6 +142,17 @@ function median(key, what,   n, i, j, t, v) {
 }
 function num(x, fmt) { return x == "" ? "-" : sprintf(fmt, x) }
 function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "-" : sprintf("%.2f", a / b) }
+# jetwire against the better of the two peers: the higher rate (more = 1)
+# or the lower CPU / p50 (more = 0), named after the ratio.
+function vs_best(j, c, g, more,   b, who) {
+    if (c == "" && g == "") return "-"
+    if (g == "" || (c != "" && (more ? c + 0 >= g + 0 : c + 0 <= g + 0))) {
+        b = c; who = "c"
+    } else {
+        b = g; who = "go"
+    }
+    return ratio(j, b) == "-" ? "-" : "**" ratio(j, b) "** " who
+}
 $1 == "RESULT" {
     key = field("lib") SUBSEP field("variant") SUBSEP field("mode") SUBSEP field("size")
     c = ++cnt[key]
@@ -133,18 +165,25 @@ $1 == "RESULT" {
         rows[++nrows] = field("mode") SUBSEP field("size")
     }
 }
-function row(mode, size, nvariant, label,   jk, nk, jr, nr, jc, nc, jp, np) {
+function row(mode, size, nvariant, label,   jk, ck, gk, jr, cr, gr, jc, cc, gc, jp, cp, gp) {
     jk = "jetwire" SUBSEP "default" SUBSEP mode SUBSEP size
-    nk = "natsc" SUBSEP nvariant SUBSEP mode SUBSEP size
-    if (cnt[jk] == 0 && cnt[nk] == 0) return
-    jr = median(jk, "rate"); nr = median(nk, "rate")
-    jc = median(jk, "cpu"); nc = median(nk, "cpu")
-    jp = mode == "reqrep" ? median(jk, "p50") : ""
-    np = mode == "reqrep" ? median(nk, "p50") : ""
-    printf "| %s | %s | %s | %s | **%s** | %s | %s | **%s** | %s | %s | **%s** |\n", \
-        label, size, num(jr, "%.0f"), num(nr, "%.0f"), ratio(jr, nr), \
-        num(jc, "%.3f"), num(nc, "%.3f"), ratio(jc, nc), \
-        num(jp, "%.1f"), num(np, "%.1f"), ratio(jp, np)
+    ck = "natsc" SUBSEP nvariant SUBSEP mode SUBSEP size
+    gk = "natsgo" SUBSEP "default" SUBSEP mode SUBSEP size
+    if (cnt[ck] == 0 && nvariant != "default") return
+    jr = median(jk, "rate"); cr = median(ck, "rate"); gr = median(gk, "rate")
+    jc = median(jk, "cpu"); cc = median(ck, "cpu"); gc = median(gk, "cpu")
+    if (mode == "reqrep") {
+        jp = median(jk, "p50"); cp = median(ck, "p50"); gp = median(gk, "p50")
+    } else {
+        jp = cp = gp = ""
+    }
+    printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", \
+        label, size, num(jr, "%.0f"), num(cr, "%.0f"), num(gr, "%.0f"), \
+        vs_best(jr, cr, gr, 1), ratio(jr, gr), \
+        num(jc, "%.3f"), num(cc, "%.3f"), num(gc, "%.3f"), \
+        vs_best(jc, cc, gc, 0), ratio(jc, gc), \
+        num(jp, "%.1f"), num(cp, "%.1f"), num(gp, "%.1f"), \
+        mode == "reqrep" ? vs_best(jp, cp, gp, 0) : "-", ratio(jp, gp)
 }
 function lat(lib, variant, label, size,   k) {
     k = lib SUBSEP variant SUBSEP "reqrep" SUBSEP size
@@ -154,12 +193,12 @@ function lat(lib, variant, label, size,   k) {
         num(median(k, "mean"), "%.1f"), num(median(k, "rate"), "%.0f")
 }
 END {
-    print "| mode | size B | jetwire msg/s | nats.c msg/s | rate ratio | jetwire CPU s/M | nats.c CPU s/M | CPU ratio | jetwire p50 us | nats.c p50 us | p50 ratio |"
-    print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    print "| mode | size B | jetwire msg/s | nats.c msg/s | nats.go msg/s | rate / best peer | rate / nats.go | jetwire CPU s/M | nats.c CPU s/M | nats.go CPU s/M | CPU / best peer | CPU / nats.go | jetwire p50 us | nats.c p50 us | nats.go p50 us | p50 / best peer | p50 / nats.go |"
+    print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     for (r = 1; r <= nrows; r++) {
         split(rows[r], ms, SUBSEP)
         row(ms[1], ms[2], "default", ms[1])
-        if (ms[1] == "reqrep") row(ms[1], ms[2], "sendasap", "reqrep vs nats.c SendAsap")
+        if (ms[1] == "reqrep") row(ms[1], ms[2], "sendasap", "reqrep, nats.c SendAsap")
     }
     print ""
     print "Request/reply latency (medians over rounds, microseconds):"
@@ -172,23 +211,29 @@ END {
         lat("jetwire", "default", "jetwire", ms[2])
         lat("natsc", "default", "nats.c defaults", ms[2])
         lat("natsc", "sendasap", "nats.c SendAsap", ms[2])
+        lat("natsgo", "default", "nats.go", ms[2])
     }
 }' "$raw" >"$table"
 
 elapsed=$(($(date +%s) - started))
 commit=$(bench_commit)
 {
-    echo "# jetwire vs nats.c"
+    echo "# jetwire vs nats.c and nats.go"
     echo
     echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $commit, $(nproc) CPUs," \
-        "$server_version on 127.0.0.1, nats.c $(pkg-config --modversion libnats 2>/dev/null || echo '?')."
-    echo "Median of $ROUNDS rounds; modes: $MODES; n: pub $N_PUB, pubsub $N_PUBSUB," \
+        "$server_version on 127.0.0.1, nats.c $(pkg-config --modversion libnats 2>/dev/null || echo '?')," \
+        "nats.go ${natsgo_version:-?} ($("$GO" env GOVERSION 2>/dev/null || echo 'go ?'))."
+    echo "Median of $ROUNDS rounds, the libraries' order rotated each round; modes: $MODES;" \
+        "n: pub $N_PUB, pubsub $N_PUBSUB," \
         "reqrep $N_REQREP (after 200 unmeasured requests), jspub $N_JSPUB," \
         "jsasync $N_JSASYNC, jsfetch and jsconsume $N_JSFETCH (memory stream, batches of 256)," \
         "kvput $N_KVPUT and kvget $N_KVGET over 1,000 keys, kvwatch $N_KVWATCH keys (memory bucket)." \
         "Run took ${elapsed}s."
-    echo "Ratios are jetwire / nats.c: rate above 1 is better, CPU and p50 below 1 are better."
+    echo "Ratios are jetwire's: \"best peer\" is the faster of nats.c and nats.go for the rate" \
+        "(the one with less CPU, the lower p50, for those columns), named after the ratio (c, go);" \
+        "\"nats.go\" is against nats.go alone. Rate above 1 is better, CPU and p50 below 1 are better."
     echo "CPU is user+sys of the whole client process per million messages (requests for reqrep)."
+    echo "The \"nats.c SendAsap\" row puts nats.c with natsOptions_SetSendAsap in the nats.c columns."
     echo
     cat "$table"
 } >"$work/report.md"
