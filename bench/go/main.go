@@ -16,6 +16,9 @@ package main
 import "os"
 
 func main() {
+	if isScale(os.Args[1:]) { // its own flags: see scale.go
+		os.Exit(runScale(os.Args[1:]))
+	}
 	a, ok := parseArgs(os.Args[1:])
 	if !ok {
 		os.Exit(2)
