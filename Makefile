@@ -176,5 +176,12 @@ bench-js-batch: setup python
 bench-objects: setup python
 	bash bench/run_objects.sh
 
+# Scale: 1 / 10 / 100 publishers into 1 / 100 / 10,000 handler
+# subscriptions on one connection and payloads of 16 B to 64 KiB, the C
+# engine beside nats.go, on nats-server 2.15.3.
+.PHONY: bench-scale
+bench-scale: setup
+	bash bench/run_scale.sh
+
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) build-bench build-python
