@@ -65,8 +65,8 @@ for s in $SUBS; do echo "routing 1 $s 16 $N" >>"$cells"; done
 for p in $PUBS; do echo "publishers $p 100 16 $N" >>"$cells"; done
 for b in $SIZES; do
     n=$((MB_MAX * 1048576 / (b > 0 ? b : 1)))
-    [ "$n" -lt "$N_MIN" ] && n=$N_MIN
-    [ "$n" -gt "$N" ] && n=$N
+    n=$((n < N_MIN ? N_MIN : n))
+    n=$((n > N ? N : n))
     echo "payloads 1 100 $b $n" >>"$cells"
 done
 
