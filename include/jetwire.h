@@ -273,6 +273,14 @@ JW_EXTERN jw_status jw_wait_check_set(jw_wait_check_cb check, void *arg,
  *                                   server is found within ping_interval
  *                                   x (max_outstanding_pings + 1)
  *   int     drain_timeout           ms jw_conn_drain waits (30000)
+ *   int     delivery_threads        0 (the default): each handler
+ *                                   subscription has a delivery thread of
+ *                                   its own; N: the connection's handler
+ *                                   subscriptions share N threads, each
+ *                                   subscription's messages still in order
+ *                                   on one of them at a time (for many
+ *                                   subscriptions; a handler that blocks
+ *                                   holds one of the N)
  *   int     pending_msgs_limit      default per-subscription limit (524288)
  *   int     pending_bytes_limit     default per-subscription limit (64 MiB)
  *   int     max_pending_out         bytes of unwritten publishes after

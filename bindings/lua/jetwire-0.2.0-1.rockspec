@@ -62,6 +62,7 @@ build = {
                 "core/connection/opts.c",
                 "core/connection/loop.c",
                 "core/connection/conn.c",
+                "core/connection/delivery.c",
                 "core/connection/events.c",
                 "core/connection/publish.c",
                 "core/connection/conninfo.c",

@@ -75,6 +75,7 @@ void jw__conn_release(jw_conn *c)
 
 static void conn_destroy(jw_conn *c)
 {
+    jw__delivery_pool_free(c->delivery_pool);
     while (c->ev_head) {
         jw_event *ev = c->ev_head;
         c->ev_head = ev->next;

@@ -106,6 +106,7 @@ struct jw_opts {
     int64_t ping_interval_ms;
     int64_t max_outstanding_pings;
     int64_t drain_timeout_ms;
+    int64_t delivery_threads;
     int64_t pending_msgs_limit;
     int64_t pending_bytes_limit;
     int64_t max_pending_out;
@@ -245,6 +246,14 @@ struct jw_sub {
     int threaded;
     pthread_t thread;
     atomic_int discard; /* closed without its queue: hand out no more */
+    /* With the connection's delivery_threads option, a handler
+     * subscription is `pooled` (and threaded, for the loop): it has no
+     * thread of its own, and is `listed` on the pool's ready list (or
+     * being delivered by one of the pool's threads) while it has messages
+     * or has closed unfinished (delivery.c). listed and ready_next belong
+     * to the pool's lock; `finished` to mu. */
+    int pooled, listed, finished;
+    jw_sub *ready_next;
 };
 
 void jw__sub_release(jw_sub *sub);
@@ -262,6 +271,26 @@ void jw__sub_close(jw_sub *sub, jw_status why, int keep_queue);
  * engine's own short handlers, such as JetStream's async acks). */
 jw_status jw__conn_subscribe_inline(jw_conn *c, const char *subject,
                                     jw_msg_cb cb, void *arg, jw_sub **out);
+/* Delivery of handler subscriptions on a loop of jetwire's own thread
+ * (delivery.c): a thread per subscription, or a pool of the connection's
+ * delivery_threads. jw__delivery_start (conn mu held) is called before
+ * the sid can be routed to; jw__delivery_end after jw_sub_free closed it.
+ * jw__delivery_wake (sub mu held) lists a pooled subscription whose queue
+ * filled or that closed (one with a thread of its own is woken through
+ * sub->cond). jw__delivery_pool_free ends a connection's pool
+ * (conn_destroy). */
+jw_status jw__delivery_start(jw_sub *sub);
+void jw__delivery_end(jw_sub *sub);
+void jw__delivery_wake(jw_sub *sub);
+typedef struct jw__delivery_pool jw__delivery_pool;
+void jw__delivery_pool_free(jw__delivery_pool *pool);
+/* Pop up to max messages (and no more once they count max_bytes) from
+ * sub's queue (sub mu held); the subscription whose handlers the calling
+ * thread runs (NULL: none). */
+int jw__sub_pop(jw_sub *sub, jw_msg **msgs, int max, size_t max_bytes);
+void jw__sub_set_delivering(jw_sub *sub);
+jw_sub *jw__sub_delivering(void);
+
 /* Whether the calling thread is a delivery thread of c's handlers. */
 int jw__sub_delivering_for(const jw_conn *c);
 
@@ -410,6 +439,9 @@ struct jw_conn {
      * drain on to the publishes (jw__conn_drain_pubs). */
     int delivering;
     int drain_after_handlers;
+    /* The handler subscriptions' shared delivery threads, made with the
+     * first of them when opts.delivery_threads > 0 (delivery.c). */
+    jw__delivery_pool *delivery_pool;
 
     /* Subscriptions by sid; request waiters by id. */
     jw__map subs;

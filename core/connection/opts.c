@@ -57,6 +57,7 @@ static const opt_def options[] = {
     MS("reconnect_jitter", reconnect_jitter_ms, 0),
     MS("reconnect_jitter_tls", reconnect_jitter_tls_ms, 0),
     INT("max_outstanding_pings", max_outstanding_pings, 1),
+    INT("delivery_threads", delivery_threads, 0),
     INT("pending_msgs_limit", pending_msgs_limit, NONE_BELOW_0),
     INT("pending_bytes_limit", pending_bytes_limit, NONE_BELOW_0),
     INT("max_pending_out", max_pending_out, 0),

@@ -117,8 +117,6 @@ jw_status jw__sub_create(jw_conn *c, const char *subject, const char *queue,
     return JW_OK;
 }
 
-static jw_status start_delivery(jw_sub *sub);
-
 static jw_status subscribe(jw_conn *c, const char *subject, const char *queue,
                            jw_msg_cb cb, void *arg, int inline_cb,
                            jw_sub **out)
@@ -143,7 +141,7 @@ static jw_status subscribe(jw_conn *c, const char *subject, const char *queue,
      * (the fuzz targets' connections have no loop: inline there). */
     if (st == JW_OK && cb && !inline_cb && c->loop &&
         c->loop->mode == JW__LOOP_OWN_THREAD)
-        st = start_delivery(*out);
+        st = jw__delivery_start(*out);
     pthread_mutex_unlock(&c->mu);
     if (st != JW_OK && *out) {
         jw_sub_free(*out);
@@ -202,6 +200,7 @@ void jw__sub_close(jw_sub *sub, jw_status why, int keep_queue)
         atomic_store(&sub->discard, 1);
     }
     pthread_cond_broadcast(&sub->cond);
+    jw__delivery_wake(sub); /* a pool's thread finishes it */
     pthread_mutex_unlock(&sub->mu);
     while (discard) {
         jw_msg *m = discard;
@@ -219,6 +218,16 @@ static _Thread_local jw_sub *delivering;
 int jw__sub_delivering_for(const jw_conn *c)
 {
     return delivering && delivering->conn == c;
+}
+
+void jw__sub_set_delivering(jw_sub *sub)
+{
+    delivering = sub;
+}
+
+jw_sub *jw__sub_delivering(void)
+{
+    return delivering;
 }
 
 /* No handler may run after jw_sub_unsubscribe or jw_sub_free returned: wait
@@ -335,6 +344,8 @@ static void sub_queue(jw_sub *sub, jw_msg *head, uint64_t n)
     }
     int filled = was_empty && sub->head != NULL;
     int wake = filled && sub->waiters;
+    if (filled && sub->pooled)
+        jw__delivery_wake(sub);
     pthread_mutex_unlock(&sub->mu);
     /* After the unlock, so the woken reader does not block on mu at once
      * (the caller's reference keeps sub->cond alive). */
@@ -433,9 +444,7 @@ void jw__conn_route_msg(jw_conn *c, const jw__proto_event *ev)
         jw__conn_stage_flush(c);
 }
 
-/* Pop up to max messages, and no more once they count max_bytes (sub mu
- * held). */
-static int pop(jw_sub *sub, jw_msg **msgs, int max, size_t max_bytes)
+int jw__sub_pop(jw_sub *sub, jw_msg **msgs, int max, size_t max_bytes)
 {
     int n = 0;
     size_t bytes = 0;
@@ -494,7 +503,7 @@ int jw_sub_next_batch(jw_sub *sub, jw_msg **msgs, int max, int64_t timeout_ms)
         }
     }
     if (n == 0 && sub->head)
-        n = pop(sub, msgs, max, SIZE_MAX);
+        n = jw__sub_pop(sub, msgs, max, SIZE_MAX);
     pthread_mutex_unlock(&sub->mu);
     return n;
 }
@@ -506,94 +515,6 @@ jw_status jw_sub_next(jw_sub *sub, int64_t timeout_ms, jw_msg **msg)
     *msg = NULL;
     int n = jw_sub_next_batch(sub, msg, 1, timeout_ms);
     return n > 0 ? JW_OK : n;
-}
-
-/* ------------------------------------------------------------------------
- * Delivery threads
- *
- * On a loop jetwire runs on its own thread, a handler subscription gets a
- * thread of its own, as in nats.c: the loop queues its messages as for a
- * pulled subscription, under the same pending limits, and the thread
- * hands them to the handler in order. A slow handler then costs drops
- * that are counted and reported as a slow consumer, not a stalled socket
- * that holds back every other subscription and that the server ends up
- * cutting off; and a handler may wait (a request, a flush). On a host's
- * loop (driven or an external base) handlers run on that loop, where the
- * host wants all of its work.
- */
-#define DELIVERY_BATCH 64
-/* What a batch taken for the handler may count: popped, it is no longer
- * pending, and big messages would otherwise let 64 of them wait here
- * beside a full queue. */
-#define DELIVERY_BATCH_BYTES (256 * 1024)
-
-static void *delivery_main(void *arg)
-{
-    jw_sub *sub = arg;
-    jw_conn *c = sub->conn;
-    jw_msg *batch[DELIVERY_BATCH];
-    delivering = sub;
-    pthread_mutex_lock(&sub->mu);
-    for (;;) {
-        while (!sub->head && sub->state != JW__SUB_CLOSED) {
-            sub->waiters++;
-            pthread_cond_wait(&sub->cond, &sub->mu);
-            sub->waiters--;
-        }
-        if (!sub->head)
-            break; /* closed, and what was kept is delivered */
-        /* A few at a time, so the pending limits still bound what waits
-         * behind a slow handler. */
-        int n = pop(sub, batch, DELIVERY_BATCH, DELIVERY_BATCH_BYTES);
-        sub->in_handler = 1;
-        pthread_mutex_unlock(&sub->mu);
-        for (int i = 0; i < n; i++) {
-            if (atomic_load(&sub->discard)) {
-                jw_msg_free(batch[i]); /* unsubscribed or freed meanwhile */
-                atomic_fetch_add(&sub->discarded, 1);
-            } else
-                sub->cb(sub, batch[i], sub->cb_arg);
-        }
-        pthread_mutex_lock(&sub->mu);
-        sub->in_handler = 0;
-        pthread_cond_broadcast(&sub->cond);
-    }
-    pthread_mutex_unlock(&sub->mu);
-    pthread_mutex_lock(&c->mu);
-    if (--c->delivering == 0 && c->drain_after_handlers) {
-        c->drain_after_handlers = 0;
-        jw__conn_drain_pubs(c);
-    }
-    pthread_mutex_unlock(&c->mu);
-    delivering = NULL;
-    jw__sub_release(sub);
-    return NULL;
-}
-
-/* Start sub's delivery thread (conn mu held), which holds a reference. */
-static jw_status start_delivery(jw_sub *sub)
-{
-    sub->threaded = 1;
-    atomic_fetch_add(&sub->refs, 1);
-    if (pthread_create(&sub->thread, NULL, delivery_main, sub) != 0) {
-        sub->threaded = 0;
-        atomic_fetch_sub(&sub->refs, 1);
-        return jw__fail(JW_ENO_MEMORY, "cannot start a delivery thread");
-    }
-    sub->conn->delivering++;
-    return JW_OK;
-}
-
-/* After jw_sub_free closed it: reclaim the delivery thread, waiting for
- * it unless that would wait for a handler (see wait_handler). */
-static void end_delivery(jw_sub *sub)
-{
-    if (!sub->threaded)
-        return;
-    if (jw__loop_in_callback() || delivering)
-        pthread_detach(sub->thread);
-    else
-        pthread_join(sub->thread, NULL);
 }
 
 /* Common start of the calls that end a subscription. */
@@ -684,7 +605,7 @@ void jw_sub_free(jw_sub *sub)
     pthread_mutex_unlock(&sub->mu);
     jw__sub_close(sub, JW_EINVALID_SUBSCRIPTION, 0);
     wait_handler(sub);
-    end_delivery(sub);
+    jw__delivery_end(sub);
     if (mapped)
         jw__sub_release(sub);
     jw__sub_release(sub);

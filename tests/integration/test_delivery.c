@@ -1,7 +1,9 @@
 /* Handlers on jetwire's own loop run on a delivery thread per
- * subscription: a slow handler drops what overflows the pending limits
- * (counted, reported) instead of stalling the socket; a handler may wait;
- * a drain lets handlers finish what came before it. */
+ * subscription, or on the connection's pool of delivery_threads: a slow
+ * handler drops what overflows the pending limits (counted, reported)
+ * instead of stalling the socket; a handler may wait; a drain lets
+ * handlers finish what came before it; thousands of pooled subscriptions
+ * keep their order on a few threads. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -241,6 +243,270 @@ TEST(handler_frees_itself)
     CHECK_EQ_INT(atomic_load(&st.calls), 1);
     CHECK_EQ_INT(jw_conn_status_get(sc), JW_CONN_CONNECTED);
     jw_conn_free(sc);
+    jw_conn_free(pc);
+    jw_test_server_stop(s);
+    return 0;
+}
+
+/* ---- the delivery_threads pool ---- */
+
+/* A connection to s whose handler subscriptions share threads. */
+static jw_status pool_conn(const jw_test_server *s, int threads,
+                           jw_conn **out)
+{
+    jw_opts *o = NULL;
+    jw_status st = jw_opts_new(&o);
+    if (st == JW_OK)
+        st = jw_opts_set_int(o, "delivery_threads", threads);
+    if (st == JW_OK)
+        st = jw_conn_connect(s->url, o, out);
+    jw_opts_free(o);
+    return st;
+}
+
+/* The process's threads (/proc/self/status counts them; the helper
+ * scales its numbers as kB). */
+static int64_t threads_now(void)
+{
+    return jw_test_proc_bytes("Threads") / 1024;
+}
+
+enum { POOL_SUBS = 2000, POOL_EACH = 20 };
+
+struct order_state {
+    atomic_int received;
+    atomic_int out_of_order;
+    atomic_int last[POOL_SUBS];
+};
+
+static void order_handler(jw_sub *sub, jw_msg *msg, void *arg)
+{
+    struct order_state *st = arg;
+    (void)sub;
+    char text[32] = {0};
+    size_t len = jw_msg_data_len(msg);
+    memcpy(text, jw_msg_data(msg), len < 31 ? len : 31);
+    int which = atoi(text), v = atoi(strchr(text, ':') + 1);
+    if (atomic_exchange(&st->last[which], v) != v - 1)
+        atomic_fetch_add(&st->out_of_order, 1);
+    jw_msg_free(msg);
+    atomic_fetch_add(&st->received, 1);
+}
+
+/* Thousands of handler subscriptions on two threads: every message, each
+ * subscription's in order, and no thread per subscription. */
+TEST(pool_many_subscriptions)
+{
+    START_SERVER(s, NULL);
+    jw_conn *sc = NULL, *pc = NULL;
+    CHECK_OK(pool_conn(s, 2, &sc));
+    CHECK_OK(jw_test_connect(s, &pc));
+    int64_t before = threads_now();
+    struct order_state *st = calloc(1, sizeof(*st));
+    CHECK(st != NULL);
+    for (int i = 0; i < POOL_SUBS; i++)
+        atomic_init(&st->last[i], -1);
+    jw_sub **subs = calloc(POOL_SUBS, sizeof(*subs));
+    CHECK(subs != NULL);
+    char subject[32], text[32];
+    for (int i = 0; i < POOL_SUBS; i++) {
+        snprintf(subject, sizeof subject, "pool.%d", i);
+        CHECK_OK(jw_conn_subscribe_cb(sc, subject, NULL, order_handler, st,
+                                      &subs[i]));
+    }
+    CHECK_OK(jw_conn_flush(sc, 5000));
+    /* The pool's two threads, not one per subscription. */
+    CHECK(before > 0 && threads_now() - before == 2);
+    for (int k = 0; k < POOL_EACH; k++) {
+        for (int i = 0; i < POOL_SUBS; i++) {
+            snprintf(subject, sizeof subject, "pool.%d", i);
+            int n = snprintf(text, sizeof text, "%d:%d", i, k);
+            CHECK_OK(jw_conn_publish(pc, subject, text, (size_t)n));
+        }
+    }
+    CHECK_OK(jw_conn_flush(pc, 10000));
+    JW_WAIT_FOR(atomic_load(&st->received) == POOL_SUBS * POOL_EACH, 20000);
+    CHECK_EQ_INT(atomic_load(&st->received), POOL_SUBS * POOL_EACH);
+    CHECK_EQ_INT(atomic_load(&st->out_of_order), 0);
+    for (int i = 0; i < POOL_SUBS; i++) {
+        CHECK_EQ_INT(atomic_load(&st->last[i]), POOL_EACH - 1);
+        CHECK_EQ_INT(jw_sub_dropped(subs[i]), 0);
+    }
+    for (int i = 0; i < POOL_SUBS; i++)
+        jw_sub_free(subs[i]);
+    free(subs);
+    free(st);
+    jw_conn_free(sc);
+    jw_conn_free(pc);
+    jw_test_server_stop(s);
+    return 0;
+}
+
+struct gate_state {
+    atomic_int open;
+    atomic_int blocked_calls, other_calls;
+};
+
+static void blocking_handler(jw_sub *sub, jw_msg *msg, void *arg)
+{
+    struct gate_state *st = arg;
+    (void)sub;
+    jw_msg_free(msg);
+    atomic_fetch_add(&st->blocked_calls, 1);
+    while (!atomic_load(&st->open))
+        jw_test_sleep_ms(1);
+}
+
+static void counting_handler(jw_sub *sub, jw_msg *msg, void *arg)
+{
+    struct gate_state *st = arg;
+    (void)sub;
+    jw_msg_free(msg);
+    atomic_fetch_add(&st->other_calls, 1);
+}
+
+/* A handler that blocks holds one of the threads; the others go on. */
+TEST(pool_blocked_handler_holds_one_thread)
+{
+    START_SERVER(s, NULL);
+    jw_conn *sc = NULL, *pc = NULL;
+    CHECK_OK(pool_conn(s, 2, &sc));
+    CHECK_OK(jw_test_connect(s, &pc));
+    struct gate_state st;
+    atomic_init(&st.open, 0);
+    atomic_init(&st.blocked_calls, 0);
+    atomic_init(&st.other_calls, 0);
+    jw_sub *stuck = NULL, *other = NULL;
+    CHECK_OK(jw_conn_subscribe_cb(sc, "gate.stuck", NULL, blocking_handler,
+                                  &st, &stuck));
+    CHECK_OK(jw_conn_subscribe_cb(sc, "gate.other", NULL, counting_handler,
+                                  &st, &other));
+    CHECK_OK(jw_conn_flush(sc, 5000));
+    CHECK(publish_numbers(pc, "gate.stuck", 0, 5) == 0);
+    JW_WAIT_FOR(atomic_load(&st.blocked_calls) == 1, 5000);
+    CHECK(publish_numbers(pc, "gate.other", 0, 100) == 0);
+    JW_WAIT_FOR(atomic_load(&st.other_calls) == 100, 5000);
+    CHECK_EQ_INT(atomic_load(&st.other_calls), 100);
+    CHECK_EQ_INT(atomic_load(&st.blocked_calls), 1); /* still in the first */
+    atomic_store(&st.open, 1);
+    JW_WAIT_FOR(atomic_load(&st.blocked_calls) == 5, 5000);
+    CHECK_EQ_INT(atomic_load(&st.blocked_calls), 5);
+    jw_sub_free(stuck);
+    jw_sub_free(other);
+    jw_conn_free(sc);
+    jw_conn_free(pc);
+    jw_test_server_stop(s);
+    return 0;
+}
+
+/* A pooled handler may ask another pooled handler of its connection (with
+ * a second thread to run it); a drain lets them answer what came. */
+TEST(pool_drain_and_requests)
+{
+    START_SERVER(s, NULL);
+    jw_conn *rc = NULL, *qc = NULL;
+    CHECK_OK(pool_conn(s, 2, &rc));
+    CHECK_OK(jw_test_connect(s, &qc));
+    jw_sub *front = NULL, *back = NULL, *svc = NULL;
+    CHECK_OK(jw_conn_subscribe_cb(rc, "front", NULL, front_handler, rc,
+                                  &front));
+    CHECK_OK(jw_conn_subscribe_cb(rc, "back", NULL, back_handler, NULL,
+                                  &back));
+    atomic_int calls;
+    atomic_init(&calls, 0);
+    CHECK_OK(jw_conn_subscribe_cb(rc, "drain.svc", NULL, slow_echo, &calls,
+                                  &svc));
+    CHECK_OK(jw_conn_flush(rc, 5000));
+    for (int i = 0; i < 20; i++) {
+        jw_msg *reply = NULL;
+        CHECK_OK(jw_conn_request(qc, "front", "x", 1, 5000, &reply));
+        CHECK_MEM_STR(jw_msg_data(reply), jw_msg_data_len(reply),
+                      "front(back(x))");
+        jw_msg_free(reply);
+    }
+
+    enum { N = 50 };
+    uint64_t ids[N];
+    for (int i = 0; i < N; i++) {
+        jw_msg *m = NULL;
+        CHECK_OK(jw_msg_new("drain.svc", NULL, "x", 1, &m));
+        CHECK_OK(jw_conn_request_start(qc, m, &ids[i]));
+        jw_msg_free(m);
+    }
+    CHECK_OK(jw_conn_flush(qc, 5000));
+    JW_WAIT_FOR(atomic_load(&calls) > 0, 5000);
+    CHECK(atomic_load(&calls) < N);
+    CHECK_OK(jw_conn_drain(rc, 10000));
+    CHECK_EQ_INT(atomic_load(&calls), N);
+    int answered = 0;
+    int64_t deadline = jw_test_now_ms() + 5000;
+    while (answered < N && jw_test_now_ms() < deadline) {
+        uint64_t id;
+        jw_status status;
+        jw_msg *r = NULL;
+        if (jw_conn_request_poll(qc, &id, &status, &r) == 1) {
+            CHECK_OK(status);
+            jw_msg_free(r);
+            answered++;
+        } else {
+            jw_test_sleep_ms(2);
+        }
+    }
+    CHECK_EQ_INT(answered, N);
+    jw_sub_free(front);
+    jw_sub_free(back);
+    jw_sub_free(svc);
+    jw_conn_free(rc);
+    jw_conn_free(qc);
+    jw_test_server_stop(s);
+    return 0;
+}
+
+/* Freed from its own handler, from another thread while messages flow,
+ * and with messages queued: no handler runs after jw_sub_free returns,
+ * and nothing leaks (ASan). */
+TEST(pool_free_while_delivering)
+{
+    START_SERVER(s, NULL);
+    jw_conn *sc = NULL, *pc = NULL;
+    CHECK_OK(pool_conn(s, 2, &sc));
+    CHECK_OK(jw_test_connect(s, &pc));
+    struct self_state self;
+    self.conn = sc;
+    atomic_init(&self.calls, 0);
+    atomic_init(&self.drain_status, 12345);
+    jw_sub *own = NULL;
+    CHECK_OK(jw_conn_subscribe_cb(sc, "self.p", NULL, self_freeing, &self,
+                                  &own));
+    struct slow_state slow;
+    atomic_init(&slow.received, 0);
+    atomic_init(&slow.last, -1);
+    atomic_init(&slow.in_order, 1);
+    jw_sub *busy = NULL;
+    CHECK_OK(jw_conn_subscribe_cb(sc, "busy.p", NULL, slow_handler, &slow,
+                                  &busy));
+    CHECK_OK(jw_conn_flush(sc, 5000));
+    CHECK(publish_numbers(pc, "self.p", 0, 20) == 0);
+    CHECK(publish_numbers(pc, "busy.p", 0, 200) == 0);
+    JW_WAIT_FOR(atomic_load(&self.drain_status) != 12345, 5000);
+    CHECK_STATUS(atomic_load(&self.drain_status), JW_EINVAL);
+    JW_WAIT_FOR(atomic_load(&slow.received) >= 10, 5000);
+    jw_sub_free(busy); /* mid-way: the rest of its queue is dropped */
+    int after = atomic_load(&slow.received);
+    jw_test_sleep_ms(50);
+    CHECK_EQ_INT(atomic_load(&slow.received), after);
+    CHECK(after < 200);
+    CHECK_EQ_INT(atomic_load(&slow.in_order), 1);
+    CHECK_EQ_INT(atomic_load(&self.calls), 1);
+    CHECK_EQ_INT(jw_conn_status_get(sc), JW_CONN_CONNECTED);
+    /* A subscription with queued messages goes with its connection. */
+    jw_sub *left = NULL;
+    CHECK_OK(jw_conn_subscribe_cb(sc, "busy.q", NULL, slow_handler, &slow,
+                                  &left));
+    CHECK_OK(jw_conn_flush(sc, 5000));
+    CHECK(publish_numbers(pc, "busy.q", 1000, 1100) == 0);
+    jw_conn_free(sc);
+    jw_sub_free(left);
     jw_conn_free(pc);
     jw_test_server_stop(s);
     return 0;
