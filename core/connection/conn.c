@@ -75,7 +75,7 @@ void jw__conn_release(jw_conn *c)
 
 static void conn_destroy(jw_conn *c)
 {
-    jw__delivery_pool_free(c->delivery_pool);
+    jw__delivery_pool_free(atomic_load(&c->delivery_pool));
     while (c->ev_head) {
         jw_event *ev = c->ev_head;
         c->ev_head = ev->next;
@@ -769,6 +769,7 @@ static int read_once(jw_conn *c)
         c->dispatching = 1;
         int rc = jw__parser_feed(&c->parser, c->rbuf, (size_t)n, on_proto, c);
         jw__conn_stage_flush(c);
+        jw__delivery_kick(c);
         c->dispatching = 0;
         int move = c->lame_duck_move;
         c->lame_duck_move = 0;

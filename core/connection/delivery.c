@@ -113,7 +113,8 @@ static void pool_release(jw__delivery_pool *p)
 }
 
 /* Put sub at the end of the ready list (pool mu held); the list takes
- * over the caller's reference. */
+ * over the caller's reference. No thread is woken here: see
+ * jw__delivery_kick. */
 static void pool_push(jw__delivery_pool *p, jw_sub *sub)
 {
     sub->ready_next = NULL;
@@ -122,7 +123,12 @@ static void pool_push(jw__delivery_pool *p, jw_sub *sub)
     else
         p->head = sub;
     p->tail = sub;
-    if (p->idle)
+}
+
+/* Wake an idle thread when something is listed (pool mu held). */
+static void pool_signal(jw__delivery_pool *p)
+{
+    if (p->head && p->idle)
         pthread_cond_signal(&p->cond);
 }
 
@@ -133,17 +139,17 @@ static void pool_turn(jw__delivery_pool *p, jw_sub *sub)
     jw__sub_set_delivering(sub);
     pthread_mutex_lock(&sub->mu);
     deliver_batch(sub);
-    int again = 0, done = 0;
-    pthread_mutex_lock(&p->mu);
-    if (sub->head) {
-        again = 1;
+    int again = sub->head != NULL, done = 0;
+    if (again) {
+        pthread_mutex_lock(&p->mu);
         pool_push(p, sub); /* with the reference the list gave this turn */
+        pool_signal(p);
+        pthread_mutex_unlock(&p->mu);
     } else {
         sub->listed = 0;
         done = sub->state == JW__SUB_CLOSED && !sub->finished;
         sub->finished |= done;
     }
-    pthread_mutex_unlock(&p->mu);
     pthread_mutex_unlock(&sub->mu);
     jw__sub_set_delivering(NULL);
     if (again)
@@ -163,6 +169,8 @@ static void *pool_main(void *arg)
             pthread_cond_wait(&p->cond, &p->mu);
             p->idle--;
         }
+        /* One at a time: a handler that blocks holds up no other
+         * subscription than its own. */
         jw_sub *sub = p->head;
         if (!sub)
             break; /* stopped, and nothing is listed */
@@ -170,6 +178,7 @@ static void *pool_main(void *arg)
         if (!p->head)
             p->tail = NULL;
         sub->ready_next = NULL;
+        pool_signal(p); /* more listed: another thread takes them */
         pthread_mutex_unlock(&p->mu);
         pool_turn(p, sub);
         pthread_mutex_lock(&p->mu);
@@ -183,8 +192,9 @@ static void *pool_main(void *arg)
  * held). */
 static jw_status pool_get(jw_conn *c, jw__delivery_pool **out)
 {
-    if (c->delivery_pool) {
-        *out = c->delivery_pool;
+    jw__delivery_pool *have = atomic_load(&c->delivery_pool);
+    if (have) {
+        *out = have;
         return JW_OK;
     }
     jw__delivery_pool *p = calloc(1, sizeof(*p));
@@ -208,7 +218,8 @@ static jw_status pool_get(jw_conn *c, jw__delivery_pool **out)
         pool_release(p);
         return jw__fail(JW_ENO_MEMORY, "cannot start a delivery thread");
     }
-    c->delivery_pool = *out = p;
+    atomic_store(&c->delivery_pool, p);
+    *out = p;
     return JW_OK;
 }
 
@@ -258,17 +269,30 @@ jw_status jw__delivery_start(jw_sub *sub)
     return JW_OK;
 }
 
-void jw__delivery_wake(jw_sub *sub)
+void jw__delivery_wake(jw_sub *sub, int now)
 {
     if (!sub->pooled)
         return; /* its own thread waits on sub->cond */
-    jw__delivery_pool *p = sub->conn->delivery_pool;
+    if (sub->listed || sub->finished)
+        return;
+    sub->listed = 1;
+    atomic_fetch_add(&sub->refs, 1);
+    jw__delivery_pool *p = atomic_load(&sub->conn->delivery_pool);
     pthread_mutex_lock(&p->mu);
-    if (!sub->listed && !sub->finished) {
-        sub->listed = 1;
-        atomic_fetch_add(&sub->refs, 1);
-        pool_push(p, sub);
-    }
+    pool_push(p, sub);
+    if (now)
+        pool_signal(p);
+    pthread_mutex_unlock(&p->mu);
+}
+
+void jw__delivery_kick(jw_conn *c)
+{
+    jw__delivery_pool *p = atomic_load_explicit(&c->delivery_pool,
+                                                memory_order_acquire);
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->mu);
+    pool_signal(p);
     pthread_mutex_unlock(&p->mu);
 }
 

@@ -250,8 +250,8 @@ struct jw_sub {
      * subscription is `pooled` (and threaded, for the loop): it has no
      * thread of its own, and is `listed` on the pool's ready list (or
      * being delivered by one of the pool's threads) while it has messages
-     * or has closed unfinished (delivery.c). listed and ready_next belong
-     * to the pool's lock; `finished` to mu. */
+     * or has closed unfinished (delivery.c). listed and finished belong to
+     * mu; ready_next to the pool's lock. */
     int pooled, listed, finished;
     jw_sub *ready_next;
 };
@@ -277,11 +277,14 @@ jw_status jw__conn_subscribe_inline(jw_conn *c, const char *subject,
  * the sid can be routed to; jw__delivery_end after jw_sub_free closed it.
  * jw__delivery_wake (sub mu held) lists a pooled subscription whose queue
  * filled or that closed (one with a thread of its own is woken through
- * sub->cond). jw__delivery_pool_free ends a connection's pool
+ * sub->cond), and wakes a pool thread for it if now; else the loop wakes
+ * one once per read for all it listed (jw__delivery_kick), not a thread
+ * switch per message. jw__delivery_pool_free ends a connection's pool
  * (conn_destroy). */
 jw_status jw__delivery_start(jw_sub *sub);
 void jw__delivery_end(jw_sub *sub);
-void jw__delivery_wake(jw_sub *sub);
+void jw__delivery_wake(jw_sub *sub, int now);
+void jw__delivery_kick(jw_conn *c);
 typedef struct jw__delivery_pool jw__delivery_pool;
 void jw__delivery_pool_free(jw__delivery_pool *pool);
 /* Pop up to max messages (and no more once they count max_bytes) from
@@ -440,8 +443,9 @@ struct jw_conn {
     int delivering;
     int drain_after_handlers;
     /* The handler subscriptions' shared delivery threads, made with the
-     * first of them when opts.delivery_threads > 0 (delivery.c). */
-    jw__delivery_pool *delivery_pool;
+     * first of them when opts.delivery_threads > 0 (delivery.c); atomic:
+     * the loop looks at it after each read. */
+    _Atomic(jw__delivery_pool *) delivery_pool;
 
     /* Subscriptions by sid; request waiters by id. */
     jw__map subs;

@@ -200,7 +200,7 @@ void jw__sub_close(jw_sub *sub, jw_status why, int keep_queue)
         atomic_store(&sub->discard, 1);
     }
     pthread_cond_broadcast(&sub->cond);
-    jw__delivery_wake(sub); /* a pool's thread finishes it */
+    jw__delivery_wake(sub, 1); /* a pool's thread finishes it */
     pthread_mutex_unlock(&sub->mu);
     while (discard) {
         jw_msg *m = discard;
@@ -345,7 +345,7 @@ static void sub_queue(jw_sub *sub, jw_msg *head, uint64_t n)
     int filled = was_empty && sub->head != NULL;
     int wake = filled && sub->waiters;
     if (filled && sub->pooled)
-        jw__delivery_wake(sub);
+        jw__delivery_wake(sub, 0); /* woken at the end of the read */
     pthread_mutex_unlock(&sub->mu);
     /* After the unlock, so the woken reader does not block on mu at once
      * (the caller's reference keeps sub->cond alive). */
