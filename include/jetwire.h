@@ -502,6 +502,19 @@ JW_EXTERN jw_status jw_conn_new_inbox(jw_conn *conn, char *buf, size_t size);
 JW_EXTERN int jw_conn_fd(const jw_conn *conn);
 JW_EXTERN void jw_conn_fd_reset(jw_conn *conn);
 
+/* Which subscriptions to pull, for a dispatcher of many (a binding's
+ * callbacks, an event loop): a subscription without a handler given a tag
+ * (not 0) with jw_sub_set_tag is put on its connection's ready list when
+ * its queue goes from empty to non-empty (and at once when it has
+ * messages as the tag is set), and when it closes, at most once until
+ * taken. jw_conn_ready
+ * takes up to max tags off the list, oldest first, and returns how many
+ * (0: none, or a negative jw_status); pull each of their subscriptions
+ * until jw_sub_next_batch returns nothing, as after the fd fired. A
+ * subscription freed while listed leaves the list; tag 0 takes it off. */
+JW_EXTERN jw_status jw_sub_set_tag(jw_sub *sub, uint64_t tag);
+JW_EXTERN int jw_conn_ready(jw_conn *conn, uint64_t *tags, int max);
+
 /* Pull the next queued event (disconnected, closed, error, ...), waiting up
  * to timeout_ms. *ev belongs to the caller (jw_event_free). Events are also
  * given to the handlers set in the options; the queue keeps the newest 1024. */

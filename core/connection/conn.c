@@ -102,6 +102,7 @@ static void conn_destroy(jw_conn *c)
         close(c->notify_fd);
     pthread_mutex_destroy(&c->mu);
     pthread_mutex_destroy(&c->watch_mu);
+    pthread_mutex_destroy(&c->ready_mu);
     pthread_cond_destroy(&c->cond);
     jw_loop *loop = c->loop;
     jw__opts_clear(&c->opts);
@@ -1120,6 +1121,7 @@ jw_status jw_conn_connect(const char *servers, const jw_opts *opts,
     atomic_init(&c->refs, 1);
     pthread_mutex_init(&c->mu, NULL);
     pthread_mutex_init(&c->watch_mu, NULL);
+    pthread_mutex_init(&c->ready_mu, NULL);
     jw__cond_init(&c->cond);
     jw_status st;
     if (opts) {

@@ -254,6 +254,11 @@ struct jw_sub {
      * mu; ready_next to the pool's lock. */
     int pooled, listed, finished;
     jw_sub *ready_next;
+    /* jw_sub_set_tag: the tag belongs to mu; tag_listed (the tag as
+     * listed, 0: not listed) and the links of the connection's ready list
+     * to its ready_mu. */
+    uint64_t tag, tag_listed;
+    jw_sub *tag_prev, *tag_next;
 };
 
 void jw__sub_release(jw_sub *sub);
@@ -456,6 +461,11 @@ struct jw_conn {
     jw__map requests;
     uint64_t next_request;
     struct jw__completion *done_head, *done_tail; /* async requests */
+
+    /* Tagged subscriptions with messages (jw_conn_ready), oldest first;
+     * lock order: a subscription's mu before ready_mu. */
+    pthread_mutex_t ready_mu;
+    jw_sub *ready_head, *ready_tail;
 
     /* Watchers of the connection's losses (jw__conn_watch_add). */
     pthread_mutex_t watch_mu;

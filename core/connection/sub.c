@@ -9,10 +9,85 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ---- the tagged ready list (jw_conn_ready) ---- */
+
+static void ready_unlink(jw_conn *c, jw_sub *sub)
+{
+    if (sub->tag_prev)
+        sub->tag_prev->tag_next = sub->tag_next;
+    else
+        c->ready_head = sub->tag_next;
+    if (sub->tag_next)
+        sub->tag_next->tag_prev = sub->tag_prev;
+    else
+        c->ready_tail = sub->tag_prev;
+    sub->tag_prev = sub->tag_next = NULL;
+    sub->tag_listed = 0;
+}
+
+/* List a tagged subscription that has messages (sub mu held). */
+static void ready_list(jw_sub *sub)
+{
+    jw_conn *c = sub->conn;
+    pthread_mutex_lock(&c->ready_mu);
+    if (!sub->tag_listed) {
+        sub->tag_next = NULL;
+        sub->tag_prev = c->ready_tail;
+        if (c->ready_tail)
+            c->ready_tail->tag_next = sub;
+        else
+            c->ready_head = sub;
+        c->ready_tail = sub;
+    }
+    sub->tag_listed = sub->tag; /* what jw_conn_ready hands out */
+    pthread_mutex_unlock(&c->ready_mu);
+}
+
+static void ready_forget(jw_sub *sub)
+{
+    jw_conn *c = sub->conn;
+    pthread_mutex_lock(&c->ready_mu);
+    if (sub->tag_listed)
+        ready_unlink(c, sub);
+    pthread_mutex_unlock(&c->ready_mu);
+}
+
+jw_status jw_sub_set_tag(jw_sub *sub, uint64_t tag)
+{
+    if (!sub)
+        return jw__fail(JW_EINVAL, "sub is NULL");
+    if (sub->cb)
+        return jw__fail(JW_EINVAL, "subscription delivers to a handler");
+    pthread_mutex_lock(&sub->mu);
+    sub->tag = tag;
+    if (tag && sub->head)
+        ready_list(sub);
+    else if (!tag)
+        ready_forget(sub);
+    pthread_mutex_unlock(&sub->mu);
+    return JW_OK;
+}
+
+int jw_conn_ready(jw_conn *c, uint64_t *tags, int max)
+{
+    if (!c || !tags || max <= 0)
+        return jw__fail(JW_EINVAL, "conn, tags and max > 0 are needed");
+    int n = 0;
+    pthread_mutex_lock(&c->ready_mu);
+    while (n < max && c->ready_head) {
+        jw_sub *sub = c->ready_head;
+        tags[n++] = sub->tag_listed;
+        ready_unlink(c, sub);
+    }
+    pthread_mutex_unlock(&c->ready_mu);
+    return n;
+}
+
 void jw__sub_release(jw_sub *sub)
 {
     if (atomic_fetch_sub_explicit(&sub->refs, 1, memory_order_acq_rel) != 1)
         return;
+    ready_forget(sub);
     while (sub->head) {
         jw_msg *m = sub->head;
         sub->head = m->next;
@@ -201,6 +276,8 @@ void jw__sub_close(jw_sub *sub, jw_status why, int keep_queue)
     }
     pthread_cond_broadcast(&sub->cond);
     jw__delivery_wake(sub, 1); /* a pool's thread finishes it */
+    if (sub->tag)
+        ready_list(sub); /* its dispatcher learns it ended */
     pthread_mutex_unlock(&sub->mu);
     while (discard) {
         jw_msg *m = discard;
@@ -346,6 +423,8 @@ static void sub_queue(jw_sub *sub, jw_msg *head, uint64_t n)
     int wake = filled && sub->waiters;
     if (filled && sub->pooled)
         jw__delivery_wake(sub, 0); /* woken at the end of the read */
+    if (filled && sub->tag)
+        ready_list(sub);
     pthread_mutex_unlock(&sub->mu);
     /* After the unlock, so the woken reader does not block on mu at once
      * (the caller's reference keeps sub->cond alive). */

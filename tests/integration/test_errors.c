@@ -258,6 +258,11 @@ TEST(null_handles)
     CHECK_STATUS(jw_conn_new_inbox(nc, NULL, 10), JW_EINVAL);
     CHECK(jw_conn_fd(NULL) < 0);
     jw_conn_fd_reset(NULL);
+    uint64_t tags[4];
+    CHECK_EQ_INT(jw_conn_ready(NULL, tags, 4), JW_EINVAL);
+    CHECK_EQ_INT(jw_conn_ready(nc, NULL, 4), JW_EINVAL);
+    CHECK_EQ_INT(jw_conn_ready(nc, tags, 0), JW_EINVAL);
+    CHECK_STATUS(jw_sub_set_tag(NULL, 1), JW_EINVAL);
     CHECK_STATUS(jw_conn_next_event(NULL, 0, &ev), JW_EINVAL);
     CHECK_STATUS(jw_conn_next_event(nc, 0, NULL), JW_EINVAL);
     (void)jw_event_kind_get(NULL);

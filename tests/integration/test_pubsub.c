@@ -712,3 +712,103 @@ TEST(fd_readable)
     jw_test_server_stop(s);
     return 0;
 }
+
+static void drop_msg(jw_sub *sub, jw_msg *msg, void *arg)
+{
+    (void)sub;
+    (void)arg;
+    jw_msg_free(msg);
+}
+
+/* Publish text to subject and wait until sc has it (both flushed). */
+static int publish_seen(jw_conn *pc, jw_conn *sc, const char *subject,
+                        const char *text)
+{
+    CHECK_OK(jw_conn_publish(pc, subject, text, strlen(text)));
+    CHECK_OK(jw_conn_flush(pc, 5000));
+    CHECK_OK(jw_conn_flush(sc, 5000));
+    return 0;
+}
+
+/* Pull sub until empty; how many there were. */
+static int pull_all(jw_sub *sub)
+{
+    int total = 0;
+    jw_msg *batch[16];
+    int n;
+    while ((n = jw_sub_next_batch(sub, batch, 16, 0)) > 0) {
+        for (int i = 0; i < n; i++)
+            jw_msg_free(batch[i]);
+        total += n;
+    }
+    return total;
+}
+
+/* jw_sub_set_tag and jw_conn_ready: which subscriptions have messages,
+ * in the order they got them, each once until taken, without looking at
+ * the others. */
+TEST(ready_tags)
+{
+    START_SERVER(s, NULL);
+    TWO_CONNS(s, sc, pc);
+    jw_sub *a = NULL, *b = NULL, *c = NULL, *plain = NULL;
+    CHECK_OK(jw_conn_subscribe(sc, "rt.a", NULL, &a));
+    CHECK_OK(jw_conn_subscribe(sc, "rt.b", NULL, &b));
+    CHECK_OK(jw_conn_subscribe(sc, "rt.c", NULL, &c));
+    CHECK_OK(jw_conn_subscribe(sc, "rt.plain", NULL, &plain));
+    CHECK_OK(jw_sub_set_tag(a, 101));
+    CHECK_OK(jw_sub_set_tag(b, 102));
+    CHECK_OK(jw_sub_set_tag(c, 103));
+    CHECK_OK(jw_conn_flush(sc, 5000));
+    uint64_t tags[8];
+    CHECK_EQ_INT(jw_conn_ready(sc, tags, 8), 0);
+
+    /* b, then a twice, then the untagged one: b and a, once each. */
+    CHECK(publish_seen(pc, sc, "rt.b", "1") == 0);
+    CHECK(publish_seen(pc, sc, "rt.a", "2") == 0);
+    CHECK(publish_seen(pc, sc, "rt.a", "3") == 0);
+    CHECK(publish_seen(pc, sc, "rt.plain", "4") == 0);
+    CHECK_EQ_INT(jw_conn_ready(sc, tags, 1), 1);
+    CHECK(tags[0] == 102);
+    CHECK_EQ_INT(jw_conn_ready(sc, tags, 8), 1);
+    CHECK(tags[0] == 101);
+    CHECK_EQ_INT(jw_conn_ready(sc, tags, 8), 0);
+
+    /* Still holding messages, a is not listed again for more; once
+     * emptied, the next message lists it. */
+    CHECK(publish_seen(pc, sc, "rt.a", "5") == 0);
+    CHECK_EQ_INT(jw_conn_ready(sc, tags, 8), 0);
+    CHECK_EQ_INT(pull_all(a), 3);
+    CHECK_EQ_INT(pull_all(b), 1);
+    CHECK(publish_seen(pc, sc, "rt.a", "6") == 0);
+    CHECK_EQ_INT(jw_conn_ready(sc, tags, 8), 1);
+    CHECK(tags[0] == 101);
+    CHECK_EQ_INT(pull_all(a), 1);
+
+    /* A tag set on a subscription with messages lists it at once. */
+    CHECK_EQ_INT(pull_all(plain), 1);
+    CHECK(publish_seen(pc, sc, "rt.plain", "7") == 0);
+    CHECK_OK(jw_sub_set_tag(plain, 104));
+    CHECK_EQ_INT(jw_conn_ready(sc, tags, 8), 1);
+    CHECK(tags[0] == 104);
+
+    /* Tag 0 takes it off the list; a freed one leaves it. */
+    CHECK(publish_seen(pc, sc, "rt.c", "8") == 0);
+    CHECK_OK(jw_sub_set_tag(c, 0));
+    CHECK(publish_seen(pc, sc, "rt.b", "9") == 0);
+    jw_sub_free(b);
+    CHECK_EQ_INT(jw_conn_ready(sc, tags, 8), 0);
+
+    /* Handlers deliver themselves: no tag for them. */
+    jw_sub *h = NULL;
+    CHECK_OK(jw_conn_subscribe_cb(sc, "rt.h", NULL, drop_msg, NULL, &h));
+    CHECK_STATUS(jw_sub_set_tag(h, 1), JW_EINVAL);
+    jw_sub_free(h);
+    jw_sub_free(a);
+    jw_sub_free(c);
+    jw_sub_free(plain);
+    jw_conn_free(sc);
+    jw_conn_free(pc);
+    jw_test_server_stop(s);
+    return 0;
+}

@@ -83,6 +83,7 @@ class _ConnState:
         # _deliver_to_callback, _finalizer (alive while it may deliver),
         # and the pool's _running and _again.
         self.callback_subs: Dict[int, Any] = {}
+        self.ready_tags = ffi.new("uint64_t[]", 256)  # jw_conn_ready's
         self.event_cbs: Dict[str, Callable[..., Any]] = {}
         # Kinds whose callback takes the event's error: "error", and
         # "disconnected" when its callback accepts an argument.
@@ -231,7 +232,21 @@ class _ConnState:
                     ev_p[0]) == lib.JW_EVENT_CLOSED
                 events.append(_event(self, ev_p[0]))
                 lib.jw_event_free(ev_p[0])
-            subs = list(self.callback_subs.values())
+            # The engine lists the subscriptions that got messages (or
+            # closed), tagged with their key in callback_subs: a round
+            # costs what came, not how many subscriptions there are.
+            subs = []
+            tags = self.ready_tags
+            while True:
+                n = lib.jw_conn_ready(self.handle, tags, len(tags))
+                if n <= 0:
+                    break
+                for i in range(n):
+                    sub = self.callback_subs.get(tags[i])
+                    if sub is not None:
+                        subs.append(sub)
+                if n < len(tags):
+                    break
         # The callbacks run without the lock: one may close the
         # connection, and shutdown takes it.
         for event in events:
@@ -933,6 +948,7 @@ class Connection(_ConnectionState):
         self._hold(sub)
         if cb is not None:
             self._state.callback_subs[id(sub)] = sub
+            _check(lib.jw_sub_set_tag(handle, id(sub)))
             self._state.start_dispatcher()
             # A message may have come before the dispatcher knew of sub.
             self._state.wake()

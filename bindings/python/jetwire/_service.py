@@ -317,6 +317,7 @@ class _Endpoints(_Parent):
         svc._endpoints.append(ep)
         state = svc._state
         state.callback_subs[id(ep)] = ep
+        _check(lib.jw_sub_set_tag(ep._sub, id(ep)))
         state.start_dispatcher()
         state.wake()
         ep._update_stats()
