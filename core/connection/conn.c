@@ -140,6 +140,15 @@ void jw__conn_schedule_write(jw_conn *c)
     }
 }
 
+void jw__conn_schedule_lazy(jw_conn *c)
+{
+    if (c->write_scheduled || c->lazy_armed || c->closing)
+        return; /* it goes out with what is written anyway */
+    c->lazy_armed = 1;
+    c->commands |= JW__CMD_LAZY;
+    jw__conn_wake(c);
+}
+
 jw_status jw__conn_queue(jw_conn *c, const char *p, size_t n)
 {
     if (jw__buf_append(&c->out, p, n))
@@ -929,6 +938,20 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     jw__loop_leave();
 }
 
+static void on_lazy(evutil_socket_t fd, short what, void *arg)
+{
+    jw_conn *c = arg;
+    JW_UNUSED(fd);
+    JW_UNUSED(what);
+    enter(c);
+    pthread_mutex_lock(&c->mu);
+    c->lazy_armed = 0;
+    pthread_mutex_unlock(&c->mu);
+    if (c->phase == JW__PHASE_OPEN)
+        do_write(c); /* else the handshake writes it */
+    jw__loop_leave();
+}
+
 static void on_wake(evutil_socket_t fd, short what, void *arg)
 {
     jw_conn *c = arg;
@@ -949,6 +972,10 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     } else {
         if ((commands & JW__CMD_DRAIN) && c->drain_deadline_ms)
             arm_timer(c, c->drain_deadline_ms - jw__now_ms());
+        if (commands & JW__CMD_LAZY) {
+            struct timeval tv = {0, JW__LAZY_MS * 1000};
+            evtimer_add(c->lazy_ev, &tv);
+        }
         if (c->phase == JW__PHASE_IDLE && connecting)
             start_connect(c);
         else if (c->phase == JW__PHASE_OPEN)
@@ -1004,7 +1031,8 @@ static void teardown(jw_conn *c, jw_status why, const char *text)
     }
     event_free(c->timer_ev);
     event_free(c->ping_ev);
-    c->timer_ev = c->ping_ev = NULL;
+    event_free(c->lazy_ev);
+    c->timer_ev = c->ping_ev = c->lazy_ev = NULL;
     jw__conn_watchers_run(c, JW_ECONNECTION_CLOSED);
     jw__conn_emit(c, JW_EVENT_CLOSED, by_user ? JW_OK : why, NULL, "%s",
                   by_user ? "closed" : text);
@@ -1161,8 +1189,9 @@ jw_status jw_conn_connect(const char *servers, const jw_opts *opts,
     c->wake_ev = event_new(base, -1, 0, on_wake, c);
     c->timer_ev = evtimer_new(base, on_timer, c);
     c->ping_ev = event_new(base, -1, EV_PERSIST, on_ping_timer, c);
+    c->lazy_ev = evtimer_new(base, on_lazy, c);
     if (st == JW_OK && (c->notify_fd < 0 || !c->rbuf || !c->wake_ev ||
-                        !c->timer_ev || !c->ping_ev))
+                        !c->timer_ev || !c->ping_ev || !c->lazy_ev))
         st = jw__fail(JW_ENO_MEMORY, "could not set up the connection");
     if (st) {
         if (c->wake_ev)
@@ -1171,7 +1200,9 @@ jw_status jw_conn_connect(const char *servers, const jw_opts *opts,
             event_free(c->timer_ev);
         if (c->ping_ev)
             event_free(c->ping_ev);
-        c->wake_ev = c->timer_ev = c->ping_ev = NULL;
+        if (c->lazy_ev)
+            event_free(c->lazy_ev);
+        c->wake_ev = c->timer_ev = c->ping_ev = c->lazy_ev = NULL;
         jw__conn_release(c);
         return st;
     }

@@ -356,7 +356,20 @@ typedef struct jw__pong_action {
 enum { JW__PA_SUB_DRAINED = 1, JW__PA_DRAIN_SUBS, JW__PA_DRAIN_PUBS };
 
 /* Commands from other threads, run by the loop when it wakes. */
-enum { JW__CMD_FLUSH = 1, JW__CMD_CLOSE = 2, JW__CMD_DRAIN = 4 };
+enum {
+    JW__CMD_FLUSH = 1,
+    JW__CMD_CLOSE = 2,
+    JW__CMD_DRAIN = 4,
+    JW__CMD_LAZY = 8 /* arm lazy_ev */
+};
+
+/* When a queued publish goes out (jw__conn_queue_pub's `now`): the loop
+ * writes it as soon as it runs; the caller writes it if the socket is
+ * free (a round trip waits on it); or within JW__LAZY_MS, with whatever
+ * else is queued by then (acks: many to a write, fewer reads for the
+ * server, and no wake-up of the loop per ack). */
+enum { JW__SEND_LOOP = 0, JW__SEND_NOW = 1, JW__SEND_LAZY = 2 };
+#define JW__LAZY_MS 1
 
 struct jw_conn {
     atomic_int refs;
@@ -399,6 +412,8 @@ struct jw_conn {
     struct jw__tls *tls;         /* the TLS session on fd, or NULL */
     int tls_write_wants_read;    /* a TLS write waits for readability */
     struct event *read_ev, *write_ev, *wake_ev, *ping_ev, *timer_ev;
+    struct event *lazy_ev; /* writes lazy publishes (JW__SEND_LAZY) */
+    int lazy_armed;        /* lazy_ev is (to be) pending; under mu */
     jw__parser parser;
     char *rbuf;
     size_t rbuf_cap;
@@ -495,6 +510,8 @@ jw_status jw__conn_check_open(jw_conn *conn, int allow_draining);
 jw_status jw__conn_queue(jw_conn *conn, const char *p, size_t n);
 /* After appending directly to conn->out (mu held): schedule a write. */
 void jw__conn_schedule_write(jw_conn *conn);
+/* Have the loop write what is queued within JW__LAZY_MS (mu held). */
+void jw__conn_schedule_lazy(jw_conn *conn);
 /* Make the loop run the connection's commands (wake_ev), whoever runs it:
  * its thread, or a host polling it (jw__loop_kick). */
 void jw__conn_wake(jw_conn *conn);

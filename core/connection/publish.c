@@ -103,8 +103,10 @@ jw_status jw__conn_queue_pub(jw_conn *c, const char *subject,
     b->len = (size_t)(p - b->data);
     c->out_msgs++;
     c->out_bytes += hdr_len + len;
-    if (now)
+    if (now == JW__SEND_NOW)
         jw__conn_send_now(c);
+    else if (now == JW__SEND_LAZY)
+        jw__conn_schedule_lazy(c);
     else
         jw__conn_schedule_write(c);
     return JW_OK;

@@ -39,8 +39,9 @@ static jw_status send_ack(jw_msg *m, const char *what, const char *payload,
     jw_status st = ack_check(m, what);
     if (st)
         return st;
+    /* Lazily: a run of acks goes out in one write (see JW__SEND_LAZY). */
     st = jw__conn_publish(m->conn, m->reply, NULL, NULL, 0, payload,
-                          strlen(payload), 0);
+                          strlen(payload), JW__SEND_LAZY);
     if (st == JW_OK && terminal)
         m->js_acked = 1;
     return st;

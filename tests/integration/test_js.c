@@ -273,6 +273,36 @@ TEST(js_nak_redelivers)
     return 0;
 }
 
+/* Acks are written lazily, many to a write, but within milliseconds
+ * without anything else on the connection to carry them: another
+ * connection sees none pending soon after. */
+TEST(js_acks_go_out_on_their_own)
+{
+    orders_fixture f;
+    CHECK(orders_open(&f, 200, PROCESSOR) == 0);
+    jw_conn *other = NULL;
+    jw_js *ojs = NULL;
+    CHECK_OK(jw_test_connect(f.srv, &other));
+    CHECK_OK(jw_js_new(other, &ojs));
+    jw_msg *m[200];
+    CHECK_EQ_INT(jw_test_fetch(f.cons, m, 200, 5000, 0, 0), 200);
+    CHECK_EQ_INT(ack_pending(ojs, "ORDERS", jw_consumer_name(f.cons)), 200);
+    uint64_t sent = jw_conn_stat(f.nc, JW_STAT_OUT_MSGS);
+    for (int i = 0; i < 200; i++)
+        CHECK_OK(jw_msg_ack(m[i]));
+    free_msgs(m, 200);
+    int64_t deadline = jw_test_now_ms() + 2000;
+    while (ack_pending(ojs, "ORDERS", jw_consumer_name(f.cons)) != 0 &&
+           jw_test_now_ms() < deadline)
+        jw_test_sleep_ms(5);
+    CHECK_EQ_INT(ack_pending(ojs, "ORDERS", jw_consumer_name(f.cons)), 0);
+    CHECK_EQ_INT(jw_conn_stat(f.nc, JW_STAT_OUT_MSGS) - sent, 200);
+    jw_js_free(ojs);
+    jw_conn_free(other);
+    orders_close(&f);
+    return 0;
+}
+
 TEST(js_nak_delay)
 {
     orders_fixture f;
