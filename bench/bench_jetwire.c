@@ -12,7 +12,11 @@
  *           requester makes
  *           N sequential jw_conn_request calls ("pull" variant: the
  *           responder is a thread pulling with jw_sub_next, as a binding
- *           that never runs its code on the loop thread must do).
+ *           that never runs its code on the loop thread must do; "driven":
+ *           both connections on host-driven loops, the requester's run by
+ *           its own jw_conn_request and the responder's by a thread of
+ *           its own, the handler on it: no thread hands a message to
+ *           another).
  *   js*     JetStream: publish (each acked, or async), fetch and continuous
  *           consumption with an ack per message, on a memory stream.
  *   kv*     Key-Value on a memory bucket: put (each acked) and get over
@@ -29,7 +33,7 @@
 #include <stdatomic.h>
 
 #define LIB_NAME  "jetwire"
-#define VARIANTS  "default next pull"
+#define VARIANTS  "default next pull driven"
 #define BATCH_MAX 1024
 
 static void die(const char *what, int status)
@@ -39,7 +43,8 @@ static void die(const char *what, int status)
     exit(2);
 }
 
-static jw_conn *connect_or_die(const bench_args *args, const char *name)
+static jw_conn *connect_on(const bench_args *args, const char *name,
+                           jw_loop *loop)
 {
     jw_opts *opts = NULL;
     jw_conn *conn = NULL;
@@ -49,11 +54,18 @@ static jw_conn *connect_or_die(const bench_args *args, const char *name)
     rc = jw_opts_set_str(opts, "name", name);
     if (rc != JW_OK)
         die("jw_opts_set_str name", rc);
+    if (loop && (rc = jw_opts_set_loop(opts, loop)) != JW_OK)
+        die("jw_opts_set_loop", rc);
     rc = jw_conn_connect(args->url, opts, &conn);
     if (rc != JW_OK)
         die("jw_conn_connect", rc);
     jw_opts_free(opts);
     return conn;
+}
+
+static jw_conn *connect_or_die(const bench_args *args, const char *name)
+{
+    return connect_on(args, name, NULL);
 }
 
 /* ------------------------------------------------------------------------
@@ -211,6 +223,21 @@ static void *responder_main(void *arg)
     return NULL;
 }
 
+/* The "driven" responder: runs its connection's loop, where the handler
+ * answers, until told to stop. */
+typedef struct driven_responder {
+    jw_loop *loop;
+    atomic_int stop;
+} driven_responder;
+
+static void *driven_main(void *arg)
+{
+    driven_responder *r = arg;
+    while (!atomic_load(&r->stop))
+        jw_loop_run(r->loop, 20);
+    return NULL;
+}
+
 static int request_once(jw_conn *conn, const bench_args *args,
                         const void *payload)
 {
@@ -231,11 +258,17 @@ static int request_once(jw_conn *conn, const bench_args *args,
 
 static int run_reqrep(const bench_args *args)
 {
-    jw_conn *resp_conn = connect_or_die(args, "bench-responder");
-    jw_conn *req_conn = connect_or_die(args, "bench-requester");
+    int driven = strcmp(args->variant, "driven") == 0;
+    jw_loop *resp_loop = NULL, *req_loop = NULL;
+    if (driven && (jw_loop_new_driven(&resp_loop) != JW_OK ||
+                   jw_loop_new_driven(&req_loop) != JW_OK))
+        die("jw_loop_new_driven", JW_ENO_MEMORY);
+    jw_conn *resp_conn = connect_on(args, "bench-responder", resp_loop);
+    jw_conn *req_conn = connect_on(args, "bench-requester", req_loop);
     jw_sub *sub = NULL;
     int pull = strcmp(args->variant, "pull") == 0;
     pthread_t responder;
+    driven_responder dr = {resp_loop, 0};
     int rc = pull ? jw_conn_subscribe(resp_conn, args->subject, NULL, &sub)
                   : jw_conn_subscribe_cb(resp_conn, args->subject, NULL,
                                          on_request, NULL, &sub);
@@ -248,6 +281,10 @@ static int run_reqrep(const bench_args *args)
     rc = jw_conn_flush(resp_conn, 10000);
     if (rc != JW_OK)
         die("jw_conn_flush", rc);
+    if (driven && pthread_create(&responder, NULL, driven_main, &dr) != 0) {
+        fprintf(stderr, "bench_jetwire: pthread_create failed\n");
+        return 2;
+    }
 
     void *payload = bench_payload(args->size);
     uint64_t *samples = malloc((size_t)args->n * sizeof *samples);
@@ -284,9 +321,15 @@ static int run_reqrep(const bench_args *args)
         jw_sub_unsubscribe(sub);
         pthread_join(responder, NULL);
     }
+    if (driven) {
+        atomic_store(&dr.stop, 1);
+        pthread_join(responder, NULL);
+    }
     jw_sub_free(sub);
     jw_conn_free(req_conn);
     jw_conn_free(resp_conn);
+    jw_loop_free(req_loop);
+    jw_loop_free(resp_loop);
     free(samples);
     free(payload);
     return exit_code;
