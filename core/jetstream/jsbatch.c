@@ -45,7 +45,9 @@ jw_status jw_js_batch_new(jw_js *js, jw_js_batch **out)
     jw_js_batch *b = calloc(1, sizeof(*b));
     if (!b)
         return jw__fail(JW_ENO_MEMORY, "out of memory");
-    snprintf(b->id, sizeof b->id, "%s", inbox + strlen("_INBOX."));
+    /* Cut to the id's room on purpose (22 characters fit). */
+    snprintf(b->id, sizeof b->id, "%.*s", (int)sizeof b->id - 1,
+             inbox + strlen("_INBOX."));
     b->js = js;
     jw__js_ref(js);
     *out = b;
