@@ -98,6 +98,41 @@ static void slow_echo(jw_sub *sub, jw_msg *msg, void *arg)
     jw_msg_free(msg);
 }
 
+/* Start n requests to subject on qc (all at the server once this
+ * returns 0). */
+static int start_requests(jw_conn *qc, const char *subject, int n)
+{
+    for (int i = 0; i < n; i++) {
+        jw_msg *m = NULL;
+        uint64_t id;
+        CHECK_OK(jw_msg_new(subject, NULL, "x", 1, &m));
+        CHECK_OK(jw_conn_request_start(qc, m, &id));
+        jw_msg_free(m);
+    }
+    CHECK_OK(jw_conn_flush(qc, 5000));
+    return 0;
+}
+
+/* How many of qc's started requests were answered (OK) within 5 s, up
+ * to n. */
+static int answers(jw_conn *qc, int n)
+{
+    int answered = 0;
+    int64_t deadline = jw_test_now_ms() + 5000;
+    while (answered < n && jw_test_now_ms() < deadline) {
+        uint64_t id;
+        jw_status status;
+        jw_msg *reply = NULL;
+        if (jw_conn_request_poll(qc, &id, &status, &reply) == 1) {
+            jw_msg_free(reply);
+            answered += status == JW_OK;
+        } else {
+            jw_test_sleep_ms(2);
+        }
+    }
+    return answered;
+}
+
 TEST(handler_drain_answers_in_flight)
 {
     START_SERVER(s, NULL);
@@ -110,35 +145,14 @@ TEST(handler_drain_answers_in_flight)
     CHECK_OK(jw_conn_flush(rc, 5000));
 
     enum { N = 100 };
-    uint64_t ids[N];
-    for (int i = 0; i < N; i++) {
-        jw_msg *m = NULL;
-        CHECK_OK(jw_msg_new("drain.svc", NULL, "x", 1, &m));
-        CHECK_OK(jw_conn_request_start(qc, m, &ids[i]));
-        jw_msg_free(m);
-    }
-    CHECK_OK(jw_conn_flush(qc, 5000)); /* all of them reached the server */
+    CHECK(start_requests(qc, "drain.svc", N) == 0);
     JW_WAIT_FOR(atomic_load(&calls) > 0, 5000);
     CHECK(atomic_load(&calls) < N); /* the drain starts mid-way */
 
     /* The drain closes only once the handler answered what came. */
     CHECK_OK(jw_conn_drain(rc, 10000));
     CHECK_EQ_INT(atomic_load(&calls), N);
-    int answered = 0;
-    int64_t deadline = jw_test_now_ms() + 5000;
-    while (answered < N && jw_test_now_ms() < deadline) {
-        uint64_t id;
-        jw_status status;
-        jw_msg *reply = NULL;
-        if (jw_conn_request_poll(qc, &id, &status, &reply) == 1) {
-            CHECK_OK(status);
-            jw_msg_free(reply);
-            answered++;
-        } else {
-            jw_test_sleep_ms(2);
-        }
-    }
-    CHECK_EQ_INT(answered, N);
+    CHECK_EQ_INT(answers(qc, N), N);
 
     jw_sub_free(svc);
     jw_conn_free(rc);
@@ -426,33 +440,12 @@ TEST(pool_drain_and_requests)
     }
 
     enum { N = 50 };
-    uint64_t ids[N];
-    for (int i = 0; i < N; i++) {
-        jw_msg *m = NULL;
-        CHECK_OK(jw_msg_new("drain.svc", NULL, "x", 1, &m));
-        CHECK_OK(jw_conn_request_start(qc, m, &ids[i]));
-        jw_msg_free(m);
-    }
-    CHECK_OK(jw_conn_flush(qc, 5000));
+    CHECK(start_requests(qc, "drain.svc", N) == 0);
     JW_WAIT_FOR(atomic_load(&calls) > 0, 5000);
     CHECK(atomic_load(&calls) < N);
     CHECK_OK(jw_conn_drain(rc, 10000));
     CHECK_EQ_INT(atomic_load(&calls), N);
-    int answered = 0;
-    int64_t deadline = jw_test_now_ms() + 5000;
-    while (answered < N && jw_test_now_ms() < deadline) {
-        uint64_t id;
-        jw_status status;
-        jw_msg *r = NULL;
-        if (jw_conn_request_poll(qc, &id, &status, &r) == 1) {
-            CHECK_OK(status);
-            jw_msg_free(r);
-            answered++;
-        } else {
-            jw_test_sleep_ms(2);
-        }
-    }
-    CHECK_EQ_INT(answered, N);
+    CHECK_EQ_INT(answers(qc, N), N);
     jw_sub_free(front);
     jw_sub_free(back);
     jw_sub_free(svc);
