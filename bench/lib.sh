@@ -40,6 +40,17 @@ quiet() {
     "$@" >"$work/step.log" 2>&1 || { cat "$work/step.log" >&2; return 1; }
 }
 
+# Configure $BUILD_DIR (Release, benches on) when it is new, then build
+# the CMake targets given.
+bench_build() {
+    if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
+        quiet cmake -S "$ROOT" -B "$BUILD_DIR" -DJW_BUILD_BENCH=ON \
+            -DCMAKE_BUILD_TYPE=Release -DJW_BUILD_TESTS=OFF \
+            -DJW_BUILD_EXAMPLES=OFF
+    fi
+    quiet cmake --build "$BUILD_DIR" --target "$@" -j "$(nproc)"
+}
+
 bench_free_port() {
     python3 -c 'import socket; s = socket.socket(); \
 s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null && return

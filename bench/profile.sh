@@ -36,12 +36,7 @@ command -v "$PERF" >/dev/null || {
     echo "profile.sh: $PERF not found (Debian: apt-get install linux-perf)" >&2
     exit 2
 }
-if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
-    quiet cmake -S "$ROOT" -B "$BUILD_DIR" -DJW_BUILD_BENCH=ON \
-        -DCMAKE_BUILD_TYPE=Release -DJW_BUILD_TESTS=OFF \
-        -DJW_BUILD_EXAMPLES=OFF
-fi
-quiet cmake --build "$BUILD_DIR" --target bench_jetwire bench_natsc -j "$(nproc)"
+bench_build bench_jetwire bench_natsc
 (cd "$ROOT/bench/go" && quiet "$GO" build -buildvcs=false -o "$work/bench_natsgo" .)
 
 bench_start_server

@@ -43,13 +43,7 @@ export PATH="$ROOT/.tools/bin:$PATH"
 bench_init
 
 # --- build -----------------------------------------------------------------
-if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
-    quiet cmake -S "$ROOT" -B "$BUILD_DIR" -DJW_BUILD_BENCH=ON \
-        -DCMAKE_BUILD_TYPE=Release -DJW_BUILD_TESTS=OFF \
-        -DJW_BUILD_EXAMPLES=OFF
-fi
-quiet cmake --build "$BUILD_DIR" --target bench_js_fast bench_natsc jetwire_lua \
-    -j "$(nproc)"
+bench_build bench_js_fast bench_natsc jetwire_lua
 FAST=$BUILD_DIR/bench/bench_js_fast
 NATSC=$BUILD_DIR/bench/bench_natsc
 if [[ " $CLIENTS " == *" natsgo "* ]]; then

@@ -34,14 +34,9 @@ OUT=$OUT_DIR/lua-latest.md
 bench_init
 
 # --- build: the C program and the Lua module, both Release, as run.sh ------
-if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
-    quiet cmake -S "$ROOT" -B "$BUILD_DIR" -DJW_BUILD_BENCH=ON \
-        -DCMAKE_BUILD_TYPE=Release -DJW_BUILD_TESTS=OFF \
-        -DJW_BUILD_EXAMPLES=OFF
-fi
 targets=(jetwire_lua)
 [ -n "${BENCH_JETWIRE_BIN:-}" ] || targets+=(bench_jetwire)
-quiet cmake --build "$BUILD_DIR" --target "${targets[@]}" -j "$(nproc)"
+bench_build "${targets[@]}"
 JW_BIN=${BENCH_JETWIRE_BIN:-$BUILD_DIR/bench/bench_jetwire}
 [ -f "$BUILD_DIR/lua/jetwire.so" ] || {
     echo "the Lua module was not built (Lua 5.4 headers missing?)" >&2

@@ -28,12 +28,7 @@ export PATH="$ROOT/.tools/bin:$PATH"
 . "$ROOT/bench/lib.sh"
 bench_init
 
-if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
-    quiet cmake -S "$ROOT" -B "$BUILD_DIR" -DJW_BUILD_BENCH=ON \
-        -DCMAKE_BUILD_TYPE=Release -DJW_BUILD_TESTS=OFF \
-        -DJW_BUILD_EXAMPLES=OFF
-fi
-quiet cmake --build "$BUILD_DIR" --target bench_objects -j "$(nproc)"
+bench_build bench_objects
 (cd "$ROOT/tests/interop/go" &&
     quiet "$GO" build -buildvcs=false -o "$work/gointerop" .)
 

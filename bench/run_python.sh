@@ -104,12 +104,7 @@ python_version=$("$PY" -c 'import sys; print(sys.version.split()[0])')
 # --- the C engine's program, as bench/run.sh builds it ---------------------
 JW_BIN=${BENCH_JETWIRE_BIN:-$BUILD_DIR/bench/bench_jetwire}
 if has_client c && [ -z "${BENCH_JETWIRE_BIN:-}" ]; then
-    if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
-        quiet cmake -S "$ROOT" -B "$BUILD_DIR" -DJW_BUILD_BENCH=ON \
-            -DCMAKE_BUILD_TYPE=Release -DJW_BUILD_TESTS=OFF \
-            -DJW_BUILD_EXAMPLES=OFF
-    fi
-    quiet cmake --build "$BUILD_DIR" --target bench_jetwire -j "$(nproc)"
+    bench_build bench_jetwire
 fi
 
 # --- server ----------------------------------------------------------------

@@ -44,12 +44,7 @@ OUT=$ROOT/bench/results/scale-latest.md
 bench_init
 
 # --- build -----------------------------------------------------------------
-if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
-    quiet cmake -S "$ROOT" -B "$BUILD_DIR" -DJW_BUILD_BENCH=ON \
-        -DCMAKE_BUILD_TYPE=Release -DJW_BUILD_TESTS=OFF \
-        -DJW_BUILD_EXAMPLES=OFF
-fi
-quiet cmake --build "$BUILD_DIR" --target bench_scale -j "$(nproc)"
+bench_build bench_scale
 (cd "$ROOT/bench/go" &&
     quiet "$GO" build -buildvcs=false -o "$work/bench_natsgo" .) ||
     { echo "building bench/go failed" >&2; exit 1; }

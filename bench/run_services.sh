@@ -28,12 +28,7 @@ OUT=$ROOT/bench/results/services-latest.md
 bench_init
 
 # --- build -----------------------------------------------------------------
-if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
-    quiet cmake -S "$ROOT" -B "$BUILD_DIR" -DJW_BUILD_BENCH=ON \
-        -DCMAKE_BUILD_TYPE=Release -DJW_BUILD_TESTS=OFF \
-        -DJW_BUILD_EXAMPLES=OFF
-fi
-quiet cmake --build "$BUILD_DIR" --target bench_service -j "$(nproc)"
+bench_build bench_service
 BIN=$BUILD_DIR/bench/bench_service
 if [[ " $SERVICES " == *" go "* ]]; then
     (cd "$ROOT/tests/interop/go" &&
