@@ -473,3 +473,40 @@ def test_a_raising_event_callback_does_not_stop_the_round(nats_server,
         await nc.close()
     run(main())
     assert "error_cb failed" in capfd.readouterr().err
+
+
+def test_many_subscriptions_wait_at_once(nats_server):
+    # 1,000 subscriptions each awaiting next_msg, and 1,000 callback
+    # subscriptions, on one connection: each gets its own message, whatever
+    # the others do (the connection fills the subscriptions the engine
+    # names in jw_conn_ready).
+    async def main():
+        nc = await aio.connect(nats_server.url)
+        pc = await aio.connect(nats_server.url)
+        waiting = [await nc.subscribe("wait.%d" % i) for i in range(1000)]
+        got = {}
+
+        def make_cb(i):
+            async def cb(msg):
+                got[i] = msg.data
+            return cb
+        cbs = [await nc.subscribe("cb.%d" % i, cb=make_cb(i))
+               for i in range(1000)]
+        await nc.flush()
+        pending = [asyncio.ensure_future(s.next_msg(10.0)) for s in waiting]
+        await asyncio.sleep(0)
+        for i in reversed(range(1000)):
+            await pc.publish("wait.%d" % i, b"w%d" % i)
+            await pc.publish("cb.%d" % i, b"c%d" % i)
+        await pc.flush()
+        msgs = await asyncio.gather(*pending)
+        assert [m.data for m in msgs] == [b"w%d" % i for i in range(1000)]
+        for _ in range(500):
+            if len(got) == 1000:
+                break
+            await asyncio.sleep(0.01)
+        assert got == {i: b"c%d" % i for i in range(1000)}
+        del cbs
+        await pc.close()
+        await nc.close()
+    run(main())

@@ -235,3 +235,40 @@ def test_unreferenced_subscriptions_keep_receiving(url):
         # The pull subscription is still there, with its message queued.
         (kept,) = [s for s in nc._held.values() if id(s) == pulled_id]
         assert kept.next_msg(timeout=2.0).data == b"queued"
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_many_subscriptions_each_in_order(url, threads):
+    # 2,000 callback subscriptions on one connection, five messages each
+    # sent round the subscriptions: every callback, each subscription's
+    # in order. The dispatcher takes the subscriptions the engine names
+    # as having messages (jw_conn_ready), not each of the 2,000 per round.
+    subs, each = 2000, 5
+    seen = {}
+    lock = threading.Lock()
+
+    def make_cb(i):
+        def cb(msg):
+            with lock:
+                seen.setdefault(i, []).append(int(msg.data))
+        return cb
+
+    with jetwire.connect(url, callback_threads=threads) as nc, \
+            jetwire.connect(url) as pc:
+        held = [nc.subscribe("many.%d" % i, cb=make_cb(i))
+                for i in range(subs)]
+        nc.flush()
+        for k in range(each):
+            for i in range(subs):
+                pc.publish("many.%d" % i, b"%d" % k)
+        pc.flush()
+        assert _wait_for(lambda: sum(map(len, seen.values())) == subs * each,
+                         10.0)
+        assert all(seen[i] == list(range(each)) for i in range(subs))
+        # One busy subscription among the 2,000 idle ones.
+        for k in range(each, 1000):
+            pc.publish("many.7", b"%d" % k)
+        pc.flush()
+        assert _wait_for(lambda: len(seen[7]) == 1000, 10.0)
+        assert seen[7] == list(range(1000))
+        del held

@@ -171,8 +171,11 @@ class Subscription:
         self._ended: Optional[Error] = None
         self._task: Optional["asyncio.Task[None]"] = None
         self._finalizer = weakref.finalize(self, self._free, handle)
-        conn._state.subs_by_handle[int(ffi.cast("uintptr_t", handle))] = \
-            weakref.ref(self)
+        self._key = int(ffi.cast("uintptr_t", handle))
+        conn._state.subs_by_handle[self._key] = weakref.ref(self)
+        # The engine names it in jw_conn_ready when messages come, so the
+        # connection fills the subscriptions that got some, not all.
+        _check(lib.jw_sub_set_tag(handle, self._key))
         if cb is not None:
             self._task = asyncio.get_running_loop().create_task(
                 self._run_callback(cb))
@@ -356,7 +359,12 @@ class Connection(_ConnectionState):
         # Requests whose future gets the engine's reply itself (a jw_msg,
         # freed by its gc), not a Msg: JetStream publishes parse it in C.
         self._raw_replies: Set[int] = set()
+        # What waits for the readable fd: subscriptions by their engine
+        # key (filled when jw_conn_ready names them), the rest (KV
+        # watchers) by id, looked at each time.
+        self._watched_subs: Dict[int, Subscription] = {}
         self._watched: Dict[int, "Union[Subscription, KeyWatcher]"] = {}
+        self._ready_tags = ffi.new("uint64_t[]", 256)
         self._held = {}  # the subscriptions it keeps (_hold)
         self._services = {}  # its running services (_aio_service)
         self._fd = -1
@@ -456,10 +464,16 @@ class Connection(_ConnectionState):
             self._timer = None
 
     def _watch(self, sub: "Union[Subscription, KeyWatcher]") -> None:
-        self._watched[id(sub)] = sub
+        if isinstance(sub, Subscription):
+            self._watched_subs[sub._key] = sub
+        else:
+            self._watched[id(sub)] = sub
 
     def _unwatch(self, sub: "Union[Subscription, KeyWatcher]") -> None:
-        self._watched.pop(id(sub), None)
+        if isinstance(sub, Subscription):
+            self._watched_subs.pop(sub._key, None)
+        else:
+            self._watched.pop(id(sub), None)
 
     def _on_readable(self) -> None:
         # Uncounted (_ConnState.call): this runs on the loop's thread, as
@@ -512,10 +526,21 @@ class Connection(_ConnectionState):
                     continue
             if result is not None and inspect.isawaitable(result):
                 self._loop.create_task(_guarded(result))
-        for sub in list(self._watched.values()):
-            sub._fill()
-            if not sub._waiters:
-                self._unwatch(sub)
+        tags = self._ready_tags
+        while True:
+            n = lib.jw_conn_ready(handle, tags, len(tags))
+            for i in range(max(n, 0)):
+                sub = self._watched_subs.get(tags[i])
+                if sub is not None:
+                    sub._fill()
+                    if not sub._waiters:
+                        self._unwatch(sub)
+            if n < len(tags):
+                break
+        for other in list(self._watched.values()):
+            other._fill()
+            if not other._waiters:
+                self._unwatch(other)
 
     # -- publishing and requests ------------------------------------------
 
@@ -637,8 +662,9 @@ class Connection(_ConnectionState):
         self._services.clear()
         self._finalizer()
         self._engine_free()  # the connection held the loop until now
-        for watcher in list(self._watched.values()):
-            watcher._fill()  # KV watchers waiting learn of the close
+        for watcher in [*self._watched_subs.values(),
+                        *self._watched.values()]:
+            watcher._fill()  # what waits learns of the close
         if not self._state.closed_reported:
             self._state.closed_reported = True
             cb = self._state.event_cbs.get("closed")
