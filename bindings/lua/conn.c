@@ -467,6 +467,9 @@ static int l_subscribe(lua_State *L)
             s->sub = NULL;
         }
     }
+    /* Named by nc:ready() when messages come: its key in "subs". */
+    if (st == JW_OK)
+        st = jw_sub_set_tag(s->sub, (uint64_t)(uintptr_t)s->sub);
     if (st != JW_OK)
         return ljw_fail(L, st);
     ljw_sub_track(L, 1, lua_gettop(L));

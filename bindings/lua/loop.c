@@ -204,6 +204,43 @@ static int l_process(lua_State *L)
     return 1;
 }
 
+/* nc:ready([max = 256]) -> list of the subscriptions that got messages
+ * (or ended) since they were last listed, oldest first (jw_conn_ready):
+ * after the fd fired, pull those until they are empty instead of every
+ * subscription of the connection. */
+static int l_ready(lua_State *L)
+{
+    ljw_conn *c = ljw_check_conn(L, 1);
+    lua_Integer max = luaL_optinteger(L, 2, LJW_BATCH);
+    luaL_argcheck(L, max >= 1, 2, "max must be at least 1");
+    lua_settop(L, 1);
+    if (!c->conn)
+        return ljw_conn_closed(L);
+    lua_newtable(L);
+    int out = lua_gettop(L);
+    lua_getiuservalue(L, 1, 1);
+    lua_getfield(L, -1, "subs"); /* jw_sub pointer -> subscription */
+    int subs = lua_gettop(L);
+    lua_Integer k = 0;
+    uint64_t tags[LJW_BATCH];
+    while (k < max) {
+        int want = max - k < LJW_BATCH ? (int)(max - k) : LJW_BATCH;
+        int n = jw_conn_ready(c->conn, tags, want);
+        for (int i = 0; i < n; i++) {
+            /* A subscription collected meanwhile is not there. */
+            if (lua_rawgetp(L, subs, (void *)(uintptr_t)tags[i]) ==
+                LUA_TUSERDATA)
+                lua_rawseti(L, out, ++k);
+            else
+                lua_pop(L, 1);
+        }
+        if (n < want)
+            break;
+    }
+    lua_settop(L, out);
+    return 1;
+}
+
 static int l_fd(lua_State *L)
 {
     ljw_conn *c = ljw_check_conn(L, 1);
@@ -606,6 +643,7 @@ static const luaL_Reg loop_methods[] = {
     {"loop_fd", l_loop_fd},
     {"loop_timeout", l_loop_timeout},
     {"process", l_process},
+    {"ready", l_ready},
     {"request_start", l_request_start},
     {"request_poll", l_request_poll},
     {"request_cancel", l_request_cancel},

@@ -261,6 +261,45 @@ test("request, respond, no responders, timeout", function()
     nc:close()
 end)
 
+test("nc:ready names the subscriptions that got messages", function()
+    local nc, pc = connect(), connect()
+    local subs = {}
+    for i = 1, 500 do
+        subs[i] = assert(nc:subscribe("rdy." .. i))
+    end
+    assert(nc:flush())
+    eq(#nc:ready(), 0)
+    -- Messages to three of the 500, one twice: three entries, in the
+    -- order they got their first message.
+    for _, i in ipairs { 7, 300, 7, 42 } do
+        assert(pc:publish("rdy." .. i, tostring(i)))
+    end
+    assert(pc:flush())
+    assert(nc:flush())
+    local ready = nc:ready()
+    eq(#ready, 3)
+    eq(ready[1], subs[7]); eq(ready[2], subs[300]); eq(ready[3], subs[42])
+    eq(#nc:ready(), 0, "each once until taken")
+    local taken = 0
+    for _, sub in ipairs(ready) do
+        while sub:next_msg(0) do taken = taken + 1 end
+    end
+    eq(taken, 4)
+    -- Emptied, a subscription is named again for its next message; max
+    -- bounds one call.
+    for _, i in ipairs { 1, 2, 3 } do
+        assert(pc:publish("rdy." .. i, "again"))
+    end
+    assert(pc:flush())
+    assert(nc:flush())
+    eq(#nc:ready(2), 2)
+    eq(#nc:ready(2), 1)
+    local ok, err = pcall(nc.ready, nc, 0)
+    assert(not ok and tostring(err):find("max"), tostring(err))
+    nc:close(); pc:close()
+    fails("CONNECTION_CLOSED", nc.ready, nc)
+end)
+
 test("many started requests wait in request_poll in order", function()
     local nc = connect()
     local svc = assert(nc:subscribe("t.many"))

@@ -50,6 +50,7 @@ local BASE = {
         jetstream = {},
         fd = {},
         process = {},
+        ready = { 4 },
         request_start = { "sweep.nobody", "x" },
         request_poll = {},
         request_cancel = { 1 },
