@@ -277,23 +277,39 @@ void jw__delivery_wake(jw_sub *sub, int now)
         return;
     sub->listed = 1;
     atomic_fetch_add(&sub->refs, 1);
-    jw__delivery_pool *p = atomic_load(&sub->conn->delivery_pool);
+    jw_conn *c = sub->conn;
+    if (!now) {
+        /* The loop, inside a read: the pool gets the read's whole list
+         * at its end, under one hold of its lock. */
+        sub->ready_next = NULL;
+        if (c->listed_tail)
+            c->listed_tail->ready_next = sub;
+        else
+            c->listed_head = sub;
+        c->listed_tail = sub;
+        return;
+    }
+    jw__delivery_pool *p = atomic_load(&c->delivery_pool);
     pthread_mutex_lock(&p->mu);
     pool_push(p, sub);
-    if (now)
-        pool_signal(p);
+    pool_signal(p);
     pthread_mutex_unlock(&p->mu);
 }
 
 void jw__delivery_kick(jw_conn *c)
 {
-    jw__delivery_pool *p = atomic_load_explicit(&c->delivery_pool,
-                                                memory_order_acquire);
-    if (!p)
+    if (!c->listed_head)
         return;
+    jw__delivery_pool *p = atomic_load(&c->delivery_pool);
     pthread_mutex_lock(&p->mu);
+    if (p->tail)
+        p->tail->ready_next = c->listed_head;
+    else
+        p->head = c->listed_head;
+    p->tail = c->listed_tail;
     pool_signal(p);
     pthread_mutex_unlock(&p->mu);
+    c->listed_head = c->listed_tail = NULL;
 }
 
 void jw__delivery_end(jw_sub *sub)

@@ -282,9 +282,10 @@ jw_status jw__conn_subscribe_inline(jw_conn *c, const char *subject,
  * the sid can be routed to; jw__delivery_end after jw_sub_free closed it.
  * jw__delivery_wake (sub mu held) lists a pooled subscription whose queue
  * filled or that closed (one with a thread of its own is woken through
- * sub->cond), and wakes a pool thread for it if now; else the loop wakes
- * one once per read for all it listed (jw__delivery_kick), not a thread
- * switch per message. jw__delivery_pool_free ends a connection's pool
+ * sub->cond), and wakes a pool thread for it if now; else (the loop,
+ * inside a read) it hands the read's list to the pool at the end of the
+ * read, and wakes one thread for it (jw__delivery_kick): not a lock hold
+ * and a thread switch per message. jw__delivery_pool_free ends a connection's pool
  * (conn_destroy). */
 jw_status jw__delivery_start(jw_sub *sub);
 void jw__delivery_end(jw_sub *sub);
@@ -466,6 +467,10 @@ struct jw_conn {
      * first of them when opts.delivery_threads > 0 (delivery.c); atomic:
      * the loop looks at it after each read. */
     _Atomic(jw__delivery_pool *) delivery_pool;
+    /* Pooled subscriptions the loop listed during the current read,
+     * handed to the pool at its end (jw__delivery_kick): loop thread
+     * only. */
+    jw_sub *listed_head, *listed_tail;
 
     /* Subscriptions by sid; request waiters by id. */
     jw__map subs;
