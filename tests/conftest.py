@@ -10,6 +10,10 @@
 * drivers: a DriverPool; drivers.start(lang) spawns a driver process, and
   every driver is quit at teardown (a driver that does not exit cleanly
   fails the test). driver: one driver for `lang`.
+* spares (session): a plain server and one driver per language, started
+  while the previous test ends; nats_server / server_factory.start() and
+  drivers.start(lang) take them, so a test does not wait for processes to
+  start. A spare still serves one test: a new process, an empty store.
 * conn: a connection of `driver` to `nats_server`.
 * server_version: the version of the nats-server the tests start
   (JW_NATS_SERVER, else Debian's 2.9.10) as a tuple, (2, 15, 3).
@@ -27,8 +31,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness import (DriverPool, ServerFactory, available_languages,
-                     language_pairs, nats_server_version, parse_version)
+from harness import (DriverPool, DriverSpares, ServerFactory, ServerSpares,
+                     available_languages, language_pairs,
+                     nats_server_version, parse_version)
 
 
 def _marker_version(marker) -> tuple[str, str]:
@@ -105,9 +110,22 @@ def _failed(request) -> bool:
     return rep is not None and rep.failed
 
 
+@pytest.fixture(scope="session")
+def spares(tmp_path_factory):
+    """The session's spare server and drivers (ServerSpares, DriverSpares):
+    started while the previous test ends, taken by the next test's
+    server_factory and drivers, so that a test does not wait for its
+    processes to start. Each still serves one test only."""
+    root = tmp_path_factory.mktemp("spares")
+    servers, drivers = ServerSpares(root / "servers"), DriverSpares(root / "drivers")
+    yield servers, drivers
+    drivers.close()
+    servers.close()
+
+
 @pytest.fixture
-def server_factory(tmp_path, request):
-    factory = ServerFactory(tmp_path / "servers")
+def server_factory(tmp_path, request, spares):
+    factory = ServerFactory(tmp_path / "servers", spares=spares[0])
     yield factory
     if _failed(request):
         for s in factory.servers:
@@ -121,8 +139,8 @@ def nats_server(server_factory):
 
 
 @pytest.fixture
-def drivers(tmp_path, request):
-    pool = DriverPool(tmp_path / "drivers")
+def drivers(tmp_path, request, spares):
+    pool = DriverPool(tmp_path / "drivers", spares=spares[1])
     yield pool
     if _failed(request):
         for d in pool.drivers:

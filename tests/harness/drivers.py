@@ -240,6 +240,7 @@ class Driver:
         self.stderr_path = log_dir / f"driver-{self.label}.stderr"
         env = dict(os.environ)
         env["JW_BUILD_DIR"] = str(build_dir())
+        self.env = _driver_env(env)
         env.setdefault("PYTHONUNBUFFERED", "1")
         self._stderr = open(self.stderr_path, "wb")
         try:
@@ -883,17 +884,72 @@ def _msg_handle(msg: "JsMsg | int") -> int:
     return msg.handle if isinstance(msg, JsMsg) else msg
 
 
-class DriverPool:
-    """The drivers of one test; close_all() quits them and reports any that
-    did not exit cleanly."""
+def _driver_env(env: dict) -> dict:
+    """What of a driver's environment matters: all but pytest's note of
+    the running test, which changes with every test."""
+    return {k: v for k, v in env.items() if k != "PYTEST_CURRENT_TEST"}
+
+
+class DriverSpares:
+    """One idle driver per language, started ahead of the test that asks
+    for it, so that the test does not wait for the process to start (a
+    Python driver imports the package first). Each spare serves one test
+    and is quit at its end, like a driver started on demand: a new process
+    that has done nothing yet. A spare is not handed over if the driver's
+    environment changed since it started. The conftest keeps one set per
+    session; close() quits what is left."""
 
     def __init__(self, log_dir: Path):
         self.log_dir = Path(log_dir)
+        self.started = 0
+        self.wanted: set[str] = set()  # languages the tests asked for
+        self.idle: dict[str, Driver] = {}
+
+    def take(self, lang: str, label: str) -> Driver | None:
+        self.wanted.add(lang)
+        d = self.idle.pop(lang, None)
+        if d is None:
+            return None
+        env = dict(os.environ)
+        env["JW_BUILD_DIR"] = str(build_dir())
+        if d._dead or d.proc.poll() is not None or d.env != _driver_env(env):
+            d.kill()  # a fresh start reports whatever went wrong
+            d._stderr.close()
+            return None
+        d.label = label
+        return d
+
+    def prepare(self) -> None:
+        """Start a spare for each language asked for that has none."""
+        for lang in sorted(self.wanted - set(self.idle)):
+            self.started += 1
+            try:
+                self.idle[lang] = Driver(lang, self.log_dir,
+                                         label=f"spare-{lang}{self.started}")
+            except DriverFailure:
+                pass  # DriverPool.start fails the test that asks for it
+
+    def close(self) -> None:
+        for d in self.idle.values():
+            d.quit()
+        self.idle.clear()
+
+
+class DriverPool:
+    """The drivers of one test; close_all() quits them and reports any that
+    did not exit cleanly. With spares, start() takes the spare of its
+    language when there is one, and close_all() prepares the next ones."""
+
+    def __init__(self, log_dir: Path, spares: DriverSpares | None = None):
+        self.log_dir = Path(log_dir)
         self.drivers: list[Driver] = []
+        self.spares = spares
 
     def start(self, lang: str, label: str | None = None) -> Driver:
         label = label or f"{lang}{len(self.drivers)}"
-        d = Driver(lang, self.log_dir, label=label)
+        d = self.spares.take(lang, label) if self.spares is not None else None
+        if d is None:
+            d = Driver(lang, self.log_dir, label=label)
         self.drivers.append(d)
         return d
 
@@ -904,6 +960,8 @@ class DriverPool:
             rc = d.quit()
             if not was_dead and rc != 0:
                 problems.append(f"{d} exited with status {rc}\n{d.stderr_tail()}")
+        if self.spares is not None:
+            self.spares.prepare()
         return problems
 
 

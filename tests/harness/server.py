@@ -95,6 +95,7 @@ class NatsServer:
         self.port = port if port is not None else 0
         self.route_port = 0  # cluster nodes: where routes connect
         self.proc: subprocess.Popen | None = None
+        self.spawned_binary = ""  # the binary of the last start
 
     @property
     def version(self) -> str:
@@ -127,9 +128,15 @@ class NatsServer:
         raise ServerError(f"nats-server did not start: {last}\n{self.log_tail()}")
 
     def _spawn_and_wait(self) -> None:
+        self._spawn()
+        self._wait_ready()
+
+    def _spawn(self) -> None:
+        """Start the process (on self.port); _wait_ready() waits for it."""
         self.store_dir.mkdir(parents=True, exist_ok=True)
         js = ["-js", "-sd", str(self.store_dir)] if self.jetstream else []
-        argv = [self.binary or nats_server_binary(), "-a", "127.0.0.1",
+        self.spawned_binary = self.binary or nats_server_binary()
+        argv = [self.spawned_binary, "-a", "127.0.0.1",
                 "-p", str(self.port),
                 *js, *self.extra_args]
         log = open(self.log_path, "ab")
@@ -140,6 +147,8 @@ class NatsServer:
                                          stdout=log, stderr=subprocess.STDOUT)
         finally:
             log.close()
+
+    def _wait_ready(self) -> None:
         deadline = time.monotonic() + READY_TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -251,16 +260,72 @@ class NatsServer:
         return f"NatsServer({self.url}, running={self.running})"
 
 
-class ServerFactory:
-    """Starts servers under one temporary directory; stop_all() at
-    teardown."""
+class ServerSpares:
+    """A plain server (no extra arguments, JetStream on, any port) started
+    ahead of the test that asks for one, so that the test does not wait for
+    it to come up: prepare() spawns it (without waiting), take() hands it
+    over once it answers. Each spare serves one test, like a server started
+    on demand: fresh process, empty store. The conftest keeps one per
+    session; close() kills what is left."""
 
     def __init__(self, root: Path):
         self.root = Path(root)
+        self.started = 0
+        self.spare: NatsServer | None = None
+
+    def prepare(self) -> None:
+        if self.spare is not None:
+            return
+        self.started += 1
+        server = NatsServer(self.root / f"spare{self.started}")
+        server.port = free_port()
+        try:
+            server._spawn()
+        except OSError:
+            server._kill()
+            return
+        self.spare = server
+
+    def take(self) -> NatsServer | None:
+        """The spare, ready, or None (none prepared, the server binary
+        changed since, or it did not come up: the caller starts one)."""
+        server, self.spare = self.spare, None
+        if server is None:
+            return None
+        if server.spawned_binary != nats_server_binary():
+            server._kill()
+            return None
+        try:
+            server._wait_ready()
+        except ServerError:
+            server._kill()
+            return None
+        server.fixed_port = True  # restart() reuses the port, as start() does
+        return server
+
+    def close(self) -> None:
+        if self.spare is not None:
+            self.spare._kill()
+            self.spare = None
+
+
+class ServerFactory:
+    """Starts servers under one temporary directory; stop_all() at
+    teardown. With spares, a plain start() takes the spare server and
+    stop_all() prepares the next one."""
+
+    def __init__(self, root: Path, spares: ServerSpares | None = None):
+        self.root = Path(root)
         self.servers: list[NatsServer] = []
+        self.spares = spares
 
     def start(self, extra_args: list[str] | tuple[str, ...] = (),
               port: int | None = None) -> NatsServer:
+        if self.spares is not None and not extra_args and port is None:
+            server = self.spares.take()
+            if server is not None:
+                self.servers.append(server)
+                return server
         workdir = self.root / f"server{len(self.servers)}"
         server = NatsServer(workdir, port=port, extra_args=extra_args)
         self.servers.append(server)
@@ -329,3 +394,5 @@ class ServerFactory:
     def stop_all(self) -> None:
         for server in self.servers:
             server.stop()
+        if self.spares is not None:
+            self.spares.prepare()
