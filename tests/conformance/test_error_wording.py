@@ -23,7 +23,10 @@ pytestmark = pytest.mark.skipif(len(available_languages()) < 2,
                                 reason="needs two languages' drivers")
 
 T = 0.2  # the short waits of the timeout cases, in seconds
-WAITS = (T, 1.3)  # one slice of the bindings' sliced waits, and several
+# One slice of the bindings' sliced waits, and several: Python's Key-Value
+# watch waits in slices of 0.5 s, the other waits of Python and Lua in
+# slices of 0.05 s; 0.7 s is two slices of the first and 14 of the others.
+WAITS = (T, 0.7)
 
 
 def seconds_text(ms: int) -> str:
