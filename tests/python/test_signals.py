@@ -260,8 +260,24 @@ def _start(child_script, url, wait, mode):
     assert line.strip() == "READY", (line, proc.stderr.read())
     # The child is in the wait (or enters it now: a signal before the
     # wait must be seen as well).
-    time.sleep(0.3)
+    _until_waiting(proc.pid)
     return proc
+
+
+def _until_waiting(pid, longest=0.3):
+    """Until the child's main thread is asleep at three looks in a row,
+    10 ms apart (after READY it has nothing left to do but the wait), or
+    for `longest` seconds at most."""
+    deadline = time.monotonic() + longest
+    asleep = 0
+    while asleep < 3 and time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return  # gone: what it printed says why
+        asleep = asleep + 1 if state == "S" else 0
+        time.sleep(0.01)
 
 
 def _finish(proc):
@@ -566,7 +582,7 @@ def test_single_request_waits_see_signals(tmp_path, nats_server):
             for mode in ("int", "term"):
                 line = proc.stdout.readline().split()
                 assert line == ["READY", wait, mode], (line, proc.stderr.read())
-                time.sleep(0.3)  # in the wait by now
+                _until_waiting(proc.pid)  # in the wait by now
                 sent = time.monotonic()
                 os.kill(proc.pid, signal.SIGINT if mode == "int"
                         else signal.SIGTERM)
