@@ -26,8 +26,18 @@ server takes, `@pytest.mark.below_server("2.10.0")`. Outside its range a
 test is skipped with its name and both versions in the reason (`-rs`
 lists them), never passed. Where only an expectation differs, a test reads
 the `server_version` fixture and asserts each server's answer.
+
+A test that does not use the server JW_NATS_SERVER names (a lint, a type
+check, a docs check, a codec, a scripted fake server, servers of fixed
+versions) is marked `@pytest.mark.server_independent`: it runs against
+the current server (.tools/bin/nats-server) and is deselected, with a
+note in the summary, when JW_NATS_SERVER names a server of another
+version, so `make test` runs it once. Unset JW_NATS_SERVER runs it too.
 """
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import pytest
 
@@ -47,9 +57,42 @@ def _marker_version(marker) -> tuple[str, str]:
     return marker.args[0], f" ({why})" if why else ""
 
 
+# The current release, as the Makefile's NATS_SERVER_CURRENT names it
+# (scripts/servers.sh builds it).
+CURRENT_SERVER = Path(__file__).resolve().parents[1] / ".tools" / "bin" / "nats-server"
+# The note on deselected server_independent tests, for the summary.
+_NOTE = pytest.StashKey[str]()
+
+
+def _elsewhere() -> str | None:
+    """Why this run leaves the server_independent tests out, or None: they
+    run once, against the current server, and are left out when
+    JW_NATS_SERVER names a server of another version (`make test`'s pass
+    against 2.9.10). Unset, or without .tools/bin/nats-server, all run."""
+    if not os.environ.get("JW_NATS_SERVER") or not CURRENT_SERVER.exists():
+        return None
+    running = nats_server_version()
+    current = nats_server_version(str(CURRENT_SERVER))
+    if running == current:
+        return None
+    return (f"they run against the current server, nats-server {current} "
+            f"({CURRENT_SERVER}), and JW_NATS_SERVER names {running}")
+
+
 def pytest_collection_modifyitems(config, items):
-    """Skip the tests outside the running server's range (min_server,
-    below_server), each skip naming the test and both versions."""
+    """Deselect the server_independent tests when JW_NATS_SERVER is not the
+    current server (a note in the summary says so); skip the tests outside
+    the running server's range (min_server, below_server), each skip naming
+    the test and both versions."""
+    independent = [item for item in items
+                   if item.get_closest_marker("server_independent")]
+    why = _elsewhere() if independent else None
+    if why:
+        items[:] = [item for item in items
+                    if not item.get_closest_marker("server_independent")]
+        config.hook.pytest_deselected(items=independent)
+        config.stash[_NOTE] = (f"{len(independent)} server_independent "
+                               f"tests deselected: {why}")
     marked = [item for item in items
               if item.get_closest_marker("min_server")
               or item.get_closest_marker("below_server")]
@@ -70,6 +113,12 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(pytest.mark.skip(
                     reason=f"{item.nodeid}: runs on servers older than "
                            f"{below}, running {running}{why}"))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    note = config.stash.get(_NOTE, None)
+    if note:
+        terminalreporter.write_line(note)
 
 
 def pytest_report_header(config):

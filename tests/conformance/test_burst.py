@@ -26,6 +26,7 @@ AFTER = 100  # messages sent once the burst is taken: delivery goes on
 SUBJECT, READY = "burst.data", "burst.ready"
 
 
+@pytest.mark.server_independent
 def test_every_path_is_tested(drivers, lang):
     """A path a driver adds must be added here too."""
     d = drivers.start(lang)

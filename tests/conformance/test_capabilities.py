@@ -69,6 +69,7 @@ def has_stream(d, js, name, wait=10.0):
             time.sleep(0.1)
 
 
+@pytest.mark.server_independent
 def test_api_level_of_the_answering_servers(driver, leaf_on_old_hub):
     assert parse_version(nats_server_version(str(CURRENT))) >= (2, 11, 0)
     conn = driver.connect(leaf_on_old_hub.url)

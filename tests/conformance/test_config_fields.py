@@ -289,6 +289,7 @@ def test_aliases_in_every_language(drivers, nats_server, lang):
     assert "both 'replicas' and 'num_replicas'" in e.value.message
 
 
+@pytest.mark.server_independent
 def test_config_fields_table():
     """The table itself: the durations of every kind are typed so, and
     the fields of later servers name their version."""

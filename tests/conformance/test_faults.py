@@ -13,6 +13,10 @@ import pytest
 from harness import DriverError
 from harness.fake import FakeServer
 
+# A scripted fake server, no nats-server: runs once, against the current
+# server (tests/conftest.py).
+pytestmark = pytest.mark.server_independent
+
 
 @pytest.fixture
 def fake():

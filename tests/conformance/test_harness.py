@@ -45,6 +45,7 @@ def test_harness_two_servers(driver, server_factory, nats_server):
     assert e.value.code == "TIMEOUT"
 
 
+@pytest.mark.server_independent
 def test_harness_driver_version(driver):
     v = driver.version()
     assert v["lang"] == driver.lang

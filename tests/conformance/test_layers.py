@@ -5,7 +5,12 @@ flows one way (socket to caller) as STYLE.md asks. This reads the
 sources; no build, no server."""
 import re
 
+import pytest
+
 from harness.drivers import REPO
+
+# No nats-server: runs once, against the current server (tests/conftest.py).
+pytestmark = pytest.mark.server_independent
 
 LAYERS = ["base", "protocol", "connection", "jetstream", "kv", "objstore",
           "service"]

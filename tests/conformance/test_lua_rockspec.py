@@ -5,7 +5,12 @@ binding's files. tests/install/rock.sh (ctest package.rock) builds, packs
 and installs the rock."""
 import re
 
+import pytest
+
 from harness.drivers import REPO
+
+# No nats-server: runs once, against the current server (tests/conftest.py).
+pytestmark = pytest.mark.server_independent
 
 # The one rockspec; its name carries the version (tests/python/test_version.py).
 (ROCKSPEC,) = (REPO / "bindings" / "lua").glob("jetwire-*.rockspec")

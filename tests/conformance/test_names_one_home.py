@@ -34,6 +34,9 @@ import pytest
 
 from harness.drivers import REPO
 
+# No nats-server: runs once, against the current server (tests/conftest.py).
+pytestmark = pytest.mark.server_independent
+
 C_SOURCES = sorted((REPO / "bindings" / "lua").glob("*.[ch]")) + [
     REPO / "tests" / "drivers" / "c_driver.c"]
 LUA_SOURCES = sorted((REPO / "bindings" / "lua").glob("*.lua")) + [

@@ -33,6 +33,7 @@ CANONICAL = [
 ]
 
 
+@pytest.mark.server_independent
 @pytest.mark.parametrize("value,encoded", CANONICAL,
                          ids=[repr(v)[:20] for v, _ in CANONICAL])
 def test_pack_canonical(driver, value, encoded):
@@ -40,6 +41,7 @@ def test_pack_canonical(driver, value, encoded):
     assert driver.unpack(encoded) == value
 
 
+@pytest.mark.server_independent
 def test_pack_roundtrip(driver):
     for value in INT_EDGES + [NESTED, 0.5, -2.75, "a\x00b", b"", "\u00e9"]:
         data = driver.pack(value)
@@ -48,6 +50,7 @@ def test_pack_roundtrip(driver):
         assert type(back) is type(value)
 
 
+@pytest.mark.server_independent
 def test_unpack_foreign_encodings(driver):
     """Encodings other packers choose: float32, wide ints for small values,
     str8/bin8 for short data."""
@@ -59,6 +62,7 @@ def test_unpack_foreign_encodings(driver):
     assert driver.unpack(b"\xde\x00\x01\xa1k\xc0") == {"k": None}
 
 
+@pytest.mark.server_independent
 @pytest.mark.parametrize("data", [
     b"", b"\x92\x01", b"\xc0\xc0", b"\xc1", b"\xa5ab", b"\xcd\x01",
 ], ids=["empty", "short-array", "trailing", "never-used", "short-str",

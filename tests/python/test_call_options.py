@@ -48,6 +48,7 @@ def every_option():
             for f in fields(call)]
 
 
+@pytest.mark.server_independent
 def test_option_fields_are_the_engines():
     names = {call: [f["name"] for f in fields(call)] for call in CALLS}
     assert "msg_id" in names["publish"] and "no_wait" in names["fetch"]
@@ -59,6 +60,7 @@ def test_option_fields_are_the_engines():
         jetwire.option_fields(5)
 
 
+@pytest.mark.server_independent
 @pytest.mark.parametrize("call,name,kind", every_option(),
                          ids=lambda v: str(v))
 def test_each_option_is_made_by_type(call, name, kind):
@@ -79,6 +81,7 @@ def test_each_option_is_made_by_type(call, name, kind):
     assert _jetstream._call_opts(call, {name: None}, "f") == ffi.NULL
 
 
+@pytest.mark.server_independent
 @pytest.mark.parametrize("call", CALLS)
 def test_unknown_names_and_no_options(call):
     with pytest.raises(TypeError, match="^f\\(\\) got an unexpected keyword "

@@ -6,7 +6,12 @@ no hand copy of a declaration."""
 import re
 from pathlib import Path
 
+import pytest
+
 from jetwire._jetwire import ffi, lib
+
+# No nats-server: runs once, against the current server (tests/conftest.py).
+pytestmark = pytest.mark.server_independent
 
 REPO = Path(__file__).resolve().parents[2]
 HEADER = REPO / "include" / "jetwire.h"

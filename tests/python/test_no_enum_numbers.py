@@ -18,6 +18,9 @@ import pytest
 
 from jetwire._jetwire import ffi, lib
 
+# No nats-server: runs once, against the current server (tests/conftest.py).
+pytestmark = pytest.mark.server_independent
+
 REPO = Path(__file__).resolve().parents[2]
 SOURCES = sorted((REPO / "bindings" / "python" / "jetwire").glob("*.py")) + [
     REPO / "tests" / "drivers" / "py_driver.py"]

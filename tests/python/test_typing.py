@@ -4,6 +4,11 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
+# No nats-server: runs once, against the current server (tests/conftest.py).
+pytestmark = pytest.mark.server_independent
+
 USER_PROGRAM = textwrap.dedent('''
     import asyncio
     from concurrent import futures

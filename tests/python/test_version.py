@@ -14,7 +14,12 @@ import subprocess
 import tomllib
 
 import jetwire
+import pytest
+
 from harness.drivers import REPO, build_dir
+
+# No nats-server: runs once, against the current server (tests/conftest.py).
+pytestmark = pytest.mark.server_independent
 
 
 def header_version() -> str:
