@@ -12,8 +12,8 @@ import subprocess
 
 import pytest
 
-from harness import build_dir
-from test_lua_module import LUA, REPO, run_lua
+from harness import ServerFactory, build_dir
+from test_lua_module import LUA, REPO
 
 SCRIPT = REPO / "tests" / "lua" / "test_service.lua"
 LOAD = REPO / "tests" / "lua" / "service_load.lua"
@@ -22,18 +22,32 @@ COUNT = 2_000
 SUBJECT = "lua.load.echo"
 
 
-def test_lua_services(nats_server):
-    out = run_lua(SCRIPT, nats_server.url)
+@pytest.fixture(scope="module")
+def service_script(tmp_path_factory):
+    """tests/lua/test_service.lua run once, by lua5.4 -W (warnings on),
+    against a fresh nats-server: the two tests below read what it did."""
+    factory = ServerFactory(tmp_path_factory.mktemp("servers"))
+    try:
+        server = factory.start()
+        env = dict(os.environ, JW_BUILD_DIR=str(build_dir()))
+        return subprocess.run([LUA, "-W", str(SCRIPT), server.url],
+                              cwd=str(REPO), env=env, capture_output=True,
+                              text=True, timeout=120)
+    finally:
+        factory.stop_all()
+
+
+def test_lua_services(service_script):
+    proc = service_script
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout
     assert " 0 failed" in out and "FAIL" not in out, out
 
 
-def test_lua_handler_errors_are_warnings(nats_server):
+def test_lua_handler_errors_are_warnings(service_script):
     """lua5.4 -W prints the warnings: a handler's error names the
     endpoint and the error, and so does a stats handler's."""
-    env = dict(os.environ, JW_BUILD_DIR=str(build_dir()))
-    proc = subprocess.run([LUA, "-W", str(SCRIPT), nats_server.url],
-                          cwd=str(REPO), env=env, capture_output=True,
-                          text=True, timeout=120)
+    proc = service_script
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert ("Lua warning: jetwire: handler of endpoint 'raise' failed: "
             in proc.stderr and "it blew up" in proc.stderr), proc.stderr
