@@ -59,7 +59,8 @@ def _marker_version(marker) -> tuple[str, str]:
 
 # The current release, as the Makefile's NATS_SERVER_CURRENT names it
 # (scripts/servers.sh builds it).
-CURRENT_SERVER = Path(__file__).resolve().parents[1] / ".tools" / "bin" / "nats-server"
+CURRENT_SERVER = (Path(__file__).resolve().parents[1] / ".tools" / "bin"
+                  / "nats-server")
 # The note on deselected server_independent tests, for the summary.
 _NOTE = pytest.StashKey[str]()
 
@@ -166,7 +167,8 @@ def spares(tmp_path_factory):
     server_factory and drivers, so that a test does not wait for its
     processes to start. Each still serves one test only."""
     root = tmp_path_factory.mktemp("spares")
-    servers, drivers = ServerSpares(root / "servers"), DriverSpares(root / "drivers")
+    servers = ServerSpares(root / "servers")
+    drivers = DriverSpares(root / "drivers")
     yield servers, drivers
     drivers.close()
     servers.close()
