@@ -565,6 +565,11 @@ def test_priority_overflow_shared_with_go(go, jw, overflow_side):
     g.quit()
 
 
+# How long the prioritized pulls wait: the messages come 0.5 s in, and the
+# pull that gets none ends when this runs out.
+PULL_WAIT = 2
+
+
 @pytest.mark.min_server("2.12.0")
 @pytest.mark.parametrize("first", ["nats.go", "jetwire"])
 def test_priority_prioritized_shared_with_go(go, jw, drivers, nats_server,
@@ -583,11 +588,12 @@ def test_priority_prioritized_shared_with_go(go, jw, drivers, nats_server,
     second = "jetwire" if first == "nats.go" else "nats.go"
 
     def start_pull(side: str):
-        """Send a waiting pull (batch 2, 3 s) of `side` at its priority;
-        returns what collects its messages (acked)."""
+        """Send a waiting pull (batch 2, PULL_WAIT s) of `side` at its
+        priority; returns what collects its messages (acked)."""
         if side == "nats.go":
             g.proc.stdin.write(json.dumps({
-                "op": "fetch", "batch": 2, "max_wait": 3, "group": GROUP,
+                "op": "fetch", "batch": 2, "max_wait": PULL_WAIT,
+                "group": GROUP,
                 "priority": prio[side]}) + "\n")
             g.proc.stdin.flush()
 
@@ -596,8 +602,9 @@ def test_priority_prioritized_shared_with_go(go, jw, drivers, nats_server,
                               "")
                         for m in g.wait_for("fetched", timeout=20)["msgs"]]
             return collect
-        pending = d.send("fetch", consumer=cons, batch=2, timeout=3,
-                         group=GROUP, priority=prio[side])
+        pending = d.send("fetch", consumer=cons, batch=2,
+                         timeout=PULL_WAIT, group=GROUP,
+                         priority=prio[side])
 
         def collect() -> list[Taken]:
             got = [JsMsg.from_wire(m)
