@@ -179,13 +179,13 @@ def test_js_term_never_redelivered(driver, js):
 
 
 def test_js_in_progress_extends_ack_wait(driver, js):
-    cons = orders_consumer(driver, js, 1, ack_wait=1.5)
+    cons = orders_consumer(driver, js, 1, ack_wait=1.0)
     [m] = driver.fetch(cons, 1)
-    # Working for 1.8 s on a 1.5 s ack_wait, saying so every 0.6 s.
+    # Working for 1.2 s on a 1 s ack_wait, saying so every 0.4 s.
     for _ in range(3):
-        time.sleep(0.6)
+        time.sleep(0.4)
         driver.in_progress(m)
-    assert driver.fetch(cons, 1, timeout=0.3) == []
+    assert driver.fetch(cons, 1, timeout=0.2) == []
     # Silent from now on: redelivered once ack_wait runs out.
     [again] = driver.fetch(cons, 1, timeout=3)
     assert (again.seq, again.delivered) == (1, 2)
