@@ -205,8 +205,8 @@ test("JetStream timeouts name the whole wait in seconds", function()
     assert(js:publish_async("silent.acks", "x"))
     eq(fails("TIMEOUT", js.publish_async_complete, js, 0.2).message,
        "1 publishes still without a PubAck within 0.2 s")
-    eq(fails("TIMEOUT", js.publish_async_complete, js, 1.3).message,
-       "1 publishes still without a PubAck within 1.3 s")
+    eq(fails("TIMEOUT", js.publish_async_complete, js, 0.7).message,
+       "1 publishes still without a PubAck within 0.7 s")
     eq(fails("TIMEOUT", js.publish, js, "silent.acks", "x",
              { timeout = 0.25 }).message,
        "no publish ack for 'silent.acks' within 0.25 s")
@@ -383,7 +383,7 @@ test("continuous consumption before and after the start, with acks", function()
     for i = 1, 5 do assert(js:publish("cont.x", "m" .. i)) end
     local cons = assert(js:create_or_update_consumer("CONT", {
         durable = "c", ack_policy = "explicit", ack_wait = 10 }))
-    local cm <close> = assert(cons:messages { batch = 4, expires = 2 })
+    local cm <close> = assert(cons:messages { batch = 4, expires = 1 })
     assert(tostring(cm):find("ConsumerMessages", 1, true), "tostring")
     for i, m in ipairs(read_n(cm, 5)) do
         eq(m.data, "m" .. i, "data before")
@@ -405,7 +405,7 @@ test("continuous consumption before and after the start, with acks", function()
     eq(info.num_ack_pending, 0, "all acked")
     eq(info.num_pending, 0, "none pending")
     -- Idle for longer than a request lives: the requests are renewed.
-    fails("TIMEOUT", cm.next, cm, 2.5)
+    fails("TIMEOUT", cm.next, cm, 1.5)
     assert(js:publish("cont.x", "m13"))
     local m = assert(cm:next(3))
     eq(m.data, "m13", "after renewal")
@@ -416,7 +416,7 @@ test("continuous consumption before and after the start, with acks", function()
     for _ in cm:messages(0.1) do error("no message after stop") end
     assert(tostring(cm):find("stopped", 1, true), "tostring stopped")
     -- A deleted consumer ends consumption with an error, not a hang.
-    local cm2 <close> = assert(cons:messages { expires = 2 })
+    local cm2 <close> = assert(cons:messages { expires = 1 })
     assert(js:delete_consumer("CONT", "c"))
     fails("CONSUMER_NOT_FOUND", cm2.next, cm2, 3)
     js:delete_stream("CONT")
