@@ -6,7 +6,9 @@
 #   bench_start_server    a private nats-server (with JetStream, its store
 #                         in the work directory) on a free loopback port:
 #                         sets URL and server_version; $NATS_SERVER, when
-#                         set, is the binary (else nats-server on PATH)
+#                         set, is the binary, else the current release in
+#                         .tools/bin (scripts/servers.sh), else nats-server
+#                         on PATH
 #   bench_run LABEL CMD...    one benchmark program: its RESULT line into
 #                         $raw, a progress line; a failure counted
 #   bench_rotate FN CLIENT... FN CLIENT MODE SIZE for every mode
@@ -63,7 +65,11 @@ s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null && return
 
 bench_start_server() {
     local port
-    local server=${NATS_SERVER:-nats-server}
+    local server=${NATS_SERVER:-}
+    if [ -z "$server" ]; then
+        server=nats-server
+        [ -x "$ROOT/.tools/bin/nats-server" ] && server=$ROOT/.tools/bin/nats-server
+    fi
     port=$(bench_free_port)
     "$server" -a 127.0.0.1 -p "$port" -js -sd "$work/jetstream" \
         >"$work/server.log" 2>&1 &

@@ -39,9 +39,6 @@ N_KVGET=${N_KVGET:-50000}
 N_KVWATCH=${N_KVWATCH:-20000}
 BENCH_LIBS=${BENCH_LIBS:-jetwire natsc natsgo}
 GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
-if [ -z "${NATS_SERVER:-}" ] && [ -x "$ROOT/.tools/bin/nats-server" ]; then
-    NATS_SERVER=$ROOT/.tools/bin/nats-server
-fi
 OUT_DIR=$ROOT/bench/results
 OUT=$OUT_DIR/latest.md
 

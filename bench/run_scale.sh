@@ -35,9 +35,6 @@ PUBS=${PUBS:-1 10 100}
 SIZES=${SIZES:-16 256 4096 65536}
 TIMEOUT_MS=${TIMEOUT_MS:-10000}
 GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
-if [ -z "${NATS_SERVER:-}" ] && [ -x "$ROOT/.tools/bin/nats-server" ]; then
-    NATS_SERVER=$ROOT/.tools/bin/nats-server
-fi
 OUT=$ROOT/bench/results/scale-latest.md
 
 . "$ROOT/bench/lib.sh"
