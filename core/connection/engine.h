@@ -43,6 +43,10 @@ struct jw_loop {
     int host_fd;
     int kick_fd;
     atomic_int kicked;
+    /* Kicks taken (kicked seen set) less eventfd writes read: above 0,
+     * a kicker's write is still to be read (loop.c, run_once). Host
+     * thread only. */
+    int64_t kick_owed;
     pthread_t host_thread;
     atomic_int host_polled;
     int n_polled;
