@@ -285,7 +285,7 @@ JW_EXTERN jw_status jw_wait_check_set(jw_wait_check_cb check, void *arg,
  *   int     pending_bytes_limit     default per-subscription limit (64 MiB)
  *   int     max_pending_out         bytes of unwritten publishes after
  *                                   which publishing threads wait for the
- *                                   socket (32 MiB)
+ *                                   socket (2 MiB)
  *   callback disconnected_cb, reconnected_cb, closed_cb, error_cb,
  *            discovered_servers_cb, lame_duck_cb
  *                                   run on the loop thread (jw_event_cb)
