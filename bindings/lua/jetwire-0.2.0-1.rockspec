@@ -66,6 +66,7 @@ build = {
                 "core/connection/events.c",
                 "core/connection/publish.c",
                 "core/connection/conninfo.c",
+                "core/connection/handshake.c",
                 "core/connection/waiting.c",
                 "core/connection/sub.c",
                 "core/connection/msg.c",

@@ -3,7 +3,8 @@
  * CONNECT, PING/PONG, reconnect, lame duck, drain, close) and the calls
  * other threads make to connect. The calls that wait (flush, rtt, drain,
  * close, free) are in waiting.c, publishing in publish.c, the event queue
- * and the readable fd in events.c, the getters in conninfo.c.
+ * and the readable fd in events.c, the getters in conninfo.c, what INFO
+ * and CONNECT say in handshake.c.
  *
  * Reconnecting keeps the connection object, its subscriptions and `out`:
  * a lost socket is closed, the reconnect loop walks the server pool
@@ -22,7 +23,6 @@
 #include "tls.h"
 
 #include <errno.h>
-#include <jansson.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -376,95 +376,13 @@ static void start_connect(jw_conn *c)
 
 static void send_connect(jw_conn *c)
 {
-    const jw__url *u = &c->servers[c->server_index];
-    json_t *o = json_pack(
-        "{s:b, s:b, s:b, s:s, s:s, s:i, s:b, s:b, s:b}", "verbose",
-        c->opts.verbose, "pedantic", c->opts.pedantic, "tls_required",
-        c->tls != NULL,
-        "lang", c->opts.lang ? c->opts.lang : "c", "version",
-        c->opts.lang_version ? c->opts.lang_version : JW_VERSION_STRING,
-        "protocol", 1, "echo",
-        !c->opts.no_echo, "headers", 1, "no_responders", 1);
-    if (o && c->opts.name)
-        json_object_set_new(o, "name", json_string(c->opts.name));
-    const char *user = u->user ? u->user : c->opts.user;
-    const char *pass = u->user ? u->password : c->opts.password;
-    const char *token = u->token ? u->token : c->opts.token;
-    if (o && user)
-        json_object_set_new(o, "user", json_string(user));
-    if (o && pass)
-        json_object_set_new(o, "pass", json_string(pass));
-    if (o && token)
-        json_object_set_new(o, "auth_token", json_string(token));
-    jw_status st =
-        o ? jw__auth_connect_fields(&c->opts, c->nonce[0] ? c->nonce : NULL, o)
-          : JW_OK;
+    jw_status st = jw__conn_hello(c, &c->wbuf);
     if (st) {
-        json_decref(o);
         connect_failed(c, st, jw_last_error());
         return;
     }
-    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    if (!text || jw__buf_append(&c->wbuf, "CONNECT ", 8) ||
-        jw__buf_append(&c->wbuf, text, strlen(text)) ||
-        jw__buf_append(&c->wbuf, "\r\nPING\r\n", 8)) {
-        free(text);
-        connect_failed(c, JW_ENO_MEMORY, "out of memory");
-        return;
-    }
-    free(text);
     c->phase = JW__PHASE_HANDSHAKE;
     do_write(c);
-}
-
-/* Take what INFO says; -1 when it is not a JSON object. */
-static int process_info(jw_conn *c, const char *text, size_t len)
-{
-    json_error_t err;
-    json_t *info = json_loadb(text, len, 0, &err);
-    if (!info || !json_is_object(info)) {
-        json_decref(info);
-        return -1;
-    }
-    char *copy = strndup(text, len);
-    pthread_mutex_lock(&c->mu);
-    if (copy) {
-        free(c->info_json);
-        c->info_json = copy;
-    }
-    json_t *v = json_object_get(info, "max_payload");
-    /* A negative limit is no limit we can honour: jw_conn_max_payload
-     * promises 0 when unknown (found by fuzz/fuzz_info.c). */
-    if (json_is_integer(v))
-        c->max_payload = json_integer_value(v) > 0 ? json_integer_value(v) : 0;
-    c->jetstream = json_is_true(json_object_get(info, "jetstream"));
-    c->tls_required = json_is_true(json_object_get(info, "tls_required"));
-    c->tls_available = json_is_true(json_object_get(info, "tls_available"));
-    c->headers = json_is_true(json_object_get(info, "headers"));
-    v = json_object_get(info, "version");
-    if (json_is_string(v))
-        snprintf(c->version, sizeof(c->version), "%s", json_string_value(v));
-    v = json_object_get(info, "nonce");
-    c->nonce[0] = '\0';
-    if (json_is_string(v) && json_string_length(v) < sizeof(c->nonce))
-        memcpy(c->nonce, json_string_value(v), json_string_length(v) + 1);
-    int added = jw__pool_merge(c, json_object_get(info, "connect_urls"));
-    pthread_mutex_unlock(&c->mu);
-    int ldm = json_is_true(json_object_get(info, "ldm"));
-    json_decref(info);
-    /* Like nats.go, servers found while making the first connection are
-     * taken in silently; later ones are announced. */
-    if (added && c->ever_connected)
-        jw__conn_emit(c, JW_EVENT_DISCOVERED_SERVERS, JW_OK, NULL,
-                      "%d new server%s in the pool", added,
-                      added == 1 ? "" : "s");
-    if (ldm && c->phase == JW__PHASE_OPEN) {
-        jw__conn_emit(c, JW_EVENT_LAME_DUCK, JW_OK, NULL,
-                      "server entered lame duck mode");
-        c->lame_duck_move = 1; /* acted on once the read is processed */
-    }
-    return 0;
 }
 
 /* Why a protocol event stopped the stream, for on_read. */
@@ -618,7 +536,7 @@ static int on_proto(void *arg, const jw__proto_event *ev)
             got_pong(c);
         break;
     case JW__OP_INFO:
-        if (process_info(c, ev->text, ev->text_len))
+        if (jw__conn_take_info(c, ev->text, ev->text_len))
             return stop(JW_EPROTOCOL, "INFO is not a JSON object: %.*s",
                         ev->text, ev->text_len < 64 ? ev->text_len : 64);
         if (c->phase == JW__PHASE_INFO)

@@ -536,6 +536,14 @@ jw_status jw__conn_queue_pub(jw_conn *conn, const char *subject,
                              size_t hdr_len, const void *data, size_t len,
                              int now);
 
+/* handshake.c: append the CONNECT for the server in use, and the PING
+ * whose PONG ends the handshake, to out (loop thread); JW_OK, or why not
+ * (credentials that cannot be signed, no memory). */
+jw_status jw__conn_hello(jw_conn *conn, jw__buf *out);
+/* Take in what an INFO says (loop thread; takes mu); -1 when it is not a
+ * JSON object. */
+int jw__conn_take_info(jw_conn *conn, const char *text, size_t len);
+
 /* Validate and publish (takes mu); `now` as for jw__conn_queue_pub. */
 jw_status jw__conn_publish(jw_conn *conn, const char *subject,
                            const char *reply, const char *hdr, size_t hdr_len,
