@@ -1315,11 +1315,19 @@ JW_EXTERN int jw_consumer_fetch(jw_consumer *c, jw_msg **msgs, int max,
  * requests are made again (after a server restart, a reconnect). All of it
  * runs inside jw_consume_next, in the caller's thread: nothing is asked
  * for while nobody pulls. The jw_consume keeps its consumer handle alive.
+ * The consumer's kind is asked first (one API request): a push consumer
+ * (with a deliver_subject) is consumed from a subscription on that
+ * subject, in its deliver_group, with its flow control answered inside
+ * jw_consume_next; options given for a push consumer are JW_EINVAL (they
+ * are all about pull requests).
  *
  * jw_consume_next takes up to max messages into msgs[], waiting up to
  * timeout_ms (< 0: until one comes) for the first; returns the count (0
  * when none came in time) or a negative jw_status (JW_ECONSUMER_NOT_FOUND
- * once the consumer is deleted, JW_EINVALID_SUBSCRIPTION after stop).
+ * once the consumer is deleted, JW_EINVALID_SUBSCRIPTION after stop,
+ * JW_EJETSTREAM with the server's description when it refuses the pull
+ * requests themselves, say for a batch above the consumer's
+ * max_request_batch).
  * jw_consume_stop ends the requests; jw_consume_free stops and releases.
  * One jw_consume is used from one thread at a time. */
 typedef struct jw_consume jw_consume;

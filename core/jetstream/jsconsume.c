@@ -1,12 +1,17 @@
 /*
- * Continuous pull consumption (like Go's Consume/Messages): one inbox
- * subscription, pull requests that overlap so that messages keep coming,
- * and idle heartbeats to notice a request the server lost (a restart, a
- * reconnect). Everything happens in the caller's jw_consume_next: nothing
- * runs on the loop thread and nothing is requested while nobody pulls.
+ * Continuous consumption (like Go's Consume/Messages). A pull consumer
+ * gets one inbox subscription, pull requests that overlap so that
+ * messages keep coming, and idle heartbeats to notice a request the
+ * server lost (a restart, a reconnect). A push consumer (one with a
+ * deliver_subject, as nats.go's js.Subscribe and nats.c's js_Subscribe
+ * consume) gets a subscription on that subject, in its deliver_group,
+ * and its flow control answered. Everything happens in the caller's
+ * jw_consume_next: nothing runs on the loop thread, and nothing is
+ * requested while nobody pulls.
  */
 #include "js.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +28,7 @@ struct jw_consume {
     char *group;            /* priority group (NULL: none), and limits */
     int64_t min_pending, min_ack_pending, priority;
     int64_t last_activity;  /* ms: last message or heartbeat */
+    int push;               /* delivered to the consumer's deliver_subject */
     int stopped;
 };
 
@@ -49,6 +55,60 @@ static jw_status pull(jw_consume *cc, int64_t count)
                                          strlen(body));
     if (st == JW_OK)
         cc->pending += count;
+    return st;
+}
+
+/* Without a message or heartbeat for this long, a push consumption asks
+ * whether its consumer is still there (the server tells a deleted push
+ * consumer's subscribers nothing): twice the consumer's idle_heartbeat,
+ * or this when it has none. */
+#define PUSH_CHECK_MS 5000
+
+/* Ask the server which kind of consumer this is; for a push consumer,
+ * subscribe to its deliver_subject (in its deliver_group); the
+ * subscription comes back with a reconnect, and the server pushes again.
+ * The call's options are all about pull requests: given
+ * for a push consumer they are an error, not ignored. */
+static jw_status start_push(jw_consume *cc, const jw_call_opts *opts)
+{
+    jw_consumer *c = cc->consumer;
+    char suffix[600];
+    int n = snprintf(suffix, sizeof suffix, "CONSUMER.INFO.%s.%s", c->stream,
+                     c->name);
+    if (n < 0 || (size_t)n >= sizeof suffix)
+        return jw__fail(JW_EINVAL, "stream or consumer name is too long");
+    json_t *info = NULL;
+    jw_status st = jw__js_api(c->js, suffix, NULL, &info);
+    if (st)
+        return st;
+    json_t *config = json_object_get(info, "config");
+    const char *deliver =
+        json_string_value(json_object_get(config, "deliver_subject"));
+    if (!deliver || !*deliver) {
+        json_decref(info);
+        return JW_OK; /* a pull consumer */
+    }
+    for (int i = JW__CONSUME_BATCH; i <= JW__CONSUME_PRIORITY && !st; i++)
+        if (jw__call_opts_has(opts, i))
+            st = jw__fail(JW_EINVAL,
+                          "consumer '%s' is a push consumer (deliver_subject "
+                          "'%s'): the consume options (batch, max_bytes, "
+                          "expires, priority groups) are for pull "
+                          "consumers",
+                          c->name, deliver);
+    const char *group =
+        json_string_value(json_object_get(config, "deliver_group"));
+    json_t *hb = json_object_get(config, "idle_heartbeat"); /* ns */
+    if (st == JW_OK)
+        st = jw_conn_subscribe(c->js->conn, deliver,
+                               group && *group ? group : NULL, &cc->sub);
+    if (st == JW_OK) {
+        cc->push = 1;
+        cc->heartbeat_ms = json_is_integer(hb) && json_integer_value(hb) > 0
+                               ? json_integer_value(hb) / 1000000
+                               : PUSH_CHECK_MS / 2;
+    }
+    json_decref(info);
     return st;
 }
 
@@ -88,18 +148,20 @@ jw_status jw_consumer_consume(jw_consumer *c, const jw_call_opts *opts,
     /* The server wants 2 * heartbeat <= expires. */
     cc->heartbeat_ms = expires_ms / 2 < 30000 ? expires_ms / 2 : 30000;
     jw_js *js = c->js;
-    int n = snprintf(cc->next_subject, sizeof cc->next_subject,
-                     "%s.CONSUMER.MSG.NEXT.%s.%s", js->prefix, c->stream,
-                     c->name);
-    jw_status st = n < 0 || (size_t)n >= sizeof cc->next_subject
-                       ? jw__fail(JW_EINVAL, "pull subject is too long")
-                       : JW_OK;
-    if (st == JW_OK)
-        st = jw_conn_new_inbox(js->conn, cc->inbox, sizeof cc->inbox);
-    if (st == JW_OK)
-        st = jw_conn_subscribe(js->conn, cc->inbox, NULL, &cc->sub);
-    if (st == JW_OK)
-        st = pull(cc, batch);
+    jw_status st = start_push(cc, opts);
+    if (st == JW_OK && !cc->push) {
+        int n = snprintf(cc->next_subject, sizeof cc->next_subject,
+                         "%s.CONSUMER.MSG.NEXT.%s.%s", js->prefix, c->stream,
+                         c->name);
+        if (n < 0 || (size_t)n >= sizeof cc->next_subject)
+            st = jw__fail(JW_EINVAL, "pull subject is too long");
+        if (st == JW_OK)
+            st = jw_conn_new_inbox(js->conn, cc->inbox, sizeof cc->inbox);
+        if (st == JW_OK)
+            st = jw_conn_subscribe(js->conn, cc->inbox, NULL, &cc->sub);
+        if (st == JW_OK)
+            st = pull(cc, batch);
+    }
     if (st) {
         jw_consume_free(cc);
         return st;
@@ -119,26 +181,65 @@ static int64_t pending_of(const jw_msg *m)
     return strtoll(v, NULL, 10);
 }
 
+/* Whether a status's description starts with text. */
+static int desc_is(const jw_msg *m, const char *text)
+{
+    size_t hl, dl = 0, n = strlen(text);
+    const char *hdr = jw_msg_headers_raw(m, &hl);
+    int status = 0;
+    const char *desc = "";
+    jw__hdr_status(hdr, hl, &status, &desc, &dl);
+    return dl >= n && memcmp(desc, text, n) == 0;
+}
+
+/* A push consumer's control message: answer flow control, and a
+ * heartbeat that says the consumer stalled waiting for that answer. */
+static jw_status on_push_status(jw_consume *cc, const jw_msg *m)
+{
+    int code = jw_msg_status_code(m);
+    jw_conn *conn = cc->consumer->js->conn;
+    const char *reply = jw_msg_reply(m);
+    const char *stalled = NULL;
+    if (code == 100 && reply)
+        return jw_conn_publish(conn, reply, NULL, 0);
+    if (code == 100 && jw_msg_header_get(m, "Nats-Consumer-Stalled", 0,
+                                         &stalled) == JW_OK)
+        return jw_conn_publish(conn, stalled, NULL, 0);
+    if (code == 409 && desc_is(m, "Consumer Deleted"))
+        return jw__fail(JW_ECONSUMER_NOT_FOUND, "the consumer was deleted");
+    return JW_OK;
+}
+
 /* A status message: settle the request it ends, or fail. */
 static jw_status on_status(jw_consume *cc, const jw_msg *m)
 {
     int code = jw_msg_status_code(m);
+    if (cc->push)
+        return on_push_status(cc, m);
     if (code == 100)
         return JW_OK; /* heartbeat: activity already noted */
     if (code == 408 || code == 409 || code == 404) {
         int64_t left = pending_of(m);
         if (code == 409 && left < 0) {
-            size_t hl;
-            const char *hdr = jw_msg_headers_raw(m, &hl);
-            int status = 0;
-            const char *desc = "";
-            size_t dl = 0;
-            jw__hdr_status(hdr, hl, &status, &desc, &dl);
-            /* A refused request; a deleted consumer ends consumption. */
-            if (dl >= 16 && memcmp(desc, "Consumer Deleted", 16) == 0)
+            /* A deleted consumer ends consumption. A request refused
+             * for what it asks (Exceeded MaxRequestBatch, MaxWaiting...)
+             * or for the consumer's kind would be refused again at once:
+             * the caller hears of it rather than the engine asking in a
+             * loop. Other ends (a leadership change) ask again. */
+            if (desc_is(m, "Consumer Deleted"))
                 return jw__fail(JW_ECONSUMER_NOT_FOUND,
                                 "the consumer was deleted");
             cc->pending = 0;
+            if (desc_is(m, "Exceeded") ||
+                desc_is(m, "Consumer is push based")) {
+                size_t hl, dl = 0;
+                const char *hdr = jw_msg_headers_raw(m, &hl);
+                int status = 0;
+                const char *desc = "";
+                jw__hdr_status(hdr, hl, &status, &desc, &dl);
+                return jw__fail(JW_EJETSTREAM,
+                                "pull request refused: %.*s", (int)dl, desc);
+            }
             return JW_OK;
         }
         cc->pending -= left > 0 ? left : 0;
@@ -173,22 +274,39 @@ int jw_consume_next(jw_consume *cc, jw_msg **msgs, int max,
     jw_status st = JW_OK;
     while (count == 0 && st == JW_OK) {
         int64_t now = jw__now_ms();
-        /* No message nor heartbeat for two heartbeats: the server lost
-         * our requests (restart, reconnect). Ask again from scratch. */
-        if (now - cc->last_activity > 2 * cc->heartbeat_ms) {
-            cc->pending = 0;
-            cc->last_activity = now;
+        int64_t wait = -1; /* until a message comes */
+        if (deadline >= 0)
+            wait = deadline > now ? deadline - now : 0;
+        if (cc->push) {
+            if (now - cc->last_activity > 2 * cc->heartbeat_ms) {
+                cc->last_activity = now;
+                char *info = NULL;
+                jw_status gone = jw_consumer_info(cc->consumer, &info);
+                jw_free(info);
+                if (gone == JW_ECONSUMER_NOT_FOUND ||
+                    gone == JW_ESTREAM_NOT_FOUND) {
+                    st = gone;
+                    break;
+                }
+            }
+            if (wait < 0 || wait > 2 * cc->heartbeat_ms)
+                wait = 2 * cc->heartbeat_ms;
+        } else {
+            /* No message nor heartbeat for two heartbeats: the server
+             * lost our requests (restart, reconnect). Ask again from
+             * scratch. */
+            if (now - cc->last_activity > 2 * cc->heartbeat_ms) {
+                cc->pending = 0;
+                cc->last_activity = now;
+            }
+            /* Overlap: ask for more before the current round runs dry. */
+            if (cc->pending <= cc->batch / 2)
+                st = pull(cc, cc->batch - cc->pending);
+            if (st)
+                break;
+            if (wait < 0 || wait > cc->heartbeat_ms)
+                wait = cc->heartbeat_ms;
         }
-        /* Overlap: ask for more before the current round runs dry. */
-        if (cc->pending <= cc->batch / 2)
-            st = pull(cc, cc->batch - cc->pending);
-        if (st)
-            break;
-        int64_t wait = deadline < 0 ? cc->heartbeat_ms : deadline - now;
-        if (wait > cc->heartbeat_ms)
-            wait = cc->heartbeat_ms;
-        if (wait < 0)
-            wait = 0;
         jw_msg *got[256];
         int k = jw_sub_next_batch(cc->sub, got, max < 256 ? max : 256, wait);
         if (k == JW_ETIMEOUT) {

@@ -1444,6 +1444,106 @@ TEST(js_push_consumer_group)
     return 0;
 }
 
+/* Continuous consumption of push consumers, as nats.go's js.Subscribe
+ * and nats.c's js_Subscribe consume them: from the deliver subject, in the
+ * deliver group, with flow control answered; pull options refused. And a
+ * pull request the consumer refuses (a batch above its max_request_batch)
+ * is an error from next, not requests sent in a loop. */
+TEST(js_consume_push)
+{
+    orders_fixture f;
+    CHECK(orders_open(&f, 0,
+                      "{\"durable_name\":\"pusher\",\"deliver_subject\":"
+                      "\"deliver.orders\",\"deliver_group\":\"workers\","
+                      "\"ack_policy\":\"explicit\",\"flow_control\":true,"
+                      "\"idle_heartbeat\":200}") == 0);
+    jw_js *js = f.js;
+    jw_consume *cc = NULL;
+    CHECK_STATUS(jw_test_consume(f.cons, 10, 0, 0, &cc), JW_EINVAL);
+    CHECK(cc == NULL);
+    CHECK(strstr(jw_last_error(), "push consumer") != NULL);
+    CHECK_OK(jw_consumer_consume(f.cons, NULL, &cc));
+    /* Two members of the group: a core subscription of the same group
+     * shares the messages with the consume. */
+    jw_sub *other = NULL;
+    CHECK_OK(jw_conn_subscribe(f.nc, "deliver.orders", "workers", &other));
+    CHECK_OK(jw_conn_flush(f.nc, 2000));
+    /* More than a flow-control window's worth of bytes: 2,000 x 1 KiB. */
+    char payload[1024];
+    memset(payload, 'p', sizeof payload);
+    for (int i = 0; i < 2000; i++)
+        CHECK_OK(jw_js_publish(js, "orders.new", payload, sizeof payload,
+                               NULL, NULL));
+    static unsigned char seen[2001];
+    int got = 0, mine = 0;
+    int64_t deadline = jw_test_now_ms() + 10000;
+    jw_msg *m[64];
+    while (got < 2000 && jw_test_now_ms() < deadline) {
+        int n = jw_consume_next(cc, m, 64, 50);
+        CHECK(n >= 0);
+        for (int i = 0; i < n; i++) {
+            uint64_t seq = stream_seq(m[i]);
+            CHECK(seq >= 1 && seq <= 2000 && !seen[seq]);
+            CHECK_EQ_INT(jw_msg_data_len(m[i]), sizeof payload);
+            seen[seq] = 1;
+            CHECK_OK(jw_msg_ack(m[i]));
+        }
+        free_msgs(m, n);
+        got += n;
+        mine += n;
+        jw_msg *o = NULL;
+        while (jw_sub_next(other, 0, &o) == JW_OK) {
+            if (jw_msg_status_code(o)) { /* the group's control messages */
+                if (jw_msg_reply(o))
+                    CHECK_OK(jw_conn_publish(f.nc, jw_msg_reply(o), NULL, 0));
+                jw_msg_free(o);
+                continue;
+            }
+            uint64_t seq = stream_seq(o);
+            CHECK(seq >= 1 && seq <= 2000 && !seen[seq]);
+            seen[seq] = 1;
+            CHECK_OK(jw_msg_ack(o));
+            jw_msg_free(o);
+            got++;
+        }
+    }
+    CHECK_EQ_INT(got, 2000);
+    CHECK(mine > 0 && mine < 2000);
+    JW_WAIT_FOR(ack_pending(js, "ORDERS", "pusher") == 0, 3000);
+    CHECK_EQ_INT(ack_pending(js, "ORDERS", "pusher"), 0);
+    /* Heartbeats alone: nothing handed out, no error. */
+    CHECK_EQ_INT(jw_consume_next(cc, m, 64, 500), 0);
+    jw_sub_free(other);
+    /* A deleted consumer ends it with an error. */
+    CHECK_OK(jw_js_consumer_delete(js, "ORDERS", "pusher"));
+    int n = jw_consume_next(cc, m, 64, 2000);
+    CHECK_STATUS(n, JW_ECONSUMER_NOT_FOUND);
+    jw_consume_free(cc);
+
+    /* A pull consumer that takes at most 5 a request, asked for 10. */
+    jw_consumer *small = NULL;
+    CHECK_OK(jw_js_consumer_create(js, "ORDERS",
+                                   "{\"durable_name\":\"small\","
+                                   "\"ack_policy\":\"explicit\","
+                                   "\"max_batch\":5}",
+                                   &small));
+    CHECK_OK(jw_test_consume(small, 10, 0, 2000, &cc));
+    int64_t t0 = jw_test_now_ms();
+    CHECK_STATUS(jw_consume_next(cc, m, 64, 3000), JW_EJETSTREAM);
+    CHECK(jw_test_now_ms() - t0 < 1500);
+    CHECK(strstr(jw_last_error(), "MaxRequestBatch") != NULL);
+    jw_consume_free(cc);
+    CHECK_OK(jw_test_consume(small, 5, 0, 2000, &cc));
+    n = jw_consume_next(cc, m, 64, 3000);
+    CHECK(n > 0);
+    CHECK_EQ_INT(stream_seq(m[0]), 1);
+    free_msgs(m, n);
+    jw_consume_free(cc);
+    jw_consumer_free(small);
+    orders_close(&f);
+    return 0;
+}
+
 /* A stream made by another connection while a publish is retrying after
  * "no responders": the retry finds it (as when a cluster elects a stream
  * leader). With retry_attempts 0 the first answer stands. */

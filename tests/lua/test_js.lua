@@ -422,6 +422,32 @@ test("continuous consumption before and after the start, with acks", function()
     js:delete_stream("CONT")
 end)
 
+test("a push consumer is consumed from its deliver subject", function()
+    local nc <close> = connect()
+    local js = assert(nc:jetstream())
+    fresh_stream(js, "PUSHED")
+    local cons = assert(js:create_or_update_consumer("PUSHED", {
+        durable = "p", deliver_subject = "deliver.lua",
+        flow_control = true, idle_heartbeat = 0.2 }))
+    -- The consume options are for pull requests: refused, not ignored.
+    local bad, err = cons:messages { batch = 10 }
+    eq(bad, nil, "pull options refused")
+    eq(err.code, "INVALID_ARG", "error code")
+    assert(err.message:find("push consumer", 1, true), err.message)
+    local payload = string.rep("p", 1024)
+    for _ = 1, 900 do assert(js:publish("pushed.x", payload)) end
+    local cm <close> = assert(cons:messages())
+    for i, m in ipairs(read_n(cm, 900)) do
+        eq(assert(m:metadata()).stream_seq, i, "stream order")
+        eq(#m.data, 1024, "data")
+        assert(m:ack())
+    end
+    -- A deleted push consumer ends it with an error, not a hang.
+    assert(js:delete_consumer("PUSHED", "p"))
+    fails("CONSUMER_NOT_FOUND", cm.next, cm, 3)
+    js:delete_stream("PUSHED")
+end)
+
 test("continuous consumption outlives the consumer handle", function()
     local nc <close> = connect()
     local js = assert(nc:jetstream())

@@ -353,6 +353,72 @@ def test_push_consumer_through_a_subscription(nc, js):
         sub.next_msg(timeout=1.5)  # acked: not redelivered after ack_wait
 
 
+def test_push_consumer_consumed_like_a_pull_one(js):
+    """messages() and consume() take a push consumer from its deliver
+    subject, as nats.go's js.Subscribe does, answering its flow control;
+    the pull options are refused, not ignored."""
+    import threading
+    orders(js)
+    cons = js.create_or_update_consumer(
+        "ORDERS", durable="pusher", deliver_subject="deliver.py",
+        flow_control=True, idle_heartbeat=0.2, ack_wait=5.0)
+    with pytest.raises(jetwire.InvalidArgError, match="push consumer"):
+        next(cons.messages(batch=10, timeout=1.0))
+    payload = b"p" * 1024
+    for _ in range(1500):
+        js.publish_async("orders.a", payload)
+    js.publish_async_complete(10.0)
+    got = []
+    for m in cons.messages(timeout=2.0):
+        assert m.data == payload
+        got.append(m.metadata.sequence.stream)
+        m.ack()
+        if len(got) == 1500:
+            break
+    assert got == list(range(1, 1501))
+    seen = []
+    done = threading.Event()
+
+    def handler(m):
+        seen.append(m.metadata.sequence.stream)
+        m.ack()
+        if len(seen) == 20:
+            done.set()
+    ctx = cons.consume(handler)
+    for _ in range(20):
+        js.publish("orders.b", b"x")
+    assert done.wait(5.0)
+    ctx.stop()
+    assert seen == list(range(1501, 1521))
+    deadline = time.monotonic() + 3.0  # the acks were not waited for
+    while js.consumer_info("ORDERS", "pusher")["num_ack_pending"] and \
+            time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert js.consumer_info("ORDERS", "pusher")["num_ack_pending"] == 0
+
+
+def test_aio_push_consumer_messages(nats_server):
+    async def main():
+        nc = await jetwire.aio.connect(nats_server.url)
+        js = nc.jetstream()
+        await js.create_or_update_stream(name="ORDERS",
+                                         subjects=["orders.>"])
+        cons = await js.create_or_update_consumer(
+            "ORDERS", durable="apush", deliver_subject="deliver.aio",
+            flow_control=True, idle_heartbeat=0.2)
+        for i in range(500):
+            await js.publish("orders.b", b"%d" % i)
+        got = []
+        async for m in cons.messages(timeout=2.0):
+            got.append(int(m.data))
+            await m.ack()
+            if len(got) == 500:
+                break
+        assert got == list(range(500))
+        await nc.close()
+    asyncio.run(main())
+
+
 def test_close_while_other_threads_are_in_jetstream_calls(nats_server):
     """Closing from one thread while others wait in fetch, publish_async
     and consume: the waiting calls end (CONNECTION_CLOSED or an empty
