@@ -18,7 +18,8 @@
  *           its own, the handler on it: no thread hands a message to
  *           another).
  *   js*     JetStream: publish (each acked, or async), fetch and continuous
- *           consumption with an ack per message, on a memory stream.
+ *           consumption with an ack per message, on a memory stream
+ *           (jsconsume "push" variant: of a push consumer).
  *   kv*     Key-Value on a memory bucket: put (each acked) and get over
  *           1,000 keys; watch: the initial values of n keys up to the end
  *           marker.
@@ -33,7 +34,7 @@
 #include <stdatomic.h>
 
 #define LIB_NAME  "jetwire"
-#define VARIANTS  "default next pull driven"
+#define VARIANTS  "default next pull driven push"
 #define BATCH_MAX 1024
 
 static void die(const char *what, int status)
@@ -448,11 +449,17 @@ static int run_jsconsume(const bench_args *args)
     if (publish_async_all(js, args, payload, args->n))
         die("prefill", JW_EJETSTREAM);
     jw_consumer *cons = NULL;
-    int rc = jw_js_consumer_create(js, args->stream,
-                                   "{\"durable_name\":\"" BENCH_JS_DURABLE
-                                   "\",\"ack_policy\":\"explicit\","
-                                   "\"max_ack_pending\":-1}",
-                                   &cons);
+    /* "push": a push consumer (to an inbox), as nats.c's js_Subscribe
+     * makes, consumed by the same calls. */
+    int push = continuous && strcmp(args->variant, "push") == 0;
+    char config[256], inbox[64] = "";
+    if (push && jw_conn_new_inbox(conn, inbox, sizeof inbox) != JW_OK)
+        die("jw_conn_new_inbox", JW_EINVAL);
+    snprintf(config, sizeof config,
+             "{\"durable_name\":\"" BENCH_JS_DURABLE "\","
+             "\"ack_policy\":\"explicit\",\"max_ack_pending\":-1%s%s%s}",
+             push ? ",\"deliver_subject\":\"" : "", inbox, push ? "\"" : "");
+    int rc = jw_js_consumer_create(js, args->stream, config, &cons);
     if (rc != JW_OK)
         die("jw_js_consumer_create", rc);
     jw_msg *msgs[BENCH_JS_BATCH];
@@ -463,7 +470,7 @@ static int run_jsconsume(const bench_args *args)
     if (continuous) {
         jw_call_opts *opts = NULL;
         rc = jw_call_opts_new("consume", &opts);
-        if (rc == JW_OK)
+        if (rc == JW_OK && !push)
             rc = jw_call_opts_set_int(opts, "batch", BENCH_JS_CONSUME_BATCH);
         if (rc == JW_OK)
             rc = jw_consumer_consume(cons, opts, &cc);

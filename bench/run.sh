@@ -112,6 +112,13 @@ for mode in $MODES; do
             if [ "$mode" = reqrep ] && has_lib natsc; then
                 run_one natsc sendasap "$mode" "$size" "$n"
             fi
+            # Continuous consumption of a push consumer, nats.c's only
+            # kind (its default row): jetwire's and nats.go's too.
+            if [ "$mode" = jsconsume ]; then
+                for lib in jetwire natsgo; do
+                    has_lib "$lib" && run_one "$lib" push "$mode" "$size" "$n"
+                done
+            fi
         done
     done
 done
@@ -162,11 +169,13 @@ $1 == "RESULT" {
         rows[++nrows] = field("mode") SUBSEP field("size")
     }
 }
-function row(mode, size, nvariant, label,   jk, ck, gk, jr, cr, gr, jc, cc, gc, jp, cp, gp) {
-    jk = "jetwire" SUBSEP "default" SUBSEP mode SUBSEP size
-    ck = "natsc" SUBSEP nvariant SUBSEP mode SUBSEP size
-    gk = "natsgo" SUBSEP "default" SUBSEP mode SUBSEP size
-    if (cnt[ck] == 0 && nvariant != "default") return
+# One row: jetwire, nats.c and nats.go in the variants named (jv, cv, gv).
+function row(mode, size, jv, cv, gv, label,   jk, ck, gk, jr, cr, gr, jc, cc, gc, jp, cp, gp) {
+    jk = "jetwire" SUBSEP jv SUBSEP mode SUBSEP size
+    ck = "natsc" SUBSEP cv SUBSEP mode SUBSEP size
+    gk = "natsgo" SUBSEP gv SUBSEP mode SUBSEP size
+    if (cnt[jk] == 0 && cnt[ck] == 0 && cnt[gk] == 0) return
+    if (cnt[ck] == 0 && cv != "default") return
     jr = median(jk, "rate"); cr = median(ck, "rate"); gr = median(gk, "rate")
     jc = median(jk, "cpu"); cc = median(ck, "cpu"); gc = median(gk, "cpu")
     if (mode == "reqrep") {
@@ -194,8 +203,13 @@ END {
     print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     for (r = 1; r <= nrows; r++) {
         split(rows[r], ms, SUBSEP)
-        row(ms[1], ms[2], "default", ms[1])
-        if (ms[1] == "reqrep") row(ms[1], ms[2], "sendasap", "reqrep, nats.c SendAsap")
+        row(ms[1], ms[2], "default", "default", "default", ms[1])
+        if (ms[1] == "reqrep")
+            row(ms[1], ms[2], "default", "sendasap", "default",
+                "reqrep, nats.c SendAsap")
+        if (ms[1] == "jsconsume")
+            row(ms[1], ms[2], "push", "default", "push",
+                "jsconsume, push consumers")
     }
     print ""
     print "Request/reply latency (medians over rounds, microseconds):"
@@ -230,7 +244,8 @@ commit=$(bench_commit)
         "(the one with less CPU, the lower p50, for those columns), named after the ratio (c, go);" \
         "\"nats.go\" is against nats.go alone. Rate above 1 is better, CPU and p50 below 1 are better."
     echo "CPU is user+sys of the whole client process per million messages (requests for reqrep)."
-    echo "The \"nats.c SendAsap\" row puts nats.c with natsOptions_SetSendAsap in the nats.c columns."
+    echo "The \"nats.c SendAsap\" row puts nats.c with natsOptions_SetSendAsap in the nats.c columns;" \
+        "\"jsconsume, push consumers\" has jetwire and nats.go consuming a push consumer, as nats.c always does."
     echo
     cat "$table"
 } >"$work/report.md"

@@ -17,7 +17,7 @@ import (
 
 const (
 	libName  = "natsgo"
-	variants = "default sync messages"
+	variants = "default sync messages push"
 
 	// The constants of bench/common.h.
 	kvKeys         = 1000 // put and get cycle over this many keys

@@ -114,6 +114,10 @@ func runJSConsume(a *benchArgs) int {
 	if asyncFailures.Load() != 0 {
 		die("prefill", errors.New("async publishes failed"))
 	}
+	var w window
+	if a.mode == "jsconsume" && a.variant == "push" {
+		return pushConsumeAll(a, nc, js, &w)
+	}
 	cons, err := js.CreateOrUpdateConsumer(context.Background(), a.stream,
 		jetstream.ConsumerConfig{
 			Durable:       jsDurable,
@@ -123,7 +127,6 @@ func runJSConsume(a *benchArgs) int {
 	if err != nil {
 		die("js.CreateOrUpdateConsumer", err)
 	}
-	var w window
 	var code int
 	switch {
 	case a.mode == "jsfetch":
@@ -141,6 +144,50 @@ func runJSConsume(a *benchArgs) int {
 	}
 	w.stop()
 	report(a, &w, a.n, nil)
+	return 0
+}
+
+// pushConsumeAll: the "push" variant of jsconsume, a push consumer (to an
+// inbox) consumed with its Consume and a handler acking each message, as
+// nats.c's js_Subscribe and jetwire's push consumption do.
+func pushConsumeAll(a *benchArgs, nc *nats.Conn, js jetstream.JetStream,
+	w *window) int {
+	cons, err := js.CreateOrUpdatePushConsumer(context.Background(),
+		a.stream, jetstream.ConsumerConfig{
+			Durable:        jsDurable,
+			AckPolicy:      jetstream.AckExplicitPolicy,
+			MaxAckPending:  -1,
+			DeliverSubject: nats.NewInbox(),
+		})
+	if err != nil {
+		die("js.CreateOrUpdatePushConsumer", err)
+	}
+	var consumed, ackFailures atomic.Int64
+	done := make(chan struct{})
+	w.start()
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		if m.Ack() != nil {
+			ackFailures.Add(1)
+		}
+		if consumed.Add(1) == int64(a.n) {
+			close(done)
+		}
+	})
+	if err != nil {
+		die("cons.Consume", err)
+	}
+	defer cc.Stop()
+	if !waitProgress(done, &consumed, a.timeout) {
+		return lost("consumption stalled at %d", consumed.Load())
+	}
+	if f := ackFailures.Load(); f != 0 {
+		return lost("%d acks failed", f)
+	}
+	if err := nc.FlushTimeout(a.timeout); err != nil {
+		die("nc.FlushTimeout", err)
+	}
+	w.stop()
+	report(a, w, a.n, nil)
 	return 0
 }
 
