@@ -32,6 +32,34 @@ def test_pubsub_headers_and_iteration(nats_server):
     run(main())
 
 
+def test_subscription_pending_and_limits(nats_server):
+    """pending counts what the engine queued and what the subscription
+    took from it but did not hand out; the limits are the blocking
+    API's, and a closed subscription says so."""
+    async def main():
+        async with await aio.connect(nats_server.url) as nc:
+            sub = await nc.subscribe("aio.pending")
+            assert sub.pending == (0, 0)
+            sub.set_pending_limits(1000, 1 << 20)
+            assert sub.pending_limits == (1000, 1 << 20)
+            for _ in range(10):
+                await nc.publish("aio.pending", b"abcd")
+            await nc.flush()
+            first = await sub.next_msg(2.0)
+            assert first.data == b"abcd"
+            msgs, size = sub.pending
+            assert msgs == 9 and size >= 9 * 4
+            with pytest.raises(TypeError):
+                sub.set_pending_limits("many", 1)
+            await sub.unsubscribe()
+            sub.close()
+            with pytest.raises(jetwire.InvalidSubscriptionError):
+                sub.pending
+            with pytest.raises(jetwire.InvalidSubscriptionError):
+                sub.set_pending_limits(1, 1)
+    run(main())
+
+
 def test_callbacks_are_coroutines_run_in_order(nats_server):
     async def main():
         nc = await aio.connect(nats_server.url)

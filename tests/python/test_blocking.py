@@ -250,6 +250,7 @@ def test_reconnect_callbacks_and_buffer(nats_server):
     assert events.get(timeout=5) == "disconnected IO"
     assert conn.status == "RECONNECTING"
     assert not conn.is_connected
+    assert conn.is_reconnecting and not conn.is_draining
     conn.publish("py.reconnect", b"buffered")
     with pytest.raises(jetwire.NotConnectedError) as e:
         conn.publish("py.reconnect", b"x" * 2000)

@@ -419,6 +419,58 @@ def test_aio_push_consumer_messages(nats_server):
     asyncio.run(main())
 
 
+def test_aio_consume_with_a_handler(nats_server):
+    """asyncio consume(handler): plain functions and coroutines, in order,
+    on a task of the loop; stop() ends it; a bad start raises at once and
+    a deleted consumer ends it with error set."""
+    async def main():
+        nc = await jetwire.aio.connect(nats_server.url)
+        js = nc.jetstream()
+        await js.create_or_update_stream(name="ORDERS",
+                                         subjects=["orders.>"])
+        # A short ack_wait: what the stopped consumption's last pull
+        # request got comes again soon (as with nats.go's Stop).
+        cons = await js.create_or_update_consumer("ORDERS", durable="h",
+                                                  ack_wait=1.0)
+        for i in range(300):
+            await js.publish("orders.c", b"%d" % i)
+        seen = []
+        done = asyncio.get_running_loop().create_future()
+
+        async def handler(m):
+            await m.ack()
+            seen.append(int(m.data))
+            if len(seen) == 300:
+                done.set_result(None)
+        cc = await cons.consume(handler, batch=50)
+        assert isinstance(cc, jetwire.aio.ConsumeContext) and cc.running
+        await asyncio.wait_for(done, 10.0)
+        assert seen == list(range(300))
+        await cc.stop()
+        assert not cc.running and cc.error is None
+        plain = []
+        cc = await cons.consume(lambda m: plain.append(m.data))
+        await js.publish("orders.c", b"after")
+        for _ in range(250):
+            if plain:
+                break
+            await asyncio.sleep(0.02)
+        assert plain[:1] == [b"after"]
+        await js.delete_consumer("ORDERS", "h")
+        for _ in range(250):
+            if not cc.running:
+                break
+            await asyncio.sleep(0.02)
+        assert isinstance(cc.error, jetwire.ConsumerNotFoundError)
+        await cc.stop()
+        with pytest.raises(jetwire.ConsumerNotFoundError):
+            await cons.consume(lambda m: None)
+        with pytest.raises(TypeError):
+            await cons.consume("not callable")
+        await nc.close()
+    asyncio.run(main())
+
+
 def test_close_while_other_threads_are_in_jetstream_calls(nats_server):
     """Closing from one thread while others wait in fetch, publish_async
     and consume: the waiting calls end (CONNECTION_CLOSED or an empty

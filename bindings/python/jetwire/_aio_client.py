@@ -9,7 +9,7 @@ import collections
 import inspect
 import weakref
 from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, Deque, Dict,
-                    List, Optional, Sequence, Set, Union)
+                    List, Optional, Sequence, Set, Tuple, Union)
 
 from . import _codec
 from ._args import (JW_OK, _build_msg, _check, _int_arg, _ms, _payload,
@@ -331,6 +331,36 @@ class Subscription:
         if not self._finalizer.alive:
             raise error_for("INVALID_SUBSCRIPTION", "subscription was closed")
         _check(lib.jw_sub_drain(self._handle))
+
+    def _live(self) -> Any:
+        if not self._finalizer.alive:
+            raise error_for("INVALID_SUBSCRIPTION", "subscription was closed")
+        return self._handle
+
+    def set_pending_limits(self, msgs: int, bytes_: int) -> None:
+        """Queue limits (<= 0: none on that dimension), as the blocking
+        Subscription's."""
+        _check(lib.jw_sub_set_pending_limits(
+            self._live(), _int_arg(msgs, "msgs"), _int_arg(bytes_, "bytes_")))
+
+    @property
+    def pending_limits(self) -> Tuple[int, int]:
+        """(messages, bytes) the queue may hold (<= 0: no limit)."""
+        m = ffi.new("int64_t *")
+        b = ffi.new("int64_t *")
+        _check(lib.jw_sub_pending_limits(self._live(), m, b))
+        return m[0], b[0]
+
+    @property
+    def pending(self) -> Tuple[int, int]:
+        """(messages, bytes) waiting: the engine's queue (its bytes as the
+        pending limits count them), and the messages taken from it that
+        this subscription has not handed out yet (their payloads)."""
+        m = ffi.new("int64_t *")
+        b = ffi.new("int64_t *")
+        _check(lib.jw_sub_pending(self._live(), m, b))
+        return (m[0] + len(self._buffer),
+                b[0] + sum(len(x.data) for x in self._buffer))
 
     @property
     def dropped(self) -> int:

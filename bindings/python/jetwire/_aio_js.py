@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import inspect
 from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, Deque, Dict,
                     List, Optional, Sequence, Union)
 
@@ -24,8 +25,8 @@ if TYPE_CHECKING:
     from ._client import HeadersIn, Payload
     from ._aio_kv import KeyValue
 
-__all__ = ["JetStream", "Consumer", "OrderedConsumer", "DirectBatch",
-           "AtomicBatch", "FastBatch"]
+__all__ = ["JetStream", "Consumer", "ConsumeContext", "OrderedConsumer",
+           "DirectBatch", "AtomicBatch", "FastBatch"]
 
 
 async def _run(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -287,9 +288,9 @@ class JetStream(AioBatchCalls, AioFastCalls, AioObsCalls):
 
 
 class Consumer:
-    """An asyncio pull consumer: ``await cons.fetch(n, timeout)``,
-    ``async for msg in cons.messages()``. Messages are jetwire.aio.Msg
-    (``await msg.ack()``)."""
+    """An asyncio consumer: ``await cons.fetch(n, timeout)``, ``async for
+    msg in cons.messages()``, ``cc = await cons.consume(handler)``.
+    Messages are jetwire.aio.Msg (``await msg.ack()``)."""
 
     def __init__(self, js: JetStream, cons: "_js.Consumer") -> None:
         # Only the blocking consumer: it holds what it needs (see
@@ -321,15 +322,82 @@ class Consumer:
         _ms(timeout)
         return _consume_messages(self._cons, opts, timeout)
 
+    async def consume(self, handler: Callable[[Msg], Any],
+                      batch: Optional[int] = None,
+                      **options: Any) -> "ConsumeContext":
+        """Continuous consumption calling handler (a function, or a
+        coroutine function, awaited) with each message in order, on a
+        task of this loop, like nats.go's Consume; ``await cc.stop()``
+        ends it. Returns once consumption started: a bad option, or a
+        consumer that is gone, raises here. batch and options as for
+        messages()."""
+        if not callable(handler):
+            raise TypeError("handler must be callable")
+        opts = self._cons._consume_opts(batch, options, "consume")
+        cc = await _start_consume(self._cons, opts)
+        return ConsumeContext(_iterate_consume(cc, None), handler)
+
     def __repr__(self) -> str:
         return "<jetwire.aio.Consumer %s/%s>" % (self.stream, self.name)
 
 
+class ConsumeContext:
+    """A running ``Consumer.consume``: ``await stop()`` ends it;
+    ``error`` is what ended it otherwise (None while it runs or after
+    stop)."""
+
+    def __init__(self, messages: AsyncIterator[Msg],
+                 handler: Callable[[Msg], Any]) -> None:
+        self.error: Optional[BaseException] = None
+        self._task = asyncio.get_running_loop().create_task(
+            self._run(messages, handler))
+
+    async def _run(self, messages: AsyncIterator[Msg],
+                   handler: Callable[[Msg], Any]) -> None:
+        try:
+            async for m in messages:
+                try:
+                    result = handler(m)
+                    if inspect.isawaitable(result):
+                        await result
+                except Exception:  # one bad message stops no other
+                    import traceback
+                    traceback.print_exc()
+        except Error as e:  # the consumer went (CONSUMER_NOT_FOUND, ...)
+            self.error = e
+
+    @property
+    def running(self) -> bool:
+        return not self._task.done()
+
+    async def stop(self) -> None:
+        """Stop taking messages (the one being handled finishes first)."""
+        self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass
+
+
+async def _start_consume(cons: "_js.Consumer", opts: Any) -> "_js._Consume":
+    """A started consume (its first request is a round trip: asking the
+    consumer's kind), made on the executor so that the loop never waits."""
+    return await asyncio.get_running_loop().run_in_executor(
+        None, _js._Consume, cons, opts)
+
+
 async def _consume_messages(cons: "_js.Consumer", opts: Any,
                             timeout: Optional[float]) -> AsyncIterator[Msg]:
-    """Consumer.messages(): the pull starts at the first __anext__."""
-    cc = _js._Consume(cons, opts)
+    """Consumer.messages(): the consumption starts at the first
+    __anext__."""
+    cc = await _start_consume(cons, opts)
     del cons  # the iteration needs only the consume
+    async for m in _iterate_consume(cc, timeout):
+        yield m
+
+
+async def _iterate_consume(cc: "_js._Consume",
+                           timeout: Optional[float]) -> AsyncIterator[Msg]:
     msgs = ffi.new("jw_msg *[]", _BATCH)
     # Wait in slices so that a cancelled task leaves the executor soon.
     step = 1000 if timeout is None else min(1000, _ms(timeout))

@@ -707,6 +707,17 @@ class _ConnectionState:
         return st is None or st == lib.JW_CONN_CLOSED
 
     @property
+    def is_reconnecting(self) -> bool:
+        return bool(self._state.peek(lib.jw_conn_status_get) ==
+                    lib.JW_CONN_RECONNECTING)
+
+    @property
+    def is_draining(self) -> bool:
+        """Draining its subscriptions or, after them, its publishes."""
+        return self._state.peek(lib.jw_conn_status_get) in (
+            lib.JW_CONN_DRAINING_SUBS, lib.JW_CONN_DRAINING_PUBS)
+
+    @property
     def status(self) -> str:
         st = self._state.peek(lib.jw_conn_status_get)
         name = None if st is None else _engine_name(

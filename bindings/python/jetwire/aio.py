@@ -21,14 +21,14 @@ API's do.
 from __future__ import annotations
 
 from ._aio_client import Connection, Msg, Subscription, connect
-from ._aio_js import (AtomicBatch, Consumer, DirectBatch, FastBatch,
-                      JetStream, OrderedConsumer)
+from ._aio_js import (AtomicBatch, ConsumeContext, Consumer, DirectBatch,
+                      FastBatch, JetStream, OrderedConsumer)
 from ._aio_kv import KeyValue, KeyWatcher
 from ._aio_obs import ObjectReader, ObjectStore, ObjectWatcher
 from ._aio_service import Endpoint, Service, ServiceGroup, ServiceRequest
 
 __all__ = ["connect", "Connection", "Subscription", "Msg", "JetStream",
-           "Consumer", "OrderedConsumer", "DirectBatch", "AtomicBatch",
+           "Consumer", "ConsumeContext", "OrderedConsumer", "DirectBatch", "AtomicBatch",
            "FastBatch", "KeyValue",
            "KeyWatcher", "ObjectStore", "ObjectReader", "ObjectWatcher",
            "Service", "ServiceGroup", "Endpoint",
