@@ -1370,12 +1370,16 @@ JW_EXTERN void jw_ordered_free(jw_ordered *oc);
  * terminal ack (ack, nak, term) further acks give JW_EINVAL "already
  * acknowledged"; in_progress may repeat. Acks of one message should come
  * from one thread at a time. ack_sync waits for the server's confirmation.
- * nak_delay asks for redelivery after delay_ms. */
+ * nak_delay asks for redelivery after delay_ms. term_reason terminates
+ * with a reason the server puts in its MSG_TERMINATED advisory (NULL or
+ * "": a plain term); it needs nats-server 2.10.4 (JW_ENOT_SUPPORTED
+ * before: older servers take it for no ack and redeliver). */
 JW_EXTERN jw_status jw_msg_ack(jw_msg *msg);
 JW_EXTERN jw_status jw_msg_ack_sync(jw_msg *msg, int64_t timeout_ms);
 JW_EXTERN jw_status jw_msg_nak(jw_msg *msg);
 JW_EXTERN jw_status jw_msg_nak_delay(jw_msg *msg, int64_t delay_ms);
 JW_EXTERN jw_status jw_msg_term(jw_msg *msg);
+JW_EXTERN jw_status jw_msg_term_reason(jw_msg *msg, const char *reason);
 JW_EXTERN jw_status jw_msg_in_progress(jw_msg *msg);
 
 /* Metadata of a JetStream message, parsed from its reply subject (both

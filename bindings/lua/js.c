@@ -797,9 +797,18 @@ int ljw_msg_nak(lua_State *L)
     ACK_BODY(jw_msg_nak_delay(msg, ms));
 }
 
+/* msg:term([reason]) */
 int ljw_msg_term(lua_State *L)
 {
-    ACK_BODY(jw_msg_term(msg));
+    luaL_checkudata(L, 1, LJW_MSG);
+    if (lua_isnoneornil(L, 2)) {
+        ACK_BODY(jw_msg_term(msg));
+    }
+    size_t len = 0;
+    const char *reason = ljw_check_string(L, 2, &len);
+    if (ljw_has_nul(reason, len))
+        return ljw_fail_msg(L, JW_EINVAL, "reason contains a NUL byte");
+    ACK_BODY(jw_msg_term_reason(msg, reason));
 }
 
 int ljw_msg_in_progress(lua_State *L)

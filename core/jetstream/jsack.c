@@ -72,6 +72,38 @@ jw_status jw_msg_term(jw_msg *m)
     return send_ack(m, "term", "+TERM", 1);
 }
 
+/* "+TERM <reason>" puts the reason in the server's MSG_TERMINATED
+ * advisory. A server before 2.10.4 does not know the form, takes it for
+ * no ack at all and redelivers: refused here instead. */
+#define TERM_REASON_VERSION 21004
+
+jw_status jw_msg_term_reason(jw_msg *m, const char *reason)
+{
+    if (!reason || !*reason)
+        return jw_msg_term(m);
+    jw_status st = ack_check(m, "term");
+    if (st)
+        return st;
+    char have[32] = "";
+    jw_conn_server_version(m->conn, have, sizeof have);
+    int version = jw__js_version_parse(have);
+    if (version && version < TERM_REASON_VERSION)
+        return jw__fail(JW_ENOT_SUPPORTED,
+                        "a term with a reason needs nats-server 2.10.4 or "
+                        "newer (connected to %s, which would redeliver the "
+                        "message): use term without a reason",
+                        have);
+    size_t n = strlen(reason);
+    char *payload = malloc(n + sizeof "+TERM ");
+    if (!payload)
+        return jw__fail(JW_ENO_MEMORY, "out of memory");
+    memcpy(payload, "+TERM ", 6);
+    memcpy(payload + 6, reason, n + 1);
+    st = send_ack(m, "term", payload, 1);
+    free(payload);
+    return st;
+}
+
 jw_status jw_msg_in_progress(jw_msg *m)
 {
     return send_ack(m, "mark in progress", "+WPI", 0);

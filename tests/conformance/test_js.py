@@ -178,6 +178,39 @@ def test_js_term_never_redelivered(driver, js):
     assert (info["num_pending"], info["num_ack_pending"]) == (0, 0)
 
 
+@pytest.mark.min_server("2.10.4")
+def test_js_term_with_a_reason(driver, conn, js):
+    """A term's reason reaches the server's MSG_TERMINATED advisory, and
+    the message is not redelivered."""
+    cons = orders_consumer(driver, js, 1, ack_wait=0.5)
+    adv = driver.subscribe(
+        conn, "$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.ORDERS.>")
+    driver.flush(conn)
+    [m] = driver.fetch(cons, 1)
+    driver.term(m, reason="unparseable order")
+    event = json.loads(driver.next_msg(adv, timeout=5).data)
+    assert (event["reason"], event["stream_seq"]) == ("unparseable order", 1)
+    assert driver.fetch(cons, 1, timeout=1) == []
+    with pytest.raises(DriverError) as e:
+        driver.term(m, reason="twice")
+    assert e.value.code == "INVALID_ARG"
+
+
+@pytest.mark.below_server("2.10.4")
+def test_js_term_with_a_reason_not_supported(driver, js, nats_server):
+    """Before 2.10.4 the server takes "+TERM <reason>" for no ack and
+    redelivers: refused, naming the versions; a plain term still works."""
+    cons = orders_consumer(driver, js, 1, ack_wait=0.5)
+    [m] = driver.fetch(cons, 1)
+    with pytest.raises(DriverError) as e:
+        driver.term(m, reason="unparseable order")
+    assert e.value.code == "NOT_SUPPORTED"
+    assert "2.10.4" in e.value.message
+    assert nats_server.version in e.value.message
+    driver.term(m)
+    assert driver.fetch(cons, 1, timeout=1) == []
+
+
 def test_js_in_progress_extends_ack_wait(driver, js):
     cons = orders_consumer(driver, js, 1, ack_wait=1.0)
     [m] = driver.fetch(cons, 1)

@@ -2687,7 +2687,15 @@ static jw_status op_ack(json_t *req, json_t *res)
 
 static jw_status op_term(json_t *req, json_t *res)
 {
-    return ack_call(req, jw_msg_term);
+    jw_msg *m;
+    const char *reason = NULL;
+    jw_status st = arg_jsmsg(req, &m);
+    if (st == JW_OK)
+        st = arg_str(req, "reason", 0, &reason);
+    if (st != JW_OK)
+        return st;
+    TRY(reason ? jw_msg_term_reason(m, reason) : jw_msg_term(m));
+    return JW_OK;
 }
 
 static jw_status op_in_progress(json_t *req, json_t *res)

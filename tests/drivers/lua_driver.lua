@@ -1292,7 +1292,7 @@ function ops.nak(req)
 end
 
 function ops.term(req)
-    check(get(req, "msg", "jsmsg"):term())
+    check(get(req, "msg", "jsmsg"):term(arg(req, "reason", "string")))
 end
 
 function ops.in_progress(req)

@@ -632,7 +632,7 @@ OPS.update({
     "ack": lambda r: get(r, "msg", M).ack() or {},
     "ack_sync": lambda r: get(r, "msg", M).ack_sync(timeout_of(r)) or {},
     "nak": op_nak,
-    "term": lambda r: get(r, "msg", M).term() or {},
+    "term": lambda r: get(r, "msg", M).term(arg(r, "reason", str)) or {},
     "in_progress": lambda r: get(r, "msg", M).in_progress() or {},
 })
 

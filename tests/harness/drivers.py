@@ -787,8 +787,8 @@ class Driver:
     def nak(self, msg: JsMsg | int, delay: float | None = None) -> None:
         self.call("nak", msg=_msg_handle(msg), delay=delay)
 
-    def term(self, msg: JsMsg | int) -> None:
-        self.call("term", msg=_msg_handle(msg))
+    def term(self, msg: JsMsg | int, reason: str | None = None) -> None:
+        self.call("term", msg=_msg_handle(msg), reason=reason)
 
     def in_progress(self, msg: JsMsg | int) -> None:
         self.call("in_progress", msg=_msg_handle(msg))

@@ -55,6 +55,7 @@ VALID = {
     "value": {"a": [1, 2.5, "s", b"b", None, True]},
     # JetStream (nc.jetstream(), its context, consumers, msg acks)
     "delay": None,
+    "reason": None,
     "domain": None,
     "prefix": None,
     "max_pending": None,
@@ -147,6 +148,7 @@ BAD = {
     "multi_last": [12345, b"s", "", "a b", "a\0b", "a..b", [], [5],
                    Foreign()],
     "filter": [12345, b">", "a b", "a\0b", Foreign()],
+    "reason": [12345, b"why", "a\0b", [], Foreign()],
     "messages": [None, 12345, [], "text", b"x", [("s",)], [["s", b""]],
                  [(5, b"")], [("s", b"", {}, 1)], Foreign()],
     "delta": [None, 1.5, "1", b"1", True, [], Foreign()],
@@ -191,7 +193,8 @@ def must_refuse(param, value):
     if param == "timeout":
         return True  # every listed value is negative, NaN, huge or no number
     if param in ("batch", "seq", "last", "revision", "older_than", "key",
-                 "keys", "filter", "bucket", "multi_last", "messages",
+                 "keys", "filter", "reason", "bucket", "multi_last",
+                 "messages",
                  "delta", "subjects"):
         return True  # every listed value is no count or name
     if param == "fn":

@@ -68,8 +68,9 @@ class Msg(_SyncMsg):
                   delay: Optional[float] = None) -> None:
         _SyncMsg.nak(self, delay)
 
-    async def term(self) -> None:  # type: ignore[override]
-        _SyncMsg.term(self)
+    async def term(  # type: ignore[override]
+            self, reason: Optional[str] = None) -> None:
+        _SyncMsg.term(self, reason)
 
     async def in_progress(self) -> None:  # type: ignore[override]
         _SyncMsg.in_progress(self)

@@ -125,9 +125,19 @@ class Msg:
         else:
             _check(lib.jw_msg_nak_delay(m, _ms(delay, "delay")))
 
-    def term(self) -> None:
-        """Never deliver this message again."""
-        _check(lib.jw_msg_term(self._engine("term")))
+    def term(self, reason: Optional[str] = None) -> None:
+        """Never deliver this message again; a reason (nats-server 2.10.4)
+        goes into the server's MSG_TERMINATED advisory."""
+        m = self._engine("term")
+        if reason is None:
+            _check(lib.jw_msg_term(m))
+            return
+        if not isinstance(reason, str):
+            raise TypeError("reason must be str, not %s"
+                            % type(reason).__name__)
+        if "\0" in reason:
+            raise error_for("INVALID_ARG", "reason contains a NUL byte")
+        _check(lib.jw_msg_term_reason(m, reason.encode()))
 
     def in_progress(self) -> None:
         """Reset the ack_wait timer (may repeat)."""
