@@ -115,26 +115,11 @@ func runJSConsume(a *benchArgs) int {
 		die("prefill", errors.New("async publishes failed"))
 	}
 	var w window
-	if a.mode == "jsconsume" && a.variant == "push" {
-		return pushConsumeAll(a, nc, js, &w)
-	}
-	cons, err := js.CreateOrUpdateConsumer(context.Background(), a.stream,
-		jetstream.ConsumerConfig{
-			Durable:       jsDurable,
-			AckPolicy:     jetstream.AckExplicitPolicy,
-			MaxAckPending: -1,
-		})
-	if err != nil {
-		die("js.CreateOrUpdateConsumer", err)
-	}
 	var code int
-	switch {
-	case a.mode == "jsfetch":
-		code = fetchAll(a, cons, &w)
-	case a.variant == "messages":
-		code = iterateAll(a, cons, &w)
-	default:
-		code = consumeAll(a, cons, &w)
+	if a.mode == "jsconsume" && a.variant == "push" {
+		code = pushConsumeAll(a, js, &w)
+	} else {
+		code = pullAll(a, js, &w)
 	}
 	if code != 0 {
 		return code
@@ -147,11 +132,31 @@ func runJSConsume(a *benchArgs) int {
 	return 0
 }
 
+// pullAll: a pull consumer, fetched (jsfetch) or consumed continuously.
+func pullAll(a *benchArgs, js jetstream.JetStream, w *window) int {
+	cons, err := js.CreateOrUpdateConsumer(context.Background(), a.stream,
+		jetstream.ConsumerConfig{
+			Durable:       jsDurable,
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			MaxAckPending: -1,
+		})
+	if err != nil {
+		die("js.CreateOrUpdateConsumer", err)
+	}
+	switch {
+	case a.mode == "jsfetch":
+		return fetchAll(a, cons, w)
+	case a.variant == "messages":
+		return iterateAll(a, cons, w)
+	default:
+		return consumeAll(a, cons, w)
+	}
+}
+
 // pushConsumeAll: the "push" variant of jsconsume, a push consumer (to an
 // inbox) consumed with its Consume and a handler acking each message, as
 // nats.c's js_Subscribe and jetwire's push consumption do.
-func pushConsumeAll(a *benchArgs, nc *nats.Conn, js jetstream.JetStream,
-	w *window) int {
+func pushConsumeAll(a *benchArgs, js jetstream.JetStream, w *window) int {
 	cons, err := js.CreateOrUpdatePushConsumer(context.Background(),
 		a.stream, jetstream.ConsumerConfig{
 			Durable:        jsDurable,
@@ -162,10 +167,19 @@ func pushConsumeAll(a *benchArgs, nc *nats.Conn, js jetstream.JetStream,
 	if err != nil {
 		die("js.CreateOrUpdatePushConsumer", err)
 	}
+	return handleAll(a, w, func(h jetstream.MessageHandler) (jetstream.ConsumeContext, error) {
+		return cons.Consume(h)
+	})
+}
+
+// handleAll: start (a Consume) with a handler (on the subscription's
+// goroutine) that acks each message, and wait for the n-th.
+func handleAll(a *benchArgs, w *window,
+	start func(jetstream.MessageHandler) (jetstream.ConsumeContext, error)) int {
 	var consumed, ackFailures atomic.Int64
 	done := make(chan struct{})
 	w.start()
-	cc, err := cons.Consume(func(m jetstream.Msg) {
+	cc, err := start(func(m jetstream.Msg) {
 		if m.Ack() != nil {
 			ackFailures.Add(1)
 		}
@@ -183,11 +197,6 @@ func pushConsumeAll(a *benchArgs, nc *nats.Conn, js jetstream.JetStream,
 	if f := ackFailures.Load(); f != 0 {
 		return lost("%d acks failed", f)
 	}
-	if err := nc.FlushTimeout(a.timeout); err != nil {
-		die("nc.FlushTimeout", err)
-	}
-	w.stop()
-	report(a, w, a.n, nil)
 	return 0
 }
 
@@ -219,32 +228,13 @@ func fetchAll(a *benchArgs, cons jetstream.Consumer, w *window) int {
 	return 0
 }
 
-// consumeAll: Consume with a handler (on the subscription's goroutine)
-// that acks each message, the consumer kept asked for 1024 messages as
-// jetwire's consume is (nats.go's default is 500).
+// consumeAll: Consume with an acking handler (handleAll), the consumer
+// kept asked for 1024 messages as jetwire's consume is (nats.go's default
+// is 500).
 func consumeAll(a *benchArgs, cons jetstream.Consumer, w *window) int {
-	var consumed, ackFailures atomic.Int64
-	done := make(chan struct{})
-	w.start()
-	cc, err := cons.Consume(func(m jetstream.Msg) {
-		if m.Ack() != nil {
-			ackFailures.Add(1)
-		}
-		if consumed.Add(1) == int64(a.n) {
-			close(done)
-		}
-	}, jetstream.PullMaxMessages(jsConsumeBatch))
-	if err != nil {
-		die("cons.Consume", err)
-	}
-	defer cc.Stop()
-	if !waitProgress(done, &consumed, a.timeout) {
-		return lost("consumption stalled at %d", consumed.Load())
-	}
-	if f := ackFailures.Load(); f != 0 {
-		return lost("%d acks failed", f)
-	}
-	return 0
+	return handleAll(a, w, func(h jetstream.MessageHandler) (jetstream.ConsumeContext, error) {
+		return cons.Consume(h, jetstream.PullMaxMessages(jsConsumeBatch))
+	})
 }
 
 // iterateAll ("messages" variant): the Messages() iterator on the main
