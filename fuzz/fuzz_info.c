@@ -1,9 +1,11 @@
 /*
- * The engine's JSON decoding: the server's INFO (core/connection/conn.c,
- * through jansson), and the -ERR text classification next to it.
+ * The engine's JSON decoding: the server's INFO (core/connection/
+ * handshake.c, through jansson), and the -ERR text classification of the
+ * connection's protocol handler (conn.c).
  *
- * Both are static functions of the connection, which takes a socket to
- * reach, so they are called on a connection built by hand (fuzz_conn.h).
+ * Both need a connection, which takes a socket to reach, so they are
+ * called on a connection built by hand (fuzz_conn.h; the handler is a
+ * static function of conn.c).
  *
  * The input is one INFO's JSON text. It is framed as "INFO <input>\r\n"
  * and read by the real parser, so that the text is what the connection
@@ -14,6 +16,8 @@
  * a C string, a lame-duck event exactly when INFO said "ldm": true.
  */
 #include "fuzz_conn.h"
+
+#include <jansson.h>
 
 static int count_events(const jw_conn *c, jw_event_kind kind)
 {
@@ -62,10 +66,10 @@ static int on_event(void *arg, const jw__proto_event *pev)
     int is_object, ldm;
     expect(text, size, &is_object, &ldm);
 
-    process_info(c, text, size);
+    jw__conn_take_info(c, text, size);
     check_info(c, text, size, is_object);
     FUZZ_CHECK(count_events(c, JW_EVENT_LAME_DUCK) == ldm);
-    process_info(c, text, size); /* a later update replaces the first */
+    jw__conn_take_info(c, text, size); /* a later update replaces the first */
     check_info(c, text, size, is_object);
     FUZZ_CHECK(count_events(c, JW_EVENT_LAME_DUCK) == 2 * ldm);
 
