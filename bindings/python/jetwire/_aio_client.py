@@ -16,7 +16,7 @@ from ._args import (JW_OK, _build_msg, _check, _int_arg, _ms, _payload,
                     _raise, _subject, _timeout)
 from ._client import (_CALLBACKS, _ConnectionState, _ConnState,
                       _connect_call, _event, _make_opts, _register_callbacks,
-                      _servers, _subscribe)
+                      _servers, _sub_pair, _subscribe)
 from ._msg import Msg as _SyncMsg, _BATCH, _read_messages, _reply_to
 from ._errors import Error, error_for, in_seconds
 from . import _jetstream as _js
@@ -347,21 +347,16 @@ class Subscription:
     @property
     def pending_limits(self) -> Tuple[int, int]:
         """(messages, bytes) the queue may hold (<= 0: no limit)."""
-        m = ffi.new("int64_t *")
-        b = ffi.new("int64_t *")
-        _check(lib.jw_sub_pending_limits(self._live(), m, b))
-        return m[0], b[0]
+        return _sub_pair(lib.jw_sub_pending_limits, self._live())
 
     @property
     def pending(self) -> Tuple[int, int]:
         """(messages, bytes) waiting: the engine's queue (its bytes as the
         pending limits count them), and the messages taken from it that
         this subscription has not handed out yet (their payloads)."""
-        m = ffi.new("int64_t *")
-        b = ffi.new("int64_t *")
-        _check(lib.jw_sub_pending(self._live(), m, b))
-        return (m[0] + len(self._buffer),
-                b[0] + sum(len(x.data) for x in self._buffer))
+        msgs, size = _sub_pair(lib.jw_sub_pending, self._live())
+        return (msgs + len(self._buffer),
+                size + sum(len(x.data) for x in self._buffer))
 
     @property
     def dropped(self) -> int:

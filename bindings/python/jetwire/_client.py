@@ -463,18 +463,12 @@ class Subscription:
     @property
     def pending_limits(self) -> Tuple[int, int]:
         """(messages, bytes) the queue may hold (<= 0: no limit)."""
-        m = ffi.new("int64_t *")
-        b = ffi.new("int64_t *")
-        _check(lib.jw_sub_pending_limits(self._h(), m, b))
-        return m[0], b[0]
+        return _sub_pair(lib.jw_sub_pending_limits, self._h())
 
     @property
     def pending(self) -> Tuple[int, int]:
         """(messages, bytes) queued."""
-        m = ffi.new("int64_t *")
-        b = ffi.new("int64_t *")
-        _check(lib.jw_sub_pending(self._h(), m, b))
-        return m[0], b[0]
+        return _sub_pair(lib.jw_sub_pending, self._h())
 
     @property
     def dropped(self) -> int:
@@ -776,6 +770,14 @@ _PUB_SUBJECTS: Dict[str, bytes] = {}
 _PUB_SUBJECTS_MAX = 1024
 _MISSING = _codec.MISSING
 _jw_publish = lib.jw_conn_publish
+
+
+def _sub_pair(getter: Any, handle: Any) -> Tuple[int, int]:
+    """The (messages, bytes) a subscription getter gives (both APIs)."""
+    m = ffi.new("int64_t *")
+    b = ffi.new("int64_t *")
+    _check(getter(handle, m, b))
+    return m[0], b[0]
 
 
 def _pub_subject(subject: Any) -> Optional[bytes]:
