@@ -1452,6 +1452,10 @@ JW_EXTERN const char *jw_kv_bucket(const jw_kv *kv);
  *  "limit_marker_ttl","metadata"}, durations in the context's unit
  *  (jw_free). */
 JW_EXTERN jw_status jw_kv_status(jw_kv *kv, char **status_json);
+/* Every bucket's status, as a JSON array of the objects jw_kv_status
+ * gives, from one listing of the streams (jw_free); their metadata lacks
+ * what a server adds to one stream's info only (_nats.ver, _nats.level). */
+JW_EXTERN jw_status jw_js_kv_statuses(jw_js *js, char **statuses_json);
 
 /* Writes; *revision (may be NULL) gets the new revision. create fails with
  * JW_EKEY_EXISTS over a live value and succeeds over a deleted key; update

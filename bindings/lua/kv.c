@@ -201,6 +201,19 @@ static int l_key_value_names(lua_State *L)
     return ljw_push_result(L, text);
 }
 
+/* js:key_value_stores() -> every bucket's status (as kv:status()) */
+static int l_key_value_stores(lua_State *L)
+{
+    ljw_js *j = ljw_check_js(L, 1);
+    if (!j->js)
+        return js_released(L);
+    char *text = NULL;
+    jw_status st = jw_js_kv_statuses(j->js, &text);
+    if (st != JW_OK)
+        return ljw_fail(L, st);
+    return ljw_push_result(L, text);
+}
+
 /* ------------------------------------------------------------------------
  * Buckets
  */
@@ -761,6 +774,7 @@ static const luaL_Reg js_kv_methods[] = {
     {"key_value", l_key_value},
     {"delete_key_value", l_delete_key_value},
     {"key_value_names", l_key_value_names},
+    {"key_value_stores", l_key_value_stores},
     {NULL, NULL},
 };
 

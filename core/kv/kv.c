@@ -402,6 +402,42 @@ const char *jw_kv_bucket(const jw_kv *kv)
     return kv ? kv->bucket : NULL;
 }
 
+/* A bucket's status from its stream's info (a JSON object whose config is
+ * in the context's unit already), or NULL when it is not one. */
+static json_t *status_of(const char *bucket, const char *stream,
+                         const json_t *info)
+{
+    json_t *cfg = json_object_get(info, "config");
+    json_t *state = json_object_get(info, "state");
+    if (!json_is_object(cfg) || !json_is_object(state))
+        return NULL;
+    const char *compression =
+        json_string_value(json_object_get(cfg, "compression"));
+    json_t *metadata = json_object_get(cfg, "metadata");
+    json_t *marker = json_object_get(cfg, "subject_delete_marker_ttl");
+    json_t *out = json_pack(
+        "{ss sO sO sO sO sO sO ss ss sb so so}", "bucket", bucket,
+        "values", json_object_get(state, "messages"), "history",
+        json_object_get(cfg, "max_msgs_per_subject"), "ttl",
+        json_object_get(cfg, "max_age"), "bytes",
+        json_object_get(state, "bytes"), "storage",
+        json_object_get(cfg, "storage"), "replicas",
+        json_object_get(cfg, "num_replicas"), "backing_store", "JetStream",
+        "stream", stream, "is_compressed",
+        compression && strcmp(compression, "none") != 0, "limit_marker_ttl",
+        marker ? json_incref(marker) : json_integer(0), "metadata",
+        metadata ? json_incref(metadata) : json_object());
+    static const char *const copied[] = {"mirror", "sources", "republish",
+                                         NULL};
+    json_t *v;
+    for (int i = 0; out && copied[i]; i++)
+        json_object_set_new(out, copied[i],
+                            (v = json_object_get(cfg, copied[i]))
+                                ? json_incref(v)
+                                : json_null());
+    return out;
+}
+
 jw_status jw_kv_status(jw_kv *kv, char **status_json)
 {
     if (status_json)
@@ -417,38 +453,45 @@ jw_status jw_kv_status(jw_kv *kv, char **status_json)
         return st;
     json_t *j = json_loads(info, 0, NULL);
     jw_free(info);
-    json_t *cfg = json_object_get(j, "config");
-    json_t *state = json_object_get(j, "state");
-    const char *compression =
-        json_string_value(json_object_get(cfg, "compression"));
-    json_t *metadata = json_object_get(cfg, "metadata");
-    /* The info's config came back in js's unit already. */
-    json_t *marker = json_object_get(cfg, "subject_delete_marker_ttl");
-    json_t *out = json_pack(
-        "{ss sO sO sO sO sO sO ss ss sb so so}", "bucket", kv->bucket,
-        "values", json_object_get(state, "messages"), "history",
-        json_object_get(cfg, "max_msgs_per_subject"), "ttl",
-        json_object_get(cfg, "max_age"), "bytes",
-        json_object_get(state, "bytes"), "storage",
-        json_object_get(cfg, "storage"), "replicas",
-        json_object_get(cfg, "num_replicas"), "backing_store", "JetStream",
-        "stream", kv->stream, "is_compressed",
-        compression && strcmp(compression, "none") != 0, "limit_marker_ttl",
-        marker ? json_incref(marker) : json_integer(0), "metadata",
-        metadata ? json_incref(metadata) : json_object());
-    static const char *const copied[] = {"mirror", "sources", "republish",
-                                         NULL};
-    json_t *v;
-    for (int i = 0; out && copied[i]; i++)
-        json_object_set_new(out, copied[i],
-                            (v = json_object_get(cfg, copied[i]))
-                                ? json_incref(v)
-                                : json_null());
+    json_t *out = status_of(kv->bucket, kv->stream, j);
     json_decref(j);
     *status_json = out ? json_dumps(out, JSON_COMPACT) : NULL;
     json_decref(out);
     return *status_json ? JW_OK
                         : jw__fail(JW_EJETSTREAM, "unexpected stream info");
+}
+
+jw_status jw_js_kv_statuses(jw_js *js, char **statuses_json)
+{
+    if (statuses_json)
+        *statuses_json = NULL;
+    if (!js || !statuses_json)
+        return jw__fail(JW_EINVAL, "js and statuses_json must not be NULL");
+    /* One listing of the streams that capture $KV subjects (paged by the
+     * engine), not a request per bucket. */
+    char *infos = NULL;
+    jw_status st = jw_js_stream_list(js, "$KV.*.>", &infos);
+    if (st)
+        return st;
+    json_t *all = json_loads(infos, 0, NULL);
+    jw_free(infos);
+    json_t *out = json_array();
+    size_t i;
+    json_t *info;
+    json_array_foreach(all, i, info)
+    {
+        const char *stream = json_string_value(
+            json_object_get(json_object_get(info, "config"), "name"));
+        json_t *status = stream && strncmp(stream, "KV_", 3) == 0
+                             ? status_of(stream + 3, stream, info)
+                             : NULL;
+        if (status)
+            json_array_append_new(out, status);
+    }
+    json_decref(all);
+    *statuses_json = out ? json_dumps(out, JSON_COMPACT) : NULL;
+    json_decref(out);
+    return *statuses_json ? JW_OK : jw__fail(JW_ENO_MEMORY, "out of memory");
 }
 
 /* ---- writes ---- */

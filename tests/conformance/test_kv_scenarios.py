@@ -86,6 +86,19 @@ def test_kv_service_config_flow(driver, js, nats_server):
     st = d.kv_status(kv)
     assert (st["bucket"], st["values"], st["history"], st["ttl"],
             st["storage"]) == ("service-config", 2, 5, 86400, "file")
+    # Every bucket's status in one call (nats.go's KeyValueStores): the
+    # same document; a plain stream is not a bucket.
+    d.kv_bucket_create(js, bucket="other", history=1)
+    d.stream_add(js, name="PLAIN", subjects=["plain.>"])
+    statuses = sorted(d.kv_bucket_statuses(js), key=lambda s: s["bucket"])
+    assert [s["bucket"] for s in statuses] == ["other", "service-config"]
+    one = d.kv_status(kv)
+    # The server adds its version and API level to one stream's info, not
+    # to a listing: the rest is the same document.
+    meta = [{k: v for k, v in s.pop("metadata").items()
+             if not k.startswith("_nats.")} for s in (statuses[1], one)]
+    assert statuses[1] == one and meta[0] == meta[1]
+    assert (statuses[0]["history"], statuses[0]["values"]) == (1, 0)
     d.free(w)
     assert code_of(d.kv_watch_next, w, 0.1) == "INVALID_ARG"
 

@@ -2925,6 +2925,17 @@ static jw_status op_kv_bucket_names(json_t *req, json_t *res)
     return put_sorted(res, "names", names);
 }
 
+static jw_status op_kv_bucket_statuses(json_t *req, json_t *res)
+{
+    struct handle *h;
+    jw_status st = arg_handle(req, "js", H_JS, &h);
+    if (st != JW_OK)
+        return st;
+    char *text = NULL;
+    TRY(jw_js_kv_statuses(h->js, &text));
+    return put_doc(res, "statuses", text);
+}
+
 static jw_status op_kv_status(json_t *req, json_t *res)
 {
     jw_kv *kv;
@@ -4274,6 +4285,7 @@ static const struct {
     {"kv_bucket", op_kv_bucket},
     {"kv_bucket_delete", op_kv_bucket_delete},
     {"kv_bucket_names", op_kv_bucket_names},
+    {"kv_bucket_statuses", op_kv_bucket_statuses},
     {"kv_status", op_kv_status},
     {"kv_put", op_kv_put},
     {"kv_create", op_kv_create},

@@ -1360,6 +1360,10 @@ function ops.kv_bucket_names(req)
     return { names = sorted_list(check(js:key_value_names())) }
 end
 
+function ops.kv_bucket_statuses(req)
+    return { statuses = check(get(req, "js", "js"):key_value_stores()) }
+end
+
 function ops.kv_status(req)
     return { status = check(get(req, "kv", "kv"):status()) }
 end

@@ -700,6 +700,8 @@ OPS.update({
         arg(r, "bucket", str, required=True)) or {},
     "kv_bucket_names": lambda r: {
         "names": sorted(get(r, "js", JS).key_value_names())},
+    "kv_bucket_statuses": lambda r: {"statuses": [
+        s.as_dict() for s in get(r, "js", JS).key_value_stores()]},
     "kv_status": op_kv_status,
     "kv_put": lambda r: {"revision": get(r, "kv", KV).put(
         kv_key(r), data_of(r))},

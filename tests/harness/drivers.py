@@ -810,6 +810,9 @@ class Driver:
     def kv_bucket_names(self, js: int) -> list[str]:
         return self.call("kv_bucket_names", js=js)["names"]
 
+    def kv_bucket_statuses(self, js: int) -> list[dict]:
+        return self.call("kv_bucket_statuses", js=js)["statuses"]
+
     def kv_status(self, kv: int) -> dict:
         return self.call("kv_status", kv=kv)["status"]
 

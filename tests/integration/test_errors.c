@@ -507,6 +507,9 @@ TEST(null_handles)
         CHECK_STATUS(jw_msg_nak_delay(NULL, 10), JW_EINVAL);
         CHECK_STATUS(jw_msg_term(NULL), JW_EINVAL);
         CHECK_STATUS(jw_msg_term_reason(NULL, "why"), JW_EINVAL);
+        char *statuses = (char *)"x";
+        CHECK_STATUS(jw_js_kv_statuses(NULL, &statuses), JW_EINVAL);
+        CHECK(statuses == NULL);
         CHECK_STATUS(jw_msg_in_progress(NULL), JW_EINVAL);
         CHECK_STATUS(jw_msg_metadata(NULL, &meta), JW_EINVAL);
         CHECK_STATUS(jw_msg_metadata(m, NULL), JW_EINVAL);

@@ -141,6 +141,7 @@ local BASE = {
         key_value = { "SWEEPKV" },
         delete_key_value = { "SWEEPKV" },
         key_value_names = {},
+        key_value_stores = {},
         create_object_store = { { bucket = "SWEEPOBS2" } },
         update_object_store = { { bucket = "SWEEPOBS", description = "d" } },
         create_or_update_object_store = { { bucket = "SWEEPOBS" } },

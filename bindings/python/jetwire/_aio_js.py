@@ -24,6 +24,7 @@ from ._jetwire import ffi, lib
 if TYPE_CHECKING:
     from ._client import HeadersIn, Payload
     from ._aio_kv import KeyValue
+    from ._kv import KeyValueStatus
 
 __all__ = ["JetStream", "Consumer", "ConsumeContext", "OrderedConsumer",
            "DirectBatch", "AtomicBatch", "FastBatch"]
@@ -284,6 +285,12 @@ class JetStream(AioBatchCalls, AioFastCalls, AioObsCalls):
 
     async def key_value_names(self) -> List[str]:
         out: List[str] = await self._run(self._js.key_value_names)
+        return out
+
+    async def key_value_stores(self) -> "List[KeyValueStatus]":
+        """Every bucket's status, as the blocking key_value_stores()."""
+        out: "List[KeyValueStatus]" = await self._run(
+            self._js.key_value_stores)
         return out
 
 

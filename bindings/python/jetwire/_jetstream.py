@@ -306,6 +306,7 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
+    from ._kv import KeyValueStatus
     from ._puback import PubAckFuture, Pump
 
 
@@ -782,6 +783,13 @@ class JetStream(BatchCalls, FastCalls, ObsCalls):
         """The names of every bucket."""
         names: List[str] = self._json(lib.jw_js_kv_names)
         return names
+
+    def key_value_stores(self) -> "List[KeyValueStatus]":
+        """Every bucket's status (as KeyValue.status() gives it), from one
+        listing of the streams: nats.go's KeyValueStores."""
+        from ._kv import KeyValueStatus
+        return [KeyValueStatus(doc)
+                for doc in self._json(lib.jw_js_kv_statuses)]
 
     def __repr__(self) -> str:
         return "<jetwire.JetStream timeout=%r>" % (self.timeout,)
