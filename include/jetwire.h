@@ -1519,6 +1519,10 @@ JW_EXTERN jw_status jw_kv_keys_multi(jw_kv *kv, const char *const *filters,
 typedef struct jw_kv_lister jw_kv_lister;
 JW_EXTERN jw_status jw_kv_list_keys(jw_kv *kv, const char *filter,
                                     jw_kv_lister **out);
+/* The same over count filters (more than one: 2.10), as jw_kv_keys_multi. */
+JW_EXTERN jw_status jw_kv_list_keys_multi(jw_kv *kv,
+                                          const char *const *filters,
+                                          size_t count, jw_kv_lister **out);
 JW_EXTERN jw_status jw_kv_lister_next(jw_kv_lister *l, const char **key);
 /* Accepts NULL. */
 JW_EXTERN void jw_kv_lister_free(jw_kv_lister *l);

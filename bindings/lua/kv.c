@@ -494,19 +494,23 @@ static int lister_step(lua_State *L)
 }
 
 /* for key in kv:list_keys([filter]) do ... end: the live keys one at a
- * time, for buckets too large for kv:keys(); leaving the loop early
- * closes the listing (the generic for's closing value). Failures raise
- * "CODE: message". */
+ * time, for buckets too large for kv:keys() (filter a string or a list of
+ * them, as there); leaving the loop early closes the listing (the generic
+ * for's closing value). Failures raise "CODE: message". */
 static int l_kv_list_keys(lua_State *L)
 {
     ljw_kv *k = check_kv(L, 1);
-    const char *filter = NULL;
-    size_t len = 0;
-    if (!lua_isnoneornil(L, 2))
-        filter = ljw_check_string(L, 2, &len);
-    /* An iterator's maker raises: `for` cannot take nil, err. */
-    if (filter && ljw_has_nul(filter, len))
-        return luaL_error(L, "INVALID_ARG: filter contains a NUL byte");
+    const char *filters[MAX_FILTERS];
+    size_t count = 0, len = 0;
+    if (lua_istable(L, 2)) {
+        count = key_filters(L, 2, "filters", filters);
+    } else if (!lua_isnoneornil(L, 2)) {
+        filters[0] = ljw_check_string(L, 2, &len);
+        count = 1;
+        /* An iterator's maker raises: `for` cannot take nil, err. */
+        if (ljw_has_nul(filters[0], len))
+            return luaL_error(L, "INVALID_ARG: filter contains a NUL byte");
+    }
     if (!k->kv)
         return luaL_error(L, "INVALID_ARG: bucket handle was closed");
     lua_pushcfunction(L, lister_step);
@@ -514,7 +518,8 @@ static int l_kv_list_keys(lua_State *L)
     ls->l = NULL;
     luaL_setmetatable(L, LJW_KV_LISTER);
     ljw_pin_conn(L, 1);
-    jw_status st = jw_kv_list_keys(k->kv, filter, &ls->l);
+    jw_status st = jw_kv_list_keys_multi(k->kv, count ? filters : NULL,
+                                         count, &ls->l);
     if (st != JW_OK)
         return raise_status(L, st);
     lua_pushnil(L);       /* the control variable's start */

@@ -264,6 +264,13 @@ struct jw_kv_lister {
 
 jw_status jw_kv_list_keys(jw_kv *kv, const char *filter, jw_kv_lister **out)
 {
+    return jw_kv_list_keys_multi(kv, filter ? &filter : NULL, filter ? 1 : 0,
+                                 out);
+}
+
+jw_status jw_kv_list_keys_multi(jw_kv *kv, const char *const *filters,
+                                size_t count, jw_kv_lister **out)
+{
     if (out)
         *out = NULL;
     if (!kv || !out)
@@ -271,8 +278,8 @@ jw_status jw_kv_list_keys(jw_kv *kv, const char *filter, jw_kv_lister **out)
     jw_kv_lister *l = calloc(1, sizeof(*l));
     if (!l)
         return jw__fail(JW_ENO_MEMORY, "out of memory");
-    jw_status st = watch(kv, filter ? &filter : NULL, filter ? 1 : 0,
-                         W_IGNORE_DELETES | W_META_ONLY, &l->w);
+    jw_status st =
+        watch(kv, filters, count, W_IGNORE_DELETES | W_META_ONLY, &l->w);
     if (st) {
         free(l);
         return st;

@@ -241,6 +241,8 @@ def test_kv_several_filters(driver, js):
     for key in ("a.1", "a.2", "b.1", "c.1"):
         d.kv_put(kv, key, key.encode())
     assert d.kv_keys(kv, ["a.*", "c.>"]) == ["a.1", "a.2", "c.1"]
+    assert d.kv_list_keys(kv, filter=["a.*", "c.>"]) == ["a.1", "a.2", "c.1"]
+    assert d.kv_list_keys(kv, filter="b.*") == ["b.1"]
     w = d.kv_watch(kv, ["a.1", "c.*"])
     assert sorted(e.key for e in initial(d, w)) == ["a.1", "c.1"]
     d.kv_put(kv, "b.2", b"unseen")
@@ -254,6 +256,7 @@ def test_kv_several_filters_not_supported(driver, js, nats_server):
     d = driver
     kv = d.kv_bucket_create(js, bucket="multi")
     for call in (lambda: d.kv_keys(kv, ["a.*", "c.>"]),
+                 lambda: d.kv_list_keys(kv, filter=["a.*", "c.>"]),
                  lambda: d.kv_watch(kv, ["a.1", "c.*"])):
         with pytest.raises(DriverError) as e:
             call()

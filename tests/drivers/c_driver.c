@@ -3101,11 +3101,15 @@ static jw_status op_kv_keys(json_t *req, json_t *res)
 static jw_status op_kv_list_keys(json_t *req, json_t *res)
 {
     jw_kv *kv;
+    const char *filters[16];
+    size_t count = 0;
     jw_status st = arg_kv_key(req, -1, &kv, NULL);
+    if (st == JW_OK)
+        st = arg_filters(req, "filter", filters, 16, &count);
     if (st != JW_OK)
         return st;
     jw_kv_lister *l = NULL;
-    TRY(jw_kv_list_keys(kv, NULL, &l));
+    TRY(jw_kv_list_keys_multi(kv, filters, count, &l));
     json_t *keys = json_array();
     st = keys ? JW_OK : fail(JW_ENO_MEMORY, "out of memory");
     while (st == JW_OK) {

@@ -1433,7 +1433,9 @@ function ops.kv_list_keys(req)
     local kv = get(req, "kv", "kv")
     local keys = {}
     local ok, err = pcall(function()
-        for key in kv:list_keys() do keys[#keys + 1] = key end
+        for key in kv:list_keys(filters_of(req, "filter")) do
+            keys[#keys + 1] = key
+        end
     end)
     if not ok then error(raised(err), 0) end
     return { keys = sorted_list(keys) }

@@ -718,7 +718,7 @@ OPS.update({
     "kv_keys": lambda r: {"keys": sorted(get(r, "kv", KV).keys(
         filters_arg(r, "filter")))},
     "kv_list_keys": lambda r: {"keys": sorted(
-        get(r, "kv", KV).list_keys())},
+        get(r, "kv", KV).list_keys(filters_arg(r, "filter")))},
     "kv_history": lambda r: {"entries": [entry_json(e) for e in get(
         r, "kv", KV).history(kv_key(r), **call_options(r, "history"))]},
     "kv_get_many": lambda r: {"entries": [entry_json(e) for e in get(

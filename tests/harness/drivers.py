@@ -857,8 +857,10 @@ class Driver:
             args["filter"] = filter
         return self.call("kv_keys", **args)["keys"]
 
-    def kv_list_keys(self, kv: int, _wait: float | None = None) -> list[str]:
-        return self.call("kv_list_keys", kv=kv, _wait=_wait)["keys"]
+    def kv_list_keys(self, kv: int, _wait: float | None = None,
+                     filter: str | list[str] | None = None) -> list[str]:
+        return self.call("kv_list_keys", kv=kv, _wait=_wait,
+                         filter=filter)["keys"]
 
     def kv_history(self, kv: int, key: str) -> list["KvEntry"]:
         return [KvEntry.from_wire(e) for e in

@@ -509,6 +509,10 @@ TEST(null_handles)
         CHECK_STATUS(jw_msg_term_reason(NULL, "why"), JW_EINVAL);
         char *statuses = (char *)"x";
         CHECK_STATUS(jw_js_kv_statuses(NULL, &statuses), JW_EINVAL);
+        jw_kv_lister *lister = (jw_kv_lister *)1;
+        CHECK_STATUS(jw_kv_list_keys_multi(NULL, NULL, 0, &lister),
+                     JW_EINVAL);
+        CHECK(lister == NULL);
         CHECK(statuses == NULL);
         CHECK_STATUS(jw_msg_in_progress(NULL), JW_EINVAL);
         CHECK_STATUS(jw_msg_metadata(NULL, &meta), JW_EINVAL);

@@ -112,11 +112,11 @@ class KeyValue:
         out: List[str] = await _run(self._kv.keys, filter)
         return out
 
-    def list_keys(self, filter: Optional[str] = None) -> AsyncIterator[str]:
-        """``async for key in kv.list_keys()``: the live keys, taken on
-        the executor a batch at a time."""
-        f = ffi.NULL if filter is None else _kv._key(filter, "filter")
-        return _list_keys(self._kv, f)
+    def list_keys(self, filter: Union[None, str, Sequence[str]] = None
+                  ) -> AsyncIterator[str]:
+        """``async for key in kv.list_keys()``: the live keys (filter as
+        for keys()), taken on the executor a batch at a time."""
+        return _list_keys(self._kv, _kv._filters(filter, "filter"))
 
     async def history(self, key: str, **options: Any) -> List[Entry]:
         """As the blocking history: options are the engine's history

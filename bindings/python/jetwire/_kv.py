@@ -278,9 +278,11 @@ class KeyValue(_Child):
         keys: List[str] = json.loads(_text(p))
         return keys
 
-    def list_keys(self, filter: Optional[str] = None) -> Iterator[str]:
-        """The live keys one at a time, for buckets too large for keys();
-        leaving the loop early stops the listing."""
+    def list_keys(self, filter: Union[None, str, Sequence[str]] = None
+                  ) -> Iterator[str]:
+        """The live keys one at a time, for buckets too large for keys()
+        (filter as for keys()); leaving the loop early stops the
+        listing."""
         # The watch the engine's lister makes (ignore_deletes, meta_only)
         # read through KeyWatcher, whose waits are cut in slices on the
         # main thread (_wait) and which takes its entries in batches.
@@ -364,9 +366,10 @@ class _Lister:
 
     __slots__ = ("_conn", "_handle", "_key", "_finalizer", "__weakref__")
 
-    def __init__(self, kv: KeyValue, filter: Any) -> None:
+    def __init__(self, kv: KeyValue, filters: "_Filters") -> None:
         p = ffi.new("jw_kv_lister **")
-        _js_check(kv._call(lib.jw_kv_list_keys, filter, p))
+        _js_check(kv._call(lib.jw_kv_list_keys_multi, filters.arr,
+                           len(filters), p))
         self._conn = kv._conn  # as _Child's (the engine keeps kv)
         self._handle = p[0]
         self._key = ffi.new("const char **")
