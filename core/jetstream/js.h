@@ -274,6 +274,16 @@ jw_status jw__js_consumer_create_pending(jw_js *js, const char *stream,
                                         jw_consumer **out,
                                         uint64_t *num_pending);
 
+/* The streams capturing subject whose names start with prefix (KV_,
+ * OBJ_), as a JSON array in *out (jw_free): their names without the
+ * prefix when each is NULL, else what each makes of every one's info
+ * (the bucket's name, the stream's, the info; NULL leaves it out). */
+typedef json_t *(*jw__stream_each)(const char *name, const char *stream,
+                                   const json_t *info);
+jw_status jw__js_prefixed_streams(jw_js *js, const char *subject,
+                                  const char *prefix, jw__stream_each each,
+                                  char **out);
+
 /* A stream or consumer name usable in an API subject. */
 jw_status jw__js_check_name(const char *what, const char *name);
 

@@ -257,6 +257,40 @@ jw_status jw_js_stream_list(jw_js *js, const char *subject, char **infos)
     return stream_paged(js, subject, 1, infos);
 }
 
+jw_status jw__js_prefixed_streams(jw_js *js, const char *subject,
+                                  const char *prefix, jw__stream_each each,
+                                  char **out)
+{
+    if (out)
+        *out = NULL;
+    if (!js || !out)
+        return jw__fail(JW_EINVAL, "js and the output must not be NULL");
+    char *text = NULL;
+    jw_status st = stream_paged(js, subject, each != NULL, &text);
+    if (st)
+        return st;
+    json_t *all = json_loads(text, 0, NULL);
+    jw_free(text);
+    json_t *items = json_array();
+    size_t n = strlen(prefix), i;
+    json_t *v;
+    json_array_foreach(all, i, v)
+    {
+        const char *stream = json_string_value(
+            each ? json_object_get(json_object_get(v, "config"), "name") : v);
+        if (!stream || strncmp(stream, prefix, n) != 0)
+            continue;
+        json_t *item = each ? each(stream + n, stream, v)
+                            : json_string(stream + n);
+        if (item)
+            json_array_append_new(items, item);
+    }
+    json_decref(all);
+    *out = items ? json_dumps(items, JSON_COMPACT) : NULL;
+    json_decref(items);
+    return *out ? JW_OK : jw__fail(JW_ENO_MEMORY, "out of memory");
+}
+
 /* ---- stored messages ---- */
 
 static int b64_value(unsigned char c)

@@ -357,29 +357,7 @@ jw_status jw_js_kv_delete(jw_js *js, const char *bucket)
 
 jw_status jw_js_kv_names(jw_js *js, char **names_json)
 {
-    if (names_json)
-        *names_json = NULL;
-    if (!js || !names_json)
-        return jw__fail(JW_EINVAL, "js and names_json must not be NULL");
-    char *streams = NULL;
-    jw_status st = jw_js_stream_names(js, "$KV.*.>", &streams);
-    if (st)
-        return st;
-    json_t *all = json_loads(streams, 0, NULL);
-    jw_free(streams);
-    json_t *names = json_array();
-    size_t i;
-    json_t *v;
-    json_array_foreach(all, i, v)
-    {
-        const char *s = json_string_value(v);
-        if (s && strncmp(s, "KV_", 3) == 0)
-            json_array_append_new(names, json_string(s + 3));
-    }
-    json_decref(all);
-    *names_json = json_dumps(names, JSON_COMPACT);
-    json_decref(names);
-    return *names_json ? JW_OK : jw__fail(JW_ENO_MEMORY, "out of memory");
+    return jw__js_prefixed_streams(js, "$KV.*.>", "KV_", NULL, names_json);
 }
 
 void jw__kv_release(jw_kv *kv)
@@ -463,35 +441,10 @@ jw_status jw_kv_status(jw_kv *kv, char **status_json)
 
 jw_status jw_js_kv_statuses(jw_js *js, char **statuses_json)
 {
-    if (statuses_json)
-        *statuses_json = NULL;
-    if (!js || !statuses_json)
-        return jw__fail(JW_EINVAL, "js and statuses_json must not be NULL");
     /* One listing of the streams that capture $KV subjects (paged by the
      * engine), not a request per bucket. */
-    char *infos = NULL;
-    jw_status st = jw_js_stream_list(js, "$KV.*.>", &infos);
-    if (st)
-        return st;
-    json_t *all = json_loads(infos, 0, NULL);
-    jw_free(infos);
-    json_t *out = json_array();
-    size_t i;
-    json_t *info;
-    json_array_foreach(all, i, info)
-    {
-        const char *stream = json_string_value(
-            json_object_get(json_object_get(info, "config"), "name"));
-        json_t *status = stream && strncmp(stream, "KV_", 3) == 0
-                             ? status_of(stream + 3, stream, info)
-                             : NULL;
-        if (status)
-            json_array_append_new(out, status);
-    }
-    json_decref(all);
-    *statuses_json = out ? json_dumps(out, JSON_COMPACT) : NULL;
-    json_decref(out);
-    return *statuses_json ? JW_OK : jw__fail(JW_ENO_MEMORY, "out of memory");
+    return jw__js_prefixed_streams(js, "$KV.*.>", "KV_", status_of,
+                                   statuses_json);
 }
 
 /* ---- writes ---- */

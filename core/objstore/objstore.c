@@ -327,57 +327,21 @@ jw_status jw_obs_status(jw_obs *obs, char **status_json)
 
 jw_status jw_js_obs_names(jw_js *js, char **names_json)
 {
-    if (names_json)
-        *names_json = NULL;
-    if (!js || !names_json)
-        return jw__fail(JW_EINVAL, "js and names_json must not be NULL");
-    char *streams = NULL;
-    jw_status st = jw_js_stream_names(js, "$O.*.C.>", &streams);
-    if (st)
-        return st;
-    json_t *all = json_loads(streams, 0, NULL);
-    jw_free(streams);
-    json_t *names = json_array();
-    size_t i;
-    json_t *v;
-    json_array_foreach(all, i, v)
-    {
-        const char *s = json_string_value(v);
-        if (s && strncmp(s, "OBJ_", 4) == 0)
-            json_array_append_new(names, json_string(s + 4));
-    }
-    json_decref(all);
-    *names_json = json_dumps(names, JSON_COMPACT);
-    json_decref(names);
-    return *names_json ? JW_OK : jw__fail(JW_ENO_MEMORY, "out of memory");
+    return jw__js_prefixed_streams(js, "$O.*.C.>", "OBJ_", NULL, names_json);
+}
+
+/* status_of as jw__js_prefixed_streams calls it. */
+static json_t *status_each(const char *bucket, const char *stream,
+                           const json_t *info)
+{
+    JW_UNUSED(stream);
+    return status_of(bucket, info);
 }
 
 jw_status jw_js_obs_list(jw_js *js, char **status_json)
 {
-    if (status_json)
-        *status_json = NULL;
-    if (!js || !status_json)
-        return jw__fail(JW_EINVAL, "js and status_json must not be NULL");
-    char *streams = NULL;
-    jw_status st = jw_js_stream_list(js, "$O.*.C.>", &streams);
-    if (st)
-        return st;
-    json_t *all = json_loads(streams, 0, NULL);
-    jw_free(streams);
-    json_t *list = json_array();
-    size_t i;
-    json_t *v;
-    json_array_foreach(all, i, v)
-    {
-        const char *s = json_string_value(
-            json_object_get(json_object_get(v, "config"), "name"));
-        if (s && strncmp(s, "OBJ_", 4) == 0)
-            json_array_append_new(list, status_of(s + 4, v));
-    }
-    json_decref(all);
-    *status_json = json_dumps(list, JSON_COMPACT);
-    json_decref(list);
-    return *status_json ? JW_OK : jw__fail(JW_ENO_MEMORY, "out of memory");
+    return jw__js_prefixed_streams(js, "$O.*.C.>", "OBJ_", status_each,
+                                   status_json);
 }
 
 jw_status jw_obs_seal(jw_obs *obs)
