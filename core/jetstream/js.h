@@ -262,6 +262,10 @@ jw_status jw__js_require(jw_js *js, int needed, const char *what);
 jw_status jw__js_parse_time(const char *text, const char *what,
                             int64_t *ns);
 
+/* A consumer's info as the server sent it (durations in ns; *info the
+ * caller's to decref), else the API's error. */
+jw_status jw__js_consumer_wire_info(jw_js *js, const char *stream,
+                                    const char *name, json_t **info);
 /* JW_OK when the consumer exists, else the API's error. */
 jw_status jw__js_consumer_exists(jw_js *js, const char *stream,
                                  const char *name);
@@ -276,10 +280,9 @@ jw_status jw__js_consumer_create_pending(jw_js *js, const char *stream,
 
 /* The streams capturing subject whose names start with prefix (KV_,
  * OBJ_), as a JSON array in *out (jw_free): their names without the
- * prefix when each is NULL, else what each makes of every one's info
- * (the bucket's name, the stream's, the info; NULL leaves it out). */
-typedef json_t *(*jw__stream_each)(const char *name, const char *stream,
-                                   const json_t *info);
+ * prefix when each is NULL, else what each makes of every one's name
+ * without the prefix and info (NULL leaves it out). */
+typedef json_t *(*jw__stream_each)(const char *name, const json_t *info);
 jw_status jw__js_prefixed_streams(jw_js *js, const char *subject,
                                   const char *prefix, jw__stream_each each,
                                   char **out);

@@ -72,13 +72,8 @@ static jw_status pull(jw_consume *cc, int64_t count)
 static jw_status start_push(jw_consume *cc, const jw_call_opts *opts)
 {
     jw_consumer *c = cc->consumer;
-    char suffix[600];
-    int n = snprintf(suffix, sizeof suffix, "CONSUMER.INFO.%s.%s", c->stream,
-                     c->name);
-    if (n < 0 || (size_t)n >= sizeof suffix)
-        return jw__fail(JW_EINVAL, "stream or consumer name is too long");
     json_t *info = NULL;
-    jw_status st = jw__js_api(c->js, suffix, NULL, &info);
+    jw_status st = jw__js_consumer_wire_info(c->js, c->stream, c->name, &info);
     if (st)
         return st;
     json_t *config = json_object_get(info, "config");
@@ -181,14 +176,23 @@ static int64_t pending_of(const jw_msg *m)
     return strtoll(v, NULL, 10);
 }
 
-/* Whether a status's description starts with text. */
-static int desc_is(const jw_msg *m, const char *text)
+/* A status's description ("" when none), its length in *len. */
+static const char *status_desc(const jw_msg *m, size_t *len)
 {
-    size_t hl, dl = 0, n = strlen(text);
+    size_t hl;
     const char *hdr = jw_msg_headers_raw(m, &hl);
     int status = 0;
     const char *desc = "";
-    jw__hdr_status(hdr, hl, &status, &desc, &dl);
+    *len = 0;
+    jw__hdr_status(hdr, hl, &status, &desc, len);
+    return desc;
+}
+
+/* Whether a status's description starts with text. */
+static int desc_is(const jw_msg *m, const char *text)
+{
+    size_t dl, n = strlen(text);
+    const char *desc = status_desc(m, &dl);
     return dl >= n && memcmp(desc, text, n) == 0;
 }
 
@@ -232,11 +236,8 @@ static jw_status on_status(jw_consume *cc, const jw_msg *m)
             cc->pending = 0;
             if (desc_is(m, "Exceeded") ||
                 desc_is(m, "Consumer is push based")) {
-                size_t hl, dl = 0;
-                const char *hdr = jw_msg_headers_raw(m, &hl);
-                int status = 0;
-                const char *desc = "";
-                jw__hdr_status(hdr, hl, &status, &desc, &dl);
+                size_t dl;
+                const char *desc = status_desc(m, &dl);
                 return jw__fail(JW_EJETSTREAM,
                                 "pull request refused: %.*s", (int)dl, desc);
             }
@@ -280,9 +281,9 @@ int jw_consume_next(jw_consume *cc, jw_msg **msgs, int max,
         if (cc->push) {
             if (now - cc->last_activity > 2 * cc->heartbeat_ms) {
                 cc->last_activity = now;
-                char *info = NULL;
-                jw_status gone = jw_consumer_info(cc->consumer, &info);
-                jw_free(info);
+                jw_consumer *c = cc->consumer;
+                jw_status gone =
+                    jw__js_consumer_exists(c->js, c->stream, c->name);
                 if (gone == JW_ECONSUMER_NOT_FOUND ||
                     gone == JW_ESTREAM_NOT_FOUND) {
                     st = gone;

@@ -280,7 +280,7 @@ jw_status jw__js_prefixed_streams(jw_js *js, const char *subject,
             each ? json_object_get(json_object_get(v, "config"), "name") : v);
         if (!stream || strncmp(stream, prefix, n) != 0)
             continue;
-        json_t *item = each ? each(stream + n, stream, v)
+        json_t *item = each ? each(stream + n, v)
                             : json_string(stream + n);
         if (item)
             json_array_append_new(items, item);
@@ -568,15 +568,21 @@ static jw_status consumer_suffix(const char *verb, const char *stream,
     return st;
 }
 
-jw_status jw__js_consumer_exists(jw_js *js, const char *stream,
-                                 const char *name)
+jw_status jw__js_consumer_wire_info(jw_js *js, const char *stream,
+                                    const char *name, json_t **info)
 {
+    *info = NULL;
     char suffix[600];
     jw_status st = consumer_suffix("CONSUMER.INFO", stream, name, suffix,
                                    sizeof suffix);
+    return st ? st : jw__js_api(js, suffix, NULL, info);
+}
+
+jw_status jw__js_consumer_exists(jw_js *js, const char *stream,
+                                 const char *name)
+{
     json_t *reply = NULL;
-    if (st == JW_OK)
-        st = jw__js_api(js, suffix, NULL, &reply);
+    jw_status st = jw__js_consumer_wire_info(js, stream, name, &reply);
     json_decref(reply);
     return st;
 }

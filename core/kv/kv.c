@@ -382,12 +382,12 @@ const char *jw_kv_bucket(const jw_kv *kv)
 
 /* A bucket's status from its stream's info (a JSON object whose config is
  * in the context's unit already), or NULL when it is not one. */
-static json_t *status_of(const char *bucket, const char *stream,
-                         const json_t *info)
+static json_t *status_of(const char *bucket, const json_t *info)
 {
     json_t *cfg = json_object_get(info, "config");
     json_t *state = json_object_get(info, "state");
-    if (!json_is_object(cfg) || !json_is_object(state))
+    const char *stream = json_string_value(json_object_get(cfg, "name"));
+    if (!stream || !json_is_object(state))
         return NULL;
     const char *compression =
         json_string_value(json_object_get(cfg, "compression"));
@@ -431,7 +431,7 @@ jw_status jw_kv_status(jw_kv *kv, char **status_json)
         return st;
     json_t *j = json_loads(info, 0, NULL);
     jw_free(info);
-    json_t *out = status_of(kv->bucket, kv->stream, j);
+    json_t *out = status_of(kv->bucket, j);
     json_decref(j);
     *status_json = out ? json_dumps(out, JSON_COMPACT) : NULL;
     json_decref(out);

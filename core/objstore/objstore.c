@@ -330,17 +330,9 @@ jw_status jw_js_obs_names(jw_js *js, char **names_json)
     return jw__js_prefixed_streams(js, "$O.*.C.>", "OBJ_", NULL, names_json);
 }
 
-/* status_of as jw__js_prefixed_streams calls it. */
-static json_t *status_each(const char *bucket, const char *stream,
-                           const json_t *info)
-{
-    JW_UNUSED(stream);
-    return status_of(bucket, info);
-}
-
 jw_status jw_js_obs_list(jw_js *js, char **status_json)
 {
-    return jw__js_prefixed_streams(js, "$O.*.C.>", "OBJ_", status_each,
+    return jw__js_prefixed_streams(js, "$O.*.C.>", "OBJ_", status_of,
                                    status_json);
 }
 
