@@ -16,7 +16,8 @@ from ._args import (JW_OK, _build_msg, _check, _int_arg, _ms, _payload,
                     _raise, _subject, _timeout)
 from ._client import (_CALLBACKS, _ConnectionState, _ConnState,
                       _connect_call, _event, _make_opts, _register_callbacks,
-                      _servers, _sub_pair, _subscribe)
+                      _servers, _sub_pair, _sub_set_limits,
+                      _subscribe)
 from ._msg import Msg as _SyncMsg, _BATCH, _read_messages, _reply_to
 from ._errors import Error, error_for, in_seconds
 from . import _jetstream as _js
@@ -317,32 +318,29 @@ class Subscription:
             self._conn._watch(self)
             await fut
 
-    async def unsubscribe(self, limit: int = 0) -> None:
-        if not self._finalizer.alive:
-            raise error_for("INVALID_SUBSCRIPTION", "subscription was closed")
-        _int_arg(limit, "limit", 0)
-        if limit:
-            _check(lib.jw_sub_auto_unsubscribe(self._handle, limit))
-        else:
-            self._conn._release(self)
-            _check(lib.jw_sub_unsubscribe(self._handle))
-            self._fill()
-
-    async def drain(self) -> None:
-        if not self._finalizer.alive:
-            raise error_for("INVALID_SUBSCRIPTION", "subscription was closed")
-        _check(lib.jw_sub_drain(self._handle))
-
     def _live(self) -> Any:
+        """The handle, or INVALID_SUBSCRIPTION once closed."""
         if not self._finalizer.alive:
             raise error_for("INVALID_SUBSCRIPTION", "subscription was closed")
         return self._handle
 
+    async def unsubscribe(self, limit: int = 0) -> None:
+        handle = self._live()
+        _int_arg(limit, "limit", 0)
+        if limit:
+            _check(lib.jw_sub_auto_unsubscribe(handle, limit))
+        else:
+            self._conn._release(self)
+            _check(lib.jw_sub_unsubscribe(handle))
+            self._fill()
+
+    async def drain(self) -> None:
+        _check(lib.jw_sub_drain(self._live()))
+
     def set_pending_limits(self, msgs: int, bytes_: int) -> None:
         """Queue limits (<= 0: none on that dimension), as the blocking
         Subscription's."""
-        _check(lib.jw_sub_set_pending_limits(
-            self._live(), _int_arg(msgs, "msgs"), _int_arg(bytes_, "bytes_")))
+        _sub_set_limits(self._live(), msgs, bytes_)
 
     @property
     def pending_limits(self) -> Tuple[int, int]:

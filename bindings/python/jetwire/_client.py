@@ -457,8 +457,7 @@ class Subscription:
 
     def set_pending_limits(self, msgs: int, bytes_: int) -> None:
         """Queue limits (<= 0: none on that dimension)."""
-        _check(lib.jw_sub_set_pending_limits(
-            self._h(), _int_arg(msgs, "msgs"), _int_arg(bytes_, "bytes_")))
+        _sub_set_limits(self._h(), msgs, bytes_)
 
     @property
     def pending_limits(self) -> Tuple[int, int]:
@@ -770,6 +769,12 @@ _PUB_SUBJECTS: Dict[str, bytes] = {}
 _PUB_SUBJECTS_MAX = 1024
 _MISSING = _codec.MISSING
 _jw_publish = lib.jw_conn_publish
+
+
+def _sub_set_limits(handle: Any, msgs: Any, bytes_: Any) -> None:
+    """A subscription's pending limits (both APIs)."""
+    _check(lib.jw_sub_set_pending_limits(
+        handle, _int_arg(msgs, "msgs"), _int_arg(bytes_, "bytes_")))
 
 
 def _sub_pair(getter: Any, handle: Any) -> Tuple[int, int]:

@@ -21,6 +21,7 @@ from ._errors import Error, error_for
 from . import _wait
 from ._batch import BatchCalls
 from ._fast import FastCalls
+from ._kv_calls import KvCalls
 from ._obs import ObsCalls
 from ._jetwire import ffi, lib
 
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
                         Sequence, Tuple, Union)
 
     from ._client import HeadersIn, Payload
-    from ._kv import KeyValue
 
 __all__ = ["JetStream", "Consumer", "PubAck", "PubAckFuture",
            "MsgMetadata", "SequencePair", "ConsumeContext",
@@ -306,7 +306,6 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from ._kv import KeyValueStatus
     from ._puback import PubAckFuture, Pump
 
 
@@ -322,10 +321,11 @@ def _free_context(handle: Any, pumps: "List[Pump]") -> None:
 _PUMP_LOCK = threading.Lock()
 
 
-class JetStream(BatchCalls, FastCalls, ObsCalls):
+class JetStream(BatchCalls, FastCalls, KvCalls, ObsCalls):
     """A JetStream context: ``nc.jetstream(timeout=5.0)``. Atomic batches
     and counters are BatchCalls' (_batch), fast-ingest batches
-    FastCalls' (_fast), object stores ObsCalls' (_obs)."""
+    FastCalls' (_fast), Key-Value buckets KvCalls' (_kv_calls), object
+    stores ObsCalls' (_obs)."""
 
     def __init__(self, conn: Any, timeout: Optional[float] = 5.0,
                  domain: Optional[str] = None, prefix: Optional[str] = None,
@@ -731,65 +731,6 @@ class JetStream(BatchCalls, FastCalls, ObsCalls):
         _js_check(self._call(lib.jw_js_ordered_consumer,
                              _name(stream, "stream"), cfg, p))
         return OrderedConsumer(self, p[0], stream)
-
-    # -- key-value buckets ------------------------------------------------
-
-    def _kv_call(self, fn: Callable[..., int], bucket: Optional[str],
-                 config: Optional[Mapping[str, Any]],
-                 fields: Dict[str, Any]) -> "KeyValue":
-        from ._kv import KeyValue
-        if bucket is not None:
-            fields["bucket"] = bucket
-        cfg = _config("key-value", config, fields)
-        p = ffi.new("jw_kv **")
-        _js_check(self._call(fn, cfg, p))
-        return KeyValue(self, p[0])
-
-    def create_key_value(self, bucket: Optional[str] = None, *,
-                         config: Optional[Mapping[str, Any]] = None,
-                         **fields: Any) -> "KeyValue":
-        """Create a bucket and return it. Fields: description, history
-        (1-64), ttl (seconds), max_value_size, max_bytes, storage ("file"
-        or "memory"), replicas, republish, placement, compression,
-        metadata, limit_marker_ttl (seconds): config_fields("bucket") has
-        them with the server version each needs. JetStreamError when it
-        exists with another configuration."""
-        return self._kv_call(lib.jw_js_kv_create, bucket, config, fields)
-
-    def update_key_value(self, bucket: Optional[str] = None, *,
-                         config: Optional[Mapping[str, Any]] = None,
-                         **fields: Any) -> "KeyValue":
-        """Change a bucket's configuration (BucketNotFoundError)."""
-        return self._kv_call(lib.jw_js_kv_update, bucket, config, fields)
-
-    def create_or_update_key_value(self, bucket: Optional[str] = None, *,
-                                   config: Optional[Mapping[str, Any]] = None,
-                                   **fields: Any) -> "KeyValue":
-        return self._kv_call(lib.jw_js_kv_create_or_update, bucket, config,
-                             fields)
-
-    def key_value(self, bucket: str) -> "KeyValue":
-        """Bind to an existing bucket (BucketNotFoundError)."""
-        from ._kv import KeyValue
-        p = ffi.new("jw_kv **")
-        _js_check(self._call(lib.jw_js_kv, _name(bucket, "bucket"), p))
-        return KeyValue(self, p[0])
-
-    def delete_key_value(self, bucket: str) -> None:
-        """Delete a bucket and everything in it (BucketNotFoundError)."""
-        _js_check(self._call(lib.jw_js_kv_delete, _name(bucket, "bucket")))
-
-    def key_value_names(self) -> List[str]:
-        """The names of every bucket."""
-        names: List[str] = self._json(lib.jw_js_kv_names)
-        return names
-
-    def key_value_stores(self) -> "List[KeyValueStatus]":
-        """Every bucket's status (as KeyValue.status() gives it), from one
-        listing of the streams: nats.go's KeyValueStores."""
-        from ._kv import KeyValueStatus
-        return [KeyValueStatus(doc)
-                for doc in self._json(lib.jw_js_kv_statuses)]
 
     def __repr__(self) -> str:
         return "<jetwire.JetStream timeout=%r>" % (self.timeout,)
