@@ -286,6 +286,11 @@ typedef json_t *(*jw__stream_each)(const char *name, const json_t *info);
 jw_status jw__js_prefixed_streams(jw_js *js, const char *subject,
                                   const char *prefix, jw__stream_each each,
                                   char **out);
+/* One bucket's status: what status makes of its stream's info, in *out
+ * (jw_free); JW_EBUCKET_NOT_FOUND when the stream is gone. */
+jw_status jw__js_bucket_status(jw_js *js, const char *stream,
+                               const char *bucket, jw__stream_each status,
+                               char **out);
 
 /* A stream or consumer name usable in an API subject. */
 jw_status jw__js_check_name(const char *what, const char *name);

@@ -257,6 +257,26 @@ jw_status jw_js_stream_list(jw_js *js, const char *subject, char **infos)
     return stream_paged(js, subject, 1, infos);
 }
 
+jw_status jw__js_bucket_status(jw_js *js, const char *stream,
+                               const char *bucket, jw__stream_each status,
+                               char **out)
+{
+    char *text = NULL;
+    jw_status st = jw_js_stream_info(js, stream, &text);
+    if (st == JW_ESTREAM_NOT_FOUND)
+        return jw__fail(JW_EBUCKET_NOT_FOUND, "bucket '%s' not found",
+                        bucket);
+    if (st)
+        return st;
+    json_t *info = json_loads(text, 0, NULL);
+    jw_free(text);
+    json_t *doc = status(bucket, info);
+    json_decref(info);
+    *out = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    return *out ? JW_OK : jw__fail(JW_EJETSTREAM, "unexpected stream info");
+}
+
 jw_status jw__js_prefixed_streams(jw_js *js, const char *subject,
                                   const char *prefix, jw__stream_each each,
                                   char **out)

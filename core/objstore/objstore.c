@@ -308,21 +308,8 @@ jw_status jw_obs_status(jw_obs *obs, char **status_json)
         *status_json = NULL;
     if (!obs || !status_json)
         return jw__fail(JW_EINVAL, "obs and status_json must not be NULL");
-    char *info = NULL;
-    jw_status st = jw_js_stream_info(obs->js, obs->stream, &info);
-    if (st == JW_ESTREAM_NOT_FOUND)
-        return jw__fail(JW_EBUCKET_NOT_FOUND, "bucket '%s' not found",
-                        obs->bucket);
-    if (st)
-        return st;
-    json_t *j = json_loads(info, 0, NULL);
-    jw_free(info);
-    json_t *out = status_of(obs->bucket, j);
-    json_decref(j);
-    *status_json = out ? json_dumps(out, JSON_COMPACT) : NULL;
-    json_decref(out);
-    return *status_json ? JW_OK
-                        : jw__fail(JW_EJETSTREAM, "unexpected stream info");
+    return jw__js_bucket_status(obs->js, obs->stream, obs->bucket, status_of,
+                                status_json);
 }
 
 jw_status jw_js_obs_names(jw_js *js, char **names_json)
